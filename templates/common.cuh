@@ -1,0 +1,90 @@
+// fusetune device primitives shared by every template.
+//
+// Generated kernels are compiled by NVRTC without any CUDA header: everything a template needs
+// from the hardware is here as inline PTX, which keeps compiles fast and free of include paths.
+#pragma once
+
+namespace ft {
+
+// The one kernel parameter of every generated kernel. The host fills it in the order the
+// spec lists its tensors and scalars (runtime/launch_args.h mirrors this layout exactly).
+constexpr int kMaxTensors = 16;
+constexpr int kMaxScalars = 16;
+struct LaunchArgs {
+  const float* tensors[kMaxTensors];  // main-op inputs first, then epilogue operands
+  float* out;
+  float scalars[kMaxScalars];
+};
+
+// std::conditional without <type_traits>, which NVRTC does not ship.
+template <bool CONDITION, class IF_TRUE, class IF_FALSE>
+struct select_type {
+  using type = IF_TRUE;
+};
+template <class IF_TRUE, class IF_FALSE>
+struct select_type<false, IF_TRUE, IF_FALSE> {
+  using type = IF_FALSE;
+};
+
+// A compile-time integer carried by a value, to pass template arguments through lambdas.
+template <int V>
+struct constant {
+  static constexpr int value = V;
+};
+
+__device__ __forceinline__ unsigned smem_address(const void* p) {
+  unsigned address;
+  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"
+      : "=r"(address)
+      : "l"(p));
+  return address;
+}
+
+// Asynchronous global->shared copy of BYTES (4, 8 or 16) to the shared-memory address `dst`
+// (see smem_address). When `valid` is false nothing is read and the destination is zero-filled,
+// which is how tiles at the matrix edges are padded.
+template <int BYTES>
+__device__ __forceinline__ void cp_async(unsigned dst, const void* src, bool valid) {
+  static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "cp.async copies 4, 8 or 16 bytes");
+  const int src_bytes = valid ? BYTES : 0;
+  if constexpr (BYTES == 16) {
+    // .cg skips L1: 16-byte copies are already full sectors.
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+                 "r"(src_bytes));
+  } else {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(dst), "l"(src),
+                 "n"(BYTES), "r"(src_bytes));
+  }
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+// Waits until at most PENDING committed groups are still in flight.
+template <int PENDING>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING));
+}
+
+// Loads W consecutive floats starting at p (16-byte aligned when W == 4).
+template <int W>
+__device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
+  if constexpr (W == 4) {
+    const float4 t = __ldg(reinterpret_cast<const float4*>(p));
+    v[0] = t.x, v[1] = t.y, v[2] = t.z, v[3] = t.w;
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) v[j] = __ldg(p + j);
+  }
+}
+
+template <int W>
+__device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
+  if constexpr (W == 4) {
+    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) p[j] = v[j];
+  }
+}
+
+}  // namespace ft
