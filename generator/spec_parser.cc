@@ -1,0 +1,613 @@
+#include "generator/spec_parser.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "generator/ops.h"
+
+namespace fusetune {
+namespace {
+
+constexpr std::int64_t kMaxExtent = std::numeric_limits<std::int32_t>::max();
+// PyTorch's name for gelu's mode argument, where "none" names the default (erf) mode.
+constexpr std::string_view kModeArgument = "approximate";
+constexpr std::string_view kDefaultModeAlias = "none";
+
+enum class TokenKind { name, number, open, close, comma, equals, arrow, end };
+
+struct Token {
+  TokenKind kind = TokenKind::end;
+  std::string_view text;
+  std::size_t position = 0;
+  double number = 0;  // TokenKind::number only
+};
+
+struct Argument {
+  std::optional<Token> name;  // set for name=value
+  Token value;
+};
+
+// The arguments of an epilogue op, and where a missing one would go: its ')', or just after the
+// op's name when it has no parentheses.
+struct ArgumentList {
+  std::vector<Argument> arguments;
+  std::size_t end_position = 0;
+};
+
+bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string lowercase(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+// Edits (insertions, deletions, substitutions, swaps of neighbours) from a to b, ignoring case.
+std::size_t edit_distance(std::string_view a_text, std::string_view b_text) {
+  const std::string a = lowercase(a_text), b = lowercase(b_text);
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The candidate nearest to `name`, when it is near enough to be a likely typo.
+std::optional<std::string_view> closest(std::string_view name,
+                                        const std::vector<std::string_view>& candidates) {
+  std::optional<std::string_view> best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (std::string_view candidate : candidates) {
+    const std::size_t allowed = candidate.size() <= 4 ? 1 : candidate.size() <= 7 ? 2 : 3;
+    const std::size_t distance = edit_distance(name, candidate);
+    if (distance <= allowed && distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+std::vector<std::string_view> epilogue_op_names() {
+  std::vector<std::string_view> names;
+  for (const EpilogueOpInfo& op : epilogue_ops()) names.push_back(op.name);
+  return names;
+}
+
+const std::vector<std::string_view> kMainOpNames = {"linear", "matmul"};
+
+std::string_view main_op_name(MainOpKind kind) {
+  return kind == MainOpKind::linear ? "linear" : "matmul";
+}
+
+// How to write an op's arguments, for messages: "leaky_relu(negative_slope=0.01)".
+std::string usage(const EpilogueOpInfo& op) {
+  if (op.fixed_operand != OperandKind::none) return std::string(op.name);
+  if (op.binary) return fmt::format("{0}(2.0), {0}(column), {0}(row) or {0}(tensor)", op.name);
+  std::vector<std::string> arguments;
+  if (!op.modes.empty()) arguments.push_back(fmt::format("{}", fmt::join(op.modes, "|")));
+  for (const OpParam& param : op.params) {
+    arguments.push_back(
+        param.required ? std::string(param.name)
+                       : fmt::format("{}={}", param.name, canonical_number(param.default_value)));
+  }
+  if (arguments.empty()) return std::string(op.name);
+  return fmt::format("{}({})", op.name, fmt::join(arguments, ", "));
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view text) : text_(text) {}
+
+  Spec parse() {
+    if (peek().kind == TokenKind::end) {
+      fail("the spec is empty: write a main op, such as linear(m=1024, n=1024, k=1024)",
+           text_.size());
+    }
+    Spec spec;
+    spec.main = parse_main_op();
+    while (true) {
+      const Token separator = take();
+      if (separator.kind == TokenKind::end) break;
+      if (separator.kind != TokenKind::arrow) {
+        const std::string_view previous =
+            spec.epilogue.empty() ? main_op_name(spec.main.kind) : spec.epilogue.back().name;
+        fail(fmt::format("expected '->' or the end of the spec after {}", previous),
+             separator.position);
+      }
+      const std::size_t op_position = peek().position;
+      spec.epilogue.push_back(parse_epilogue_op());
+      check_limits(spec, op_position);
+    }
+    return spec;
+  }
+
+ private:
+  [[noreturn]] void fail(std::string_view problem, std::size_t position) const {
+    throw SpecError(problem, text_, position);
+  }
+
+  // Checked after each op, so that the error points at the op that breaks a limit.
+  void check_limits(const Spec& spec, std::size_t position) const {
+    const std::size_t tensors = spec.tensors().size();
+    const std::size_t scalars = spec.scalars().size();
+    if (tensors > kMaxSpecTensors) {
+      fail(fmt::format("too many tensors: {} with this op, and a kernel takes at most {} "
+                       "(main-op operands included)",
+                       tensors, kMaxSpecTensors),
+           position);
+    }
+    if (scalars > kMaxSpecScalars) {
+      fail(fmt::format("too many scalars: {} with this op, and a kernel takes at most {}", scalars,
+                       kMaxSpecScalars),
+           position);
+    }
+  }
+
+  // --- Tokens ---
+
+  const Token& peek() {
+    if (!lookahead_) lookahead_ = lex();
+    return *lookahead_;
+  }
+
+  Token take() {
+    const Token token = peek();
+    lookahead_.reset();
+    return token;
+  }
+
+  Token lex() {
+    while (cursor_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[cursor_]))) {
+      ++cursor_;
+    }
+    const std::size_t start = cursor_;
+    if (start == text_.size()) return {TokenKind::end, {}, start};
+    const char c = text_[start];
+    auto punctuation = [&](TokenKind kind, std::size_t length) {
+      cursor_ += length;
+      return Token{kind, text_.substr(start, length), start};
+    };
+    if (c == '(') return punctuation(TokenKind::open, 1);
+    if (c == ')') return punctuation(TokenKind::close, 1);
+    if (c == ',') return punctuation(TokenKind::comma, 1);
+    if (c == '=') return punctuation(TokenKind::equals, 1);
+    if (text_.substr(start, 2) == "->") return punctuation(TokenKind::arrow, 2);
+    if (is_name_start(c)) {
+      while (cursor_ < text_.size() && is_name_char(text_[cursor_])) ++cursor_;
+      return {TokenKind::name, text_.substr(start, cursor_ - start), start};
+    }
+    if (c == '+' || c == '-' || c == '.' || is_digit(c)) return lex_number();
+    if (std::isprint(static_cast<unsigned char>(c))) {
+      fail(fmt::format("unexpected character '{}'", c), start);
+    }
+    fail(fmt::format("unexpected byte 0x{:02x}", static_cast<unsigned char>(c)), start);
+  }
+
+  // [+-] digits [. digits] [(e|E) [+-] digits]: the grammar canonical_number() prints.
+  Token lex_number() {
+    const std::size_t start = cursor_;
+    auto at = [&](std::size_t i) { return i < text_.size() ? text_[i] : '\0'; };
+    auto digits = [&](std::string_view problem) {
+      if (!is_digit(at(cursor_))) fail(problem, cursor_);
+      while (is_digit(at(cursor_))) ++cursor_;
+    };
+    if (at(cursor_) == '+' || at(cursor_) == '-') {
+      ++cursor_;
+      if (is_name_start(at(cursor_))) {
+        fail("expected a digit after the sign: numbers are finite (no NaN or infinity)", cursor_);
+      }
+    }
+    if (at(cursor_) == '.') fail("a number starts with a digit: write 0.5, not .5", cursor_);
+    digits("expected a digit after the sign");
+    if (at(cursor_) == '.') {
+      ++cursor_;
+      digits("expected a digit after '.' in a number");
+    }
+    if (at(cursor_) == 'e' || at(cursor_) == 'E') {
+      ++cursor_;
+      if (at(cursor_) == '+' || at(cursor_) == '-') ++cursor_;
+      digits("expected a digit in the exponent of a number");
+    }
+    if (is_name_char(at(cursor_)) || at(cursor_) == '.') {
+      fail(fmt::format("malformed number: unexpected '{}'", at(cursor_)), cursor_);
+    }
+    const std::string_view text = text_.substr(start, cursor_ - start);
+    // from_chars reads no leading '+'.
+    const std::string_view unsigned_text = text.front() == '+' ? text.substr(1) : text;
+    double value = 0;
+    const auto [end, error] =
+        std::from_chars(unsigned_text.data(), unsigned_text.data() + unsigned_text.size(), value);
+    if (error != std::errc() || end != unsigned_text.data() + unsigned_text.size() ||
+        !std::isfinite(value)) {
+      fail(fmt::format("number {} is out of the range of a double", text), start);
+    }
+    return {TokenKind::number, text, start, value};
+  }
+
+  // Takes the next token when it is a `kind`.
+  bool accept(TokenKind kind) {
+    if (peek().kind != kind) return false;
+    take();
+    return true;
+  }
+
+  Token expect(TokenKind kind, std::string_view problem) {
+    if (peek().kind != kind) fail(problem, peek().position);
+    return take();
+  }
+
+  // --- The main op ---
+
+  MainOp parse_main_op() {
+    const Token name = take();
+    if (name.kind != TokenKind::name) fail("expected a main op: linear or matmul", name.position);
+    MainOp main;
+    if (name.text == "linear") {
+      main.kind = MainOpKind::linear;
+    } else if (name.text == "matmul") {
+      main.kind = MainOpKind::matmul;
+    } else if (find_epilogue_op(name.text) != nullptr) {
+      fail(fmt::format("{} is an epilogue op; a spec starts with a main op: linear or matmul",
+                       name.text),
+           name.position);
+    } else {
+      const auto suggestion = closest(name.text, kMainOpNames);
+      fail(suggestion
+               ? fmt::format("unknown main op '{}'; did you mean '{}'?", name.text, *suggestion)
+               : fmt::format("unknown main op '{}'; the main ops are linear and matmul", name.text),
+           name.position);
+    }
+    expect(TokenKind::open,
+           fmt::format("expected '(' after {0}: write {0}(m=..., n=..., k=...)", name.text));
+    parse_main_arguments(main);
+    return main;
+  }
+
+  // name=value, ... ), in any order.
+  void parse_main_arguments(MainOp& main) {
+    const std::string_view op = main_op_name(main.kind);
+    const std::vector<std::string_view> allowed =
+        main.kind == MainOpKind::linear
+            ? std::vector<std::string_view>{"m", "n", "k"}
+            : std::vector<std::string_view>{"m", "n", "k", "transpose_a", "transpose_b"};
+    std::vector<std::string_view> given;
+    if (peek().kind != TokenKind::close) {
+      do parse_main_argument(main, allowed, given);
+      while (accept(TokenKind::comma));
+    }
+    const Token close =
+        expect(TokenKind::close, fmt::format("expected ',' or ')' after an argument of {}", op));
+    for (std::string_view required : {"m", "n", "k"}) {
+      if (std::find(given.begin(), given.end(), required) == given.end()) {
+        fail(fmt::format("missing argument {} of {}; it needs m, n and k", required, op),
+             close.position);
+      }
+    }
+  }
+
+  // One name=value; `given` collects the names so far.
+  void parse_main_argument(MainOp& main, const std::vector<std::string_view>& allowed,
+                           std::vector<std::string_view>& given) {
+    const std::string_view op = main_op_name(main.kind);
+    const Token argument = take();
+    if (argument.kind != TokenKind::name) {
+      fail(fmt::format("expected an argument of {}: {}", op, fmt::join(allowed, ", ")),
+           argument.position);
+    }
+    if (std::find(allowed.begin(), allowed.end(), argument.text) == allowed.end()) {
+      const bool transpose =
+          main.kind == MainOpKind::linear && argument.text.starts_with("transpose");
+      fail(transpose ? fmt::format("linear takes no '{}': use matmul for transposed operands",
+                                   argument.text)
+                     : fmt::format("unknown argument '{}' of {}; its arguments are {}",
+                                   argument.text, op, fmt::join(allowed, ", ")),
+           argument.position);
+    }
+    if (std::find(given.begin(), given.end(), argument.text) != given.end()) {
+      fail(fmt::format("duplicate argument '{}' of {}", argument.text, op), argument.position);
+    }
+    given.push_back(argument.text);
+    expect(TokenKind::equals,
+           fmt::format("expected '=' after {}: main-op arguments are named, as in m=1024",
+                       argument.text));
+    set_main_argument(main, argument.text, take());
+  }
+
+  void set_main_argument(MainOp& main, std::string_view name, const Token& value) {
+    if (name == "transpose_a" || name == "transpose_b") {
+      const bool is_bool =
+          value.kind == TokenKind::name && (value.text == "true" || value.text == "false");
+      if (!is_bool) fail(fmt::format("{} must be true or false", name), value.position);
+      (name == "transpose_a" ? main.transpose_a : main.transpose_b) = value.text == "true";
+      return;
+    }
+    const std::string problem = fmt::format("{} must be an integer from 1 to {}", name, kMaxExtent);
+    if (value.kind != TokenKind::number) fail(problem, value.position);
+    const std::string_view digits = value.text.starts_with('+') ? value.text.substr(1) : value.text;
+    std::int64_t extent = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), extent);
+    if (error != std::errc() || end != digits.data() + digits.size() || extent < 1 ||
+        extent > kMaxExtent) {
+      fail(problem, value.position);
+    }
+    (name == "m" ? main.m : name == "n" ? main.n : main.k) = extent;
+  }
+
+  // --- Epilogue ops ---
+
+  EpilogueOp parse_epilogue_op() {
+    const Token name = take();
+    if (name.kind != TokenKind::name) fail("expected an epilogue op after '->'", name.position);
+    const EpilogueOpInfo* info = find_epilogue_op(name.text);
+    if (info == nullptr) fail_unknown_op(name);
+    // The registry's name, not the spec's text, is what may reach generated code.
+    EpilogueOp op;
+    op.name = info->name;
+    if (info->fixed_operand != OperandKind::none) {
+      if (peek().kind == TokenKind::open) {
+        fail(fmt::format("{} takes no arguments: write it without parentheses", info->name),
+             peek().position);
+      }
+      op.operand = info->fixed_operand;
+      return op;
+    }
+    const ArgumentList list = parse_arguments(*info, name);
+    if (info->binary) {
+      set_binary_operand(op, *info, list);
+    } else {
+      set_unary_arguments(op, *info, list);
+    }
+    return op;
+  }
+
+  [[noreturn]] void fail_unknown_op(const Token& name) {
+    if (std::find(kMainOpNames.begin(), kMainOpNames.end(), name.text) != kMainOpNames.end()) {
+      fail(fmt::format("{} is a main op; only the first op of a spec can be one", name.text),
+           name.position);
+    }
+    const std::vector<std::string_view> names = epilogue_op_names();
+    if (const auto suggestion = closest(name.text, names)) {
+      fail(fmt::format("unknown op '{}'; did you mean '{}'?", name.text, *suggestion),
+           name.position);
+    }
+    fail(fmt::format("unknown op '{}'; the epilogue ops are {}", name.text, fmt::join(names, ", ")),
+         name.position);
+  }
+
+  ArgumentList parse_arguments(const EpilogueOpInfo& info, const Token& name) {
+    ArgumentList list;
+    list.end_position = name.position + name.text.size();
+    if (peek().kind != TokenKind::open) return list;
+    take();
+    if (peek().kind != TokenKind::close) {
+      do list.arguments.push_back(parse_argument(info));
+      while (accept(TokenKind::comma));
+    }
+    list.end_position = expect(TokenKind::close, fmt::format("expected ')' to close the "
+                                                             "arguments of {}",
+                                                             info.name))
+                            .position;
+    return list;
+  }
+
+  // value, or name=value.
+  Argument parse_argument(const EpilogueOpInfo& info) {
+    auto is_value = [](const Token& token) {
+      return token.kind == TokenKind::name || token.kind == TokenKind::number;
+    };
+    const Token first = take();
+    if (first.kind == TokenKind::name && peek().kind == TokenKind::equals) {
+      take();
+      const Token value = take();
+      if (!is_value(value)) {
+        fail(fmt::format("expected a value for {} of {}", first.text, info.name), value.position);
+      }
+      return {first, value};
+    }
+    if (!is_value(first)) {
+      fail(fmt::format("expected an argument of {}; usage: {}", info.name, usage(info)),
+           first.position);
+    }
+    return {std::nullopt, first};
+  }
+
+  void set_binary_operand(EpilogueOp& op, const EpilogueOpInfo& info, const ArgumentList& list) {
+    const std::string problem =
+        fmt::format("{} needs one argument: write {}", info.name, usage(info));
+    if (list.arguments.empty()) fail(problem, list.end_position);
+    if (list.arguments.size() > 1) {
+      fail(fmt::format("too many arguments for {}: it takes one; write {}", info.name, usage(info)),
+           list.arguments[1].value.position);
+    }
+    const Argument& argument = list.arguments[0];
+    if (argument.name) {
+      fail(fmt::format("{} takes no named arguments: write {}", info.name, usage(info)),
+           argument.name->position);
+    }
+    const Token& value = argument.value;
+    if (value.kind == TokenKind::number) {
+      op.operand = OperandKind::scalar;
+      op.scalars = {value.number};
+      return;
+    }
+    static constexpr std::array<std::pair<std::string_view, OperandKind>, 3> kKinds = {{
+        {"column", OperandKind::column},
+        {"row", OperandKind::row},
+        {"tensor", OperandKind::tensor},
+    }};
+    for (const auto& [keyword, kind] : kKinds) {
+      if (value.text == keyword) {
+        op.operand = kind;
+        return;
+      }
+    }
+    fail(fmt::format("unknown operand '{}' of {}: expected a number, column, row or tensor{}",
+                     value.text, info.name, non_finite_hint(value)),
+         value.position);
+  }
+
+  // A unary op's arguments as they are read: parameter values by index, and the mode.
+  struct UnaryArguments {
+    std::vector<std::optional<double>> values;
+    std::optional<int> mode;
+    std::size_t next_positional = 0;
+  };
+
+  void set_unary_arguments(EpilogueOp& op, const EpilogueOpInfo& info, const ArgumentList& list) {
+    if (info.params.empty() && info.modes.empty() && !list.arguments.empty()) {
+      const Argument& first = list.arguments[0];
+      fail(fmt::format("{} takes no arguments: write {}", info.name, info.name),
+           first.name ? first.name->position : first.value.position);
+    }
+    UnaryArguments arguments;
+    arguments.values.resize(info.params.size());
+    bool named_seen = false;
+    for (const Argument& argument : list.arguments) {
+      if (argument.name) {
+        named_seen = true;
+        set_named_argument(arguments, info, *argument.name, argument.value);
+      } else if (named_seen) {
+        fail(fmt::format("positional argument after a named one; usage: {}", usage(info)),
+             argument.value.position);
+      } else {
+        set_positional_argument(arguments, info, argument.value);
+      }
+    }
+    for (std::size_t i = 0; i < info.params.size(); ++i) {
+      const OpParam& param = info.params[i];
+      if (!arguments.values[i] && param.required) {
+        fail(
+            fmt::format("missing argument {} of {}; usage: {}", param.name, info.name, usage(info)),
+            list.end_position);
+      }
+      op.scalars.push_back(arguments.values[i].value_or(param.default_value));
+    }
+    op.mode = arguments.mode.value_or(0);
+  }
+
+  void set_named_argument(UnaryArguments& arguments, const EpilogueOpInfo& info, const Token& name,
+                          const Token& value) {
+    if (name.text == kModeArgument && !info.modes.empty()) {
+      set_mode(arguments.mode, info, value, true, name.position);
+      return;
+    }
+    const auto param = std::find_if(info.params.begin(), info.params.end(),
+                                    [&](const OpParam& p) { return p.name == name.text; });
+    if (param == info.params.end()) {
+      fail(fmt::format("unknown argument '{}' of {}; usage: {}", name.text, info.name, usage(info)),
+           name.position);
+    }
+    std::optional<double>& slot = arguments.values[param - info.params.begin()];
+    if (slot) fail(fmt::format("{} of {} is given twice", param->name, info.name), name.position);
+    slot = number_for(*param, info, value);
+  }
+
+  void set_positional_argument(UnaryArguments& arguments, const EpilogueOpInfo& info,
+                               const Token& value) {
+    if (value.kind == TokenKind::name && !info.modes.empty()) {
+      set_mode(arguments.mode, info, value, false, value.position);
+      return;
+    }
+    if (info.params.empty()) {
+      fail(fmt::format("{} takes no numbers; usage: {}", info.name, usage(info)), value.position);
+    }
+    if (arguments.next_positional == info.params.size()) {
+      fail(fmt::format("too many arguments for {}; usage: {}", info.name, usage(info)),
+           value.position);
+    }
+    const std::size_t index = arguments.next_positional++;
+    arguments.values[index] = number_for(info.params[index], info, value);
+  }
+
+  void set_mode(std::optional<int>& mode, const EpilogueOpInfo& info, const Token& value,
+                bool pytorch_spelling, std::size_t position) {
+    if (mode) fail(fmt::format("the mode of {} is given twice", info.name), position);
+    if (pytorch_spelling && value.text == kDefaultModeAlias) {
+      mode = 0;
+      return;
+    }
+    const auto found = std::find(info.modes.begin(), info.modes.end(), value.text);
+    if (value.kind != TokenKind::name || found == info.modes.end()) {
+      fail(fmt::format("unknown mode '{}' of {}; its modes are {} ({}={} names {})", value.text,
+                       info.name, fmt::join(info.modes, ", "), kModeArgument, kDefaultModeAlias,
+                       info.modes[0]),
+           value.position);
+    }
+    mode = static_cast<int>(found - info.modes.begin());
+  }
+
+  double number_for(const OpParam& param, const EpilogueOpInfo& info, const Token& value) {
+    if (value.kind != TokenKind::number) {
+      fail(fmt::format("expected a number for {} of {}{}", param.name, info.name,
+                       non_finite_hint(value)),
+           value.position);
+    }
+    return value.number;
+  }
+
+  static std::string_view non_finite_hint(const Token& value) {
+    const std::string word = lowercase(value.text);
+    const bool non_finite = word == "nan" || word == "inf" || word == "infinity";
+    return non_finite ? "; NaN and infinity are not allowed" : "";
+  }
+
+  std::string_view text_;
+  std::size_t cursor_ = 0;
+  std::optional<Token> lookahead_;
+};
+
+// The spec as it will be shown under the message: control characters (tabs, newlines) become
+// spaces so that the caret line stays aligned.
+std::string printable(std::string_view text) {
+  std::string line(text);
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return line;
+}
+
+// The caret's column: characters, not bytes, before `position` (UTF-8 continuation bytes are
+// not characters of their own).
+std::size_t column_of(std::string_view text, std::size_t position) {
+  const std::string_view before = text.substr(0, position);
+  return std::count_if(before.begin(), before.end(),
+                       [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; });
+}
+
+}  // namespace
+
+SpecError::SpecError(std::string_view problem, std::string_view text, std::size_t position)
+    : Error(StatusCode::invalid_spec,
+            fmt::format("invalid spec: {}\n  {}\n  {}^", problem, printable(text),
+                        std::string(column_of(text, position), ' '))),
+      position_(position) {}
+
+std::string canonical_number(double value) {
+  std::string text = fmt::format("{}", value);
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
+}
+
+Spec parse_spec(std::string_view text) { return Parser(text).parse(); }
+
+}  // namespace fusetune
