@@ -1,0 +1,613 @@
+#include "cache/database.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "cache/sha256.h"
+#include "cache/sqlite.h"
+#include "fusetune/status.h"
+
+namespace fusetune::cache {
+namespace {
+
+using sqlite::Connection;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+// PRAGMA application_id of every fusetune database: "FTUD".
+constexpr std::int64_t kApplicationId = 0x46545544;
+
+// One forward migration: the SQL that brings a database from the previous version to
+// `to_version`. It ends by setting user_version (PRAGMAs cannot take bound values).
+struct Migration {
+  int to_version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE tunings (
+  id INTEGER PRIMARY KEY,
+  signature TEXT NOT NULL,
+  precision TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  arch TEXT NOT NULL,
+  sm_count INTEGER NOT NULL,
+  nvrtc_version TEXT NOT NULL,
+  generator_version TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  driver_version INTEGER NOT NULL,
+  tuning_seconds REAL NOT NULL DEFAULT 0,
+  winner TEXT NOT NULL DEFAULT '',
+  winner_time_ms REAL,
+  winner_rel_err REAL,
+  winner_config_json TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (signature, precision, device_name, arch, sm_count, nvrtc_version, generator_version)
+);
+CREATE TABLE candidates (
+  tuning_id INTEGER NOT NULL REFERENCES tunings (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  config_json TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  time_ms REAL,
+  rel_err REAL,
+  registers INTEGER NOT NULL,
+  smem_bytes INTEGER NOT NULL,
+  spill_bytes INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  binary_key TEXT NOT NULL,
+  measured_at TEXT NOT NULL,
+  PRIMARY KEY (tuning_id, name)
+);
+CREATE TABLE binaries (
+  key TEXT PRIMARY KEY,
+  arch TEXT NOT NULL,
+  nvrtc_version TEXT NOT NULL,
+  cubin BLOB NOT NULL,
+  cubin_sha256 TEXT NOT NULL,
+  registers INTEGER NOT NULL,
+  smem_bytes INTEGER NOT NULL,
+  spill_bytes INTEGER NOT NULL,
+  log TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+PRAGMA application_id = 1179931972;
+PRAGMA user_version = 1;
+)sql"},
+};
+
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+consteval bool migrations_are_consecutive() {
+  for (int i = 0; i < kSchemaVersion; ++i) {
+    if (kMigrations[i].to_version != i + 1) return false;
+  }
+  return true;
+}
+static_assert(migrations_are_consecutive(), "migration i must lead to schema version i + 1");
+
+// How every refusal of a file that is not ours ends.
+constexpr const char* kLeaveIt =
+    "fusetune will not touch it; pass --db with another path or move the file away";
+
+[[noreturn]] void fail(std::string message) {
+  throw Error(StatusCode::database_error, std::move(message));
+}
+
+enum class FileState { missing, empty, sqlite };
+
+// Looks at the file before SQLite does: SQLite would happily take a text file for a database it
+// may write over.
+FileState inspect_file(const std::string& path) {
+  std::error_code error;
+  auto status = std::filesystem::status(path, error);
+  if (status.type() == std::filesystem::file_type::not_found) return FileState::missing;
+  if (error) fail(fmt::format("{}: cannot look at the file: {}", path, error.message()));
+  if (std::filesystem::is_directory(status)) {
+    fail(fmt::format("{}: a folder, not a database file; pass --db with the path of a file", path));
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail(fmt::format("{}: cannot read the file: {}", path, std::strerror(errno)));
+  std::array<char, 16> header{};
+  file.read(header.data(), header.size());
+  if (file.gcount() == 0 && file.eof()) return FileState::empty;
+  static constexpr char kMagic[] = "SQLite format 3";  // with its '\0', 16 bytes
+  static_assert(sizeof(kMagic) == 16);
+  if (file.gcount() != 16 || std::memcmp(header.data(), kMagic, 16) != 0) {
+    fail(fmt::format("{}: not an SQLite file. {}", path, kLeaveIt));
+  }
+  return FileState::sqlite;
+}
+
+std::int64_t pragma_int(Connection& connection, const char* sql) {
+  Statement statement(connection, sql);
+  if (!statement.step()) return 0;
+  std::int64_t value = statement.column_int64(0);
+  statement.reset();
+  return value;
+}
+
+struct SchemaState {
+  std::int64_t application_id = 0;
+  std::int64_t user_version = 0;
+  std::int64_t schema_objects = 0;  // tables, indexes, views and triggers
+};
+
+SchemaState read_schema_state(Connection& connection) {
+  return {pragma_int(connection, "PRAGMA application_id"),
+          pragma_int(connection, "PRAGMA user_version"),
+          pragma_int(connection, "SELECT count(*) FROM sqlite_master")};
+}
+
+// An SQLite file with no schema and no application id is empty: ours to fill. One with a
+// different id, or with tables but no id, belongs to someone else.
+void check_owner(const std::string& path, const SchemaState& state) {
+  bool ours = state.application_id == kApplicationId;
+  bool blank = state.application_id == 0 && state.schema_objects == 0;
+  if (ours || blank) return;
+  fail(fmt::format(
+      "{}: an SQLite database of another program (application_id {:#x}, not fusetune's {:#x}; {} "
+      "tables and indexes). {}",
+      path, state.application_id, kApplicationId, state.schema_objects, kLeaveIt));
+}
+
+void check_not_newer(const std::string& path, const SchemaState& state) {
+  if (state.user_version <= kSchemaVersion) return;
+  fail(fmt::format(
+      "{}: written by a newer fusetune (schema version {}; this fusetune knows versions up to "
+      "{}). Upgrade fusetune, or pass --db with another path",
+      path, state.user_version, kSchemaVersion));
+}
+
+void check_intact(Connection& connection) {
+  // One problem is enough to tell; the report of one bad page can run to hundreds of lines.
+  Statement statement(connection, "PRAGMA quick_check(1)");
+  std::string verdict = statement.step() ? statement.column_text(0) : "no answer";
+  statement.reset();
+  if (verdict == "ok") return;
+  std::replace(verdict.begin(), verdict.end(), '\n', ' ');
+  if (verdict.size() > 200) verdict = verdict.substr(0, 200) + "...";
+  fail(fmt::format(
+      "{}: the tuning database is corrupt (quick_check: {}). fusetune left it as it was; move it "
+      "away or restore a backup, then run again",
+      connection.path(), verdict));
+}
+
+// Runs every check that needs SQLite on a connection that cannot write, in the order the
+// problems should be reported. Returns the schema state.
+SchemaState check_existing(Connection& connection) {
+  SchemaState state = read_schema_state(connection);
+  check_owner(connection.path(), state);
+  check_intact(connection);
+  check_not_newer(connection.path(), state);
+  return state;
+}
+
+// Brings the schema to kSchemaVersion in one transaction; the state is read again inside it, as
+// another process may have created or migrated the file meanwhile.
+void migrate(Connection& connection) {
+  SchemaState state = read_schema_state(connection);
+  if (state.application_id == kApplicationId && state.user_version == kSchemaVersion) return;
+  Transaction transaction(connection);
+  state = read_schema_state(connection);
+  check_owner(connection.path(), state);
+  check_not_newer(connection.path(), state);
+  for (const Migration& migration : kMigrations) {
+    if (migration.to_version > state.user_version) connection.execute(migration.sql);
+  }
+  state = read_schema_state(connection);
+  if (state.application_id != kApplicationId || state.user_version != kSchemaVersion) {
+    throw Error(
+        StatusCode::internal,
+        fmt::format("{}: migration ended at schema version {}, expected {} (a fusetune bug)",
+                    connection.path(), state.user_version, kSchemaVersion));
+  }
+  transaction.commit();
+}
+
+void configure(Connection& connection, OpenMode mode) {
+  connection.execute("PRAGMA foreign_keys = ON");
+  if (mode == OpenMode::read_only) return;
+  Statement journal(connection, "PRAGMA journal_mode = WAL");
+  std::string journal_mode = journal.step() ? journal.column_text(0) : "";
+  journal.reset();
+  if (journal_mode != "wal") {
+    fail(fmt::format(
+        "{}: cannot switch the database to write-ahead logging (journal mode stays \"{}\"); put "
+        "it on a local file system",
+        connection.path(), journal_mode));
+  }
+  // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last few results.
+  connection.execute("PRAGMA synchronous = NORMAL");
+}
+
+// UTC "YYYY-MM-DDTHH:MM:SSZ", evaluated by SQLite.
+#define FT_NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+#define FT_SELECT_TUNING                                                               \
+  "SELECT id, signature, precision, device_name, arch, sm_count, nvrtc_version,"       \
+  " generator_version, spec, driver_version, winner, winner_time_ms, winner_rel_err,"  \
+  " winner_config_json, (SELECT count(*) FROM candidates c WHERE c.tuning_id = t.id)," \
+  " tuning_seconds, created_at, updated_at FROM tunings t "
+
+// Binds the key to parameters ?1 to ?7.
+void bind_key(Statement& statement, const TuningKey& key) {
+  statement.bind(1, key.signature);
+  statement.bind(2, key.precision);
+  statement.bind(3, key.device_name);
+  statement.bind(4, key.arch);
+  statement.bind(5, key.sm_count);
+  statement.bind(6, key.nvrtc_version);
+  statement.bind(7, key.generator_version);
+}
+
+TuningRecord read_tuning(const Statement& row) {
+  TuningRecord record;
+  record.id = row.column_int64(0);
+  record.key = {row.column_text(1), row.column_text(2), row.column_text(3), row.column_text(4),
+                row.column_int(5),  row.column_text(6), row.column_text(7)};
+  record.spec = row.column_text(8);
+  record.driver_version = row.column_int(9);
+  record.winner = row.column_text(10);
+  record.winner_time_ms = row.column_optional_double(11);
+  record.winner_rel_err = row.column_optional_double(12);
+  record.winner_config_json = row.column_text(13);
+  record.candidate_count = row.column_int(14);
+  record.tuning_seconds = row.column_double(15);
+  record.created_at = row.column_text(16);
+  record.updated_at = row.column_text(17);
+  return record;
+}
+
+std::vector<TuningRecord> read_tunings(Statement& statement) {
+  std::vector<TuningRecord> records;
+  while (statement.step()) records.push_back(read_tuning(statement));
+  return records;
+}
+
+[[noreturn]] void no_tuning(const std::string& path, std::int64_t id) {
+  throw Error(StatusCode::not_found,
+              fmt::format("{}: no tuning with id {} (another process may have forgotten it); "
+                          "begin the tuning again",
+                          path, id));
+}
+
+class SqliteDatabase final : public Database {
+ public:
+  explicit SqliteDatabase(Connection connection) : connection_(std::move(connection)) {}
+
+  const std::string& path() const override { return connection_.path(); }
+
+  std::optional<TuningRecord> find_tuning(const TuningKey& key) override {
+    bind_key(find_tuning_, key);
+    if (!find_tuning_.step()) return std::nullopt;
+    TuningRecord record = read_tuning(find_tuning_);
+    find_tuning_.reset();
+    return record;
+  }
+
+  std::vector<TuningRecord> find_tunings(const std::string& signature) override {
+    find_tunings_.bind(1, signature);
+    return read_tunings(find_tunings_);
+  }
+
+  std::vector<TuningRecord> tunings() override { return read_tunings(all_tunings_); }
+
+  std::int64_t begin_tuning(const TuningKey& key, const std::string& spec,
+                            int driver_version) override {
+    Transaction transaction(connection_);
+    bind_key(begin_tuning_, key);
+    begin_tuning_.bind(8, spec);
+    begin_tuning_.bind(9, driver_version);
+    if (!begin_tuning_.step()) {
+      throw Error(StatusCode::internal, fmt::format("{}: the upsert returned no id", path()));
+    }
+    std::int64_t id = begin_tuning_.column_int64(0);
+    begin_tuning_.reset();
+    transaction.commit();
+    return id;
+  }
+
+  void record_candidate(std::int64_t tuning_id, const CandidateRecord& candidate) override {
+    Transaction transaction(connection_);
+    touch_tuning_.bind(1, tuning_id);
+    touch_tuning_.step();
+    if (connection_.changes() == 0) no_tuning(path(), tuning_id);
+    Statement& s = record_candidate_;
+    s.bind(1, tuning_id);
+    s.bind(2, candidate.name);
+    s.bind(3, candidate.config_json);
+    s.bind(4, candidate.outcome);
+    s.bind(5, candidate.time_ms);
+    s.bind(6, candidate.rel_err);
+    s.bind(7, candidate.registers);
+    s.bind(8, candidate.smem_bytes);
+    s.bind(9, candidate.spill_bytes);
+    s.bind(10, candidate.message);
+    s.bind(11, candidate.binary_key);
+    s.step();
+    transaction.commit();
+  }
+
+  std::vector<std::string> candidate_names(std::int64_t tuning_id) override {
+    candidate_names_.bind(1, tuning_id);
+    std::vector<std::string> names;
+    while (candidate_names_.step()) names.push_back(candidate_names_.column_text(0));
+    return names;
+  }
+
+  std::vector<CandidateRecord> candidates(std::int64_t tuning_id) override {
+    Statement& s = candidates_;
+    s.bind(1, tuning_id);
+    std::vector<CandidateRecord> records;
+    while (s.step()) {
+      records.push_back({.name = s.column_text(0),
+                         .config_json = s.column_text(1),
+                         .outcome = s.column_text(2),
+                         .time_ms = s.column_optional_double(3),
+                         .rel_err = s.column_optional_double(4),
+                         .registers = s.column_int(5),
+                         .smem_bytes = s.column_int(6),
+                         .spill_bytes = s.column_int(7),
+                         .message = s.column_text(8),
+                         .binary_key = s.column_text(9),
+                         .measured_at = s.column_text(10)});
+    }
+    return records;
+  }
+
+  TuningRecord finish_tuning(std::int64_t tuning_id, double tuning_seconds) override {
+    Transaction transaction(connection_);
+    best_candidate_.bind(1, tuning_id);
+    Statement& s = finish_tuning_;
+    s.bind(1, tuning_id);
+    if (best_candidate_.step()) {
+      s.bind(2, best_candidate_.column_text(0));
+      s.bind(3, best_candidate_.column_optional_double(1));
+      s.bind(4, best_candidate_.column_optional_double(2));
+      s.bind(5, best_candidate_.column_text(3));
+      best_candidate_.reset();
+    } else {
+      s.bind(2, "");
+      s.bind(3, std::nullopt);
+      s.bind(4, std::nullopt);
+      s.bind(5, "");
+    }
+    s.bind(6, tuning_seconds);
+    s.step();
+    if (connection_.changes() == 0) no_tuning(path(), tuning_id);
+    tuning_by_id_.bind(1, tuning_id);
+    if (!tuning_by_id_.step()) no_tuning(path(), tuning_id);
+    TuningRecord record = read_tuning(tuning_by_id_);
+    tuning_by_id_.reset();
+    transaction.commit();
+    return record;
+  }
+
+  void forget_tuning(std::int64_t tuning_id) override {
+    Transaction transaction(connection_);
+    forget_tuning_.bind(1, tuning_id);
+    forget_tuning_.step();
+    transaction.commit();
+  }
+
+  std::optional<BinaryRecord> find_binary(const std::string& key) override {
+    Statement& s = find_binary_;
+    s.bind(1, key);
+    if (!s.step()) return std::nullopt;
+    BinaryRecord binary{.key = key,
+                        .arch = s.column_text(0),
+                        .nvrtc_version = s.column_text(1),
+                        .cubin = s.column_blob(2),
+                        .registers = s.column_int(4),
+                        .smem_bytes = s.column_int(5),
+                        .spill_bytes = s.column_int(6),
+                        .log = s.column_text(7)};
+    std::string stored_sha256 = s.column_text(3);
+    s.reset();
+    if (sha256_hex(binary.cubin) != stored_sha256) return std::nullopt;
+    return binary;
+  }
+
+  void store_binary(const BinaryRecord& binary) override {
+    Transaction transaction(connection_);
+    Statement& s = store_binary_;
+    s.bind(1, binary.key);
+    s.bind(2, binary.arch);
+    s.bind(3, binary.nvrtc_version);
+    s.bind(4, binary.cubin);
+    s.bind(5, sha256_hex(binary.cubin));
+    s.bind(6, binary.registers);
+    s.bind(7, binary.smem_bytes);
+    s.bind(8, binary.spill_bytes);
+    s.bind(9, binary.log);
+    s.step();
+    transaction.commit();
+  }
+
+ private:
+  // Declared before the statements, so that they are finalized before it closes.
+  Connection connection_;
+
+  Statement find_tuning_{connection_, FT_SELECT_TUNING
+                         "WHERE signature = ?1 AND precision = ?2 AND device_name = ?3"
+                         " AND arch = ?4 AND sm_count = ?5 AND nvrtc_version = ?6"
+                         " AND generator_version = ?7"};
+  Statement find_tunings_{
+      connection_, FT_SELECT_TUNING "WHERE signature = ?1 ORDER BY updated_at DESC, id DESC"};
+  Statement all_tunings_{connection_, FT_SELECT_TUNING "ORDER BY updated_at DESC, id DESC"};
+  Statement tuning_by_id_{connection_, FT_SELECT_TUNING "WHERE id = ?1"};
+  Statement begin_tuning_{
+      connection_,
+      "INSERT INTO tunings (signature, precision, device_name, arch, sm_count, nvrtc_version,"
+      " generator_version, spec, driver_version, created_at, updated_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " FT_NOW ", " FT_NOW
+      ")"
+      " ON CONFLICT (signature, precision, device_name, arch, sm_count, nvrtc_version,"
+      " generator_version) DO UPDATE SET spec = excluded.spec,"
+      " driver_version = excluded.driver_version, updated_at = excluded.updated_at"
+      " RETURNING id"};
+  Statement touch_tuning_{connection_, "UPDATE tunings SET updated_at = " FT_NOW " WHERE id = ?1"};
+  Statement record_candidate_{
+      connection_,
+      "INSERT OR REPLACE INTO candidates (tuning_id, name, config_json, outcome, time_ms, rel_err,"
+      " registers, smem_bytes, spill_bytes, message, binary_key, measured_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " FT_NOW ")"};
+  Statement candidate_names_{connection_,
+                             "SELECT name FROM candidates WHERE tuning_id = ?1 ORDER BY name"};
+  // "ok", then "slower", each by time (unknown times last); then the rest by outcome and name.
+  Statement candidates_{
+      connection_,
+      "SELECT name, config_json, outcome, time_ms, rel_err, registers, smem_bytes, spill_bytes,"
+      " message, binary_key, measured_at FROM candidates WHERE tuning_id = ?1"
+      " ORDER BY CASE outcome WHEN 'ok' THEN 0 WHEN 'slower' THEN 1 ELSE 2 END,"
+      " CASE WHEN outcome IN ('ok', 'slower') THEN time_ms IS NULL END,"
+      " CASE WHEN outcome IN ('ok', 'slower') THEN time_ms END, outcome, name"};
+  // The winner is chosen from every stored row, whichever process wrote it.
+  Statement best_candidate_{connection_,
+                            "SELECT name, time_ms, rel_err, config_json FROM candidates"
+                            " WHERE tuning_id = ?1 AND outcome = 'ok' AND time_ms IS NOT NULL"
+                            " ORDER BY time_ms, name LIMIT 1"};
+  Statement finish_tuning_{
+      connection_,
+      "UPDATE tunings SET winner = ?2, winner_time_ms = ?3, winner_rel_err = ?4,"
+      " winner_config_json = ?5, tuning_seconds = tuning_seconds + ?6, updated_at = " FT_NOW
+      " WHERE id = ?1"};
+  Statement forget_tuning_{connection_, "DELETE FROM tunings WHERE id = ?1"};
+  Statement find_binary_{connection_,
+                         "SELECT arch, nvrtc_version, cubin, cubin_sha256, registers, smem_bytes,"
+                         " spill_bytes, log FROM binaries WHERE key = ?1"};
+  Statement store_binary_{
+      connection_,
+      "INSERT OR REPLACE INTO binaries (key, arch, nvrtc_version, cubin, cubin_sha256, registers,"
+      " smem_bytes, spill_bytes, log, created_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " FT_NOW ")"};
+};
+
+#undef FT_SELECT_TUNING
+#undef FT_NOW
+
+std::unique_ptr<Database> open_read_only(const std::string& path, FileState file) {
+  if (file == FileState::missing) {
+    fail(fmt::format(
+        "{}: no tuning database there (read-only mode creates none). Tune something first to "
+        "create it, or pass --db with the path of an existing one",
+        path));
+  }
+  Connection connection(path, SQLITE_OPEN_READONLY);
+  SchemaState state = check_existing(connection);
+  if (state.user_version < kSchemaVersion) {
+    fail(fmt::format(
+        "{}: schema version {} is older than this fusetune's {}, and read-only mode does not "
+        "migrate. Open it once in read-write mode (run `fusetune tune`, say) to bring it up to "
+        "date",
+        path, state.user_version, kSchemaVersion));
+  }
+  configure(connection, OpenMode::read_only);
+  return std::make_unique<SqliteDatabase>(std::move(connection));
+}
+
+// An exclusive flock on a folder, so that fusetune processes opening a database in it read-write
+// take turns: two that find the file missing (or empty) must not both set it up in place.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::filesystem::path& folder) {
+    fd_ = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) return;  // Without the lock only a simultaneous creation can go wrong.
+    for (int waited_ms = 0; ::flock(fd_, LOCK_EX | LOCK_NB) != 0; waited_ms += 10) {
+      if (errno != EWOULDBLOCK) return;  // a file system without locks
+      if (waited_ms >= sqlite::kBusyTimeoutMs) {
+        fail(fmt::format(
+            "{}: another process kept the folder locked for {} s while opening a database in it; "
+            "try again when it has finished",
+            folder.string(), sqlite::kBusyTimeoutMs / 1000));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~FolderLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+std::unique_ptr<Database> open_read_write(const std::string& path) {
+  std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (folder.empty()) folder = ".";
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error) {
+    fail(fmt::format("{}: cannot create the folder {}: {}; pass --db with another path", path,
+                     folder.string(), error.message()));
+  }
+  FolderLock lock(folder);
+  FileState file = inspect_file(path);
+  if (file != FileState::missing) {
+    // Checked on a read-only connection, which cannot write the file even by accident (a hot
+    // journal rollback, or a checkpoint on close).
+    Connection checker(path, SQLITE_OPEN_READONLY);
+    check_existing(checker);
+  }
+  Connection connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  // SQLite quietly opens a file it may not write read-only.
+  if (sqlite3_db_readonly(connection.handle(), "main") == 1) {
+    fail(fmt::format(
+        "{}: the file is not writable; fix its permissions, open it read-only, or pass --db with "
+        "another path",
+        path));
+  }
+  configure(connection, OpenMode::read_write);
+  migrate(connection);
+  return std::make_unique<SqliteDatabase>(std::move(connection));
+}
+
+}  // namespace
+
+std::unique_ptr<Database> Database::open(const std::string& path, OpenMode mode) {
+  if (path.empty()) fail("the tuning database path is empty; pass --db with a file path");
+  if (mode == OpenMode::read_only) return open_read_only(path, inspect_file(path));
+  return open_read_write(path);
+}
+
+std::string Database::default_path() {
+  auto env = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value != nullptr ? value : "";
+  };
+  if (std::string db = env("FUSETUNE_DB"); !db.empty()) return db;
+  // The XDG spec says to ignore a relative XDG_CACHE_HOME.
+  std::string cache_home = env("XDG_CACHE_HOME");
+  if (cache_home.empty() || cache_home.front() != '/') {
+    std::string home = env("HOME");
+    if (home.empty()) {
+      fail(
+          "cannot place the tuning database: FUSETUNE_DB, XDG_CACHE_HOME and HOME are all unset; "
+          "set FUSETUNE_DB or pass --db");
+    }
+    cache_home = home + "/.cache";
+  }
+  return cache_home + "/fusetune/tuning.db";
+}
+
+}  // namespace fusetune::cache

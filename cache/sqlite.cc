@@ -1,0 +1,178 @@
+#include "cache/sqlite.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "fusetune/status.h"
+
+namespace fusetune::cache::sqlite {
+namespace {
+
+// The message for result code `rc`; `detail` is SQLite's own message.
+std::string error_message(const std::string& path, int rc, std::string_view doing,
+                          std::string_view detail) {
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return fmt::format(
+          "{}: the tuning database is corrupt ({} while {}). fusetune left it as it was; move it "
+          "away or restore a backup, then run again",
+          path, detail, doing);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return fmt::format(
+          "{}: the database stayed locked by another process for {} s while {} ({}); try again "
+          "when the other fusetune has finished",
+          path, kBusyTimeoutMs / 1000, doing, detail);
+    case SQLITE_READONLY:
+      return fmt::format("{}: cannot write while {} ({}); open it in read-write mode", path, doing,
+                         detail);
+    default:
+      return fmt::format("{}: {} failed: {}", path, doing, detail);
+  }
+}
+
+}  // namespace
+
+Connection::Connection(std::string path, int flags) : path_(std::move(path)) {
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw Error(StatusCode::database_error, error_message(path_, rc, "opening", detail));
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+}
+
+Connection::~Connection() { sqlite3_close_v2(db_); }
+
+Connection::Connection(Connection&& other) noexcept
+    : path_(std::move(other.path_)), db_(std::exchange(other.db_, nullptr)) {}
+
+void Connection::execute(const char* sql) {
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail(rc, fmt::format("running \"{}\"", sql));
+}
+
+std::int64_t Connection::changes() const { return sqlite3_changes64(db_); }
+
+void Connection::fail(int rc, std::string_view doing) const {
+  throw Error(StatusCode::database_error, error_message(path_, rc, doing, sqlite3_errmsg(db_)));
+}
+
+Statement::Statement(Connection& connection, const char* sql) : connection_(connection) {
+  const char* tail = nullptr;
+  int rc =
+      sqlite3_prepare_v3(connection_.handle(), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, &tail);
+  if (rc != SQLITE_OK) connection_.fail(rc, fmt::format("preparing \"{}\"", sql));
+  if (stmt_ == nullptr || std::string_view(tail).find_first_not_of(" \t\n;") != std::string::npos) {
+    sqlite3_finalize(stmt_);
+    throw Error(StatusCode::internal,
+                fmt::format("expected exactly one SQL statement in \"{}\" (a fusetune bug)", sql));
+  }
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+void Statement::bind(int index, std::int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK) fail(rc, "binding an integer");
+}
+
+void Statement::bind(int index, double value) {
+  int rc = sqlite3_bind_double(stmt_, index, value);
+  if (rc != SQLITE_OK) fail(rc, "binding a number");
+}
+
+void Statement::bind(int index, std::string_view text) {
+  // A null pointer would bind NULL, not the empty string.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  int rc = sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK) fail(rc, "binding text");
+}
+
+void Statement::bind(int index, const std::vector<char>& blob) {
+  // A null pointer would bind NULL, not an empty blob.
+  int rc = blob.empty()
+               ? sqlite3_bind_zeroblob(stmt_, index, 0)
+               : sqlite3_bind_blob64(stmt_, index, blob.data(), blob.size(), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(rc, "binding a blob");
+}
+
+void Statement::bind(int index, std::nullopt_t) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) fail(rc, "binding NULL");
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) {
+    reset();
+    return false;
+  }
+  fail(rc, fmt::format("running \"{}\"", sqlite3_sql(stmt_)));
+}
+
+void Statement::reset() noexcept {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+void Statement::fail(int rc, std::string_view doing) {
+  // Build the message before the reset, which may replace SQLite's error text.
+  std::string message =
+      error_message(connection_.path(), rc, doing, sqlite3_errmsg(connection_.handle()));
+  reset();
+  throw Error(StatusCode::database_error, message);
+}
+
+std::int64_t Statement::column_int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+int Statement::column_int(int column) const {
+  return static_cast<int>(sqlite3_column_int64(stmt_, column));
+}
+
+double Statement::column_double(int column) const { return sqlite3_column_double(stmt_, column); }
+
+std::optional<double> Statement::column_optional_double(int column) const {
+  if (column_is_null(column)) return std::nullopt;
+  return column_double(column);
+}
+
+std::string Statement::column_text(int column) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  if (text == nullptr) return {};
+  return std::string(text, sqlite3_column_bytes(stmt_, column));
+}
+
+std::vector<char> Statement::column_blob(int column) const {
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  if (data == nullptr) return {};
+  return std::vector<char>(data, data + sqlite3_column_bytes(stmt_, column));
+}
+
+bool Statement::column_is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+Transaction::Transaction(Connection& connection) : connection_(connection) {
+  connection_.execute("BEGIN IMMEDIATE");
+}
+
+Transaction::~Transaction() {
+  if (open_) sqlite3_exec(connection_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+  connection_.execute("COMMIT");
+  open_ = false;
+}
+
+}  // namespace fusetune::cache::sqlite
