@@ -26,12 +26,6 @@ struct select_type<false, IF_TRUE, IF_FALSE> {
   using type = IF_FALSE;
 };
 
-// A compile-time integer carried by a value, to pass template arguments through lambdas.
-template <int V>
-struct constant {
-  static constexpr int value = V;
-};
-
 __device__ __forceinline__ unsigned smem_address(const void* p) {
   unsigned address;
   asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"

@@ -125,6 +125,14 @@ struct RowsContiguousFill {
   }
 };
 
+// Issues part `part` (of PARTS) of the copies that fill one stage of A and one of B.
+template <int PARTS, class FillA, class FillB>
+__device__ __forceinline__ void fill_stage(const FillA& fill_a, const FillB& fill_b, unsigned a_stage,
+                                           unsigned b_stage, int k_tile, int part) {
+  fill_a.template copy<PARTS>(a_stage, k_tile, part);
+  fill_b.template copy<PARTS>(b_stage, k_tile, part);
+}
+
 // This thread's A column and B row at one k: REP_M (REP_N) float4s spaced a warp-width apart.
 template <class C, class S>
 struct Fragments {
@@ -215,10 +223,8 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
   // With SPREAD_FILL a tile's copies are issued over the first FILL_PARTS k-steps of the tile
   // before, instead of in one burst that stalls the load/store pipe.
   constexpr int FILL_PARTS = C::SPREAD_FILL ? C::BK / 2 : 1;
-  auto fill_stage = [&](int stage, int k_tile, int part, auto parts) {
-    fill_a.template copy<decltype(parts)::value>(a_smem + stage * S::A_STAGE * 4, k_tile, part);
-    fill_b.template copy<decltype(parts)::value>(b_smem + stage * S::B_STAGE * 4, k_tile, part);
-  };
+  auto a_stage_smem = [&](int stage) { return a_smem + stage * S::A_STAGE * 4; };
+  auto b_stage_smem = [&](int stage) { return b_smem + stage * S::B_STAGE * 4; };
 
   float acc[S::TM][S::TN];  // [TM, TN] this thread's outputs
 #pragma unroll
@@ -233,7 +239,8 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
 
 #pragma unroll
   for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < S::K_TILES) fill_stage(stage, stage, 0, constant<1>{});
+    if (stage < S::K_TILES)
+      fill_stage<1>(fill_a, fill_b, a_stage_smem(stage), b_stage_smem(stage), stage, 0);
     cp_async_commit();
   }
   cp_async_wait<C::STAGES - 2>();
@@ -253,7 +260,8 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
 #pragma unroll
     for (int k = 0; k < C::BK; ++k) {
       if (k < FILL_PARTS && fill_next)
-        fill_stage(write_stage, k_tile + C::STAGES - 1, k, constant<FILL_PARTS>{});
+        fill_stage<FILL_PARTS>(fill_a, fill_b, a_stage_smem(write_stage),
+                               b_stage_smem(write_stage), k_tile + C::STAGES - 1, k);
       if (k == C::BK - 1) {
         cp_async_commit();
         // The next tile's stage must have landed for every thread before its first read.

@@ -1,0 +1,52 @@
+#include "bench/cublas_baseline.h"
+
+#include <fmt/format.h>
+
+#include "fusetune/status.h"
+#include "generator/elementwise_emitter.h"
+#include "runtime/cuda_check.h"
+#include "runtime/device.h"
+#include "runtime/nvrtc.h"
+
+namespace fusetune {
+namespace {
+
+void check_cublas(cublasStatus_t status, const char* what) {
+  if (status != CUBLAS_STATUS_SUCCESS)
+    throw Error(StatusCode::cuda_error,
+                fmt::format("cuBLAS {} failed: {}", what, cublasGetStatusString(status)));
+}
+
+}  // namespace
+
+CublasBaseline::CublasBaseline(const Spec& spec) : spec_(spec) {
+  check_cublas(cublasCreate(&handle_), "handle creation");
+  // PyTorch's default for fp32 matmuls: no TF32.
+  check_cublas(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH), "math mode");
+  if (!spec.epilogue.empty()) {
+    const KernelSource source = emit_elementwise_epilogue(spec);
+    const CompiledBinary binary =
+        compile_to_cubin(source.code, source.name, require_device().arch());
+    epilogue_.emplace(binary.cubin, source.name, source.launch);
+  }
+}
+
+CublasBaseline::~CublasBaseline() { cublasDestroy(handle_); }
+
+cudaError_t CublasBaseline::run(cudaStream_t stream, const LaunchArgs& args) {
+  const MainOp& main = spec_.main;
+  const int m = static_cast<int>(main.m), n = static_cast<int>(main.n), k = static_cast<int>(main.k);
+  // Row-major out[M,N] = A·B is column-major out' = B'·A' with B' [N,K] and A' [K,M].
+  const cublasOperation_t op_b = main.b_k_contiguous() ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_a = main.a_k_contiguous() ? CUBLAS_OP_N : CUBLAS_OP_T;
+  const int ld_b = main.b_k_contiguous() ? k : n;
+  const int ld_a = main.a_k_contiguous() ? k : m;
+  const float one = 1, zero = 0;
+  cublasSetStream(handle_, stream);
+  if (cublasSgemm(handle_, op_b, op_a, n, m, k, &one, args.tensors[1], ld_b, args.tensors[0], ld_a,
+                  &zero, args.out, n) != CUBLAS_STATUS_SUCCESS)
+    return cudaErrorUnknown;
+  return epilogue_ ? epilogue_->launch(stream, args) : cudaSuccess;
+}
+
+}  // namespace fusetune

@@ -1,0 +1,92 @@
+#include "bench/gemm_bench.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "bench/cublas_baseline.h"
+#include "fusetune/fusetune.h"
+#include "fusetune/status.h"
+#include "runtime/cuda_check.h"
+#include "runtime/device.h"
+#include "tuner/problem_data.h"
+
+namespace fusetune {
+namespace {
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace
+
+BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
+  const DeviceInfo device = require_device();
+  Options library_options;
+  library_options.database_path = options.database;
+  Result<std::unique_ptr<Library>> library = Library::open(library_options);
+  if (!library.ok()) throw Error(library.status().code(), library.status().message());
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec.canonical());
+  if (!kernel.ok()) throw Error(kernel.status().code(), kernel.status().message());
+
+  cudaStream_t raw_stream = nullptr;
+  check_cuda(cudaStreamCreateWithFlags(&raw_stream, cudaStreamNonBlocking), "creating a stream");
+  const std::unique_ptr<CUstream_st, decltype(&cudaStreamDestroy)> owned_stream(raw_stream,
+                                                                                &cudaStreamDestroy);
+  cudaStream_t stream = raw_stream;
+  ProblemData data(spec, std::random_device{}(), stream);
+  DeviceBuffer baseline_out(data.output_count() * sizeof(float));
+  CublasBaseline baseline(spec);
+  L2Flusher flusher(device.l2_bytes);
+
+  const LaunchArgs& args = data.launch_args();
+  Arguments arguments;
+  for (std::size_t i = 0; i < spec.tensors().size(); ++i) arguments.tensors.push_back(args.tensors[i]);
+  arguments.out = data.output();
+  LaunchArgs baseline_args = args;
+  baseline_args.out = baseline_out.as<float>();
+  auto ours = [&](cudaStream_t s) {
+    const Status status = kernel.value()->launch(s, arguments);
+    return status.ok() ? cudaSuccess : cudaErrorLaunchFailure;
+  };
+  auto theirs = [&](cudaStream_t s) { return baseline.run(s, baseline_args); };
+
+  BenchReport report;
+  report.spec = spec.canonical();
+  report.device = device.description();
+  report.flops = spec.flops();
+  report.tuned = kernel.value()->tuned();
+  report.rounds = options.rounds;
+  report.fusetune.name = kernel.value()->config();
+  report.baseline.name = "cuBLAS SGEMM + epilogue";
+
+  data.poison_output();
+  check_cuda(ours(stream), "launching the fusetune kernel");
+  report.fusetune.rel_err = data.verify().rel_err;
+  check_cuda(cudaMemsetAsync(baseline_out.as<void>(), 0xff, baseline_out.bytes(), stream),
+             "poisoning the baseline output");
+  check_cuda(theirs(stream), "running the baseline");
+  report.baseline.rel_err = data.verify(baseline_out.as<float>()).rel_err;
+  // A sanity bound (the tuner holds winners to its own, tighter tolerance): either side this
+  // far off computes something else, and timing it would mean nothing.
+  if (!(report.fusetune.rel_err <= 1e-4) || !(report.baseline.rel_err <= 1e-4))
+    throw Error(StatusCode::internal,
+                fmt::format("an output is wrong: fusetune rel err {:.3g}, baseline rel err {:.3g}",
+                            report.fusetune.rel_err, report.baseline.rel_err));
+
+  std::vector<double> ours_ms, theirs_ms;
+  for (int round = 0; round < options.rounds; ++round) {
+    ours_ms.push_back(measure(ours, stream, options.timing, &flusher).median_ms);
+    theirs_ms.push_back(measure(theirs, stream, options.timing, &flusher).median_ms);
+  }
+  report.fusetune.median_ms = median(ours_ms);
+  report.baseline.median_ms = median(theirs_ms);
+  report.speedup = report.baseline.median_ms / report.fusetune.median_ms;
+  return report;
+}
+
+}  // namespace fusetune

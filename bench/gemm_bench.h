@@ -1,0 +1,39 @@
+// fusetune's kernel for a spec against cuBLAS SGEMM + a separate epilogue kernel, timed
+// alternately in one process on the same inputs, both checked against the fp64 reference.
+#pragma once
+
+#include <string>
+
+#include "generator/spec.h"
+#include "runtime/timing.h"
+
+namespace fusetune {
+
+struct BenchSide {
+  std::string name;      // the configuration, or "cuBLAS SGEMM + epilogue"
+  double median_ms = 0;  // median over rounds of each round's median
+  double rel_err = 0;    // against fp64
+};
+
+struct BenchReport {
+  std::string spec;
+  std::string device;
+  double flops = 0;
+  bool tuned = false;  // false: fusetune ran the default configuration of an untuned spec
+  int rounds = 0;
+  BenchSide fusetune;
+  BenchSide baseline;
+  double speedup = 0;  // baseline time / fusetune time
+};
+
+struct BenchOptions {
+  std::string database;  // empty: the default database
+  int rounds = 5;        // A B A B ...: each round times both sides once
+  TimingOptions timing;
+};
+
+// Throws Error: no_device, database_error, cuda_error, compile_error; internal when either
+// side's output fails verification (with both errors in the message).
+BenchReport bench_gemm(const Spec& spec, const BenchOptions& options);
+
+}  // namespace fusetune

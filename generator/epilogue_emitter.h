@@ -1,0 +1,15 @@
+// Emits the `Epilogue` struct of a generated kernel: the spec's chain of elementwise ops as
+// straight-line fp32 code, with its operands read from the kernel's LaunchArgs.
+#pragma once
+
+#include <string>
+
+#include "generator/spec.h"
+
+namespace fusetune {
+
+// The contract (templates/gemm_simt.cuh): `apply<W>(v, m, n)` rewrites v[0..W) in place, the
+// outputs of row m at columns n .. n+W-1, where W is 4 (n a multiple of 4) or 1.
+std::string emit_epilogue(const Spec& spec);
+
+}  // namespace fusetune

@@ -1,0 +1,106 @@
+#include "generator/gemm_simt_config.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+namespace fusetune {
+
+EdgeGuards edge_guards(const MainOp& main, const GemmSimtConfig& config) {
+  return {main.m % config.block_m() != 0, main.n % config.block_n() != 0,
+          main.k % config.bk != 0};
+}
+
+std::string config_name(const MainOp& main, const GemmSimtConfig& c) {
+  std::string name =
+      fmt::format("ft_gemm_simt_{}x{}x{}_w{}x{}_t{}x{}_s{}_{}", c.block_m(), c.block_n(), c.bk,
+                  c.warps_m, c.warps_n, c.thread_tile_m(), c.thread_tile_n(), c.stages,
+                  c.lane_n_fastest ? 'n' : 'm');
+  if (c.spread_fill) name += "_spread";
+  if (c.min_blocks > 1) name += fmt::format("_occ{}", c.min_blocks);
+  if (!main.a_k_contiguous()) name += fmt::format("_va{}", c.vec_a);
+  if (!main.b_k_contiguous()) name += fmt::format("_vb{}", c.vec_b);
+  const EdgeGuards guards = edge_guards(main, c);
+  if (guards.m || guards.n || guards.k) {
+    name += "_g";
+    if (guards.m) name += 'm';
+    if (guards.n) name += 'n';
+    if (guards.k) name += 'k';
+  }
+  return name;
+}
+
+std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name) {
+  static const std::regex pattern(
+      R"(ft_gemm_simt_(\d+)x(\d+)x(\d+)_w(\d+)x(\d+)_t(\d+)x(\d+)_s(\d+)_([nm]))"
+      R"((_spread)?(?:_occ(\d+))?(?:_va(\d+))?(?:_vb(\d+))?(?:_g[mnk]+)?)");
+  std::match_results<std::string_view::const_iterator> match;
+  if (!std::regex_match(name.begin(), name.end(), match, pattern)) return std::nullopt;
+  auto number = [&](int group, int absent) {
+    return match[group].matched ? std::stoi(match[group].str()) : absent;
+  };
+  GemmSimtConfig c;
+  const int block_m = number(1, 0), block_n = number(2, 0);
+  c.bk = number(3, 0);
+  c.warps_m = number(4, 0);
+  c.warps_n = number(5, 0);
+  const int tile_m = number(6, 0), tile_n = number(7, 0);
+  c.stages = number(8, 0);
+  c.lane_n_fastest = match[9].str() == "n";
+  c.spread_fill = match[10].matched;
+  c.min_blocks = number(11, 1);
+  c.vec_a = number(12, 1);
+  c.vec_b = number(13, 1);
+  if (tile_m % 4 || tile_n % 4 || tile_m == 0 || tile_n == 0 || c.warps_m == 0 || c.warps_n == 0)
+    return std::nullopt;
+  c.rep_m = tile_m / 4;
+  c.rep_n = tile_n / 4;
+  const int warp_m = block_m / c.warps_m, warp_n = block_n / c.warps_n;
+  if (warp_m * c.warps_m != block_m || warp_n * c.warps_n != block_n) return std::nullopt;
+  c.lanes_m = warp_m / tile_m;
+  c.lanes_n = warp_n / tile_n;
+  if (c.lanes_m * tile_m != warp_m || c.lanes_n * tile_n != warp_n) return std::nullopt;
+  if (c.lanes_m * c.lanes_n != 32) return std::nullopt;
+  return c;
+}
+
+nlohmann::json to_json(const GemmSimtConfig& c) {
+  return {{"family", "gemm_simt"},         {"warps_m", c.warps_m},
+          {"warps_n", c.warps_n},          {"lanes_m", c.lanes_m},
+          {"lanes_n", c.lanes_n},          {"rep_m", c.rep_m},
+          {"rep_n", c.rep_n},              {"bk", c.bk},
+          {"stages", c.stages},            {"lane_n_fastest", c.lane_n_fastest},
+          {"spread_fill", c.spread_fill},  {"min_blocks", c.min_blocks},
+          {"vec_a", c.vec_a},              {"vec_b", c.vec_b}};
+}
+
+GemmSimtConfig gemm_simt_from_json(const nlohmann::json& j) {
+  GemmSimtConfig c;
+  c.warps_m = j.at("warps_m");
+  c.warps_n = j.at("warps_n");
+  c.lanes_m = j.at("lanes_m");
+  c.lanes_n = j.at("lanes_n");
+  c.rep_m = j.at("rep_m");
+  c.rep_n = j.at("rep_n");
+  c.bk = j.at("bk");
+  c.stages = j.at("stages");
+  c.lane_n_fastest = j.at("lane_n_fastest");
+  c.spread_fill = j.at("spread_fill");
+  c.min_blocks = j.at("min_blocks");
+  c.vec_a = j.at("vec_a");
+  c.vec_b = j.at("vec_b");
+  return c;
+}
+
+LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& c) {
+  LaunchGeometry g;
+  // blockIdx.x walks M: see templates/gemm_simt.cuh.
+  g.grid = {static_cast<unsigned>((main.m + c.block_m() - 1) / c.block_m()),
+            static_cast<unsigned>((main.n + c.block_n() - 1) / c.block_n()), 1};
+  g.block = {static_cast<unsigned>(c.threads()), 1, 1};
+  g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
+  return g;
+}
+
+}  // namespace fusetune

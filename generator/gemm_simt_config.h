@@ -1,0 +1,63 @@
+// One configuration of the SIMT GEMM template (templates/gemm_simt.cuh): the values of its
+// tunables. The problem shape and the edge guards come from the spec.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "generator/kernel_source.h"
+#include "generator/spec.h"
+
+namespace fusetune {
+
+struct GemmSimtConfig {
+  int warps_m = 2;  // warps per block along M
+  int warps_n = 2;  // warps per block along N
+  int lanes_m = 4;  // lane grid of a warp: lanes_m x lanes_n == 32
+  int lanes_n = 8;
+  int rep_m = 4;  // 4x4 fragments per thread along M: thread tile rows = 4 * rep_m
+  int rep_n = 2;
+  int bk = 16;      // k-depth of a shared-memory stage
+  int stages = 3;   // cp.async pipeline depth
+  bool lane_n_fastest = false;  // consecutive lanes step along N (else along M)
+  bool spread_fill = true;      // issue a tile's copies over several k-steps
+  int min_blocks = 1;           // __launch_bounds__ blocks-per-SM hint (caps registers)
+  int vec_a = 1;  // floats per copy of A when A is m-contiguous (1, 2, 4); 1 when k-contiguous
+  int vec_b = 1;  // likewise for B
+
+  int threads() const { return 32 * warps_m * warps_n; }
+  int thread_tile_m() const { return 4 * rep_m; }
+  int thread_tile_n() const { return 4 * rep_n; }
+  int block_m() const { return warps_m * lanes_m * thread_tile_m(); }
+  int block_n() const { return warps_n * lanes_n * thread_tile_n(); }
+  // Dynamic shared memory: STAGES x ([BK, BM + 4] + [BK, BN + 4]) floats.
+  int smem_bytes() const { return stages * bk * (block_m() + 4 + block_n() + 4) * 4; }
+
+  friend bool operator==(const GemmSimtConfig&, const GemmSimtConfig&) = default;
+};
+
+// Which edges of the problem are not tile multiples and must be checked.
+struct EdgeGuards {
+  bool m = false;
+  bool n = false;
+  bool k = false;
+};
+EdgeGuards edge_guards(const MainOp& main, const GemmSimtConfig& config);
+
+// The procedural name, also the kernel symbol:
+//   ft_gemm_simt_<BM>x<BN>x<BK>_w<WM>x<WN>_t<TM>x<TN>_s<STAGES>_<n|m>[_spread][_occ<B>]
+//   [_va<V>][_vb<V>][_g<m|n|k...>]
+// e.g. ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread
+std::string config_name(const MainOp& main, const GemmSimtConfig& config);
+// Reads a name back; nullopt when it is not a gemm_simt name. Guard letters are ignored.
+std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name);
+
+nlohmann::json to_json(const GemmSimtConfig& config);
+GemmSimtConfig gemm_simt_from_json(const nlohmann::json& json);
+
+LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& config);
+
+}  // namespace fusetune

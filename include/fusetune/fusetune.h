@@ -1,0 +1,88 @@
+// fusetune: fused CUDA kernels (a main op followed by elementwise ops), tuned per shape and GPU
+// and loaded by the spec that names them.
+//
+//   auto library = fusetune::Library::open();  // the default tuning database
+//   if (!library.ok()) { report(library.status().message()); return; }
+//   auto kernel = library.value()->load(
+//       "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)");
+//   if (!kernel.ok()) { report(kernel.status().message()); return; }
+//   fusetune::Status launched = kernel.value()->launch(stream, {.tensors = {x, weight, bias}, .out = y});
+//
+// Tune a spec first with `fusetune tune SPEC`; a spec never tuned still loads, with a warning,
+// using a default configuration compiled on the spot.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fusetune/status.h"
+
+namespace fusetune {
+
+struct Options {
+  // The tuning database. Empty: $FUSETUNE_DB if set, else
+  // ${XDG_CACHE_HOME:-$HOME/.cache}/fusetune/tuning.db (created when absent).
+  std::string database_path;
+  // Numeric precision of the kernels. "fp32": exact fp32 FFMA arithmetic, the only one so far.
+  std::string precision = "fp32";
+  // The CUDA device whose tuning results are used and on which kernels are loaded.
+  int device = 0;
+  // Receives warnings, e.g. that a spec was never tuned. Empty: they go to standard error.
+  std::function<void(const std::string&)> on_warning;
+};
+
+// A tensor a kernel reads: its name (for messages) and its contiguous row-major shape.
+struct TensorInfo {
+  std::string name;
+  std::vector<std::int64_t> shape;
+};
+
+// The operands of one launch. Pointers are device pointers to fp32 data, 16-byte aligned.
+struct Arguments {
+  std::vector<const float*> tensors;  // in the order Kernel::tensors() lists them
+  float* out = nullptr;               // Kernel::output_shape(), contiguous row-major
+  std::vector<float> scalars;         // empty: the values written in the spec; else one per
+                                      // Kernel::scalar_names(), in that order
+};
+
+// A loaded kernel. Immutable; launch() may be called from any thread.
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+
+  virtual const std::string& spec() const = 0;    // the canonical spec
+  virtual const std::string& config() const = 0;  // the configuration's procedural name
+  virtual bool tuned() const = 0;                 // false: the default for an untuned spec
+  virtual const std::vector<TensorInfo>& tensors() const = 0;
+  virtual const std::vector<std::int64_t>& output_shape() const = 0;
+  virtual const std::vector<std::string>& scalar_names() const = 0;
+
+  // Enqueues the kernel on `stream` without synchronizing. Returns invalid_argument naming the
+  // offending operand when a count is wrong or a pointer is null or misaligned, and cuda_error
+  // when CUDA refuses the launch. Errors during execution surface at the next synchronization.
+  virtual Status launch(cudaStream_t stream, const Arguments& arguments) const = 0;
+};
+
+// Loads tuned kernels from a tuning database. Thread safe.
+class Library {
+ public:
+  // Opens the database named by `options` on options.device. Fails with database_error when the
+  // file cannot be used (it is then left untouched) and no_device without a usable GPU.
+  static Result<std::unique_ptr<Library>> open(const Options& options = {});
+
+  virtual ~Library() = default;
+
+  // The kernel tuned for `spec` on this GPU: its cubin comes from the database, so nothing is
+  // compiled. A spec never tuned gets the default configuration, compiled now, and a warning.
+  // A spec already loaded returns the same kernel at once. Fails with invalid_spec (the message
+  // points at the offending character) and compile_error or cuda_error.
+  virtual Result<std::shared_ptr<const Kernel>> load(std::string_view spec) = 0;
+};
+
+}  // namespace fusetune

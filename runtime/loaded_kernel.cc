@@ -1,0 +1,64 @@
+#include "runtime/loaded_kernel.h"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "runtime/cuda_check.h"
+
+namespace fusetune {
+
+LoadedKernel::LoadedKernel(const std::vector<char>& cubin, const std::string& entry,
+                           const LaunchGeometry& geometry)
+    : geometry_(geometry) {
+  check_cuda(cudaLibraryLoadData(&library_, cubin.data(), nullptr, nullptr, 0, nullptr, nullptr, 0),
+             fmt::format("loading the cubin of {}", entry));
+  try {
+    check_cuda(cudaLibraryGetKernel(&kernel_, library_, entry.c_str()),
+               fmt::format("finding kernel {} in its cubin", entry));
+    const void* function = reinterpret_cast<const void*>(kernel_);
+    check_cuda(cudaFuncSetAttribute(function, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    static_cast<int>(geometry.dynamic_smem_bytes)),
+               fmt::format("allowing {} bytes of dynamic shared memory to {}",
+                           geometry.dynamic_smem_bytes, entry));
+    cudaFuncAttributes attributes{};
+    check_cuda(cudaFuncGetAttributes(&attributes, function),
+               fmt::format("reading the attributes of {}", entry));
+    registers_ = attributes.numRegs;
+  } catch (...) {
+    cudaLibraryUnload(library_);
+    throw;
+  }
+}
+
+LoadedKernel::~LoadedKernel() {
+  if (library_) cudaLibraryUnload(library_);
+}
+
+LoadedKernel::LoadedKernel(LoadedKernel&& other) noexcept
+    : library_(std::exchange(other.library_, nullptr)),
+      kernel_(std::exchange(other.kernel_, nullptr)),
+      geometry_(other.geometry_),
+      registers_(other.registers_) {}
+
+LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
+  if (this != &other) {
+    if (library_) cudaLibraryUnload(library_);
+    library_ = std::exchange(other.library_, nullptr);
+    kernel_ = std::exchange(other.kernel_, nullptr);
+    geometry_ = other.geometry_;
+    registers_ = other.registers_;
+  }
+  return *this;
+}
+
+cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
+  void* params[] = {const_cast<LaunchArgs*>(&args)};
+  const LaunchGeometry& g = geometry_;
+  return cudaLaunchKernel(reinterpret_cast<const void*>(kernel_),
+                          dim3(g.grid[0], g.grid[1], g.grid[2]),
+                          dim3(g.block[0], g.block[1], g.block[2]), params, g.dynamic_smem_bytes,
+                          stream);
+}
+
+}  // namespace fusetune

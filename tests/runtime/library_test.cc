@@ -1,0 +1,214 @@
+// The public API end to end on a GPU: tune into a fresh database, load, launch, check against
+// the fp64 reference; warm loads compile nothing; untuned specs load with a warning.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "cache/database.h"
+#include "fusetune/fusetune.h"
+#include "generator/spec_parser.h"
+#include "tests/gpu_test.h"
+#include "runtime/cuda_check.h"
+#include "runtime/nvrtc.h"
+#include "tuner/problem_data.h"
+#include "tuner/tune.h"
+
+namespace fusetune {
+namespace {
+
+constexpr const char* kSpec = "linear(m=256, n=512, k=128) -> bias -> mul(2.0) -> leaky_relu(0.1)";
+
+class LibraryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FUSETUNE_REQUIRE_GPU();
+    folder_ = std::filesystem::path(::testing::TempDir()) /
+              ("library_test_" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(folder_);
+    database_ = (folder_ / "tuning.db").string();
+    check_cuda(cudaStreamCreate(&stream_), "creating a stream");
+  }
+  void TearDown() override {
+    if (stream_) cudaStreamDestroy(stream_);
+    std::filesystem::remove_all(folder_);
+  }
+
+  void tune_into_database(const std::string& spec) {
+    const auto db = cache::Database::open(database_);
+    TuneOptions options;
+    const TuneReport report = tune(parse_spec(spec), *db, options);
+    ASSERT_TRUE(report.winner) << "the sweep found no winner";
+  }
+
+  Options options() {
+    Options o;
+    o.database_path = database_;
+    o.on_warning = [this](const std::string& w) { warnings_.push_back(w); };
+    return o;
+  }
+
+  // Launches `kernel` on fresh inputs and returns its error against fp64.
+  Verification run(const Kernel& kernel, const std::string& spec) {
+    ProblemData data(parse_spec(spec), std::random_device{}(), stream_);
+    Arguments arguments;
+    for (std::size_t i = 0; i < kernel.tensors().size(); ++i)
+      arguments.tensors.push_back(data.launch_args().tensors[i]);
+    arguments.out = data.output();
+    data.poison_output();
+    const Status launched = kernel.launch(stream_, arguments);
+    EXPECT_TRUE(launched.ok()) << launched.message();
+    return data.verify();
+  }
+
+  std::filesystem::path folder_;
+  std::string database_;
+  cudaStream_t stream_ = nullptr;
+  std::vector<std::string> warnings_;
+};
+
+TEST_F(LibraryTest, TunedSpecLoadsItsWinnerWithoutCompilingAndComputesTheSpec) {
+  tune_into_database(kSpec);
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok()) << library.status().message();
+  const std::uint64_t compiles = nvrtc_compile_count();
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(kSpec);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_EQ(nvrtc_compile_count(), compiles) << "a warm load compiled";
+  EXPECT_TRUE(kernel.value()->tuned());
+  EXPECT_TRUE(warnings_.empty());
+  const auto db = cache::Database::open(database_);
+  EXPECT_EQ(kernel.value()->config(), db->tunings().front().winner);
+  const Verification v = run(*kernel.value(), kSpec);
+  EXPECT_EQ(v.non_finite, 0);
+  EXPECT_LE(v.rel_err, 1e-5);
+}
+
+TEST_F(LibraryTest, ScalarsAreArgumentsSoOneKernelServesEveryValue) {
+  tune_into_database(kSpec);
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  // The same signature with other scalar values finds the same tuned kernel.
+  const std::string other = "linear(m=256, n=512, k=128) -> bias -> mul(-3.0) -> leaky_relu(0.2)";
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(other);
+  ASSERT_TRUE(kernel.ok());
+  EXPECT_TRUE(kernel.value()->tuned());
+  EXPECT_EQ(kernel.value()->scalar_names(),
+            (std::vector<std::string>{"mul.value", "leaky_relu.negative_slope"}));
+  const Verification v = run(*kernel.value(), other);  // its defaults are -3.0 and 0.2
+  EXPECT_LE(v.rel_err, 1e-5);
+}
+
+TEST_F(LibraryTest, UntunedSpecLoadsTheDefaultWithAWarning) {
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  const std::string spec = "matmul(m=100, n=200, k=50) -> gelu";
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_FALSE(kernel.value()->tuned());
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("never tuned"), std::string::npos) << warnings_[0];
+  EXPECT_LE(run(*kernel.value(), spec).rel_err, 1e-5);
+  // Its cubin is kept: a second library loads it without compiling.
+  Result<std::unique_ptr<Library>> again = Library::open(options());
+  const std::uint64_t compiles = nvrtc_compile_count();
+  ASSERT_TRUE(again.value()->load(spec).ok());
+  EXPECT_EQ(nvrtc_compile_count(), compiles);
+}
+
+TEST_F(LibraryTest, RepeatedLoadReturnsTheSameKernelInUnderAMicrosecond) {
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  Result<std::shared_ptr<const Kernel>> first = library.value()->load(kSpec);
+  ASSERT_TRUE(first.ok());
+  constexpr int kLoads = 100000;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kLoads; ++i) ASSERT_EQ(library.value()->load(kSpec).value(), first.value());
+  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                        .count() / kLoads;
+  EXPECT_LT(us, 1.0);
+}
+
+TEST_F(LibraryTest, BadArgumentsAreRefusedWithTheirName) {
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(kSpec);
+  ASSERT_TRUE(kernel.ok());
+  ProblemData data(parse_spec(kSpec), 1, stream_);
+  const LaunchArgs& args = data.launch_args();
+  Arguments good{{args.tensors[0], args.tensors[1], args.tensors[2]}, data.output(), {}};
+
+  Arguments missing = good;
+  missing.tensors.pop_back();
+  Status status = kernel.value()->launch(stream_, missing);
+  EXPECT_EQ(status.code(), StatusCode::invalid_argument);
+  EXPECT_NE(status.message().find("takes 3 tensors (x, weight, bias), got 2"), std::string::npos)
+      << status.message();
+
+  Arguments null_bias = good;
+  null_bias.tensors[2] = nullptr;
+  status = kernel.value()->launch(stream_, null_bias);
+  EXPECT_EQ(status.code(), StatusCode::invalid_argument);
+  EXPECT_NE(status.message().find("'bias'"), std::string::npos) << status.message();
+
+  Arguments misaligned = good;
+  misaligned.tensors[1] = args.tensors[1] + 1;
+  status = kernel.value()->launch(stream_, misaligned);
+  EXPECT_EQ(status.code(), StatusCode::invalid_argument);
+  EXPECT_NE(status.message().find("'weight'"), std::string::npos) << status.message();
+
+  Arguments scalars = good;
+  scalars.scalars = {1.0f};
+  EXPECT_EQ(kernel.value()->launch(stream_, scalars).code(), StatusCode::invalid_argument);
+  EXPECT_TRUE(kernel.value()->launch(stream_, good).ok());
+}
+
+TEST_F(LibraryTest, BadSpecIsInvalidSpecPointingAtTheCharacter) {
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load("linear(m=4, n=4) -> relu");
+  ASSERT_FALSE(kernel.ok());
+  EXPECT_EQ(kernel.status().code(), StatusCode::invalid_spec);
+  EXPECT_NE(kernel.status().message().find('^'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fusetune
+
+namespace fusetune {
+namespace {
+
+TEST(LibraryWithoutGpuTest, OpenSaysThatItNeedsAGpuAndWhatStillWorks) {
+  if (probe_device().device) GTEST_SKIP() << "this machine has a GPU";
+  Options options;
+  options.database_path = (std::filesystem::path(::testing::TempDir()) /
+                           ("no_gpu_" + std::to_string(std::random_device{}()) + ".db"))
+                              .string();
+  Result<std::unique_ptr<Library>> library = Library::open(options);
+  ASSERT_FALSE(library.ok());
+  EXPECT_EQ(library.status().code(), StatusCode::no_device);
+  EXPECT_NE(library.status().message().find("--compile-only"), std::string::npos)
+      << library.status().message();
+  std::filesystem::remove(options.database_path);
+}
+
+TEST(LibraryOpenTest, AFileThatIsNotADatabaseIsReportedAndLeftAlone) {
+  const std::filesystem::path path = std::filesystem::path(::testing::TempDir()) /
+                                     ("notes_" + std::to_string(std::random_device{}()) + ".txt");
+  { std::ofstream(path) << "my notes, not a database\n"; }
+  Options options;
+  options.database_path = path.string();
+  Result<std::unique_ptr<Library>> library = Library::open(options);
+  ASSERT_FALSE(library.ok());
+  EXPECT_EQ(library.status().code(), StatusCode::database_error);
+  EXPECT_NE(library.status().message().find(path.string()), std::string::npos);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "my notes, not a database\n");
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace fusetune

@@ -1,0 +1,131 @@
+// Sweeps on a GPU: a whole sweep into a fresh database, answers from the cache, and candidates
+// that fault, hang, compute wrong numbers or cannot launch recorded as such while the sweep
+// goes on.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "cache/database.h"
+#include "generator/generator.h"
+#include "generator/spec_parser.h"
+#include "tests/gpu_test.h"
+#include "runtime/nvrtc.h"
+#include "tuner/tune.h"
+#include "tuner/worker_client.h"
+
+namespace fusetune {
+namespace {
+
+std::filesystem::path fresh_folder(const std::string& name) {
+  const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) /
+                                       (name + "_" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(folder);
+  return folder;
+}
+
+TEST(TuneGpuTest, SweepVerifiesTimesAndStoresEveryCandidateThenAnswersFromTheCache) {
+  FUSETUNE_REQUIRE_GPU();
+  const std::filesystem::path folder = fresh_folder("tune_gpu");
+  const auto db = cache::Database::open((folder / "tuning.db").string());
+  const Spec spec = parse_spec("linear(m=512, n=256, k=128) -> bias -> gelu");
+  const TuneReport first = tune(spec, *db, TuneOptions{});
+  ASSERT_TRUE(first.winner);
+  EXPECT_FALSE(first.from_cache);
+  EXPECT_GE(first.candidates, 100);
+  EXPECT_LE(*first.winner->rel_err, 1e-5);
+  ASSERT_TRUE(first.winner_recheck_rel_err) << "the winner was not re-checked on new inputs";
+  EXPECT_LE(*first.winner_recheck_rel_err, 1e-5);
+  for (const CandidateResult& r : first.results) {
+    if (r.outcome == Outcome::ok) {
+      EXPECT_LE(*first.winner->time_ms, *r.time_ms);
+    }
+  }
+
+  const std::vector<cache::TuningRecord> stored = db->tunings();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].candidate_count, first.candidates);
+  EXPECT_EQ(stored[0].winner, first.winner->name);
+
+  const auto start = std::chrono::steady_clock::now();
+  const TuneReport second = tune(spec, *db, TuneOptions{});
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  EXPECT_TRUE(second.from_cache);
+  EXPECT_EQ(second.winner->name, first.winner->name);
+  std::filesystem::remove_all(folder);
+}
+
+// Runs hand-written kernels through the worker, which is set up for `kSpec`.
+class WorkerFaultTest : public ::testing::Test {
+ protected:
+  static constexpr const char* kSpec = "linear(m=128, n=128, k=64) -> relu";
+
+  void SetUp() override {
+    FUSETUNE_REQUIRE_GPU();
+    device_ = require_device();
+    folder_ = fresh_folder("worker_fault");
+    SetupRequest setup;
+    setup.spec = kSpec;
+    setup.seed = 7;
+    setup.timing.min_launches = 3;
+    setup.timing.min_total_ms = 0;
+    worker_ = std::make_unique<WorkerClient>(find_worker(), setup, (folder_ / "log").string());
+  }
+  void TearDown() override {
+    worker_.reset();
+    std::filesystem::remove_all(folder_);
+  }
+
+  RunReply run(const std::string& name, const std::string& source, LaunchGeometry geometry,
+               double timeout_s = 20) {
+    const CompiledBinary binary = compile_to_cubin(source, name, device_.arch());
+    const std::filesystem::path path = folder_ / (name + ".cubin");
+    std::ofstream(path, std::ios::binary).write(binary.cubin.data(), binary.cubin.size());
+    return worker_->run({name, path.string(), geometry, std::nullopt}, timeout_s);
+  }
+
+  RunReply run_correct() {
+    const Spec spec = parse_spec(kSpec);
+    const KernelSource source = generate(spec, default_candidate(spec, device_.limits).config);
+    return run(source.name, source.code, source.launch);
+  }
+
+  // A kernel whose single parameter has the size of every generated kernel's.
+  static std::string kernel(const std::string& name, const std::string& body) {
+    return "struct Args { char bytes[200]; };\nextern \"C\" __global__ void " + name +
+           "(const Args) {\n" + body + "\n}\n";
+  }
+
+  DeviceInfo device_;
+  std::filesystem::path folder_;
+  std::unique_ptr<WorkerClient> worker_;
+};
+
+TEST_F(WorkerFaultTest, EachFailureIsNamedAndTheNextCandidateStillRuns) {
+  EXPECT_EQ(run_correct().outcome, Outcome::ok);
+
+  const RunReply fault =
+      run("illegal_address", kernel("illegal_address", "*(volatile float*)16 = 1.0f;"), {});
+  EXPECT_EQ(fault.outcome, Outcome::fault) << fault.message;
+  EXPECT_EQ(run_correct().outcome, Outcome::ok) << "no fresh worker after a fault";
+
+  const RunReply hang = run(
+      "hang", kernel("hang", "volatile int spin = 0; while (spin == 0) {}"), {}, 3.0);
+  EXPECT_EQ(hang.outcome, Outcome::timeout) << hang.message;
+  EXPECT_EQ(run_correct().outcome, Outcome::ok) << "no fresh worker after a hang";
+
+  const RunReply wrong = run("writes_nothing", kernel("writes_nothing", ""), {});
+  EXPECT_EQ(wrong.outcome, Outcome::wrong_result) << "the poisoned output passed";
+  EXPECT_GT(wrong.non_finite, 0);
+
+  LaunchGeometry too_large;
+  too_large.block = {4096, 1, 1};
+  const RunReply refused = run("too_many_threads", kernel("too_many_threads", ""), too_large);
+  EXPECT_EQ(refused.outcome, Outcome::out_of_resources) << refused.message;
+  EXPECT_EQ(run_correct().outcome, Outcome::ok);
+}
+
+}  // namespace
+}  // namespace fusetune

@@ -1,0 +1,76 @@
+// fusetune bench SPEC: the tuned kernel against cuBLAS SGEMM + a separate epilogue kernel.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "bench/gemm_bench.h"
+#include "generator/spec_parser.h"
+#include "tools/commands.h"
+#include "tools/report_format.h"
+#include "tools/table.h"
+
+namespace fusetune::cli {
+namespace {
+
+struct BenchArgs {
+  std::string spec;
+  std::string database;
+  int rounds = 5;
+  bool json = false;
+};
+
+nlohmann::json side_json(const BenchSide& side, double flops) {
+  return {{"name", side.name},
+          {"median_ms", side.median_ms},
+          {"tflops", flops / (side.median_ms * 1e-3) / 1e12},
+          {"rel_err", side.rel_err}};
+}
+
+int run(const BenchArgs& args) {
+  BenchOptions options;
+  options.database = database_path(args.database);
+  options.rounds = args.rounds;
+  const BenchReport report = bench_gemm(parse_spec(args.spec), options);
+  if (args.json) {
+    std::cout << nlohmann::json{{"spec", report.spec},
+                                {"device", report.device},
+                                {"tuned", report.tuned},
+                                {"rounds", report.rounds},
+                                {"fusetune", side_json(report.fusetune, report.flops)},
+                                {"baseline", side_json(report.baseline, report.flops)},
+                                {"speedup", report.speedup}}
+                     .dump(2)
+              << '\n';
+    return kSuccess;
+  }
+  Table table({{""}, {"kernel"}, {"median ms", true}, {"TFLOP/s", true}, {"rel err", true}});
+  table.add_row({"fusetune", report.fusetune.name, format_ms(report.fusetune.median_ms),
+                 format_tflops(report.flops, report.fusetune.median_ms),
+                 format_error(report.fusetune.rel_err)});
+  table.add_row({"baseline", report.baseline.name, format_ms(report.baseline.median_ms),
+                 format_tflops(report.flops, report.baseline.median_ms),
+                 format_error(report.baseline.rel_err)});
+  fmt::print("{}\n{}{}\n\n{}\nspeedup (baseline / fusetune): {:.3f}x  ({} rounds, alternating)\n",
+             report.spec, report.device,
+             report.tuned ? "" : "  (untuned: the default configuration; run 'fusetune tune')",
+             table.render(), report.speedup, report.rounds);
+  return kSuccess;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* command = app.add_subcommand(
+      "bench", "Time the tuned kernel against cuBLAS SGEMM + a separate epilogue kernel");
+  command->add_option("spec", args->spec, "the fused operation")->required();
+  add_database_option(*command, args->database);
+  command->add_option("--rounds", args->rounds, "alternating rounds (each times both)")
+      ->capture_default_str();
+  command->add_flag("--json", args->json, "print JSON");
+  command->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace fusetune::cli

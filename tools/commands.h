@@ -1,0 +1,23 @@
+// The subcommands of the fusetune program. Each adds itself to the app; its callback stores
+// the process's exit code. Failures are thrown as fusetune::Error and reported by main.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace fusetune::cli {
+
+enum ExitCode { kSuccess = 0, kFailure = 1, kUsage = 2, kNoDevice = 3 };
+
+void add_tune_command(CLI::App& app, int& exit_code);
+void add_gen_command(CLI::App& app, int& exit_code);
+void add_cache_command(CLI::App& app, int& exit_code);
+void add_bench_command(CLI::App& app, int& exit_code);
+void add_info_command(CLI::App& app, int& exit_code);
+
+// --db, shared by every command that reads or writes the tuning database.
+void add_database_option(CLI::App& command, std::string& path);
+// The option's value, or the default database path.
+std::string database_path(const std::string& option);
+
+}  // namespace fusetune::cli

@@ -1,0 +1,49 @@
+// fusetune info: versions, the database path and the GPU (or why there is none).
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "generator/version.h"
+#include "runtime/device.h"
+#include "runtime/nvrtc.h"
+#include "tools/commands.h"
+
+namespace fusetune::cli {
+namespace {
+
+struct InfoArgs {
+  std::string database;
+  bool gpu_only = false;
+};
+
+int run(const InfoArgs& args) {
+  const DeviceProbe probe = probe_device();
+  if (args.gpu_only) {
+    if (probe.device)
+      fmt::print("{}\n", probe.device->description());
+    else
+      fmt::print(stderr, "{}\n", probe.problem);
+    return probe.device ? kSuccess : kNoDevice;
+  }
+  fmt::print("fusetune {} (generator {})\nNVRTC {}\ndatabase {}\n", fusetune_version(),
+             generator_version(), nvrtc_version(), database_path(args.database));
+  if (probe.device)
+    fmt::print("GPU {}, driver {}.{}\n", probe.device->description(),
+               probe.device->driver_version / 1000, probe.device->driver_version % 1000 / 10);
+  else
+    fmt::print("GPU none: {}\n", probe.problem);
+  return kSuccess;
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<InfoArgs>();
+  CLI::App* command = app.add_subcommand("info", "Show versions, the database and the GPU");
+  add_database_option(*command, args->database);
+  command->add_flag("--gpu", args->gpu_only,
+                    "only check for a usable GPU: exit 0 if there is one, 3 if not");
+  command->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace fusetune::cli

@@ -1,0 +1,48 @@
+// fusetune: tune fused CUDA kernels, inspect the tuning database, generate and benchmark.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cache/database.h"
+#include "fusetune/status.h"
+#include "generator/version.h"
+#include "tools/commands.h"
+
+namespace fusetune::cli {
+
+void add_database_option(CLI::App& command, std::string& path) {
+  command.add_option("--db", path,
+                     "tuning database (default: $FUSETUNE_DB, else "
+                     "${XDG_CACHE_HOME:-~/.cache}/fusetune/tuning.db)");
+}
+
+std::string database_path(const std::string& option) {
+  return option.empty() ? cache::Database::default_path() : option;
+}
+
+}  // namespace fusetune::cli
+
+int main(int argc, char** argv) {
+  using namespace fusetune::cli;
+  CLI::App app("fusetune: fused CUDA kernels, generated, tuned per shape and GPU, and cached");
+  app.set_version_flag("--version", std::string(fusetune::fusetune_version()));
+  app.require_subcommand(1);
+  int exit_code = kSuccess;
+  add_tune_command(app, exit_code);
+  add_gen_command(app, exit_code);
+  add_cache_command(app, exit_code);
+  add_bench_command(app, exit_code);
+  add_info_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const fusetune::Error& e) {
+    fmt::print(stderr, "fusetune: {}\n", e.what());
+    return e.code() == fusetune::StatusCode::no_device ? kNoDevice : kFailure;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "fusetune: unexpected error: {}\n", e.what());
+    return kFailure;
+  }
+  return exit_code;
+}

@@ -1,0 +1,27 @@
+// Shows a sweep's progress on standard error: a bar redrawn in place on a terminal, a line
+// every tenth of the way otherwise (logs, CI).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "tuner/tune.h"
+
+namespace fusetune::cli {
+
+class ProgressBar final : public TuneObserver {
+ public:
+  explicit ProgressBar(std::string verb);  // "tuning", "compiling"
+  void started(int candidates, const std::string& device) override;
+  void finished_candidate(const CandidateResult& result, int done, int total,
+                          std::optional<double> best_ms) override;
+
+ private:
+  std::string verb_;
+  bool terminal_;
+  int last_decile_ = -1;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace fusetune::cli

@@ -1,0 +1,54 @@
+#include "tools/report_format.h"
+
+#include <fmt/format.h>
+
+namespace fusetune::cli {
+
+std::string format_ms(std::optional<double> ms) { return ms ? fmt::format("{:.3f}", *ms) : "-"; }
+
+std::string format_tflops(double flops, std::optional<double> ms) {
+  return ms && *ms > 0 ? fmt::format("{:.1f}", flops / (*ms * 1e-3) / 1e12) : "-";
+}
+
+std::string format_error(std::optional<double> rel_err) {
+  return rel_err ? fmt::format("{:.1e}", *rel_err) : "-";
+}
+
+std::string format_kib(int bytes) { return bytes >= 0 ? fmt::format("{:.1f}", bytes / 1024.0) : "-"; }
+
+nlohmann::json to_json(const CandidateResult& r, double flops) {
+  nlohmann::json j = {{"name", r.name},
+                      {"config", nlohmann::json::parse(config_json(r.config))},
+                      {"outcome", to_string(r.outcome)},
+                      {"registers", r.registers},
+                      {"smem_bytes", r.smem_bytes},
+                      {"spill_bytes", r.spill_bytes}};
+  j["time_ms"] = r.time_ms ? nlohmann::json(*r.time_ms) : nlohmann::json();
+  j["tflops"] = r.time_ms ? nlohmann::json(flops / (*r.time_ms * 1e-3) / 1e12) : nlohmann::json();
+  j["rel_err"] = r.rel_err ? nlohmann::json(*r.rel_err) : nlohmann::json();
+  if (!r.message.empty()) j["message"] = r.message;
+  return j;
+}
+
+nlohmann::json to_json(const TuneReport& report, const std::string& database) {
+  nlohmann::json j = {{"spec", report.spec},
+                      {"precision", report.precision},
+                      {"device", report.device},
+                      {"arch", report.arch},
+                      {"database", database},
+                      {"from_cache", report.from_cache},
+                      {"compile_only", report.compile_only},
+                      {"candidates", report.candidates},
+                      {"compiled", report.compiled},
+                      {"failed", report.failed},
+                      {"tuning_s", report.tuning_seconds}};
+  j["winner"] = report.winner ? to_json(*report.winner, report.flops) : nlohmann::json();
+  j["winner_recheck_rel_err"] =
+      report.winner_recheck_rel_err ? nlohmann::json(*report.winner_recheck_rel_err) : nlohmann::json();
+  nlohmann::json results = nlohmann::json::array();
+  for (const CandidateResult& r : report.results) results.push_back(to_json(r, report.flops));
+  j["results"] = std::move(results);
+  return j;
+}
+
+}  // namespace fusetune::cli

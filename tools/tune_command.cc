@@ -1,0 +1,148 @@
+// fusetune tune SPEC: runs (or recalls) the sweep and shows the best candidates.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+
+#include "cache/database.h"
+#include "generator/spec_parser.h"
+#include "tools/commands.h"
+#include "tools/progress_bar.h"
+#include "tools/report_format.h"
+#include "tools/table.h"
+#include "tuner/tune.h"
+
+namespace fusetune::cli {
+namespace {
+
+struct TuneArgs {
+  std::string spec;
+  std::string database;
+  bool force = false;
+  bool json = false;
+  bool compile_only = false;
+  bool all = false;
+  std::string arch = "sm_90";
+  int jobs = 0;
+  int top = 10;
+  double tolerance = 1e-5;
+  int device = 0;
+  double timeout_s = 30;
+};
+
+std::string failures(const TuneReport& report) {
+  std::string text;
+  for (const auto& [outcome, count] : report.failed)
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", count, outcome);
+  return text.empty() ? "none failed" : text;
+}
+
+void print_measured(const TuneReport& report, const TuneArgs& args, const std::string& database) {
+  const double best = report.winner && report.winner->time_ms ? *report.winner->time_ms : 0;
+  Table table({{"#", true}, {"config"}, {"ms", true}, {"TFLOP/s", true}, {"% best", true},
+               {"rel err", true}, {"regs", true}, {"smem KiB", true}, {"outcome"}});
+  int rank = 0;
+  for (const CandidateResult& r : report.results) {
+    if (!args.all && (rank >= args.top || r.outcome != Outcome::ok)) break;
+    table.add_row({std::to_string(++rank), r.name, format_ms(r.time_ms),
+                   format_tflops(report.flops, r.time_ms),
+                   r.time_ms && best > 0 ? fmt::format("{:.1f}", 100 * best / *r.time_ms) : "-",
+                   format_error(r.rel_err), std::to_string(r.registers), format_kib(r.smem_bytes),
+                   std::string(to_string(r.outcome))});
+  }
+  fmt::print("{}\n{}   precision {}   {} candidates, {} compiled, {}\n", report.spec, report.device,
+             report.precision, report.candidates, report.compiled, failures(report));
+  if (report.from_cache)
+    fmt::print("from {} (tuned in {:.1f} s; --force tunes again)\n", database,
+               report.tuning_seconds);
+  else
+    fmt::print("tuned in {:.1f} s into {}\n", report.tuning_seconds, database);
+  fmt::print("\n{}\n", table.render());
+  if (!report.winner) {
+    fmt::print("no candidate passed verification; 'fusetune cache show \"{}\"' lists why\n",
+               report.spec);
+    return;
+  }
+  const CandidateResult& w = *report.winner;
+  fmt::print("winner: {}  {} ms  {} TFLOP/s  rel err {}", w.name, format_ms(w.time_ms),
+             format_tflops(report.flops, w.time_ms), format_error(w.rel_err));
+  if (report.winner_recheck_rel_err)
+    fmt::print(" (on new inputs: {})", format_error(report.winner_recheck_rel_err));
+  fmt::print("\n");
+}
+
+void print_compiled(const TuneReport& report, const TuneArgs& args) {
+  Table table({{"config"}, {"regs", true}, {"smem KiB", true}, {"spills", true}, {"status"}});
+  int shown = 0;
+  for (const CandidateResult& r : report.results) {
+    if (!args.all && shown++ >= args.top) break;
+    table.add_row({r.name, std::to_string(r.registers), format_kib(r.smem_bytes),
+                   std::to_string(r.spill_bytes),
+                   r.outcome == Outcome::ok ? "compiled" : std::string(to_string(r.outcome))});
+  }
+  fmt::print("{}\n{}   {} candidates, {} compiled, {}   {:.1f} s\n\n{}", report.spec, report.device,
+             report.candidates, report.compiled, failures(report), report.tuning_seconds,
+             table.render());
+  if (!args.all && report.candidates > args.top)
+    fmt::print("({} more; --all lists every candidate)\n", report.candidates - args.top);
+  for (const CandidateResult& r : report.results)
+    if (r.outcome == Outcome::compile_error) fmt::print("\n{}:\n{}\n", r.name, r.message);
+}
+
+int run(const TuneArgs& args) {
+  const Spec spec = parse_spec(args.spec);
+  const std::string database = database_path(args.database);
+  const std::unique_ptr<cache::Database> db = cache::Database::open(database);
+  ProgressBar progress(args.compile_only ? "compiling" : "tuning");
+  TuneOptions options;
+  options.force = args.force;
+  options.compile_only = args.compile_only;
+  options.arch = args.arch;
+  options.compile_threads = args.jobs;
+  options.tolerance = args.tolerance;
+  options.device = args.device;
+  options.candidate_timeout_s = args.timeout_s;
+  options.observer = args.json ? nullptr : &progress;
+  const TuneReport report = tune(spec, *db, options);
+  if (args.json)
+    std::cout << to_json(report, database).dump(2) << '\n';
+  else if (report.compile_only)
+    print_compiled(report, args);
+  else
+    print_measured(report, args, database);
+  if (report.compile_only) return report.compiled > 0 ? kSuccess : kFailure;
+  return report.winner ? kSuccess : kFailure;
+}
+
+}  // namespace
+
+void add_tune_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<TuneArgs>();
+  CLI::App* command = app.add_subcommand(
+      "tune", "Tune a spec: compile, verify and time every candidate; keep the fastest");
+  command->add_option("spec", args->spec, "the fused operation, e.g. \"linear(m=1024, n=8192, "
+                                          "k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)\"")
+      ->required();
+  add_database_option(*command, args->database);
+  command->add_flag("--force", args->force, "tune again even if the database has a result");
+  command->add_flag("--json", args->json, "print one JSON object instead of tables");
+  command->add_flag("--compile-only", args->compile_only,
+                    "generate and compile the search space for --arch; needs no GPU");
+  command->add_option("--arch", args->arch, "target of --compile-only")
+      ->check(CLI::IsMember({"sm_80", "sm_86", "sm_89", "sm_90"}))
+      ->capture_default_str();
+  command->add_option("--jobs,-j", args->jobs, "compile threads (default: the cores, fewer if "
+                                               "memory is short)");
+  command->add_option("--top", args->top, "rows to show")->capture_default_str();
+  command->add_flag("--all", args->all, "show every candidate");
+  command->add_option("--tolerance", args->tolerance,
+                      "largest relative error against fp64 a winner may have")
+      ->capture_default_str();
+  command->add_option("--device", args->device, "CUDA device number")->capture_default_str();
+  command->add_option("--timeout", args->timeout_s, "seconds after which a candidate counts as hung")
+      ->capture_default_str();
+  command->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace fusetune::cli

@@ -1,0 +1,59 @@
+// A spec's problem on the GPU: its input tensors filled with fresh random numbers, an output
+// buffer, and the output's fp64 reference. The reference shares no code with the templates: the
+// main op runs in fp64 in tuner/reference_kernels.cu, the epilogue in fp64 on the host through
+// the op registry's reference functions.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "generator/spec.h"
+#include "runtime/launch_args.h"
+#include "tuner/device_buffer.h"
+
+namespace fusetune {
+
+struct Verification {
+  double rel_err = 0;           // ‖out − ref‖ / ‖ref‖ (Frobenius), over finite outputs
+  std::int64_t non_finite = 0;  // NaN or infinite outputs (poisoned ones never written count)
+
+  bool passed(double tolerance) const { return non_finite == 0 && rel_err <= tolerance; }
+};
+
+class ProblemData {
+ public:
+  // Allocates every tensor, fills the inputs from `seed` and computes the reference.
+  // Throws Error(cuda_error) when memory runs out or a reference kernel fails.
+  ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream);
+
+  // New random inputs (and their reference) from another seed.
+  void refill(std::uint64_t seed);
+
+  // The kernel argument for this problem, with the spec's scalar values.
+  const LaunchArgs& launch_args() const { return args_; }
+  float* output() const { return output_.as<float>(); }
+  std::int64_t output_count() const { return output_count_; }
+
+  // Fills the output with NaN, so that an element a kernel fails to write cannot pass.
+  void poison_output();
+  // Compares the output (or `candidate`, another [M, N] output) with the reference;
+  // synchronizes the stream.
+  Verification verify() { return verify(output()); }
+  Verification verify(const float* candidate);
+
+ private:
+  void compute_reference();
+
+  Spec spec_;
+  cudaStream_t stream_;
+  std::vector<DeviceBuffer> inputs_;  // Spec::tensors() order
+  DeviceBuffer output_;
+  DeviceBuffer reference_;  // double[M, N]
+  DeviceBuffer sums_;       // ComparisonSums
+  std::int64_t output_count_ = 0;
+  LaunchArgs args_;
+};
+
+}  // namespace fusetune

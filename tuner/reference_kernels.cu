@@ -1,0 +1,106 @@
+#include "tuner/reference_kernels.h"
+
+namespace fusetune {
+namespace {
+
+__device__ std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+__global__ void fill_uniform_kernel(float* p, std::int64_t count, std::uint64_t seed, float lo,
+                                    float hi) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+       i < count; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const double u = (splitmix64(seed ^ splitmix64(i)) >> 11) * (1.0 / 9007199254740992.0);
+    p[i] = static_cast<float>(lo + (hi - lo) * u);
+  }
+}
+
+// A 16x16 output tile per block, k in steps of 16 through shared memory, all in fp64.
+constexpr int kTile = 16;
+
+__global__ void reference_gemm_kernel(const float* a, const float* b, double* out, std::int64_t m,
+                                      std::int64_t n, std::int64_t k, bool a_k_contiguous,
+                                      bool b_k_contiguous) {
+  __shared__ double a_tile[kTile][kTile + 1];  // [row][k]
+  __shared__ double b_tile[kTile][kTile + 1];  // [k][column]
+  const std::int64_t row = blockIdx.y * static_cast<std::int64_t>(kTile) + threadIdx.y;
+  const std::int64_t column = blockIdx.x * static_cast<std::int64_t>(kTile) + threadIdx.x;
+  double sum = 0;
+  for (std::int64_t k0 = 0; k0 < k; k0 += kTile) {
+    const std::int64_t a_row = blockIdx.y * static_cast<std::int64_t>(kTile) + threadIdx.y;
+    const std::int64_t a_k = k0 + threadIdx.x;
+    a_tile[threadIdx.y][threadIdx.x] =
+        a_row < m && a_k < k ? a[a_k_contiguous ? a_row * k + a_k : a_k * m + a_row] : 0.0;
+    const std::int64_t b_k = k0 + threadIdx.y;
+    const std::int64_t b_column = column;
+    b_tile[threadIdx.y][threadIdx.x] =
+        b_k < k && b_column < n ? b[b_k_contiguous ? b_column * k + b_k : b_k * n + b_column]
+                                : 0.0;
+    __syncthreads();
+    for (int i = 0; i < kTile; ++i) sum += a_tile[threadIdx.y][i] * b_tile[i][threadIdx.x];
+    __syncthreads();
+  }
+  if (row < m && column < n) out[row * n + column] = sum;
+}
+
+__global__ void compare_kernel(const float* out, const double* reference, std::int64_t count,
+                               ComparisonSums* sums) {
+  double error = 0, magnitude = 0;
+  unsigned long long non_finite = 0;
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+       i < count; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const double value = out[i];
+    const double expected = reference[i];
+    magnitude += expected * expected;
+    if (isfinite(value))
+      error += (value - expected) * (value - expected);
+    else
+      ++non_finite;
+  }
+  for (int offset = 16; offset > 0; offset /= 2) {
+    error += __shfl_down_sync(0xffffffffu, error, offset);
+    magnitude += __shfl_down_sync(0xffffffffu, magnitude, offset);
+    non_finite += __shfl_down_sync(0xffffffffu, non_finite, offset);
+  }
+  if (threadIdx.x % 32 == 0) {
+    atomicAdd(&sums->squared_error, error);
+    atomicAdd(&sums->squared_reference, magnitude);
+    atomicAdd(&sums->non_finite, non_finite);
+  }
+}
+
+unsigned grid_for(std::int64_t count) {
+  const std::int64_t blocks = (count + 255) / 256;
+  return static_cast<unsigned>(blocks < 4096 ? blocks : 4096);
+}
+
+}  // namespace
+
+cudaError_t fill_uniform(float* p, std::int64_t count, std::uint64_t seed, float lo, float hi,
+                         cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  fill_uniform_kernel<<<grid_for(count), 256, 0, stream>>>(p, count, seed, lo, hi);
+  return cudaGetLastError();
+}
+
+cudaError_t reference_gemm_fp64(const float* a, const float* b, double* out, std::int64_t m,
+                                std::int64_t n, std::int64_t k, bool a_k_contiguous,
+                                bool b_k_contiguous, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((n + kTile - 1) / kTile),
+                  static_cast<unsigned>((m + kTile - 1) / kTile));
+  reference_gemm_kernel<<<grid, dim3(kTile, kTile), 0, stream>>>(a, b, out, m, n, k,
+                                                                 a_k_contiguous, b_k_contiguous);
+  return cudaGetLastError();
+}
+
+cudaError_t compare_with_reference(const float* out, const double* reference, std::int64_t count,
+                                   ComparisonSums* sums, cudaStream_t stream) {
+  compare_kernel<<<grid_for(count), 256, 0, stream>>>(out, reference, count, sums);
+  return cudaGetLastError();
+}
+
+}  // namespace fusetune

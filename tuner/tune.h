@@ -1,0 +1,76 @@
+// A tuning sweep: every candidate of a spec's search space is compiled, verified against the
+// fp64 reference and timed; each outcome is stored as it comes, and the fastest verified
+// candidate wins. A spec already tuned on this device answers from the database.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/database.h"
+#include "generator/generator.h"
+#include "generator/spec.h"
+#include "runtime/timing.h"
+#include "tuner/outcome.h"
+
+namespace fusetune {
+
+struct CandidateResult {
+  std::string name;
+  KernelConfig config;
+  Outcome outcome = Outcome::ok;
+  std::optional<double> time_ms;
+  std::optional<double> rel_err;
+  int registers = -1;
+  int smem_bytes = -1;   // dynamic + static shared memory per block
+  int spill_bytes = -1;
+  std::string message;   // why it failed
+};
+
+// Hears about a sweep as it goes (the command line draws a progress bar from it).
+class TuneObserver {
+ public:
+  virtual ~TuneObserver() = default;
+  virtual void started(int /*candidates*/, const std::string& /*device*/) {}
+  virtual void finished_candidate(const CandidateResult& /*result*/, int /*done*/, int /*total*/,
+                                  std::optional<double> /*best_ms*/) {}
+};
+
+struct TuneOptions {
+  std::string precision = "fp32";
+  double tolerance = 1e-5;  // relative Frobenius error against fp64 a winner may have
+  bool force = false;       // tune again even when the database has a result
+  bool compile_only = false;
+  std::string arch;  // the target of a compile-only sweep ("sm_80", "sm_90"); else the GPU's
+  int device = 0;
+  int compile_threads = 0;           // 0: default_compile_threads()
+  double candidate_timeout_s = 30;   // a candidate (verification and timing) that takes longer hangs
+  double abandon_factor = 1.5;       // stop timing a candidate this much slower than the best
+  TimingOptions timing;
+  std::string worker_path;  // empty: find_worker()
+  TuneObserver* observer = nullptr;
+};
+
+struct TuneReport {
+  std::string spec;       // canonical
+  std::string precision;
+  std::string device;     // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)", or "compile-only sm_90"
+  std::string arch;
+  double flops = 0;
+  bool from_cache = false;
+  bool compile_only = false;
+  int candidates = 0;
+  int compiled = 0;  // compiled now or found compiled in the database
+  std::map<std::string, int> failed;      // count per failure outcome
+  std::vector<CandidateResult> results;   // winner first, then by time, then failures
+  std::optional<CandidateResult> winner;
+  std::optional<double> winner_recheck_rel_err;  // the winner's error on a second set of inputs
+  double tuning_seconds = 0;
+};
+
+// Runs (or recalls) the sweep for `spec`. Throws Error: no_device when a GPU sweep has no GPU,
+// invalid_argument for an unknown arch or precision, database_error, internal.
+TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options);
+
+}  // namespace fusetune

@@ -1,0 +1,54 @@
+// The tuner's side of fusetune-worker: starts it, sends requests, waits for replies with a
+// time limit, and starts a fresh worker (set up as before) after one dies or hangs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "tuner/worker_protocol.h"
+
+namespace fusetune {
+
+// Where fusetune-worker is: $FUSETUNE_WORKER, else next to the running program. Throws
+// Error(internal) naming the places looked in when it is in none.
+std::string find_worker();
+
+class WorkerClient {
+ public:
+  // `log_path` receives the worker's standard error.
+  WorkerClient(std::string worker_path, SetupRequest setup, std::string log_path);
+  ~WorkerClient();
+  WorkerClient(const WorkerClient&) = delete;
+  WorkerClient& operator=(const WorkerClient&) = delete;
+
+  // Starts the worker if none runs and sets it up. Returns the device it found; throws
+  // Error(no_device or internal) with the worker's message when setup fails.
+  std::string start();
+
+  // Runs one candidate. A worker that does not answer within `timeout_s` is killed (timeout);
+  // one that dies answers fault. Either way the next call starts a new worker.
+  RunReply run(const RunRequest& request, double timeout_s);
+
+  // Fresh inputs for the following runs (and for any restarted worker).
+  void reseed(std::uint64_t seed);
+
+ private:
+  void stop();
+  void send(const std::string& line);
+  // The next line from the worker, or nullopt when it closed its output or the time ran out.
+  std::optional<std::string> receive(double timeout_s);
+  std::string log_tail() const;
+
+  std::string worker_path_;
+  SetupRequest setup_;
+  std::string log_path_;
+  std::string device_;
+  pid_t pid_ = -1;
+  int to_worker_ = -1;
+  int from_worker_ = -1;
+  std::string buffered_;
+};
+
+}  // namespace fusetune

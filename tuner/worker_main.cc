@@ -1,0 +1,175 @@
+// fusetune-worker: runs candidates on the GPU for the tuner (tuner/worker_protocol.h says how
+// they talk). A candidate that faults poisons this process's CUDA context, so after a fault the
+// worker replies and exits, and the tuner starts a new one.
+#include <cuda_runtime_api.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "fusetune/status.h"
+#include "generator/spec_parser.h"
+#include "runtime/cuda_check.h"
+#include "runtime/device.h"
+#include "runtime/loaded_kernel.h"
+#include "runtime/timing.h"
+#include "tuner/problem_data.h"
+#include "tuner/worker_protocol.h"
+
+namespace fusetune {
+namespace {
+
+using nlohmann::json;
+
+// Whether the CUDA context still works after an error: a fault leaves it unusable.
+bool context_healthy() {
+  cudaGetLastError();
+  void* probe = nullptr;
+  if (cudaMalloc(&probe, 256) != cudaSuccess) return false;
+  const bool healthy = cudaMemset(probe, 0, 256) == cudaSuccess &&
+                       cudaDeviceSynchronize() == cudaSuccess;
+  cudaFree(probe);
+  return healthy;
+}
+
+RunReply failure(Outcome outcome, std::string message) {
+  RunReply reply;
+  reply.outcome = outcome;
+  reply.message = std::move(message);
+  return reply;
+}
+
+class Session {
+ public:
+  explicit Session(const json& setup)
+      : tolerance_(setup.at("tolerance").get<double>()),
+        device_(require_device(setup.at("device").get<int>())) {
+    check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
+    check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a stream");
+    const json& t = setup.at("timing");
+    timing_.warmup_launches = t.at("warmup_launches");
+    timing_.min_launches = t.at("min_launches");
+    timing_.min_total_ms = t.at("min_total_ms");
+    timing_.max_launches = t.at("max_launches");
+    timing_.flush_l2 = t.at("flush_l2");
+    timing_.abandon_check = t.at("abandon_check");
+    data_ = std::make_unique<ProblemData>(parse_spec(setup.at("spec").get<std::string>()),
+                                          setup.at("seed").get<std::uint64_t>(), stream_);
+    flusher_ = std::make_unique<L2Flusher>(device_.l2_bytes);
+  }
+
+  const DeviceInfo& device() const { return device_; }
+
+  void reseed(std::uint64_t seed) { data_->refill(seed); }
+
+  RunReply run(const json& request) {
+    const std::string name = request.at("name");
+    std::ifstream file(request.at("cubin_path").get<std::string>(), std::ios::binary);
+    const std::vector<char> cubin{std::istreambuf_iterator<char>(file), {}};
+    LaunchGeometry geometry;
+    geometry.grid = request.at("grid");
+    geometry.block = request.at("block");
+    geometry.dynamic_smem_bytes = request.at("smem");
+
+    // Failures before the kernel runs are resource limits; failures while it runs are faults.
+    std::optional<LoadedKernel> kernel;
+    try {
+      kernel.emplace(cubin, name, geometry);
+    } catch (const Error& e) {
+      return failure(context_healthy() ? Outcome::out_of_resources : Outcome::fault, e.what());
+    }
+    data_->poison_output();
+    if (const cudaError_t error = kernel->launch(stream_, data_->launch_args());
+        error != cudaSuccess)
+      return failure(context_healthy() ? Outcome::out_of_resources : Outcome::fault,
+                     std::string("launch refused: ") + cudaGetErrorString(error));
+    if (const cudaError_t error = cudaStreamSynchronize(stream_); error != cudaSuccess)
+      return failure(Outcome::fault, std::string("kernel failed: ") + cudaGetErrorString(error));
+
+    const Verification check = data_->verify();
+    RunReply reply;
+    reply.rel_err = check.rel_err;
+    reply.non_finite = check.non_finite;
+    if (!check.passed(tolerance_)) {
+      reply.outcome = Outcome::wrong_result;
+      reply.message = check.non_finite
+                          ? fmt::format("{} outputs are NaN or infinite", check.non_finite)
+                          : fmt::format("relative error {:.3g} exceeds {:.3g}", check.rel_err,
+                                        tolerance_);
+      return reply;
+    }
+    TimingOptions timing = timing_;
+    if (request.contains("abandon_above_ms"))
+      timing.abandon_above_ms = request["abandon_above_ms"].get<double>();
+    const Timing t = measure(
+        [&](cudaStream_t s) { return kernel->launch(s, data_->launch_args()); }, stream_, timing,
+        flusher_.get());
+    reply.outcome = t.abandoned ? Outcome::slower : Outcome::ok;
+    reply.time_ms = t.median_ms;
+    reply.launches = t.launches;
+    return reply;
+  }
+
+ private:
+  double tolerance_;
+  DeviceInfo device_;
+  cudaStream_t stream_ = nullptr;
+  TimingOptions timing_;
+  std::unique_ptr<ProblemData> data_;
+  std::unique_ptr<L2Flusher> flusher_;
+};
+
+void reply(const json& message) { std::cout << message.dump() << std::endl; }
+
+int serve() {
+  std::unique_ptr<Session> session;
+  for (std::string line; std::getline(std::cin, line);) {
+    json request;
+    try {
+      request = json::parse(line);
+    } catch (const json::exception& e) {
+      reply({{"ok", false}, {"error", std::string("malformed request: ") + e.what()}});
+      continue;
+    }
+    const std::string command = request.value("cmd", "");
+    try {
+      if (command == "setup") {
+        const auto start = std::chrono::steady_clock::now();
+        session = std::make_unique<Session>(request);
+        const double ms = std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - start).count();
+        reply({{"ok", true}, {"device", session->device().description()}, {"setup_ms", ms}});
+      } else if (command == "run" && session) {
+        const RunReply result = session->run(request);
+        std::cout << encode_reply(result) << std::endl;
+        if (result.outcome == Outcome::fault) return 3;  // the context is gone
+      } else if (command == "reseed" && session) {
+        session->reseed(request.at("seed").get<std::uint64_t>());
+        reply({{"ok", true}});
+      } else if (command == "quit") {
+        return 0;
+      } else {
+        reply({{"ok", false}, {"error", "unknown command or no setup yet: " + command}});
+      }
+    } catch (const std::exception& e) {
+      if (command == "run") {
+        const Outcome outcome = context_healthy() ? Outcome::out_of_resources : Outcome::fault;
+        std::cout << encode_reply(failure(outcome, e.what())) << std::endl;
+        if (outcome == Outcome::fault) return 3;
+      } else {
+        reply({{"ok", false}, {"error", e.what()}});
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace fusetune
+
+int main() { return fusetune::serve(); }

@@ -1,0 +1,67 @@
+#include "tuner/worker_protocol.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fusetune/status.h"
+
+namespace fusetune {
+
+using nlohmann::json;
+
+std::string encode_setup(const SetupRequest& r) {
+  const json timing = {{"warmup_launches", r.timing.warmup_launches},
+                       {"min_launches", r.timing.min_launches},
+                       {"min_total_ms", r.timing.min_total_ms},
+                       {"max_launches", r.timing.max_launches},
+                       {"flush_l2", r.timing.flush_l2},
+                       {"abandon_check", r.timing.abandon_check}};
+  return json{{"cmd", "setup"},       {"spec", r.spec},          {"seed", r.seed},
+              {"device", r.device},   {"tolerance", r.tolerance}, {"timing", timing}}
+      .dump();
+}
+
+std::string encode_run(const RunRequest& r) {
+  json message = {{"cmd", "run"},
+                  {"name", r.name},
+                  {"cubin_path", r.cubin_path},
+                  {"grid", r.geometry.grid},
+                  {"block", r.geometry.block},
+                  {"smem", r.geometry.dynamic_smem_bytes}};
+  if (r.abandon_above_ms) message["abandon_above_ms"] = *r.abandon_above_ms;
+  return message.dump();
+}
+
+std::string encode_reseed(std::uint64_t seed) { return json{{"cmd", "reseed"}, {"seed", seed}}.dump(); }
+
+std::string encode_reply(const RunReply& r) {
+  json message = {{"outcome", to_string(r.outcome)},
+                  {"non_finite", r.non_finite},
+                  {"launches", r.launches},
+                  {"message", r.message}};
+  if (r.time_ms) message["time_ms"] = *r.time_ms;
+  if (r.rel_err) message["rel_err"] = *r.rel_err;
+  return message.dump();
+}
+
+RunReply decode_reply(const std::string& line) {
+  try {
+    const json message = json::parse(line);
+    RunReply r;
+    const std::optional<Outcome> outcome = outcome_from_string(message.at("outcome").get<std::string>());
+    if (!outcome) throw Error(StatusCode::internal, "unknown outcome");
+    r.outcome = *outcome;
+    if (message.contains("time_ms")) r.time_ms = message["time_ms"].get<double>();
+    if (message.contains("rel_err")) r.rel_err = message["rel_err"].get<double>();
+    r.non_finite = message.value("non_finite", 0);
+    r.launches = message.value("launches", 0);
+    r.message = message.value("message", "");
+    return r;
+  } catch (const json::exception& e) {
+    throw Error(StatusCode::internal, fmt::format("malformed reply from the worker ({}): {}",
+                                                  e.what(), line));
+  }
+}
+
+}  // namespace fusetune

@@ -1,0 +1,55 @@
+// Messages between the tuner and fusetune-worker, one JSON object per line on the worker's
+// stdin and stdout. The worker owns the GPU, so that a candidate that faults (and so poisons
+// the CUDA context) or hangs takes down only the worker, which the tuner then restarts.
+//
+//   -> {"cmd": "setup", "spec": ..., "seed": ..., "device": 0, "tolerance": 1e-5, "timing": {...}}
+//   <- {"ok": true, "device": "NVIDIA H100 ...", "setup_ms": ...}  or  {"ok": false, "error": ...}
+//   -> {"cmd": "run", "name": ..., "cubin_path": ..., "grid": [..], "block": [..], "smem": N,
+//       "abandon_above_ms": x (optional)}
+//   <- {"outcome": "ok", "time_ms": ..., "rel_err": ..., "launches": ...}, or a failure outcome
+//      with "message"; after "fault" the worker exits.
+//   -> {"cmd": "reseed", "seed": ...}   <- {"ok": true}
+//   -> {"cmd": "quit"}
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "generator/kernel_source.h"
+#include "runtime/timing.h"
+#include "tuner/outcome.h"
+
+namespace fusetune {
+
+struct SetupRequest {
+  std::string spec;  // canonical
+  std::uint64_t seed = 0;
+  int device = 0;
+  double tolerance = 1e-5;
+  TimingOptions timing;
+};
+
+struct RunRequest {
+  std::string name;
+  std::string cubin_path;
+  LaunchGeometry geometry;
+  std::optional<double> abandon_above_ms;
+};
+
+struct RunReply {
+  Outcome outcome = Outcome::fault;
+  std::optional<double> time_ms;
+  std::optional<double> rel_err;
+  std::int64_t non_finite = 0;
+  int launches = 0;
+  std::string message;
+};
+
+std::string encode_setup(const SetupRequest& request);
+std::string encode_run(const RunRequest& request);
+std::string encode_reseed(std::uint64_t seed);
+std::string encode_reply(const RunReply& reply);
+RunReply decode_reply(const std::string& line);  // throws Error(internal) on a malformed line
+
+}  // namespace fusetune
