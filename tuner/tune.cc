@@ -221,29 +221,134 @@ TuneReport recall(const Spec& spec, const cache::TuningRecord& tuning, cache::Da
   return report;
 }
 
-// Re-runs the best candidates on new inputs until one passes: the winner must be right on data
-// it was not chosen on. Returns its error; a candidate that fails is recorded as wrong_result.
-std::optional<double> recheck_winner(TuneReport& report, WorkerClient& worker,
-                                     const std::vector<Prepared>& prepared, cache::Database& db,
-                                     std::int64_t tuning_id, const TuneOptions& options,
-                                     const ScratchDirectory& scratch) {
-  sort_results(report.results);
-  worker.reseed(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32));
-  for (CandidateResult& r : report.results) {
-    if (r.outcome != Outcome::ok) break;
-    const auto p = std::find_if(prepared.begin(), prepared.end(),
-                                [&](const Prepared& x) { return x.candidate.name == r.name; });
-    if (p == prepared.end() || !p->binary) return std::nullopt;  // measured by an earlier run
-    RunRequest request{r.name, (scratch / (r.name + ".cubin")).string(), p->source.launch, 0.0};
-    const RunReply reply = worker.run(request, options.candidate_timeout_s);
-    if (reply.rel_err && reply.outcome != Outcome::wrong_result && reply.outcome != Outcome::fault)
-      return reply.rel_err;
-    r.outcome = reply.outcome == Outcome::timeout ? Outcome::timeout : Outcome::wrong_result;
-    r.message = "failed on a second set of inputs: " + reply.message;
-    db.record_candidate(tuning_id, to_record(r, p->binary_key));
-  }
-  return std::nullopt;
+// Where a result's cubin is for the worker: regenerated from its configuration (cheaply and
+// identically) and found in the database, where every compiled binary is stored.
+std::optional<RunRequest> run_request(const Spec& spec, const CandidateResult& r,
+                                      const std::string& arch, cache::Database& db,
+                                      const ScratchDirectory& scratch) {
+  const KernelSource source = generate(spec, r.config);
+  const std::optional<CompiledBinary> binary = find_binary(db, binary_key(source, arch));
+  if (!binary) return std::nullopt;
+  const std::filesystem::path path = scratch / (r.name + ".cubin");
+  if (!std::filesystem::exists(path))
+    std::ofstream(path, std::ios::binary).write(binary->cubin.data(), binary->cubin.size());
+  return RunRequest{r.name, path.string(), source.launch, std::nullopt, std::nullopt};
 }
+
+// The sweep's state on the GPU: the spec, the worker that runs candidates and the database
+// that keeps each outcome.
+struct GpuSweep {
+  const Spec& spec;
+  const TuneOptions& options;
+  const DeviceInfo& device;
+  cache::Database& db;
+  std::int64_t tuning_id;
+  WorkerClient& worker;
+  const ScratchDirectory& scratch;
+  TuneReport& report;
+
+  void record(const CandidateResult& r) {
+    const KernelSource source = generate(spec, r.config);
+    db.record_candidate(tuning_id, to_record(r, binary_key(source, device.arch())));
+  }
+
+  // Phase 1: verify every candidate and time it briefly, abandoning the clearly slow.
+  void screen(std::vector<Prepared>& prepared, int total) {
+    std::optional<double> best_ms;
+    for (const CandidateResult& r : report.results)
+      if (r.time_ms && (r.outcome == Outcome::ok || r.outcome == Outcome::slower))
+        best_ms = std::min(best_ms.value_or(*r.time_ms), *r.time_ms);
+    const int threads =
+        options.compile_threads > 0 ? options.compile_threads : default_compile_threads();
+    compile_all(prepared, device.arch(), threads, db, [&](const Prepared& p, const std::string& error) {
+      CandidateResult r = result_of(p);
+      if (!p.binary) {
+        r.outcome = Outcome::compile_error;
+        r.message = error;
+      } else if (auto why = exceeds_device(r, p.source, device.limits)) {
+        r.outcome = Outcome::out_of_resources;
+        r.message = *why;
+      } else {
+        const std::filesystem::path cubin = scratch / (p.candidate.name + ".cubin");
+        std::ofstream(cubin, std::ios::binary).write(p.binary->cubin.data(), p.binary->cubin.size());
+        RunRequest request{p.candidate.name, cubin.string(), p.source.launch, std::nullopt,
+                           options.screening};
+        if (best_ms) request.abandon_above_ms = *best_ms * options.abandon_factor;
+        const RunReply reply = worker.run(request, options.candidate_timeout_s);
+        // Verified and screened: "slower" until the finalists are chosen.
+        r.outcome = reply.outcome == Outcome::ok ? Outcome::slower : reply.outcome;
+        r.time_ms = reply.time_ms;
+        r.rel_err = reply.rel_err;
+        r.message = reply.message;
+        if (reply.time_ms && reply.outcome == Outcome::ok)
+          best_ms = std::min(best_ms.value_or(*reply.time_ms), *reply.time_ms);
+      }
+      db.record_candidate(tuning_id, to_record(r, p.binary ? p.binary_key : std::string()));
+      report.results.push_back(r);
+      if (options.observer)
+        options.observer->finished_candidate(r, static_cast<int>(report.results.size()), total,
+                                             best_ms);
+    });
+  }
+
+  // Phase 2: time the fastest screened candidates in full, in turn, `final_rounds` times.
+  void time_finalists() {
+    sort_results(report.results);
+    std::vector<CandidateResult*> finalists;
+    std::vector<RunRequest> requests;
+    for (CandidateResult& r : report.results) {
+      if (static_cast<int>(finalists.size()) == options.finalists) break;
+      if (r.outcome != Outcome::ok && r.outcome != Outcome::slower) break;
+      std::optional<RunRequest> request = run_request(spec, r, device.arch(), db, scratch);
+      if (!request) continue;
+      request->timing = options.timing;
+      finalists.push_back(&r);
+      requests.push_back(*request);
+    }
+    std::vector<std::vector<double>> times(finalists.size());
+    for (int round = 0; round < options.final_rounds; ++round)
+      for (std::size_t i = 0; i < finalists.size(); ++i) {
+        if (finalists[i]->outcome != Outcome::ok && round > 0) continue;  // failed a round
+        const RunReply reply = worker.run(requests[i], options.candidate_timeout_s);
+        if (reply.outcome == Outcome::ok) {
+          times[i].push_back(*reply.time_ms);
+          finalists[i]->outcome = Outcome::ok;
+        } else {
+          finalists[i]->outcome = reply.outcome;
+          finalists[i]->message = "failed when timed again: " + reply.message;
+          times[i].clear();
+        }
+      }
+    for (std::size_t i = 0; i < finalists.size(); ++i) {
+      if (!times[i].empty()) {
+        std::sort(times[i].begin(), times[i].end());
+        finalists[i]->time_ms = times[i][times[i].size() / 2];
+      }
+      record(*finalists[i]);
+    }
+  }
+
+  // Phase 3: the winner must be right on inputs it was not chosen on. Re-runs the best
+  // finalists on new inputs until one passes; one that fails is recorded as wrong_result.
+  void recheck_winner() {
+    sort_results(report.results);
+    worker.reseed(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32));
+    for (CandidateResult& r : report.results) {
+      if (r.outcome != Outcome::ok) return;
+      std::optional<RunRequest> request = run_request(spec, r, device.arch(), db, scratch);
+      if (!request) return;
+      request->timing = options.screening;
+      const RunReply reply = worker.run(*request, options.candidate_timeout_s);
+      if (reply.outcome == Outcome::ok || reply.outcome == Outcome::slower) {
+        report.winner_recheck_rel_err = reply.rel_err;
+        return;
+      }
+      r.outcome = reply.outcome == Outcome::timeout ? Outcome::timeout : Outcome::wrong_result;
+      r.message = "failed on a second set of inputs: " + reply.message;
+      record(r);
+    }
+  }
+};
 
 TuneReport gpu_sweep(const Spec& spec, cache::Database& db, const TuneOptions& options) {
   const auto start = Clock::now();
@@ -276,39 +381,10 @@ TuneReport gpu_sweep(const Spec& spec, cache::Database& db, const TuneOptions& o
   const std::string worker_device = worker.start();
   if (options.observer) options.observer->started(total, worker_device);
 
-  std::optional<double> best_ms;
-  for (const CandidateResult& r : report.results)
-    if (r.outcome == Outcome::ok && (!best_ms || *r.time_ms < *best_ms)) best_ms = r.time_ms;
-  const int threads = options.compile_threads > 0 ? options.compile_threads : default_compile_threads();
-  compile_all(prepared, device.arch(), threads, db, [&](const Prepared& p, const std::string& error) {
-    CandidateResult r = result_of(p);
-    if (!p.binary) {
-      r.outcome = Outcome::compile_error;
-      r.message = error;
-    } else if (auto why = exceeds_device(r, p.source, device.limits)) {
-      r.outcome = Outcome::out_of_resources;
-      r.message = *why;
-    } else {
-      const std::filesystem::path cubin = scratch / (p.candidate.name + ".cubin");
-      std::ofstream(cubin, std::ios::binary).write(p.binary->cubin.data(), p.binary->cubin.size());
-      RunRequest request{p.candidate.name, cubin.string(), p.source.launch, std::nullopt};
-      if (best_ms) request.abandon_above_ms = *best_ms * options.abandon_factor;
-      const RunReply reply = worker.run(request, options.candidate_timeout_s);
-      r.outcome = reply.outcome;
-      r.time_ms = reply.time_ms;
-      r.rel_err = reply.rel_err;
-      r.message = reply.message;
-      if (r.outcome == Outcome::ok && (!best_ms || *r.time_ms < *best_ms)) best_ms = r.time_ms;
-    }
-    db.record_candidate(tuning_id, to_record(r, p.binary ? p.binary_key : std::string()));
-    report.results.push_back(r);
-    if (options.observer)
-      options.observer->finished_candidate(r, static_cast<int>(report.results.size()), total,
-                                           best_ms);
-  });
-
-  report.winner_recheck_rel_err =
-      recheck_winner(report, worker, prepared, db, tuning_id, options, scratch);
+  GpuSweep sweep{spec, options, device, db, tuning_id, worker, scratch, report};
+  sweep.screen(prepared, total);
+  sweep.time_finalists();
+  sweep.recheck_winner();
   db.finish_tuning(tuning_id, seconds_since(start));
   report.tuning_seconds = seconds_since(start);
   summarize(report);

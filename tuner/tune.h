@@ -1,6 +1,7 @@
 // A tuning sweep: every candidate of a spec's search space is compiled, verified against the
-// fp64 reference and timed; each outcome is stored as it comes, and the fastest verified
-// candidate wins. A spec already tuned on this device answers from the database.
+// fp64 reference and timed briefly (screening); the fastest few are then timed in full, in
+// interleaved rounds, and the fastest of those, re-checked on new inputs, wins. Each outcome
+// is stored as it comes. A spec already tuned on this device answers from the database.
 #pragma once
 
 #include <map>
@@ -19,7 +20,7 @@ namespace fusetune {
 struct CandidateResult {
   std::string name;
   KernelConfig config;
-  Outcome outcome = Outcome::ok;
+  Outcome outcome = Outcome::ok;  // ok: a finalist; slower: verified, screened out
   std::optional<double> time_ms;
   std::optional<double> rel_err;
   int registers = -1;
@@ -44,9 +45,18 @@ struct TuneOptions {
   bool compile_only = false;
   std::string arch;  // the target of a compile-only sweep ("sm_80", "sm_90"); else the GPU's
   int device = 0;
-  int compile_threads = 0;           // 0: default_compile_threads()
-  double candidate_timeout_s = 30;   // a candidate (verification and timing) that takes longer hangs
-  double abandon_factor = 1.5;       // stop timing a candidate this much slower than the best
+  int compile_threads = 0;          // 0: default_compile_threads()
+  double candidate_timeout_s = 30;  // a candidate (verification and timing) that takes longer hangs
+  // Screening: a few launches per candidate, abandoned after `abandon_check` launches when
+  // this much slower than the best screened so far.
+  TimingOptions screening = {.warmup_launches = 1, .min_launches = 5, .min_total_ms = 0,
+                             .max_launches = 5, .flush_l2 = true, .abandon_above_ms = {},
+                             .abandon_check = 3};
+  double abandon_factor = 1.25;
+  // Finalists: the `finalists` fastest screened candidates, each timed `final_rounds` times in
+  // turn with `timing`; a finalist's time is the median of its rounds.
+  int finalists = 8;
+  int final_rounds = 3;
   TimingOptions timing;
   std::string worker_path;  // empty: find_worker()
   TuneObserver* observer = nullptr;

@@ -51,13 +51,7 @@ class Session {
         device_(require_device(setup.at("device").get<int>())) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
     check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a stream");
-    const json& t = setup.at("timing");
-    timing_.warmup_launches = t.at("warmup_launches");
-    timing_.min_launches = t.at("min_launches");
-    timing_.min_total_ms = t.at("min_total_ms");
-    timing_.max_launches = t.at("max_launches");
-    timing_.flush_l2 = t.at("flush_l2");
-    timing_.abandon_check = t.at("abandon_check");
+    timing_ = timing_from_json(setup.at("timing"));
     data_ = std::make_unique<ProblemData>(parse_spec(setup.at("spec").get<std::string>()),
                                           setup.at("seed").get<std::uint64_t>(), stream_);
     flusher_ = std::make_unique<L2Flusher>(device_.l2_bytes);
@@ -103,7 +97,7 @@ class Session {
                                         tolerance_);
       return reply;
     }
-    TimingOptions timing = timing_;
+    TimingOptions timing = request.contains("timing") ? timing_from_json(request["timing"]) : timing_;
     if (request.contains("abandon_above_ms"))
       timing.abandon_above_ms = request["abandon_above_ms"].get<double>();
     const Timing t = measure(

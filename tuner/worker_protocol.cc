@@ -10,15 +10,27 @@ namespace fusetune {
 
 using nlohmann::json;
 
+json timing_to_json(const TimingOptions& t) {
+  return {{"warmup_launches", t.warmup_launches}, {"min_launches", t.min_launches},
+          {"min_total_ms", t.min_total_ms},       {"max_launches", t.max_launches},
+          {"flush_l2", t.flush_l2},               {"abandon_check", t.abandon_check}};
+}
+
+TimingOptions timing_from_json(const json& j) {
+  TimingOptions t;
+  t.warmup_launches = j.at("warmup_launches");
+  t.min_launches = j.at("min_launches");
+  t.min_total_ms = j.at("min_total_ms");
+  t.max_launches = j.at("max_launches");
+  t.flush_l2 = j.at("flush_l2");
+  t.abandon_check = j.at("abandon_check");
+  return t;
+}
+
 std::string encode_setup(const SetupRequest& r) {
-  const json timing = {{"warmup_launches", r.timing.warmup_launches},
-                       {"min_launches", r.timing.min_launches},
-                       {"min_total_ms", r.timing.min_total_ms},
-                       {"max_launches", r.timing.max_launches},
-                       {"flush_l2", r.timing.flush_l2},
-                       {"abandon_check", r.timing.abandon_check}};
-  return json{{"cmd", "setup"},       {"spec", r.spec},          {"seed", r.seed},
-              {"device", r.device},   {"tolerance", r.tolerance}, {"timing", timing}}
+  return json{{"cmd", "setup"},     {"spec", r.spec},
+              {"seed", r.seed},     {"device", r.device},
+              {"tolerance", r.tolerance}, {"timing", timing_to_json(r.timing)}}
       .dump();
 }
 
@@ -30,6 +42,7 @@ std::string encode_run(const RunRequest& r) {
                   {"block", r.geometry.block},
                   {"smem", r.geometry.dynamic_smem_bytes}};
   if (r.abandon_above_ms) message["abandon_above_ms"] = *r.abandon_above_ms;
+  if (r.timing) message["timing"] = timing_to_json(*r.timing);
   return message.dump();
 }
 

@@ -5,7 +5,7 @@
 //   -> {"cmd": "setup", "spec": ..., "seed": ..., "device": 0, "tolerance": 1e-5, "timing": {...}}
 //   <- {"ok": true, "device": "NVIDIA H100 ...", "setup_ms": ...}  or  {"ok": false, "error": ...}
 //   -> {"cmd": "run", "name": ..., "cubin_path": ..., "grid": [..], "block": [..], "smem": N,
-//       "abandon_above_ms": x (optional)}
+//       "abandon_above_ms": x (optional), "timing": {...} (optional)}
 //   <- {"outcome": "ok", "time_ms": ..., "rel_err": ..., "launches": ...}, or a failure outcome
 //      with "message"; after "fault" the worker exits.
 //   -> {"cmd": "reseed", "seed": ...}   <- {"ok": true}
@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "generator/kernel_source.h"
@@ -35,6 +36,7 @@ struct RunRequest {
   std::string cubin_path;
   LaunchGeometry geometry;
   std::optional<double> abandon_above_ms;
+  std::optional<TimingOptions> timing;  // empty: the setup's
 };
 
 struct RunReply {
@@ -45,6 +47,9 @@ struct RunReply {
   int launches = 0;
   std::string message;
 };
+
+nlohmann::json timing_to_json(const TimingOptions& timing);
+TimingOptions timing_from_json(const nlohmann::json& json);
 
 std::string encode_setup(const SetupRequest& request);
 std::string encode_run(const RunRequest& request);

@@ -21,12 +21,22 @@ namespace {
 
 constexpr const char* kSpec = "linear(m=256, n=512, k=128) -> bias -> mul(2.0) -> leaky_relu(0.1)";
 
+// Every test gets a fresh database, into which kSpec is tuned (once per suite, then copied).
 class LibraryTest : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    if (!probe_device().device) return;
+    suite_folder_ = std::filesystem::path(::testing::TempDir()) /
+                    ("library_test_" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(suite_folder_);
+    const auto db = cache::Database::open((suite_folder_ / "tuned.db").string());
+    tuned_ = tune(parse_spec(kSpec), *db, TuneOptions{}).winner.has_value();
+  }
+  static void TearDownTestSuite() { std::filesystem::remove_all(suite_folder_); }
+
   void SetUp() override {
     FUSETUNE_REQUIRE_GPU();
-    folder_ = std::filesystem::path(::testing::TempDir()) /
-              ("library_test_" + std::to_string(std::random_device{}()));
+    folder_ = suite_folder_ / std::to_string(std::random_device{}());
     std::filesystem::create_directories(folder_);
     database_ = (folder_ / "tuning.db").string();
     check_cuda(cudaStreamCreate(&stream_), "creating a stream");
@@ -36,11 +46,9 @@ class LibraryTest : public ::testing::Test {
     std::filesystem::remove_all(folder_);
   }
 
-  void tune_into_database(const std::string& spec) {
-    const auto db = cache::Database::open(database_);
-    TuneOptions options;
-    const TuneReport report = tune(parse_spec(spec), *db, options);
-    ASSERT_TRUE(report.winner) << "the sweep found no winner";
+  void tune_into_database() {
+    ASSERT_TRUE(tuned_) << "the sweep of " << kSpec << " found no winner";
+    std::filesystem::copy_file(suite_folder_ / "tuned.db", database_);
   }
 
   Options options() {
@@ -63,6 +71,8 @@ class LibraryTest : public ::testing::Test {
     return data.verify();
   }
 
+  static inline std::filesystem::path suite_folder_;
+  static inline bool tuned_ = false;
   std::filesystem::path folder_;
   std::string database_;
   cudaStream_t stream_ = nullptr;
@@ -70,7 +80,7 @@ class LibraryTest : public ::testing::Test {
 };
 
 TEST_F(LibraryTest, TunedSpecLoadsItsWinnerWithoutCompilingAndComputesTheSpec) {
-  tune_into_database(kSpec);
+  tune_into_database();
   Result<std::unique_ptr<Library>> library = Library::open(options());
   ASSERT_TRUE(library.ok()) << library.status().message();
   const std::uint64_t compiles = nvrtc_compile_count();
@@ -87,7 +97,7 @@ TEST_F(LibraryTest, TunedSpecLoadsItsWinnerWithoutCompilingAndComputesTheSpec) {
 }
 
 TEST_F(LibraryTest, ScalarsAreArgumentsSoOneKernelServesEveryValue) {
-  tune_into_database(kSpec);
+  tune_into_database();
   Result<std::unique_ptr<Library>> library = Library::open(options());
   ASSERT_TRUE(library.ok());
   // The same signature with other scalar values finds the same tuned kernel.

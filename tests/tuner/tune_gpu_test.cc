@@ -83,7 +83,7 @@ class WorkerFaultTest : public ::testing::Test {
     const CompiledBinary binary = compile_to_cubin(source, name, device_.arch());
     const std::filesystem::path path = folder_ / (name + ".cubin");
     std::ofstream(path, std::ios::binary).write(binary.cubin.data(), binary.cubin.size());
-    return worker_->run({name, path.string(), geometry, std::nullopt}, timeout_s);
+    return worker_->run({name, path.string(), geometry, std::nullopt, std::nullopt}, timeout_s);
   }
 
   RunReply run_correct() {
@@ -112,7 +112,7 @@ TEST_F(WorkerFaultTest, EachFailureIsNamedAndTheNextCandidateStillRuns) {
   EXPECT_EQ(run_correct().outcome, Outcome::ok) << "no fresh worker after a fault";
 
   const RunReply hang = run(
-      "hang", kernel("hang", "volatile int spin = 0; while (spin == 0) {}"), {}, 3.0);
+      "hang", kernel("hang", "for (;;) asm volatile(\"nanosleep.u32 1000;\");"), {}, 3.0);
   EXPECT_EQ(hang.outcome, Outcome::timeout) << hang.message;
   EXPECT_EQ(run_correct().outcome, Outcome::ok) << "no fresh worker after a hang";
 
