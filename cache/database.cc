@@ -1,23 +1,16 @@
 #include "cache/database.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
-#include <sys/file.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <array>
-#include <cerrno>
-#include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
-#include <thread>
 #include <utility>
 
+#include "cache/errors.h"
+#include "cache/file_checks.h"
+#include "cache/schema.h"
 #include "cache/sha256.h"
 #include "cache/sqlite.h"
 #include "fusetune/status.h"
@@ -28,215 +21,6 @@ namespace {
 using sqlite::Connection;
 using sqlite::Statement;
 using sqlite::Transaction;
-
-// PRAGMA application_id of every fusetune database: "FTUD".
-constexpr std::int64_t kApplicationId = 0x46545544;
-
-// One forward migration: the SQL that brings a database from the previous version to
-// `to_version`. It ends by setting user_version (PRAGMAs cannot take bound values).
-struct Migration {
-  int to_version;
-  const char* sql;
-};
-
-constexpr Migration kMigrations[] = {
-    {1, R"sql(
-CREATE TABLE tunings (
-  id INTEGER PRIMARY KEY,
-  signature TEXT NOT NULL,
-  precision TEXT NOT NULL,
-  device_name TEXT NOT NULL,
-  arch TEXT NOT NULL,
-  sm_count INTEGER NOT NULL,
-  nvrtc_version TEXT NOT NULL,
-  generator_version TEXT NOT NULL,
-  spec TEXT NOT NULL,
-  driver_version INTEGER NOT NULL,
-  tuning_seconds REAL NOT NULL DEFAULT 0,
-  winner TEXT NOT NULL DEFAULT '',
-  winner_time_ms REAL,
-  winner_rel_err REAL,
-  winner_config_json TEXT NOT NULL DEFAULT '',
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  UNIQUE (signature, precision, device_name, arch, sm_count, nvrtc_version, generator_version)
-);
-CREATE TABLE candidates (
-  tuning_id INTEGER NOT NULL REFERENCES tunings (id) ON DELETE CASCADE,
-  name TEXT NOT NULL,
-  config_json TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  time_ms REAL,
-  rel_err REAL,
-  registers INTEGER NOT NULL,
-  smem_bytes INTEGER NOT NULL,
-  spill_bytes INTEGER NOT NULL,
-  message TEXT NOT NULL,
-  binary_key TEXT NOT NULL,
-  measured_at TEXT NOT NULL,
-  PRIMARY KEY (tuning_id, name)
-);
-CREATE TABLE binaries (
-  key TEXT PRIMARY KEY,
-  arch TEXT NOT NULL,
-  nvrtc_version TEXT NOT NULL,
-  cubin BLOB NOT NULL,
-  cubin_sha256 TEXT NOT NULL,
-  registers INTEGER NOT NULL,
-  smem_bytes INTEGER NOT NULL,
-  spill_bytes INTEGER NOT NULL,
-  log TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-PRAGMA application_id = 1179931972;
-PRAGMA user_version = 1;
-)sql"},
-};
-
-constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
-
-consteval bool migrations_are_consecutive() {
-  for (int i = 0; i < kSchemaVersion; ++i) {
-    if (kMigrations[i].to_version != i + 1) return false;
-  }
-  return true;
-}
-static_assert(migrations_are_consecutive(), "migration i must lead to schema version i + 1");
-
-// How every refusal of a file that is not ours ends.
-constexpr const char* kLeaveIt =
-    "fusetune will not touch it; pass --db with another path or move the file away";
-
-[[noreturn]] void fail(std::string message) {
-  throw Error(StatusCode::database_error, std::move(message));
-}
-
-enum class FileState { missing, empty, sqlite };
-
-// Looks at the file before SQLite does: SQLite would happily take a text file for a database it
-// may write over.
-FileState inspect_file(const std::string& path) {
-  std::error_code error;
-  auto status = std::filesystem::status(path, error);
-  if (status.type() == std::filesystem::file_type::not_found) return FileState::missing;
-  if (error) fail(fmt::format("{}: cannot look at the file: {}", path, error.message()));
-  if (std::filesystem::is_directory(status)) {
-    fail(fmt::format("{}: a folder, not a database file; pass --db with the path of a file", path));
-  }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail(fmt::format("{}: cannot read the file: {}", path, std::strerror(errno)));
-  std::array<char, 16> header{};
-  file.read(header.data(), header.size());
-  if (file.gcount() == 0 && file.eof()) return FileState::empty;
-  static constexpr char kMagic[] = "SQLite format 3";  // with its '\0', 16 bytes
-  static_assert(sizeof(kMagic) == 16);
-  if (file.gcount() != 16 || std::memcmp(header.data(), kMagic, 16) != 0) {
-    fail(fmt::format("{}: not an SQLite file. {}", path, kLeaveIt));
-  }
-  return FileState::sqlite;
-}
-
-std::int64_t pragma_int(Connection& connection, const char* sql) {
-  Statement statement(connection, sql);
-  if (!statement.step()) return 0;
-  std::int64_t value = statement.column_int64(0);
-  statement.reset();
-  return value;
-}
-
-struct SchemaState {
-  std::int64_t application_id = 0;
-  std::int64_t user_version = 0;
-  std::int64_t schema_objects = 0;  // tables, indexes, views and triggers
-};
-
-SchemaState read_schema_state(Connection& connection) {
-  return {pragma_int(connection, "PRAGMA application_id"),
-          pragma_int(connection, "PRAGMA user_version"),
-          pragma_int(connection, "SELECT count(*) FROM sqlite_master")};
-}
-
-// An SQLite file with no schema and no application id is empty: ours to fill. One with a
-// different id, or with tables but no id, belongs to someone else.
-void check_owner(const std::string& path, const SchemaState& state) {
-  bool ours = state.application_id == kApplicationId;
-  bool blank = state.application_id == 0 && state.schema_objects == 0;
-  if (ours || blank) return;
-  fail(fmt::format(
-      "{}: an SQLite database of another program (application_id {:#x}, not fusetune's {:#x}; {} "
-      "tables and indexes). {}",
-      path, state.application_id, kApplicationId, state.schema_objects, kLeaveIt));
-}
-
-void check_not_newer(const std::string& path, const SchemaState& state) {
-  if (state.user_version <= kSchemaVersion) return;
-  fail(fmt::format(
-      "{}: written by a newer fusetune (schema version {}; this fusetune knows versions up to "
-      "{}). Upgrade fusetune, or pass --db with another path",
-      path, state.user_version, kSchemaVersion));
-}
-
-void check_intact(Connection& connection) {
-  // One problem is enough to tell; the report of one bad page can run to hundreds of lines.
-  Statement statement(connection, "PRAGMA quick_check(1)");
-  std::string verdict = statement.step() ? statement.column_text(0) : "no answer";
-  statement.reset();
-  if (verdict == "ok") return;
-  std::replace(verdict.begin(), verdict.end(), '\n', ' ');
-  if (verdict.size() > 200) verdict = verdict.substr(0, 200) + "...";
-  fail(fmt::format(
-      "{}: the tuning database is corrupt (quick_check: {}). fusetune left it as it was; move it "
-      "away or restore a backup, then run again",
-      connection.path(), verdict));
-}
-
-// Runs every check that needs SQLite on a connection that cannot write, in the order the
-// problems should be reported. Returns the schema state.
-SchemaState check_existing(Connection& connection) {
-  SchemaState state = read_schema_state(connection);
-  check_owner(connection.path(), state);
-  check_intact(connection);
-  check_not_newer(connection.path(), state);
-  return state;
-}
-
-// Brings the schema to kSchemaVersion in one transaction; the state is read again inside it, as
-// another process may have created or migrated the file meanwhile.
-void migrate(Connection& connection) {
-  SchemaState state = read_schema_state(connection);
-  if (state.application_id == kApplicationId && state.user_version == kSchemaVersion) return;
-  Transaction transaction(connection);
-  state = read_schema_state(connection);
-  check_owner(connection.path(), state);
-  check_not_newer(connection.path(), state);
-  for (const Migration& migration : kMigrations) {
-    if (migration.to_version > state.user_version) connection.execute(migration.sql);
-  }
-  state = read_schema_state(connection);
-  if (state.application_id != kApplicationId || state.user_version != kSchemaVersion) {
-    throw Error(
-        StatusCode::internal,
-        fmt::format("{}: migration ended at schema version {}, expected {} (a fusetune bug)",
-                    connection.path(), state.user_version, kSchemaVersion));
-  }
-  transaction.commit();
-}
-
-void configure(Connection& connection, OpenMode mode) {
-  connection.execute("PRAGMA foreign_keys = ON");
-  if (mode == OpenMode::read_only) return;
-  Statement journal(connection, "PRAGMA journal_mode = WAL");
-  std::string journal_mode = journal.step() ? journal.column_text(0) : "";
-  journal.reset();
-  if (journal_mode != "wal") {
-    fail(fmt::format(
-        "{}: cannot switch the database to write-ahead logging (journal mode stays \"{}\"); put "
-        "it on a local file system",
-        connection.path(), journal_mode));
-  }
-  // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last few results.
-  connection.execute("PRAGMA synchronous = NORMAL");
-}
 
 // UTC "YYYY-MM-DDTHH:MM:SSZ", evaluated by SQLite.
 #define FT_NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
@@ -504,6 +288,22 @@ class SqliteDatabase final : public Database {
 #undef FT_SELECT_TUNING
 #undef FT_NOW
 
+void configure(Connection& connection, OpenMode mode) {
+  connection.execute("PRAGMA foreign_keys = ON");
+  if (mode == OpenMode::read_only) return;
+  Statement journal(connection, "PRAGMA journal_mode = WAL");
+  std::string journal_mode = journal.step() ? journal.column_text(0) : "";
+  journal.reset();
+  if (journal_mode != "wal") {
+    fail(fmt::format(
+        "{}: cannot switch the database to write-ahead logging (journal mode stays \"{}\"); put "
+        "it on a local file system",
+        connection.path(), journal_mode));
+  }
+  // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last few results.
+  connection.execute("PRAGMA synchronous = NORMAL");
+}
+
 std::unique_ptr<Database> open_read_only(const std::string& path, FileState file) {
   if (file == FileState::missing) {
     fail(fmt::format(
@@ -523,34 +323,6 @@ std::unique_ptr<Database> open_read_only(const std::string& path, FileState file
   configure(connection, OpenMode::read_only);
   return std::make_unique<SqliteDatabase>(std::move(connection));
 }
-
-// An exclusive flock on a folder, so that fusetune processes opening a database in it read-write
-// take turns: two that find the file missing (or empty) must not both set it up in place.
-class FolderLock {
- public:
-  explicit FolderLock(const std::filesystem::path& folder) {
-    fd_ = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ < 0) return;  // Without the lock only a simultaneous creation can go wrong.
-    for (int waited_ms = 0; ::flock(fd_, LOCK_EX | LOCK_NB) != 0; waited_ms += 10) {
-      if (errno != EWOULDBLOCK) return;  // a file system without locks
-      if (waited_ms >= sqlite::kBusyTimeoutMs) {
-        fail(fmt::format(
-            "{}: another process kept the folder locked for {} s while opening a database in it; "
-            "try again when it has finished",
-            folder.string(), sqlite::kBusyTimeoutMs / 1000));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  ~FolderLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
-  }
-  FolderLock(const FolderLock&) = delete;
-  FolderLock& operator=(const FolderLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 std::unique_ptr<Database> open_read_write(const std::string& path) {
   std::filesystem::path folder = std::filesystem::path(path).parent_path();

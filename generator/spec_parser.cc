@@ -6,13 +6,13 @@
 #include <array>
 #include <cctype>
 #include <charconv>
-#include <cmath>
 #include <limits>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "generator/ops.h"
+#include "generator/spec_lexer.h"
 
 namespace fusetune {
 namespace {
@@ -21,15 +21,6 @@ constexpr std::int64_t kMaxExtent = std::numeric_limits<std::int32_t>::max();
 // PyTorch's name for gelu's mode argument, where "none" names the default (erf) mode.
 constexpr std::string_view kModeArgument = "approximate";
 constexpr std::string_view kDefaultModeAlias = "none";
-
-enum class TokenKind { name, number, open, close, comma, equals, arrow, end };
-
-struct Token {
-  TokenKind kind = TokenKind::end;
-  std::string_view text;
-  std::size_t position = 0;
-  double number = 0;  // TokenKind::number only
-};
 
 struct Argument {
   std::optional<Token> name;  // set for name=value
@@ -42,10 +33,6 @@ struct ArgumentList {
   std::vector<Argument> arguments;
   std::size_t end_position = 0;
 };
-
-bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 std::string lowercase(std::string_view text) {
   std::string lower(text);
@@ -116,17 +103,17 @@ std::string usage(const EpilogueOpInfo& op) {
 
 class Parser {
  public:
-  explicit Parser(std::string_view text) : text_(text) {}
+  explicit Parser(std::string_view text) : text_(text), lexer_(text) {}
 
   Spec parse() {
-    if (peek().kind == TokenKind::end) {
+    if (lexer_.peek().kind == TokenKind::end) {
       fail("the spec is empty: write a main op, such as linear(m=1024, n=1024, k=1024)",
            text_.size());
     }
     Spec spec;
     spec.main = parse_main_op();
     while (true) {
-      const Token separator = take();
+      const Token separator = lexer_.take();
       if (separator.kind == TokenKind::end) break;
       if (separator.kind != TokenKind::arrow) {
         const std::string_view previous =
@@ -134,7 +121,7 @@ class Parser {
         fail(fmt::format("expected '->' or the end of the spec after {}", previous),
              separator.position);
       }
-      const std::size_t op_position = peek().position;
+      const std::size_t op_position = lexer_.peek().position;
       spec.epilogue.push_back(parse_epilogue_op());
       check_limits(spec, op_position);
     }
@@ -165,101 +152,22 @@ class Parser {
 
   // --- Tokens ---
 
-  const Token& peek() {
-    if (!lookahead_) lookahead_ = lex();
-    return *lookahead_;
-  }
-
-  Token take() {
-    const Token token = peek();
-    lookahead_.reset();
-    return token;
-  }
-
-  Token lex() {
-    while (cursor_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[cursor_]))) {
-      ++cursor_;
-    }
-    const std::size_t start = cursor_;
-    if (start == text_.size()) return {TokenKind::end, {}, start};
-    const char c = text_[start];
-    auto punctuation = [&](TokenKind kind, std::size_t length) {
-      cursor_ += length;
-      return Token{kind, text_.substr(start, length), start};
-    };
-    if (c == '(') return punctuation(TokenKind::open, 1);
-    if (c == ')') return punctuation(TokenKind::close, 1);
-    if (c == ',') return punctuation(TokenKind::comma, 1);
-    if (c == '=') return punctuation(TokenKind::equals, 1);
-    if (text_.substr(start, 2) == "->") return punctuation(TokenKind::arrow, 2);
-    if (is_name_start(c)) {
-      while (cursor_ < text_.size() && is_name_char(text_[cursor_])) ++cursor_;
-      return {TokenKind::name, text_.substr(start, cursor_ - start), start};
-    }
-    if (c == '+' || c == '-' || c == '.' || is_digit(c)) return lex_number();
-    if (std::isprint(static_cast<unsigned char>(c))) {
-      fail(fmt::format("unexpected character '{}'", c), start);
-    }
-    fail(fmt::format("unexpected byte 0x{:02x}", static_cast<unsigned char>(c)), start);
-  }
-
-  // [+-] digits [. digits] [(e|E) [+-] digits]: the grammar canonical_number() prints.
-  Token lex_number() {
-    const std::size_t start = cursor_;
-    auto at = [&](std::size_t i) { return i < text_.size() ? text_[i] : '\0'; };
-    auto digits = [&](std::string_view problem) {
-      if (!is_digit(at(cursor_))) fail(problem, cursor_);
-      while (is_digit(at(cursor_))) ++cursor_;
-    };
-    if (at(cursor_) == '+' || at(cursor_) == '-') {
-      ++cursor_;
-      if (is_name_start(at(cursor_))) {
-        fail("expected a digit after the sign: numbers are finite (no NaN or infinity)", cursor_);
-      }
-    }
-    if (at(cursor_) == '.') fail("a number starts with a digit: write 0.5, not .5", cursor_);
-    digits("expected a digit after the sign");
-    if (at(cursor_) == '.') {
-      ++cursor_;
-      digits("expected a digit after '.' in a number");
-    }
-    if (at(cursor_) == 'e' || at(cursor_) == 'E') {
-      ++cursor_;
-      if (at(cursor_) == '+' || at(cursor_) == '-') ++cursor_;
-      digits("expected a digit in the exponent of a number");
-    }
-    if (is_name_char(at(cursor_)) || at(cursor_) == '.') {
-      fail(fmt::format("malformed number: unexpected '{}'", at(cursor_)), cursor_);
-    }
-    const std::string_view text = text_.substr(start, cursor_ - start);
-    // from_chars reads no leading '+'.
-    const std::string_view unsigned_text = text.front() == '+' ? text.substr(1) : text;
-    double value = 0;
-    const auto [end, error] =
-        std::from_chars(unsigned_text.data(), unsigned_text.data() + unsigned_text.size(), value);
-    if (error != std::errc() || end != unsigned_text.data() + unsigned_text.size() ||
-        !std::isfinite(value)) {
-      fail(fmt::format("number {} is out of the range of a double", text), start);
-    }
-    return {TokenKind::number, text, start, value};
-  }
-
   // Takes the next token when it is a `kind`.
   bool accept(TokenKind kind) {
-    if (peek().kind != kind) return false;
-    take();
+    if (lexer_.peek().kind != kind) return false;
+    lexer_.take();
     return true;
   }
 
   Token expect(TokenKind kind, std::string_view problem) {
-    if (peek().kind != kind) fail(problem, peek().position);
-    return take();
+    if (lexer_.peek().kind != kind) fail(problem, lexer_.peek().position);
+    return lexer_.take();
   }
 
   // --- The main op ---
 
   MainOp parse_main_op() {
-    const Token name = take();
+    const Token name = lexer_.take();
     if (name.kind != TokenKind::name) fail("expected a main op: linear or matmul", name.position);
     MainOp main;
     if (name.text == "linear") {
@@ -291,7 +199,7 @@ class Parser {
             ? std::vector<std::string_view>{"m", "n", "k"}
             : std::vector<std::string_view>{"m", "n", "k", "transpose_a", "transpose_b"};
     std::vector<std::string_view> given;
-    if (peek().kind != TokenKind::close) {
+    if (lexer_.peek().kind != TokenKind::close) {
       do parse_main_argument(main, allowed, given);
       while (accept(TokenKind::comma));
     }
@@ -309,7 +217,7 @@ class Parser {
   void parse_main_argument(MainOp& main, const std::vector<std::string_view>& allowed,
                            std::vector<std::string_view>& given) {
     const std::string_view op = main_op_name(main.kind);
-    const Token argument = take();
+    const Token argument = lexer_.take();
     if (argument.kind != TokenKind::name) {
       fail(fmt::format("expected an argument of {}: {}", op, fmt::join(allowed, ", ")),
            argument.position);
@@ -330,7 +238,7 @@ class Parser {
     expect(TokenKind::equals,
            fmt::format("expected '=' after {}: main-op arguments are named, as in m=1024",
                        argument.text));
-    set_main_argument(main, argument.text, take());
+    set_main_argument(main, argument.text, lexer_.take());
   }
 
   void set_main_argument(MainOp& main, std::string_view name, const Token& value) {
@@ -356,7 +264,7 @@ class Parser {
   // --- Epilogue ops ---
 
   EpilogueOp parse_epilogue_op() {
-    const Token name = take();
+    const Token name = lexer_.take();
     if (name.kind != TokenKind::name) fail("expected an epilogue op after '->'", name.position);
     const EpilogueOpInfo* info = find_epilogue_op(name.text);
     if (info == nullptr) fail_unknown_op(name);
@@ -364,9 +272,9 @@ class Parser {
     EpilogueOp op;
     op.name = info->name;
     if (info->fixed_operand != OperandKind::none) {
-      if (peek().kind == TokenKind::open) {
+      if (lexer_.peek().kind == TokenKind::open) {
         fail(fmt::format("{} takes no arguments: write it without parentheses", info->name),
-             peek().position);
+             lexer_.peek().position);
       }
       op.operand = info->fixed_operand;
       return op;
@@ -397,9 +305,9 @@ class Parser {
   ArgumentList parse_arguments(const EpilogueOpInfo& info, const Token& name) {
     ArgumentList list;
     list.end_position = name.position + name.text.size();
-    if (peek().kind != TokenKind::open) return list;
-    take();
-    if (peek().kind != TokenKind::close) {
+    if (lexer_.peek().kind != TokenKind::open) return list;
+    lexer_.take();
+    if (lexer_.peek().kind != TokenKind::close) {
       do list.arguments.push_back(parse_argument(info));
       while (accept(TokenKind::comma));
     }
@@ -415,10 +323,10 @@ class Parser {
     auto is_value = [](const Token& token) {
       return token.kind == TokenKind::name || token.kind == TokenKind::number;
     };
-    const Token first = take();
-    if (first.kind == TokenKind::name && peek().kind == TokenKind::equals) {
-      take();
-      const Token value = take();
+    const Token first = lexer_.take();
+    if (first.kind == TokenKind::name && lexer_.peek().kind == TokenKind::equals) {
+      lexer_.take();
+      const Token value = lexer_.take();
       if (!is_value(value)) {
         fail(fmt::format("expected a value for {} of {}", first.text, info.name), value.position);
       }
@@ -572,8 +480,7 @@ class Parser {
   }
 
   std::string_view text_;
-  std::size_t cursor_ = 0;
-  std::optional<Token> lookahead_;
+  Lexer lexer_;
 };
 
 // The spec as it will be shown under the message: control characters (tabs, newlines) become
