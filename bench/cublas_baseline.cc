@@ -35,7 +35,8 @@ CublasBaseline::~CublasBaseline() { cublasDestroy(handle_); }
 
 cudaError_t CublasBaseline::run(cudaStream_t stream, const LaunchArgs& args) {
   const MainOp& main = spec_.main;
-  const int m = static_cast<int>(main.m), n = static_cast<int>(main.n), k = static_cast<int>(main.k);
+  const int m = static_cast<int>(main.m), n = static_cast<int>(main.n),
+            k = static_cast<int>(main.k);
   // Row-major out[M,N] = A·B is column-major out' = B'·A' with B' [N,K] and A' [K,M].
   const cublasOperation_t op_b = main.b_k_contiguous() ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_a = main.a_k_contiguous() ? CUBLAS_OP_N : CUBLAS_OP_T;

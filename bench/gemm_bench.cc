@@ -45,7 +45,8 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
 
   const LaunchArgs& args = data.launch_args();
   Arguments arguments;
-  for (std::size_t i = 0; i < spec.tensors().size(); ++i) arguments.tensors.push_back(args.tensors[i]);
+  for (std::size_t i = 0; i < spec.tensors().size(); ++i)
+    arguments.tensors.push_back(args.tensors[i]);
   arguments.out = data.output();
   LaunchArgs baseline_args = args;
   baseline_args.out = baseline_out.as<float>();

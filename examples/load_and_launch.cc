@@ -27,7 +27,8 @@ bool cuda_ok(cudaError_t error, const char* what) {
 double expected(const std::vector<float>& x, const std::vector<float>& w,
                 const std::vector<float>& bias, int m, int n, double scale, double slope) {
   double sum = 0;
-  for (int k = 0; k < K; ++k) sum += static_cast<double>(x[m * K + k]) * w[static_cast<size_t>(n) * K + k];
+  for (int k = 0; k < K; ++k)
+    sum += static_cast<double>(x[m * K + k]) * w[static_cast<size_t>(n) * K + k];
   const double v = (sum + bias[n]) * scale;
   return v > 0 ? v : v * slope;
 }

@@ -9,11 +9,11 @@
 namespace fusetune {
 
 struct DeviceLimits {
-  std::string arch;                 // "sm_90": the NVRTC target
-  int sm_count = 0;                 // streaming multiprocessors
-  int max_smem_per_block = 0;       // bytes, with the opt-in for large dynamic shared memory
-  int smem_per_sm = 0;              // bytes
-  int regs_per_sm = 65536;          // 32-bit registers
+  std::string arch;            // "sm_90": the NVRTC target
+  int sm_count = 0;            // streaming multiprocessors
+  int max_smem_per_block = 0;  // bytes, with the opt-in for large dynamic shared memory
+  int smem_per_sm = 0;         // bytes
+  int regs_per_sm = 65536;     // 32-bit registers
   int max_threads_per_sm = 2048;
   int max_blocks_per_sm = 32;
 

@@ -23,7 +23,8 @@ KernelSource emit_elementwise_epilogue(const Spec& spec) {
   kernel.code += fmt::format(
       "extern \"C\" __global__ void __launch_bounds__({0})\n"
       "{1}(const __grid_constant__ ft::LaunchArgs args) {{\n"
-      "  const long long i = (blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x) * {2};\n"
+      "  const long long i = (blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x) * "
+      "{2};\n"
       "  if (i >= {3}LL * {4}LL) return;\n"
       "  float v[{2}];\n"
       "  ft::load_floats<{2}>(v, args.out + i);\n"

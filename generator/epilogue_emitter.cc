@@ -36,8 +36,8 @@ std::string emit_epilogue(const Spec& spec) {
     const EpilogueOp& op = spec.epilogue[i];
     const EpilogueOpInfo& info = *find_epilogue_op(op.name);
     std::string y;  // the second input of a binary op, per element
-    const OperandKind operand = info.fixed_operand != OperandKind::none ? info.fixed_operand
-                                                                        : op.operand;
+    const OperandKind operand =
+        info.fixed_operand != OperandKind::none ? info.fixed_operand : op.operand;
     switch (operand) {
       case OperandKind::none:
         break;
@@ -47,8 +47,8 @@ std::string emit_epilogue(const Spec& spec) {
         break;
       case OperandKind::column:
         y = fmt::format("t{}[j]", tensor);
-        loads += fmt::format("    float t{0}[W];\n    ft::load_floats<W>(t{0}, args.tensors[{0}] + n);\n",
-                             tensor++);
+        loads += fmt::format(
+            "    float t{0}[W];\n    ft::load_floats<W>(t{0}, args.tensors[{0}] + n);\n", tensor++);
         uses_n = true;
         break;
       case OperandKind::row:
@@ -60,7 +60,8 @@ std::string emit_epilogue(const Spec& spec) {
         y = fmt::format("t{}[j]", tensor);
         loads += fmt::format(
             "    float t{0}[W];\n"
-            "    ft::load_floats<W>(t{0}, args.tensors[{0}] + static_cast<long long>(m) * {1} + n);\n",
+            "    ft::load_floats<W>(t{0}, args.tensors[{0}] + static_cast<long long>(m) * {1} + "
+            "n);\n",
             tensor++, spec.main.n);
         uses_m = uses_n = true;
         break;
@@ -71,9 +72,9 @@ std::string emit_epilogue(const Spec& spec) {
       loads += fmt::format("    const float s{0} = args.scalars[{0}];\n", scalar++);
     }
     params.resize(2);  // unused placeholders format to nothing
-    const std::string expression = fmt::format(
-        fmt::runtime(info.cuda.at(op.mode)), fmt::arg("x", "x"), fmt::arg("y", y),
-        fmt::arg("p0", params[0]), fmt::arg("p1", params[1]));
+    const std::string expression =
+        fmt::format(fmt::runtime(info.cuda.at(op.mode)), fmt::arg("x", "x"), fmt::arg("y", y),
+                    fmt::arg("p0", params[0]), fmt::arg("p1", params[1]));
     body += fmt::format("      x = {};  // {}\n", expression, texts.at(i));
   }
 

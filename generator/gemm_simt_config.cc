@@ -8,15 +8,13 @@
 namespace fusetune {
 
 EdgeGuards edge_guards(const MainOp& main, const GemmSimtConfig& config) {
-  return {main.m % config.block_m() != 0, main.n % config.block_n() != 0,
-          main.k % config.bk != 0};
+  return {main.m % config.block_m() != 0, main.n % config.block_n() != 0, main.k % config.bk != 0};
 }
 
 std::string config_name(const MainOp& main, const GemmSimtConfig& c) {
-  std::string name =
-      fmt::format("ft_gemm_simt_{}x{}x{}_w{}x{}_t{}x{}_s{}_{}", c.block_m(), c.block_n(), c.bk,
-                  c.warps_m, c.warps_n, c.thread_tile_m(), c.thread_tile_n(), c.stages,
-                  c.lane_n_fastest ? 'n' : 'm');
+  std::string name = fmt::format("ft_gemm_simt_{}x{}x{}_w{}x{}_t{}x{}_s{}_{}", c.block_m(),
+                                 c.block_n(), c.bk, c.warps_m, c.warps_n, c.thread_tile_m(),
+                                 c.thread_tile_n(), c.stages, c.lane_n_fastest ? 'n' : 'm');
   if (c.spread_fill) name += "_spread";
   if (c.min_blocks > 1) name += fmt::format("_occ{}", c.min_blocks);
   if (!main.a_k_contiguous()) name += fmt::format("_va{}", c.vec_a);
@@ -66,13 +64,20 @@ std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name) {
 }
 
 nlohmann::json to_json(const GemmSimtConfig& c) {
-  return {{"family", "gemm_simt"},         {"warps_m", c.warps_m},
-          {"warps_n", c.warps_n},          {"lanes_m", c.lanes_m},
-          {"lanes_n", c.lanes_n},          {"rep_m", c.rep_m},
-          {"rep_n", c.rep_n},              {"bk", c.bk},
-          {"stages", c.stages},            {"lane_n_fastest", c.lane_n_fastest},
-          {"spread_fill", c.spread_fill},  {"min_blocks", c.min_blocks},
-          {"vec_a", c.vec_a},              {"vec_b", c.vec_b}};
+  return {{"family", "gemm_simt"},
+          {"warps_m", c.warps_m},
+          {"warps_n", c.warps_n},
+          {"lanes_m", c.lanes_m},
+          {"lanes_n", c.lanes_n},
+          {"rep_m", c.rep_m},
+          {"rep_n", c.rep_n},
+          {"bk", c.bk},
+          {"stages", c.stages},
+          {"lane_n_fastest", c.lane_n_fastest},
+          {"spread_fill", c.spread_fill},
+          {"min_blocks", c.min_blocks},
+          {"vec_a", c.vec_a},
+          {"vec_b", c.vec_b}};
 }
 
 GemmSimtConfig gemm_simt_from_json(const nlohmann::json& j) {

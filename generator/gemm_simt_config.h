@@ -2,11 +2,10 @@
 // tunables. The problem shape and the edge guards come from the spec.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "generator/kernel_source.h"
 #include "generator/spec.h"
@@ -20,8 +19,8 @@ struct GemmSimtConfig {
   int lanes_n = 8;
   int rep_m = 4;  // 4x4 fragments per thread along M: thread tile rows = 4 * rep_m
   int rep_n = 2;
-  int bk = 16;      // k-depth of a shared-memory stage
-  int stages = 3;   // cp.async pipeline depth
+  int bk = 16;                  // k-depth of a shared-memory stage
+  int stages = 3;               // cp.async pipeline depth
   bool lane_n_fastest = false;  // consecutive lanes step along N (else along M)
   bool spread_fill = true;      // issue a tile's copies over several k-steps
   int min_blocks = 1;           // __launch_bounds__ blocks-per-SM hint (caps registers)

@@ -52,9 +52,8 @@ bool is_large(const MainOp& main, const DeviceLimits& limits) {
 }
 
 int blocks_per_sm(const DeviceLimits& limits, const GemmSimtConfig& c) {
-  const int registers =
-      std::min(c.min_blocks > 1 ? register_cap(limits, c, c.min_blocks) : 255,
-               (estimated_registers(c) + 7) / 8 * 8);
+  const int registers = std::min(c.min_blocks > 1 ? register_cap(limits, c, c.min_blocks) : 255,
+                                 (estimated_registers(c) + 7) / 8 * 8);
   const int by_threads = limits.max_threads_per_sm / c.threads();
   const int by_registers = limits.regs_per_sm / (registers * c.threads());
   const int by_smem = limits.smem_per_sm / std::max(1, c.smem_bytes() + 1024);
@@ -112,9 +111,9 @@ std::vector<GemmSimtConfig> gemm_simt_space(const MainOp& main, const DeviceLimi
             for (bool lane_n_fastest : ranges.lane_n_fastest)
               for (bool spread_fill : ranges.spread_fill)
                 for (int min_blocks : ranges.min_blocks) {
-                  const GemmSimtConfig c{warps_m, warps_n,        lanes_m,     lanes_n,
-                                         rep_m,   rep_n,          bk,          stages,
-                                         lane_n_fastest, spread_fill, min_blocks, vec_a, vec_b};
+                  const GemmSimtConfig c{warps_m,    warps_n, lanes_m, lanes_n,        rep_m,
+                                         rep_n,      bk,      stages,  lane_n_fastest, spread_fill,
+                                         min_blocks, vec_a,   vec_b};
                   if (!gemm_simt_rejection(main, limits, c)) space.push_back(c);
                 }
   std::stable_sort(space.begin(), space.end(), [&](const auto& x, const auto& y) {
@@ -132,8 +131,8 @@ double gemm_simt_predicted_cost(const MainOp& main, const DeviceLimits& limits,
   const int resident = blocks_per_sm(limits, c);
   const int warps_per_sm = resident * c.threads() / 32;
   if (warps_per_sm < 8) efficiency *= warps_per_sm / 8.0;
-  const std::int64_t blocks = ((main.m + c.block_m() - 1) / c.block_m()) *
-                              ((main.n + c.block_n() - 1) / c.block_n());
+  const std::int64_t blocks =
+      ((main.m + c.block_m() - 1) / c.block_m()) * ((main.n + c.block_n() - 1) / c.block_n());
   const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
   const double waves = std::ceil(static_cast<double>(blocks) / per_wave);
   const double k_padded = std::ceil(static_cast<double>(main.k) / c.bk) * c.bk;
@@ -151,7 +150,17 @@ GemmSimtConfig gemm_simt_default(const MainOp& main, const DeviceLimits& limits)
   if (!space.empty()) return space.front();
   // The space is empty only for shapes outside every constraint (tiny N with huge K, say);
   // this small configuration is valid for any shape the parser accepts.
-  return GemmSimtConfig{2, 1, 4, 8, 1, 1, 8, 2, false, false, 1,
+  return GemmSimtConfig{2,
+                        1,
+                        4,
+                        8,
+                        1,
+                        1,
+                        8,
+                        2,
+                        false,
+                        false,
+                        1,
                         copy_vector(main.a_k_contiguous(), main.m),
                         copy_vector(main.b_k_contiguous(), main.n)};
 }

@@ -31,9 +31,9 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
                             "--compile-only' lists them)",
                             name));
   if (const auto why = gemm_simt_rejection(spec.main, limits, *config))
-    throw Error(StatusCode::invalid_argument,
-                fmt::format("configuration {} cannot run this spec on {}: {}", name, limits.arch,
-                            *why));
+    throw Error(
+        StatusCode::invalid_argument,
+        fmt::format("configuration {} cannot run this spec on {}: {}", name, limits.arch, *why));
   return {*config, config_name(spec.main, *config)};
 }
 

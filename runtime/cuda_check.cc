@@ -8,9 +8,9 @@ namespace fusetune {
 
 void check_cuda(cudaError_t error, std::string_view what) {
   if (error == cudaSuccess) return;
-  throw Error(StatusCode::cuda_error, fmt::format("{} failed: {} ({})", what,
-                                                  cudaGetErrorName(error),
-                                                  cudaGetErrorString(error)));
+  throw Error(
+      StatusCode::cuda_error,
+      fmt::format("{} failed: {} ({})", what, cudaGetErrorName(error), cudaGetErrorString(error)));
 }
 
 }  // namespace fusetune

@@ -17,17 +17,20 @@ DeviceProbe probe_device(int ordinal) {
   int count = 0;
   const cudaError_t error = cudaGetDeviceCount(&count);
   if (error == cudaErrorInsufficientDriver)
-    return {std::nullopt, "no usable CUDA GPU: no NVIDIA driver was found, or it is older than "
-                          "the CUDA 13 runtime fusetune is built with"};
+    return {std::nullopt,
+            "no usable CUDA GPU: no NVIDIA driver was found, or it is older than "
+            "the CUDA 13 runtime fusetune is built with"};
   if (error == cudaErrorNoDevice) return {std::nullopt, "no usable CUDA GPU: none was found"};
   if (error != cudaSuccess)
     return {std::nullopt, fmt::format("no usable CUDA GPU: {} ({})", cudaGetErrorString(error),
                                       cudaGetErrorName(error))};
   if (ordinal >= count)
-    return {std::nullopt, fmt::format("no CUDA GPU number {} (this machine has {})", ordinal, count)};
+    return {std::nullopt,
+            fmt::format("no CUDA GPU number {} (this machine has {})", ordinal, count)};
   cudaDeviceProp prop{};
   if (const cudaError_t e = cudaGetDeviceProperties(&prop, ordinal); e != cudaSuccess)
-    return {std::nullopt, fmt::format("cannot query CUDA GPU {}: {}", ordinal, cudaGetErrorString(e))};
+    return {std::nullopt,
+            fmt::format("cannot query CUDA GPU {}: {}", ordinal, cudaGetErrorString(e))};
   DeviceInfo info;
   info.ordinal = ordinal;
   info.name = prop.name;
@@ -55,9 +58,10 @@ DeviceInfo require_device(int ordinal) {
   DeviceProbe probe = probe_device(ordinal);
   if (!probe.device)
     throw Error(StatusCode::no_device,
-                probe.problem + ". This needs a CUDA GPU; on a machine without one, "
-                                "'fusetune tune --compile-only --arch sm_90' still generates and "
-                                "compiles the search space.");
+                probe.problem +
+                    ". This needs a CUDA GPU; on a machine without one, "
+                    "'fusetune tune --compile-only --arch sm_90' still generates and "
+                    "compiles the search space.");
   return *probe.device;
 }
 

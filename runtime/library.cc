@@ -17,21 +17,6 @@
 
 namespace fusetune {
 
-const char* to_string(StatusCode code) {
-  switch (code) {
-    case StatusCode::ok: return "ok";
-    case StatusCode::invalid_spec: return "invalid_spec";
-    case StatusCode::invalid_argument: return "invalid_argument";
-    case StatusCode::not_found: return "not_found";
-    case StatusCode::no_device: return "no_device";
-    case StatusCode::compile_error: return "compile_error";
-    case StatusCode::cuda_error: return "cuda_error";
-    case StatusCode::database_error: return "database_error";
-    case StatusCode::internal: return "internal";
-  }
-  return "unknown";
-}
-
 namespace {
 
 class LoadedSpecKernel final : public Kernel {
@@ -59,14 +44,15 @@ class LoadedSpecKernel final : public Kernel {
   Status launch(cudaStream_t stream, const Arguments& arguments) const override {
     if (Status status = check(arguments); !status.ok()) return status;
     LaunchArgs args;
-    for (std::size_t i = 0; i < arguments.tensors.size(); ++i) args.tensors[i] = arguments.tensors[i];
+    for (std::size_t i = 0; i < arguments.tensors.size(); ++i)
+      args.tensors[i] = arguments.tensors[i];
     args.out = arguments.out;
     const std::vector<float>& scalars =
         arguments.scalars.empty() ? default_scalars_ : arguments.scalars;
     for (std::size_t i = 0; i < scalars.size(); ++i) args.scalars[i] = scalars[i];
     if (const cudaError_t error = kernel_.launch(stream, args); error != cudaSuccess)
-      return Status(StatusCode::cuda_error, fmt::format("launching {} failed: {}", config_,
-                                                        cudaGetErrorString(error)));
+      return Status(StatusCode::cuda_error,
+                    fmt::format("launching {} failed: {}", config_, cudaGetErrorString(error)));
     return {};
   }
 
@@ -78,8 +64,8 @@ class LoadedSpecKernel final : public Kernel {
     if (arguments.tensors.size() != tensors_.size()) {
       std::string names;
       for (const TensorInfo& t : tensors_) names += (names.empty() ? "" : ", ") + t.name;
-      return invalid(fmt::format("{} takes {} tensors ({}), got {}", spec_, tensors_.size(),
-                                 names, arguments.tensors.size()));
+      return invalid(fmt::format("{} takes {} tensors ({}), got {}", spec_, tensors_.size(), names,
+                                 arguments.tensors.size()));
     }
     if (!arguments.scalars.empty() && arguments.scalars.size() != scalar_names_.size())
       return invalid(fmt::format("{} takes {} scalars, got {}; pass none to use the spec's values",
@@ -89,13 +75,14 @@ class LoadedSpecKernel final : public Kernel {
       const void* p = arguments.tensors[i];
       if (!p) return invalid(fmt::format("tensor '{}' is a null pointer", tensors_[i].name));
       if (misaligned(p))
-        return invalid(fmt::format("tensor '{}' at {} is not 16-byte aligned, which fusetune "
-                                   "kernels need (tensors from cudaMalloc or PyTorch are)",
-                                   tensors_[i].name, p));
+        return invalid(
+            fmt::format("tensor '{}' at {} is not 16-byte aligned, which fusetune "
+                        "kernels need (tensors from cudaMalloc or PyTorch are)",
+                        tensors_[i].name, p));
     }
     if (!arguments.out) return invalid("the output is a null pointer");
     if (misaligned(arguments.out))
-      return invalid(fmt::format("the output at {} is not 16-byte aligned", 
+      return invalid(fmt::format("the output at {} is not 16-byte aligned",
                                  static_cast<const void*>(arguments.out)));
     return {};
   }
@@ -132,8 +119,8 @@ class DatabaseLibrary final : public Library {
  private:
   std::shared_ptr<const Kernel> load_uncached(const Spec& spec) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
-    const cache::TuningKey key = tuning_key(spec, options_.precision, device_.name, device_.arch(),
-                                            device_.sm_count);
+    const cache::TuningKey key =
+        tuning_key(spec, options_.precision, device_.name, device_.arch(), device_.sm_count);
     const std::optional<cache::TuningRecord> tuning = db_->find_tuning(key);
     const bool tuned = tuning && !tuning->winner.empty();
     const Candidate candidate =
@@ -145,13 +132,15 @@ class DatabaseLibrary final : public Library {
     if (!binary) {
       binary = compile_to_cubin(source.code, source.name, device_.arch());
       store_binary(*db_, binary_id, *binary);
-      if (tuned) warn(fmt::format("the cubin of {} was missing from {}; compiled it again",
-                                  source.name, db_->path()));
+      if (tuned)
+        warn(fmt::format("the cubin of {} was missing from {}; compiled it again", source.name,
+                         db_->path()));
     }
     if (!tuned)
-      warn(fmt::format("'{}' was never tuned on {}; using the default configuration {}. Run "
-                       "`fusetune tune \"{}\"` to tune it.",
-                       spec.canonical(), device_.description(), source.name, spec.canonical()));
+      warn(
+          fmt::format("'{}' was never tuned on {}; using the default configuration {}. Run "
+                      "`fusetune tune \"{}\"` to tune it.",
+                      spec.canonical(), device_.description(), source.name, spec.canonical()));
     return std::make_shared<LoadedSpecKernel>(
         spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch));
   }

@@ -55,10 +55,9 @@ LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
 cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
   void* params[] = {const_cast<LaunchArgs*>(&args)};
   const LaunchGeometry& g = geometry_;
-  return cudaLaunchKernel(reinterpret_cast<const void*>(kernel_),
-                          dim3(g.grid[0], g.grid[1], g.grid[2]),
-                          dim3(g.block[0], g.block[1], g.block[2]), params, g.dynamic_smem_bytes,
-                          stream);
+  return cudaLaunchKernel(
+      reinterpret_cast<const void*>(kernel_), dim3(g.grid[0], g.grid[1], g.grid[2]),
+      dim3(g.block[0], g.block[1], g.block[2]), params, g.dynamic_smem_bytes, stream);
 }
 
 }  // namespace fusetune

@@ -14,7 +14,7 @@ struct CompiledBinary {
   int registers = -1;       // per thread
   int spill_bytes = 0;      // spill stores
   int static_smem_bytes = 0;
-  std::string log;          // NVRTC's and ptxas' messages
+  std::string log;  // NVRTC's and ptxas' messages
   double compile_ms = 0;
 };
 

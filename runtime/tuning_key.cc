@@ -7,8 +7,8 @@ namespace fusetune {
 
 cache::TuningKey tuning_key(const Spec& spec, const std::string& precision,
                             const std::string& device_name, const std::string& arch, int sm_count) {
-  return {spec.signature(), precision, device_name, arch, sm_count, nvrtc_version(),
-          generator_version()};
+  return {spec.signature(), precision,       device_name,        arch,
+          sm_count,         nvrtc_version(), generator_version()};
 }
 
 }  // namespace fusetune

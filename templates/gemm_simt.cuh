@@ -30,16 +30,16 @@ namespace ft {
 template <class C>
 struct GemmSimtShape {
   static constexpr int THREADS = 32 * C::WARPS_M * C::WARPS_N;
-  static constexpr int TM = 4 * C::REP_M;              // thread tile rows
-  static constexpr int TN = 4 * C::REP_N;              // thread tile columns
-  static constexpr int WM = C::LANES_M * TM;           // warp tile rows
-  static constexpr int WN = C::LANES_N * TN;           // warp tile columns
-  static constexpr int BM = C::WARPS_M * WM;           // block tile rows
-  static constexpr int BN = C::WARPS_N * WN;           // block tile columns
-  static constexpr int LDA = BM + 4;                   // smem pitch of A, in floats
-  static constexpr int LDB = BN + 4;                   // smem pitch of B, in floats
-  static constexpr int A_STAGE = C::BK * LDA;          // floats per A stage  [BK, LDA]
-  static constexpr int B_STAGE = C::BK * LDB;          // floats per B stage  [BK, LDB]
+  static constexpr int TM = 4 * C::REP_M;      // thread tile rows
+  static constexpr int TN = 4 * C::REP_N;      // thread tile columns
+  static constexpr int WM = C::LANES_M * TM;   // warp tile rows
+  static constexpr int WN = C::LANES_N * TN;   // warp tile columns
+  static constexpr int BM = C::WARPS_M * WM;   // block tile rows
+  static constexpr int BN = C::WARPS_N * WN;   // block tile columns
+  static constexpr int LDA = BM + 4;           // smem pitch of A, in floats
+  static constexpr int LDB = BN + 4;           // smem pitch of B, in floats
+  static constexpr int A_STAGE = C::BK * LDA;  // floats per A stage  [BK, LDA]
+  static constexpr int B_STAGE = C::BK * LDB;  // floats per B stage  [BK, LDB]
   static constexpr int K_TILES = (C::K + C::BK - 1) / C::BK;
 
   static_assert(C::LANES_M * C::LANES_N == 32, "a warp's lane grid must hold 32 lanes");
@@ -127,8 +127,9 @@ struct RowsContiguousFill {
 
 // Issues part `part` (of PARTS) of the copies that fill one stage of A and one of B.
 template <int PARTS, class FillA, class FillB>
-__device__ __forceinline__ void fill_stage(const FillA& fill_a, const FillB& fill_b, unsigned a_stage,
-                                           unsigned b_stage, int k_tile, int part) {
+__device__ __forceinline__ void fill_stage(const FillA& fill_a, const FillB& fill_b,
+                                           unsigned a_stage, unsigned b_stage, int k_tile,
+                                           int part) {
   fill_a.template copy<PARTS>(a_stage, k_tile, part);
   fill_b.template copy<PARTS>(b_stage, k_tile, part);
 }
@@ -260,8 +261,8 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
 #pragma unroll
     for (int k = 0; k < C::BK; ++k) {
       if (k < FILL_PARTS && fill_next)
-        fill_stage<FILL_PARTS>(fill_a, fill_b, a_stage_smem(write_stage),
-                               b_stage_smem(write_stage), k_tile + C::STAGES - 1, k);
+        fill_stage<FILL_PARTS>(fill_a, fill_b, a_stage_smem(write_stage), b_stage_smem(write_stage),
+                               k_tile + C::STAGES - 1, k);
       if (k == C::BK - 1) {
         cp_async_commit();
         // The next tile's stage must have landed for every thread before its first read.
@@ -269,7 +270,8 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
         __syncthreads();
         read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
         write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
-        if (k_tile + 1 < S::K_TILES) frag[(k + 1) % 2].load(stage_a(read_stage), stage_b(read_stage), 0);
+        if (k_tile + 1 < S::K_TILES)
+          frag[(k + 1) % 2].load(stage_a(read_stage), stage_b(read_stage), 0);
       } else {
         frag[(k + 1) % 2].load(as, bs, k + 1);
       }

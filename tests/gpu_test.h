@@ -5,8 +5,8 @@
 
 #include "runtime/device.h"
 
-#define FUSETUNE_REQUIRE_GPU()                                                      \
-  do {                                                                              \
-    const ::fusetune::DeviceProbe probe_ = ::fusetune::probe_device();              \
-    if (!probe_.device) GTEST_SKIP() << "needs a GPU: " << probe_.problem;          \
+#define FUSETUNE_REQUIRE_GPU()                                             \
+  do {                                                                     \
+    const ::fusetune::DeviceProbe probe_ = ::fusetune::probe_device();     \
+    if (!probe_.device) GTEST_SKIP() << "needs a GPU: " << probe_.problem; \
   } while (0)

@@ -58,8 +58,14 @@ int list(const CacheArgs& args) {
     std::cout << nlohmann::json{{"database", path}, {"tunings", all}}.dump(2) << '\n';
     return kSuccess;
   }
-  Table table({{"spec"}, {"precision"}, {"device"}, {"winner"}, {"ms", true}, {"TFLOP/s", true},
-               {"candidates", true}, {"updated"}});
+  Table table({{"spec"},
+               {"precision"},
+               {"device"},
+               {"winner"},
+               {"ms", true},
+               {"TFLOP/s", true},
+               {"candidates", true},
+               {"updated"}});
   for (const cache::TuningRecord& t : tunings)
     table.add_row({t.spec, t.key.precision, fmt::format("{} ({})", t.key.device_name, t.key.arch),
                    t.winner.empty() ? "(none)" : t.winner, format_ms(t.winner_time_ms),
@@ -82,26 +88,35 @@ int show(const CacheArgs& args) {
       nlohmann::json j = tuning_json(t);
       j["results"] = nlohmann::json::array();
       for (const cache::CandidateRecord& c : candidates)
-        j["results"].push_back({{"name", c.name},
-                                {"outcome", c.outcome},
-                                {"time_ms", c.time_ms ? nlohmann::json(*c.time_ms) : nlohmann::json()},
-                                {"rel_err", c.rel_err ? nlohmann::json(*c.rel_err) : nlohmann::json()},
-                                {"registers", c.registers},
-                                {"smem_bytes", c.smem_bytes},
-                                {"spill_bytes", c.spill_bytes},
-                                {"message", c.message},
-                                {"config", nlohmann::json::parse(c.config_json)},
-                                {"measured_at", c.measured_at}});
+        j["results"].push_back(
+            {{"name", c.name},
+             {"outcome", c.outcome},
+             {"time_ms", c.time_ms ? nlohmann::json(*c.time_ms) : nlohmann::json()},
+             {"rel_err", c.rel_err ? nlohmann::json(*c.rel_err) : nlohmann::json()},
+             {"registers", c.registers},
+             {"smem_bytes", c.smem_bytes},
+             {"spill_bytes", c.spill_bytes},
+             {"message", c.message},
+             {"config", nlohmann::json::parse(c.config_json)},
+             {"measured_at", c.measured_at}});
       all.push_back(std::move(j));
       continue;
     }
-    fmt::print("{}\n{} ({}, {} SMs), precision {}, driver {}, NVRTC {}, generator {}\n"
-               "tuned {} in {:.1f} s; winner {}\n\n",
-               t.spec, t.key.device_name, t.key.arch, t.key.sm_count, t.key.precision,
-               t.driver_version, t.key.nvrtc_version, t.key.generator_version, t.updated_at,
-               t.tuning_seconds, t.winner.empty() ? "(none)" : t.winner);
-    Table table({{"#", true}, {"config"}, {"outcome"}, {"ms", true}, {"TFLOP/s", true},
-                 {"rel err", true}, {"regs", true}, {"smem KiB", true}, {"spills", true},
+    fmt::print(
+        "{}\n{} ({}, {} SMs), precision {}, driver {}, NVRTC {}, generator {}\n"
+        "tuned {} in {:.1f} s; winner {}\n\n",
+        t.spec, t.key.device_name, t.key.arch, t.key.sm_count, t.key.precision, t.driver_version,
+        t.key.nvrtc_version, t.key.generator_version, t.updated_at, t.tuning_seconds,
+        t.winner.empty() ? "(none)" : t.winner);
+    Table table({{"#", true},
+                 {"config"},
+                 {"outcome"},
+                 {"ms", true},
+                 {"TFLOP/s", true},
+                 {"rel err", true},
+                 {"regs", true},
+                 {"smem KiB", true},
+                 {"spills", true},
                  {"message"}});
     int rank = 0;
     for (const cache::CandidateRecord& c : candidates) {

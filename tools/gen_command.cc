@@ -42,8 +42,9 @@ void add_gen_command(CLI::App& app, int& exit_code) {
   command->add_option("spec", args->spec, "the fused operation")->required();
   command->add_option("--config", args->config,
                       "a configuration name from 'tune' (default: the untuned default)");
-  command->add_option("--arch", args->arch,
-                      "device whose limits apply (default: this machine's GPU, else sm_90)")
+  command
+      ->add_option("--arch", args->arch,
+                   "device whose limits apply (default: this machine's GPU, else sm_90)")
       ->check(CLI::IsMember({"sm_80", "sm_86", "sm_89", "sm_90"}));
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -14,7 +14,9 @@ std::string format_error(std::optional<double> rel_err) {
   return rel_err ? fmt::format("{:.1e}", *rel_err) : "-";
 }
 
-std::string format_kib(int bytes) { return bytes >= 0 ? fmt::format("{:.1f}", bytes / 1024.0) : "-"; }
+std::string format_kib(int bytes) {
+  return bytes >= 0 ? fmt::format("{:.1f}", bytes / 1024.0) : "-";
+}
 
 nlohmann::json to_json(const CandidateResult& r, double flops) {
   nlohmann::json j = {{"name", r.name},
@@ -43,8 +45,9 @@ nlohmann::json to_json(const TuneReport& report, const std::string& database) {
                       {"failed", report.failed},
                       {"tuning_s", report.tuning_seconds}};
   j["winner"] = report.winner ? to_json(*report.winner, report.flops) : nlohmann::json();
-  j["winner_recheck_rel_err"] =
-      report.winner_recheck_rel_err ? nlohmann::json(*report.winner_recheck_rel_err) : nlohmann::json();
+  j["winner_recheck_rel_err"] = report.winner_recheck_rel_err
+                                    ? nlohmann::json(*report.winner_recheck_rel_err)
+                                    : nlohmann::json();
   nlohmann::json results = nlohmann::json::array();
   for (const CandidateResult& r : report.results) results.push_back(to_json(r, report.flops));
   j["results"] = std::move(results);

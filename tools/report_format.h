@@ -9,10 +9,10 @@
 
 namespace fusetune::cli {
 
-std::string format_ms(std::optional<double> ms);                 // "2.963" or "-"
+std::string format_ms(std::optional<double> ms);                    // "2.963" or "-"
 std::string format_tflops(double flops, std::optional<double> ms);  // "46.4" or "-"
-std::string format_error(std::optional<double> rel_err);          // "1.2e-06" or "-"
-std::string format_kib(int bytes);                                // "49.5" or "-"
+std::string format_error(std::optional<double> rel_err);            // "1.2e-06" or "-"
+std::string format_kib(int bytes);                                  // "49.5" or "-"
 
 nlohmann::json to_json(const CandidateResult& result, double flops);
 nlohmann::json to_json(const TuneReport& report, const std::string& database);

@@ -40,8 +40,15 @@ std::string failures(const TuneReport& report) {
 
 void print_measured(const TuneReport& report, const TuneArgs& args, const std::string& database) {
   const double best = report.winner && report.winner->time_ms ? *report.winner->time_ms : 0;
-  Table table({{"#", true}, {"config"}, {"ms", true}, {"TFLOP/s", true}, {"% best", true},
-               {"rel err", true}, {"regs", true}, {"smem KiB", true}, {"outcome"}});
+  Table table({{"#", true},
+               {"config"},
+               {"ms", true},
+               {"TFLOP/s", true},
+               {"% best", true},
+               {"rel err", true},
+               {"regs", true},
+               {"smem KiB", true},
+               {"outcome"}});
   int rank = 0;
   for (const CandidateResult& r : report.results) {
     if (!args.all && (rank >= args.top || r.outcome != Outcome::ok)) break;
@@ -121,8 +128,10 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<TuneArgs>();
   CLI::App* command = app.add_subcommand(
       "tune", "Tune a spec: compile, verify and time every candidate; keep the fastest");
-  command->add_option("spec", args->spec, "the fused operation, e.g. \"linear(m=1024, n=8192, "
-                                          "k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)\"")
+  command
+      ->add_option("spec", args->spec,
+                   "the fused operation, e.g. \"linear(m=1024, n=8192, "
+                   "k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)\"")
       ->required();
   add_database_option(*command, args->database);
   command->add_flag("--force", args->force, "tune again even if the database has a result");
@@ -132,15 +141,18 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   command->add_option("--arch", args->arch, "target of --compile-only")
       ->check(CLI::IsMember({"sm_80", "sm_86", "sm_89", "sm_90"}))
       ->capture_default_str();
-  command->add_option("--jobs,-j", args->jobs, "compile threads (default: the cores, fewer if "
-                                               "memory is short)");
+  command->add_option("--jobs,-j", args->jobs,
+                      "compile threads (default: the cores, fewer if "
+                      "memory is short)");
   command->add_option("--top", args->top, "rows to show")->capture_default_str();
   command->add_flag("--all", args->all, "show every candidate");
-  command->add_option("--tolerance", args->tolerance,
-                      "largest relative error against fp64 a winner may have")
+  command
+      ->add_option("--tolerance", args->tolerance,
+                   "largest relative error against fp64 a winner may have")
       ->capture_default_str();
   command->add_option("--device", args->device, "CUDA device number")->capture_default_str();
-  command->add_option("--timeout", args->timeout_s, "seconds after which a candidate counts as hung")
+  command
+      ->add_option("--timeout", args->timeout_s, "seconds after which a candidate counts as hung")
       ->capture_default_str();
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }

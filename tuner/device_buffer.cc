@@ -8,8 +8,8 @@
 namespace fusetune {
 
 DeviceBuffer::DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
-  check_cuda(cudaMalloc(&data_, bytes), fmt::format("allocating {:.1f} MB of device memory",
-                                                    bytes / 1e6));
+  check_cuda(cudaMalloc(&data_, bytes),
+             fmt::format("allocating {:.1f} MB of device memory", bytes / 1e6));
 }
 
 DeviceBuffer::~DeviceBuffer() { cudaFree(data_); }

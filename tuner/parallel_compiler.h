@@ -17,9 +17,9 @@
 namespace fusetune {
 
 struct CompileOutput {
-  std::size_t index = 0;                  // position of the source in the constructor's list
-  std::optional<CompiledBinary> binary;   // empty when compilation failed
-  std::string error;                      // the compiler's message, when it failed
+  std::size_t index = 0;                 // position of the source in the constructor's list
+  std::optional<CompiledBinary> binary;  // empty when compilation failed
+  std::string error;                     // the compiler's message, when it failed
 };
 
 class ParallelCompiler {

@@ -21,8 +21,8 @@ std::int64_t element_count(const std::vector<std::int64_t>& shape) {
 template <class T>
 std::vector<T> download(const DeviceBuffer& buffer, std::int64_t count, cudaStream_t stream) {
   std::vector<T> host(count);
-  check_cuda(cudaMemcpyAsync(host.data(), buffer.as<T>(), count * sizeof(T),
-                             cudaMemcpyDeviceToHost, stream),
+  check_cuda(cudaMemcpyAsync(host.data(), buffer.as<T>(), count * sizeof(T), cudaMemcpyDeviceToHost,
+                             stream),
              "copying to the host");
   check_cuda(cudaStreamSynchronize(stream), "copying to the host");
   return host;
@@ -88,8 +88,8 @@ void ProblemData::compute_reference() {
     for (std::int64_t row = 0; row < main.m; ++row)
       for (std::int64_t column = 0; column < main.n; ++column) {
         const std::int64_t i = row * main.n + column;
-        const double second = operand == OperandKind::column ? y[column]
-                              : operand == OperandKind::row  ? y[row]
+        const double second = operand == OperandKind::column   ? y[column]
+                              : operand == OperandKind::row    ? y[row]
                               : operand == OperandKind::tensor ? y[i]
                                                                : 0.0;
         value[i] = apply_reference(op, value[i], second);

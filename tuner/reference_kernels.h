@@ -19,8 +19,8 @@ cudaError_t reference_gemm_fp64(const float* a, const float* b, double* out, std
                                 bool b_k_contiguous, cudaStream_t stream);
 
 struct ComparisonSums {
-  double squared_error = 0;      // sum of (out - ref)^2 over finite outputs
-  double squared_reference = 0;  // sum of ref^2
+  double squared_error = 0;           // sum of (out - ref)^2 over finite outputs
+  double squared_reference = 0;       // sum of ref^2
   unsigned long long non_finite = 0;  // outputs that are NaN or infinite
 };
 

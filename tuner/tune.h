@@ -13,21 +13,10 @@
 #include "generator/generator.h"
 #include "generator/spec.h"
 #include "runtime/timing.h"
+#include "tuner/candidate_result.h"
 #include "tuner/outcome.h"
 
 namespace fusetune {
-
-struct CandidateResult {
-  std::string name;
-  KernelConfig config;
-  Outcome outcome = Outcome::ok;  // ok: a finalist; slower: verified, screened out
-  std::optional<double> time_ms;
-  std::optional<double> rel_err;
-  int registers = -1;
-  int smem_bytes = -1;   // dynamic + static shared memory per block
-  int spill_bytes = -1;
-  std::string message;   // why it failed
-};
 
 // Hears about a sweep as it goes (the command line draws a progress bar from it).
 class TuneObserver {
@@ -49,8 +38,12 @@ struct TuneOptions {
   double candidate_timeout_s = 30;  // a candidate (verification and timing) that takes longer hangs
   // Screening: a few launches per candidate, abandoned after `abandon_check` launches when
   // this much slower than the best screened so far.
-  TimingOptions screening = {.warmup_launches = 1, .min_launches = 5, .min_total_ms = 0,
-                             .max_launches = 5, .flush_l2 = true, .abandon_above_ms = {},
+  TimingOptions screening = {.warmup_launches = 1,
+                             .min_launches = 5,
+                             .min_total_ms = 0,
+                             .max_launches = 5,
+                             .flush_l2 = true,
+                             .abandon_above_ms = {},
                              .abandon_check = 3};
   double abandon_factor = 1.25;
   // Finalists: the `finalists` fastest screened candidates, each timed `final_rounds` times in
@@ -63,17 +56,17 @@ struct TuneOptions {
 };
 
 struct TuneReport {
-  std::string spec;       // canonical
+  std::string spec;  // canonical
   std::string precision;
-  std::string device;     // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)", or "compile-only sm_90"
+  std::string device;  // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)", or "compile-only sm_90"
   std::string arch;
   double flops = 0;
   bool from_cache = false;
   bool compile_only = false;
   int candidates = 0;
-  int compiled = 0;  // compiled now or found compiled in the database
-  std::map<std::string, int> failed;      // count per failure outcome
-  std::vector<CandidateResult> results;   // winner first, then by time, then failures
+  int compiled = 0;                      // compiled now or found compiled in the database
+  std::map<std::string, int> failed;     // count per failure outcome
+  std::vector<CandidateResult> results;  // winner first, then by time, then failures
   std::optional<CandidateResult> winner;
   std::optional<double> winner_recheck_rel_err;  // the winner's error on a second set of inputs
   double tuning_seconds = 0;

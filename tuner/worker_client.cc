@@ -36,13 +36,16 @@ std::string find_worker() {
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
   const std::filesystem::path beside = self.parent_path() / "fusetune-worker";
   if (!error && std::filesystem::exists(beside)) return beside.string();
-  fail(fmt::format("cannot find fusetune-worker (looked beside {}); set FUSETUNE_WORKER to its "
-                   "path",
-                   self.string()));
+  fail(
+      fmt::format("cannot find fusetune-worker (looked beside {}); set FUSETUNE_WORKER to its "
+                  "path",
+                  self.string()));
 }
 
 WorkerClient::WorkerClient(std::string worker_path, SetupRequest setup, std::string log_path)
-    : worker_path_(std::move(worker_path)), setup_(std::move(setup)), log_path_(std::move(log_path)) {}
+    : worker_path_(std::move(worker_path)),
+      setup_(std::move(setup)),
+      log_path_(std::move(log_path)) {}
 
 WorkerClient::~WorkerClient() {
   if (pid_ > 0) {
@@ -92,8 +95,9 @@ std::string WorkerClient::start() {
   if (reply.is_discarded() || !reply.value("ok", false)) {
     const std::string why = reply.is_discarded() ? *line : reply.value("error", *line);
     stop();
-    const StatusCode code =
-        why.find("no usable CUDA GPU") != std::string::npos ? StatusCode::no_device : StatusCode::internal;
+    const StatusCode code = why.find("no usable CUDA GPU") != std::string::npos
+                                ? StatusCode::no_device
+                                : StatusCode::internal;
     throw Error(code, "the worker could not set up the problem: " + why);
   }
   device_ = reply.value("device", "");
@@ -106,14 +110,15 @@ RunReply WorkerClient::run(const RunRequest& request, double timeout_s) {
   const auto began = std::chrono::steady_clock::now();
   const std::optional<std::string> line = receive(timeout_s);
   if (!line) {
-    const bool timed_out = std::chrono::duration<double>(std::chrono::steady_clock::now() - began)
-                               .count() >= timeout_s;
+    const bool timed_out =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count() >=
+        timeout_s;
     stop();
     RunReply reply;
     reply.outcome = timed_out ? Outcome::timeout : Outcome::fault;
-    reply.message = timed_out ? fmt::format("no answer within {:.0f} s; the worker was killed",
-                                            timeout_s)
-                              : "the worker died" + log_tail();
+    reply.message = timed_out
+                        ? fmt::format("no answer within {:.0f} s; the worker was killed", timeout_s)
+                        : "the worker died" + log_tail();
     return reply;
   }
   RunReply reply = decode_reply(*line);

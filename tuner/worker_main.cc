@@ -31,8 +31,8 @@ bool context_healthy() {
   cudaGetLastError();
   void* probe = nullptr;
   if (cudaMalloc(&probe, 256) != cudaSuccess) return false;
-  const bool healthy = cudaMemset(probe, 0, 256) == cudaSuccess &&
-                       cudaDeviceSynchronize() == cudaSuccess;
+  const bool healthy =
+      cudaMemset(probe, 0, 256) == cudaSuccess && cudaDeviceSynchronize() == cudaSuccess;
   cudaFree(probe);
   return healthy;
 }
@@ -91,18 +91,19 @@ class Session {
     reply.non_finite = check.non_finite;
     if (!check.passed(tolerance_)) {
       reply.outcome = Outcome::wrong_result;
-      reply.message = check.non_finite
-                          ? fmt::format("{} outputs are NaN or infinite", check.non_finite)
-                          : fmt::format("relative error {:.3g} exceeds {:.3g}", check.rel_err,
-                                        tolerance_);
+      reply.message =
+          check.non_finite
+              ? fmt::format("{} outputs are NaN or infinite", check.non_finite)
+              : fmt::format("relative error {:.3g} exceeds {:.3g}", check.rel_err, tolerance_);
       return reply;
     }
-    TimingOptions timing = request.contains("timing") ? timing_from_json(request["timing"]) : timing_;
+    TimingOptions timing =
+        request.contains("timing") ? timing_from_json(request["timing"]) : timing_;
     if (request.contains("abandon_above_ms"))
       timing.abandon_above_ms = request["abandon_above_ms"].get<double>();
-    const Timing t = measure(
-        [&](cudaStream_t s) { return kernel->launch(s, data_->launch_args()); }, stream_, timing,
-        flusher_.get());
+    const Timing t =
+        measure([&](cudaStream_t s) { return kernel->launch(s, data_->launch_args()); }, stream_,
+                timing, flusher_.get());
     reply.outcome = t.abandoned ? Outcome::slower : Outcome::ok;
     reply.time_ms = t.median_ms;
     reply.launches = t.launches;
@@ -135,8 +136,9 @@ int serve() {
       if (command == "setup") {
         const auto start = std::chrono::steady_clock::now();
         session = std::make_unique<Session>(request);
-        const double ms = std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - start).count();
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
         reply({{"ok", true}, {"device", session->device().description()}, {"setup_ms", ms}});
       } else if (command == "run" && session) {
         const RunReply result = session->run(request);

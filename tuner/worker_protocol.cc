@@ -11,9 +11,12 @@ namespace fusetune {
 using nlohmann::json;
 
 json timing_to_json(const TimingOptions& t) {
-  return {{"warmup_launches", t.warmup_launches}, {"min_launches", t.min_launches},
-          {"min_total_ms", t.min_total_ms},       {"max_launches", t.max_launches},
-          {"flush_l2", t.flush_l2},               {"abandon_check", t.abandon_check}};
+  return {{"warmup_launches", t.warmup_launches},
+          {"min_launches", t.min_launches},
+          {"min_total_ms", t.min_total_ms},
+          {"max_launches", t.max_launches},
+          {"flush_l2", t.flush_l2},
+          {"abandon_check", t.abandon_check}};
 }
 
 TimingOptions timing_from_json(const json& j) {
@@ -28,8 +31,8 @@ TimingOptions timing_from_json(const json& j) {
 }
 
 std::string encode_setup(const SetupRequest& r) {
-  return json{{"cmd", "setup"},     {"spec", r.spec},
-              {"seed", r.seed},     {"device", r.device},
+  return json{{"cmd", "setup"},           {"spec", r.spec},
+              {"seed", r.seed},           {"device", r.device},
               {"tolerance", r.tolerance}, {"timing", timing_to_json(r.timing)}}
       .dump();
 }
@@ -46,7 +49,9 @@ std::string encode_run(const RunRequest& r) {
   return message.dump();
 }
 
-std::string encode_reseed(std::uint64_t seed) { return json{{"cmd", "reseed"}, {"seed", seed}}.dump(); }
+std::string encode_reseed(std::uint64_t seed) {
+  return json{{"cmd", "reseed"}, {"seed", seed}}.dump();
+}
 
 std::string encode_reply(const RunReply& r) {
   json message = {{"outcome", to_string(r.outcome)},
@@ -62,7 +67,8 @@ RunReply decode_reply(const std::string& line) {
   try {
     const json message = json::parse(line);
     RunReply r;
-    const std::optional<Outcome> outcome = outcome_from_string(message.at("outcome").get<std::string>());
+    const std::optional<Outcome> outcome =
+        outcome_from_string(message.at("outcome").get<std::string>());
     if (!outcome) throw Error(StatusCode::internal, "unknown outcome");
     r.outcome = *outcome;
     if (message.contains("time_ms")) r.time_ms = message["time_ms"].get<double>();
@@ -72,8 +78,8 @@ RunReply decode_reply(const std::string& line) {
     r.message = message.value("message", "");
     return r;
   } catch (const json::exception& e) {
-    throw Error(StatusCode::internal, fmt::format("malformed reply from the worker ({}): {}",
-                                                  e.what(), line));
+    throw Error(StatusCode::internal,
+                fmt::format("malformed reply from the worker ({}): {}", e.what(), line));
   }
 }
 

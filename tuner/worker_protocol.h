@@ -13,8 +13,8 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 #include "generator/kernel_source.h"

@@ -6,7 +6,8 @@
 //   auto kernel = library.value()->load(
 //       "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)");
 //   if (!kernel.ok()) { report(kernel.status().message()); return; }
-//   fusetune::Status launched = kernel.value()->launch(stream, {.tensors = {x, weight, bias}, .out = y});
+//   fusetune::Status launched = kernel.value()->launch(stream, {.tensors = {x, weight, bias}, .out
+//   = y});
 //
 // Tune a spec first with `fusetune tune SPEC`; a spec never tuned still loads, with a warning,
 // using a default configuration compiled on the spot.

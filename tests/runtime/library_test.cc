@@ -10,9 +10,9 @@
 #include "cache/database.h"
 #include "fusetune/fusetune.h"
 #include "generator/spec_parser.h"
-#include "tests/gpu_test.h"
 #include "runtime/cuda_check.h"
 #include "runtime/nvrtc.h"
+#include "tests/gpu_test.h"
 #include "tuner/problem_data.h"
 #include "tuner/tune.h"
 
@@ -136,8 +136,9 @@ TEST_F(LibraryTest, RepeatedLoadReturnsTheSameKernelInUnderAMicrosecond) {
   constexpr int kLoads = 100000;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kLoads; ++i) ASSERT_EQ(library.value()->load(kSpec).value(), first.value());
-  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
-                        .count() / kLoads;
+  const double us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
+      kLoads;
   EXPECT_LT(us, 1.0);
 }
 

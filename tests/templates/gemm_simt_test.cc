@@ -11,9 +11,9 @@
 
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
-#include "tests/gpu_test.h"
 #include "runtime/cuda_check.h"
 #include "runtime/loaded_kernel.h"
+#include "tests/gpu_test.h"
 #include "tuner/parallel_compiler.h"
 #include "tuner/problem_data.h"
 
@@ -107,8 +107,7 @@ INSTANTIATE_TEST_SUITE_P(
         Problem{"matmul(m=66, n=63, k=9, transpose_b=true) -> softplus(2.0, 10.0) -> "
                 "hardtanh(-0.25, 0.25)"},
         // Degenerate: one row, one column of k.
-        Problem{"linear(m=1, n=37, k=5) -> add(1.5) -> relu"},
-        Problem{"linear(m=3, n=5, k=1)"}));
+        Problem{"linear(m=1, n=37, k=5) -> add(1.5) -> relu"}, Problem{"linear(m=3, n=5, k=1)"}));
 
 }  // namespace
 }  // namespace fusetune

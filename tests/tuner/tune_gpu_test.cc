@@ -11,8 +11,8 @@
 #include "cache/database.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
-#include "tests/gpu_test.h"
 #include "runtime/nvrtc.h"
+#include "tests/gpu_test.h"
 #include "tuner/tune.h"
 #include "tuner/worker_client.h"
 
@@ -111,8 +111,8 @@ TEST_F(WorkerFaultTest, EachFailureIsNamedAndTheNextCandidateStillRuns) {
   EXPECT_EQ(fault.outcome, Outcome::fault) << fault.message;
   EXPECT_EQ(run_correct().outcome, Outcome::ok) << "no fresh worker after a fault";
 
-  const RunReply hang = run(
-      "hang", kernel("hang", "for (;;) asm volatile(\"nanosleep.u32 1000;\");"), {}, 3.0);
+  const RunReply hang =
+      run("hang", kernel("hang", "for (;;) asm volatile(\"nanosleep.u32 1000;\");"), {}, 3.0);
   EXPECT_EQ(hang.outcome, Outcome::timeout) << hang.message;
   EXPECT_EQ(run_correct().outcome, Outcome::ok) << "no fresh worker after a hang";
 

@@ -1,0 +1,48 @@
+#include "tuner/candidate_result.h"
+
+#include <algorithm>
+
+namespace fusetune {
+
+cache::CandidateRecord to_record(const CandidateResult& r, const std::string& binary_key) {
+  cache::CandidateRecord record;
+  record.name = r.name;
+  record.config_json = config_json(r.config);
+  record.outcome = std::string(to_string(r.outcome));
+  record.time_ms = r.time_ms;
+  record.rel_err = r.rel_err;
+  record.registers = r.registers;
+  record.smem_bytes = r.smem_bytes;
+  record.spill_bytes = r.spill_bytes;
+  record.message = r.message;
+  record.binary_key = binary_key;
+  return record;
+}
+
+CandidateResult from_record(const cache::CandidateRecord& record) {
+  CandidateResult r;
+  r.name = record.name;
+  r.config = config_from_json(record.config_json);
+  r.outcome = outcome_from_string(record.outcome).value_or(Outcome::fault);
+  r.time_ms = record.time_ms;
+  r.rel_err = record.rel_err;
+  r.registers = record.registers;
+  r.smem_bytes = record.smem_bytes;
+  r.spill_bytes = record.spill_bytes;
+  r.message = record.message;
+  return r;
+}
+
+void sort_results(std::vector<CandidateResult>& results) {
+  auto rank = [](const CandidateResult& r) {
+    return r.outcome == Outcome::ok ? 0 : r.outcome == Outcome::slower ? 1 : 2;
+  };
+  std::stable_sort(results.begin(), results.end(), [&](const auto& a, const auto& b) {
+    if (rank(a) != rank(b)) return rank(a) < rank(b);
+    if (rank(a) < 2 && a.time_ms != b.time_ms) return a.time_ms < b.time_ms;
+    if (a.outcome != b.outcome) return a.outcome < b.outcome;
+    return a.name < b.name;
+  });
+}
+
+}  // namespace fusetune

@@ -1,0 +1,34 @@
+// One candidate's outcome in a sweep, and its row in the tuning database.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/database.h"
+#include "generator/generator.h"
+#include "tuner/outcome.h"
+
+namespace fusetune {
+
+struct CandidateResult {
+  std::string name;
+  KernelConfig config;
+  Outcome outcome = Outcome::ok;  // ok: a finalist; slower: verified, screened out
+  std::optional<double> time_ms;
+  std::optional<double> rel_err;
+  int registers = -1;
+  int smem_bytes = -1;  // dynamic + static shared memory per block
+  int spill_bytes = -1;
+  std::string message;  // why it failed
+};
+
+cache::CandidateRecord to_record(const CandidateResult& result, const std::string& binary_key);
+// Throws Error(invalid_argument) when the stored configuration is not one this version reads.
+CandidateResult from_record(const cache::CandidateRecord& record);
+
+// Finalists (ok) fastest first, then screened-out candidates (slower) by time, then failures
+// by outcome and name.
+void sort_results(std::vector<CandidateResult>& results);
+
+}  // namespace fusetune
