@@ -82,7 +82,8 @@ std::optional<std::string> gemm_simt_rejection(const MainOp& main, const DeviceL
   if (c.vec_a != copy_vector(main.a_k_contiguous(), main.m) ||
       c.vec_b != copy_vector(main.b_k_contiguous(), main.n))
     return "operands are copied in the widest vectors their rows allow";
-  if (c.bk % 8 || c.stages < 2) return "BK is a multiple of 8 and the pipeline has 2+ stages";
+  if (c.bk < 8 || c.bk % 8 || c.stages < 2)
+    return "BK is a multiple of 8 and the pipeline has 2+ stages";
   if (c.smem_bytes() > limits.max_smem_per_block) return "too much shared memory for the device";
   const int registers = estimated_registers(c);
   if (registers > 255) return "needs more than 255 registers per thread";

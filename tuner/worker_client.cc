@@ -175,8 +175,8 @@ std::optional<std::string> WorkerClient::receive(double timeout_s) {
       buffered_.erase(0, end + 1);
       return line;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     pollfd fd{from_worker_, POLLIN, 0};
     const int ready = poll(&fd, 1, static_cast<int>(left.count()));

@@ -73,7 +73,7 @@ RunReply decode_reply(const std::string& line) {
     r.outcome = *outcome;
     if (message.contains("time_ms")) r.time_ms = message["time_ms"].get<double>();
     if (message.contains("rel_err")) r.rel_err = message["rel_err"].get<double>();
-    r.non_finite = message.value("non_finite", 0);
+    r.non_finite = message.value("non_finite", std::int64_t{0});
     r.launches = message.value("launches", 0);
     r.message = message.value("message", "");
     return r;

@@ -1,0 +1,416 @@
+// fusetune generated kernel; regenerate with: fusetune gen "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)" --config ft_gemm_simt_64x256x16_w2x2_t8x16_s3_m_spread
+// spec:   linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)
+// config: ft_gemm_simt_64x256x16_w2x2_t8x16_s3_m_spread
+// launch: grid (16, 32, 1), block (128, 1, 1), 62976 bytes of dynamic shared memory
+
+// ---- templates/common.cuh ----
+// fusetune device primitives shared by every template.
+//
+// Generated kernels are compiled by NVRTC without any CUDA header: everything a template needs
+// from the hardware is here as inline PTX, which keeps compiles fast and free of include paths.
+
+namespace ft {
+
+// The one kernel parameter of every generated kernel. The host fills it in the order the
+// spec lists its tensors and scalars (runtime/launch_args.h mirrors this layout exactly).
+constexpr int kMaxTensors = 16;
+constexpr int kMaxScalars = 16;
+struct LaunchArgs {
+  const float* tensors[kMaxTensors];  // main-op inputs first, then epilogue operands
+  float* out;
+  float scalars[kMaxScalars];
+};
+
+// std::conditional without <type_traits>, which NVRTC does not ship.
+template <bool CONDITION, class IF_TRUE, class IF_FALSE>
+struct select_type {
+  using type = IF_TRUE;
+};
+template <class IF_TRUE, class IF_FALSE>
+struct select_type<false, IF_TRUE, IF_FALSE> {
+  using type = IF_FALSE;
+};
+
+__device__ __forceinline__ unsigned smem_address(const void* p) {
+  unsigned address;
+  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(address) : "l"(p));
+  return address;
+}
+
+// Asynchronous global->shared copy of BYTES (4, 8 or 16) to the shared-memory address `dst`
+// (see smem_address). When `valid` is false nothing is read and the destination is zero-filled,
+// which is how tiles at the matrix edges are padded.
+template <int BYTES>
+__device__ __forceinline__ void cp_async(unsigned dst, const void* src, bool valid) {
+  static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "cp.async copies 4, 8 or 16 bytes");
+  const int src_bytes = valid ? BYTES : 0;
+  if constexpr (BYTES == 16) {
+    // .cg skips L1: 16-byte copies are already full sectors.
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+                 "r"(src_bytes));
+  } else {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(dst), "l"(src), "n"(BYTES),
+                 "r"(src_bytes));
+  }
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+// Waits until at most PENDING committed groups are still in flight.
+template <int PENDING>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING));
+}
+
+// Loads W consecutive floats starting at p (16-byte aligned when W == 4).
+template <int W>
+__device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
+  if constexpr (W == 4) {
+    const float4 t = __ldg(reinterpret_cast<const float4*>(p));
+    v[0] = t.x, v[1] = t.y, v[2] = t.z, v[3] = t.w;
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) v[j] = __ldg(p + j);
+  }
+}
+
+template <int W>
+__device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
+  if constexpr (W == 4) {
+    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) p[j] = v[j];
+  }
+}
+
+}  // namespace ft
+
+// ---- templates/gemm_simt.cuh ----
+// fusetune SIMT fp32 GEMM with a fused epilogue:  out[M,N] = epilogue(A · B).
+//
+// A is x[M,K] (A_K_CONTIGUOUS) or [K,M]; B is W[N,K] (B_K_CONTIGUOUS, a linear layer's weight)
+// or [K,N]. Every product is an exact fp32 FFMA; accumulation order is k ascending.
+//
+// Tiling: a block computes a [BM, BN] tile; its warps form a WARPS_M x WARPS_N grid; the lanes of
+// a warp form a LANES_M x LANES_N grid; each thread owns REP_M x REP_N fragments of 4x4 outputs,
+// spaced a warp-width apart so that a warp's shared-memory reads are distinct consecutive
+// float4s (conflict-free) and its stores are 16-byte vectors along N.
+//
+// Tunables (a Config struct; generator/gemm_simt_space.cc holds their ranges):
+//   M, N, K            problem shape (compile-time: a kernel is tuned for one shape)
+//   A_K_CONTIGUOUS     A stored [M,K] (true) or [K,M]
+//   B_K_CONTIGUOUS     B stored [N,K] (true) or [K,N]
+//   WARPS_M, WARPS_N   warps per block along M and N            1..8, 64..512 threads
+//   LANES_M, LANES_N   lane grid of a warp                       4x8 or 8x4
+//   LANE_N_FASTEST     consecutive lanes step along N (true) or along M
+//   REP_M, REP_N       4x4 fragments per thread along M and N    1, 2, 4
+//   BK                 k-depth of a shared-memory stage          8, 16, 32
+//   STAGES             cp.async pipeline depth                   2..4
+//   VEC_A, VEC_B       floats per cp.async for an operand that is not k-contiguous  1, 2, 4
+//   GUARD_M/N/K        edges checked: required when the shape is not a tile multiple
+//
+// Shared memory per stage: A as [BK][BM + 4] and B as [BK][BN + 4], both k-major, so the inner
+// loop reads a thread's 4 rows (or columns) as one float4.
+
+namespace ft {
+
+template <class C>
+struct GemmSimtShape {
+  static constexpr int THREADS = 32 * C::WARPS_M * C::WARPS_N;
+  static constexpr int TM = 4 * C::REP_M;      // thread tile rows
+  static constexpr int TN = 4 * C::REP_N;      // thread tile columns
+  static constexpr int WM = C::LANES_M * TM;   // warp tile rows
+  static constexpr int WN = C::LANES_N * TN;   // warp tile columns
+  static constexpr int BM = C::WARPS_M * WM;   // block tile rows
+  static constexpr int BN = C::WARPS_N * WN;   // block tile columns
+  static constexpr int LDA = BM + 4;           // smem pitch of A, in floats
+  static constexpr int LDB = BN + 4;           // smem pitch of B, in floats
+  static constexpr int A_STAGE = C::BK * LDA;  // floats per A stage  [BK, LDA]
+  static constexpr int B_STAGE = C::BK * LDB;  // floats per B stage  [BK, LDB]
+  static constexpr int K_TILES = (C::K + C::BK - 1) / C::BK;
+
+  static_assert(C::LANES_M * C::LANES_N == 32, "a warp's lane grid must hold 32 lanes");
+  static_assert(C::BK % 8 == 0, "k-contiguous fills copy k in runs of 8 floats");
+  static_assert(C::STAGES >= 2, "the cp.async pipeline needs at least two stages");
+  static_assert(C::GUARD_M || C::M % BM == 0, "an unguarded M edge needs M % BM == 0");
+  static_assert(C::GUARD_N || C::N % BN == 0, "an unguarded N edge needs N % BN == 0");
+  static_assert(C::GUARD_K || C::K % C::BK == 0, "an unguarded K edge needs K % BK == 0");
+};
+
+// Copies a [ROWS, BK] slice of a k-contiguous matrix g[ROWS_TOTAL][K] into a k-major stage
+// [BK][LD]. Eight consecutive threads copy one 32-byte run of k, so a warp reads four whole
+// sectors per instruction and, with LD = ROWS + 4, writes 32 distinct banks. All but the k-tile
+// offset is fixed per thread, so a stage's copies use constant offsets from two registers.
+template <class C, int ROWS, int ROWS_TOTAL, bool GUARD_ROWS, int THREADS, int LD>
+struct KContiguousFill {
+  static constexpr int K_RUN = 8;
+  static constexpr int ROWS_PER_PASS = THREADS / K_RUN;
+  static constexpr int PASSES = ROWS / ROWS_PER_PASS;
+  static_assert(ROWS % ROWS_PER_PASS == 0, "the block's threads must tile the rows evenly");
+
+  const float* g;    // the matrix; the harmless address of copies that read nothing
+  const float* src;  // this thread's first source element: (row, k_in_run)
+  unsigned dst;      // this thread's first destination, in bytes from the stage start
+  int row;           // this thread's first row of g
+  int k_in_run;      // this thread's k within a run of K_RUN
+
+  __device__ __forceinline__ KContiguousFill(const float* matrix, int row0, int tid)
+      : g(matrix), row(row0 + tid / K_RUN), k_in_run(tid % K_RUN) {
+    src = g + static_cast<long long>(row) * C::K + k_in_run;
+    dst = (k_in_run * LD + tid / K_RUN) * 4;
+  }
+
+  // Issues the copies whose index is `part` modulo PARTS (all of them when PARTS == 1).
+  template <int PARTS>
+  __device__ __forceinline__ void copy(unsigned stage, int k_tile, int part) const {
+    const float* tile = src + k_tile * C::BK;
+#pragma unroll
+    for (int k_run = 0; k_run < C::BK; k_run += K_RUN) {
+#pragma unroll
+      for (int pass = 0; pass < PASSES; ++pass) {
+        if ((k_run / K_RUN * PASSES + pass) % PARTS != part) continue;
+        const bool valid = (!GUARD_ROWS || row + pass * ROWS_PER_PASS < ROWS_TOTAL) &&
+                           (!C::GUARD_K || k_tile * C::BK + k_run + k_in_run < C::K);
+        const float* p = tile + static_cast<long long>(pass * ROWS_PER_PASS) * C::K + k_run;
+        cp_async<4>(stage + dst + (k_run * LD + pass * ROWS_PER_PASS) * 4, valid ? p : g, valid);
+      }
+    }
+  }
+};
+
+// Copies a [BK, ROWS] slice of a row-contiguous matrix g[K][ROWS_TOTAL] into a stage [BK][LD],
+// VEC floats per copy.
+template <class C, int ROWS, int ROWS_TOTAL, bool GUARD_ROWS, int THREADS, int LD, int VEC>
+struct RowsContiguousFill {
+  static constexpr int VECS_PER_K = ROWS / VEC;
+  static constexpr int COPIES = C::BK * VECS_PER_K;
+  static constexpr int PASSES = (COPIES + THREADS - 1) / THREADS;
+  static_assert(ROWS_TOTAL % VEC == 0, "a vector copy must not straddle the matrix edge");
+
+  const float* g;  // the matrix; the harmless address of copies that read nothing
+  int row0;        // the block's first row
+  int tid;
+
+  __device__ __forceinline__ RowsContiguousFill(const float* matrix, int first_row, int thread)
+      : g(matrix), row0(first_row), tid(thread) {}
+
+  // Issues the copies whose index is `part` modulo PARTS (all of them when PARTS == 1).
+  template <int PARTS>
+  __device__ __forceinline__ void copy(unsigned stage, int k_tile, int part) const {
+#pragma unroll
+    for (int pass = 0; pass < PASSES; ++pass) {
+      if (pass % PARTS != part) continue;
+      const int i = pass * THREADS + tid;
+      if (COPIES % THREADS != 0 && i >= COPIES) break;
+      const int k_local = i / VECS_PER_K;
+      const int r = i % VECS_PER_K * VEC;
+      const int k = k_tile * C::BK + k_local;
+      const bool valid = (!GUARD_ROWS || row0 + r < ROWS_TOTAL) && (!C::GUARD_K || k < C::K);
+      const float* p = g + static_cast<long long>(k) * ROWS_TOTAL + row0 + r;
+      cp_async<4 * VEC>(stage + (k_local * LD + r) * 4, valid ? p : g, valid);
+    }
+  }
+};
+
+// Issues part `part` (of PARTS) of the copies that fill one stage of A and one of B.
+template <int PARTS, class FillA, class FillB>
+__device__ __forceinline__ void fill_stage(const FillA& fill_a, const FillB& fill_b,
+                                           unsigned a_stage, unsigned b_stage, int k_tile,
+                                           int part) {
+  fill_a.template copy<PARTS>(a_stage, k_tile, part);
+  fill_b.template copy<PARTS>(b_stage, k_tile, part);
+}
+
+// This thread's A column and B row at one k: REP_M (REP_N) float4s spaced a warp-width apart.
+template <class C, class S>
+struct Fragments {
+  float a[S::TM];  // [TM]
+  float b[S::TN];  // [TN]
+
+  __device__ __forceinline__ void load(const float* as, const float* bs, int k) {
+#pragma unroll
+    for (int r = 0; r < C::REP_M; ++r) {
+      const float4 v = *reinterpret_cast<const float4*>(as + k * S::LDA + r * C::LANES_M * 4);
+      a[4 * r + 0] = v.x, a[4 * r + 1] = v.y, a[4 * r + 2] = v.z, a[4 * r + 3] = v.w;
+    }
+#pragma unroll
+    for (int r = 0; r < C::REP_N; ++r) {
+      const float4 v = *reinterpret_cast<const float4*>(bs + k * S::LDB + r * C::LANES_N * 4);
+      b[4 * r + 0] = v.x, b[4 * r + 1] = v.y, b[4 * r + 2] = v.z, b[4 * r + 3] = v.w;
+    }
+  }
+
+  __device__ __forceinline__ void multiply_into(float (&acc)[S::TM][S::TN]) const {
+#pragma unroll
+    for (int i = 0; i < S::TM; ++i)
+#pragma unroll
+      for (int j = 0; j < S::TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+  }
+};
+
+// Applies the epilogue to this thread's outputs and writes them, 4 columns at a time where N
+// allows 16-byte stores. (m0, n0) is the thread's first output row and column.
+template <class C, class S, class Epilogue>
+__device__ __forceinline__ void store_outputs(float (&acc)[S::TM][S::TN], const Epilogue& epilogue,
+                                              float* out, int m0, int n0) {
+#pragma unroll
+  for (int i = 0; i < S::TM; ++i) {
+    const int m = m0 + (i / 4) * C::LANES_M * 4 + i % 4;
+    if (C::GUARD_M && m >= C::M) continue;
+#pragma unroll
+    for (int r = 0; r < C::REP_N; ++r) {
+      const int n = n0 + r * C::LANES_N * 4;
+      float* row = out + static_cast<long long>(m) * C::N;
+      if constexpr (C::N % 4 == 0) {
+        if (C::GUARD_N && n >= C::N) continue;
+        float v[4] = {acc[i][4 * r], acc[i][4 * r + 1], acc[i][4 * r + 2], acc[i][4 * r + 3]};
+        epilogue.template apply<4>(v, m, n);
+        store_floats<4>(row + n, v);
+      } else {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          if (C::GUARD_N && n + j >= C::N) continue;
+          float v[1] = {acc[i][4 * r + j]};
+          epilogue.template apply<1>(v, m, n + j);
+          row[n + j] = v[0];
+        }
+      }
+    }
+  }
+}
+
+template <class C, class Epilogue>
+__device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const float* __restrict__ b,
+                                          float* __restrict__ out, const Epilogue& epilogue) {
+  using S = GemmSimtShape<C>;
+  extern __shared__ float4 smem_vec[];
+  float* smem = reinterpret_cast<float*>(smem_vec);
+  float* a_stages = smem;                           // [STAGES][BK][LDA]
+  float* b_stages = smem + C::STAGES * S::A_STAGE;  // [STAGES][BK][LDB]
+
+  const int tid = threadIdx.x;
+  const int warp = tid / 32, lane = tid % 32;
+  const int warp_m = warp % C::WARPS_M, warp_n = warp / C::WARPS_M;
+  const int lane_m = C::LANE_N_FASTEST ? lane / C::LANES_N : lane % C::LANES_M;
+  const int lane_n = C::LANE_N_FASTEST ? lane % C::LANES_N : lane / C::LANES_M;
+  // blockIdx.x walks M fastest: the blocks resident together share one slab of B (the larger
+  // operand of a linear layer) through L2.
+  const int m_block = blockIdx.x * S::BM;
+  const int n_block = blockIdx.y * S::BN;
+
+  using FillA = typename select_type<
+      C::A_K_CONTIGUOUS, KContiguousFill<C, S::BM, C::M, C::GUARD_M, S::THREADS, S::LDA>,
+      RowsContiguousFill<C, S::BM, C::M, C::GUARD_M, S::THREADS, S::LDA, C::VEC_A>>::type;
+  using FillB = typename select_type<
+      C::B_K_CONTIGUOUS, KContiguousFill<C, S::BN, C::N, C::GUARD_N, S::THREADS, S::LDB>,
+      RowsContiguousFill<C, S::BN, C::N, C::GUARD_N, S::THREADS, S::LDB, C::VEC_B>>::type;
+  const FillA fill_a(a, m_block, tid);
+  const FillB fill_b(b, n_block, tid);
+  const unsigned a_smem = smem_address(a_stages);
+  const unsigned b_smem = smem_address(b_stages);
+  // With SPREAD_FILL a tile's copies are issued over the first FILL_PARTS k-steps of the tile
+  // before, instead of in one burst that stalls the load/store pipe.
+  constexpr int FILL_PARTS = C::SPREAD_FILL ? C::BK / 2 : 1;
+  auto a_stage_smem = [&](int stage) { return a_smem + stage * S::A_STAGE * 4; };
+  auto b_stage_smem = [&](int stage) { return b_smem + stage * S::B_STAGE * 4; };
+
+  float acc[S::TM][S::TN];  // [TM, TN] this thread's outputs
+#pragma unroll
+  for (int i = 0; i < S::TM; ++i)
+#pragma unroll
+    for (int j = 0; j < S::TN; ++j) acc[i][j] = 0.f;
+
+  const int a_offset = warp_m * S::WM + lane_m * 4;
+  const int b_offset = warp_n * S::WN + lane_n * 4;
+  auto stage_a = [&](int stage) { return a_stages + stage * S::A_STAGE + a_offset; };
+  auto stage_b = [&](int stage) { return b_stages + stage * S::B_STAGE + b_offset; };
+
+#pragma unroll
+  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
+    if (stage < S::K_TILES)
+      fill_stage<1>(fill_a, fill_b, a_stage_smem(stage), b_stage_smem(stage), stage, 0);
+    cp_async_commit();
+  }
+  cp_async_wait<C::STAGES - 2>();
+  __syncthreads();
+
+  // Software pipeline: the fragments of step k+1 are loaded while step k multiplies, across
+  // stage boundaries too, so the FFMAs never wait on shared memory.
+  Fragments<C, S> frag[2];
+  int read_stage = 0, write_stage = C::STAGES - 1;
+  frag[0].load(stage_a(0), stage_b(0), 0);
+  for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+    // The stage read during the previous tile is free: every thread passed the barrier that
+    // ended that tile after its last read.
+    const bool fill_next = k_tile + C::STAGES - 1 < S::K_TILES;
+    const float* as = stage_a(read_stage);
+    const float* bs = stage_b(read_stage);
+#pragma unroll
+    for (int k = 0; k < C::BK; ++k) {
+      if (k < FILL_PARTS && fill_next)
+        fill_stage<FILL_PARTS>(fill_a, fill_b, a_stage_smem(write_stage), b_stage_smem(write_stage),
+                               k_tile + C::STAGES - 1, k);
+      if (k == C::BK - 1) {
+        cp_async_commit();
+        // The next tile's stage must have landed for every thread before its first read.
+        cp_async_wait<C::STAGES - 2>();
+        __syncthreads();
+        read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
+        write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
+        if (k_tile + 1 < S::K_TILES)
+          frag[(k + 1) % 2].load(stage_a(read_stage), stage_b(read_stage), 0);
+      } else {
+        frag[(k + 1) % 2].load(as, bs, k + 1);
+      }
+      frag[k % 2].multiply_into(acc);
+    }
+  }
+
+  store_outputs<C, S>(acc, epilogue, out, m_block + a_offset, n_block + b_offset);
+}
+
+}  // namespace ft
+
+// ---- generated ----
+namespace {
+
+struct Config {
+  static constexpr int M = 1024, N = 8192, K = 8192;
+  static constexpr bool A_K_CONTIGUOUS = true, B_K_CONTIGUOUS = true;
+  static constexpr int WARPS_M = 2, WARPS_N = 2;
+  static constexpr int LANES_M = 4, LANES_N = 8;
+  static constexpr bool LANE_N_FASTEST = false;
+  static constexpr int REP_M = 2, REP_N = 4;
+  static constexpr int BK = 16, STAGES = 3;
+  static constexpr bool SPREAD_FILL = true;
+  static constexpr int VEC_A = 1, VEC_B = 1;
+  static constexpr bool GUARD_M = false, GUARD_N = false, GUARD_K = false;
+};
+
+struct Epilogue {
+  const ft::LaunchArgs& args;
+
+  template <int W>
+  __device__ __forceinline__ void apply(float (&v)[W], [[maybe_unused]] int m, int n) const {
+    float t2[W];
+    ft::load_floats<W>(t2, args.tensors[2] + n);
+    const float s0 = args.scalars[0];
+    const float s1 = args.scalars[1];
+#pragma unroll
+    for (int j = 0; j < W; ++j) {
+      float x = v[j];
+      x = x + t2[j];  // bias
+      x = x * s0;  // mul(2.0)
+      x = x < 0.f ? x * s1 : x;  // leaky_relu(0.1)
+      v[j] = x;
+    }
+  }
+};
+
+}  // namespace
+
+extern "C" __global__ void __launch_bounds__(128, 1)
+ft_gemm_simt_64x256x16_w2x2_t8x16_s3_m_spread(const __grid_constant__ ft::LaunchArgs args) {
+  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, Epilogue{args});
+}

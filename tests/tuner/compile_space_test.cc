@@ -1,0 +1,106 @@
+// Every candidate of the seed's search space compiles for each target arch, and a second
+// compile-only sweep finds every cubin in the database. Slow (the whole space, twice over), so it
+// is a program of its own: `ctest -E compile_space` skips it.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cache/database.h"
+#include "generator/generator.h"
+#include "generator/spec_parser.h"
+#include "runtime/nvrtc.h"
+#include "tests/tuner/outcome_printer.h"
+#include "tuner/tune.h"
+
+namespace fusetune {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSeed =
+    "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)";
+
+class CompileSpace : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "fusetune-compile-space-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+};
+
+TEST_P(CompileSpace, EverySeedCandidateCompilesAndIsFoundCompiledTheSecondTime) {
+  const std::string arch = GetParam();
+  const Spec spec = parse_spec(kSeed);
+  const std::size_t space_size = search_space(spec, DeviceLimits::for_arch(arch).value()).size();
+  const std::unique_ptr<cache::Database> db = cache::Database::open((dir_ / "tuning.db").string());
+  TuneOptions options;
+  options.compile_only = true;
+  options.arch = arch;
+
+  const std::uint64_t compiles_before = nvrtc_compile_count();
+  const auto first_start = std::chrono::steady_clock::now();
+  const TuneReport first = tune(spec, *db, options);
+  const double first_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - first_start).count();
+
+  EXPECT_TRUE(first.compile_only);
+  EXPECT_EQ(first.arch, arch);
+  EXPECT_FALSE(first.winner) << "a compile-only sweep times nothing";
+  EXPECT_EQ(first.candidates, static_cast<int>(space_size));
+  EXPECT_EQ(first.compiled, first.candidates);
+  EXPECT_TRUE(first.failed.empty()) << first.failed.size() << " kinds of failure";
+  EXPECT_EQ(nvrtc_compile_count() - compiles_before, space_size);
+  int spilling = 0, most_spilled = 0, most_registers = 0;
+  for (const CandidateResult& r : first.results) {
+    EXPECT_EQ(r.outcome, Outcome::ok) << r.name << ": " << r.message;
+    EXPECT_GT(r.registers, 0) << r.name;
+    EXPECT_LE(r.registers, 255) << r.name;
+    EXPECT_EQ(r.smem_bytes, r.config.smem_bytes()) << r.name << " uses no static shared memory";
+    if (r.spill_bytes > 0) ++spilling;
+    most_spilled = std::max(most_spilled, r.spill_bytes);
+    most_registers = std::max(most_registers, r.registers);
+  }
+  std::cout << arch << ": " << first.candidates << " candidates compiled in " << first_s << " s; "
+            << spilling << " spill (at most " << most_spilled << " bytes); at most "
+            << most_registers << " registers\n";
+  RecordProperty("candidates", first.candidates);
+  RecordProperty("spilling", spilling);
+
+  const std::uint64_t compiles_between = nvrtc_compile_count();
+  const auto second_start = std::chrono::steady_clock::now();
+  const TuneReport second = tune(spec, *db, options);
+  const double second_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - second_start).count();
+  std::cout << arch << ": the second sweep took " << second_s << " s\n";
+
+  EXPECT_EQ(nvrtc_compile_count(), compiles_between) << "every cubin comes from the database";
+  EXPECT_EQ(second.candidates, first.candidates);
+  EXPECT_EQ(second.compiled, second.candidates);
+  EXPECT_TRUE(second.failed.empty());
+  EXPECT_LT(second_s, first_s / 10);
+  ASSERT_EQ(second.results.size(), first.results.size());
+  for (std::size_t i = 0; i < first.results.size(); ++i) {
+    const auto same =
+        std::find_if(second.results.begin(), second.results.end(),
+                     [&](const CandidateResult& r) { return r.name == first.results[i].name; });
+    ASSERT_NE(same, second.results.end()) << first.results[i].name;
+    EXPECT_EQ(same->registers, first.results[i].registers) << same->name;
+    EXPECT_EQ(same->spill_bytes, first.results[i].spill_bytes) << same->name;
+    EXPECT_EQ(same->smem_bytes, first.results[i].smem_bytes) << same->name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, CompileSpace, testing::Values("sm_80", "sm_90"));
+
+}  // namespace
+}  // namespace fusetune
