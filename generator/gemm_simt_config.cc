@@ -29,14 +29,22 @@ std::string config_name(const MainOp& main, const GemmSimtConfig& c) {
   return name;
 }
 
-std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name) {
+std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name, std::string* why) {
   static const std::regex pattern(
-      R"(ft_gemm_simt_(\d+)x(\d+)x(\d+)_w(\d+)x(\d+)_t(\d+)x(\d+)_s(\d+)_([nm]))"
-      R"((_spread)?(?:_occ(\d+))?(?:_va(\d+))?(?:_vb(\d+))?(?:_g[mnk]+)?)");
+      R"(ft_gemm_simt_(\d{1,4})x(\d{1,4})x(\d{1,4})_w(\d{1,2})x(\d{1,2})_t(\d{1,3})x(\d{1,3}))"
+      R"(_s(\d{1,2})_([nm])(_spread)?(?:_occ(\d))?(?:_va(\d))?(?:_vb(\d))?(?:_g[mnk]+)?)");
   std::match_results<std::string_view::const_iterator> match;
-  if (!std::regex_match(name.begin(), name.end(), match, pattern)) return std::nullopt;
+  if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
+    if (why) *why = "it is not of the form ft_gemm_simt_<BM>x<BN>x<BK>_w<WM>x<WN>_t<TM>x<TN>_...";
+    return std::nullopt;
+  }
+  // The regex admits at most 4 digits, so every size fits an int with room for products.
   auto number = [&](int group, int absent) {
     return match[group].matched ? std::stoi(match[group].str()) : absent;
+  };
+  auto inconsistent = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
   };
   GemmSimtConfig c;
   const int block_m = number(1, 0), block_n = number(2, 0);
@@ -50,16 +58,21 @@ std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name) {
   c.min_blocks = number(11, 1);
   c.vec_a = number(12, 1);
   c.vec_b = number(13, 1);
-  if (tile_m % 4 || tile_n % 4 || tile_m == 0 || tile_n == 0 || c.warps_m == 0 || c.warps_n == 0)
-    return std::nullopt;
+  if (tile_m == 0 || tile_n == 0 || tile_m % 4 || tile_n % 4)
+    return inconsistent("thread tiles are multiples of 4 (4x4 fragments)");
+  if (c.warps_m == 0 || c.warps_n == 0) return inconsistent("a block has at least one warp");
   c.rep_m = tile_m / 4;
   c.rep_n = tile_n / 4;
-  const int warp_m = block_m / c.warps_m, warp_n = block_n / c.warps_n;
-  if (warp_m * c.warps_m != block_m || warp_n * c.warps_n != block_n) return std::nullopt;
-  c.lanes_m = warp_m / tile_m;
-  c.lanes_n = warp_n / tile_n;
-  if (c.lanes_m * tile_m != warp_m || c.lanes_n * tile_n != warp_n) return std::nullopt;
-  if (c.lanes_m * c.lanes_n != 32) return std::nullopt;
+  if (block_m % (c.warps_m * tile_m) || block_n % (c.warps_n * tile_n))
+    return inconsistent(
+        fmt::format("a {}x{} block tile does not split into {}x{} warps of {}x{} "
+                    "thread tiles",
+                    block_m, block_n, c.warps_m, c.warps_n, tile_m, tile_n));
+  c.lanes_m = block_m / (c.warps_m * tile_m);
+  c.lanes_n = block_n / (c.warps_n * tile_n);
+  if (c.lanes_m * c.lanes_n != 32)
+    return inconsistent(fmt::format("its sizes give each warp {}x{} = {} lanes, not 32", c.lanes_m,
+                                    c.lanes_n, c.lanes_m * c.lanes_n));
   return c;
 }
 
@@ -98,11 +111,14 @@ GemmSimtConfig gemm_simt_from_json(const nlohmann::json& j) {
   return c;
 }
 
+std::int64_t block_count(const MainOp& main, const GemmSimtConfig& c) {
+  return ((main.m + c.block_m() - 1) / c.block_m()) * ((main.n + c.block_n() - 1) / c.block_n());
+}
+
 LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& c) {
   LaunchGeometry g;
-  // blockIdx.x walks M: see templates/gemm_simt.cuh.
-  g.grid = {static_cast<unsigned>((main.m + c.block_m() - 1) / c.block_m()),
-            static_cast<unsigned>((main.n + c.block_n() - 1) / c.block_n()), 1};
+  // One block per output tile on a 1-D grid: see templates/gemm_simt.cuh.
+  g.grid = {static_cast<unsigned>(block_count(main, c)), 1, 1};
   g.block = {static_cast<unsigned>(c.threads()), 1, 1};
   g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
   return g;

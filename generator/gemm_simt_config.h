@@ -2,6 +2,7 @@
 // tunables. The problem shape and the edge guards come from the spec.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -51,12 +52,16 @@ EdgeGuards edge_guards(const MainOp& main, const GemmSimtConfig& config);
 //   [_va<V>][_vb<V>][_g<m|n|k...>]
 // e.g. ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread
 std::string config_name(const MainOp& main, const GemmSimtConfig& config);
-// Reads a name back; nullopt when it is not a gemm_simt name. Guard letters are ignored.
-std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name);
+// Reads a name back; nullopt when it is not a gemm_simt name, or when its sizes describe no
+// configuration (then `why`, if given, says what does not fit). Guard letters are ignored.
+std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name,
+                                                   std::string* why = nullptr);
 
 nlohmann::json to_json(const GemmSimtConfig& config);
 GemmSimtConfig gemm_simt_from_json(const nlohmann::json& json);
 
+// Output tiles, one block each.
+std::int64_t block_count(const MainOp& main, const GemmSimtConfig& config);
 LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& config);
 
 }  // namespace fusetune

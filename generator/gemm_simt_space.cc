@@ -95,7 +95,7 @@ std::optional<std::string> gemm_simt_rejection(const MainOp& main, const DeviceL
     if (c.min_blocks * (c.smem_bytes() + 1024) > limits.smem_per_sm)
       return "the occupancy hint asks for more shared memory than an SM has";
   }
-  if ((main.n + c.block_n() - 1) / c.block_n() > 65535) return "too many blocks along N";
+  if (block_count(main, c) > 0x7fffffff) return "more output tiles than a grid can have";
   return std::nullopt;
 }
 
@@ -132,6 +132,11 @@ double gemm_simt_predicted_cost(const MainOp& main, const DeviceLimits& limits,
   const int resident = blocks_per_sm(limits, c);
   const int warps_per_sm = resident * c.threads() / 32;
   if (warps_per_sm < 8) efficiency *= warps_per_sm / 8.0;
+  // A block loads BM + BN floats per k for 2·BM·BN flops; below an intensity of about 48 the
+  // copies from L2 into shared memory, not the FFMAs, set the pace.
+  const double intensity =
+      static_cast<double>(c.block_m()) * c.block_n() / (c.block_m() + c.block_n());
+  efficiency *= std::min(1.0, intensity / 48.0);
   const std::int64_t blocks =
       ((main.m + c.block_m() - 1) / c.block_m()) * ((main.n + c.block_n() - 1) / c.block_n());
   const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
@@ -149,8 +154,8 @@ GemmSimtConfig gemm_simt_default(const MainOp& main, const DeviceLimits& limits)
   });
   if (preferred != space.end()) return *preferred;
   if (!space.empty()) return space.front();
-  // The space is empty only for shapes outside every constraint (tiny N with huge K, say);
-  // this small configuration is valid for any shape the parser accepts.
+  // The space is empty only for shapes outside every constraint (one huge dimension, say);
+  // this small configuration runs any shape the parser accepts.
   return GemmSimtConfig{2,
                         1,
                         4,

@@ -23,13 +23,14 @@ Candidate default_candidate(const Spec& spec, const DeviceLimits& limits) {
 }
 
 Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std::string_view name) {
-  const std::optional<GemmSimtConfig> config = parse_gemm_simt_name(name);
+  std::string why;
+  const std::optional<GemmSimtConfig> config = parse_gemm_simt_name(name, &why);
   if (!config)
     throw Error(StatusCode::invalid_argument,
-                fmt::format("'{}' is not a kernel configuration name; names look like "
-                            "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread ('fusetune tune "
-                            "--compile-only' lists them)",
-                            name));
+                fmt::format("'{}' names no kernel configuration: {}. Names look like "
+                            "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread; 'fusetune tune "
+                            "--compile-only --all' lists those of a spec",
+                            name, why));
   if (const auto why = gemm_simt_rejection(spec.main, limits, *config))
     throw Error(
         StatusCode::invalid_argument,

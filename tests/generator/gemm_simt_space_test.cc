@@ -91,16 +91,17 @@ TEST_P(SeedSpace, EveryConfigRoundTripsThroughJson) {
   }
 }
 
-TEST_P(SeedSpace, LaunchGeometryCoversTheMatrixWithNoSpareBlocks) {
+TEST_P(SeedSpace, LaunchGeometryHasOneBlockPerOutputTileAndNoSpare) {
   const MainOp& main = spec_.main;
   for (const Candidate& c : space_) {
     const LaunchGeometry g = launch_geometry(main, c.config);
     const std::int64_t bm = c.config.block_m(), bn = c.config.block_n();
-    EXPECT_GE(g.grid[0] * bm, main.m) << c.name;
-    EXPECT_LT((g.grid[0] - 1) * bm, main.m) << c.name;
-    EXPECT_GE(g.grid[1] * bn, main.n) << c.name;
-    EXPECT_LT((g.grid[1] - 1) * bn, main.n) << c.name;
-    EXPECT_EQ(g.grid[2], 1u) << c.name;
+    const std::int64_t m_tiles = (main.m + bm - 1) / bm, n_tiles = (main.n + bn - 1) / bn;
+    EXPECT_GE(m_tiles * bm, main.m) << c.name;
+    EXPECT_LT((m_tiles - 1) * bm, main.m) << c.name;
+    EXPECT_GE(n_tiles * bn, main.n) << c.name;
+    EXPECT_LT((n_tiles - 1) * bn, main.n) << c.name;
+    EXPECT_EQ(g.grid, (std::array<unsigned, 3>{unsigned(m_tiles * n_tiles), 1, 1})) << c.name;
     EXPECT_EQ(g.block, (std::array<unsigned, 3>{unsigned(c.config.threads()), 1, 1})) << c.name;
     EXPECT_EQ(g.dynamic_smem_bytes, unsigned(c.config.smem_bytes())) << c.name;
   }
@@ -190,15 +191,15 @@ INSTANTIATE_TEST_SUITE_P(
                     "matmul(m=1, n=37, k=5, transpose_a=true, transpose_b=true)",
                     "matmul(m=33, n=7, k=3)", "linear(m=1, n=4000000, k=1)"));
 
-TEST(GemmSimtSpace, DefaultIsValidEvenForAShapeWhoseSpaceIsEmpty) {
-  // Every block tile is at most 256 wide and a grid has at most 65535 blocks along N, so no
-  // candidate can cover this N; the default must still be one that runs (or the spec be refused).
+TEST(GemmSimtSpace, DefaultRunsEvenAnExtremelyWideMatrix) {
+  // The grid is one-dimensional, so no axis limit of 65535 blocks caps N.
   const Spec spec = parse_spec("linear(m=1, n=20000000, k=1)");
   const DeviceLimits limits = limits_of("sm_90");
-  EXPECT_TRUE(search_space(spec, limits).empty());
   const GemmSimtConfig fallback = gemm_simt_default(spec.main, limits);
-  EXPECT_LE(launch_geometry(spec.main, fallback).grid[1], 65535u)
-      << config_name(spec.main, fallback) << " cannot be launched";
+  EXPECT_EQ(gemm_simt_rejection(spec.main, limits, fallback), std::nullopt)
+      << config_name(spec.main, fallback);
+  EXPECT_GE(std::int64_t{launch_geometry(spec.main, fallback).grid[0]} * fallback.block_n(),
+            spec.main.n);
 }
 
 // ---- constraints and their reasons ----
@@ -256,8 +257,8 @@ TEST(GemmSimtSpace, EachConstraintSaysWhyItRejects) {
       // 64 x 256 block tile, 8 x 8 outputs per thread, 125,952 bytes of stages.
       {"two blocks of 123 KB", seed, "sm_90", config(2, 4, 4, 8, 2, 2, 32, 3, false, 2),
        "the occupancy hint asks for more shared memory than an SM has"},
-      {"too many blocks along N", "linear(m=1, n=20000000, k=1)", "sm_90",
-       config(1, 2, 8, 4, 1, 4, 16, 3), "too many blocks along N"},
+      {"more tiles than a grid can count", "linear(m=2000000000, n=2000000000, k=1)", "sm_90",
+       config(2, 2, 4, 8, 2, 2, 16, 3), "more output tiles than a grid can have"},
   };
   for (const RejectionCase& c : cases) {
     const MainOp main = parse_spec(c.spec).main;

@@ -1,7 +1,7 @@
 // fusetune generated kernel; regenerate with: fusetune gen "matmul(m=1000, n=999, k=77, transpose_a=true) -> add(tensor) -> gelu(tanh) -> clamp(-1.0, 1.0)" --config ft_gemm_simt_64x128x8_w2x2_t8x8_s4_n_va4_vb1_gmnk
 // spec:   matmul(m=1000, n=999, k=77, transpose_a=true) -> add(tensor) -> gelu(tanh) -> clamp(-1.0, 1.0)
 // config: ft_gemm_simt_64x128x8_w2x2_t8x8_s4_n_va4_vb1_gmnk
-// launch: grid (16, 8, 1), block (128, 1, 1), 25600 bytes of dynamic shared memory
+// launch: grid (128, 1, 1), block (128, 1, 1), 25600 bytes of dynamic shared memory
 
 // ---- templates/common.cuh ----
 // fusetune device primitives shared by every template.
@@ -294,10 +294,11 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
   const int warp_m = warp % C::WARPS_M, warp_n = warp / C::WARPS_M;
   const int lane_m = C::LANE_N_FASTEST ? lane / C::LANES_N : lane % C::LANES_M;
   const int lane_n = C::LANE_N_FASTEST ? lane % C::LANES_N : lane / C::LANES_M;
-  // blockIdx.x walks M fastest: the blocks resident together share one slab of B (the larger
-  // operand of a linear layer) through L2.
-  const int m_block = blockIdx.x * S::BM;
-  const int n_block = blockIdx.y * S::BN;
+  // One block per output tile, M fastest: the blocks resident together share one slab of B
+  // (the larger operand of a linear layer) through L2. A 1-D grid has no 65535-block axis.
+  constexpr int M_TILES = (C::M + S::BM - 1) / S::BM;
+  const int m_block = static_cast<int>(blockIdx.x % M_TILES) * S::BM;
+  const int n_block = static_cast<int>(blockIdx.x / M_TILES) * S::BN;
 
   using FillA = typename select_type<
       C::A_K_CONTIGUOUS, KContiguousFill<C, S::BM, C::M, C::GUARD_M, S::THREADS, S::LDA>,
