@@ -87,18 +87,11 @@ int show(const CacheArgs& args) {
     if (args.json) {
       nlohmann::json j = tuning_json(t);
       j["results"] = nlohmann::json::array();
-      for (const cache::CandidateRecord& c : candidates)
-        j["results"].push_back(
-            {{"name", c.name},
-             {"outcome", c.outcome},
-             {"time_ms", c.time_ms ? nlohmann::json(*c.time_ms) : nlohmann::json()},
-             {"rel_err", c.rel_err ? nlohmann::json(*c.rel_err) : nlohmann::json()},
-             {"registers", c.registers},
-             {"smem_bytes", c.smem_bytes},
-             {"spill_bytes", c.spill_bytes},
-             {"message", c.message},
-             {"config", nlohmann::json::parse(c.config_json)},
-             {"measured_at", c.measured_at}});
+      for (const cache::CandidateRecord& c : candidates) {
+        nlohmann::json result = to_json(from_record(c), spec.flops());
+        result["measured_at"] = c.measured_at;
+        j["results"].push_back(std::move(result));
+      }
       all.push_back(std::move(j));
       continue;
     }

@@ -12,6 +12,7 @@
 #include "fusetune/status.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
+#include "tests/expect_error.h"
 
 namespace fusetune {
 namespace {
@@ -34,18 +35,6 @@ std::string guard_suffix(const std::string& name) {
   static const std::regex suffix("_g([mnk]+)$");
   std::smatch match;
   return std::regex_search(name, match, suffix) ? match[1].str() : "";
-}
-
-// The error `call` throws, or a test failure when it throws none.
-template <class Call>
-std::optional<Error> error_of(Call call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a fusetune::Error";
-  return std::nullopt;
 }
 
 // ---- the seed's space on each target arch ----

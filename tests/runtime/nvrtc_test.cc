@@ -8,24 +8,13 @@
 #include <string>
 
 #include "fusetune/status.h"
+#include "tests/expect_error.h"
 
 namespace fusetune {
 namespace {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-// The error `call` throws, or a test failure when it throws none.
-template <class Call>
-std::optional<Error> error_of(Call call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a fusetune::Error";
-  return std::nullopt;
 }
 
 constexpr const char* kAddOne = R"(
