@@ -55,7 +55,8 @@ Timing measure(const LaunchFunction& launch, cudaStream_t stream, const TimingOp
   std::vector<float> samples;
   double total_ms = 0;
   Timing timing;
-  while (static_cast<int>(samples.size()) < options.max_launches) {
+  const int max_launches = std::max(1, options.max_launches);
+  while (static_cast<int>(samples.size()) < max_launches) {
     if (static_cast<int>(samples.size()) >= options.min_launches &&
         total_ms >= options.min_total_ms)
       break;

@@ -27,14 +27,14 @@ void compile_space(std::vector<PreparedCandidate>& prepared, const std::string& 
   std::vector<KernelSource> to_compile;
   std::vector<std::size_t> compile_index;
   for (std::size_t i = 0; i < prepared.size(); ++i) {
-    if (prepared[i].binary) {
-      consume(prepared[i], std::string());
-    } else {
-      to_compile.push_back(prepared[i].source);
-      compile_index.push_back(i);
-    }
+    if (prepared[i].binary) continue;
+    to_compile.push_back(prepared[i].source);
+    compile_index.push_back(i);
   }
+  // Compiling starts now and goes on while the cached candidates are consumed.
   ParallelCompiler compiler(std::move(to_compile), arch, threads);
+  for (const PreparedCandidate& p : prepared)
+    if (p.binary) consume(p, std::string());
   while (std::optional<CompileOutput> output = compiler.next()) {
     PreparedCandidate& p = prepared[compile_index[output->index]];
     p.binary = std::move(output->binary);
