@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -56,6 +59,18 @@ std::string with_source_context(const std::string& log, const std::string& sourc
   return out;
 }
 
+// Writes the source and log of one compile into $FUSETUNE_DUMP, when it is set.
+void dump(const std::string& entry, const std::string& arch, const std::string& source,
+          const std::string& log) {
+  const char* folder = std::getenv("FUSETUNE_DUMP");
+  if (!folder || !*folder) return;
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  const std::filesystem::path stem = std::filesystem::path(folder) / (entry + "." + arch);
+  std::ofstream(stem.string() + ".cu") << source;
+  std::ofstream(stem.string() + ".log") << log;
+}
+
 int log_number(const std::string& log, const std::regex& pattern) {
   std::smatch match;
   return std::regex_search(log, match, pattern) ? std::stoi(match[1].str()) : 0;
@@ -80,6 +95,7 @@ CompiledBinary compile_to_cubin(const std::string& source, const std::string& en
   CompiledBinary binary;
   binary.arch = arch;
   binary.log = program_log(raw);
+  dump(entry, arch, source, binary.log);
   if (result != NVRTC_SUCCESS)
     throw Error(StatusCode::compile_error,
                 fmt::format("NVRTC could not compile {} for {} ({}):\n{}", entry, arch,

@@ -2,7 +2,10 @@
 #include "runtime/nvrtc.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <regex>
 #include <string>
@@ -122,6 +125,26 @@ TEST(Nvrtc, VersionIsMajorDotMinor) {
   const std::string& version = nvrtc_version();
   EXPECT_TRUE(std::regex_match(version, std::regex(R"(1\d\.\d+)"))) << version;
   EXPECT_EQ(&nvrtc_version(), &version) << "computed once";
+}
+
+}  // namespace
+}  // namespace fusetune
+
+namespace fusetune {
+namespace {
+
+TEST(NvrtcDump, WritesEachSourceAndItsLogWhenAskedTo) {
+  const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) / "nvrtc_dump";
+  std::filesystem::remove_all(folder);
+  ::setenv("FUSETUNE_DUMP", folder.c_str(), 1);
+  const std::string source = "extern \"C\" __global__ void dumped(float* p) { p[0] = 1.0f; }\n";
+  compile_to_cubin(source, "dumped", "sm_80");
+  ::unsetenv("FUSETUNE_DUMP");
+  std::ifstream cu(folder / "dumped.sm_80.cu");
+  const std::string written((std::istreambuf_iterator<char>(cu)), {});
+  EXPECT_EQ(written, source);
+  EXPECT_TRUE(std::filesystem::exists(folder / "dumped.sm_80.log"));
+  std::filesystem::remove_all(folder);
 }
 
 }  // namespace
