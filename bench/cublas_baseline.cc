@@ -19,10 +19,11 @@ void check_cublas(cublasStatus_t status, const char* what) {
 
 }  // namespace
 
-CublasBaseline::CublasBaseline(const Spec& spec) : spec_(spec) {
+CublasBaseline::CublasBaseline(const Spec& spec, bool tf32) : spec_(spec) {
   check_cublas(cublasCreate(&handle_), "handle creation");
-  // PyTorch's default for fp32 matmuls: no TF32.
-  check_cublas(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH), "math mode");
+  // PyTorch's fp32 matmul: no TF32 by default, TF32 tensor ops with allow_tf32.
+  check_cublas(cublasSetMathMode(handle_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+               "math mode");
   if (!spec.epilogue.empty()) {
     const KernelSource source = emit_elementwise_epilogue(spec);
     const CompiledBinary binary =

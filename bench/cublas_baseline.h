@@ -1,5 +1,6 @@
-// What a spec costs without fusion: cuBLAS SGEMM (fp32 FFMA, no TF32) followed by the epilogue
-// chain as one separate elementwise kernel. The baseline every GEMM speedup is a ratio against.
+// What a spec costs without fusion: cuBLAS SGEMM (fp32 FFMA; or its TF32 tensor-core GEMM)
+// followed by the epilogue chain as one separate elementwise kernel. The baseline every GEMM
+// speedup is a ratio against.
 #pragma once
 
 #include <cublas_v2.h>
@@ -16,7 +17,7 @@ class CublasBaseline {
  public:
   // Creates the cuBLAS handle and compiles the epilogue kernel (when the chain has ops).
   // Throws Error(cuda_error, compile_error).
-  explicit CublasBaseline(const Spec& spec);
+  CublasBaseline(const Spec& spec, bool tf32);
   ~CublasBaseline();
   CublasBaseline(const CublasBaseline&) = delete;
   CublasBaseline& operator=(const CublasBaseline&) = delete;

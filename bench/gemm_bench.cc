@@ -28,6 +28,7 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   const DeviceInfo device = require_device();
   Options library_options;
   library_options.database_path = options.database;
+  library_options.precision = std::string(to_string(options.precision));
   Result<std::unique_ptr<Library>> library = Library::open(library_options);
   if (!library.ok()) throw Error(library.status().code(), library.status().message());
   Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec.canonical());
@@ -40,7 +41,7 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   cudaStream_t stream = raw_stream;
   ProblemData data(spec, std::random_device{}(), stream);
   DeviceBuffer baseline_out(data.output_count() * sizeof(float));
-  CublasBaseline baseline(spec);
+  CublasBaseline baseline(spec, options.precision == Precision::tf32);
   L2Flusher flusher(device.l2_bytes);
 
   const LaunchArgs& args = data.launch_args();
@@ -63,7 +64,8 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   report.tuned = kernel.value()->tuned();
   report.rounds = options.rounds;
   report.fusetune.name = kernel.value()->config();
-  report.baseline.name = "cuBLAS SGEMM + epilogue";
+  report.baseline.name = options.precision == Precision::tf32 ? "cuBLAS TF32 GEMM + epilogue"
+                                                              : "cuBLAS SGEMM + epilogue";
 
   data.poison_output();
   check_cuda(ours(stream), "launching the fusetune kernel");
@@ -74,7 +76,8 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   report.baseline.rel_err = data.verify(baseline_out.as<float>()).rel_err;
   // A sanity bound (the tuner holds winners to its own, tighter tolerance): either side this
   // far off computes something else, and timing it would mean nothing.
-  if (!(report.fusetune.rel_err <= 1e-4) || !(report.baseline.rel_err <= 1e-4))
+  const double bound = 10 * default_tolerance(options.precision);
+  if (!(report.fusetune.rel_err <= bound) || !(report.baseline.rel_err <= bound))
     throw Error(StatusCode::internal,
                 fmt::format("an output is wrong: fusetune rel err {:.3g}, baseline rel err {:.3g}",
                             report.fusetune.rel_err, report.baseline.rel_err));

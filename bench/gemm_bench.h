@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "generator/precision.h"
 #include "generator/spec.h"
 #include "runtime/timing.h"
 
@@ -27,8 +28,10 @@ struct BenchReport {
 };
 
 struct BenchOptions {
-  std::string database;  // empty: the default database
-  int rounds = 5;        // A B A B ...: each round times both sides once
+  std::string database;                   // empty: the default database
+  Precision precision = Precision::fp32;  // fusetune's kernel; the baseline matches it (TF32
+                                          // cuBLAS for tf32, fp32 SGEMM otherwise)
+  int rounds = 5;                         // A B A B ...: each round times both sides once
   TimingOptions timing;
 };
 

@@ -4,8 +4,7 @@
 
 #include <string_view>
 
-#include "generator/epilogue_emitter.h"
-#include "generator/template_text.h"
+#include "generator/kernel_assembly.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -34,33 +33,16 @@ std::string emit_config(const MainOp& main, const GemmSimtConfig& c) {
 }  // namespace
 
 KernelSource emit_gemm_simt(const Spec& spec, const GemmSimtConfig& config) {
-  KernelSource kernel;
-  kernel.name = config_name(spec.main, config);
-  kernel.launch = launch_geometry(spec.main, config);
-  const LaunchGeometry& g = kernel.launch;
-  std::string& code = kernel.code;
-  code = fmt::format(
-      "// fusetune generated kernel; regenerate with: fusetune gen \"{0}\" --config {1}\n"
-      "// spec:   {0}\n"
-      "// config: {1}\n"
-      "// launch: grid ({2}, {3}, {4}), block ({5}, 1, 1), {6} bytes of dynamic shared memory\n\n",
-      spec.canonical(), kernel.name, g.grid[0], g.grid[1], g.grid[2], g.block[0],
-      g.dynamic_smem_bytes);
-  code += inline_template("common.cuh", templates::common_cuh);
-  code += '\n';
-  code += inline_template("gemm_simt.cuh", templates::gemm_simt_cuh);
-  code += "\n// ---- generated ----\nnamespace {\n\n";
-  code += emit_config(spec.main, config);
-  code += '\n';
-  code += emit_epilogue(spec);
-  code += "\n}  // namespace\n\n";
-  code += fmt::format(
-      "extern \"C\" __global__ void __launch_bounds__({}, {})\n"
-      "{}(const __grid_constant__ ft::LaunchArgs args) {{\n"
-      "  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, Epilogue{{args}});\n"
-      "}}\n",
-      config.threads(), config.min_blocks, kernel.name);
-  return kernel;
+  KernelParts parts;
+  parts.name = config_name(spec.main, config);
+  parts.launch = launch_geometry(spec.main, config);
+  parts.templates = {{"common.cuh", templates::common_cuh},
+                     {"gemm_simt.cuh", templates::gemm_simt_cuh}};
+  parts.config = emit_config(spec.main, config);
+  parts.body =
+      "  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, Epilogue{args});\n";
+  parts.min_blocks = config.min_blocks;
+  return assemble_kernel(spec, parts);
 }
 
 }  // namespace fusetune

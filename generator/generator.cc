@@ -5,52 +5,103 @@
 #include <nlohmann/json.hpp>
 
 #include "fusetune/status.h"
+#include "generator/gemm_mma_emitter.h"
+#include "generator/gemm_mma_space.h"
 #include "generator/gemm_simt_emitter.h"
 #include "generator/gemm_simt_space.h"
 
 namespace fusetune {
+namespace {
 
-std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits) {
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+Candidate candidate(const MainOp& main, const KernelConfig& config) {
+  return {config, config_name(main, config)};
+}
+
+std::optional<std::string> rejection(const MainOp& main, const DeviceLimits& limits,
+                                     const KernelConfig& config) {
+  return std::visit(
+      Overloaded{[&](const GemmSimtConfig& c) { return gemm_simt_rejection(main, limits, c); },
+                 [&](const GemmMmaConfig& c) { return gemm_mma_rejection(main, limits, c); }},
+      config);
+}
+
+}  // namespace
+
+Precision precision_of(const KernelConfig& config) {
+  return std::visit(Overloaded{[](const GemmSimtConfig&) { return Precision::fp32; },
+                               [](const GemmMmaConfig& c) { return c.precision(); }},
+                    config);
+}
+
+std::string config_name(const MainOp& main, const KernelConfig& config) {
+  return std::visit([&](const auto& c) { return config_name(main, c); }, config);
+}
+
+std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits,
+                                    Precision precision) {
   std::vector<Candidate> candidates;
-  for (const GemmSimtConfig& config : gemm_simt_space(spec.main, limits))
-    candidates.push_back({config, config_name(spec.main, config)});
+  if (precision == Precision::fp32) {
+    for (const GemmSimtConfig& c : gemm_simt_space(spec.main, limits))
+      candidates.push_back(candidate(spec.main, c));
+  } else {
+    for (const GemmMmaConfig& c : gemm_mma_space(spec.main, limits, precision))
+      candidates.push_back(candidate(spec.main, c));
+  }
   return candidates;
 }
 
-Candidate default_candidate(const Spec& spec, const DeviceLimits& limits) {
-  const GemmSimtConfig config = gemm_simt_default(spec.main, limits);
-  return {config, config_name(spec.main, config)};
+Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision) {
+  if (precision == Precision::fp32)
+    return candidate(spec.main, gemm_simt_default(spec.main, limits));
+  return candidate(spec.main, gemm_mma_default(spec.main, limits, precision));
 }
 
 Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std::string_view name) {
   std::string why;
-  const std::optional<GemmSimtConfig> config = parse_gemm_simt_name(name, &why);
+  std::optional<KernelConfig> config;
+  if (name.starts_with("ft_gemm_mma_")) {
+    if (auto c = parse_gemm_mma_name(name, &why)) config = *c;
+  } else if (auto c = parse_gemm_simt_name(name, &why)) {
+    config = *c;
+  }
   if (!config)
     throw Error(StatusCode::invalid_argument,
                 fmt::format("'{}' names no kernel configuration: {}. Names look like "
-                            "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread; 'fusetune tune "
+                            "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread or "
+                            "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4; 'fusetune tune "
                             "--compile-only --all' lists those of a spec",
                             name, why));
-  if (const auto why = gemm_simt_rejection(spec.main, limits, *config))
+  if (const auto reason = rejection(spec.main, limits, *config))
     throw Error(
         StatusCode::invalid_argument,
-        fmt::format("configuration {} cannot run this spec on {}: {}", name, limits.arch, *why));
-  return {*config, config_name(spec.main, *config)};
+        fmt::format("configuration {} cannot run this spec on {}: {}", name, limits.arch, *reason));
+  return candidate(spec.main, *config);
 }
 
 KernelSource generate(const Spec& spec, const KernelConfig& config) {
-  return emit_gemm_simt(spec, config);
+  return std::visit(Overloaded{[&](const GemmSimtConfig& c) { return emit_gemm_simt(spec, c); },
+                               [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); }},
+                    config);
 }
 
-std::string config_json(const KernelConfig& config) { return to_json(config).dump(); }
+std::string config_json(const KernelConfig& config) {
+  return std::visit([](const auto& c) { return to_json(c).dump(); }, config);
+}
 
 KernelConfig config_from_json(std::string_view json) {
   try {
     const nlohmann::json parsed = nlohmann::json::parse(json);
-    if (parsed.at("family") != "gemm_simt")
-      throw Error(StatusCode::invalid_argument,
-                  fmt::format("unknown kernel family in stored configuration: {}", json));
-    return gemm_simt_from_json(parsed);
+    const std::string family = parsed.at("family");
+    if (family == "gemm_simt") return gemm_simt_from_json(parsed);
+    if (family == "gemm_mma") return gemm_mma_from_json(parsed);
+    throw Error(
+        StatusCode::invalid_argument,
+        fmt::format("unknown kernel family '{}' in stored configuration: {}", family, json));
   } catch (const nlohmann::json::exception& e) {
     throw Error(StatusCode::invalid_argument,
                 fmt::format("stored configuration is not valid ({}): {}", e.what(), json));

@@ -1,32 +1,40 @@
-// The generator's entry points: the search space of a spec on a device, the default for a spec
-// never tuned, and the source of one configuration. One template family so far (SIMT GEMM);
-// KernelConfig becomes a variant when the tensor-core families arrive.
+// The generator's entry points: the search space of a spec at a precision on a device, the
+// default for a spec never tuned, and the source of one configuration. Two template families:
+// SIMT FFMA for fp32, tensor-core mma.sync for TF32 and 3xTF32.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "generator/device_limits.h"
+#include "generator/gemm_mma_config.h"
 #include "generator/gemm_simt_config.h"
 #include "generator/kernel_source.h"
+#include "generator/precision.h"
 #include "generator/spec.h"
 
 namespace fusetune {
 
-using KernelConfig = GemmSimtConfig;
+using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig>;
 
 struct Candidate {
   KernelConfig config;
   std::string name;  // procedural name (depends on the spec's shape through the edge guards)
 };
 
-// Every candidate the generator would try for `spec` on `limits`, best predicted first.
-std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits);
+Precision precision_of(const KernelConfig& config);
+std::string config_name(const MainOp& main, const KernelConfig& config);
 
-// What to run when `spec` was never tuned.
-Candidate default_candidate(const Spec& spec, const DeviceLimits& limits);
+// Every candidate the generator would try for `spec` at `precision` on `limits`, best
+// predicted first.
+std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits,
+                                    Precision precision);
+
+// What to run when `spec` was never tuned at `precision`.
+Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision);
 
 // The candidate a procedural name describes; throws fusetune::Error(invalid_argument) saying
 // why when the name does not parse or the configuration cannot run `spec` on `limits`.

@@ -99,8 +99,9 @@ class LoadedSpecKernel final : public Kernel {
 
 class DatabaseLibrary final : public Library {
  public:
-  DatabaseLibrary(const Options& options, DeviceInfo device, std::unique_ptr<cache::Database> db)
-      : options_(options), device_(std::move(device)), db_(std::move(db)) {}
+  DatabaseLibrary(const Options& options, Precision precision, DeviceInfo device,
+                  std::unique_ptr<cache::Database> db)
+      : options_(options), precision_(precision), device_(std::move(device)), db_(std::move(db)) {}
 
   Result<std::shared_ptr<const Kernel>> load(std::string_view text) override {
     std::lock_guard lock(mutex_);
@@ -119,13 +120,13 @@ class DatabaseLibrary final : public Library {
  private:
   std::shared_ptr<const Kernel> load_uncached(const Spec& spec) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
-    const cache::TuningKey key =
-        tuning_key(spec, options_.precision, device_.name, device_.arch(), device_.sm_count);
+    const cache::TuningKey key = tuning_key(spec, std::string(to_string(precision_)), device_.name,
+                                            device_.arch(), device_.sm_count);
     const std::optional<cache::TuningRecord> tuning = db_->find_tuning(key);
     const bool tuned = tuning && !tuning->winner.empty();
     const Candidate candidate =
         tuned ? Candidate{config_from_json(tuning->winner_config_json), tuning->winner}
-              : default_candidate(spec, device_.limits);
+              : default_candidate(spec, device_.limits, precision_);
     const KernelSource source = generate(spec, candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
     std::optional<CompiledBinary> binary = find_binary(*db_, binary_id);
@@ -153,6 +154,7 @@ class DatabaseLibrary final : public Library {
   }
 
   Options options_;
+  Precision precision_;
   DeviceInfo device_;
   std::unique_ptr<cache::Database> db_;
   std::mutex mutex_;
@@ -163,15 +165,16 @@ class DatabaseLibrary final : public Library {
 
 Result<std::unique_ptr<Library>> Library::open(const Options& options) {
   try {
-    if (options.precision != "fp32")
-      return Status(StatusCode::invalid_argument,
-                    fmt::format("precision '{}' is not available; fusetune has fp32 kernels so far",
-                                options.precision));
+    const std::optional<Precision> precision = precision_from_string(options.precision);
+    if (!precision)
+      return Status(
+          StatusCode::invalid_argument,
+          fmt::format("precision '{}' is not one of fp32, tf32, 3xtf32", options.precision));
     const std::string path =
         options.database_path.empty() ? cache::Database::default_path() : options.database_path;
     std::unique_ptr<cache::Database> db = cache::Database::open(path);
-    std::unique_ptr<Library> library =
-        std::make_unique<DatabaseLibrary>(options, require_device(options.device), std::move(db));
+    std::unique_ptr<Library> library = std::make_unique<DatabaseLibrary>(
+        options, *precision, require_device(options.device), std::move(db));
     return library;
   } catch (const Error& e) {
     return e.status();

@@ -19,6 +19,7 @@ struct BenchArgs {
   std::string database;
   int rounds = 5;
   bool json = false;
+  std::string precision = "fp32";
 };
 
 nlohmann::json side_json(const BenchSide& side, double flops) {
@@ -32,6 +33,7 @@ int run(const BenchArgs& args) {
   BenchOptions options;
   options.database = database_path(args.database);
   options.rounds = args.rounds;
+  options.precision = *precision_from_string(args.precision);
   const BenchReport report = bench_gemm(parse_spec(args.spec), options);
   if (args.json) {
     std::cout << nlohmann::json{{"spec", report.spec},
@@ -70,6 +72,11 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   command->add_option("--rounds", args->rounds, "alternating rounds (each times both)")
       ->capture_default_str();
   command->add_flag("--json", args->json, "print JSON");
+  command
+      ->add_option("--precision", args->precision,
+                   "fusetune's kernel (tuned at this precision) and a matching cuBLAS baseline")
+      ->check(CLI::IsMember({"fp32", "tf32", "3xtf32"}))
+      ->capture_default_str();
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -17,6 +17,7 @@ struct GenArgs {
   std::string spec;
   std::string config;
   std::string arch;
+  std::string precision = "fp32";
 };
 
 int run(const GenArgs& args) {
@@ -27,8 +28,9 @@ int run(const GenArgs& args) {
     limits = probe.device->limits;
   else
     limits = *DeviceLimits::for_arch(args.arch.empty() ? "sm_90" : args.arch);
-  const Candidate candidate = args.config.empty() ? default_candidate(spec, limits)
-                                                  : candidate_from_name(spec, limits, args.config);
+  const Candidate candidate =
+      args.config.empty() ? default_candidate(spec, limits, *precision_from_string(args.precision))
+                          : candidate_from_name(spec, limits, args.config);
   std::cout << generate(spec, candidate.config).code;
   return kSuccess;
 }
@@ -46,6 +48,11 @@ void add_gen_command(CLI::App& app, int& exit_code) {
       ->add_option("--arch", args->arch,
                    "device whose limits apply (default: this machine's GPU, else sm_90)")
       ->check(CLI::IsMember({"sm_80", "sm_86", "sm_89", "sm_90"}));
+  command
+      ->add_option("--precision", args->precision,
+                   "precision of the default candidate (a --config name carries its own)")
+      ->check(CLI::IsMember({"fp32", "tf32", "3xtf32"}))
+      ->capture_default_str();
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cache/database.h"
 #include "generator/spec_parser.h"
@@ -26,7 +27,8 @@ struct TuneArgs {
   std::string arch = "sm_90";
   int jobs = 0;
   int top = 10;
-  double tolerance = 1e-5;
+  std::string precision = "fp32";
+  std::optional<double> tolerance;
   int device = 0;
   double timeout_s = 30;
 };
@@ -107,6 +109,7 @@ int run(const TuneArgs& args) {
   options.compile_only = args.compile_only;
   options.arch = args.arch;
   options.compile_threads = args.jobs;
+  options.precision = *precision_from_string(args.precision);
   options.tolerance = args.tolerance;
   options.device = args.device;
   options.candidate_timeout_s = args.timeout_s;

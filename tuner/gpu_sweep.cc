@@ -155,19 +155,20 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.driver_version);
   TuneReport report;
   report.spec = spec.canonical();
-  report.precision = options.precision;
+  report.precision = std::string(to_string(options.precision));
   report.device = device.description();
   report.arch = device.arch();
   report.flops = spec.flops();
   for (const cache::CandidateRecord& record : db.candidates(tuning_id))  // a resumed sweep
     report.results.push_back(from_record(record));
   const std::vector<std::string> done = db.candidate_names(tuning_id);
-  std::vector<PreparedCandidate> prepared =
-      prepare_space(spec, device.limits, device.arch(), db, {done.begin(), done.end()});
+  std::vector<PreparedCandidate> prepared = prepare_space(
+      spec, device.limits, options.precision, device.arch(), db, {done.begin(), done.end()});
   const int total = static_cast<int>(prepared.size() + report.results.size());
 
   const ScratchDirectory scratch;
-  SetupRequest setup{spec.canonical(), std::random_device{}(), device.ordinal, options.tolerance,
+  SetupRequest setup{spec.canonical(), std::random_device{}(), device.ordinal,
+                     options.tolerance.value_or(default_tolerance(options.precision)),
                      options.timing};
   WorkerClient worker(options.worker_path.empty() ? find_worker() : options.worker_path, setup,
                       (scratch / "worker.log").string());

@@ -8,10 +8,11 @@
 namespace fusetune {
 
 std::vector<PreparedCandidate> prepare_space(const Spec& spec, const DeviceLimits& limits,
-                                             const std::string& arch, cache::Database& db,
+                                             Precision precision, const std::string& arch,
+                                             cache::Database& db,
                                              const std::set<std::string>& skip) {
   std::vector<PreparedCandidate> prepared;
-  for (Candidate& candidate : search_space(spec, limits)) {
+  for (Candidate& candidate : search_space(spec, limits, precision)) {
     if (skip.count(candidate.name)) continue;
     KernelSource source = generate(spec, candidate.config);
     std::string key = binary_key(source, arch);

@@ -38,12 +38,13 @@ TuneReport compile_only_sweep(const Spec& spec, cache::Database& db, const TuneO
         fmt::format("unknown arch '{}'; use one of sm_80, sm_86, sm_89, sm_90", options.arch));
   TuneReport report;
   report.spec = spec.canonical();
-  report.precision = options.precision;
+  report.precision = std::string(to_string(options.precision));
   report.device = "compile-only " + options.arch;
   report.arch = options.arch;
   report.flops = spec.flops();
   report.compile_only = true;
-  std::vector<PreparedCandidate> prepared = prepare_space(spec, *limits, options.arch, db, {});
+  std::vector<PreparedCandidate> prepared =
+      prepare_space(spec, *limits, options.precision, options.arch, db, {});
   if (options.observer) options.observer->started(static_cast<int>(prepared.size()), report.device);
   const int threads =
       options.compile_threads > 0 ? options.compile_threads : default_compile_threads();
@@ -85,8 +86,8 @@ TuneReport recall(const Spec& spec, const cache::TuningRecord& tuning, cache::Da
 
 TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions& options) {
   const DeviceInfo device = require_device(options.device);
-  const cache::TuningKey key =
-      tuning_key(spec, options.precision, device.name, device.arch(), device.sm_count);
+  const cache::TuningKey key = tuning_key(spec, std::string(to_string(options.precision)),
+                                          device.name, device.arch(), device.sm_count);
   const std::optional<cache::TuningRecord> existing = db.find_tuning(key);
   if (existing && !existing->winner.empty() && !options.force)
     return recall(spec, *existing, db, device.description(), device.arch());
@@ -97,10 +98,6 @@ TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions&
 }  // namespace
 
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options) {
-  if (options.precision != "fp32")
-    throw Error(StatusCode::invalid_argument,
-                fmt::format("precision '{}' is not available; fusetune has fp32 kernels so far",
-                            options.precision));
   TuneReport report =
       options.compile_only ? compile_only_sweep(spec, db, options) : tune_on_gpu(spec, db, options);
   summarize(report);

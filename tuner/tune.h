@@ -11,6 +11,7 @@
 
 #include "cache/database.h"
 #include "generator/generator.h"
+#include "generator/precision.h"
 #include "generator/spec.h"
 #include "runtime/timing.h"
 #include "tuner/candidate_result.h"
@@ -28,9 +29,11 @@ class TuneObserver {
 };
 
 struct TuneOptions {
-  std::string precision = "fp32";
-  double tolerance = 1e-5;  // relative Frobenius error against fp64 a winner may have
-  bool force = false;       // tune again even when the database has a result
+  Precision precision = Precision::fp32;
+  // The relative Frobenius error against fp64 a winner may have; empty: the precision's
+  // default_tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32).
+  std::optional<double> tolerance;
+  bool force = false;  // tune again even when the database has a result
   bool compile_only = false;
   std::string arch;  // the target of a compile-only sweep ("sm_80", "sm_90"); else the GPU's
   int device = 0;
@@ -73,7 +76,7 @@ struct TuneReport {
 };
 
 // Runs (or recalls) the sweep for `spec`. Throws Error: no_device when a GPU sweep has no GPU,
-// invalid_argument for an unknown arch or precision, database_error, internal.
+// invalid_argument for an unknown arch, database_error, internal.
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options);
 
 }  // namespace fusetune

@@ -30,7 +30,9 @@ struct Options {
   // The tuning database. Empty: $FUSETUNE_DB if set, else
   // ${XDG_CACHE_HOME:-$HOME/.cache}/fusetune/tuning.db (created when absent).
   std::string database_path;
-  // Numeric precision of the kernels. "fp32": exact fp32 FFMA arithmetic, the only one so far.
+  // The arithmetic of the kernels, on fp32 data: "fp32" (exact fp32 FFMA), "3xtf32" (tensor
+  // cores, fp32-level accuracy) or "tf32" (tensor cores on TF32-rounded operands, relative
+  // error near 3e-4). Results are tuned and stored per precision.
   std::string precision = "fp32";
   // The CUDA device whose tuning results are used and on which kernels are loaded.
   int device = 0;

@@ -100,11 +100,13 @@ const GoldenCase kGoldenCases[] = {
     {"linear_add_row_mul_column_sigmoid.cu",
      "linear(m=64, n=64, k=64) -> add(row) -> mul(column) -> sigmoid",
      "ft_gemm_simt_64x64x16_w2x2_t8x4_s3_n_spread"},
+    {"seed_mma_3xtf32.cu", "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+     "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4"},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {
   const Spec spec = parse_spec(c.spec);
-  if (c.config.empty()) return default_candidate(spec, limits_of("sm_90"));
+  if (c.config.empty()) return default_candidate(spec, limits_of("sm_90"), Precision::fp32);
   return candidate_from_name(spec, limits_of("sm_90"), c.config);
 }
 
@@ -117,8 +119,10 @@ TEST(Golden, GeneratedSourceMatchesTheGoldenFiles) {
 
 TEST(Golden, PinnedConfigsAreInTheirSpecsSpaces) {
   for (const GoldenCase& c : kGoldenCases) {
-    const std::vector<Candidate> space = search_space(parse_spec(c.spec), limits_of("sm_90"));
-    const std::string name = golden_candidate(c).name;
+    const Candidate pinned = golden_candidate(c);
+    const std::vector<Candidate> space =
+        search_space(parse_spec(c.spec), limits_of("sm_90"), precision_of(pinned.config));
+    const std::string name = pinned.name;
     EXPECT_TRUE(std::any_of(space.begin(), space.end(), [&](const Candidate& candidate) {
       return candidate.name == name;
     })) << name;
@@ -129,9 +133,9 @@ TEST(Golden, PinnedConfigsAreInTheirSpecsSpaces) {
 
 TEST(GemmSimtEmitter, SourceStartsWithTheSpecTheConfigAndTheLaunch) {
   const Spec spec = parse_spec(kSeed);
-  const Candidate candidate = default_candidate(spec, limits_of("sm_90"));
+  const Candidate candidate = default_candidate(spec, limits_of("sm_90"), Precision::fp32);
   const KernelSource source = generate(spec, candidate.config);
-  const LaunchGeometry g = launch_geometry(spec.main, candidate.config);
+  const LaunchGeometry g = launch_geometry(spec.main, std::get<GemmSimtConfig>(candidate.config));
   EXPECT_EQ(source.name, candidate.name);
   EXPECT_EQ(source.launch, g);
   const std::string header = fmt::format(
@@ -176,7 +180,7 @@ TEST(GemmSimtEmitter, ConfigStructCarriesShapeTunablesAndGuards) {
 
 TEST(GemmSimtEmitter, UnguardedShapeHasNoGuardsInItsConfig) {
   const Spec spec = parse_spec(kSeed);
-  const Candidate c = default_candidate(spec, limits_of("sm_90"));
+  const Candidate c = default_candidate(spec, limits_of("sm_90"), Precision::fp32);
   EXPECT_TRUE(
       contains(generate(spec, c.config).code,
                "  static constexpr bool GUARD_M = false, GUARD_N = false, GUARD_K = false;\n"));
@@ -341,7 +345,7 @@ class CompilesWithNvrtc : public testing::TestWithParam<std::tuple<CompileCase, 
 TEST_P(CompilesWithNvrtc, ForEachOperandKind) {
   const auto& [c, arch] = GetParam();
   const Spec spec = parse_spec(c.spec);
-  const Candidate candidate = default_candidate(spec, limits_of(arch));
+  const Candidate candidate = default_candidate(spec, limits_of(arch), Precision::fp32);
   const KernelSource source = generate(spec, candidate.config);
   const CompiledBinary binary = compile_to_cubin(source.code, source.name, arch);
   EXPECT_EQ(binary.arch, arch);

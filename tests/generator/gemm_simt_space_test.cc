@@ -13,6 +13,7 @@
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
 #include "tests/expect_error.h"
+#include "tests/generator/simt_candidates.h"
 
 namespace fusetune {
 namespace {
@@ -43,13 +44,13 @@ class SeedSpace : public testing::TestWithParam<std::string> {
  protected:
   const Spec spec_ = parse_spec(kSeed);
   const DeviceLimits limits_ = limits_of(GetParam());
-  const std::vector<Candidate> space_ = search_space(spec_, limits_);
+  const std::vector<SimtCandidate> space_ = simt_space(spec_, limits_);
 };
 
 TEST_P(SeedSpace, HasAtLeast200Candidates) { EXPECT_GE(space_.size(), 200u); }
 
 TEST_P(SeedSpace, EveryCandidatePassesTheConstraints) {
-  for (const Candidate& c : space_)
+  for (const SimtCandidate& c : space_)
     EXPECT_EQ(gemm_simt_rejection(spec_.main, limits_, c.config), std::nullopt) << c.name;
 }
 
@@ -62,7 +63,7 @@ TEST_P(SeedSpace, ComesBestPredictedFirst) {
 
 TEST_P(SeedSpace, NamesAreUniqueAndEachIsTheConfigsProceduralName) {
   std::set<std::string> names;
-  for (const Candidate& c : space_) {
+  for (const SimtCandidate& c : space_) {
     EXPECT_TRUE(names.insert(c.name).second) << "duplicate " << c.name;
     EXPECT_EQ(c.name, config_name(spec_.main, c.config));
     EXPECT_TRUE(c.name.starts_with("ft_gemm_simt_")) << c.name;
@@ -70,19 +71,19 @@ TEST_P(SeedSpace, NamesAreUniqueAndEachIsTheConfigsProceduralName) {
 }
 
 TEST_P(SeedSpace, EveryNameParsesBackToItsConfig) {
-  for (const Candidate& c : space_) EXPECT_EQ(parse_gemm_simt_name(c.name), c.config) << c.name;
+  for (const SimtCandidate& c : space_) EXPECT_EQ(parse_gemm_simt_name(c.name), c.config) << c.name;
 }
 
 TEST_P(SeedSpace, EveryConfigRoundTripsThroughJson) {
-  for (const Candidate& c : space_) {
+  for (const SimtCandidate& c : space_) {
     const std::string json = config_json(c.config);
-    EXPECT_EQ(config_from_json(json), c.config) << json;
+    EXPECT_EQ(std::get<GemmSimtConfig>(config_from_json(json)), c.config) << json;
   }
 }
 
 TEST_P(SeedSpace, LaunchGeometryHasOneBlockPerOutputTileAndNoSpare) {
   const MainOp& main = spec_.main;
-  for (const Candidate& c : space_) {
+  for (const SimtCandidate& c : space_) {
     const LaunchGeometry g = launch_geometry(main, c.config);
     const std::int64_t bm = c.config.block_m(), bn = c.config.block_n();
     const std::int64_t m_tiles = (main.m + bm - 1) / bm, n_tiles = (main.n + bn - 1) / bn;
@@ -97,8 +98,8 @@ TEST_P(SeedSpace, LaunchGeometryHasOneBlockPerOutputTileAndNoSpare) {
 }
 
 TEST_P(SeedSpace, ContainsTheDefaultCandidate) {
-  const Candidate fallback = default_candidate(spec_, limits_);
-  EXPECT_TRUE(std::any_of(space_.begin(), space_.end(), [&](const Candidate& c) {
+  const SimtCandidate fallback = simt_default(spec_, limits_);
+  EXPECT_TRUE(std::any_of(space_.begin(), space_.end(), [&](const SimtCandidate& c) {
     return c.config == fallback.config;
   })) << fallback.name;
   EXPECT_EQ(fallback.name, config_name(spec_.main, fallback.config));
@@ -127,9 +128,9 @@ TEST(GemmSimtSpace, EdgeGuardsFollowTheEdgesThatAreNotTileMultiples) {
   };
   for (const GuardCase& c : cases) {
     const Spec spec = parse_spec(c.spec);
-    const std::vector<Candidate> space = search_space(spec, limits_of("sm_90"));
+    const std::vector<SimtCandidate> space = simt_space(spec, limits_of("sm_90"));
     ASSERT_FALSE(space.empty()) << c.spec;
-    for (const Candidate& candidate : space) {
+    for (const SimtCandidate& candidate : space) {
       EXPECT_EQ(guard_suffix(candidate.name), c.guards) << c.spec << ": " << candidate.name;
       const EdgeGuards guards = edge_guards(spec.main, candidate.config);
       EXPECT_EQ(guards.m, c.guards.find('m') != std::string::npos) << candidate.name;
@@ -160,14 +161,14 @@ TEST_P(OddShapes, DefaultCandidateCanRunAndIsTheSpacesChoice) {
   const Spec spec = parse_spec(GetParam());
   for (const std::string arch : {"sm_80", "sm_90"}) {
     const DeviceLimits limits = limits_of(arch);
-    const Candidate fallback = default_candidate(spec, limits);
+    const SimtCandidate fallback = simt_default(spec, limits);
     EXPECT_EQ(gemm_simt_rejection(spec.main, limits, fallback.config), std::nullopt)
         << arch << ": " << fallback.name;
     EXPECT_EQ(parse_gemm_simt_name(fallback.name), fallback.config) << fallback.name;
-    const std::vector<Candidate> space = search_space(spec, limits);
+    const std::vector<SimtCandidate> space = simt_space(spec, limits);
     ASSERT_FALSE(space.empty()) << arch;
     EXPECT_TRUE(std::any_of(space.begin(), space.end(),
-                            [&](const Candidate& c) { return c.name == fallback.name; }))
+                            [&](const SimtCandidate& c) { return c.name == fallback.name; }))
         << arch << ": " << fallback.name;
   }
 }
@@ -261,10 +262,10 @@ TEST(GemmSimtSpace, EachConstraintSaysWhyItRejects) {
 TEST(CandidateFromName, ReturnsTheConfigANameDescribes) {
   const Spec spec = parse_spec(kSeed);
   const DeviceLimits limits = limits_of("sm_90");
-  for (const Candidate& expected :
-       {default_candidate(spec, limits), search_space(spec, limits).back()}) {
+  for (const SimtCandidate& expected :
+       {simt_default(spec, limits), simt_space(spec, limits).back()}) {
     const Candidate c = candidate_from_name(spec, limits, expected.name);
-    EXPECT_EQ(c.config, expected.config);
+    EXPECT_EQ(std::get<GemmSimtConfig>(c.config), expected.config);
     EXPECT_EQ(c.name, expected.name);
   }
 }
@@ -274,9 +275,10 @@ TEST(CandidateFromName, IgnoresGuardLettersAndWritesTheSpecsOwn) {
   const Candidate c = candidate_from_name(spec, limits_of("sm_90"),
                                           "ft_gemm_simt_64x128x16_w2x2_t8x8_s3_m_spread_gk");
   EXPECT_EQ(c.name, "ft_gemm_simt_64x128x16_w2x2_t8x8_s3_m_spread_gmnk");
-  EXPECT_EQ(c.config.rep_m, 2);
-  EXPECT_EQ(c.config.lanes_m, 4);
-  EXPECT_EQ(c.config.lanes_n, 8);
+  const GemmSimtConfig& config = std::get<GemmSimtConfig>(c.config);
+  EXPECT_EQ(config.rep_m, 2);
+  EXPECT_EQ(config.lanes_m, 4);
+  EXPECT_EQ(config.lanes_n, 8);
 }
 
 TEST(CandidateFromName, RefusesTextThatIsNotANameAndSaysWhatANameLooksLike) {
@@ -367,9 +369,9 @@ TEST(GemmSimtSpace, OperandsNotKContiguousAreCopiedInTheWidestVectorsTheirRowsAl
   };
   for (const VectorCase& c : cases) {
     const Spec spec = parse_spec(c.spec);
-    const std::vector<Candidate> space = search_space(spec, limits_of("sm_90"));
+    const std::vector<SimtCandidate> space = simt_space(spec, limits_of("sm_90"));
     ASSERT_FALSE(space.empty()) << c.spec;
-    for (const Candidate& candidate : space) {
+    for (const SimtCandidate& candidate : space) {
       EXPECT_EQ(candidate.config.vec_a, c.vec_a) << candidate.name;
       EXPECT_EQ(candidate.config.vec_b, c.vec_b) << candidate.name;
       static const std::regex vectors("(_va\\d)?(_vb\\d)?(_g[mnk]+)?$");
@@ -377,7 +379,7 @@ TEST(GemmSimtSpace, OperandsNotKContiguousAreCopiedInTheWidestVectorsTheirRowsAl
       ASSERT_TRUE(std::regex_search(candidate.name, match, vectors));
       EXPECT_EQ(match[1].str() + match[2].str(), c.suffix) << candidate.name;
     }
-    EXPECT_EQ(default_candidate(spec, limits_of("sm_90")).config.vec_b, c.vec_b) << c.spec;
+    EXPECT_EQ(simt_default(spec, limits_of("sm_90")).config.vec_b, c.vec_b) << c.spec;
   }
 }
 

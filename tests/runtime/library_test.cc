@@ -223,3 +223,19 @@ TEST(LibraryOpenTest, AFileThatIsNotADatabaseIsReportedAndLeftAlone) {
 
 }  // namespace
 }  // namespace fusetune
+
+namespace fusetune {
+namespace {
+
+TEST(LibraryOpenTest, AnUnknownPrecisionIsRefusedWithTheChoices) {
+  Options options;
+  options.precision = "bf17";
+  Result<std::unique_ptr<Library>> library = Library::open(options);
+  ASSERT_FALSE(library.ok());
+  EXPECT_EQ(library.status().code(), StatusCode::invalid_argument);
+  EXPECT_NE(library.status().message().find("fp32, tf32, 3xtf32"), std::string::npos)
+      << library.status().message();
+}
+
+}  // namespace
+}  // namespace fusetune

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "cache/database.h"
 #include "generator/generator.h"
@@ -26,7 +27,7 @@ namespace fs = std::filesystem;
 constexpr const char* kSeed =
     "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)";
 
-class CompileSpace : public testing::TestWithParam<std::string> {
+class CompileSpace : public testing::TestWithParam<std::tuple<std::string, Precision>> {
  protected:
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "fusetune-compile-space-XXXXXX").string();
@@ -39,13 +40,15 @@ class CompileSpace : public testing::TestWithParam<std::string> {
 };
 
 TEST_P(CompileSpace, EverySeedCandidateCompilesAndIsFoundCompiledTheSecondTime) {
-  const std::string arch = GetParam();
+  const auto& [arch, precision] = GetParam();
   const Spec spec = parse_spec(kSeed);
-  const std::size_t space_size = search_space(spec, DeviceLimits::for_arch(arch).value()).size();
+  const std::size_t space_size =
+      search_space(spec, DeviceLimits::for_arch(arch).value(), precision).size();
   const std::unique_ptr<cache::Database> db = cache::Database::open((dir_ / "tuning.db").string());
   TuneOptions options;
   options.compile_only = true;
   options.arch = arch;
+  options.precision = precision;
 
   const std::uint64_t compiles_before = nvrtc_compile_count();
   const auto first_start = std::chrono::steady_clock::now();
@@ -65,14 +68,15 @@ TEST_P(CompileSpace, EverySeedCandidateCompilesAndIsFoundCompiledTheSecondTime) 
     EXPECT_EQ(r.outcome, Outcome::ok) << r.name << ": " << r.message;
     EXPECT_GT(r.registers, 0) << r.name;
     EXPECT_LE(r.registers, 255) << r.name;
-    EXPECT_EQ(r.smem_bytes, r.config.smem_bytes()) << r.name << " uses no static shared memory";
+    EXPECT_EQ(r.smem_bytes, static_cast<int>(generate(spec, r.config).launch.dynamic_smem_bytes))
+        << r.name << " uses no static shared memory";
     if (r.spill_bytes > 0) ++spilling;
     most_spilled = std::max(most_spilled, r.spill_bytes);
     most_registers = std::max(most_registers, r.registers);
   }
-  std::cout << arch << ": " << first.candidates << " candidates compiled in " << first_s << " s; "
-            << spilling << " spill (at most " << most_spilled << " bytes); at most "
-            << most_registers << " registers\n";
+  std::cout << arch << " " << to_string(precision) << ": " << first.candidates
+            << " candidates compiled in " << first_s << " s; " << spilling << " spill (at most "
+            << most_spilled << " bytes); at most " << most_registers << " registers\n";
   RecordProperty("candidates", first.candidates);
   RecordProperty("spilling", spilling);
 
@@ -100,7 +104,10 @@ TEST_P(CompileSpace, EverySeedCandidateCompilesAndIsFoundCompiledTheSecondTime) 
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Archs, CompileSpace, testing::Values("sm_80", "sm_90"));
+INSTANTIATE_TEST_SUITE_P(ArchsAndPrecisions, CompileSpace,
+                         testing::Combine(testing::Values("sm_80", "sm_90"),
+                                          testing::Values(Precision::fp32, Precision::tf32,
+                                                          Precision::tf32x3)));
 
 }  // namespace
 }  // namespace fusetune

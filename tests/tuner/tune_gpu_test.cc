@@ -88,7 +88,7 @@ class WorkerFaultTest : public ::testing::Test {
 
   RunReply run_correct() {
     const Spec spec = parse_spec(kSpec);
-    const KernelSource source = generate(spec, default_candidate(spec, device_.limits).config);
+    const KernelSource source = generate(spec, default_candidate(spec, device_.limits, Precision::fp32).config);
     return run(source.name, source.code, source.launch);
   }
 

@@ -62,12 +62,15 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING));
 }
 
-// Loads W consecutive floats starting at p (16-byte aligned when W == 4).
+// Loads W consecutive floats starting at p (aligned to 4 * W bytes when W is 2 or 4).
 template <int W>
 __device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
   if constexpr (W == 4) {
     const float4 t = __ldg(reinterpret_cast<const float4*>(p));
     v[0] = t.x, v[1] = t.y, v[2] = t.z, v[3] = t.w;
+  } else if constexpr (W == 2) {
+    const float2 t = __ldg(reinterpret_cast<const float2*>(p));
+    v[0] = t.x, v[1] = t.y;
   } else {
 #pragma unroll
     for (int j = 0; j < W; ++j) v[j] = __ldg(p + j);
@@ -78,6 +81,8 @@ template <int W>
 __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   if constexpr (W == 4) {
     *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+  } else if constexpr (W == 2) {
+    *reinterpret_cast<float2*>(p) = make_float2(v[0], v[1]);
   } else {
 #pragma unroll
     for (int j = 0; j < W; ++j) p[j] = v[j];

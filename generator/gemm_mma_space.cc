@@ -1,0 +1,121 @@
+#include "generator/gemm_mma_space.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+
+namespace fusetune {
+namespace {
+
+// The tunables' ranges. The space is their product, filtered by gemm_mma_rejection.
+struct Ranges {
+  std::vector<std::pair<int, int>> warps = {{1, 2}, {2, 1}, {2, 2}, {1, 4}, {4, 1}, {2, 4}, {4, 2}};
+  std::vector<int> mma_tiles_m = {1, 2, 4};
+  std::vector<int> mma_tiles_n = {2, 4, 8};
+  std::vector<std::pair<int, int>> bk_stages = {{16, 3}, {16, 4}, {32, 2}, {32, 3}};
+};
+
+// Floats per copy: the widest vector the operand's contiguous extent (K for a k-contiguous
+// operand, else its rows) divides into, so that no copy straddles the matrix edge.
+int copy_vector(std::int64_t contiguous_extent) {
+  return contiguous_extent % 4 == 0 ? 4 : contiguous_extent % 2 == 0 ? 2 : 1;
+}
+
+int vector_a(const MainOp& main) { return copy_vector(main.a_k_contiguous() ? main.k : main.m); }
+int vector_b(const MainOp& main) { return copy_vector(main.b_k_contiguous() ? main.k : main.n); }
+
+std::int64_t next_power_of_two(std::int64_t x) {
+  std::int64_t p = 1;
+  while (p < x) p *= 2;
+  return p;
+}
+
+// Accumulators, the fragments (doubled for 3xTF32's small parts), addresses and indices.
+int estimated_registers(const GemmMmaConfig& c) {
+  const int fragments = (4 * c.mma_tiles_m + 2 * c.mma_tiles_n) * (c.passes == 3 ? 2 : 1);
+  return 4 * c.mma_tiles_m * c.mma_tiles_n + fragments + 40;
+}
+
+bool is_large(const MainOp& main, const DeviceLimits& limits) {
+  return main.m * main.n >= static_cast<std::int64_t>(limits.sm_count) * 128 * 128 * 2;
+}
+
+int blocks_per_sm(const MainOp& main, const DeviceLimits& limits, const GemmMmaConfig& c) {
+  const int registers = (estimated_registers(c) + 7) / 8 * 8;
+  const int by_threads = limits.max_threads_per_sm / c.threads();
+  const int by_registers = limits.regs_per_sm / (registers * c.threads());
+  const int by_smem = limits.smem_per_sm / std::max(1, c.smem_bytes(main) + 1024);
+  return std::max(1, std::min({by_threads, by_registers, by_smem, limits.max_blocks_per_sm}));
+}
+
+}  // namespace
+
+std::optional<std::string> gemm_mma_rejection(const MainOp& main, const DeviceLimits& limits,
+                                              const GemmMmaConfig& c) {
+  const int tiles = c.mma_tiles_m * c.mma_tiles_n;
+  if (c.passes != 1 && c.passes != 3) return "TF32 takes one pass and 3xTF32 three";
+  if (c.threads() < 64 || c.threads() > 256) return "blocks have 64 to 256 threads";
+  if (c.bk < 8 || c.bk % 8 || c.stages < 2)
+    return "BK is a multiple of 8 and the pipeline has 2+ stages";
+  if (tiles < (is_large(main, limits) ? 8 : 2))
+    return "a problem this large is faster with at least 8 MMA tiles per warp";
+  if (c.block_m() < 32 || c.block_m() > 256 || c.block_n() < 32 || c.block_n() > 256)
+    return "block tiles are 32 to 256 along M and N";
+  if (c.block_m() > std::max<std::int64_t>(32, next_power_of_two(main.m)) ||
+      c.block_n() > std::max<std::int64_t>(32, next_power_of_two(main.n)))
+    return "a block tile more than twice the matrix wastes most of its work";
+  if (c.vec_a != vector_a(main) || c.vec_b != vector_b(main))
+    return "operands are copied in the widest vectors their contiguous extent allows";
+  if (c.smem_bytes(main) > limits.max_smem_per_block)
+    return "too much shared memory for the device";
+  if (estimated_registers(c) > 255) return "needs more than 255 registers per thread";
+  if (block_count(main, c) > 0x7fffffff) return "more output tiles than a grid can have";
+  return std::nullopt;
+}
+
+std::vector<GemmMmaConfig> gemm_mma_space(const MainOp& main, const DeviceLimits& limits,
+                                          Precision precision) {
+  const Ranges ranges;
+  const int passes = precision == Precision::tf32x3 ? 3 : 1;
+  std::vector<GemmMmaConfig> space;
+  for (auto [warps_m, warps_n] : ranges.warps)
+    for (int tiles_m : ranges.mma_tiles_m)
+      for (int tiles_n : ranges.mma_tiles_n)
+        for (auto [bk, stages] : ranges.bk_stages) {
+          const GemmMmaConfig c{warps_m, warps_n, tiles_m,        tiles_n,       bk,
+                                stages,  passes,  vector_a(main), vector_b(main)};
+          if (!gemm_mma_rejection(main, limits, c)) space.push_back(c);
+        }
+  std::stable_sort(space.begin(), space.end(), [&](const auto& x, const auto& y) {
+    return gemm_mma_predicted_cost(main, limits, x) < gemm_mma_predicted_cost(main, limits, y);
+  });
+  return space;
+}
+
+double gemm_mma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
+                               const GemmMmaConfig& c) {
+  // A warp loads 4·TM + 2·TN fragment words per k-step for TM·TN MMAs; below one MMA per word
+  // the shared-memory loads, not the tensor cores, set the pace.
+  const double mma_per_word =
+      static_cast<double>(c.mma_tiles_m * c.mma_tiles_n) / (4 * c.mma_tiles_m + 2 * c.mma_tiles_n);
+  double efficiency = std::min(1.0, mma_per_word);
+  const int resident = blocks_per_sm(main, limits, c);
+  const int warps_per_sm = resident * c.threads() / 32;
+  if (warps_per_sm < 8) efficiency *= warps_per_sm / 8.0;
+  const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
+  const double waves = std::ceil(static_cast<double>(block_count(main, c)) / per_wave);
+  const double k_padded = std::ceil(static_cast<double>(main.k) / c.bk) * c.bk;
+  return waves * resident * c.block_m() * c.block_n() * k_padded / efficiency;
+}
+
+GemmMmaConfig gemm_mma_default(const MainOp& main, const DeviceLimits& limits,
+                               Precision precision) {
+  const std::vector<GemmMmaConfig> space = gemm_mma_space(main, limits, precision);
+  if (!space.empty()) return space.front();
+  // For shapes outside every constraint: small tiles, valid for any shape the parser accepts.
+  return GemmMmaConfig{
+      2, 1, 1, 4, 16, 3, precision == Precision::tf32x3 ? 3 : 1, vector_a(main), vector_b(main)};
+}
+
+}  // namespace fusetune

@@ -1,0 +1,36 @@
+#include "generator/kernel_assembly.h"
+
+#include <fmt/format.h>
+
+#include "generator/epilogue_emitter.h"
+#include "generator/template_text.h"
+
+namespace fusetune {
+
+KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts) {
+  KernelSource kernel;
+  kernel.name = parts.name;
+  kernel.launch = parts.launch;
+  const LaunchGeometry& g = parts.launch;
+  std::string& code = kernel.code;
+  code = fmt::format(
+      "// fusetune generated kernel; regenerate with: fusetune gen \"{0}\" --config {1}\n"
+      "// spec:   {0}\n"
+      "// config: {1}\n"
+      "// launch: grid ({2}, {3}, {4}), block ({5}, 1, 1), {6} bytes of dynamic shared memory\n\n",
+      spec.canonical(), parts.name, g.grid[0], g.grid[1], g.grid[2], g.block[0],
+      g.dynamic_smem_bytes);
+  for (const auto& [file, text] : parts.templates) code += inline_template(file, text) + '\n';
+  code += "// ---- generated ----\nnamespace {\n\n";
+  code += parts.config;
+  code += '\n';
+  code += emit_epilogue(spec);
+  code += "\n}  // namespace\n\n";
+  code += fmt::format(
+      "extern \"C\" __global__ void __launch_bounds__({}, {})\n"
+      "{}(const __grid_constant__ ft::LaunchArgs args) {{\n{}}}\n",
+      g.block[0], parts.min_blocks, parts.name, parts.body);
+  return kernel;
+}
+
+}  // namespace fusetune

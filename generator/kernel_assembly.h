@@ -1,0 +1,27 @@
+// Puts a generated kernel's source together: a header naming the spec and the configuration,
+// the template files it needs (verbatim), the generated Config and Epilogue structs, and the
+// extern "C" entry that calls the template. Every template family's emitter ends here.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "generator/kernel_source.h"
+#include "generator/spec.h"
+
+namespace fusetune {
+
+struct KernelParts {
+  std::string name;  // procedural name and entry symbol
+  LaunchGeometry launch;
+  std::vector<std::pair<std::string_view, std::string_view>> templates;  // {file, text}
+  std::string config;  // the `struct Config { ... };` text
+  std::string body;    // the entry's body, calling the template
+  int min_blocks = 1;  // __launch_bounds__ blocks per SM
+};
+
+KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts);
+
+}  // namespace fusetune

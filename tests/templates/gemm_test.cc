@@ -1,0 +1,120 @@
+// The GEMM templates against the fp64 reference, on the GPU: for each problem and precision, a
+// subset of its search space in which every value of every tunable appears, on shapes that are
+// and are not tile multiples, for every operand layout and every kind of epilogue operand. Each
+// precision is held to its default tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "generator/generator.h"
+#include "generator/spec_parser.h"
+#include "runtime/cuda_check.h"
+#include "runtime/loaded_kernel.h"
+#include "tests/gpu_test.h"
+#include "tuner/parallel_compiler.h"
+#include "tuner/problem_data.h"
+
+namespace fusetune {
+namespace {
+
+// The values a configuration gives its tunables, as "name=value" strings.
+std::vector<std::string> tunable_values(const KernelConfig& config) {
+  if (const auto* c = std::get_if<GemmSimtConfig>(&config))
+    return {"warps=" + std::to_string(c->warps_m) + "x" + std::to_string(c->warps_n),
+            "lanes=" + std::to_string(c->lanes_m) + "x" + std::to_string(c->lanes_n),
+            "rep_m=" + std::to_string(c->rep_m),
+            "rep_n=" + std::to_string(c->rep_n),
+            "bk=" + std::to_string(c->bk) + "/" + std::to_string(c->stages),
+            "order=" + std::to_string(c->lane_n_fastest),
+            "spread=" + std::to_string(c->spread_fill),
+            "occupancy=" + std::to_string(c->min_blocks)};
+  const auto& c = std::get<GemmMmaConfig>(config);
+  return {"warps=" + std::to_string(c.warps_m) + "x" + std::to_string(c.warps_n),
+          "tiles_m=" + std::to_string(c.mma_tiles_m), "tiles_n=" + std::to_string(c.mma_tiles_n),
+          "bk=" + std::to_string(c.bk) + "/" + std::to_string(c.stages)};
+}
+
+// Greedily picks candidates until every tunable value found in `space` is covered.
+std::vector<Candidate> covering_subset(const std::vector<Candidate>& space) {
+  std::set<std::string> uncovered;
+  for (const Candidate& c : space)
+    for (const std::string& v : tunable_values(c.config)) uncovered.insert(v);
+  std::vector<Candidate> chosen;
+  while (!uncovered.empty()) {
+    const Candidate* best = nullptr;
+    std::size_t best_gain = 0;
+    for (const Candidate& c : space) {
+      std::size_t gain = 0;
+      for (const std::string& v : tunable_values(c.config)) gain += uncovered.count(v);
+      if (gain > best_gain) best = &c, best_gain = gain;
+    }
+    for (const std::string& v : tunable_values(best->config)) uncovered.erase(v);
+    chosen.push_back(*best);
+  }
+  return chosen;
+}
+
+class GemmTest : public ::testing::TestWithParam<std::tuple<const char*, Precision>> {};
+
+TEST_P(GemmTest, EveryVariantFamilyMatchesTheFp64Reference) {
+  FUSETUNE_REQUIRE_GPU();
+  const DeviceInfo device = require_device();
+  const auto& [text, precision] = GetParam();
+  const Spec spec = parse_spec(text);
+  std::vector<Candidate> candidates = covering_subset(search_space(spec, device.limits, precision));
+  candidates.push_back(default_candidate(spec, device.limits, precision));
+  ASSERT_FALSE(candidates.empty());
+
+  std::vector<KernelSource> sources;
+  for (const Candidate& c : candidates) sources.push_back(generate(spec, c.config));
+  ParallelCompiler compiler(sources, device.arch(), 16);
+  std::map<std::size_t, CompiledBinary> binaries;
+  while (auto output = compiler.next()) {
+    ASSERT_TRUE(output->binary) << sources[output->index].name << ":\n" << output->error;
+    binaries.emplace(output->index, std::move(*output->binary));
+  }
+
+  cudaStream_t stream = nullptr;
+  check_cuda(cudaStreamCreate(&stream), "creating a stream");
+  ProblemData data(spec, std::random_device{}(), stream);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    SCOPED_TRACE(sources[i].name);
+    const LoadedKernel kernel(binaries.at(i).cubin, sources[i].name, sources[i].launch);
+    data.poison_output();
+    ASSERT_EQ(kernel.launch(stream, data.launch_args()), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    const Verification v = data.verify();
+    EXPECT_EQ(v.non_finite, 0) << "outputs left unwritten or NaN";
+    EXPECT_LE(v.rel_err, default_tolerance(precision));
+  }
+  cudaStreamDestroy(stream);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ShapesAndPrecisions, GemmTest,
+    ::testing::Combine(
+        ::testing::Values(
+            // Tile multiples, every operand layout.
+            "linear(m=512, n=512, k=256) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+            "matmul(m=256, n=512, k=128) -> relu",
+            "matmul(m=256, n=256, k=128, transpose_a=true) -> silu",
+            "matmul(m=256, n=256, k=64, transpose_a=true, transpose_b=true) -> sigmoid",
+            // Shapes that divide no tile: every edge guarded.
+            "linear(m=1000, n=999, k=77) -> add(tensor) -> mul(row) -> sub(column) -> "
+            "gelu(tanh) -> clamp(-0.5, 0.5)",
+            "matmul(m=129, n=65, k=33) -> div(3.0) -> gelu -> hardswish -> min(0.5)",
+            "matmul(m=97, n=130, k=21, transpose_a=true) -> max(-0.5) -> mish -> tanh",
+            "matmul(m=66, n=63, k=9, transpose_b=true) -> softplus(2.0, 10.0) -> "
+            "hardtanh(-0.25, 0.25)",
+            // Degenerate: one row, one column of k.
+            "linear(m=1, n=37, k=5) -> add(1.5) -> relu", "linear(m=3, n=5, k=1)"),
+        ::testing::Values(Precision::fp32, Precision::tf32, Precision::tf32x3)));
+
+}  // namespace
+}  // namespace fusetune
