@@ -31,10 +31,12 @@ std::int64_t next_power_of_two(std::int64_t x) {
   return p;
 }
 
-// Accumulators, the fragments (doubled for 3xTF32's small parts), addresses and indices.
+// Accumulators (doubled for 3xTF32, which promotes a stage's partial sums), the fragments
+// (doubled for 3xTF32's small parts), addresses and indices.
 int estimated_registers(const GemmMmaConfig& c) {
-  const int fragments = (4 * c.mma_tiles_m + 2 * c.mma_tiles_n) * (c.passes == 3 ? 2 : 1);
-  return 4 * c.mma_tiles_m * c.mma_tiles_n + fragments + 40;
+  const int copies = c.passes == 3 ? 2 : 1;
+  const int fragments = (4 * c.mma_tiles_m + 2 * c.mma_tiles_n) * copies;
+  return 4 * c.mma_tiles_m * c.mma_tiles_n * copies + fragments + 40;
 }
 
 bool is_large(const MainOp& main, const DeviceLimits& limits) {

@@ -194,10 +194,34 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
     cp_async_commit();
     const float* as = a_stages + read_stage * S::A_STAGE;
     const float* bs = b_stages + read_stage * S::B_STAGE;
+    if constexpr (C::PASSES == 3) {
+      // Tensor cores accumulate with round-toward-zero, a bias that over thousands of steps
+      // costs 3xTF32 its fp32-level accuracy. So each stage accumulates into fresh fragments,
+      // promoted into `acc` with an ordinary round-to-nearest add.
+      float part[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4]
 #pragma unroll
-    for (int k = 0; k < C::BK; k += 8) {
-      frag.load(as, bs, warp_m0, warp_n0, k, g, t);
-      frag.multiply_into(acc);
+      for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
+#pragma unroll
+          for (int i = 0; i < 4; ++i) part[mt][nt][i] = 0.f;
+#pragma unroll
+      for (int k = 0; k < C::BK; k += 8) {
+        frag.load(as, bs, warp_m0, warp_n0, k, g, t);
+        frag.multiply_into(part);
+      }
+#pragma unroll
+      for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
+#pragma unroll
+          for (int i = 0; i < 4; ++i) acc[mt][nt][i] += part[mt][nt][i];
+    } else {
+#pragma unroll
+      for (int k = 0; k < C::BK; k += 8) {
+        frag.load(as, bs, warp_m0, warp_n0, k, g, t);
+        frag.multiply_into(acc);
+      }
     }
     read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
     write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;

@@ -1,6 +1,7 @@
 // fusetune cache ls | show SPEC: what the tuning database holds.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -50,6 +51,14 @@ nlohmann::json tuning_json(const cache::TuningRecord& t) {
 
 int list(const CacheArgs& args) {
   const std::string path = database_path(args.database);
+  if (!std::filesystem::exists(path)) {
+    if (args.json)
+      std::cout << nlohmann::json{{"database", path}, {"tunings", nlohmann::json::array()}}.dump(2)
+                << '\n';
+    else
+      fmt::print("{}: no tuning database yet; 'fusetune tune SPEC' creates it\n", path);
+    return kSuccess;
+  }
   const auto db = cache::Database::open(path, cache::OpenMode::read_only);
   const std::vector<cache::TuningRecord> tunings = db->tunings();
   if (args.json) {

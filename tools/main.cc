@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end here with 0; every other parse error is a usage error.
+    return app.exit(e) == 0 ? kSuccess : kUsage;
   } catch (const fusetune::Error& e) {
     fmt::print(stderr, "fusetune: {}\n", e.what());
     return e.code() == fusetune::StatusCode::no_device ? kNoDevice : kFailure;

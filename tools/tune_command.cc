@@ -150,9 +150,14 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   command->add_option("--top", args->top, "rows to show")->capture_default_str();
   command->add_flag("--all", args->all, "show every candidate");
   command
-      ->add_option("--tolerance", args->tolerance,
-                   "largest relative error against fp64 a winner may have")
+      ->add_option("--precision", args->precision,
+                   "arithmetic: fp32 (FFMA), 3xtf32 (tensor cores, fp32-level accuracy) or tf32 "
+                   "(tensor cores)")
+      ->check(CLI::IsMember({"fp32", "tf32", "3xtf32"}))
       ->capture_default_str();
+  command->add_option("--tolerance", args->tolerance,
+                      "largest relative error against fp64 a winner may have (default 1e-5; "
+                      "5e-4 for tf32)");
   command->add_option("--device", args->device, "CUDA device number")->capture_default_str();
   command
       ->add_option("--timeout", args->timeout_s, "seconds after which a candidate counts as hung")

@@ -101,7 +101,7 @@ const GoldenCase kGoldenCases[] = {
      "linear(m=64, n=64, k=64) -> add(row) -> mul(column) -> sigmoid",
      "ft_gemm_simt_64x64x16_w2x2_t8x4_s3_n_spread"},
     {"seed_mma_3xtf32.cu", "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
-     "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4"},
+     "ft_gemm_mma_128x128x16_w2x4_s3_3xtf32_va4_vb4"},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {
