@@ -14,21 +14,14 @@ int GemmMmaConfig::smem_bytes(const MainOp& main) const {
 }
 
 EdgeGuards edge_guards(const MainOp& main, const GemmMmaConfig& c) {
-  return {main.m % c.block_m() != 0, main.n % c.block_n() != 0, main.k % c.bk != 0};
+  return edge_guards(main, c.block_m(), c.block_n(), c.bk);
 }
 
 std::string config_name(const MainOp& main, const GemmMmaConfig& c) {
   std::string name =
       fmt::format("ft_gemm_mma_{}x{}x{}_w{}x{}_s{}_{}_va{}_vb{}", c.block_m(), c.block_n(), c.bk,
                   c.warps_m, c.warps_n, c.stages, to_string(c.precision()), c.vec_a, c.vec_b);
-  const EdgeGuards guards = edge_guards(main, c);
-  if (guards.m || guards.n || guards.k) {
-    name += "_g";
-    if (guards.m) name += 'm';
-    if (guards.n) name += 'n';
-    if (guards.k) name += 'k';
-  }
-  return name;
+  return name + guard_suffix(edge_guards(main, c));
 }
 
 std::optional<GemmMmaConfig> parse_gemm_mma_name(std::string_view name, std::string* why) {
@@ -91,15 +84,11 @@ GemmMmaConfig gemm_mma_from_json(const nlohmann::json& j) {
 }
 
 std::int64_t block_count(const MainOp& main, const GemmMmaConfig& c) {
-  return ((main.m + c.block_m() - 1) / c.block_m()) * ((main.n + c.block_n() - 1) / c.block_n());
+  return tile_count(main, c.block_m(), c.block_n());
 }
 
 LaunchGeometry launch_geometry(const MainOp& main, const GemmMmaConfig& c) {
-  LaunchGeometry g;
-  g.grid = {static_cast<unsigned>(block_count(main, c)), 1, 1};
-  g.block = {static_cast<unsigned>(c.threads()), 1, 1};
-  g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes(main));
-  return g;
+  return tile_grid(main, c.block_m(), c.block_n(), c.threads(), c.smem_bytes(main));
 }
 
 }  // namespace fusetune

@@ -19,14 +19,7 @@ std::string config_name(const MainOp& main, const GemmSimtConfig& c) {
   if (c.min_blocks > 1) name += fmt::format("_occ{}", c.min_blocks);
   if (!main.a_k_contiguous()) name += fmt::format("_va{}", c.vec_a);
   if (!main.b_k_contiguous()) name += fmt::format("_vb{}", c.vec_b);
-  const EdgeGuards guards = edge_guards(main, c);
-  if (guards.m || guards.n || guards.k) {
-    name += "_g";
-    if (guards.m) name += 'm';
-    if (guards.n) name += 'n';
-    if (guards.k) name += 'k';
-  }
-  return name;
+  return name + guard_suffix(edge_guards(main, c));
 }
 
 std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name, std::string* why) {
@@ -112,16 +105,11 @@ GemmSimtConfig gemm_simt_from_json(const nlohmann::json& j) {
 }
 
 std::int64_t block_count(const MainOp& main, const GemmSimtConfig& c) {
-  return ((main.m + c.block_m() - 1) / c.block_m()) * ((main.n + c.block_n() - 1) / c.block_n());
+  return tile_count(main, c.block_m(), c.block_n());
 }
 
 LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& c) {
-  LaunchGeometry g;
-  // One block per output tile on a 1-D grid: see templates/gemm_simt.cuh.
-  g.grid = {static_cast<unsigned>(block_count(main, c)), 1, 1};
-  g.block = {static_cast<unsigned>(c.threads()), 1, 1};
-  g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
-  return g;
+  return tile_grid(main, c.block_m(), c.block_n(), c.threads(), c.smem_bytes());
 }
 
 }  // namespace fusetune

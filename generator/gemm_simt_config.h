@@ -10,6 +10,7 @@
 
 #include "generator/kernel_source.h"
 #include "generator/spec.h"
+#include "generator/tile_grid.h"
 
 namespace fusetune {
 
@@ -39,12 +40,6 @@ struct GemmSimtConfig {
   friend bool operator==(const GemmSimtConfig&, const GemmSimtConfig&) = default;
 };
 
-// Which edges of the problem are not tile multiples and must be checked.
-struct EdgeGuards {
-  bool m = false;
-  bool n = false;
-  bool k = false;
-};
 EdgeGuards edge_guards(const MainOp& main, const GemmSimtConfig& config);
 
 // The procedural name, also the kernel symbol:
