@@ -15,7 +15,7 @@ std::string_view to_string(Precision precision) {
 }
 
 std::optional<Precision> precision_from_string(std::string_view text) {
-  for (Precision p : {Precision::fp32, Precision::tf32, Precision::tf32x3})
+  for (Precision p : kPrecisions)
     if (to_string(p) == text) return p;
   return std::nullopt;
 }

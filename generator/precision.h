@@ -13,6 +13,9 @@ enum class Precision {
 };
 
 std::string_view to_string(Precision precision);  // "fp32", "tf32", "3xtf32"
+
+// Every precision, in the order help text lists them.
+inline constexpr Precision kPrecisions[] = {Precision::fp32, Precision::tf32, Precision::tf32x3};
 std::optional<Precision> precision_from_string(std::string_view text);
 
 // The relative Frobenius error against fp64 that a kernel of this precision is held to unless

@@ -75,7 +75,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   command
       ->add_option("--precision", args->precision,
                    "fusetune's kernel (tuned at this precision) and a matching cuBLAS baseline")
-      ->check(CLI::IsMember({"fp32", "tf32", "3xtf32"}))
+      ->check(precision_names())
       ->capture_default_str();
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -15,6 +15,11 @@ void add_cache_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 void add_info_command(CLI::App& app, int& exit_code);
 
+// Accept only the archs and precisions the generator knows (generator/device_limits.h,
+// generator/precision.h).
+CLI::Validator arch_names();
+CLI::Validator precision_names();
+
 // --db, shared by every command that reads or writes the tuning database.
 void add_database_option(CLI::App& command, std::string& path);
 // The option's value, or the default database path.

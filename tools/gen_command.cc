@@ -47,11 +47,11 @@ void add_gen_command(CLI::App& app, int& exit_code) {
   command
       ->add_option("--arch", args->arch,
                    "device whose limits apply (default: this machine's GPU, else sm_90)")
-      ->check(CLI::IsMember({"sm_80", "sm_86", "sm_89", "sm_90"}));
+      ->check(arch_names());
   command
       ->add_option("--precision", args->precision,
                    "precision of the default candidate (a --config name carries its own)")
-      ->check(CLI::IsMember({"fp32", "tf32", "3xtf32"}))
+      ->check(precision_names())
       ->capture_default_str();
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }

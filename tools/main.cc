@@ -5,6 +5,8 @@
 
 #include "cache/database.h"
 #include "fusetune/status.h"
+#include "generator/device_limits.h"
+#include "generator/precision.h"
 #include "generator/version.h"
 #include "tools/commands.h"
 
@@ -14,6 +16,17 @@ void add_database_option(CLI::App& command, std::string& path) {
   command.add_option("--db", path,
                      "tuning database (default: $FUSETUNE_DB, else "
                      "${XDG_CACHE_HOME:-~/.cache}/fusetune/tuning.db)");
+}
+
+CLI::Validator arch_names() {
+  return CLI::IsMember(
+      std::vector<std::string>(std::begin(kSupportedArchs), std::end(kSupportedArchs)));
+}
+
+CLI::Validator precision_names() {
+  std::vector<std::string> names;
+  for (Precision p : kPrecisions) names.emplace_back(to_string(p));
+  return CLI::IsMember(names);
 }
 
 std::string database_path(const std::string& option) {

@@ -142,7 +142,7 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   command->add_flag("--compile-only", args->compile_only,
                     "generate and compile the search space for --arch; needs no GPU");
   command->add_option("--arch", args->arch, "target of --compile-only")
-      ->check(CLI::IsMember({"sm_80", "sm_86", "sm_89", "sm_90"}))
+      ->check(arch_names())
       ->capture_default_str();
   command->add_option("--jobs,-j", args->jobs,
                       "compile threads (default: the cores, fewer if "
@@ -153,7 +153,7 @@ void add_tune_command(CLI::App& app, int& exit_code) {
       ->add_option("--precision", args->precision,
                    "arithmetic: fp32 (FFMA), 3xtf32 (tensor cores, fp32-level accuracy) or tf32 "
                    "(tensor cores)")
-      ->check(CLI::IsMember({"fp32", "tf32", "3xtf32"}))
+      ->check(precision_names())
       ->capture_default_str();
   command->add_option("--tolerance", args->tolerance,
                       "largest relative error against fp64 a winner may have (default 1e-5; "

@@ -1,6 +1,7 @@
 #include "tuner/tune.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 
@@ -33,9 +34,9 @@ TuneReport compile_only_sweep(const Spec& spec, cache::Database& db, const TuneO
   const auto start = std::chrono::steady_clock::now();
   const std::optional<DeviceLimits> limits = DeviceLimits::for_arch(options.arch);
   if (!limits)
-    throw Error(
-        StatusCode::invalid_argument,
-        fmt::format("unknown arch '{}'; use one of sm_80, sm_86, sm_89, sm_90", options.arch));
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("unknown arch '{}'; use one of {}", options.arch,
+                            fmt::join(kSupportedArchs, ", ")));
   TuneReport report;
   report.spec = spec.canonical();
   report.precision = std::string(to_string(options.precision));
