@@ -9,6 +9,8 @@
 #include "generator/gemm_mma_space.h"
 #include "generator/gemm_simt_emitter.h"
 #include "generator/gemm_simt_space.h"
+#include "generator/gemm_wgmma_emitter.h"
+#include "generator/gemm_wgmma_space.h"
 
 namespace fusetune {
 namespace {
@@ -26,7 +28,8 @@ std::optional<std::string> rejection(const MainOp& main, const DeviceLimits& lim
                                      const KernelConfig& config) {
   return std::visit(
       Overloaded{[&](const GemmSimtConfig& c) { return gemm_simt_rejection(main, limits, c); },
-                 [&](const GemmMmaConfig& c) { return gemm_mma_rejection(main, limits, c); }},
+                 [&](const GemmMmaConfig& c) { return gemm_mma_rejection(main, limits, c); },
+                 [&](const GemmWgmmaConfig& c) { return gemm_wgmma_rejection(main, limits, c); }},
       config);
 }
 
@@ -34,7 +37,7 @@ std::optional<std::string> rejection(const MainOp& main, const DeviceLimits& lim
 
 Precision precision_of(const KernelConfig& config) {
   return std::visit(Overloaded{[](const GemmSimtConfig&) { return Precision::fp32; },
-                               [](const GemmMmaConfig& c) { return c.precision(); }},
+                               [](const auto& c) { return c.precision(); }},
                     config);
 }
 
@@ -49,6 +52,9 @@ std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits
     for (const GemmSimtConfig& c : gemm_simt_space(spec.main, limits))
       candidates.push_back(candidate(spec.main, c));
   } else {
+    // Warpgroup MMA first where it applies: it is predicted faster than any mma.sync kernel.
+    for (const GemmWgmmaConfig& c : gemm_wgmma_space(spec.main, limits, precision))
+      candidates.push_back(candidate(spec.main, c));
     for (const GemmMmaConfig& c : gemm_mma_space(spec.main, limits, precision))
       candidates.push_back(candidate(spec.main, c));
   }
@@ -58,6 +64,9 @@ std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits
 Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision) {
   if (precision == Precision::fp32)
     return candidate(spec.main, gemm_simt_default(spec.main, limits));
+  if (const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, limits, precision);
+      !space.empty())
+    return candidate(spec.main, space.front());
   return candidate(spec.main, gemm_mma_default(spec.main, limits, precision));
 }
 
@@ -66,6 +75,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
   std::optional<KernelConfig> config;
   if (name.starts_with("ft_gemm_mma_")) {
     if (auto c = parse_gemm_mma_name(name, &why)) config = *c;
+  } else if (name.starts_with("ft_gemm_wgmma_")) {
+    if (auto c = parse_gemm_wgmma_name(name, &why)) config = *c;
   } else if (auto c = parse_gemm_simt_name(name, &why)) {
     config = *c;
   }
@@ -73,7 +84,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
     throw Error(StatusCode::invalid_argument,
                 fmt::format("'{}' names no kernel configuration: {}. Names look like "
                             "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread or "
-                            "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4; 'fusetune tune "
+                            "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4 or "
+                            "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132; 'fusetune tune "
                             "--compile-only --all' lists those of a spec",
                             name, why));
   if (const auto reason = rejection(spec.main, limits, *config))
@@ -85,7 +97,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
 
 KernelSource generate(const Spec& spec, const KernelConfig& config) {
   return std::visit(Overloaded{[&](const GemmSimtConfig& c) { return emit_gemm_simt(spec, c); },
-                               [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); }},
+                               [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); },
+                               [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); }},
                     config);
 }
 
@@ -99,6 +112,7 @@ KernelConfig config_from_json(std::string_view json) {
     const std::string family = parsed.at("family");
     if (family == "gemm_simt") return gemm_simt_from_json(parsed);
     if (family == "gemm_mma") return gemm_mma_from_json(parsed);
+    if (family == "gemm_wgmma") return gemm_wgmma_from_json(parsed);
     throw Error(
         StatusCode::invalid_argument,
         fmt::format("unknown kernel family '{}' in stored configuration: {}", family, json));

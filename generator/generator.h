@@ -1,6 +1,7 @@
 // The generator's entry points: the search space of a spec at a precision on a device, the
-// default for a spec never tuned, and the source of one configuration. Two template families:
-// SIMT FFMA for fp32, tensor-core mma.sync for TF32 and 3xTF32.
+// default for a spec never tuned, and the source of one configuration. Three template families:
+// SIMT FFMA for fp32; for TF32 and 3xTF32 tensor-core mma.sync (sm_80 and newer) and, on
+// sm_90, warpgroup MMA fed by TMA.
 #pragma once
 
 #include <optional>
@@ -12,13 +13,14 @@
 #include "generator/device_limits.h"
 #include "generator/gemm_mma_config.h"
 #include "generator/gemm_simt_config.h"
+#include "generator/gemm_wgmma_config.h"
 #include "generator/kernel_source.h"
 #include "generator/precision.h"
 #include "generator/spec.h"
 
 namespace fusetune {
 
-using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig>;
+using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig>;
 
 struct Candidate {
   KernelConfig config;

@@ -11,6 +11,7 @@ KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts) {
   KernelSource kernel;
   kernel.name = parts.name;
   kernel.launch = parts.launch;
+  kernel.arch_specific = parts.arch_specific;
   const LaunchGeometry& g = parts.launch;
   std::string& code = kernel.code;
   code = fmt::format(
@@ -26,10 +27,14 @@ KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts) {
   code += '\n';
   code += emit_epilogue(spec);
   code += "\n}  // namespace\n\n";
+  // TMA descriptors follow the arguments; the copy engine reads them from parameter space.
+  std::string tensor_maps;
+  for (std::size_t i = 0; i < g.tensor_maps.size(); ++i)
+    tensor_maps += fmt::format(", const __grid_constant__ ft::TensorMap map{}", i);
   code += fmt::format(
       "extern \"C\" __global__ void __launch_bounds__({}, {})\n"
-      "{}(const __grid_constant__ ft::LaunchArgs args) {{\n{}}}\n",
-      g.block[0], parts.min_blocks, parts.name, parts.body);
+      "{}(const __grid_constant__ ft::LaunchArgs args{}) {{\n{}}}\n",
+      g.block[0], parts.min_blocks, parts.name, tensor_maps, parts.body);
   return kernel;
 }
 

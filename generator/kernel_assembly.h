@@ -20,6 +20,7 @@ struct KernelParts {
   std::string config;  // the `struct Config { ... };` text
   std::string body;    // the entry's body, calling the template
   int min_blocks = 1;  // __launch_bounds__ blocks per SM
+  bool arch_specific = false;
 };
 
 KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts);

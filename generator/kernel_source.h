@@ -2,14 +2,30 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fusetune {
+
+// A TMA descriptor a kernel takes after its LaunchArgs: the row-major fp32 matrix
+// LaunchArgs::tensors[tensor] of `rows` x `cols`, copied in boxes of box_rows x box_cols
+// with the 128-byte swizzle. The launcher encodes it for the pointers of each launch.
+struct TensorMapSpec {
+  int tensor = 0;
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  int box_rows = 0;
+  int box_cols = 0;
+
+  friend bool operator==(const TensorMapSpec&, const TensorMapSpec&) = default;
+};
 
 struct LaunchGeometry {
   std::array<unsigned, 3> grid{1, 1, 1};
   std::array<unsigned, 3> block{1, 1, 1};
   unsigned dynamic_smem_bytes = 0;
+  std::vector<TensorMapSpec> tensor_maps;  // kernel parameters 2, 3, ... in this order
 
   friend bool operator==(const LaunchGeometry&, const LaunchGeometry&) = default;
 };
@@ -18,6 +34,13 @@ struct KernelSource {
   std::string name;  // procedural config name, also the kernel's entry symbol
   std::string code;  // complete, self-contained CUDA C++ (compiles with nvcc or NVRTC)
   LaunchGeometry launch;
+  // Uses features of one arch only (wgmma, setmaxnreg): compiled for "sm_90a", not "sm_90".
+  bool arch_specific = false;
 };
+
+// The NVRTC target of `source` on a device of `arch` ("sm_90" -> "sm_90a" where it must be).
+inline std::string target_arch(const KernelSource& source, const std::string& arch) {
+  return source.arch_specific ? arch + "a" : arch;
+}
 
 }  // namespace fusetune

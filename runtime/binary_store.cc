@@ -7,7 +7,8 @@
 namespace fusetune {
 
 std::string binary_key(const KernelSource& source, const std::string& arch) {
-  return fmt::format("{}:{}:nvrtc-{}", cache::sha256_hex(source.code), arch, nvrtc_version());
+  return fmt::format("{}:{}:nvrtc-{}", cache::sha256_hex(source.code), target_arch(source, arch),
+                     nvrtc_version());
 }
 
 std::optional<CompiledBinary> find_binary(cache::Database& db, const std::string& key) {

@@ -52,7 +52,11 @@ class LoadedSpecKernel final : public Kernel {
     for (std::size_t i = 0; i < scalars.size(); ++i) args.scalars[i] = scalars[i];
     if (const cudaError_t error = kernel_.launch(stream, args); error != cudaSuccess)
       return Status(StatusCode::cuda_error,
-                    fmt::format("launching {} failed: {}", config_, cudaGetErrorString(error)));
+                    fmt::format("launching {} failed: {}{}", config_, cudaGetErrorString(error),
+                                error == cudaErrorMisalignedAddress
+                                    ? " (its operands are read by TMA: pass 16-byte aligned "
+                                      "tensors, as every fresh CUDA allocation is)"
+                                    : ""));
     return {};
   }
 
@@ -131,7 +135,7 @@ class DatabaseLibrary final : public Library {
     const std::string binary_id = binary_key(source, device_.arch());
     std::optional<CompiledBinary> binary = find_binary(*db_, binary_id);
     if (!binary) {
-      binary = compile_to_cubin(source.code, source.name, device_.arch());
+      binary = compile_to_cubin(source.code, source.name, target_arch(source, device_.arch()));
       store_binary(*db_, binary_id, *binary);
       if (tuned)
         warn(fmt::format("the cubin of {} was missing from {}; compiled it again", source.name,

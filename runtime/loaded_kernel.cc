@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "runtime/cuda_check.h"
+#include "runtime/tensor_map.h"
 
 namespace fusetune {
 
@@ -53,8 +54,18 @@ LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
 }
 
 cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
-  void* params[] = {const_cast<LaunchArgs*>(&args)};
   const LaunchGeometry& g = geometry_;
+  // The arguments, then a TMA descriptor per tensor map, encoded for this launch's pointers.
+  constexpr std::size_t kMaxMaps = 4;
+  if (g.tensor_maps.size() > kMaxMaps) return cudaErrorInvalidValue;
+  EncodedTensorMap maps[kMaxMaps];
+  void* params[1 + kMaxMaps] = {const_cast<LaunchArgs*>(&args)};
+  for (std::size_t i = 0; i < g.tensor_maps.size(); ++i) {
+    if (const cudaError_t error = encode_tensor_map(g.tensor_maps[i], args, maps[i]);
+        error != cudaSuccess)
+      return error;
+    params[1 + i] = &maps[i];
+  }
   return cudaLaunchKernel(
       reinterpret_cast<const void*>(kernel_), dim3(g.grid[0], g.grid[1], g.grid[2]),
       dim3(g.block[0], g.block[1], g.block[2]), params, g.dynamic_smem_bytes, stream);

@@ -33,7 +33,8 @@ void ParallelCompiler::work() {
     CompileOutput output;
     output.index = index;
     try {
-      output.binary = compile_to_cubin(sources_[index].code, sources_[index].name, arch_);
+      output.binary = compile_to_cubin(sources_[index].code, sources_[index].name,
+                                       target_arch(sources_[index], arch_));
     } catch (const std::exception& e) {
       output.error = e.what();
     }

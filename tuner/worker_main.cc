@@ -69,6 +69,7 @@ class Session {
     geometry.grid = request.at("grid");
     geometry.block = request.at("block");
     geometry.dynamic_smem_bytes = request.at("smem");
+    geometry.tensor_maps = tensor_maps_from_json(request.at("tensor_maps"));
 
     // Failures before the kernel runs are resource limits; failures while it runs are faults.
     std::optional<LoadedKernel> kernel;

@@ -30,6 +30,21 @@ TimingOptions timing_from_json(const json& j) {
   return t;
 }
 
+json tensor_maps_to_json(const std::vector<TensorMapSpec>& maps) {
+  json list = json::array();
+  for (const TensorMapSpec& m : maps)
+    list.push_back({m.tensor, m.rows, m.cols, m.box_rows, m.box_cols});
+  return list;
+}
+
+std::vector<TensorMapSpec> tensor_maps_from_json(const json& j) {
+  std::vector<TensorMapSpec> maps;
+  for (const json& m : j)
+    maps.push_back({m.at(0).get<int>(), m.at(1).get<std::int64_t>(), m.at(2).get<std::int64_t>(),
+                    m.at(3).get<int>(), m.at(4).get<int>()});
+  return maps;
+}
+
 std::string encode_setup(const SetupRequest& r) {
   return json{{"cmd", "setup"},           {"spec", r.spec},
               {"seed", r.seed},           {"device", r.device},
@@ -43,7 +58,8 @@ std::string encode_run(const RunRequest& r) {
                   {"cubin_path", r.cubin_path},
                   {"grid", r.geometry.grid},
                   {"block", r.geometry.block},
-                  {"smem", r.geometry.dynamic_smem_bytes}};
+                  {"smem", r.geometry.dynamic_smem_bytes},
+                  {"tensor_maps", tensor_maps_to_json(r.geometry.tensor_maps)}};
   if (r.abandon_above_ms) message["abandon_above_ms"] = *r.abandon_above_ms;
   if (r.timing) message["timing"] = timing_to_json(*r.timing);
   return message.dump();

@@ -5,6 +5,7 @@
 //   -> {"cmd": "setup", "spec": ..., "seed": ..., "device": 0, "tolerance": 1e-5, "timing": {...}}
 //   <- {"ok": true, "device": "NVIDIA H100 ...", "setup_ms": ...}  or  {"ok": false, "error": ...}
 //   -> {"cmd": "run", "name": ..., "cubin_path": ..., "grid": [..], "block": [..], "smem": N,
+//       "tensor_maps": [[tensor, rows, cols, box_rows, box_cols], ...],
 //       "abandon_above_ms": x (optional), "timing": {...} (optional)}
 //   <- {"outcome": "ok", "time_ms": ..., "rel_err": ..., "launches": ...}, or a failure outcome
 //      with "message"; after "fault" the worker exits.
@@ -16,6 +17,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "generator/kernel_source.h"
 #include "runtime/timing.h"
@@ -50,6 +52,9 @@ struct RunReply {
 
 nlohmann::json timing_to_json(const TimingOptions& timing);
 TimingOptions timing_from_json(const nlohmann::json& json);
+
+nlohmann::json tensor_maps_to_json(const std::vector<TensorMapSpec>& maps);
+std::vector<TensorMapSpec> tensor_maps_from_json(const nlohmann::json& json);
 
 std::string encode_setup(const SetupRequest& request);
 std::string encode_run(const RunRequest& request);

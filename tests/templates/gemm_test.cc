@@ -1,7 +1,8 @@
 // The GEMM templates against the fp64 reference, on the GPU: for each problem and precision, a
 // subset of its search space in which every value of every tunable appears, on shapes that are
 // and are not tile multiples, for every operand layout and every kind of epilogue operand. Each
-// precision is held to its default tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32).
+// precision is held to its default tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32). On an
+// sm_90 device the warpgroup-MMA family is in the TF32 and 3xTF32 spaces and so covered too.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -34,6 +35,11 @@ std::vector<std::string> tunable_values(const KernelConfig& config) {
             "order=" + std::to_string(c->lane_n_fastest),
             "spread=" + std::to_string(c->spread_fill),
             "occupancy=" + std::to_string(c->min_blocks)};
+  if (const auto* c = std::get_if<GemmWgmmaConfig>(&config))
+    return {"wgmma_tile=" + std::to_string(c->block_m) + "x" + std::to_string(c->block_n) + "/" +
+                std::to_string(c->consumers),
+            "wgmma_stages=" + std::to_string(c->stages),
+            "wgmma_rounding=" + std::to_string(c->round_a) + std::to_string(c->round_b)};
   const auto& c = std::get<GemmMmaConfig>(config);
   return {"warps=" + std::to_string(c.warps_m) + "x" + std::to_string(c.warps_n),
           "tiles_m=" + std::to_string(c.mma_tiles_m), "tiles_n=" + std::to_string(c.mma_tiles_n),
@@ -113,7 +119,12 @@ INSTANTIATE_TEST_SUITE_P(
             "matmul(m=66, n=63, k=9, transpose_b=true) -> softplus(2.0, 10.0) -> "
             "hardtanh(-0.25, 0.25)",
             // Degenerate: one row, one column of k.
-            "linear(m=1, n=37, k=5) -> add(1.5) -> relu", "linear(m=3, n=5, k=1)"),
+            "linear(m=1, n=37, k=5) -> add(1.5) -> relu", "linear(m=3, n=5, k=1)",
+            // Warpgroup MMA (sm_90) needs K-contiguous operands and K a multiple of 4: odd M
+            // and N, K not a multiple of the 32-deep stage, and one row.
+            "linear(m=1000, n=999, k=76) -> add(tensor) -> mul(row) -> sub(column) -> gelu",
+            "matmul(m=130, n=200, k=100, transpose_b=true) -> relu",
+            "linear(m=1, n=300, k=260) -> bias -> tanh"),
         ::testing::Values(Precision::fp32, Precision::tf32, Precision::tf32x3)));
 
 }  // namespace

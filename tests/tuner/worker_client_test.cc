@@ -93,7 +93,7 @@ class WorkerClientTest : public testing::Test {
                       .timing = {}};
   RunRequest request_{.name = "ft_gemm_simt_64x64x16_w2x2_t8x4_s3_n_spread",
                       .cubin_path = "/nonexistent/kernel.cubin",
-                      .geometry = {{1, 1, 1}, {128, 1, 1}, 26112},
+                      .geometry = {{1, 1, 1}, {128, 1, 1}, 26112, {}},
                       .abandon_above_ms = std::nullopt,
                       .timing = std::nullopt};
 };

@@ -169,7 +169,7 @@ TEST(WorkerProtocol, RunRequestCarriesTheLaunchAndOnlyTheOptionsGiven) {
   RunRequest request;
   request.name = "ft_gemm_simt_64x64x16_w2x2_t8x4_s3_n_spread";
   request.cubin_path = "/tmp/scratch/kernel.cubin";
-  request.geometry = {{16, 32, 1}, {128, 1, 1}, 62976};
+  request.geometry = {{16, 32, 1}, {128, 1, 1}, 62976, {}};
   const json bare = json::parse(encode_run(request));
   EXPECT_EQ(bare.at("cmd"), "run");
   EXPECT_EQ(bare.at("name"), request.name);
@@ -177,6 +177,7 @@ TEST(WorkerProtocol, RunRequestCarriesTheLaunchAndOnlyTheOptionsGiven) {
   EXPECT_EQ(bare.at("grid"), json::array({16, 32, 1}));
   EXPECT_EQ(bare.at("block"), json::array({128, 1, 1}));
   EXPECT_EQ(bare.at("smem"), 62976);
+  EXPECT_EQ(bare.at("tensor_maps"), json::array());
   EXPECT_FALSE(bare.contains("abandon_above_ms"));
   EXPECT_FALSE(bare.contains("timing"));
 
@@ -200,4 +201,12 @@ TEST(WorkerProtocol, ReseedRequestCarriesTheSeed) {
 }
 
 }  // namespace
+TEST(WorkerProtocol, TensorMapsRoundTrip) {
+  const std::vector<TensorMapSpec> maps = {{0, 1024, 8192, 128, 32}, {1, 8192, 8192, 256, 32}};
+  EXPECT_EQ(tensor_maps_from_json(tensor_maps_to_json(maps)), maps);
+  RunRequest request;
+  request.geometry.tensor_maps = maps;
+  EXPECT_EQ(tensor_maps_from_json(json::parse(encode_run(request)).at("tensor_maps")), maps);
+}
+
 }  // namespace fusetune

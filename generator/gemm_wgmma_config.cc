@@ -1,0 +1,87 @@
+#include "generator/gemm_wgmma_config.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+namespace fusetune {
+
+int GemmWgmmaConfig::smem_bytes() const {
+  // Per stage: A and B tiles, and at 3xTF32 B's remainder; three mbarriers per stage; and the
+  // slack that lets the kernel align its base to 1024 bytes.
+  const int a_stage = block_m * kBlockK * 4;
+  const int b_stage = block_n * kBlockK * 4;
+  const int small_b = passes == 3 ? b_stage : 0;
+  return stages * (a_stage + b_stage + small_b) + 24 * stages + 1024;
+}
+
+EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& c) {
+  return edge_guards(main, c.block_m, c.block_n, GemmWgmmaConfig::kBlockK);
+}
+
+std::string config_name(const MainOp& main, const GemmWgmmaConfig& c) {
+  return fmt::format("ft_gemm_wgmma_{}x{}_c{}_s{}_{}{}{}_p{}{}", c.block_m, c.block_n, c.consumers,
+                     c.stages, to_string(c.precision()), c.round_a ? "_ra" : "",
+                     c.round_b ? "_rb" : "", c.blocks, guard_suffix(edge_guards(main, c)));
+}
+
+std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std::string* why) {
+  static const std::regex pattern(
+      R"(ft_gemm_wgmma_(\d{1,4})x(\d{1,4})_c(\d)_s(\d{1,2})_(tf32|3xtf32)(_ra)?(_rb)?)"
+      R"(_p(\d{1,4})(?:_g[mnk]+)?)");
+  std::match_results<std::string_view::const_iterator> match;
+  if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
+    if (why)
+      *why =
+          "it is not of the form ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_ra][_rb]_p<P>";
+    return std::nullopt;
+  }
+  auto number = [&](int group) { return std::stoi(match[group].str()); };
+  GemmWgmmaConfig c;
+  c.block_m = number(1);
+  c.block_n = number(2);
+  c.consumers = number(3);
+  c.stages = number(4);
+  c.passes = match[5].str() == "3xtf32" ? 3 : 1;
+  c.round_a = match[6].matched;
+  c.round_b = match[7].matched;
+  c.blocks = number(8);
+  return c;
+}
+
+nlohmann::json to_json(const GemmWgmmaConfig& c) {
+  return {{"family", "gemm_wgmma"}, {"block_m", c.block_m},     {"block_n", c.block_n},
+          {"stages", c.stages},     {"consumers", c.consumers}, {"passes", c.passes},
+          {"round_a", c.round_a},   {"round_b", c.round_b},     {"blocks", c.blocks}};
+}
+
+GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
+  GemmWgmmaConfig c;
+  c.block_m = j.at("block_m");
+  c.block_n = j.at("block_n");
+  c.stages = j.at("stages");
+  c.consumers = j.at("consumers");
+  c.passes = j.at("passes");
+  c.round_a = j.at("round_a");
+  c.round_b = j.at("round_b");
+  c.blocks = j.at("blocks");
+  return c;
+}
+
+std::int64_t tile_count(const MainOp& main, const GemmWgmmaConfig& c) {
+  return tile_count(main, c.block_m, c.block_n);
+}
+
+LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
+  LaunchGeometry g;
+  g.grid = {static_cast<unsigned>(c.blocks), 1, 1};
+  g.block = {static_cast<unsigned>(c.threads()), 1, 1};
+  g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
+  // A [M, K] and B [N, K], both K-contiguous (the template's requirement).
+  g.tensor_maps = {{0, main.m, main.k, c.block_m, GemmWgmmaConfig::kBlockK},
+                   {1, main.n, main.k, c.block_n, GemmWgmmaConfig::kBlockK}};
+  return g;
+}
+
+}  // namespace fusetune

@@ -1,0 +1,54 @@
+// One configuration of the Hopper warpgroup-MMA GEMM template (templates/gemm_wgmma.cuh).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "generator/kernel_source.h"
+#include "generator/precision.h"
+#include "generator/spec.h"
+#include "generator/tile_grid.h"
+
+namespace fusetune {
+
+struct GemmWgmmaConfig {
+  int block_m = 128;  // rows of a block tile: consumers x a multiple of 64
+  int block_n = 128;  // columns: the wgmma N, a multiple of 8 up to 256
+  int stages = 4;     // TMA ring depth
+  int consumers = 2;  // consumer warpgroups (one producer warpgroup besides)
+  int passes = 3;     // 1: TF32, 3: 3xTF32
+  // TF32 only: round operands to nearest (A in registers, B by the producer's spare warps)
+  // instead of letting the tensor cores truncate them, which biases the result by ~3.5e-4
+  // per operand.
+  bool round_a = false;
+  bool round_b = false;
+  int blocks = 132;  // persistent blocks: min(tiles, SMs)
+
+  static constexpr int kBlockK = 32;  // floats: one 128-byte swizzled row per stage
+
+  int threads() const { return 128 * (consumers + 1); }
+  Precision precision() const { return passes == 3 ? Precision::tf32x3 : Precision::tf32; }
+  int smem_bytes() const;
+
+  friend bool operator==(const GemmWgmmaConfig&, const GemmWgmmaConfig&) = default;
+};
+
+EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& config);
+
+// ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32>[_ra][_rb]_p<BLOCKS>[_g<m|n|k...>]
+std::string config_name(const MainOp& main, const GemmWgmmaConfig& config);
+// Reads a name back; nullopt with `why` when it does not describe one. Guard letters are
+// ignored.
+std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name,
+                                                     std::string* why = nullptr);
+
+nlohmann::json to_json(const GemmWgmmaConfig& config);
+GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& json);
+
+std::int64_t tile_count(const MainOp& main, const GemmWgmmaConfig& config);
+LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& config);
+
+}  // namespace fusetune

@@ -1,0 +1,84 @@
+#include "generator/gemm_wgmma_emitter.h"
+
+#include <fmt/format.h>
+
+#include <string>
+
+#include "generator/kernel_assembly.h"
+#include "templates/embedded.h"
+
+namespace fusetune {
+namespace {
+
+// "%first, %first+1, ..., %first+count-1"
+std::string operand_list(int first, int count) {
+  std::string list;
+  for (int i = 0; i < count; ++i) list += fmt::format("{}%{}", i ? ", " : "", first + i);
+  return list;
+}
+
+std::string accumulator_bindings(int count) {
+  std::string list;
+  for (int i = 0; i < count; ++i) list += fmt::format("{}\"+f\"(d[{}])", i ? ", " : "", i);
+  return list;
+}
+
+// The m64nNk8 TF32 instruction for the configuration's N, in both operand forms: A from shared
+// memory (wgmma_ss) and A from registers (wgmma_rs). Its operand list has one register per
+// accumulator, which is why it is generated rather than written in the template.
+std::string wgmma_functions(int n) {
+  const int d = n / 2;
+  const std::string accumulators = operand_list(0, d), bindings = accumulator_bindings(d);
+  return fmt::format(
+      "  static __device__ __forceinline__ void wgmma_ss(float (&d)[{0}], unsigned long long a,\n"
+      "                                                  unsigned long long b, int scale_d) {{\n"
+      "    asm volatile(\n"
+      "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{3}, 0;\\n\"\n"
+      "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, %{0}, %{4}, p, 1, "
+      "1;\\n}}\\n\"\n"
+      "        : {5}\n"
+      "        : \"l\"(a), \"l\"(b), \"r\"(scale_d));\n"
+      "  }}\n"
+      "  static __device__ __forceinline__ void wgmma_rs(float (&d)[{0}], const float (&a)[4],\n"
+      "                                                  unsigned long long b, int scale_d) {{\n"
+      "    asm volatile(\n"
+      "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{7}, 0;\\n\"\n"
+      "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, {{{6}}}, %{8}, p, "
+      "1, 1;\\n}}\\n\"\n"
+      "        : {5}\n"
+      "        : \"r\"(__float_as_uint(a[0])), \"r\"(__float_as_uint(a[1])),\n"
+      "          \"r\"(__float_as_uint(a[2])), \"r\"(__float_as_uint(a[3])), \"l\"(b), "
+      "\"r\"(scale_d));\n"
+      "  }}\n",
+      d, n, accumulators, d + 2, d + 1, bindings, operand_list(d, 4), d + 5, d + 4);
+}
+
+}  // namespace
+
+KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
+  const MainOp& main = spec.main;
+  const EdgeGuards guards = edge_guards(main, c);
+  KernelParts parts;
+  parts.name = config_name(main, c);
+  parts.launch = launch_geometry(main, c);
+  parts.arch_specific = true;
+  parts.templates = {{"common.cuh", templates::common_cuh},
+                     {"hopper.cuh", templates::hopper_cuh},
+                     {"gemm_wgmma.cuh", templates::gemm_wgmma_cuh}};
+  parts.config = fmt::format(
+      "struct Config {{\n"
+      "  static constexpr int M = {}, N = {}, K = {};\n"
+      "  static constexpr int BM = {}, BN = {}, STAGES = {}, CONSUMERS = {};\n"
+      "  static constexpr int PASSES = {};  // {}\n"
+      "  static constexpr bool ROUND_A = {}, ROUND_B = {};\n"
+      "  static constexpr bool GUARD_M = {}, GUARD_N = {};\n"
+      "{}"
+      "}};\n",
+      main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers, c.passes,
+      to_string(c.precision()), c.round_a, c.round_b, guards.m, guards.n,
+      wgmma_functions(c.block_n));
+  parts.body = "  ft::gemm_wgmma<Config>(&map0, &map1, args.out, Epilogue{args});\n";
+  return assemble_kernel(spec, parts);
+}
+
+}  // namespace fusetune

@@ -1,0 +1,109 @@
+#include "generator/gemm_wgmma_space.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace fusetune {
+namespace {
+
+struct TileShape {
+  int block_m, block_n, consumers;
+};
+
+// The tunables' ranges. The space is their product, filtered by gemm_wgmma_rejection.
+struct Ranges {
+  std::vector<TileShape> tiles = {{128, 256, 2}, {256, 128, 2}, {128, 128, 2}, {256, 64, 2},
+                                  {128, 64, 2},  {64, 256, 1},  {64, 128, 1},  {128, 128, 1},
+                                  {64, 64, 1}};
+  std::vector<int> stages = {3, 4, 5, 6};
+  // TF32 operand rounding: {A, B}. Rounding A alone is ~4e-4 off (the truncated B biases the
+  // result), both ~2.6e-4 as cuBLAS. Truncating both (~7e-4) never meets TF32's 5e-4, so the
+  // sweep skips it; --config still runs it.
+  std::vector<std::pair<bool, bool>> rounding = {{true, false}, {true, true}};
+};
+
+std::int64_t next_power_of_two(std::int64_t x) {
+  std::int64_t p = 1;
+  while (p < x) p *= 2;
+  return p;
+}
+
+// Per consumer thread: accumulators (doubled at 3xTF32 for the partial sums it promotes), A
+// fragments held in registers, and addressing.
+int estimated_registers(const GemmWgmmaConfig& c) {
+  const int m_instructions = c.block_m / c.consumers / 64;
+  const int accumulators = m_instructions * c.block_n / 2 * (c.passes == 3 ? 2 : 1);
+  const int a_fragments = 16 * m_instructions * (c.passes == 3 ? 2 : c.round_a ? 1 : 0);
+  return accumulators + a_fragments + 32;
+}
+
+// Registers a consumer thread may have: with two consumers the producer warpgroup gives most
+// of its registers to them (setmaxnreg 40 / 232).
+int register_budget(const GemmWgmmaConfig& c) { return c.consumers == 2 ? 232 : 255; }
+
+}  // namespace
+
+std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const DeviceLimits& limits,
+                                                const GemmWgmmaConfig& c) {
+  if (limits.arch != "sm_90") return "warpgroup MMA and TMA need an sm_90 (Hopper) device";
+  if (!main.a_k_contiguous() || !main.b_k_contiguous())
+    return "TF32 warpgroup MMA reads K-contiguous operands only";
+  if (main.k % 4) return "TMA needs rows of a multiple of 16 bytes (K a multiple of 4)";
+  if (c.passes != 1 && c.passes != 3) return "TF32 takes one pass and 3xTF32 three";
+  if (c.passes == 3 && (c.round_a || c.round_b)) return "3xTF32 splits operands; it rounds none";
+  if (c.round_b && !c.round_a) return "rounding B pays only with A rounded too";
+  if (c.consumers != 1 && c.consumers != 2) return "one or two consumer warpgroups";
+  if (c.block_m % (64 * c.consumers) || c.block_m > 256)
+    return "each consumer warpgroup owns a multiple of 64 rows, up to 256 in all";
+  if (c.block_n % 8 || c.block_n < 8 || c.block_n > 256)
+    return "the wgmma N is a multiple of 8 up to 256";
+  if (c.stages < 2) return "the ring has 2+ stages";
+  if (c.block_m > std::max<std::int64_t>(64, next_power_of_two(main.m)) ||
+      c.block_n > std::max<std::int64_t>(64, next_power_of_two(main.n)))
+    return "a block tile more than twice the matrix wastes most of its work";
+  if (c.smem_bytes() > limits.max_smem_per_block) return "too much shared memory for the device";
+  if (estimated_registers(c) > register_budget(c))
+    return "the accumulators need more registers than a consumer thread has";
+  const std::int64_t tiles = tile_count(main, c);
+  if (c.blocks != std::min<std::int64_t>(tiles, limits.sm_count))
+    return "persistent blocks: one per SM, or one per tile when there are fewer";
+  return std::nullopt;
+}
+
+std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLimits& limits,
+                                              Precision precision) {
+  std::vector<GemmWgmmaConfig> space;
+  if (precision != Precision::tf32 && precision != Precision::tf32x3) return space;
+  const Ranges ranges;
+  const int passes = precision == Precision::tf32x3 ? 3 : 1;
+  for (const TileShape& tile : ranges.tiles)
+    for (int stages : ranges.stages)
+      for (auto [round_a, round_b] : passes == 3 ? std::vector<std::pair<bool, bool>>{{false, false}}
+                                                 : ranges.rounding) {
+        GemmWgmmaConfig c{tile.block_m, tile.block_n, stages, tile.consumers, passes,
+                          round_a,      round_b,      0};
+        c.blocks = static_cast<int>(std::min<std::int64_t>(tile_count(main, c), limits.sm_count));
+        if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
+      }
+  std::stable_sort(space.begin(), space.end(), [&](const auto& x, const auto& y) {
+    return gemm_wgmma_predicted_cost(main, limits, x) < gemm_wgmma_predicted_cost(main, limits, y);
+  });
+  return space;
+}
+
+double gemm_wgmma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
+                                 const GemmWgmmaConfig& c) {
+  // Waves of persistent tiles, each costing its MMA work; narrow tiles and a single consumer
+  // feed the tensor cores less well, rounding costs shared-memory traffic.
+  const double waves =
+      std::ceil(static_cast<double>(tile_count(main, c)) / std::max(1, limits.sm_count));
+  double efficiency = c.block_n >= 128 ? 1.0 : 0.85;
+  if (c.consumers == 1) efficiency *= 0.8;
+  if (c.round_b) efficiency *= 0.7;
+  if (c.stages < 4) efficiency *= 0.95;
+  const double k_padded = std::ceil(static_cast<double>(main.k) / 32) * 32;
+  return waves * c.block_m * c.block_n * k_padded * c.passes / efficiency;
+}
+
+}  // namespace fusetune

@@ -1,0 +1,348 @@
+// Hopper GEMM on warpgroup MMA (sm_90a): out[m, n] = epilogue(sum_k A[m, k] · B[n, k]) for
+// K-contiguous A and B, TF32 (PASSES 1) or 3xTF32 (PASSES 3), fp32 accumulation.
+//
+// Warpgroup 0 produces: one thread issues TMA copies of A and B k-tiles (32 floats deep, the
+// 128-byte swizzle wgmma reads) into a ring of STAGES shared-memory stages, each guarded by a
+// "full" mbarrier (bytes landed) and an "empty" one (every consumer done reading). Warpgroups
+// 1..CONSUMERS consume: each owns BM / CONSUMERS rows of the BM x BN tile and multiplies them
+// by the whole B tile with one wgmma per 64 rows and 8-deep k-step. Blocks are persistent:
+// block b takes tiles b, b + gridDim.x, ..., M-fastest, so the producer fills the next tile's
+// stages while the consumers run the epilogue of the last.
+//
+// 3xTF32: the tensor cores read the top 19 bits of an fp32 operand (the "big" TF32 part). The
+// consumers write each stage's remainder x - big(x), rounded to TF32, beside it in the same
+// swizzled layout, and multiply big·big + big·small + small·big. Tensor cores accumulate with
+// round-toward-zero, so each k-tile sums into fresh registers that an ordinary round-to-nearest
+// add promotes into the accumulators (without it the bias alone exceeds 1e-5 at K = 8192).
+//
+// Config supplies M, N, K, BM, BN, STAGES, CONSUMERS, PASSES, GUARD_M, GUARD_N and
+// wgmma(d, a, b, scale_d): one m64nBNk8 TF32 instruction (generated for BN).
+#pragma once
+
+namespace ft {
+
+template <class C>
+struct WgmmaShape {
+  static constexpr int BK = 32;                         // floats: one 128-byte swizzle row
+  static constexpr int WG_ROWS = C::BM / C::CONSUMERS;  // rows of a consumer warpgroup
+  static constexpr int M_INSTR = WG_ROWS / 64;          // wgmma rows per k-step
+  static constexpr int ACC = C::BN / 2;                 // accumulators per thread per 64 rows
+  static constexpr int A_STAGE = C::BM * BK * 4;        // bytes
+  static constexpr int B_STAGE = C::BN * BK * 4;
+  // A reaches the tensor cores from registers when it must be split or rounded there.
+  static constexpr bool A_FROM_REGISTERS = C::PASSES == 3 || C::ROUND_A;
+  // Warps 1-3 of the producer warpgroup rewrite B in shared memory: its TF32 remainder beside
+  // each stage (3xTF32) or B rounded to TF32 in place.
+  static constexpr bool TRANSFORM_B = C::PASSES == 3 || C::ROUND_B;
+  static constexpr int SMALL_B_STAGE = C::PASSES == 3 ? B_STAGE : 0;
+  static constexpr int TILES_M = (C::M + C::BM - 1) / C::BM;
+  static constexpr int TILES_N = (C::N + C::BN - 1) / C::BN;
+  static constexpr int TILES = TILES_M * TILES_N;
+  static constexpr int K_TILES = (C::K + BK - 1) / BK;
+  static constexpr int TRANSFORM_THREADS = 96;
+  static_assert(WG_ROWS % 64 == 0, "a consumer warpgroup owns a multiple of 64 rows");
+  static_assert(C::BN % 8 == 0 && C::BN <= 256, "wgmma N is a multiple of 8 up to 256");
+  static_assert(A_STAGE % 1024 == 0 && B_STAGE % 1024 == 0, "stages stay 1024-byte aligned");
+};
+
+// Shared memory from a 1024-byte aligned base (the swizzle pattern repeats every 1024 bytes):
+// [A stages][B stages][small B stages][full bars][ready bars][empty bars].
+template <class C>
+struct WgmmaSmem {
+  using S = WgmmaShape<C>;
+  unsigned base;
+  __device__ unsigned a(int stage) const { return base + stage * S::A_STAGE; }
+  __device__ unsigned b(int stage) const {
+    return base + C::STAGES * S::A_STAGE + stage * S::B_STAGE;
+  }
+  __device__ unsigned small_b(int stage) const {
+    return base + C::STAGES * (S::A_STAGE + S::B_STAGE) + stage * S::SMALL_B_STAGE;
+  }
+  __device__ unsigned bars() const {
+    return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE);
+  }
+  __device__ unsigned full(int stage) const { return bars() + 8 * stage; }       // TMA landed
+  __device__ unsigned ready(int stage) const { return bars() + 8 * (C::STAGES + stage); }
+  __device__ unsigned empty(int stage) const { return bars() + 8 * (2 * C::STAGES + stage); }
+  // What consumers wait for: B transformed, or (without a transform) the copies landed.
+  __device__ unsigned consumable(int stage) const {
+    return S::TRANSFORM_B ? ready(stage) : full(stage);
+  }
+};
+
+// The ring position every role walks in the same order: tiles, then k-tiles.
+struct RingPosition {
+  int stage = 0;
+  unsigned phase = 0;
+  template <int STAGES>
+  __device__ __forceinline__ void advance() {
+    if (++stage == STAGES) stage = 0, phase ^= 1;
+  }
+};
+
+__device__ __forceinline__ float tf32_truncated(float x) {
+  return __uint_as_float(__float_as_uint(x) & 0xFFFFE000u);
+}
+__device__ __forceinline__ float tf32_rounded(float x) {
+  unsigned r;
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+  return __uint_as_float(r);
+}
+// What a TF32 tensor-core operand loses of x (it reads the truncated top 19 bits), itself
+// rounded to TF32: x = tf32_truncated(x) + tf32_remainder(x) + O(2^-22 |x|).
+__device__ __forceinline__ float tf32_remainder(float x) {
+  return tf32_rounded(x - tf32_truncated(x));
+}
+
+template <class C>
+__device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const TensorMap* map_b,
+                                              const WgmmaSmem<C>& smem) {
+  using S = WgmmaShape<C>;
+  tma_prefetch_descriptor(map_a);
+  tma_prefetch_descriptor(map_b);
+  RingPosition ring;
+  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
+    const int m0 = (tile % S::TILES_M) * C::BM;
+    const int n0 = (tile / S::TILES_M) * C::BN;
+    for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+      mbarrier_wait(smem.empty(ring.stage), ring.phase ^ 1);
+      const unsigned full = smem.full(ring.stage);
+      mbarrier_expect_bytes(full, S::A_STAGE + S::B_STAGE);
+      tma_load_2d(smem.a(ring.stage), map_a, full, k_tile * S::BK, m0);
+      tma_load_2d(smem.b(ring.stage), map_b, full, k_tile * S::BK, n0);
+      ring.template advance<C::STAGES>();
+    }
+  }
+}
+
+// The B transform of each stage as it lands, by the producer warpgroup's idle warps 1-3.
+template <class C>
+__device__ __forceinline__ void wgmma_transform_b(const WgmmaSmem<C>& smem, int thread) {
+  using S = WgmmaShape<C>;
+  RingPosition ring;
+  const int steps = (S::TILES - static_cast<int>(blockIdx.x) + gridDim.x - 1) / gridDim.x;
+  for (int step = 0; step < steps * S::K_TILES; ++step) {
+    mbarrier_wait(smem.full(ring.stage), ring.phase);
+    const unsigned raw = smem.b(ring.stage);
+    const unsigned out = C::PASSES == 3 ? smem.small_b(ring.stage) : raw;
+    // Loads issued in batches, so that each thread has several in flight.
+    constexpr int VECTORS = S::B_STAGE / 16;
+    constexpr int PER_THREAD = (VECTORS + S::TRANSFORM_THREADS - 1) / S::TRANSFORM_THREADS;
+    constexpr int BATCH = 4;
+#pragma unroll
+    for (int first = 0; first < PER_THREAD; first += BATCH) {
+      float v[BATCH][4];
+#pragma unroll
+      for (int j = 0; j < BATCH; ++j) {
+        const int vector = thread + (first + j) * S::TRANSFORM_THREADS;
+        if (first + j < PER_THREAD && vector < VECTORS)
+          asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                       : "=f"(v[j][0]), "=f"(v[j][1]), "=f"(v[j][2]), "=f"(v[j][3])
+                       : "r"(raw + 16 * vector));
+      }
+#pragma unroll
+      for (int j = 0; j < BATCH; ++j) {
+        const int vector = thread + (first + j) * S::TRANSFORM_THREADS;
+        if (first + j < PER_THREAD && vector < VECTORS) {
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+            v[j][i] = C::PASSES == 3 ? tf32_remainder(v[j][i]) : tf32_rounded(v[j][i]);
+          asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(out + 16 * vector),
+                       "f"(v[j][0]), "f"(v[j][1]), "f"(v[j][2]), "f"(v[j][3])
+                       : "memory");
+        }
+      }
+    }
+    fence_async_shared();
+    mbarrier_arrive(smem.ready(ring.stage));
+    ring.template advance<C::STAGES>();
+  }
+}
+
+// A fragment of the rows a warp owns, for one 8-deep k-step, read from a swizzled stage:
+// a[0] (g, t), a[1] (g + 8, t), a[2] (g, t + 4), a[3] (g + 8, t + 4).
+__device__ __forceinline__ void load_a_fragment(float (&a)[4], unsigned rows, int k_step, int g,
+                                                int t) {
+#pragma unroll
+  for (int q = 0; q < 2; ++q)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const unsigned address = rows + (g + 8 * h) * 128 + (((2 * k_step + q) ^ g) << 4) + 4 * t;
+      asm volatile("ld.shared.f32 %0, [%1];\n" : "=f"(a[2 * q + h]) : "r"(address));
+    }
+}
+
+template <class C>
+__device__ __forceinline__ void wgmma_k_tile(float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC],
+                                             const WgmmaSmem<C>& smem, int stage, int consumer,
+                                             int warp, int g, int t) {
+  using S = WgmmaShape<C>;
+  const unsigned a_rows = smem.a(stage) + consumer * S::WG_ROWS * 128;
+  const unsigned b_rows = smem.b(stage);
+  if constexpr (!S::A_FROM_REGISTERS) {
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+    wgmma_fence();
+#pragma unroll
+    for (int k = 0; k < S::BK / 8; ++k)
+#pragma unroll
+      for (int i = 0; i < S::M_INSTR; ++i)
+        C::wgmma_ss(acc[i], wgmma_descriptor(a_rows + i * 64 * 128 + 32 * k),
+                    wgmma_descriptor(b_rows + 32 * k), 1);
+    wgmma_commit();
+    wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+    return;
+  }
+  float a[S::M_INSTR][S::BK / 8][4];
+#pragma unroll
+  for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+    for (int k = 0; k < S::BK / 8; ++k)
+      load_a_fragment(a[i][k], a_rows + (i * 64 + warp * 16) * 128, k, g, t);
+  if constexpr (C::PASSES == 1) {
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+      for (int k = 0; k < S::BK / 8; ++k)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) a[i][k][e] = tf32_rounded(a[i][k][e]);
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+    wgmma_fence();
+#pragma unroll
+    for (int k = 0; k < S::BK / 8; ++k)
+#pragma unroll
+      for (int i = 0; i < S::M_INSTR; ++i)
+        C::wgmma_rs(acc[i], a[i][k], wgmma_descriptor(b_rows + 32 * k), 1);
+    wgmma_commit();
+    wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+  } else {
+    float small[S::M_INSTR][S::BK / 8][4];
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+      for (int k = 0; k < S::BK / 8; ++k)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) small[i][k][e] = tf32_remainder(a[i][k][e]);
+    // Fresh partial sums, promoted below with a round-to-nearest add (see the file comment).
+    float part[S::M_INSTR][S::ACC];
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(part[i]);
+    wgmma_fence();
+    const unsigned small_b = smem.small_b(stage);
+#pragma unroll
+    for (int k = 0; k < S::BK / 8; ++k) {
+      const unsigned long long b_big = wgmma_descriptor(b_rows + 32 * k);
+      const unsigned long long b_small = wgmma_descriptor(small_b + 32 * k);
+#pragma unroll
+      for (int i = 0; i < S::M_INSTR; ++i) {
+        C::wgmma_rs(part[i], small[i][k], b_big, k > 0);
+        C::wgmma_rs(part[i], a[i][k], b_small, 1);
+        C::wgmma_rs(part[i], a[i][k], b_big, 1);
+      }
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) {
+      fence_registers(part[i]);
+#pragma unroll
+      for (int j = 0; j < S::ACC; ++j) acc[i][j] += part[i][j];
+    }
+  }
+}
+
+template <class C, class Epilogue>
+__device__ __forceinline__ void wgmma_store(const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC],
+                                            float* __restrict__ out, const Epilogue& epilogue,
+                                            int m0, int n0, int warp, int g, int t) {
+  using S = WgmmaShape<C>;
+  constexpr int W = C::N % 2 == 0 ? 2 : 1;
+#pragma unroll
+  for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int m = m0 + i * 64 + warp * 16 + g + 8 * half;
+      if (C::GUARD_M && m >= C::M) continue;
+      float* row = out + static_cast<long long>(m) * C::N;
+#pragma unroll
+      for (int j = 0; j < C::BN / 8; ++j) {
+        const int n = n0 + 8 * j + 2 * t;
+        if constexpr (W == 2) {
+          if (C::GUARD_N && n >= C::N) continue;
+          float v[2] = {acc[i][4 * j + 2 * half], acc[i][4 * j + 2 * half + 1]};
+          epilogue.template apply<2>(v, m, n);
+          store_floats<2>(row + n, v);
+        } else {
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            if (C::GUARD_N && n + e >= C::N) continue;
+            float v[1] = {acc[i][4 * j + 2 * half + e]};
+            epilogue.template apply<1>(v, m, n + e);
+            row[n + e] = v[0];
+          }
+        }
+      }
+    }
+}
+
+template <class C, class Epilogue>
+__device__ __forceinline__ void wgmma_consume(float* __restrict__ out, const Epilogue& epilogue,
+                                              const WgmmaSmem<C>& smem, int consumer) {
+  using S = WgmmaShape<C>;
+  const int thread = threadIdx.x % 128;
+  const int warp = thread / 32, g = (thread % 32) / 4, t = thread % 4;
+  float acc[S::M_INSTR][S::ACC];
+  RingPosition ring;
+  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+      for (int j = 0; j < S::ACC; ++j) acc[i][j] = 0.f;
+    for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+      mbarrier_wait(smem.consumable(ring.stage), ring.phase);
+      wgmma_k_tile<C>(acc, smem, ring.stage, consumer, warp, g, t);
+      // This warpgroup's tensor-core and register reads of the stage are complete.
+      if (thread == 0) mbarrier_arrive(smem.empty(ring.stage));
+      ring.template advance<C::STAGES>();
+    }
+    const int m0 = (tile % S::TILES_M) * C::BM + consumer * S::WG_ROWS;
+    const int n0 = (tile / S::TILES_M) * C::BN;
+    wgmma_store<C>(acc, out, epilogue, m0, n0, warp, g, t);
+  }
+}
+
+template <class C, class Epilogue>
+__device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorMap* map_b,
+                                           float* __restrict__ out, const Epilogue& epilogue) {
+  using S = WgmmaShape<C>;
+  extern __shared__ __align__(1024) unsigned char smem_bytes[];
+  const WgmmaSmem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < C::STAGES; ++s) {
+      mbarrier_init(smem.full(s), 1);
+      mbarrier_init(smem.ready(s), S::TRANSFORM_THREADS);
+      mbarrier_init(smem.empty(s), C::CONSUMERS);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+  const int warpgroup = threadIdx.x / 128;
+  if (warpgroup == 0) {
+    if constexpr (C::CONSUMERS == 2) release_registers<40>();
+    if (threadIdx.x == 0) {
+      wgmma_produce<C>(map_a, map_b, smem);
+    } else if (S::TRANSFORM_B && threadIdx.x >= 32) {
+      wgmma_transform_b<C>(smem, threadIdx.x - 32);
+    }
+  } else {
+    if constexpr (C::CONSUMERS == 2) claim_registers<232>();
+    wgmma_consume<C>(out, epilogue, smem, warpgroup - 1);
+  }
+}
+
+}  // namespace ft

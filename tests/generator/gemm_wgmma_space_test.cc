@@ -1,0 +1,515 @@
+// The Hopper warpgroup-MMA family: its names, its search space, its rejections and the source
+// it emits (compiled with NVRTC, which needs no GPU).
+#include "generator/gemm_wgmma_space.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "fusetune/status.h"
+#include "generator/generator.h"
+#include "generator/spec_parser.h"
+#include "runtime/nvrtc.h"
+#include "tests/expect_error.h"
+
+namespace fusetune {
+namespace {
+
+constexpr const char* kSeed =
+    "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)";
+constexpr const char* kWgmmaPrefix = "ft_gemm_wgmma_";
+constexpr const char* kMmaPrefix = "ft_gemm_mma_";
+
+constexpr Precision kTensorPrecisions[] = {Precision::tf32, Precision::tf32x3};
+
+DeviceLimits limits_of(const std::string& arch) { return DeviceLimits::for_arch(arch).value(); }
+DeviceLimits sm90() { return limits_of("sm_90"); }
+DeviceLimits sm80() { return limits_of("sm_80"); }
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+// Output tiles of `c` on `main`, counted here rather than by the code under test.
+std::int64_t tiles_of(const MainOp& main, const GemmWgmmaConfig& c) {
+  return ((main.m + c.block_m - 1) / c.block_m) * ((main.n + c.block_n - 1) / c.block_n);
+}
+
+// ---- names and JSON ----
+
+TEST(GemmWgmmaNames, EveryConfigOfTheSeedsSpaceRoundTripsThroughItsName) {
+  const Spec spec = parse_spec(kSeed);
+  for (Precision precision : kTensorPrecisions) {
+    const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, sm90(), precision);
+    ASSERT_FALSE(space.empty()) << to_string(precision);
+    std::set<std::string> names;
+    for (const GemmWgmmaConfig& c : space) {
+      const std::string name = config_name(spec.main, c);
+      EXPECT_TRUE(starts_with(name, kWgmmaPrefix)) << name;
+      EXPECT_TRUE(names.insert(name).second) << "two configs share the name " << name;
+      std::string why;
+      const std::optional<GemmWgmmaConfig> parsed = parse_gemm_wgmma_name(name, &why);
+      ASSERT_TRUE(parsed) << name << ": " << why;
+      EXPECT_EQ(*parsed, c) << name;
+
+      const Candidate candidate = candidate_from_name(spec, sm90(), name);
+      ASSERT_TRUE(std::holds_alternative<GemmWgmmaConfig>(candidate.config)) << name;
+      EXPECT_EQ(std::get<GemmWgmmaConfig>(candidate.config), c) << name;
+      EXPECT_EQ(candidate.name, name);
+    }
+  }
+}
+
+TEST(GemmWgmmaNames, GuardedShapesRoundTripToo) {
+  // No dimension a multiple of any tile: every name carries guard letters, which parsing skips.
+  const Spec spec = parse_spec("linear(m=1000, n=1000, k=1000) -> relu");
+  for (Precision precision : kTensorPrecisions) {
+    const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, sm90(), precision);
+    ASSERT_FALSE(space.empty()) << to_string(precision);
+    for (const GemmWgmmaConfig& c : space) {
+      const std::string name = config_name(spec.main, c);
+      EXPECT_TRUE(std::regex_search(name, std::regex("_p[0-9]+_g[mnk]+$"))) << name;
+      EXPECT_EQ(parse_gemm_wgmma_name(name), c) << name;
+      EXPECT_EQ(candidate_from_name(spec, sm90(), name).name, name);
+    }
+  }
+}
+
+TEST(GemmWgmmaNames, NamesTellTheTunablesApart) {
+  const MainOp main = parse_spec(kSeed).main;
+  const GemmWgmmaConfig base;
+  std::vector<GemmWgmmaConfig> variants(8, base);
+  variants[1].block_m = 256;
+  variants[2].block_n = 64;
+  variants[3].stages = 5;
+  variants[4].consumers = 1;
+  variants[5].passes = 1;
+  variants[6].passes = 1, variants[6].round_a = true;
+  variants[7].passes = 1, variants[7].round_a = true, variants[7].round_b = true;
+  std::set<std::string> names;
+  for (const GemmWgmmaConfig& c : variants) {
+    const std::string name = config_name(main, c);
+    EXPECT_TRUE(names.insert(name).second) << name;
+    EXPECT_EQ(parse_gemm_wgmma_name(name), c) << name;
+  }
+  GemmWgmmaConfig fewer_blocks = base;
+  fewer_blocks.blocks = 7;
+  EXPECT_EQ(parse_gemm_wgmma_name(config_name(main, fewer_blocks)), fewer_blocks);
+}
+
+TEST(GemmWgmmaNames, JsonRoundTrips) {
+  const Spec spec = parse_spec(kSeed);
+  for (Precision precision : kTensorPrecisions)
+    for (const GemmWgmmaConfig& c : gemm_wgmma_space(spec.main, sm90(), precision)) {
+      const std::string name = config_name(spec.main, c);
+      EXPECT_EQ(gemm_wgmma_from_json(to_json(c)), c) << name;
+      EXPECT_EQ(gemm_wgmma_from_json(nlohmann::json::parse(to_json(c).dump())), c) << name;
+      const KernelConfig config = c;
+      const KernelConfig back = config_from_json(config_json(config));
+      ASSERT_TRUE(std::holds_alternative<GemmWgmmaConfig>(back)) << config_json(config);
+      EXPECT_EQ(back, config) << name;
+    }
+}
+
+TEST(GemmWgmmaNames, MalformedNamesAreRefusedWithAReason) {
+  for (const char* name : {
+           "ft_gemm_wgmma_128x128_c2_s4_fp32_p132",          // no fp32 wgmma
+           "ft_gemm_wgmma_128x128_s4_3xtf32_p132",           // no consumers
+           "ft_gemm_wgmma_99999x128_c2_s4_3xtf32_p132",      // a number too long
+           "ft_gemm_wgmma_128x128_c2_s4_3xtf32",             // no blocks
+           "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132_x",      // trailing text
+           "ft_gemm_wgmma_128x128_c2_s4_3xtf32_rb_ra_p132",  // rounding flags out of order
+           "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4",  // another family
+           "",
+       }) {
+    std::string why;
+    EXPECT_EQ(parse_gemm_wgmma_name(name, &why), std::nullopt) << name;
+    EXPECT_FALSE(why.empty()) << name;
+    EXPECT_EQ(parse_gemm_wgmma_name(name), std::nullopt) << name;  // `why` is optional
+  }
+}
+
+TEST(GemmWgmmaNames, CandidateFromNameExplainsMalformedAndImpossibleNames) {
+  const Spec spec = parse_spec(kSeed);
+  const auto malformed =
+      error_of([&] { candidate_from_name(spec, sm90(), "ft_gemm_wgmma_128x128_s4_3xtf32_p132"); });
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->code(), StatusCode::invalid_argument);
+  EXPECT_TRUE(contains(malformed->what(), "ft_gemm_wgmma_128x128_s4_3xtf32_p132"))
+      << malformed->what();
+
+  // Well formed, but the seed on an H100 needs one block per SM (132), and sm_80 has no wgmma.
+  const auto wrong_blocks =
+      error_of([&] { candidate_from_name(spec, sm90(), "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p7"); });
+  ASSERT_TRUE(wrong_blocks);
+  EXPECT_EQ(wrong_blocks->code(), StatusCode::invalid_argument);
+  const auto wrong_arch = error_of(
+      [&] { candidate_from_name(spec, sm80(), "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p108"); });
+  ASSERT_TRUE(wrong_arch);
+  EXPECT_EQ(wrong_arch->code(), StatusCode::invalid_argument);
+  EXPECT_TRUE(contains(wrong_arch->what(), "sm_80")) << wrong_arch->what();
+}
+
+// ---- the space ----
+
+TEST(GemmWgmmaSpace, SeedHasCandidatesOnlyOnHopperAndOnlyForTensorPrecisions) {
+  const MainOp main = parse_spec(kSeed).main;
+  for (Precision precision : kTensorPrecisions) {
+    EXPECT_FALSE(gemm_wgmma_space(main, sm90(), precision).empty()) << to_string(precision);
+    for (const char* arch : {"sm_80", "sm_86", "sm_89"})
+      EXPECT_TRUE(gemm_wgmma_space(main, limits_of(arch), precision).empty())
+          << arch << " " << to_string(precision);
+  }
+  EXPECT_TRUE(gemm_wgmma_space(main, sm90(), Precision::fp32).empty());
+}
+
+TEST(GemmWgmmaSpace, IsEmptyForOperandsTmaOrWgmmaCannotRead) {
+  for (const char* text : {
+           "matmul(m=256, n=512, k=128)",                    // B [K,N]: N-contiguous
+           "matmul(m=256, n=512, k=128, transpose_a=true)",  // A [K,M]
+           "matmul(m=256, n=512, k=128, transpose_a=true, transpose_b=true)",
+           "linear(m=64, n=64, k=30)",  // rows of 120 bytes
+           "linear(m=1024, n=8192, k=8190)",
+       }) {
+    const MainOp main = parse_spec(text).main;
+    for (Precision precision : kTensorPrecisions)
+      EXPECT_TRUE(gemm_wgmma_space(main, sm90(), precision).empty())
+          << text << " " << to_string(precision);
+  }
+  // Both operands K-contiguous: a matmul with B stored [N,K] is as good as a linear.
+  const MainOp transposed_b = parse_spec("matmul(m=256, n=512, k=128, transpose_b=true)").main;
+  for (Precision precision : kTensorPrecisions)
+    EXPECT_FALSE(gemm_wgmma_space(transposed_b, sm90(), precision).empty()) << to_string(precision);
+}
+
+TEST(GemmWgmmaSpace, EveryConfigIsValidAndFitsTheDevice) {
+  const DeviceLimits limits = sm90();
+  for (const char* text : {kSeed, "linear(m=256, n=256, k=64)", "linear(m=1000, n=1000, k=1000)",
+                           "matmul(m=96, n=4000, k=512, transpose_b=true) -> relu"}) {
+    const MainOp main = parse_spec(text).main;
+    for (Precision precision : kTensorPrecisions) {
+      const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(main, limits, precision);
+      EXPECT_FALSE(space.empty()) << text << " " << to_string(precision);
+      for (const GemmWgmmaConfig& c : space) {
+        const std::string name = config_name(main, c);
+        EXPECT_EQ(gemm_wgmma_rejection(main, limits, c), std::nullopt) << text << " " << name;
+        EXPECT_EQ(c.precision(), precision) << name;
+        EXPECT_EQ(c.passes, precision == Precision::tf32x3 ? 3 : 1) << name;
+        // The TMA ring alone (A and B tiles, B's small part at 3xTF32) is a lower bound.
+        const int ring = c.stages * (c.block_m + c.block_n * (c.passes == 3 ? 2 : 1)) * 32 * 4;
+        EXPECT_GE(c.smem_bytes(), ring) << name;
+        EXPECT_LE(c.smem_bytes(), limits.max_smem_per_block) << name;
+        EXPECT_EQ(c.blocks, std::min<std::int64_t>(tiles_of(main, c), limits.sm_count))
+            << text << " " << name;
+        EXPECT_GE(c.block_m, 64 * c.consumers) << name;
+        EXPECT_EQ(c.block_m % (64 * c.consumers), 0) << name;
+        EXPECT_EQ(c.block_n % 8, 0) << name;
+        EXPECT_LE(c.block_n, 256) << name;
+        if (precision == Precision::tf32x3) {
+          EXPECT_FALSE(c.round_a) << name;
+          EXPECT_FALSE(c.round_b) << name;
+        } else {
+          EXPECT_TRUE(c.round_a) << name;
+        }
+      }
+    }
+  }
+}
+
+TEST(GemmWgmmaSpace, SmallProblemsUseOneBlockPerTile) {
+  // 256x256 in 128x128 tiles: 4 tiles, far fewer than 132 SMs.
+  const MainOp main = parse_spec("linear(m=256, n=256, k=64)").main;
+  bool saw_fewer_blocks_than_sms = false;
+  for (Precision precision : kTensorPrecisions)
+    for (const GemmWgmmaConfig& c : gemm_wgmma_space(main, sm90(), precision)) {
+      EXPECT_LT(c.blocks, sm90().sm_count) << config_name(main, c);
+      saw_fewer_blocks_than_sms = true;
+    }
+  EXPECT_TRUE(saw_fewer_blocks_than_sms);
+}
+
+TEST(GemmWgmmaSpace, ComesBestPredictedFirst) {
+  const MainOp main = parse_spec(kSeed).main;
+  for (Precision precision : kTensorPrecisions) {
+    const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(main, sm90(), precision);
+    for (std::size_t i = 1; i < space.size(); ++i)
+      EXPECT_LE(gemm_wgmma_predicted_cost(main, sm90(), space[i - 1]),
+                gemm_wgmma_predicted_cost(main, sm90(), space[i]))
+          << config_name(main, space[i]);
+  }
+}
+
+// ---- the generator's entry points ----
+
+TEST(GemmWgmmaSearchSpace, ListsWgmmaCandidatesBeforeMmaSyncOnes) {
+  const Spec spec = parse_spec(kSeed);
+  for (Precision precision : kTensorPrecisions) {
+    const std::vector<Candidate> space = search_space(spec, sm90(), precision);
+    const auto first_mma = std::find_if(space.begin(), space.end(), [](const Candidate& c) {
+      return !std::holds_alternative<GemmWgmmaConfig>(c.config);
+    });
+    const std::size_t wgmma_count = static_cast<std::size_t>(first_mma - space.begin());
+    EXPECT_EQ(wgmma_count, gemm_wgmma_space(spec.main, sm90(), precision).size());
+    EXPECT_GT(wgmma_count, 0u) << to_string(precision);
+    EXPECT_NE(first_mma, space.end()) << "no mma.sync candidates at " << to_string(precision);
+    for (std::size_t i = 0; i < space.size(); ++i) {
+      const Candidate& c = space[i];
+      EXPECT_EQ(precision_of(c.config), precision) << c.name;
+      EXPECT_EQ(c.name, config_name(spec.main, c.config));
+      if (i < wgmma_count) {
+        EXPECT_TRUE(starts_with(c.name, kWgmmaPrefix)) << c.name;
+      } else {
+        EXPECT_TRUE(std::holds_alternative<GemmMmaConfig>(c.config)) << c.name;
+        EXPECT_TRUE(starts_with(c.name, kMmaPrefix)) << c.name;
+      }
+    }
+  }
+}
+
+TEST(GemmWgmmaSearchSpace, ListsNoWgmmaCandidatesOnAmpere) {
+  const Spec spec = parse_spec(kSeed);
+  for (Precision precision : kTensorPrecisions) {
+    const std::vector<Candidate> space = search_space(spec, sm80(), precision);
+    EXPECT_FALSE(space.empty()) << to_string(precision);
+    for (const Candidate& c : space) {
+      EXPECT_FALSE(std::holds_alternative<GemmWgmmaConfig>(c.config)) << c.name;
+      EXPECT_FALSE(starts_with(c.name, kWgmmaPrefix)) << c.name;
+    }
+  }
+  for (const Candidate& c : search_space(spec, sm90(), Precision::fp32))
+    EXPECT_FALSE(std::holds_alternative<GemmWgmmaConfig>(c.config)) << c.name;
+}
+
+TEST(GemmWgmmaSearchSpace, DefaultIsAWgmmaConfigOnHopperOnly) {
+  const Spec spec = parse_spec(kSeed);
+  for (Precision precision : kTensorPrecisions) {
+    const Candidate hopper = default_candidate(spec, sm90(), precision);
+    ASSERT_TRUE(std::holds_alternative<GemmWgmmaConfig>(hopper.config)) << hopper.name;
+    EXPECT_TRUE(starts_with(hopper.name, kWgmmaPrefix)) << hopper.name;
+    EXPECT_EQ(precision_of(hopper.config), precision);
+    EXPECT_EQ(gemm_wgmma_rejection(spec.main, sm90(), std::get<GemmWgmmaConfig>(hopper.config)),
+              std::nullopt);
+    const Candidate ampere = default_candidate(spec, sm80(), precision);
+    EXPECT_TRUE(std::holds_alternative<GemmMmaConfig>(ampere.config)) << ampere.name;
+  }
+  // Operands wgmma cannot read fall back to mma.sync on Hopper too.
+  const Candidate fallback =
+      default_candidate(parse_spec("matmul(m=256, n=512, k=128)"), sm90(), Precision::tf32x3);
+  EXPECT_TRUE(std::holds_alternative<GemmMmaConfig>(fallback.config)) << fallback.name;
+}
+
+// ---- rejections ----
+
+struct RejectionCase {
+  std::string what;
+  std::string spec;
+  std::string arch;
+  GemmWgmmaConfig config;
+  std::string reason_mentions;  // a word of the reason that tells this rule from the others
+};
+
+// The seed's valid 3xTF32 default, and a valid TF32 128x256 tile, changed one field at a time.
+std::vector<RejectionCase> rejection_cases() {
+  const GemmWgmmaConfig base;  // 128x128, 2 consumers, 4 stages, 3xTF32, 132 blocks
+  GemmWgmmaConfig wide = base;
+  wide.block_n = 256, wide.stages = 3, wide.passes = 1, wide.round_a = true;
+  std::vector<RejectionCase> cases;
+  auto add = [&](std::string what, std::string spec, std::string arch, GemmWgmmaConfig c,
+                 std::string mentions) {
+    cases.push_back({std::move(what), std::move(spec), std::move(arch), c, std::move(mentions)});
+  };
+  GemmWgmmaConfig c = base;
+  c.blocks = 108;  // one per SM of an A100
+  add("ampere", kSeed, "sm_80", c, "sm_90");
+  add("transposed_a", "matmul(m=1024, n=8192, k=8192, transpose_a=true)", "sm_90", base,
+      "K-contiguous");
+  add("b_stored_k_by_n", "matmul(m=1024, n=8192, k=8192)", "sm_90", base, "K-contiguous");
+  add("k_not_multiple_of_4", "linear(m=1024, n=8192, k=8190)", "sm_90", base, "multiple of 4");
+  c = base, c.block_m = 64;  // two consumers need 128 rows
+  add("block_m_64_for_two_consumers", kSeed, "sm_90", c, "64 rows");
+  c = base, c.block_m = 192;
+  add("block_m_192_for_two_consumers", kSeed, "sm_90", c, "64 rows");
+  c = base, c.block_m = 100, c.consumers = 1;
+  add("block_m_100", kSeed, "sm_90", c, "64 rows");
+  c = base, c.block_n = 264;
+  add("block_n_264", kSeed, "sm_90", c, "multiple of 8");
+  c = base, c.block_n = 100;
+  add("block_n_100", kSeed, "sm_90", c, "multiple of 8");
+  c = base, c.round_a = true;
+  add("3xtf32_rounding_a", kSeed, "sm_90", c, "3xTF32");
+  c = base, c.round_a = true, c.round_b = true;
+  add("3xtf32_rounding_both", kSeed, "sm_90", c, "3xTF32");
+  c = base, c.passes = 1, c.round_b = true;
+  add("round_b_without_round_a", kSeed, "sm_90", c, "rounding B");
+  c = base, c.passes = 2;
+  add("two_passes", kSeed, "sm_90", c, "pass");
+  c = base, c.consumers = 3, c.block_m = 192;
+  add("three_consumers", kSeed, "sm_90", c, "consumer");
+  c = base, c.stages = 1;
+  add("one_stage", kSeed, "sm_90", c, "stages");
+  c = base, c.blocks = 131;
+  add("fewer_blocks_than_sms", kSeed, "sm_90", c, "persistent");
+  c = base, c.blocks = 133;
+  add("more_blocks_than_sms", kSeed, "sm_90", c, "persistent");
+  // 256x256 in 128x128 tiles: 4 tiles, so 4 blocks, not 132.
+  add("more_blocks_than_tiles", "linear(m=256, n=256, k=64)", "sm_90", base, "persistent");
+  c = wide, c.stages = 8;
+  add("128x256_8_stages", kSeed, "sm_90", c, "shared memory");
+  c = base, c.block_n = 256, c.stages = 8;
+  add("128x256_8_stages_3xtf32", kSeed, "sm_90", c, "shared memory");
+  return cases;
+}
+
+class GemmWgmmaRejection : public testing::TestWithParam<RejectionCase> {};
+
+TEST(GemmWgmmaRejectionBase, TheConfigsTheCasesChangeAreValid) {
+  const MainOp main = parse_spec(kSeed).main;
+  GemmWgmmaConfig base;
+  EXPECT_EQ(gemm_wgmma_rejection(main, sm90(), base), std::nullopt);
+  GemmWgmmaConfig wide = base;
+  wide.block_n = 256, wide.stages = 3, wide.passes = 1, wide.round_a = true;
+  EXPECT_EQ(gemm_wgmma_rejection(main, sm90(), wide), std::nullopt);
+  // The small problem takes the base config with one block per tile; sm_80 takes nothing.
+  GemmWgmmaConfig four_blocks = base;
+  four_blocks.blocks = 4;
+  EXPECT_EQ(
+      gemm_wgmma_rejection(parse_spec("linear(m=256, n=256, k=64)").main, sm90(), four_blocks),
+      std::nullopt);
+  // A matmul with B stored [N,K] is accepted: the transposed_a case fails on A alone.
+  EXPECT_EQ(gemm_wgmma_rejection(
+                parse_spec("matmul(m=1024, n=8192, k=8192, transpose_b=true)").main, sm90(), base),
+            std::nullopt);
+}
+
+TEST_P(GemmWgmmaRejection, GivesAReason) {
+  const RejectionCase& c = GetParam();
+  const MainOp main = parse_spec(c.spec).main;
+  const std::optional<std::string> reason = gemm_wgmma_rejection(main, limits_of(c.arch), c.config);
+  ASSERT_TRUE(reason) << config_name(main, c.config) << " accepted for " << c.spec;
+  EXPECT_FALSE(reason->empty());
+  EXPECT_TRUE(contains(*reason, c.reason_mentions))
+      << "expected a reason mentioning '" << c.reason_mentions << "', got: " << *reason;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, GemmWgmmaRejection, testing::ValuesIn(rejection_cases()),
+                         [](const auto& info) { return info.param.what; });
+
+TEST(GemmWgmmaRejectionLimits, SharedMemoryDecidesTheDeepestRing) {
+  // Adding stages to a valid tile is refused exactly when the bytes pass the device's limit.
+  const MainOp main = parse_spec(kSeed).main;
+  const DeviceLimits limits = sm90();
+  GemmWgmmaConfig c;
+  c.block_n = 256, c.passes = 1, c.round_a = true;
+  bool refused_some = false;
+  for (c.stages = 2; c.stages <= 12; ++c.stages) {
+    const bool fits = c.smem_bytes() <= limits.max_smem_per_block;
+    EXPECT_EQ(gemm_wgmma_rejection(main, limits, c) == std::nullopt, fits)
+        << config_name(main, c) << ": " << c.smem_bytes() << " bytes";
+    refused_some |= !fits;
+  }
+  EXPECT_TRUE(refused_some);
+}
+
+// ---- the emitter ----
+
+TEST(GemmWgmmaEmitter, SourceLaunchAndTensorMapsFollowTheConfigAndShape) {
+  // Distinct M, N and K, so that swapped extents show.
+  for (const char* text : {"linear(m=512, n=768, k=256) -> bias -> relu",
+                           "matmul(m=384, n=640, k=96, transpose_b=true) -> mul(2.0)"}) {
+    const Spec spec = parse_spec(text);
+    for (Precision precision : kTensorPrecisions) {
+      const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, sm90(), precision);
+      ASSERT_FALSE(space.empty()) << text << " " << to_string(precision);
+      for (const GemmWgmmaConfig& c : space) {
+        const KernelSource source = generate(spec, c);
+        const std::string& name = source.name;
+        EXPECT_EQ(name, config_name(spec.main, c));
+        EXPECT_TRUE(source.arch_specific) << name;
+        EXPECT_EQ(target_arch(source, "sm_90"), "sm_90a") << name;
+
+        const LaunchGeometry& launch = source.launch;
+        EXPECT_EQ(launch.block[0], 128u * static_cast<unsigned>(c.consumers + 1)) << name;
+        EXPECT_EQ(launch.block[1], 1u);
+        EXPECT_EQ(launch.block[2], 1u);
+        EXPECT_EQ(launch.grid[0], static_cast<unsigned>(c.blocks)) << name;
+        EXPECT_EQ(launch.grid[1], 1u);
+        EXPECT_EQ(launch.grid[2], 1u);
+        EXPECT_EQ(launch.dynamic_smem_bytes, static_cast<unsigned>(c.smem_bytes())) << name;
+
+        ASSERT_EQ(launch.tensor_maps.size(), 2u) << name;
+        const TensorMapSpec a = launch.tensor_maps[0], b = launch.tensor_maps[1];
+        EXPECT_EQ(a.tensor, 0);
+        EXPECT_EQ(a.rows, spec.main.m) << name;
+        EXPECT_EQ(a.cols, spec.main.k) << name;
+        EXPECT_EQ(a.box_rows, c.block_m) << name;
+        EXPECT_EQ(a.box_cols, 32) << name;
+        EXPECT_EQ(b.tensor, 1);
+        EXPECT_EQ(b.rows, spec.main.n) << name;
+        EXPECT_EQ(b.cols, spec.main.k) << name;
+        EXPECT_EQ(b.box_rows, c.block_n) << name;
+        EXPECT_EQ(b.box_cols, 32) << name;
+
+        const std::string instruction =
+            "wgmma.mma_async.sync.aligned.m64n" + std::to_string(c.block_n) + "k8.f32.tf32.tf32";
+        EXPECT_TRUE(contains(source.code, instruction)) << name << " lacks " << instruction;
+        EXPECT_TRUE(contains(source.code, "const __grid_constant__ ft::TensorMap map0")) << name;
+        EXPECT_TRUE(contains(source.code, "const __grid_constant__ ft::TensorMap map1")) << name;
+        EXPECT_FALSE(contains(source.code, "ft::TensorMap map2")) << name;
+        EXPECT_TRUE(contains(source.code, "void __launch_bounds__(" +
+                                              std::to_string(128 * (c.consumers + 1)) + ", "))
+            << name;
+        EXPECT_TRUE(contains(source.code, "\n" + name + "(")) << name << ": entry not found";
+      }
+    }
+  }
+}
+
+TEST(GemmWgmmaEmitter, OtherFamiliesAreNotArchSpecificAndTakeNoTensorMaps) {
+  const Spec spec = parse_spec(kSeed);
+  const std::vector<Candidate> others = {
+      default_candidate(spec, sm90(), Precision::fp32),    // SIMT
+      default_candidate(spec, sm80(), Precision::tf32x3),  // mma.sync
+      default_candidate(spec, sm80(), Precision::tf32),
+  };
+  ASSERT_TRUE(std::holds_alternative<GemmSimtConfig>(others[0].config)) << others[0].name;
+  ASSERT_TRUE(std::holds_alternative<GemmMmaConfig>(others[1].config)) << others[1].name;
+  for (const Candidate& c : others) {
+    const KernelSource source = generate(spec, c.config);
+    EXPECT_FALSE(source.arch_specific) << c.name;
+    EXPECT_EQ(target_arch(source, "sm_90"), "sm_90") << c.name;
+    EXPECT_TRUE(source.launch.tensor_maps.empty()) << c.name;
+    EXPECT_FALSE(contains(source.code, "ft::TensorMap map")) << c.name;
+    EXPECT_FALSE(contains(source.code, "wgmma.mma_async")) << c.name;
+  }
+}
+
+TEST(GemmWgmmaEmitter, CompilesWithNvrtcForSm90a) {
+  const Spec spec = parse_spec(kSeed);
+  const Candidate candidate = default_candidate(spec, sm90(), Precision::tf32x3);
+  ASSERT_TRUE(std::holds_alternative<GemmWgmmaConfig>(candidate.config)) << candidate.name;
+  const KernelSource source = generate(spec, candidate.config);
+  const std::string arch = target_arch(source, "sm_90");
+  ASSERT_EQ(arch, "sm_90a");
+  const CompiledBinary binary = compile_to_cubin(source.code, source.name, arch);
+  EXPECT_EQ(binary.arch, arch);
+  EXPECT_GT(binary.registers, 0) << binary.log;
+  ASSERT_GE(binary.cubin.size(), 4u);
+  EXPECT_EQ(std::string(binary.cubin.data(), 4),
+            "\x7f"
+            "ELF");
+}
+
+}  // namespace
+}  // namespace fusetune
