@@ -23,34 +23,38 @@ std::string accumulator_bindings(int count) {
   return list;
 }
 
-// The m64nNk8 TF32 instruction for the configuration's N, in both operand forms: A from shared
-// memory (wgmma_ss) and A from registers (wgmma_rs). Its operand list has one register per
+// The m64nNk8 TF32 instruction for the configuration's N, in the operand form it uses: A from
+// shared memory (wgmma_ss) or from registers (wgmma_rs). Its operand list has one register per
 // accumulator, which is why it is generated rather than written in the template.
-std::string wgmma_functions(int n) {
-  const int d = n / 2;
+std::string wgmma_functions(const GemmWgmmaConfig& c) {
+  const int n = c.block_n, d = n / 2;
   const std::string accumulators = operand_list(0, d), bindings = accumulator_bindings(d);
+  // A is read from registers where the template splits or rounds it there (see A_FROM_REGISTERS).
+  if (c.passes == 1 && !c.round_a)
+    return fmt::format(
+        "  static __device__ __forceinline__ void wgmma_ss(float (&d)[{0}], unsigned long long a,\n"
+        "                                                  unsigned long long b, int scale_d) {{\n"
+        "    asm volatile(\n"
+        "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{3}, 0;\\n\"\n"
+        "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, %{0}, %{4}, p, 1, "
+        "1;\\n}}\\n\"\n"
+        "        : {5}\n"
+        "        : \"l\"(a), \"l\"(b), \"r\"(scale_d));\n"
+        "  }}\n",
+        d, n, accumulators, d + 2, d + 1, bindings);
   return fmt::format(
-      "  static __device__ __forceinline__ void wgmma_ss(float (&d)[{0}], unsigned long long a,\n"
-      "                                                  unsigned long long b, int scale_d) {{\n"
-      "    asm volatile(\n"
-      "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{3}, 0;\\n\"\n"
-      "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, %{0}, %{4}, p, 1, "
-      "1;\\n}}\\n\"\n"
-      "        : {5}\n"
-      "        : \"l\"(a), \"l\"(b), \"r\"(scale_d));\n"
-      "  }}\n"
       "  static __device__ __forceinline__ void wgmma_rs(float (&d)[{0}], const float (&a)[4],\n"
       "                                                  unsigned long long b, int scale_d) {{\n"
       "    asm volatile(\n"
-      "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{7}, 0;\\n\"\n"
-      "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, {{{6}}}, %{8}, p, "
+      "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{4}, 0;\\n\"\n"
+      "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, {{{3}}}, %{5}, p, "
       "1, 1;\\n}}\\n\"\n"
-      "        : {5}\n"
+      "        : {6}\n"
       "        : \"r\"(__float_as_uint(a[0])), \"r\"(__float_as_uint(a[1])),\n"
       "          \"r\"(__float_as_uint(a[2])), \"r\"(__float_as_uint(a[3])), \"l\"(b), "
       "\"r\"(scale_d));\n"
       "  }}\n",
-      d, n, accumulators, d + 2, d + 1, bindings, operand_list(d, 4), d + 5, d + 4);
+      d, n, accumulators, operand_list(d, 4), d + 5, d + 4, bindings);
 }
 
 }  // namespace
@@ -76,7 +80,7 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "}};\n",
       main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers, c.passes,
       to_string(c.precision()), c.round_a, c.round_b, guards.m, guards.n,
-      wgmma_functions(c.block_n));
+      wgmma_functions(c));
   parts.body = "  ft::gemm_wgmma<Config>(&map0, &map1, args.out, Epilogue{args});\n";
   return assemble_kernel(spec, parts);
 }

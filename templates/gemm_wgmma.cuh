@@ -172,29 +172,13 @@ __device__ __forceinline__ void load_a_fragment(float (&a)[4], unsigned rows, in
     }
 }
 
+// A k-tile with A read into registers: rounded to TF32 there, or split into its truncated
+// part (the raw value) and its remainder for 3xTF32.
 template <class C>
-__device__ __forceinline__ void wgmma_k_tile(float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC],
-                                             const WgmmaSmem<C>& smem, int stage, int consumer,
-                                             int warp, int g, int t) {
+__device__ __forceinline__ void wgmma_k_tile_a_in_registers(
+    float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], const WgmmaSmem<C>& smem,
+    unsigned a_rows, unsigned b_rows, int stage, int warp, int g, int t) {
   using S = WgmmaShape<C>;
-  const unsigned a_rows = smem.a(stage) + consumer * S::WG_ROWS * 128;
-  const unsigned b_rows = smem.b(stage);
-  if constexpr (!S::A_FROM_REGISTERS) {
-#pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
-    wgmma_fence();
-#pragma unroll
-    for (int k = 0; k < S::BK / 8; ++k)
-#pragma unroll
-      for (int i = 0; i < S::M_INSTR; ++i)
-        C::wgmma_ss(acc[i], wgmma_descriptor(a_rows + i * 64 * 128 + 32 * k),
-                    wgmma_descriptor(b_rows + 32 * k), 1);
-    wgmma_commit();
-    wgmma_wait<0>();
-#pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
-    return;
-  }
   float a[S::M_INSTR][S::BK / 8][4];
 #pragma unroll
   for (int i = 0; i < S::M_INSTR; ++i)
@@ -253,6 +237,32 @@ __device__ __forceinline__ void wgmma_k_tile(float (&acc)[WgmmaShape<C>::M_INSTR
 #pragma unroll
       for (int j = 0; j < S::ACC; ++j) acc[i][j] += part[i][j];
     }
+  }
+}
+
+template <class C>
+__device__ __forceinline__ void wgmma_k_tile(float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC],
+                                             const WgmmaSmem<C>& smem, int stage, int consumer,
+                                             int warp, int g, int t) {
+  using S = WgmmaShape<C>;
+  const unsigned a_rows = smem.a(stage) + consumer * S::WG_ROWS * 128;
+  const unsigned b_rows = smem.b(stage);
+  if constexpr (!S::A_FROM_REGISTERS) {
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+    wgmma_fence();
+#pragma unroll
+    for (int k = 0; k < S::BK / 8; ++k)
+#pragma unroll
+      for (int i = 0; i < S::M_INSTR; ++i)
+        C::wgmma_ss(acc[i], wgmma_descriptor(a_rows + i * 64 * 128 + 32 * k),
+                    wgmma_descriptor(b_rows + 32 * k), 1);
+    wgmma_commit();
+    wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+  } else {
+    wgmma_k_tile_a_in_registers<C>(acc, smem, a_rows, b_rows, stage, warp, g, t);
   }
 }
 
