@@ -33,8 +33,7 @@ std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std:
   std::match_results<std::string_view::const_iterator> match;
   if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
     if (why)
-      *why =
-          "it is not of the form ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_ra][_rb]_p<P>";
+      *why = "it is not of the form ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_ra][_rb]_p<P>";
     return std::nullopt;
   }
   auto number = [&](int group) { return std::stoi(match[group].str()); };

@@ -36,7 +36,8 @@ std::string wgmma_functions(const GemmWgmmaConfig& c) {
         "                                                  unsigned long long b, int scale_d) {{\n"
         "    asm volatile(\n"
         "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{3}, 0;\\n\"\n"
-        "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, %{0}, %{4}, p, 1, "
+        "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, %{0}, %{4}, p, "
+        "1, "
         "1;\\n}}\\n\"\n"
         "        : {5}\n"
         "        : \"l\"(a), \"l\"(b), \"r\"(scale_d));\n"
@@ -79,8 +80,7 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "{}"
       "}};\n",
       main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers, c.passes,
-      to_string(c.precision()), c.round_a, c.round_b, guards.m, guards.n,
-      wgmma_functions(c));
+      to_string(c.precision()), c.round_a, c.round_b, guards.m, guards.n, wgmma_functions(c));
   parts.body = "  ft::gemm_wgmma<Config>(&map0, &map1, args.out, Epilogue{args});\n";
   return assemble_kernel(spec, parts);
 }

@@ -13,9 +13,9 @@ struct TileShape {
 
 // The tunables' ranges. The space is their product, filtered by gemm_wgmma_rejection.
 struct Ranges {
-  std::vector<TileShape> tiles = {{128, 256, 2}, {256, 128, 2}, {128, 128, 2}, {256, 64, 2},
-                                  {128, 64, 2},  {64, 256, 1},  {64, 128, 1},  {128, 128, 1},
-                                  {64, 64, 1}};
+  std::vector<TileShape> tiles = {{128, 256, 2}, {256, 128, 2}, {128, 128, 2},
+                                  {256, 64, 2},  {128, 64, 2},  {64, 256, 1},
+                                  {64, 128, 1},  {128, 128, 1}, {64, 64, 1}};
   std::vector<int> stages = {3, 4, 5, 6};
   // TF32 operand rounding: {A, B}. Rounding A alone is ~4e-4 off (the truncated B biases the
   // result), both ~2.6e-4 as cuBLAS. Truncating both (~7e-4) never meets TF32's 5e-4, so the
@@ -79,10 +79,10 @@ std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLi
   const int passes = precision == Precision::tf32x3 ? 3 : 1;
   for (const TileShape& tile : ranges.tiles)
     for (int stages : ranges.stages)
-      for (auto [round_a, round_b] : passes == 3 ? std::vector<std::pair<bool, bool>>{{false, false}}
-                                                 : ranges.rounding) {
-        GemmWgmmaConfig c{tile.block_m, tile.block_n, stages, tile.consumers, passes,
-                          round_a,      round_b,      0};
+      for (auto [round_a, round_b] :
+           passes == 3 ? std::vector<std::pair<bool, bool>>{{false, false}} : ranges.rounding) {
+        GemmWgmmaConfig c{tile.block_m, tile.block_n, stages,  tile.consumers,
+                          passes,       round_a,      round_b, 0};
         c.blocks = static_cast<int>(std::min<std::int64_t>(tile_count(main, c), limits.sm_count));
         if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
       }
