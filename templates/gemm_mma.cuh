@@ -228,7 +228,6 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
   }
 
   // Each lane holds, per MMA tile, two adjacent columns of rows g and g + 8.
-  constexpr int W = C::N % 2 == 0 ? 2 : 1;
 #pragma unroll
   for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -237,23 +236,10 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
       if (C::GUARD_M && m >= C::M) continue;
       float* row = out + static_cast<long long>(m) * C::N;
 #pragma unroll
-      for (int nt = 0; nt < C::MMA_TILES_N; ++nt) {
-        const int n = n_block + warp_n0 + nt * 8 + 2 * t;
-        if constexpr (W == 2) {
-          if (C::GUARD_N && n >= C::N) continue;
-          float v[2] = {acc[mt][nt][2 * half], acc[mt][nt][2 * half + 1]};
-          epilogue.template apply<2>(v, m, n);
-          store_floats<2>(row + n, v);
-        } else {
-#pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            if (C::GUARD_N && n + j >= C::N) continue;
-            float v[1] = {acc[mt][nt][2 * half + j]};
-            epilogue.template apply<1>(v, m, n + j);
-            row[n + j] = v[0];
-          }
-        }
-      }
+      for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
+        store_output_pair<C::N, C::GUARD_N>(row, m, n_block + warp_n0 + nt * 8 + 2 * t,
+                                            acc[mt][nt][2 * half], acc[mt][nt][2 * half + 1],
+                                            epilogue);
     }
 }
 

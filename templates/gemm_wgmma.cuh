@@ -9,14 +9,19 @@
 // block b takes tiles b, b + gridDim.x, ..., M-fastest, so the producer fills the next tile's
 // stages while the consumers run the epilogue of the last.
 //
-// 3xTF32: the tensor cores read the top 19 bits of an fp32 operand (the "big" TF32 part). The
-// consumers write each stage's remainder x - big(x), rounded to TF32, beside it in the same
-// swizzled layout, and multiply big·big + big·small + small·big. Tensor cores accumulate with
-// round-toward-zero, so each k-tile sums into fresh registers that an ordinary round-to-nearest
-// add promotes into the accumulators (without it the bias alone exceeds 1e-5 at K = 8192).
+// The tensor cores read the top 19 bits of an fp32 operand (tf32_truncated). 3xTF32 adds the
+// remainders (tf32_remainder): the consumers split A in registers, and warps 1-3 of the producer
+// warpgroup write each stage's B remainder beside it in the same swizzled layout (signalled by
+// a third, "ready" mbarrier); the product is big·big + big·small + small·big. Tensor cores
+// accumulate with round-toward-zero, so each k-tile sums into fresh registers that an ordinary
+// round-to-nearest add promotes into the accumulators (without it the bias alone exceeds 1e-5 at
+// K = 8192). TF32 may round A in registers (ROUND_A) and B in place by the same warps (ROUND_B)
+// instead of letting the tensor cores truncate them.
 //
-// Config supplies M, N, K, BM, BN, STAGES, CONSUMERS, PASSES, GUARD_M, GUARD_N and
-// wgmma(d, a, b, scale_d): one m64nBNk8 TF32 instruction (generated for BN).
+// Config supplies M, N, K, BM, BN, STAGES, CONSUMERS, PASSES, ROUND_A, ROUND_B, GUARD_M,
+// GUARD_N and the m64nBNk8 TF32 instruction (generated for BN) in the form the configuration
+// uses: wgmma_ss(d, a_descriptor, b_descriptor, scale_d) with A in shared memory, or
+// wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in registers.
 #pragma once
 
 namespace ft {
@@ -80,20 +85,6 @@ struct RingPosition {
   }
 };
 
-__device__ __forceinline__ float tf32_truncated(float x) {
-  return __uint_as_float(__float_as_uint(x) & 0xFFFFE000u);
-}
-__device__ __forceinline__ float tf32_rounded(float x) {
-  unsigned r;
-  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
-  return __uint_as_float(r);
-}
-// What a TF32 tensor-core operand loses of x (it reads the truncated top 19 bits), itself
-// rounded to TF32: x = tf32_truncated(x) + tf32_remainder(x) + O(2^-22 |x|).
-__device__ __forceinline__ float tf32_remainder(float x) {
-  return tf32_rounded(x - tf32_truncated(x));
-}
-
 template <class C>
 __device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const TensorMap* map_b,
                                               const WgmmaSmem<C>& smem) {
@@ -146,7 +137,7 @@ __device__ __forceinline__ void wgmma_transform_b(const WgmmaSmem<C>& smem, int 
         if (first + j < PER_THREAD && vector < VECTORS) {
 #pragma unroll
           for (int i = 0; i < 4; ++i)
-            v[j][i] = C::PASSES == 3 ? tf32_remainder(v[j][i]) : tf32_rounded(v[j][i]);
+            v[j][i] = C::PASSES == 3 ? tf32_remainder(v[j][i]) : __uint_as_float(to_tf32(v[j][i]));
           asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(out + 16 * vector),
                        "f"(v[j][0]), "f"(v[j][1]), "f"(v[j][2]), "f"(v[j][3])
                        : "memory");
@@ -172,6 +163,20 @@ __device__ __forceinline__ void load_a_fragment(float (&a)[4], unsigned rows, in
     }
 }
 
+// One group of MMAs, issued by `issue` into d and run to completion; the tensor cores own the
+// accumulators from the fence to the wait.
+template <int M_INSTR, int ACC, class Issue>
+__device__ __forceinline__ void wgmma_group(float (&d)[M_INSTR][ACC], const Issue& issue) {
+#pragma unroll
+  for (int i = 0; i < M_INSTR; ++i) fence_registers(d[i]);
+  wgmma_fence();
+  issue();
+  wgmma_commit();
+  wgmma_wait<0>();
+#pragma unroll
+  for (int i = 0; i < M_INSTR; ++i) fence_registers(d[i]);
+}
+
 // A k-tile with A read into registers: rounded to TF32 there, or split into its truncated
 // part (the raw value) and its remainder for 3xTF32.
 template <class C>
@@ -191,19 +196,14 @@ __device__ __forceinline__ void wgmma_k_tile_a_in_registers(
 #pragma unroll
       for (int k = 0; k < S::BK / 8; ++k)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) a[i][k][e] = tf32_rounded(a[i][k][e]);
+        for (int e = 0; e < 4; ++e) a[i][k][e] = __uint_as_float(to_tf32(a[i][k][e]));
+    wgmma_group(acc, [&] {
 #pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
-    wgmma_fence();
+      for (int k = 0; k < S::BK / 8; ++k)
 #pragma unroll
-    for (int k = 0; k < S::BK / 8; ++k)
-#pragma unroll
-      for (int i = 0; i < S::M_INSTR; ++i)
-        C::wgmma_rs(acc[i], a[i][k], wgmma_descriptor(b_rows + 32 * k), 1);
-    wgmma_commit();
-    wgmma_wait<0>();
-#pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+        for (int i = 0; i < S::M_INSTR; ++i)
+          C::wgmma_rs(acc[i], a[i][k], wgmma_descriptor(b_rows + 32 * k), 1);
+    });
   } else {
     float small[S::M_INSTR][S::BK / 8][4];
 #pragma unroll
@@ -214,29 +214,24 @@ __device__ __forceinline__ void wgmma_k_tile_a_in_registers(
         for (int e = 0; e < 4; ++e) small[i][k][e] = tf32_remainder(a[i][k][e]);
     // Fresh partial sums, promoted below with a round-to-nearest add (see the file comment).
     float part[S::M_INSTR][S::ACC];
-#pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(part[i]);
-    wgmma_fence();
     const unsigned small_b = smem.small_b(stage);
+    wgmma_group(part, [&] {
 #pragma unroll
-    for (int k = 0; k < S::BK / 8; ++k) {
-      const unsigned long long b_big = wgmma_descriptor(b_rows + 32 * k);
-      const unsigned long long b_small = wgmma_descriptor(small_b + 32 * k);
+      for (int k = 0; k < S::BK / 8; ++k) {
+        const unsigned long long b_big = wgmma_descriptor(b_rows + 32 * k);
+        const unsigned long long b_small = wgmma_descriptor(small_b + 32 * k);
 #pragma unroll
-      for (int i = 0; i < S::M_INSTR; ++i) {
-        C::wgmma_rs(part[i], small[i][k], b_big, k > 0);
-        C::wgmma_rs(part[i], a[i][k], b_small, 1);
-        C::wgmma_rs(part[i], a[i][k], b_big, 1);
+        for (int i = 0; i < S::M_INSTR; ++i) {
+          C::wgmma_rs(part[i], small[i][k], b_big, k > 0);
+          C::wgmma_rs(part[i], a[i][k], b_small, 1);
+          C::wgmma_rs(part[i], a[i][k], b_big, 1);
+        }
       }
-    }
-    wgmma_commit();
-    wgmma_wait<0>();
+    });
 #pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i) {
-      fence_registers(part[i]);
+    for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
       for (int j = 0; j < S::ACC; ++j) acc[i][j] += part[i][j];
-    }
   }
 }
 
@@ -248,19 +243,14 @@ __device__ __forceinline__ void wgmma_k_tile(float (&acc)[WgmmaShape<C>::M_INSTR
   const unsigned a_rows = smem.a(stage) + consumer * S::WG_ROWS * 128;
   const unsigned b_rows = smem.b(stage);
   if constexpr (!S::A_FROM_REGISTERS) {
+    wgmma_group(acc, [&] {
 #pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
-    wgmma_fence();
+      for (int k = 0; k < S::BK / 8; ++k)
 #pragma unroll
-    for (int k = 0; k < S::BK / 8; ++k)
-#pragma unroll
-      for (int i = 0; i < S::M_INSTR; ++i)
-        C::wgmma_ss(acc[i], wgmma_descriptor(a_rows + i * 64 * 128 + 32 * k),
-                    wgmma_descriptor(b_rows + 32 * k), 1);
-    wgmma_commit();
-    wgmma_wait<0>();
-#pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+        for (int i = 0; i < S::M_INSTR; ++i)
+          C::wgmma_ss(acc[i], wgmma_descriptor(a_rows + i * 64 * 128 + 32 * k),
+                      wgmma_descriptor(b_rows + 32 * k), 1);
+    });
   } else {
     wgmma_k_tile_a_in_registers<C>(acc, smem, a_rows, b_rows, stage, warp, g, t);
   }
@@ -271,7 +261,6 @@ __device__ __forceinline__ void wgmma_store(const float (&acc)[WgmmaShape<C>::M_
                                             float* __restrict__ out, const Epilogue& epilogue,
                                             int m0, int n0, int warp, int g, int t) {
   using S = WgmmaShape<C>;
-  constexpr int W = C::N % 2 == 0 ? 2 : 1;
 #pragma unroll
   for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
@@ -280,23 +269,9 @@ __device__ __forceinline__ void wgmma_store(const float (&acc)[WgmmaShape<C>::M_
       if (C::GUARD_M && m >= C::M) continue;
       float* row = out + static_cast<long long>(m) * C::N;
 #pragma unroll
-      for (int j = 0; j < C::BN / 8; ++j) {
-        const int n = n0 + 8 * j + 2 * t;
-        if constexpr (W == 2) {
-          if (C::GUARD_N && n >= C::N) continue;
-          float v[2] = {acc[i][4 * j + 2 * half], acc[i][4 * j + 2 * half + 1]};
-          epilogue.template apply<2>(v, m, n);
-          store_floats<2>(row + n, v);
-        } else {
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            if (C::GUARD_N && n + e >= C::N) continue;
-            float v[1] = {acc[i][4 * j + 2 * half + e]};
-            epilogue.template apply<1>(v, m, n + e);
-            row[n + e] = v[0];
-          }
-        }
-      }
+      for (int j = 0; j < C::BN / 8; ++j)
+        store_output_pair<C::N, C::GUARD_N>(row, m, n0 + 8 * j + 2 * t, acc[i][4 * j + 2 * half],
+                                            acc[i][4 * j + 2 * half + 1], epilogue);
     }
 }
 

@@ -1,5 +1,6 @@
 // Tensor-core building blocks for fp32 data (sm_80 and newer): TF32 conversion, the split of an
-// fp32 value into a TF32 "big" part and a TF32 "small" remainder (3xTF32), and the warp-wide
+// fp32 value into a TF32 "big" part and a TF32 "small" remainder (3xTF32) -- rounded, or, for
+// operands the tensor cores truncate themselves, truncated -- and the warp-wide
 // mma.sync.m16n8k8 TF32 instruction with fp32 accumulation.
 //
 // Fragment layout of m16n8k8 (PTX ISA, "Matrix Fragments for mma.m16n8k8"), for lane l with
@@ -22,6 +23,18 @@ __device__ __forceinline__ unsigned to_tf32(float x) {
 __device__ __forceinline__ void split_tf32(float x, unsigned& big, unsigned& small) {
   big = to_tf32(x);
   small = to_tf32(x - __uint_as_float(big));
+}
+
+// The TF32 value a tensor core reads from an fp32 operand it is given unconverted: the top 19
+// bits, truncated.
+__device__ __forceinline__ float tf32_truncated(float x) {
+  return __uint_as_float(__float_as_uint(x) & 0xFFFFE000u);
+}
+
+// What a tensor core loses of an unconverted operand x, itself rounded to TF32:
+// x = tf32_truncated(x) + tf32_remainder(x) + O(2^-22 |x|).
+__device__ __forceinline__ float tf32_remainder(float x) {
+  return __uint_as_float(to_tf32(x - tf32_truncated(x)));
 }
 
 // d += a · b for one 16x8x8 tile, fp32 accumulation.

@@ -89,6 +89,29 @@ __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   }
 }
 
+// Writes the accumulators of output columns n and n + 1 of row m (`row` points at its start)
+// through the epilogue, as tensor-core accumulator fragments hold them. Columns at or past N
+// are skipped when GUARD_N; with N odd the pair is not 8-byte aligned and goes one at a time.
+template <int N, bool GUARD_N, class Epilogue>
+__device__ __forceinline__ void store_output_pair(float* row, int m, int n, float x0, float x1,
+                                                  const Epilogue& epilogue) {
+  if constexpr (N % 2 == 0) {
+    if (GUARD_N && n >= N) return;
+    float v[2] = {x0, x1};
+    epilogue.template apply<2>(v, m, n);
+    store_floats<2>(row + n, v);
+  } else {
+    const float x[2] = {x0, x1};
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      if (GUARD_N && n + e >= N) continue;
+      float v[1] = {x[e]};
+      epilogue.template apply<1>(v, m, n + e);
+      row[n + e] = v[0];
+    }
+  }
+}
+
 }  // namespace ft
 
 // ---- templates/gemm_simt.cuh ----

@@ -89,11 +89,35 @@ __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   }
 }
 
+// Writes the accumulators of output columns n and n + 1 of row m (`row` points at its start)
+// through the epilogue, as tensor-core accumulator fragments hold them. Columns at or past N
+// are skipped when GUARD_N; with N odd the pair is not 8-byte aligned and goes one at a time.
+template <int N, bool GUARD_N, class Epilogue>
+__device__ __forceinline__ void store_output_pair(float* row, int m, int n, float x0, float x1,
+                                                  const Epilogue& epilogue) {
+  if constexpr (N % 2 == 0) {
+    if (GUARD_N && n >= N) return;
+    float v[2] = {x0, x1};
+    epilogue.template apply<2>(v, m, n);
+    store_floats<2>(row + n, v);
+  } else {
+    const float x[2] = {x0, x1};
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      if (GUARD_N && n + e >= N) continue;
+      float v[1] = {x[e]};
+      epilogue.template apply<1>(v, m, n + e);
+      row[n + e] = v[0];
+    }
+  }
+}
+
 }  // namespace ft
 
 // ---- templates/mma_tf32.cuh ----
 // Tensor-core building blocks for fp32 data (sm_80 and newer): TF32 conversion, the split of an
-// fp32 value into a TF32 "big" part and a TF32 "small" remainder (3xTF32), and the warp-wide
+// fp32 value into a TF32 "big" part and a TF32 "small" remainder (3xTF32) -- rounded, or, for
+// operands the tensor cores truncate themselves, truncated -- and the warp-wide
 // mma.sync.m16n8k8 TF32 instruction with fp32 accumulation.
 //
 // Fragment layout of m16n8k8 (PTX ISA, "Matrix Fragments for mma.m16n8k8"), for lane l with
@@ -115,6 +139,18 @@ __device__ __forceinline__ unsigned to_tf32(float x) {
 __device__ __forceinline__ void split_tf32(float x, unsigned& big, unsigned& small) {
   big = to_tf32(x);
   small = to_tf32(x - __uint_as_float(big));
+}
+
+// The TF32 value a tensor core reads from an fp32 operand it is given unconverted: the top 19
+// bits, truncated.
+__device__ __forceinline__ float tf32_truncated(float x) {
+  return __uint_as_float(__float_as_uint(x) & 0xFFFFE000u);
+}
+
+// What a tensor core loses of an unconverted operand x, itself rounded to TF32:
+// x = tf32_truncated(x) + tf32_remainder(x) + O(2^-22 |x|).
+__device__ __forceinline__ float tf32_remainder(float x) {
+  return __uint_as_float(to_tf32(x - tf32_truncated(x)));
 }
 
 // d += a · b for one 16x8x8 tile, fp32 accumulation.
@@ -359,7 +395,6 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
   }
 
   // Each lane holds, per MMA tile, two adjacent columns of rows g and g + 8.
-  constexpr int W = C::N % 2 == 0 ? 2 : 1;
 #pragma unroll
   for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -368,23 +403,10 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
       if (C::GUARD_M && m >= C::M) continue;
       float* row = out + static_cast<long long>(m) * C::N;
 #pragma unroll
-      for (int nt = 0; nt < C::MMA_TILES_N; ++nt) {
-        const int n = n_block + warp_n0 + nt * 8 + 2 * t;
-        if constexpr (W == 2) {
-          if (C::GUARD_N && n >= C::N) continue;
-          float v[2] = {acc[mt][nt][2 * half], acc[mt][nt][2 * half + 1]};
-          epilogue.template apply<2>(v, m, n);
-          store_floats<2>(row + n, v);
-        } else {
-#pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            if (C::GUARD_N && n + j >= C::N) continue;
-            float v[1] = {acc[mt][nt][2 * half + j]};
-            epilogue.template apply<1>(v, m, n + j);
-            row[n + j] = v[0];
-          }
-        }
-      }
+      for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
+        store_output_pair<C::N, C::GUARD_N>(row, m, n_block + warp_n0 + nt * 8 + 2 * t,
+                                            acc[mt][nt][2 * half], acc[mt][nt][2 * half + 1],
+                                            epilogue);
     }
 }
 
