@@ -1,6 +1,7 @@
 // The public API (include/fusetune/fusetune.h): Library and Kernel.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <mutex>
 #include <unordered_map>
@@ -8,6 +9,7 @@
 #include "cache/database.h"
 #include "fusetune/fusetune.h"
 #include "generator/generator.h"
+#include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "runtime/binary_store.h"
 #include "runtime/cuda_check.h"
@@ -103,9 +105,9 @@ class LoadedSpecKernel final : public Kernel {
 
 class DatabaseLibrary final : public Library {
  public:
-  DatabaseLibrary(const Options& options, Precision precision, DeviceInfo device,
+  DatabaseLibrary(const Options& options, PrecisionPolicy policy, DeviceInfo device,
                   std::unique_ptr<cache::Database> db)
-      : options_(options), precision_(precision), device_(std::move(device)), db_(std::move(db)) {}
+      : options_(options), policy_(policy), device_(std::move(device)), db_(std::move(db)) {}
 
   Result<std::shared_ptr<const Kernel>> load(std::string_view text) override {
     std::lock_guard lock(mutex_);
@@ -122,15 +124,41 @@ class DatabaseLibrary final : public Library {
   }
 
  private:
+  // The tuned winner the policy picks: the named precision's, or under auto the fastest whose
+  // measured error is within the tolerance.
+  std::optional<cache::TuningRecord> find_winner(const Spec& spec) {
+    std::vector<cache::TuningRecord> tunings;
+    std::vector<PrecisionWinner> winners;
+    for (Precision p : policy_.precisions()) {
+      const cache::TuningKey key = tuning_key(spec, std::string(to_string(p)), device_.name,
+                                              device_.arch(), device_.sm_count);
+      std::optional<cache::TuningRecord> tuning = db_->find_tuning(key);
+      if (!tuning || tuning->winner.empty()) continue;
+      if (!policy_.is_auto()) return tuning;
+      if (!tuning->winner_time_ms || !tuning->winner_rel_err) continue;
+      winners.push_back({p, *tuning->winner_time_ms, *tuning->winner_rel_err});
+      tunings.push_back(std::move(*tuning));
+    }
+    const std::optional<std::size_t> chosen = choose_fastest_within(winners, policy_.tolerance);
+    if (!chosen) return std::nullopt;
+    return tunings[*chosen];
+  }
+
+  // Without a tuned winner, auto runs the most accurate precision it may use: the one sure to
+  // stay within the tolerance, unmeasured as it is.
+  Precision untuned_precision() const {
+    const std::vector<Precision> eligible = policy_.precisions();
+    return *std::ranges::min_element(
+        eligible, [](Precision a, Precision b) { return expected_error(a) < expected_error(b); });
+  }
+
   std::shared_ptr<const Kernel> load_uncached(const Spec& spec) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
-    const cache::TuningKey key = tuning_key(spec, std::string(to_string(precision_)), device_.name,
-                                            device_.arch(), device_.sm_count);
-    const std::optional<cache::TuningRecord> tuning = db_->find_tuning(key);
-    const bool tuned = tuning && !tuning->winner.empty();
+    const std::optional<cache::TuningRecord> tuning = find_winner(spec);
+    const bool tuned = tuning.has_value();
     const Candidate candidate =
         tuned ? Candidate{config_from_json(tuning->winner_config_json), tuning->winner}
-              : default_candidate(spec, device_.limits, precision_);
+              : default_candidate(spec, device_.limits, untuned_precision());
     const KernelSource source = generate(spec, candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
     std::optional<CompiledBinary> binary = find_binary(*db_, binary_id);
@@ -143,9 +171,11 @@ class DatabaseLibrary final : public Library {
     }
     if (!tuned)
       warn(
-          fmt::format("'{}' was never tuned on {}; using the default configuration {}. Run "
-                      "`fusetune tune \"{}\"` to tune it.",
-                      spec.canonical(), device_.description(), source.name, spec.canonical()));
+          fmt::format("'{}' was never tuned on {} at precision {}{}; using the default "
+                      "configuration {}. Run `fusetune tune \"{}\" --precision {}` to tune it.",
+                      spec.canonical(), device_.description(), policy_.name(),
+                      policy_.is_auto() ? fmt::format(" (tolerance {:g})", policy_.tolerance) : "",
+                      source.name, spec.canonical(), policy_.name()));
     return std::make_shared<LoadedSpecKernel>(
         spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch));
   }
@@ -158,7 +188,7 @@ class DatabaseLibrary final : public Library {
   }
 
   Options options_;
-  Precision precision_;
+  PrecisionPolicy policy_;
   DeviceInfo device_;
   std::unique_ptr<cache::Database> db_;
   std::mutex mutex_;
@@ -169,16 +199,14 @@ class DatabaseLibrary final : public Library {
 
 Result<std::unique_ptr<Library>> Library::open(const Options& options) {
   try {
-    const std::optional<Precision> precision = precision_from_string(options.precision);
-    if (!precision)
-      return Status(
-          StatusCode::invalid_argument,
-          fmt::format("precision '{}' is not one of fp32, tf32, 3xtf32", options.precision));
+    const PrecisionPolicy policy = make_precision_policy(
+        options.precision,
+        options.tolerance != 0 ? std::optional<double>(options.tolerance) : std::nullopt);
     const std::string path =
         options.database_path.empty() ? cache::Database::default_path() : options.database_path;
     std::unique_ptr<cache::Database> db = cache::Database::open(path);
     std::unique_ptr<Library> library = std::make_unique<DatabaseLibrary>(
-        options, *precision, require_device(options.device), std::move(db));
+        options, policy, require_device(options.device), std::move(db));
     return library;
   } catch (const Error& e) {
     return e.status();

@@ -73,13 +73,15 @@ int list(const CacheArgs& args) {
                {"winner"},
                {"ms", true},
                {"TFLOP/s", true},
+               {"rel err", true},
                {"candidates", true},
                {"updated"}});
   for (const cache::TuningRecord& t : tunings)
     table.add_row({t.spec, t.key.precision, fmt::format("{} ({})", t.key.device_name, t.key.arch),
                    t.winner.empty() ? "(none)" : t.winner, format_ms(t.winner_time_ms),
                    format_tflops(flops_of(t.spec), t.winner_time_ms),
-                   std::to_string(t.candidate_count), t.updated_at});
+                   format_error(t.winner_rel_err), std::to_string(t.candidate_count),
+                   t.updated_at});
   fmt::print("{}: {} tuned problems\n", path, tunings.size());
   if (!table.empty()) fmt::print("\n{}", table.render());
   return kSuccess;

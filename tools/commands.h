@@ -19,6 +19,7 @@ void add_info_command(CLI::App& app, int& exit_code);
 // generator/precision.h).
 CLI::Validator arch_names();
 CLI::Validator precision_names();
+CLI::Validator precision_names_or_auto();  // for commands that tune: the precisions and "auto"
 
 // --db, shared by every command that reads or writes the tuning database.
 void add_database_option(CLI::App& command, std::string& path);

@@ -29,6 +29,12 @@ CLI::Validator precision_names() {
   return CLI::IsMember(names);
 }
 
+CLI::Validator precision_names_or_auto() {
+  std::vector<std::string> names{"auto"};
+  for (Precision p : kPrecisions) names.emplace_back(to_string(p));
+  return CLI::IsMember(names);
+}
+
 std::string database_path(const std::string& option) {
   return option.empty() ? cache::Database::default_path() : option;
 }

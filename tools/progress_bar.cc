@@ -10,9 +10,10 @@ namespace fusetune::cli {
 ProgressBar::ProgressBar(std::string verb)
     : verb_(std::move(verb)), terminal_(isatty(STDERR_FILENO) == 1) {}
 
-void ProgressBar::started(int candidates, const std::string& device) {
+void ProgressBar::started(int candidates, const std::string& device, std::string_view precision) {
   start_ = std::chrono::steady_clock::now();
-  fmt::print(stderr, "{} {} candidates on {}\n", verb_, candidates, device);
+  last_decile_ = -1;  // a sweep under --precision auto is several sweeps, one per precision
+  fmt::print(stderr, "{} {} candidates at {} on {}\n", verb_, candidates, precision, device);
 }
 
 void ProgressBar::finished_candidate(const CandidateResult& result, int done, int total,

@@ -13,7 +13,7 @@ namespace fusetune::cli {
 class ProgressBar final : public TuneObserver {
  public:
   explicit ProgressBar(std::string verb);  // "tuning", "compiling"
-  void started(int candidates, const std::string& device) override;
+  void started(int candidates, const std::string& device, std::string_view precision) override;
   void finished_candidate(const CandidateResult& result, int done, int total,
                           std::optional<double> best_ms) override;
 

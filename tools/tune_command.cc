@@ -13,6 +13,7 @@
 #include "tools/report_format.h"
 #include "tools/table.h"
 #include "tuner/tune.h"
+#include "tuner/tune_auto.h"
 
 namespace fusetune::cli {
 namespace {
@@ -99,8 +100,65 @@ void print_compiled(const TuneReport& report, const TuneArgs& args) {
     if (r.outcome == Outcome::compile_error) fmt::print("\n{}:\n{}\n", r.name, r.message);
 }
 
+// --precision auto: one line per precision tried, and the choice.
+void print_auto(const AutoTuneReport& report, const PrecisionPolicy& policy,
+                const std::string& database) {
+  Table table({{"precision"},
+               {"winner"},
+               {"ms", true},
+               {"TFLOP/s", true},
+               {"rel err", true},
+               {"tuned"},
+               {""}});
+  for (std::size_t i = 0; i < report.sweeps.size(); ++i) {
+    const TuneReport& sweep = report.sweeps[i];
+    const std::optional<double> ms = sweep.winner ? sweep.winner->time_ms : std::nullopt;
+    const std::optional<double> error = measured_error(sweep);
+    std::string verdict = report.chosen == i ? "chosen"
+                          : !sweep.winner    ? "no winner"
+                          : error && *error > report.tolerance
+                              ? fmt::format("error above {:g}", report.tolerance)
+                              : "";
+    table.add_row(
+        {sweep.precision, sweep.winner ? sweep.winner->name : "-", format_ms(ms),
+         format_tflops(sweep.flops, ms), format_error(error),
+         sweep.from_cache ? "from cache" : fmt::format("now, {:.1f} s", sweep.tuning_seconds),
+         verdict});
+  }
+  const std::string device = report.sweeps.empty() ? "" : report.sweeps.front().device;
+  fmt::print("{}\n{}   precision auto, tolerance {:g}\n", report.spec, device, report.tolerance);
+  const std::vector<Precision> tried = policy.precisions();
+  for (Precision p : kPrecisions)
+    if (std::ranges::find(tried, p) == tried.end())
+      fmt::print("not tried: {} (its typical error, {:.0e}, is above the tolerance)\n",
+                 to_string(p), expected_error(p));
+  fmt::print("stored in {}\n\n{}\n", database, table.render());
+  if (const TuneReport* chosen = report.chosen_sweep())
+    fmt::print("chosen: {} at {}, the fastest whose measured error is within {:g}\n",
+               chosen->winner->name, chosen->precision, report.tolerance);
+  else
+    fmt::print(
+        "no precision has a winner within {:g}; 'fusetune tune --precision P' shows each "
+        "sweep in full\n",
+        report.tolerance);
+}
+
+nlohmann::json auto_report_json(const AutoTuneReport& report, const std::string& database) {
+  nlohmann::json sweeps = nlohmann::json::array();
+  for (const TuneReport& sweep : report.sweeps) sweeps.push_back(to_json(sweep, database));
+  const TuneReport* chosen = report.chosen_sweep();
+  return {{"spec", report.spec},
+          {"precision", "auto"},
+          {"tolerance", report.tolerance},
+          {"chosen_precision", chosen ? nlohmann::json(chosen->precision) : nlohmann::json()},
+          {"winner", chosen ? to_json(*chosen->winner, chosen->flops) : nlohmann::json()},
+          {"tuning_s", report.tuning_seconds},
+          {"sweeps", std::move(sweeps)}};
+}
+
 int run(const TuneArgs& args) {
   const Spec spec = parse_spec(args.spec);
+  const PrecisionPolicy policy = make_precision_policy(args.precision, args.tolerance);
   const std::string database = database_path(args.database);
   const std::unique_ptr<cache::Database> db = cache::Database::open(database);
   ProgressBar progress(args.compile_only ? "compiling" : "tuning");
@@ -109,11 +167,24 @@ int run(const TuneArgs& args) {
   options.compile_only = args.compile_only;
   options.arch = args.arch;
   options.compile_threads = args.jobs;
-  options.precision = *precision_from_string(args.precision);
   options.tolerance = args.tolerance;
   options.device = args.device;
   options.candidate_timeout_s = args.timeout_s;
   options.observer = args.json ? nullptr : &progress;
+  if (policy.is_auto()) {
+    const AutoTuneReport report = tune_auto(spec, *db, policy, options);
+    if (args.json)
+      std::cout << auto_report_json(report, database).dump(2) << '\n';
+    else if (args.compile_only)
+      for (const TuneReport& sweep : report.sweeps) print_compiled(sweep, args);
+    else
+      print_auto(report, policy, database);
+    if (!args.compile_only) return report.chosen ? kSuccess : kFailure;
+    return std::ranges::all_of(report.sweeps, [](const TuneReport& r) { return r.compiled > 0; })
+               ? kSuccess
+               : kFailure;
+  }
+  options.precision = *policy.precision;
   const TuneReport report = tune(spec, *db, options);
   if (args.json)
     std::cout << to_json(report, database).dump(2) << '\n';
@@ -151,9 +222,10 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   command->add_flag("--all", args->all, "show every candidate");
   command
       ->add_option("--precision", args->precision,
-                   "arithmetic: fp32 (FFMA), 3xtf32 (tensor cores, fp32-level accuracy) or tf32 "
-                   "(tensor cores)")
-      ->check(precision_names())
+                   "arithmetic: fp32 (FFMA), 3xtf32 (tensor cores, fp32-level accuracy), tf32 "
+                   "(tensor cores), or auto: each precision whose typical error is within "
+                   "--tolerance, keeping the fastest whose measured error is")
+      ->check(precision_names_or_auto())
       ->capture_default_str();
   command->add_option("--tolerance", args->tolerance,
                       "largest relative error against fp64 a winner may have (default 1e-5; "

@@ -173,7 +173,7 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   WorkerClient worker(options.worker_path.empty() ? find_worker() : options.worker_path, setup,
                       (scratch / "worker.log").string());
   const std::string worker_device = worker.start();
-  if (options.observer) options.observer->started(total, worker_device);
+  if (options.observer) options.observer->started(total, worker_device, report.precision);
 
   GpuSweep sweep{spec, options, device, db, tuning_id, worker, scratch, report};
   sweep.screen(prepared, total);

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cache/database.h"
@@ -23,7 +24,8 @@ namespace fusetune {
 class TuneObserver {
  public:
   virtual ~TuneObserver() = default;
-  virtual void started(int /*candidates*/, const std::string& /*device*/) {}
+  virtual void started(int /*candidates*/, const std::string& /*device*/,
+                       std::string_view /*precision*/) {}
   virtual void finished_candidate(const CandidateResult& /*result*/, int /*done*/, int /*total*/,
                                   std::optional<double> /*best_ms*/) {}
 };

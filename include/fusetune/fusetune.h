@@ -32,8 +32,12 @@ struct Options {
   std::string database_path;
   // The arithmetic of the kernels, on fp32 data: "fp32" (exact fp32 FFMA), "3xtf32" (tensor
   // cores, fp32-level accuracy) or "tf32" (tensor cores on TF32-rounded operands, relative
-  // error near 3e-4). Results are tuned and stored per precision.
+  // error near 3e-4). Results are tuned and stored per precision. "auto" loads, of the
+  // precisions tuned for a spec, the fastest winner whose measured error is within `tolerance`.
   std::string precision = "fp32";
+  // For "auto": the largest relative error against fp64 a kernel may have. 0: 1e-5, the
+  // accuracy of fp32 arithmetic.
+  double tolerance = 0;
   // The CUDA device whose tuning results are used and on which kernels are loaded.
   int device = 0;
   // Receives warnings, e.g. that a spec was never tuned. Empty: they go to standard error.

@@ -237,5 +237,16 @@ TEST(LibraryOpenTest, AnUnknownPrecisionIsRefusedWithTheChoices) {
       << library.status().message();
 }
 
+TEST(LibraryOpenTest, ANegativeToleranceIsRefused) {
+  Options options;
+  options.precision = "auto";
+  options.tolerance = -1e-5;
+  Result<std::unique_ptr<Library>> library = Library::open(options);
+  ASSERT_FALSE(library.ok());
+  EXPECT_EQ(library.status().code(), StatusCode::invalid_argument);
+  EXPECT_NE(library.status().message().find("not a positive number"), std::string::npos)
+      << library.status().message();
+}
+
 }  // namespace
 }  // namespace fusetune

@@ -41,6 +41,28 @@ class CliTest : public ::testing::Test {
   std::string db_;
 };
 
+TEST_F(CliTest, AutoCompilesEveryPrecisionWithinTheToleranceAndRefusesAnUnreachableOne) {
+  const ProgramRun run = fusetune(
+      "tune 'linear(m=64, n=64, k=64) -> relu' --compile-only --arch sm_80 --json "
+      "--precision auto --tolerance 5e-4 " +
+      db_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json report = nlohmann::json::parse(run.output);
+  EXPECT_EQ(report["precision"], "auto");
+  EXPECT_EQ(report["tolerance"], 5e-4);
+  EXPECT_TRUE(report["chosen_precision"].is_null()) << "a compile-only sweep measures nothing";
+  ASSERT_EQ(report["sweeps"].size(), 3u);
+  EXPECT_EQ(report["sweeps"][0]["precision"], "tf32");
+  EXPECT_EQ(report["sweeps"][1]["precision"], "3xtf32");
+  EXPECT_EQ(report["sweeps"][2]["precision"], "fp32");
+
+  const ProgramRun unreachable =
+      fusetune("tune 'linear(m=64, n=64, k=64)' --precision auto --tolerance 1e-9 " + db_);
+  EXPECT_NE(unreachable.exit_code, 0);
+  EXPECT_NE(unreachable.output.find("give a larger --tolerance"), std::string::npos)
+      << unreachable.output;
+}
+
 TEST_F(CliTest, CompileOnlySweepAtEveryPrecisionReportsJson) {
   for (const std::string precision : {"fp32", "tf32", "3xtf32"}) {
     const ProgramRun run = fusetune(

@@ -9,11 +9,13 @@
 #include <random>
 
 #include "cache/database.h"
+#include "fusetune/fusetune.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
 #include "runtime/nvrtc.h"
 #include "tests/gpu_test.h"
 #include "tuner/tune.h"
+#include "tuner/tune_auto.h"
 #include "tuner/worker_client.h"
 
 namespace fusetune {
@@ -57,6 +59,47 @@ TEST(TuneGpuTest, SweepVerifiesTimesAndStoresEveryCandidateThenAnswersFromTheCac
   std::filesystem::remove_all(folder);
 }
 
+TEST(TuneGpuTest, AutoTunesEachPrecisionWithinTheToleranceAndTheLibraryLoadsItsChoice) {
+  FUSETUNE_REQUIRE_GPU();
+  const std::filesystem::path folder = fresh_folder("tune_auto");
+  const std::string database = (folder / "tuning.db").string();
+  const auto db = cache::Database::open(database);
+  const Spec spec = parse_spec("linear(m=256, n=384, k=200) -> bias -> relu");
+  const PrecisionPolicy policy = make_precision_policy("auto", 1e-5);
+  const AutoTuneReport first = tune_auto(spec, *db, policy, TuneOptions{});
+  ASSERT_EQ(first.sweeps.size(), 2u);
+  EXPECT_EQ(first.sweeps[0].precision, "3xtf32");
+  EXPECT_EQ(first.sweeps[1].precision, "fp32");
+  const TuneReport* chosen = first.chosen_sweep();
+  ASSERT_NE(chosen, nullptr) << "no precision has a winner within 1e-5";
+  EXPECT_LE(*measured_error(*chosen), 1e-5);
+  for (const TuneReport& sweep : first.sweeps) {
+    EXPECT_FALSE(sweep.from_cache);
+    if (sweep.winner && *measured_error(sweep) <= 1e-5) {
+      EXPECT_LE(*chosen->winner->time_ms, *sweep.winner->time_ms) << sweep.precision;
+    }
+  }
+  // Each precision is stored under its own key, so a plain tune of one is answered at once.
+  EXPECT_EQ(db->tunings().size(), 2u);
+  TuneOptions fp32_only;
+  EXPECT_TRUE(tune(spec, *db, fp32_only).from_cache);
+  const AutoTuneReport second = tune_auto(spec, *db, policy, TuneOptions{});
+  EXPECT_TRUE(second.sweeps[0].from_cache && second.sweeps[1].from_cache);
+  EXPECT_EQ(second.chosen, first.chosen);
+
+  Options options;
+  options.database_path = database;
+  options.precision = "auto";
+  options.on_warning = [](const std::string& w) { ADD_FAILURE() << "warned: " << w; };
+  const Result<std::unique_ptr<Library>> library = Library::open(options);
+  ASSERT_TRUE(library.ok()) << library.status().message();
+  const Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec.canonical());
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_EQ(kernel.value()->config(), chosen->winner->name);
+  EXPECT_TRUE(kernel.value()->tuned());
+  std::filesystem::remove_all(folder);
+}
+
 // Runs hand-written kernels through the worker, which is set up for `kSpec`.
 class WorkerFaultTest : public ::testing::Test {
  protected:
@@ -88,7 +131,8 @@ class WorkerFaultTest : public ::testing::Test {
 
   RunReply run_correct() {
     const Spec spec = parse_spec(kSpec);
-    const KernelSource source = generate(spec, default_candidate(spec, device_.limits, Precision::fp32).config);
+    const KernelSource source =
+        generate(spec, default_candidate(spec, device_.limits, Precision::fp32).config);
     return run(source.name, source.code, source.launch);
   }
 

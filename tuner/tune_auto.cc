@@ -1,0 +1,39 @@
+#include "tuner/tune_auto.h"
+
+#include <algorithm>
+
+namespace fusetune {
+
+std::optional<double> measured_error(const TuneReport& sweep) {
+  if (!sweep.winner || !sweep.winner->rel_err) return std::nullopt;
+  return std::max(*sweep.winner->rel_err, sweep.winner_recheck_rel_err.value_or(0.0));
+}
+
+AutoTuneReport tune_auto(const Spec& spec, cache::Database& db, const PrecisionPolicy& policy,
+                         const TuneOptions& options) {
+  AutoTuneReport report;
+  report.spec = spec.canonical();
+  report.tolerance = policy.tolerance;
+  std::vector<PrecisionWinner> winners;
+  std::vector<std::size_t> sweep_of_winner;
+  for (Precision precision : policy.precisions()) {
+    TuneOptions sweep_options = options;
+    sweep_options.precision = precision;
+    // Each precision is verified at its own default, so its stored results are the ones a
+    // plain `tune --precision P` would keep; the tolerance decides only the choice below.
+    sweep_options.tolerance.reset();
+    TuneReport sweep = tune(spec, db, sweep_options);
+    if (!sweep.from_cache) report.tuning_seconds += sweep.tuning_seconds;
+    const std::optional<double> error = measured_error(sweep);
+    if (error && sweep.winner->time_ms) {
+      winners.push_back({precision, *sweep.winner->time_ms, *error});
+      sweep_of_winner.push_back(report.sweeps.size());
+    }
+    report.sweeps.push_back(std::move(sweep));
+  }
+  if (const std::optional<std::size_t> i = choose_fastest_within(winners, policy.tolerance))
+    report.chosen = sweep_of_winner[*i];
+  return report;
+}
+
+}  // namespace fusetune
