@@ -61,6 +61,27 @@ std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits
   return candidates;
 }
 
+std::vector<Candidate> best_predicted(std::vector<Candidate> space, std::size_t limit) {
+  if (limit == 0 || space.size() <= limit) return space;
+  // One queue per family (the variant's alternative), each in the space's predicted order, the
+  // families in the order the space lists them.
+  std::vector<std::vector<Candidate>> families;
+  std::vector<std::size_t> family_of_alternative(std::variant_size_v<KernelConfig>, space.size());
+  for (Candidate& c : space) {
+    std::size_t& family = family_of_alternative[c.config.index()];
+    if (family == space.size()) {
+      family = families.size();
+      families.emplace_back();
+    }
+    families[family].push_back(std::move(c));
+  }
+  std::vector<Candidate> chosen;
+  for (std::size_t rank = 0; chosen.size() < limit; ++rank)
+    for (std::vector<Candidate>& family : families)
+      if (rank < family.size() && chosen.size() < limit) chosen.push_back(std::move(family[rank]));
+  return chosen;
+}
+
 Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision) {
   if (precision == Precision::fp32)
     return candidate(spec.main, gemm_simt_default(spec.main, limits));

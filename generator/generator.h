@@ -35,6 +35,10 @@ std::string config_name(const MainOp& main, const KernelConfig& config);
 std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits,
                                     Precision precision);
 
+// The first `limit` candidates of a search space when its families take turns, each giving its
+// best predicted next: a short sweep still tries every family. 0 keeps them all.
+std::vector<Candidate> best_predicted(std::vector<Candidate> space, std::size_t limit);
+
 // What to run when `spec` was never tuned at `precision`.
 Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision);
 

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add_gen_command(app, exit_code);
   add_cache_command(app, exit_code);
   add_bench_command(app, exit_code);
+  add_bench_shapes_command(app, exit_code);
   add_info_command(app, exit_code);
   try {
     app.parse(argc, argv);

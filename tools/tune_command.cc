@@ -28,6 +28,7 @@ struct TuneArgs {
   std::string arch = "sm_90";
   int jobs = 0;
   int top = 10;
+  std::size_t max_candidates = 0;
   std::string precision = "fp32";
   std::optional<double> tolerance;
   int device = 0;
@@ -167,6 +168,7 @@ int run(const TuneArgs& args) {
   options.compile_only = args.compile_only;
   options.arch = args.arch;
   options.compile_threads = args.jobs;
+  options.max_candidates = args.max_candidates;
   options.tolerance = args.tolerance;
   options.device = args.device;
   options.candidate_timeout_s = args.timeout_s;
@@ -219,6 +221,9 @@ void add_tune_command(CLI::App& app, int& exit_code) {
                       "compile threads (default: the cores, fewer if "
                       "memory is short)");
   command->add_option("--top", args->top, "rows to show")->capture_default_str();
+  command->add_option("--max-candidates", args->max_candidates,
+                      "try at most this many candidates, each family's best predicted in turn "
+                      "(default: all); the result is stored like a full sweep's");
   command->add_flag("--all", args->all, "show every candidate");
   command
       ->add_option("--precision", args->precision,

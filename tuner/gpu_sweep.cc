@@ -162,8 +162,9 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   for (const cache::CandidateRecord& record : db.candidates(tuning_id))  // a resumed sweep
     report.results.push_back(from_record(record));
   const std::vector<std::string> done = db.candidate_names(tuning_id);
-  std::vector<PreparedCandidate> prepared = prepare_space(
-      spec, device.limits, options.precision, device.arch(), db, {done.begin(), done.end()});
+  std::vector<PreparedCandidate> prepared =
+      prepare_space(spec, device.limits, options.precision, options.max_candidates, device.arch(),
+                    db, {done.begin(), done.end()});
   const int total = static_cast<int>(prepared.size() + report.results.size());
 
   const ScratchDirectory scratch;

@@ -8,11 +8,12 @@
 namespace fusetune {
 
 std::vector<PreparedCandidate> prepare_space(const Spec& spec, const DeviceLimits& limits,
-                                             Precision precision, const std::string& arch,
-                                             cache::Database& db,
+                                             Precision precision, std::size_t max_candidates,
+                                             const std::string& arch, cache::Database& db,
                                              const std::set<std::string>& skip) {
   std::vector<PreparedCandidate> prepared;
-  for (Candidate& candidate : search_space(spec, limits, precision)) {
+  for (Candidate& candidate :
+       best_predicted(search_space(spec, limits, precision), max_candidates)) {
     if (skip.count(candidate.name)) continue;
     KernelSource source = generate(spec, candidate.config);
     std::string key = binary_key(source, arch);

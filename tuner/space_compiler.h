@@ -22,12 +22,12 @@ struct PreparedCandidate {
   std::optional<CompiledBinary> binary;  // empty until compiled, and after a compile error
 };
 
-// The candidates of `spec` at `precision` on `limits` minus those named in `skip`, best
-// predicted first, with
-// the cubins the database already holds.
+// The candidates of `spec` at `precision` on `limits` (at most `max_candidates` of them, the
+// families' best predicted; 0: all) minus those named in `skip`, best predicted first, with the
+// cubins the database already holds.
 std::vector<PreparedCandidate> prepare_space(const Spec& spec, const DeviceLimits& limits,
-                                             Precision precision, const std::string& arch,
-                                             cache::Database& db,
+                                             Precision precision, std::size_t max_candidates,
+                                             const std::string& arch, cache::Database& db,
                                              const std::set<std::string>& skip);
 
 // Receives each candidate once its cubin is known; `error` is the compiler's message when

@@ -45,9 +45,9 @@ TuneReport compile_only_sweep(const Spec& spec, cache::Database& db, const TuneO
   report.flops = spec.flops();
   report.compile_only = true;
   std::vector<PreparedCandidate> prepared =
-      prepare_space(spec, *limits, options.precision, options.arch, db, {});
-  if (options.observer) options.observer->started(static_cast<int>(prepared.size()), report.device,
-                                                  report.precision);
+      prepare_space(spec, *limits, options.precision, options.max_candidates, options.arch, db, {});
+  if (options.observer)
+    options.observer->started(static_cast<int>(prepared.size()), report.device, report.precision);
   const int threads =
       options.compile_threads > 0 ? options.compile_threads : default_compile_threads();
   compile_space(prepared, options.arch, threads, db,

@@ -36,6 +36,9 @@ struct TuneOptions {
   // default_tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32).
   std::optional<double> tolerance;
   bool force = false;  // tune again even when the database has a result
+  // At most this many candidates, the families' best predicted (generator.h best_predicted);
+  // 0: the whole space. A short sweep is stored like a full one: `force` replaces it.
+  std::size_t max_candidates = 0;
   bool compile_only = false;
   std::string arch;  // the target of a compile-only sweep ("sm_80", "sm_90"); else the GPU's
   int device = 0;

@@ -1,0 +1,77 @@
+#include "bench/shape_sweep.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+#include "cache/database.h"
+#include "fusetune/status.h"
+#include "generator/spec_parser.h"
+#include "runtime/device.h"
+#include "tuner/tune.h"
+
+namespace fusetune {
+namespace {
+
+ShapeResult run_shape(const Spec& spec, cache::Database& db, const ShapeSweepOptions& options) {
+  ShapeResult result{spec.main.m, spec.main.n, spec.main.k, spec.canonical(), {}, {}, 0};
+  try {
+    TuneOptions tune_options;
+    tune_options.precision = options.precision;
+    tune_options.max_candidates = options.max_candidates;
+    // Fewer, shorter finals than a full tune: the bench that follows times the winner again.
+    tune_options.finalists = 4;
+    tune_options.final_rounds = 2;
+    const TuneReport tuned = tune(spec, db, tune_options);
+    result.tuning_seconds = tuned.tuning_seconds;
+    if (!tuned.winner) {
+      result.error = "no candidate passed verification";
+      return result;
+    }
+    BenchOptions bench_options;
+    bench_options.database = db.path();
+    bench_options.precision = options.precision;
+    bench_options.rounds = options.rounds;
+    result.bench = bench_gemm(spec, bench_options);
+  } catch (const Error& e) {
+    result.error = e.what();
+  }
+  return result;
+}
+
+}  // namespace
+
+ShapeSweepReport sweep_shapes(const ShapeSweepOptions& options) {
+  ShapeSweepReport report;
+  report.precision = options.precision;
+  report.device = require_device().description();
+  const std::unique_ptr<cache::Database> db = cache::Database::open(
+      options.database.empty() ? cache::Database::default_path() : options.database);
+  const int total = static_cast<int>(options.m.size() * options.n.size() * options.k.size());
+  double log_sum = 0;
+  int timed = 0;
+  report.min_speedup = std::numeric_limits<double>::infinity();
+  for (std::int64_t m : options.m)
+    for (std::int64_t n : options.n)
+      for (std::int64_t k : options.k) {
+        const Spec spec =
+            parse_spec(fmt::format("linear(m={}, n={}, k={}) {}", m, n, k, options.epilogue));
+        ShapeResult result = run_shape(spec, *db, options);
+        if (result.bench) {
+          log_sum += std::log(result.bench->speedup);
+          report.min_speedup = std::min(report.min_speedup, result.bench->speedup);
+          ++timed;
+        } else {
+          ++report.failed;
+        }
+        report.shapes.push_back(std::move(result));
+        if (options.on_shape)
+          options.on_shape(report.shapes.back(), static_cast<int>(report.shapes.size()), total);
+      }
+  report.geomean_speedup = timed ? std::exp(log_sum / timed) : 0;
+  if (!timed) report.min_speedup = 0;
+  return report;
+}
+
+}  // namespace fusetune

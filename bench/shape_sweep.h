@@ -1,0 +1,50 @@
+// The shape sweep: linear layers of many shapes, each tuned (a short sweep) and then timed
+// against cuBLAS at the same precision plus a separate epilogue kernel, with the geometric mean
+// of the speedups. It shows where the generated kernels stand beyond the seed's one shape.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/gemm_bench.h"
+#include "generator/precision.h"
+
+namespace fusetune {
+
+struct ShapeResult {
+  std::int64_t m = 0, n = 0, k = 0;
+  std::string spec;                  // canonical
+  std::optional<BenchReport> bench;  // empty when tuning or timing failed
+  std::string error;                 // why, when it failed
+  double tuning_seconds = 0;
+};
+
+struct ShapeSweepOptions {
+  std::vector<std::int64_t> m = {1, 16, 128, 1024, 4096};
+  std::vector<std::int64_t> n = {1024, 4096, 8192};
+  std::vector<std::int64_t> k = {1024, 4096, 8192};
+  std::string epilogue = "-> bias -> mul(2.0) -> leaky_relu(0.1)";  // the seed's chain
+  Precision precision = Precision::fp32;
+  std::string database;             // where shapes are tuned; empty: the default database
+  std::size_t max_candidates = 24;  // per shape, the families' best predicted; 0: all
+  int rounds = 3;                   // alternating bench rounds per shape
+  // Called after each shape, in order (`done` of `total`).
+  std::function<void(const ShapeResult&, int done, int total)> on_shape;
+};
+
+struct ShapeSweepReport {
+  Precision precision = Precision::fp32;
+  std::string device;
+  std::vector<ShapeResult> shapes;  // m slowest, then n, then k
+  double geomean_speedup = 0;       // over the shapes that ran
+  double min_speedup = 0;
+  int failed = 0;
+};
+
+// Throws Error(no_device) without a GPU; a shape that fails is reported in its row.
+ShapeSweepReport sweep_shapes(const ShapeSweepOptions& options);
+
+}  // namespace fusetune
