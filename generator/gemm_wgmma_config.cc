@@ -8,12 +8,13 @@
 namespace fusetune {
 
 int GemmWgmmaConfig::smem_bytes() const {
-  // Per stage: A and B tiles, and at 3xTF32 B's remainder; three mbarriers per stage; and the
-  // slack that lets the kernel align its base to 1024 bytes.
+  // Per stage: A and B tiles, and at 3xTF32 B's remainder; three mbarriers per stage; split-K's
+  // flags; and the slack that lets the kernel align its base to 1024 bytes.
   const int a_stage = block_m * kBlockK * 4;
   const int b_stage = block_n * kBlockK * 4;
   const int small_b = passes == 3 ? b_stage : 0;
-  return stages * (a_stage + b_stage + small_b) + 24 * stages + 1024;
+  const int split_flags = splits > 1 ? 8 : 0;
+  return stages * (a_stage + b_stage + small_b) + 24 * stages + split_flags + 1024;
 }
 
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& c) {
@@ -21,19 +22,22 @@ EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& c) {
 }
 
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& c) {
-  return fmt::format("ft_gemm_wgmma_{}x{}_c{}_s{}_{}{}{}_p{}{}", c.block_m, c.block_n, c.consumers,
-                     c.stages, to_string(c.precision()), c.round_a ? "_ra" : "",
-                     c.round_b ? "_rb" : "", c.blocks, guard_suffix(edge_guards(main, c)));
+  return fmt::format("ft_gemm_wgmma_{}x{}_c{}_s{}_{}{}{}{}_p{}{}", c.block_m, c.block_n,
+                     c.consumers, c.stages, to_string(c.precision()), c.round_a ? "_ra" : "",
+                     c.round_b ? "_rb" : "", c.splits > 1 ? fmt::format("_k{}", c.splits) : "",
+                     c.blocks, guard_suffix(edge_guards(main, c)));
 }
 
 std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std::string* why) {
   static const std::regex pattern(
       R"(ft_gemm_wgmma_(\d{1,4})x(\d{1,4})_c(\d)_s(\d{1,2})_(tf32|3xtf32)(_ra)?(_rb)?)"
-      R"(_p(\d{1,4})(?:_g[mnk]+)?)");
+      R"((?:_k(\d{1,3}))?_p(\d{1,4})(?:_g[mnk]+)?)");
   std::match_results<std::string_view::const_iterator> match;
   if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
     if (why)
-      *why = "it is not of the form ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_ra][_rb]_p<P>";
+      *why =
+          "it is not of the form "
+          "ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_ra][_rb][_k<SPLITS>]_p<P>";
     return std::nullopt;
   }
   auto number = [&](int group) { return std::stoi(match[group].str()); };
@@ -45,14 +49,16 @@ std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std:
   c.passes = match[5].str() == "3xtf32" ? 3 : 1;
   c.round_a = match[6].matched;
   c.round_b = match[7].matched;
-  c.blocks = number(8);
+  c.splits = match[8].matched ? number(8) : 1;
+  c.blocks = number(9);
   return c;
 }
 
 nlohmann::json to_json(const GemmWgmmaConfig& c) {
   return {{"family", "gemm_wgmma"}, {"block_m", c.block_m},     {"block_n", c.block_n},
           {"stages", c.stages},     {"consumers", c.consumers}, {"passes", c.passes},
-          {"round_a", c.round_a},   {"round_b", c.round_b},     {"blocks", c.blocks}};
+          {"round_a", c.round_a},   {"round_b", c.round_b},     {"splits", c.splits},
+          {"blocks", c.blocks}};
 }
 
 GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
@@ -64,12 +70,21 @@ GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
   c.passes = j.at("passes");
   c.round_a = j.at("round_a");
   c.round_b = j.at("round_b");
+  c.splits = j.value("splits", 1);  // absent in results stored before split-K
   c.blocks = j.at("blocks");
   return c;
 }
 
 std::int64_t tile_count(const MainOp& main, const GemmWgmmaConfig& c) {
   return tile_count(main, c.block_m, c.block_n);
+}
+
+std::int64_t k_tile_count(const MainOp& main) {
+  return (main.k + GemmWgmmaConfig::kBlockK - 1) / GemmWgmmaConfig::kBlockK;
+}
+
+std::int64_t k_tiles_per_split(const MainOp& main, const GemmWgmmaConfig& c) {
+  return (k_tile_count(main) + c.splits - 1) / c.splits;
 }
 
 LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
@@ -80,6 +95,11 @@ LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
   // A [M, K] and B [N, K], both K-contiguous (the template's requirement).
   g.tensor_maps = {{0, main.m, main.k, c.block_m, GemmWgmmaConfig::kBlockK},
                    {1, main.n, main.k, c.block_n, GemmWgmmaConfig::kBlockK}};
+  // Split-K: every split's partial BM x BN tile, then a counter per tile and consumer.
+  if (c.splits > 1)
+    g.workspace_bytes =
+        4 * static_cast<std::uint64_t>(tile_count(main, c)) *
+        (static_cast<std::uint64_t>(c.splits) * c.block_m * c.block_n + c.consumers);
   return g;
 }
 

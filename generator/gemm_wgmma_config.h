@@ -25,7 +25,10 @@ struct GemmWgmmaConfig {
   // per operand.
   bool round_a = false;
   bool round_b = false;
-  int blocks = 132;  // persistent blocks: min(tiles, SMs)
+  // Split-K: each tile's k-tiles in this many ranges, run as separate units of work and added
+  // through a global workspace. For shapes with fewer tiles than SMs.
+  int splits = 1;
+  int blocks = 132;  // persistent blocks: min(tiles x splits, SMs)
 
   static constexpr int kBlockK = 32;  // floats: one 128-byte swizzled row per stage
 
@@ -38,7 +41,8 @@ struct GemmWgmmaConfig {
 
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& config);
 
-// ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32>[_ra][_rb]_p<BLOCKS>[_g<m|n|k...>]
+// ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32>[_ra][_rb][_k<SPLITS>]_p<BLOCKS>
+// [_g<m|n|k...>]
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& config);
 // Reads a name back; nullopt with `why` when it does not describe one. Guard letters are
 // ignored.
@@ -49,6 +53,9 @@ nlohmann::json to_json(const GemmWgmmaConfig& config);
 GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& json);
 
 std::int64_t tile_count(const MainOp& main, const GemmWgmmaConfig& config);
+// The k-tiles (kBlockK deep) of the whole K, and of each split but the last.
+std::int64_t k_tile_count(const MainOp& main);
+std::int64_t k_tiles_per_split(const MainOp& main, const GemmWgmmaConfig& config);
 LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& config);
 
 }  // namespace fusetune

@@ -77,12 +77,16 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "  static constexpr int BM = {}, BN = {}, STAGES = {}, CONSUMERS = {};\n"
       "  static constexpr int PASSES = {};  // {}\n"
       "  static constexpr bool ROUND_A = {}, ROUND_B = {};\n"
+      "  static constexpr int SPLITS = {};\n"
       "  static constexpr bool GUARD_M = {}, GUARD_N = {};\n"
       "{}"
       "}};\n",
       main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers, c.passes,
-      to_string(c.precision()), c.round_a, c.round_b, guards.m, guards.n, wgmma_functions(c));
-  parts.body = "  ft::gemm_wgmma<Config>(&map0, &map1, args.out, Epilogue{args});\n";
+      to_string(c.precision()), c.round_a, c.round_b, c.splits, guards.m, guards.n,
+      wgmma_functions(c));
+  parts.body =
+      fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, args.out, {}, Epilogue{{args}});\n",
+                  c.splits > 1 ? "workspace" : "nullptr");
   return assemble_kernel(spec, parts);
 }
 

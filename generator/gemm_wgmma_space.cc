@@ -22,7 +22,25 @@ struct Ranges {
   // the result; both 2.6e-4, as cuBLAS. Truncating both (7.0e-4) never meets TF32's 5e-4, so
   // the sweep skips it; --config still runs it.
   std::vector<std::pair<bool, bool>> rounding = {{true, false}, {true, true}};
+  // Split-K, for shapes whose tiles leave SMs idle (see split_k_rejection).
+  std::vector<int> splits = {1, 2, 3, 4, 6, 8, 12, 16};
 };
+
+// Split-K pays only where the tiles alone leave most SMs idle, and each split must keep a
+// pipeline's worth of k-tiles.
+std::optional<std::string> split_k_rejection(const MainOp& main, const DeviceLimits& limits,
+                                             const GemmWgmmaConfig& c) {
+  if (c.splits < 1) return "split-K takes 1 or more splits";
+  if (c.splits == 1) return std::nullopt;
+  const std::int64_t tiles = tile_count(main, c);
+  if (2 * tiles > limits.sm_count) return "split-K only where the tiles fill under half the SMs";
+  if (tiles * c.splits > 2 * limits.sm_count)
+    return "split-K into more units than two per SM only adds partial sums";
+  if (k_tiles_per_split(main, c) < 4) return "each split keeps at least 4 k-tiles (128 of K)";
+  if ((c.splits - 1) * k_tiles_per_split(main, c) >= k_tile_count(main))
+    return "every split must have k-tiles";
+  return std::nullopt;
+}
 
 std::int64_t next_power_of_two(std::int64_t x) {
   std::int64_t p = 1;
@@ -60,15 +78,16 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
   if (c.block_n % 8 || c.block_n < 8 || c.block_n > 256)
     return "the wgmma N is a multiple of 8 up to 256";
   if (c.stages < 2) return "the ring has 2+ stages";
+  if (auto why = split_k_rejection(main, limits, c)) return why;
   if (c.block_m > std::max<std::int64_t>(64, next_power_of_two(main.m)) ||
       c.block_n > std::max<std::int64_t>(64, next_power_of_two(main.n)))
     return "a block tile more than twice the matrix wastes most of its work";
   if (c.smem_bytes() > limits.max_smem_per_block) return "too much shared memory for the device";
   if (estimated_registers(c) > register_budget(c))
     return "the accumulators need more registers than a consumer thread has";
-  const std::int64_t tiles = tile_count(main, c);
-  if (c.blocks != std::min<std::int64_t>(tiles, limits.sm_count))
-    return "persistent blocks: one per SM, or one per tile when there are fewer";
+  const std::int64_t units = tile_count(main, c) * c.splits;
+  if (c.blocks != std::min<std::int64_t>(units, limits.sm_count))
+    return "persistent blocks: one per SM, or one per unit of work (tile x split) when fewer";
   return std::nullopt;
 }
 
@@ -81,12 +100,20 @@ std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLi
   for (const TileShape& tile : ranges.tiles)
     for (int stages : ranges.stages)
       for (auto [round_a, round_b] :
-           passes == 3 ? std::vector<std::pair<bool, bool>>{{false, false}} : ranges.rounding) {
-        GemmWgmmaConfig c{tile.block_m, tile.block_n, stages,  tile.consumers,
-                          passes,       round_a,      round_b, 0};
-        c.blocks = static_cast<int>(std::min<std::int64_t>(tile_count(main, c), limits.sm_count));
-        if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
-      }
+           passes == 3 ? std::vector<std::pair<bool, bool>>{{false, false}} : ranges.rounding)
+        for (int splits : ranges.splits) {
+          GemmWgmmaConfig c{.block_m = tile.block_m,
+                            .block_n = tile.block_n,
+                            .stages = stages,
+                            .consumers = tile.consumers,
+                            .passes = passes,
+                            .round_a = round_a,
+                            .round_b = round_b,
+                            .splits = splits};
+          c.blocks = static_cast<int>(
+              std::min<std::int64_t>(tile_count(main, c) * splits, limits.sm_count));
+          if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
+        }
   std::stable_sort(space.begin(), space.end(), [&](const auto& x, const auto& y) {
     return gemm_wgmma_predicted_cost(main, limits, x) < gemm_wgmma_predicted_cost(main, limits, y);
   });
@@ -95,16 +122,19 @@ std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLi
 
 double gemm_wgmma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
                                  const GemmWgmmaConfig& c) {
-  // Waves of persistent tiles, each costing its MMA work; narrow tiles and a single consumer
-  // feed the tensor cores less well, rounding costs shared-memory traffic.
+  // Waves of persistent units, each costing its MMA work; narrow tiles and a single consumer
+  // feed the tensor cores less well, rounding costs shared-memory traffic. A split unit also
+  // writes its partial tile and the last reads them all: counted as that many k-tiles.
   const double waves =
-      std::ceil(static_cast<double>(tile_count(main, c)) / std::max(1, limits.sm_count));
+      std::ceil(static_cast<double>(tile_count(main, c) * c.splits) / std::max(1, limits.sm_count));
   double efficiency = c.block_n >= 128 ? 1.0 : 0.85;
   if (c.consumers == 1) efficiency *= 0.8;
   if (c.round_b) efficiency *= 0.7;
   if (c.stages < 4) efficiency *= 0.95;
-  const double k_padded = std::ceil(static_cast<double>(main.k) / 32) * 32;
-  return waves * c.block_m * c.block_n * k_padded * c.passes / efficiency;
+  const double k_per_unit =
+      static_cast<double>(k_tiles_per_split(main, c)) * GemmWgmmaConfig::kBlockK * c.passes +
+      (c.splits > 1 ? 2.0 * GemmWgmmaConfig::kBlockK : 0.0);
+  return waves * c.block_m * c.block_n * k_per_unit / efficiency;
 }
 
 }  // namespace fusetune

@@ -31,6 +31,7 @@ KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts) {
   std::string tensor_maps;
   for (std::size_t i = 0; i < g.tensor_maps.size(); ++i)
     tensor_maps += fmt::format(", const __grid_constant__ ft::TensorMap map{}", i);
+  if (g.workspace_bytes > 0) tensor_maps += ", float* __restrict__ workspace";
   code += fmt::format(
       "extern \"C\" __global__ void __launch_bounds__({}, {})\n"
       "{}(const __grid_constant__ ft::LaunchArgs args{}) {{\n{}}}\n",

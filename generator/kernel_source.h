@@ -26,6 +26,9 @@ struct LaunchGeometry {
   std::array<unsigned, 3> block{1, 1, 1};
   unsigned dynamic_smem_bytes = 0;
   std::vector<TensorMapSpec> tensor_maps;  // kernel parameters 2, 3, ... in this order
+  // Global scratch memory the kernel takes after its tensor maps (`float* workspace`), zeroed
+  // when the launcher allocates it and left zeroed by every launch. 0: no such parameter.
+  std::uint64_t workspace_bytes = 0;
 
   friend bool operator==(const LaunchGeometry&, const LaunchGeometry&) = default;
 };

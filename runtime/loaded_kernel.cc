@@ -26,6 +26,8 @@ LoadedKernel::LoadedKernel(const std::vector<char>& cubin, const std::string& en
     check_cuda(cudaFuncGetAttributes(&attributes, function),
                fmt::format("reading the attributes of {}", entry));
     registers_ = attributes.numRegs;
+    if (geometry.workspace_bytes > 0)
+      workspaces_ = std::make_unique<StreamWorkspaces>(geometry.workspace_bytes);
   } catch (...) {
     cudaLibraryUnload(library_);
     throw;
@@ -40,7 +42,8 @@ LoadedKernel::LoadedKernel(LoadedKernel&& other) noexcept
     : library_(std::exchange(other.library_, nullptr)),
       kernel_(std::exchange(other.kernel_, nullptr)),
       geometry_(other.geometry_),
-      registers_(other.registers_) {}
+      registers_(other.registers_),
+      workspaces_(std::move(other.workspaces_)) {}
 
 LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
   if (this != &other) {
@@ -49,22 +52,31 @@ LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
     kernel_ = std::exchange(other.kernel_, nullptr);
     geometry_ = other.geometry_;
     registers_ = other.registers_;
+    workspaces_ = std::move(other.workspaces_);
   }
   return *this;
 }
 
 cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
   const LaunchGeometry& g = geometry_;
-  // The arguments, then a TMA descriptor per tensor map, encoded for this launch's pointers.
+  // The arguments, then a TMA descriptor per tensor map, encoded for this launch's pointers,
+  // then the workspace.
   constexpr std::size_t kMaxMaps = 4;
   if (g.tensor_maps.size() > kMaxMaps) return cudaErrorInvalidValue;
   EncodedTensorMap maps[kMaxMaps];
-  void* params[1 + kMaxMaps] = {const_cast<LaunchArgs*>(&args)};
+  void* params[2 + kMaxMaps] = {const_cast<LaunchArgs*>(&args)};
+  std::size_t count = 1;
   for (std::size_t i = 0; i < g.tensor_maps.size(); ++i) {
     if (const cudaError_t error = encode_tensor_map(g.tensor_maps[i], args, maps[i]);
         error != cudaSuccess)
       return error;
-    params[1 + i] = &maps[i];
+    params[count++] = &maps[i];
+  }
+  void* workspace = nullptr;
+  if (workspaces_) {
+    if (const cudaError_t error = workspaces_->get(stream, &workspace); error != cudaSuccess)
+      return error;
+    params[count++] = &workspace;
   }
   return cudaLaunchKernel(
       reinterpret_cast<const void*>(kernel_), dim3(g.grid[0], g.grid[1], g.grid[2]),

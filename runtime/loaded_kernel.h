@@ -4,10 +4,12 @@
 
 #include <cuda_runtime_api.h>
 
+#include <memory>
 #include <vector>
 
 #include "generator/kernel_source.h"
 #include "runtime/launch_args.h"
+#include "runtime/stream_workspaces.h"
 
 namespace fusetune {
 
@@ -23,7 +25,8 @@ class LoadedKernel {
   LoadedKernel(const LoadedKernel&) = delete;
   LoadedKernel& operator=(const LoadedKernel&) = delete;
 
-  // Enqueues one launch; the launch error, if any (execution errors surface later).
+  // Enqueues one launch; the launch error, if any (execution errors surface later). A kernel
+  // that needs a workspace gets its stream's, allocated on that stream's first launch.
   cudaError_t launch(cudaStream_t stream, const LaunchArgs& args) const;
 
   const LaunchGeometry& geometry() const { return geometry_; }
@@ -34,6 +37,7 @@ class LoadedKernel {
   cudaKernel_t kernel_ = nullptr;
   LaunchGeometry geometry_;
   int registers_ = 0;
+  std::unique_ptr<StreamWorkspaces> workspaces_;  // when geometry_.workspace_bytes > 0
 };
 
 }  // namespace fusetune

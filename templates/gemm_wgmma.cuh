@@ -6,8 +6,12 @@
 // "full" mbarrier (bytes landed) and an "empty" one (every consumer done reading). Warpgroups
 // 1..CONSUMERS consume: each owns BM / CONSUMERS rows of the BM x BN tile and multiplies them
 // by the whole B tile with one wgmma per 64 rows and 8-deep k-step. Blocks are persistent:
-// block b takes tiles b, b + gridDim.x, ..., M-fastest, so the producer fills the next tile's
-// stages while the consumers run the epilogue of the last.
+// block b takes work units b, b + gridDim.x, ..., so the producer fills the next unit's stages
+// while the consumers run the epilogue of the last. A unit is a tile (M-fastest) and, split-K,
+// one of SPLITS ranges of its k-tiles: each writes its partial sums to a global workspace, and
+// the last of a tile's splits to arrive (a counter per tile, left at zero for the next launch)
+// adds them all in split order, so the result does not depend on who came last, and runs the
+// epilogue.
 //
 // The tensor cores read the top 19 bits of an fp32 operand (tf32_truncated). 3xTF32 adds the
 // remainders (tf32_remainder): the consumers split A in registers, and warps 1-3 of the producer
@@ -18,7 +22,7 @@
 // K = 8192). TF32 may round A in registers (ROUND_A) and B in place by the same warps (ROUND_B)
 // instead of letting the tensor cores truncate them.
 //
-// Config supplies M, N, K, BM, BN, STAGES, CONSUMERS, PASSES, ROUND_A, ROUND_B, GUARD_M,
+// Config supplies M, N, K, BM, BN, STAGES, CONSUMERS, PASSES, ROUND_A, ROUND_B, SPLITS, GUARD_M,
 // GUARD_N and the m64nBNk8 TF32 instruction (generated for BN) in the form the configuration
 // uses: wgmma_ss(d, a_descriptor, b_descriptor, scale_d) with A in shared memory, or
 // wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in registers.
@@ -44,14 +48,37 @@ struct WgmmaShape {
   static constexpr int TILES_N = (C::N + C::BN - 1) / C::BN;
   static constexpr int TILES = TILES_M * TILES_N;
   static constexpr int K_TILES = (C::K + BK - 1) / BK;
+  static constexpr int K_TILES_PER_SPLIT = (K_TILES + C::SPLITS - 1) / C::SPLITS;
+  static constexpr int UNITS = TILES * C::SPLITS;
+  // Split-K workspace: a tile's partial sums per split and consumer, each thread's accumulators
+  // as float4 vectors interleaved across the warpgroup, so a warp's stores are contiguous.
+  static constexpr int PARTIAL_VECTORS = M_INSTR * ACC / 4;                 // per thread
+  static constexpr long long PARTIAL_FLOATS = 1ll * UNITS * C::BM * C::BN;  // then counters
   static constexpr int TRANSFORM_THREADS = 96;
   static_assert(WG_ROWS % 64 == 0, "a consumer warpgroup owns a multiple of 64 rows");
   static_assert(C::BN % 8 == 0 && C::BN <= 256, "wgmma N is a multiple of 8 up to 256");
   static_assert(A_STAGE % 1024 == 0 && B_STAGE % 1024 == 0, "stages stay 1024-byte aligned");
+  static_assert(C::SPLITS >= 1 && (C::SPLITS - 1) * K_TILES_PER_SPLIT < K_TILES,
+                "every split has k-tiles");
+};
+
+// One unit of persistent work: a tile, and the k-tiles [k_begin, k_end) of one of its splits.
+template <class C>
+struct WgmmaUnit {
+  int tile, split, m0, n0, k_begin, k_end;
+  __device__ __forceinline__ explicit WgmmaUnit(int unit) {
+    using S = WgmmaShape<C>;
+    tile = unit % S::TILES;
+    split = unit / S::TILES;
+    m0 = (tile % S::TILES_M) * C::BM;
+    n0 = (tile / S::TILES_M) * C::BN;
+    k_begin = split * S::K_TILES_PER_SPLIT;
+    k_end = min(S::K_TILES, k_begin + S::K_TILES_PER_SPLIT);
+  }
 };
 
 // Shared memory from a 1024-byte aligned base (the swizzle pattern repeats every 1024 bytes):
-// [A stages][B stages][small B stages][full bars][ready bars][empty bars].
+// [A stages][B stages][small B stages][full bars][ready bars][empty bars][split flags].
 template <class C>
 struct WgmmaSmem {
   using S = WgmmaShape<C>;
@@ -66,9 +93,13 @@ struct WgmmaSmem {
   __device__ unsigned bars() const {
     return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE);
   }
-  __device__ unsigned full(int stage) const { return bars() + 8 * stage; }       // TMA landed
+  __device__ unsigned full(int stage) const { return bars() + 8 * stage; }  // TMA landed
   __device__ unsigned ready(int stage) const { return bars() + 8 * (C::STAGES + stage); }
   __device__ unsigned empty(int stage) const { return bars() + 8 * (2 * C::STAGES + stage); }
+  // Split-K: where a consumer's first thread leaves the count of splits that finished before.
+  __device__ unsigned split_flag(int consumer) const {
+    return bars() + 24 * C::STAGES + 4 * consumer;
+  }
   // What consumers wait for: B transformed, or (without a transform) the copies landed.
   __device__ unsigned consumable(int stage) const {
     return S::TRANSFORM_B ? ready(stage) : full(stage);
@@ -92,15 +123,14 @@ __device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const Tens
   tma_prefetch_descriptor(map_a);
   tma_prefetch_descriptor(map_b);
   RingPosition ring;
-  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
-    const int m0 = (tile % S::TILES_M) * C::BM;
-    const int n0 = (tile / S::TILES_M) * C::BN;
-    for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+  for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
+    const WgmmaUnit<C> unit(u);
+    for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
       mbarrier_wait(smem.empty(ring.stage), ring.phase ^ 1);
       const unsigned full = smem.full(ring.stage);
       mbarrier_expect_bytes(full, S::A_STAGE + S::B_STAGE);
-      tma_load_2d(smem.a(ring.stage), map_a, full, k_tile * S::BK, m0);
-      tma_load_2d(smem.b(ring.stage), map_b, full, k_tile * S::BK, n0);
+      tma_load_2d(smem.a(ring.stage), map_a, full, k_tile * S::BK, unit.m0);
+      tma_load_2d(smem.b(ring.stage), map_b, full, k_tile * S::BK, unit.n0);
       ring.template advance<C::STAGES>();
     }
   }
@@ -111,8 +141,12 @@ template <class C>
 __device__ __forceinline__ void wgmma_transform_b(const WgmmaSmem<C>& smem, int thread) {
   using S = WgmmaShape<C>;
   RingPosition ring;
-  const int steps = (S::TILES - static_cast<int>(blockIdx.x) + gridDim.x - 1) / gridDim.x;
-  for (int step = 0; step < steps * S::K_TILES; ++step) {
+  int steps = 0;
+  for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
+    const WgmmaUnit<C> unit(u);
+    steps += unit.k_end - unit.k_begin;
+  }
+  for (int step = 0; step < steps; ++step) {
     mbarrier_wait(smem.full(ring.stage), ring.phase);
     const unsigned raw = smem.b(ring.stage);
     const unsigned out = C::PASSES == 3 ? smem.small_b(ring.stage) : raw;
@@ -236,9 +270,9 @@ __device__ __forceinline__ void wgmma_k_tile_a_in_registers(
 }
 
 template <class C>
-__device__ __forceinline__ void wgmma_k_tile(float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC],
-                                             const WgmmaSmem<C>& smem, int stage, int consumer,
-                                             int warp, int g, int t) {
+__device__ __forceinline__ void wgmma_k_tile(
+    float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], const WgmmaSmem<C>& smem, int stage,
+    int consumer, int warp, int g, int t) {
   using S = WgmmaShape<C>;
   const unsigned a_rows = smem.a(stage) + consumer * S::WG_ROWS * 128;
   const unsigned b_rows = smem.b(stage);
@@ -257,9 +291,9 @@ __device__ __forceinline__ void wgmma_k_tile(float (&acc)[WgmmaShape<C>::M_INSTR
 }
 
 template <class C, class Epilogue>
-__device__ __forceinline__ void wgmma_store(const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC],
-                                            float* __restrict__ out, const Epilogue& epilogue,
-                                            int m0, int n0, int warp, int g, int t) {
+__device__ __forceinline__ void wgmma_store(
+    const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], float* __restrict__ out,
+    const Epilogue& epilogue, int m0, int n0, int warp, int g, int t) {
   using S = WgmmaShape<C>;
 #pragma unroll
   for (int i = 0; i < S::M_INSTR; ++i)
@@ -275,35 +309,96 @@ __device__ __forceinline__ void wgmma_store(const float (&acc)[WgmmaShape<C>::M_
     }
 }
 
+// Split-K: stores this split's partial sums, counts it in, and returns true in the warpgroup of
+// the tile's last split, whose `acc` then holds the sum of every split (added in split order).
+template <class C>
+__device__ __forceinline__ bool wgmma_reduce_splits(
+    float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], float* __restrict__ workspace,
+    const WgmmaSmem<C>& smem, const WgmmaUnit<C>& unit, int consumer, int thread) {
+  using S = WgmmaShape<C>;
+  auto partials = [&](int split) {  // [PARTIAL_VECTORS][128] float4 of (tile, split, consumer)
+    return workspace + 4ll * 128 * S::PARTIAL_VECTORS *
+                           ((unit.tile * C::SPLITS + split) * C::CONSUMERS + consumer);
+  };
+  unsigned* counter = reinterpret_cast<unsigned*>(workspace + S::PARTIAL_FLOATS) +
+                      unit.tile * C::CONSUMERS + consumer;
+  float* mine = partials(unit.split);
+#pragma unroll
+  for (int v = 0; v < S::PARTIAL_VECTORS; ++v) {
+    const int f = 4 * v;  // acc[f / ACC][f % ACC .. + 3]: ACC is a multiple of 4
+    const float* a = &acc[f / S::ACC][f % S::ACC];
+    asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(mine + 4 * (v * 128 + thread)),
+                 "f"(a[0]), "f"(a[1]), "f"(a[2]), "f"(a[3])
+                 : "memory");
+  }
+  __threadfence();  // the partial sums are visible before the count says so
+  named_barrier_sync(1 + consumer, 128);
+  if (thread == 0) {
+    unsigned before;
+    asm volatile("atom.global.add.u32 %0, [%1], 1;\n" : "=r"(before) : "l"(counter) : "memory");
+    asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(smem.split_flag(consumer)), "r"(before)
+                 : "memory");
+  }
+  named_barrier_sync(1 + consumer, 128);
+  unsigned before;
+  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(before) : "r"(smem.split_flag(consumer)));
+  if (before != C::SPLITS - 1) return false;
+  __threadfence();
+#pragma unroll
+  for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+    for (int j = 0; j < S::ACC; ++j) acc[i][j] = 0.f;
+  for (int split = 0; split < C::SPLITS; ++split) {
+    const float* theirs = partials(split);
+#pragma unroll
+    for (int v = 0; v < S::PARTIAL_VECTORS; ++v) {
+      const int f = 4 * v;
+      float p[4];
+      // .cg: from L2, where the other blocks' stores are, never a stale L1 line.
+      asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                   : "=f"(p[0]), "=f"(p[1]), "=f"(p[2]), "=f"(p[3])
+                   : "l"(theirs + 4 * (v * 128 + thread)));
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[f / S::ACC][f % S::ACC + e] += p[e];
+    }
+  }
+  if (thread == 0) *counter = 0;  // every split of this tile has counted in: reset for next launch
+  return true;
+}
+
 template <class C, class Epilogue>
-__device__ __forceinline__ void wgmma_consume(float* __restrict__ out, const Epilogue& epilogue,
-                                              const WgmmaSmem<C>& smem, int consumer) {
+__device__ __forceinline__ void wgmma_consume(float* __restrict__ out,
+                                              float* __restrict__ workspace,
+                                              const Epilogue& epilogue, const WgmmaSmem<C>& smem,
+                                              int consumer) {
   using S = WgmmaShape<C>;
   const int thread = threadIdx.x % 128;
   const int warp = thread / 32, g = (thread % 32) / 4, t = thread % 4;
   float acc[S::M_INSTR][S::ACC];
   RingPosition ring;
-  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
+  for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
+    const WgmmaUnit<C> unit(u);
 #pragma unroll
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
       for (int j = 0; j < S::ACC; ++j) acc[i][j] = 0.f;
-    for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+    for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
       mbarrier_wait(smem.consumable(ring.stage), ring.phase);
       wgmma_k_tile<C>(acc, smem, ring.stage, consumer, warp, g, t);
       // This warpgroup's tensor-core and register reads of the stage are complete.
       if (thread == 0) mbarrier_arrive(smem.empty(ring.stage));
       ring.template advance<C::STAGES>();
     }
-    const int m0 = (tile % S::TILES_M) * C::BM + consumer * S::WG_ROWS;
-    const int n0 = (tile / S::TILES_M) * C::BN;
-    wgmma_store<C>(acc, out, epilogue, m0, n0, warp, g, t);
+    if constexpr (C::SPLITS > 1)
+      if (!wgmma_reduce_splits<C>(acc, workspace, smem, unit, consumer, thread)) continue;
+    wgmma_store<C>(acc, out, epilogue, unit.m0 + consumer * S::WG_ROWS, unit.n0, warp, g, t);
   }
 }
 
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorMap* map_b,
-                                           float* __restrict__ out, const Epilogue& epilogue) {
+                                           float* __restrict__ out, float* __restrict__ workspace,
+                                           const Epilogue& epilogue) {
   using S = WgmmaShape<C>;
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
   const WgmmaSmem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
@@ -326,7 +421,7 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
     }
   } else {
     if constexpr (C::CONSUMERS == 2) claim_registers<232>();
-    wgmma_consume<C>(out, epilogue, smem, warpgroup - 1);
+    wgmma_consume<C>(out, workspace, epilogue, smem, warpgroup - 1);
   }
 }
 

@@ -65,11 +65,7 @@ class Session {
     const std::string name = request.at("name");
     std::ifstream file(request.at("cubin_path").get<std::string>(), std::ios::binary);
     const std::vector<char> cubin{std::istreambuf_iterator<char>(file), {}};
-    LaunchGeometry geometry;
-    geometry.grid = request.at("grid");
-    geometry.block = request.at("block");
-    geometry.dynamic_smem_bytes = request.at("smem");
-    geometry.tensor_maps = tensor_maps_from_json(request.at("tensor_maps"));
+    const LaunchGeometry geometry = geometry_from_run(request);
 
     // Failures before the kernel runs are resource limits; failures while it runs are faults.
     std::optional<LoadedKernel> kernel;

@@ -52,6 +52,16 @@ std::string encode_setup(const SetupRequest& r) {
       .dump();
 }
 
+LaunchGeometry geometry_from_run(const json& run_message) {
+  LaunchGeometry geometry;
+  geometry.grid = run_message.at("grid");
+  geometry.block = run_message.at("block");
+  geometry.dynamic_smem_bytes = run_message.at("smem");
+  geometry.tensor_maps = tensor_maps_from_json(run_message.at("tensor_maps"));
+  geometry.workspace_bytes = run_message.at("workspace_bytes");
+  return geometry;
+}
+
 std::string encode_run(const RunRequest& r) {
   json message = {{"cmd", "run"},
                   {"name", r.name},
@@ -59,7 +69,8 @@ std::string encode_run(const RunRequest& r) {
                   {"grid", r.geometry.grid},
                   {"block", r.geometry.block},
                   {"smem", r.geometry.dynamic_smem_bytes},
-                  {"tensor_maps", tensor_maps_to_json(r.geometry.tensor_maps)}};
+                  {"tensor_maps", tensor_maps_to_json(r.geometry.tensor_maps)},
+                  {"workspace_bytes", r.geometry.workspace_bytes}};
   if (r.abandon_above_ms) message["abandon_above_ms"] = *r.abandon_above_ms;
   if (r.timing) message["timing"] = timing_to_json(*r.timing);
   return message.dump();

@@ -55,6 +55,8 @@ TimingOptions timing_from_json(const nlohmann::json& json);
 
 nlohmann::json tensor_maps_to_json(const std::vector<TensorMapSpec>& maps);
 std::vector<TensorMapSpec> tensor_maps_from_json(const nlohmann::json& json);
+// The launch geometry of an encode_run message.
+LaunchGeometry geometry_from_run(const nlohmann::json& run_message);
 
 std::string encode_setup(const SetupRequest& request);
 std::string encode_run(const RunRequest& request);

@@ -102,6 +102,9 @@ const GoldenCase kGoldenCases[] = {
      "ft_gemm_simt_64x64x16_w2x2_t8x4_s3_n_spread"},
     {"seed_mma_3xtf32.cu", "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
      "ft_gemm_mma_128x128x16_w2x4_s3_3xtf32_va4_vb4"},
+    {"seed_wgmma_3xtf32.cu", kSeed, "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132"},
+    {"linear_m16_wgmma_tf32_split_k.cu", "linear(m=16, n=1024, k=8192) -> bias -> relu",
+     "ft_gemm_wgmma_64x128_c1_s4_tf32_ra_k16_p128_gm"},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {

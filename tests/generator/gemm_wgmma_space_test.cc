@@ -211,7 +211,7 @@ TEST(GemmWgmmaSpace, EveryConfigIsValidAndFitsTheDevice) {
         const int ring = c.stages * (c.block_m + c.block_n * (c.passes == 3 ? 2 : 1)) * 32 * 4;
         EXPECT_GE(c.smem_bytes(), ring) << name;
         EXPECT_LE(c.smem_bytes(), limits.max_smem_per_block) << name;
-        EXPECT_EQ(c.blocks, std::min<std::int64_t>(tiles_of(main, c), limits.sm_count))
+        EXPECT_EQ(c.blocks, std::min<std::int64_t>(tiles_of(main, c) * c.splits, limits.sm_count))
             << text << " " << name;
         EXPECT_GE(c.block_m, 64 * c.consumers) << name;
         EXPECT_EQ(c.block_m % (64 * c.consumers), 0) << name;
@@ -238,6 +238,29 @@ TEST(GemmWgmmaSpace, SmallProblemsUseOneBlockPerTile) {
       saw_fewer_blocks_than_sms = true;
     }
   EXPECT_TRUE(saw_fewer_blocks_than_sms);
+}
+
+TEST(GemmWgmmaSpace, SplitKAppearsOnlyWhereTheTilesLeaveMostSmsIdle) {
+  const DeviceLimits limits = sm90();
+  const MainOp few_tiles = parse_spec("linear(m=16, n=1024, k=8192)").main;
+  for (Precision precision : kTensorPrecisions) {
+    std::set<int> splits;
+    for (const GemmWgmmaConfig& c : gemm_wgmma_space(few_tiles, limits, precision)) {
+      splits.insert(c.splits);
+      const std::int64_t units = tiles_of(few_tiles, c) * c.splits;
+      EXPECT_LE(units, 2 * limits.sm_count) << config_name(few_tiles, c);
+      EXPECT_GE(k_tiles_per_split(few_tiles, c), 4) << config_name(few_tiles, c);
+      EXPECT_LT((c.splits - 1) * k_tiles_per_split(few_tiles, c), k_tile_count(few_tiles))
+          << config_name(few_tiles, c) << ": a split without k-tiles";
+    }
+    EXPECT_GE(splits.size(), 4u) << to_string(precision);
+    EXPECT_TRUE(splits.count(1)) << to_string(precision);
+    // Predicted: a split config first, as 8 tiles of 64 k-tiles leave 124 SMs idle otherwise.
+    EXPECT_GT(gemm_wgmma_space(few_tiles, limits, precision).front().splits, 1);
+  }
+  for (Precision precision : kTensorPrecisions)
+    for (const GemmWgmmaConfig& c : gemm_wgmma_space(parse_spec(kSeed).main, limits, precision))
+      EXPECT_EQ(c.splits, 1) << config_name(parse_spec(kSeed).main, c);
 }
 
 TEST(GemmWgmmaSpace, ComesBestPredictedFirst) {
@@ -365,6 +388,16 @@ std::vector<RejectionCase> rejection_cases() {
   add("more_blocks_than_sms", kSeed, "sm_90", c, "persistent");
   // 256x256 in 128x128 tiles: 4 tiles, so 4 blocks, not 132.
   add("more_blocks_than_tiles", "linear(m=256, n=256, k=64)", "sm_90", base, "persistent");
+  c = base, c.splits = 2;  // the seed's 512 tiles fill every SM already
+  add("split_k_with_many_tiles", kSeed, "sm_90", c, "half the SMs");
+  c = base, c.splits = 0;
+  add("zero_splits", kSeed, "sm_90", c, "1 or more");
+  // 16 x 8192 x 8192 in 128x128 tiles: 64 tiles.
+  c = base, c.splits = 8, c.blocks = 132;
+  add("split_k_into_too_many_units", "linear(m=16, n=8192, k=8192)", "sm_90", c, "two per SM");
+  // 16 x 1024 x 256: 8 tiles, 8 k-tiles, so 4 splits leave 2 k-tiles each.
+  c = base, c.splits = 4, c.blocks = 32;
+  add("split_k_too_short", "linear(m=16, n=1024, k=256)", "sm_90", c, "4 k-tiles");
   c = wide, c.stages = 8;
   add("128x256_8_stages", kSeed, "sm_90", c, "shared memory");
   c = base, c.block_n = 256, c.stages = 8;
@@ -493,6 +526,30 @@ TEST(GemmWgmmaEmitter, OtherFamiliesAreNotArchSpecificAndTakeNoTensorMaps) {
     EXPECT_FALSE(contains(source.code, "ft::TensorMap map")) << c.name;
     EXPECT_FALSE(contains(source.code, "wgmma.mma_async")) << c.name;
   }
+}
+
+TEST(GemmWgmmaEmitter, SplitKTakesAWorkspaceSizedForEveryPartialTileAndCounter) {
+  const Spec spec = parse_spec("linear(m=16, n=1024, k=8192) -> bias -> relu");
+  GemmWgmmaConfig c;
+  c.block_m = 64, c.consumers = 1;  // 64x128 tiles: 8
+  c.splits = 8, c.blocks = 64;
+  ASSERT_EQ(gemm_wgmma_rejection(spec.main, sm90(), c), std::nullopt);
+  const std::string name = config_name(spec.main, c);
+  EXPECT_TRUE(contains(name, "_64x128_c1_s4_3xtf32_k8_p64")) << name;
+  EXPECT_EQ(parse_gemm_wgmma_name(name), c);
+  EXPECT_EQ(gemm_wgmma_from_json(to_json(c)), c);
+  const KernelSource source = generate(spec, c);
+  EXPECT_EQ(source.launch.workspace_bytes, 4u * 8 * (8 * 64 * 128 + 1));
+  EXPECT_TRUE(contains(source.code, "float* __restrict__ workspace)")) << "no workspace parameter";
+  EXPECT_TRUE(contains(source.code, "SPLITS = 8;"));
+  const CompiledBinary binary = compile_to_cubin(source.code, source.name, "sm_90a");
+  EXPECT_GT(binary.registers, 0) << binary.log;
+
+  c.splits = 1, c.blocks = 8;
+  const KernelSource unsplit = generate(spec, c);
+  EXPECT_EQ(unsplit.launch.workspace_bytes, 0u);
+  EXPECT_FALSE(contains(unsplit.code, "workspace)"));
+  EXPECT_FALSE(contains(config_name(spec.main, c), "_k")) << config_name(spec.main, c);
 }
 
 TEST(GemmWgmmaEmitter, CompilesWithNvrtcForSm90a) {

@@ -209,4 +209,12 @@ TEST(WorkerProtocol, TensorMapsRoundTrip) {
   EXPECT_EQ(tensor_maps_from_json(json::parse(encode_run(request)).at("tensor_maps")), maps);
 }
 
+TEST(WorkerProtocol, TheWholeLaunchGeometryRoundTrips) {
+  RunRequest request;
+  request.geometry = {{16, 1, 1}, {384, 1, 1}, 200000, {{0, 16, 8192, 64, 32}}, 1 << 20};
+  EXPECT_EQ(geometry_from_run(json::parse(encode_run(request))), request.geometry);
+  request.geometry.workspace_bytes = 0;
+  EXPECT_EQ(geometry_from_run(json::parse(encode_run(request))), request.geometry);
+}
+
 }  // namespace fusetune
