@@ -19,13 +19,14 @@ std::string config_name(const MainOp& main, const GemmSimtConfig& c) {
   if (c.min_blocks > 1) name += fmt::format("_occ{}", c.min_blocks);
   if (!main.a_k_contiguous()) name += fmt::format("_va{}", c.vec_a);
   if (!main.b_k_contiguous()) name += fmt::format("_vb{}", c.vec_b);
+  if (c.splits > 1) name += fmt::format("_k{}", c.splits);
   return name + guard_suffix(edge_guards(main, c));
 }
 
 std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name, std::string* why) {
   static const std::regex pattern(
       R"(ft_gemm_simt_(\d{1,4})x(\d{1,4})x(\d{1,4})_w(\d{1,2})x(\d{1,2})_t(\d{1,3})x(\d{1,3}))"
-      R"(_s(\d{1,2})_([nm])(_spread)?(?:_occ(\d))?(?:_va(\d))?(?:_vb(\d))?(?:_g[mnk]+)?)");
+      R"(_s(\d{1,2})_([nm])(_spread)?(?:_occ(\d))?(?:_va(\d))?(?:_vb(\d))?(?:_k(\d{1,3}))?(?:_g[mnk]+)?)");
   std::match_results<std::string_view::const_iterator> match;
   if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
     if (why) *why = "it is not of the form ft_gemm_simt_<BM>x<BN>x<BK>_w<WM>x<WN>_t<TM>x<TN>_...";
@@ -51,6 +52,7 @@ std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name, std::s
   c.min_blocks = number(11, 1);
   c.vec_a = number(12, 1);
   c.vec_b = number(13, 1);
+  c.splits = number(14, 1);
   if (tile_m == 0 || tile_n == 0 || tile_m % 4 || tile_n % 4)
     return inconsistent("thread tiles are multiples of 4 (4x4 fragments)");
   if (c.warps_m == 0 || c.warps_n == 0) return inconsistent("a block has at least one warp");
@@ -83,7 +85,8 @@ nlohmann::json to_json(const GemmSimtConfig& c) {
           {"spread_fill", c.spread_fill},
           {"min_blocks", c.min_blocks},
           {"vec_a", c.vec_a},
-          {"vec_b", c.vec_b}};
+          {"vec_b", c.vec_b},
+          {"splits", c.splits}};
 }
 
 GemmSimtConfig gemm_simt_from_json(const nlohmann::json& j) {
@@ -99,6 +102,7 @@ GemmSimtConfig gemm_simt_from_json(const nlohmann::json& j) {
   c.lane_n_fastest = j.at("lane_n_fastest");
   c.spread_fill = j.at("spread_fill");
   c.min_blocks = j.at("min_blocks");
+  c.splits = j.value("splits", 1);  // absent in results stored before split-K
   c.vec_a = j.at("vec_a");
   c.vec_b = j.at("vec_b");
   return c;
@@ -108,8 +112,20 @@ std::int64_t block_count(const MainOp& main, const GemmSimtConfig& c) {
   return tile_count(main, c.block_m(), c.block_n());
 }
 
+std::int64_t k_tiles_per_split(const MainOp& main, const GemmSimtConfig& c) {
+  const std::int64_t k_tiles = (main.k + c.bk - 1) / c.bk;
+  return (k_tiles + c.splits - 1) / c.splits;
+}
+
 LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& c) {
-  return tile_grid(main, c.block_m(), c.block_n(), c.threads(), c.smem_bytes());
+  LaunchGeometry g = tile_grid(main, c.block_m(), c.block_n(), c.threads(), c.smem_bytes());
+  if (c.splits > 1) {
+    g.grid[1] = static_cast<unsigned>(c.splits);
+    // Every split's partial BM x BN tile, then a counter per tile.
+    g.workspace_bytes = 4 * static_cast<std::uint64_t>(block_count(main, c)) *
+                        (static_cast<std::uint64_t>(c.splits) * c.block_m() * c.block_n() + 1);
+  }
+  return g;
 }
 
 }  // namespace fusetune

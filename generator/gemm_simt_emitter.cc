@@ -23,11 +23,12 @@ std::string emit_config(const MainOp& main, const GemmSimtConfig& c) {
       "  static constexpr int BK = {}, STAGES = {};\n"
       "  static constexpr bool SPREAD_FILL = {};\n"
       "  static constexpr int VEC_A = {}, VEC_B = {};\n"
+      "  static constexpr int SPLITS = {};\n"
       "  static constexpr bool GUARD_M = {}, GUARD_N = {}, GUARD_K = {};\n"
       "}};\n",
       main.m, main.n, main.k, main.a_k_contiguous(), main.b_k_contiguous(), c.warps_m, c.warps_n,
       c.lanes_m, c.lanes_n, c.lane_n_fastest, c.rep_m, c.rep_n, c.bk, c.stages, c.spread_fill,
-      c.vec_a, c.vec_b, guards.m, guards.n, guards.k);
+      c.vec_a, c.vec_b, c.splits, guards.m, guards.n, guards.k);
 }
 
 }  // namespace
@@ -37,10 +38,13 @@ KernelSource emit_gemm_simt(const Spec& spec, const GemmSimtConfig& config) {
   parts.name = config_name(spec.main, config);
   parts.launch = launch_geometry(spec.main, config);
   parts.templates = {{"common.cuh", templates::common_cuh},
+                     {"split_k.cuh", templates::split_k_cuh},
                      {"gemm_simt.cuh", templates::gemm_simt_cuh}};
   parts.config = emit_config(spec.main, config);
-  parts.body =
-      "  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, Epilogue{args});\n";
+  parts.body = fmt::format(
+      "  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, {}, "
+      "Epilogue{{args}});\n",
+      config.splits > 1 ? "workspace" : "nullptr");
   parts.min_blocks = config.min_blocks;
   return assemble_kernel(spec, parts);
 }

@@ -20,6 +20,8 @@ struct Ranges {
   std::vector<bool> lane_n_fastest = {false, true};
   std::vector<bool> spread_fill = {false, true};
   std::vector<int> min_blocks = {1, 2};
+  // Split-K, for shapes whose tiles leave SMs idle (see split_k_rejection).
+  std::vector<int> splits = {1, 2, 4, 8, 16, 32};
 };
 
 // An operand that is not k-contiguous is copied in the widest vectors its rows allow; one that
@@ -60,6 +62,25 @@ int blocks_per_sm(const DeviceLimits& limits, const GemmSimtConfig& c) {
   return std::max(1, std::min({by_threads, by_registers, by_smem, limits.max_blocks_per_sm}));
 }
 
+// Split-K pays only where the tiles alone leave most SMs idle. Of the split counts, only those
+// that bring the blocks to between half and twice the SMs are tried, and each split keeps a
+// pipeline's worth of k-tiles.
+std::optional<std::string> split_k_rejection(const MainOp& main, const DeviceLimits& limits,
+                                             const GemmSimtConfig& c) {
+  if (c.splits < 1) return "split-K takes 1 or more splits";
+  if (c.splits == 1) return std::nullopt;
+  const std::int64_t tiles = block_count(main, c);
+  if (2 * tiles > limits.sm_count) return "split-K only where the tiles fill under half the SMs";
+  if (tiles * c.splits > 2 * limits.sm_count)
+    return "split-K into more blocks than two per SM only adds partial sums";
+  if (2 * tiles * c.splits <= limits.sm_count) return "split-K into more splits fills more SMs";
+  if (k_tiles_per_split(main, c) < 2 * c.stages) return "each split keeps 2 pipelines of k-tiles";
+  const std::int64_t k_tiles = (main.k + c.bk - 1) / c.bk;
+  if ((c.splits - 1) * k_tiles_per_split(main, c) >= k_tiles)
+    return "every split must have k-tiles";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> gemm_simt_rejection(const MainOp& main, const DeviceLimits& limits,
@@ -95,6 +116,7 @@ std::optional<std::string> gemm_simt_rejection(const MainOp& main, const DeviceL
     if (c.min_blocks * (c.smem_bytes() + 1024) > limits.smem_per_sm)
       return "the occupancy hint asks for more shared memory than an SM has";
   }
+  if (auto why = split_k_rejection(main, limits, c)) return why;
   if (block_count(main, c) > 0x7fffffff) return "more output tiles than a grid can have";
   return std::nullopt;
 }
@@ -111,12 +133,13 @@ std::vector<GemmSimtConfig> gemm_simt_space(const MainOp& main, const DeviceLimi
           for (auto [bk, stages] : ranges.bk_stages)
             for (bool lane_n_fastest : ranges.lane_n_fastest)
               for (bool spread_fill : ranges.spread_fill)
-                for (int min_blocks : ranges.min_blocks) {
-                  const GemmSimtConfig c{warps_m,    warps_n, lanes_m, lanes_n,        rep_m,
-                                         rep_n,      bk,      stages,  lane_n_fastest, spread_fill,
-                                         min_blocks, vec_a,   vec_b};
-                  if (!gemm_simt_rejection(main, limits, c)) space.push_back(c);
-                }
+                for (int min_blocks : ranges.min_blocks)
+                  for (int splits : ranges.splits) {
+                    const GemmSimtConfig c{
+                        warps_m, warps_n,        lanes_m,     lanes_n,    rep_m, rep_n, bk,
+                        stages,  lane_n_fastest, spread_fill, min_blocks, vec_a, vec_b, splits};
+                    if (!gemm_simt_rejection(main, limits, c)) space.push_back(c);
+                  }
   std::stable_sort(space.begin(), space.end(), [&](const auto& x, const auto& y) {
     return gemm_simt_predicted_cost(main, limits, x) < gemm_simt_predicted_cost(main, limits, y);
   });
@@ -137,12 +160,13 @@ double gemm_simt_predicted_cost(const MainOp& main, const DeviceLimits& limits,
   const double intensity =
       static_cast<double>(c.block_m()) * c.block_n() / (c.block_m() + c.block_n());
   efficiency *= std::min(1.0, intensity / 48.0);
-  const std::int64_t blocks =
-      ((main.m + c.block_m() - 1) / c.block_m()) * ((main.n + c.block_n() - 1) / c.block_n());
+  // Split blocks each take their share of k and add a partial tile's write and read.
+  const std::int64_t blocks = block_count(main, c) * c.splits;
   const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
   const double waves = std::ceil(static_cast<double>(blocks) / per_wave);
-  const double k_padded = std::ceil(static_cast<double>(main.k) / c.bk) * c.bk;
-  const double tile_work = static_cast<double>(c.block_m()) * c.block_n() * k_padded;
+  const double k_per_block =
+      static_cast<double>(k_tiles_per_split(main, c)) * c.bk + (c.splits > 1 ? 2.0 * c.bk : 0.0);
+  const double tile_work = static_cast<double>(c.block_m()) * c.block_n() * k_per_block;
   return waves * resident * tile_work / efficiency;
 }
 

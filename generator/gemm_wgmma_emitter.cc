@@ -68,6 +68,7 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
   parts.launch = launch_geometry(main, c);
   parts.arch_specific = true;
   parts.templates = {{"common.cuh", templates::common_cuh},
+                     {"split_k.cuh", templates::split_k_cuh},
                      {"mma_tf32.cuh", templates::mma_tf32_cuh},
                      {"hopper.cuh", templates::hopper_cuh},
                      {"gemm_wgmma.cuh", templates::gemm_wgmma_cuh}};

@@ -176,6 +176,7 @@ TEST(GemmSimtEmitter, ConfigStructCarriesShapeTunablesAndGuards) {
                        "  static constexpr int BK = 8, STAGES = 4;\n"
                        "  static constexpr bool SPREAD_FILL = false;\n"
                        "  static constexpr int VEC_A = 4, VEC_B = 1;\n"
+                       "  static constexpr int SPLITS = 1;\n"
                        "  static constexpr bool GUARD_M = true, GUARD_N = true, GUARD_K = true;\n"
                        "};\n"))
       << code.substr(code.find("struct Config"), 700);
@@ -201,7 +202,7 @@ TEST(GemmSimtEmitter, EntryIsNamedAfterTheConfigWithItsLaunchBounds) {
   EXPECT_TRUE(contains(source.name, "_occ2"));
   EXPECT_TRUE(contains(source.code,
                        "ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, "
-                       "Epilogue{args});"));
+                       "nullptr, Epilogue{args});"));
 }
 
 // ---- the epilogue ----

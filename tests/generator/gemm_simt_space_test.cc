@@ -1,8 +1,10 @@
 #include "generator/gemm_simt_space.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <set>
@@ -381,6 +383,49 @@ TEST(GemmSimtSpace, OperandsNotKContiguousAreCopiedInTheWidestVectorsTheirRowsAl
     }
     EXPECT_EQ(simt_default(spec, limits_of("sm_90")).config.vec_b, c.vec_b) << c.spec;
   }
+}
+
+}  // namespace
+}  // namespace fusetune
+
+namespace fusetune {
+namespace {
+
+TEST(GemmSimtSplitK, AppearsOnlyWhereTheTilesLeaveMostSmsIdleAndFillsHalfToTwiceTheSms) {
+  const DeviceLimits limits = limits_of("sm_90");
+  const MainOp few_tiles = parse_spec("linear(m=1, n=1024, k=8192)").main;
+  std::set<int> splits;
+  for (const GemmSimtConfig& c : gemm_simt_space(few_tiles, limits)) {
+    splits.insert(c.splits);
+    if (c.splits == 1) continue;
+    const std::int64_t blocks = block_count(few_tiles, c) * c.splits;
+    EXPECT_GT(2 * blocks, limits.sm_count) << config_name(few_tiles, c);
+    EXPECT_LE(blocks, 2 * limits.sm_count) << config_name(few_tiles, c);
+    EXPECT_GE(k_tiles_per_split(few_tiles, c), 2 * c.stages) << config_name(few_tiles, c);
+  }
+  EXPECT_GE(splits.size(), 3u);
+  EXPECT_GT(gemm_simt_space(few_tiles, limits).front().splits, 1)
+      << "a split config is not predicted best for 1 x 1024 x 8192";
+  for (const GemmSimtConfig& c : gemm_simt_space(parse_spec(kSeed).main, limits))
+    EXPECT_EQ(c.splits, 1) << config_name(parse_spec(kSeed).main, c);
+}
+
+TEST(GemmSimtSplitK, NameJsonLaunchAndSourceCarryTheSplits) {
+  const Spec spec = parse_spec("linear(m=1, n=1024, k=8192) -> bias -> relu");
+  const DeviceLimits limits = limits_of("sm_90");
+  const std::vector<GemmSimtConfig> space = gemm_simt_space(spec.main, limits);
+  const GemmSimtConfig c = *std::ranges::find_if(space, [](const auto& x) { return x.splits > 1; });
+  const std::string name = config_name(spec.main, c);
+  EXPECT_TRUE(name.find(fmt::format("_k{}", c.splits)) != std::string::npos) << name;
+  EXPECT_EQ(parse_gemm_simt_name(name), c);
+  EXPECT_EQ(gemm_simt_from_json(to_json(c)), c);
+  const KernelSource source = generate(spec, c);
+  EXPECT_EQ(source.launch.grid[0], block_count(spec.main, c));
+  EXPECT_EQ(source.launch.grid[1], static_cast<unsigned>(c.splits));
+  EXPECT_EQ(source.launch.workspace_bytes,
+            4u * block_count(spec.main, c) * (c.splits * c.block_m() * c.block_n() + 1));
+  EXPECT_NE(source.code.find(fmt::format("SPLITS = {};", c.splits)), std::string::npos);
+  EXPECT_NE(source.code.find("float* __restrict__ workspace)"), std::string::npos);
 }
 
 }  // namespace

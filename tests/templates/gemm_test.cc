@@ -34,7 +34,8 @@ std::vector<std::string> tunable_values(const KernelConfig& config) {
             "bk=" + std::to_string(c->bk) + "/" + std::to_string(c->stages),
             "order=" + std::to_string(c->lane_n_fastest),
             "spread=" + std::to_string(c->spread_fill),
-            "occupancy=" + std::to_string(c->min_blocks)};
+            "occupancy=" + std::to_string(c->min_blocks),
+            "splits=" + std::to_string(c->splits)};
   if (const auto* c = std::get_if<GemmWgmmaConfig>(&config))
     return {"wgmma_tile=" + std::to_string(c->block_m) + "x" + std::to_string(c->block_n) + "/" +
                 std::to_string(c->consumers),

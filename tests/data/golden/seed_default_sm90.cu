@@ -114,6 +114,69 @@ __device__ __forceinline__ void store_output_pair(float* row, int m, int n, floa
 
 }  // namespace ft
 
+// ---- templates/split_k.cuh ----
+// Split-K through global memory, shared by the GEMM templates. A tile's k-tiles are divided
+// into SPLITS ranges computed by different blocks (or units of work). Each writes its partial
+// sums to a workspace and counts itself in on the tile's counter; the last to arrive adds every
+// split's partial sums in split order, so the result does not depend on who came last, runs the
+// epilogue, and sets the counter back to zero for the next launch. Nobody waits for anybody.
+//
+// Workspace of one tile (and, where a block's threads split into groups that finish on their
+// own, one group): [SPLITS][FLOATS / 4][THREADS] float4, so that each of a warp's stores and
+// loads covers one contiguous 512-byte run.
+
+namespace ft {
+
+// `acc` holds this thread's FLOATS accumulators (a multiple of 4, contiguous), `partials` the
+// tile's workspace, `counter` its arrival counter in global memory and `flag` a word of shared
+// memory (an address from smem_address) for the group; `sync` synchronizes the group's THREADS
+// threads. Returns true in the last split's group, whose `acc` then holds the sum of every split.
+template <int SPLITS, int FLOATS, int THREADS, class Sync>
+__device__ __forceinline__ bool reduce_split_k(float* acc, float* __restrict__ partials,
+                                               unsigned* counter, unsigned flag, int split,
+                                               int thread, const Sync& sync) {
+  static_assert(FLOATS % 4 == 0, "accumulators are stored as float4 vectors");
+  constexpr int VECTORS = FLOATS / 4;
+  float* mine = partials + 4ll * VECTORS * THREADS * split;
+#pragma unroll
+  for (int v = 0; v < VECTORS; ++v)
+    asm volatile(
+        "st.global.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(mine + 4 * (v * THREADS + thread)),
+        "f"(acc[4 * v]), "f"(acc[4 * v + 1]), "f"(acc[4 * v + 2]), "f"(acc[4 * v + 3])
+        : "memory");
+  __threadfence();  // the partial sums are visible before the counter says so
+  sync();
+  if (thread == 0) {
+    unsigned before;
+    asm volatile("atom.global.add.u32 %0, [%1], 1;\n" : "=r"(before) : "l"(counter) : "memory");
+    asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(flag), "r"(before) : "memory");
+  }
+  sync();
+  unsigned before;
+  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(before) : "r"(flag) : "memory");
+  if (before != SPLITS - 1) return false;
+  __threadfence();
+#pragma unroll
+  for (int f = 0; f < FLOATS; ++f) acc[f] = 0.f;
+  for (int s = 0; s < SPLITS; ++s) {
+    const float* theirs = partials + 4ll * VECTORS * THREADS * s;
+#pragma unroll
+    for (int v = 0; v < VECTORS; ++v) {
+      float p[4];
+      // .cg: from L2, where the other blocks' stores are, never a stale L1 line.
+      asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                   : "=f"(p[0]), "=f"(p[1]), "=f"(p[2]), "=f"(p[3])
+                   : "l"(theirs + 4 * (v * THREADS + thread)));
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[4 * v + e] += p[e];
+    }
+  }
+  if (thread == 0) *counter = 0;  // every split has counted in: ready for the next launch
+  return true;
+}
+
+}  // namespace ft
+
 // ---- templates/gemm_simt.cuh ----
 // fusetune SIMT fp32 GEMM with a fused epilogue:  out[M,N] = epilogue(A · B).
 //
@@ -136,6 +199,8 @@ __device__ __forceinline__ void store_output_pair(float* row, int m, int n, floa
 //   BK                 k-depth of a shared-memory stage          8, 16, 32
 //   STAGES             cp.async pipeline depth                   2..4
 //   VEC_A, VEC_B       floats per cp.async for an operand that is not k-contiguous  1, 2, 4
+//   SPLITS             split-K: blockIdx.y takes one of SPLITS ranges of the k-tiles, added
+//                      through the workspace (split_k.cuh)                       1..32
 //   GUARD_M/N/K        edges checked: required when the shape is not a tile multiple
 //
 // Shared memory per stage: A as [BK][BM + 4] and B as [BK][BN + 4], both k-major, so the inner
@@ -157,6 +222,7 @@ struct GemmSimtShape {
   static constexpr int A_STAGE = C::BK * LDA;  // floats per A stage  [BK, LDA]
   static constexpr int B_STAGE = C::BK * LDB;  // floats per B stage  [BK, LDB]
   static constexpr int K_TILES = (C::K + C::BK - 1) / C::BK;
+  static constexpr int K_TILES_PER_SPLIT = (K_TILES + C::SPLITS - 1) / C::SPLITS;
 
   static_assert(C::LANES_M * C::LANES_N == 32, "a warp's lane grid must hold 32 lanes");
   static_assert(C::BK % 8 == 0, "k-contiguous fills copy k in runs of 8 floats");
@@ -164,6 +230,8 @@ struct GemmSimtShape {
   static_assert(C::GUARD_M || C::M % BM == 0, "an unguarded M edge needs M % BM == 0");
   static_assert(C::GUARD_N || C::N % BN == 0, "an unguarded N edge needs N % BN == 0");
   static_assert(C::GUARD_K || C::K % C::BK == 0, "an unguarded K edge needs K % BK == 0");
+  static_assert(C::SPLITS >= 1 && (C::SPLITS - 1) * K_TILES_PER_SPLIT < K_TILES,
+                "every split has k-tiles");
 };
 
 // Copies a [ROWS, BK] slice of a k-contiguous matrix g[ROWS_TOTAL][K] into a k-major stage
@@ -310,7 +378,8 @@ __device__ __forceinline__ void store_outputs(float (&acc)[S::TM][S::TN], const 
 
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const float* __restrict__ b,
-                                          float* __restrict__ out, const Epilogue& epilogue) {
+                                          float* __restrict__ out, float* __restrict__ workspace,
+                                          const Epilogue& epilogue) {
   using S = GemmSimtShape<C>;
   extern __shared__ float4 smem_vec[];
   float* smem = reinterpret_cast<float*>(smem_vec);
@@ -327,6 +396,9 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
   constexpr int M_TILES = (C::M + S::BM - 1) / S::BM;
   const int m_block = static_cast<int>(blockIdx.x % M_TILES) * S::BM;
   const int n_block = static_cast<int>(blockIdx.x / M_TILES) * S::BN;
+  // This block's k-tiles: all of them, or split-K's range blockIdx.y.
+  const int k_begin = static_cast<int>(blockIdx.y) * S::K_TILES_PER_SPLIT;
+  const int k_end = min(S::K_TILES, k_begin + S::K_TILES_PER_SPLIT);
 
   using FillA = typename select_type<
       C::A_K_CONTIGUOUS, KContiguousFill<C, S::BM, C::M, C::GUARD_M, S::THREADS, S::LDA>,
@@ -357,8 +429,8 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
 
 #pragma unroll
   for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < S::K_TILES)
-      fill_stage<1>(fill_a, fill_b, a_stage_smem(stage), b_stage_smem(stage), stage, 0);
+    if (k_begin + stage < k_end)
+      fill_stage<1>(fill_a, fill_b, a_stage_smem(stage), b_stage_smem(stage), k_begin + stage, 0);
     cp_async_commit();
   }
   cp_async_wait<C::STAGES - 2>();
@@ -369,10 +441,10 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
   Fragments<C, S> frag[2];
   int read_stage = 0, write_stage = C::STAGES - 1;
   frag[0].load(stage_a(0), stage_b(0), 0);
-  for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+  for (int k_tile = k_begin; k_tile < k_end; ++k_tile) {
     // The stage read during the previous tile is free: every thread passed the barrier that
     // ended that tile after its last read.
-    const bool fill_next = k_tile + C::STAGES - 1 < S::K_TILES;
+    const bool fill_next = k_tile + C::STAGES - 1 < k_end;
     const float* as = stage_a(read_stage);
     const float* bs = stage_b(read_stage);
 #pragma unroll
@@ -387,8 +459,7 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
         __syncthreads();
         read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
         write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
-        if (k_tile + 1 < S::K_TILES)
-          frag[(k + 1) % 2].load(stage_a(read_stage), stage_b(read_stage), 0);
+        if (k_tile + 1 < k_end) frag[(k + 1) % 2].load(stage_a(read_stage), stage_b(read_stage), 0);
       } else {
         frag[(k + 1) % 2].load(as, bs, k + 1);
       }
@@ -396,6 +467,16 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
     }
   }
 
+  if constexpr (C::SPLITS > 1) {
+    // [TILES][SPLITS][TM * TN / 4][THREADS] float4, then a counter per tile.
+    constexpr long long TILE_FLOATS = 1ll * C::SPLITS * S::BM * S::BN;
+    unsigned* counter = reinterpret_cast<unsigned*>(workspace + gridDim.x * TILE_FLOATS);
+    const unsigned flag = smem_address(smem + C::STAGES * (S::A_STAGE + S::B_STAGE));
+    if (!reduce_split_k<C::SPLITS, S::TM * S::TN, S::THREADS>(
+            &acc[0][0], workspace + blockIdx.x * TILE_FLOATS, counter + blockIdx.x, flag,
+            static_cast<int>(blockIdx.y), tid, [] { __syncthreads(); }))
+      return;
+  }
   store_outputs<C, S>(acc, epilogue, out, m_block + a_offset, n_block + b_offset);
 }
 
@@ -414,6 +495,7 @@ struct Config {
   static constexpr int BK = 16, STAGES = 3;
   static constexpr bool SPREAD_FILL = true;
   static constexpr int VEC_A = 1, VEC_B = 1;
+  static constexpr int SPLITS = 1;
   static constexpr bool GUARD_M = false, GUARD_N = false, GUARD_K = false;
 };
 
@@ -441,5 +523,5 @@ struct Epilogue {
 
 extern "C" __global__ void __launch_bounds__(128, 1)
 ft_gemm_simt_64x256x16_w2x2_t8x16_s3_m_spread(const __grid_constant__ ft::LaunchArgs args) {
-  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, Epilogue{args});
+  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, nullptr, Epilogue{args});
 }

@@ -114,6 +114,69 @@ __device__ __forceinline__ void store_output_pair(float* row, int m, int n, floa
 
 }  // namespace ft
 
+// ---- templates/split_k.cuh ----
+// Split-K through global memory, shared by the GEMM templates. A tile's k-tiles are divided
+// into SPLITS ranges computed by different blocks (or units of work). Each writes its partial
+// sums to a workspace and counts itself in on the tile's counter; the last to arrive adds every
+// split's partial sums in split order, so the result does not depend on who came last, runs the
+// epilogue, and sets the counter back to zero for the next launch. Nobody waits for anybody.
+//
+// Workspace of one tile (and, where a block's threads split into groups that finish on their
+// own, one group): [SPLITS][FLOATS / 4][THREADS] float4, so that each of a warp's stores and
+// loads covers one contiguous 512-byte run.
+
+namespace ft {
+
+// `acc` holds this thread's FLOATS accumulators (a multiple of 4, contiguous), `partials` the
+// tile's workspace, `counter` its arrival counter in global memory and `flag` a word of shared
+// memory (an address from smem_address) for the group; `sync` synchronizes the group's THREADS
+// threads. Returns true in the last split's group, whose `acc` then holds the sum of every split.
+template <int SPLITS, int FLOATS, int THREADS, class Sync>
+__device__ __forceinline__ bool reduce_split_k(float* acc, float* __restrict__ partials,
+                                               unsigned* counter, unsigned flag, int split,
+                                               int thread, const Sync& sync) {
+  static_assert(FLOATS % 4 == 0, "accumulators are stored as float4 vectors");
+  constexpr int VECTORS = FLOATS / 4;
+  float* mine = partials + 4ll * VECTORS * THREADS * split;
+#pragma unroll
+  for (int v = 0; v < VECTORS; ++v)
+    asm volatile(
+        "st.global.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(mine + 4 * (v * THREADS + thread)),
+        "f"(acc[4 * v]), "f"(acc[4 * v + 1]), "f"(acc[4 * v + 2]), "f"(acc[4 * v + 3])
+        : "memory");
+  __threadfence();  // the partial sums are visible before the counter says so
+  sync();
+  if (thread == 0) {
+    unsigned before;
+    asm volatile("atom.global.add.u32 %0, [%1], 1;\n" : "=r"(before) : "l"(counter) : "memory");
+    asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(flag), "r"(before) : "memory");
+  }
+  sync();
+  unsigned before;
+  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(before) : "r"(flag) : "memory");
+  if (before != SPLITS - 1) return false;
+  __threadfence();
+#pragma unroll
+  for (int f = 0; f < FLOATS; ++f) acc[f] = 0.f;
+  for (int s = 0; s < SPLITS; ++s) {
+    const float* theirs = partials + 4ll * VECTORS * THREADS * s;
+#pragma unroll
+    for (int v = 0; v < VECTORS; ++v) {
+      float p[4];
+      // .cg: from L2, where the other blocks' stores are, never a stale L1 line.
+      asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                   : "=f"(p[0]), "=f"(p[1]), "=f"(p[2]), "=f"(p[3])
+                   : "l"(theirs + 4 * (v * THREADS + thread)));
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[4 * v + e] += p[e];
+    }
+  }
+  if (thread == 0) *counter = 0;  // every split has counted in: ready for the next launch
+  return true;
+}
+
+}  // namespace ft
+
 // ---- templates/mma_tf32.cuh ----
 // Tensor-core building blocks for fp32 data (sm_80 and newer): TF32 conversion, the split of an
 // fp32 value into a TF32 "big" part and a TF32 "small" remainder (3xTF32) -- rounded, or, for
@@ -292,10 +355,7 @@ __device__ __forceinline__ void claim_registers() {
 // by the whole B tile with one wgmma per 64 rows and 8-deep k-step. Blocks are persistent:
 // block b takes work units b, b + gridDim.x, ..., so the producer fills the next unit's stages
 // while the consumers run the epilogue of the last. A unit is a tile (M-fastest) and, split-K,
-// one of SPLITS ranges of its k-tiles: each writes its partial sums to a global workspace, and
-// the last of a tile's splits to arrive (a counter per tile, left at zero for the next launch)
-// adds them all in split order, so the result does not depend on who came last, and runs the
-// epilogue.
+// one of SPLITS ranges of its k-tiles, added through a global workspace (split_k.cuh).
 //
 // The tensor cores read the top 19 bits of an fp32 operand (tf32_truncated). 3xTF32 adds the
 // remainders (tf32_remainder): the consumers split A in registers, and warps 1-3 of the producer
@@ -333,10 +393,7 @@ struct WgmmaShape {
   static constexpr int K_TILES = (C::K + BK - 1) / BK;
   static constexpr int K_TILES_PER_SPLIT = (K_TILES + C::SPLITS - 1) / C::SPLITS;
   static constexpr int UNITS = TILES * C::SPLITS;
-  // Split-K workspace: a tile's partial sums per split and consumer, each thread's accumulators
-  // as float4 vectors interleaved across the warpgroup, so a warp's stores are contiguous.
-  static constexpr int PARTIAL_VECTORS = M_INSTR * ACC / 4;                 // per thread
-  static constexpr long long PARTIAL_FLOATS = 1ll * UNITS * C::BM * C::BN;  // then counters
+  static constexpr long long PARTIAL_FLOATS = 1ll * UNITS * C::BM * C::BN;  // split-K workspace
   static constexpr int TRANSFORM_THREADS = 96;
   static_assert(WG_ROWS % 64 == 0, "a consumer warpgroup owns a multiple of 64 rows");
   static_assert(C::BN % 8 == 0 && C::BN <= 256, "wgmma N is a multiple of 8 up to 256");
@@ -592,61 +649,21 @@ __device__ __forceinline__ void wgmma_store(
     }
 }
 
-// Split-K: stores this split's partial sums, counts it in, and returns true in the warpgroup of
-// the tile's last split, whose `acc` then holds the sum of every split (added in split order).
+// Split-K: this warpgroup's share of the tile through the workspace (split_k.cuh); true in
+// the warpgroup of the tile's last split, whose `acc` then holds the sum of every split.
 template <class C>
 __device__ __forceinline__ bool wgmma_reduce_splits(
     float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], float* __restrict__ workspace,
     const WgmmaSmem<C>& smem, const WgmmaUnit<C>& unit, int consumer, int thread) {
   using S = WgmmaShape<C>;
-  auto partials = [&](int split) {  // [PARTIAL_VECTORS][128] float4 of (tile, split, consumer)
-    return workspace + 4ll * 128 * S::PARTIAL_VECTORS *
-                           ((unit.tile * C::SPLITS + split) * C::CONSUMERS + consumer);
-  };
-  unsigned* counter = reinterpret_cast<unsigned*>(workspace + S::PARTIAL_FLOATS) +
-                      unit.tile * C::CONSUMERS + consumer;
-  float* mine = partials(unit.split);
-#pragma unroll
-  for (int v = 0; v < S::PARTIAL_VECTORS; ++v) {
-    const int f = 4 * v;  // acc[f / ACC][f % ACC .. + 3]: ACC is a multiple of 4
-    const float* a = &acc[f / S::ACC][f % S::ACC];
-    asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(mine + 4 * (v * 128 + thread)),
-                 "f"(a[0]), "f"(a[1]), "f"(a[2]), "f"(a[3])
-                 : "memory");
-  }
-  __threadfence();  // the partial sums are visible before the count says so
-  named_barrier_sync(1 + consumer, 128);
-  if (thread == 0) {
-    unsigned before;
-    asm volatile("atom.global.add.u32 %0, [%1], 1;\n" : "=r"(before) : "l"(counter) : "memory");
-    asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(smem.split_flag(consumer)), "r"(before)
-                 : "memory");
-  }
-  named_barrier_sync(1 + consumer, 128);
-  unsigned before;
-  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(before) : "r"(smem.split_flag(consumer)));
-  if (before != C::SPLITS - 1) return false;
-  __threadfence();
-#pragma unroll
-  for (int i = 0; i < S::M_INSTR; ++i)
-#pragma unroll
-    for (int j = 0; j < S::ACC; ++j) acc[i][j] = 0.f;
-  for (int split = 0; split < C::SPLITS; ++split) {
-    const float* theirs = partials(split);
-#pragma unroll
-    for (int v = 0; v < S::PARTIAL_VECTORS; ++v) {
-      const int f = 4 * v;
-      float p[4];
-      // .cg: from L2, where the other blocks' stores are, never a stale L1 line.
-      asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];\n"
-                   : "=f"(p[0]), "=f"(p[1]), "=f"(p[2]), "=f"(p[3])
-                   : "l"(theirs + 4 * (v * 128 + thread)));
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[f / S::ACC][f % S::ACC + e] += p[e];
-    }
-  }
-  if (thread == 0) *counter = 0;  // every split of this tile has counted in: reset for next launch
-  return true;
+  constexpr int FLOATS = S::M_INSTR * S::ACC;
+  // [TILES][CONSUMERS][SPLITS][FLOATS / 4][128] float4, then a counter per tile and consumer.
+  const int group = unit.tile * C::CONSUMERS + consumer;
+  float* partials = workspace + 1ll * group * C::SPLITS * FLOATS * 128;
+  unsigned* counter = reinterpret_cast<unsigned*>(workspace + S::PARTIAL_FLOATS) + group;
+  return reduce_split_k<C::SPLITS, FLOATS, 128>(&acc[0][0], partials, counter,
+                                                smem.split_flag(consumer), unit.split, thread,
+                                                [&] { named_barrier_sync(1 + consumer, 128); });
 }
 
 template <class C, class Epilogue>
