@@ -112,19 +112,19 @@ std::int64_t block_count(const MainOp& main, const GemmSimtConfig& c) {
   return tile_count(main, c.block_m(), c.block_n());
 }
 
+std::int64_t k_tile_count(const MainOp& main, const GemmSimtConfig& c) {
+  return (main.k + c.bk - 1) / c.bk;
+}
+
 std::int64_t k_tiles_per_split(const MainOp& main, const GemmSimtConfig& c) {
-  const std::int64_t k_tiles = (main.k + c.bk - 1) / c.bk;
-  return (k_tiles + c.splits - 1) / c.splits;
+  return k_tiles_per_split(k_tile_count(main, c), c.splits);
 }
 
 LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& c) {
   LaunchGeometry g = tile_grid(main, c.block_m(), c.block_n(), c.threads(), c.smem_bytes());
-  if (c.splits > 1) {
-    g.grid[1] = static_cast<unsigned>(c.splits);
-    // Every split's partial BM x BN tile, then a counter per tile.
-    g.workspace_bytes = 4 * static_cast<std::uint64_t>(block_count(main, c)) *
-                        (static_cast<std::uint64_t>(c.splits) * c.block_m() * c.block_n() + 1);
-  }
+  g.grid[1] = static_cast<unsigned>(c.splits);
+  g.workspace_bytes =
+      split_k_workspace_bytes(block_count(main, c), c.splits, c.block_m(), c.block_n(), 1);
   return g;
 }
 

@@ -62,7 +62,8 @@ GemmSimtConfig gemm_simt_from_json(const nlohmann::json& json);
 
 // Output tiles, one block each (per split).
 std::int64_t block_count(const MainOp& main, const GemmSimtConfig& config);
-// The k-tiles (bk deep) of each split but the last.
+// The k-tiles (bk deep) of the whole K, and of each split but the last.
+std::int64_t k_tile_count(const MainOp& main, const GemmSimtConfig& config);
 std::int64_t k_tiles_per_split(const MainOp& main, const GemmSimtConfig& config);
 LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& config);
 

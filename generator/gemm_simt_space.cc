@@ -62,22 +62,16 @@ int blocks_per_sm(const DeviceLimits& limits, const GemmSimtConfig& c) {
   return std::max(1, std::min({by_threads, by_registers, by_smem, limits.max_blocks_per_sm}));
 }
 
-// Split-K pays only where the tiles alone leave most SMs idle. Of the split counts, only those
-// that bring the blocks to between half and twice the SMs are tried, and each split keeps a
-// pipeline's worth of k-tiles.
-std::optional<std::string> split_k_rejection(const MainOp& main, const DeviceLimits& limits,
-                                             const GemmSimtConfig& c) {
-  if (c.splits < 1) return "split-K takes 1 or more splits";
-  if (c.splits == 1) return std::nullopt;
+// Split-K: the shared rules (tile_grid.h), each split keeping two pipelines of k-tiles; and of
+// the split counts only those that bring the blocks to at least half the SMs are tried.
+std::optional<std::string> simt_split_k_rejection(const MainOp& main, const DeviceLimits& limits,
+                                                  const GemmSimtConfig& c) {
   const std::int64_t tiles = block_count(main, c);
-  if (2 * tiles > limits.sm_count) return "split-K only where the tiles fill under half the SMs";
-  if (tiles * c.splits > 2 * limits.sm_count)
-    return "split-K into more blocks than two per SM only adds partial sums";
-  if (2 * tiles * c.splits <= limits.sm_count) return "split-K into more splits fills more SMs";
-  if (k_tiles_per_split(main, c) < 2 * c.stages) return "each split keeps 2 pipelines of k-tiles";
-  const std::int64_t k_tiles = (main.k + c.bk - 1) / c.bk;
-  if ((c.splits - 1) * k_tiles_per_split(main, c) >= k_tiles)
-    return "every split must have k-tiles";
+  if (auto why =
+          split_k_rejection(tiles, c.splits, k_tile_count(main, c), 2 * c.stages, limits.sm_count))
+    return why;
+  if (c.splits > 1 && 2 * tiles * c.splits <= limits.sm_count)
+    return "split-K into more splits fills more SMs";
   return std::nullopt;
 }
 
@@ -116,7 +110,7 @@ std::optional<std::string> gemm_simt_rejection(const MainOp& main, const DeviceL
     if (c.min_blocks * (c.smem_bytes() + 1024) > limits.smem_per_sm)
       return "the occupancy hint asks for more shared memory than an SM has";
   }
-  if (auto why = split_k_rejection(main, limits, c)) return why;
+  if (auto why = simt_split_k_rejection(main, limits, c)) return why;
   if (block_count(main, c) > 0x7fffffff) return "more output tiles than a grid can have";
   return std::nullopt;
 }

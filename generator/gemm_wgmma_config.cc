@@ -84,7 +84,7 @@ std::int64_t k_tile_count(const MainOp& main) {
 }
 
 std::int64_t k_tiles_per_split(const MainOp& main, const GemmWgmmaConfig& c) {
-  return (k_tile_count(main) + c.splits - 1) / c.splits;
+  return k_tiles_per_split(k_tile_count(main), c.splits);
 }
 
 LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
@@ -95,11 +95,9 @@ LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
   // A [M, K] and B [N, K], both K-contiguous (the template's requirement).
   g.tensor_maps = {{0, main.m, main.k, c.block_m, GemmWgmmaConfig::kBlockK},
                    {1, main.n, main.k, c.block_n, GemmWgmmaConfig::kBlockK}};
-  // Split-K: every split's partial BM x BN tile, then a counter per tile and consumer.
-  if (c.splits > 1)
-    g.workspace_bytes =
-        4 * static_cast<std::uint64_t>(tile_count(main, c)) *
-        (static_cast<std::uint64_t>(c.splits) * c.block_m * c.block_n + c.consumers);
+  // Each consumer warpgroup counts its splits in on its own.
+  g.workspace_bytes =
+      split_k_workspace_bytes(tile_count(main, c), c.splits, c.block_m, c.block_n, c.consumers);
   return g;
 }
 

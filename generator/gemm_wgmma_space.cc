@@ -26,22 +26,6 @@ struct Ranges {
   std::vector<int> splits = {1, 2, 3, 4, 6, 8, 12, 16};
 };
 
-// Split-K pays only where the tiles alone leave most SMs idle, and each split must keep a
-// pipeline's worth of k-tiles.
-std::optional<std::string> split_k_rejection(const MainOp& main, const DeviceLimits& limits,
-                                             const GemmWgmmaConfig& c) {
-  if (c.splits < 1) return "split-K takes 1 or more splits";
-  if (c.splits == 1) return std::nullopt;
-  const std::int64_t tiles = tile_count(main, c);
-  if (2 * tiles > limits.sm_count) return "split-K only where the tiles fill under half the SMs";
-  if (tiles * c.splits > 2 * limits.sm_count)
-    return "split-K into more units than two per SM only adds partial sums";
-  if (k_tiles_per_split(main, c) < 4) return "each split keeps at least 4 k-tiles (128 of K)";
-  if ((c.splits - 1) * k_tiles_per_split(main, c) >= k_tile_count(main))
-    return "every split must have k-tiles";
-  return std::nullopt;
-}
-
 std::int64_t next_power_of_two(std::int64_t x) {
   std::int64_t p = 1;
   while (p < x) p *= 2;
@@ -78,7 +62,10 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
   if (c.block_n % 8 || c.block_n < 8 || c.block_n > 256)
     return "the wgmma N is a multiple of 8 up to 256";
   if (c.stages < 2) return "the ring has 2+ stages";
-  if (auto why = split_k_rejection(main, limits, c)) return why;
+  // Split-K: each split keeps at least 4 k-tiles (128 of K), a ring's worth.
+  if (auto why =
+          split_k_rejection(tile_count(main, c), c.splits, k_tile_count(main), 4, limits.sm_count))
+    return why;
   if (c.block_m > std::max<std::int64_t>(64, next_power_of_two(main.m)) ||
       c.block_n > std::max<std::int64_t>(64, next_power_of_two(main.n)))
     return "a block tile more than twice the matrix wastes most of its work";

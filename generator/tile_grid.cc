@@ -19,6 +19,31 @@ std::int64_t tile_count(const MainOp& main, int block_m, int block_n) {
   return ((main.m + block_m - 1) / block_m) * ((main.n + block_n - 1) / block_n);
 }
 
+std::int64_t k_tiles_per_split(std::int64_t k_tiles, int splits) {
+  return (k_tiles + splits - 1) / splits;
+}
+
+std::optional<std::string> split_k_rejection(std::int64_t tiles, int splits, std::int64_t k_tiles,
+                                             int min_k_tiles, int sm_count) {
+  if (splits < 1) return "split-K takes 1 or more splits";
+  if (splits == 1) return std::nullopt;
+  if (2 * tiles > sm_count) return "split-K only where the tiles fill under half the SMs";
+  if (tiles * splits > 2 * sm_count)
+    return "split-K into more than two per SM (tiles x splits) only adds partial sums";
+  const std::int64_t per_split = k_tiles_per_split(k_tiles, splits);
+  if (per_split < min_k_tiles)
+    return "each split keeps at least " + std::to_string(min_k_tiles) + " k-tiles";
+  if ((splits - 1) * per_split >= k_tiles) return "every split must have k-tiles";
+  return std::nullopt;
+}
+
+std::uint64_t split_k_workspace_bytes(std::int64_t tiles, int splits, int block_m, int block_n,
+                                      int counters_per_tile) {
+  if (splits <= 1) return 0;
+  return 4 * static_cast<std::uint64_t>(tiles) *
+         (static_cast<std::uint64_t>(splits) * block_m * block_n + counters_per_tile);
+}
+
 LaunchGeometry tile_grid(const MainOp& main, int block_m, int block_n, int threads,
                          int dynamic_smem_bytes) {
   LaunchGeometry g;

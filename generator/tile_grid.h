@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "generator/kernel_source.h"
@@ -28,5 +29,20 @@ std::int64_t tile_count(const MainOp& main, int block_m, int block_n);
 
 LaunchGeometry tile_grid(const MainOp& main, int block_m, int block_n, int threads,
                          int dynamic_smem_bytes);
+
+// Split-K (templates/split_k.cuh): each of `tiles` tiles has its `k_tiles` k-tiles divided into
+// `splits` ranges; every range but the last has this many.
+std::int64_t k_tiles_per_split(std::int64_t k_tiles, int splits);
+
+// The rules split-K has in every family: it pays only where the tiles alone fill under half the
+// SMs, into no more than two units of work per SM, each keeping at least `min_k_tiles` k-tiles,
+// and no split empty. A family adds its own rules after these.
+std::optional<std::string> split_k_rejection(std::int64_t tiles, int splits, std::int64_t k_tiles,
+                                             int min_k_tiles, int sm_count);
+
+// The workspace: every split's partial block_m x block_n tile, then `counters_per_tile`
+// arrival counters per tile. 0 without split-K.
+std::uint64_t split_k_workspace_bytes(std::int64_t tiles, int splits, int block_m, int block_n,
+                                      int counters_per_tile);
 
 }  // namespace fusetune

@@ -1,4 +1,4 @@
-// The whole search space of a spec, across template families, and its short form.
+// The short form of a search space (the order across families: gemm_wgmma_space_test.cc).
 #include <gtest/gtest.h>
 
 #include <set>
@@ -10,14 +10,6 @@ namespace fusetune {
 namespace {
 
 const DeviceLimits kH100 = *DeviceLimits::for_arch("sm_90");
-
-TEST(SearchSpaceTest, TensorCorePrecisionsOnSm90OfferWarpgroupThenMmaCandidates) {
-  const Spec spec = parse_spec("linear(m=1024, n=1024, k=1024) -> relu");
-  const std::vector<Candidate> space = search_space(spec, kH100, Precision::tf32);
-  ASSERT_FALSE(space.empty());
-  EXPECT_TRUE(std::holds_alternative<GemmWgmmaConfig>(space.front().config));
-  EXPECT_TRUE(std::holds_alternative<GemmMmaConfig>(space.back().config));
-}
 
 TEST(BestPredictedTest, FamiliesTakeTurnsEachInItsOwnPredictedOrder) {
   const Spec spec = parse_spec("linear(m=1024, n=1024, k=1024) -> relu");
