@@ -17,6 +17,10 @@ void check_cublas(cublasStatus_t status, const char* what) {
                 fmt::format("cuBLAS {} failed: {}", what, cublasGetStatusString(status)));
 }
 
+cudaDataType_t cuda_data_type(DataType type) {
+  return type == DataType::bf16 ? CUDA_R_16BF : type == DataType::fp16 ? CUDA_R_16F : CUDA_R_32F;
+}
+
 }  // namespace
 
 CublasBaseline::CublasBaseline(const Spec& spec, bool tf32) : spec_(spec) {
@@ -45,9 +49,16 @@ cudaError_t CublasBaseline::run(cudaStream_t stream, const LaunchArgs& args) {
   const int ld_a = main.a_k_contiguous() ? k : m;
   const float one = 1, zero = 0;
   cublasSetStream(handle_, stream);
-  if (cublasSgemm(handle_, op_b, op_a, n, m, k, &one, args.tensors[1], ld_b, args.tensors[0], ld_a,
-                  &zero, args.out, n) != CUBLAS_STATUS_SUCCESS)
-    return cudaErrorUnknown;
+  const cublasStatus_t status =
+      main.dtype == DataType::fp32
+          ? cublasSgemm(handle_, op_b, op_a, n, m, k, &one, args.tensors[1], ld_b, args.tensors[0],
+                        ld_a, &zero, args.out, n)
+          // 16-bit inputs, fp32 accumulation, the output in the spec's output type.
+          : cublasGemmEx(
+                handle_, op_b, op_a, n, m, k, &one, args.tensors[1], cuda_data_type(main.dtype),
+                ld_b, args.tensors[0], cuda_data_type(main.dtype), ld_a, &zero, args.out,
+                cuda_data_type(main.output_dtype()), n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  if (status != CUBLAS_STATUS_SUCCESS) return cudaErrorUnknown;
   return epilogue_ ? epilogue_->launch(stream, args) : cudaSuccess;
 }
 

@@ -1,5 +1,6 @@
-// What a spec costs without fusion: cuBLAS SGEMM (fp32 FFMA; or its TF32 tensor-core GEMM)
-// followed by the epilogue chain as one separate elementwise kernel. The baseline every GEMM
+// What a spec costs without fusion: cuBLAS SGEMM (fp32 FFMA; or its TF32 tensor-core GEMM), or
+// for 16-bit inputs its GemmEx with fp32 accumulation, followed by the epilogue chain as one
+// separate elementwise kernel. The baseline every GEMM
 // speedup is a ratio against.
 #pragma once
 

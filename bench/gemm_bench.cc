@@ -40,7 +40,7 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
                                                                                 &cudaStreamDestroy);
   cudaStream_t stream = raw_stream;
   ProblemData data(spec, std::random_device{}(), stream);
-  DeviceBuffer baseline_out(data.output_count() * sizeof(float));
+  DeviceBuffer baseline_out(data.output_count() * element_bytes(data.output_dtype()));
   CublasBaseline baseline(spec, options.precision == Precision::tf32);
   L2Flusher flusher(device.l2_bytes);
 
@@ -50,7 +50,7 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
     arguments.tensors.push_back(args.tensors[i]);
   arguments.out = data.output();
   LaunchArgs baseline_args = args;
-  baseline_args.out = baseline_out.as<float>();
+  baseline_args.out = baseline_out.as<float>();  // of the output's dtype
   auto ours = [&](cudaStream_t s) {
     const Status status = kernel.value()->launch(s, arguments);
     return status.ok() ? cudaSuccess : cudaErrorLaunchFailure;
@@ -64,8 +64,10 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   report.tuned = kernel.value()->tuned();
   report.rounds = options.rounds;
   report.fusetune.name = kernel.value()->config();
-  report.baseline.name = options.precision == Precision::tf32 ? "cuBLAS TF32 GEMM + epilogue"
-                                                              : "cuBLAS SGEMM + epilogue";
+  report.baseline.name = options.precision == Precision::tf32   ? "cuBLAS TF32 GEMM + epilogue"
+                         : options.precision == Precision::bf16 ? "cuBLAS BF16 GEMM + epilogue"
+                         : options.precision == Precision::fp16 ? "cuBLAS FP16 GEMM + epilogue"
+                                                                : "cuBLAS SGEMM + epilogue";
 
   data.poison_output();
   check_cuda(ours(stream), "launching the fusetune kernel");
@@ -73,10 +75,10 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   check_cuda(cudaMemsetAsync(baseline_out.as<void>(), 0xff, baseline_out.bytes(), stream),
              "poisoning the baseline output");
   check_cuda(theirs(stream), "running the baseline");
-  report.baseline.rel_err = data.verify(baseline_out.as<float>()).rel_err;
+  report.baseline.rel_err = data.verify(baseline_out.as<void>()).rel_err;
   // A sanity bound (the tuner holds winners to its own, tighter tolerance): either side this
   // far off computes something else, and timing it would mean nothing.
-  const double bound = 10 * default_tolerance(options.precision);
+  const double bound = 10 * default_tolerance(options.precision, data.output_dtype());
   if (!(report.fusetune.rel_err <= bound) || !(report.baseline.rel_err <= bound))
     throw Error(StatusCode::internal,
                 fmt::format("an output is wrong: fusetune rel err {:.3g}, baseline rel err {:.3g}",

@@ -55,8 +55,12 @@ ShapeSweepReport sweep_shapes(const ShapeSweepOptions& options) {
   for (std::int64_t m : options.m)
     for (std::int64_t n : options.n)
       for (std::int64_t k : options.k) {
-        const Spec spec =
-            parse_spec(fmt::format("linear(m={}, n={}, k={}) {}", m, n, k, options.epilogue));
+        // 16-bit precisions multiply inputs of their own type.
+        const DataType dtype = input_type(options.precision);
+        const std::string dtype_argument =
+            dtype == DataType::fp32 ? "" : fmt::format(", dtype={}", to_string(dtype));
+        const Spec spec = parse_spec(fmt::format("linear(m={}, n={}, k={}{}) {}", m, n, k,
+                                                 dtype_argument, options.epilogue));
         ShapeResult result = run_shape(spec, *db, options);
         if (result.bench) {
           log_sum += std::log(result.bench->speedup);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "generator/epilogue_emitter.h"
+#include "generator/kernel_assembly.h"
 #include "generator/template_text.h"
 #include "templates/embedded.h"
 
@@ -27,11 +28,11 @@ KernelSource emit_elementwise_epilogue(const Spec& spec) {
       "{2};\n"
       "  if (i >= {3}LL * {4}LL) return;\n"
       "  float v[{2}];\n"
-      "  ft::load_floats<{2}>(v, args.out + i);\n"
+      "  ft::load_floats<{2}>(v, {5} + i);\n"
       "  Epilogue{{args}}.apply<{2}>(v, static_cast<int>(i / {4}), static_cast<int>(i % {4}));\n"
-      "  ft::store_floats<{2}>(args.out + i, v);\n"
+      "  ft::store_floats<{2}>({5} + i, v);\n"
       "}}\n",
-      kThreads, kernel.name, width, m, n);
+      kThreads, kernel.name, width, m, n, output_pointer(spec.main));
   return kernel;
 }
 

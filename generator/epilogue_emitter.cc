@@ -23,9 +23,16 @@ std::vector<std::string> op_texts(const Spec& spec) {
   return parts;
 }
 
+// Operand tensor i as the kernel reads it: args.tensors[i], reinterpreted for 16-bit data.
+std::string tensor_pointer(int i, DataType type) {
+  if (type == DataType::fp32) return fmt::format("args.tensors[{}]", i);
+  return fmt::format("reinterpret_cast<const {}*>(args.tensors[{}])", cuda_type(type), i);
+}
+
 }  // namespace
 
 std::string emit_epilogue(const Spec& spec) {
+  const DataType type = spec.main.dtype;
   const std::vector<std::string> texts = op_texts(spec);
   std::string loads;  // operand reads, before the per-element loop
   std::string body;   // one statement per op
@@ -47,22 +54,28 @@ std::string emit_epilogue(const Spec& spec) {
         break;
       case OperandKind::column:
         y = fmt::format("t{}[j]", tensor);
-        loads += fmt::format(
-            "    float t{0}[W];\n    ft::load_floats<W>(t{0}, args.tensors[{0}] + n);\n", tensor++);
+        loads += fmt::format("    float t{0}[W];\n    ft::load_floats<W>(t{0}, {1} + n);\n", tensor,
+                             tensor_pointer(tensor, type));
+        ++tensor;
         uses_n = true;
         break;
       case OperandKind::row:
         y = fmt::format("t{}", tensor);
-        loads += fmt::format("    const float t{0} = __ldg(args.tensors[{0}] + m);\n", tensor++);
+        loads += type == DataType::fp32
+                     ? fmt::format("    const float t{0} = __ldg(args.tensors[{0}] + m);\n", tensor)
+                     : fmt::format("    float t{0}[1];\n    ft::load_floats<1>(t{0}, {1} + m);\n",
+                                   tensor, tensor_pointer(tensor, type));
+        if (type != DataType::fp32) y += "[0]";
+        ++tensor;
         uses_m = true;
         break;
       case OperandKind::tensor:
         y = fmt::format("t{}[j]", tensor);
         loads += fmt::format(
             "    float t{0}[W];\n"
-            "    ft::load_floats<W>(t{0}, args.tensors[{0}] + static_cast<long long>(m) * {1} + "
-            "n);\n",
-            tensor++, spec.main.n);
+            "    ft::load_floats<W>(t{0}, {2} + static_cast<long long>(m) * {1} + n);\n",
+            tensor, spec.main.n, tensor_pointer(tensor, type));
+        ++tensor;
         uses_m = uses_n = true;
         break;
     }

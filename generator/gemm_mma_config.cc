@@ -5,12 +5,23 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "fusetune/status.h"
+
 namespace fusetune {
 
+Precision GemmMmaConfig::precision() const {
+  if (dtype != DataType::fp32) return native_precision(dtype);
+  return passes == 3 ? Precision::tf32x3 : Precision::tf32;
+}
+
 int GemmMmaConfig::smem_bytes(const MainOp& main) const {
-  const int a_stage = main.a_k_contiguous() ? block_m() * (bk + 4) : bk * (block_m() + 8);
-  const int b_stage = main.b_k_contiguous() ? block_n() * (bk + 4) : bk * (block_n() + 8);
-  return stages * (a_stage + b_stage) * 4;
+  // Pitches as the template's GemmMmaShape: k-contiguous rows padded by 16 bytes, others by 8
+  // elements.
+  const int bytes = element_bytes(dtype);
+  const int k_pad = 16 / bytes;
+  const int a_stage = main.a_k_contiguous() ? block_m() * (bk + k_pad) : bk * (block_m() + 8);
+  const int b_stage = main.b_k_contiguous() ? block_n() * (bk + k_pad) : bk * (block_n() + 8);
+  return stages * (a_stage + b_stage) * bytes;
 }
 
 EdgeGuards edge_guards(const MainOp& main, const GemmMmaConfig& c) {
@@ -28,7 +39,7 @@ std::optional<GemmMmaConfig> parse_gemm_mma_name(std::string_view name, std::str
   // At most 4 digits per size, so that every size and product fits an int.
   static const std::regex pattern(
       R"(ft_gemm_mma_(\d{1,4})x(\d{1,4})x(\d{1,4})_w(\d{1,2})x(\d{1,2})_s(\d{1,2}))"
-      R"(_(tf32|3xtf32)_va(\d)_vb(\d)(?:_g[mnk]+)?)");
+      R"(_(tf32|3xtf32|bf16|fp16)_va(\d)_vb(\d)(?:_g[mnk]+)?)");
   std::match_results<std::string_view::const_iterator> match;
   if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
     if (why)
@@ -43,6 +54,7 @@ std::optional<GemmMmaConfig> parse_gemm_mma_name(std::string_view name, std::str
   c.warps_n = number(5);
   c.stages = number(6);
   c.passes = match[7].str() == "3xtf32" ? 3 : 1;
+  c.dtype = input_type(*precision_from_string(match[7].str()));
   c.vec_a = number(8);
   c.vec_b = number(9);
   if (c.warps_m == 0 || c.warps_n == 0 || block_m % (16 * c.warps_m) || block_n % (8 * c.warps_n)) {
@@ -66,7 +78,8 @@ nlohmann::json to_json(const GemmMmaConfig& c) {
           {"stages", c.stages},
           {"passes", c.passes},
           {"vec_a", c.vec_a},
-          {"vec_b", c.vec_b}};
+          {"vec_b", c.vec_b},
+          {"dtype", to_string(c.dtype)}};
 }
 
 GemmMmaConfig gemm_mma_from_json(const nlohmann::json& j) {
@@ -80,6 +93,11 @@ GemmMmaConfig gemm_mma_from_json(const nlohmann::json& j) {
   c.passes = j.at("passes");
   c.vec_a = j.at("vec_a");
   c.vec_b = j.at("vec_b");
+  // Absent in results stored before 16-bit inputs.
+  const std::string dtype = j.value("dtype", "fp32");
+  const std::optional<DataType> type = data_type_from_string(dtype);
+  if (!type) throw Error(StatusCode::invalid_argument, "unknown dtype '" + dtype + "'");
+  c.dtype = *type;
   return c;
 }
 

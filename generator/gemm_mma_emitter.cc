@@ -2,10 +2,21 @@
 
 #include <fmt/format.h>
 
+#include <string>
+
 #include "generator/kernel_assembly.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
+namespace {
+
+// Main-op operand i as the template reads it: args.tensors[i], reinterpreted for 16-bit data.
+std::string operand_pointer(int i, DataType type) {
+  if (type == DataType::fp32) return fmt::format("args.tensors[{}]", i);
+  return fmt::format("reinterpret_cast<const {}*>(args.tensors[{}])", cuda_type(type), i);
+}
+
+}  // namespace
 
 KernelSource emit_gemm_mma(const Spec& spec, const GemmMmaConfig& c) {
   const MainOp& main = spec.main;
@@ -13,8 +24,10 @@ KernelSource emit_gemm_mma(const Spec& spec, const GemmMmaConfig& c) {
   KernelParts parts;
   parts.name = config_name(main, c);
   parts.launch = launch_geometry(main, c);
+  // Both instruction sets: the template names both fragment kinds and instantiates one.
   parts.templates = {{"common.cuh", templates::common_cuh},
                      {"mma_tf32.cuh", templates::mma_tf32_cuh},
+                     {"mma_16bit.cuh", templates::mma_16bit_cuh},
                      {"gemm_mma.cuh", templates::gemm_mma_cuh}};
   parts.config = fmt::format(
       "struct Config {{\n"
@@ -30,8 +43,10 @@ KernelSource emit_gemm_mma(const Spec& spec, const GemmMmaConfig& c) {
       main.m, main.n, main.k, main.a_k_contiguous(), main.b_k_contiguous(), c.warps_m, c.warps_n,
       c.mma_tiles_m, c.mma_tiles_n, c.bk, c.stages, c.passes, to_string(c.precision()), c.vec_a,
       c.vec_b, guards.m, guards.n, guards.k);
-  parts.body =
-      "  ft::gemm_mma<Config>(args.tensors[0], args.tensors[1], args.out, Epilogue{args});\n";
+  // The template takes its operand and output types from the pointers.
+  parts.body = fmt::format("  ft::gemm_mma<Config>({}, {}, {}, Epilogue{{args}});\n",
+                           operand_pointer(0, main.dtype), operand_pointer(1, main.dtype),
+                           output_pointer(main));
   return assemble_kernel(spec, parts);
 }
 

@@ -80,6 +80,7 @@ std::optional<std::string> simt_split_k_rejection(const MainOp& main, const Devi
 std::optional<std::string> gemm_simt_rejection(const MainOp& main, const DeviceLimits& limits,
                                                const GemmSimtConfig& c) {
   const int tile = c.thread_tile_m() * c.thread_tile_n();
+  if (main.dtype != DataType::fp32) return "the FFMA kernel reads fp32 data";
   if (c.lanes_m * c.lanes_n != 32) return "a warp's lane grid must hold 32 lanes";
   if (c.threads() < 64 || c.threads() > 256) return "blocks have 64 to 256 threads";
   if (tile > 128) return "more than 128 outputs per thread do not fit in registers";

@@ -5,20 +5,27 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "fusetune/status.h"
+
 namespace fusetune {
+
+Precision GemmWgmmaConfig::precision() const {
+  if (dtype != DataType::fp32) return native_precision(dtype);
+  return passes == 3 ? Precision::tf32x3 : Precision::tf32;
+}
 
 int GemmWgmmaConfig::smem_bytes() const {
   // Per stage: A and B tiles, and at 3xTF32 B's remainder; three mbarriers per stage; split-K's
   // flags; and the slack that lets the kernel align its base to 1024 bytes.
-  const int a_stage = block_m * kBlockK * 4;
-  const int b_stage = block_n * kBlockK * 4;
+  const int a_stage = block_m * kRowBytes;
+  const int b_stage = block_n * kRowBytes;
   const int small_b = passes == 3 ? b_stage : 0;
   const int split_flags = splits > 1 ? 8 : 0;
   return stages * (a_stage + b_stage + small_b) + 24 * stages + split_flags + 1024;
 }
 
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& c) {
-  return edge_guards(main, c.block_m, c.block_n, GemmWgmmaConfig::kBlockK);
+  return edge_guards(main, c.block_m, c.block_n, GemmWgmmaConfig::block_k(main.dtype));
 }
 
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& c) {
@@ -30,7 +37,7 @@ std::string config_name(const MainOp& main, const GemmWgmmaConfig& c) {
 
 std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std::string* why) {
   static const std::regex pattern(
-      R"(ft_gemm_wgmma_(\d{1,4})x(\d{1,4})_c(\d)_s(\d{1,2})_(tf32|3xtf32)(_ra)?(_rb)?)"
+      R"(ft_gemm_wgmma_(\d{1,4})x(\d{1,4})_c(\d)_s(\d{1,2})_(tf32|3xtf32|bf16|fp16)(_ra)?(_rb)?)"
       R"((?:_k(\d{1,3}))?_p(\d{1,4})(?:_g[mnk]+)?)");
   std::match_results<std::string_view::const_iterator> match;
   if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
@@ -47,6 +54,7 @@ std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std:
   c.consumers = number(3);
   c.stages = number(4);
   c.passes = match[5].str() == "3xtf32" ? 3 : 1;
+  c.dtype = input_type(*precision_from_string(match[5].str()));
   c.round_a = match[6].matched;
   c.round_b = match[7].matched;
   c.splits = match[8].matched ? number(8) : 1;
@@ -55,10 +63,10 @@ std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std:
 }
 
 nlohmann::json to_json(const GemmWgmmaConfig& c) {
-  return {{"family", "gemm_wgmma"}, {"block_m", c.block_m},     {"block_n", c.block_n},
-          {"stages", c.stages},     {"consumers", c.consumers}, {"passes", c.passes},
-          {"round_a", c.round_a},   {"round_b", c.round_b},     {"splits", c.splits},
-          {"blocks", c.blocks}};
+  return {{"family", "gemm_wgmma"}, {"block_m", c.block_m},       {"block_n", c.block_n},
+          {"stages", c.stages},     {"consumers", c.consumers},   {"passes", c.passes},
+          {"round_a", c.round_a},   {"round_b", c.round_b},       {"splits", c.splits},
+          {"blocks", c.blocks},     {"dtype", to_string(c.dtype)}};
 }
 
 GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
@@ -72,6 +80,11 @@ GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
   c.round_b = j.at("round_b");
   c.splits = j.value("splits", 1);  // absent in results stored before split-K
   c.blocks = j.at("blocks");
+  // Absent in results stored before 16-bit inputs.
+  const std::string dtype = j.value("dtype", "fp32");
+  const std::optional<DataType> type = data_type_from_string(dtype);
+  if (!type) throw Error(StatusCode::invalid_argument, "unknown dtype '" + dtype + "'");
+  c.dtype = *type;
   return c;
 }
 
@@ -80,7 +93,8 @@ std::int64_t tile_count(const MainOp& main, const GemmWgmmaConfig& c) {
 }
 
 std::int64_t k_tile_count(const MainOp& main) {
-  return (main.k + GemmWgmmaConfig::kBlockK - 1) / GemmWgmmaConfig::kBlockK;
+  const int block_k = GemmWgmmaConfig::block_k(main.dtype);
+  return (main.k + block_k - 1) / block_k;
 }
 
 std::int64_t k_tiles_per_split(const MainOp& main, const GemmWgmmaConfig& c) {
@@ -93,8 +107,9 @@ LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
   g.block = {static_cast<unsigned>(c.threads()), 1, 1};
   g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
   // A [M, K] and B [N, K], both K-contiguous (the template's requirement).
-  g.tensor_maps = {{0, main.m, main.k, c.block_m, GemmWgmmaConfig::kBlockK},
-                   {1, main.n, main.k, c.block_n, GemmWgmmaConfig::kBlockK}};
+  const int block_k = GemmWgmmaConfig::block_k(main.dtype);
+  g.tensor_maps = {{0, main.m, main.k, c.block_m, block_k, main.dtype},
+                   {1, main.n, main.k, c.block_n, block_k, main.dtype}};
   // Each consumer warpgroup counts its splits in on its own.
   g.workspace_bytes =
       split_k_workspace_bytes(tile_count(main, c), c.splits, c.block_m, c.block_n, c.consumers);

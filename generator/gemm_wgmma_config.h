@@ -19,21 +19,24 @@ struct GemmWgmmaConfig {
   int block_n = 128;  // columns: the wgmma N, a multiple of 8 up to 256
   int stages = 4;     // TMA ring depth
   int consumers = 2;  // consumer warpgroups (one producer warpgroup besides)
-  int passes = 3;     // 1: TF32, 3: 3xTF32
+  int passes = 3;     // fp32 data: 1 TF32, 3 3xTF32; 16-bit data: 1
   // TF32 only: round operands to nearest (A in registers, B by the producer's spare warps)
   // instead of letting the tensor cores truncate them, which biases the result by ~3.5e-4
   // per operand.
   bool round_a = false;
   bool round_b = false;
+  DataType dtype = DataType::fp32;  // the operands' type: bf16 and fp16 multiply as they are
   // Split-K: each tile's k-tiles in this many ranges, run as separate units of work and added
   // through a global workspace. For shapes with fewer tiles than SMs.
   int splits = 1;
   int blocks = 132;  // persistent blocks: min(tiles x splits, SMs)
 
-  static constexpr int kBlockK = 32;  // floats: one 128-byte swizzled row per stage
+  static constexpr int kRowBytes = 128;  // a k-tile row: one 128-byte swizzled row per stage
 
+  // k-tile depth in elements: 32 floats or 64 16-bit values.
+  static int block_k(DataType type) { return kRowBytes / element_bytes(type); }
   int threads() const { return 128 * (consumers + 1); }
-  Precision precision() const { return passes == 3 ? Precision::tf32x3 : Precision::tf32; }
+  Precision precision() const;
   int smem_bytes() const;
 
   friend bool operator==(const GemmWgmmaConfig&, const GemmWgmmaConfig&) = default;
@@ -41,7 +44,8 @@ struct GemmWgmmaConfig {
 
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& config);
 
-// ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32>[_ra][_rb][_k<SPLITS>]_p<BLOCKS>
+// ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32|bf16|fp16>[_ra][_rb][_k<SPLITS>]
+// _p<BLOCKS>
 // [_g<m|n|k...>]
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& config);
 // Reads a name back; nullopt with `why` when it does not describe one. Guard letters are
@@ -53,7 +57,7 @@ nlohmann::json to_json(const GemmWgmmaConfig& config);
 GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& json);
 
 std::int64_t tile_count(const MainOp& main, const GemmWgmmaConfig& config);
-// The k-tiles (kBlockK deep) of the whole K, and of each split but the last.
+// The k-tiles (block_k(main.dtype) deep) of the whole K, and of each split but the last.
 std::int64_t k_tile_count(const MainOp& main);
 std::int64_t k_tiles_per_split(const MainOp& main, const GemmWgmmaConfig& config);
 LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& config);

@@ -23,12 +23,28 @@ std::string accumulator_bindings(int count) {
   return list;
 }
 
-// The m64nNk8 TF32 instruction for the configuration's N, in the operand form it uses: A from
-// shared memory (wgmma_ss) or from registers (wgmma_rs). Its operand list has one register per
-// accumulator, which is why it is generated rather than written in the template.
+// The wgmma instruction for the configuration's N and operand type (m64nNk8 TF32, m64nNk16
+// BF16/FP16), in the operand form it uses: A from shared memory (wgmma_ss) or from registers
+// (wgmma_rs, TF32 only). Its operand list has one register per accumulator, which is why it is
+// generated rather than written in the template.
 std::string wgmma_functions(const GemmWgmmaConfig& c) {
   const int n = c.block_n, d = n / 2;
   const std::string accumulators = operand_list(0, d), bindings = accumulator_bindings(d);
+  if (c.dtype != DataType::fp32) {
+    // K-major A and B: both transpose immediates 0.
+    const std::string_view type = c.dtype == DataType::bf16 ? "bf16" : "f16";
+    return fmt::format(
+        "  static __device__ __forceinline__ void wgmma_ss(float (&d)[{0}], unsigned long long a,\n"
+        "                                                  unsigned long long b, int scale_d) {{\n"
+        "    asm volatile(\n"
+        "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{3}, 0;\\n\"\n"
+        "        \" wgmma.mma_async.sync.aligned.m64n{1}k16.f32.{6}.{6} {{{2}}}, %{0}, %{4}, p, "
+        "1, 1, 0, 0;\\n}}\\n\"\n"
+        "        : {5}\n"
+        "        : \"l\"(a), \"l\"(b), \"r\"(scale_d));\n"
+        "  }}\n",
+        d, n, accumulators, d + 2, d + 1, bindings, type);
+  }
   // A is read from registers where the template splits or rounds it there (see A_FROM_REGISTERS).
   if (c.passes == 1 && !c.round_a)
     return fmt::format(
@@ -74,6 +90,7 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
                      {"gemm_wgmma.cuh", templates::gemm_wgmma_cuh}};
   parts.config = fmt::format(
       "struct Config {{\n"
+      "  using Element = {};\n"
       "  static constexpr int M = {}, N = {}, K = {};\n"
       "  static constexpr int BM = {}, BN = {}, STAGES = {}, CONSUMERS = {};\n"
       "  static constexpr int PASSES = {};  // {}\n"
@@ -82,12 +99,11 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "  static constexpr bool GUARD_M = {}, GUARD_N = {};\n"
       "{}"
       "}};\n",
-      main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers, c.passes,
-      to_string(c.precision()), c.round_a, c.round_b, c.splits, guards.m, guards.n,
+      cuda_type(main.dtype), main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers,
+      c.passes, to_string(c.precision()), c.round_a, c.round_b, c.splits, guards.m, guards.n,
       wgmma_functions(c));
-  parts.body =
-      fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, args.out, {}, Epilogue{{args}});\n",
-                  c.splits > 1 ? "workspace" : "nullptr");
+  parts.body = fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, Epilogue{{args}});\n",
+                           output_pointer(main), c.splits > 1 ? "workspace" : "nullptr");
   return assemble_kernel(spec, parts);
 }
 

@@ -1,5 +1,7 @@
 #include "generator/gemm_wgmma_space.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -51,8 +53,15 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
                                                 const GemmWgmmaConfig& c) {
   if (limits.arch != "sm_90") return "warpgroup MMA and TMA need an sm_90 (Hopper) device";
   if (!main.a_k_contiguous() || !main.b_k_contiguous())
-    return "TF32 warpgroup MMA reads K-contiguous operands only";
-  if (main.k % 4) return "TMA needs rows of a multiple of 16 bytes (K a multiple of 4)";
+    return "this warpgroup MMA kernel reads K-contiguous operands only";
+  if (c.dtype != main.dtype)
+    return fmt::format("a kernel for {} inputs cannot read the spec's {}", to_string(c.dtype),
+                       to_string(main.dtype));
+  if (main.k * element_bytes(main.dtype) % 16)
+    return fmt::format("TMA needs rows of a multiple of 16 bytes (K a multiple of {})",
+                       16 / element_bytes(main.dtype));
+  if (c.dtype != DataType::fp32 && (c.passes != 1 || c.round_a || c.round_b))
+    return "16-bit inputs take one pass, unrounded";
   if (c.passes != 1 && c.passes != 3) return "TF32 takes one pass and 3xTF32 three";
   if (c.passes == 3 && (c.round_a || c.round_b)) return "3xTF32 splits operands; it rounds none";
   if (c.round_b && !c.round_a) return "rounding B pays only with A rounded too";
@@ -81,13 +90,15 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
 std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLimits& limits,
                                               Precision precision) {
   std::vector<GemmWgmmaConfig> space;
-  if (precision != Precision::tf32 && precision != Precision::tf32x3) return space;
+  if (precision == Precision::fp32 || input_type(precision) != main.dtype) return space;
   const Ranges ranges;
   const int passes = precision == Precision::tf32x3 ? 3 : 1;
+  // Only TF32 has rounding choices: 3xTF32 splits operands, 16-bit ones are exact.
+  const std::vector<std::pair<bool, bool>> rounding =
+      precision == Precision::tf32 ? ranges.rounding : std::vector<std::pair<bool, bool>>{{}};
   for (const TileShape& tile : ranges.tiles)
     for (int stages : ranges.stages)
-      for (auto [round_a, round_b] :
-           passes == 3 ? std::vector<std::pair<bool, bool>>{{false, false}} : ranges.rounding)
+      for (auto [round_a, round_b] : rounding)
         for (int splits : ranges.splits) {
           GemmWgmmaConfig c{.block_m = tile.block_m,
                             .block_n = tile.block_n,
@@ -96,6 +107,7 @@ std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLi
                             .passes = passes,
                             .round_a = round_a,
                             .round_b = round_b,
+                            .dtype = main.dtype,
                             .splits = splits};
           c.blocks = static_cast<int>(
               std::min<std::int64_t>(tile_count(main, c) * splits, limits.sm_count));
@@ -119,8 +131,8 @@ double gemm_wgmma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
   if (c.round_b) efficiency *= 0.7;
   if (c.stages < 4) efficiency *= 0.95;
   const double k_per_unit =
-      static_cast<double>(k_tiles_per_split(main, c)) * GemmWgmmaConfig::kBlockK * c.passes +
-      (c.splits > 1 ? 2.0 * GemmWgmmaConfig::kBlockK : 0.0);
+      static_cast<double>(k_tiles_per_split(main, c)) * GemmWgmmaConfig::kRowBytes * c.passes +
+      (c.splits > 1 ? 2.0 * GemmWgmmaConfig::kRowBytes : 0.0);
   return waves * c.block_m * c.block_n * k_per_unit / efficiency;
 }
 

@@ -88,7 +88,13 @@ Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precis
   if (const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, limits, precision);
       !space.empty())
     return candidate(spec.main, space.front());
-  return candidate(spec.main, gemm_mma_default(spec.main, limits, precision));
+  const GemmMmaConfig fallback = gemm_mma_default(spec.main, limits, precision);
+  // Some 16-bit shapes suit no family (an odd K cannot be copied in 4-byte pieces).
+  if (const std::optional<std::string> why = gemm_mma_rejection(spec.main, limits, fallback))
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("no kernel can run '{}' at precision {} on {}: {}", spec.canonical(),
+                            to_string(precision), limits.arch, *why));
+  return candidate(spec.main, fallback);
 }
 
 Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std::string_view name) {
@@ -106,7 +112,7 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
                 fmt::format("'{}' names no kernel configuration: {}. Names look like "
                             "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread or "
                             "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4 or "
-                            "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132; 'fusetune tune "
+                            "ft_gemm_wgmma_128x128_c2_s4_bf16_p132; 'fusetune tune "
                             "--compile-only --all' lists those of a spec",
                             name, why));
   if (const auto reason = rejection(spec.main, limits, *config))

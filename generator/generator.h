@@ -39,7 +39,8 @@ std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits
 // best predicted next: a short sweep still tries every family. 0 keeps them all.
 std::vector<Candidate> best_predicted(std::vector<Candidate> space, std::size_t limit);
 
-// What to run when `spec` was never tuned at `precision`.
+// What to run when `spec` was never tuned at `precision`. Throws fusetune::Error
+// (invalid_argument) with the reason when no family can run it (a 16-bit odd K).
 Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision);
 
 // The candidate a procedural name describes; throws fusetune::Error(invalid_argument) saying

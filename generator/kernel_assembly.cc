@@ -7,6 +7,11 @@
 
 namespace fusetune {
 
+std::string output_pointer(const MainOp& main) {
+  if (main.output_dtype() == DataType::fp32) return "args.out";
+  return fmt::format("reinterpret_cast<{}*>(args.out)", cuda_type(main.output_dtype()));
+}
+
 KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts) {
   KernelSource kernel;
   kernel.name = parts.name;

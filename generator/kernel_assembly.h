@@ -25,4 +25,8 @@ struct KernelParts {
 
 KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts);
 
+// The entry's output pointer in the output's type: "args.out" for fp32, else a reinterpreting
+// cast ("reinterpret_cast<ft::bf16*>(args.out)").
+std::string output_pointer(const MainOp& main);
+
 }  // namespace fusetune

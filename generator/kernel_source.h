@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "generator/data_type.h"
+
 namespace fusetune {
 
-// A TMA descriptor a kernel takes after its LaunchArgs: the row-major fp32 matrix
+// A TMA descriptor a kernel takes after its LaunchArgs: the row-major matrix
 // LaunchArgs::tensors[tensor] of `rows` x `cols`, copied in boxes of box_rows x box_cols
 // with the 128-byte swizzle. The launcher encodes it for the pointers of each launch.
 struct TensorMapSpec {
@@ -17,6 +19,7 @@ struct TensorMapSpec {
   std::int64_t cols = 0;
   int box_rows = 0;
   int box_cols = 0;
+  DataType dtype = DataType::fp32;
 
   friend bool operator==(const TensorMapSpec&, const TensorMapSpec&) = default;
 };

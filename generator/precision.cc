@@ -10,8 +10,24 @@ std::string_view to_string(Precision precision) {
       return "tf32";
     case Precision::tf32x3:
       return "3xtf32";
+    case Precision::bf16:
+      return "bf16";
+    case Precision::fp16:
+      return "fp16";
   }
   return "unknown";
+}
+
+DataType input_type(Precision precision) {
+  return precision == Precision::bf16   ? DataType::bf16
+         : precision == Precision::fp16 ? DataType::fp16
+                                        : DataType::fp32;
+}
+
+Precision native_precision(DataType inputs) {
+  return inputs == DataType::bf16   ? Precision::bf16
+         : inputs == DataType::fp16 ? Precision::fp16
+                                    : Precision::fp32;
 }
 
 std::optional<Precision> precision_from_string(std::string_view text) {
@@ -20,6 +36,18 @@ std::optional<Precision> precision_from_string(std::string_view text) {
   return std::nullopt;
 }
 
-double default_tolerance(Precision precision) { return precision == Precision::tf32 ? 5e-4 : 1e-5; }
+double default_tolerance(Precision precision, DataType output) {
+  if (output == DataType::bf16) return 1e-2;
+  if (output == DataType::fp16) return 2e-3;
+  switch (precision) {
+    case Precision::tf32:
+      return 5e-4;
+    case Precision::bf16:
+    case Precision::fp16:
+      return 1e-4;
+    default:
+      return 1e-5;
+  }
+}
 
 }  // namespace fusetune

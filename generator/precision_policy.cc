@@ -8,7 +8,11 @@
 
 namespace fusetune {
 
-double expected_error(Precision precision) {
+double expected_error(Precision precision, DataType output) {
+  // A 16-bit output's rounding alone: half an ulp, uniformly spread (bf16 2^-8, fp16 2^-11
+  // relative).
+  if (output == DataType::bf16) return 2e-3;
+  if (output == DataType::fp16) return 3e-4;
   // Measured on the seed problem (K = 8192, bench/RESULTS.md): fusetune's FFMA 8.1e-7 (PyTorch's
   // SGEMM 1.6e-6), 3xTF32 2.2e-7, TF32 2.4e-4 (cuBLAS TF32 1.4e-4 to 2.8e-4). The first two are
   // rounded up to leave room for other shapes and inputs.
@@ -19,6 +23,9 @@ double expected_error(Precision precision) {
       return 1e-6;
     case Precision::tf32:
       return 3e-4;
+    case Precision::bf16:
+    case Precision::fp16:
+      return 3e-5;  // exact products; the tensor cores' truncating accumulation
   }
   return 1;
 }
@@ -26,9 +33,11 @@ double expected_error(Precision precision) {
 std::vector<Precision> PrecisionPolicy::precisions() const {
   if (precision) return {*precision};
   std::vector<Precision> eligible;
-  // Fastest expected first: TF32 runs at the tensor cores' rate, 3xTF32 at a third of it.
-  for (Precision p : {Precision::tf32, Precision::tf32x3, Precision::fp32})
-    if (expected_error(p) <= tolerance) eligible.push_back(p);
+  // Fastest expected first: 16-bit inputs at twice TF32's rate, TF32 at the tensor cores' fp32
+  // rate, 3xTF32 at a third of it.
+  for (Precision p :
+       {Precision::bf16, Precision::fp16, Precision::tf32, Precision::tf32x3, Precision::fp32})
+    if (input_type(p) == inputs && expected_error(p, output) <= tolerance) eligible.push_back(p);
   return eligible;
 }
 
@@ -36,26 +45,47 @@ std::string PrecisionPolicy::name() const {
   return precision ? std::string(to_string(*precision)) : "auto";
 }
 
-PrecisionPolicy make_precision_policy(std::string_view name, std::optional<double> tolerance) {
+void check_precision_request(std::string_view name, std::optional<double> tolerance) {
   if (tolerance && !(std::isfinite(*tolerance) && *tolerance > 0))
     throw Error(StatusCode::invalid_argument,
                 fmt::format("tolerance {} is not a positive number; give the largest relative "
                             "error against fp64 a kernel may have, e.g. 1e-5",
                             *tolerance));
+  if (!name.empty() && name != "auto" && !precision_from_string(name))
+    throw Error(
+        StatusCode::invalid_argument,
+        fmt::format("precision '{}' is not one of fp32, tf32, 3xtf32, bf16, fp16, auto", name));
+}
+
+PrecisionPolicy make_precision_policy(std::string_view name, std::optional<double> tolerance,
+                                      const MainOp& main) {
+  check_precision_request(name, tolerance);
   PrecisionPolicy policy;
-  if (name != "auto") {
+  policy.inputs = main.dtype;
+  policy.output = main.output_dtype();
+  if (name.empty())
+    policy.precision = native_precision(main.dtype);
+  else if (name != "auto")
     policy.precision = precision_from_string(name);
-    if (!policy.precision)
-      throw Error(StatusCode::invalid_argument,
-                  fmt::format("precision '{}' is not one of fp32, tf32, 3xtf32, auto", name));
-  }
-  policy.tolerance =
-      tolerance.value_or(policy.precision ? default_tolerance(*policy.precision) : 1e-5);
-  if (policy.is_auto() && policy.precisions().empty())
+  if (policy.precision && input_type(*policy.precision) != main.dtype)
     throw Error(StatusCode::invalid_argument,
-                fmt::format("no precision reaches a relative error of {:g} (the most accurate, "
-                            "3xtf32, typically reaches {:g}); give a larger --tolerance",
-                            policy.tolerance, expected_error(Precision::tf32x3)));
+                fmt::format("precision {} multiplies {} inputs and this spec's are {}; use "
+                            "--precision {} (or auto), or write dtype={} in the main op",
+                            to_string(*policy.precision), to_string(input_type(*policy.precision)),
+                            to_string(main.dtype), to_string(native_precision(main.dtype)),
+                            to_string(input_type(*policy.precision))));
+  const Precision defaults_from = policy.precision.value_or(
+      policy.output == DataType::fp32 ? Precision::fp32 : native_precision(main.dtype));
+  policy.tolerance = tolerance.value_or(default_tolerance(defaults_from, policy.output));
+  if (policy.is_auto() && policy.precisions().empty()) {
+    const Precision best =
+        main.dtype == DataType::fp32 ? Precision::tf32x3 : native_precision(main.dtype);
+    throw Error(
+        StatusCode::invalid_argument,
+        fmt::format("no precision reaches a relative error of {:g} (the most accurate, "
+                    "{}, typically reaches {:g}); give a larger --tolerance",
+                    policy.tolerance, to_string(best), expected_error(best, policy.output)));
+  }
   return policy;
 }
 

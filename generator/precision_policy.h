@@ -10,12 +10,15 @@
 #include <vector>
 
 #include "generator/precision.h"
+#include "generator/spec.h"
 
 namespace fusetune {
 
 struct PrecisionPolicy {
   std::optional<Precision> precision;  // empty: auto
   double tolerance = 1e-5;             // relative Frobenius error against fp64
+  DataType inputs = DataType::fp32;    // the spec's types: which precisions apply
+  DataType output = DataType::fp32;
 
   bool is_auto() const { return !precision.has_value(); }
   // The precisions to tune: the named one, or for auto every precision whose expected error
@@ -24,16 +27,24 @@ struct PrecisionPolicy {
   std::string name() const;  // "tf32", or "auto"
 };
 
-// Builds the policy for `name` ("fp32", "tf32", "3xtf32" or "auto"); without a tolerance, the
-// named precision's default_tolerance, and for auto fp32-level accuracy (1e-5). Throws
-// fusetune::Error(invalid_argument) saying what is accepted for an unknown name or a tolerance
-// that is not a positive number.
-PrecisionPolicy make_precision_policy(std::string_view name, std::optional<double> tolerance);
+// Checks what a user may ask before a spec is known: `name` is "" (the precision native to the
+// spec's inputs), a precision or "auto", and the tolerance, when given, a positive number.
+// Throws fusetune::Error(invalid_argument) saying what is accepted.
+void check_precision_request(std::string_view name, std::optional<double> tolerance);
+
+// Builds the policy for `name` on the operands of `main`: "" is the inputs' native precision
+// (fp32 FFMA for fp32 data). Without a tolerance, the precision's default_tolerance for the
+// spec's output type; for auto fp32-level accuracy (1e-5) with an fp32 output, else the native
+// precision's default. Throws fusetune::Error(invalid_argument) for what
+// check_precision_request refuses, for a precision that does not read the spec's inputs
+// (tf32 on bf16 data), and for an auto tolerance no precision reaches.
+PrecisionPolicy make_precision_policy(std::string_view name, std::optional<double> tolerance,
+                                      const MainOp& main = {});
 
 // The relative error a precision typically reaches on the tuner's inputs (uniform, K in the
-// thousands); auto tries a precision only when this is within the tolerance. The measured
-// error, not this figure, decides whether its winner may be used.
-double expected_error(Precision precision);
+// thousands) with an output of type `output`; auto tries a precision only when this is within
+// the tolerance. The measured error, not this figure, decides whether its winner may be used.
+double expected_error(Precision precision, DataType output = DataType::fp32);
 
 // One precision's tuned winner, as auto compares them.
 struct PrecisionWinner {

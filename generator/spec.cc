@@ -57,6 +57,8 @@ std::string print(const Spec& spec, bool elide_scalars) {
                   main.m, main.n, main.k);
   if (main.transpose_a) text += ", transpose_a=true";
   if (main.transpose_b) text += ", transpose_b=true";
+  if (main.dtype != DataType::fp32) text += fmt::format(", dtype={}", to_string(main.dtype));
+  if (main.output_dtype() != main.dtype) text += ", out_dtype=fp32";
   text += ")";
   for (const EpilogueOp& op : spec.epilogue) {
     text += fmt::format(" -> {}{}", op.name, print_arguments(op, elide_scalars));
@@ -110,6 +112,7 @@ std::vector<TensorArg> Spec::tensors() const {
     }
     tensors.push_back({unique_name(seen, base), std::move(shape)});
   }
+  for (TensorArg& tensor : tensors) tensor.dtype = main.dtype;
   return tensors;
 }
 

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "generator/data_type.h"
+
 namespace fusetune {
 
 enum class MainOpKind {
@@ -25,6 +27,12 @@ struct MainOp {
   std::int64_t k = 0;
   bool transpose_a = false;  // matmul only
   bool transpose_b = false;  // matmul only
+  // The element type of every input tensor (dtype=bf16); products accumulate in fp32 whatever
+  // it is. The output has the inputs' type unless out_dtype=fp32 sets `fp32_output`.
+  DataType dtype = DataType::fp32;
+  bool fp32_output = false;  // only with 16-bit inputs
+
+  DataType output_dtype() const { return fp32_output ? DataType::fp32 : dtype; }
 
   // Whether the first operand is stored with k contiguous (x[M,K]), and the second (weight[N,K]).
   bool a_k_contiguous() const;
@@ -43,7 +51,7 @@ enum class OperandKind {
 };
 
 struct EpilogueOp {
-  std::string name;             // a name from the op registry (ops.h): "bias", "leaky_relu", ...
+  std::string name;  // a name from the op registry (ops.h): "bias", "leaky_relu", ...
   OperandKind operand = OperandKind::none;
   std::vector<double> scalars;  // the op's scalar values in registry order (mul(2.0): {2.0})
   int mode = 0;                 // index into the op's modes: gelu "erf" (0) or "tanh" (1)
@@ -55,6 +63,7 @@ struct EpilogueOp {
 struct TensorArg {
   std::string name;                 // "x", "weight", "bias", "add_tensor", ...
   std::vector<std::int64_t> shape;  // row-major, contiguous
+  DataType dtype = DataType::fp32;  // the main op's dtype, for every input
 };
 
 // A scalar the kernel reads, in the order a launch passes them.

@@ -157,8 +157,9 @@ class Parser {
     const std::string_view op = main_op_name(main.kind);
     const std::vector<std::string_view> allowed =
         main.kind == MainOpKind::linear
-            ? std::vector<std::string_view>{"m", "n", "k"}
-            : std::vector<std::string_view>{"m", "n", "k", "transpose_a", "transpose_b"};
+            ? std::vector<std::string_view>{"m", "n", "k", "dtype", "out_dtype"}
+            : std::vector<std::string_view>{"m",           "n",     "k",        "transpose_a",
+                                            "transpose_b", "dtype", "out_dtype"};
     std::vector<std::string_view> given;
     if (lexer_.peek().kind != TokenKind::close) {
       do parse_main_argument(main, allowed, given);
@@ -172,6 +173,12 @@ class Parser {
              close.position);
       }
     }
+    if (out_dtype_ && *out_dtype_ != main.dtype && *out_dtype_ != DataType::fp32) {
+      fail(fmt::format("out_dtype must be the inputs' type ({}) or fp32", to_string(main.dtype)),
+           out_dtype_position_);
+    }
+    // Written as the inputs' type, it is the default and prints as nothing.
+    main.fp32_output = out_dtype_ && *out_dtype_ != main.dtype;
   }
 
   // One name=value; `given` collects the names so far.
@@ -203,6 +210,16 @@ class Parser {
   }
 
   void set_main_argument(MainOp& main, std::string_view name, const Token& value) {
+    if (name == "dtype" || name == "out_dtype") {
+      const std::optional<DataType> type =
+          value.kind == TokenKind::name ? data_type_from_string(value.text) : std::nullopt;
+      if (!type) fail(fmt::format("{} must be fp32, bf16 or fp16", name), value.position);
+      if (name == "dtype")
+        main.dtype = *type;
+      else
+        out_dtype_ = type, out_dtype_position_ = value.position;
+      return;
+    }
     if (name == "transpose_a" || name == "transpose_b") {
       const bool is_bool =
           value.kind == TokenKind::name && (value.text == "true" || value.text == "false");
@@ -442,6 +459,8 @@ class Parser {
 
   std::string_view text_;
   Lexer lexer_;
+  std::optional<DataType> out_dtype_;  // the main op's out_dtype, as written
+  std::size_t out_dtype_position_ = 0;
 };
 
 // The spec as it will be shown under the message: control characters (tabs, newlines) become

@@ -28,8 +28,10 @@ class LoadedSpecKernel final : public Kernel {
         config_(std::move(config)),
         tuned_(tuned),
         output_shape_(spec.output_shape()),
+        output_dtype_(to_string(spec.main.output_dtype())),
         kernel_(std::move(kernel)) {
-    for (const TensorArg& t : spec.tensors()) tensors_.push_back({t.name, t.shape});
+    for (const TensorArg& t : spec.tensors())
+      tensors_.push_back({t.name, t.shape, std::string(to_string(t.dtype))});
     for (const ScalarArg& s : spec.scalars()) {
       scalar_names_.push_back(s.name);
       default_scalars_.push_back(static_cast<float>(s.value));
@@ -41,14 +43,15 @@ class LoadedSpecKernel final : public Kernel {
   bool tuned() const override { return tuned_; }
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
   const std::vector<std::int64_t>& output_shape() const override { return output_shape_; }
+  const std::string& output_dtype() const override { return output_dtype_; }
   const std::vector<std::string>& scalar_names() const override { return scalar_names_; }
 
   Status launch(cudaStream_t stream, const Arguments& arguments) const override {
     if (Status status = check(arguments); !status.ok()) return status;
     LaunchArgs args;
     for (std::size_t i = 0; i < arguments.tensors.size(); ++i)
-      args.tensors[i] = arguments.tensors[i];
-    args.out = arguments.out;
+      args.tensors[i] = static_cast<const float*>(arguments.tensors[i]);
+    args.out = static_cast<float*>(arguments.out);
     const std::vector<float>& scalars =
         arguments.scalars.empty() ? default_scalars_ : arguments.scalars;
     for (std::size_t i = 0; i < scalars.size(); ++i) args.scalars[i] = scalars[i];
@@ -98,6 +101,7 @@ class LoadedSpecKernel final : public Kernel {
   bool tuned_;
   std::vector<TensorInfo> tensors_;
   std::vector<std::int64_t> output_shape_;
+  std::string output_dtype_;
   std::vector<std::string> scalar_names_;
   std::vector<float> default_scalars_;
   LoadedKernel kernel_;
@@ -105,9 +109,8 @@ class LoadedSpecKernel final : public Kernel {
 
 class DatabaseLibrary final : public Library {
  public:
-  DatabaseLibrary(const Options& options, PrecisionPolicy policy, DeviceInfo device,
-                  std::unique_ptr<cache::Database> db)
-      : options_(options), policy_(policy), device_(std::move(device)), db_(std::move(db)) {}
+  DatabaseLibrary(const Options& options, DeviceInfo device, std::unique_ptr<cache::Database> db)
+      : options_(options), device_(std::move(device)), db_(std::move(db)) {}
 
   Result<std::shared_ptr<const Kernel>> load(std::string_view text) override {
     std::lock_guard lock(mutex_);
@@ -126,39 +129,42 @@ class DatabaseLibrary final : public Library {
  private:
   // The tuned winner the policy picks: the named precision's, or under auto the fastest whose
   // measured error is within the tolerance.
-  std::optional<cache::TuningRecord> find_winner(const Spec& spec) {
+  std::optional<cache::TuningRecord> find_winner(const Spec& spec, const PrecisionPolicy& policy) {
     std::vector<cache::TuningRecord> tunings;
     std::vector<PrecisionWinner> winners;
-    for (Precision p : policy_.precisions()) {
+    for (Precision p : policy.precisions()) {
       const cache::TuningKey key = tuning_key(spec, std::string(to_string(p)), device_.name,
                                               device_.arch(), device_.sm_count);
       std::optional<cache::TuningRecord> tuning = db_->find_tuning(key);
       if (!tuning || tuning->winner.empty()) continue;
-      if (!policy_.is_auto()) return tuning;
+      if (!policy.is_auto()) return tuning;
       if (!tuning->winner_time_ms || !tuning->winner_rel_err) continue;
       winners.push_back({p, *tuning->winner_time_ms, *tuning->winner_rel_err});
       tunings.push_back(std::move(*tuning));
     }
-    const std::optional<std::size_t> chosen = choose_fastest_within(winners, policy_.tolerance);
+    const std::optional<std::size_t> chosen = choose_fastest_within(winners, policy.tolerance);
     if (!chosen) return std::nullopt;
     return tunings[*chosen];
   }
 
   // Without a tuned winner, auto runs the most accurate precision it may use: the one sure to
   // stay within the tolerance, unmeasured as it is.
-  Precision untuned_precision() const {
-    const std::vector<Precision> eligible = policy_.precisions();
-    return *std::ranges::min_element(
-        eligible, [](Precision a, Precision b) { return expected_error(a) < expected_error(b); });
+  static Precision untuned_precision(const PrecisionPolicy& policy) {
+    const std::vector<Precision> eligible = policy.precisions();
+    return *std::ranges::min_element(eligible, [&](Precision a, Precision b) {
+      return expected_error(a, policy.output) < expected_error(b, policy.output);
+    });
   }
 
   std::shared_ptr<const Kernel> load_uncached(const Spec& spec) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
-    const std::optional<cache::TuningRecord> tuning = find_winner(spec);
+    const PrecisionPolicy policy =
+        make_precision_policy(options_.precision, tolerance(), spec.main);
+    const std::optional<cache::TuningRecord> tuning = find_winner(spec, policy);
     const bool tuned = tuning.has_value();
     const Candidate candidate =
         tuned ? Candidate{config_from_json(tuning->winner_config_json), tuning->winner}
-              : default_candidate(spec, device_.limits, untuned_precision());
+              : default_candidate(spec, device_.limits, untuned_precision(policy));
     const KernelSource source = generate(spec, candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
     std::optional<CompiledBinary> binary = find_binary(*db_, binary_id);
@@ -173,11 +179,15 @@ class DatabaseLibrary final : public Library {
       warn(
           fmt::format("'{}' was never tuned on {} at precision {}{}; using the default "
                       "configuration {}. Run `fusetune tune \"{}\" --precision {}` to tune it.",
-                      spec.canonical(), device_.description(), policy_.name(),
-                      policy_.is_auto() ? fmt::format(" (tolerance {:g})", policy_.tolerance) : "",
-                      source.name, spec.canonical(), policy_.name()));
+                      spec.canonical(), device_.description(), policy.name(),
+                      policy.is_auto() ? fmt::format(" (tolerance {:g})", policy.tolerance) : "",
+                      source.name, spec.canonical(), policy.name()));
     return std::make_shared<LoadedSpecKernel>(
         spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch));
+  }
+
+  std::optional<double> tolerance() const {
+    return options_.tolerance != 0 ? std::optional<double>(options_.tolerance) : std::nullopt;
   }
 
   void warn(const std::string& message) const {
@@ -188,7 +198,6 @@ class DatabaseLibrary final : public Library {
   }
 
   Options options_;
-  PrecisionPolicy policy_;
   DeviceInfo device_;
   std::unique_ptr<cache::Database> db_;
   std::mutex mutex_;
@@ -199,14 +208,14 @@ class DatabaseLibrary final : public Library {
 
 Result<std::unique_ptr<Library>> Library::open(const Options& options) {
   try {
-    const PrecisionPolicy policy = make_precision_policy(
-        options.precision,
-        options.tolerance != 0 ? std::optional<double>(options.tolerance) : std::nullopt);
+    check_precision_request(options.precision, options.tolerance != 0
+                                                   ? std::optional<double>(options.tolerance)
+                                                   : std::nullopt);
     const std::string path =
         options.database_path.empty() ? cache::Database::default_path() : options.database_path;
     std::unique_ptr<cache::Database> db = cache::Database::open(path);
-    std::unique_ptr<Library> library = std::make_unique<DatabaseLibrary>(
-        options, policy, require_device(options.device), std::move(db));
+    std::unique_ptr<Library> library =
+        std::make_unique<DatabaseLibrary>(options, require_device(options.device), std::move(db));
     return library;
   } catch (const Error& e) {
     return e.status();

@@ -36,15 +36,17 @@ cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
   // Innermost dimension first: columns, then rows; the row pitch in bytes.
   const cuuint64_t dims[2] = {static_cast<cuuint64_t>(spec.cols),
                               static_cast<cuuint64_t>(spec.rows)};
-  const cuuint64_t pitch[1] = {static_cast<cuuint64_t>(spec.cols) * sizeof(float)};
+  const cuuint64_t pitch[1] = {static_cast<cuuint64_t>(spec.cols) * element_bytes(spec.dtype)};
+  const CUtensorMapDataType type = spec.dtype == DataType::bf16   ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                   : spec.dtype == DataType::fp16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                                                  : CU_TENSOR_MAP_DATA_TYPE_FLOAT32;
   const cuuint32_t box[2] = {static_cast<cuuint32_t>(spec.box_cols),
                              static_cast<cuuint32_t>(spec.box_rows)};
   const cuuint32_t element_strides[2] = {1, 1};
-  const CUresult result =
-      encode(reinterpret_cast<CUtensorMap*>(map.opaque.data()), CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2,
-             const_cast<void*>(base), dims, pitch, box, element_strides,
-             CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-             CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult result = encode(
+      reinterpret_cast<CUtensorMap*>(map.opaque.data()), type, 2, const_cast<void*>(base), dims,
+      pitch, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   return result == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidValue;
 }
 

@@ -10,11 +10,51 @@ namespace ft {
 // spec lists its tensors and scalars (runtime/launch_args.h mirrors this layout exactly).
 constexpr int kMaxTensors = 16;
 constexpr int kMaxScalars = 16;
+// Pointers are typed fp32; with dtype=bf16/fp16 the tensors (and the output, unless
+// out_dtype=fp32) hold 16-bit values and the generated code reinterprets them.
 struct LaunchArgs {
   const float* tensors[kMaxTensors];  // main-op inputs first, then epilogue operands
   float* out;
   float scalars[kMaxScalars];
 };
+
+// 16-bit storage types. Arithmetic is in fp32: values are widened on load and rounded to
+// nearest on store.
+struct bf16 {
+  unsigned short bits;
+};
+struct fp16 {
+  unsigned short bits;
+};
+
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(bf16 x) {
+  return __uint_as_float(static_cast<unsigned>(x.bits) << 16);
+}
+__device__ __forceinline__ float to_float(fp16 x) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(x.bits));
+  return f;
+}
+
+template <class T>
+__device__ __forceinline__ T from_float(float x);
+template <>
+__device__ __forceinline__ float from_float<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ bf16 from_float<bf16>(float x) {
+  bf16 r;
+  asm("cvt.rn.bf16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(x));
+  return r;
+}
+template <>
+__device__ __forceinline__ fp16 from_float<fp16>(float x) {
+  fp16 r;
+  asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(x));
+  return r;
+}
 
 // std::conditional without <type_traits>, which NVRTC does not ship.
 template <bool CONDITION, class IF_TRUE, class IF_FALSE>
@@ -72,6 +112,46 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
   }
 }
 
+// Loads W consecutive 16-bit values starting at p (aligned to 2 * W bytes when W is 2 or 4),
+// widened to fp32.
+template <int W, class T>
+__device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  const unsigned short* bits = reinterpret_cast<const unsigned short*>(p);
+  if constexpr (W == 4) {
+    const uint2 t = __ldg(reinterpret_cast<const uint2*>(p));
+    const unsigned words[2] = {t.x, t.y};
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      v[j] = to_float(T{static_cast<unsigned short>(words[j / 2] >> (16 * (j % 2)))});
+  } else if constexpr (W == 2) {
+    const unsigned t = __ldg(reinterpret_cast<const unsigned*>(p));
+    v[0] = to_float(T{static_cast<unsigned short>(t)});
+    v[1] = to_float(T{static_cast<unsigned short>(t >> 16)});
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) v[j] = to_float(T{__ldg(bits + j)});
+  }
+}
+
+// Rounds W fp32 values to T and stores them at p (aligned like load_floats).
+template <int W, class T>
+__device__ __forceinline__ void store_floats(T* p, const float (&v)[W]) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  unsigned short b[W];
+#pragma unroll
+  for (int j = 0; j < W; ++j) b[j] = from_float<T>(v[j]).bits;
+  if constexpr (W == 4) {
+    *reinterpret_cast<uint2*>(p) = make_uint2(b[0] | (static_cast<unsigned>(b[1]) << 16),
+                                              b[2] | (static_cast<unsigned>(b[3]) << 16));
+  } else if constexpr (W == 2) {
+    *reinterpret_cast<unsigned*>(p) = b[0] | (static_cast<unsigned>(b[1]) << 16);
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) reinterpret_cast<unsigned short*>(p)[j] = b[j];
+  }
+}
+
 template <int W>
 __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   if constexpr (W == 4) {
@@ -84,11 +164,12 @@ __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   }
 }
 
-// Writes the accumulators of output columns n and n + 1 of row m (`row` points at its start)
-// through the epilogue, as tensor-core accumulator fragments hold them. Columns at or past N
-// are skipped when GUARD_N; with N odd the pair is not 8-byte aligned and goes one at a time.
-template <int N, bool GUARD_N, class Epilogue>
-__device__ __forceinline__ void store_output_pair(float* row, int m, int n, float x0, float x1,
+// Writes the accumulators of output columns n and n + 1 of row m (`row` points at its start,
+// fp32 or 16-bit) through the epilogue, as tensor-core accumulator fragments hold them.
+// Columns at or past N are skipped when GUARD_N; with N odd the pair is not aligned and goes
+// one at a time.
+template <int N, bool GUARD_N, class Out, class Epilogue>
+__device__ __forceinline__ void store_output_pair(Out* row, int m, int n, float x0, float x1,
                                                   const Epilogue& epilogue) {
   if constexpr (N % 2 == 0) {
     if (GUARD_N && n >= N) return;
@@ -102,7 +183,7 @@ __device__ __forceinline__ void store_output_pair(float* row, int m, int n, floa
       if (GUARD_N && n + e >= N) continue;
       float v[1] = {x[e]};
       epilogue.template apply<1>(v, m, n + e);
-      row[n + e] = v[0];
+      row[n + e] = from_float<Out>(v[0]);
     }
   }
 }

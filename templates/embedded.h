@@ -9,6 +9,7 @@ extern const std::string_view common_cuh;      // templates/common.cuh
 extern const std::string_view split_k_cuh;     // templates/split_k.cuh
 extern const std::string_view gemm_simt_cuh;   // templates/gemm_simt.cuh
 extern const std::string_view mma_tf32_cuh;    // templates/mma_tf32.cuh
+extern const std::string_view mma_16bit_cuh;   // templates/mma_16bit.cuh
 extern const std::string_view gemm_mma_cuh;    // templates/gemm_mma.cuh
 extern const std::string_view hopper_cuh;      // templates/hopper.cuh
 extern const std::string_view gemm_wgmma_cuh;  // templates/gemm_wgmma.cuh

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/gemm_bench.h"
+#include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"
 #include "tools/report_format.h"
@@ -19,7 +20,7 @@ struct BenchArgs {
   std::string database;
   int rounds = 5;
   bool json = false;
-  std::string precision = "fp32";
+  std::string precision;  // "": the inputs' own
 };
 
 nlohmann::json side_json(const BenchSide& side, double flops) {
@@ -33,8 +34,9 @@ int run(const BenchArgs& args) {
   BenchOptions options;
   options.database = database_path(args.database);
   options.rounds = args.rounds;
-  options.precision = *precision_from_string(args.precision);
-  const BenchReport report = bench_gemm(parse_spec(args.spec), options);
+  const Spec spec = parse_spec(args.spec);
+  options.precision = *make_precision_policy(args.precision, std::nullopt, spec.main).precision;
+  const BenchReport report = bench_gemm(spec, options);
   if (args.json) {
     std::cout << nlohmann::json{{"spec", report.spec},
                                 {"device", report.device},
@@ -74,9 +76,9 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   command->add_flag("--json", args->json, "print JSON");
   command
       ->add_option("--precision", args->precision,
-                   "fusetune's kernel (tuned at this precision) and a matching cuBLAS baseline")
-      ->check(precision_names())
-      ->capture_default_str();
+                   "fusetune's kernel (tuned at this precision) and a matching cuBLAS baseline "
+                   "(default: the inputs' type)")
+      ->check(precision_names());
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

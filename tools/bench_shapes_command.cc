@@ -15,7 +15,7 @@ namespace fusetune::cli {
 namespace {
 
 struct BenchShapesArgs {
-  std::vector<std::string> precisions = {"fp32", "3xtf32", "tf32"};
+  std::vector<std::string> precisions = {"fp32", "3xtf32", "tf32", "bf16", "fp16"};
   ShapeSweepOptions sweep;
   std::string database;
   bool json = false;
@@ -110,7 +110,9 @@ void add_bench_shapes_command(CLI::App& app, int& exit_code) {
       "bench-shapes",
       "Tune and time linear layers of many shapes against cuBLAS + a separate epilogue kernel");
   add_database_option(*command, args->database);
-  command->add_option("--precision", args->precisions, "precisions to sweep, one table each")
+  command
+      ->add_option("--precision", args->precisions,
+                   "precisions to sweep, one table each (bf16 and fp16 on inputs of that dtype)")
       ->delimiter(',')
       ->check(precision_names())
       ->capture_default_str();

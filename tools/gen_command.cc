@@ -6,6 +6,7 @@
 
 #include "fusetune/status.h"
 #include "generator/generator.h"
+#include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "runtime/device.h"
 #include "tools/commands.h"
@@ -17,7 +18,7 @@ struct GenArgs {
   std::string spec;
   std::string config;
   std::string arch;
-  std::string precision = "fp32";
+  std::string precision;  // "": the inputs' own
 };
 
 int run(const GenArgs& args) {
@@ -29,8 +30,11 @@ int run(const GenArgs& args) {
   else
     limits = *DeviceLimits::for_arch(args.arch.empty() ? "sm_90" : args.arch);
   const Candidate candidate =
-      args.config.empty() ? default_candidate(spec, limits, *precision_from_string(args.precision))
-                          : candidate_from_name(spec, limits, args.config);
+      args.config.empty()
+          ? default_candidate(
+                spec, limits,
+                *make_precision_policy(args.precision, std::nullopt, spec.main).precision)
+          : candidate_from_name(spec, limits, args.config);
   std::cout << generate(spec, candidate.config).code;
   return kSuccess;
 }
@@ -50,9 +54,9 @@ void add_gen_command(CLI::App& app, int& exit_code) {
       ->check(arch_names());
   command
       ->add_option("--precision", args->precision,
-                   "precision of the default candidate (a --config name carries its own)")
-      ->check(precision_names())
-      ->capture_default_str();
+                   "precision of the default candidate (default: the inputs' type; a --config "
+                   "name carries its own)")
+      ->check(precision_names());
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

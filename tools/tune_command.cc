@@ -29,7 +29,7 @@ struct TuneArgs {
   int jobs = 0;
   int top = 10;
   std::size_t max_candidates = 0;
-  std::string precision = "fp32";
+  std::string precision;  // "": the inputs' own (fp32 FFMA for fp32 data)
   std::optional<double> tolerance;
   int device = 0;
   double timeout_s = 30;
@@ -130,9 +130,9 @@ void print_auto(const AutoTuneReport& report, const PrecisionPolicy& policy,
   fmt::print("{}\n{}   precision auto, tolerance {:g}\n", report.spec, device, report.tolerance);
   const std::vector<Precision> tried = policy.precisions();
   for (Precision p : kPrecisions)
-    if (std::ranges::find(tried, p) == tried.end())
+    if (input_type(p) == policy.inputs && std::ranges::find(tried, p) == tried.end())
       fmt::print("not tried: {} (its typical error, {:.0e}, is above the tolerance)\n",
-                 to_string(p), expected_error(p));
+                 to_string(p), expected_error(p, policy.output));
   fmt::print("stored in {}\n\n{}\n", database, table.render());
   if (const TuneReport* chosen = report.chosen_sweep())
     fmt::print("chosen: {} at {}, the fastest whose measured error is within {:g}\n",
@@ -159,7 +159,7 @@ nlohmann::json auto_report_json(const AutoTuneReport& report, const std::string&
 
 int run(const TuneArgs& args) {
   const Spec spec = parse_spec(args.spec);
-  const PrecisionPolicy policy = make_precision_policy(args.precision, args.tolerance);
+  const PrecisionPolicy policy = make_precision_policy(args.precision, args.tolerance, spec.main);
   const std::string database = database_path(args.database);
   const std::unique_ptr<cache::Database> db = cache::Database::open(database);
   ProgressBar progress(args.compile_only ? "compiling" : "tuning");
@@ -228,13 +228,15 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   command
       ->add_option("--precision", args->precision,
                    "arithmetic: fp32 (FFMA), 3xtf32 (tensor cores, fp32-level accuracy), tf32 "
-                   "(tensor cores), or auto: each precision whose typical error is within "
-                   "--tolerance, keeping the fastest whose measured error is")
-      ->check(precision_names_or_auto())
-      ->capture_default_str();
+                   "(tensor cores) for fp32 inputs; bf16 or fp16 for inputs of that dtype; or "
+                   "auto: each precision whose typical error is within --tolerance, keeping the "
+                   "fastest whose measured error is (default: the inputs' type, fp32 FFMA for "
+                   "fp32)")
+      ->check(precision_names_or_auto());
   command->add_option("--tolerance", args->tolerance,
                       "largest relative error against fp64 a winner may have (default 1e-5; "
-                      "5e-4 for tf32)");
+                      "5e-4 for tf32; 1e-4 for bf16/fp16 inputs; with a bf16 or fp16 output "
+                      "1e-2 or 2e-3)");
   command->add_option("--device", args->device, "CUDA device number")->capture_default_str();
   command
       ->add_option("--timeout", args->timeout_s, "seconds after which a candidate counts as hung")

@@ -168,9 +168,10 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   const int total = static_cast<int>(prepared.size() + report.results.size());
 
   const ScratchDirectory scratch;
-  SetupRequest setup{spec.canonical(), std::random_device{}(), device.ordinal,
-                     options.tolerance.value_or(default_tolerance(options.precision)),
-                     options.timing};
+  SetupRequest setup{
+      spec.canonical(), std::random_device{}(), device.ordinal,
+      options.tolerance.value_or(default_tolerance(options.precision, spec.main.output_dtype())),
+      options.timing};
   WorkerClient worker(options.worker_path.empty() ? find_worker() : options.worker_path, setup,
                       (scratch / "worker.log").string());
   const std::string worker_device = worker.start();

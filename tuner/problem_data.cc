@@ -36,14 +36,17 @@ ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stre
     throw Error(StatusCode::invalid_argument,
                 fmt::format("the fp64 reference handles up to {} rows; this spec has {}",
                             65535 * 16, spec.main.m));
-  for (const TensorArg& tensor : spec.tensors())
-    inputs_.emplace_back(element_count(tensor.shape) * sizeof(float));
+  for (const TensorArg& tensor : spec.tensors()) {
+    const std::int64_t count = element_count(tensor.shape);
+    inputs_.emplace_back(count * element_bytes(tensor.dtype));
+    if (tensor.dtype != DataType::fp32) wide_.emplace_back(count * sizeof(float));
+  }
   output_count_ = element_count(spec.output_shape());
-  output_ = DeviceBuffer(output_count_ * sizeof(float));
+  output_ = DeviceBuffer(output_count_ * element_bytes(output_dtype()));
   reference_ = DeviceBuffer(output_count_ * sizeof(double));
   sums_ = DeviceBuffer(sizeof(ComparisonSums));
   for (std::size_t i = 0; i < inputs_.size(); ++i) args_.tensors[i] = inputs_[i].as<float>();
-  args_.out = output();
+  args_.out = output_.as<float>();
   const std::vector<ScalarArg> scalars = spec.scalars();
   for (std::size_t i = 0; i < scalars.size(); ++i)
     args_.scalars[i] = static_cast<float>(scalars[i].value);
@@ -57,16 +60,25 @@ void ProblemData::refill(std::uint64_t seed) {
   const float weight_scale = 1.0f / std::sqrt(static_cast<float>(spec_.main.k));
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const float scale = i == 1 ? weight_scale : 1.0f;
-    check_cuda(fill_uniform(inputs_[i].as<float>(), element_count(tensors[i].shape),
-                            seed + 1000003 * i, -scale, scale, stream_),
-               fmt::format("filling '{}' with random numbers", tensors[i].name));
+    const std::int64_t count = element_count(tensors[i].shape);
+    check_cuda(
+        fill_uniform(values(i).as<float>(), count, seed + 1000003 * i, -scale, scale, stream_),
+        fmt::format("filling '{}' with random numbers", tensors[i].name));
+    if (tensors[i].dtype != DataType::fp32)
+      check_cuda(round_to_16bit(values(i).as<float>(), inputs_[i].as<void>(), count,
+                                tensors[i].dtype, stream_),
+                 fmt::format("rounding '{}' to {}", tensors[i].name, to_string(tensors[i].dtype)));
   }
   compute_reference();
 }
 
+const DeviceBuffer& ProblemData::values(std::size_t i) const {
+  return spec_.main.dtype == DataType::fp32 ? inputs_.at(i) : wide_.at(i);
+}
+
 void ProblemData::compute_reference() {
   const MainOp& main = spec_.main;
-  check_cuda(reference_gemm_fp64(inputs_[0].as<float>(), inputs_[1].as<float>(),
+  check_cuda(reference_gemm_fp64(values(0).as<float>(), values(1).as<float>(),
                                  reference_.as<double>(), main.m, main.n, main.k,
                                  main.a_k_contiguous(), main.b_k_contiguous(), stream_),
              "computing the fp64 reference");
@@ -83,7 +95,7 @@ void ProblemData::compute_reference() {
     if (operand == OperandKind::column || operand == OperandKind::row ||
         operand == OperandKind::tensor) {
       const std::size_t t = next_tensor++;
-      y = download<float>(inputs_[t], element_count(tensors[t].shape), stream_);
+      y = download<float>(values(t), element_count(tensors[t].shape), stream_);
     }
     for (std::int64_t row = 0; row < main.m; ++row)
       for (std::int64_t column = 0; column < main.n; ++column) {
@@ -102,16 +114,17 @@ void ProblemData::compute_reference() {
 }
 
 void ProblemData::poison_output() {
-  // All bits set is a NaN in fp32.
-  check_cuda(cudaMemsetAsync(output(), 0xff, output_count_ * sizeof(float), stream_),
-             "poisoning the output");
+  // All bits set is a NaN in fp32, bf16 and fp16 alike.
+  check_cuda(
+      cudaMemsetAsync(output(), 0xff, output_count_ * element_bytes(output_dtype()), stream_),
+      "poisoning the output");
 }
 
-Verification ProblemData::verify(const float* candidate) {
+Verification ProblemData::verify(const void* candidate) {
   check_cuda(cudaMemsetAsync(sums_.as<void>(), 0, sizeof(ComparisonSums), stream_),
              "clearing the comparison sums");
-  check_cuda(compare_with_reference(candidate, reference_.as<double>(), output_count_,
-                                    sums_.as<ComparisonSums>(), stream_),
+  check_cuda(compare_with_reference(candidate, output_dtype(), reference_.as<double>(),
+                                    output_count_, sums_.as<ComparisonSums>(), stream_),
              "comparing with the reference");
   ComparisonSums sums;
   check_cuda(cudaMemcpyAsync(&sums, sums_.as<void>(), sizeof sums, cudaMemcpyDeviceToHost, stream_),

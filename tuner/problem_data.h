@@ -1,6 +1,7 @@
-// A spec's problem on the GPU: its input tensors filled with fresh random numbers, an output
-// buffer, and the output's fp64 reference. The reference shares no code with the templates: the
-// main op runs in fp64 in tuner/reference_kernels.cu, the epilogue in fp64 on the host through
+// A spec's problem on the GPU: its input tensors filled with fresh random numbers (in the spec's
+// dtype; 16-bit inputs also keep an exact fp32 copy for the reference), an output buffer in the
+// output's dtype, and the output's fp64 reference. The reference shares no code with the templates:
+// the main op runs in fp64 in tuner/reference_kernels.cu, the epilogue in fp64 on the host through
 // the op registry's reference functions.
 #pragma once
 
@@ -33,22 +34,26 @@ class ProblemData {
 
   // The kernel argument for this problem, with the spec's scalar values.
   const LaunchArgs& launch_args() const { return args_; }
-  float* output() const { return output_.as<float>(); }
+  void* output() const { return output_.as<void>(); }  // of element type output_dtype()
+  DataType output_dtype() const { return spec_.main.output_dtype(); }
   std::int64_t output_count() const { return output_count_; }
 
   // Fills the output with NaN, so that an element a kernel fails to write cannot pass.
   void poison_output();
-  // Compares the output (or `candidate`, another [M, N] output) with the reference;
-  // synchronizes the stream.
+  // Compares the output (or `candidate`, another [M, N] output of output_dtype()) with the
+  // reference; synchronizes the stream.
   Verification verify() { return verify(output()); }
-  Verification verify(const float* candidate);
+  Verification verify(const void* candidate);
 
  private:
   void compute_reference();
+  // Input i as fp32: the tensor itself, or for 16-bit data its exact fp32 copy.
+  const DeviceBuffer& values(std::size_t i) const;
 
   Spec spec_;
   cudaStream_t stream_;
-  std::vector<DeviceBuffer> inputs_;  // Spec::tensors() order
+  std::vector<DeviceBuffer> inputs_;  // Spec::tensors() order, in the spec's dtype
+  std::vector<DeviceBuffer> wide_;    // 16-bit inputs only: their values in fp32
   DeviceBuffer output_;
   DeviceBuffer reference_;  // double[M, N]
   DeviceBuffer sums_;       // ComparisonSums

@@ -1,3 +1,6 @@
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include "tuner/reference_kernels.h"
 
 namespace fusetune {
@@ -12,10 +15,20 @@ __device__ std::uint64_t splitmix64(std::uint64_t x) {
 
 __global__ void fill_uniform_kernel(float* p, std::int64_t count, std::uint64_t seed, float lo,
                                     float hi) {
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-       i < count; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const double u = (splitmix64(seed ^ splitmix64(i)) >> 11) * (1.0 / 9007199254740992.0);
     p[i] = static_cast<float>(lo + (hi - lo) * u);
+  }
+}
+
+template <class T>
+__global__ void round_to_16bit_kernel(float* values, T* narrow, std::int64_t count) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const T rounded = static_cast<T>(values[i]);  // round to nearest even
+    narrow[i] = rounded;
+    values[i] = static_cast<float>(rounded);
   }
 }
 
@@ -38,8 +51,7 @@ __global__ void reference_gemm_kernel(const float* a, const float* b, double* ou
     const std::int64_t b_k = k0 + threadIdx.y;
     const std::int64_t b_column = column;
     b_tile[threadIdx.y][threadIdx.x] =
-        b_k < k && b_column < n ? b[b_k_contiguous ? b_column * k + b_k : b_k * n + b_column]
-                                : 0.0;
+        b_k < k && b_column < n ? b[b_k_contiguous ? b_column * k + b_k : b_k * n + b_column] : 0.0;
     __syncthreads();
     for (int i = 0; i < kTile; ++i) sum += a_tile[threadIdx.y][i] * b_tile[i][threadIdx.x];
     __syncthreads();
@@ -47,13 +59,14 @@ __global__ void reference_gemm_kernel(const float* a, const float* b, double* ou
   if (row < m && column < n) out[row * n + column] = sum;
 }
 
-__global__ void compare_kernel(const float* out, const double* reference, std::int64_t count,
+template <class T>
+__global__ void compare_kernel(const T* out, const double* reference, std::int64_t count,
                                ComparisonSums* sums) {
   double error = 0, magnitude = 0;
   unsigned long long non_finite = 0;
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-       i < count; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    const double value = out[i];
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const double value = static_cast<float>(out[i]);
     const double expected = reference[i];
     magnitude += expected * expected;
     if (isfinite(value))
@@ -92,14 +105,42 @@ cudaError_t reference_gemm_fp64(const float* a, const float* b, double* out, std
                                 bool b_k_contiguous, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>((n + kTile - 1) / kTile),
                   static_cast<unsigned>((m + kTile - 1) / kTile));
-  reference_gemm_kernel<<<grid, dim3(kTile, kTile), 0, stream>>>(a, b, out, m, n, k,
-                                                                 a_k_contiguous, b_k_contiguous);
+  reference_gemm_kernel<<<grid, dim3(kTile, kTile), 0, stream>>>(a, b, out, m, n, k, a_k_contiguous,
+                                                                 b_k_contiguous);
   return cudaGetLastError();
 }
 
-cudaError_t compare_with_reference(const float* out, const double* reference, std::int64_t count,
-                                   ComparisonSums* sums, cudaStream_t stream) {
-  compare_kernel<<<grid_for(count), 256, 0, stream>>>(out, reference, count, sums);
+cudaError_t round_to_16bit(float* values, void* narrow, std::int64_t count, DataType type,
+                           cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  if (type == DataType::bf16)
+    round_to_16bit_kernel<<<grid_for(count), 256, 0, stream>>>(
+        values, static_cast<__nv_bfloat16*>(narrow), count);
+  else if (type == DataType::fp16)
+    round_to_16bit_kernel<<<grid_for(count), 256, 0, stream>>>(values, static_cast<__half*>(narrow),
+                                                               count);
+  else
+    return cudaErrorInvalidValue;
+  return cudaGetLastError();
+}
+
+cudaError_t compare_with_reference(const void* out, DataType type, const double* reference,
+                                   std::int64_t count, ComparisonSums* sums, cudaStream_t stream) {
+  const unsigned grid = grid_for(count);
+  switch (type) {
+    case DataType::fp32:
+      compare_kernel<<<grid, 256, 0, stream>>>(static_cast<const float*>(out), reference, count,
+                                               sums);
+      break;
+    case DataType::bf16:
+      compare_kernel<<<grid, 256, 0, stream>>>(static_cast<const __nv_bfloat16*>(out), reference,
+                                               count, sums);
+      break;
+    case DataType::fp16:
+      compare_kernel<<<grid, 256, 0, stream>>>(static_cast<const __half*>(out), reference, count,
+                                               sums);
+      break;
+  }
   return cudaGetLastError();
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "fusetune/status.h"
+#include "generator/precision_policy.h"
 #include "runtime/device.h"
 #include "runtime/tuning_key.h"
 #include "tuner/gpu_sweep.h"
@@ -100,6 +101,8 @@ TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions&
 }  // namespace
 
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options) {
+  // Refuses a precision that does not multiply the spec's inputs (tf32 on bf16 data).
+  make_precision_policy(to_string(options.precision), options.tolerance, spec.main);
   TuneReport report =
       options.compile_only ? compile_only_sweep(spec, db, options) : tune_on_gpu(spec, db, options);
   summarize(report);

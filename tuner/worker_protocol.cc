@@ -33,7 +33,7 @@ TimingOptions timing_from_json(const json& j) {
 json tensor_maps_to_json(const std::vector<TensorMapSpec>& maps) {
   json list = json::array();
   for (const TensorMapSpec& m : maps)
-    list.push_back({m.tensor, m.rows, m.cols, m.box_rows, m.box_cols});
+    list.push_back({m.tensor, m.rows, m.cols, m.box_rows, m.box_cols, to_string(m.dtype)});
   return list;
 }
 
@@ -41,7 +41,8 @@ std::vector<TensorMapSpec> tensor_maps_from_json(const json& j) {
   std::vector<TensorMapSpec> maps;
   for (const json& m : j)
     maps.push_back({m.at(0).get<int>(), m.at(1).get<std::int64_t>(), m.at(2).get<std::int64_t>(),
-                    m.at(3).get<int>(), m.at(4).get<int>()});
+                    m.at(3).get<int>(), m.at(4).get<int>(),
+                    data_type_from_string(m.at(5).get<std::string>()).value()});
   return maps;
 }
 

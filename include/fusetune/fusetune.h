@@ -30,13 +30,16 @@ struct Options {
   // The tuning database. Empty: $FUSETUNE_DB if set, else
   // ${XDG_CACHE_HOME:-$HOME/.cache}/fusetune/tuning.db (created when absent).
   std::string database_path;
-  // The arithmetic of the kernels, on fp32 data: "fp32" (exact fp32 FFMA), "3xtf32" (tensor
+  // The arithmetic of the kernels. On fp32 data: "fp32" (exact fp32 FFMA), "3xtf32" (tensor
   // cores, fp32-level accuracy) or "tf32" (tensor cores on TF32-rounded operands, relative
-  // error near 3e-4). Results are tuned and stored per precision. "auto" loads, of the
-  // precisions tuned for a spec, the fastest winner whose measured error is within `tolerance`.
-  std::string precision = "fp32";
+  // error near 3e-4); on a spec's dtype=bf16 or fp16 data: "bf16" or "fp16". Empty: the one
+  // native to each spec's inputs (fp32, bf16 or fp16). Results are tuned and stored per
+  // precision. "auto" loads, of the precisions tuned for a spec, the fastest winner whose
+  // measured error is within `tolerance`.
+  std::string precision;
   // For "auto": the largest relative error against fp64 a kernel may have. 0: 1e-5, the
-  // accuracy of fp32 arithmetic.
+  // accuracy of fp32 arithmetic (for a 16-bit output, what its rounding allows: 1e-2 bf16,
+  // 2e-3 fp16).
   double tolerance = 0;
   // The CUDA device whose tuning results are used and on which kernels are loaded.
   int device = 0;
@@ -44,18 +47,21 @@ struct Options {
   std::function<void(const std::string&)> on_warning;
 };
 
-// A tensor a kernel reads: its name (for messages) and its contiguous row-major shape.
+// A tensor a kernel reads: its name (for messages), its contiguous row-major shape and its
+// element type ("fp32", "bf16" or "fp16").
 struct TensorInfo {
   std::string name;
   std::vector<std::int64_t> shape;
+  std::string dtype;
 };
 
-// The operands of one launch. Pointers are device pointers to fp32 data, 16-byte aligned.
+// The operands of one launch: device pointers, 16-byte aligned, to data of the types
+// Kernel::tensors() and Kernel::output_dtype() name.
 struct Arguments {
-  std::vector<const float*> tensors;  // in the order Kernel::tensors() lists them
-  float* out = nullptr;               // Kernel::output_shape(), contiguous row-major
-  std::vector<float> scalars;         // empty: the values written in the spec; else one per
-                                      // Kernel::scalar_names(), in that order
+  std::vector<const void*> tensors;  // in the order Kernel::tensors() lists them
+  void* out = nullptr;               // Kernel::output_shape(), contiguous row-major
+  std::vector<float> scalars;        // empty: the values written in the spec; else one per
+                                     // Kernel::scalar_names(), in that order
 };
 
 // A loaded kernel. Immutable; launch() may be called from any thread.
@@ -68,6 +74,7 @@ class Kernel {
   virtual bool tuned() const = 0;                 // false: the default for an untuned spec
   virtual const std::vector<TensorInfo>& tensors() const = 0;
   virtual const std::vector<std::int64_t>& output_shape() const = 0;
+  virtual const std::string& output_dtype() const = 0;  // "fp32", "bf16" or "fp16"
   virtual const std::vector<std::string>& scalar_names() const = 0;
 
   // Enqueues the kernel on `stream` without synchronizing. Returns invalid_argument naming the

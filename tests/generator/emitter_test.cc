@@ -105,6 +105,14 @@ const GoldenCase kGoldenCases[] = {
     {"seed_wgmma_3xtf32.cu", kSeed, "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132"},
     {"linear_m16_wgmma_tf32_split_k.cu", "linear(m=16, n=1024, k=8192) -> bias -> relu",
      "ft_gemm_wgmma_64x128_c1_s4_tf32_ra_k16_p128_gm"},
+    {"seed_bf16_wgmma.cu",
+     "linear(m=1024, n=8192, k=8192, dtype=bf16) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+     "ft_gemm_wgmma_128x256_c2_s4_bf16_p132"},
+    {"linear_fp16_fp32_out_wgmma.cu",
+     "linear(m=100, n=300, k=264, dtype=fp16, out_dtype=fp32) -> add(row) -> mul(tensor)",
+     "ft_gemm_wgmma_128x128_c1_s4_fp16_p3_gmnk"},
+    {"linear_bf16_mma_guarded.cu", "linear(m=37, n=200, k=3004, dtype=bf16) -> bias -> gelu(tanh)",
+     "ft_gemm_mma_32x32x64_w1x2_s3_bf16_va4_vb4_gmnk"},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {

@@ -2,6 +2,7 @@
 // it emits (compiled with NVRTC, which needs no GPU).
 #include "generator/gemm_wgmma_space.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -398,6 +399,16 @@ std::vector<RejectionCase> rejection_cases() {
   // 16 x 1024 x 256: 8 tiles, 8 k-tiles, so 4 splits leave 2 k-tiles each.
   c = base, c.splits = 4, c.blocks = 32;
   add("split_k_too_short", "linear(m=16, n=1024, k=256)", "sm_90", c, "4 k-tiles");
+  const std::string seed_bf16 = "linear(m=1024, n=8192, k=8192, dtype=bf16)";
+  c = base, c.passes = 1, c.dtype = DataType::bf16;
+  add("bf16_k_not_multiple_of_8", "linear(m=1024, n=8192, k=8188, dtype=bf16)", "sm_90", c,
+      "multiple of 8");
+  add("bf16_config_for_fp32_spec", kSeed, "sm_90", c, "cannot read");
+  add("fp32_config_for_bf16_spec", seed_bf16, "sm_90", base, "cannot read");
+  c.round_a = true;
+  add("bf16_rounding", seed_bf16, "sm_90", c, "16-bit");
+  c = base, c.dtype = DataType::fp16;
+  add("fp16_three_passes", "linear(m=1024, n=8192, k=8192, dtype=fp16)", "sm_90", c, "16-bit");
   c = wide, c.stages = 8;
   add("128x256_8_stages", kSeed, "sm_90", c, "shared memory");
   c = base, c.block_n = 256, c.stages = 8;
@@ -550,6 +561,55 @@ TEST(GemmWgmmaEmitter, SplitKTakesAWorkspaceSizedForEveryPartialTileAndCounter) 
   EXPECT_EQ(unsplit.launch.workspace_bytes, 0u);
   EXPECT_FALSE(contains(unsplit.code, "workspace)"));
   EXPECT_FALSE(contains(config_name(spec.main, c), "_k")) << config_name(spec.main, c);
+}
+
+TEST(GemmWgmmaSpace, SixteenBitInputsGetTheirOwnConfigsOnly) {
+  for (const auto& [dtype, precision] :
+       {std::pair{DataType::bf16, Precision::bf16}, std::pair{DataType::fp16, Precision::fp16}}) {
+    const Spec spec = parse_spec(
+        fmt::format("linear(m=1024, n=8192, k=8192, dtype={}) -> bias -> relu", to_string(dtype)));
+    const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, sm90(), precision);
+    ASSERT_FALSE(space.empty()) << to_string(dtype);
+    for (const GemmWgmmaConfig& c : space) {
+      EXPECT_EQ(c.dtype, dtype);
+      EXPECT_EQ(c.precision(), precision);
+      EXPECT_EQ(c.passes, 1);
+      EXPECT_FALSE(c.round_a || c.round_b);
+      const std::string name = config_name(spec.main, c);
+      EXPECT_TRUE(contains(name, fmt::format("_{}_", to_string(dtype)))) << name;
+      EXPECT_EQ(parse_gemm_wgmma_name(name), c) << name;
+      EXPECT_EQ(gemm_wgmma_from_json(to_json(c)), c) << name;
+    }
+    // The fp32 precisions have nothing for 16-bit data, and 16-bit ones nothing for fp32.
+    for (Precision p : kTensorPrecisions)
+      EXPECT_TRUE(gemm_wgmma_space(spec.main, sm90(), p).empty());
+    EXPECT_TRUE(gemm_wgmma_space(parse_spec(kSeed).main, sm90(), precision).empty());
+  }
+}
+
+TEST(GemmWgmmaNames, StoredConfigsWithoutADtypeReadAsFp32) {
+  nlohmann::json json = to_json(GemmWgmmaConfig{});
+  json.erase("dtype");
+  EXPECT_EQ(gemm_wgmma_from_json(json).dtype, DataType::fp32);
+}
+
+TEST(GemmWgmmaEmitter, SixteenBitKernelsCompileWithNvrtcForSm90a) {
+  // A plain tile, a guarded fp32-output one, and split-K, in both 16-bit types.
+  for (const char* text :
+       {"linear(m=1024, n=8192, k=8192, dtype=bf16) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+        "linear(m=100, n=300, k=264, dtype=fp16, out_dtype=fp32) -> add(row) -> mul(tensor)",
+        "linear(m=16, n=1024, k=8192, dtype=bf16) -> bias -> add(tensor) -> gelu",
+        "linear(m=37, n=200, k=3000, dtype=fp16) -> add(column)"}) {
+    SCOPED_TRACE(text);
+    const Spec spec = parse_spec(text);
+    const std::vector<GemmWgmmaConfig> space =
+        gemm_wgmma_space(spec.main, sm90(), native_precision(spec.main.dtype));
+    ASSERT_FALSE(space.empty());
+    const KernelSource source = generate(spec, space.front());
+    EXPECT_TRUE(contains(source.code, "k16.f32")) << source.name;
+    const CompiledBinary binary = compile_to_cubin(source.code, source.name, "sm_90a");
+    EXPECT_GT(binary.registers, 0) << binary.log;
+  }
 }
 
 TEST(GemmWgmmaEmitter, CompilesWithNvrtcForSm90a) {

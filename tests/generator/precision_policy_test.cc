@@ -44,7 +44,9 @@ TEST(PrecisionPolicyTest, ExpectedErrorsOrderThePrecisionsByAccuracy) {
   EXPECT_LT(expected_error(tf32x3), expected_error(fp32));
   EXPECT_LT(expected_error(fp32), expected_error(tf32));
   for (Precision p : kPrecisions)
-    EXPECT_LE(expected_error(p), default_tolerance(p)) << to_string(p);
+    for (DataType out : kDataTypes)
+      EXPECT_LE(expected_error(p, out), default_tolerance(p, out))
+          << to_string(p) << " out " << to_string(out);
 }
 
 void expect_invalid(std::string_view name, std::optional<double> tolerance,
@@ -59,11 +61,52 @@ void expect_invalid(std::string_view name, std::optional<double> tolerance,
 }
 
 TEST(PrecisionPolicyTest, BadNamesAndTolerancesAreRefusedSayingWhatIsAccepted) {
-  expect_invalid("bf17", std::nullopt, "not one of fp32, tf32, 3xtf32, auto");
+  expect_invalid("bf17", std::nullopt, "not one of fp32, tf32, 3xtf32, bf16, fp16, auto");
   expect_invalid("auto", 0.0, "not a positive number");
   expect_invalid("fp32", -1e-5, "not a positive number");
   expect_invalid("auto", std::nan(""), "not a positive number");
   expect_invalid("auto", 1e-8, "give a larger --tolerance");
+}
+
+MainOp main_op(DataType dtype, bool fp32_output = false) {
+  return MainOp{.m = 64, .n = 64, .k = 64, .dtype = dtype, .fp32_output = fp32_output};
+}
+
+TEST(PrecisionPolicyTest, NoNameMeansThePrecisionNativeToTheInputs) {
+  EXPECT_EQ(make_precision_policy("", std::nullopt).precisions(), std::vector<Precision>{fp32});
+  const PrecisionPolicy bf = make_precision_policy("", std::nullopt, main_op(DataType::bf16));
+  EXPECT_EQ(bf.precisions(), std::vector<Precision>{bf16});
+  // A bf16 output's own rounding is ~2e-3: its default tolerance allows for it.
+  EXPECT_EQ(bf.tolerance, 1e-2);
+  EXPECT_EQ(make_precision_policy("", std::nullopt, main_op(DataType::fp16)).tolerance, 2e-3);
+  EXPECT_EQ(make_precision_policy("", std::nullopt, main_op(DataType::bf16, true)).tolerance, 1e-4);
+}
+
+TEST(PrecisionPolicyTest, AutoOnSixteenBitInputsTriesTheirPrecisionOnly) {
+  const PrecisionPolicy policy =
+      make_precision_policy("auto", std::nullopt, main_op(DataType::fp16));
+  EXPECT_EQ(policy.precisions(), std::vector<Precision>{fp16});
+  EXPECT_EQ(policy.tolerance, 2e-3);
+  // fp32 inputs never run at bf16 or fp16.
+  EXPECT_EQ(make_precision_policy("auto", 1.0).precisions(),
+            (std::vector<Precision>{tf32, tf32x3, fp32}));
+}
+
+TEST(PrecisionPolicyTest, APrecisionOfOtherInputsIsRefusedNamingTheRightOne) {
+  try {
+    make_precision_policy("tf32", std::nullopt, main_op(DataType::bf16));
+    ADD_FAILURE() << "tf32 accepted for bf16 inputs";
+  } catch (const Error& e) {
+    EXPECT_NE(e.status().message().find("use --precision bf16"), std::string::npos)
+        << e.status().message();
+  }
+  try {
+    make_precision_policy("fp16", std::nullopt);
+    ADD_FAILURE() << "fp16 accepted for fp32 inputs";
+  } catch (const Error& e) {
+    EXPECT_NE(e.status().message().find("write dtype=fp16"), std::string::npos)
+        << e.status().message();
+  }
 }
 
 TEST(ChooseFastestWithinTest, TheFastestWinnerWithinTheToleranceIsChosen) {

@@ -48,6 +48,25 @@ TEST(SpecParser, ParsesMatmulWithTransposes) {
                                .transpose_b = false}));
 }
 
+TEST(SpecParser, ParsesSixteenBitInputsAndAnFp32Output) {
+  const Spec bf16 = parse_spec("linear(m=4, n=8, k=16, dtype=bf16)");
+  EXPECT_EQ(bf16.main.dtype, DataType::bf16);
+  EXPECT_EQ(bf16.main.output_dtype(), DataType::bf16);
+  const Spec fp16 = parse_spec("matmul(m=4, n=8, k=16, out_dtype=fp32, dtype=fp16)");
+  EXPECT_EQ(fp16.main.dtype, DataType::fp16);
+  EXPECT_EQ(fp16.main.output_dtype(), DataType::fp32);
+  EXPECT_EQ(fp16.canonical(), "matmul(m=4, n=8, k=16, dtype=fp16, out_dtype=fp32)");
+  // Writing a default spells the same spec as leaving it out.
+  EXPECT_EQ(parse_spec("linear(m=4, n=8, k=16, dtype=bf16, out_dtype=bf16)"), bf16);
+  EXPECT_EQ(parse_spec("linear(m=4, n=8, k=16, dtype=fp32)").canonical(), "linear(m=4, n=8, k=16)");
+}
+
+TEST(SpecParser, EveryTensorHasTheInputsType) {
+  const Spec spec = parse_spec("linear(m=4, n=8, k=16, dtype=fp16) -> bias -> add(tensor)");
+  for (const TensorArg& tensor : spec.tensors())
+    EXPECT_EQ(tensor.dtype, DataType::fp16) << tensor.name;
+}
+
 TEST(SpecParser, MainOpArgumentsComeInAnyOrder) {
   EXPECT_EQ(parse_spec("matmul(transpose_b=true, k=3, n=2, m=1)"),
             parse_spec("matmul(m=1, n=2, k=3, transpose_b=true)"));
@@ -206,19 +225,25 @@ const ErrorCase kErrorCases[] = {
    "duplicate argument 'm' of linear"},
   {"linear(m=1, n=1, k=1, bias=true)",
    "                      ^",
-   "unknown argument 'bias' of linear; its arguments are m, n, k"},
+   "unknown argument 'bias' of linear; its arguments are m, n, k, dtype, out_dtype"},
   {"matmul(m=1, n=1, k=1, transpose_c=true)",
    "                      ^",
-   "unknown argument 'transpose_c' of matmul; its arguments are m, n, k, transpose_a, transpose_b"},
+   "unknown argument 'transpose_c' of matmul; its arguments are m, n, k, transpose_a, transpose_b, dtype, out_dtype"},
   {"linear(m=1, n=1, k=1, transpose_b=true)",
    "                      ^",
    "linear takes no 'transpose_b': use matmul for transposed operands"},
+  {"linear(m=1, n=1, k=1, dtype=fp64)",
+   "                            ^",
+   "dtype must be fp32, bf16 or fp16"},
+  {"linear(m=1, n=1, k=1, dtype=bf16, out_dtype=fp16)",
+   "                                            ^",
+   "out_dtype must be the inputs' type (bf16) or fp32"},
   {"linear(1024, 1024, 1024)",
    "       ^",
-   "expected an argument of linear: m, n, k"},
+   "expected an argument of linear: m, n, k, dtype, out_dtype"},
   {"linear(m=1, n=1, k=1,)",
    "                     ^",
-   "expected an argument of linear: m, n, k"},
+   "expected an argument of linear: m, n, k, dtype, out_dtype"},
   {"linear(m 1, n=1, k=1)",
    "         ^",
    "expected '=' after m: main-op arguments are named, as in m=1024"},

@@ -1,8 +1,9 @@
 // The GEMM templates against the fp64 reference, on the GPU: for each problem and precision, a
 // subset of its search space in which every value of every tunable appears, on shapes that are
 // and are not tile multiples, for every operand layout and every kind of epilogue operand. Each
-// precision is held to its default tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32). On an
-// sm_90 device the warpgroup-MMA family is in the TF32 and 3xTF32 spaces and so covered too.
+// precision is held to its default tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32; for
+// bf16/fp16 inputs what their output type allows). On an sm_90 device the warpgroup-MMA family
+// is in the tensor-core spaces and so covered too.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -41,7 +42,8 @@ std::vector<std::string> tunable_values(const KernelConfig& config) {
                 std::to_string(c->consumers),
             "wgmma_stages=" + std::to_string(c->stages),
             "wgmma_rounding=" + std::to_string(c->round_a) + std::to_string(c->round_b),
-            "wgmma_splits=" + std::to_string(c->splits)};
+            "wgmma_splits=" + std::to_string(c->splits),
+            "wgmma_dtype=" + std::string(to_string(c->dtype))};
   const auto& c = std::get<GemmMmaConfig>(config);
   return {"warps=" + std::to_string(c.warps_m) + "x" + std::to_string(c.warps_n),
           "tiles_m=" + std::to_string(c.mma_tiles_m), "tiles_n=" + std::to_string(c.mma_tiles_n),
@@ -102,7 +104,7 @@ TEST_P(GemmTest, EveryVariantFamilyMatchesTheFp64Reference) {
       ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
       const Verification v = data.verify();
       EXPECT_EQ(v.non_finite, 0) << "outputs left unwritten or NaN";
-      EXPECT_LE(v.rel_err, default_tolerance(precision));
+      EXPECT_LE(v.rel_err, default_tolerance(precision, spec.main.output_dtype()));
     }
   }
   cudaStreamDestroy(stream);
@@ -134,6 +136,32 @@ INSTANTIATE_TEST_SUITE_P(
             // Few tiles and a long K: split-K, with K not a multiple of the stage either.
             "linear(m=37, n=200, k=3004) -> bias -> add(tensor) -> gelu"),
         ::testing::Values(Precision::fp32, Precision::tf32, Precision::tf32x3)));
+
+// 16-bit inputs: K a multiple of 8 lets TMA (warpgroup MMA) read them; mma.sync needs K even.
+INSTANTIATE_TEST_SUITE_P(
+    Bf16, GemmTest,
+    ::testing::Combine(
+        ::testing::Values(
+            "linear(m=512, n=512, k=256, dtype=bf16) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+            "linear(m=1000, n=999, k=88, dtype=bf16) -> add(tensor) -> mul(row) -> sub(column) "
+            "-> gelu",
+            "matmul(m=130, n=200, k=104, transpose_b=true, dtype=bf16) -> relu",
+            "matmul(m=97, n=130, k=22, transpose_a=true, dtype=bf16) -> silu",
+            "linear(m=1, n=300, k=264, dtype=bf16) -> bias -> tanh",
+            "linear(m=37, n=200, k=3000, dtype=bf16, out_dtype=fp32) -> bias -> add(tensor) -> "
+            "gelu"),
+        ::testing::Values(Precision::bf16)));
+
+INSTANTIATE_TEST_SUITE_P(
+    Fp16, GemmTest,
+    ::testing::Combine(
+        ::testing::Values(
+            "linear(m=512, n=512, k=256, dtype=fp16) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+            "linear(m=1000, n=999, k=88, dtype=fp16, out_dtype=fp32) -> add(tensor) -> mul(row) "
+            "-> gelu",
+            "matmul(m=97, n=130, k=22, transpose_a=true, transpose_b=true, dtype=fp16) -> silu",
+            "linear(m=37, n=200, k=3000, dtype=fp16) -> bias -> gelu"),
+        ::testing::Values(Precision::fp16)));
 
 }  // namespace
 }  // namespace fusetune

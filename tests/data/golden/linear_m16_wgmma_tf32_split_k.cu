@@ -15,11 +15,51 @@ namespace ft {
 // spec lists its tensors and scalars (runtime/launch_args.h mirrors this layout exactly).
 constexpr int kMaxTensors = 16;
 constexpr int kMaxScalars = 16;
+// Pointers are typed fp32; with dtype=bf16/fp16 the tensors (and the output, unless
+// out_dtype=fp32) hold 16-bit values and the generated code reinterprets them.
 struct LaunchArgs {
   const float* tensors[kMaxTensors];  // main-op inputs first, then epilogue operands
   float* out;
   float scalars[kMaxScalars];
 };
+
+// 16-bit storage types. Arithmetic is in fp32: values are widened on load and rounded to
+// nearest on store.
+struct bf16 {
+  unsigned short bits;
+};
+struct fp16 {
+  unsigned short bits;
+};
+
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(bf16 x) {
+  return __uint_as_float(static_cast<unsigned>(x.bits) << 16);
+}
+__device__ __forceinline__ float to_float(fp16 x) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(x.bits));
+  return f;
+}
+
+template <class T>
+__device__ __forceinline__ T from_float(float x);
+template <>
+__device__ __forceinline__ float from_float<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ bf16 from_float<bf16>(float x) {
+  bf16 r;
+  asm("cvt.rn.bf16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(x));
+  return r;
+}
+template <>
+__device__ __forceinline__ fp16 from_float<fp16>(float x) {
+  fp16 r;
+  asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(x));
+  return r;
+}
 
 // std::conditional without <type_traits>, which NVRTC does not ship.
 template <bool CONDITION, class IF_TRUE, class IF_FALSE>
@@ -77,6 +117,46 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
   }
 }
 
+// Loads W consecutive 16-bit values starting at p (aligned to 2 * W bytes when W is 2 or 4),
+// widened to fp32.
+template <int W, class T>
+__device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  const unsigned short* bits = reinterpret_cast<const unsigned short*>(p);
+  if constexpr (W == 4) {
+    const uint2 t = __ldg(reinterpret_cast<const uint2*>(p));
+    const unsigned words[2] = {t.x, t.y};
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      v[j] = to_float(T{static_cast<unsigned short>(words[j / 2] >> (16 * (j % 2)))});
+  } else if constexpr (W == 2) {
+    const unsigned t = __ldg(reinterpret_cast<const unsigned*>(p));
+    v[0] = to_float(T{static_cast<unsigned short>(t)});
+    v[1] = to_float(T{static_cast<unsigned short>(t >> 16)});
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) v[j] = to_float(T{__ldg(bits + j)});
+  }
+}
+
+// Rounds W fp32 values to T and stores them at p (aligned like load_floats).
+template <int W, class T>
+__device__ __forceinline__ void store_floats(T* p, const float (&v)[W]) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  unsigned short b[W];
+#pragma unroll
+  for (int j = 0; j < W; ++j) b[j] = from_float<T>(v[j]).bits;
+  if constexpr (W == 4) {
+    *reinterpret_cast<uint2*>(p) = make_uint2(b[0] | (static_cast<unsigned>(b[1]) << 16),
+                                              b[2] | (static_cast<unsigned>(b[3]) << 16));
+  } else if constexpr (W == 2) {
+    *reinterpret_cast<unsigned*>(p) = b[0] | (static_cast<unsigned>(b[1]) << 16);
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) reinterpret_cast<unsigned short*>(p)[j] = b[j];
+  }
+}
+
 template <int W>
 __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   if constexpr (W == 4) {
@@ -89,11 +169,12 @@ __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   }
 }
 
-// Writes the accumulators of output columns n and n + 1 of row m (`row` points at its start)
-// through the epilogue, as tensor-core accumulator fragments hold them. Columns at or past N
-// are skipped when GUARD_N; with N odd the pair is not 8-byte aligned and goes one at a time.
-template <int N, bool GUARD_N, class Epilogue>
-__device__ __forceinline__ void store_output_pair(float* row, int m, int n, float x0, float x1,
+// Writes the accumulators of output columns n and n + 1 of row m (`row` points at its start,
+// fp32 or 16-bit) through the epilogue, as tensor-core accumulator fragments hold them.
+// Columns at or past N are skipped when GUARD_N; with N odd the pair is not aligned and goes
+// one at a time.
+template <int N, bool GUARD_N, class Out, class Epilogue>
+__device__ __forceinline__ void store_output_pair(Out* row, int m, int n, float x0, float x1,
                                                   const Epilogue& epilogue) {
   if constexpr (N % 2 == 0) {
     if (GUARD_N && n >= N) return;
@@ -107,7 +188,7 @@ __device__ __forceinline__ void store_output_pair(float* row, int m, int n, floa
       if (GUARD_N && n + e >= N) continue;
       float v[1] = {x[e]};
       epilogue.template apply<1>(v, m, n + e);
-      row[n + e] = v[0];
+      row[n + e] = from_float<Out>(v[0]);
     }
   }
 }
@@ -346,13 +427,15 @@ __device__ __forceinline__ void claim_registers() {
 
 // ---- templates/gemm_wgmma.cuh ----
 // Hopper GEMM on warpgroup MMA (sm_90a): out[m, n] = epilogue(sum_k A[m, k] · B[n, k]) for
-// K-contiguous A and B, TF32 (PASSES 1) or 3xTF32 (PASSES 3), fp32 accumulation.
+// K-contiguous A and B, fp32 accumulation: fp32 data at TF32 (PASSES 1) or 3xTF32 (PASSES 3),
+// or bf16/fp16 data as it is (PASSES 1).
 //
-// Warpgroup 0 produces: one thread issues TMA copies of A and B k-tiles (32 floats deep, the
-// 128-byte swizzle wgmma reads) into a ring of STAGES shared-memory stages, each guarded by a
-// "full" mbarrier (bytes landed) and an "empty" one (every consumer done reading). Warpgroups
-// 1..CONSUMERS consume: each owns BM / CONSUMERS rows of the BM x BN tile and multiplies them
-// by the whole B tile with one wgmma per 64 rows and 8-deep k-step. Blocks are persistent:
+// Warpgroup 0 produces: one thread issues TMA copies of A and B k-tiles (128 bytes deep: 32
+// floats or 64 16-bit values, the 128-byte swizzle wgmma reads) into a ring of STAGES
+// shared-memory stages, each guarded by a "full" mbarrier (bytes landed) and an "empty" one
+// (every consumer done reading). Warpgroups 1..CONSUMERS consume: each owns BM / CONSUMERS
+// rows of the BM x BN tile and multiplies them by the whole B tile with one wgmma per 64 rows
+// and 32-byte k-step (k8 TF32, k16 BF16/FP16). Blocks are persistent:
 // block b takes work units b, b + gridDim.x, ..., so the producer fills the next unit's stages
 // while the consumers run the epilogue of the last. A unit is a tile (M-fastest) and, split-K,
 // one of SPLITS ranges of its k-tiles, added through a global workspace (split_k.cuh).
@@ -366,20 +449,21 @@ __device__ __forceinline__ void claim_registers() {
 // K = 8192). TF32 may round A in registers (ROUND_A) and B in place by the same warps (ROUND_B)
 // instead of letting the tensor cores truncate them.
 //
-// Config supplies M, N, K, BM, BN, STAGES, CONSUMERS, PASSES, ROUND_A, ROUND_B, SPLITS, GUARD_M,
-// GUARD_N and the m64nBNk8 TF32 instruction (generated for BN) in the form the configuration
-// uses: wgmma_ss(d, a_descriptor, b_descriptor, scale_d) with A in shared memory, or
-// wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in registers.
+// Config supplies Element (float, ft::bf16, ft::fp16), M, N, K, BM, BN, STAGES, CONSUMERS,
+// PASSES, ROUND_A, ROUND_B, SPLITS, GUARD_M, GUARD_N and the wgmma instruction (generated for BN
+// and Element) in the form the configuration uses: wgmma_ss(d, a_descriptor, b_descriptor, scale_d)
+// with A in shared memory, or wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in registers.
 
 namespace ft {
 
 template <class C>
 struct WgmmaShape {
-  static constexpr int BK = 32;                         // floats: one 128-byte swizzle row
-  static constexpr int WG_ROWS = C::BM / C::CONSUMERS;  // rows of a consumer warpgroup
-  static constexpr int M_INSTR = WG_ROWS / 64;          // wgmma rows per k-step
-  static constexpr int ACC = C::BN / 2;                 // accumulators per thread per 64 rows
-  static constexpr int A_STAGE = C::BM * BK * 4;        // bytes
+  static constexpr int BK = 128 / sizeof(typename C::Element);  // one 128-byte swizzle row
+  static constexpr int K_STEPS = 4;                             // 32-byte wgmma k-steps
+  static constexpr int WG_ROWS = C::BM / C::CONSUMERS;          // rows of a consumer warpgroup
+  static constexpr int M_INSTR = WG_ROWS / 64;                  // wgmma rows per k-step
+  static constexpr int ACC = C::BN / 2;           // accumulators per thread per 64 rows
+  static constexpr int A_STAGE = C::BM * BK * 4;  // bytes
   static constexpr int B_STAGE = C::BN * BK * 4;
   // A reaches the tensor cores from registers when it must be split or rounded there.
   static constexpr bool A_FROM_REGISTERS = C::PASSES == 3 || C::ROUND_A;
@@ -400,6 +484,9 @@ struct WgmmaShape {
   static_assert(A_STAGE % 1024 == 0 && B_STAGE % 1024 == 0, "stages stay 1024-byte aligned");
   static_assert(C::SPLITS >= 1 && (C::SPLITS - 1) * K_TILES_PER_SPLIT < K_TILES,
                 "every split has k-tiles");
+  static_assert(sizeof(typename C::Element) == 4 ||
+                    (C::PASSES == 1 && !A_FROM_REGISTERS && !TRANSFORM_B),
+                "16-bit operands go to the tensor cores as they landed");
 };
 
 // One unit of persistent work: a tile, and the k-tiles [k_begin, k_end) of one of its splits.
@@ -558,32 +645,32 @@ __device__ __forceinline__ void wgmma_k_tile_a_in_registers(
     float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], const WgmmaSmem<C>& smem,
     unsigned a_rows, unsigned b_rows, int stage, int warp, int g, int t) {
   using S = WgmmaShape<C>;
-  float a[S::M_INSTR][S::BK / 8][4];
+  float a[S::M_INSTR][S::K_STEPS][4];
 #pragma unroll
   for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
-    for (int k = 0; k < S::BK / 8; ++k)
+    for (int k = 0; k < S::K_STEPS; ++k)
       load_a_fragment(a[i][k], a_rows + (i * 64 + warp * 16) * 128, k, g, t);
   if constexpr (C::PASSES == 1) {
 #pragma unroll
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
-      for (int k = 0; k < S::BK / 8; ++k)
+      for (int k = 0; k < S::K_STEPS; ++k)
 #pragma unroll
         for (int e = 0; e < 4; ++e) a[i][k][e] = __uint_as_float(to_tf32(a[i][k][e]));
     wgmma_group(acc, [&] {
 #pragma unroll
-      for (int k = 0; k < S::BK / 8; ++k)
+      for (int k = 0; k < S::K_STEPS; ++k)
 #pragma unroll
         for (int i = 0; i < S::M_INSTR; ++i)
           C::wgmma_rs(acc[i], a[i][k], wgmma_descriptor(b_rows + 32 * k), 1);
     });
   } else {
-    float small[S::M_INSTR][S::BK / 8][4];
+    float small[S::M_INSTR][S::K_STEPS][4];
 #pragma unroll
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
-      for (int k = 0; k < S::BK / 8; ++k)
+      for (int k = 0; k < S::K_STEPS; ++k)
 #pragma unroll
         for (int e = 0; e < 4; ++e) small[i][k][e] = tf32_remainder(a[i][k][e]);
     // Fresh partial sums, promoted below with a round-to-nearest add (see the file comment).
@@ -591,7 +678,7 @@ __device__ __forceinline__ void wgmma_k_tile_a_in_registers(
     const unsigned small_b = smem.small_b(stage);
     wgmma_group(part, [&] {
 #pragma unroll
-      for (int k = 0; k < S::BK / 8; ++k) {
+      for (int k = 0; k < S::K_STEPS; ++k) {
         const unsigned long long b_big = wgmma_descriptor(b_rows + 32 * k);
         const unsigned long long b_small = wgmma_descriptor(small_b + 32 * k);
 #pragma unroll
@@ -609,30 +696,45 @@ __device__ __forceinline__ void wgmma_k_tile_a_in_registers(
   }
 }
 
+// A unit's k-tiles with A and B both read from shared memory by the tensor cores: each k-tile's
+// group is issued before the one before it is waited for, so the tensor cores do not drain
+// between k-tiles, and a stage is released once its group has completed.
 template <class C>
-__device__ __forceinline__ void wgmma_k_tile(
-    float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], const WgmmaSmem<C>& smem, int stage,
-    int consumer, int warp, int g, int t) {
+__device__ __forceinline__ void wgmma_k_tiles_from_smem(
+    float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], const WgmmaSmem<C>& smem,
+    RingPosition& ring, const WgmmaUnit<C>& unit, int consumer, int thread) {
   using S = WgmmaShape<C>;
-  const unsigned a_rows = smem.a(stage) + consumer * S::WG_ROWS * 128;
-  const unsigned b_rows = smem.b(stage);
-  if constexpr (!S::A_FROM_REGISTERS) {
-    wgmma_group(acc, [&] {
+  int previous = -1;  // the stage whose group may still be running
+  for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
+    mbarrier_wait(smem.consumable(ring.stage), ring.phase);
+    const unsigned a_rows = smem.a(ring.stage) + consumer * S::WG_ROWS * 128;
+    const unsigned b_rows = smem.b(ring.stage);
 #pragma unroll
-      for (int k = 0; k < S::BK / 8; ++k)
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+    wgmma_fence();
 #pragma unroll
-        for (int i = 0; i < S::M_INSTR; ++i)
-          C::wgmma_ss(acc[i], wgmma_descriptor(a_rows + i * 64 * 128 + 32 * k),
-                      wgmma_descriptor(b_rows + 32 * k), 1);
-    });
-  } else {
-    wgmma_k_tile_a_in_registers<C>(acc, smem, a_rows, b_rows, stage, warp, g, t);
+    for (int k = 0; k < S::K_STEPS; ++k)
+#pragma unroll
+      for (int i = 0; i < S::M_INSTR; ++i)
+        C::wgmma_ss(acc[i], wgmma_descriptor(a_rows + i * 64 * 128 + 32 * k),
+                    wgmma_descriptor(b_rows + 32 * k), 1);
+    wgmma_commit();
+    wgmma_wait<1>();  // the previous k-tile's group has completed
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+    if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
+    previous = ring.stage;
+    ring.template advance<C::STAGES>();
   }
+  wgmma_wait<0>();
+#pragma unroll
+  for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
+  if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
 }
 
-template <class C, class Epilogue>
+template <class C, class Out, class Epilogue>
 __device__ __forceinline__ void wgmma_store(
-    const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], float* __restrict__ out,
+    const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], Out* __restrict__ out,
     const Epilogue& epilogue, int m0, int n0, int warp, int g, int t) {
   using S = WgmmaShape<C>;
 #pragma unroll
@@ -641,7 +743,7 @@ __device__ __forceinline__ void wgmma_store(
     for (int half = 0; half < 2; ++half) {
       const int m = m0 + i * 64 + warp * 16 + g + 8 * half;
       if (C::GUARD_M && m >= C::M) continue;
-      float* row = out + static_cast<long long>(m) * C::N;
+      Out* row = out + static_cast<long long>(m) * C::N;
 #pragma unroll
       for (int j = 0; j < C::BN / 8; ++j)
         store_output_pair<C::N, C::GUARD_N>(row, m, n0 + 8 * j + 2 * t, acc[i][4 * j + 2 * half],
@@ -666,9 +768,8 @@ __device__ __forceinline__ bool wgmma_reduce_splits(
                                                 [&] { named_barrier_sync(1 + consumer, 128); });
 }
 
-template <class C, class Epilogue>
-__device__ __forceinline__ void wgmma_consume(float* __restrict__ out,
-                                              float* __restrict__ workspace,
+template <class C, class Out, class Epilogue>
+__device__ __forceinline__ void wgmma_consume(Out* __restrict__ out, float* __restrict__ workspace,
                                               const Epilogue& epilogue, const WgmmaSmem<C>& smem,
                                               int consumer) {
   using S = WgmmaShape<C>;
@@ -682,12 +783,17 @@ __device__ __forceinline__ void wgmma_consume(float* __restrict__ out,
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
       for (int j = 0; j < S::ACC; ++j) acc[i][j] = 0.f;
-    for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
-      mbarrier_wait(smem.consumable(ring.stage), ring.phase);
-      wgmma_k_tile<C>(acc, smem, ring.stage, consumer, warp, g, t);
-      // This warpgroup's tensor-core and register reads of the stage are complete.
-      if (thread == 0) mbarrier_arrive(smem.empty(ring.stage));
-      ring.template advance<C::STAGES>();
+    if constexpr (S::A_FROM_REGISTERS) {
+      for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
+        mbarrier_wait(smem.consumable(ring.stage), ring.phase);
+        wgmma_k_tile_a_in_registers<C>(acc, smem, smem.a(ring.stage) + consumer * S::WG_ROWS * 128,
+                                       smem.b(ring.stage), ring.stage, warp, g, t);
+        // This warpgroup's tensor-core and register reads of the stage are complete.
+        if (thread == 0) mbarrier_arrive(smem.empty(ring.stage));
+        ring.template advance<C::STAGES>();
+      }
+    } else {
+      wgmma_k_tiles_from_smem<C>(acc, smem, ring, unit, consumer, thread);
     }
     if constexpr (C::SPLITS > 1)
       if (!wgmma_reduce_splits<C>(acc, workspace, smem, unit, consumer, thread)) continue;
@@ -695,9 +801,9 @@ __device__ __forceinline__ void wgmma_consume(float* __restrict__ out,
   }
 }
 
-template <class C, class Epilogue>
+template <class C, class Out, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorMap* map_b,
-                                           float* __restrict__ out, float* __restrict__ workspace,
+                                           Out* __restrict__ out, float* __restrict__ workspace,
                                            const Epilogue& epilogue) {
   using S = WgmmaShape<C>;
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
@@ -731,6 +837,7 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
 namespace {
 
 struct Config {
+  using Element = float;
   static constexpr int M = 16, N = 1024, K = 8192;
   static constexpr int BM = 64, BN = 128, STAGES = 4, CONSUMERS = 1;
   static constexpr int PASSES = 1;  // tf32

@@ -15,11 +15,51 @@ namespace ft {
 // spec lists its tensors and scalars (runtime/launch_args.h mirrors this layout exactly).
 constexpr int kMaxTensors = 16;
 constexpr int kMaxScalars = 16;
+// Pointers are typed fp32; with dtype=bf16/fp16 the tensors (and the output, unless
+// out_dtype=fp32) hold 16-bit values and the generated code reinterprets them.
 struct LaunchArgs {
   const float* tensors[kMaxTensors];  // main-op inputs first, then epilogue operands
   float* out;
   float scalars[kMaxScalars];
 };
+
+// 16-bit storage types. Arithmetic is in fp32: values are widened on load and rounded to
+// nearest on store.
+struct bf16 {
+  unsigned short bits;
+};
+struct fp16 {
+  unsigned short bits;
+};
+
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(bf16 x) {
+  return __uint_as_float(static_cast<unsigned>(x.bits) << 16);
+}
+__device__ __forceinline__ float to_float(fp16 x) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(x.bits));
+  return f;
+}
+
+template <class T>
+__device__ __forceinline__ T from_float(float x);
+template <>
+__device__ __forceinline__ float from_float<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ bf16 from_float<bf16>(float x) {
+  bf16 r;
+  asm("cvt.rn.bf16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(x));
+  return r;
+}
+template <>
+__device__ __forceinline__ fp16 from_float<fp16>(float x) {
+  fp16 r;
+  asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(r.bits) : "f"(x));
+  return r;
+}
 
 // std::conditional without <type_traits>, which NVRTC does not ship.
 template <bool CONDITION, class IF_TRUE, class IF_FALSE>
@@ -77,6 +117,46 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
   }
 }
 
+// Loads W consecutive 16-bit values starting at p (aligned to 2 * W bytes when W is 2 or 4),
+// widened to fp32.
+template <int W, class T>
+__device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  const unsigned short* bits = reinterpret_cast<const unsigned short*>(p);
+  if constexpr (W == 4) {
+    const uint2 t = __ldg(reinterpret_cast<const uint2*>(p));
+    const unsigned words[2] = {t.x, t.y};
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      v[j] = to_float(T{static_cast<unsigned short>(words[j / 2] >> (16 * (j % 2)))});
+  } else if constexpr (W == 2) {
+    const unsigned t = __ldg(reinterpret_cast<const unsigned*>(p));
+    v[0] = to_float(T{static_cast<unsigned short>(t)});
+    v[1] = to_float(T{static_cast<unsigned short>(t >> 16)});
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) v[j] = to_float(T{__ldg(bits + j)});
+  }
+}
+
+// Rounds W fp32 values to T and stores them at p (aligned like load_floats).
+template <int W, class T>
+__device__ __forceinline__ void store_floats(T* p, const float (&v)[W]) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  unsigned short b[W];
+#pragma unroll
+  for (int j = 0; j < W; ++j) b[j] = from_float<T>(v[j]).bits;
+  if constexpr (W == 4) {
+    *reinterpret_cast<uint2*>(p) = make_uint2(b[0] | (static_cast<unsigned>(b[1]) << 16),
+                                              b[2] | (static_cast<unsigned>(b[3]) << 16));
+  } else if constexpr (W == 2) {
+    *reinterpret_cast<unsigned*>(p) = b[0] | (static_cast<unsigned>(b[1]) << 16);
+  } else {
+#pragma unroll
+    for (int j = 0; j < W; ++j) reinterpret_cast<unsigned short*>(p)[j] = b[j];
+  }
+}
+
 template <int W>
 __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   if constexpr (W == 4) {
@@ -89,11 +169,12 @@ __device__ __forceinline__ void store_floats(float* p, const float (&v)[W]) {
   }
 }
 
-// Writes the accumulators of output columns n and n + 1 of row m (`row` points at its start)
-// through the epilogue, as tensor-core accumulator fragments hold them. Columns at or past N
-// are skipped when GUARD_N; with N odd the pair is not 8-byte aligned and goes one at a time.
-template <int N, bool GUARD_N, class Epilogue>
-__device__ __forceinline__ void store_output_pair(float* row, int m, int n, float x0, float x1,
+// Writes the accumulators of output columns n and n + 1 of row m (`row` points at its start,
+// fp32 or 16-bit) through the epilogue, as tensor-core accumulator fragments hold them.
+// Columns at or past N are skipped when GUARD_N; with N odd the pair is not aligned and goes
+// one at a time.
+template <int N, bool GUARD_N, class Out, class Epilogue>
+__device__ __forceinline__ void store_output_pair(Out* row, int m, int n, float x0, float x1,
                                                   const Epilogue& epilogue) {
   if constexpr (N % 2 == 0) {
     if (GUARD_N && n >= N) return;
@@ -107,7 +188,7 @@ __device__ __forceinline__ void store_output_pair(float* row, int m, int n, floa
       if (GUARD_N && n + e >= N) continue;
       float v[1] = {x[e]};
       epilogue.template apply<1>(v, m, n + e);
-      row[n + e] = v[0];
+      row[n + e] = from_float<Out>(v[0]);
     }
   }
 }
@@ -165,60 +246,149 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4],
 
 }  // namespace ft
 
-// ---- templates/gemm_mma.cuh ----
-// fusetune tensor-core GEMM (mma.sync, sm_80 and newer) for fp32 data, with a fused epilogue:
-// out[M,N] = epilogue(A · B), accumulated in fp32.
+// ---- templates/mma_16bit.cuh ----
+// Tensor-core building blocks for bf16 and fp16 data (sm_80 and newer): ldmatrix, which loads
+// 8x8 matrices of 16-bit values from shared memory straight into MMA fragments, and the
+// warp-wide mma.sync.m16n8k16 with fp32 accumulation.
 //
-// PASSES = 1: TF32 (operands rounded to 10-bit mantissas; relative error near 3e-4).
-// PASSES = 3: 3xTF32 (each operand split into big + small TF32 parts; a·b computed as
-//             small·big + big·small + big·big: fp32-level accuracy at three times the MMAs).
+// Fragment layout of m16n8k16 with 16-bit operands (PTX ISA, "Matrix Fragments for
+// mma.m16n8k16 with floating point type"), for lane l with g = l / 4 and t = l % 4. Each A and
+// B register holds two elements of consecutive k, the lower k in its low half:
+//   A [16 x 16]:  a0 (g, 2t..2t+1)      a1 (g + 8, 2t..2t+1)
+//                 a2 (g, 2t+8..2t+9)    a3 (g + 8, 2t+8..2t+9)
+//   B [16 x 8]:   b0 (k = 2t..2t+1, n = g)  b1 (k = 2t+8..2t+9, n = g)
+//   C [16 x 8]:   c0 (g, 2t)  c1 (g, 2t + 1)  c2 (g + 8, 2t)  c3 (g + 8, 2t + 1)  (as m16n8k8)
+//
+// ldmatrix.m8n8.x4 (PTX ISA, "ldmatrix"): lanes 8i..8i+7 give the addresses of rows 0..7 of
+// matrix i, 16 contiguous bytes each, 16-byte aligned; register i of lane l receives row l / 4,
+// columns 2t and 2t + 1 of matrix i, the lower column in the low half. With .trans it receives
+// the transpose's: rows 2t and 2t + 1 of column l / 4. So an 8x8 block stored with k
+// contiguous (A as [m][k], B as [n][k]) loads as a fragment register directly, and one stored
+// with m or n contiguous ([k][m], [k][n]) loads through .trans.
+
+namespace ft {
+
+// `address`: a shared-memory address (smem_address). The clobber keeps the load after the
+// barrier that publishes the stage it reads.
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], unsigned address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address)
+               : "memory");
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned (&r)[4], unsigned address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address)
+               : "memory");
+}
+
+// d += a · b for one 16x8x16 tile of T (bf16 or fp16) operands, fp32 accumulation.
+template <class T>
+__device__ __forceinline__ void mma_16bit(float (&d)[4], const unsigned (&a)[4],
+                                          const unsigned (&b)[2]);
+
+template <>
+__device__ __forceinline__ void mma_16bit<bf16>(float (&d)[4], const unsigned (&a)[4],
+                                                const unsigned (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+template <>
+__device__ __forceinline__ void mma_16bit<fp16>(float (&d)[4], const unsigned (&a)[4],
+                                                const unsigned (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+}  // namespace ft
+
+// ---- templates/gemm_mma.cuh ----
+// fusetune tensor-core GEMM (mma.sync, sm_80 and newer) with a fused epilogue:
+// out[M,N] = epilogue(A · B), accumulated in fp32. The operands' type T (float, ft::bf16,
+// ft::fp16) and the output's (float, or T) come from the pointers the entry passes.
+//
+// fp32 data, m16n8k8 on TF32:
+//   PASSES = 1: TF32 (operands rounded to 10-bit mantissas; relative error near 3e-4).
+//   PASSES = 3: 3xTF32 (each operand split into big + small TF32 parts; a·b computed as
+//               small·big + big·small + big·big: fp32-level accuracy at three times the MMAs).
+// bf16/fp16 data, m16n8k16 on the values as they are (exact products), PASSES = 1; fragments
+// come from shared memory by ldmatrix (mma_16bit.cuh).
 //
 // A is x[M,K] (A_K_CONTIGUOUS) or [K,M]; B is W[N,K] (B_K_CONTIGUOUS) or [K,N]. Shared memory
-// keeps each operand in its global layout, so every copy is a straight cp.async of VEC floats:
-//   k-contiguous: [rows][BK + 4]  (pitch BK+4: a fragment load touches 32 distinct banks)
-//   otherwise:    [BK][rows + 8]  (pitch rows+8: likewise)
+// keeps each operand in its global layout, so every copy is a straight cp.async of VEC elements:
+//   k-contiguous: [rows][BK + 16 bytes]  (BK + 4 floats, BK + 8 16-bit values)
+//   otherwise:    [BK][rows + 8]
+// Every row starts 16-byte aligned (cp.async, ldmatrix), and the pitches keep fragment loads
+// free of bank conflicts (32 banks of 4 bytes; P is the pitch in 4-byte words):
+//   fp32, k-contiguous: lane (g, t) reads word g·P + t; P = BK + 4 is 4 times an odd number
+//     (BK a multiple of 8), so the g·P fall in 8 distinct groups of 4 banks, t picks one.
+//   fp32, otherwise: lane (g, t) reads word t·P + g; P = rows + 8 is 8 mod 16 (rows a multiple
+//     of 16), so the t·P are 0, 8, 16, 24 mod 32 and g adds 0..7.
+//   16-bit: each ldmatrix phase reads 8 rows of 16 bytes, r·P + 0..3 for r = 0..7; P = BK/2 + 4
+//     or rows/2 + 4 is 4 times an odd number (BK and rows multiples of 16): 32 distinct banks.
 //
 // Tunables (a Config struct; generator/gemm_mma_space.cc holds their ranges):
 //   M, N, K                 problem shape
 //   A_K_CONTIGUOUS, B_K_CONTIGUOUS
 //   WARPS_M, WARPS_N        warps per block along M and N             64..256 threads
 //   MMA_TILES_M, _N         16x8 MMA tiles per warp along M and N     warp tile 16·TM x 8·TN
-//   BK                      k-depth of a stage                        multiple of 8
+//                                                                     (TN even for 16-bit)
+//   BK                      k-depth of a stage                        multiple of the MMA's k
+//                                                                     (8 fp32, 16 16-bit)
 //   STAGES                  cp.async pipeline depth                   2..4
-//   PASSES                  1 (TF32) or 3 (3xTF32)
-//   VEC_A, VEC_B            floats per copy (1, 2, 4), the widest the contiguous extent allows
+//   PASSES                  1 (TF32, bf16, fp16) or 3 (3xTF32)
+//   VEC_A, VEC_B            elements per copy of 4, 8 or 16 bytes (fp32 1, 2, 4; 16-bit 2, 4,
+//                           8), the widest the contiguous extent allows
 //   GUARD_M/N/K             edges checked: required when the shape is not a tile multiple
 
 namespace ft {
 
-template <class C>
+template <class C, class T>
 struct GemmMmaShape {
+  static constexpr int ELEMENT_BYTES = sizeof(T);
+  static constexpr int MMA_K = ELEMENT_BYTES == 4 ? 8 : 16;  // k of one MMA instruction
   static constexpr int THREADS = 32 * C::WARPS_M * C::WARPS_N;
   static constexpr int WM = 16 * C::MMA_TILES_M;  // warp tile rows
   static constexpr int WN = 8 * C::MMA_TILES_N;   // warp tile columns
   static constexpr int BM = C::WARPS_M * WM;      // block tile rows
   static constexpr int BN = C::WARPS_N * WN;      // block tile columns
   static constexpr int K_TILES = (C::K + C::BK - 1) / C::BK;
-  // A stage [BM, BK + 4] or [BK, BM + 8]; B stage [BN, BK + 4] or [BK, BN + 8].
-  static constexpr int A_PITCH = C::A_K_CONTIGUOUS ? C::BK + 4 : BM + 8;
-  static constexpr int B_PITCH = C::B_K_CONTIGUOUS ? C::BK + 4 : BN + 8;
-  static constexpr int A_STAGE = (C::A_K_CONTIGUOUS ? BM : C::BK) * A_PITCH;  // floats
+  static constexpr int K_PAD = 16 / ELEMENT_BYTES;  // 16 bytes: 4 floats or 8 16-bit values
+  // A stage [BM, BK + K_PAD] or [BK, BM + 8]; B stage [BN, BK + K_PAD] or [BK, BN + 8].
+  static constexpr int A_PITCH = C::A_K_CONTIGUOUS ? C::BK + K_PAD : BM + 8;
+  static constexpr int B_PITCH = C::B_K_CONTIGUOUS ? C::BK + K_PAD : BN + 8;
+  static constexpr int A_STAGE = (C::A_K_CONTIGUOUS ? BM : C::BK) * A_PITCH;  // elements
   static constexpr int B_STAGE = (C::B_K_CONTIGUOUS ? BN : C::BK) * B_PITCH;
 
-  static_assert(C::BK % 8 == 0, "an MMA step covers 8 of k");
+  static_assert(ELEMENT_BYTES == 4 || ELEMENT_BYTES == 2, "fp32, bf16 or fp16 operands");
+  static_assert(C::BK % MMA_K == 0, "a stage holds whole MMA k-steps");
   static_assert(C::STAGES >= 2, "the cp.async pipeline needs at least two stages");
   static_assert(C::PASSES == 1 || C::PASSES == 3, "TF32 takes one pass, 3xTF32 three");
+  static_assert(ELEMENT_BYTES == 4 || C::PASSES == 1, "16-bit operands take one pass");
+  static_assert(ELEMENT_BYTES == 4 || C::MMA_TILES_N % 2 == 0,
+                "ldmatrix loads the B fragments of two MMA tiles at once");
   static_assert(C::GUARD_M || C::M % BM == 0, "an unguarded M edge needs M % BM == 0");
   static_assert(C::GUARD_N || C::N % BN == 0, "an unguarded N edge needs N % BN == 0");
   static_assert(C::GUARD_K || C::K % C::BK == 0, "an unguarded K edge needs K % BK == 0");
 };
 
 // Copies rows [row0, row0 + ROWS) x columns [col0, col0 + COLS) of the row-major matrix
-// g[ROWS_TOTAL][COLS_TOTAL] into the stage s[ROWS][PITCH], VEC floats per copy. Out-of-range
+// g[ROWS_TOTAL][COLS_TOTAL] into the stage s[ROWS][PITCH], VEC elements per copy. Out-of-range
 // elements become zeros (VEC divides COLS_TOTAL, so a copy is wholly in or wholly out).
-template <int ROWS, int COLS, int PITCH, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS>
-__device__ __forceinline__ void fill_tile(unsigned s, const float* g, int row0, int col0,
+template <int ROWS, int COLS, int PITCH, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS,
+          class T>
+__device__ __forceinline__ void fill_tile(unsigned s, const T* g, int row0, int col0,
                                           int rows_total, int cols_total, int tid) {
+  constexpr int BYTES = sizeof(T);
   constexpr int VECS_PER_ROW = COLS / VEC;
   constexpr int COPIES = ROWS * VECS_PER_ROW;
   constexpr int PASSES = (COPIES + THREADS - 1) / THREADS;
@@ -231,22 +401,23 @@ __device__ __forceinline__ void fill_tile(unsigned s, const float* g, int row0, 
     const int c = i % VECS_PER_ROW * VEC;
     const bool valid =
         (!GUARD_ROWS || row0 + r < rows_total) && (!GUARD_COLS || col0 + c < cols_total);
-    const float* src = valid ? g + static_cast<long long>(row0 + r) * cols_total + col0 + c : g;
-    cp_async<4 * VEC>(s + (r * PITCH + c) * 4, src, valid);
+    const T* src = valid ? g + static_cast<long long>(row0 + r) * cols_total + col0 + c : g;
+    cp_async<BYTES * VEC>(s + (r * PITCH + c) * BYTES, src, valid);
   }
 }
 
-// This warp's operand fragments at one 8-deep k-step: TF32 big parts, and small parts for
-// 3xTF32.
+// This warp's operand fragments at one 8-deep k-step of fp32 data: TF32 big parts, and small
+// parts for 3xTF32.
 template <class C, class S>
-struct MmaFragments {
+struct MmaFragmentsTf32 {
   static constexpr bool SPLIT = C::PASSES == 3;
   unsigned a_big[C::MMA_TILES_M][4], a_small[SPLIT ? C::MMA_TILES_M : 1][4];
   unsigned b_big[C::MMA_TILES_N][2], b_small[SPLIT ? C::MMA_TILES_N : 1][2];
 
   // as/bs: the stage; m0/n0: the warp's first row/column in the block tile; k: the step's first k.
   __device__ __forceinline__ void load(const float* as, const float* bs, int m0, int n0, int k,
-                                       int g, int t) {
+                                       int lane) {
+    const int g = lane / 4, t = lane % 4;  // see mma_tf32.cuh
 #pragma unroll
     for (int mt = 0; mt < C::MMA_TILES_M; ++mt) {
       const int m = m0 + mt * 16 + g;
@@ -298,14 +469,61 @@ struct MmaFragments {
   }
 };
 
-template <class C, class Epilogue>
-__device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const float* __restrict__ b,
-                                         float* __restrict__ out, const Epilogue& epilogue) {
-  using S = GemmMmaShape<C>;
+// This warp's operand fragments at one 16-deep k-step of T (bf16 or fp16) data, by ldmatrix.x4:
+// matrix i of an instruction is addressed by lanes 8i..8i+7, lane 8i + r giving its row r.
+template <class C, class S, class T>
+struct MmaFragments16Bit {
+  unsigned a[C::MMA_TILES_M][4];  // per 16x16 tile: a0..a3 (mma_16bit.cuh)
+  unsigned b[C::MMA_TILES_N][2];  // per 16x8 tile: b0, b1
+
+  // as/bs: the stage; m0/n0: the warp's first row/column in the block tile; k: the step's first k.
+  __device__ __forceinline__ void load(const T* as, const T* bs, int m0, int n0, int k, int lane) {
+    const unsigned a_stage = smem_address(as), b_stage = smem_address(bs);
+    const int i = lane / 8, r = lane % 8;
+#pragma unroll
+    for (int mt = 0; mt < C::MMA_TILES_M; ++mt) {
+      // Matrix i: rows m..m+7 (8 further on for odd i) by k kk..kk+7 (8 further on for i >= 2),
+      // so its registers are a0..a3 in order.
+      const int m = m0 + mt * 16 + i % 2 * 8, kk = k + i / 2 * 8;
+      if constexpr (C::A_K_CONTIGUOUS)
+        ldmatrix_x4(a[mt], a_stage + ((m + r) * S::A_PITCH + kk) * S::ELEMENT_BYTES);
+      else
+        ldmatrix_x4_trans(a[mt], a_stage + ((kk + r) * S::A_PITCH + m) * S::ELEMENT_BYTES);
+    }
+#pragma unroll
+    for (int nt = 0; nt < C::MMA_TILES_N; nt += 2) {
+      // Matrix i: the 8 columns of tile nt + i / 2 by k kk..kk+7 (8 further on for odd i), so
+      // its registers are b0, b1 of tile nt, then b0, b1 of tile nt + 1.
+      const int n = n0 + (nt + i / 2) * 8, kk = k + i % 2 * 8;
+      unsigned pair[4];
+      if constexpr (C::B_K_CONTIGUOUS)
+        ldmatrix_x4(pair, b_stage + ((n + r) * S::B_PITCH + kk) * S::ELEMENT_BYTES);
+      else
+        ldmatrix_x4_trans(pair, b_stage + ((kk + r) * S::B_PITCH + n) * S::ELEMENT_BYTES);
+      b[nt][0] = pair[0], b[nt][1] = pair[1];
+      b[nt + 1][0] = pair[2], b[nt + 1][1] = pair[3];
+    }
+  }
+
+  __device__ __forceinline__ void multiply_into(
+      float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4]) const {
+#pragma unroll
+    for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < C::MMA_TILES_N; ++nt) mma_16bit<T>(acc[mt][nt], a[mt], b[nt]);
+  }
+};
+
+template <class C, class T, class Out, class Epilogue>
+__device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __restrict__ b,
+                                         Out* __restrict__ out, const Epilogue& epilogue) {
+  using S = GemmMmaShape<C, T>;
+  using Fragments = typename select_type<S::ELEMENT_BYTES == 4, MmaFragmentsTf32<C, S>,
+                                         MmaFragments16Bit<C, S, T>>::type;
   extern __shared__ float4 smem_vec[];
-  float* smem = reinterpret_cast<float*>(smem_vec);
-  float* a_stages = smem;                           // [STAGES][A_STAGE]
-  float* b_stages = smem + C::STAGES * S::A_STAGE;  // [STAGES][B_STAGE]
+  T* smem = reinterpret_cast<T*>(smem_vec);
+  T* a_stages = smem;                           // [STAGES][A_STAGE]
+  T* b_stages = smem + C::STAGES * S::A_STAGE;  // [STAGES][B_STAGE]
   const unsigned a_smem = smem_address(a_stages);
   const unsigned b_smem = smem_address(b_stages);
 
@@ -321,8 +539,8 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
 
   auto fill_stage = [&](int stage, int k_tile) {
     const int k0 = k_tile * C::BK;
-    const unsigned as = a_smem + stage * S::A_STAGE * 4;
-    const unsigned bs = b_smem + stage * S::B_STAGE * 4;
+    const unsigned as = a_smem + stage * S::A_STAGE * S::ELEMENT_BYTES;
+    const unsigned bs = b_smem + stage * S::B_STAGE * S::ELEMENT_BYTES;
     if constexpr (C::A_K_CONTIGUOUS)
       fill_tile<S::BM, C::BK, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_M, C::GUARD_K>(
           as, a, m_block, k0, C::M, C::K, tid);
@@ -351,7 +569,7 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
     cp_async_commit();
   }
   int read_stage = 0, write_stage = C::STAGES - 1;
-  MmaFragments<C, S> frag;
+  Fragments frag;
   for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
     cp_async_wait<C::STAGES - 2>();
     // Stage k_tile has landed for every thread, and every thread has finished reading the
@@ -359,8 +577,8 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
     __syncthreads();
     if (k_tile + C::STAGES - 1 < S::K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
     cp_async_commit();
-    const float* as = a_stages + read_stage * S::A_STAGE;
-    const float* bs = b_stages + read_stage * S::B_STAGE;
+    const T* as = a_stages + read_stage * S::A_STAGE;
+    const T* bs = b_stages + read_stage * S::B_STAGE;
     if constexpr (C::PASSES == 3) {
       // Tensor cores accumulate with round-toward-zero, a bias that over thousands of steps
       // costs 3xTF32 its fp32-level accuracy. So each stage accumulates into fresh fragments,
@@ -373,8 +591,8 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
 #pragma unroll
           for (int i = 0; i < 4; ++i) part[mt][nt][i] = 0.f;
 #pragma unroll
-      for (int k = 0; k < C::BK; k += 8) {
-        frag.load(as, bs, warp_m0, warp_n0, k, g, t);
+      for (int k = 0; k < C::BK; k += S::MMA_K) {
+        frag.load(as, bs, warp_m0, warp_n0, k, lane);
         frag.multiply_into(part);
       }
 #pragma unroll
@@ -385,8 +603,8 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
           for (int i = 0; i < 4; ++i) acc[mt][nt][i] += part[mt][nt][i];
     } else {
 #pragma unroll
-      for (int k = 0; k < C::BK; k += 8) {
-        frag.load(as, bs, warp_m0, warp_n0, k, g, t);
+      for (int k = 0; k < C::BK; k += S::MMA_K) {
+        frag.load(as, bs, warp_m0, warp_n0, k, lane);
         frag.multiply_into(acc);
       }
     }
@@ -401,7 +619,7 @@ __device__ __forceinline__ void gemm_mma(const float* __restrict__ a, const floa
     for (int half = 0; half < 2; ++half) {
       const int m = m_block + warp_m0 + mt * 16 + g + 8 * half;
       if (C::GUARD_M && m >= C::M) continue;
-      float* row = out + static_cast<long long>(m) * C::N;
+      Out* row = out + static_cast<long long>(m) * C::N;
 #pragma unroll
       for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
         store_output_pair<C::N, C::GUARD_N>(row, m, n_block + warp_n0 + nt * 8 + 2 * t,
