@@ -36,8 +36,8 @@ struct WgmmaShape {
   static constexpr int WG_ROWS = C::BM / C::CONSUMERS;          // rows of a consumer warpgroup
   static constexpr int M_INSTR = WG_ROWS / 64;                  // wgmma rows per k-step
   static constexpr int ACC = C::BN / 2;           // accumulators per thread per 64 rows
-  static constexpr int A_STAGE = C::BM * BK * 4;  // bytes
-  static constexpr int B_STAGE = C::BN * BK * 4;
+  static constexpr int A_STAGE = C::BM * 128;  // bytes: 128 per row
+  static constexpr int B_STAGE = C::BN * 128;
   // A reaches the tensor cores from registers when it must be split or rounded there.
   static constexpr bool A_FROM_REGISTERS = C::PASSES == 3 || C::ROUND_A;
   // Warps 1-3 of the producer warpgroup rewrite B in shared memory: its TF32 remainder beside
