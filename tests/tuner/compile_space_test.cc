@@ -1,6 +1,7 @@
 // Every candidate of the seed's search space compiles for each target arch, and a second
 // compile-only sweep finds every cubin in the database. Slow (the whole space, twice over), so it
 // is a program of its own: `ctest -E compile_space` skips it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -27,6 +28,15 @@ namespace fs = std::filesystem;
 constexpr const char* kSeed =
     "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)";
 
+// The seed with inputs of the type `precision` multiplies (dtype=bf16 for bf16).
+Spec seed_for(Precision precision) {
+  const DataType inputs = input_type(precision);
+  if (inputs == DataType::fp32) return parse_spec(kSeed);
+  return parse_spec(
+      fmt::format("linear(m=1024, n=8192, k=8192, dtype={}) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+                  to_string(inputs)));
+}
+
 class CompileSpace : public testing::TestWithParam<std::tuple<std::string, Precision>> {
  protected:
   void SetUp() override {
@@ -41,7 +51,7 @@ class CompileSpace : public testing::TestWithParam<std::tuple<std::string, Preci
 
 TEST_P(CompileSpace, EverySeedCandidateCompilesAndIsFoundCompiledTheSecondTime) {
   const auto& [arch, precision] = GetParam();
-  const Spec spec = parse_spec(kSeed);
+  const Spec spec = seed_for(precision);
   const std::size_t space_size =
       search_space(spec, DeviceLimits::for_arch(arch).value(), precision).size();
   const std::unique_ptr<cache::Database> db = cache::Database::open((dir_ / "tuning.db").string());
@@ -107,7 +117,8 @@ TEST_P(CompileSpace, EverySeedCandidateCompilesAndIsFoundCompiledTheSecondTime) 
 INSTANTIATE_TEST_SUITE_P(ArchsAndPrecisions, CompileSpace,
                          testing::Combine(testing::Values("sm_80", "sm_90"),
                                           testing::Values(Precision::fp32, Precision::tf32,
-                                                          Precision::tf32x3)));
+                                                          Precision::tf32x3, Precision::bf16,
+                                                          Precision::fp16)));
 
 }  // namespace
 }  // namespace fusetune
