@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <random>
 #include <vector>
@@ -16,6 +17,12 @@
 
 namespace fusetune {
 namespace {
+
+std::string upper(std::string_view text) {
+  std::string result(text);
+  for (char& c : result) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return result;
+}
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -64,10 +71,12 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   report.tuned = kernel.value()->tuned();
   report.rounds = options.rounds;
   report.fusetune.name = kernel.value()->config();
-  report.baseline.name = options.precision == Precision::tf32   ? "cuBLAS TF32 GEMM + epilogue"
-                         : options.precision == Precision::bf16 ? "cuBLAS BF16 GEMM + epilogue"
-                         : options.precision == Precision::fp16 ? "cuBLAS FP16 GEMM + epilogue"
-                                                                : "cuBLAS SGEMM + epilogue";
+  // SGEMM for fp32 and 3xTF32 (fp32-accurate); the matching tensor-core GEMM otherwise.
+  const Precision gemm =
+      options.precision == Precision::tf32x3 ? Precision::fp32 : options.precision;
+  report.baseline.name = gemm == Precision::fp32
+                             ? "cuBLAS SGEMM + epilogue"
+                             : fmt::format("cuBLAS {} GEMM + epilogue", upper(to_string(gemm)));
 
   data.poison_output();
   check_cuda(ours(stream), "launching the fusetune kernel");

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "generator/kernel_assembly.h"
 #include "generator/ops.h"
 
 namespace fusetune {
@@ -21,12 +22,6 @@ std::vector<std::string> op_texts(const Spec& spec) {
   parts.push_back(text.substr(start));
   parts.erase(parts.begin());  // the main op
   return parts;
-}
-
-// Operand tensor i as the kernel reads it: args.tensors[i], reinterpreted for 16-bit data.
-std::string tensor_pointer(int i, DataType type) {
-  if (type == DataType::fp32) return fmt::format("args.tensors[{}]", i);
-  return fmt::format("reinterpret_cast<const {}*>(args.tensors[{}])", cuda_type(type), i);
 }
 
 }  // namespace
@@ -61,11 +56,10 @@ std::string emit_epilogue(const Spec& spec) {
         break;
       case OperandKind::row:
         y = fmt::format("t{}", tensor);
-        loads += type == DataType::fp32
-                     ? fmt::format("    const float t{0} = __ldg(args.tensors[{0}] + m);\n", tensor)
-                     : fmt::format("    float t{0}[1];\n    ft::load_floats<1>(t{0}, {1} + m);\n",
-                                   tensor, tensor_pointer(tensor, type));
-        if (type != DataType::fp32) y += "[0]";
+        // One value: __ldg reads fp32, ft::load_float widens 16-bit data.
+        loads += fmt::format("    const float t{0} = {1}({2} + m);\n", tensor,
+                             type == DataType::fp32 ? "__ldg" : "ft::load_float",
+                             tensor_pointer(tensor, type));
         ++tensor;
         uses_m = true;
         break;

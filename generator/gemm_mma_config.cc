@@ -5,14 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "fusetune/status.h"
-
 namespace fusetune {
-
-Precision GemmMmaConfig::precision() const {
-  if (dtype != DataType::fp32) return native_precision(dtype);
-  return passes == 3 ? Precision::tf32x3 : Precision::tf32;
-}
 
 int GemmMmaConfig::smem_bytes(const MainOp& main) const {
   // Pitches as the template's GemmMmaShape: k-contiguous rows padded by 16 bytes, others by 8
@@ -94,10 +87,7 @@ GemmMmaConfig gemm_mma_from_json(const nlohmann::json& j) {
   c.vec_a = j.at("vec_a");
   c.vec_b = j.at("vec_b");
   // Absent in results stored before 16-bit inputs.
-  const std::string dtype = j.value("dtype", "fp32");
-  const std::optional<DataType> type = data_type_from_string(dtype);
-  if (!type) throw Error(StatusCode::invalid_argument, "unknown dtype '" + dtype + "'");
-  c.dtype = *type;
+  c.dtype = parse_data_type(j.value("dtype", "fp32"));
   return c;
 }
 

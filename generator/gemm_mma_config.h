@@ -29,7 +29,7 @@ struct GemmMmaConfig {
   int threads() const { return 32 * warps_m * warps_n; }
   int block_m() const { return warps_m * 16 * mma_tiles_m; }
   int block_n() const { return warps_n * 8 * mma_tiles_n; }
-  Precision precision() const;
+  Precision precision() const { return tensor_core_precision(dtype, passes); }
   // Dynamic shared memory of STAGES stages of A and B (see the template's pitches).
   int smem_bytes(const MainOp& main) const;
 

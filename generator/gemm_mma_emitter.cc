@@ -8,15 +8,6 @@
 #include "templates/embedded.h"
 
 namespace fusetune {
-namespace {
-
-// Main-op operand i as the template reads it: args.tensors[i], reinterpreted for 16-bit data.
-std::string operand_pointer(int i, DataType type) {
-  if (type == DataType::fp32) return fmt::format("args.tensors[{}]", i);
-  return fmt::format("reinterpret_cast<const {}*>(args.tensors[{}])", cuda_type(type), i);
-}
-
-}  // namespace
 
 KernelSource emit_gemm_mma(const Spec& spec, const GemmMmaConfig& c) {
   const MainOp& main = spec.main;
@@ -39,13 +30,14 @@ KernelSource emit_gemm_mma(const Spec& spec, const GemmMmaConfig& c) {
       "  static constexpr int PASSES = {};  // {}\n"
       "  static constexpr int VEC_A = {}, VEC_B = {};\n"
       "  static constexpr bool GUARD_M = {}, GUARD_N = {}, GUARD_K = {};\n"
+      "  static constexpr int SMEM_BYTES = {};  // what the launch gives\n"
       "}};\n",
       main.m, main.n, main.k, main.a_k_contiguous(), main.b_k_contiguous(), c.warps_m, c.warps_n,
       c.mma_tiles_m, c.mma_tiles_n, c.bk, c.stages, c.passes, to_string(c.precision()), c.vec_a,
-      c.vec_b, guards.m, guards.n, guards.k);
+      c.vec_b, guards.m, guards.n, guards.k, c.smem_bytes(main));
   // The template takes its operand and output types from the pointers.
   parts.body = fmt::format("  ft::gemm_mma<Config>({}, {}, {}, Epilogue{{args}});\n",
-                           operand_pointer(0, main.dtype), operand_pointer(1, main.dtype),
+                           tensor_pointer(0, main.dtype), tensor_pointer(1, main.dtype),
                            output_pointer(main));
   return assemble_kernel(spec, parts);
 }

@@ -5,14 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "fusetune/status.h"
-
 namespace fusetune {
-
-Precision GemmWgmmaConfig::precision() const {
-  if (dtype != DataType::fp32) return native_precision(dtype);
-  return passes == 3 ? Precision::tf32x3 : Precision::tf32;
-}
 
 int GemmWgmmaConfig::smem_bytes() const {
   // Per stage: A and B tiles, and at 3xTF32 B's remainder; three mbarriers per stage; split-K's
@@ -81,10 +74,7 @@ GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
   c.splits = j.value("splits", 1);  // absent in results stored before split-K
   c.blocks = j.at("blocks");
   // Absent in results stored before 16-bit inputs.
-  const std::string dtype = j.value("dtype", "fp32");
-  const std::optional<DataType> type = data_type_from_string(dtype);
-  if (!type) throw Error(StatusCode::invalid_argument, "unknown dtype '" + dtype + "'");
-  c.dtype = *type;
+  c.dtype = parse_data_type(j.value("dtype", "fp32"));
   return c;
 }
 

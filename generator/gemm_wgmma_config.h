@@ -36,7 +36,7 @@ struct GemmWgmmaConfig {
   // k-tile depth in elements: 32 floats or 64 16-bit values.
   static int block_k(DataType type) { return kRowBytes / element_bytes(type); }
   int threads() const { return 128 * (consumers + 1); }
-  Precision precision() const;
+  Precision precision() const { return tensor_core_precision(dtype, passes); }
   int smem_bytes() const;
 
   friend bool operator==(const GemmWgmmaConfig&, const GemmWgmmaConfig&) = default;

@@ -30,35 +30,26 @@ std::string accumulator_bindings(int count) {
 std::string wgmma_functions(const GemmWgmmaConfig& c) {
   const int n = c.block_n, d = n / 2;
   const std::string accumulators = operand_list(0, d), bindings = accumulator_bindings(d);
-  if (c.dtype != DataType::fp32) {
-    // K-major A and B: both transpose immediates 0.
-    const std::string_view type = c.dtype == DataType::bf16 ? "bf16" : "f16";
+  // A is read from registers where the template splits or rounds it there (see A_FROM_REGISTERS);
+  // 16-bit operands never are.
+  if (c.dtype != DataType::fp32 || (c.passes == 1 && !c.round_a)) {
+    // m64nNk8 TF32, or m64nNk16 with both operands K-major (transpose immediates 0).
+    const std::string shape = c.dtype == DataType::fp32   ? "k8.f32.tf32.tf32"
+                              : c.dtype == DataType::bf16 ? "k16.f32.bf16.bf16"
+                                                          : "k16.f32.f16.f16";
+    const std::string_view transposes = c.dtype == DataType::fp32 ? "" : ", 0, 0";
     return fmt::format(
         "  static __device__ __forceinline__ void wgmma_ss(float (&d)[{0}], unsigned long long a,\n"
         "                                                  unsigned long long b, int scale_d) {{\n"
         "    asm volatile(\n"
         "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{3}, 0;\\n\"\n"
-        "        \" wgmma.mma_async.sync.aligned.m64n{1}k16.f32.{6}.{6} {{{2}}}, %{0}, %{4}, p, "
-        "1, 1, 0, 0;\\n}}\\n\"\n"
+        "        \" wgmma.mma_async.sync.aligned.m64n{1}{6} {{{2}}}, %{0}, %{4}, p, 1, "
+        "1{7};\\n}}\\n\"\n"
         "        : {5}\n"
         "        : \"l\"(a), \"l\"(b), \"r\"(scale_d));\n"
         "  }}\n",
-        d, n, accumulators, d + 2, d + 1, bindings, type);
+        d, n, accumulators, d + 2, d + 1, bindings, shape, transposes);
   }
-  // A is read from registers where the template splits or rounds it there (see A_FROM_REGISTERS).
-  if (c.passes == 1 && !c.round_a)
-    return fmt::format(
-        "  static __device__ __forceinline__ void wgmma_ss(float (&d)[{0}], unsigned long long a,\n"
-        "                                                  unsigned long long b, int scale_d) {{\n"
-        "    asm volatile(\n"
-        "        \"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{3}, 0;\\n\"\n"
-        "        \" wgmma.mma_async.sync.aligned.m64n{1}k8.f32.tf32.tf32 {{{2}}}, %{0}, %{4}, p, "
-        "1, "
-        "1;\\n}}\\n\"\n"
-        "        : {5}\n"
-        "        : \"l\"(a), \"l\"(b), \"r\"(scale_d));\n"
-        "  }}\n",
-        d, n, accumulators, d + 2, d + 1, bindings);
   return fmt::format(
       "  static __device__ __forceinline__ void wgmma_rs(float (&d)[{0}], const float (&a)[4],\n"
       "                                                  unsigned long long b, int scale_d) {{\n"
@@ -97,11 +88,12 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "  static constexpr bool ROUND_A = {}, ROUND_B = {};\n"
       "  static constexpr int SPLITS = {};\n"
       "  static constexpr bool GUARD_M = {}, GUARD_N = {};\n"
+      "  static constexpr int SMEM_BYTES = {};  // what the launch gives\n"
       "{}"
       "}};\n",
       cuda_type(main.dtype), main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers,
       c.passes, to_string(c.precision()), c.round_a, c.round_b, c.splits, guards.m, guards.n,
-      wgmma_functions(c));
+      c.smem_bytes(), wgmma_functions(c));
   parts.body = fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, Epilogue{{args}});\n",
                            output_pointer(main), c.splits > 1 ? "workspace" : "nullptr");
   return assemble_kernel(spec, parts);

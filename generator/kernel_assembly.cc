@@ -7,6 +7,11 @@
 
 namespace fusetune {
 
+std::string tensor_pointer(int i, DataType type) {
+  if (type == DataType::fp32) return fmt::format("args.tensors[{}]", i);
+  return fmt::format("reinterpret_cast<const {}*>(args.tensors[{}])", cuda_type(type), i);
+}
+
 std::string output_pointer(const MainOp& main) {
   if (main.output_dtype() == DataType::fp32) return "args.out";
   return fmt::format("reinterpret_cast<{}*>(args.out)", cuda_type(main.output_dtype()));

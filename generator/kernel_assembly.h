@@ -25,6 +25,10 @@ struct KernelParts {
 
 KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts);
 
+// Input tensor i as generated code reads it: "args.tensors[i]" for fp32, else a reinterpreting
+// cast ("reinterpret_cast<const ft::bf16*>(args.tensors[i])").
+std::string tensor_pointer(int i, DataType type);
+
 // The entry's output pointer in the output's type: "args.out" for fp32, else a reinterpreting
 // cast ("reinterpret_cast<ft::bf16*>(args.out)").
 std::string output_pointer(const MainOp& main);

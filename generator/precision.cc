@@ -36,6 +36,11 @@ std::optional<Precision> precision_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+Precision tensor_core_precision(DataType operands, int passes) {
+  if (operands != DataType::fp32) return native_precision(operands);
+  return passes == 3 ? Precision::tf32x3 : Precision::tf32;
+}
+
 double default_tolerance(Precision precision, DataType output) {
   if (output == DataType::bf16) return 1e-2;
   if (output == DataType::fp16) return 2e-3;

@@ -29,6 +29,9 @@ DataType input_type(Precision precision);
 // The precision that multiplies `inputs` as they are: fp32 (FFMA), bf16 or fp16.
 Precision native_precision(DataType inputs);
 
+// The precision of a tensor-core kernel on `operands` taking `passes` (3: 3xTF32) per product.
+Precision tensor_core_precision(DataType operands, int passes);
+
 // The relative Frobenius error against fp64 that a kernel of this precision is held to unless
 // the user says otherwise: 1e-5 for fp32-level arithmetic, 5e-4 for TF32, 1e-4 for 16-bit
 // inputs with fp32 output; a 16-bit output's own rounding allows 1e-2 (bf16) or 2e-3 (fp16).

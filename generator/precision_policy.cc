@@ -57,6 +57,16 @@ void check_precision_request(std::string_view name, std::optional<double> tolera
         fmt::format("precision '{}' is not one of fp32, tf32, 3xtf32, bf16, fp16, auto", name));
 }
 
+void require_precision_reads(Precision precision, const MainOp& main) {
+  if (input_type(precision) == main.dtype) return;
+  throw Error(
+      StatusCode::invalid_argument,
+      fmt::format("precision {} multiplies {} inputs and this spec's are {}; use "
+                  "--precision {} (or auto), or write dtype={} in the main op",
+                  to_string(precision), to_string(input_type(precision)), to_string(main.dtype),
+                  to_string(native_precision(main.dtype)), to_string(input_type(precision))));
+}
+
 PrecisionPolicy make_precision_policy(std::string_view name, std::optional<double> tolerance,
                                       const MainOp& main) {
   check_precision_request(name, tolerance);
@@ -67,13 +77,7 @@ PrecisionPolicy make_precision_policy(std::string_view name, std::optional<doubl
     policy.precision = native_precision(main.dtype);
   else if (name != "auto")
     policy.precision = precision_from_string(name);
-  if (policy.precision && input_type(*policy.precision) != main.dtype)
-    throw Error(StatusCode::invalid_argument,
-                fmt::format("precision {} multiplies {} inputs and this spec's are {}; use "
-                            "--precision {} (or auto), or write dtype={} in the main op",
-                            to_string(*policy.precision), to_string(input_type(*policy.precision)),
-                            to_string(main.dtype), to_string(native_precision(main.dtype)),
-                            to_string(input_type(*policy.precision))));
+  if (policy.precision) require_precision_reads(*policy.precision, main);
   const Precision defaults_from = policy.precision.value_or(
       policy.output == DataType::fp32 ? Precision::fp32 : native_precision(main.dtype));
   policy.tolerance = tolerance.value_or(default_tolerance(defaults_from, policy.output));

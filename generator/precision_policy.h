@@ -32,6 +32,10 @@ struct PrecisionPolicy {
 // Throws fusetune::Error(invalid_argument) saying what is accepted.
 void check_precision_request(std::string_view name, std::optional<double> tolerance);
 
+// Throws fusetune::Error(invalid_argument) when `precision` does not multiply the inputs of
+// `main` (tf32 on bf16 data), naming the precision to use instead.
+void require_precision_reads(Precision precision, const MainOp& main);
+
 // Builds the policy for `name` on the operands of `main`: "" is the inputs' native precision
 // (fp32 FFMA for fp32 data). Without a tolerance, the precision's default_tolerance for the
 // spec's output type; for auto fp32-level accuracy (1e-5) with an fp32 output, else the native

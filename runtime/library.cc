@@ -21,6 +21,11 @@ namespace fusetune {
 
 namespace {
 
+// Options::tolerance as the precision policy takes it: 0 means the precision's default.
+std::optional<double> tolerance_of(const Options& options) {
+  return options.tolerance != 0 ? std::optional<double>(options.tolerance) : std::nullopt;
+}
+
 class LoadedSpecKernel final : public Kernel {
  public:
   LoadedSpecKernel(const Spec& spec, std::string config, bool tuned, LoadedKernel kernel)
@@ -159,7 +164,7 @@ class DatabaseLibrary final : public Library {
   std::shared_ptr<const Kernel> load_uncached(const Spec& spec) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
     const PrecisionPolicy policy =
-        make_precision_policy(options_.precision, tolerance(), spec.main);
+        make_precision_policy(options_.precision, tolerance_of(options_), spec.main);
     const std::optional<cache::TuningRecord> tuning = find_winner(spec, policy);
     const bool tuned = tuning.has_value();
     const Candidate candidate =
@@ -186,10 +191,6 @@ class DatabaseLibrary final : public Library {
         spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch));
   }
 
-  std::optional<double> tolerance() const {
-    return options_.tolerance != 0 ? std::optional<double>(options_.tolerance) : std::nullopt;
-  }
-
   void warn(const std::string& message) const {
     if (options_.on_warning)
       options_.on_warning(message);
@@ -208,9 +209,7 @@ class DatabaseLibrary final : public Library {
 
 Result<std::unique_ptr<Library>> Library::open(const Options& options) {
   try {
-    check_precision_request(options.precision, options.tolerance != 0
-                                                   ? std::optional<double>(options.tolerance)
-                                                   : std::nullopt);
+    check_precision_request(options.precision, tolerance_of(options));
     const std::string path =
         options.database_path.empty() ? cache::Database::default_path() : options.database_path;
     std::unique_ptr<cache::Database> db = cache::Database::open(path);

@@ -112,12 +112,18 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
   }
 }
 
+// Loads one 16-bit value, widened to fp32.
+template <class T>
+__device__ __forceinline__ float load_float(const T* p) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  return to_float(T{__ldg(reinterpret_cast<const unsigned short*>(p))});
+}
+
 // Loads W consecutive 16-bit values starting at p (aligned to 2 * W bytes when W is 2 or 4),
 // widened to fp32.
 template <int W, class T>
 __device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
   static_assert(sizeof(T) == 2, "16-bit storage types");
-  const unsigned short* bits = reinterpret_cast<const unsigned short*>(p);
   if constexpr (W == 4) {
     const uint2 t = __ldg(reinterpret_cast<const uint2*>(p));
     const unsigned words[2] = {t.x, t.y};
@@ -130,7 +136,7 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
     v[1] = to_float(T{static_cast<unsigned short>(t >> 16)});
   } else {
 #pragma unroll
-    for (int j = 0; j < W; ++j) v[j] = to_float(T{__ldg(bits + j)});
+    for (int j = 0; j < W; ++j) v[j] = load_float(p + j);
   }
 }
 

@@ -57,6 +57,8 @@ struct GemmMmaShape {
   static constexpr int B_STAGE = (C::B_K_CONTIGUOUS ? BN : C::BK) * B_PITCH;
 
   static_assert(ELEMENT_BYTES == 4 || ELEMENT_BYTES == 2, "fp32, bf16 or fp16 operands");
+  static_assert(C::STAGES * (A_STAGE + B_STAGE) * ELEMENT_BYTES <= C::SMEM_BYTES,
+                "the stages fit the shared memory the generator sized (Config::SMEM_BYTES)");
   static_assert(C::BK % MMA_K == 0, "a stage holds whole MMA k-steps");
   static_assert(C::STAGES >= 2, "the cp.async pipeline needs at least two stages");
   static_assert(C::PASSES == 1 || C::PASSES == 3, "TF32 takes one pass, 3xTF32 three");

@@ -35,7 +35,7 @@ struct WgmmaShape {
   static constexpr int K_STEPS = 4;                             // 32-byte wgmma k-steps
   static constexpr int WG_ROWS = C::BM / C::CONSUMERS;          // rows of a consumer warpgroup
   static constexpr int M_INSTR = WG_ROWS / 64;                  // wgmma rows per k-step
-  static constexpr int ACC = C::BN / 2;           // accumulators per thread per 64 rows
+  static constexpr int ACC = C::BN / 2;        // accumulators per thread per 64 rows
   static constexpr int A_STAGE = C::BM * 128;  // bytes: 128 per row
   static constexpr int B_STAGE = C::BN * 128;
   // A reaches the tensor cores from registers when it must be split or rounded there.
@@ -57,6 +57,11 @@ struct WgmmaShape {
   static_assert(A_STAGE % 1024 == 0 && B_STAGE % 1024 == 0, "stages stay 1024-byte aligned");
   static_assert(C::SPLITS >= 1 && (C::SPLITS - 1) * K_TILES_PER_SPLIT < K_TILES,
                 "every split has k-tiles");
+  // The layout WgmmaSmem walks, which the generator sized separately (Config::SMEM_BYTES).
+  static constexpr int LAYOUT_BYTES = C::STAGES * (A_STAGE + B_STAGE + SMALL_B_STAGE) +
+                                      24 * C::STAGES + (C::SPLITS > 1 ? 4 * C::CONSUMERS : 0);
+  static_assert(LAYOUT_BYTES + 1023 <= C::SMEM_BYTES,
+                "the launch's shared memory holds the layout after its base is aligned to 1024");
   static_assert(sizeof(typename C::Element) == 4 ||
                     (C::PASSES == 1 && !A_FROM_REGISTERS && !TRANSFORM_B),
                 "16-bit operands go to the tensor cores as they landed");

@@ -101,8 +101,7 @@ TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions&
 }  // namespace
 
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options) {
-  // Refuses a precision that does not multiply the spec's inputs (tf32 on bf16 data).
-  make_precision_policy(to_string(options.precision), options.tolerance, spec.main);
+  require_precision_reads(options.precision, spec.main);
   TuneReport report =
       options.compile_only ? compile_only_sweep(spec, db, options) : tune_on_gpu(spec, db, options);
   summarize(report);

@@ -42,7 +42,7 @@ std::vector<TensorMapSpec> tensor_maps_from_json(const json& j) {
   for (const json& m : j)
     maps.push_back({m.at(0).get<int>(), m.at(1).get<std::int64_t>(), m.at(2).get<std::int64_t>(),
                     m.at(3).get<int>(), m.at(4).get<int>(),
-                    data_type_from_string(m.at(5).get<std::string>()).value()});
+                    parse_data_type(m.at(5).get<std::string>())});
   return maps;
 }
 

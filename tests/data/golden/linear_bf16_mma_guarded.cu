@@ -117,12 +117,18 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
   }
 }
 
+// Loads one 16-bit value, widened to fp32.
+template <class T>
+__device__ __forceinline__ float load_float(const T* p) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  return to_float(T{__ldg(reinterpret_cast<const unsigned short*>(p))});
+}
+
 // Loads W consecutive 16-bit values starting at p (aligned to 2 * W bytes when W is 2 or 4),
 // widened to fp32.
 template <int W, class T>
 __device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
   static_assert(sizeof(T) == 2, "16-bit storage types");
-  const unsigned short* bits = reinterpret_cast<const unsigned short*>(p);
   if constexpr (W == 4) {
     const uint2 t = __ldg(reinterpret_cast<const uint2*>(p));
     const unsigned words[2] = {t.x, t.y};
@@ -135,7 +141,7 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
     v[1] = to_float(T{static_cast<unsigned short>(t >> 16)});
   } else {
 #pragma unroll
-    for (int j = 0; j < W; ++j) v[j] = to_float(T{__ldg(bits + j)});
+    for (int j = 0; j < W; ++j) v[j] = load_float(p + j);
   }
 }
 
@@ -370,6 +376,8 @@ struct GemmMmaShape {
   static constexpr int B_STAGE = (C::B_K_CONTIGUOUS ? BN : C::BK) * B_PITCH;
 
   static_assert(ELEMENT_BYTES == 4 || ELEMENT_BYTES == 2, "fp32, bf16 or fp16 operands");
+  static_assert(C::STAGES * (A_STAGE + B_STAGE) * ELEMENT_BYTES <= C::SMEM_BYTES,
+                "the stages fit the shared memory the generator sized (Config::SMEM_BYTES)");
   static_assert(C::BK % MMA_K == 0, "a stage holds whole MMA k-steps");
   static_assert(C::STAGES >= 2, "the cp.async pipeline needs at least two stages");
   static_assert(C::PASSES == 1 || C::PASSES == 3, "TF32 takes one pass, 3xTF32 three");
@@ -642,6 +650,7 @@ struct Config {
   static constexpr int PASSES = 1;  // bf16
   static constexpr int VEC_A = 4, VEC_B = 4;
   static constexpr bool GUARD_M = true, GUARD_N = true, GUARD_K = true;
+  static constexpr int SMEM_BYTES = 27648;  // what the launch gives
 };
 
 struct Epilogue {

@@ -117,12 +117,18 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const float* p) {
   }
 }
 
+// Loads one 16-bit value, widened to fp32.
+template <class T>
+__device__ __forceinline__ float load_float(const T* p) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  return to_float(T{__ldg(reinterpret_cast<const unsigned short*>(p))});
+}
+
 // Loads W consecutive 16-bit values starting at p (aligned to 2 * W bytes when W is 2 or 4),
 // widened to fp32.
 template <int W, class T>
 __device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
   static_assert(sizeof(T) == 2, "16-bit storage types");
-  const unsigned short* bits = reinterpret_cast<const unsigned short*>(p);
   if constexpr (W == 4) {
     const uint2 t = __ldg(reinterpret_cast<const uint2*>(p));
     const unsigned words[2] = {t.x, t.y};
@@ -135,7 +141,7 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
     v[1] = to_float(T{static_cast<unsigned short>(t >> 16)});
   } else {
 #pragma unroll
-    for (int j = 0; j < W; ++j) v[j] = to_float(T{__ldg(bits + j)});
+    for (int j = 0; j < W; ++j) v[j] = load_float(p + j);
   }
 }
 
@@ -462,7 +468,7 @@ struct WgmmaShape {
   static constexpr int K_STEPS = 4;                             // 32-byte wgmma k-steps
   static constexpr int WG_ROWS = C::BM / C::CONSUMERS;          // rows of a consumer warpgroup
   static constexpr int M_INSTR = WG_ROWS / 64;                  // wgmma rows per k-step
-  static constexpr int ACC = C::BN / 2;           // accumulators per thread per 64 rows
+  static constexpr int ACC = C::BN / 2;        // accumulators per thread per 64 rows
   static constexpr int A_STAGE = C::BM * 128;  // bytes: 128 per row
   static constexpr int B_STAGE = C::BN * 128;
   // A reaches the tensor cores from registers when it must be split or rounded there.
@@ -484,6 +490,11 @@ struct WgmmaShape {
   static_assert(A_STAGE % 1024 == 0 && B_STAGE % 1024 == 0, "stages stay 1024-byte aligned");
   static_assert(C::SPLITS >= 1 && (C::SPLITS - 1) * K_TILES_PER_SPLIT < K_TILES,
                 "every split has k-tiles");
+  // The layout WgmmaSmem walks, which the generator sized separately (Config::SMEM_BYTES).
+  static constexpr int LAYOUT_BYTES = C::STAGES * (A_STAGE + B_STAGE + SMALL_B_STAGE) +
+                                      24 * C::STAGES + (C::SPLITS > 1 ? 4 * C::CONSUMERS : 0);
+  static_assert(LAYOUT_BYTES + 1023 <= C::SMEM_BYTES,
+                "the launch's shared memory holds the layout after its base is aligned to 1024");
   static_assert(sizeof(typename C::Element) == 4 ||
                     (C::PASSES == 1 && !A_FROM_REGISTERS && !TRANSFORM_B),
                 "16-bit operands go to the tensor cores as they landed");
@@ -844,6 +855,7 @@ struct Config {
   static constexpr bool ROUND_A = false, ROUND_B = false;
   static constexpr int SPLITS = 1;
   static constexpr bool GUARD_M = false, GUARD_N = false;
+  static constexpr int SMEM_BYTES = 197728;  // what the launch gives
   static __device__ __forceinline__ void wgmma_rs(float (&d)[64], const float (&a)[4],
                                                   unsigned long long b, int scale_d) {
     asm volatile(
