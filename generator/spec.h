@@ -1,12 +1,18 @@
-// The fused operation a user asks for: a main op, then a chain of elementwise epilogue ops.
+// The fused operation a user asks for: a main op, then a chain of elementwise epilogue ops, in
+// which one pooling step may stand after a convolution.
 //
 //   linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)
+//   conv_transpose3d(n=16, c=16, d=16, h=32, w=32, k=32, kernel=3, stride=2, padding=1,
+//                    output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel)
+//                    -> leaky_relu(0.2) -> max_pool3d(2)
 //
 // A Spec is plain data. parse_spec() builds one from text (spec_parser.h); canonical() prints
 // it back so that parse_spec(s.canonical()) == s, which makes the canonical text a cache key.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +24,33 @@ namespace fusetune {
 enum class MainOpKind {
   linear,  // out[M,N] = x[M,K] · weight[N,K]ᵀ        (PyTorch nn.Linear without its bias)
   matmul,  // out[M,N] = a[M,K] · b[K,N]; transpose_a: a stored [K,M]; transpose_b: b stored [N,K]
+  // Convolutions in PyTorch's layouts (F.conv2d ... F.conv_transpose3d without their bias):
+  // x [N, C, (D,) H, W]; weight [K, C/groups, kernel...], transposed [C, K/groups, kernel...];
+  // out [N, K, (D',) H', W'].
+  conv2d,
+  conv3d,
+  conv_transpose2d,
+  conv_transpose3d,
+};
+
+// A convolution's geometry, in PyTorch's terms. Spatial values are per dimension (d, h, w); a
+// 2-d convolution has size 1, kernel 1, stride 1 and padding 0 along d.
+struct ConvGeometry {
+  std::int64_t batch = 0;                     // n
+  std::int64_t in_channels = 0;               // c
+  std::int64_t out_channels = 0;              // k
+  std::array<std::int64_t, 3> size{1, 1, 1};  // the input's d, h, w
+  std::array<int, 3> kernel{1, 1, 1};
+  std::array<int, 3> stride{1, 1, 1};
+  std::array<int, 3> padding{0, 0, 0};
+  std::array<int, 3> dilation{1, 1, 1};
+  std::array<int, 3> output_padding{0, 0, 0};  // transposed only
+  int groups = 1;
+
+  std::int64_t taps() const { return std::int64_t{kernel[0]} * kernel[1] * kernel[2]; }
+  std::int64_t input_positions() const { return size[0] * size[1] * size[2]; }
+
+  friend bool operator==(const ConvGeometry&, const ConvGeometry&) = default;
 };
 
 struct MainOp {
@@ -31,6 +64,7 @@ struct MainOp {
   // it is. The output has the inputs' type unless out_dtype=fp32 sets `fp32_output`.
   DataType dtype = DataType::fp32;
   bool fp32_output = false;  // only with 16-bit inputs
+  ConvGeometry conv{};       // convolutions only; m, n and k are then 0
 
   DataType output_dtype() const { return fp32_output ? DataType::fp32 : dtype; }
 
@@ -38,16 +72,29 @@ struct MainOp {
   bool a_k_contiguous() const;
   bool b_k_contiguous() const;
 
+  bool is_conv() const { return kind != MainOpKind::linear && kind != MainOpKind::matmul; }
+  bool is_transposed_conv() const {
+    return kind == MainOpKind::conv_transpose2d || kind == MainOpKind::conv_transpose3d;
+  }
+  int spatial_dims() const;  // 2 or 3 for convolutions, 0 otherwise
+  // The convolution's output d, h, w (d = 1 in 2-d), from PyTorch's formulas.
+  std::array<std::int64_t, 3> conv_output_size() const;
+
   friend bool operator==(const MainOp&, const MainOp&) = default;
 };
 
 // What the second input of a binary epilogue op is.
 enum class OperandKind {
-  none,    // unary op (relu, gelu, ...)
-  scalar,  // one number, a kernel argument: mul(2.0)
-  column,  // a vector over N, broadcast down the rows: mul(column), and bias
-  row,     // a vector over M, broadcast along the columns: add(row)
-  tensor,  // a full [M, N] tensor, e.g. a residual: add(tensor)
+  none,     // unary op (relu, gelu, ...)
+  scalar,   // one number, a kernel argument: mul(2.0)
+  column,   // a vector over N, broadcast down the rows: mul(column), and bias
+  row,      // a vector over M, broadcast along the columns: add(row)
+  tensor,   // a full tensor of the value's shape, e.g. a residual: add(tensor)
+  channel,  // convolutions: a vector over the output channels ([K, 1, 1(, 1)]): mul(channel), bias
+  // The main op's result as its PyTorch layer returns it: with the bias when the chain starts
+  // with bias (nn.ConvTranspose3d(bias=True)). `y = conv(x); x = y + b2; x = x * y` is
+  // `conv...(...) -> bias -> add(channel) -> mul(main)`. Before a pool step only.
+  main,
 };
 
 struct EpilogueOp {
@@ -57,6 +104,24 @@ struct EpilogueOp {
   int mode = 0;                 // index into the op's modes: gelu "erf" (0) or "tanh" (1)
 
   friend bool operator==(const EpilogueOp&, const EpilogueOp&) = default;
+};
+
+enum class PoolKind {
+  max,         // max_pool2d / max_pool3d(kernel, stride=kernel, padding=0)
+  avg,         // avg_pool2d / avg_pool3d, PyTorch's count_include_pad=True divisor
+  global_avg,  // the mean over every spatial position (adaptive_avg_pool to 1), kept as 1s
+};
+
+// A pooling step after a convolution: windows over the spatial dimensions of each channel.
+// ceil_mode is false (partial windows at the end are dropped), as PyTorch's default.
+struct PoolOp {
+  PoolKind kind = PoolKind::max;
+  std::array<int, 3> kernel{1, 1, 1};  // d, h, w; 1, 1, 0 along d in 2-d
+  std::array<int, 3> stride{1, 1, 1};
+  std::array<int, 3> padding{0, 0, 0};
+  std::size_t position = 0;  // how many epilogue ops come before it
+
+  friend bool operator==(const PoolOp&, const PoolOp&) = default;
 };
 
 // A tensor the kernel reads, in the order a launch passes them.
@@ -72,9 +137,13 @@ struct ScalarArg {
   double value;      // as written in the spec: the default at launch
 };
 
+// "linear", "conv_transpose3d", ...: the op's name in a spec.
+std::string_view main_op_name(MainOpKind kind);
+
 struct Spec {
   MainOp main;
-  std::vector<EpilogueOp> epilogue;
+  std::vector<EpilogueOp> epilogue;  // in order; a pool step stands before epilogue[pool.position]
+  std::optional<PoolOp> pool;
 
   // The one text that parses back to this spec: fixed argument order, every scalar written out,
   // numbers in shortest round-trip form ("2.0", "0.1", "1e-05").
@@ -85,8 +154,13 @@ struct Spec {
 
   std::vector<TensorArg> tensors() const;  // inputs: main-op operands, then epilogue operands
   std::vector<ScalarArg> scalars() const;
-  std::vector<std::int64_t> output_shape() const;  // [M, N]
-  double flops() const;                            // 2·M·N·K, the main op's work
+  // The main op's result: [M, N], or [N, K, (D,) H, W] for a convolution.
+  std::vector<std::int64_t> main_shape() const;
+  // What the kernel writes: main_shape(), pooled where the spec pools.
+  std::vector<std::int64_t> output_shape() const;
+  // The main op's multiply-adds times 2: 2·M·N·K; for convolutions every tap at every position
+  // counts, padding included, but a transposed convolution's inserted zeros do not.
+  double flops() const;
 
   friend bool operator==(const Spec&, const Spec&) = default;
 };

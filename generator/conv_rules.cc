@@ -1,0 +1,73 @@
+#include "generator/conv_rules.h"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <limits>
+
+namespace fusetune {
+namespace {
+
+constexpr std::int64_t kMaxElements = std::numeric_limits<std::int32_t>::max();
+constexpr std::string_view kAxes = "dhw";
+
+}  // namespace
+
+std::optional<ConvProblem> conv_problem(const MainOp& main) {
+  const ConvGeometry& c = main.conv;
+  const std::string_view op = main_op_name(main.kind);
+  if (c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0)
+    return ConvProblem{fmt::format("groups={} must divide both c={} and k={}", c.groups,
+                                   c.in_channels, c.out_channels),
+                       "groups"};
+  const int first = 3 - main.spatial_dims();
+  for (int i = first; i < 3; ++i) {
+    if (main.is_transposed_conv() && c.output_padding[i] >= c.stride[i] &&
+        c.output_padding[i] >= c.dilation[i])
+      return ConvProblem{
+          fmt::format("output_padding must be smaller than stride or dilation (it is {} along {}, "
+                      "with stride {} and dilation {})",
+                      c.output_padding[i], kAxes[i], c.stride[i], c.dilation[i]),
+          "output_padding"};
+  }
+  const std::array<std::int64_t, 3> out = main.conv_output_size();
+  for (int i = first; i < 3; ++i) {
+    if (out[i] < 1)
+      return ConvProblem{
+          fmt::format(
+              "the output of {} would be empty along {} ({} = {} with kernel {}, stride {}, "
+              "padding {} and dilation {}): make the kernel or dilation smaller or the "
+              "padding larger",
+              op, kAxes[i], kAxes[i], c.size[i], c.kernel[i], c.stride[i], c.padding[i],
+              c.dilation[i]),
+          "kernel"};
+  }
+  const double input = static_cast<double>(c.batch) * c.in_channels * c.input_positions();
+  const double output = static_cast<double>(c.batch) * c.out_channels * out[0] * out[1] * out[2];
+  if (input > kMaxElements || output > kMaxElements)
+    return ConvProblem{
+        fmt::format("{}'s {} would have {:.0f} elements; kernels index tensors of up to {}", op,
+                    input > kMaxElements ? "input" : "output", std::max(input, output),
+                    kMaxElements),
+        "n"};
+  return std::nullopt;
+}
+
+std::optional<PoolProblem> pool_problem(const MainOp& main, const PoolOp& pool) {
+  if (pool.kind == PoolKind::global_avg) return std::nullopt;
+  const std::array<std::int64_t, 3> size = main.conv_output_size();
+  for (int i = 3 - main.spatial_dims(); i < 3; ++i) {
+    if (2 * pool.padding[i] > pool.kernel[i])
+      return PoolProblem{fmt::format(
+          "pool padding must be at most half the kernel (padding {} with kernel {} along {})",
+          pool.padding[i], pool.kernel[i], kAxes[i])};
+    if (size[i] + 2 * pool.padding[i] < pool.kernel[i])
+      return PoolProblem{fmt::format(
+          "the pool's kernel {} is larger than the padded input along {} (the convolution's "
+          "output is {} wide there, padding {})",
+          pool.kernel[i], kAxes[i], size[i], pool.padding[i])};
+  }
+  return std::nullopt;
+}
+
+}  // namespace fusetune
