@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -31,7 +32,7 @@ double median(std::vector<double> values) {
 
 }  // namespace
 
-BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
+BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   const DeviceInfo device = require_device();
   Options library_options;
   library_options.database_path = options.database;
@@ -48,7 +49,8 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   cudaStream_t stream = raw_stream;
   ProblemData data(spec, std::random_device{}(), stream);
   DeviceBuffer baseline_out(data.output_count() * element_bytes(data.output_dtype()));
-  CublasBaseline baseline(spec, options.precision == Precision::tf32);
+  std::optional<CublasBaseline> baseline;
+  if (!spec.main.is_conv()) baseline.emplace(spec, options.precision == Precision::tf32);
   L2Flusher flusher(device.l2_bytes);
 
   const LaunchArgs& args = data.launch_args();
@@ -62,7 +64,7 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
     const Status status = kernel.value()->launch(s, arguments);
     return status.ok() ? cudaSuccess : cudaErrorLaunchFailure;
   };
-  auto theirs = [&](cudaStream_t s) { return baseline.run(s, baseline_args); };
+  auto theirs = [&](cudaStream_t s) { return baseline->run(s, baseline_args); };
 
   BenchReport report;
   report.spec = spec.canonical();
@@ -71,6 +73,7 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   report.tuned = kernel.value()->tuned();
   report.rounds = options.rounds;
   report.fusetune.name = kernel.value()->config();
+  report.has_baseline = baseline.has_value();
   // SGEMM for fp32 and 3xTF32 (fp32-accurate); the matching tensor-core GEMM otherwise.
   const Precision gemm =
       options.precision == Precision::tf32x3 ? Precision::fp32 : options.precision;
@@ -81,13 +84,23 @@ BenchReport bench_gemm(const Spec& spec, const BenchOptions& options) {
   data.poison_output();
   check_cuda(ours(stream), "launching the fusetune kernel");
   report.fusetune.rel_err = data.verify().rel_err;
+  const double bound = 10 * default_tolerance(options.precision, data.output_dtype());
+  if (!baseline) {
+    if (!(report.fusetune.rel_err <= bound))
+      throw Error(StatusCode::internal,
+                  fmt::format("the output is wrong: rel err {:.3g}", report.fusetune.rel_err));
+    std::vector<double> ours_ms;
+    for (int round = 0; round < options.rounds; ++round)
+      ours_ms.push_back(measure(ours, stream, options.timing, &flusher).median_ms);
+    report.fusetune.median_ms = median(ours_ms);
+    return report;
+  }
   check_cuda(cudaMemsetAsync(baseline_out.as<void>(), 0xff, baseline_out.bytes(), stream),
              "poisoning the baseline output");
   check_cuda(theirs(stream), "running the baseline");
   report.baseline.rel_err = data.verify(baseline_out.as<void>()).rel_err;
   // A sanity bound (the tuner holds winners to its own, tighter tolerance): either side this
   // far off computes something else, and timing it would mean nothing.
-  const double bound = 10 * default_tolerance(options.precision, data.output_dtype());
   if (!(report.fusetune.rel_err <= bound) || !(report.baseline.rel_err <= bound))
     throw Error(StatusCode::internal,
                 fmt::format("an output is wrong: fusetune rel err {:.3g}, baseline rel err {:.3g}",

@@ -1,5 +1,6 @@
 // fusetune's kernel for a spec against cuBLAS SGEMM + a separate epilogue kernel, timed
 // alternately in one process on the same inputs, both checked against the fp64 reference.
+// Convolutions have no baseline here: bench/torch_conv_bench.py times PyTorch's.
 #pragma once
 
 #include <string>
@@ -23,6 +24,7 @@ struct BenchReport {
   bool tuned = false;  // false: fusetune ran the default configuration of an untuned spec
   int rounds = 0;
   BenchSide fusetune;
+  bool has_baseline = true;  // false for convolutions
   BenchSide baseline;
   double speedup = 0;  // baseline time / fusetune time
 };
@@ -37,6 +39,6 @@ struct BenchOptions {
 
 // Throws Error: no_device, database_error, cuda_error, compile_error; internal when either
 // side's output fails verification (with both errors in the message).
-BenchReport bench_gemm(const Spec& spec, const BenchOptions& options);
+BenchReport bench_spec(const Spec& spec, const BenchOptions& options);
 
 }  // namespace fusetune

@@ -33,7 +33,7 @@ ShapeResult run_shape(const Spec& spec, cache::Database& db, const ShapeSweepOpt
     bench_options.database = db.path();
     bench_options.precision = options.precision;
     bench_options.rounds = options.rounds;
-    result.bench = bench_gemm(spec, bench_options);
+    result.bench = bench_spec(spec, bench_options);
   } catch (const Error& e) {
     result.error = e.what();
   }

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fusetune/status.h"
+#include "generator/conv_simt_emitter.h"
+#include "generator/conv_simt_space.h"
 #include "generator/gemm_mma_emitter.h"
 #include "generator/gemm_mma_space.h"
 #include "generator/gemm_simt_emitter.h"
@@ -24,12 +26,17 @@ Candidate candidate(const MainOp& main, const KernelConfig& config) {
   return {config, config_name(main, config)};
 }
 
-std::optional<std::string> rejection(const MainOp& main, const DeviceLimits& limits,
+std::optional<std::string> rejection(const Spec& spec, const DeviceLimits& limits,
                                      const KernelConfig& config) {
+  const MainOp& main = spec.main;
+  if (main.is_conv() != std::holds_alternative<ConvSimtConfig>(config))
+    return main.is_conv() ? "a GEMM kernel cannot run a convolution"
+                          : "a convolution kernel cannot run a GEMM";
   return std::visit(
       Overloaded{[&](const GemmSimtConfig& c) { return gemm_simt_rejection(main, limits, c); },
                  [&](const GemmMmaConfig& c) { return gemm_mma_rejection(main, limits, c); },
-                 [&](const GemmWgmmaConfig& c) { return gemm_wgmma_rejection(main, limits, c); }},
+                 [&](const GemmWgmmaConfig& c) { return gemm_wgmma_rejection(main, limits, c); },
+                 [&](const ConvSimtConfig& c) { return conv_simt_rejection(spec, limits, c); }},
       config);
 }
 
@@ -37,6 +44,7 @@ std::optional<std::string> rejection(const MainOp& main, const DeviceLimits& lim
 
 Precision precision_of(const KernelConfig& config) {
   return std::visit(Overloaded{[](const GemmSimtConfig&) { return Precision::fp32; },
+                               [](const ConvSimtConfig&) { return Precision::fp32; },
                                [](const auto& c) { return c.precision(); }},
                     config);
 }
@@ -48,6 +56,13 @@ std::string config_name(const MainOp& main, const KernelConfig& config) {
 std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits,
                                     Precision precision) {
   std::vector<Candidate> candidates;
+  if (spec.main.is_conv()) {
+    // Convolutions run on CUDA cores only, for now.
+    if (precision == Precision::fp32)
+      for (const ConvSimtConfig& c : conv_simt_space(spec, limits))
+        candidates.push_back(candidate(spec.main, c));
+    return candidates;
+  }
   if (precision == Precision::fp32) {
     for (const GemmSimtConfig& c : gemm_simt_space(spec.main, limits))
       candidates.push_back(candidate(spec.main, c));
@@ -83,6 +98,14 @@ std::vector<Candidate> best_predicted(std::vector<Candidate> space, std::size_t 
 }
 
 Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision) {
+  if (spec.main.is_conv()) {
+    if (precision != Precision::fp32)
+      throw Error(StatusCode::invalid_argument,
+                  fmt::format("no kernel can run '{}' at precision {}: convolutions run in fp32 "
+                              "only for now (--precision fp32)",
+                              spec.canonical(), to_string(precision)));
+    return candidate(spec.main, conv_simt_default(spec, limits));
+  }
   if (precision == Precision::fp32)
     return candidate(spec.main, gemm_simt_default(spec.main, limits));
   if (const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, limits, precision);
@@ -100,7 +123,9 @@ Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precis
 Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std::string_view name) {
   std::string why;
   std::optional<KernelConfig> config;
-  if (name.starts_with("ft_gemm_mma_")) {
+  if (name.starts_with("ft_conv_simt_")) {
+    if (auto c = parse_conv_simt_name(name, &why)) config = *c;
+  } else if (name.starts_with("ft_gemm_mma_")) {
     if (auto c = parse_gemm_mma_name(name, &why)) config = *c;
   } else if (name.starts_with("ft_gemm_wgmma_")) {
     if (auto c = parse_gemm_wgmma_name(name, &why)) config = *c;
@@ -112,10 +137,11 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
                 fmt::format("'{}' names no kernel configuration: {}. Names look like "
                             "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread or "
                             "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4 or "
-                            "ft_gemm_wgmma_128x128_c2_s4_bf16_p132; 'fusetune tune "
+                            "ft_gemm_wgmma_128x128_c2_s4_bf16_p132 or "
+                            "ft_conv_simt_co32x8_t1x4x32_c1x1x2_ci16; 'fusetune tune "
                             "--compile-only --all' lists those of a spec",
                             name, why));
-  if (const auto reason = rejection(spec.main, limits, *config))
+  if (const auto reason = rejection(spec, limits, *config))
     throw Error(
         StatusCode::invalid_argument,
         fmt::format("configuration {} cannot run this spec on {}: {}", name, limits.arch, *reason));
@@ -125,7 +151,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
 KernelSource generate(const Spec& spec, const KernelConfig& config) {
   return std::visit(Overloaded{[&](const GemmSimtConfig& c) { return emit_gemm_simt(spec, c); },
                                [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); },
-                               [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); }},
+                               [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); },
+                               [&](const ConvSimtConfig& c) { return emit_conv_simt(spec, c); }},
                     config);
 }
 
@@ -140,6 +167,7 @@ KernelConfig config_from_json(std::string_view json) {
     if (family == "gemm_simt") return gemm_simt_from_json(parsed);
     if (family == "gemm_mma") return gemm_mma_from_json(parsed);
     if (family == "gemm_wgmma") return gemm_wgmma_from_json(parsed);
+    if (family == "conv_simt") return conv_simt_from_json(parsed);
     throw Error(
         StatusCode::invalid_argument,
         fmt::format("unknown kernel family '{}' in stored configuration: {}", family, json));

@@ -1,7 +1,7 @@
 // The generator's entry points: the search space of a spec at a precision on a device, the
-// default for a spec never tuned, and the source of one configuration. Three template families:
-// SIMT FFMA for fp32; for TF32 and 3xTF32 tensor-core mma.sync (sm_80 and newer) and, on
-// sm_90, warpgroup MMA fed by TMA.
+// default for a spec never tuned, and the source of one configuration. GEMMs have three
+// template families: SIMT FFMA for fp32; for TF32 and 3xTF32 tensor-core mma.sync (sm_80 and
+// newer) and, on sm_90, warpgroup MMA fed by TMA. Convolutions have a direct FFMA family.
 #pragma once
 
 #include <optional>
@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "generator/conv_simt_config.h"
 #include "generator/device_limits.h"
 #include "generator/gemm_mma_config.h"
 #include "generator/gemm_simt_config.h"
@@ -20,7 +21,7 @@
 
 namespace fusetune {
 
-using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig>;
+using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig, ConvSimtConfig>;
 
 struct Candidate {
   KernelConfig config;

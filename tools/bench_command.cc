@@ -1,4 +1,5 @@
-// fusetune bench SPEC: the tuned kernel against cuBLAS SGEMM + a separate epilogue kernel.
+// fusetune bench SPEC: the tuned kernel against cuBLAS SGEMM + a separate epilogue kernel
+// (convolutions: the kernel alone; bench/torch_conv_bench.py times PyTorch's).
 #include <fmt/format.h>
 
 #include <iostream>
@@ -36,15 +37,18 @@ int run(const BenchArgs& args) {
   options.rounds = args.rounds;
   const Spec spec = parse_spec(args.spec);
   options.precision = *make_precision_policy(args.precision, std::nullopt, spec.main).precision;
-  const BenchReport report = bench_gemm(spec, options);
+  const BenchReport report = bench_spec(spec, options);
   if (args.json) {
     std::cout << nlohmann::json{{"spec", report.spec},
                                 {"device", report.device},
                                 {"tuned", report.tuned},
                                 {"rounds", report.rounds},
                                 {"fusetune", side_json(report.fusetune, report.flops)},
-                                {"baseline", side_json(report.baseline, report.flops)},
-                                {"speedup", report.speedup}}
+                                {"baseline", report.has_baseline
+                                                 ? side_json(report.baseline, report.flops)
+                                                 : nlohmann::json()},
+                                {"speedup", report.has_baseline ? nlohmann::json(report.speedup)
+                                                                : nlohmann::json()}}
                      .dump(2)
               << '\n';
     return kSuccess;
@@ -53,13 +57,20 @@ int run(const BenchArgs& args) {
   table.add_row({"fusetune", report.fusetune.name, format_ms(report.fusetune.median_ms),
                  format_tflops(report.flops, report.fusetune.median_ms),
                  format_error(report.fusetune.rel_err)});
+  const std::string untuned =
+      report.tuned ? "" : "  (untuned: the default configuration; run 'fusetune tune')";
+  if (!report.has_baseline) {
+    fmt::print(
+        "{}\n{}{}\n\n{}\nno baseline here for convolutions: python3 "
+        "bench/torch_conv_bench.py times PyTorch's\n",
+        report.spec, report.device, untuned, table.render());
+    return kSuccess;
+  }
   table.add_row({"baseline", report.baseline.name, format_ms(report.baseline.median_ms),
                  format_tflops(report.flops, report.baseline.median_ms),
                  format_error(report.baseline.rel_err)});
   fmt::print("{}\n{}{}\n\n{}\nspeedup (baseline / fusetune): {:.3f}x  ({} rounds, alternating)\n",
-             report.spec, report.device,
-             report.tuned ? "" : "  (untuned: the default configuration; run 'fusetune tune')",
-             table.render(), report.speedup, report.rounds);
+             report.spec, report.device, untuned, table.render(), report.speedup, report.rounds);
   return kSuccess;
 }
 

@@ -1,0 +1,123 @@
+// The direct-convolution template against the fp64 reference, on the GPU: for each problem, a
+// subset of its search space in which every value of every tunable appears, plus the default,
+// each launched twice on fresh random inputs with the output poisoned first. The problems are
+// odd on purpose: sizes that divide no tile, padding, stride, dilation 2, groups 2,
+// output_padding 1, pooling windows that do not divide the output and windows that overlap.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "generator/generator.h"
+#include "generator/spec_parser.h"
+#include "runtime/cuda_check.h"
+#include "runtime/loaded_kernel.h"
+#include "tests/gpu_test.h"
+#include "tuner/parallel_compiler.h"
+#include "tuner/problem_data.h"
+
+namespace fusetune {
+namespace {
+
+std::vector<std::string> tunable_values(const ConvSimtConfig& c) {
+  auto triple = [](const std::array<int, 3>& v) {
+    return std::to_string(v[0]) + "x" + std::to_string(v[1]) + "x" + std::to_string(v[2]);
+  };
+  return {"co_block=" + std::to_string(c.co_block), "co_thread=" + std::to_string(c.co_thread),
+          "threads=" + triple(c.threads), "cells=" + triple(c.cells),
+          "ci_chunk=" + std::to_string(c.ci_chunk)};
+}
+
+// Greedily picks candidates until every tunable value found in `space` is covered.
+std::vector<Candidate> covering_subset(const std::vector<Candidate>& space) {
+  std::set<std::string> uncovered;
+  for (const Candidate& c : space)
+    for (const std::string& v : tunable_values(std::get<ConvSimtConfig>(c.config)))
+      uncovered.insert(v);
+  std::vector<Candidate> chosen;
+  while (!uncovered.empty()) {
+    const Candidate* best = nullptr;
+    std::size_t best_gain = 0;
+    for (const Candidate& c : space) {
+      std::size_t gain = 0;
+      for (const std::string& v : tunable_values(std::get<ConvSimtConfig>(c.config)))
+        gain += uncovered.count(v);
+      if (gain > best_gain) best = &c, best_gain = gain;
+    }
+    for (const std::string& v : tunable_values(std::get<ConvSimtConfig>(best->config)))
+      uncovered.erase(v);
+    chosen.push_back(*best);
+  }
+  return chosen;
+}
+
+class ConvTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ConvTest, EveryTunableValueMatchesTheFp64Reference) {
+  FUSETUNE_REQUIRE_GPU();
+  const DeviceInfo device = require_device();
+  const Spec spec = parse_spec(GetParam());
+  std::vector<Candidate> candidates =
+      covering_subset(search_space(spec, device.limits, Precision::fp32));
+  candidates.push_back(default_candidate(spec, device.limits, Precision::fp32));
+
+  std::vector<KernelSource> sources;
+  for (const Candidate& c : candidates) sources.push_back(generate(spec, c.config));
+  ParallelCompiler compiler(sources, device.arch(), 16);
+  std::map<std::size_t, CompiledBinary> binaries;
+  while (auto output = compiler.next()) {
+    ASSERT_TRUE(output->binary) << sources[output->index].name << ":\n" << output->error;
+    binaries.emplace(output->index, std::move(*output->binary));
+  }
+
+  cudaStream_t stream = nullptr;
+  check_cuda(cudaStreamCreate(&stream), "creating a stream");
+  ProblemData data(spec, std::random_device{}(), stream);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    SCOPED_TRACE(sources[i].name);
+    const LoadedKernel kernel(binaries.at(i).cubin, sources[i].name, sources[i].launch);
+    for (int launch = 0; launch < 2; ++launch) {
+      SCOPED_TRACE("launch " + std::to_string(launch + 1));
+      data.poison_output();
+      ASSERT_EQ(kernel.launch(stream, data.launch_args()), cudaSuccess);
+      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+      const Verification v = data.verify();
+      EXPECT_EQ(v.non_finite, 0) << "outputs left unwritten or NaN";
+      EXPECT_LE(v.rel_err, default_tolerance(Precision::fp32, DataType::fp32));
+    }
+  }
+  cudaStreamDestroy(stream);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OddShapes, ConvTest,
+    ::testing::Values(
+        // Stride, padding, dilation 2 and groups 2 on sizes that divide no tile.
+        "conv2d(n=2, c=6, h=19, w=23, k=10, kernel=3, stride=2, padding=2, dilation=2, groups=2) "
+        "-> bias -> relu -> add(channel)",
+        "conv2d(n=3, c=8, h=33, w=35, k=12, kernel=3) -> bias -> relu -> hardswish",
+        // Pooling windows that do not divide the output (7 -> 3 along d), a residual before it.
+        "conv3d(n=2, c=4, d=7, h=9, w=11, k=6, kernel=(3, 3, 2), padding=1) -> add(tensor) -> "
+        "max_pool3d(2)",
+        // The seed problem's chain, small: output phases pooled, output_padding 1.
+        "conv_transpose3d(n=2, c=5, d=5, h=7, w=9, k=6, kernel=3, stride=2, padding=1, "
+        "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+        "max_pool3d(2)",
+        // The main op's value reused, without pooling: every phase stored.
+        "conv_transpose3d(n=2, c=4, d=4, h=5, w=6, k=8, kernel=3, stride=2, padding=1, "
+        "output_padding=1) -> bias -> add(channel) -> add(main) -> mul(main) -> add(main)",
+        "conv_transpose2d(n=2, c=6, h=9, w=10, k=4, kernel=3, stride=2, padding=1, dilation=2, "
+        "groups=2, output_padding=1) -> sigmoid",
+        "conv_transpose2d(n=2, c=3, h=11, w=13, k=5, kernel=4, padding=2) -> tanh",
+        // Average pooling with padding (count_include_pad), ops after the pool.
+        "conv2d(n=2, c=3, h=17, w=15, k=5, kernel=3, padding=1) -> relu -> avg_pool2d(3, "
+        "stride=2, padding=1) -> mul(2.0) -> add(tensor)",
+        // Overlapping windows with padding.
+        "conv2d(n=1, c=4, h=20, w=21, k=8, kernel=3) -> max_pool2d(3, stride=2, padding=1) -> "
+        "sub(channel)"));
+
+}  // namespace
+}  // namespace fusetune
