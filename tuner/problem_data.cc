@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cmath>
+#include <utility>
 
 #include "fusetune/status.h"
-#include "generator/ops.h"
 #include "runtime/cuda_check.h"
+#include "tuner/reference_epilogue.h"
 #include "tuner/reference_kernels.h"
 
 namespace fusetune {
@@ -28,11 +30,44 @@ std::vector<T> download(const DeviceBuffer& buffer, std::int64_t count, cudaStre
   return host;
 }
 
+// PyTorch's default initialisation bounds a layer's weights by 1/sqrt(fan_in), which keeps
+// outputs near 1 so that the epilogue's nonlinear ops are exercised where they bend. fan_in is
+// K for a linear layer and weight.size(1)·taps for a convolution: C/groups, or K/groups for a
+// transposed one.
+float weight_bound(const MainOp& main) {
+  if (!main.is_conv()) return 1.0f / std::sqrt(static_cast<float>(main.k));
+  const ConvGeometry& c = main.conv;
+  const std::int64_t fan_in =
+      (main.is_transposed_conv() ? c.out_channels : c.in_channels) / c.groups * c.taps();
+  return 1.0f / std::sqrt(static_cast<float>(fan_in));
+}
+
+ConvReferenceShape conv_reference_shape(const MainOp& main) {
+  const ConvGeometry& c = main.conv;
+  const std::array<std::int64_t, 3> out = main.conv_output_size();
+  ConvReferenceShape shape{.batch = c.batch,
+                           .in_channels = c.in_channels,
+                           .out_channels = c.out_channels,
+                           .groups = c.groups,
+                           .transposed = main.is_transposed_conv()};
+  for (int d = 0; d < 3; ++d) {
+    shape.in_size[d] = c.size[d];
+    shape.out_size[d] = out[d];
+    shape.kernel[d] = c.kernel[d];
+    shape.stride[d] = c.stride[d];
+    shape.padding[d] = c.padding[d];
+    shape.dilation[d] = c.dilation[d];
+  }
+  return shape;
+}
+
 }  // namespace
 
 ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream)
     : spec_(spec), stream_(stream) {
-  if (spec.main.m > 65535 * 16)
+  // The GEMM reference's grid has a block row per 16 rows (gridDim.y < 65536); convolutions'
+  // grid-stride over their output.
+  if (!spec.main.is_conv() && spec.main.m > 65535 * 16)
     throw Error(StatusCode::invalid_argument,
                 fmt::format("the fp64 reference handles up to {} rows; this spec has {}",
                             65535 * 16, spec.main.m));
@@ -55,9 +90,7 @@ ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stre
 
 void ProblemData::refill(std::uint64_t seed) {
   const std::vector<TensorArg> tensors = spec_.tensors();
-  // The second main-op operand is scaled like a linear layer's initial weights, 1/sqrt(K), so
-  // that outputs stay near 1 and the epilogue's nonlinear ops are exercised where they bend.
-  const float weight_scale = 1.0f / std::sqrt(static_cast<float>(spec_.main.k));
+  const float weight_scale = weight_bound(spec_.main);  // the second main-op operand's
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const float scale = i == 1 ? weight_scale : 1.0f;
     const std::int64_t count = element_count(tensors[i].shape);
@@ -78,39 +111,40 @@ const DeviceBuffer& ProblemData::values(std::size_t i) const {
 
 void ProblemData::compute_reference() {
   const MainOp& main = spec_.main;
-  check_cuda(reference_gemm_fp64(values(0).as<float>(), values(1).as<float>(),
-                                 reference_.as<double>(), main.m, main.n, main.k,
-                                 main.a_k_contiguous(), main.b_k_contiguous(), stream_),
-             "computing the fp64 reference");
-  if (spec_.epilogue.empty()) return;
+  const std::int64_t main_count = element_count(spec_.main_shape());
+  // The main op writes the reference itself unless a pool step shrinks what follows it.
+  DeviceBuffer pre_pool;
+  if (spec_.pool) pre_pool = DeviceBuffer(main_count * sizeof(double));
+  const DeviceBuffer& main_result = spec_.pool ? pre_pool : reference_;
+  check_cuda(
+      main.is_conv()
+          ? reference_conv_fp64(values(0).as<float>(), values(1).as<float>(),
+                                main_result.as<double>(), conv_reference_shape(main), stream_)
+          : reference_gemm_fp64(values(0).as<float>(), values(1).as<float>(),
+                                main_result.as<double>(), main.m, main.n, main.k,
+                                main.a_k_contiguous(), main.b_k_contiguous(), stream_),
+      "computing the fp64 reference");
+  if (spec_.epilogue.empty() && !spec_.pool) return;
 
-  std::vector<double> value = download<double>(reference_, output_count_, stream_);
+  std::vector<double> value = download<double>(main_result, main_count, stream_);
+  pre_pool = DeviceBuffer();
   const std::vector<TensorArg> tensors = spec_.tensors();
-  std::size_t next_tensor = 2;  // epilogue operands follow the main op's two inputs
-  for (const EpilogueOp& op : spec_.epilogue) {
-    const EpilogueOpInfo& info = *find_epilogue_op(op.name);
-    const OperandKind operand =
-        info.fixed_operand != OperandKind::none ? info.fixed_operand : op.operand;
-    std::vector<float> y;
-    if (operand == OperandKind::column || operand == OperandKind::row ||
-        operand == OperandKind::tensor) {
-      const std::size_t t = next_tensor++;
-      y = download<float>(values(t), element_count(tensors[t].shape), stream_);
-    }
-    for (std::int64_t row = 0; row < main.m; ++row)
-      for (std::int64_t column = 0; column < main.n; ++column) {
-        const std::int64_t i = row * main.n + column;
-        const double second = operand == OperandKind::column   ? y[column]
-                              : operand == OperandKind::row    ? y[row]
-                              : operand == OperandKind::tensor ? y[i]
-                                                               : 0.0;
-        value[i] = apply_reference(op, value[i], second);
-      }
-  }
-  check_cuda(cudaMemcpyAsync(reference_.as<double>(), value.data(), value.size() * sizeof(double),
-                             cudaMemcpyHostToDevice, stream_),
+  const std::vector<double> reference =
+      reference_epilogue(spec_, std::move(value), [&](std::size_t i) {
+        return download<float>(values(i), element_count(tensors.at(i).shape), stream_);
+      });
+  check_cuda(cudaMemcpyAsync(reference_.as<double>(), reference.data(),
+                             reference.size() * sizeof(double), cudaMemcpyHostToDevice, stream_),
              "uploading the reference");
   check_cuda(cudaStreamSynchronize(stream_), "uploading the reference");
+}
+
+std::vector<double> ProblemData::reference_values() const {
+  return download<double>(reference_, output_count_, stream_);
+}
+
+std::vector<float> ProblemData::input_values(std::size_t i) const {
+  return download<float>(values(i), element_count(spec_.tensors().at(i).shape), stream_);
 }
 
 void ProblemData::poison_output() {

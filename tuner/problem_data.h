@@ -1,8 +1,8 @@
 // A spec's problem on the GPU: its input tensors filled with fresh random numbers (in the spec's
 // dtype; 16-bit inputs also keep an exact fp32 copy for the reference), an output buffer in the
 // output's dtype, and the output's fp64 reference. The reference shares no code with the templates:
-// the main op runs in fp64 in tuner/reference_kernels.cu, the epilogue in fp64 on the host through
-// the op registry's reference functions.
+// the main op (a GEMM or a convolution) runs in fp64 in tuner/reference_kernels.cu, the epilogue
+// and the pool step in fp64 on the host (tuner/reference_epilogue.h).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -25,8 +25,10 @@ struct Verification {
 
 class ProblemData {
  public:
-  // Allocates every tensor, fills the inputs from `seed` and computes the reference.
-  // Throws Error(cuda_error) when memory runs out or a reference kernel fails.
+  // Allocates every tensor, fills the inputs from `seed` and computes the reference. Inputs are
+  // uniform in [-1, 1], but the main op's second operand (the weight) is bounded as PyTorch
+  // initialises a layer's: by 1/sqrt(fan_in). Throws Error(cuda_error) when memory runs out or a
+  // reference kernel fails, Error(invalid_argument) for a GEMM of more than 65535·16 rows.
   ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream);
 
   // New random inputs (and their reference) from another seed.
@@ -40,10 +42,16 @@ class ProblemData {
 
   // Fills the output with NaN, so that an element a kernel fails to write cannot pass.
   void poison_output();
-  // Compares the output (or `candidate`, another [M, N] output of output_dtype()) with the
-  // reference; synchronizes the stream.
+  // Compares the output (or `candidate`, another output of output_dtype() and output_shape())
+  // with the reference; synchronizes the stream.
   Verification verify() { return verify(output()); }
   Verification verify(const void* candidate);
+
+  // For tests: the reference, output_count() values in output_shape()'s row-major order, and
+  // input `i` (Spec::tensors() order) as the fp32 values the reference reads. Both synchronize
+  // the stream.
+  std::vector<double> reference_values() const;
+  std::vector<float> input_values(std::size_t i) const;
 
  private:
   void compute_reference();
@@ -55,7 +63,7 @@ class ProblemData {
   std::vector<DeviceBuffer> inputs_;  // Spec::tensors() order, in the spec's dtype
   std::vector<DeviceBuffer> wide_;    // 16-bit inputs only: their values in fp32
   DeviceBuffer output_;
-  DeviceBuffer reference_;  // double[M, N]
+  DeviceBuffer reference_;  // double, output_shape()
   DeviceBuffer sums_;       // ComparisonSums
   std::int64_t output_count_ = 0;
   LaunchArgs args_;

@@ -59,6 +59,75 @@ __global__ void reference_gemm_kernel(const float* a, const float* b, double* ou
   if (row < m && column < n) out[row * n + column] = sum;
 }
 
+// Where tap `t` of output position `o` reads the input along dimension `dim`, or -1 where it
+// reads padding (or, transposed, where no input position reaches o through t).
+__device__ std::int64_t input_position(const ConvReferenceShape& s, int dim, std::int64_t o,
+                                       int t) {
+  const std::int64_t tap_offset = static_cast<std::int64_t>(t) * s.dilation[dim];
+  if (!s.transposed) {
+    // Convolution: o reads x at o·stride − padding + t·dilation.
+    const std::int64_t i = o * s.stride[dim] - s.padding[dim] + tap_offset;
+    return i >= 0 && i < s.in_size[dim] ? i : -1;
+  }
+  // Transposed: x at i writes o = i·stride − padding + t·dilation, so i = (o + padding −
+  // t·dilation) / stride where that divides exactly.
+  const std::int64_t scaled = o + s.padding[dim] - tap_offset;
+  if (scaled < 0 || scaled % s.stride[dim] != 0) return -1;
+  const std::int64_t i = scaled / s.stride[dim];
+  return i < s.in_size[dim] ? i : -1;
+}
+
+// One output element per iteration: the sum over the taps that reach it, and for each over the
+// input channels of its group.
+__global__ void reference_conv_kernel(const float* x, const float* weight, double* out,
+                                      ConvReferenceShape s) {
+  const std::int64_t in_per_group = s.in_channels / s.groups;
+  const std::int64_t out_per_group = s.out_channels / s.groups;
+  const std::int64_t taps = static_cast<std::int64_t>(s.kernel[0]) * s.kernel[1] * s.kernel[2];
+  const std::int64_t count =
+      s.batch * s.out_channels * s.out_size[0] * s.out_size[1] * s.out_size[2];
+  for (std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+       index < count; index += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    // index = (((n·K + k)·D' + od)·H' + oh)·W' + ow
+    std::int64_t rest = index;
+    const std::int64_t ow = rest % s.out_size[2];
+    rest /= s.out_size[2];
+    const std::int64_t oh = rest % s.out_size[1];
+    rest /= s.out_size[1];
+    const std::int64_t od = rest % s.out_size[0];
+    rest /= s.out_size[0];
+    const std::int64_t k = rest % s.out_channels;
+    const std::int64_t n = rest / s.out_channels;
+    const std::int64_t group = k / out_per_group;
+    double sum = 0;
+    for (int td = 0; td < s.kernel[0]; ++td) {
+      const std::int64_t id = input_position(s, 0, od, td);
+      if (id < 0) continue;
+      for (int th = 0; th < s.kernel[1]; ++th) {
+        const std::int64_t ih = input_position(s, 1, oh, th);
+        if (ih < 0) continue;
+        for (int tw = 0; tw < s.kernel[2]; ++tw) {
+          const std::int64_t iw = input_position(s, 2, ow, tw);
+          if (iw < 0) continue;
+          const std::int64_t tap =
+              (static_cast<std::int64_t>(td) * s.kernel[1] + th) * s.kernel[2] + tw;
+          for (std::int64_t c = group * in_per_group; c < (group + 1) * in_per_group; ++c) {
+            const std::int64_t x_index =
+                (((n * s.in_channels + c) * s.in_size[0] + id) * s.in_size[1] + ih) * s.in_size[2] +
+                iw;
+            // weight [K, C/groups, taps], transposed [C, K/groups, taps]
+            const std::int64_t w_index = s.transposed
+                                             ? (c * out_per_group + k % out_per_group) * taps + tap
+                                             : (k * in_per_group + c % in_per_group) * taps + tap;
+            sum += static_cast<double>(x[x_index]) * static_cast<double>(weight[w_index]);
+          }
+        }
+      }
+    }
+    out[index] = sum;
+  }
+}
+
 template <class T>
 __global__ void compare_kernel(const T* out, const double* reference, std::int64_t count,
                                ComparisonSums* sums) {
@@ -107,6 +176,17 @@ cudaError_t reference_gemm_fp64(const float* a, const float* b, double* out, std
                   static_cast<unsigned>((m + kTile - 1) / kTile));
   reference_gemm_kernel<<<grid, dim3(kTile, kTile), 0, stream>>>(a, b, out, m, n, k, a_k_contiguous,
                                                                  b_k_contiguous);
+  return cudaGetLastError();
+}
+
+cudaError_t reference_conv_fp64(const float* x, const float* weight, double* out,
+                                const ConvReferenceShape& shape, cudaStream_t stream) {
+  const std::int64_t count =
+      shape.batch * shape.out_channels * shape.out_size[0] * shape.out_size[1] * shape.out_size[2];
+  if (count == 0) return cudaSuccess;
+  if (shape.groups < 1 || shape.in_channels % shape.groups || shape.out_channels % shape.groups)
+    return cudaErrorInvalidValue;
+  reference_conv_kernel<<<grid_for(count), 256, 0, stream>>>(x, weight, out, shape);
   return cudaGetLastError();
 }
 

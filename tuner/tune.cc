@@ -16,6 +16,16 @@
 namespace fusetune {
 namespace {
 
+// The search spaces and templates are GEMMs' so far: a convolution would get GEMM candidates
+// built for m = n = k = 0.
+void require_kernel_template(const Spec& spec) {
+  if (spec.main.is_conv())
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("fusetune has no kernel template for {} yet, so it cannot tune this "
+                            "spec; tuning supports linear and matmul specs",
+                            main_op_name(spec.main.kind)));
+}
+
 void summarize(TuneReport& report) {
   sort_results(report.results);
   report.compiled = 0;
@@ -101,6 +111,7 @@ TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions&
 }  // namespace
 
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options) {
+  require_kernel_template(spec);
   require_precision_reads(options.precision, spec.main);
   TuneReport report =
       options.compile_only ? compile_only_sweep(spec, db, options) : tune_on_gpu(spec, db, options);

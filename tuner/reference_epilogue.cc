@@ -1,0 +1,218 @@
+#include "tuner/reference_epilogue.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <thread>
+#include <utility>
+
+#include "fusetune/status.h"
+#include "generator/ops.h"
+
+namespace fusetune {
+namespace {
+
+using Shape = std::vector<std::int64_t>;
+using Extents = std::array<std::int64_t, 3>;  // d, h, w; d = 1 in 2-d
+
+constexpr std::int64_t kMaxThreads = 32;
+constexpr std::int64_t kMinPiece = 1 << 16;  // elements worth a thread
+
+std::int64_t element_count(const Shape& shape) {
+  std::int64_t count = 1;
+  for (std::int64_t d : shape) count *= d;
+  return count;
+}
+
+// Where an element's operands are in a value of some shape: [M, N] for a GEMM, [N, K, ...] for a
+// convolution.
+struct Layout {
+  std::int64_t count = 0;
+  std::int64_t columns = 1;   // GEMMs: N
+  std::int64_t plane = 1;     // convolutions: positions per channel
+  std::int64_t channels = 1;  // convolutions: K
+};
+
+Layout layout_of(const Shape& shape, bool conv) {
+  Layout layout{.count = element_count(shape)};
+  if (!conv) {
+    layout.columns = shape.at(1);
+    return layout;
+  }
+  layout.channels = shape.at(1);
+  layout.plane = layout.count / (shape.at(0) * layout.channels);
+  return layout;
+}
+
+// Calls body(begin, end) on contiguous pieces of [0, count), of at least `min_piece` items, on
+// the machine's cores: the seed problem's pre-pool value has 67M elements, and an op costs
+// ~15 ns per element on one core.
+template <class Body>
+void for_each_piece(std::int64_t count, std::int64_t min_piece, const Body& body) {
+  const std::int64_t cores =
+      std::clamp<std::int64_t>(std::thread::hardware_concurrency(), 1, kMaxThreads);
+  const std::int64_t pieces = std::clamp<std::int64_t>(count / min_piece, 1, cores);
+  std::vector<std::jthread> workers;
+  for (std::int64_t p = 1; p < pieces; ++p)
+    workers.emplace_back([&, p] { body(count * p / pieces, count * (p + 1) / pieces); });
+  body(0, count / pieces);
+}
+
+bool reads_tensor(OperandKind kind) {
+  return kind == OperandKind::column || kind == OperandKind::row || kind == OperandKind::channel ||
+         kind == OperandKind::tensor;
+}
+
+// How many values an operand tensor of `kind` has, and which one element i reads.
+std::int64_t operand_size(OperandKind kind, const Layout& l) {
+  switch (kind) {
+    case OperandKind::column:
+      return l.columns;
+    case OperandKind::row:
+      return l.count / l.columns;
+    case OperandKind::channel:
+      return l.channels;
+    default:
+      return l.count;
+  }
+}
+
+std::int64_t operand_index(OperandKind kind, const Layout& l, std::int64_t i) {
+  switch (kind) {
+    case OperandKind::column:
+      return i % l.columns;
+    case OperandKind::row:
+      return i / l.columns;
+    case OperandKind::channel:
+      return (i / l.plane) % l.channels;
+    default:
+      return i;
+  }
+}
+
+// value[i] = op(value[i], y) for every element, y read from `operand` or `main` as op says.
+void apply_op(const EpilogueOp& op, const Layout& layout, const std::vector<float>& operand,
+              const std::vector<double>& main, std::vector<double>& value) {
+  if (reads_tensor(op.operand) &&
+      static_cast<std::int64_t>(operand.size()) != operand_size(op.operand, layout))
+    throw Error(StatusCode::internal,
+                fmt::format("reference: {}'s operand has {} values where {} are expected", op.name,
+                            operand.size(), operand_size(op.operand, layout)));
+  if (op.operand == OperandKind::main && main.size() != value.size())
+    throw Error(
+        StatusCode::internal,
+        fmt::format("reference: {}(main) stands where the main op's result is not", op.name));
+  if (find_epilogue_op(op.name) == nullptr)  // before the threads, which must not throw
+    throw Error(StatusCode::internal, "reference: no epilogue op named '" + op.name + "'");
+  for_each_piece(layout.count, kMinPiece, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const double y = reads_tensor(op.operand) ? operand[operand_index(op.operand, layout, i)]
+                       : op.operand == OperandKind::main ? main[i]
+                                                         : 0.0;
+      value[i] = apply_reference(op, value[i], y);
+    }
+  });
+}
+
+Extents spatial_extents(const Shape& shape) {
+  Extents extents{1, 1, 1};
+  std::copy(shape.begin() + 2, shape.end(), extents.end() - (shape.size() - 2));
+  return extents;
+}
+
+// One window of a max or avg pool over one channel's `plane` of `in` positions, at output
+// position `o`.
+double pool_window(const PoolOp& pool, const double* plane, const Extents& in, const Extents& o) {
+  Extents begin{}, end{};
+  std::int64_t divisor = 1;  // count_include_pad=True: padded positions count, those beyond not
+  for (int d = 0; d < 3; ++d) {
+    const std::int64_t start = o[d] * pool.stride[d] - pool.padding[d];
+    const std::int64_t stop = start + pool.kernel[d];
+    divisor *= std::min(stop, in[d] + pool.padding[d]) - start;
+    begin[d] = std::max<std::int64_t>(start, 0);
+    end[d] = std::min(stop, in[d]);
+  }
+  double max = -std::numeric_limits<double>::infinity(), sum = 0;
+  for (std::int64_t z = begin[0]; z < end[0]; ++z)
+    for (std::int64_t y = begin[1]; y < end[1]; ++y)
+      for (std::int64_t x = begin[2]; x < end[2]; ++x) {
+        const double v = plane[(z * in[1] + y) * in[2] + x];
+        if (!(v <= max)) max = v;  // NaN wins, as in PyTorch
+        sum += v;
+      }
+  return pool.kind == PoolKind::max ? max : sum / static_cast<double>(divisor);
+}
+
+// The pool step over every channel of `value` ([N, K, (D,) H, W] = `in_shape`).
+std::vector<double> apply_pool(PoolOp pool, const std::vector<double>& value, const Shape& in_shape,
+                               const Shape& out_shape) {
+  if (in_shape.size() == 4) {  // 2-d: no window along d
+    pool.kernel[0] = pool.stride[0] = 1;
+    pool.padding[0] = 0;
+  }
+  const Extents in = spatial_extents(in_shape), out = spatial_extents(out_shape);
+  const std::int64_t in_positions = in[0] * in[1] * in[2];
+  const std::int64_t out_positions = out[0] * out[1] * out[2];
+  const std::int64_t planes = in_shape[0] * in_shape[1];
+  std::vector<double> pooled(planes * out_positions);
+  auto pool_plane = [&](std::int64_t p) {
+    const double* plane = value.data() + p * in_positions;
+    double* result = pooled.data() + p * out_positions;
+    if (pool.kind == PoolKind::global_avg) {
+      double sum = 0;
+      for (std::int64_t i = 0; i < in_positions; ++i) sum += plane[i];
+      result[0] = sum / static_cast<double>(in_positions);
+      return;
+    }
+    for (std::int64_t od = 0; od < out[0]; ++od)
+      for (std::int64_t oh = 0; oh < out[1]; ++oh)
+        for (std::int64_t ow = 0; ow < out[2]; ++ow)
+          result[(od * out[1] + oh) * out[2] + ow] = pool_window(pool, plane, in, {od, oh, ow});
+  };
+  for_each_piece(planes, std::max<std::int64_t>(1, kMinPiece / in_positions),
+                 [&](std::int64_t begin, std::int64_t end) {
+                   for (std::int64_t p = begin; p < end; ++p) pool_plane(p);
+                 });
+  return pooled;
+}
+
+}  // namespace
+
+std::vector<double> reference_epilogue(const Spec& spec, std::vector<double> main_result,
+                                       const TensorValues& tensor_values) {
+  const bool conv = spec.main.is_conv();
+  Shape shape = spec.main_shape();
+  if (static_cast<std::int64_t>(main_result.size()) != element_count(shape))
+    throw Error(StatusCode::internal,
+                fmt::format("reference: the main op's result has {} values where {} are expected",
+                            main_result.size(), element_count(shape)));
+  std::vector<double> value = std::move(main_result);
+  const bool uses_main = std::any_of(spec.epilogue.begin(), spec.epilogue.end(),
+                                     [](auto& op) { return op.operand == OperandKind::main; });
+  // `main` is what the main op's PyTorch layer returns: its bias included when the chain starts
+  // with one.
+  const bool main_after_bias = !spec.epilogue.empty() && spec.epilogue[0].name == "bias";
+  std::vector<double> main;
+  if (uses_main && !main_after_bias) main = value;
+  std::size_t next_tensor = 2;  // operand tensors follow the main op's two inputs
+  for (std::size_t i = 0; i <= spec.epilogue.size(); ++i) {
+    if (spec.pool && spec.pool->position == i) {
+      const Shape pooled_shape = spec.output_shape();
+      value = apply_pool(*spec.pool, value, shape, pooled_shape);
+      shape = pooled_shape;
+      main = {};  // `main` stands before the pool only
+    }
+    if (i == spec.epilogue.size()) break;
+    const EpilogueOp& op = spec.epilogue[i];
+    const std::vector<float> operand =
+        reads_tensor(op.operand) ? tensor_values(next_tensor++) : std::vector<float>();
+    apply_op(op, layout_of(shape, conv), operand, main, value);
+    if (uses_main && main_after_bias && i == 0) main = value;
+  }
+  return value;
+}
+
+}  // namespace fusetune
