@@ -97,8 +97,18 @@ std::int64_t conv_simt_block_count(const Spec& spec, const ConvSimtConfig& c) {
   return blocks;
 }
 
+std::uint64_t conv_simt_workspace_bytes(const Spec& spec, const ConvSimtConfig& c) {
+  if (!spec.pool || spec.pool->kind != PoolKind::global_avg) return 0;
+  const ConvGeometry& g = spec.main.conv;
+  const std::int64_t tiles = g.batch * g.groups * ceil_div(g.out_channels / g.groups, c.co_block);
+  const std::int64_t splits = conv_simt_block_count(spec, c) / tiles;
+  // Each split's float4 per thread, then one counter per tile.
+  return static_cast<std::uint64_t>(tiles * splits * c.block_threads() * 16 + tiles * 4);
+}
+
 LaunchGeometry conv_simt_launch(const Spec& spec, const ConvSimtConfig& c) {
   LaunchGeometry launch;
+  launch.workspace_bytes = conv_simt_workspace_bytes(spec, c);
   launch.grid = {static_cast<unsigned>(conv_simt_block_count(spec, c)), 1, 1};
   launch.block = {static_cast<unsigned>(c.block_threads()), 1, 1};
   launch.dynamic_smem_bytes = static_cast<unsigned>(conv_simt_smem_bytes(spec.main, c));

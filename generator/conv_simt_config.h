@@ -56,6 +56,8 @@ ConvSimtConfig conv_simt_from_json(const nlohmann::json& json);
 // Weights staged per block: [ci_chunk][taps][co_block] floats.
 int conv_simt_smem_bytes(const MainOp& main, const ConvSimtConfig& config);
 std::int64_t conv_simt_block_count(const Spec& spec, const ConvSimtConfig& config);
+// Global average pooling's workspace (templates/split_k.cuh), 0 for every other spec.
+std::uint64_t conv_simt_workspace_bytes(const Spec& spec, const ConvSimtConfig& config);
 LaunchGeometry conv_simt_launch(const Spec& spec, const ConvSimtConfig& config);
 
 }  // namespace fusetune

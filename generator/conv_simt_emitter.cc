@@ -25,9 +25,10 @@ std::string emit_config(const Spec& spec, const ConvSimtConfig& c) {
   const MainOp& main = spec.main;
   const ConvGeometry& g = main.conv;
   const std::array<CellAxis, 3> cells = conv_cells(spec);
-  const std::string_view pool = !spec.pool                         ? "ft::kPoolNone"
-                                : spec.pool->kind == PoolKind::max ? "ft::kPoolMax"
-                                                                   : "ft::kPoolAvg";
+  const std::string_view pool = !spec.pool                                ? "ft::kPoolNone"
+                                : spec.pool->kind == PoolKind::max        ? "ft::kPoolMax"
+                                : spec.pool->kind == PoolKind::global_avg ? "ft::kPoolGlobalAvg"
+                                                                          : "ft::kPoolAvg";
   return fmt::format(
       "struct Config {{\n"
       "  static constexpr int N = {}, C = {}, K = {}, GROUPS = {};\n"
@@ -52,10 +53,13 @@ KernelSource emit_conv_simt(const Spec& spec, const ConvSimtConfig& config) {
   parts.name = config_name(spec.main, config);
   parts.launch = conv_simt_launch(spec, config);
   parts.templates = {{"common.cuh", templates::common_cuh},
+                     {"split_k.cuh", templates::split_k_cuh},
                      {"conv_simt.cuh", templates::conv_simt_cuh}};
   parts.config = emit_config(spec, config);
-  parts.body =
-      "  ft::conv_simt<Config>(args.tensors[0], args.tensors[1], args.out, Epilogue{args});\n";
+  parts.body = fmt::format(
+      "  ft::conv_simt<Config>(args.tensors[0], args.tensors[1], args.out, {}, "
+      "Epilogue{{args}});\n",
+      parts.launch.workspace_bytes > 0 ? "workspace" : "nullptr");
   return assemble_kernel(spec, parts);
 }
 

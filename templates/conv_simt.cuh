@@ -24,6 +24,8 @@
 //   THREADS_D, THREADS_H, THREADS_W   threads of one channel group along the cell grid
 //   CELLS_D, CELLS_H, CELLS_W     cells per thread along each axis
 //   CI_CHUNK                      input channels staged at a time; divides C / GROUPS
+// With global average pooling the kernel takes a workspace (split_k.cuh): per (image, channel
+// block), [SPATIAL_BOXES][THREADS] float4 partial sums, then one arrival counter each.
 // Geometry (Config::D, Config::H, Config::W, one struct per axis): IN, OUT (the convolution's
 // extents), KERNEL, STRIDE, PADDING, DILATION, and the cells' CELL (elements per cell),
 // CELL_STRIDE, CELL_OFFSET (a cell c spans outputs c * CELL_STRIDE - CELL_OFFSET + [0, CELL))
@@ -35,6 +37,8 @@ namespace ft {
 constexpr int kPoolNone = 0;  // every element is stored
 constexpr int kPoolMax = 1;
 constexpr int kPoolAvg = 2;  // PyTorch's count_include_pad=True divisor
+constexpr int kPoolGlobalAvg =
+    3;  // the mean over every position: blocks add up through split_k.cuh
 
 // Which input a tap reads for element `e` of a cell, relative to the cell's input origin along
 // one axis; `valid` is false where the tap meets an inserted zero of a transposed convolution.
@@ -126,10 +130,63 @@ struct ThreadCells {
   }
 };
 
+// Global average pooling: the block's sums per channel (`sums`, this thread's CO_THREAD
+// channels over its cells) meet those of the other blocks of the same image and channel block
+// in the workspace; the last block to arrive adds them up in a fixed order and writes the mean.
+// SPLITS blocks (the spatial boxes) share each of the TILES (image, channel block) pairs.
+template <class Config, int SPLITS, int TILES, class Epilogue>
+__device__ __forceinline__ void write_global_mean(float (&sums)[Config::CO_THREAD], float* smem,
+                                                  float* __restrict__ workspace, int tile,
+                                                  int split, int n, int channel0,
+                                                  float* __restrict__ out, const Epilogue& epilogue,
+                                                  int thread) {
+  constexpr int CO_THREAD = Config::CO_THREAD;
+  constexpr int WARPS_PER_GROUP = Config::THREADS_D * Config::THREADS_H * Config::THREADS_W / 32;
+  constexpr int KG = Config::K / Config::GROUPS;
+#pragma unroll
+  for (int c = 0; c < CO_THREAD; ++c)
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2)
+      sums[c] += __shfl_xor_sync(0xffffffffu, sums[c], offset);
+  __syncthreads();  // the staged weights are no longer read: their memory holds the warps' sums
+  const int warp = thread / 32;
+  if (thread % 32 == 0)
+#pragma unroll
+    for (int c = 0; c < CO_THREAD; ++c) smem[warp * CO_THREAD + c] = sums[c];
+  __syncthreads();
+  // Thread t < CO_BLOCK / 4 gathers channels 4t .. 4t + 3 of the block.
+  float block_sums[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  if (thread < Config::CO_BLOCK / 4)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int co = 4 * thread + e, group = co / CO_THREAD;
+      for (int w = 0; w < WARPS_PER_GROUP; ++w)
+        block_sums[e] += smem[(group * WARPS_PER_GROUP + w) * CO_THREAD + co % CO_THREAD];
+    }
+  __shared__ unsigned flag;
+  constexpr long long PARTIALS = 4ll * SPLITS * Config::THREADS;  // floats per tile
+  float* partials = workspace + PARTIALS * tile;
+  unsigned* counter = reinterpret_cast<unsigned*>(workspace + PARTIALS * TILES) + tile;
+  const bool last = reduce_split_k<SPLITS, 4, Config::THREADS>(
+      block_sums, partials, counter, smem_address(&flag), split, thread, [] { __syncthreads(); });
+  if (!last || thread >= Config::CO_BLOCK / 4) return;
+  constexpr float POSITIONS = Config::D::OUT * Config::H::OUT * Config::W::OUT;
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const int co = 4 * thread + e;
+    if (channel0 % KG + co >= KG) continue;
+    const int channel = channel0 + co;
+    const int index = n * Config::K + channel;
+    float value = block_sums[e] / POSITIONS;
+    epilogue.apply_pooled(value, channel, index);
+    out[index] = value;
+  }
+}
+
 template <class Config, class Epilogue>
 __device__ __forceinline__ void conv_simt(const float* __restrict__ x,
                                           const float* __restrict__ weight, float* __restrict__ out,
-                                          const Epilogue& epilogue) {
+                                          float* __restrict__ workspace, const Epilogue& epilogue) {
   using D = typename Config::D;
   using H = typename Config::H;
   using W = typename Config::W;
@@ -300,7 +357,21 @@ __device__ __forceinline__ void conv_simt(const float* __restrict__ x,
             }
       }
 
-  if constexpr (Config::POOL != kPoolNone) {
+  if constexpr (Config::POOL == kPoolGlobalAvg) {
+    float sums[CO_THREAD];
+#pragma unroll
+    for (int c = 0; c < CO_THREAD; ++c) {
+      sums[c] = 0.0f;
+#pragma unroll
+      for (int j = 0; j < CELLS; ++j) sums[c] += pooled[j][c];
+    }
+    const int tile = n * Config::GROUPS * CO_BLOCKS_PER_GROUP + co_block;
+    const int split = (box_d * BOXES_H + box_h) * BOXES_W + box_w;
+    constexpr int SPLITS = BOXES_D * BOXES_H * BOXES_W;
+    constexpr int TILES = Config::N * Config::GROUPS * CO_BLOCKS_PER_GROUP;
+    write_global_mean<Config, SPLITS, TILES>(sums, w_smem, workspace, tile, split, n, g * KG + co0,
+                                             out, epilogue, thread);
+  } else if constexpr (Config::POOL != kPoolNone) {
 #pragma unroll
     for (int i = 0; i < Config::CELLS_D; ++i)
 #pragma unroll

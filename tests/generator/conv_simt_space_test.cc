@@ -93,9 +93,6 @@ TEST(ConvSimtSpace, RejectionsSayWhy) {
   c.co_thread = 16;
   EXPECT_EQ(reason(spec, c), "a block of 64 output channels leaves most idle in a group of 32");
 
-  const Spec global =
-      parse_spec("conv2d(n=2, c=3, h=16, w=16, k=32, kernel=3) -> relu -> global_avg_pool");
-  EXPECT_EQ(reason(global, good), "global_avg_pool is not fused into a convolution yet");
   const Spec phases = parse_spec(
       "conv_transpose2d(n=1, c=16, h=16, w=16, k=32, kernel=3, stride=2) -> max_pool2d(3)");
   EXPECT_EQ(reason(phases, ConvSimtConfig{16, 8, {1, 1, 32}, {1, 1, 1}, 16}),
@@ -104,16 +101,30 @@ TEST(ConvSimtSpace, RejectionsSayWhy) {
 }
 
 TEST(ConvSimtSpace, DefaultSaysWhyNothingRuns) {
-  const Spec global =
-      parse_spec("conv2d(n=2, c=3, h=16, w=16, k=32, kernel=3) -> relu -> global_avg_pool");
+  const Spec phases = parse_spec(
+      "conv_transpose2d(n=1, c=16, h=16, w=16, k=32, kernel=3, stride=2) -> max_pool2d(3)");
   try {
-    default_candidate(global, sm90(), Precision::fp32);
-    ADD_FAILURE() << "a kernel was offered for global_avg_pool";
+    default_candidate(phases, sm90(), Precision::fp32);
+    ADD_FAILURE() << "a kernel was offered for windows across output phases";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), StatusCode::invalid_argument);
-    EXPECT_NE(std::string(e.what()).find("global_avg_pool is not fused"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("not a multiple of the convolution's stride"),
+              std::string::npos)
         << e.what();
   }
+}
+
+TEST(ConvSimtSpace, GlobalAveragePoolingAddsBlocksUpInAWorkspace) {
+  const Spec global =
+      parse_spec("conv2d(n=2, c=3, h=16, w=16, k=32, kernel=3) -> relu -> global_avg_pool");
+  const Spec plain = parse_spec("conv2d(n=2, c=3, h=16, w=16, k=32, kernel=3) -> relu");
+  const ConvSimtConfig c{16, 8, {1, 2, 16}, {1, 1, 1}, 3};
+  ASSERT_EQ(conv_simt_rejection(global, sm90(), c), std::nullopt);
+  // 14x14 outputs in boxes of 2x16: 7 boxes per (image, channel block), 2 x 2 such tiles.
+  EXPECT_EQ(conv_simt_workspace_bytes(global, c),
+            2u * 2 * 7 * static_cast<unsigned>(c.block_threads()) * 16 + 2 * 2 * 4);
+  EXPECT_EQ(conv_simt_workspace_bytes(plain, c), 0u);
+  EXPECT_FALSE(search_space(global, sm90(), Precision::fp32).empty());
 }
 
 TEST(ConvCells, CellsArePoolingWindowsPhasesOrElements) {

@@ -113,6 +113,15 @@ const GoldenCase kGoldenCases[] = {
      "ft_gemm_wgmma_128x128_c1_s4_fp16_p3_gmnk"},
     {"linear_bf16_mma_guarded.cu", "linear(m=37, n=200, k=3004, dtype=bf16) -> bias -> gelu(tanh)",
      "ft_gemm_mma_32x32x64_w1x2_s3_bf16_va4_vb4_gmnk"},
+    {"convt3d_seed_default_sm90.cu",
+     "conv_transpose3d(n=16, c=16, d=16, h=32, w=32, k=32, kernel=3, stride=2, padding=1, "
+     "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+     "max_pool3d(2)",
+     ""},
+    {"conv2d_groups_global_avg_pool.cu",
+     "conv2d(n=3, c=6, h=13, w=17, k=12, kernel=3, padding=1, dilation=2, groups=2) -> "
+     "add(tensor) -> relu -> global_avg_pool -> mul(2.0) -> add(channel)",
+     ""},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {

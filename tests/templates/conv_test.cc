@@ -115,6 +115,11 @@ INSTANTIATE_TEST_SUITE_P(
         // Average pooling with padding (count_include_pad), ops after the pool.
         "conv2d(n=2, c=3, h=17, w=15, k=5, kernel=3, padding=1) -> relu -> avg_pool2d(3, "
         "stride=2, padding=1) -> mul(2.0) -> add(tensor)",
+        // Global average pooling: blocks add up through the workspace, ops after it.
+        "conv2d(n=3, c=5, h=13, w=17, k=12, kernel=3, padding=1) -> relu -> global_avg_pool -> "
+        "mul(2.0) -> add(channel)",
+        "conv_transpose3d(n=2, c=4, d=3, h=5, w=6, k=8, kernel=3, stride=2) -> global_avg_pool "
+        "-> sigmoid",
         // Overlapping windows with padding.
         "conv2d(n=1, c=4, h=20, w=21, k=8, kernel=3) -> max_pool2d(3, stride=2, padding=1) -> "
         "sub(channel)"));

@@ -28,6 +28,17 @@ namespace fs = std::filesystem;
 constexpr const char* kSeed =
     "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)";
 
+// The convolution seed and KernelBench's convolution problems, and global average pooling.
+const char* const kConvSpecs[] = {
+    "conv_transpose3d(n=16, c=16, d=16, h=32, w=32, k=32, kernel=3, stride=2, padding=1, "
+    "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+    "max_pool3d(2)",
+    "conv2d(n=128, c=64, h=128, w=128, k=128, kernel=3) -> bias -> relu -> add(channel)",
+    "conv_transpose3d(n=16, c=32, d=16, h=32, w=32, k=64, kernel=3, stride=2, padding=1, "
+    "output_padding=1) -> bias -> add(channel) -> add(main) -> mul(main) -> add(main)",
+    "conv2d(n=128, c=8, h=128, w=128, k=64, kernel=3) -> relu -> global_avg_pool -> mul(2.0)",
+};
+
 // The seed with inputs of the type `precision` multiplies (dtype=bf16 for bf16).
 Spec seed_for(Precision precision) {
   const DataType inputs = input_type(precision);
@@ -37,7 +48,9 @@ Spec seed_for(Precision precision) {
                   to_string(inputs)));
 }
 
-class CompileSpace : public testing::TestWithParam<std::tuple<std::string, Precision>> {
+// A test with a fresh temporary folder for its database.
+template <class Param>
+class WithTemporaryFolder : public testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "fusetune-compile-space-XXXXXX").string();
@@ -48,6 +61,8 @@ class CompileSpace : public testing::TestWithParam<std::tuple<std::string, Preci
 
   fs::path dir_;
 };
+
+class CompileSpace : public WithTemporaryFolder<std::tuple<std::string, Precision>> {};
 
 TEST_P(CompileSpace, EverySeedCandidateCompilesAndIsFoundCompiledTheSecondTime) {
   const auto& [arch, precision] = GetParam();
@@ -119,6 +134,36 @@ INSTANTIATE_TEST_SUITE_P(ArchsAndPrecisions, CompileSpace,
                                           testing::Values(Precision::fp32, Precision::tf32,
                                                           Precision::tf32x3, Precision::bf16,
                                                           Precision::fp16)));
+
+// Every candidate of the convolution problems fusetune was asked about compiles, without spills.
+class ConvCompileSpace : public WithTemporaryFolder<std::tuple<std::string, const char*>> {};
+
+TEST_P(ConvCompileSpace, EveryConvolutionCandidateCompilesWithoutSpills) {
+  const auto& [arch, text] = GetParam();
+  const Spec spec = parse_spec(text);
+  const std::unique_ptr<cache::Database> db = cache::Database::open((dir_ / "tuning.db").string());
+  TuneOptions options;
+  options.compile_only = true;
+  options.arch = arch;
+  options.precision = Precision::fp32;
+  const TuneReport report = tune(spec, *db, options);
+  EXPECT_GT(report.candidates, 0);
+  EXPECT_EQ(report.compiled, report.candidates);
+  int most_registers = 0;
+  for (const CandidateResult& r : report.results) {
+    EXPECT_EQ(r.outcome, Outcome::ok) << r.name << ": " << r.message;
+    EXPECT_EQ(r.spill_bytes, 0) << r.name;
+    EXPECT_GE(r.smem_bytes, static_cast<int>(generate(spec, r.config).launch.dynamic_smem_bytes))
+        << r.name;
+    most_registers = std::max(most_registers, r.registers);
+  }
+  std::cout << arch << " " << text << ": " << report.candidates << " candidates, at most "
+            << most_registers << " registers\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(ArchsAndSpecs, ConvCompileSpace,
+                         testing::Combine(testing::Values("sm_80", "sm_90"),
+                                          testing::ValuesIn(kConvSpecs)));
 
 }  // namespace
 }  // namespace fusetune
