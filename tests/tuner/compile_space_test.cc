@@ -120,5 +120,55 @@ INSTANTIATE_TEST_SUITE_P(ArchsAndPrecisions, CompileSpace,
                                                           Precision::tf32x3, Precision::bf16,
                                                           Precision::fp16)));
 
+// Every candidate of the tensor-core convolution family compiles for each arch, within 255
+// registers and without spilling: KernelBench's conv2d, and an odd 3-d convolution whose edges
+// are all guarded.
+class CompileConvSpace
+    : public testing::TestWithParam<std::tuple<std::string, Precision, std::string>> {};
+
+TEST_P(CompileConvSpace, EveryCandidateCompilesWithoutSpilling) {
+  const auto& [arch, precision, text] = GetParam();
+  const Spec spec = parse_spec(text);
+  const std::size_t space_size =
+      search_space(spec, DeviceLimits::for_arch(arch).value(), precision).size();
+  ASSERT_GT(space_size, 0u);
+  std::string pattern = (fs::temp_directory_path() / "fusetune-compile-conv-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  const fs::path dir = pattern;
+  {
+    const std::unique_ptr<cache::Database> db = cache::Database::open((dir / "tuning.db").string());
+    TuneOptions options;
+    options.compile_only = true;
+    options.arch = arch;
+    options.precision = precision;
+    const TuneReport report = tune(spec, *db, options);
+    EXPECT_EQ(report.candidates, static_cast<int>(space_size));
+    EXPECT_EQ(report.compiled, report.candidates);
+    int most_registers = 0;
+    for (const CandidateResult& r : report.results) {
+      EXPECT_TRUE(r.name.starts_with("ft_conv_mma_")) << r.name;
+      EXPECT_EQ(r.outcome, Outcome::ok) << r.name << ": " << r.message;
+      EXPECT_GT(r.registers, 0) << r.name;
+      EXPECT_LE(r.registers, 255) << r.name;
+      EXPECT_EQ(r.spill_bytes, 0) << r.name << " spills";
+      EXPECT_EQ(r.smem_bytes, static_cast<int>(generate(spec, r.config).launch.dynamic_smem_bytes))
+          << r.name << " uses no static shared memory";
+      most_registers = std::max(most_registers, r.registers);
+    }
+    std::cout << arch << " " << to_string(precision) << " " << text << ": " << report.candidates
+              << " candidates, at most " << most_registers << " registers\n";
+  }
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ArchsAndPrecisions, CompileConvSpace,
+    testing::Combine(
+        testing::Values("sm_80", "sm_90"), testing::Values(Precision::tf32, Precision::tf32x3),
+        testing::Values(
+            "conv2d(n=128, c=64, h=128, w=128, k=128, kernel=3) -> bias -> relu -> add(channel)",
+            "conv3d(n=2, c=6, d=5, h=9, w=11, k=10, kernel=(3, 3, 2), stride=(1, 2, 1), "
+            "padding=1, dilation=(2, 1, 2), groups=2) -> add(tensor) -> gelu")));
+
 }  // namespace
 }  // namespace fusetune
