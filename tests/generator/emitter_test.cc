@@ -113,6 +113,11 @@ const GoldenCase kGoldenCases[] = {
      "ft_gemm_wgmma_128x128_c1_s4_fp16_p3_gmnk"},
     {"linear_bf16_mma_guarded.cu", "linear(m=37, n=200, k=3004, dtype=bf16) -> bias -> gelu(tanh)",
      "ft_gemm_mma_32x32x64_w1x2_s3_bf16_va4_vb4_gmnk"},
+    // Every edge guarded, groups 2, stride, padding and dilation, K = 27 (4-byte weight copies).
+    {"conv2d_groups_mma_3xtf32_guarded.cu",
+     "conv2d(n=2, c=6, h=19, w=23, k=10, kernel=3, stride=2, padding=2, dilation=2, groups=2) -> "
+     "bias -> relu -> add(channel)",
+     "ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk"},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {
