@@ -29,7 +29,7 @@
 // Tunables (a Config struct; generator/conv_mma_space.cc holds their ranges):
 //   WARPS_M, WARPS_N        warps per block along M and N             64..256 threads
 //   MMA_TILES_M, _N         16x8 MMA tiles per warp along M and N     1..4 and 1..8; BM 32..256
-//   BK                      k-depth of a stage                        8, 16 or 32
+//   BK                      k-depth of a stage                        a multiple of 8 (16, 32)
 //   STAGES                  cp.async pipeline depth                   2..4
 //   PASSES                  1 (TF32) or 3 (3xTF32: big + small TF32 parts, fp32-level accuracy)
 //   VEC_B                   floats per copy of B: 4, 2 or 1, the widest that divides K
