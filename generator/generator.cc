@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fusetune/status.h"
+#include "generator/conv_mma_emitter.h"
+#include "generator/conv_mma_space.h"
 #include "generator/conv_simt_emitter.h"
 #include "generator/conv_simt_space.h"
 #include "generator/gemm_mma_emitter.h"
@@ -29,14 +31,17 @@ Candidate candidate(const MainOp& main, const KernelConfig& config) {
 std::optional<std::string> rejection(const Spec& spec, const DeviceLimits& limits,
                                      const KernelConfig& config) {
   const MainOp& main = spec.main;
-  if (main.is_conv() != std::holds_alternative<ConvSimtConfig>(config))
+  const bool conv_kernel = std::holds_alternative<ConvSimtConfig>(config) ||
+                           std::holds_alternative<ConvMmaConfig>(config);
+  if (main.is_conv() != conv_kernel)
     return main.is_conv() ? "a GEMM kernel cannot run a convolution"
                           : "a convolution kernel cannot run a GEMM";
   return std::visit(
       Overloaded{[&](const GemmSimtConfig& c) { return gemm_simt_rejection(main, limits, c); },
                  [&](const GemmMmaConfig& c) { return gemm_mma_rejection(main, limits, c); },
                  [&](const GemmWgmmaConfig& c) { return gemm_wgmma_rejection(main, limits, c); },
-                 [&](const ConvSimtConfig& c) { return conv_simt_rejection(spec, limits, c); }},
+                 [&](const ConvSimtConfig& c) { return conv_simt_rejection(spec, limits, c); },
+                 [&](const ConvMmaConfig& c) { return conv_mma_rejection(spec, limits, c); }},
       config);
 }
 
@@ -57,10 +62,12 @@ std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits
                                     Precision precision) {
   std::vector<Candidate> candidates;
   if (spec.main.is_conv()) {
-    // Convolutions run on CUDA cores only, for now.
+    // fp32 on CUDA cores (every convolution); TF32 and 3xTF32 on tensor cores (plain ones).
     if (precision == Precision::fp32)
       for (const ConvSimtConfig& c : conv_simt_space(spec, limits))
         candidates.push_back(candidate(spec.main, c));
+    for (const ConvMmaConfig& c : conv_mma_space(spec, limits, precision))
+      candidates.push_back(candidate(spec.main, c));
     return candidates;
   }
   if (precision == Precision::fp32) {
@@ -97,14 +104,23 @@ std::vector<Candidate> best_predicted(std::vector<Candidate> space, std::size_t 
   return chosen;
 }
 
+std::optional<std::string> missing_family(const Spec& spec, Precision precision) {
+  if (!spec.main.is_conv() || precision == Precision::fp32) return std::nullopt;
+  if (precision != Precision::tf32 && precision != Precision::tf32x3)
+    return fmt::format("{} has no {} kernel family; use --precision fp32, tf32 or 3xtf32",
+                       main_op_name(spec.main.kind), to_string(precision));
+  if (const std::optional<std::string> why = conv_mma_spec_rejection(spec))
+    return fmt::format("'{}' has no kernel at precision {}: {}", spec.canonical(),
+                       to_string(precision), *why);
+  return std::nullopt;
+}
+
 Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision) {
   if (spec.main.is_conv()) {
-    if (precision != Precision::fp32)
-      throw Error(StatusCode::invalid_argument,
-                  fmt::format("no kernel can run '{}' at precision {}: convolutions run in fp32 "
-                              "only for now (--precision fp32)",
-                              spec.canonical(), to_string(precision)));
-    return candidate(spec.main, conv_simt_default(spec, limits));
+    if (const std::optional<std::string> why = missing_family(spec, precision))
+      throw Error(StatusCode::invalid_argument, *why);
+    if (precision == Precision::fp32) return candidate(spec.main, conv_simt_default(spec, limits));
+    return candidate(spec.main, conv_mma_default(spec, limits, precision));
   }
   if (precision == Precision::fp32)
     return candidate(spec.main, gemm_simt_default(spec.main, limits));
@@ -125,6 +141,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
   std::optional<KernelConfig> config;
   if (name.starts_with("ft_conv_simt_")) {
     if (auto c = parse_conv_simt_name(name, &why)) config = *c;
+  } else if (name.starts_with("ft_conv_mma_")) {
+    if (auto c = parse_conv_mma_name(name, &why)) config = *c;
   } else if (name.starts_with("ft_gemm_mma_")) {
     if (auto c = parse_gemm_mma_name(name, &why)) config = *c;
   } else if (name.starts_with("ft_gemm_wgmma_")) {
@@ -138,7 +156,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
                             "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread or "
                             "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4 or "
                             "ft_gemm_wgmma_128x128_c2_s4_bf16_p132 or "
-                            "ft_conv_simt_co32x8_t1x4x32_c1x1x2_ci16; 'fusetune tune "
+                            "ft_conv_simt_co32x8_t1x4x32_c1x1x2_ci16 or "
+                            "ft_conv_mma_128x128x16_w2x4_s3_tf32_vb4; 'fusetune tune "
                             "--compile-only --all' lists those of a spec",
                             name, why));
   if (const auto reason = rejection(spec, limits, *config))
@@ -152,7 +171,8 @@ KernelSource generate(const Spec& spec, const KernelConfig& config) {
   return std::visit(Overloaded{[&](const GemmSimtConfig& c) { return emit_gemm_simt(spec, c); },
                                [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); },
                                [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); },
-                               [&](const ConvSimtConfig& c) { return emit_conv_simt(spec, c); }},
+                               [&](const ConvSimtConfig& c) { return emit_conv_simt(spec, c); },
+                               [&](const ConvMmaConfig& c) { return emit_conv_mma(spec, c); }},
                     config);
 }
 
@@ -168,6 +188,7 @@ KernelConfig config_from_json(std::string_view json) {
     if (family == "gemm_mma") return gemm_mma_from_json(parsed);
     if (family == "gemm_wgmma") return gemm_wgmma_from_json(parsed);
     if (family == "conv_simt") return conv_simt_from_json(parsed);
+    if (family == "conv_mma") return conv_mma_from_json(parsed);
     throw Error(
         StatusCode::invalid_argument,
         fmt::format("unknown kernel family '{}' in stored configuration: {}", family, json));

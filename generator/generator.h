@@ -1,7 +1,8 @@
 // The generator's entry points: the search space of a spec at a precision on a device, the
 // default for a spec never tuned, and the source of one configuration. GEMMs have three
 // template families: SIMT FFMA for fp32; for TF32 and 3xTF32 tensor-core mma.sync (sm_80 and
-// newer) and, on sm_90, warpgroup MMA fed by TMA. Convolutions have a direct FFMA family.
+// newer) and, on sm_90, warpgroup MMA fed by TMA. Convolutions have a direct FFMA family for
+// fp32 and an implicit-GEMM mma.sync family for TF32 and 3xTF32 (plain convolutions, no pool).
 #pragma once
 
 #include <optional>
@@ -10,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "generator/conv_mma_config.h"
 #include "generator/conv_simt_config.h"
 #include "generator/device_limits.h"
 #include "generator/gemm_mma_config.h"
@@ -21,7 +23,8 @@
 
 namespace fusetune {
 
-using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig, ConvSimtConfig>;
+using KernelConfig =
+    std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig, ConvSimtConfig, ConvMmaConfig>;
 
 struct Candidate {
   KernelConfig config;
@@ -35,6 +38,10 @@ std::string config_name(const MainOp& main, const KernelConfig& config);
 // predicted first.
 std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits,
                                     Precision precision);
+
+// Why no kernel family serves `spec` at `precision` (a pooled convolution at TF32), with the
+// precision to use; nullopt when one does. A family may still rule out every configuration.
+std::optional<std::string> missing_family(const Spec& spec, Precision precision);
 
 // The first `limit` candidates of a search space when its families take turns, each giving its
 // best predicted next: a short sweep still tries every family. 0 keeps them all.

@@ -153,9 +153,12 @@ class DatabaseLibrary final : public Library {
   }
 
   // Without a tuned winner, auto runs the most accurate precision it may use: the one sure to
-  // stay within the tolerance, unmeasured as it is.
-  static Precision untuned_precision(const PrecisionPolicy& policy) {
-    const std::vector<Precision> eligible = policy.precisions();
+  // stay within the tolerance, unmeasured as it is (among those with a kernel for the spec: a
+  // pooled convolution has none at 3xTF32).
+  static Precision untuned_precision(const Spec& spec, const PrecisionPolicy& policy) {
+    std::vector<Precision> eligible = policy.precisions();
+    std::erase_if(eligible, [&](Precision p) { return missing_family(spec, p).has_value(); });
+    if (eligible.empty()) eligible = policy.precisions();  // default_candidate then says why
     return *std::ranges::min_element(eligible, [&](Precision a, Precision b) {
       return expected_error(a, policy.output) < expected_error(b, policy.output);
     });
@@ -169,7 +172,7 @@ class DatabaseLibrary final : public Library {
     const bool tuned = tuning.has_value();
     const Candidate candidate =
         tuned ? Candidate{config_from_json(tuning->winner_config_json), tuning->winner}
-              : default_candidate(spec, device_.limits, untuned_precision(policy));
+              : default_candidate(spec, device_.limits, untuned_precision(spec, policy));
     const KernelSource source = generate(spec, candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
     std::optional<CompiledBinary> binary = find_binary(*db_, binary_id);

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "fusetune/status.h"
+#include "generator/generator.h"
 #include "generator/precision_policy.h"
 #include "runtime/device.h"
 #include "runtime/tuning_key.h"
@@ -16,13 +17,11 @@
 namespace fusetune {
 namespace {
 
-// Convolutions have a CUDA-core family only: a tensor-core precision would sweep nothing.
+// Convolutions have a tensor-core family for plain convolutions only (no transposed one, no
+// pool step): another precision would sweep nothing.
 void require_kernel_family(const Spec& spec, Precision precision) {
-  if (spec.main.is_conv() && precision != Precision::fp32)
-    throw Error(StatusCode::invalid_argument,
-                fmt::format("{} runs at precision fp32 only for now (no tensor-core convolution "
-                            "kernel yet); tune it with --precision fp32",
-                            main_op_name(spec.main.kind)));
+  if (const std::optional<std::string> why = missing_family(spec, precision))
+    throw Error(StatusCode::invalid_argument, *why);
 }
 
 void summarize(TuneReport& report) {

@@ -81,8 +81,8 @@ struct TuneReport {
 };
 
 // Runs (or recalls) the sweep for `spec`. Throws Error: no_device when a GPU sweep has no GPU,
-// invalid_argument for an unknown arch or a convolution at a tensor-core precision,
-// database_error, internal.
+// invalid_argument for an unknown arch or a precision no kernel family serves for the spec (a
+// pooled or transposed convolution at TF32: missing_family), database_error, internal.
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options);
 
 }  // namespace fusetune

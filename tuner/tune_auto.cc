@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "generator/generator.h"
+
 namespace fusetune {
 
 std::optional<double> measured_error(const TuneReport& sweep) {
@@ -17,6 +19,8 @@ AutoTuneReport tune_auto(const Spec& spec, cache::Database& db, const PrecisionP
   std::vector<PrecisionWinner> winners;
   std::vector<std::size_t> sweep_of_winner;
   for (Precision precision : policy.precisions()) {
+    // A pooled or transposed convolution has no tensor-core kernel: auto chooses among the rest.
+    if (missing_family(spec, precision)) continue;
     TuneOptions sweep_options = options;
     sweep_options.precision = precision;
     // Each precision is verified at its own default, so its stored results are the ones a

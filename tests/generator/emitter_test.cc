@@ -122,6 +122,11 @@ const GoldenCase kGoldenCases[] = {
      "conv2d(n=3, c=6, h=13, w=17, k=12, kernel=3, padding=1, dilation=2, groups=2) -> "
      "add(tensor) -> relu -> global_avg_pool -> mul(2.0) -> add(channel)",
      ""},
+    // Every edge guarded, groups 2, stride, padding and dilation, K = 27 (4-byte weight copies).
+    {"conv2d_groups_mma_3xtf32_guarded.cu",
+     "conv2d(n=2, c=6, h=19, w=23, k=10, kernel=3, stride=2, padding=2, dilation=2, groups=2) -> "
+     "bias -> relu -> add(channel)",
+     "ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk"},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {

@@ -135,35 +135,55 @@ INSTANTIATE_TEST_SUITE_P(ArchsAndPrecisions, CompileSpace,
                                                           Precision::tf32x3, Precision::bf16,
                                                           Precision::fp16)));
 
-// Every candidate of the convolution problems fusetune was asked about compiles, without spills.
-class ConvCompileSpace : public WithTemporaryFolder<std::tuple<std::string, const char*>> {};
+// Every candidate of the convolution problems compiles for each arch, within 255 registers and
+// without spilling: the direct family at fp32, the tensor-core family at TF32 and 3xTF32.
+class ConvCompileSpace
+    : public WithTemporaryFolder<std::tuple<std::string, Precision, const char*>> {};
 
 TEST_P(ConvCompileSpace, EveryConvolutionCandidateCompilesWithoutSpills) {
-  const auto& [arch, text] = GetParam();
+  const auto& [arch, precision, text] = GetParam();
   const Spec spec = parse_spec(text);
+  const std::size_t space_size =
+      search_space(spec, DeviceLimits::for_arch(arch).value(), precision).size();
+  ASSERT_GT(space_size, 0u);
   const std::unique_ptr<cache::Database> db = cache::Database::open((dir_ / "tuning.db").string());
   TuneOptions options;
   options.compile_only = true;
   options.arch = arch;
-  options.precision = Precision::fp32;
+  options.precision = precision;
   const TuneReport report = tune(spec, *db, options);
-  EXPECT_GT(report.candidates, 0);
+  EXPECT_EQ(report.candidates, static_cast<int>(space_size));
   EXPECT_EQ(report.compiled, report.candidates);
+  const std::string family = precision == Precision::fp32 ? "ft_conv_simt_" : "ft_conv_mma_";
   int most_registers = 0;
   for (const CandidateResult& r : report.results) {
+    EXPECT_TRUE(r.name.starts_with(family)) << r.name;
     EXPECT_EQ(r.outcome, Outcome::ok) << r.name << ": " << r.message;
-    EXPECT_EQ(r.spill_bytes, 0) << r.name;
+    EXPECT_GT(r.registers, 0) << r.name;
+    EXPECT_LE(r.registers, 255) << r.name;
+    EXPECT_EQ(r.spill_bytes, 0) << r.name << " spills";
+    // Global average pooling adds a word of static shared memory (its arrival flag).
     EXPECT_GE(r.smem_bytes, static_cast<int>(generate(spec, r.config).launch.dynamic_smem_bytes))
         << r.name;
     most_registers = std::max(most_registers, r.registers);
   }
-  std::cout << arch << " " << text << ": " << report.candidates << " candidates, at most "
-            << most_registers << " registers\n";
+  std::cout << arch << " " << to_string(precision) << " " << text << ": " << report.candidates
+            << " candidates, at most " << most_registers << " registers\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(ArchsAndSpecs, ConvCompileSpace,
+INSTANTIATE_TEST_SUITE_P(Direct, ConvCompileSpace,
                          testing::Combine(testing::Values("sm_80", "sm_90"),
+                                          testing::Values(Precision::fp32),
                                           testing::ValuesIn(kConvSpecs)));
+
+INSTANTIATE_TEST_SUITE_P(
+    TensorCores, ConvCompileSpace,
+    testing::Combine(
+        testing::Values("sm_80", "sm_90"), testing::Values(Precision::tf32, Precision::tf32x3),
+        testing::Values(
+            "conv2d(n=128, c=64, h=128, w=128, k=128, kernel=3) -> bias -> relu -> add(channel)",
+            "conv3d(n=2, c=6, d=5, h=9, w=11, k=10, kernel=(3, 3, 2), stride=(1, 2, 1), "
+            "padding=1, dilation=(2, 1, 2), groups=2) -> add(tensor) -> gelu")));
 
 }  // namespace
 }  // namespace fusetune

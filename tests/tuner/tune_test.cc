@@ -6,13 +6,15 @@
 #include <filesystem>
 #include <random>
 
+#include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "tests/expect_error.h"
+#include "tuner/tune_auto.h"
 
 namespace fusetune {
 namespace {
 
-TEST(Tune, ConvolutionsSweepTheirOwnFamilyAtFp32Only) {
+TEST(Tune, ConvolutionsSweepTheDirectFamilyAtFp32AndTensorCoresAtTf32) {
   const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) /
                                        ("tune_conv_" + std::to_string(std::random_device{}()));
   std::filesystem::create_directories(folder);
@@ -29,13 +31,54 @@ TEST(Tune, ConvolutionsSweepTheirOwnFamilyAtFp32Only) {
     for (const CandidateResult& r : report.results)
       EXPECT_TRUE(r.name.starts_with("ft_conv_simt_")) << r.name;
 
+    for (Precision precision : {Precision::tf32, Precision::tf32x3}) {
+      options.precision = precision;
+      const TuneReport mma = tune(spec, *db, options);
+      EXPECT_EQ(mma.candidates, 2);
+      EXPECT_EQ(mma.compiled, 2);
+      EXPECT_TRUE(mma.failed.empty());
+      for (const CandidateResult& r : mma.results) {
+        EXPECT_TRUE(r.name.starts_with("ft_conv_mma_")) << r.name;
+        EXPECT_NE(r.name.find(to_string(precision)), std::string::npos) << r.name;
+      }
+    }
+
     options.precision = Precision::tf32;
-    const std::optional<Error> error = error_of([&] { tune(spec, *db, options); });
+    const Spec pooled = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)");
+    const std::optional<Error> error = error_of([&] { tune(pooled, *db, options); });
     ASSERT_TRUE(error);
     EXPECT_EQ(error->code(), StatusCode::invalid_argument);
     EXPECT_EQ(std::string(error->what()),
-              "conv2d runs at precision fp32 only for now (no tensor-core convolution kernel "
-              "yet); tune it with --precision fp32");
+              "'conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)' has no kernel at "
+              "precision tf32: conv_mma fuses no pool step; the direct family does "
+              "(--precision fp32)");
+  }
+  std::filesystem::remove_all(folder);
+}
+
+TEST(TuneAuto, ConvolutionsTryTensorCoresWhereTheyHaveAKernel) {
+  const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) /
+                                       ("tune_auto_conv_" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(folder);
+  {
+    const auto db = cache::Database::open((folder / "tuning.db").string());
+    TuneOptions options;
+    options.compile_only = true;
+    options.arch = "sm_80";
+    options.max_candidates = 1;
+    // fp32-level accuracy: 3xTF32 and fp32; a pooled convolution has no 3xTF32 kernel.
+    const Spec plain = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> relu");
+    const Spec pooled = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)");
+    const PrecisionPolicy policy = make_precision_policy("auto", 1e-5, plain.main);
+    const AutoTuneReport both = tune_auto(plain, *db, policy, options);
+    ASSERT_EQ(both.sweeps.size(), 2u);
+    EXPECT_EQ(both.sweeps[0].precision, "3xtf32");
+    ASSERT_EQ(both.sweeps[0].results.size(), 1u);
+    EXPECT_TRUE(both.sweeps[0].results[0].name.starts_with("ft_conv_mma_"));
+    EXPECT_EQ(both.sweeps[1].precision, "fp32");
+    const AutoTuneReport one = tune_auto(pooled, *db, policy, options);
+    ASSERT_EQ(one.sweeps.size(), 1u);
+    EXPECT_EQ(one.sweeps[0].precision, "fp32");
   }
   std::filesystem::remove_all(folder);
 }

@@ -1,0 +1,163 @@
+#include "generator/conv_mma_space.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "fusetune/status.h"
+
+namespace fusetune {
+namespace {
+
+// The tunables' ranges. The space is their product, filtered by conv_mma_rejection.
+struct Ranges {
+  std::vector<std::pair<int, int>> warps = {{1, 2}, {2, 1}, {2, 2}, {1, 4}, {4, 1}, {2, 4}, {4, 2}};
+  std::vector<int> mma_tiles_m = {1, 2, 4};
+  std::vector<int> mma_tiles_n = {1, 2, 4, 8};
+  std::vector<std::pair<int, int>> bk_stages = {{16, 3}, {16, 4}, {32, 2}, {32, 3}};
+};
+
+// Floats per copy of the weight: 16, 8 or 4 bytes, the widest whose floats divide K, so that no
+// copy straddles the end of a row.
+int vector_b(const ConvGemm& gemm) {
+  for (int vec : {4, 2})
+    if (gemm.k % vec == 0) return vec;
+  return 1;
+}
+
+std::int64_t next_power_of_two(std::int64_t x) {
+  std::int64_t p = 1;
+  while (p < x) p *= 2;
+  return p;
+}
+
+// Accumulators and fragments (both doubled for 3xTF32: a stage's partial sums, the small
+// parts), the A gather's positions (4 each) and columns (their (c, tap), and the offsets the
+// unrolled copies keep live: 4 each), addresses and indices. Calibrated on NVRTC 13's counts:
+// the configurations this puts over 255 are those that spilled.
+int estimated_registers(const ConvMmaConfig& c) {
+  const int copies = c.passes == 3 ? 2 : 1;
+  const int fragments = (4 * c.mma_tiles_m + 2 * c.mma_tiles_n) * copies;
+  return 4 * c.mma_tiles_m * c.mma_tiles_n * copies + fragments + 4 * c.a_rows() +
+         4 * c.a_columns() + 40;
+}
+
+int blocks_per_sm(const DeviceLimits& limits, const ConvMmaConfig& c) {
+  const int registers = (estimated_registers(c) + 7) / 8 * 8;
+  const int by_threads = limits.max_threads_per_sm / c.threads();
+  const int by_registers = limits.regs_per_sm / (registers * c.threads());
+  const int by_smem = limits.smem_per_sm / std::max(1, c.smem_bytes() + 1024);
+  return std::max(1, std::min({by_threads, by_registers, by_smem, limits.max_blocks_per_sm}));
+}
+
+}  // namespace
+
+std::optional<std::string> conv_mma_spec_rejection(const Spec& spec) {
+  const MainOp& main = spec.main;
+  if (!main.is_conv()) return "conv_mma runs convolutions only";
+  if (main.is_transposed_conv())
+    return fmt::format(
+        "conv_mma runs plain convolutions, not {}; the direct family runs it (--precision fp32)",
+        main_op_name(main.kind));
+  if (spec.pool) return "conv_mma fuses no pool step; the direct family does (--precision fp32)";
+  if (main.dtype != DataType::fp32) return "conv_mma reads fp32 tensors";
+  return std::nullopt;
+}
+
+std::optional<std::string> conv_mma_rejection(const Spec& spec, const DeviceLimits& limits,
+                                              const ConvMmaConfig& c) {
+  if (auto why = conv_mma_spec_rejection(spec)) return why;
+  const ConvGemm gemm = conv_gemm(spec.main);
+  if (c.passes != 1 && c.passes != 3) return "TF32 takes one pass and 3xTF32 three";
+  if (c.threads() < 64 || c.threads() > 256) return "blocks have 64 to 256 threads";
+  if (c.bk < 8 || c.bk % 8 != 0 || c.stages < 2 || c.stages > 4)
+    return "BK is a multiple of 8 (the MMA's k) and the pipeline has 2 to 4 stages";
+  if (c.block_m() < 32 || c.block_m() > 256 || c.block_n() < 8 || c.block_n() > 256)
+    return "block tiles are 32 to 256 positions by 8 to 256 channels";
+  if (c.block_m() > std::max<std::int64_t>(32, next_power_of_two(gemm.m)) ||
+      c.block_n() > std::max<std::int64_t>(8, next_power_of_two(gemm.n)))
+    return fmt::format(
+        "a {}x{} block tile is more than twice the GEMM of {} positions by {} channels",
+        c.block_m(), c.block_n(), gemm.m, gemm.n);
+  if (c.a_columns() == 0)
+    return fmt::format("the {}x{} A copies of a stage do not split evenly over {} threads",
+                       c.block_m(), c.bk, c.threads());
+  // Many channels leave room for wide warp tiles; with few, a block's N covers them anyway.
+  const bool large =
+      gemm.m * gemm.n * gemm.groups >= static_cast<std::int64_t>(limits.sm_count) * 128 * 128 * 2;
+  if (large && gemm.n >= 64 && c.mma_tiles_m * c.mma_tiles_n < 8)
+    return "a problem this large is faster with at least 8 MMA tiles per warp";
+  if (c.vec_b != vector_b(gemm))
+    return fmt::format("the weight is copied in the widest vectors C/groups·taps = {} allows ({})",
+                       gemm.k, vector_b(gemm));
+  if (c.smem_bytes() > limits.max_smem_per_block)
+    return fmt::format("{} bytes of shared memory; the device allows {}", c.smem_bytes(),
+                       limits.max_smem_per_block);
+  if (estimated_registers(c) > 255) return "needs more than 255 registers per thread";
+  if (conv_mma_block_count(spec.main, c) > 0x7fffffff) return "more blocks than a grid holds";
+  return std::nullopt;
+}
+
+double conv_mma_predicted_cost(const Spec& spec, const DeviceLimits& limits,
+                               const ConvMmaConfig& c) {
+  const ConvGemm gemm = conv_gemm(spec.main);
+  // As gemm_mma: a warp loads 4·TM + 2·TN fragment words per lane and k-step for TM·TN MMAs.
+  const double mma_per_word =
+      static_cast<double>(c.mma_tiles_m * c.mma_tiles_n) / (4 * c.mma_tiles_m + 2 * c.mma_tiles_n);
+  double efficiency = std::min(1.0, mma_per_word);
+  const int resident = blocks_per_sm(limits, c);
+  const int warps_per_sm = resident * c.threads() / 32;
+  if (warps_per_sm < 8) efficiency *= warps_per_sm / 8.0;
+  // The gather: per stage a thread spends ~12 instructions on each k-column and ~6 on each
+  // copy; against the warp's MMAs at ~8 issue slots each, the share of issue it takes.
+  const double gather = c.a_columns() * (12.0 + 6.0 * c.a_rows());
+  const double mmas = static_cast<double>(c.mma_tiles_m) * c.mma_tiles_n * (c.bk / 8) * c.passes;
+  efficiency /= 1.0 + gather / (8.0 * mmas);
+  const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
+  const double waves =
+      std::ceil(static_cast<double>(conv_mma_block_count(spec.main, c)) / per_wave);
+  const double k_padded = std::ceil(static_cast<double>(gemm.k) / c.bk) * c.bk;
+  return waves * resident * c.block_m() * c.block_n() * k_padded / efficiency;
+}
+
+std::vector<ConvMmaConfig> conv_mma_space(const Spec& spec, const DeviceLimits& limits,
+                                          Precision precision) {
+  if (precision != Precision::tf32 && precision != Precision::tf32x3) return {};
+  if (conv_mma_spec_rejection(spec)) return {};
+  const Ranges r;
+  const int passes = precision == Precision::tf32x3 ? 3 : 1;
+  const int vec = vector_b(conv_gemm(spec.main));
+  std::vector<std::pair<double, ConvMmaConfig>> ranked;
+  for (auto [warps_m, warps_n] : r.warps)
+    for (int tiles_m : r.mma_tiles_m)
+      for (int tiles_n : r.mma_tiles_n)
+        for (auto [bk, stages] : r.bk_stages) {
+          const ConvMmaConfig c{warps_m, warps_n, tiles_m, tiles_n, bk, stages, passes, vec};
+          if (conv_mma_rejection(spec, limits, c)) continue;
+          ranked.emplace_back(conv_mma_predicted_cost(spec, limits, c), c);
+        }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<ConvMmaConfig> space;
+  for (const auto& [cost, c] : ranked)
+    if (space.size() < kConvMmaSpaceSize) space.push_back(c);
+  return space;
+}
+
+ConvMmaConfig conv_mma_default(const Spec& spec, const DeviceLimits& limits, Precision precision) {
+  const std::vector<ConvMmaConfig> space = conv_mma_space(spec, limits, precision);
+  if (!space.empty()) return space.front();
+  // Say why the plainest configuration cannot run it.
+  const ConvMmaConfig plain{
+      2, 1, 1, 1, 16, 3, precision == Precision::tf32x3 ? 3 : 1, vector_b(conv_gemm(spec.main))};
+  const std::optional<std::string> why = conv_mma_rejection(spec, limits, plain);
+  throw Error(
+      StatusCode::invalid_argument,
+      fmt::format("no tensor-core convolution kernel can run '{}' at precision {} on {}: {}",
+                  spec.canonical(), to_string(precision), limits.arch,
+                  why.value_or("every configuration is ruled out")));
+}
+
+}  // namespace fusetune
