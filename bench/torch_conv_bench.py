@@ -71,6 +71,7 @@ except (ImportError, OSError) as import_error:  # --help and the pure helpers wo
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FUSETUNE = REPO_ROOT / "build" / "bin" / "fusetune"
 FP32_ACCURATE_REL_ERR = 1e-5  # TARGETS.md: the fp32-accurate bar
+TF32_REL_ERR = 5e-4  # TARGETS.md: the TF32 bar, for runs with --precision tf32
 L2_FLUSH_BYTES = 256 * 1024 * 1024
 WARMUP_RUNS = 3
 MAX_TIMED_RUNS = 10_000  # a stop for --min-ms with a very fast function
@@ -275,9 +276,10 @@ def speedups(fusetune_ms: float | None,
 
 
 def verdict(fusetune: Mapping[str, Any] | None, fusetune_error: str | None,
-            pytorch: Mapping[str, Measurement]) -> list[str]:
-    """Why a problem failed: fusetune failed or missed the fp32-accurate bar, or an eager
-    baseline could not run (torch.compile being unavailable is not a failure). Empty: passed."""
+            pytorch: Mapping[str, Measurement], bar: float = FP32_ACCURATE_REL_ERR) -> list[str]:
+    """Why a problem failed: fusetune failed or missed its accuracy bar (fp32-accurate, or
+    TF32's for a TF32 run), or an eager baseline could not run (torch.compile being unavailable
+    is not a failure). Empty: passed."""
     reasons: list[str] = []
     if fusetune is None:
         reasons.append(fusetune_error or "fusetune: no result")
@@ -285,9 +287,8 @@ def verdict(fusetune: Mapping[str, Any] | None, fusetune_error: str | None,
         rel_err = fusetune.get("rel_err")
         if rel_err is None or not math.isfinite(rel_err):
             reasons.append(f"fusetune reported no finite rel_err ({rel_err})")
-        elif rel_err > FP32_ACCURATE_REL_ERR:
-            reasons.append(f"fusetune rel_err {rel_err:.1e} above the fp32-accurate bar "
-                           f"{FP32_ACCURATE_REL_ERR:.0e}")
+        elif rel_err > bar:
+            reasons.append(f"fusetune rel_err {rel_err:.1e} above the bar {bar:.0e}")
     for key in ("eager_strict", "eager_default"):
         m = pytorch.get(key)
         if m is None or m.median_ms is None:
@@ -655,7 +656,8 @@ def run_problem(problem: Problem, flush: "torch.Tensor",
         result.fusetune_error = str(error)
     fusetune_ms = result.fusetune["median_ms"] if result.fusetune else None
     result.speedups = speedups(fusetune_ms, {k: m.median_ms for k, m in result.pytorch.items()})
-    result.problems = verdict(result.fusetune, result.fusetune_error, result.pytorch)
+    bar = TF32_REL_ERR if args.precision == "tf32" else FP32_ACCURATE_REL_ERR
+    result.problems = verdict(result.fusetune, result.fusetune_error, result.pytorch, bar)
     result.ok = not result.problems
     return result
 
