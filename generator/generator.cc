@@ -11,6 +11,8 @@
 #include "generator/gemm_simt_space.h"
 #include "generator/gemm_wgmma_emitter.h"
 #include "generator/gemm_wgmma_space.h"
+#include "generator/gemv_simt_emitter.h"
+#include "generator/gemv_simt_space.h"
 
 namespace fusetune {
 namespace {
@@ -29,7 +31,8 @@ std::optional<std::string> rejection(const MainOp& main, const DeviceLimits& lim
   return std::visit(
       Overloaded{[&](const GemmSimtConfig& c) { return gemm_simt_rejection(main, limits, c); },
                  [&](const GemmMmaConfig& c) { return gemm_mma_rejection(main, limits, c); },
-                 [&](const GemmWgmmaConfig& c) { return gemm_wgmma_rejection(main, limits, c); }},
+                 [&](const GemmWgmmaConfig& c) { return gemm_wgmma_rejection(main, limits, c); },
+                 [&](const GemvSimtConfig& c) { return gemv_simt_rejection(main, limits, c); }},
       config);
 }
 
@@ -37,6 +40,7 @@ std::optional<std::string> rejection(const MainOp& main, const DeviceLimits& lim
 
 Precision precision_of(const KernelConfig& config) {
   return std::visit(Overloaded{[](const GemmSimtConfig&) { return Precision::fp32; },
+                               [](const GemvSimtConfig&) { return Precision::fp32; },
                                [](const auto& c) { return c.precision(); }},
                     config);
 }
@@ -49,6 +53,9 @@ std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits
                                     Precision precision) {
   std::vector<Candidate> candidates;
   if (precision == Precision::fp32) {
+    // The matrix-vector family first where it applies (M <= 16): it is predicted faster there.
+    for (const GemvSimtConfig& c : gemv_simt_space(spec.main, limits))
+      candidates.push_back(candidate(spec.main, c));
     for (const GemmSimtConfig& c : gemm_simt_space(spec.main, limits))
       candidates.push_back(candidate(spec.main, c));
   } else {
@@ -104,6 +111,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
     if (auto c = parse_gemm_mma_name(name, &why)) config = *c;
   } else if (name.starts_with("ft_gemm_wgmma_")) {
     if (auto c = parse_gemm_wgmma_name(name, &why)) config = *c;
+  } else if (name.starts_with("ft_gemv_simt_")) {
+    if (auto c = parse_gemv_simt_name(name, &why)) config = *c;
   } else if (auto c = parse_gemm_simt_name(name, &why)) {
     config = *c;
   }
@@ -112,7 +121,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
                 fmt::format("'{}' names no kernel configuration: {}. Names look like "
                             "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread or "
                             "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4 or "
-                            "ft_gemm_wgmma_128x128_c2_s4_bf16_p132; 'fusetune tune "
+                            "ft_gemm_wgmma_128x128_c2_s4_bf16_p132 or "
+                            "ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4; 'fusetune tune "
                             "--compile-only --all' lists those of a spec",
                             name, why));
   if (const auto reason = rejection(spec.main, limits, *config))
@@ -125,7 +135,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
 KernelSource generate(const Spec& spec, const KernelConfig& config) {
   return std::visit(Overloaded{[&](const GemmSimtConfig& c) { return emit_gemm_simt(spec, c); },
                                [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); },
-                               [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); }},
+                               [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); },
+                               [&](const GemvSimtConfig& c) { return emit_gemv_simt(spec, c); }},
                     config);
 }
 
@@ -140,6 +151,7 @@ KernelConfig config_from_json(std::string_view json) {
     if (family == "gemm_simt") return gemm_simt_from_json(parsed);
     if (family == "gemm_mma") return gemm_mma_from_json(parsed);
     if (family == "gemm_wgmma") return gemm_wgmma_from_json(parsed);
+    if (family == "gemv_simt") return gemv_simt_from_json(parsed);
     throw Error(
         StatusCode::invalid_argument,
         fmt::format("unknown kernel family '{}' in stored configuration: {}", family, json));

@@ -1,7 +1,7 @@
 // The generator's entry points: the search space of a spec at a precision on a device, the
-// default for a spec never tuned, and the source of one configuration. Three template families:
-// SIMT FFMA for fp32; for TF32 and 3xTF32 tensor-core mma.sync (sm_80 and newer) and, on
-// sm_90, warpgroup MMA fed by TMA.
+// default for a spec never tuned, and the source of one configuration. The template families:
+// SIMT FFMA for fp32, with a matrix-vector family beside it where M <= 16; for TF32 and 3xTF32
+// tensor-core mma.sync (sm_80 and newer) and, on sm_90, warpgroup MMA fed by TMA.
 #pragma once
 
 #include <optional>
@@ -14,13 +14,14 @@
 #include "generator/gemm_mma_config.h"
 #include "generator/gemm_simt_config.h"
 #include "generator/gemm_wgmma_config.h"
+#include "generator/gemv_simt_config.h"
 #include "generator/kernel_source.h"
 #include "generator/precision.h"
 #include "generator/spec.h"
 
 namespace fusetune {
 
-using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig>;
+using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig, GemvSimtConfig>;
 
 struct Candidate {
   KernelConfig config;
