@@ -113,6 +113,12 @@ const GoldenCase kGoldenCases[] = {
      "ft_gemm_wgmma_128x128_c1_s4_fp16_p3_gmnk"},
     {"linear_bf16_mma_guarded.cu", "linear(m=37, n=200, k=3004, dtype=bf16) -> bias -> gelu(tanh)",
      "ft_gemm_mma_32x32x64_w1x2_s3_bf16_va4_vb4_gmnk"},
+    {"linear_m1_gemv_rows_split_k.cu",
+     "linear(m=1, n=1024, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+     "ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4"},
+    {"matmul_ta_gemv_columns_split_k_guarded.cu",
+     "matmul(m=5, n=998, k=300, transpose_a=true) -> add(row) -> silu",
+     "ft_gemv_simt_cols_m3_w4_c32_u8_v2_k4_gmnk"},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {
