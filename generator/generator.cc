@@ -15,6 +15,8 @@
 #include "generator/gemm_simt_space.h"
 #include "generator/gemm_wgmma_emitter.h"
 #include "generator/gemm_wgmma_space.h"
+#include "generator/gemv_simt_emitter.h"
+#include "generator/gemv_simt_space.h"
 
 namespace fusetune {
 namespace {
@@ -41,7 +43,8 @@ std::optional<std::string> rejection(const Spec& spec, const DeviceLimits& limit
                  [&](const GemmMmaConfig& c) { return gemm_mma_rejection(main, limits, c); },
                  [&](const GemmWgmmaConfig& c) { return gemm_wgmma_rejection(main, limits, c); },
                  [&](const ConvSimtConfig& c) { return conv_simt_rejection(spec, limits, c); },
-                 [&](const ConvMmaConfig& c) { return conv_mma_rejection(spec, limits, c); }},
+                 [&](const ConvMmaConfig& c) { return conv_mma_rejection(spec, limits, c); },
+                 [&](const GemvSimtConfig& c) { return gemv_simt_rejection(main, limits, c); }},
       config);
 }
 
@@ -50,6 +53,7 @@ std::optional<std::string> rejection(const Spec& spec, const DeviceLimits& limit
 Precision precision_of(const KernelConfig& config) {
   return std::visit(Overloaded{[](const GemmSimtConfig&) { return Precision::fp32; },
                                [](const ConvSimtConfig&) { return Precision::fp32; },
+                               [](const GemvSimtConfig&) { return Precision::fp32; },
                                [](const auto& c) { return c.precision(); }},
                     config);
 }
@@ -71,6 +75,9 @@ std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits
     return candidates;
   }
   if (precision == Precision::fp32) {
+    // The matrix-vector family first where it applies (M <= 16): it is predicted faster there.
+    for (const GemvSimtConfig& c : gemv_simt_space(spec.main, limits))
+      candidates.push_back(candidate(spec.main, c));
     for (const GemmSimtConfig& c : gemm_simt_space(spec.main, limits))
       candidates.push_back(candidate(spec.main, c));
   } else {
@@ -147,6 +154,8 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
     if (auto c = parse_gemm_mma_name(name, &why)) config = *c;
   } else if (name.starts_with("ft_gemm_wgmma_")) {
     if (auto c = parse_gemm_wgmma_name(name, &why)) config = *c;
+  } else if (name.starts_with("ft_gemv_simt_")) {
+    if (auto c = parse_gemv_simt_name(name, &why)) config = *c;
   } else if (auto c = parse_gemm_simt_name(name, &why)) {
     config = *c;
   }
@@ -156,6 +165,7 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
                             "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread or "
                             "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4 or "
                             "ft_gemm_wgmma_128x128_c2_s4_bf16_p132 or "
+                            "ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4 or "
                             "ft_conv_simt_co32x8_t1x4x32_c1x1x2_ci16 or "
                             "ft_conv_mma_128x128x16_w2x4_s3_tf32_vb4; 'fusetune tune "
                             "--compile-only --all' lists those of a spec",
@@ -172,7 +182,8 @@ KernelSource generate(const Spec& spec, const KernelConfig& config) {
                                [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); },
                                [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); },
                                [&](const ConvSimtConfig& c) { return emit_conv_simt(spec, c); },
-                               [&](const ConvMmaConfig& c) { return emit_conv_mma(spec, c); }},
+                               [&](const ConvMmaConfig& c) { return emit_conv_mma(spec, c); },
+                               [&](const GemvSimtConfig& c) { return emit_gemv_simt(spec, c); }},
                     config);
 }
 
@@ -189,6 +200,7 @@ KernelConfig config_from_json(std::string_view json) {
     if (family == "gemm_wgmma") return gemm_wgmma_from_json(parsed);
     if (family == "conv_simt") return conv_simt_from_json(parsed);
     if (family == "conv_mma") return conv_mma_from_json(parsed);
+    if (family == "gemv_simt") return gemv_simt_from_json(parsed);
     throw Error(
         StatusCode::invalid_argument,
         fmt::format("unknown kernel family '{}' in stored configuration: {}", family, json));

@@ -1,8 +1,9 @@
 // The generator's entry points: the search space of a spec at a precision on a device, the
-// default for a spec never tuned, and the source of one configuration. GEMMs have three
-// template families: SIMT FFMA for fp32; for TF32 and 3xTF32 tensor-core mma.sync (sm_80 and
-// newer) and, on sm_90, warpgroup MMA fed by TMA. Convolutions have a direct FFMA family for
-// fp32 and an implicit-GEMM mma.sync family for TF32 and 3xTF32 (plain convolutions, no pool).
+// default for a spec never tuned, and the source of one configuration. GEMMs have these
+// template families: SIMT FFMA for fp32, with a matrix-vector family beside it where M <= 16;
+// for TF32 and 3xTF32 tensor-core mma.sync (sm_80 and newer) and, on sm_90, warpgroup MMA
+// fed by TMA. Convolutions have a direct FFMA family for fp32 and an implicit-GEMM mma.sync
+// family for TF32 and 3xTF32 (plain convolutions, no pool).
 #pragma once
 
 #include <optional>
@@ -17,14 +18,15 @@
 #include "generator/gemm_mma_config.h"
 #include "generator/gemm_simt_config.h"
 #include "generator/gemm_wgmma_config.h"
+#include "generator/gemv_simt_config.h"
 #include "generator/kernel_source.h"
 #include "generator/precision.h"
 #include "generator/spec.h"
 
 namespace fusetune {
 
-using KernelConfig =
-    std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig, ConvSimtConfig, ConvMmaConfig>;
+using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig, ConvSimtConfig,
+                                  ConvMmaConfig, GemvSimtConfig>;
 
 struct Candidate {
   KernelConfig config;

@@ -8,6 +8,7 @@ namespace fusetune::templates {
 extern const std::string_view common_cuh;      // templates/common.cuh
 extern const std::string_view split_k_cuh;     // templates/split_k.cuh
 extern const std::string_view gemm_simt_cuh;   // templates/gemm_simt.cuh
+extern const std::string_view gemv_simt_cuh;   // templates/gemv_simt.cuh
 extern const std::string_view mma_tf32_cuh;    // templates/mma_tf32.cuh
 extern const std::string_view mma_16bit_cuh;   // templates/mma_16bit.cuh
 extern const std::string_view gemm_mma_cuh;    // templates/gemm_mma.cuh

@@ -127,6 +127,12 @@ const GoldenCase kGoldenCases[] = {
      "conv2d(n=2, c=6, h=19, w=23, k=10, kernel=3, stride=2, padding=2, dilation=2, groups=2) -> "
      "bias -> relu -> add(channel)",
      "ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk"},
+    {"linear_m1_gemv_rows_split_k.cu",
+     "linear(m=1, n=1024, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+     "ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4"},
+    {"matmul_ta_gemv_columns_split_k_guarded.cu",
+     "matmul(m=5, n=998, k=300, transpose_a=true) -> add(row) -> silu",
+     "ft_gemv_simt_cols_m3_w4_c32_u8_v2_k4_gmnk"},
 };
 
 Candidate golden_candidate(const GoldenCase& c) {

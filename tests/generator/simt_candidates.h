@@ -1,5 +1,5 @@
-// The fp32 search space (the SIMT family), with configurations typed as GemmSimtConfig, for
-// tests of that family.
+// The SIMT GEMM family's part of the fp32 search space (beside it, for M <= 16, the
+// matrix-vector family), with configurations typed as GemmSimtConfig, for tests of that family.
 #pragma once
 
 #include <string>
@@ -18,7 +18,8 @@ struct SimtCandidate {
 inline std::vector<SimtCandidate> simt_space(const Spec& spec, const DeviceLimits& limits) {
   std::vector<SimtCandidate> space;
   for (const Candidate& c : search_space(spec, limits, Precision::fp32))
-    space.push_back({std::get<GemmSimtConfig>(c.config), c.name});
+    if (const auto* config = std::get_if<GemmSimtConfig>(&c.config))
+      space.push_back({*config, c.name});
   return space;
 }
 

@@ -3,7 +3,8 @@
 // and are not tile multiples, for every operand layout and every kind of epilogue operand. Each
 // precision is held to its default tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32; for
 // bf16/fp16 inputs what their output type allows). On an sm_90 device the warpgroup-MMA family
-// is in the tensor-core spaces and so covered too.
+// is in the tensor-core spaces and so covered too. The matrix-vector family (fp32, M <= 16) is
+// in the fp32 spaces of small-M shapes, and GemvTest runs every one of its candidates.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -37,6 +38,15 @@ std::vector<std::string> tunable_values(const KernelConfig& config) {
             "spread=" + std::to_string(c->spread_fill),
             "occupancy=" + std::to_string(c->min_blocks),
             "splits=" + std::to_string(c->splits)};
+  if (const auto* c = std::get_if<GemvSimtConfig>(&config))
+    return {
+        "gemv_layout=" + std::to_string(c->layout == GemvLayout::rows),
+        "gemv_block_m=" + std::to_string(c->block_m),
+        "gemv_warps=" + std::to_string(c->warps),
+        "gemv_rows=" + std::to_string(c->rows_per_warp) + "/" + std::to_string(c->column_threads),
+        "gemv_unroll=" + std::to_string(c->unroll),
+        "gemv_vec=" + std::to_string(c->vec),
+        "gemv_splits=" + std::to_string(c->splits)};
   if (const auto* c = std::get_if<GemmWgmmaConfig>(&config))
     return {"wgmma_tile=" + std::to_string(c->block_m) + "x" + std::to_string(c->block_n) + "/" +
                 std::to_string(c->consumers),
@@ -70,17 +80,12 @@ std::vector<Candidate> covering_subset(const std::vector<Candidate>& space) {
   return chosen;
 }
 
-class GemmTest : public ::testing::TestWithParam<std::tuple<const char*, Precision>> {};
-
-TEST_P(GemmTest, EveryVariantFamilyMatchesTheFp64Reference) {
-  FUSETUNE_REQUIRE_GPU();
-  const DeviceInfo device = require_device();
-  const auto& [text, precision] = GetParam();
-  const Spec spec = parse_spec(text);
-  std::vector<Candidate> candidates = covering_subset(search_space(spec, device.limits, precision));
-  candidates.push_back(default_candidate(spec, device.limits, precision));
+// Compiles `candidates` of `spec`, runs each twice on fresh random inputs with a poisoned output
+// and holds both results to `precision`'s default tolerance against fp64.
+void expect_candidates_match_reference(const Spec& spec, Precision precision,
+                                       const std::vector<Candidate>& candidates,
+                                       const DeviceInfo& device) {
   ASSERT_FALSE(candidates.empty());
-
   std::vector<KernelSource> sources;
   for (const Candidate& c : candidates) sources.push_back(generate(spec, c.config));
   ParallelCompiler compiler(sources, device.arch(), 16);
@@ -109,6 +114,55 @@ TEST_P(GemmTest, EveryVariantFamilyMatchesTheFp64Reference) {
   }
   cudaStreamDestroy(stream);
 }
+
+class GemmTest : public ::testing::TestWithParam<std::tuple<const char*, Precision>> {};
+
+TEST_P(GemmTest, EveryVariantFamilyMatchesTheFp64Reference) {
+  FUSETUNE_REQUIRE_GPU();
+  const DeviceInfo device = require_device();
+  const auto& [text, precision] = GetParam();
+  const Spec spec = parse_spec(text);
+  std::vector<Candidate> candidates = covering_subset(search_space(spec, device.limits, precision));
+  candidates.push_back(default_candidate(spec, device.limits, precision));
+  expect_candidates_match_reference(spec, precision, candidates, device);
+}
+
+// Every candidate of the matrix-vector family, not a covering subset: its spaces are small.
+class GemvTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GemvTest, EveryCandidateMatchesTheFp64ReferenceTwice) {
+  FUSETUNE_REQUIRE_GPU();
+  const DeviceInfo device = require_device();
+  const Spec spec = parse_spec(GetParam());
+  std::vector<Candidate> candidates;
+  for (Candidate& c : search_space(spec, device.limits, Precision::fp32))
+    if (std::holds_alternative<GemvSimtConfig>(c.config)) candidates.push_back(std::move(c));
+  ASSERT_GE(candidates.size(), 10u) << "the family offers too few candidates to be tested";
+  expect_candidates_match_reference(spec, Precision::fp32, candidates, device);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    SmallM, GemvTest,
+    ::testing::Values(
+        // W[N,K] streamed by rows. The sweep's shapes: split-K (64 tiles of 16 columns), and
+        // 512 tiles that need none.
+        "linear(m=1, n=1024, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+        "linear(m=1, n=8192, k=4096) -> bias -> relu",
+        // Edges: N and K divide nothing, K odd (4-byte loads), M odd in one tile or two.
+        "linear(m=3, n=999, k=77) -> add(tensor) -> mul(row) -> sub(column) -> gelu(tanh)",
+        "linear(m=1, n=37, k=5) -> add(1.5) -> relu",
+        // 16 rows: x in chunks of 1024 k, K not a multiple of 4 (8-byte loads) or of the step.
+        "linear(m=16, n=520, k=1030) -> bias -> relu", "linear(m=16, n=64, k=4100) -> add(row)",
+        // A long K: several chunks of x per block, with and without split-K.
+        "linear(m=7, n=64, k=20000) -> bias", "linear(m=2, n=4096, k=1024) -> silu",
+        // B[N,K] of a matmul, x stored [K,M], N odd (scalar epilogue and stores).
+        "matmul(m=16, n=257, k=64, transpose_a=true, transpose_b=true) -> sigmoid",
+        // B[K,N] walked by columns: split-K, x stored [K,M], N even but not a multiple of 4
+        // (8-byte loads), N and K odd (4-byte loads), a long K.
+        "matmul(m=1, n=1024, k=4096) -> bias -> tanh",
+        "matmul(m=5, n=998, k=300, transpose_a=true) -> add(row) -> silu",
+        "matmul(m=4, n=1001, k=999) -> hardswish",
+        "matmul(m=2, n=130, k=5000, transpose_a=true) -> relu"));
 
 INSTANTIATE_TEST_SUITE_P(
     ShapesAndPrecisions, GemmTest,

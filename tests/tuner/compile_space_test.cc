@@ -12,12 +12,15 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <variant>
+#include <vector>
 
 #include "cache/database.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
 #include "runtime/nvrtc.h"
 #include "tests/tuner/outcome_printer.h"
+#include "tuner/parallel_compiler.h"
 #include "tuner/tune.h"
 
 namespace fusetune {
@@ -184,6 +187,52 @@ INSTANTIATE_TEST_SUITE_P(
             "conv2d(n=128, c=64, h=128, w=128, k=128, kernel=3) -> bias -> relu -> add(channel)",
             "conv3d(n=2, c=6, d=5, h=9, w=11, k=10, kernel=(3, 3, 2), stride=(1, 2, 1), "
             "padding=1, dilation=(2, 1, 2), groups=2) -> add(tensor) -> gelu")));
+
+// The matrix-vector family (fp32, M <= 16) is not in the seed's space: every candidate of a
+// few small-M spaces (both layouts of B, x stored either way, odd shapes, split-K) compiles for
+// each target arch, without spilling and with no static shared memory.
+class GemvCompileSpace : public testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(GemvCompileSpace, EveryCandidateCompilesWithoutSpilling) {
+  const auto& [arch, text] = GetParam();
+  const Spec spec = parse_spec(text);
+  std::vector<KernelSource> sources;
+  for (const Candidate& c :
+       search_space(spec, DeviceLimits::for_arch(arch).value(), Precision::fp32))
+    if (std::holds_alternative<GemvSimtConfig>(c.config))
+      sources.push_back(generate(spec, c.config));
+  ASSERT_GE(sources.size(), 10u) << text;
+  ParallelCompiler compiler(sources, arch, default_compile_threads());
+  std::size_t compiled = 0;
+  int most_registers = 0;
+  while (std::optional<CompileOutput> output = compiler.next()) {
+    const std::string& name = sources[output->index].name;
+    ASSERT_TRUE(output->binary) << name << ":\n" << output->error;
+    EXPECT_EQ(output->binary->spill_bytes, 0) << name;
+    EXPECT_GT(output->binary->registers, 0) << name;
+    EXPECT_LE(output->binary->registers, 255) << name;
+    EXPECT_EQ(output->binary->static_smem_bytes, 0) << name;
+    most_registers = std::max(most_registers, output->binary->registers);
+    ++compiled;
+  }
+  EXPECT_EQ(compiled, sources.size());
+  std::cout << arch << " " << text << ": " << compiled << " gemv candidates, at most "
+            << most_registers << " registers\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ArchsAndSpecs, GemvCompileSpace,
+    testing::Combine(
+        testing::Values("sm_80", "sm_90"),
+        testing::Values("linear(m=1, n=1024, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+                        "linear(m=1, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+                        "linear(m=16, n=4096, k=4096) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+                        "linear(m=3, n=999, k=77) -> add(tensor) -> mul(row) -> gelu(tanh)",
+                        "linear(m=16, n=520, k=1030) -> bias -> relu",
+                        "matmul(m=1, n=1024, k=4096) -> bias -> tanh",
+                        "matmul(m=5, n=998, k=300, transpose_a=true) -> add(row) -> silu",
+                        "matmul(m=16, n=257, k=64, transpose_a=true, transpose_b=true) -> "
+                        "sigmoid")));
 
 }  // namespace
 }  // namespace fusetune
