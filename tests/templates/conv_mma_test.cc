@@ -6,52 +6,17 @@
 // the taps), several channel tiles per group, and an odd K (weights copied 4 bytes at a time).
 #include <gtest/gtest.h>
 
-#include <map>
-#include <random>
-#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
-#include "runtime/cuda_check.h"
-#include "runtime/loaded_kernel.h"
 #include "tests/gpu_test.h"
-#include "tuner/parallel_compiler.h"
-#include "tuner/problem_data.h"
+#include "tests/templates/candidate_check.h"
 
 namespace fusetune {
 namespace {
-
-std::vector<std::string> tunable_values(const ConvMmaConfig& c) {
-  return {"warps=" + std::to_string(c.warps_m) + "x" + std::to_string(c.warps_n),
-          "tiles_m=" + std::to_string(c.mma_tiles_m), "tiles_n=" + std::to_string(c.mma_tiles_n),
-          "bk=" + std::to_string(c.bk), "stages=" + std::to_string(c.stages)};
-}
-
-// Greedily picks candidates until every tunable value found in `space` is covered.
-std::vector<Candidate> covering_subset(const std::vector<Candidate>& space) {
-  std::set<std::string> uncovered;
-  for (const Candidate& c : space)
-    for (const std::string& v : tunable_values(std::get<ConvMmaConfig>(c.config)))
-      uncovered.insert(v);
-  std::vector<Candidate> chosen;
-  while (!uncovered.empty()) {
-    const Candidate* best = nullptr;
-    std::size_t best_gain = 0;
-    for (const Candidate& c : space) {
-      std::size_t gain = 0;
-      for (const std::string& v : tunable_values(std::get<ConvMmaConfig>(c.config)))
-        gain += uncovered.count(v);
-      if (gain > best_gain) best = &c, best_gain = gain;
-    }
-    for (const std::string& v : tunable_values(std::get<ConvMmaConfig>(best->config)))
-      uncovered.erase(v);
-    chosen.push_back(*best);
-  }
-  return chosen;
-}
 
 class ConvMmaTest : public ::testing::TestWithParam<std::tuple<const char*, Precision>> {};
 
@@ -65,35 +30,9 @@ TEST_P(ConvMmaTest, EveryTunableValueMatchesTheFp64Reference) {
   std::vector<Candidate> candidates = covering_subset(space);
   candidates.push_back(default_candidate(spec, device.limits, precision));
 
-  std::vector<KernelSource> sources;
-  for (const Candidate& c : candidates) {
+  for (const Candidate& c : candidates)
     ASSERT_TRUE(std::holds_alternative<ConvMmaConfig>(c.config)) << c.name;
-    sources.push_back(generate(spec, c.config));
-  }
-  ParallelCompiler compiler(sources, device.arch(), 16);
-  std::map<std::size_t, CompiledBinary> binaries;
-  while (auto output = compiler.next()) {
-    ASSERT_TRUE(output->binary) << sources[output->index].name << ":\n" << output->error;
-    binaries.emplace(output->index, std::move(*output->binary));
-  }
-
-  cudaStream_t stream = nullptr;
-  check_cuda(cudaStreamCreate(&stream), "creating a stream");
-  ProblemData data(spec, std::random_device{}(), stream);
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    SCOPED_TRACE(sources[i].name);
-    const LoadedKernel kernel(binaries.at(i).cubin, sources[i].name, sources[i].launch);
-    for (int launch = 0; launch < 2; ++launch) {
-      SCOPED_TRACE("launch " + std::to_string(launch + 1));
-      data.poison_output();
-      ASSERT_EQ(kernel.launch(stream, data.launch_args()), cudaSuccess);
-      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
-      const Verification v = data.verify();
-      EXPECT_EQ(v.non_finite, 0) << "outputs left unwritten or NaN";
-      EXPECT_LE(v.rel_err, default_tolerance(precision, DataType::fp32));
-    }
-  }
-  cudaStreamDestroy(stream);
+  expect_candidates_match_reference(spec, precision, candidates, device);
 }
 
 INSTANTIATE_TEST_SUITE_P(

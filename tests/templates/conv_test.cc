@@ -5,54 +5,16 @@
 // output_padding 1, pooling windows that do not divide the output and windows that overlap.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <random>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
-#include "runtime/cuda_check.h"
-#include "runtime/loaded_kernel.h"
 #include "tests/gpu_test.h"
-#include "tuner/parallel_compiler.h"
-#include "tuner/problem_data.h"
+#include "tests/templates/candidate_check.h"
 
 namespace fusetune {
 namespace {
-
-std::vector<std::string> tunable_values(const ConvSimtConfig& c) {
-  auto triple = [](const std::array<int, 3>& v) {
-    return std::to_string(v[0]) + "x" + std::to_string(v[1]) + "x" + std::to_string(v[2]);
-  };
-  return {"co_block=" + std::to_string(c.co_block), "co_thread=" + std::to_string(c.co_thread),
-          "threads=" + triple(c.threads), "cells=" + triple(c.cells),
-          "ci_chunk=" + std::to_string(c.ci_chunk)};
-}
-
-// Greedily picks candidates until every tunable value found in `space` is covered.
-std::vector<Candidate> covering_subset(const std::vector<Candidate>& space) {
-  std::set<std::string> uncovered;
-  for (const Candidate& c : space)
-    for (const std::string& v : tunable_values(std::get<ConvSimtConfig>(c.config)))
-      uncovered.insert(v);
-  std::vector<Candidate> chosen;
-  while (!uncovered.empty()) {
-    const Candidate* best = nullptr;
-    std::size_t best_gain = 0;
-    for (const Candidate& c : space) {
-      std::size_t gain = 0;
-      for (const std::string& v : tunable_values(std::get<ConvSimtConfig>(c.config)))
-        gain += uncovered.count(v);
-      if (gain > best_gain) best = &c, best_gain = gain;
-    }
-    for (const std::string& v : tunable_values(std::get<ConvSimtConfig>(best->config)))
-      uncovered.erase(v);
-    chosen.push_back(*best);
-  }
-  return chosen;
-}
 
 class ConvTest : public ::testing::TestWithParam<const char*> {};
 
@@ -64,32 +26,7 @@ TEST_P(ConvTest, EveryTunableValueMatchesTheFp64Reference) {
       covering_subset(search_space(spec, device.limits, Precision::fp32));
   candidates.push_back(default_candidate(spec, device.limits, Precision::fp32));
 
-  std::vector<KernelSource> sources;
-  for (const Candidate& c : candidates) sources.push_back(generate(spec, c.config));
-  ParallelCompiler compiler(sources, device.arch(), 16);
-  std::map<std::size_t, CompiledBinary> binaries;
-  while (auto output = compiler.next()) {
-    ASSERT_TRUE(output->binary) << sources[output->index].name << ":\n" << output->error;
-    binaries.emplace(output->index, std::move(*output->binary));
-  }
-
-  cudaStream_t stream = nullptr;
-  check_cuda(cudaStreamCreate(&stream), "creating a stream");
-  ProblemData data(spec, std::random_device{}(), stream);
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    SCOPED_TRACE(sources[i].name);
-    const LoadedKernel kernel(binaries.at(i).cubin, sources[i].name, sources[i].launch);
-    for (int launch = 0; launch < 2; ++launch) {
-      SCOPED_TRACE("launch " + std::to_string(launch + 1));
-      data.poison_output();
-      ASSERT_EQ(kernel.launch(stream, data.launch_args()), cudaSuccess);
-      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
-      const Verification v = data.verify();
-      EXPECT_EQ(v.non_finite, 0) << "outputs left unwritten or NaN";
-      EXPECT_LE(v.rel_err, default_tolerance(Precision::fp32, DataType::fp32));
-    }
-  }
-  cudaStreamDestroy(stream);
+  expect_candidates_match_reference(spec, Precision::fp32, candidates, device);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,0 +1,26 @@
+// What the template tests share: a subset of a search space in which every value of every
+// tunable appears, and the check of candidates against the fp64 reference on the GPU.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "generator/generator.h"
+#include "runtime/device.h"
+
+namespace fusetune {
+
+// The values a configuration gives its tunables, as "name=value" strings.
+std::vector<std::string> tunable_values(const KernelConfig& config);
+
+// Greedily picks candidates of `space` until every tunable value found in it is covered.
+std::vector<Candidate> covering_subset(const std::vector<Candidate>& space);
+
+// Compiles `candidates` of `spec`, runs each twice on fresh random inputs with a poisoned output
+// (the second launch finds what the first left, split-K's counters say) and holds both results
+// to `precision`'s default tolerance against fp64. GoogleTest assertions; call from a test.
+void expect_candidates_match_reference(const Spec& spec, Precision precision,
+                                       const std::vector<Candidate>& candidates,
+                                       const DeviceInfo& device);
+
+}  // namespace fusetune
