@@ -204,62 +204,9 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
         b_smem + stage * S::B_STAGE * 4, w_group, n_block, k_tile * C::BK, S::KG, S::GEMM_K, tid);
   };
 
+  // Stages are filled in k order, each once (ConvGatherA advances with every fill).
   float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
-#pragma unroll
-  for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.f;
-
-        // Stages are filled in k order, each once (ConvGatherA advances with every fill).
-#pragma unroll
-  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < S::K_TILES) fill_stage(stage, stage);
-    cp_async_commit();
-  }
-  int read_stage = 0, write_stage = C::STAGES - 1;
-  Fragments frag;
-  for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
-    cp_async_wait<C::STAGES - 2>();
-    // Stage k_tile has landed for every thread, and every thread has finished reading the
-    // stage the next fill overwrites.
-    __syncthreads();
-    if (k_tile + C::STAGES - 1 < S::K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
-    cp_async_commit();
-    const float* as = a_stages + read_stage * S::A_STAGE;
-    const float* bs = b_stages + read_stage * S::B_STAGE;
-    if constexpr (C::PASSES == 3) {
-      // Each stage accumulates into fresh fragments, promoted into `acc` with a round-to-nearest
-      // add: the tensor cores' truncating accumulation would cost 3xTF32 its accuracy.
-      float part[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4]
-#pragma unroll
-      for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
-#pragma unroll
-          for (int i = 0; i < 4; ++i) part[mt][nt][i] = 0.f;
-#pragma unroll
-      for (int k = 0; k < C::BK; k += S::MMA_K) {
-        frag.load(as, bs, warp_m0, warp_n0, k, lane);
-        frag.multiply_into(part);
-      }
-#pragma unroll
-      for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
-#pragma unroll
-          for (int i = 0; i < 4; ++i) acc[mt][nt][i] += part[mt][nt][i];
-    } else {
-#pragma unroll
-      for (int k = 0; k < C::BK; k += S::MMA_K) {
-        frag.load(as, bs, warp_m0, warp_n0, k, lane);
-        frag.multiply_into(acc);
-      }
-    }
-    read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
-    write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
-  }
+  mma_k_loop<C, S, Fragments>(acc, fill_stage, a_stages, b_stages, warp_m0, warp_n0, lane);
 
   // Each lane holds, per MMA tile, channels 2t and 2t + 1 of positions g and g + 8: the 8 lanes
   // of one t store 8 consecutive positions (32 bytes of one channel's plane) per instruction.

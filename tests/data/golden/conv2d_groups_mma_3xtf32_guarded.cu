@@ -522,48 +522,13 @@ struct MmaFragments16Bit {
   }
 };
 
-template <class C, class T, class Out, class Epilogue>
-__device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __restrict__ b,
-                                         Out* __restrict__ out, const Epilogue& epilogue) {
-  using S = GemmMmaShape<C, T>;
-  using Fragments = typename select_type<S::ELEMENT_BYTES == 4, MmaFragmentsTf32<C, S>,
-                                         MmaFragments16Bit<C, S, T>>::type;
-  extern __shared__ float4 smem_vec[];
-  T* smem = reinterpret_cast<T*>(smem_vec);
-  T* a_stages = smem;                           // [STAGES][A_STAGE]
-  T* b_stages = smem + C::STAGES * S::A_STAGE;  // [STAGES][B_STAGE]
-  const unsigned a_smem = smem_address(a_stages);
-  const unsigned b_smem = smem_address(b_stages);
-
-  const int tid = threadIdx.x;
-  const int warp = tid / 32, lane = tid % 32;
-  const int g = lane / 4, t = lane % 4;  // the fragment coordinates of this lane
-  const int warp_m0 = warp % C::WARPS_M * S::WM;
-  const int warp_n0 = warp / C::WARPS_M * S::WN;
-  // One block per output tile, M fastest (see gemm_simt.cuh).
-  constexpr int M_TILES = (C::M + S::BM - 1) / S::BM;
-  const int m_block = static_cast<int>(blockIdx.x % M_TILES) * S::BM;
-  const int n_block = static_cast<int>(blockIdx.x / M_TILES) * S::BN;
-
-  auto fill_stage = [&](int stage, int k_tile) {
-    const int k0 = k_tile * C::BK;
-    const unsigned as = a_smem + stage * S::A_STAGE * S::ELEMENT_BYTES;
-    const unsigned bs = b_smem + stage * S::B_STAGE * S::ELEMENT_BYTES;
-    if constexpr (C::A_K_CONTIGUOUS)
-      fill_tile<S::BM, C::BK, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_M, C::GUARD_K>(
-          as, a, m_block, k0, C::M, C::K, tid);
-    else
-      fill_tile<C::BK, S::BM, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_K, C::GUARD_M>(
-          as, a, k0, m_block, C::K, C::M, tid);
-    if constexpr (C::B_K_CONTIGUOUS)
-      fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
-          bs, b, n_block, k0, C::N, C::K, tid);
-    else
-      fill_tile<C::BK, S::BN, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_K, C::GUARD_N>(
-          bs, b, k0, n_block, C::K, C::N, tid);
-  };
-
-  float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
+// The k-loop of the mma.sync templates: a STAGES-deep cp.async ring that
+// fill_stage(stage, k_tile) fills, in k order, and every warp's fragments read. Leaves the
+// block's sums in `acc`, this thread's [MMA_TILES_M][MMA_TILES_N] accumulator fragments.
+template <class C, class S, class Fragments, class T, class FillStage>
+__device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
+                                           const FillStage& fill_stage, const T* a_stages,
+                                           const T* b_stages, int warp_m0, int warp_n0, int lane) {
 #pragma unroll
   for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -619,6 +584,51 @@ __device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __res
     read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
     write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
   }
+}
+
+template <class C, class T, class Out, class Epilogue>
+__device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __restrict__ b,
+                                         Out* __restrict__ out, const Epilogue& epilogue) {
+  using S = GemmMmaShape<C, T>;
+  using Fragments = typename select_type<S::ELEMENT_BYTES == 4, MmaFragmentsTf32<C, S>,
+                                         MmaFragments16Bit<C, S, T>>::type;
+  extern __shared__ float4 smem_vec[];
+  T* smem = reinterpret_cast<T*>(smem_vec);
+  T* a_stages = smem;                           // [STAGES][A_STAGE]
+  T* b_stages = smem + C::STAGES * S::A_STAGE;  // [STAGES][B_STAGE]
+  const unsigned a_smem = smem_address(a_stages);
+  const unsigned b_smem = smem_address(b_stages);
+
+  const int tid = threadIdx.x;
+  const int warp = tid / 32, lane = tid % 32;
+  const int g = lane / 4, t = lane % 4;  // the fragment coordinates of this lane
+  const int warp_m0 = warp % C::WARPS_M * S::WM;
+  const int warp_n0 = warp / C::WARPS_M * S::WN;
+  // One block per output tile, M fastest (see gemm_simt.cuh).
+  constexpr int M_TILES = (C::M + S::BM - 1) / S::BM;
+  const int m_block = static_cast<int>(blockIdx.x % M_TILES) * S::BM;
+  const int n_block = static_cast<int>(blockIdx.x / M_TILES) * S::BN;
+
+  auto fill_stage = [&](int stage, int k_tile) {
+    const int k0 = k_tile * C::BK;
+    const unsigned as = a_smem + stage * S::A_STAGE * S::ELEMENT_BYTES;
+    const unsigned bs = b_smem + stage * S::B_STAGE * S::ELEMENT_BYTES;
+    if constexpr (C::A_K_CONTIGUOUS)
+      fill_tile<S::BM, C::BK, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_M, C::GUARD_K>(
+          as, a, m_block, k0, C::M, C::K, tid);
+    else
+      fill_tile<C::BK, S::BM, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_K, C::GUARD_M>(
+          as, a, k0, m_block, C::K, C::M, tid);
+    if constexpr (C::B_K_CONTIGUOUS)
+      fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
+          bs, b, n_block, k0, C::N, C::K, tid);
+    else
+      fill_tile<C::BK, S::BN, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_K, C::GUARD_N>(
+          bs, b, k0, n_block, C::K, C::N, tid);
+  };
+
+  float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
+  mma_k_loop<C, S, Fragments>(acc, fill_stage, a_stages, b_stages, warp_m0, warp_n0, lane);
 
   // Each lane holds, per MMA tile, two adjacent columns of rows g and g + 8.
 #pragma unroll
@@ -844,62 +854,9 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
         b_smem + stage * S::B_STAGE * 4, w_group, n_block, k_tile * C::BK, S::KG, S::GEMM_K, tid);
   };
 
+  // Stages are filled in k order, each once (ConvGatherA advances with every fill).
   float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
-#pragma unroll
-  for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.f;
-
-        // Stages are filled in k order, each once (ConvGatherA advances with every fill).
-#pragma unroll
-  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < S::K_TILES) fill_stage(stage, stage);
-    cp_async_commit();
-  }
-  int read_stage = 0, write_stage = C::STAGES - 1;
-  Fragments frag;
-  for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
-    cp_async_wait<C::STAGES - 2>();
-    // Stage k_tile has landed for every thread, and every thread has finished reading the
-    // stage the next fill overwrites.
-    __syncthreads();
-    if (k_tile + C::STAGES - 1 < S::K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
-    cp_async_commit();
-    const float* as = a_stages + read_stage * S::A_STAGE;
-    const float* bs = b_stages + read_stage * S::B_STAGE;
-    if constexpr (C::PASSES == 3) {
-      // Each stage accumulates into fresh fragments, promoted into `acc` with a round-to-nearest
-      // add: the tensor cores' truncating accumulation would cost 3xTF32 its accuracy.
-      float part[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4]
-#pragma unroll
-      for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
-#pragma unroll
-          for (int i = 0; i < 4; ++i) part[mt][nt][i] = 0.f;
-#pragma unroll
-      for (int k = 0; k < C::BK; k += S::MMA_K) {
-        frag.load(as, bs, warp_m0, warp_n0, k, lane);
-        frag.multiply_into(part);
-      }
-#pragma unroll
-      for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
-#pragma unroll
-          for (int i = 0; i < 4; ++i) acc[mt][nt][i] += part[mt][nt][i];
-    } else {
-#pragma unroll
-      for (int k = 0; k < C::BK; k += S::MMA_K) {
-        frag.load(as, bs, warp_m0, warp_n0, k, lane);
-        frag.multiply_into(acc);
-      }
-    }
-    read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
-    write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
-  }
+  mma_k_loop<C, S, Fragments>(acc, fill_stage, a_stages, b_stages, warp_m0, warp_n0, lane);
 
   // Each lane holds, per MMA tile, channels 2t and 2t + 1 of positions g and g + 8: the 8 lanes
   // of one t store 8 consecutive positions (32 bytes of one channel's plane) per instruction.

@@ -522,48 +522,13 @@ struct MmaFragments16Bit {
   }
 };
 
-template <class C, class T, class Out, class Epilogue>
-__device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __restrict__ b,
-                                         Out* __restrict__ out, const Epilogue& epilogue) {
-  using S = GemmMmaShape<C, T>;
-  using Fragments = typename select_type<S::ELEMENT_BYTES == 4, MmaFragmentsTf32<C, S>,
-                                         MmaFragments16Bit<C, S, T>>::type;
-  extern __shared__ float4 smem_vec[];
-  T* smem = reinterpret_cast<T*>(smem_vec);
-  T* a_stages = smem;                           // [STAGES][A_STAGE]
-  T* b_stages = smem + C::STAGES * S::A_STAGE;  // [STAGES][B_STAGE]
-  const unsigned a_smem = smem_address(a_stages);
-  const unsigned b_smem = smem_address(b_stages);
-
-  const int tid = threadIdx.x;
-  const int warp = tid / 32, lane = tid % 32;
-  const int g = lane / 4, t = lane % 4;  // the fragment coordinates of this lane
-  const int warp_m0 = warp % C::WARPS_M * S::WM;
-  const int warp_n0 = warp / C::WARPS_M * S::WN;
-  // One block per output tile, M fastest (see gemm_simt.cuh).
-  constexpr int M_TILES = (C::M + S::BM - 1) / S::BM;
-  const int m_block = static_cast<int>(blockIdx.x % M_TILES) * S::BM;
-  const int n_block = static_cast<int>(blockIdx.x / M_TILES) * S::BN;
-
-  auto fill_stage = [&](int stage, int k_tile) {
-    const int k0 = k_tile * C::BK;
-    const unsigned as = a_smem + stage * S::A_STAGE * S::ELEMENT_BYTES;
-    const unsigned bs = b_smem + stage * S::B_STAGE * S::ELEMENT_BYTES;
-    if constexpr (C::A_K_CONTIGUOUS)
-      fill_tile<S::BM, C::BK, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_M, C::GUARD_K>(
-          as, a, m_block, k0, C::M, C::K, tid);
-    else
-      fill_tile<C::BK, S::BM, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_K, C::GUARD_M>(
-          as, a, k0, m_block, C::K, C::M, tid);
-    if constexpr (C::B_K_CONTIGUOUS)
-      fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
-          bs, b, n_block, k0, C::N, C::K, tid);
-    else
-      fill_tile<C::BK, S::BN, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_K, C::GUARD_N>(
-          bs, b, k0, n_block, C::K, C::N, tid);
-  };
-
-  float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
+// The k-loop of the mma.sync templates: a STAGES-deep cp.async ring that
+// fill_stage(stage, k_tile) fills, in k order, and every warp's fragments read. Leaves the
+// block's sums in `acc`, this thread's [MMA_TILES_M][MMA_TILES_N] accumulator fragments.
+template <class C, class S, class Fragments, class T, class FillStage>
+__device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
+                                           const FillStage& fill_stage, const T* a_stages,
+                                           const T* b_stages, int warp_m0, int warp_n0, int lane) {
 #pragma unroll
   for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -619,6 +584,51 @@ __device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __res
     read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
     write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
   }
+}
+
+template <class C, class T, class Out, class Epilogue>
+__device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __restrict__ b,
+                                         Out* __restrict__ out, const Epilogue& epilogue) {
+  using S = GemmMmaShape<C, T>;
+  using Fragments = typename select_type<S::ELEMENT_BYTES == 4, MmaFragmentsTf32<C, S>,
+                                         MmaFragments16Bit<C, S, T>>::type;
+  extern __shared__ float4 smem_vec[];
+  T* smem = reinterpret_cast<T*>(smem_vec);
+  T* a_stages = smem;                           // [STAGES][A_STAGE]
+  T* b_stages = smem + C::STAGES * S::A_STAGE;  // [STAGES][B_STAGE]
+  const unsigned a_smem = smem_address(a_stages);
+  const unsigned b_smem = smem_address(b_stages);
+
+  const int tid = threadIdx.x;
+  const int warp = tid / 32, lane = tid % 32;
+  const int g = lane / 4, t = lane % 4;  // the fragment coordinates of this lane
+  const int warp_m0 = warp % C::WARPS_M * S::WM;
+  const int warp_n0 = warp / C::WARPS_M * S::WN;
+  // One block per output tile, M fastest (see gemm_simt.cuh).
+  constexpr int M_TILES = (C::M + S::BM - 1) / S::BM;
+  const int m_block = static_cast<int>(blockIdx.x % M_TILES) * S::BM;
+  const int n_block = static_cast<int>(blockIdx.x / M_TILES) * S::BN;
+
+  auto fill_stage = [&](int stage, int k_tile) {
+    const int k0 = k_tile * C::BK;
+    const unsigned as = a_smem + stage * S::A_STAGE * S::ELEMENT_BYTES;
+    const unsigned bs = b_smem + stage * S::B_STAGE * S::ELEMENT_BYTES;
+    if constexpr (C::A_K_CONTIGUOUS)
+      fill_tile<S::BM, C::BK, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_M, C::GUARD_K>(
+          as, a, m_block, k0, C::M, C::K, tid);
+    else
+      fill_tile<C::BK, S::BM, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_K, C::GUARD_M>(
+          as, a, k0, m_block, C::K, C::M, tid);
+    if constexpr (C::B_K_CONTIGUOUS)
+      fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
+          bs, b, n_block, k0, C::N, C::K, tid);
+    else
+      fill_tile<C::BK, S::BN, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_K, C::GUARD_N>(
+          bs, b, k0, n_block, C::K, C::N, tid);
+  };
+
+  float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
+  mma_k_loop<C, S, Fragments>(acc, fill_stage, a_stages, b_stages, warp_m0, warp_n0, lane);
 
   // Each lane holds, per MMA tile, two adjacent columns of rows g and g + 8.
 #pragma unroll
