@@ -5,17 +5,17 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <limits>
 #include <map>
 #include <optional>
-#include <set>
 #include <utility>
 #include <vector>
 
 #include "generator/conv_rules.h"
 #include "generator/ops.h"
 #include "generator/spec_lexer.h"
+#include "generator/spec_reader.h"
+#include "generator/spec_windows.h"
 #include "generator/spelling.h"
 
 namespace fusetune {
@@ -44,23 +44,8 @@ std::vector<std::string_view> epilogue_op_names() {
   return names;
 }
 
-constexpr int kMaxWindow = 1024;  // kernel, stride, padding, dilation of convolutions and pools
-const std::set<std::string_view> kConvPerDimension = {"kernel", "stride", "padding", "dilation",
-                                                      "output_padding"};
-
-std::array<int, 3> per_dimension_default(std::string_view name) {
-  if (name == "padding" || name == "output_padding") return {0, 0, 0};
-  return {1, 1, 1};
-}
-
 const std::vector<std::string_view> kMainOpNames = {
     "linear", "matmul", "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d"};
-const std::vector<std::string_view> kPoolNames = {"max_pool2d", "max_pool3d", "avg_pool2d",
-                                                  "avg_pool3d", "global_avg_pool"};
-
-bool is_pool_name(std::string_view name) {
-  return std::find(kPoolNames.begin(), kPoolNames.end(), name) != kPoolNames.end();
-}
 
 // The named arguments of each main op, in canonical order.
 std::vector<std::string_view> main_arguments(MainOpKind kind) {
@@ -120,19 +105,19 @@ std::string usage(const EpilogueOpInfo& op) {
   return fmt::format("{}({})", op.name, fmt::join(arguments, ", "));
 }
 
-class Parser {
+class Parser : SpecReader {
  public:
-  explicit Parser(std::string_view text) : text_(text), lexer_(text) {}
+  explicit Parser(std::string_view text) : SpecReader(text) {}
 
   Spec parse() {
-    if (lexer_.peek().kind == TokenKind::end) {
+    if (peek().kind == TokenKind::end) {
       fail("the spec is empty: write a main op, such as linear(m=1024, n=1024, k=1024)",
-           text_.size());
+           text().size());
     }
     Spec spec;
     spec.main = parse_main_op();
     while (true) {
-      const Token separator = lexer_.take();
+      const Token separator = take();
       if (separator.kind == TokenKind::end) break;
       if (separator.kind != TokenKind::arrow) {
         const std::string_view previous =
@@ -140,10 +125,10 @@ class Parser {
         fail(fmt::format("expected '->' or the end of the spec after {}", previous),
              separator.position);
       }
-      const Token& next = lexer_.peek();
+      const Token& next = peek();
       const std::size_t op_position = next.position;
       if (next.kind == TokenKind::name && is_pool_name(next.text)) {
-        parse_pool(spec);
+        read_pool_step(*this, spec);
       } else {
         spec.epilogue.push_back(parse_epilogue_op(spec));
       }
@@ -153,10 +138,6 @@ class Parser {
   }
 
  private:
-  [[noreturn]] void fail(std::string_view problem, std::size_t position) const {
-    throw SpecError(problem, text_, position);
-  }
-
   // Checked after each op, so that the error points at the op that breaks a limit.
   void check_limits(const Spec& spec, std::size_t position) const {
     const std::size_t tensors = spec.tensors().size();
@@ -174,24 +155,10 @@ class Parser {
     }
   }
 
-  // --- Tokens ---
-
-  // Takes the next token when it is a `kind`.
-  bool accept(TokenKind kind) {
-    if (lexer_.peek().kind != kind) return false;
-    lexer_.take();
-    return true;
-  }
-
-  Token expect(TokenKind kind, std::string_view problem) {
-    if (lexer_.peek().kind != kind) fail(problem, lexer_.peek().position);
-    return lexer_.take();
-  }
-
   // --- The main op ---
 
   MainOp parse_main_op() {
-    const Token name = lexer_.take();
+    const Token name = take();
     const std::string main_ops = fmt::format("{}", fmt::join(kMainOpNames, ", "));
     if (name.kind != TokenKind::name)
       fail(fmt::format("expected a main op: {}", main_ops), name.position);
@@ -224,7 +191,7 @@ class Parser {
     const std::string_view op = main_op_name(main.kind);
     const std::vector<std::string_view> allowed = main_arguments(main.kind);
     std::vector<std::string_view> given;
-    if (lexer_.peek().kind != TokenKind::close) {
+    if (peek().kind != TokenKind::close) {
       do parse_main_argument(main, allowed, given);
       while (accept(TokenKind::comma));
     }
@@ -257,7 +224,7 @@ class Parser {
   void parse_main_argument(MainOp& main, const std::vector<std::string_view>& allowed,
                            std::vector<std::string_view>& given) {
     const std::string_view op = main_op_name(main.kind);
-    const Token argument = lexer_.take();
+    const Token argument = take();
     if (argument.kind != TokenKind::name) {
       fail(fmt::format("expected an argument of {}: {}", op, fmt::join(allowed, ", ")),
            argument.position);
@@ -281,65 +248,18 @@ class Parser {
     expect(TokenKind::equals,
            fmt::format("expected '=' after {}: main-op arguments are named, as in {}=1",
                        argument.text, argument.text));
-    argument_positions_[std::string(argument.text)] = lexer_.peek().position;
-    if (main.is_conv() && kConvPerDimension.contains(argument.text)) {
-      set_per_dimension(main, argument.text);
+    argument_positions_[std::string(argument.text)] = peek().position;
+    if (main.is_conv() && is_window_argument(argument.text)) {
+      ConvGeometry& c = main.conv;
+      const std::string_view name = argument.text;
+      (name == "kernel"     ? c.kernel
+       : name == "stride"   ? c.stride
+       : name == "padding"  ? c.padding
+       : name == "dilation" ? c.dilation
+                            : c.output_padding) = read_window(*this, name, main.spatial_dims());
       return;
     }
-    set_main_argument(main, argument.text, lexer_.take());
-  }
-
-  // A convolution's per-dimension value: one integer for every dimension, or one each, as in
-  // kernel=(1, 3, 3).
-  void set_per_dimension(MainOp& main, std::string_view name) {
-    const int dims = main.spatial_dims();
-    const int minimum = name == "padding" || name == "output_padding" ? 0 : 1;
-    std::array<int, 3> values = per_dimension_default(name);
-    if (accept(TokenKind::open)) {
-      for (int i = 3 - dims; i < 3; ++i) {
-        if (i > 3 - dims)
-          expect(TokenKind::comma,
-                 fmt::format("expected ',' between the {} values of {}: write one per spatial "
-                             "dimension",
-                             dims, name));
-        values[i] = per_dimension_value(name, minimum);
-      }
-      expect(TokenKind::close,
-             fmt::format("expected ')' after the {} values of {} (one per spatial dimension)", dims,
-                         name));
-    } else {
-      const int value = per_dimension_value(name, minimum);
-      for (int i = 3 - dims; i < 3; ++i) values[i] = value;
-    }
-    ConvGeometry& c = main.conv;
-    (name == "kernel"     ? c.kernel
-     : name == "stride"   ? c.stride
-     : name == "padding"  ? c.padding
-     : name == "dilation" ? c.dilation
-                          : c.output_padding) = values;
-  }
-
-  int per_dimension_value(std::string_view name, int minimum) {
-    const Token value = lexer_.take();
-    return static_cast<int>(integer(value,
-                                    fmt::format("{} must be an integer from {} to {} (or one "
-                                                "per spatial dimension in parentheses)",
-                                                name, minimum, kMaxWindow),
-                                    minimum, kMaxWindow));
-  }
-
-  // Reads an integer in [minimum, maximum], or fails with `problem` at the token.
-  std::int64_t integer(const Token& value, const std::string& problem, std::int64_t minimum,
-                       std::int64_t maximum) const {
-    if (value.kind != TokenKind::number) fail(problem, value.position);
-    const std::string_view digits = value.text.starts_with('+') ? value.text.substr(1) : value.text;
-    std::int64_t result = 0;
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), result);
-    if (error != std::errc() || end != digits.data() + digits.size() || result < minimum ||
-        result > maximum) {
-      fail(problem, value.position);
-    }
-    return result;
+    set_main_argument(main, argument.text, take());
   }
 
   void set_main_argument(MainOp& main, std::string_view name, const Token& value) {
@@ -380,108 +300,8 @@ class Parser {
 
   // --- Epilogue ops ---
 
-  // --- Pooling ---
-
-  // max_pool3d(kernel[, stride[, padding]]), names kernel (or kernel_size), stride, padding;
-  // global_avg_pool bare.
-  void parse_pool(Spec& spec) {
-    const Token name = lexer_.take();
-    const int dims = spec.main.spatial_dims();
-    if (dims == 0)
-      fail(fmt::format("{} pools the spatial dimensions of a convolution; {} has none", name.text,
-                       main_op_name(spec.main.kind)),
-           name.position);
-    if (spec.pool)
-      fail(fmt::format("a spec pools once; this is its second pool step ({} before)",
-                       print_pool_name(*spec.pool, dims)),
-           name.position);
-    PoolOp pool;
-    pool.position = spec.epilogue.size();
-    if (name.text == "global_avg_pool") {
-      pool.kind = PoolKind::global_avg;
-      if (lexer_.peek().kind == TokenKind::open)
-        fail("global_avg_pool takes no arguments: write it without parentheses",
-             lexer_.peek().position);
-      spec.pool = pool;
-      return;
-    }
-    pool.kind = name.text.starts_with("max") ? PoolKind::max : PoolKind::avg;
-    if (name.text[name.text.size() - 2] - '0' != dims)
-      fail(fmt::format("{} follows a {}-d convolution: write {}_pool{}d", name.text, dims,
-                       pool.kind == PoolKind::max ? "max" : "avg", dims),
-           name.position);
-    parse_pool_arguments(pool, name, dims);
-    if (const std::optional<PoolProblem> problem = pool_problem(spec.main, pool))
-      fail(problem->message, name.position);
-    spec.pool = pool;
-  }
-
-  void parse_pool_arguments(PoolOp& pool, const Token& name, int dims) {
-    const std::string usage =
-        fmt::format("write {0}(2) or {0}(kernel=3, stride=2, padding=1)", name.text);
-    expect(TokenKind::open, fmt::format("{} needs a window: {}", name.text, usage));
-    static constexpr std::array<std::string_view, 3> kOrder = {"kernel", "stride", "padding"};
-    std::set<std::string_view> given;
-    std::size_t positional = 0;
-    std::optional<std::array<int, 3>> kernel, stride, padding;
-    do {
-      std::string_view argument;
-      const Token& first = lexer_.peek();
-      if (first.kind == TokenKind::name) {
-        const Token label = lexer_.take();
-        argument = label.text == "kernel_size" ? "kernel" : label.text;
-        if (std::find(kOrder.begin(), kOrder.end(), argument) == kOrder.end())
-          fail(fmt::format("unknown argument '{}' of {}: {}", label.text, name.text, usage),
-               label.position);
-        expect(TokenKind::equals, fmt::format("expected '=' after {}", label.text));
-        positional = kOrder.size();  // no positional argument after a named one
-      } else {
-        if (positional == kOrder.size())
-          fail(fmt::format("too many or misplaced arguments for {}: {}", name.text, usage),
-               first.position);
-        argument = kOrder[positional++];
-      }
-      if (!given.insert(argument).second)
-        fail(fmt::format("{} of {} is given twice", argument, name.text), first.position);
-      std::optional<std::array<int, 3>>& slot = argument == "kernel"   ? kernel
-                                                : argument == "stride" ? stride
-                                                                       : padding;
-      slot = pool_window_values(argument, dims);
-    } while (accept(TokenKind::comma));
-    const Token close =
-        expect(TokenKind::close, fmt::format("expected ',' or ')' in {}: {}", name.text, usage));
-    if (!kernel) fail(fmt::format("{} needs its kernel: {}", name.text, usage), close.position);
-    pool.kernel = *kernel;
-    pool.stride = stride.value_or(*kernel);
-    pool.padding = padding.value_or(std::array<int, 3>{0, 0, 0});
-  }
-
-  // One value for every dimension, or one each in parentheses; d is 1 (0 for padding) in 2-d.
-  std::array<int, 3> pool_window_values(std::string_view name, int dims) {
-    const int minimum = name == "padding" ? 0 : 1;
-    std::array<int, 3> values = per_dimension_default(name);
-    if (accept(TokenKind::open)) {
-      for (int i = 3 - dims; i < 3; ++i) {
-        if (i > 3 - dims)
-          expect(TokenKind::comma,
-                 fmt::format("expected ',' between the {} values of {}", dims, name));
-        values[i] = per_dimension_value(name, minimum);
-      }
-      expect(TokenKind::close, fmt::format("expected ')' after the {} values of {}", dims, name));
-      return values;
-    }
-    const int value = per_dimension_value(name, minimum);
-    for (int i = 3 - dims; i < 3; ++i) values[i] = value;
-    return values;
-  }
-
-  static std::string print_pool_name(const PoolOp& pool, int dims) {
-    if (pool.kind == PoolKind::global_avg) return "global_avg_pool";
-    return fmt::format("{}_pool{}d", pool.kind == PoolKind::max ? "max" : "avg", dims);
-  }
-
   EpilogueOp parse_epilogue_op(const Spec& spec) {
-    const Token name = lexer_.take();
+    const Token name = take();
     if (name.kind != TokenKind::name) fail("expected an epilogue op after '->'", name.position);
     const EpilogueOpInfo* info = find_epilogue_op(name.text);
     if (info == nullptr) fail_unknown_op(name);
@@ -489,9 +309,9 @@ class Parser {
     EpilogueOp op;
     op.name = info->name;
     if (info->fixed_operand != OperandKind::none) {
-      if (lexer_.peek().kind == TokenKind::open) {
+      if (peek().kind == TokenKind::open) {
         fail(fmt::format("{} takes no arguments: write it without parentheses", info->name),
-             lexer_.peek().position);
+             peek().position);
       }
       // bias is per output channel: a column of a GEMM, a channel of a convolution.
       op.operand = spec.main.is_conv() ? OperandKind::channel : info->fixed_operand;
@@ -514,22 +334,22 @@ class Parser {
     }
     const std::vector<std::string_view> ops = epilogue_op_names();
     std::vector<std::string_view> names = ops;
-    names.insert(names.end(), kPoolNames.begin(), kPoolNames.end());
+    names.insert(names.end(), pool_names().begin(), pool_names().end());
     if (const auto suggestion = closest_name(name.text, names)) {
       fail(fmt::format("unknown op '{}'; did you mean '{}'?", name.text, *suggestion),
            name.position);
     }
     fail(fmt::format("unknown op '{}'; the epilogue ops are {}, and the pool steps {}", name.text,
-                     fmt::join(ops, ", "), fmt::join(kPoolNames, ", ")),
+                     fmt::join(ops, ", "), fmt::join(pool_names(), ", ")),
          name.position);
   }
 
   ArgumentList parse_arguments(const EpilogueOpInfo& info, const Token& name) {
     ArgumentList list;
     list.end_position = name.position + name.text.size();
-    if (lexer_.peek().kind != TokenKind::open) return list;
-    lexer_.take();
-    if (lexer_.peek().kind != TokenKind::close) {
+    if (peek().kind != TokenKind::open) return list;
+    take();
+    if (peek().kind != TokenKind::close) {
       do list.arguments.push_back(parse_argument(info));
       while (accept(TokenKind::comma));
     }
@@ -545,10 +365,10 @@ class Parser {
     auto is_value = [](const Token& token) {
       return token.kind == TokenKind::name || token.kind == TokenKind::number;
     };
-    const Token first = lexer_.take();
-    if (first.kind == TokenKind::name && lexer_.peek().kind == TokenKind::equals) {
-      lexer_.take();
-      const Token value = lexer_.take();
+    const Token first = take();
+    if (first.kind == TokenKind::name && peek().kind == TokenKind::equals) {
+      take();
+      const Token value = take();
       if (!is_value(value)) {
         fail(fmt::format("expected a value for {} of {}", first.text, info.name), value.position);
       }
@@ -722,8 +542,6 @@ class Parser {
     return non_finite ? "; NaN and infinity are not allowed" : "";
   }
 
-  std::string_view text_;
-  Lexer lexer_;
   std::optional<DataType> out_dtype_;  // the main op's out_dtype, as written
   std::size_t out_dtype_position_ = 0;
   std::size_t dtype_position_ = 0;
