@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/gemm_bench.h"
+#include "bench/spec_bench.h"
 #include "generator/precision.h"
 
 namespace fusetune {

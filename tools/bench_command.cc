@@ -6,7 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "bench/gemm_bench.h"
+#include "bench/spec_bench.h"
 #include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"

@@ -1,4 +1,4 @@
-#include "bench/gemm_bench.h"
+#include "bench/spec_bench.h"
 
 #include <fmt/format.h>
 
