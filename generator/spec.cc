@@ -86,9 +86,9 @@ std::string print_conv(const MainOp& main) {
 }
 
 std::string print_pool(const PoolOp& pool, int dims) {
-  if (pool.kind == PoolKind::global_avg) return "global_avg_pool";
-  std::string text = fmt::format("{}_pool{}d({}", pool.kind == PoolKind::max ? "max" : "avg", dims,
-                                 per_dimension(pool.kernel, dims));
+  if (pool.kind == PoolKind::global_avg) return pool_step_name(pool, dims);
+  std::string text =
+      fmt::format("{}({}", pool_step_name(pool, dims), per_dimension(pool.kernel, dims));
   if (pool.stride != pool.kernel)
     text += fmt::format(", stride={}", per_dimension(pool.stride, dims));
   if (pool.padding != std::array<int, 3>{0, 0, 0})
@@ -146,6 +146,11 @@ std::string_view main_op_name(MainOpKind kind) {
       return "conv_transpose3d";
   }
   return "";
+}
+
+std::string pool_step_name(const PoolOp& pool, int dims) {
+  if (pool.kind == PoolKind::global_avg) return "global_avg_pool";
+  return fmt::format("{}_pool{}d", pool.kind == PoolKind::max ? "max" : "avg", dims);
 }
 
 bool MainOp::a_k_contiguous() const { return kind == MainOpKind::linear || !transpose_a; }

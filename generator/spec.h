@@ -140,6 +140,10 @@ struct ScalarArg {
 // "linear", "conv_transpose3d", ...: the op's name in a spec.
 std::string_view main_op_name(MainOpKind kind);
 
+// "max_pool3d", "avg_pool2d", "global_avg_pool": a pool step's name after a convolution of
+// `dims` spatial dimensions.
+std::string pool_step_name(const PoolOp& pool, int dims);
+
 struct Spec {
   MainOp main;
   std::vector<EpilogueOp> epilogue;  // in order; a pool step stands before epilogue[pool.position]

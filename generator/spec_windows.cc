@@ -16,11 +16,6 @@ constexpr int kMaxWindow = 1024;
 constexpr std::string_view kPoolNames[] = {"max_pool2d", "max_pool3d", "avg_pool2d", "avg_pool3d",
                                            "global_avg_pool"};
 
-std::string pool_name(const PoolOp& pool, int dims) {
-  if (pool.kind == PoolKind::global_avg) return "global_avg_pool";
-  return fmt::format("{}_pool{}d", pool.kind == PoolKind::max ? "max" : "avg", dims);
-}
-
 int window_value(SpecReader& reader, std::string_view name, int minimum) {
   const Token value = reader.take();
   return static_cast<int>(reader.integer(
@@ -118,7 +113,7 @@ void read_pool_step(SpecReader& reader, Spec& spec) {
                 name.position);
   if (spec.pool)
     reader.fail(fmt::format("a spec pools once; this is its second pool step ({} before)",
-                            pool_name(*spec.pool, dims)),
+                            pool_step_name(*spec.pool, dims)),
                 name.position);
   PoolOp pool;
   pool.position = spec.epilogue.size();
