@@ -1,0 +1,152 @@
+/* fusetune's C interface, exported from libfusetune.so: the tuned kernels of fusetune.h for
+ * programs and languages that cannot call C++ (the Python package loads it with ctypes).
+ *
+ *   fusetune_library* library;
+ *   if (fusetune_library_open(NULL, 0, NULL, NULL, &library) != FUSETUNE_OK)
+ *     report(fusetune_last_error());
+ *   fusetune_kernel* kernel;
+ *   if (fusetune_library_load(library, "linear(m=1024, n=8192, k=8192) -> bias -> relu",
+ *                             NULL, 0, &kernel) != FUSETUNE_OK)
+ *     report(fusetune_last_error());
+ *   const void* tensors[] = {x, weight, bias};
+ *   fusetune_kernel_launch(kernel, stream, tensors, 3, y, NULL, 0);
+ *
+ * Conventions:
+ * - Every call that can fail returns a fusetune_status. On failure the calling thread's
+ *   fusetune_last_error() says what failed and what to do; no C++ exception crosses this
+ *   interface.
+ * - Strings returned through `char**` belong to the caller, who frees them with fusetune_free().
+ *   Strings returned as `const char*` belong to the object they describe.
+ * - Handles are thread safe: one library or kernel may be used from several threads at once.
+ * - Precision names: NULL or "" (the spec's native precision: exact fp32 FFMA for fp32 data),
+ *   "fp32", "3xtf32", "tf32", "bf16", "fp16", or "auto" (the fastest tuned precision whose
+ *   measured error is within the tolerance). A tolerance of 0 is the precision's default:
+ *   1e-5 for auto with an fp32 output, fp32 and 3xtf32; 5e-4 for tf32.
+ */
+#ifndef FUSETUNE_FUSETUNE_C_H_
+#define FUSETUNE_FUSETUNE_C_H_
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Raised whenever a function's meaning or signature changes; bindings check it at load. */
+#define FUSETUNE_C_ABI_VERSION 1
+
+/* The codes of fusetune::StatusCode, with the same meanings and values. */
+typedef enum fusetune_status {
+  FUSETUNE_OK = 0,
+  FUSETUNE_INVALID_SPEC = 1,      /* the spec text does not parse or names an impossible problem */
+  FUSETUNE_INVALID_ARGUMENT = 2,  /* a null handle, a wrong count, a misaligned pointer, ... */
+  FUSETUNE_NOT_FOUND = 3,         /* nothing stored under that key */
+  FUSETUNE_NO_DEVICE = 4,         /* the work needs a CUDA GPU and none is usable */
+  FUSETUNE_COMPILE_ERROR = 5,     /* NVRTC rejected generated source (a fusetune bug) */
+  FUSETUNE_CUDA_ERROR = 6,        /* the CUDA runtime reported an error */
+  FUSETUNE_DATABASE_ERROR = 7,    /* the tuning database cannot be opened, read or written */
+  FUSETUNE_INTERNAL = 8           /* anything else */
+} fusetune_status;
+
+typedef struct fusetune_library fusetune_library;
+typedef struct fusetune_kernel fusetune_kernel;
+
+/* Receives a message (a warning, e.g. that a spec was never tuned) and the caller's pointer. */
+typedef void (*fusetune_message_fn)(const char* message, void* user);
+/* Hears a sweep's progress: `done` of `total` candidates of the sweep at `precision`. */
+typedef void (*fusetune_progress_fn)(int done, int total, const char* precision, void* user);
+
+/* FUSETUNE_C_ABI_VERSION as this library was built. */
+int fusetune_abi_version(void);
+/* The library's version, "0.1.0". Static storage. */
+const char* fusetune_version(void);
+/* "ok", "invalid_spec", ...: the status's name. Static storage. */
+const char* fusetune_status_name(fusetune_status status);
+/* What the calling thread's last failed call said: what failed and what to do. "" before any
+ * failure. Valid until this thread's next call into the library. */
+const char* fusetune_last_error(void);
+/* Frees a string this library returned through `char**`. NULL is ignored. */
+void fusetune_free(char* text);
+
+/* Parses `spec` and writes a JSON description of it to *json; needs no GPU:
+ *   {"canonical": "...", "signature": "...",
+ *    "main": {"op": "linear", "m": 1024, "n": 8192, "k": 8192, "transpose_a": false,
+ *             "transpose_b": false, "dtype": "fp32", "output_dtype": "fp32"}
+ *        (a convolution has "n", "c", "k", "size", "kernel", "stride", "padding",
+ *         "dilation", "output_padding" (3 values each: d, h, w), "groups", "spatial_dims"
+ *         in place of m, n, k and the transposes),
+ *    "epilogue": [{"op": "mul", "operand": "scalar", "scalars": [2.0], "mode": ""}, ...],
+ *        (operand: "none", "scalar", "column", "row", "tensor", "channel" or "main"; mode:
+ *         the op's named variant ("erf", "tanh") or "")
+ *    "pool": null | {"op": "max_pool3d", "kind": "max", "kernel": [..], "stride": [..],
+ *                    "padding": [..], "position": 3},
+ *        (kind: "max", "avg" or "global_avg"; position: how many epilogue ops precede it)
+ *    "tensors": [{"name": "x", "shape": [1024, 8192], "dtype": "fp32"}, ...],
+ *    "scalars": [{"name": "mul.value", "value": 2.0}, ...],
+ *    "main_shape": [...], "output_shape": [...], "output_dtype": "fp32", "flops": 1.37e11}
+ * Fails with FUSETUNE_INVALID_SPEC, the message pointing at the offending character. */
+fusetune_status fusetune_describe(const char* spec, char** json);
+
+/* Opens the tuning database at `database_path` (NULL or "": $FUSETUNE_DB, else
+ * ${XDG_CACHE_HOME:-$HOME/.cache}/fusetune/tuning.db, created when absent) for CUDA device
+ * `device`. Warnings go to `on_warning(message, user)`, or to standard error when it is NULL;
+ * it may be called from any thread that loads. Fails with FUSETUNE_DATABASE_ERROR (the file is
+ * left untouched) or FUSETUNE_NO_DEVICE. */
+fusetune_status fusetune_library_open(const char* database_path, int device,
+                                      fusetune_message_fn on_warning, void* user,
+                                      fusetune_library** library);
+/* Closes a library. Kernels loaded from it stay valid until released. NULL is ignored. */
+void fusetune_library_close(fusetune_library* library);
+
+/* Loads the kernel tuned for `spec` at `precision` (see the conventions above) on this
+ * library's GPU; nothing is compiled when its cubin is in the database. A spec never tuned gets
+ * the default configuration, compiled now, and a warning. Loading the same spec again returns a
+ * new handle to the same kernel at once. Fails with FUSETUNE_INVALID_SPEC,
+ * FUSETUNE_INVALID_ARGUMENT (an unknown precision), FUSETUNE_COMPILE_ERROR or
+ * FUSETUNE_CUDA_ERROR. */
+fusetune_status fusetune_library_load(fusetune_library* library, const char* spec,
+                                      const char* precision, double tolerance,
+                                      fusetune_kernel** kernel);
+
+/* Tunes `spec` at `precision` on this library's GPU into its database (or recalls the stored
+ * result, unless `force`), as `fusetune tune` does; at most `max_candidates` candidates
+ * (0: the whole space). Kernels loaded afterwards use the new winner; handles loaded before
+ * keep the kernel they had. `progress(done, total, precision, user)` hears each candidate when
+ * not NULL. On success *report_json (when not NULL) receives:
+ *   {"spec": "...", "precision": "3xtf32", "config": "ft_...", "time_ms": 1.23,
+ *    "rel_err": 1e-7, "from_cache": false, "tuning_seconds": 12.3,
+ *    "sweeps": [{"precision": "fp32", "config": "ft_..." | null, "time_ms": .. | null,
+ *                "rel_err": .. | null, "candidates": 300, "compiled": 290,
+ *                "failed": {"wrong_result": 2}, "from_cache": false,
+ *                "tuning_seconds": 5.0}, ...]}
+ * where the top-level fields describe the chosen winner. Fails like fusetune_library_load,
+ * with FUSETUNE_NOT_FOUND when no candidate passed verification, and FUSETUNE_NO_DEVICE. */
+fusetune_status fusetune_library_tune(fusetune_library* library, const char* spec,
+                                      const char* precision, double tolerance, int force,
+                                      size_t max_candidates, fusetune_progress_fn progress,
+                                      void* user, char** report_json);
+
+/* Releases a kernel handle. NULL is ignored. */
+void fusetune_kernel_release(fusetune_kernel* kernel);
+/* The canonical spec, and the configuration's procedural name. Owned by the kernel. */
+const char* fusetune_kernel_spec(const fusetune_kernel* kernel);
+const char* fusetune_kernel_config(const fusetune_kernel* kernel);
+/* 1 when the kernel is a tuned winner, 0 when it is the default for an untuned spec. */
+int fusetune_kernel_tuned(const fusetune_kernel* kernel);
+
+/* Enqueues the kernel on `stream` (a cudaStream_t / CUstream; NULL: the legacy default stream)
+ * without synchronizing. `tensors` holds `tensor_count` device pointers, 16-byte aligned, in the
+ * order of the description's "tensors"; `out` receives "output_shape", contiguous row-major.
+ * `scalars` holds `scalar_count` values in the order of "scalars", or is NULL with a count of
+ * 0 to use the values written in the spec. Fails with FUSETUNE_INVALID_ARGUMENT naming the
+ * offending operand, or FUSETUNE_CUDA_ERROR when CUDA refuses the launch; errors during
+ * execution surface at the next synchronization. */
+fusetune_status fusetune_kernel_launch(const fusetune_kernel* kernel, void* stream,
+                                       const void* const* tensors, size_t tensor_count,
+                                       void* out, const float* scalars, size_t scalar_count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FUSETUNE_FUSETUNE_C_H_ */
