@@ -173,8 +173,8 @@ int run(const TuneArgs& args) {
   options.device = args.device;
   options.candidate_timeout_s = args.timeout_s;
   options.observer = args.json ? nullptr : &progress;
+  const AutoTuneReport report = tune_with_policy(spec, *db, policy, options);
   if (policy.is_auto()) {
-    const AutoTuneReport report = tune_auto(spec, *db, policy, options);
     if (args.json)
       std::cout << auto_report_json(report, database).dump(2) << '\n';
     else if (args.compile_only)
@@ -186,16 +186,15 @@ int run(const TuneArgs& args) {
                ? kSuccess
                : kFailure;
   }
-  options.precision = *policy.precision;
-  const TuneReport report = tune(spec, *db, options);
+  const TuneReport& sweep = report.sweeps.front();
   if (args.json)
-    std::cout << to_json(report, database).dump(2) << '\n';
-  else if (report.compile_only)
-    print_compiled(report, args);
+    std::cout << to_json(sweep, database).dump(2) << '\n';
+  else if (sweep.compile_only)
+    print_compiled(sweep, args);
   else
-    print_measured(report, args, database);
-  if (report.compile_only) return report.compiled > 0 ? kSuccess : kFailure;
-  return report.winner ? kSuccess : kFailure;
+    print_measured(sweep, args, database);
+  if (sweep.compile_only) return sweep.compiled > 0 ? kSuccess : kFailure;
+  return sweep.winner ? kSuccess : kFailure;
 }
 
 }  // namespace

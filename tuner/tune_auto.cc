@@ -40,4 +40,19 @@ AutoTuneReport tune_auto(const Spec& spec, cache::Database& db, const PrecisionP
   return report;
 }
 
+AutoTuneReport tune_with_policy(const Spec& spec, cache::Database& db,
+                                const PrecisionPolicy& policy, const TuneOptions& options) {
+  if (policy.is_auto()) return tune_auto(spec, db, policy, options);
+  TuneOptions sweep_options = options;
+  sweep_options.precision = *policy.precision;
+  AutoTuneReport report;
+  report.spec = spec.canonical();
+  report.tolerance = policy.tolerance;
+  report.sweeps.push_back(tune(spec, db, sweep_options));
+  const TuneReport& sweep = report.sweeps.front();
+  if (!sweep.from_cache) report.tuning_seconds = sweep.tuning_seconds;
+  if (sweep.winner) report.chosen = 0;
+  return report;
+}
+
 }  // namespace fusetune

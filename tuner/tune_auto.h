@@ -35,4 +35,10 @@ std::optional<double> measured_error(const TuneReport& sweep);
 AutoTuneReport tune_auto(const Spec& spec, cache::Database& db, const PrecisionPolicy& policy,
                          const TuneOptions& options);
 
+// Tunes `spec` as `policy` asks: under auto as tune_auto does; a named precision in one sweep at
+// that precision with `options.tolerance` (empty: the precision's default), chosen when it has a
+// winner. Throws as tune() does.
+AutoTuneReport tune_with_policy(const Spec& spec, cache::Database& db,
+                                const PrecisionPolicy& policy, const TuneOptions& options);
+
 }  // namespace fusetune

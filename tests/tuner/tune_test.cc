@@ -83,5 +83,29 @@ TEST(TuneAuto, ConvolutionsTryTensorCoresWhereTheyHaveAKernel) {
   std::filesystem::remove_all(folder);
 }
 
+TEST(TuneWithPolicy, ANamedPrecisionIsOneSweepAtThatPrecision) {
+  const std::filesystem::path folder =
+      std::filesystem::path(::testing::TempDir()) /
+      ("tune_with_policy_" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(folder);
+  {
+    const auto db = cache::Database::open((folder / "tuning.db").string());
+    TuneOptions options;
+    options.compile_only = true;
+    options.arch = "sm_80";
+    options.max_candidates = 1;
+    const Spec spec = parse_spec("linear(m=64, n=64, k=64) -> relu");
+    const PrecisionPolicy policy = make_precision_policy("tf32", std::nullopt, spec.main);
+    const AutoTuneReport report = tune_with_policy(spec, *db, policy, options);
+    EXPECT_EQ(report.spec, spec.canonical());
+    EXPECT_EQ(report.tolerance, 5e-4);
+    ASSERT_EQ(report.sweeps.size(), 1u);
+    EXPECT_EQ(report.sweeps[0].precision, "tf32");
+    EXPECT_EQ(report.sweeps[0].candidates, 1);
+    EXPECT_FALSE(report.chosen) << "a compile-only sweep measures no winner";
+  }
+  std::filesystem::remove_all(folder);
+}
+
 }  // namespace
 }  // namespace fusetune
