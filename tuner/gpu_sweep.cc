@@ -11,6 +11,7 @@
 #include "tuner/scratch_directory.h"
 #include "tuner/space_compiler.h"
 #include "tuner/worker_client.h"
+#include "tuner/worker_lookup.h"
 
 namespace fusetune {
 namespace {

@@ -10,9 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -29,18 +27,6 @@ constexpr double kSetupTimeoutS = 120;  // context creation plus the fp64 refere
 [[noreturn]] void fail(const std::string& message) { throw Error(StatusCode::internal, message); }
 
 }  // namespace
-
-std::string find_worker() {
-  if (const char* path = std::getenv("FUSETUNE_WORKER"); path && *path) return path;
-  std::error_code error;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  const std::filesystem::path beside = self.parent_path() / "fusetune-worker";
-  if (!error && std::filesystem::exists(beside)) return beside.string();
-  fail(
-      fmt::format("cannot find fusetune-worker (looked beside {}); set FUSETUNE_WORKER to its "
-                  "path",
-                  self.string()));
-}
 
 WorkerClient::WorkerClient(std::string worker_path, SetupRequest setup, std::string log_path)
     : worker_path_(std::move(worker_path)),

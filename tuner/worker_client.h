@@ -11,10 +11,6 @@
 
 namespace fusetune {
 
-// Where fusetune-worker is: $FUSETUNE_WORKER, else next to the running program. Throws
-// Error(internal) naming the places looked in when it is in none.
-std::string find_worker();
-
 class WorkerClient {
  public:
   // `log_path` receives the worker's standard error.

@@ -17,6 +17,7 @@
 #include "tuner/tune.h"
 #include "tuner/tune_auto.h"
 #include "tuner/worker_client.h"
+#include "tuner/worker_lookup.h"
 
 namespace fusetune {
 namespace {

@@ -3,7 +3,6 @@
 #include "tuner/worker_client.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -238,17 +237,6 @@ TEST_F(WorkerClientTest, AMissingWorkerIsAClearError) {
     EXPECT_NE(message.find("cannot start " + path), std::string::npos) << message;
     EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
   }
-}
-
-TEST_F(WorkerClientTest, FindWorkerPrefersTheEnvironment) {
-  const char* before = std::getenv("FUSETUNE_WORKER");
-  const std::string saved = before ? before : "";
-  setenv("FUSETUNE_WORKER", "/opt/somewhere/fusetune-worker", 1);
-  EXPECT_EQ(find_worker(), "/opt/somewhere/fusetune-worker");
-  if (before)
-    setenv("FUSETUNE_WORKER", saved.c_str(), 1);
-  else
-    unsetenv("FUSETUNE_WORKER");
 }
 
 }  // namespace
