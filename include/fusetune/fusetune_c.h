@@ -60,7 +60,8 @@ typedef void (*fusetune_progress_fn)(int done, int total, const char* precision,
 int fusetune_abi_version(void);
 /* The library's version, "0.1.0". Static storage. */
 const char* fusetune_version(void);
-/* "ok", "invalid_spec", ...: the status's name. Static storage. */
+/* "ok", "invalid_spec", ...: the status's name ("unknown" for a value outside the enum). Static
+ * storage. */
 const char* fusetune_status_name(fusetune_status status);
 /* What the calling thread's last failed call said: what failed and what to do. "" before any
  * failure. Valid until this thread's next call into the library. */
@@ -80,7 +81,8 @@ void fusetune_free(char* text);
  *         the op's named variant ("erf", "tanh") or "")
  *    "pool": null | {"op": "max_pool3d", "kind": "max", "kernel": [..], "stride": [..],
  *                    "padding": [..], "position": 3},
- *        (kind: "max", "avg" or "global_avg"; position: how many epilogue ops precede it)
+ *        (kind: "max", "avg" or "global_avg"; kernel, stride, padding: 3 values each, d, h, w,
+ *         as the convolution's; position: how many epilogue ops precede it)
  *    "tensors": [{"name": "x", "shape": [1024, 8192], "dtype": "fp32"}, ...],
  *    "scalars": [{"name": "mul.value", "value": 2.0}, ...],
  *    "main_shape": [...], "output_shape": [...], "output_dtype": "fp32", "flops": 1.37e11}
