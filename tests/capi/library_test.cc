@@ -1,0 +1,196 @@
+// Opening a library, loading kernels and launching them through the C interface. Tests that need
+// a GPU skip without one; the failures of opening are checked everywhere.
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fusetune/fusetune_c.h"
+#include "tests/capi/capi_test.h"
+#include "tests/capi/device_buffer.h"
+
+namespace {
+
+using capi_test::DeviceBuffer;
+using capi_test::random_values;
+using capi_test::TemporaryDatabase;
+
+TEST(LibraryOpen, WithoutAGpuFailsWithNoDevice) {
+  const std::string missing = capi_test::missing_gpu();
+  if (missing.empty()) GTEST_SKIP() << "a GPU is present";
+  TemporaryDatabase db;
+  fusetune_library* library = reinterpret_cast<fusetune_library*>(1);  // NULL after a failure
+  EXPECT_EQ(fusetune_library_open(db.path().c_str(), 0, nullptr, nullptr, &library),
+            FUSETUNE_NO_DEVICE);
+  EXPECT_EQ(library, nullptr);
+  EXPECT_NE(std::string(fusetune_last_error()), "");
+}
+
+TEST(LibraryOpen, AFileThatIsNoTuningDatabaseFailsAndIsLeftUntouched) {
+  TemporaryDatabase db;
+  const std::string text = "these are someone's notes, not a tuning database\n";
+  std::ofstream(db.path()) << text;
+  fusetune_library* library = nullptr;
+  EXPECT_EQ(fusetune_library_open(db.path().c_str(), 0, nullptr, nullptr, &library),
+            FUSETUNE_DATABASE_ERROR);
+  EXPECT_EQ(library, nullptr);
+  EXPECT_NE(std::string(fusetune_last_error()).find(db.path()), std::string::npos)
+      << fusetune_last_error();
+  std::stringstream after;
+  after << std::ifstream(db.path()).rdbuf();
+  EXPECT_EQ(after.str(), text);
+}
+
+// A library on a fresh database, whose warnings the test keeps.
+class LibraryOnGpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CAPI_REQUIRE_GPU();
+    ASSERT_EQ(fusetune_library_open(db_.path().c_str(), 0, &LibraryOnGpu::hear, this, &library_),
+              FUSETUNE_OK)
+        << fusetune_last_error();
+    ASSERT_EQ(cudaStreamCreate(&stream_), cudaSuccess);
+  }
+  void TearDown() override {
+    for (fusetune_kernel* kernel : kernels_) fusetune_kernel_release(kernel);
+    fusetune_library_close(library_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  static void hear(const char* message, void* user) {
+    static_cast<LibraryOnGpu*>(user)->warnings_.push_back(message);
+  }
+
+  // The kernel for `spec`, released after the test; null (and a test failure) when loading fails.
+  fusetune_kernel* load(const char* spec, const char* precision = nullptr) {
+    fusetune_kernel* kernel = nullptr;
+    EXPECT_EQ(fusetune_library_load(library_, spec, precision, 0, &kernel), FUSETUNE_OK)
+        << fusetune_last_error();
+    if (kernel) kernels_.push_back(kernel);
+    return kernel;
+  }
+
+  fusetune_status launch(fusetune_kernel* kernel, std::vector<const void*> tensors, void* out,
+                         std::vector<float> scalars = {}) {
+    return fusetune_kernel_launch(kernel, stream_, tensors.data(), tensors.size(), out,
+                                  scalars.empty() ? nullptr : scalars.data(), scalars.size());
+  }
+
+  TemporaryDatabase db_;
+  fusetune_library* library_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  std::vector<fusetune_kernel*> kernels_;
+  std::vector<std::string> warnings_;
+  std::mt19937 random_{20240611};
+};
+
+TEST_F(LibraryOnGpu, ALaunchComputesTheSpec) {
+  const int m = 128, n = 256, k = 64;
+  fusetune_kernel* kernel = load("linear(m=128, n=256, k=64) -> bias -> relu");
+  ASSERT_TRUE(kernel);
+  const std::vector<float> x = random_values(m * k, random_);
+  const std::vector<float> weight = random_values(n * k, random_);
+  const std::vector<float> bias = random_values(n, random_);
+  const DeviceBuffer x_d(x), weight_d(weight), bias_d(bias), out_d(m * n);
+  ASSERT_EQ(launch(kernel, {x_d.get(), weight_d.get(), bias_d.get()}, out_d.get()), FUSETUNE_OK)
+      << fusetune_last_error();
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  const std::vector<float> out = out_d.download();
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double sum = bias[j];
+      for (int p = 0; p < k; ++p) sum += double{x[i * k + p]} * weight[j * k + p];
+      ASSERT_NEAR(out[i * n + j], std::max(sum, 0.0), 1e-4) << "at (" << i << ", " << j << ")";
+    }
+}
+
+TEST_F(LibraryOnGpu, ScalarsPassedAtLaunchReplaceTheSpecsValues) {
+  const int m = 64, n = 64, k = 32;
+  fusetune_kernel* kernel = load("linear(m=64, n=64, k=32) -> mul(2.0)");
+  ASSERT_TRUE(kernel);
+  const std::vector<float> x = random_values(m * k, random_);
+  const std::vector<float> weight = random_values(n * k, random_);
+  const DeviceBuffer x_d(x), weight_d(weight), out_d(m * n);
+  ASSERT_EQ(launch(kernel, {x_d.get(), weight_d.get()}, out_d.get(), {-3.0f}), FUSETUNE_OK)
+      << fusetune_last_error();
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  const std::vector<float> out = out_d.download();
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double sum = 0;
+      for (int p = 0; p < k; ++p) sum += double{x[i * k + p]} * weight[j * k + p];
+      ASSERT_NEAR(out[i * n + j], -3.0 * sum, 1e-4) << "at (" << i << ", " << j << ")";
+    }
+}
+
+TEST_F(LibraryOnGpu, WrongOperandsAreInvalidArgumentsNamingTheOperand) {
+  fusetune_kernel* kernel = load("linear(m=64, n=64, k=32) -> bias -> relu");
+  ASSERT_TRUE(kernel);
+  const DeviceBuffer x(64 * 32), weight(64 * 32), bias(64), out(64 * 64);
+  auto expect_invalid = [](fusetune_status status, const std::string& says) {
+    EXPECT_EQ(status, FUSETUNE_INVALID_ARGUMENT) << says;
+    EXPECT_NE(std::string(fusetune_last_error()).find(says), std::string::npos)
+        << fusetune_last_error();
+  };
+  expect_invalid(launch(kernel, {x.get(), weight.get()}, out.get()),
+                 "takes 3 tensors (x, weight, bias), got 2");
+  expect_invalid(launch(kernel, {x.get(), nullptr, bias.get()}, out.get()),
+                 "tensor 'weight' is a null pointer");
+  expect_invalid(launch(kernel, {x.get(), weight.get(), bias.get()}, nullptr),
+                 "the output is a null pointer");
+  expect_invalid(launch(kernel, {x.get() + 1, weight.get(), bias.get()}, out.get()),
+                 "tensor 'x' at");
+  expect_invalid(launch(kernel, {x.get(), weight.get(), bias.get()}, out.get(), {1.0f}),
+                 "takes 0 scalars, got 1");
+  expect_invalid(fusetune_kernel_launch(kernel, stream_, nullptr, 3, out.get(), nullptr, 0),
+                 "the argument tensors is NULL");
+}
+
+TEST_F(LibraryOnGpu, AnUntunedSpecLoadsItsDefaultWithAWarning) {
+  const char* spec = "linear(m=64,n=64,k=32)->relu";
+  fusetune_kernel* kernel = load(spec);
+  ASSERT_TRUE(kernel);
+  EXPECT_EQ(fusetune_kernel_tuned(kernel), 0);
+  EXPECT_STREQ(fusetune_kernel_spec(kernel), "linear(m=64, n=64, k=32) -> relu");
+  EXPECT_EQ(std::string(fusetune_kernel_config(kernel)).rfind("ft_", 0), 0u)
+      << fusetune_kernel_config(kernel);
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("was never tuned"), std::string::npos) << warnings_[0];
+  EXPECT_NE(warnings_[0].find("fusetune tune"), std::string::npos) << warnings_[0];
+
+  fusetune_kernel* again = load(spec);
+  ASSERT_TRUE(again);
+  EXPECT_NE(again, kernel) << "each load returns a handle of its own";
+  EXPECT_STREQ(fusetune_kernel_config(again), fusetune_kernel_config(kernel));
+  EXPECT_EQ(warnings_.size(), 1u) << "the second load reuses the kernel already loaded";
+}
+
+TEST_F(LibraryOnGpu, LoadRefusesAnInvalidSpecAndAnUnknownPrecision) {
+  fusetune_kernel* kernel = nullptr;
+  EXPECT_EQ(fusetune_library_load(library_, "linear(m=64, n=64) -> relu", nullptr, 0, &kernel),
+            FUSETUNE_INVALID_SPEC);
+  EXPECT_EQ(kernel, nullptr);
+  EXPECT_EQ(fusetune_library_load(library_, "linear(m=64, n=64, k=32)", "fp64", 0, &kernel),
+            FUSETUNE_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(fusetune_last_error()).find("fp64"), std::string::npos)
+      << fusetune_last_error();
+  EXPECT_EQ(kernel, nullptr);
+}
+
+TEST_F(LibraryOnGpu, KernelsOutliveTheirLibrary) {
+  fusetune_kernel* kernel = load("linear(m=64, n=64, k=32)");
+  ASSERT_TRUE(kernel);
+  fusetune_library_close(library_);
+  library_ = nullptr;
+  const DeviceBuffer x(64 * 32), weight(64 * 32), out(64 * 64);
+  EXPECT_EQ(launch(kernel, {x.get(), weight.get()}, out.get()), FUSETUNE_OK)
+      << fusetune_last_error();
+  EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+}
+
+}  // namespace
