@@ -9,8 +9,9 @@ Setup    Model and ModelNew are built from get_init_inputs() after the same torc
          with the same weights (a mismatch of keys or shapes fails the check).
 Tuning   ft.tune(ModelNew, *inputs) tunes every fusetune call ModelNew makes (or recalls it from
          the tuning database), before anything is timed; its wall time is reported apart.
-Check    over --trials fresh inputs from get_inputs() (one seed per trial), under no_grad:
-         torch.allclose(new, ref, atol=1e-4, rtol=1e-4), the max abs diff and the max rel diff
+Check    over --trials fresh inputs from get_inputs() (one seed per trial), under no_grad,
+         against Model run in strict fp32 (TF32 off: PyTorch's exact answer, not its TF32
+         rounding): torch.allclose(new, ref, atol=1e-4, rtol=1e-4), the max abs diff and the max rel diff
          (|new - ref| / max(|ref|, atol)). As context, each output's relative Frobenius error
          ||out - ref64|| / ||ref64|| against a float64 copy of Model on the inputs in float64.
 Timing   only when the check passed (or with --time-anyway): eager Model, torch.compile(Model),
@@ -33,6 +34,7 @@ Usage, from the repository root of a GPU machine:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import functools
 import importlib
@@ -219,13 +221,30 @@ def compare(new: torch.Tensor, ref: torch.Tensor, ref64: torch.Tensor) -> dict[s
             "rel_err_fp64_ref": rel_frobenius(ref, ref64)}
 
 
+@contextlib.contextmanager
+def strict_fp32():
+    """PyTorch's TF32 flags off for the block, restored after."""
+    with warnings.catch_warnings():  # PyTorch >= 2.9 warns of the flags' deprecation
+        warnings.simplefilter("ignore")
+        saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def trial(models: tuple, module: Any, seed: int) -> dict[str, Any]:
-    """One trial on fresh inputs: Model, ModelNew and the float64 copy of Model."""
+    """One trial on fresh inputs: Model (in strict fp32: the check is against PyTorch's exact
+    fp32 answer, not its TF32 rounding, whose own error at default settings can exceed the
+    tolerance), ModelNew and the float64 copy of Model."""
     model, new, model64 = models
     inputs = cuda_inputs(module, seed)
     try:
         with torch.no_grad():
-            refs, news = tensors(model(*inputs)), tensors(new(*inputs))
+            with strict_fp32():
+                refs = tensors(model(*inputs))
+            news = tensors(new(*inputs))
             refs64 = tensors(model64(*as_float64(inputs)))
     except Exception as error:  # noqa: BLE001 - a crash fails the trial, with its message
         return {"seed": seed, "ok": False, "error": f"{type(error).__name__}: {error}"}

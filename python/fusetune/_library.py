@@ -1,0 +1,198 @@
+"""Python objects over the C interface: spec descriptions, libraries (a tuning database on one
+GPU), kernels and tuning. Knows nothing of PyTorch: kernels take raw device pointers."""
+
+import ctypes
+import functools
+import json
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+
+from fusetune import _capi
+from fusetune._errors import FusetuneError, FusetuneWarning, InvalidArgument, error_for
+from fusetune._progress import ProgressBar
+
+
+def _fail(status):
+    lib = _capi.library()
+    code = lib.fusetune_status_name(status).decode()
+    return error_for(code, lib.fusetune_last_error().decode())
+
+
+def _text(value):
+    return value.encode() if value else None
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """An input of a kernel: its name in the spec ("x", "weight", "mul_channel"), its contiguous
+    shape and its element type ("fp32", "bf16" or "fp16")."""
+
+    name: str
+    shape: tuple
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Description:
+    """A parsed spec, as fusetune_describe prints it (include/fusetune/fusetune_c.h)."""
+
+    canonical: str
+    main: dict  # the main op: "op", its shape and geometry, "dtype"
+    epilogue: tuple  # {"op", "operand", "scalars", "mode"} per elementwise op, in order
+    pool: dict  # the pool step, or None
+    tensors: tuple  # TensorInfo per input, in launch order
+    scalars: tuple  # (name, value) per scalar argument, in launch order
+    output_shape: tuple
+    output_dtype: str
+    flops: float
+
+
+@functools.lru_cache(maxsize=4096)
+def describe(spec):
+    """The Description of `spec`; needs no GPU. Raises SpecError pointing at what is wrong."""
+    if not isinstance(spec, str):
+        raise InvalidArgument(f"a spec is a str, not {type(spec).__name__}", "invalid_argument")
+    out = ctypes.c_void_p()
+    status = _capi.library().fusetune_describe(spec.encode(), ctypes.byref(out))
+    if status != 0:
+        raise _fail(status)
+    d = json.loads(_capi.take_string(out))
+    return Description(
+        canonical=d["canonical"], main=d["main"], epilogue=tuple(d["epilogue"]), pool=d["pool"],
+        tensors=tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"]) for t in d["tensors"]),
+        scalars=tuple((s["name"], s["value"]) for s in d["scalars"]),
+        output_shape=tuple(d["output_shape"]), output_dtype=d["output_dtype"], flops=d["flops"])
+
+
+class Kernel:
+    """A loaded kernel. launch() may be called from any thread."""
+
+    def __init__(self, handle, tensor_count):
+        lib = _capi.library()
+        self._handle = handle
+        self._tensor_count = tensor_count
+        self.spec = lib.fusetune_kernel_spec(handle).decode()
+        self.config = lib.fusetune_kernel_config(handle).decode()
+        self.tuned = bool(lib.fusetune_kernel_tuned(handle))
+        self._pointers = ctypes.c_void_p * tensor_count
+
+    def launch(self, stream, tensors, out, scalars=None):
+        """Enqueues the kernel on `stream` (a cudaStream_t as an int; 0: the default stream).
+        `tensors` are device addresses (ints) in Description.tensors order, `out` the output's;
+        `scalars` override the spec's values, one per Description.scalars."""
+        lib = _capi.library()
+        pointers = self._pointers(*tensors)
+        values, count = None, 0
+        if scalars:
+            count = len(scalars)
+            values = (ctypes.c_float * count)(*scalars)
+        status = lib.fusetune_kernel_launch(self._handle, stream, pointers, len(tensors), out,
+                                            values, count)
+        if status != 0:
+            raise _fail(status)
+
+    def __del__(self):
+        if getattr(self, "_handle", None) and _capi is not None:
+            _capi.library().fusetune_kernel_release(self._handle)
+
+    def __repr__(self):
+        return f"<fusetune.Kernel {self.config} ({'tuned' if self.tuned else 'untuned'})>"
+
+
+def _warn(message, _user):
+    warnings.warn(message.decode(), FusetuneWarning, stacklevel=4)
+
+
+_on_warning = _capi.MESSAGE_FN(_warn)
+
+
+class Library:
+    """A tuning database opened for one CUDA device. Thread safe.
+
+    `database`: a path; None: $FUSETUNE_DB, else ~/.cache/fusetune/tuning.db. Raises NoDevice
+    without a usable GPU, FusetuneError(code="database_error") when the file cannot be used."""
+
+    def __init__(self, database=None, device=0):
+        handle = ctypes.c_void_p()
+        status = _capi.library().fusetune_library_open(
+            _text(database), device, _on_warning, None, ctypes.byref(handle))
+        if status != 0:
+            raise _fail(status)
+        self._handle = handle
+        self.database = database
+        self.device = device
+
+    def load(self, spec, precision=None, tolerance=None):
+        """The kernel tuned for `spec` at `precision` ("fp32", "3xtf32", "tf32", "bf16", "fp16",
+        "auto"; None: the spec's native one). An untuned spec loads a default kernel with a
+        FusetuneWarning."""
+        handle = ctypes.c_void_p()
+        status = _capi.library().fusetune_library_load(
+            self._handle, spec.encode(), _text(precision), tolerance or 0.0, ctypes.byref(handle))
+        if status != 0:
+            raise _fail(status)
+        return Kernel(handle, len(describe(spec).tensors))
+
+    def tune(self, spec, precision=None, tolerance=None, force=False, max_candidates=0,
+             progress=True):
+        """Tunes `spec` into the database, or recalls the stored result unless `force`; returns
+        the report (a dict: spec, precision, config, time_ms, rel_err, from_cache,
+        tuning_seconds, sweeps). `progress`: True draws a bar on stderr, a callable receives
+        (done, total, precision), False is silent. Raises FusetuneError(code="not_found") when
+        no candidate passed verification."""
+        bar = ProgressBar(f"tuning {spec}") if progress is True else None
+        hear = bar.update if bar else (progress if callable(progress) else None)
+        callback = _capi.PROGRESS_FN(lambda d, t, p, _: hear(d, t, p.decode())) if hear else \
+            _capi.PROGRESS_FN()
+        report = ctypes.c_void_p()
+        try:
+            status = _capi.library().fusetune_library_tune(
+                self._handle, spec.encode(), _text(precision), tolerance or 0.0, int(force),
+                max_candidates, callback, None, ctypes.byref(report))
+        finally:
+            if bar:
+                bar.close()
+        if status != 0:
+            raise _fail(status)
+        return json.loads(_capi.take_string(report))
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            _capi.library().fusetune_library_close(self._handle)
+            self._handle = None
+
+    __del__ = close
+
+
+_shared_lock = threading.Lock()
+_shared = {}
+_database = None
+
+
+def set_database(path):
+    """Makes `path` the database of the libraries shared by this process (None: $FUSETUNE_DB,
+    else the default); libraries already open are closed."""
+    global _database
+    with _shared_lock:
+        _database = os.fspath(path) if path is not None else None
+        _shared.clear()
+
+
+def shared_library(device=0):
+    """The process-wide Library for `device`, opened on first use."""
+    with _shared_lock:
+        library = _shared.get(device)
+        if library is None:
+            library = _shared[device] = Library(_database, device)
+        return library
+
+
+def version():
+    """The version of the loaded libfusetune.so."""
+    return _capi.library().fusetune_version().decode()
+
+
+__all__ = ["Description", "FusetuneError", "Kernel", "Library", "TensorInfo", "describe",
+           "set_database", "shared_library", "version"]

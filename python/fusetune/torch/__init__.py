@@ -1,0 +1,179 @@
+"""fusetune for PyTorch: fused kernels that take and return torch tensors.
+
+    import fusetune.torch as ft
+    y = ft.linear(x, layer.weight, layer.bias, epilogue="mul(2.0) -> leaky_relu(0.1)")
+    ft.tune(model, x)           # once: tunes every fused call model(x) makes, into the database
+
+Every call reads its shapes off the tensors, writes the spec (`linear(m=1024, n=8192, k=8192)
+-> bias -> mul(2.0) -> leaky_relu(0.1)`), checks the tensors (device, dtype, shape, contiguity)
+and launches the kernel tuned for that spec on the current CUDA stream. A spec never tuned runs
+a default kernel, with a FusetuneWarning saying how to tune it.
+
+The calls are one custom op, `torch.ops.fusetune.fused`, which torch.compile traces without a
+graph break (PyTorch 2.4 and later). They are differentiable: the backward pass runs PyTorch's
+own ops on the spec (it recomputes the forward chain), not a fused kernel.
+
+Precision: by default "auto", the fastest tuned precision whose measured error stays at fp32
+level (relative error 1e-5): exact fp32 or 3xTF32 tensor cores for fp32 tensors. Pass
+`precision=` per call, or set_precision() for the process; $FUSETUNE_PRECISION and
+$FUSETUNE_TOLERANCE set the starting default.
+"""
+
+import contextlib
+import os
+
+import torch
+
+from fusetune._errors import InvalidArgument
+from fusetune._library import describe, shared_library
+from fusetune.torch import _op, _specs
+from fusetune.torch._checks import check_main_operands
+from fusetune.torch._reference import evaluate as _evaluate
+
+_precision = os.environ.get("FUSETUNE_PRECISION", "auto")
+_tolerance = float(os.environ.get("FUSETUNE_TOLERANCE", "0") or 0)
+_recorded = None  # while tune() records: the calls seen, {(device, spec, precision, tol): None}
+
+
+def set_precision(precision="auto", tolerance=None):
+    """Sets the precision calls use when they pass none: "fp32", "3xtf32", "tf32", "bf16",
+    "fp16", "auto", or "" (each spec's native precision); `tolerance` bounds auto's error
+    (None: its default, 1e-5 for fp32 outputs)."""
+    global _precision, _tolerance
+    _precision, _tolerance = precision or "", float(tolerance or 0)
+    _op.forget_kernels()
+
+
+def _settings(precision, tolerance):
+    if precision is None:
+        return _precision, _tolerance if tolerance is None else float(tolerance)
+    return precision, float(tolerance or 0)
+
+
+def fused(spec, *tensors, precision=None, tolerance=None):
+    """Runs `spec` (fusetune's spec text) on `tensors`, given in the order its description
+    lists them (fusetune.describe(spec).tensors), and returns the new output tensor."""
+    precision, tolerance = _settings(precision, tolerance)
+    if _recorded is not None:
+        output = _op.placeholder(spec, tensors)
+        _recorded[(tensors[0].device.index or 0, spec, precision, tolerance)] = None
+        return output
+    return _op.run(spec, precision, tolerance, tensors)
+
+
+def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, tolerance=None):
+    """`epilogue(F.linear(x, weight, bias))` in one kernel. x [..., in_features], weight
+    [out_features, in_features], bias [out_features] or None; `epilogue` is the ops after it in
+    spec syntax ("mul(2.0) -> leaky_relu(0.1)", "add(tensor) -> gelu") and `operands` the
+    tensors its ops name (channel, column, row, tensor), in order."""
+    check_main_operands("linear", x, weight, None)
+    k = x.shape[-1]
+    m = x.numel() // k if k else 0
+    if weight.shape[1] != k:
+        raise InvalidArgument(f"linear: weight has shape {tuple(weight.shape)} but x's last "
+                              f"dimension is {k}: weight must be [out_features, {k}]",
+                              "invalid_argument")
+    spec = _specs.linear(m, weight.shape[0], k, _specs.dtype_argument(x), bias is not None,
+                         epilogue)
+    if not x.is_contiguous():
+        raise InvalidArgument(f"x is not contiguous (strides {x.stride()}); fusetune kernels "
+                              "read row-major tensors: pass x.contiguous()", "invalid_argument")
+    flat = x.reshape(m, k)
+    tensors = [flat, weight] + ([bias] if bias is not None else []) + list(operands)
+    out = fused(spec, *tensors, precision=precision, tolerance=tolerance)
+    return out.reshape(*x.shape[:-1], out.shape[-1]) if x.dim() != 2 else out
+
+
+def _convolution(op, dims, transposed, x, weight, bias, arguments, epilogue, operands,
+                 precision, tolerance):
+    check_main_operands(op, x, weight, dims + 2)
+    groups = arguments["groups"]
+    out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
+    texts = [(name, _specs.per_dimension(value, dims, name)) for name, value in arguments.items()
+             if name != "groups"]
+    defaults = {"stride": "1", "padding": "0", "dilation": "1", "output_padding": "0"}
+    texts = [(name, text) for name, text in texts if text != defaults[name]]
+    if groups != 1:
+        texts.append(("groups", str(groups)))
+    spec = _specs.convolution(op, tuple(x.shape), out_channels,
+                              _specs.per_dimension(tuple(weight.shape[2:]), dims, "kernel"),
+                              texts, _specs.dtype_argument(x), bias is not None, epilogue)
+    tensors = [x, weight] + ([bias] if bias is not None else []) + list(operands)
+    return fused(spec, *tensors, precision=precision, tolerance=tolerance)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, epilogue="",
+           operands=(), precision=None, tolerance=None):
+    """`epilogue(F.conv2d(x, weight, bias, stride, padding, dilation, groups))` in one kernel;
+    the epilogue may pool (`max_pool2d(2)`). See linear() for epilogue and operands."""
+    arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return _convolution("conv2d", 2, False, x, weight, bias, arguments, epilogue, operands,
+                        precision, tolerance)
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, epilogue="",
+           operands=(), precision=None, tolerance=None):
+    """conv2d() in three spatial dimensions (F.conv3d)."""
+    arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return _convolution("conv3d", 3, False, x, weight, bias, arguments, epilogue, operands,
+                        precision, tolerance)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, *, epilogue="", operands=(), precision=None, tolerance=None):
+    """`epilogue(F.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups,
+    dilation))` in one kernel. See conv2d()."""
+    arguments = dict(stride=stride, padding=padding, output_padding=output_padding,
+                     dilation=dilation, groups=groups)
+    return _convolution("conv_transpose2d", 2, True, x, weight, bias, arguments, epilogue,
+                        operands, precision, tolerance)
+
+
+def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, *, epilogue="", operands=(), precision=None, tolerance=None):
+    """conv_transpose2d() in three spatial dimensions (F.conv_transpose3d)."""
+    arguments = dict(stride=stride, padding=padding, output_padding=output_padding,
+                     dilation=dilation, groups=groups)
+    return _convolution("conv_transpose3d", 3, True, x, weight, bias, arguments, epilogue,
+                        operands, precision, tolerance)
+
+
+def reference(spec, *tensors):
+    """What `spec` computes on `tensors`, with PyTorch's own ops (what the backward pass
+    differentiates); for checking fused results."""
+    return _evaluate(describe(spec), tensors)
+
+
+@contextlib.contextmanager
+def _recording():
+    global _recorded
+    _recorded = {}
+    try:
+        yield _recorded
+    finally:
+        _recorded = None
+
+
+def tune(function, *inputs, precision=None, tolerance=None, force=False, max_candidates=0,
+         progress=True):
+    """Tunes every fused call `function(*inputs)` makes (a module or any callable), into the
+    database, and returns a report per spec (a dict: spec, precision, config, time_ms, rel_err,
+    from_cache, tuning_seconds). `function` runs once under torch.no_grad with its fused
+    calls recorded, not launched: their outputs are uninitialised. A spec tuned before is
+    recalled unless `force`; `max_candidates` > 0 bounds each sweep; `precision` and
+    `tolerance` override those of the calls."""
+    with _recording() as calls, torch.no_grad():
+        function(*inputs)
+    reports = []
+    for device, spec, call_precision, call_tolerance in calls:
+        chosen = (precision, tolerance) if precision is not None else \
+            (call_precision, call_tolerance)
+        reports.append(shared_library(device).tune(
+            spec, chosen[0] or None, chosen[1] or None, force=force,
+            max_candidates=max_candidates, progress=progress))
+    _op.forget_kernels()
+    return reports
+
+
+__all__ = ["conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "fused", "linear",
+           "reference", "set_precision", "tune"]
