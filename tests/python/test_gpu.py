@@ -86,6 +86,13 @@ class Backward(unittest.TestCase):
     def setUp(self):
         torch.manual_seed(2)
         warnings.simplefilter("ignore", fusetune.FusetuneWarning)
+        # The backward runs PyTorch's ops, which follow its TF32 flags (cuDNN's is on by
+        # default): off here, so that float64 is the measure.
+        self.flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+
+    def tearDown(self):
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = self.flags
 
     def check(self, fused, plain, *inputs, tolerance=1e-4):
         leaves = [t.clone().requires_grad_() for t in inputs]

@@ -54,6 +54,11 @@ def fused(spec, *tensors, precision=None, tolerance=None):
     """Runs `spec` (fusetune's spec text) on `tensors`, given in the order its description
     lists them (fusetune.describe(spec).tensors), and returns the new output tensor."""
     precision, tolerance = _settings(precision, tolerance)
+    for i, tensor in enumerate(tensors):  # the op's dispatcher would refuse it less clearly
+        if not isinstance(tensor, torch.Tensor):
+            name = describe(spec).tensors[i].name if i < len(describe(spec).tensors) else i
+            raise InvalidArgument(f"{name} must be a torch.Tensor, not {type(tensor).__name__}",
+                                  "invalid_argument")
     if _recorded is not None:
         output = _op.placeholder(spec, tensors)
         _recorded[(tensors[0].device.index or 0, spec, precision, tolerance)] = None
