@@ -63,6 +63,8 @@ def fused(spec, *tensors, precision=None, tolerance=None):
         output = _op.placeholder(spec, tensors)
         _recorded[(tensors[0].device.index or 0, spec, precision, tolerance)] = None
         return output
+    if _op.plain_eager_call(tensors):
+        return _op.launch(spec, precision, tolerance, tensors)
     return _op.run(spec, precision, tolerance, tensors)
 
 
@@ -78,8 +80,8 @@ def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, to
         raise InvalidArgument(f"linear: weight has shape {tuple(weight.shape)} but x's last "
                               f"dimension is {k}: weight must be [out_features, {k}]",
                               "invalid_argument")
-    spec = _specs.linear(m, weight.shape[0], k, _specs.dtype_argument(x), bias is not None,
-                         epilogue)
+    spec = _specs.linear(m, weight.shape[0], k, x.dtype, bias is not None,
+                         _specs.hashable(epilogue))
     if not x.is_contiguous():
         raise InvalidArgument(f"x is not contiguous (strides {x.stride()}); fusetune kernels "
                               "read row-major tensors: pass x.contiguous()", "invalid_argument")
@@ -89,20 +91,12 @@ def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, to
     return out.reshape(*x.shape[:-1], out.shape[-1]) if x.dim() != 2 else out
 
 
-def _convolution(op, dims, transposed, x, weight, bias, arguments, epilogue, operands,
-                 precision, tolerance):
+def _convolution(op, dims, x, weight, bias, arguments, epilogue, operands, precision,
+                 tolerance):
     check_main_operands(op, x, weight, dims + 2)
-    groups = arguments["groups"]
-    out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
-    texts = [(name, _specs.per_dimension(value, dims, name)) for name, value in arguments.items()
-             if name != "groups"]
-    defaults = {"stride": "1", "padding": "0", "dilation": "1", "output_padding": "0"}
-    texts = [(name, text) for name, text in texts if text != defaults[name]]
-    if groups != 1:
-        texts.append(("groups", str(groups)))
-    spec = _specs.convolution(op, tuple(x.shape), out_channels,
-                              _specs.per_dimension(tuple(weight.shape[2:]), dims, "kernel"),
-                              texts, _specs.dtype_argument(x), bias is not None, epilogue)
+    key = tuple((name, tuple(v) if isinstance(v, list) else v) for name, v in arguments.items())
+    spec = _specs.convolution(op, tuple(x.shape), tuple(weight.shape), key, x.dtype,
+                              bias is not None, _specs.hashable(epilogue))
     tensors = [x, weight] + ([bias] if bias is not None else []) + list(operands)
     return fused(spec, *tensors, precision=precision, tolerance=tolerance)
 
@@ -112,7 +106,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, e
     """`epilogue(F.conv2d(x, weight, bias, stride, padding, dilation, groups))` in one kernel;
     the epilogue may pool (`max_pool2d(2)`). See linear() for epilogue and operands."""
     arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    return _convolution("conv2d", 2, False, x, weight, bias, arguments, epilogue, operands,
+    return _convolution("conv2d", 2, x, weight, bias, arguments, epilogue, operands,
                         precision, tolerance)
 
 
@@ -120,7 +114,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, e
            operands=(), precision=None, tolerance=None):
     """conv2d() in three spatial dimensions (F.conv3d)."""
     arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    return _convolution("conv3d", 3, False, x, weight, bias, arguments, epilogue, operands,
+    return _convolution("conv3d", 3, x, weight, bias, arguments, epilogue, operands,
                         precision, tolerance)
 
 
@@ -130,7 +124,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     dilation))` in one kernel. See conv2d()."""
     arguments = dict(stride=stride, padding=padding, output_padding=output_padding,
                      dilation=dilation, groups=groups)
-    return _convolution("conv_transpose2d", 2, True, x, weight, bias, arguments, epilogue,
+    return _convolution("conv_transpose2d", 2, x, weight, bias, arguments, epilogue,
                         operands, precision, tolerance)
 
 
@@ -139,7 +133,7 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """conv_transpose2d() in three spatial dimensions (F.conv_transpose3d)."""
     arguments = dict(stride=stride, padding=padding, output_padding=output_padding,
                      dilation=dilation, groups=groups)
-    return _convolution("conv_transpose3d", 3, True, x, weight, bias, arguments, epilogue,
+    return _convolution("conv_transpose3d", 3, x, weight, bias, arguments, epilogue,
                         operands, precision, tolerance)
 
 

@@ -38,6 +38,21 @@ def _empty_output(description, like):
                        device=like.device)
 
 
+_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
+def plain_eager_call(tensors):
+    """Whether the op's machinery has nothing to add to this call: no graph is being traced,
+    nothing needs a gradient, and every tensor is a plain one (not a fake or other subclass).
+    Such calls launch directly, sparing the dispatcher's tens of microseconds."""
+    if _compiling():
+        return False
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return False
+    return all(type(t) in _PLAIN for t in tensors)
+
+
 def placeholder(spec, tensors):
     """What launch() returns, checked the same way but uninitialised: nothing runs."""
     description = describe(spec)

@@ -1,14 +1,22 @@
 """Spec text for PyTorch calls: the main op's shape read off the tensors, then the chain of ops
-the caller wrote. Only plain Python on ints and strings, so torch.compile traces through it."""
+the caller wrote. Plain Python on ints, strings and tuples, so torch.compile traces through it;
+cached, since a model asks for the same few specs on every call."""
 
-_DTYPE_NAMES = {"torch.float32": "", "torch.bfloat16": "bf16", "torch.float16": "fp16"}
+import functools
+
+_DTYPE_NAMES = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}
 
 
-def dtype_argument(tensor):
+def _dtype_argument(dtype):
     """", dtype=bf16" for 16-bit tensors, "" for fp32 ones (and for anything else: the op's
     checks then name the wrong dtype)."""
-    name = _DTYPE_NAMES.get(str(tensor.dtype), "")
+    name = _DTYPE_NAMES.get(str(dtype), "")
     return f", dtype={name}" if name else ""
+
+
+def hashable(epilogue):
+    """The epilogue as a cache key: a string stays, a list of op strings becomes a tuple."""
+    return epilogue if isinstance(epilogue, str) else tuple(epilogue)
 
 
 def chain(epilogue):
@@ -33,18 +41,32 @@ def per_dimension(value, dims, name):
     return "(" + ", ".join(str(v) for v in values) + ")"
 
 
+@functools.lru_cache(maxsize=1024)
 def linear(m, n, k, dtype, has_bias, epilogue):
-    head = f"linear(m={m}, n={n}, k={k}{dtype})"
+    head = f"linear(m={m}, n={n}, k={k}{_dtype_argument(dtype)})"
     return head + (" -> bias" if has_bias else "") + chain(epilogue)
 
 
-def convolution(op, x_shape, out_channels, kernel, arguments, dtype, has_bias, epilogue):
-    """`op`: "conv2d", ..., "conv_transpose3d"; `arguments`: (name, spec text) pairs for stride,
-    padding, ..., each already per_dimension()'s text."""
-    sizes = dict(zip("dhw"[3 - (len(x_shape) - 2):], x_shape[2:]))
+_DEFAULTS = {"stride": "1", "padding": "0", "dilation": "1", "output_padding": "0"}
+
+
+@functools.lru_cache(maxsize=1024)
+def convolution(op, x_shape, weight_shape, arguments, dtype, has_bias, epilogue):
+    """`op`: "conv2d", ..., "conv_transpose3d"; `arguments`: (name, value) pairs of stride,
+    padding, dilation, groups (and output_padding), as PyTorch takes them."""
+    dims = len(x_shape) - 2
+    values = dict(arguments)
+    groups = values.pop("groups")
+    transposed = op.startswith("conv_transpose")
     fields = [f"n={x_shape[0]}", f"c={x_shape[1]}"]
-    fields += [f"{axis}={extent}" for axis, extent in sizes.items()]
-    fields += [f"k={out_channels}", f"kernel={kernel}"]
-    fields += [f"{name}={text}" for name, text in arguments]
-    head = f"{op}({', '.join(fields)}{dtype})"
+    fields += [f"{axis}={extent}" for axis, extent in zip("dhw"[3 - dims:], x_shape[2:])]
+    fields.append(f"k={weight_shape[1] * groups if transposed else weight_shape[0]}")
+    fields.append(f"kernel={per_dimension(tuple(weight_shape[2:]), dims, 'kernel')}")
+    for name, value in values.items():
+        text = per_dimension(value, dims, name)
+        if text != _DEFAULTS[name]:
+            fields.append(f"{name}={text}")
+    if groups != 1:
+        fields.append(f"groups={groups}")
+    head = f"{op}({', '.join(fields)}{_dtype_argument(dtype)})"
     return head + (" -> bias" if has_bias else "") + chain(epilogue)
