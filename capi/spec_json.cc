@@ -9,26 +9,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string operand_name(OperandKind kind) {
-  switch (kind) {
-    case OperandKind::none:
-      return "none";
-    case OperandKind::scalar:
-      return "scalar";
-    case OperandKind::column:
-      return "column";
-    case OperandKind::row:
-      return "row";
-    case OperandKind::tensor:
-      return "tensor";
-    case OperandKind::channel:
-      return "channel";
-    case OperandKind::main:
-      return "main";
-  }
-  return "";
-}
-
 std::string pool_kind_name(PoolKind kind) {
   switch (kind) {
     case PoolKind::max:
@@ -72,7 +52,7 @@ Json epilogue_op_json(const EpilogueOp& op) {
   const EpilogueOpInfo* info = find_epilogue_op(op.name);
   const bool has_modes = info != nullptr && !info->modes.empty();
   return {{"op", op.name},
-          {"operand", operand_name(op.operand)},
+          {"operand", std::string(operand_kind_name(op.operand))},
           {"scalars", op.scalars},
           {"mode", has_modes ? std::string(info->modes.at(op.mode)) : std::string()}};
 }

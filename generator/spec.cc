@@ -18,25 +18,6 @@ const EpilogueOpInfo& info_of(const EpilogueOp& op) {
   return *info;
 }
 
-std::string_view operand_keyword(OperandKind kind) {
-  switch (kind) {
-    case OperandKind::column:
-      return "column";
-    case OperandKind::row:
-      return "row";
-    case OperandKind::tensor:
-      return "tensor";
-    case OperandKind::channel:
-      return "channel";
-    case OperandKind::main:
-      return "main";
-    case OperandKind::none:
-    case OperandKind::scalar:
-      break;
-  }
-  return "";
-}
-
 // The arguments of one epilogue op as canonical text, "" when it is written bare.
 std::string print_arguments(const EpilogueOp& op, bool elide_scalars) {
   const EpilogueOpInfo& info = info_of(op);
@@ -46,7 +27,7 @@ std::string print_arguments(const EpilogueOp& op, bool elide_scalars) {
   if (info.fixed_operand != OperandKind::none) return "";
   if (info.binary) {
     if (op.operand == OperandKind::scalar) return fmt::format("({})", number(op.scalars.at(0)));
-    return fmt::format("({})", operand_keyword(op.operand));
+    return fmt::format("({})", operand_kind_name(op.operand));
   }
   std::vector<std::string> arguments;
   if (op.mode != 0) arguments.emplace_back(info.modes.at(op.mode));
@@ -148,6 +129,26 @@ std::string_view main_op_name(MainOpKind kind) {
   return "";
 }
 
+std::string_view operand_kind_name(OperandKind kind) {
+  switch (kind) {
+    case OperandKind::none:
+      return "none";
+    case OperandKind::scalar:
+      return "scalar";
+    case OperandKind::column:
+      return "column";
+    case OperandKind::row:
+      return "row";
+    case OperandKind::tensor:
+      return "tensor";
+    case OperandKind::channel:
+      return "channel";
+    case OperandKind::main:
+      return "main";
+  }
+  return "unknown";
+}
+
 std::string pool_step_name(const PoolOp& pool, int dims) {
   if (pool.kind == PoolKind::global_avg) return "global_avg_pool";
   return fmt::format("{}_pool{}d", pool.kind == PoolKind::max ? "max" : "avg", dims);
@@ -212,7 +213,7 @@ std::vector<TensorArg> Spec::tensors() const {
       continue;
     const bool fixed = info_of(op).fixed_operand != OperandKind::none;
     const std::string base =
-        fixed ? op.name : fmt::format("{}_{}", op.name, operand_keyword(op.operand));
+        fixed ? op.name : fmt::format("{}_{}", op.name, operand_kind_name(op.operand));
     std::vector<std::int64_t> shape;
     switch (op.operand) {
       case OperandKind::column:

@@ -140,6 +140,10 @@ struct ScalarArg {
 // "linear", "conv_transpose3d", ...: the op's name in a spec.
 std::string_view main_op_name(MainOpKind kind);
 
+// "none", "scalar", "column", "row", "tensor", "channel", "main": the kind as a spec writes it
+// (mul(channel)) and as fusetune_describe() names it.
+std::string_view operand_kind_name(OperandKind kind);
+
 // "max_pool3d", "avg_pool2d", "global_avg_pool": a pool step's name after a convolution of
 // `dims` spatial dimensions.
 std::string pool_step_name(const PoolOp& pool, int dims);

@@ -56,19 +56,13 @@ def max_pool_step(pool):
     return f"max_pool3d(kernel={kernel}, stride={stride}, padding={padding})"
 
 
-class ModelNew(nn.Module):
+class ModelNew(Model):
     """Model as one fused kernel: conv_transpose3d -> bias -> leaky_relu -> mul(channel) ->
-    leaky_relu -> max_pool3d, the multiplier passed as the mul step's operand."""
+    leaky_relu -> max_pool3d, the multiplier passed as the mul step's operand. Model's
+    constructor, so the same arguments, parameters and state_dict."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                 multiplier_shape):
-        super().__init__()
-        self.conv_transpose = nn.ConvTranspose3d(in_channels, out_channels, kernel_size,
-                                                 stride=stride, padding=padding,
-                                                 output_padding=output_padding)
-        self.multiplier = nn.Parameter(torch.randn(multiplier_shape))
-        self.leaky_relu = nn.LeakyReLU(negative_slope=0.2)
-        self.max_pool = nn.MaxPool3d(kernel_size=2)
+    def __init__(self, *args):
+        super().__init__(*args)
         # Spelled once here, so that torch.compile traces forward without string work on tuples.
         self.pool_step = max_pool_step(self.max_pool)
 

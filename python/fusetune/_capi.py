@@ -27,7 +27,8 @@ class LibraryNotFound(OSError):
 def _candidates():
     env = os.environ.get("FUSETUNE_LIBRARY")
     if env:
-        return [Path(env)], True
+        path = Path(env)
+        return [path / "libfusetune.so" if path.is_dir() else path], True
     package = Path(__file__).resolve().parent
     return [package / "libfusetune.so", package.parent.parent / "build" / "lib" / "libfusetune.so"], False
 
@@ -38,7 +39,9 @@ def _open():
         if path.is_file():
             return ctypes.CDLL(str(path))
     if from_env:
-        raise LibraryNotFound(f"FUSETUNE_LIBRARY names {paths[0]}, which does not exist")
+        raise LibraryNotFound(f"FUSETUNE_LIBRARY names {paths[0]}, which does not exist; set it "
+                              "to libfusetune.so or its folder (scripts/build puts it in "
+                              "build/lib)")
     try:
         return ctypes.CDLL("libfusetune.so")
     except OSError:

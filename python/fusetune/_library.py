@@ -102,7 +102,10 @@ class Kernel:
 
 
 def _warn(message, _user):
-    warnings.warn(message.decode(), FusetuneWarning, stacklevel=4)
+    text = message.decode()
+    if "Run `fusetune tune" in text:  # the library speaks to command-line users
+        text += " From Python: fusetune.torch.tune(model, *inputs)."
+    warnings.warn(text, FusetuneWarning, stacklevel=4)
 
 
 _on_warning = _capi.MESSAGE_FN(_warn)

@@ -98,6 +98,28 @@ class Linear(unittest.TestCase):
             ft.linear(meta(4, 16), meta(8, 16), epilogue="mul(column)", operands=[meta(4)])
         self.assertIn("mul_column has shape (4,)", str(caught.exception))
 
+    def test_a_single_operand_must_come_in_a_list(self):
+        with self.assertRaises(fusetune.InvalidArgument) as caught:
+            ft.linear(meta(4, 16), meta(8, 16), epilogue="mul(column)", operands=meta(8))
+        self.assertIn("operands must be a list or tuple of tensors", str(caught.exception))
+
+    def test_bias_written_twice_is_explained(self):
+        with self.assertRaises(fusetune.InvalidArgument) as caught:
+            ft.linear(meta(4, 16), meta(8, 16), meta(8), epilogue="bias -> gelu")
+        self.assertIn("the bias argument already adds '-> bias'", str(caught.exception))
+
+    def test_meta_tensors_give_a_meta_output_of_the_spec_s_shape(self):
+        out = ft.linear(meta(2, 3, 16), meta(8, 16), meta(8), epilogue="relu")
+        self.assertEqual((out.device.type, tuple(out.shape)), ("meta", (2, 3, 8)))
+
+    def test_an_unknown_precision_is_refused_with_the_known_ones(self):
+        with self.assertRaises(fusetune.InvalidArgument) as caught:
+            ft.linear(meta(4, 16), meta(8, 16), precision="tf-32")
+        self.assertIn("unknown precision 'tf-32'", str(caught.exception))
+        self.assertIn("'3xtf32'", str(caught.exception))
+        with self.assertRaises(fusetune.InvalidArgument):
+            ft.set_precision("fp64")
+
     def test_a_non_contiguous_x_is_refused(self):
         with self.assertRaises(fusetune.InvalidArgument) as caught:
             ft.linear(meta(16, 4).t(), meta(8, 16))
@@ -153,6 +175,13 @@ class SpecText(unittest.TestCase):
         self.assertIn("stride must be an int or 2 ints", str(caught.exception))
 
 
+class Tune(unittest.TestCase):
+    def test_a_function_without_fusetune_calls_warns_that_nothing_was_tuned(self):
+        with self.assertWarns(fusetune.FusetuneWarning) as caught:
+            self.assertEqual(ft.tune(lambda x: x * 2, meta(4)), [])
+        self.assertIn("no fusetune calls", str(caught.warning))
+
+
 class Reference(unittest.TestCase):
     """The PyTorch reference the backward pass differentiates, against the models written
     out by hand (float64, on the CPU)."""
@@ -177,6 +206,11 @@ class Reference(unittest.TestCase):
                 "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> "
                 "leaky_relu(0.2) -> max_pool3d(2)")
         torch.testing.assert_close(ft.reference(spec, x, w, b, m), want)
+
+    def test_a_missing_tensor_is_named(self):
+        with self.assertRaises(fusetune.InvalidArgument) as caught:
+            ft.reference(SMALL, torch.ones(4, 16), torch.ones(8, 16))
+        self.assertIn("takes 3 tensors (x, weight, bias), got 2", str(caught.exception))
 
     def test_row_operands_main_and_global_pooling(self):
         torch.manual_seed(0)

@@ -21,17 +21,39 @@ $FUSETUNE_TOLERANCE set the starting default.
 
 import contextlib
 import os
+import warnings
 
 import torch
 
-from fusetune._errors import InvalidArgument
-from fusetune._library import describe, shared_library
+from fusetune._errors import FusetuneWarning, InvalidArgument
+from fusetune._library import describe, set_database, shared_library
 from fusetune.torch import _op, _specs
 from fusetune.torch._checks import check_main_operands
 from fusetune.torch._reference import evaluate as _evaluate
 
-_precision = os.environ.get("FUSETUNE_PRECISION", "auto")
-_tolerance = float(os.environ.get("FUSETUNE_TOLERANCE", "0") or 0)
+PRECISIONS = ("auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", "")
+
+
+def _invalid(message):
+    return InvalidArgument(message, "invalid_argument")
+
+
+def _checked_precision(precision, tolerance, where):
+    if precision not in PRECISIONS:
+        raise _invalid(f"{where}: unknown precision {precision!r}; use one of "
+                       f"{', '.join(repr(p) for p in PRECISIONS)} ('': each spec's own)")
+    try:
+        tolerance = float(tolerance or 0)
+    except (TypeError, ValueError):
+        raise _invalid(f"{where}: the tolerance must be a number, got {tolerance!r}") from None
+    if tolerance < 0:
+        raise _invalid(f"{where}: the tolerance must not be negative, got {tolerance}")
+    return precision, tolerance
+
+
+_precision, _tolerance = _checked_precision(os.environ.get("FUSETUNE_PRECISION", "auto"),
+                                            os.environ.get("FUSETUNE_TOLERANCE", "0"),
+                                            "$FUSETUNE_PRECISION / $FUSETUNE_TOLERANCE")
 _recorded = None  # while tune() records: the calls seen, {(device, spec, precision, tol): None}
 
 
@@ -40,14 +62,15 @@ def set_precision(precision="auto", tolerance=None):
     "fp16", "auto", or "" (each spec's native precision); `tolerance` bounds auto's error
     (None: its default, 1e-5 for fp32 outputs)."""
     global _precision, _tolerance
-    _precision, _tolerance = precision or "", float(tolerance or 0)
+    _precision, _tolerance = _checked_precision(precision or "", tolerance, "set_precision")
     _op.forget_kernels()
 
 
 def _settings(precision, tolerance):
     if precision is None:
-        return _precision, _tolerance if tolerance is None else float(tolerance)
-    return precision, float(tolerance or 0)
+        return _precision, _tolerance if tolerance is None else \
+            _checked_precision(_precision, tolerance, "tolerance")[1]
+    return _checked_precision(precision, tolerance, "precision")
 
 
 def fused(spec, *tensors, precision=None, tolerance=None):
@@ -63,9 +86,25 @@ def fused(spec, *tensors, precision=None, tolerance=None):
         output = _op.placeholder(spec, tensors)
         _recorded[(tensors[0].device.index or 0, spec, precision, tolerance)] = None
         return output
+    if tensors and tensors[0].device.type == "meta":  # shape inference: nothing to run
+        return _op.placeholder(spec, tensors)
     if _op.plain_eager_call(tensors):
         return _op.launch(spec, precision, tolerance, tensors)
     return _op.run(spec, precision, tolerance, tensors)
+
+
+def _inputs(op, x, weight, bias, epilogue, operands):
+    """The tensors of a call in launch order, after the checks its arguments need."""
+    if epilogue is None:
+        epilogue = ""
+    if isinstance(operands, torch.Tensor):
+        raise _invalid(f"{op}: operands must be a list or tuple of tensors; pass [tensor]")
+    first = epilogue.strip().lstrip("->").strip() if isinstance(epilogue, str) else \
+        (epilogue[0].strip() if len(epilogue) else "")
+    if bias is not None and (first == "bias" or first.startswith("bias ")):
+        raise _invalid(f"{op}: the bias argument already adds '-> bias' to the spec; leave "
+                       "bias out of the epilogue, or pass bias=None")
+    return [x, weight] + ([bias] if bias is not None else []) + list(operands)
 
 
 def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, tolerance=None):
@@ -81,12 +120,12 @@ def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, to
                               f"dimension is {k}: weight must be [out_features, {k}]",
                               "invalid_argument")
     spec = _specs.linear(m, weight.shape[0], k, x.dtype, bias is not None,
-                         _specs.hashable(epilogue))
+                         _specs.hashable(epilogue or ""))
     if not x.is_contiguous():
         raise InvalidArgument(f"x is not contiguous (strides {x.stride()}); fusetune kernels "
                               "read row-major tensors: pass x.contiguous()", "invalid_argument")
     flat = x.reshape(m, k)
-    tensors = [flat, weight] + ([bias] if bias is not None else []) + list(operands)
+    tensors = [flat] + _inputs("linear", x, weight, bias, epilogue, operands)[1:]
     out = fused(spec, *tensors, precision=precision, tolerance=tolerance)
     return out.reshape(*x.shape[:-1], out.shape[-1]) if x.dim() != 2 else out
 
@@ -94,10 +133,10 @@ def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, to
 def _convolution(op, dims, x, weight, bias, arguments, epilogue, operands, precision,
                  tolerance):
     check_main_operands(op, x, weight, dims + 2)
+    tensors = _inputs(op, x, weight, bias, epilogue, operands)
     key = tuple((name, tuple(v) if isinstance(v, list) else v) for name, v in arguments.items())
     spec = _specs.convolution(op, tuple(x.shape), tuple(weight.shape), key, x.dtype,
-                              bias is not None, _specs.hashable(epilogue))
-    tensors = [x, weight] + ([bias] if bias is not None else []) + list(operands)
+                              bias is not None, _specs.hashable(epilogue or ""))
     return fused(spec, *tensors, precision=precision, tolerance=tolerance)
 
 
@@ -140,7 +179,12 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 def reference(spec, *tensors):
     """What `spec` computes on `tensors`, with PyTorch's own ops (what the backward pass
     differentiates); for checking fused results."""
-    return _evaluate(describe(spec), tensors)
+    description = describe(spec)
+    if len(tensors) != len(description.tensors):
+        names = ", ".join(t.name for t in description.tensors)
+        raise _invalid(f"{description.canonical} takes {len(description.tensors)} tensors "
+                       f"({names}), got {len(tensors)}")
+    return _evaluate(description, tensors)
 
 
 @contextlib.contextmanager
@@ -163,6 +207,10 @@ def tune(function, *inputs, precision=None, tolerance=None, force=False, max_can
     `tolerance` override those of the calls."""
     with _recording() as calls, torch.no_grad():
         function(*inputs)
+    if not calls:
+        warnings.warn("tune: the function made no fusetune calls, so there was nothing to tune "
+                      "(is it the model that calls fusetune.torch?)", FusetuneWarning,
+                      stacklevel=2)
     reports = []
     for device, spec, call_precision, call_tolerance in calls:
         chosen = (precision, tolerance) if precision is not None else \
@@ -174,5 +222,5 @@ def tune(function, *inputs, precision=None, tolerance=None, force=False, max_can
     return reports
 
 
-__all__ = ["conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "fused", "linear",
-           "reference", "set_precision", "tune"]
+__all__ = ["PRECISIONS", "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "fused",
+           "linear", "reference", "set_database", "set_precision", "tune"]

@@ -34,7 +34,8 @@ def check_tensors(description, tensors, labels=None):
             raise _invalid(f"{label} must be a torch.Tensor, not {type(tensor).__name__}")
         if tensor.device.type not in ("cuda", "meta") and not _is_fake(tensor):
             raise _invalid(f"{label} is on {tensor.device}; fusetune kernels run on CUDA "
-                           f"tensors: move it with {label}.cuda()")
+                           f"tensors: move it with {label}.cuda() (a module's parameters with "
+                           "model.cuda())")
         if first is None:
             first = (label, tensor.device)
         elif tensor.device != first[1]:
@@ -42,8 +43,9 @@ def check_tensors(description, tensors, labels=None):
                            "put every tensor on the same GPU")
         want = DTYPES[info.dtype]
         if tensor.dtype != want:
-            raise _invalid(f"{label} is {tensor.dtype}, the spec reads {want} ({info.dtype}): "
-                           f"convert it with {label}.to({want}) or write the spec for its type")
+            raise _invalid(f"{label} is {tensor.dtype}, the spec reads {want}: convert it with "
+                           f"{label}.to({want}) (fusetune kernels read float32, bfloat16 or "
+                           "float16, every tensor of a call the same)")
         if tuple(tensor.shape) != info.shape:
             raise _invalid(f"{label} has shape {tuple(tensor.shape)}, the spec needs "
                            f"{info.shape}")

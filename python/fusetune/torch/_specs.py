@@ -35,7 +35,8 @@ def per_dimension(value, dims, name):
     of `dims` numbers. `value` is an int or a sequence of `dims` ints, as PyTorch takes them."""
     values = (value,) * dims if isinstance(value, int) else tuple(value)
     if len(values) != dims or not all(isinstance(v, int) for v in values):
-        raise ValueError(f"{name} must be an int or {dims} ints, got {value!r}")
+        raise ValueError(f"{name} must be an int or {dims} ints (fusetune takes explicit values, "
+                         f"not 'same' or 'valid'), got {value!r}")
     if all(v == values[0] for v in values):
         return str(values[0])
     return "(" + ", ".join(str(v) for v in values) + ")"
