@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <random>
@@ -39,8 +40,12 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   library_options.precision = std::string(to_string(options.precision));
   Result<std::unique_ptr<Library>> library = Library::open(library_options);
   if (!library.ok()) throw Error(library.status().code(), library.status().message());
+  const auto load_start = std::chrono::steady_clock::now();
   Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec.canonical());
   if (!kernel.ok()) throw Error(kernel.status().code(), kernel.status().message());
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start)
+          .count();
 
   cudaStream_t raw_stream = nullptr;
   check_cuda(cudaStreamCreateWithFlags(&raw_stream, cudaStreamNonBlocking), "creating a stream");
@@ -71,6 +76,7 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   report.device = device.description();
   report.flops = spec.flops();
   report.tuned = kernel.value()->tuned();
+  report.load_ms = load_ms;
   report.rounds = options.rounds;
   report.fusetune.name = kernel.value()->config();
   report.has_baseline = baseline.has_value();

@@ -21,7 +21,9 @@ struct BenchReport {
   std::string spec;
   std::string device;
   double flops = 0;
-  bool tuned = false;  // false: fusetune ran the default configuration of an untuned spec
+  bool tuned = false;  // false: an untuned spec, run with a nearest tuned shape's winner or the
+                       // default configuration
+  double load_ms = 0;  // Library::load of the spec: a warm load, or one compile when untuned
   int rounds = 0;
   BenchSide fusetune;
   bool has_baseline = true;  // false for convolutions

@@ -210,6 +210,40 @@ class SqliteDatabase final : public Database {
     return binary;
   }
 
+  void record_miss(const TuningKey& key, const std::string& spec,
+                   const std::string& served) override {
+    Transaction transaction(connection_);
+    bind_key(record_miss_, key);
+    record_miss_.bind(8, spec);
+    record_miss_.bind(9, served);
+    record_miss_.step();
+    transaction.commit();
+  }
+
+  std::vector<MissRecord> misses() override {
+    std::vector<MissRecord> misses;
+    while (misses_.step()) {
+      const Statement& row = misses_;
+      misses.push_back({.key = {row.column_text(0), row.column_text(1), row.column_text(2),
+                                row.column_text(3), row.column_int(4), row.column_text(5),
+                                row.column_text(6)},
+                        .spec = row.column_text(7),
+                        .served = row.column_text(8),
+                        .count = row.column_int(9),
+                        .first_seen = row.column_text(10),
+                        .last_seen = row.column_text(11)});
+    }
+    misses_.reset();
+    return misses;
+  }
+
+  void forget_miss(const TuningKey& key) override {
+    Transaction transaction(connection_);
+    bind_key(forget_miss_, key);
+    forget_miss_.step();
+    transaction.commit();
+  }
+
   void store_binary(const BinaryRecord& binary) override {
     Transaction transaction(connection_);
     Statement& s = store_binary_;
@@ -275,6 +309,22 @@ class SqliteDatabase final : public Database {
       " winner_config_json = ?5, tuning_seconds = tuning_seconds + ?6, updated_at = " FT_NOW
       " WHERE id = ?1"};
   Statement forget_tuning_{connection_, "DELETE FROM tunings WHERE id = ?1"};
+  Statement record_miss_{
+      connection_,
+      "INSERT INTO misses (signature, precision, device_name, arch, sm_count, nvrtc_version,"
+      " generator_version, spec, served, count, first_seen, last_seen)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, " FT_NOW ", " FT_NOW ")"
+      " ON CONFLICT (signature, precision, device_name, arch, sm_count, nvrtc_version,"
+      " generator_version) DO UPDATE SET spec = excluded.spec, served = excluded.served,"
+      " count = count + 1, last_seen = excluded.last_seen"};
+  Statement misses_{connection_,
+                    "SELECT signature, precision, device_name, arch, sm_count, nvrtc_version,"
+                    " generator_version, spec, served, count, first_seen, last_seen FROM misses"
+                    " ORDER BY last_seen DESC, signature"};
+  Statement forget_miss_{connection_,
+                         "DELETE FROM misses WHERE signature = ?1 AND precision = ?2"
+                         " AND device_name = ?3 AND arch = ?4 AND sm_count = ?5"
+                         " AND nvrtc_version = ?6 AND generator_version = ?7"};
   Statement find_binary_{connection_,
                          "SELECT arch, nvrtc_version, cubin, cubin_sha256, registers, smem_bytes,"
                          " spill_bytes, log FROM binaries WHERE key = ?1"};

@@ -73,6 +73,16 @@ struct BinaryRecord {
   std::string log;  // the compiler's log
 };
 
+// A load of a spec never tuned on a device: what was asked, and what served it.
+struct MissRecord {
+  TuningKey key;
+  std::string spec;    // the canonical spec as last asked for
+  std::string served;  // the configuration that ran: a neighbour's winner or the default
+  int count = 0;       // loads recorded (one per process that loaded it)
+  std::string first_seen;
+  std::string last_seen;
+};
+
 enum class OpenMode { read_write, read_only };
 
 class Database {
@@ -116,6 +126,15 @@ class Database {
   virtual TuningRecord finish_tuning(std::int64_t tuning_id, double tuning_seconds) = 0;
   // Deletes the tuning and its candidates (tune --force starts from nothing).
   virtual void forget_tuning(std::int64_t tuning_id) = 0;
+
+  // Notes a load of a spec never tuned (counting it again if already noted), so that it can be
+  // tuned later; `served` names the configuration that ran instead.
+  virtual void record_miss(const TuningKey& key, const std::string& spec,
+                           const std::string& served) = 0;
+  // Every miss noted, most recent first.
+  virtual std::vector<MissRecord> misses() = 0;
+  // Forgets the miss under `key` (once it is tuned); nothing when there is none.
+  virtual void forget_miss(const TuningKey& key) = 0;
 
   // The binary under `key` if present and intact: a stored cubin whose checksum does not match
   // is treated as absent (and replaced by the next store_binary).

@@ -73,6 +73,26 @@ CREATE TABLE binaries (
 PRAGMA application_id = 1179931972;
 PRAGMA user_version = 1;
 )sql"},
+    // Loads of specs never tuned, kept so that `fusetune tune --misses` can tune them later.
+    {2, R"sql(
+CREATE TABLE misses (
+  signature TEXT NOT NULL,
+  precision TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  arch TEXT NOT NULL,
+  sm_count INTEGER NOT NULL,
+  nvrtc_version TEXT NOT NULL,
+  generator_version TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  served TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  PRIMARY KEY (signature, precision, device_name, arch, sm_count, nvrtc_version,
+               generator_version)
+);
+PRAGMA user_version = 2;
+)sql"},
 };
 
 static_assert(static_cast<int>(std::size(kMigrations)) == kSchemaVersion,

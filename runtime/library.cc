@@ -15,6 +15,7 @@
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
 #include "runtime/loaded_kernel.h"
+#include "runtime/nearest_tuned.h"
 #include "runtime/tuning_key.h"
 
 namespace fusetune {
@@ -170,9 +171,12 @@ class DatabaseLibrary final : public Library {
         make_precision_policy(options_.precision, tolerance_of(options_), spec.main);
     const std::optional<cache::TuningRecord> tuning = find_winner(spec, policy);
     const bool tuned = tuning.has_value();
+    std::optional<NearestTuned> nearest;
+    if (!tuned) nearest = nearest_tuned(spec, policy, device_, *db_);
     const Candidate candidate =
-        tuned ? Candidate{config_from_json(tuning->winner_config_json), tuning->winner}
-              : default_candidate(spec, device_.limits, untuned_precision(spec, policy));
+        tuned     ? Candidate{config_from_json(tuning->winner_config_json), tuning->winner}
+        : nearest ? nearest->candidate
+                  : default_candidate(spec, device_.limits, untuned_precision(spec, policy));
     const KernelSource source = generate(spec, candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
     std::optional<CompiledBinary> binary = find_binary(*db_, binary_id);
@@ -183,15 +187,31 @@ class DatabaseLibrary final : public Library {
         warn(fmt::format("the cubin of {} was missing from {}; compiled it again", source.name,
                          db_->path()));
     }
-    if (!tuned)
-      warn(
-          fmt::format("'{}' was never tuned on {} at precision {}{}; using the default "
-                      "configuration {}. Run `fusetune tune \"{}\" --precision {}` to tune it.",
-                      spec.canonical(), device_.description(), policy.name(),
-                      policy.is_auto() ? fmt::format(" (tolerance {:g})", policy.tolerance) : "",
-                      source.name, spec.canonical(), policy.name()));
+    if (!tuned) note_miss(spec, policy, source.name, nearest ? nearest->neighbour : "");
     return std::make_shared<LoadedSpecKernel>(
         spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch));
+  }
+
+  // Records the load of an untuned spec for `fusetune tune --misses`, and warns.
+  void note_miss(const Spec& spec, const PrecisionPolicy& policy, const std::string& config,
+                 const std::string& neighbour) {
+    try {
+      db_->record_miss(
+          tuning_key(spec, policy.name(), device_.name, device_.arch(), device_.sm_count),
+          spec.canonical(), config);
+    } catch (const Error& e) {  // a busy or read-only database must not fail the load
+      warn(fmt::format("could not note the miss in {}: {}", db_->path(), e.what()));
+    }
+    const std::string served =
+        neighbour.empty()
+            ? fmt::format("the default configuration {}", config)
+            : fmt::format("{}, the winner of the nearest tuned shape '{}'", config, neighbour);
+    warn(fmt::format(
+        "'{}' was never tuned on {} at precision {}{}; using {}. Run `fusetune tune \"{}\" "
+        "--precision {}` (or `fusetune tune --misses`) to tune it.",
+        spec.canonical(), device_.description(), policy.name(),
+        policy.is_auto() ? fmt::format(" (tolerance {:g})", policy.tolerance) : "", served,
+        spec.canonical(), policy.name()));
   }
 
   void warn(const std::string& message) const {

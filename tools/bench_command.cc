@@ -42,6 +42,7 @@ int run(const BenchArgs& args) {
     std::cout << nlohmann::json{{"spec", report.spec},
                                 {"device", report.device},
                                 {"tuned", report.tuned},
+                                {"load_ms", report.load_ms},
                                 {"rounds", report.rounds},
                                 {"fusetune", side_json(report.fusetune, report.flops)},
                                 {"baseline", report.has_baseline
@@ -58,7 +59,11 @@ int run(const BenchArgs& args) {
                  format_tflops(report.flops, report.fusetune.median_ms),
                  format_error(report.fusetune.rel_err)});
   const std::string untuned =
-      report.tuned ? "" : "  (untuned: the default configuration; run 'fusetune tune')";
+      report.tuned ? fmt::format("  (loaded in {:.1f} ms)", report.load_ms)
+                   : fmt::format(
+                         "  (untuned: a nearest tuned shape's winner or the default, "
+                         "loaded in {:.0f} ms; run 'fusetune tune')",
+                         report.load_ms);
   if (!report.has_baseline) {
     fmt::print(
         "{}\n{}{}\n\n{}\nno baseline here for convolutions: python3 "

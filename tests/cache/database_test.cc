@@ -417,9 +417,48 @@ TEST_F(DatabaseTest, DataPersistsAcrossReopening) {
   EXPECT_TRUE(db->find_binary(test_binary().key).has_value());
 }
 
-TEST_F(DatabaseTest, TheFileCarriesSchemaVersionOneAndFusetunesApplicationId) {
+TEST_F(DatabaseTest, AMissIsCountedUntilForgotten) {
+  auto db = open_db();
+  EXPECT_TRUE(db->misses().empty());
+  db->record_miss(test_key(), "spec at m=64", "ft_default");
+  db->record_miss(test_key(), "spec at m=64 again", "ft_neighbour");
+  TuningKey other = test_key();
+  other.precision = "tf32";
+  db->record_miss(other, "spec at tf32", "ft_tf32");
+  std::vector<MissRecord> misses = db->misses();
+  ASSERT_EQ(misses.size(), 2u);
+  const MissRecord& fp32 = misses[0].key == test_key() ? misses[0] : misses[1];
+  EXPECT_EQ(fp32.count, 2);
+  EXPECT_EQ(fp32.spec, "spec at m=64 again");
+  EXPECT_EQ(fp32.served, "ft_neighbour");
+  EXPECT_FALSE(fp32.first_seen.empty());
+  db->forget_miss(test_key());
+  misses = db->misses();
+  ASSERT_EQ(misses.size(), 1u);
+  EXPECT_EQ(misses[0].key, other);
+}
+
+TEST_F(DatabaseTest, ASchemaVersionOneFileMigratesKeepingItsTunings) {
+  {
+    auto db = open_db();
+    const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    db->record_candidate(id, ok_candidate("a", 1.0));
+    db->finish_tuning(id, 1.0);
+  }
+  {  // back to version 1, as an older fusetune left it
+    sqlite::Connection raw(db_path(), SQLITE_OPEN_READWRITE);
+    raw.execute("DROP TABLE misses; PRAGMA user_version = 1;");
+  }
+  auto db = open_db();
+  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 2);
+  EXPECT_EQ(db->find_tuning(test_key())->winner, "a");
+  db->record_miss(test_key(), "spec", "ft_default");
+  EXPECT_EQ(db->misses().size(), 1u);
+}
+
+TEST_F(DatabaseTest, TheFileCarriesTheSchemaVersionAndFusetunesApplicationId) {
   open_db().reset();
-  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 1);
+  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 2);
   EXPECT_EQ(pragma_int(db_path(), "PRAGMA application_id"), 0x46545544);
   sqlite::Connection raw(db_path(), SQLITE_OPEN_READONLY);
   sqlite::Statement mode(raw, "PRAGMA journal_mode");

@@ -128,6 +128,44 @@ TEST_F(LibraryTest, UntunedSpecLoadsTheDefaultWithAWarning) {
   EXPECT_EQ(nvrtc_compile_count(), compiles);
 }
 
+TEST_F(LibraryTest, AnUntunedShapeBorrowsTheNearestTunedShapesWinnerAndIsNotedAsAMiss) {
+  tune_into_database();
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  // kSpec's chain at another shape, with other scalars.
+  const std::string near = "linear(m=320, n=512, k=192) -> bias -> mul(1.5) -> leaky_relu(0.2)";
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(near);
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_FALSE(kernel.value()->tuned());
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("nearest tuned shape 'linear(m=256, n=512, k=128)"),
+            std::string::npos)
+      << warnings_[0];
+  EXPECT_LT(load_s, 5.0) << "one compile, no sweep";
+  const Verification v = run(*kernel.value(), near);
+  EXPECT_EQ(v.non_finite, 0);
+  EXPECT_LE(v.rel_err, 1e-5);
+  const auto db = cache::Database::open(database_);
+  const std::vector<cache::MissRecord> misses = db->misses();
+  ASSERT_EQ(misses.size(), 1u);
+  EXPECT_EQ(misses[0].spec, parse_spec(near).canonical());
+  EXPECT_EQ(misses[0].served, kernel.value()->config());
+}
+
+TEST_F(LibraryTest, AnotherChainDoesNotBorrow) {
+  tune_into_database();
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  Result<std::shared_ptr<const Kernel>> kernel =
+      library.value()->load("linear(m=256, n=512, k=128) -> bias -> relu");
+  ASSERT_TRUE(kernel.ok());
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("the default configuration"), std::string::npos) << warnings_[0];
+}
+
 TEST_F(LibraryTest, RepeatedLoadReturnsTheSameKernelInUnderAMicrosecond) {
   Result<std::unique_ptr<Library>> library = Library::open(options());
   ASSERT_TRUE(library.ok());

@@ -1,0 +1,69 @@
+#include "runtime/nearest_tuned.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "fusetune/status.h"
+#include "generator/shape_neighbors.h"
+#include "generator/spec_parser.h"
+#include "runtime/tuning_key.h"
+
+namespace fusetune {
+namespace {
+
+struct Neighbour {
+  Spec spec;
+  KernelConfig config;
+  double time_ms = 0;
+  double distance = 0;
+};
+
+// Whether `tuning` was made on this device by this build at a precision `policy` may use.
+bool usable(const cache::TuningRecord& tuning, const Spec& spec, const PrecisionPolicy& policy,
+            const DeviceInfo& device) {
+  if (tuning.winner.empty() || !tuning.winner_time_ms) return false;
+  const std::optional<Precision> precision = precision_from_string(tuning.key.precision);
+  const std::vector<Precision> allowed = policy.precisions();
+  if (!precision || std::ranges::find(allowed, *precision) == allowed.end()) return false;
+  if (policy.is_auto() && (!tuning.winner_rel_err || *tuning.winner_rel_err > policy.tolerance))
+    return false;
+  cache::TuningKey same_place =
+      tuning_key(spec, tuning.key.precision, device.name, device.arch(), device.sm_count);
+  same_place.signature = tuning.key.signature;
+  return same_place == tuning.key;
+}
+
+std::optional<Neighbour> as_neighbour(const cache::TuningRecord& tuning, const Spec& spec,
+                                      const std::string& chain, int sm_count) {
+  try {
+    Spec tuned = parse_spec(tuning.spec);
+    if (chain_signature(tuned) != chain) return std::nullopt;
+    KernelConfig config = config_from_json(tuning.winner_config_json);
+    const double distance = shape_distance(tuned.main, spec.main, config, sm_count);
+    return Neighbour{std::move(tuned), std::move(config), *tuning.winner_time_ms, distance};
+  } catch (const Error&) {  // stored by another version: not a neighbour any more
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolicy& policy,
+                                          const DeviceInfo& device, cache::Database& db) {
+  const std::string chain = chain_signature(spec);
+  std::optional<Neighbour> best;
+  for (const cache::TuningRecord& tuning : db.tunings()) {
+    if (!usable(tuning, spec, policy, device)) continue;
+    std::optional<Neighbour> n = as_neighbour(tuning, spec, chain, device.sm_count);
+    // The nearest; for one neighbour tuned at several precisions, the fastest of them.
+    if (n && (!best || n->distance < best->distance ||
+              (n->distance == best->distance && n->time_ms < best->time_ms)))
+      best = std::move(n);
+  }
+  if (!best) return std::nullopt;
+  std::optional<Candidate> candidate = borrow_config(spec, device.limits, best->config);
+  if (!candidate) return std::nullopt;
+  return NearestTuned{std::move(*candidate), best->spec.canonical(), best->distance};
+}
+
+}  // namespace fusetune

@@ -1,0 +1,29 @@
+// The configuration a spec never tuned borrows: the winner of the nearest tuned shape of the
+// same op chain on this GPU (generator/shape_neighbors.h), at a precision the policy allows.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "cache/database.h"
+#include "generator/generator.h"
+#include "generator/precision_policy.h"
+#include "generator/spec.h"
+#include "runtime/device.h"
+
+namespace fusetune {
+
+struct NearestTuned {
+  Candidate candidate;    // the neighbour's winner as it runs `spec`
+  std::string neighbour;  // the neighbour's canonical spec
+  double distance = 0;    // shape_distance from the neighbour
+};
+
+// Searches every tuning in `db` made on `device` with this build (same NVRTC and generator) at
+// one of `policy`'s precisions (under auto, only winners measured within its tolerance). Empty
+// when no shape of the chain is tuned. Tunings whose spec or configuration this build no longer
+// reads are passed over.
+std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolicy& policy,
+                                          const DeviceInfo& device, cache::Database& db);
+
+}  // namespace fusetune
