@@ -13,6 +13,7 @@
 #include "cache/schema.h"
 #include "cache/sha256.h"
 #include "cache/sqlite.h"
+#include "cache/winner_rule.h"
 #include "fusetune/status.h"
 
 namespace fusetune::cache {
@@ -126,6 +127,7 @@ class SqliteDatabase final : public Database {
     s.bind(9, candidate.spill_bytes);
     s.bind(10, candidate.message);
     s.bind(11, candidate.binary_key);
+    s.bind(12, candidate.time_spread);
     s.step();
     transaction.commit();
   }
@@ -147,6 +149,7 @@ class SqliteDatabase final : public Database {
                          .outcome = s.column_text(2),
                          .time_ms = s.column_optional_double(3),
                          .rel_err = s.column_optional_double(4),
+                         .time_spread = s.column_optional_double(11),
                          .registers = s.column_int(5),
                          .smem_bytes = s.column_int(6),
                          .spill_bytes = s.column_int(7),
@@ -159,15 +162,26 @@ class SqliteDatabase final : public Database {
 
   TuningRecord finish_tuning(std::int64_t tuning_id, double tuning_seconds) override {
     Transaction transaction(connection_);
-    best_candidate_.bind(1, tuning_id);
+    struct Row {
+      std::optional<double> time_ms, rel_err;
+      std::string config_json;
+    };
+    std::vector<TimedCandidate> timed;
+    std::vector<Row> rows;
+    ok_candidates_.bind(1, tuning_id);
+    while (ok_candidates_.step()) {
+      timed.push_back({ok_candidates_.column_text(0), ok_candidates_.column_double(1),
+                       ok_candidates_.column_optional_double(4)});
+      rows.push_back({ok_candidates_.column_optional_double(1),
+                      ok_candidates_.column_optional_double(2), ok_candidates_.column_text(3)});
+    }
     Statement& s = finish_tuning_;
     s.bind(1, tuning_id);
-    if (best_candidate_.step()) {
-      s.bind(2, best_candidate_.column_text(0));
-      s.bind(3, best_candidate_.column_optional_double(1));
-      s.bind(4, best_candidate_.column_optional_double(2));
-      s.bind(5, best_candidate_.column_text(3));
-      best_candidate_.reset();
+    if (const std::optional<std::size_t> winner = choose_winner(timed)) {
+      s.bind(2, timed[*winner].name);
+      s.bind(3, rows[*winner].time_ms);
+      s.bind(4, rows[*winner].rel_err);
+      s.bind(5, rows[*winner].config_json);
     } else {
       s.bind(2, "");
       s.bind(3, std::nullopt);
@@ -224,14 +238,14 @@ class SqliteDatabase final : public Database {
     std::vector<MissRecord> misses;
     while (misses_.step()) {
       const Statement& row = misses_;
-      misses.push_back({.key = {row.column_text(0), row.column_text(1), row.column_text(2),
-                                row.column_text(3), row.column_int(4), row.column_text(5),
-                                row.column_text(6)},
-                        .spec = row.column_text(7),
-                        .served = row.column_text(8),
-                        .count = row.column_int(9),
-                        .first_seen = row.column_text(10),
-                        .last_seen = row.column_text(11)});
+      misses.push_back(
+          {.key = {row.column_text(0), row.column_text(1), row.column_text(2), row.column_text(3),
+                   row.column_int(4), row.column_text(5), row.column_text(6)},
+           .spec = row.column_text(7),
+           .served = row.column_text(8),
+           .count = row.column_int(9),
+           .first_seen = row.column_text(10),
+           .last_seen = row.column_text(11)});
     }
     misses_.reset();
     return misses;
@@ -286,23 +300,23 @@ class SqliteDatabase final : public Database {
   Statement record_candidate_{
       connection_,
       "INSERT OR REPLACE INTO candidates (tuning_id, name, config_json, outcome, time_ms, rel_err,"
-      " registers, smem_bytes, spill_bytes, message, binary_key, measured_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " FT_NOW ")"};
+      " registers, smem_bytes, spill_bytes, message, binary_key, time_spread, measured_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " FT_NOW ")"};
   Statement candidate_names_{connection_,
                              "SELECT name FROM candidates WHERE tuning_id = ?1 ORDER BY name"};
   // "ok", then "slower", each by time (unknown times last); then the rest by outcome and name.
   Statement candidates_{
       connection_,
       "SELECT name, config_json, outcome, time_ms, rel_err, registers, smem_bytes, spill_bytes,"
-      " message, binary_key, measured_at FROM candidates WHERE tuning_id = ?1"
+      " message, binary_key, measured_at, time_spread FROM candidates WHERE tuning_id = ?1"
       " ORDER BY CASE outcome WHEN 'ok' THEN 0 WHEN 'slower' THEN 1 ELSE 2 END,"
       " CASE WHEN outcome IN ('ok', 'slower') THEN time_ms IS NULL END,"
       " CASE WHEN outcome IN ('ok', 'slower') THEN time_ms END, outcome, name"};
   // The winner is chosen from every stored row, whichever process wrote it.
-  Statement best_candidate_{connection_,
-                            "SELECT name, time_ms, rel_err, config_json FROM candidates"
-                            " WHERE tuning_id = ?1 AND outcome = 'ok' AND time_ms IS NOT NULL"
-                            " ORDER BY time_ms, name LIMIT 1"};
+  Statement ok_candidates_{connection_,
+                           "SELECT name, time_ms, rel_err, config_json, time_spread FROM candidates"
+                           " WHERE tuning_id = ?1 AND outcome = 'ok' AND time_ms IS NOT NULL"
+                           " ORDER BY time_ms, name"};
   Statement finish_tuning_{
       connection_,
       "UPDATE tunings SET winner = ?2, winner_time_ms = ?3, winner_rel_err = ?4,"
@@ -313,7 +327,8 @@ class SqliteDatabase final : public Database {
       connection_,
       "INSERT INTO misses (signature, precision, device_name, arch, sm_count, nvrtc_version,"
       " generator_version, spec, served, count, first_seen, last_seen)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, " FT_NOW ", " FT_NOW ")"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, " FT_NOW ", " FT_NOW
+      ")"
       " ON CONFLICT (signature, precision, device_name, arch, sm_count, nvrtc_version,"
       " generator_version) DO UPDATE SET spec = excluded.spec, served = excluded.served,"
       " count = count + 1, last_seen = excluded.last_seen"};

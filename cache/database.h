@@ -37,6 +37,8 @@ struct CandidateRecord {
                             // "fault", "timeout", "slower" (abandoned: far slower than the best)
   std::optional<double> time_ms;  // median, for "ok" (and the partial median for "slower")
   std::optional<double> rel_err;  // relative Frobenius error against fp64, when it ran
+  // For finalists timed in several rounds: (slowest - fastest round) / median.
+  std::optional<double> time_spread;
   int registers = -1;             // per thread, from the compiler; -1 when unknown
   int smem_bytes = -1;            // static + dynamic shared memory per block
   int spill_bytes = -1;           // spill stores, from the compiler
@@ -121,7 +123,8 @@ class Database {
   // All candidates of the tuning: "ok" ones fastest first, then "slower" ones by time, then
   // failures by name.
   virtual std::vector<CandidateRecord> candidates(std::int64_t tuning_id) = 0;
-  // Recomputes the winner from the stored candidate rows (fastest "ok"; ties by name), adds
+  // Recomputes the winner from the stored candidate rows ("ok" ones, by cache/winner_rule.h:
+  // the fastest, or within its noise the first by name), adds
   // `tuning_seconds`, and returns the updated record. Rows written by other processes count.
   virtual TuningRecord finish_tuning(std::int64_t tuning_id, double tuning_seconds) = 0;
   // Deletes the tuning and its candidates (tune --force starts from nothing).

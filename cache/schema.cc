@@ -93,6 +93,11 @@ CREATE TABLE misses (
 );
 PRAGMA user_version = 2;
 )sql"},
+    // How much a finalist's timing rounds spread: the winner is chosen within that noise.
+    {3, R"sql(
+ALTER TABLE candidates ADD COLUMN time_spread REAL;
+PRAGMA user_version = 3;
+)sql"},
 };
 
 static_assert(static_cast<int>(std::size(kMigrations)) == kSchemaVersion,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cache/winner_rule.h"
+
 namespace fusetune {
 
 cache::CandidateRecord to_record(const CandidateResult& r, const std::string& binary_key) {
@@ -11,6 +13,7 @@ cache::CandidateRecord to_record(const CandidateResult& r, const std::string& bi
   record.outcome = std::string(to_string(r.outcome));
   record.time_ms = r.time_ms;
   record.rel_err = r.rel_err;
+  record.time_spread = r.time_spread;
   record.registers = r.registers;
   record.smem_bytes = r.smem_bytes;
   record.spill_bytes = r.spill_bytes;
@@ -26,6 +29,7 @@ CandidateResult from_record(const cache::CandidateRecord& record) {
   r.outcome = outcome_from_string(record.outcome).value_or(Outcome::fault);
   r.time_ms = record.time_ms;
   r.rel_err = record.rel_err;
+  r.time_spread = record.time_spread;
   r.registers = record.registers;
   r.smem_bytes = record.smem_bytes;
   r.spill_bytes = record.spill_bytes;
@@ -43,6 +47,15 @@ void sort_results(std::vector<CandidateResult>& results) {
     if (a.outcome != b.outcome) return a.outcome < b.outcome;
     return a.name < b.name;
   });
+  // The winner leads the finalists, as the database chooses it.
+  std::vector<cache::TimedCandidate> timed;
+  for (const CandidateResult& r : results) {
+    if (r.outcome != Outcome::ok || !r.time_ms) break;
+    timed.push_back({r.name, *r.time_ms, r.time_spread});
+  }
+  if (const std::optional<std::size_t> winner = cache::choose_winner(timed); winner && *winner > 0)
+    std::rotate(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(*winner),
+                results.begin() + static_cast<std::ptrdiff_t>(*winner) + 1);
 }
 
 }  // namespace fusetune

@@ -17,6 +17,7 @@ struct CandidateResult {
   Outcome outcome = Outcome::ok;  // ok: a finalist; slower: verified, screened out
   std::optional<double> time_ms;
   std::optional<double> rel_err;
+  std::optional<double> time_spread;  // finalists: (slowest - fastest round) / median
   int registers = -1;
   int smem_bytes = -1;  // dynamic + static shared memory per block
   int spill_bytes = -1;
@@ -27,8 +28,9 @@ cache::CandidateRecord to_record(const CandidateResult& result, const std::strin
 // Throws Error(invalid_argument) when the stored configuration is not one this version reads.
 CandidateResult from_record(const cache::CandidateRecord& record);
 
-// Finalists (ok) fastest first, then screened-out candidates (slower) by time, then failures
-// by outcome and name.
+// Finalists (ok) fastest first, except that the winner by cache/winner_rule.h (within the
+// fastest's noise, the first by name) leads them; then screened-out candidates (slower) by
+// time, then failures by outcome and name.
 void sort_results(std::vector<CandidateResult>& results);
 
 }  // namespace fusetune

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 
 #include "runtime/binary_store.h"
+#include "tuner/finalist_rounds.h"
 #include "tuner/parallel_compiler.h"
 #include "tuner/scratch_directory.h"
 #include "tuner/space_compiler.h"
@@ -104,8 +106,12 @@ struct GpuSweep {
       requests.push_back(*request);
     }
     std::vector<std::vector<double>> times(finalists.size());
-    for (int round = 0; round < options.final_rounds; ++round)
-      for (std::size_t i = 0; i < finalists.size(); ++i) {
+    std::vector<std::size_t> all(finalists.size());
+    std::iota(all.begin(), all.end(), 0);
+    for (int round = 0; round < options.max_final_rounds; ++round) {
+      const std::vector<std::size_t> timed = round < options.final_rounds ? all : contenders(times);
+      if (timed.empty()) break;  // the leader stands apart from every other finalist
+      for (std::size_t i : timed) {
         if (finalists[i]->outcome != Outcome::ok && round > 0) continue;  // failed a round
         const RunReply reply = worker.run(requests[i], options.candidate_timeout_s);
         if (reply.outcome == Outcome::ok) {
@@ -117,10 +123,12 @@ struct GpuSweep {
           times[i].clear();
         }
       }
+    }
     for (std::size_t i = 0; i < finalists.size(); ++i) {
       if (!times[i].empty()) {
-        std::sort(times[i].begin(), times[i].end());
-        finalists[i]->time_ms = times[i][times[i].size() / 2];
+        const RoundSummary summary = summarize_rounds(times[i]);
+        finalists[i]->time_ms = summary.median_ms;
+        finalists[i]->time_spread = summary.spread;
       }
       record(*finalists[i]);
     }

@@ -58,6 +58,9 @@ struct TuneOptions {
   // turn with `timing`; a finalist's time is the median of its rounds.
   int finalists = 8;
   int final_rounds = 3;
+  // After those, more rounds of the finalists still within the leader's range of round times,
+  // until the leader stands apart or this many rounds were run in all.
+  int max_final_rounds = 12;
   TimingOptions timing;
   std::string worker_path;  // empty: find_worker()
   TuneObserver* observer = nullptr;

@@ -417,6 +417,23 @@ TEST_F(DatabaseTest, DataPersistsAcrossReopening) {
   EXPECT_TRUE(db->find_binary(test_binary().key).has_value());
 }
 
+TEST_F(DatabaseTest, WithinTheFastestsNoiseTheFirstNameWinsAndSpreadsRoundTrip) {
+  auto db = open_db();
+  const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  CandidateRecord fast = ok_candidate("zeta", 1.00);
+  fast.time_spread = 0.03;  // its rounds span 3%: 1.02 is within its noise
+  CandidateRecord close = ok_candidate("alpha", 1.02);
+  close.time_spread = 0.01;
+  db->record_candidate(id, fast);
+  db->record_candidate(id, close);
+  db->record_candidate(id, ok_candidate("beta", 1.10));
+  EXPECT_EQ(db->finish_tuning(id, 1.0).winner, "alpha");
+  EXPECT_EQ(db->candidates(id).front().time_spread, std::optional<double>(0.03));
+  fast.time_spread = 0.01;  // now alpha is outside the fastest's noise
+  db->record_candidate(id, fast);
+  EXPECT_EQ(db->finish_tuning(id, 1.0).winner, "zeta");
+}
+
 TEST_F(DatabaseTest, AMissIsCountedUntilForgotten) {
   auto db = open_db();
   EXPECT_TRUE(db->misses().empty());
@@ -447,10 +464,12 @@ TEST_F(DatabaseTest, ASchemaVersionOneFileMigratesKeepingItsTunings) {
   }
   {  // back to version 1, as an older fusetune left it
     sqlite::Connection raw(db_path(), SQLITE_OPEN_READWRITE);
-    raw.execute("DROP TABLE misses; PRAGMA user_version = 1;");
+    raw.execute(
+        "DROP TABLE misses; ALTER TABLE candidates DROP COLUMN time_spread;"
+        " PRAGMA user_version = 1;");
   }
   auto db = open_db();
-  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 2);
+  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 3);
   EXPECT_EQ(db->find_tuning(test_key())->winner, "a");
   db->record_miss(test_key(), "spec", "ft_default");
   EXPECT_EQ(db->misses().size(), 1u);
@@ -458,7 +477,7 @@ TEST_F(DatabaseTest, ASchemaVersionOneFileMigratesKeepingItsTunings) {
 
 TEST_F(DatabaseTest, TheFileCarriesTheSchemaVersionAndFusetunesApplicationId) {
   open_db().reset();
-  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 2);
+  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 3);
   EXPECT_EQ(pragma_int(db_path(), "PRAGMA application_id"), 0x46545544);
   sqlite::Connection raw(db_path(), SQLITE_OPEN_READONLY);
   sqlite::Statement mode(raw, "PRAGMA journal_mode");
