@@ -274,6 +274,22 @@ class SqliteDatabase final : public Database {
     transaction.commit();
   }
 
+  std::int64_t binary_count() override {
+    const std::int64_t count = binary_count_.step() ? binary_count_.column_int64(0) : 0;
+    binary_count_.reset();
+    return count;
+  }
+
+  Status check_integrity() override {
+    // Ten problems say enough; the full report of a damaged file can run to thousands of lines.
+    Statement check(connection_, "PRAGMA integrity_check(10)");
+    std::string verdict;
+    while (check.step()) verdict += (verdict.empty() ? "" : "; ") + check.column_text(0);
+    if (verdict == "ok") return Status();
+    return Status(StatusCode::database_error,
+                  fmt::format("{}: the integrity check failed: {}", path(), verdict));
+  }
+
  private:
   // Declared before the statements, so that they are finalized before it closes.
   Connection connection_;
@@ -348,6 +364,7 @@ class SqliteDatabase final : public Database {
       "INSERT OR REPLACE INTO binaries (key, arch, nvrtc_version, cubin, cubin_sha256, registers,"
       " smem_bytes, spill_bytes, log, created_at)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " FT_NOW ")"};
+  Statement binary_count_{connection_, "SELECT count(*) FROM binaries"};
 };
 
 #undef FT_SELECT_TUNING

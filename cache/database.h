@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "fusetune/status.h"
+
 namespace fusetune::cache {
 
 // What makes a tuning result reusable: the problem, the precision, the device and the code that
@@ -143,6 +145,13 @@ class Database {
   // is treated as absent (and replaced by the next store_binary).
   virtual std::optional<BinaryRecord> find_binary(const std::string& key) = 0;
   virtual void store_binary(const BinaryRecord& binary) = 0;
+  // How many binaries are stored, intact or not. Rows committed by other connections count.
+  virtual std::int64_t binary_count() = 0;
+
+  // SQLite's full check of the file (PRAGMA integrity_check: every page, index and constraint):
+  // ok, or database_error naming the first problems. Reads the whole file, so it is for tests
+  // and diagnosis, not for every open (which runs the quicker quick_check).
+  virtual Status check_integrity() = 0;
 
  protected:
   Database() = default;

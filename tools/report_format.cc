@@ -42,6 +42,7 @@ nlohmann::json to_json(const TuneReport& report, const std::string& database) {
                       {"compile_only", report.compile_only},
                       {"candidates", report.candidates},
                       {"compiled", report.compiled},
+                      {"from_database", report.from_database},
                       {"failed", report.failed},
                       {"tuning_s", report.tuning_seconds}};
   j["winner"] = report.winner ? to_json(*report.winner, report.flops) : nlohmann::json();
@@ -52,6 +53,20 @@ nlohmann::json to_json(const TuneReport& report, const std::string& database) {
   for (const CandidateResult& r : report.results) results.push_back(to_json(r, report.flops));
   j["results"] = std::move(results);
   return j;
+}
+
+nlohmann::json to_json(const AutoTuneReport& report, bool is_auto, const std::string& database) {
+  if (!is_auto) return to_json(report.sweeps.front(), database);
+  nlohmann::json sweeps = nlohmann::json::array();
+  for (const TuneReport& sweep : report.sweeps) sweeps.push_back(to_json(sweep, database));
+  const TuneReport* chosen = report.chosen_sweep();
+  return {{"spec", report.spec},
+          {"precision", "auto"},
+          {"tolerance", report.tolerance},
+          {"chosen_precision", chosen ? nlohmann::json(chosen->precision) : nlohmann::json()},
+          {"winner", chosen ? to_json(*chosen->winner, chosen->flops) : nlohmann::json()},
+          {"tuning_s", report.tuning_seconds},
+          {"sweeps", std::move(sweeps)}};
 }
 
 }  // namespace fusetune::cli

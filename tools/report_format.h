@@ -6,6 +6,7 @@
 #include <string>
 
 #include "tuner/tune.h"
+#include "tuner/tune_auto.h"
 
 namespace fusetune::cli {
 
@@ -16,5 +17,8 @@ std::string format_kib(int bytes);                                  // "49.5" or
 
 nlohmann::json to_json(const CandidateResult& result, double flops);
 nlohmann::json to_json(const TuneReport& report, const std::string& database);
+// `fusetune tune --json`'s report of one spec: its sweep's for a named precision; under
+// --precision auto (`is_auto`) the choice, with every sweep's report.
+nlohmann::json to_json(const AutoTuneReport& report, bool is_auto, const std::string& database);
 
 }  // namespace fusetune::cli

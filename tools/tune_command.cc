@@ -1,4 +1,5 @@
-// fusetune tune SPEC: runs (or recalls) the sweep and shows the best candidates.
+// fusetune tune SPEC: runs (or recalls) the sweep and shows the best candidates; with --specs,
+// the same for every spec of a list (tools/tune_list.h).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,34 +13,27 @@
 #include "tools/progress_bar.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
+#include "tools/tune_args.h"
+#include "tools/tune_list.h"
+#include "tuner/shard.h"
 #include "tuner/tune.h"
 #include "tuner/tune_auto.h"
 
 namespace fusetune::cli {
 namespace {
 
-struct TuneArgs {
-  std::string spec;
-  std::string database;
-  bool force = false;
-  bool json = false;
-  bool compile_only = false;
-  bool all = false;
-  std::string arch = "sm_90";
-  int jobs = 0;
-  int top = 10;
-  std::size_t max_candidates = 0;
-  std::string precision;  // "": the inputs' own (fp32 FFMA for fp32 data)
-  std::optional<double> tolerance;
-  int device = 0;
-  double timeout_s = 30;
-};
-
 std::string failures(const TuneReport& report) {
   std::string text;
   for (const auto& [outcome, count] : report.failed)
     text += fmt::format("{}{} {}", text.empty() ? "" : ", ", count, outcome);
   return text.empty() ? "none failed" : text;
+}
+
+// "24 compiled" or "24 compiled (10 found in the database)".
+std::string compiled(const TuneReport& report) {
+  if (report.from_database == 0) return fmt::format("{} compiled", report.compiled);
+  return fmt::format("{} compiled ({} found in the database)", report.compiled,
+                     report.from_database);
 }
 
 void print_measured(const TuneReport& report, const TuneArgs& args, const std::string& database) {
@@ -62,8 +56,8 @@ void print_measured(const TuneReport& report, const TuneArgs& args, const std::s
                    format_error(r.rel_err), std::to_string(r.registers), format_kib(r.smem_bytes),
                    std::string(to_string(r.outcome))});
   }
-  fmt::print("{}\n{}   precision {}   {} candidates, {} compiled, {}\n", report.spec, report.device,
-             report.precision, report.candidates, report.compiled, failures(report));
+  fmt::print("{}\n{}   precision {}   {} candidates, {}, {}\n", report.spec, report.device,
+             report.precision, report.candidates, compiled(report), failures(report));
   if (report.from_cache)
     fmt::print("from {} (tuned in {:.1f} s; --force tunes again)\n", database,
                report.tuning_seconds);
@@ -92,8 +86,8 @@ void print_compiled(const TuneReport& report, const TuneArgs& args) {
                    std::to_string(r.spill_bytes),
                    r.outcome == Outcome::ok ? "compiled" : std::string(to_string(r.outcome))});
   }
-  fmt::print("{}\n{}   {} candidates, {} compiled, {}   {:.1f} s\n\n{}", report.spec, report.device,
-             report.candidates, report.compiled, failures(report), report.tuning_seconds,
+  fmt::print("{}\n{}   {} candidates, {}, {}   {:.1f} s\n\n{}", report.spec, report.device,
+             report.candidates, compiled(report), failures(report), report.tuning_seconds,
              table.render());
   if (!args.all && report.candidates > args.top)
     fmt::print("({} more; --all lists every candidate)\n", report.candidates - args.top);
@@ -144,57 +138,69 @@ void print_auto(const AutoTuneReport& report, const PrecisionPolicy& policy,
         report.tolerance);
 }
 
-nlohmann::json auto_report_json(const AutoTuneReport& report, const std::string& database) {
-  nlohmann::json sweeps = nlohmann::json::array();
-  for (const TuneReport& sweep : report.sweeps) sweeps.push_back(to_json(sweep, database));
-  const TuneReport* chosen = report.chosen_sweep();
-  return {{"spec", report.spec},
-          {"precision", "auto"},
-          {"tolerance", report.tolerance},
-          {"chosen_precision", chosen ? nlohmann::json(chosen->precision) : nlohmann::json()},
-          {"winner", chosen ? to_json(*chosen->winner, chosen->flops) : nlohmann::json()},
-          {"tuning_s", report.tuning_seconds},
-          {"sweeps", std::move(sweeps)}};
-}
-
 int run(const TuneArgs& args) {
   const Spec spec = parse_spec(args.spec);
   const PrecisionPolicy policy = make_precision_policy(args.precision, args.tolerance, spec.main);
   const std::string database = database_path(args.database);
   const std::unique_ptr<cache::Database> db = cache::Database::open(database);
   ProgressBar progress(args.compile_only ? "compiling" : "tuning");
-  TuneOptions options;
-  options.force = args.force;
-  options.compile_only = args.compile_only;
-  options.arch = args.arch;
-  options.compile_threads = args.jobs;
-  options.max_candidates = args.max_candidates;
-  options.tolerance = args.tolerance;
-  options.device = args.device;
-  options.candidate_timeout_s = args.timeout_s;
+  TuneOptions options = tune_options(args);
   options.observer = args.json ? nullptr : &progress;
   const AutoTuneReport report = tune_with_policy(spec, *db, policy, options);
-  if (policy.is_auto()) {
-    if (args.json)
-      std::cout << auto_report_json(report, database).dump(2) << '\n';
-    else if (args.compile_only)
-      for (const TuneReport& sweep : report.sweeps) print_compiled(sweep, args);
-    else
-      print_auto(report, policy, database);
-    if (!args.compile_only) return report.chosen ? kSuccess : kFailure;
-    return std::ranges::all_of(report.sweeps, [](const TuneReport& r) { return r.compiled > 0; })
-               ? kSuccess
-               : kFailure;
-  }
-  const TuneReport& sweep = report.sweeps.front();
   if (args.json)
-    std::cout << to_json(sweep, database).dump(2) << '\n';
-  else if (sweep.compile_only)
-    print_compiled(sweep, args);
+    std::cout << to_json(report, policy.is_auto(), database).dump(2) << '\n';
+  else if (args.compile_only)
+    for (const TuneReport& sweep : report.sweeps) print_compiled(sweep, args);
+  else if (policy.is_auto())
+    print_auto(report, policy, database);
   else
-    print_measured(sweep, args, database);
-  if (sweep.compile_only) return sweep.compiled > 0 ? kSuccess : kFailure;
-  return sweep.winner ? kSuccess : kFailure;
+    print_measured(report.sweeps.front(), args, database);
+  return report.succeeded() ? kSuccess : kFailure;
+}
+
+CLI::Validator shard_names() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (parse_shard(text)) return "";
+        return "--shard takes I/N with 0 <= I < N (share I of N shares), e.g. 0/4; got '" + text +
+               "'";
+      },
+      "I/N");
+}
+
+// --specs, --shard and --devices: tuning a list, a share of one, or on several GPUs at once.
+void add_list_options(CLI::App& command, TuneArgs& args, CLI::Option* spec,
+                      CLI::Option* compile_only) {
+  CLI::Option* specs =
+      command
+          .add_option("--specs", args.specs_file,
+                      "tune every spec of FILE instead of SPEC: one per line, '#' starts a "
+                      "comment, duplicates tuned once, in sorted order. A line that does not "
+                      "parse stops the run before anything is tuned; a spec that fails does not "
+                      "stop the others. Prints a line per spec and a summary table (--json: one "
+                      "document with each spec's report); exit status 1 if any spec failed")
+          ->check(CLI::ExistingFile)
+          ->excludes(spec);
+  command
+      .add_option("--shard", args.shard,
+                  "with --specs: tune share I of N only. The list's specs, canonical texts "
+                  "sorted and duplicates dropped, are numbered j = 0, 1, ...; spec j belongs to "
+                  "share j mod N. The shares depend on the list alone, not on the order of its "
+                  "lines, so the N jobs of a job array (I = 0 .. N-1), each with its own --db, "
+                  "tune the list exactly once between them")
+      ->check(shard_names())
+      ->needs(specs);
+  command
+      .add_option("--devices", args.devices,
+                  "with --specs: tune on these CUDA devices at once, e.g. 0,1,2,3: a thread per "
+                  "device takes the next spec as it finishes one, and each runs its own worker "
+                  "process and database connection; --jobs is shared among them. A device listed "
+                  "twice (0,0) runs two workers on it, which shows the parallel tuning on a "
+                  "one-GPU machine but makes their timings disturb each other")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber)
+      ->needs(specs)
+      ->excludes(compile_only);
 }
 
 }  // namespace
@@ -203,22 +209,22 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<TuneArgs>();
   CLI::App* command = app.add_subcommand(
       "tune", "Tune a spec: compile, verify and time every candidate; keep the fastest");
-  command
-      ->add_option("spec", args->spec,
-                   "the fused operation, e.g. \"linear(m=1024, n=8192, "
-                   "k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)\"")
-      ->required();
+  CLI::Option* spec = command->add_option("spec", args->spec,
+                                          "the fused operation, e.g. \"linear(m=1024, n=8192, "
+                                          "k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)\"");
   add_database_option(*command, args->database);
   command->add_flag("--force", args->force, "tune again even if the database has a result");
   command->add_flag("--json", args->json, "print one JSON object instead of tables");
-  command->add_flag("--compile-only", args->compile_only,
-                    "generate and compile the search space for --arch; needs no GPU");
+  CLI::Option* compile_only =
+      command->add_flag("--compile-only", args->compile_only,
+                        "generate and compile the search space for --arch; needs no GPU");
+  add_list_options(*command, *args, spec, compile_only);
   command->add_option("--arch", args->arch, "target of --compile-only")
       ->check(arch_names())
       ->capture_default_str();
   command->add_option("--jobs,-j", args->jobs,
-                      "compile threads (default: the cores, fewer if "
-                      "memory is short)");
+                      "compile threads (default: the cores, fewer if memory is short; shared "
+                      "among the devices of --devices)");
   command->add_option("--top", args->top, "rows to show")->capture_default_str();
   command->add_option("--max-candidates", args->max_candidates,
                       "try at most this many candidates, each family's best predicted in turn "
@@ -236,11 +242,20 @@ void add_tune_command(CLI::App& app, int& exit_code) {
                       "largest relative error against fp64 a winner may have (default 1e-5; "
                       "5e-4 for tf32; 1e-4 for bf16/fp16 inputs; with a bf16 or fp16 output "
                       "1e-2 or 2e-3)");
-  command->add_option("--device", args->device, "CUDA device number")->capture_default_str();
+  command->add_option("--device", args->device, "CUDA device number")
+      ->capture_default_str()
+      ->excludes("--devices");
   command
       ->add_option("--timeout", args->timeout_s, "seconds after which a candidate counts as hung")
       ->capture_default_str();
-  command->callback([args, &exit_code] { exit_code = run(*args); });
+  command->callback([args, spec, &exit_code] {
+    if (!args->specs_file.empty())
+      exit_code = tune_list(*args);
+    else if (spec->count() > 0)
+      exit_code = run(*args);
+    else
+      throw CLI::RequiredError("a SPEC or --specs FILE");
+  });
 }
 
 }  // namespace fusetune::cli

@@ -174,6 +174,7 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   std::vector<PreparedCandidate> prepared =
       prepare_space(spec, device.limits, options.precision, options.max_candidates, device.arch(),
                     db, {done.begin(), done.end()});
+  report.from_database = count_with_binary(prepared);
   const int total = static_cast<int>(prepared.size() + report.results.size());
 
   const ScratchDirectory scratch;

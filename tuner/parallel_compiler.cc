@@ -71,4 +71,9 @@ int default_compile_threads() {
   return cores;
 }
 
+int compile_threads_each(int total, int tunes) {
+  const int threads = total > 0 ? total : default_compile_threads();
+  return std::max(1, threads / std::max(1, tunes));
+}
+
 }  // namespace fusetune

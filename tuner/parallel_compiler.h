@@ -52,4 +52,8 @@ class ParallelCompiler {
 // template instance peaks at a few hundred MB).
 int default_compile_threads();
 
+// The compile threads each of `tunes` sweeps running at once gets when they share `total`
+// threads (0: default_compile_threads()) evenly: at least one each, since a sweep must compile.
+int compile_threads_each(int total, int tunes);
+
 }  // namespace fusetune

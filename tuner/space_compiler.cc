@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "runtime/binary_store.h"
 #include "tuner/parallel_compiler.h"
 
@@ -43,6 +45,12 @@ void compile_space(std::vector<PreparedCandidate>& prepared, const std::string& 
     if (p.binary) store_binary(db, p.binary_key, *p.binary);
     consume(p, output->error);
   }
+}
+
+int count_with_binary(const std::vector<PreparedCandidate>& prepared) {
+  return static_cast<int>(
+      std::count_if(prepared.begin(), prepared.end(),
+                    [](const PreparedCandidate& p) { return p.binary.has_value(); }));
 }
 
 CandidateResult result_of(const PreparedCandidate& p) {

@@ -39,6 +39,9 @@ using CompiledCallback = std::function<void(const PreparedCandidate&, const std:
 void compile_space(std::vector<PreparedCandidate>& prepared, const std::string& arch, int threads,
                    cache::Database& db, const CompiledCallback& consume);
 
+// How many of `prepared` have their cubin already (found in the database by prepare_space).
+int count_with_binary(const std::vector<PreparedCandidate>& prepared);
+
 // A result carrying the candidate's name, configuration and compiled resources.
 CandidateResult result_of(const PreparedCandidate& prepared);
 

@@ -55,6 +55,7 @@ TuneReport compile_only_sweep(const Spec& spec, cache::Database& db, const TuneO
   report.compile_only = true;
   std::vector<PreparedCandidate> prepared =
       prepare_space(spec, *limits, options.precision, options.max_candidates, options.arch, db, {});
+  report.from_database = count_with_binary(prepared);
   if (options.observer)
     options.observer->started(static_cast<int>(prepared.size()), report.device, report.precision);
   const int threads =

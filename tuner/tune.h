@@ -76,6 +76,7 @@ struct TuneReport {
   bool compile_only = false;
   int candidates = 0;
   int compiled = 0;                      // compiled now or found compiled in the database
+  int from_database = 0;                 // of those, stored by an earlier run; 0 if recalled
   std::map<std::string, int> failed;     // count per failure outcome
   std::vector<CandidateResult> results;  // winner first, then by time, then failures
   std::optional<CandidateResult> winner;

@@ -11,6 +11,11 @@ std::optional<double> measured_error(const TuneReport& sweep) {
   return std::max(*sweep.winner->rel_err, sweep.winner_recheck_rel_err.value_or(0.0));
 }
 
+bool AutoTuneReport::succeeded() const {
+  if (sweeps.empty() || !sweeps.front().compile_only) return chosen.has_value();
+  return std::ranges::all_of(sweeps, [](const TuneReport& sweep) { return sweep.compiled > 0; });
+}
+
 AutoTuneReport tune_auto(const Spec& spec, cache::Database& db, const PrecisionPolicy& policy,
                          const TuneOptions& options) {
   AutoTuneReport report;

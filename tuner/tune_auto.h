@@ -24,6 +24,9 @@ struct AutoTuneReport {
   double tuning_seconds = 0;          // of the sweeps run now (recalled ones count 0)
 
   const TuneReport* chosen_sweep() const { return chosen ? &sweeps[*chosen] : nullptr; }
+  // Whether the tuning did its job: measured, a winner was chosen; compile-only (nothing can
+  // be chosen), every sweep compiled at least one candidate.
+  bool succeeded() const;
 };
 
 // The largest error measured for a sweep's winner: in the sweep and on the re-check's new

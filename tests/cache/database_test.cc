@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -396,6 +397,60 @@ TEST_F(DatabaseTest, ATamperedCubinIsAbsentUntilStoredAgain) {
   std::optional<BinaryRecord> found = db->find_binary(test_binary().key);
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->cubin, test_binary().cubin);
+}
+
+TEST_F(DatabaseTest, BinaryCountCountsEachKeyOnceWhoeverStoredIt) {
+  auto db = open_db();
+  EXPECT_EQ(db->binary_count(), 0);
+  db->store_binary(test_binary());
+  db->store_binary(test_binary());
+  EXPECT_EQ(db->binary_count(), 1);
+  BinaryRecord other = test_binary();
+  other.key = "another key";
+  open_db()->store_binary(other);
+  EXPECT_EQ(db->binary_count(), 2) << "a row another connection committed counts";
+}
+
+TEST_F(DatabaseTest, AnIntactDatabasePassesTheIntegrityCheck) {
+  auto db = open_db();
+  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  db->record_candidate(id, ok_candidate("a", 1.0));
+  db->store_binary(test_binary());
+  const Status status = db->check_integrity();
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_TRUE(open_db(OpenMode::read_only)->check_integrity().ok());
+}
+
+// The index and the table disagree about one key: the structure is sound, so the quick check
+// that opening runs passes, but the full check finds the row missing from its index.
+TEST_F(DatabaseTest, AnIndexThatDisagreesWithItsTableFailsTheIntegrityCheck) {
+  {
+    auto db = open_db();
+    for (const char* key : {"key-000", "key-002", "key-004"}) {
+      BinaryRecord binary = test_binary();
+      binary.key = key;
+      db->store_binary(binary);
+    }
+  }  // closing the last connection moves the WAL into the file
+  std::vector<char> bytes = read_bytes(db_path());
+  const std::int64_t page_size = pragma_int(db_path(), "PRAGMA page_size");
+  const std::string key = "key-002";
+  bool edited = false;
+  for (auto at = std::search(bytes.begin(), bytes.end(), key.begin(), key.end()); at != bytes.end();
+       at = std::search(at + 1, bytes.end(), key.begin(), key.end())) {
+    const std::int64_t offset = at - bytes.begin();
+    constexpr char kIndexLeafPage = 0x0a;  // the b-tree page type of an index's leaf
+    if (offset < page_size || bytes[offset / page_size * page_size] != kIndexLeafPage) continue;
+    at[key.size() - 1] = '3';  // "key-003": still in order, but no row has that key
+    edited = true;
+  }
+  ASSERT_TRUE(edited) << "found no index entry for " << key;
+  write_bytes(db_path(), bytes);
+
+  const Status status = open_db()->check_integrity();
+  EXPECT_EQ(status.code(), StatusCode::database_error);
+  EXPECT_NE(status.message().find(db_path().string()), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("missing from index"), std::string::npos) << status.message();
 }
 
 TEST_F(DatabaseTest, DataPersistsAcrossReopening) {

@@ -1,13 +1,27 @@
 // The fusetune program as a user runs it: commands that need no GPU, end to end.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "cache/database.h"
+#include "fusetune/status.h"
+
+extern char** environ;
 
 namespace {
 
@@ -18,10 +32,11 @@ struct ProgramRun {
   std::string output;  // standard output and standard error
 };
 
+fs::path program() { return fs::read_symlink("/proc/self/exe").parent_path() / "fusetune"; }
+
 // Runs the fusetune program built beside this test with `arguments` (shell-quoted by caller).
 ProgramRun fusetune(const std::string& arguments) {
-  const fs::path program = fs::read_symlink("/proc/self/exe").parent_path() / "fusetune";
-  FILE* pipe = popen((program.string() + " " + arguments + " 2>&1").c_str(), "r");
+  FILE* pipe = popen((program().string() + " " + arguments + " 2>&1").c_str(), "r");
   std::string output;
   std::array<char, 4096> chunk;
   while (std::size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) output.append(chunk.data(), n);
@@ -37,6 +52,11 @@ class CliTest : public ::testing::Test {
     db_ = "--db " + (folder_ / "tuning.db").string();
   }
   void TearDown() override { fs::remove_all(folder_); }
+  // Writes `text` to the file `name` in the test's folder; returns its path.
+  std::string write_file(const std::string& name, const std::string& text) {
+    std::ofstream(folder_ / name) << text;
+    return (folder_ / name).string();
+  }
   fs::path folder_;
   std::string db_;
 };
@@ -116,6 +136,219 @@ TEST_F(CliTest, CacheLsAfterACompileOnlySweepListsNoTuningYet) {
   const ProgramRun run = fusetune("cache ls " + db_);
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("0 tuned problems"), std::string::npos) << run.output;
+}
+
+// Small specs, compiled for sm_90 two candidates each, so that lists stay fast.
+constexpr const char* kCompileTwo = " --compile-only --arch sm_90 --max-candidates 2 --json ";
+
+std::vector<std::string> specs_of(const nlohmann::json& document) {
+  std::vector<std::string> specs;
+  for (const nlohmann::json& report : document["reports"]) specs.push_back(report["spec"]);
+  return specs;
+}
+
+TEST_F(CliTest, SpecsTunesEachSpecOnceInCanonicalOrderSkippingCommentsAndBlankLines) {
+  const std::string list = write_file("list.txt",
+                                      "# small problems\n"
+                                      "linear(m=64, n=64, k=64) -> relu\n"
+                                      "\n"
+                                      "linear(m=64,n=64,k=64)->mul(2)  # scaled\n"
+                                      "linear(m=64, n=64, k=64)   ->  relu\n");
+  const ProgramRun run = fusetune("tune --specs " + list + kCompileTwo + db_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json document = nlohmann::json::parse(run.output);
+  EXPECT_EQ(specs_of(document), (std::vector<std::string>{"linear(m=64, n=64, k=64) -> mul(2.0)",
+                                                          "linear(m=64, n=64, k=64) -> relu"}));
+  EXPECT_EQ(document["specs"], 2);
+  EXPECT_TRUE(document["failed"].empty()) << document["failed"];
+  for (const nlohmann::json& report : document["reports"]) {
+    EXPECT_EQ(report["compile_only"], true) << "each is the report `tune SPEC --json` prints";
+    EXPECT_EQ(report["compiled"], 2);
+  }
+
+  const ProgramRun text = fusetune("tune --specs " + list + " --compile-only --arch sm_90 " +
+                                   "--max-candidates 2 " + db_);
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("[2/2] linear(m=64, n=64, k=64) -> relu"), std::string::npos)
+      << text.output;
+  EXPECT_NE(text.output.find("compiled 2/2 (2 found in the database)"), std::string::npos)
+      << text.output;
+  EXPECT_NE(text.output.find("2 specs from " + list + ": 2 succeeded, 0 failed"), std::string::npos)
+      << text.output;
+}
+
+TEST_F(CliTest, SpecsNamesEveryBadLineWithItsCaretAndTunesNothing) {
+  const std::string list = write_file("list.txt",
+                                      "linear(m=64, n=64, k=64) -> relu\n"
+                                      "linear(m=64, n=64, k=64) -> mul(2.0\n"
+                                      "# a comment\n"
+                                      "linear(m=64, n=64, k=64) -> rleu\n");
+  const ProgramRun run = fusetune("tune --specs " + list + kCompileTwo + db_);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find(list + ":2: invalid spec: "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find(list + ":4: invalid spec: "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("\n  linear(m=64, n=64, k=64) -> mul(2.0\n  "), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find('^'), std::string::npos) << run.output;
+  EXPECT_FALSE(fs::exists(folder_ / "tuning.db")) << "nothing may be tuned";
+}
+
+TEST_F(CliTest, ASpecThatFailsLeavesTheOthersToBeTunedAndTheExitStatusOne) {
+  const std::string pooled = "conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)";
+  const std::string list = write_file("list.txt", pooled + "\nlinear(m=64, n=64, k=64) -> relu\n");
+  const ProgramRun run = fusetune("tune --specs " + list + kCompileTwo + "--precision tf32 " + db_);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  const nlohmann::json document = nlohmann::json::parse(run.output);
+  EXPECT_EQ(document["failed"], nlohmann::json::array({pooled}));
+  EXPECT_EQ(document["succeeded"], 1);
+  ASSERT_EQ(specs_of(document).size(), 2u);
+  EXPECT_NE(document["reports"][0]["error"].get<std::string>().find("no kernel at precision tf32"),
+            std::string::npos)
+      << document["reports"][0];
+  EXPECT_EQ(document["reports"][1]["compiled"], 2);
+
+  const ProgramRun text =
+      fusetune("tune --specs " + list + " --compile-only --arch sm_90 --precision tf32 " + db_);
+  EXPECT_EQ(text.exit_code, 1) << text.output;
+  EXPECT_NE(text.output.find("failed: '" + pooled + "' has no kernel"), std::string::npos)
+      << text.output;
+  EXPECT_NE(text.output.find("1 succeeded, 1 failed"), std::string::npos) << text.output;
+}
+
+TEST_F(CliTest, ShardsPartitionTheListTheSameWayWhateverTheOrderOfItsLines) {
+  const std::vector<std::string> lines = {"linear(m=32,n=64,k=64)",   "linear(m=48, n=64, k=64)",
+                                          "linear(m=64, n=64, k=64)", "linear(m=80, n=64, k=64)",
+                                          "linear(m=96, n=64, k=64)", "linear(m=32, n=64, k=64)"};
+  std::string forward, backward;
+  for (const std::string& line : lines) forward += line + "\n";
+  for (auto line = lines.rbegin(); line != lines.rend(); ++line) backward += *line + "\n";
+  const std::string lists[] = {write_file("forward.txt", forward),
+                               write_file("backward.txt", backward)};
+  std::vector<std::vector<std::string>> shares[2];
+  for (int order = 0; order < 2; ++order)
+    for (int index = 0; index < 3; ++index) {
+      const ProgramRun run =
+          fusetune("tune --specs " + lists[order] + " --shard " + std::to_string(index) + "/3" +
+                   " --compile-only --arch sm_90 --max-candidates 1 --json " + db_);
+      ASSERT_EQ(run.exit_code, 0) << run.output;
+      shares[order].push_back(specs_of(nlohmann::json::parse(run.output)));
+    }
+  EXPECT_EQ(shares[0], shares[1]) << "the shares depend on the list, not on its order";
+  std::multiset<std::string> all;
+  for (const std::vector<std::string>& share : shares[0]) all.insert(share.begin(), share.end());
+  EXPECT_EQ(all, (std::multiset<std::string>{"linear(m=32, n=64, k=64)", "linear(m=48, n=64, k=64)",
+                                             "linear(m=64, n=64, k=64)", "linear(m=80, n=64, k=64)",
+                                             "linear(m=96, n=64, k=64)"}))
+      << "every spec in exactly one share; the duplicate once";
+  EXPECT_EQ(shares[0][0],
+            (std::vector<std::string>{"linear(m=32, n=64, k=64)", "linear(m=80, n=64, k=64)"}));
+}
+
+TEST_F(CliTest, ListOptionsOutOfPlaceAreUsageErrors) {
+  const std::string list = write_file("list.txt", "linear(m=64, n=64, k=64)\n");
+  const struct {
+    std::string arguments;
+    std::string message;
+  } cases[] = {
+      {"--specs " + list + " --shard 3/3", "--shard takes I/N with 0 <= I < N"},
+      {"--specs " + list + " --shard 1", "--shard takes I/N"},
+      {"'linear(m=64, n=64, k=64)' --shard 0/2", "--shard requires --specs"},
+      {"--specs " + list + " --devices 0,1 --compile-only", "excludes"},
+      {"--specs " + list + " --devices 0,-1", "--devices"},
+      {"'linear(m=64, n=64, k=64)' --specs " + list, "excludes"},
+      {"", "a SPEC or --specs FILE is required"},
+  };
+  for (const auto& c : cases) {
+    const ProgramRun run = fusetune("tune " + c.arguments + " " + db_);
+    EXPECT_EQ(run.exit_code, 2) << c.arguments << "\n" << run.output;
+    EXPECT_NE(run.output.find(c.message), std::string::npos) << c.arguments << "\n" << run.output;
+  }
+  EXPECT_FALSE(fs::exists(folder_ / "tuning.db"));
+}
+
+// Starts the fusetune program with `arguments`, its output into `log`; returns its process id.
+pid_t start_fusetune(const std::vector<std::string>& arguments, const fs::path& log) {
+  std::vector<std::string> words = {program().string()};
+  words.insert(words.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  const int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return error == 0 ? pid : -1;
+}
+
+// The cubins the database at `path` holds; 0 while it is missing or still being set up.
+std::int64_t stored_binaries(const fs::path& path) {
+  try {
+    return fusetune::cache::Database::open(path, fusetune::cache::OpenMode::read_only)
+        ->binary_count();
+  } catch (const fusetune::Error&) {
+    return 0;
+  }
+}
+
+// A compile-only sweep killed with SIGKILL part-way: every cubin it committed is intact, and
+// running it again compiles only the rest.
+TEST_F(CliTest, ASweepKilledPartWayLosesNoCubinAndTheRerunCompilesOnlyTheRest) {
+  const fs::path db = folder_ / "tuning.db";
+  // The seed at fp32: big GEMM templates, each a fraction of a second to compile, one at a time,
+  // so that the sweep is still running for seconds after the first cubins are stored.
+  constexpr int kCandidates = 24;
+  const std::vector<std::string> command = {
+      "tune",
+      "linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+      "--compile-only",
+      "--arch",
+      "sm_90",
+      "--max-candidates",
+      std::to_string(kCandidates),
+      "--jobs",
+      "1",
+      "--json",
+      "--db",
+      db.string()};
+  const pid_t pid = start_fusetune(command, folder_ / "killed.log");
+  ASSERT_GT(pid, 0);
+  // Polled, not slept for: a loaded machine may take a long while to store the first cubins.
+  constexpr std::int64_t kStoredBeforeKill = 3;
+  std::int64_t seen = 0;
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (seen < kStoredBeforeKill && std::chrono::steady_clock::now() < deadline &&
+         waitpid(pid, &status, WNOHANG) == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    seen = stored_binaries(db);
+  }
+  kill(pid, SIGKILL);  // also ends the run should the deadline have passed
+  const pid_t reaped = waitpid(pid, &status, 0);
+  ASSERT_GE(seen, kStoredBeforeKill) << "no cubins stored in 5 minutes";
+  ASSERT_TRUE(reaped == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the sweep ended before it was killed; give it more candidates";
+
+  std::int64_t stored = 0;
+  {
+    const auto database = fusetune::cache::Database::open(db.string());
+    const fusetune::Status integrity = database->check_integrity();
+    EXPECT_TRUE(integrity.ok()) << integrity.message();
+    stored = database->binary_count();
+    EXPECT_GE(stored, seen) << "a committed cubin was lost";
+  }
+
+  std::string same_command;
+  for (const std::string& word : command) same_command += " '" + word + "'";
+  const ProgramRun run = fusetune(same_command);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json report = nlohmann::json::parse(run.output);
+  EXPECT_EQ(report["candidates"], kCandidates);
+  EXPECT_EQ(report["compiled"], kCandidates);
+  EXPECT_EQ(report["from_database"], stored) << "every stored cubin found, none compiled again";
 }
 
 }  // namespace

@@ -1,0 +1,14 @@
+// `fusetune tune --specs FILE`: tunes a list of specs (or one --shard of it) in canonical
+// order, on one GPU or on several at once (--devices), and summarizes.
+#pragma once
+
+#include "tools/tune_args.h"
+
+namespace fusetune::cli {
+
+// Tunes the list `args.specs_file` names with `args`; returns the exit code: kFailure when any
+// spec failed (after trying every one). Throws Error before tuning anything when the list does
+// not parse, a device is missing or the database cannot be opened.
+int tune_list(const TuneArgs& args);
+
+}  // namespace fusetune::cli
