@@ -97,11 +97,8 @@ inline CandidateRecord failed_row(std::string name, std::string outcome) {
 inline BinaryRecord binary_record(std::string key, std::string nvrtc_version = "13.0") {
   BinaryRecord b;
   // An ELF-like start with a zero byte and high bytes, then bytes that differ per binary.
-  const std::string bytes = std::string(
-                                "\x7f"
-                                "ELF\0\xff\x01",
-                                7) +
-                            key;
+  using namespace std::string_literals;
+  const std::string bytes = "\177ELF\0\377\001"s + key;
   b.cubin.assign(bytes.begin(), bytes.end());
   b.key = std::move(key);
   b.arch = "sm_90";
