@@ -1,18 +1,12 @@
 #include "cache/database.h"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <system_error>
 #include <utility>
 
-#include "cache/errors.h"
-#include "cache/file_checks.h"
-#include "cache/schema.h"
 #include "cache/sha256.h"
 #include "cache/sqlite.h"
+#include "cache/sqlite_database.h"
 #include "cache/winner_rule.h"
 #include "fusetune/status.h"
 
@@ -290,6 +284,72 @@ class SqliteDatabase final : public Database {
                   fmt::format("{}: the integrity check failed: {}", path(), verdict));
   }
 
+  std::int64_t store_tuning(const TuningRecord& record) override {
+    Transaction transaction(connection_);
+    Statement& s = store_tuning_;
+    bind_key(s, record.key);
+    s.bind(8, record.spec);
+    s.bind(9, record.driver_version);
+    s.bind(10, record.tuning_seconds);
+    s.bind(11, record.winner);
+    s.bind(12, record.winner_time_ms);
+    s.bind(13, record.winner_rel_err);
+    s.bind(14, record.winner_config_json);
+    s.bind(15, record.created_at);
+    s.bind(16, record.updated_at);
+    if (!s.step()) {
+      throw Error(StatusCode::internal, fmt::format("{}: the upsert returned no id", path()));
+    }
+    std::int64_t id = s.column_int64(0);
+    s.reset();
+    transaction.commit();
+    return id;
+  }
+
+  void store_candidate(std::int64_t tuning_id, const CandidateRecord& candidate) override {
+    Transaction transaction(connection_);
+    Statement& s = store_candidate_;
+    s.bind(1, tuning_id);
+    s.bind(2, candidate.name);
+    s.bind(3, candidate.config_json);
+    s.bind(4, candidate.outcome);
+    s.bind(5, candidate.time_ms);
+    s.bind(6, candidate.rel_err);
+    s.bind(7, candidate.registers);
+    s.bind(8, candidate.smem_bytes);
+    s.bind(9, candidate.spill_bytes);
+    s.bind(10, candidate.message);
+    s.bind(11, candidate.binary_key);
+    s.bind(12, candidate.measured_at);
+    s.bind(13, candidate.time_spread);
+    s.step();
+    transaction.commit();
+  }
+
+  std::vector<StoredBinary> binaries() override {
+    std::vector<StoredBinary> binaries;
+    while (all_binaries_.step()) {
+      binaries.push_back({.key = all_binaries_.column_text(0),
+                          .arch = all_binaries_.column_text(1),
+                          .nvrtc_version = all_binaries_.column_text(2),
+                          .cubin_bytes = all_binaries_.column_int64(3)});
+    }
+    return binaries;
+  }
+
+  void forget_binary(const std::string& key) override {
+    Transaction transaction(connection_);
+    forget_binary_.bind(1, key);
+    forget_binary_.step();
+    transaction.commit();
+  }
+
+  void write_atomically(const std::function<void()>& work) override {
+    Transaction transaction(connection_);
+    work();
+    transaction.commit();
+  }
+
  private:
   // Declared before the statements, so that they are finalized before it closes.
   Connection connection_;
@@ -365,103 +425,38 @@ class SqliteDatabase final : public Database {
       " smem_bytes, spill_bytes, log, created_at)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " FT_NOW ")"};
   Statement binary_count_{connection_, "SELECT count(*) FROM binaries"};
+  // The foreign key on candidates rules out INSERT OR REPLACE, which would delete their rows.
+  Statement store_tuning_{
+      connection_,
+      "INSERT INTO tunings (signature, precision, device_name, arch, sm_count, nvrtc_version,"
+      " generator_version, spec, driver_version, tuning_seconds, winner, winner_time_ms,"
+      " winner_rel_err, winner_config_json, created_at, updated_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+      " ON CONFLICT (signature, precision, device_name, arch, sm_count, nvrtc_version,"
+      " generator_version) DO UPDATE SET spec = excluded.spec,"
+      " driver_version = excluded.driver_version, tuning_seconds = excluded.tuning_seconds,"
+      " winner = excluded.winner, winner_time_ms = excluded.winner_time_ms,"
+      " winner_rel_err = excluded.winner_rel_err,"
+      " winner_config_json = excluded.winner_config_json, created_at = excluded.created_at,"
+      " updated_at = excluded.updated_at"
+      " RETURNING id"};
+  Statement store_candidate_{
+      connection_,
+      "INSERT OR REPLACE INTO candidates (tuning_id, name, config_json, outcome, time_ms, rel_err,"
+      " registers, smem_bytes, spill_bytes, message, binary_key, measured_at, time_spread)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"};
+  Statement all_binaries_{
+      connection_, "SELECT key, arch, nvrtc_version, length(cubin) FROM binaries ORDER BY key"};
+  Statement forget_binary_{connection_, "DELETE FROM binaries WHERE key = ?1"};
 };
 
 #undef FT_SELECT_TUNING
 #undef FT_NOW
 
-void configure(Connection& connection, OpenMode mode) {
-  connection.execute("PRAGMA foreign_keys = ON");
-  if (mode == OpenMode::read_only) return;
-  Statement journal(connection, "PRAGMA journal_mode = WAL");
-  std::string journal_mode = journal.step() ? journal.column_text(0) : "";
-  journal.reset();
-  if (journal_mode != "wal") {
-    fail(fmt::format(
-        "{}: cannot switch the database to write-ahead logging (journal mode stays \"{}\"); put "
-        "it on a local file system",
-        connection.path(), journal_mode));
-  }
-  // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last few results.
-  connection.execute("PRAGMA synchronous = NORMAL");
-}
-
-std::unique_ptr<Database> open_read_only(const std::string& path, FileState file) {
-  if (file == FileState::missing) {
-    fail(fmt::format(
-        "{}: no tuning database there (read-only mode creates none). Tune something first to "
-        "create it, or pass --db with the path of an existing one",
-        path));
-  }
-  Connection connection(path, SQLITE_OPEN_READONLY);
-  SchemaState state = check_existing(connection);
-  if (state.user_version < kSchemaVersion) {
-    fail(fmt::format(
-        "{}: schema version {} is older than this fusetune's {}, and read-only mode does not "
-        "migrate. Open it once in read-write mode (run `fusetune tune`, say) to bring it up to "
-        "date",
-        path, state.user_version, kSchemaVersion));
-  }
-  configure(connection, OpenMode::read_only);
-  return std::make_unique<SqliteDatabase>(std::move(connection));
-}
-
-std::unique_ptr<Database> open_read_write(const std::string& path) {
-  std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  if (folder.empty()) folder = ".";
-  std::error_code error;
-  std::filesystem::create_directories(folder, error);
-  if (error) {
-    fail(fmt::format("{}: cannot create the folder {}: {}; pass --db with another path", path,
-                     folder.string(), error.message()));
-  }
-  FolderLock lock(folder);
-  FileState file = inspect_file(path);
-  if (file != FileState::missing) {
-    // Checked on a read-only connection, which cannot write the file even by accident (a hot
-    // journal rollback, or a checkpoint on close).
-    Connection checker(path, SQLITE_OPEN_READONLY);
-    check_existing(checker);
-  }
-  Connection connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  // SQLite quietly opens a file it may not write read-only.
-  if (sqlite3_db_readonly(connection.handle(), "main") == 1) {
-    fail(fmt::format(
-        "{}: the file is not writable; fix its permissions, open it read-only, or pass --db with "
-        "another path",
-        path));
-  }
-  configure(connection, OpenMode::read_write);
-  migrate(connection);
-  return std::make_unique<SqliteDatabase>(std::move(connection));
-}
-
 }  // namespace
 
-std::unique_ptr<Database> Database::open(const std::string& path, OpenMode mode) {
-  if (path.empty()) fail("the tuning database path is empty; pass --db with a file path");
-  if (mode == OpenMode::read_only) return open_read_only(path, inspect_file(path));
-  return open_read_write(path);
-}
-
-std::string Database::default_path() {
-  auto env = [](const char* name) -> std::string {
-    const char* value = std::getenv(name);
-    return value != nullptr ? value : "";
-  };
-  if (std::string db = env("FUSETUNE_DB"); !db.empty()) return db;
-  // The XDG spec says to ignore a relative XDG_CACHE_HOME.
-  std::string cache_home = env("XDG_CACHE_HOME");
-  if (cache_home.empty() || cache_home.front() != '/') {
-    std::string home = env("HOME");
-    if (home.empty()) {
-      fail(
-          "cannot place the tuning database: FUSETUNE_DB, XDG_CACHE_HOME and HOME are all unset; "
-          "set FUSETUNE_DB or pass --db");
-    }
-    cache_home = home + "/.cache";
-  }
-  return cache_home + "/fusetune/tuning.db";
+std::unique_ptr<Database> make_sqlite_database(sqlite::Connection connection) {
+  return std::make_unique<SqliteDatabase>(std::move(connection));
 }
 
 }  // namespace fusetune::cache

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,10 +21,10 @@ namespace fusetune::cache {
 // What makes a tuning result reusable: the problem, the precision, the device and the code that
 // generated and compiled the kernels. A lookup must match all of it.
 struct TuningKey {
-  std::string signature;          // Spec::signature(): the spec with scalar values elided
-  std::string precision;          // "fp32"
-  std::string device_name;        // "NVIDIA H100 80GB HBM3"
-  std::string arch;               // "sm_90"
+  std::string signature;    // Spec::signature(): the spec with scalar values elided
+  std::string precision;    // "fp32"
+  std::string device_name;  // "NVIDIA H100 80GB HBM3"
+  std::string arch;         // "sm_90"
   int sm_count = 0;
   std::string nvrtc_version;      // "13.0"
   std::string generator_version;  // generator/version.h: fusetune version + template hash
@@ -41,12 +42,12 @@ struct CandidateRecord {
   std::optional<double> rel_err;  // relative Frobenius error against fp64, when it ran
   // For finalists timed in several rounds: (slowest - fastest round) / median.
   std::optional<double> time_spread;
-  int registers = -1;             // per thread, from the compiler; -1 when unknown
-  int smem_bytes = -1;            // static + dynamic shared memory per block
-  int spill_bytes = -1;           // spill stores, from the compiler
-  std::string message;            // why it failed, for failures
-  std::string binary_key;         // BinaryRecord::key of its cubin, when it compiled
-  std::string measured_at;        // UTC "YYYY-MM-DDTHH:MM:SSZ", set by the database on write
+  int registers = -1;       // per thread, from the compiler; -1 when unknown
+  int smem_bytes = -1;      // static + dynamic shared memory per block
+  int spill_bytes = -1;     // spill stores, from the compiler
+  std::string message;      // why it failed, for failures
+  std::string binary_key;   // BinaryRecord::key of its cubin, when it compiled
+  std::string measured_at;  // UTC "YYYY-MM-DDTHH:MM:SSZ", set by the database on write
 };
 
 // One tuned problem on one device.
@@ -85,6 +86,14 @@ struct MissRecord {
   int count = 0;       // loads recorded (one per process that loaded it)
   std::string first_seen;
   std::string last_seen;
+};
+
+// A stored binary as listed, without its bytes.
+struct StoredBinary {
+  std::string key;
+  std::string arch;
+  std::string nvrtc_version;
+  std::int64_t cubin_bytes = 0;
 };
 
 enum class OpenMode { read_write, read_only };
@@ -152,6 +161,23 @@ class Database {
   // ok, or database_error naming the first problems. Reads the whole file, so it is for tests
   // and diagnosis, not for every open (which runs the quicker quick_check).
   virtual Status check_integrity() = 0;
+
+  // For import, merge and prune, which keep what another database recorded.
+
+  // Stores `record` under `record.key` exactly as given (spec, driver version, tuning seconds,
+  // winner fields, created_at and updated_at; id and candidate_count are ignored), creating the
+  // tuning or overwriting the one there, whose candidates stay. Returns its id.
+  virtual std::int64_t store_tuning(const TuningRecord& record) = 0;
+  // As record_candidate, but keeps `candidate.measured_at` and leaves the tuning's updated_at.
+  virtual void store_candidate(std::int64_t tuning_id, const CandidateRecord& candidate) = 0;
+  // Every stored binary, by key.
+  virtual std::vector<StoredBinary> binaries() = 0;
+  // Deletes the binary under `key`, if any. Candidates naming it then compile again on use.
+  virtual void forget_binary(const std::string& key) = 0;
+  // Runs `work` as one write transaction: the writes it makes through this Database are all kept
+  // when it returns, and none when it throws (the exception goes on). Other processes see none
+  // of them before it returns, and wait for their own writes. Calls may nest.
+  virtual void write_atomically(const std::function<void()>& work) = 0;
 
  protected:
   Database() = default;

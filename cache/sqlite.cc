@@ -13,6 +13,14 @@ namespace {
 // The message for result code `rc`; `detail` is SQLite's own message.
 std::string error_message(const std::string& path, int rc, std::string_view doing,
                           std::string_view detail) {
+  // Reading a database in write-ahead-log mode needs its -shm file, which SQLite must create.
+  if (rc == SQLITE_READONLY_DIRECTORY) {
+    return fmt::format(
+        "{}: cannot read the database while {}: its write-ahead log needs a \"-shm\" file beside "
+        "it, which this user may not create in its folder ({}). Run as a user who may write the "
+        "folder, or copy the database to a folder of your own",
+        path, doing, detail);
+  }
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
@@ -162,16 +170,19 @@ bool Statement::column_is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-Transaction::Transaction(Connection& connection) : connection_(connection) {
-  connection_.execute("BEGIN IMMEDIATE");
+Transaction::Transaction(Connection& connection)
+    : connection_(connection), nested_(sqlite3_get_autocommit(connection.handle()) == 0) {
+  connection_.execute(nested_ ? "SAVEPOINT fusetune_nested" : "BEGIN IMMEDIATE");
 }
 
 Transaction::~Transaction() {
-  if (open_) sqlite3_exec(connection_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!open_) return;
+  const char* undo = nested_ ? "ROLLBACK TO fusetune_nested; RELEASE fusetune_nested" : "ROLLBACK";
+  sqlite3_exec(connection_.handle(), undo, nullptr, nullptr, nullptr);
 }
 
 void Transaction::commit() {
-  connection_.execute("COMMIT");
+  connection_.execute(nested_ ? "RELEASE fusetune_nested" : "COMMIT");
   open_ = false;
 }
 

@@ -100,7 +100,9 @@ class Statement {
 };
 
 // BEGIN IMMEDIATE on construction (waiting up to the busy timeout for the write lock), COMMIT on
-// commit(), ROLLBACK on destruction if not committed.
+// commit(), ROLLBACK on destruction if not committed. Inside another transaction it is a
+// savepoint instead, so that writes which are each atomic can also be grouped into one: commit()
+// keeps its changes for the outer transaction to commit, destruction without it undoes them.
 class Transaction {
  public:
   explicit Transaction(Connection& connection);
@@ -112,6 +114,7 @@ class Transaction {
 
  private:
   Connection& connection_;
+  bool nested_ = false;
   bool open_ = true;
 };
 

@@ -1,4 +1,5 @@
-// fusetune cache ls | show SPEC: what the tuning database holds.
+// fusetune cache ls | show SPEC: what the tuning database holds; and the other cache commands
+// (tools/cache_commands.h) under the same command.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -8,9 +9,11 @@
 
 #include "cache/database.h"
 #include "generator/spec_parser.h"
+#include "tools/cache_commands.h"
 #include "tools/commands.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
+#include "tools/tuning_view.h"
 
 namespace fusetune::cli {
 namespace {
@@ -20,34 +23,6 @@ struct CacheArgs {
   std::string spec;
   bool json = false;
 };
-
-// The spec's work, for TFLOP/s; 0 when the stored text no longer parses.
-double flops_of(const std::string& spec) {
-  try {
-    return parse_spec(spec).flops();
-  } catch (const Error&) {
-    return 0;
-  }
-}
-
-nlohmann::json tuning_json(const cache::TuningRecord& t) {
-  return {{"spec", t.spec},
-          {"signature", t.key.signature},
-          {"precision", t.key.precision},
-          {"device", t.key.device_name},
-          {"arch", t.key.arch},
-          {"sm_count", t.key.sm_count},
-          {"nvrtc_version", t.key.nvrtc_version},
-          {"generator_version", t.key.generator_version},
-          {"driver_version", t.driver_version},
-          {"winner", t.winner},
-          {"time_ms", t.winner_time_ms ? nlohmann::json(*t.winner_time_ms) : nlohmann::json()},
-          {"rel_err", t.winner_rel_err ? nlohmann::json(*t.winner_rel_err) : nlohmann::json()},
-          {"candidates", t.candidate_count},
-          {"tuning_s", t.tuning_seconds},
-          {"created_at", t.created_at},
-          {"updated_at", t.updated_at}};
-}
 
 int list(const CacheArgs& args) {
   const std::string path = database_path(args.database);
@@ -97,41 +72,11 @@ int show(const CacheArgs& args) {
     const std::vector<cache::CandidateRecord> candidates = db->candidates(t.id);
     if (args.json) {
       nlohmann::json j = tuning_json(t);
-      j["results"] = nlohmann::json::array();
-      for (const cache::CandidateRecord& c : candidates) {
-        nlohmann::json result = to_json(from_record(c), spec.flops());
-        result["measured_at"] = c.measured_at;
-        j["results"].push_back(std::move(result));
-      }
+      j["results"] = candidates_json(candidates, spec.flops());
       all.push_back(std::move(j));
-      continue;
+    } else {
+      fmt::print("{}{}\n", tuning_heading(t), candidate_table(candidates, spec.flops()));
     }
-    fmt::print(
-        "{}\n{} ({}, {} SMs), precision {}, driver {}, NVRTC {}, generator {}\n"
-        "tuned {} in {:.1f} s; winner {}\n\n",
-        t.spec, t.key.device_name, t.key.arch, t.key.sm_count, t.key.precision, t.driver_version,
-        t.key.nvrtc_version, t.key.generator_version, t.updated_at, t.tuning_seconds,
-        t.winner.empty() ? "(none)" : t.winner);
-    Table table({{"#", true},
-                 {"config"},
-                 {"outcome"},
-                 {"ms", true},
-                 {"TFLOP/s", true},
-                 {"rel err", true},
-                 {"regs", true},
-                 {"smem KiB", true},
-                 {"spills", true},
-                 {"message"}});
-    int rank = 0;
-    for (const cache::CandidateRecord& c : candidates) {
-      std::string message = c.message.substr(0, c.message.find('\n'));
-      if (message.size() > 60) message = message.substr(0, 57) + "...";
-      table.add_row({std::to_string(++rank), c.name, c.outcome, format_ms(c.time_ms),
-                     format_tflops(spec.flops(), c.time_ms), format_error(c.rel_err),
-                     std::to_string(c.registers), format_kib(c.smem_bytes),
-                     std::to_string(c.spill_bytes), message});
-    }
-    fmt::print("{}\n", table.render());
   }
   if (args.json) {
     std::cout << nlohmann::json{{"database", path}, {"tunings", all}}.dump(2) << '\n';
@@ -145,7 +90,7 @@ int show(const CacheArgs& args) {
 }  // namespace
 
 void add_cache_command(CLI::App& app, int& exit_code) {
-  CLI::App* cache = app.add_subcommand("cache", "Inspect the tuning database");
+  CLI::App* cache = app.add_subcommand("cache", "Inspect, share and maintain the tuning database");
   cache->require_subcommand(1);
 
   auto ls_args = std::make_shared<CacheArgs>();
@@ -161,6 +106,11 @@ void add_cache_command(CLI::App& app, int& exit_code) {
   add_database_option(*show_command, show_args->database);
   show_command->add_flag("--json", show_args->json, "print JSON");
   show_command->callback([show_args, &exit_code] { exit_code = show(*show_args); });
+
+  add_cache_explain_command(*cache, exit_code);
+  add_cache_transfer_commands(*cache, exit_code);
+  add_cache_diff_command(*cache, exit_code);
+  add_cache_prune_command(*cache, exit_code);
 }
 
 }  // namespace fusetune::cli

@@ -530,6 +530,114 @@ TEST_F(DatabaseTest, ASchemaVersionOneFileMigratesKeepingItsTunings) {
   EXPECT_EQ(db->misses().size(), 1u);
 }
 
+TEST_F(DatabaseTest, StoreTuningKeepsEveryFieldGivenAndTheCandidatesThere) {
+  auto db = open_db();
+  const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  db->record_candidate(id, ok_candidate("a", 1.0));
+  TuningRecord record;
+  record.key = test_key();
+  record.spec = "imported spec";
+  record.driver_version = 580;
+  record.winner = "elsewhere";
+  record.winner_time_ms = 0.25;
+  record.winner_rel_err = 2e-7;
+  record.winner_config_json = R"({"family": "gemm_mma"})";
+  record.tuning_seconds = 42.5;
+  record.created_at = "2024-01-02T03:04:05Z";
+  record.updated_at = "2024-02-03T04:05:06Z";
+  EXPECT_EQ(db->store_tuning(record), id);
+
+  const std::optional<TuningRecord> found = db->find_tuning(test_key());
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->spec, "imported spec");
+  EXPECT_EQ(found->driver_version, 580);
+  EXPECT_EQ(found->winner, "elsewhere");
+  EXPECT_EQ(found->winner_time_ms, 0.25);
+  EXPECT_EQ(found->winner_rel_err, 2e-7);
+  EXPECT_EQ(found->winner_config_json, record.winner_config_json);
+  EXPECT_EQ(found->tuning_seconds, 42.5);
+  EXPECT_EQ(found->created_at, record.created_at);
+  EXPECT_EQ(found->updated_at, record.updated_at);
+  EXPECT_EQ(db->candidate_names(id), std::vector<std::string>{"a"});
+
+  TuningKey other = test_key();
+  other.device_name = "NVIDIA A100-SXM4-80GB";
+  record.key = other;
+  EXPECT_NE(db->store_tuning(record), id);
+  EXPECT_EQ(db->tunings().size(), 2u);
+}
+
+TEST_F(DatabaseTest, StoreCandidateKeepsWhenItWasMeasuredAndLeavesTheTuningsTime) {
+  auto db = open_db();
+  TuningRecord record;
+  record.key = test_key();
+  record.created_at = record.updated_at = "2024-01-02T03:04:05Z";
+  const std::int64_t id = db->store_tuning(record);
+  CandidateRecord candidate = ok_candidate("a", 1.0);
+  candidate.measured_at = "2023-05-06T07:08:09Z";
+  db->store_candidate(id, candidate);
+  EXPECT_EQ(db->candidates(id).at(0).measured_at, "2023-05-06T07:08:09Z");
+  EXPECT_EQ(db->find_tuning(test_key())->updated_at, "2024-01-02T03:04:05Z");
+  EXPECT_THROW(db->store_candidate(id + 1, candidate), Error) << "no such tuning";
+}
+
+TEST_F(DatabaseTest, WriteAtomicallyKeepsAllTheWritesOrNone) {
+  auto db = open_db();
+  EXPECT_THROW(db->write_atomically([&] {
+    const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    db->record_candidate(id, ok_candidate("a", 1.0));
+    db->store_binary(test_binary());
+    throw Error(StatusCode::internal, "halfway");
+  }),
+               Error);
+  EXPECT_TRUE(db->tunings().empty());
+  EXPECT_FALSE(db->find_binary(test_binary().key).has_value());
+
+  db->write_atomically([&] {
+    const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    db->write_atomically([&] { db->record_candidate(id, ok_candidate("a", 1.0)); });
+    try {
+      db->write_atomically([&] {
+        db->record_candidate(id, ok_candidate("b", 2.0));
+        throw Error(StatusCode::internal, "inner");
+      });
+    } catch (const Error&) {
+    }
+    db->finish_tuning(id, 1.0);
+  });
+  db.reset();
+  db = open_db(OpenMode::read_only);
+  ASSERT_EQ(db->tunings().size(), 1u);
+  EXPECT_EQ(db->candidate_names(db->tunings()[0].id), std::vector<std::string>{"a"})
+      << "the failed inner group is undone, the rest kept";
+  EXPECT_EQ(db->tunings()[0].winner, "a");
+}
+
+TEST_F(DatabaseTest, BinariesAreListedByKeyWithTheirSizeAndCanBeForgotten) {
+  auto db = open_db();
+  BinaryRecord second = test_binary();
+  second.key = "0000-sm_80-12.8";
+  second.arch = "sm_80";
+  second.nvrtc_version = "12.8";
+  second.cubin = {'a', 'b'};
+  db->store_binary(test_binary());
+  db->store_binary(second);
+  const std::vector<StoredBinary> listed = db->binaries();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].key, second.key);
+  EXPECT_EQ(listed[0].arch, "sm_80");
+  EXPECT_EQ(listed[0].nvrtc_version, "12.8");
+  EXPECT_EQ(listed[0].cubin_bytes, 2);
+  EXPECT_EQ(listed[1].key, test_binary().key);
+  EXPECT_EQ(listed[1].cubin_bytes, static_cast<std::int64_t>(test_binary().cubin.size()));
+
+  db->forget_binary(second.key);
+  db->forget_binary("no such key");
+  ASSERT_EQ(db->binaries().size(), 1u);
+  EXPECT_FALSE(db->find_binary(second.key).has_value());
+  EXPECT_TRUE(db->find_binary(test_binary().key).has_value());
+}
+
 TEST_F(DatabaseTest, TheFileCarriesTheSchemaVersionAndFusetunesApplicationId) {
   open_db().reset();
   EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 3);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -349,6 +350,145 @@ TEST_F(CliTest, ASweepKilledPartWayLosesNoCubinAndTheRerunCompilesOnlyTheRest) {
   EXPECT_EQ(report["candidates"], kCandidates);
   EXPECT_EQ(report["compiled"], kCandidates);
   EXPECT_EQ(report["from_database"], stored) << "every stored cubin found, none compiled again";
+}
+
+// One tuning of `spec` on a made-up GPU as `cache export` writes it, with the given candidates.
+nlohmann::json tuning_entry(const std::string& spec, const std::string& device,
+                            const std::vector<nlohmann::json>& candidates,
+                            const std::string& winner, double winner_ms) {
+  return {{"signature", spec},
+          {"precision", "fp32"},
+          {"device_name", device},
+          {"arch", "sm_80"},
+          {"sm_count", 108},
+          {"nvrtc_version", "13.0"},
+          {"generator_version", "0.0.0+test"},  // no build's: prune removes it
+          {"spec", spec},
+          {"driver_version", 575},
+          {"tuning_seconds", 9.5},
+          {"created_at", "2025-01-02T03:04:05Z"},
+          {"updated_at", "2025-01-02T03:04:05Z"},
+          {"winner", winner},
+          {"winner_time_ms", winner_ms},
+          {"winner_rel_err", 1e-7},
+          {"winner_config_json", ""},
+          {"candidates", candidates}};
+}
+
+// A candidate row for the sweep's result `result` (whose configuration the commands read).
+nlohmann::json candidate_entry(const nlohmann::json& result, const std::string& outcome,
+                               std::optional<double> ms) {
+  return {{"name", result["name"]},
+          {"config_json", result["config"].dump()},
+          {"outcome", outcome},
+          {"time_ms", ms ? nlohmann::json(*ms) : nlohmann::json()},
+          {"rel_err", ms ? nlohmann::json(1e-7) : nlohmann::json()},
+          {"registers", 64},
+          {"smem_bytes", 8192},
+          {"spill_bytes", 0},
+          {"message", ms ? "" : "it did not compile"},
+          {"binary_key", ""},
+          {"measured_at", "2025-01-02T03:04:05Z"}};
+}
+
+void write_export(const fs::path& path, const std::vector<nlohmann::json>& tunings) {
+  std::ofstream(path) << nlohmann::json{
+      {"format", "fusetune-tunings"},
+      {"version", 1},
+      {"exported_at", "2025-01-02T03:04:05Z"},
+      {"tunings", tunings}}.dump(2);
+}
+
+TEST_F(CliTest, TuningResultsTravelMergeCompareExplainAndArePruned) {
+  const ProgramRun sweep =
+      fusetune("tune 'linear(m=64, n=64, k=64) -> relu' --compile-only --arch sm_80 --json " + db_);
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.output;
+  const nlohmann::json report = nlohmann::json::parse(sweep.output);
+  const std::string spec = report["spec"];  // no scalars: the spec is its own signature
+  const nlohmann::json& r = report["results"];
+  ASSERT_GE(r.size(), 3u);
+  write_export(folder_ / "a.json",
+               {tuning_entry(spec, "GPU A",
+                             {candidate_entry(r[0], "ok", 1.0), candidate_entry(r[1], "ok", 1.25),
+                              candidate_entry(r[2], "compile_error", std::nullopt)},
+                             r[0]["name"], 1.0)});
+  write_export(
+      folder_ / "b.json",
+      {tuning_entry(spec, "GPU A", {candidate_entry(r[1], "ok", 0.8)}, r[1]["name"], 0.8),
+       tuning_entry(spec, "GPU B", {candidate_entry(r[0], "ok", 2.0)}, r[0]["name"], 2.0)});
+  const std::string a = (folder_ / "a.db").string(), b = (folder_ / "b.db").string();
+  const ProgramRun import_a =
+      fusetune("cache import " + (folder_ / "a.json").string() + " --json --db " + a);
+  ASSERT_EQ(import_a.exit_code, 0) << import_a.output;
+  EXPECT_EQ(nlohmann::json::parse(import_a.output)["tunings_added"], 1);
+  ASSERT_EQ(fusetune("cache import " + (folder_ / "b.json").string() + " --db " + b).exit_code, 0);
+
+  const ProgramRun diff = fusetune("cache diff " + a + " " + b + " --json");
+  ASSERT_EQ(diff.exit_code, 0) << diff.output;
+  const nlohmann::json d = nlohmann::json::parse(diff.output);
+  EXPECT_EQ(d["only_in_a"].size(), 0u);
+  ASSERT_EQ(d["only_in_b"].size(), 1u);
+  EXPECT_EQ(d["only_in_b"][0]["device"], "GPU B");
+  ASSERT_EQ(d["different_winners"].size(), 1u);
+  EXPECT_EQ(d["different_winners"][0]["a_winner"], r[0]["name"]);
+  EXPECT_EQ(d["different_winners"][0]["b_winner"], r[1]["name"]);
+  EXPECT_DOUBLE_EQ(d["different_winners"][0]["ratio"].get<double>(), 0.8);
+
+  const ProgramRun merge = fusetune("cache merge " + b + " --json --db " + a);
+  ASSERT_EQ(merge.exit_code, 0) << merge.output;
+  const nlohmann::json m = nlohmann::json::parse(merge.output);
+  EXPECT_EQ(m["tunings_added"], 1);
+  EXPECT_EQ(m["tunings_merged"], 1);
+  EXPECT_EQ(m["candidates_replaced"], 1);
+
+  const ProgramRun explain = fusetune("cache explain '" + spec + "' --json --db " + a);
+  ASSERT_EQ(explain.exit_code, 0) << explain.output;
+  const nlohmann::json e = nlohmann::json::parse(explain.output);
+  ASSERT_EQ(e["tunings"].size(), 2u);
+  const nlohmann::json& on_a =
+      e["tunings"][0]["device"] == "GPU A" ? e["tunings"][0] : e["tunings"][1];
+  EXPECT_EQ(on_a["explanation"]["winner"]["name"], r[1]["name"]) << "the merged faster row";
+  EXPECT_EQ(on_a["explanation"]["runner_up"]["name"], r[0]["name"]);
+  EXPECT_DOUBLE_EQ(on_a["explanation"]["margin_percent"].get<double>(), 25.0);
+  EXPECT_EQ(on_a["explanation"]["failures"]["compile_error"], 1);
+  EXPECT_EQ(on_a["results"].size(), 3u);
+  const ProgramRun text = fusetune("cache explain '" + spec + "' --precision fp32 --db " + a);
+  EXPECT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("25.0% slower than the winner"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("1 failed (compile_error 1)"), std::string::npos) << text.output;
+
+  const std::string out = (folder_ / "out.json").string();
+  EXPECT_EQ(fusetune("cache export " + out + " --spec '" + spec + "' --db " + a).exit_code, 0);
+  const ProgramRun again = fusetune("cache export " + out + " --db " + a);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("--force"), std::string::npos) << again.output;
+
+  const ProgramRun dry = fusetune("cache prune --dry-run --db " + a);
+  EXPECT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_NE(dry.output.find("would remove 2 tunings"), std::string::npos) << dry.output;
+  const ProgramRun pruned = fusetune("cache prune --db " + a);
+  EXPECT_NE(pruned.output.find("removed 2 tunings"), std::string::npos) << pruned.output;
+  EXPECT_NE(fusetune("cache ls --db " + a).output.find("0 tuned problems"), std::string::npos);
+}
+
+TEST_F(CliTest, CacheCommandsRefuseBadFilesWithStatusOneAndMissingArgumentsWithTwo) {
+  const ProgramRun missing =
+      fusetune("cache import " + (folder_ / "missing.json").string() + " " + db_);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("no such file"), std::string::npos) << missing.output;
+
+  std::ofstream(folder_ / "cut.json") << R"({"format": "fusetune-tunings", "version": 1, "tun)";
+  const ProgramRun cut = fusetune("cache import " + (folder_ / "cut.json").string() + " " + db_);
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_NE(cut.output.find("not valid JSON"), std::string::npos) << cut.output;
+  EXPECT_FALSE(fs::exists(folder_ / "tuning.db")) << "a bad file creates no database";
+
+  const ProgramRun merge = fusetune("cache merge " + (folder_ / "cut.json").string() + " " + db_);
+  EXPECT_EQ(merge.exit_code, 1);
+  EXPECT_NE(merge.output.find("not an SQLite file"), std::string::npos) << merge.output;
+
+  EXPECT_EQ(fusetune("cache import " + db_).exit_code, 2);
+  EXPECT_EQ(fusetune("cache diff " + (folder_ / "a.db").string()).exit_code, 2);
 }
 
 }  // namespace

@@ -1,0 +1,45 @@
+// Pruning a tuning database of what this build can no longer use: tunings keyed by another
+// generator or NVRTC version (their kernels are not the ones this build would make or compile),
+// binaries compiled by another NVRTC, and binaries no candidate refers to any more.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cache/database.h"
+
+namespace fusetune::cache {
+
+// The hard keys of this build: generator/version.h and runtime/nvrtc.h.
+struct BuildVersions {
+  std::string generator_version;
+  std::string nvrtc_version;
+};
+
+struct PrunedTuning {
+  TuningRecord tuning;
+  std::string reason;  // "generator 0.1.0+abc, this build 0.1.0+def"
+};
+
+struct PrunedBinary {
+  StoredBinary binary;
+  std::string reason;  // "compiled by NVRTC 12.8, this build 13.0", "no candidate refers to it"
+};
+
+struct PrunePlan {
+  std::vector<PrunedTuning> tunings;
+  std::vector<PrunedBinary> binaries;
+
+  bool empty() const { return tunings.empty() && binaries.empty(); }
+  std::int64_t binary_bytes() const;
+};
+
+// What pruning would remove from `db`; only reads.
+PrunePlan plan_prune(Database& db, const BuildVersions& build);
+
+// Plans and removes in one transaction (no other process's write falls in between), and returns
+// what was removed. Needs a database opened read-write.
+PrunePlan prune(Database& db, const BuildVersions& build);
+
+}  // namespace fusetune::cache

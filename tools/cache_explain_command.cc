@@ -1,0 +1,156 @@
+// fusetune cache explain SPEC: why each stored tuning of a spec chose its winner.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cache/database.h"
+#include "generator/spec_parser.h"
+#include "tools/cache_commands.h"
+#include "tools/commands.h"
+#include "tools/report_format.h"
+#include "tools/tuning_view.h"
+
+namespace fusetune::cli {
+namespace {
+
+struct ExplainArgs {
+  std::string spec;
+  std::string database;
+  std::string precision;
+  bool json = false;
+};
+
+// What decided a tuning: the winner, the next best, and how the candidates fared.
+struct Verdict {
+  const cache::CandidateRecord* winner = nullptr;
+  const cache::CandidateRecord* runner_up = nullptr;  // the next finalist, else the best screened
+  std::optional<double> margin_percent;               // how much longer the runner-up takes
+  int finalists = 0;                                  // "ok": verified and timed in full
+  int screened = 0;                                   // "slower": verified, screened out
+  std::map<std::string, int> failures;                // by outcome
+};
+
+Verdict judge(const cache::TuningRecord& t, const std::vector<cache::CandidateRecord>& candidates) {
+  Verdict v;
+  for (const cache::CandidateRecord& c : candidates) {
+    if (c.outcome == "ok")
+      ++v.finalists;
+    else if (c.outcome == "slower")
+      ++v.screened;
+    else
+      ++v.failures[c.outcome];
+    if (!t.winner.empty() && c.name == t.winner) {
+      v.winner = &c;
+    } else if (v.runner_up == nullptr && c.time_ms &&
+               (c.outcome == "ok" || c.outcome == "slower")) {
+      v.runner_up = &c;  // candidates come fastest finalist first, then the screened by time
+    }
+  }
+  if (v.winner != nullptr && v.runner_up != nullptr && v.winner->time_ms && *v.winner->time_ms > 0)
+    v.margin_percent = (*v.runner_up->time_ms / *v.winner->time_ms - 1) * 100;
+  return v;
+}
+
+int failed_count(const Verdict& v) {
+  int failed = 0;
+  for (const auto& [outcome, count] : v.failures) failed += count;
+  return failed;
+}
+
+std::string verdict_text(const cache::TuningRecord& t, const Verdict& v, std::size_t candidates,
+                         double flops) {
+  std::string text = fmt::format("first tuned {}\n", t.created_at);
+  if (v.winner == nullptr) {
+    text += "no winner: no candidate both ran correctly and was timed in full\n";
+  } else {
+    text += fmt::format("winner     {}: {} ms ({} TFLOP/s), rel err {}\n", v.winner->name,
+                        format_ms(v.winner->time_ms), format_tflops(flops, v.winner->time_ms),
+                        format_error(v.winner->rel_err));
+  }
+  if (v.runner_up != nullptr) {
+    text += fmt::format("runner-up  {}{}: {} ms", v.runner_up->name,
+                        v.runner_up->outcome == "slower" ? " (screened out)" : "",
+                        format_ms(v.runner_up->time_ms));
+    if (v.margin_percent)
+      text += fmt::format(", {:.1f}% slower than the winner", *v.margin_percent);
+    text += '\n';
+  }
+  std::string failures;
+  for (const auto& [outcome, count] : v.failures)
+    failures += fmt::format("{}{} {}", failures.empty() ? "" : ", ", outcome, count);
+  text += fmt::format(
+      "candidates {}: {} verified ({} timed in full, {} screened out as slower), {} failed{}\n\n",
+      candidates, v.finalists + v.screened, v.finalists, v.screened, failed_count(v),
+      failures.empty() ? "" : " (" + failures + ")");
+  return text;
+}
+
+nlohmann::json verdict_json(const Verdict& v) {
+  auto named = [](const cache::CandidateRecord* c) {
+    if (c == nullptr) return nlohmann::json();
+    return nlohmann::json{{"name", c->name},
+                          {"outcome", c->outcome},
+                          {"time_ms", c->time_ms ? nlohmann::json(*c->time_ms) : nlohmann::json()}};
+  };
+  return {
+      {"winner", named(v.winner)},
+      {"runner_up", named(v.runner_up)},
+      {"margin_percent", v.margin_percent ? nlohmann::json(*v.margin_percent) : nlohmann::json()},
+      {"verified", v.finalists + v.screened},
+      {"finalists", v.finalists},
+      {"screened_out", v.screened},
+      {"failed", failed_count(v)},
+      {"failures", v.failures}};
+}
+
+int explain(const ExplainArgs& args) {
+  const Spec spec = parse_spec(args.spec);
+  const std::string path = database_path(args.database);
+  const auto db = cache::Database::open(path, cache::OpenMode::read_only);
+  nlohmann::json all = nlohmann::json::array();
+  int shown = 0;
+  for (const cache::TuningRecord& t : db->find_tunings(spec.signature())) {
+    if (!args.precision.empty() && t.key.precision != args.precision) continue;
+    ++shown;
+    const std::vector<cache::CandidateRecord> candidates = db->candidates(t.id);
+    const Verdict verdict = judge(t, candidates);
+    if (!args.json) {
+      fmt::print("{}{}{}\n", tuning_heading(t),
+                 verdict_text(t, verdict, candidates.size(), spec.flops()),
+                 candidate_table(candidates, spec.flops()));
+      continue;
+    }
+    nlohmann::json j = tuning_json(t);
+    j["explanation"] = verdict_json(verdict);
+    j["results"] = candidates_json(candidates, spec.flops());
+    all.push_back(std::move(j));
+  }
+  // As `cache show`: JSON lists what there is, even nothing; text says that nothing is a failure.
+  if (args.json) {
+    std::cout << nlohmann::json{{"database", path}, {"tunings", all}}.dump(2) << '\n';
+  } else if (shown == 0) {
+    fmt::print("{} holds no tuning of {}{}\n", path, spec.signature(),
+               args.precision.empty() ? "" : " at precision " + args.precision);
+    return kFailure;
+  }
+  return kSuccess;
+}
+
+}  // namespace
+
+void add_cache_explain_command(CLI::App& cache, int& exit_code) {
+  auto args = std::make_shared<ExplainArgs>();
+  CLI::App* explain_app =
+      cache.add_subcommand("explain", "Explain why each stored tuning of a spec chose its winner");
+  explain_app->add_option("spec", args->spec, "the fused operation")->required();
+  add_database_option(*explain_app, args->database);
+  explain_app->add_option("--precision", args->precision, "only tunings at this precision")
+      ->check(precision_names());
+  explain_app->add_flag("--json", args->json, "print JSON");
+  explain_app->callback([args, &exit_code] { exit_code = explain(*args); });
+}
+
+}  // namespace fusetune::cli

@@ -1,0 +1,28 @@
+// How the cache commands show a stored tuning: as JSON, and as `cache show` prints it (a heading,
+// then a table of every candidate, best first).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cache/database.h"
+
+namespace fusetune::cli {
+
+// The spec's work, for TFLOP/s; 0 when the stored text no longer parses.
+double flops_of(const std::string& spec);
+
+// The tuning's key, winner and times (as `cache ls --json` lists them).
+nlohmann::json tuning_json(const cache::TuningRecord& tuning);
+// Every candidate as `tune --json` reports it, with when it was measured.
+nlohmann::json candidates_json(const std::vector<cache::CandidateRecord>& candidates, double flops);
+
+// The spec, the key, the driver, when and how long it was tuned, and the winner; ends in a blank
+// line.
+std::string tuning_heading(const cache::TuningRecord& tuning);
+// One row per candidate in the order given: rank, name, outcome, time, TFLOP/s, error, resources,
+// and the first line of the message.
+std::string candidate_table(const std::vector<cache::CandidateRecord>& candidates, double flops);
+
+}  // namespace fusetune::cli
