@@ -13,6 +13,7 @@ namespace fusetune::cli {
 struct TuneArgs {
   std::string spec;
   std::string specs_file;  // --specs: a list to tune instead of `spec`
+  bool misses = false;     // --misses: the specs loaded untuned, noted in the database
   std::string shard;       // --shard "I/N" (checked by the option's validator); "": the whole list
   std::vector<int> devices;  // --devices; empty: `device` alone
   std::string database;

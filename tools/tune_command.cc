@@ -15,6 +15,7 @@
 #include "tools/table.h"
 #include "tools/tune_args.h"
 #include "tools/tune_list.h"
+#include "tools/tune_misses.h"
 #include "tuner/shard.h"
 #include "tuner/tune.h"
 #include "tuner/tune_auto.h"
@@ -219,6 +220,15 @@ void add_tune_command(CLI::App& app, int& exit_code) {
       command->add_flag("--compile-only", args->compile_only,
                         "generate and compile the search space for --arch; needs no GPU");
   add_list_options(*command, *args, spec, compile_only);
+  command
+      ->add_flag("--misses", args->misses,
+                 "tune every spec loaded untuned on this GPU so far (the library notes each such "
+                 "load in the database, and serves it the nearest tuned shape's winner "
+                 "meanwhile), each at the precision it was loaded with; those tuned leave the "
+                 "list")
+      ->excludes(spec)
+      ->excludes("--specs")
+      ->excludes(compile_only);
   command->add_option("--arch", args->arch, "target of --compile-only")
       ->check(arch_names())
       ->capture_default_str();
@@ -249,12 +259,14 @@ void add_tune_command(CLI::App& app, int& exit_code) {
       ->add_option("--timeout", args->timeout_s, "seconds after which a candidate counts as hung")
       ->capture_default_str();
   command->callback([args, spec, &exit_code] {
-    if (!args->specs_file.empty())
+    if (args->misses)
+      exit_code = tune_misses(*args);
+    else if (!args->specs_file.empty())
       exit_code = tune_list(*args);
     else if (spec->count() > 0)
       exit_code = run(*args);
     else
-      throw CLI::RequiredError("a SPEC or --specs FILE");
+      throw CLI::RequiredError("a SPEC, --specs FILE or --misses");
   });
 }
 

@@ -140,23 +140,22 @@ struct ListTuning {
 };
 
 void print_summary(const std::vector<SpecOutcome>& outcomes, const TuneArgs& args,
-                   const std::string& database, double seconds) {
+                   const std::string& source, const std::string& database, double seconds) {
   const auto failed =
       std::ranges::count_if(outcomes, [](const SpecOutcome& o) { return !o.succeeded(); });
   fmt::print("{}", summary_table(outcomes));
   for (const SpecOutcome& outcome : outcomes)
     if (!outcome.succeeded()) fmt::print("\n{}:\n{}\n", outcome.spec, failure(outcome));
   fmt::print("\n{} specs from {}{}: {} succeeded, {} failed, in {:.1f} s; stored in {}\n",
-             outcomes.size(), args.specs_file,
-             args.shard.empty() ? "" : " (shard " + args.shard + ")", outcomes.size() - failed,
-             failed, seconds, database);
+             outcomes.size(), source, args.shard.empty() ? "" : " (shard " + args.shard + ")",
+             outcomes.size() - failed, failed, seconds, database);
 }
 
 }  // namespace
 
-int tune_list(const TuneArgs& args) {
+std::vector<SpecOutcome> tune_specs(const TuneArgs& args, const std::vector<std::string>& specs,
+                                    const std::string& source) {
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<std::string> specs = specs_to_tune(args);
   const std::string database = database_path(args.database);
   ListTuning run(args, specs, database);
   const std::vector<std::vector<std::size_t>> groups = by_signature(specs);
@@ -170,9 +169,14 @@ int tune_list(const TuneArgs& args) {
     document["shard"] = args.shard.empty() ? nlohmann::json() : nlohmann::json(args.shard);
     std::cout << document.dump(2) << '\n';
   } else {
-    print_summary(run.outcomes, args, database, seconds);
+    print_summary(run.outcomes, args, source, database, seconds);
   }
-  return std::ranges::all_of(run.outcomes, &SpecOutcome::succeeded) ? kSuccess : kFailure;
+  return std::move(run.outcomes);
+}
+
+int tune_list(const TuneArgs& args) {
+  const std::vector<SpecOutcome> outcomes = tune_specs(args, specs_to_tune(args), args.specs_file);
+  return std::ranges::all_of(outcomes, &SpecOutcome::succeeded) ? kSuccess : kFailure;
 }
 
 }  // namespace fusetune::cli

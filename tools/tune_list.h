@@ -2,6 +2,10 @@
 // order, on one GPU or on several at once (--devices), and summarizes.
 #pragma once
 
+#include <string>
+#include <vector>
+
+#include "tools/batch_report.h"
 #include "tools/tune_args.h"
 
 namespace fusetune::cli {
@@ -10,5 +14,10 @@ namespace fusetune::cli {
 // spec failed (after trying every one). Throws Error before tuning anything when the list does
 // not parse, a device is missing or the database cannot be opened.
 int tune_list(const TuneArgs& args);
+
+// Tunes `specs` (canonical texts) as tune_list does, `source` naming where they came from in the
+// summary; returns what became of each, in order.
+std::vector<SpecOutcome> tune_specs(const TuneArgs& args, const std::vector<std::string>& specs,
+                                    const std::string& source);
 
 }  // namespace fusetune::cli
