@@ -37,6 +37,22 @@ void bind_key(Statement& statement, const TuningKey& key) {
   statement.bind(7, key.generator_version);
 }
 
+// Binds the tuning id and the candidate's fields, measured_at aside, to parameters ?1 to ?12.
+void bind_candidate(Statement& s, std::int64_t tuning_id, const CandidateRecord& candidate) {
+  s.bind(1, tuning_id);
+  s.bind(2, candidate.name);
+  s.bind(3, candidate.config_json);
+  s.bind(4, candidate.outcome);
+  s.bind(5, candidate.time_ms);
+  s.bind(6, candidate.rel_err);
+  s.bind(7, candidate.registers);
+  s.bind(8, candidate.smem_bytes);
+  s.bind(9, candidate.spill_bytes);
+  s.bind(10, candidate.message);
+  s.bind(11, candidate.binary_key);
+  s.bind(12, candidate.time_spread);
+}
+
 TuningRecord read_tuning(const Statement& row) {
   TuningRecord record;
   record.id = row.column_int64(0);
@@ -110,18 +126,7 @@ class SqliteDatabase final : public Database {
     touch_tuning_.step();
     if (connection_.changes() == 0) no_tuning(path(), tuning_id);
     Statement& s = record_candidate_;
-    s.bind(1, tuning_id);
-    s.bind(2, candidate.name);
-    s.bind(3, candidate.config_json);
-    s.bind(4, candidate.outcome);
-    s.bind(5, candidate.time_ms);
-    s.bind(6, candidate.rel_err);
-    s.bind(7, candidate.registers);
-    s.bind(8, candidate.smem_bytes);
-    s.bind(9, candidate.spill_bytes);
-    s.bind(10, candidate.message);
-    s.bind(11, candidate.binary_key);
-    s.bind(12, candidate.time_spread);
+    bind_candidate(s, tuning_id, candidate);
     s.step();
     transaction.commit();
   }
@@ -309,19 +314,8 @@ class SqliteDatabase final : public Database {
   void store_candidate(std::int64_t tuning_id, const CandidateRecord& candidate) override {
     Transaction transaction(connection_);
     Statement& s = store_candidate_;
-    s.bind(1, tuning_id);
-    s.bind(2, candidate.name);
-    s.bind(3, candidate.config_json);
-    s.bind(4, candidate.outcome);
-    s.bind(5, candidate.time_ms);
-    s.bind(6, candidate.rel_err);
-    s.bind(7, candidate.registers);
-    s.bind(8, candidate.smem_bytes);
-    s.bind(9, candidate.spill_bytes);
-    s.bind(10, candidate.message);
-    s.bind(11, candidate.binary_key);
-    s.bind(12, candidate.measured_at);
-    s.bind(13, candidate.time_spread);
+    bind_candidate(s, tuning_id, candidate);
+    s.bind(13, candidate.measured_at);
     s.step();
     transaction.commit();
   }
@@ -443,7 +437,7 @@ class SqliteDatabase final : public Database {
   Statement store_candidate_{
       connection_,
       "INSERT OR REPLACE INTO candidates (tuning_id, name, config_json, outcome, time_ms, rel_err,"
-      " registers, smem_bytes, spill_bytes, message, binary_key, measured_at, time_spread)"
+      " registers, smem_bytes, spill_bytes, message, binary_key, time_spread, measured_at)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"};
   Statement all_binaries_{
       connection_, "SELECT key, arch, nvrtc_version, length(cubin) FROM binaries ORDER BY key"};
