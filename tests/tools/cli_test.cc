@@ -257,7 +257,8 @@ TEST_F(CliTest, ListOptionsOutOfPlaceAreUsageErrors) {
       {"--specs " + list + " --devices 0,1 --compile-only", "excludes"},
       {"--specs " + list + " --devices 0,-1", "--devices"},
       {"'linear(m=64, n=64, k=64)' --specs " + list, "excludes"},
-      {"", "a SPEC or --specs FILE is required"},
+      {"--specs " + list + " --system " + list, "excludes"},  // lists read no system layer
+      {"", "a SPEC, --specs FILE or --misses is required"},
   };
   for (const auto& c : cases) {
     const ProgramRun run = fusetune("tune " + c.arguments + " " + db_);
