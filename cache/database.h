@@ -96,7 +96,14 @@ struct StoredBinary {
   std::int64_t cubin_bytes = 0;
 };
 
-enum class OpenMode { read_write, read_only };
+enum class OpenMode {
+  read_write,
+  read_only,
+  // Read-only, and trusted not to change while open (SQLite's immutable=1): no locks, and no
+  // -wal or -shm file is created beside it, so it may live in a folder the user cannot write. For
+  // a published system database, replaced by renaming a new file into place, never in place.
+  immutable,
+};
 
 class Database {
  public:

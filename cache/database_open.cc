@@ -24,7 +24,7 @@ using sqlite::Statement;
 
 void configure(Connection& connection, OpenMode mode) {
   connection.execute("PRAGMA foreign_keys = ON");
-  if (mode == OpenMode::read_only) return;
+  if (mode != OpenMode::read_write) return;
   Statement journal(connection, "PRAGMA journal_mode = WAL");
   std::string journal_mode = journal.step() ? journal.column_text(0) : "";
   journal.reset();
@@ -38,14 +38,15 @@ void configure(Connection& connection, OpenMode mode) {
   connection.execute("PRAGMA synchronous = NORMAL");
 }
 
-std::unique_ptr<Database> open_read_only(const std::string& path, FileState file) {
+std::unique_ptr<Database> open_read_only(const std::string& path, FileState file, OpenMode mode) {
   if (file == FileState::missing) {
     fail(fmt::format(
         "{}: no tuning database there (read-only mode creates none). Tune something first to "
         "create it, or pass --db with the path of an existing one",
         path));
   }
-  Connection connection(path, SQLITE_OPEN_READONLY);
+  Connection connection(path, SQLITE_OPEN_READONLY,
+                        mode == OpenMode::immutable ? "immutable=1" : "");
   SchemaState state = check_existing(connection);
   if (state.user_version < kSchemaVersion) {
     fail(fmt::format(
@@ -54,7 +55,7 @@ std::unique_ptr<Database> open_read_only(const std::string& path, FileState file
         "date",
         path, state.user_version, kSchemaVersion));
   }
-  configure(connection, OpenMode::read_only);
+  configure(connection, mode);
   return make_sqlite_database(std::move(connection));
 }
 
@@ -97,7 +98,7 @@ std::unique_ptr<Database> open_read_write(const std::string& path) {
 
 std::unique_ptr<Database> Database::open(const std::string& path, OpenMode mode) {
   if (path.empty()) fail("the tuning database path is empty; pass --db with a file path");
-  if (mode == OpenMode::read_only) return open_read_only(path, inspect_file(path));
+  if (mode != OpenMode::read_write) return open_read_only(path, inspect_file(path), mode);
   return open_read_write(path);
 }
 

@@ -44,8 +44,22 @@ std::string error_message(const std::string& path, int rc, std::string_view doin
 
 }  // namespace
 
-Connection::Connection(std::string path, int flags) : path_(std::move(path)) {
-  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+Connection::Connection(std::string path, int flags, std::string_view uri_query)
+    : path_(std::move(path)) {
+  std::string name = path_;
+  if (!uri_query.empty()) {
+    name = "file:";
+    for (char c : path_) {
+      // The characters a URI's path may not hold as they are (sqlite.org/uri.html).
+      if (c == '%' || c == '?' || c == '#')
+        name.append(fmt::format("%{:02x}", c));
+      else
+        name.push_back(c);
+    }
+    name.append("?").append(uri_query);
+    flags |= SQLITE_OPEN_URI;
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);

@@ -27,8 +27,9 @@ inline constexpr int kBusyTimeoutMs = 30'000;
 class Connection {
  public:
   // Opens `path` with sqlite3_open_v2 `flags` (SQLITE_OPEN_READONLY, SQLITE_OPEN_READWRITE |
-  // SQLITE_OPEN_CREATE, ...) and sets the busy timeout. Throws on failure.
-  Connection(std::string path, int flags);
+  // SQLITE_OPEN_CREATE, ...) and sets the busy timeout. Throws on failure. `uri_query`, when not
+  // empty, is passed as a URI's query ("immutable=1"); messages still name `path`.
+  Connection(std::string path, int flags, std::string_view uri_query = {});
   ~Connection();
   Connection(Connection&& other) noexcept;
   Connection& operator=(Connection&&) = delete;

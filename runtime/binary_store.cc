@@ -11,8 +11,9 @@ std::string binary_key(const KernelSource& source, const std::string& arch) {
                      nvrtc_version());
 }
 
-std::optional<CompiledBinary> find_binary(cache::Database& db, const std::string& key) {
-  std::optional<cache::BinaryRecord> record = db.find_binary(key);
+namespace {
+
+std::optional<CompiledBinary> compiled(std::optional<cache::BinaryRecord> record) {
   if (!record) return std::nullopt;
   CompiledBinary binary;
   binary.arch = record->arch;
@@ -22,6 +23,16 @@ std::optional<CompiledBinary> find_binary(cache::Database& db, const std::string
   binary.static_smem_bytes = record->smem_bytes;
   binary.log = std::move(record->log);
   return binary;
+}
+
+}  // namespace
+
+std::optional<CompiledBinary> find_binary(cache::Database& db, const std::string& key) {
+  return compiled(db.find_binary(key));
+}
+
+std::optional<CompiledBinary> find_binary(cache::Layers& layers, const std::string& key) {
+  return compiled(layers.find_binary(key));
 }
 
 void store_binary(cache::Database& db, const std::string& key, const CompiledBinary& binary) {

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "cache/database.h"
+#include "cache/layers.h"
 #include "fusetune/fusetune.h"
 #include "generator/generator.h"
 #include "generator/precision_policy.h"
@@ -115,8 +116,8 @@ class LoadedSpecKernel final : public Kernel {
 
 class DatabaseLibrary final : public Library {
  public:
-  DatabaseLibrary(const Options& options, DeviceInfo device, std::unique_ptr<cache::Database> db)
-      : options_(options), device_(std::move(device)), db_(std::move(db)) {}
+  DatabaseLibrary(const Options& options, DeviceInfo device, cache::Layers layers)
+      : options_(options), device_(std::move(device)), layers_(std::move(layers)) {}
 
   Result<std::shared_ptr<const Kernel>> load(std::string_view text) override {
     std::lock_guard lock(mutex_);
@@ -134,19 +135,21 @@ class DatabaseLibrary final : public Library {
 
  private:
   // The tuned winner the policy picks: the named precision's, or under auto the fastest whose
-  // measured error is within the tolerance.
+  // measured error is within the tolerance. Each precision's tuning is the user's, else the
+  // system layer's.
   std::optional<cache::TuningRecord> find_winner(const Spec& spec, const PrecisionPolicy& policy) {
     std::vector<cache::TuningRecord> tunings;
     std::vector<PrecisionWinner> winners;
     for (Precision p : policy.precisions()) {
       const cache::TuningKey key = tuning_key(spec, std::string(to_string(p)), device_.name,
                                               device_.arch(), device_.sm_count);
-      std::optional<cache::TuningRecord> tuning = db_->find_tuning(key);
-      if (!tuning || tuning->winner.empty()) continue;
-      if (!policy.is_auto()) return tuning;
-      if (!tuning->winner_time_ms || !tuning->winner_rel_err) continue;
-      winners.push_back({p, *tuning->winner_time_ms, *tuning->winner_rel_err});
-      tunings.push_back(std::move(*tuning));
+      std::optional<cache::LayeredTuning> found = layers_.find_winner(key);
+      if (!found) continue;
+      cache::TuningRecord& tuning = found->record;
+      if (!policy.is_auto()) return std::move(tuning);
+      if (!tuning.winner_time_ms || !tuning.winner_rel_err) continue;
+      winners.push_back({p, *tuning.winner_time_ms, *tuning.winner_rel_err});
+      tunings.push_back(std::move(tuning));
     }
     const std::optional<std::size_t> chosen = choose_fastest_within(winners, policy.tolerance);
     if (!chosen) return std::nullopt;
@@ -172,20 +175,20 @@ class DatabaseLibrary final : public Library {
     const std::optional<cache::TuningRecord> tuning = find_winner(spec, policy);
     const bool tuned = tuning.has_value();
     std::optional<NearestTuned> nearest;
-    if (!tuned) nearest = nearest_tuned(spec, policy, device_, *db_);
+    if (!tuned) nearest = nearest_tuned(spec, policy, device_, layers_.tunings());
     const Candidate candidate =
         tuned     ? Candidate{config_from_json(tuning->winner_config_json), tuning->winner}
         : nearest ? nearest->candidate
                   : default_candidate(spec, device_.limits, untuned_precision(spec, policy));
     const KernelSource source = generate(spec, candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
-    std::optional<CompiledBinary> binary = find_binary(*db_, binary_id);
+    std::optional<CompiledBinary> binary = find_binary(layers_, binary_id);
     if (!binary) {
       binary = compile_to_cubin(source.code, source.name, target_arch(source, device_.arch()));
-      store_binary(*db_, binary_id, *binary);
+      store_binary(layers_.user(), binary_id, *binary);  // never the system layer
       if (tuned)
         warn(fmt::format("the cubin of {} was missing from {}; compiled it again", source.name,
-                         db_->path()));
+                         layers_.system() ? "both tuning databases" : layers_.user().path()));
     }
     if (!tuned) note_miss(spec, policy, source.name, nearest ? nearest->neighbour : "");
     return std::make_shared<LoadedSpecKernel>(
@@ -196,11 +199,11 @@ class DatabaseLibrary final : public Library {
   void note_miss(const Spec& spec, const PrecisionPolicy& policy, const std::string& config,
                  const std::string& neighbour) {
     try {
-      db_->record_miss(
+      layers_.user().record_miss(
           tuning_key(spec, policy.name(), device_.name, device_.arch(), device_.sm_count),
           spec.canonical(), config);
     } catch (const Error& e) {  // a busy or read-only database must not fail the load
-      warn(fmt::format("could not note the miss in {}: {}", db_->path(), e.what()));
+      warn(fmt::format("could not note the miss in {}: {}", layers_.user().path(), e.what()));
     }
     const std::string served =
         neighbour.empty()
@@ -223,7 +226,7 @@ class DatabaseLibrary final : public Library {
 
   Options options_;
   DeviceInfo device_;
-  std::unique_ptr<cache::Database> db_;
+  cache::Layers layers_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const Kernel>> loaded_;
 };
@@ -235,9 +238,13 @@ Result<std::unique_ptr<Library>> Library::open(const Options& options) {
     check_precision_request(options.precision, tolerance_of(options));
     const std::string path =
         options.database_path.empty() ? cache::Database::default_path() : options.database_path;
-    std::unique_ptr<cache::Database> db = cache::Database::open(path);
-    std::unique_ptr<Library> library =
-        std::make_unique<DatabaseLibrary>(options, require_device(options.device), std::move(db));
+    // The system layer first: a bad one must not leave a new user database behind.
+    std::unique_ptr<cache::Database> system = cache::Layers::open_system(
+        options.system_database_path.empty() ? cache::Layers::default_system_path()
+                                             : options.system_database_path);
+    cache::Layers layers(cache::Database::open(path), std::move(system));
+    std::unique_ptr<Library> library = std::make_unique<DatabaseLibrary>(
+        options, require_device(options.device), std::move(layers));
     return library;
   } catch (const Error& e) {
     return e.status();

@@ -49,10 +49,12 @@ std::optional<Neighbour> as_neighbour(const cache::TuningRecord& tuning, const S
 }  // namespace
 
 std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolicy& policy,
-                                          const DeviceInfo& device, cache::Database& db) {
+                                          const DeviceInfo& device,
+                                          const std::vector<cache::LayeredTuning>& tunings) {
   const std::string chain = chain_signature(spec);
   std::optional<Neighbour> best;
-  for (const cache::TuningRecord& tuning : db.tunings()) {
+  for (const cache::LayeredTuning& layered : tunings) {
+    const cache::TuningRecord& tuning = layered.record;
     if (!usable(tuning, spec, policy, device)) continue;
     std::optional<Neighbour> n = as_neighbour(tuning, spec, chain, device.sm_count);
     // The nearest; for one neighbour tuned at several precisions, the fastest of them.

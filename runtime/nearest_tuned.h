@@ -4,8 +4,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "cache/database.h"
+#include "cache/layers.h"
 #include "generator/generator.h"
 #include "generator/precision_policy.h"
 #include "generator/spec.h"
@@ -19,11 +20,12 @@ struct NearestTuned {
   double distance = 0;    // shape_distance from the neighbour
 };
 
-// Searches every tuning in `db` made on `device` with this build (same NVRTC and generator) at
-// one of `policy`'s precisions (under auto, only winners measured within its tolerance). Empty
-// when no shape of the chain is tuned. Tunings whose spec or configuration this build no longer
-// reads are passed over.
+// Searches `tunings` (Layers::tunings(): the user's and the system's alike) for those made on
+// `device` with this build (same NVRTC and generator) at one of `policy`'s precisions (under
+// auto, only winners measured within its tolerance). Empty when no shape of the chain is tuned.
+// Tunings whose spec or configuration this build no longer reads are passed over.
 std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolicy& policy,
-                                          const DeviceInfo& device, cache::Database& db);
+                                          const DeviceInfo& device,
+                                          const std::vector<cache::LayeredTuning>& tunings);
 
 }  // namespace fusetune

@@ -1,5 +1,5 @@
-// fusetune cache ls | show SPEC: what the tuning database holds; and the other cache commands
-// (tools/cache_commands.h) under the same command.
+// fusetune cache ls | show SPEC: what the tuning database, and the system one beneath it, hold; and
+// the other cache commands (tools/cache_commands.h) under the same command.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cache/database.h"
+#include "cache/layers.h"
 #include "generator/spec_parser.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
@@ -20,26 +21,58 @@ namespace {
 
 struct CacheArgs {
   std::string database;
+  std::string system;
   std::string spec;
   bool json = false;
 };
 
+// The user database (when its file exists) and the system one (when named and there), both opened
+// read-only: listing writes nothing.
+struct OpenLayers {
+  std::unique_ptr<cache::Database> user;
+  std::unique_ptr<cache::Database> system;
+
+  explicit OpenLayers(const CacheArgs& args)
+      : system(cache::Layers::open_system(system_database_path(args.system))) {
+    if (const std::string path = database_path(args.database); std::filesystem::exists(path))
+      user = cache::Database::open(path, cache::OpenMode::read_only);
+  }
+  cache::Database* of(cache::Layer layer) const {
+    return layer == cache::Layer::user ? user.get() : system.get();
+  }
+  template <class Read>
+  std::vector<cache::LayeredTuning> tunings(Read read) const {
+    return cache::Layers::merge(user ? read(*user) : std::vector<cache::TuningRecord>{},
+                                system ? read(*system) : std::vector<cache::TuningRecord>{});
+  }
+  nlohmann::json system_path() const {
+    return system ? nlohmann::json(system->path()) : nlohmann::json();
+  }
+};
+
+nlohmann::json layered_json(const cache::LayeredTuning& t) {
+  nlohmann::json j = tuning_json(t.record);
+  j["layer"] = cache::to_string(t.layer);
+  return j;
+}
+
 int list(const CacheArgs& args) {
   const std::string path = database_path(args.database);
-  if (!std::filesystem::exists(path)) {
-    if (args.json)
-      std::cout << nlohmann::json{{"database", path}, {"tunings", nlohmann::json::array()}}.dump(2)
-                << '\n';
-    else
-      fmt::print("{}: no tuning database yet; 'fusetune tune SPEC' creates it\n", path);
-    return kSuccess;
-  }
-  const auto db = cache::Database::open(path, cache::OpenMode::read_only);
-  const std::vector<cache::TuningRecord> tunings = db->tunings();
+  const OpenLayers layers(args);
+  const std::vector<cache::LayeredTuning> tunings =
+      layers.tunings([](cache::Database& db) { return db.tunings(); });
   if (args.json) {
     nlohmann::json all = nlohmann::json::array();
-    for (const cache::TuningRecord& t : tunings) all.push_back(tuning_json(t));
-    std::cout << nlohmann::json{{"database", path}, {"tunings", all}}.dump(2) << '\n';
+    for (const cache::LayeredTuning& t : tunings) all.push_back(layered_json(t));
+    std::cout << nlohmann::json{{"database", path},
+                                {"system_database", layers.system_path()},
+                                {"tunings", all}}
+                     .dump(2)
+              << '\n';
+    return kSuccess;
+  }
+  if (!layers.user && !layers.system) {
+    fmt::print("{}: no tuning database yet; 'fusetune tune SPEC' creates it\n", path);
     return kSuccess;
   }
   Table table({{"spec"},
@@ -50,14 +83,18 @@ int list(const CacheArgs& args) {
                {"TFLOP/s", true},
                {"rel err", true},
                {"candidates", true},
-               {"updated"}});
-  for (const cache::TuningRecord& t : tunings)
+               {"updated"},
+               {"layer"}});
+  for (const auto& [t, layer] : tunings)
     table.add_row({t.spec, t.key.precision, fmt::format("{} ({})", t.key.device_name, t.key.arch),
                    t.winner.empty() ? "(none)" : t.winner, format_ms(t.winner_time_ms),
                    format_tflops(flops_of(t.spec), t.winner_time_ms),
-                   format_error(t.winner_rel_err), std::to_string(t.candidate_count),
-                   t.updated_at});
-  fmt::print("{}: {} tuned problems\n", path, tunings.size());
+                   format_error(t.winner_rel_err), std::to_string(t.candidate_count), t.updated_at,
+                   std::string(cache::to_string(layer))});
+  fmt::print(
+      "{}{}: {} tuned problems\n", layers.user ? path : path + " (not there)",
+      layers.system ? fmt::format(" over the system database {}", layers.system->path()) : "",
+      tunings.size());
   if (!table.empty()) fmt::print("\n{}", table.render());
   return kSuccess;
 }
@@ -65,21 +102,30 @@ int list(const CacheArgs& args) {
 int show(const CacheArgs& args) {
   const Spec spec = parse_spec(args.spec);
   const std::string path = database_path(args.database);
-  const auto db = cache::Database::open(path, cache::OpenMode::read_only);
-  const std::vector<cache::TuningRecord> tunings = db->find_tunings(spec.signature());
+  const OpenLayers layers(args);
+  // Neither there: opening the user's throws its usual "no tuning database there".
+  if (!layers.user && !layers.system) cache::Database::open(path, cache::OpenMode::read_only);
+  const std::vector<cache::LayeredTuning> tunings =
+      layers.tunings([&](cache::Database& db) { return db.find_tunings(spec.signature()); });
   nlohmann::json all = nlohmann::json::array();
-  for (const cache::TuningRecord& t : tunings) {
-    const std::vector<cache::CandidateRecord> candidates = db->candidates(t.id);
+  for (const cache::LayeredTuning& t : tunings) {
+    const std::vector<cache::CandidateRecord> candidates =
+        layers.of(t.layer)->candidates(t.record.id);
     if (args.json) {
-      nlohmann::json j = tuning_json(t);
+      nlohmann::json j = layered_json(t);
       j["results"] = candidates_json(candidates, spec.flops());
       all.push_back(std::move(j));
     } else {
-      fmt::print("{}{}\n", tuning_heading(t), candidate_table(candidates, spec.flops()));
+      fmt::print("{}{}{}\n", t.layer == cache::Layer::system ? "(system database) " : "",
+                 tuning_heading(t.record), candidate_table(candidates, spec.flops()));
     }
   }
   if (args.json) {
-    std::cout << nlohmann::json{{"database", path}, {"tunings", all}}.dump(2) << '\n';
+    std::cout << nlohmann::json{{"database", path},
+                                {"system_database", layers.system_path()},
+                                {"tunings", all}}
+                     .dump(2)
+              << '\n';
   } else if (tunings.empty()) {
     fmt::print("{} holds no tuning of {}\n", path, spec.signature());
     return kFailure;
@@ -96,6 +142,7 @@ void add_cache_command(CLI::App& app, int& exit_code) {
   auto ls_args = std::make_shared<CacheArgs>();
   CLI::App* ls = cache->add_subcommand("ls", "List the tuned problems");
   add_database_option(*ls, ls_args->database);
+  add_system_database_option(*ls, ls_args->system);
   ls->add_flag("--json", ls_args->json, "print JSON");
   ls->callback([ls_args, &exit_code] { exit_code = list(*ls_args); });
 
@@ -104,6 +151,7 @@ void add_cache_command(CLI::App& app, int& exit_code) {
       cache->add_subcommand("show", "Show every candidate measured for a spec, best first");
   show_command->add_option("spec", show_args->spec, "the fused operation")->required();
   add_database_option(*show_command, show_args->database);
+  add_system_database_option(*show_command, show_args->system);
   show_command->add_flag("--json", show_args->json, "print JSON");
   show_command->callback([show_args, &exit_code] { exit_code = show(*show_args); });
 

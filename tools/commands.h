@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 namespace fusetune::cli {
@@ -26,5 +27,9 @@ CLI::Validator precision_names_or_auto();  // for commands that tune: the precis
 void add_database_option(CLI::App& command, std::string& path);
 // The option's value, or the default database path.
 std::string database_path(const std::string& option);
+// --system, for commands that read the read-only system database beneath --db (cache/layers.h).
+void add_system_database_option(CLI::App& command, std::string& path);
+// The option's value, else $FUSETUNE_SYSTEM_DB, else none.
+std::optional<std::string> system_database_path(const std::string& option);
 
 }  // namespace fusetune::cli

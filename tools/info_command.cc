@@ -1,8 +1,10 @@
-// fusetune info: versions, the database path and the GPU (or why there is none).
+// fusetune info: versions, the database paths and the GPU (or why there is none).
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <memory>
 
+#include "cache/layers.h"
 #include "generator/version.h"
 #include "runtime/device.h"
 #include "runtime/nvrtc.h"
@@ -13,6 +15,7 @@ namespace {
 
 struct InfoArgs {
   std::string database;
+  std::string system;
   bool gpu_only = false;
 };
 
@@ -27,6 +30,10 @@ int run(const InfoArgs& args) {
   }
   fmt::print("fusetune {} (generator {})\nNVRTC {}\ndatabase {}\n", fusetune_version(),
              generator_version(), nvrtc_version(), database_path(args.database));
+  const std::optional<std::string> system = system_database_path(args.system);
+  fmt::print("system database {}\n", !system                            ? "none"
+                                     : std::filesystem::exists(*system) ? *system
+                                                                        : *system + " (not there)");
   if (probe.device)
     fmt::print("GPU {}, driver {}.{}\n", probe.device->description(),
                probe.device->driver_version / 1000, probe.device->driver_version % 1000 / 10);
@@ -41,6 +48,7 @@ void add_info_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* command = app.add_subcommand("info", "Show versions, the database and the GPU");
   add_database_option(*command, args->database);
+  add_system_database_option(*command, args->system);
   command->add_flag("--gpu", args->gpu_only,
                     "only check for a usable GPU: exit 0 if there is one, 3 if not");
   command->callback([args, &exit_code] { exit_code = run(*args); });

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cache/database.h"
+#include "cache/layers.h"
 #include "fusetune/status.h"
 #include "generator/device_limits.h"
 #include "generator/precision.h"
@@ -37,6 +38,16 @@ CLI::Validator precision_names_or_auto() {
 
 std::string database_path(const std::string& option) {
   return option.empty() ? cache::Database::default_path() : option;
+}
+
+void add_system_database_option(CLI::App& command, std::string& path) {
+  command.add_option("--system", path,
+                     "read-only system tuning database beneath --db, read second and never "
+                     "written (default: $FUSETUNE_SYSTEM_DB, else none)");
+}
+
+std::optional<std::string> system_database_path(const std::string& option) {
+  return option.empty() ? cache::Layers::default_system_path() : option;
 }
 
 }  // namespace fusetune::cli

@@ -39,6 +39,7 @@ nlohmann::json to_json(const TuneReport& report, const std::string& database) {
                       {"arch", report.arch},
                       {"database", database},
                       {"from_cache", report.from_cache},
+                      {"from_system", report.from_system},
                       {"compile_only", report.compile_only},
                       {"candidates", report.candidates},
                       {"compiled", report.compiled},

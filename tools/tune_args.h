@@ -17,6 +17,7 @@ struct TuneArgs {
   std::string shard;       // --shard "I/N" (checked by the option's validator); "": the whole list
   std::vector<int> devices;  // --devices; empty: `device` alone
   std::string database;
+  std::string system;  // --system; single-spec tuning only
   bool force = false;
   bool json = false;
   bool compile_only = false;

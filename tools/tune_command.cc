@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cache/database.h"
+#include "cache/layers.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"
 #include "tools/progress_bar.h"
@@ -37,7 +38,14 @@ std::string compiled(const TuneReport& report) {
                      report.from_database);
 }
 
-void print_measured(const TuneReport& report, const TuneArgs& args, const std::string& database) {
+// Where a sweep's results are: the database tuned into, or the system one it was recalled from.
+std::string source_of(const TuneReport& report, const std::string& database,
+                      const std::optional<std::string>& system) {
+  return report.from_system && system ? fmt::format("the system database {}", *system) : database;
+}
+
+void print_measured(const TuneReport& report, const TuneArgs& args, const std::string& database,
+                    const std::optional<std::string>& system) {
   const double best = report.winner && report.winner->time_ms ? *report.winner->time_ms : 0;
   Table table({{"#", true},
                {"config"},
@@ -60,8 +68,9 @@ void print_measured(const TuneReport& report, const TuneArgs& args, const std::s
   fmt::print("{}\n{}   precision {}   {} candidates, {}, {}\n", report.spec, report.device,
              report.precision, report.candidates, compiled(report), failures(report));
   if (report.from_cache)
-    fmt::print("from {} (tuned in {:.1f} s; --force tunes again)\n", database,
-               report.tuning_seconds);
+    fmt::print("from {} (tuned in {:.1f} s; --force tunes again{})\n",
+               source_of(report, database, system), report.tuning_seconds,
+               report.from_system ? fmt::format(", into {}", database) : "");
   else
     fmt::print("tuned in {:.1f} s into {}\n", report.tuning_seconds, database);
   fmt::print("\n{}\n", table.render());
@@ -115,11 +124,12 @@ void print_auto(const AutoTuneReport& report, const PrecisionPolicy& policy,
                           : error && *error > report.tolerance
                               ? fmt::format("error above {:g}", report.tolerance)
                               : "";
-    table.add_row(
-        {sweep.precision, sweep.winner ? sweep.winner->name : "-", format_ms(ms),
-         format_tflops(sweep.flops, ms), format_error(error),
-         sweep.from_cache ? "from cache" : fmt::format("now, {:.1f} s", sweep.tuning_seconds),
-         verdict});
+    table.add_row({sweep.precision, sweep.winner ? sweep.winner->name : "-", format_ms(ms),
+                   format_tflops(sweep.flops, ms), format_error(error),
+                   sweep.from_system  ? "from the system database"
+                   : sweep.from_cache ? "from cache"
+                                      : fmt::format("now, {:.1f} s", sweep.tuning_seconds),
+                   verdict});
   }
   const std::string device = report.sweeps.empty() ? "" : report.sweeps.front().device;
   fmt::print("{}\n{}   precision auto, tolerance {:g}\n", report.spec, device, report.tolerance);
@@ -143,10 +153,13 @@ int run(const TuneArgs& args) {
   const Spec spec = parse_spec(args.spec);
   const PrecisionPolicy policy = make_precision_policy(args.precision, args.tolerance, spec.main);
   const std::string database = database_path(args.database);
+  const std::optional<std::string> system_path = system_database_path(args.system);
+  const std::unique_ptr<cache::Database> system = cache::Layers::open_system(system_path);
   const std::unique_ptr<cache::Database> db = cache::Database::open(database);
   ProgressBar progress(args.compile_only ? "compiling" : "tuning");
   TuneOptions options = tune_options(args);
   options.observer = args.json ? nullptr : &progress;
+  options.system = system.get();
   const AutoTuneReport report = tune_with_policy(spec, *db, policy, options);
   if (args.json)
     std::cout << to_json(report, policy.is_auto(), database).dump(2) << '\n';
@@ -155,7 +168,7 @@ int run(const TuneArgs& args) {
   else if (policy.is_auto())
     print_auto(report, policy, database);
   else
-    print_measured(report.sweeps.front(), args, database);
+    print_measured(report.sweeps.front(), args, database, system ? system_path : std::nullopt);
   return report.succeeded() ? kSuccess : kFailure;
 }
 
@@ -214,7 +227,9 @@ void add_tune_command(CLI::App& app, int& exit_code) {
                                           "the fused operation, e.g. \"linear(m=1024, n=8192, "
                                           "k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)\"");
   add_database_option(*command, args->database);
-  command->add_flag("--force", args->force, "tune again even if the database has a result");
+  add_system_database_option(*command, args->system);
+  command->add_flag("--force", args->force,
+                    "tune again even if the database (or the system one) has a result");
   command->add_flag("--json", args->json, "print one JSON object instead of tables");
   CLI::Option* compile_only =
       command->add_flag("--compile-only", args->compile_only,
@@ -229,6 +244,8 @@ void add_tune_command(CLI::App& app, int& exit_code) {
       ->excludes(spec)
       ->excludes("--specs")
       ->excludes(compile_only);
+  // Lists and misses tune into --db alone (their recalls read no system layer yet).
+  command->get_option("--system")->excludes("--specs")->excludes("--misses");
   command->add_option("--arch", args->arch, "target of --compile-only")
       ->check(arch_names())
       ->capture_default_str();

@@ -103,6 +103,16 @@ TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions&
   const std::optional<cache::TuningRecord> existing = db.find_tuning(key);
   if (existing && !existing->winner.empty() && !options.force)
     return recall(spec, *existing, db, device.description(), device.arch());
+  // Only where the user database has no winner: a user tuning hides the system one.
+  if (options.system && !options.force) {
+    const std::optional<cache::TuningRecord> shipped = options.system->find_tuning(key);
+    if (shipped && !shipped->winner.empty()) {
+      TuneReport report =
+          recall(spec, *shipped, *options.system, device.description(), device.arch());
+      report.from_system = true;
+      return report;
+    }
+  }
   if (existing && options.force) db.forget_tuning(existing->id);
   return run_gpu_sweep(spec, db, options, device, key);
 }

@@ -36,6 +36,9 @@ struct TuneOptions {
   // default_tolerance (1e-5 for fp32 and 3xTF32, 5e-4 for TF32).
   std::optional<double> tolerance;
   bool force = false;  // tune again even when the database has a result
+  // A read-only database beneath the one tuned into (cache/layers.h): a winner of the same key
+  // found there is recalled as one stored would be, unless `force`. Never written; null: none.
+  cache::Database* system = nullptr;
   // At most this many candidates, the families' best predicted (generator.h best_predicted);
   // 0: the whole space. A short sweep is stored like a full one: `force` replaces it.
   std::size_t max_candidates = 0;
@@ -73,6 +76,7 @@ struct TuneReport {
   std::string arch;
   double flops = 0;
   bool from_cache = false;
+  bool from_system = false;  // recalled from TuneOptions::system
   bool compile_only = false;
   int candidates = 0;
   int compiled = 0;                      // compiled now or found compiled in the database

@@ -30,6 +30,11 @@ struct Options {
   // The tuning database. Empty: $FUSETUNE_DB if set, else
   // ${XDG_CACHE_HOME:-$HOME/.cache}/fusetune/tuning.db (created when absent).
   std::string database_path;
+  // A read-only tuning database beneath database_path, e.g. results a team ships: a spec is
+  // looked up in database_path first, then here; new results, cubins and misses are written to
+  // database_path only, and this file is never modified. Empty: $FUSETUNE_SYSTEM_DB if set, else
+  // none. A path naming no file means none; a file that is not a fusetune database fails open().
+  std::string system_database_path;
   // The arithmetic of the kernels. On fp32 data: "fp32" (exact fp32 FFMA), "3xtf32" (tensor
   // cores, fp32-level accuracy) or "tf32" (tensor cores on TF32-rounded operands, relative
   // error near 3e-4); on a spec's dtype=bf16 or fp16 data: "bf16" or "fp16". Empty: the one
@@ -86,16 +91,18 @@ class Kernel {
 // Loads tuned kernels from a tuning database. Thread safe.
 class Library {
  public:
-  // Opens the database named by `options` on options.device. Fails with database_error when the
-  // file cannot be used (it is then left untouched) and no_device without a usable GPU.
+  // Opens the database named by `options` (and the system database beneath it, if any) on
+  // options.device. Fails with database_error when either file cannot be used (it is then left
+  // untouched) and no_device without a usable GPU.
   static Result<std::unique_ptr<Library>> open(const Options& options = {});
 
   virtual ~Library() = default;
 
-  // The kernel tuned for `spec` on this GPU: its cubin comes from the database, so nothing is
-  // compiled. A spec never tuned gets the default configuration, compiled now, and a warning.
-  // A spec already loaded returns the same kernel at once. Fails with invalid_spec (the message
-  // points at the offending character) and compile_error or cuda_error.
+  // The kernel tuned for `spec` on this GPU (in the user's database, else the system one; either
+  // is tuned()): its cubin comes from the databases, so nothing is compiled. A spec never tuned
+  // gets the default configuration, compiled now, and a warning. A spec already loaded returns the
+  // same kernel at once. Fails with invalid_spec (the message points at the offending character)
+  // and compile_error or cuda_error.
   virtual Result<std::shared_ptr<const Kernel>> load(std::string_view spec) = 0;
 };
 

@@ -91,7 +91,8 @@ fusetune_status fusetune_describe(const char* spec, char** json);
 
 /* Opens the tuning database at `database_path` (NULL or "": $FUSETUNE_DB, else
  * ${XDG_CACHE_HOME:-$HOME/.cache}/fusetune/tuning.db, created when absent) for CUDA device
- * `device`. Warnings go to `on_warning(message, user)`, or to standard error when it is NULL;
+ * `device`, with the read-only database named by $FUSETUNE_SYSTEM_DB, if any, beneath it (looked
+ * up second, never written). Warnings go to `on_warning(message, user)`, or to standard error when it is NULL;
  * it may be called from any thread that loads. Fails with FUSETUNE_DATABASE_ERROR (the file is
  * left untouched) or FUSETUNE_NO_DEVICE. */
 fusetune_status fusetune_library_open(const char* database_path, int device,

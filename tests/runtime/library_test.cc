@@ -19,6 +19,11 @@
 namespace fusetune {
 namespace {
 
+std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
 constexpr const char* kSpec = "linear(m=256, n=512, k=128) -> bias -> mul(2.0) -> leaky_relu(0.1)";
 
 // Every test gets a fresh database, into which kSpec is tuned (once per suite, then copied).
@@ -94,6 +99,35 @@ TEST_F(LibraryTest, TunedSpecLoadsItsWinnerWithoutCompilingAndComputesTheSpec) {
   const Verification v = run(*kernel.value(), kSpec);
   EXPECT_EQ(v.non_finite, 0);
   EXPECT_LE(v.rel_err, 1e-5);
+}
+
+// A team's results shipped as a read-only system database under an empty user one.
+TEST_F(LibraryTest, ASystemDatabasesWinnerLoadsTunedFromItsCubinAndNothingIsWrittenThere) {
+  ASSERT_TRUE(tuned_) << "the sweep of " << kSpec << " found no winner";
+  const std::filesystem::path system = folder_ / "system.db";
+  std::filesystem::copy_file(suite_folder_ / "tuned.db", system);
+  const std::string before = file_text(system);
+  Options o = options();
+  o.system_database_path = system.string();
+  Result<std::unique_ptr<Library>> library = Library::open(o);
+  ASSERT_TRUE(library.ok()) << library.status().message();
+  const std::uint64_t compiles = nvrtc_compile_count();
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(kSpec);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_EQ(nvrtc_compile_count(), compiles) << "the system database's cubin was not used";
+  EXPECT_TRUE(kernel.value()->tuned());
+  EXPECT_TRUE(warnings_.empty()) << warnings_.front();
+  EXPECT_EQ(
+      kernel.value()->config(),
+      cache::Database::open(system.string(), cache::OpenMode::read_only)->tunings().front().winner);
+  EXPECT_LE(run(*kernel.value(), kSpec).rel_err, 1e-5);
+  library.value().reset();
+
+  EXPECT_EQ(file_text(system), before) << "the system file was modified";
+  const auto user = cache::Database::open(database_, cache::OpenMode::read_only);
+  EXPECT_TRUE(user->tunings().empty());
+  EXPECT_EQ(user->binary_count(), 0);
+  EXPECT_TRUE(user->misses().empty());
 }
 
 TEST_F(LibraryTest, ScalarsAreArgumentsSoOneKernelServesEveryValue) {
@@ -257,6 +291,24 @@ TEST(LibraryOpenTest, AFileThatIsNotADatabaseIsReportedAndLeftAlone) {
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "my notes, not a database\n");
   std::filesystem::remove(path);
+}
+
+TEST(LibraryOpenTest, ASystemDatabaseThatIsNotOneIsReportedBeforeTheUsersIsCreated) {
+  const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) /
+                                       ("system_" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(folder);
+  { std::ofstream(folder / "system.db") << "my notes, not a database\n"; }
+  Options options;
+  options.database_path = (folder / "user.db").string();
+  options.system_database_path = (folder / "system.db").string();
+  Result<std::unique_ptr<Library>> library = Library::open(options);
+  ASSERT_FALSE(library.ok());
+  EXPECT_EQ(library.status().code(), StatusCode::database_error);
+  EXPECT_NE(library.status().message().find("system tuning database"), std::string::npos)
+      << library.status().message();
+  EXPECT_EQ(file_text(folder / "system.db"), "my notes, not a database\n");
+  EXPECT_FALSE(std::filesystem::exists(folder / "user.db"));
+  std::filesystem::remove_all(folder);
 }
 
 }  // namespace

@@ -257,6 +257,7 @@ TEST_F(CliTest, ListOptionsOutOfPlaceAreUsageErrors) {
       {"--specs " + list + " --devices 0,1 --compile-only", "excludes"},
       {"--specs " + list + " --devices 0,-1", "--devices"},
       {"'linear(m=64, n=64, k=64)' --specs " + list, "excludes"},
+      {"--specs " + list + " --system " + list, "excludes"},  // lists read no system layer
       {"", "a SPEC, --specs FILE or --misses is required"},
   };
   for (const auto& c : cases) {
@@ -489,6 +490,65 @@ TEST_F(CliTest, CacheCommandsRefuseBadFilesWithStatusOneAndMissingArgumentsWithT
 
   EXPECT_EQ(fusetune("cache import " + db_).exit_code, 2);
   EXPECT_EQ(fusetune("cache diff " + (folder_ / "a.db").string()).exit_code, 2);
+}
+
+// A team's system database under the user's: `cache ls` and `cache show` list both, tagged by
+// layer, a user tuning hiding the system one of the same key; the system file stays as it was.
+TEST_F(CliTest, CacheLsAndShowListTheUserAndSystemLayersTagged) {
+  const ProgramRun sweep = fusetune(
+      "tune 'linear(m=64, n=64, k=64) -> relu' --compile-only --arch sm_80 --max-candidates 1 "
+      "--json " +
+      db_);
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.output;
+  const nlohmann::json report = nlohmann::json::parse(sweep.output);
+  const std::string spec = report["spec"];
+  const nlohmann::json& row = report["results"][0];  // a configuration `cache show` can read
+  write_export(folder_ / "system.json",
+               {tuning_entry(spec, "GPU A", {candidate_entry(row, "ok", 2.0)}, "team-a", 2.0),
+                tuning_entry(spec, "GPU B", {}, "team-b", 3.0)});
+  write_export(folder_ / "user.json", {tuning_entry(spec, "GPU B", {}, "mine-b", 1.5),
+                                       tuning_entry(spec, "GPU C", {}, "mine-c", 1.0)});
+  const std::string system = (folder_ / "system.db").string(),
+                    user = (folder_ / "user.db").string();
+  ASSERT_EQ(
+      fusetune("cache import " + (folder_ / "system.json").string() + " --db " + system).exit_code,
+      0);
+  ASSERT_EQ(
+      fusetune("cache import " + (folder_ / "user.json").string() + " --db " + user).exit_code, 0);
+  std::ifstream system_file(system, std::ios::binary);
+  const std::string before{std::istreambuf_iterator<char>(system_file), {}};
+
+  const ProgramRun ls = fusetune("cache ls --system " + system + " --db " + user + " --json");
+  ASSERT_EQ(ls.exit_code, 0) << ls.output;
+  const nlohmann::json listed = nlohmann::json::parse(ls.output);
+  EXPECT_EQ(listed["system_database"], system);
+  std::set<std::string> seen;
+  for (const nlohmann::json& t : listed["tunings"])
+    seen.insert(t["winner"].get<std::string>() + "@" + t["layer"].get<std::string>());
+  EXPECT_EQ(seen, (std::set<std::string>{"mine-b@user", "mine-c@user", "team-a@system"}));
+
+  const ProgramRun text = fusetune("cache ls --system " + system + " --db " + user);
+  EXPECT_NE(text.output.find("3 tuned problems"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("system"), std::string::npos) << text.output;
+
+  // $FUSETUNE_SYSTEM_DB is the default; show reads the candidates from the layer that has them.
+  setenv("FUSETUNE_SYSTEM_DB", system.c_str(), 1);
+  const ProgramRun shown = fusetune("cache show '" + spec + "' --json --db " + user);
+  unsetenv("FUSETUNE_SYSTEM_DB");
+  ASSERT_EQ(shown.exit_code, 0) << shown.output;
+  const nlohmann::json s = nlohmann::json::parse(shown.output);
+  ASSERT_EQ(s["tunings"].size(), 3u);
+  for (const nlohmann::json& t : s["tunings"])
+    if (t["layer"] == "system") {
+      EXPECT_EQ(t["device"], "GPU A");
+      ASSERT_EQ(t["results"].size(), 1u);
+      EXPECT_EQ(t["results"][0]["name"], row["name"]);
+    }
+
+  std::ifstream again(system, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(again), {}), before);
+  const ProgramRun info = fusetune("info --system " + system);
+  EXPECT_NE(info.output.find("system database " + system), std::string::npos) << info.output;
 }
 
 }  // namespace
