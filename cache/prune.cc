@@ -5,9 +5,7 @@
 #include <set>
 
 namespace fusetune::cache {
-namespace {
 
-// Why `tuning` is of no use to this build; "" when it is.
 std::string stale_reason(const TuningRecord& tuning, const BuildVersions& build) {
   if (tuning.key.generator_version != build.generator_version) {
     return fmt::format("generator {}, this build {}", tuning.key.generator_version,
@@ -18,8 +16,6 @@ std::string stale_reason(const TuningRecord& tuning, const BuildVersions& build)
   }
   return "";
 }
-
-}  // namespace
 
 std::int64_t PrunePlan::binary_bytes() const {
   std::int64_t bytes = 0;

@@ -17,6 +17,10 @@ struct BuildVersions {
   std::string nvrtc_version;
 };
 
+// Why `tuning` is of no use to this build (a hard key differs: "generator 0.1.0+abc, this build
+// 0.1.0+def"); "" when it is usable.
+std::string stale_reason(const TuningRecord& tuning, const BuildVersions& build);
+
 struct PrunedTuning {
   TuningRecord tuning;
   std::string reason;  // "generator 0.1.0+abc, this build 0.1.0+def"

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "cache/prune.h"
 #include "generator/spec_parser.h"
+#include "generator/version.h"
+#include "runtime/nvrtc.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
 #include "tuner/candidate_result.h"
@@ -17,8 +20,15 @@ double flops_of(const std::string& spec) {
   }
 }
 
+std::string hard_key_problem(const cache::TuningRecord& t) {
+  return cache::stale_reason(
+      t, {.generator_version = generator_version(), .nvrtc_version = nvrtc_version()});
+}
+
 nlohmann::json tuning_json(const cache::TuningRecord& t) {
+  const std::string stale = hard_key_problem(t);
   return {{"spec", t.spec},
+          {"stale", stale.empty() ? nlohmann::json() : nlohmann::json(stale)},
           {"signature", t.key.signature},
           {"precision", t.key.precision},
           {"device", t.key.device_name},
@@ -48,11 +58,20 @@ nlohmann::json candidates_json(const std::vector<cache::CandidateRecord>& candid
 }
 
 std::string tuning_heading(const cache::TuningRecord& t) {
+  const std::string stale = hard_key_problem(t);
+  const std::string keys =
+      stale.empty()
+          ? "hard keys (GPU, arch, SMs, NVRTC, generator) match this build: loads use it on that "
+            "GPU"
+          : fmt::format(
+                "stale: a hard key differs ({}); loads ignore it, 'fusetune cache "
+                "prune' removes it",
+                stale);
   return fmt::format(
-      "{}\n{} ({}, {} SMs), precision {}, driver {}, NVRTC {}, generator {}\n"
-      "tuned {} in {:.1f} s; winner {}\n\n",
+      "{}\n{} ({}, {} SMs), precision {}, driver {}, NVRTC {}, generator {}\n{}; the driver is "
+      "recorded, not part of the key\ntuned {} in {:.1f} s; winner {}\n\n",
       t.spec, t.key.device_name, t.key.arch, t.key.sm_count, t.key.precision, t.driver_version,
-      t.key.nvrtc_version, t.key.generator_version, t.updated_at, t.tuning_seconds,
+      t.key.nvrtc_version, t.key.generator_version, keys, t.updated_at, t.tuning_seconds,
       t.winner.empty() ? "(none)" : t.winner);
 }
 

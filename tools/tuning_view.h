@@ -13,13 +13,18 @@ namespace fusetune::cli {
 // The spec's work, for TFLOP/s; 0 when the stored text no longer parses.
 double flops_of(const std::string& spec);
 
-// The tuning's key, winner and times (as `cache ls --json` lists them).
+// Why the tuning is stale for this build (a hard key, the generator or NVRTC version, differs);
+// "" when this build uses it.
+std::string hard_key_problem(const cache::TuningRecord& tuning);
+
+// The tuning's key, winner and times (as `cache ls --json` lists them), and "stale": the hard
+// key that differs, or null.
 nlohmann::json tuning_json(const cache::TuningRecord& tuning);
 // Every candidate as `tune --json` reports it, with when it was measured.
 nlohmann::json candidates_json(const std::vector<cache::CandidateRecord>& candidates, double flops);
 
-// The spec, the key, the driver, when and how long it was tuned, and the winner; ends in a blank
-// line.
+// The spec, the key, whether its hard keys match this build, the driver, when and how long it
+// was tuned, and the winner; ends in a blank line.
 std::string tuning_heading(const cache::TuningRecord& tuning);
 // One row per candidate in the order given: rank, name, outcome, time, TFLOP/s, error, resources,
 // and the first line of the message.

@@ -457,6 +457,13 @@ TEST_F(CliTest, TuningResultsTravelMergeCompareExplainAndArePruned) {
   EXPECT_EQ(text.exit_code, 0) << text.output;
   EXPECT_NE(text.output.find("25.0% slower than the winner"), std::string::npos) << text.output;
   EXPECT_NE(text.output.find("1 failed (compile_error 1)"), std::string::npos) << text.output;
+  // Made by another generator: show and ls say the hard key that makes it stale.
+  EXPECT_NE(text.output.find("stale: a hard key differs (generator 0.0.0+test"), std::string::npos)
+      << text.output;
+  const nlohmann::json listed = nlohmann::json::parse(fusetune("cache ls --json --db " + a).output);
+  ASSERT_FALSE(listed["tunings"].empty());
+  EXPECT_NE(listed["tunings"][0]["stale"].get<std::string>().find("generator 0.0.0+test"),
+            std::string::npos);
 
   const std::string out = (folder_ / "out.json").string();
   EXPECT_EQ(fusetune("cache export " + out + " --spec '" + spec + "' --db " + a).exit_code, 0);
