@@ -18,18 +18,19 @@ struct Neighbour {
   double distance = 0;
 };
 
-// Whether `tuning` was made on this device by this build at a precision `policy` may use.
-bool usable(const cache::TuningRecord& tuning, const Spec& spec, const PrecisionPolicy& policy,
-            const DeviceInfo& device) {
+// Whether `tuning` was made where `here` was (device and build: every key field but the
+// signature and precision) at a precision `allowed` holds (under auto, measured within the
+// tolerance).
+bool usable(const cache::TuningRecord& tuning, const cache::TuningKey& here,
+            const PrecisionPolicy& policy, const std::vector<Precision>& allowed) {
   if (tuning.winner.empty() || !tuning.winner_time_ms) return false;
   const std::optional<Precision> precision = precision_from_string(tuning.key.precision);
-  const std::vector<Precision> allowed = policy.precisions();
   if (!precision || std::ranges::find(allowed, *precision) == allowed.end()) return false;
   if (policy.is_auto() && (!tuning.winner_rel_err || *tuning.winner_rel_err > policy.tolerance))
     return false;
-  cache::TuningKey same_place =
-      tuning_key(spec, tuning.key.precision, device.name, device.arch(), device.sm_count);
+  cache::TuningKey same_place = here;
   same_place.signature = tuning.key.signature;
+  same_place.precision = tuning.key.precision;
   return same_place == tuning.key;
 }
 
@@ -52,10 +53,13 @@ std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolic
                                           const DeviceInfo& device,
                                           const std::vector<cache::LayeredTuning>& tunings) {
   const std::string chain = chain_signature(spec);
+  const cache::TuningKey here =
+      tuning_key(spec, "", device.name, device.arch(), device.sm_count);  // computed once
+  const std::vector<Precision> allowed = policy.precisions();
   std::optional<Neighbour> best;
   for (const cache::LayeredTuning& layered : tunings) {
     const cache::TuningRecord& tuning = layered.record;
-    if (!usable(tuning, spec, policy, device)) continue;
+    if (!usable(tuning, here, policy, allowed)) continue;
     std::optional<Neighbour> n = as_neighbour(tuning, spec, chain, device.sm_count);
     // The nearest; for one neighbour tuned at several precisions, the fastest of them.
     if (n && (!best || n->distance < best->distance ||

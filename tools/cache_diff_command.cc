@@ -12,6 +12,7 @@
 #include "tools/commands.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
+#include "tools/tuning_view.h"
 
 namespace fusetune::cli {
 namespace {
@@ -42,19 +43,9 @@ const char* kind_name(TuningDiff::Kind kind) {
   return "";
 }
 
-nlohmann::json optional_json(std::optional<double> value) {
-  return value ? nlohmann::json(*value) : nlohmann::json();
-}
-
 nlohmann::json diff_json(const TuningDiff& d) {
-  nlohmann::json j = {{"spec", d.spec},
-                      {"signature", d.key.signature},
-                      {"precision", d.key.precision},
-                      {"device", d.key.device_name},
-                      {"arch", d.key.arch},
-                      {"sm_count", d.key.sm_count},
-                      {"nvrtc_version", d.key.nvrtc_version},
-                      {"generator_version", d.key.generator_version}};
+  nlohmann::json j = {{"spec", d.spec}};
+  j.update(key_json(d.key));
   if (d.kind != TuningDiff::Kind::only_in_b) {
     j["a_winner"] = d.a_winner;
     j["a_time_ms"] = optional_json(d.a_time_ms);

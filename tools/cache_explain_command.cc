@@ -91,19 +91,17 @@ std::string verdict_text(const cache::TuningRecord& t, const Verdict& v, std::si
 nlohmann::json verdict_json(const Verdict& v) {
   auto named = [](const cache::CandidateRecord* c) {
     if (c == nullptr) return nlohmann::json();
-    return nlohmann::json{{"name", c->name},
-                          {"outcome", c->outcome},
-                          {"time_ms", c->time_ms ? nlohmann::json(*c->time_ms) : nlohmann::json()}};
+    return nlohmann::json{
+        {"name", c->name}, {"outcome", c->outcome}, {"time_ms", optional_json(c->time_ms)}};
   };
-  return {
-      {"winner", named(v.winner)},
-      {"runner_up", named(v.runner_up)},
-      {"margin_percent", v.margin_percent ? nlohmann::json(*v.margin_percent) : nlohmann::json()},
-      {"verified", v.finalists + v.screened},
-      {"finalists", v.finalists},
-      {"screened_out", v.screened},
-      {"failed", failed_count(v)},
-      {"failures", v.failures}};
+  return {{"winner", named(v.winner)},
+          {"runner_up", named(v.runner_up)},
+          {"margin_percent", optional_json(v.margin_percent)},
+          {"verified", v.finalists + v.screened},
+          {"finalists", v.finalists},
+          {"screened_out", v.screened},
+          {"failed", failed_count(v)},
+          {"failures", v.failures}};
 }
 
 int explain(const ExplainArgs& args) {

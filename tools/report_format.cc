@@ -18,6 +18,10 @@ std::string format_kib(int bytes) {
   return bytes >= 0 ? fmt::format("{:.1f}", bytes / 1024.0) : "-";
 }
 
+nlohmann::json optional_json(std::optional<double> value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
+}
+
 nlohmann::json to_json(const CandidateResult& r, double flops) {
   nlohmann::json j = {{"name", r.name},
                       {"config", nlohmann::json::parse(config_json(r.config))},
@@ -25,9 +29,9 @@ nlohmann::json to_json(const CandidateResult& r, double flops) {
                       {"registers", r.registers},
                       {"smem_bytes", r.smem_bytes},
                       {"spill_bytes", r.spill_bytes}};
-  j["time_ms"] = r.time_ms ? nlohmann::json(*r.time_ms) : nlohmann::json();
+  j["time_ms"] = optional_json(r.time_ms);
   j["tflops"] = r.time_ms ? nlohmann::json(flops / (*r.time_ms * 1e-3) / 1e12) : nlohmann::json();
-  j["rel_err"] = r.rel_err ? nlohmann::json(*r.rel_err) : nlohmann::json();
+  j["rel_err"] = optional_json(r.rel_err);
   if (!r.message.empty()) j["message"] = r.message;
   return j;
 }
@@ -47,9 +51,7 @@ nlohmann::json to_json(const TuneReport& report, const std::string& database) {
                       {"failed", report.failed},
                       {"tuning_s", report.tuning_seconds}};
   j["winner"] = report.winner ? to_json(*report.winner, report.flops) : nlohmann::json();
-  j["winner_recheck_rel_err"] = report.winner_recheck_rel_err
-                                    ? nlohmann::json(*report.winner_recheck_rel_err)
-                                    : nlohmann::json();
+  j["winner_recheck_rel_err"] = optional_json(report.winner_recheck_rel_err);
   nlohmann::json results = nlohmann::json::array();
   for (const CandidateResult& r : report.results) results.push_back(to_json(r, report.flops));
   j["results"] = std::move(results);

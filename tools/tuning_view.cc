@@ -25,25 +25,30 @@ std::string hard_key_problem(const cache::TuningRecord& t) {
       t, {.generator_version = generator_version(), .nvrtc_version = nvrtc_version()});
 }
 
+nlohmann::json key_json(const cache::TuningKey& key) {
+  return {{"signature", key.signature},
+          {"precision", key.precision},
+          {"device", key.device_name},
+          {"arch", key.arch},
+          {"sm_count", key.sm_count},
+          {"nvrtc_version", key.nvrtc_version},
+          {"generator_version", key.generator_version}};
+}
+
 nlohmann::json tuning_json(const cache::TuningRecord& t) {
   const std::string stale = hard_key_problem(t);
-  return {{"spec", t.spec},
-          {"stale", stale.empty() ? nlohmann::json() : nlohmann::json(stale)},
-          {"signature", t.key.signature},
-          {"precision", t.key.precision},
-          {"device", t.key.device_name},
-          {"arch", t.key.arch},
-          {"sm_count", t.key.sm_count},
-          {"nvrtc_version", t.key.nvrtc_version},
-          {"generator_version", t.key.generator_version},
-          {"driver_version", t.driver_version},
-          {"winner", t.winner},
-          {"time_ms", t.winner_time_ms ? nlohmann::json(*t.winner_time_ms) : nlohmann::json()},
-          {"rel_err", t.winner_rel_err ? nlohmann::json(*t.winner_rel_err) : nlohmann::json()},
-          {"candidates", t.candidate_count},
-          {"tuning_s", t.tuning_seconds},
-          {"created_at", t.created_at},
-          {"updated_at", t.updated_at}};
+  nlohmann::json j = {{"spec", t.spec},
+                      {"stale", stale.empty() ? nlohmann::json() : nlohmann::json(stale)}};
+  j.update(key_json(t.key));
+  j.update({{"driver_version", t.driver_version},
+            {"winner", t.winner},
+            {"time_ms", optional_json(t.winner_time_ms)},
+            {"rel_err", optional_json(t.winner_rel_err)},
+            {"candidates", t.candidate_count},
+            {"tuning_s", t.tuning_seconds},
+            {"created_at", t.created_at},
+            {"updated_at", t.updated_at}});
+  return j;
 }
 
 nlohmann::json candidates_json(const std::vector<cache::CandidateRecord>& candidates,

@@ -17,6 +17,10 @@ double flops_of(const std::string& spec);
 // "" when this build uses it.
 std::string hard_key_problem(const cache::TuningRecord& tuning);
 
+// A tuning key's fields: signature, precision, device, arch, sm_count, nvrtc_version,
+// generator_version.
+nlohmann::json key_json(const cache::TuningKey& key);
+
 // The tuning's key, winner and times (as `cache ls --json` lists them), and "stale": the hard
 // key that differs, or null.
 nlohmann::json tuning_json(const cache::TuningRecord& tuning);
