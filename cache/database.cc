@@ -24,7 +24,7 @@ using sqlite::Transaction;
   "SELECT id, signature, precision, device_name, arch, sm_count, nvrtc_version,"       \
   " generator_version, spec, driver_version, winner, winner_time_ms, winner_rel_err,"  \
   " winner_config_json, (SELECT count(*) FROM candidates c WHERE c.tuning_id = t.id)," \
-  " tuning_seconds, created_at, updated_at FROM tunings t "
+  " tuning_seconds, created_at, updated_at, device_state FROM tunings t "
 
 // Binds the key to parameters ?1 to ?7.
 void bind_key(Statement& statement, const TuningKey& key) {
@@ -59,7 +59,7 @@ TuningRecord read_tuning(const Statement& row) {
   record.key = {row.column_text(1), row.column_text(2), row.column_text(3), row.column_text(4),
                 row.column_int(5),  row.column_text(6), row.column_text(7)};
   record.spec = row.column_text(8);
-  record.driver_version = row.column_int(9);
+  record.soft_keys.driver_version = row.column_int(9);
   record.winner = row.column_text(10);
   record.winner_time_ms = row.column_optional_double(11);
   record.winner_rel_err = row.column_optional_double(12);
@@ -68,6 +68,7 @@ TuningRecord read_tuning(const Statement& row) {
   record.tuning_seconds = row.column_double(15);
   record.created_at = row.column_text(16);
   record.updated_at = row.column_text(17);
+  read_device_state(row.column_text(18), record.soft_keys);
   return record;
 }
 
@@ -106,11 +107,12 @@ class SqliteDatabase final : public Database {
   std::vector<TuningRecord> tunings() override { return read_tunings(all_tunings_); }
 
   std::int64_t begin_tuning(const TuningKey& key, const std::string& spec,
-                            int driver_version) override {
+                            const SoftKeys& soft_keys) override {
     Transaction transaction(connection_);
     bind_key(begin_tuning_, key);
     begin_tuning_.bind(8, spec);
-    begin_tuning_.bind(9, driver_version);
+    begin_tuning_.bind(9, soft_keys.driver_version);
+    begin_tuning_.bind(10, device_state_json(soft_keys));
     if (!begin_tuning_.step()) {
       throw Error(StatusCode::internal, fmt::format("{}: the upsert returned no id", path()));
     }
@@ -294,7 +296,7 @@ class SqliteDatabase final : public Database {
     Statement& s = store_tuning_;
     bind_key(s, record.key);
     s.bind(8, record.spec);
-    s.bind(9, record.driver_version);
+    s.bind(9, record.soft_keys.driver_version);
     s.bind(10, record.tuning_seconds);
     s.bind(11, record.winner);
     s.bind(12, record.winner_time_ms);
@@ -302,6 +304,7 @@ class SqliteDatabase final : public Database {
     s.bind(14, record.winner_config_json);
     s.bind(15, record.created_at);
     s.bind(16, record.updated_at);
+    s.bind(17, device_state_json(record.soft_keys));
     if (!s.step()) {
       throw Error(StatusCode::internal, fmt::format("{}: the upsert returned no id", path()));
     }
@@ -359,12 +362,13 @@ class SqliteDatabase final : public Database {
   Statement begin_tuning_{
       connection_,
       "INSERT INTO tunings (signature, precision, device_name, arch, sm_count, nvrtc_version,"
-      " generator_version, spec, driver_version, created_at, updated_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " FT_NOW ", " FT_NOW
+      " generator_version, spec, driver_version, device_state, created_at, updated_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, " FT_NOW ", " FT_NOW
       ")"
       " ON CONFLICT (signature, precision, device_name, arch, sm_count, nvrtc_version,"
       " generator_version) DO UPDATE SET spec = excluded.spec,"
-      " driver_version = excluded.driver_version, updated_at = excluded.updated_at"
+      " driver_version = excluded.driver_version, device_state = excluded.device_state,"
+      " updated_at = excluded.updated_at"
       " RETURNING id"};
   Statement touch_tuning_{connection_, "UPDATE tunings SET updated_at = " FT_NOW " WHERE id = ?1"};
   Statement record_candidate_{
@@ -424,11 +428,12 @@ class SqliteDatabase final : public Database {
       connection_,
       "INSERT INTO tunings (signature, precision, device_name, arch, sm_count, nvrtc_version,"
       " generator_version, spec, driver_version, tuning_seconds, winner, winner_time_ms,"
-      " winner_rel_err, winner_config_json, created_at, updated_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+      " winner_rel_err, winner_config_json, created_at, updated_at, device_state)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
       " ON CONFLICT (signature, precision, device_name, arch, sm_count, nvrtc_version,"
       " generator_version) DO UPDATE SET spec = excluded.spec,"
-      " driver_version = excluded.driver_version, tuning_seconds = excluded.tuning_seconds,"
+      " driver_version = excluded.driver_version, device_state = excluded.device_state,"
+      " tuning_seconds = excluded.tuning_seconds,"
       " winner = excluded.winner, winner_time_ms = excluded.winner_time_ms,"
       " winner_rel_err = excluded.winner_rel_err,"
       " winner_config_json = excluded.winner_config_json, created_at = excluded.created_at,"

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/soft_keys.h"
 #include "fusetune/status.h"
 
 namespace fusetune::cache {
@@ -54,9 +55,9 @@ struct CandidateRecord {
 struct TuningRecord {
   std::int64_t id = 0;
   TuningKey key;
-  std::string spec;        // the canonical spec as last tuned, with its scalar values
-  int driver_version = 0;  // recorded, not part of the key
-  std::string winner;      // name of the fastest "ok" candidate; empty while there is none
+  std::string spec;    // the canonical spec as last tuned, with its scalar values
+  SoftKeys soft_keys;  // as last tuned or re-verified; recorded, not part of the key
+  std::string winner;  // name of the fastest "ok" candidate; empty while there is none
   std::optional<double> winner_time_ms;
   std::optional<double> winner_rel_err;
   std::string winner_config_json;
@@ -131,9 +132,9 @@ class Database {
   virtual std::vector<TuningRecord> tunings() = 0;
 
   // Returns the id of the tuning under `key`, creating it if absent; stores `spec` and
-  // `driver_version` as the latest seen.
+  // `soft_keys` as the latest seen.
   virtual std::int64_t begin_tuning(const TuningKey& key, const std::string& spec,
-                                    int driver_version) = 0;
+                                    const SoftKeys& soft_keys) = 0;
   // Inserts the candidate, or replaces the row of the same name in that tuning.
   virtual void record_candidate(std::int64_t tuning_id, const CandidateRecord& candidate) = 0;
   // Names of the candidates already stored for the tuning (to resume a sweep).

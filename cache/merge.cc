@@ -18,7 +18,7 @@ TuningRecord merged_metadata(const TuningRecord& stored, const TuningRecord& inc
   TuningRecord merged = stored;
   if (incoming.updated_at > stored.updated_at) {
     merged.spec = incoming.spec;
-    merged.driver_version = incoming.driver_version;
+    merged.soft_keys = incoming.soft_keys;
   }
   merged.created_at = std::min(stored.created_at, incoming.created_at);
   merged.tuning_seconds = std::max(stored.tuning_seconds, incoming.tuning_seconds);

@@ -161,7 +161,12 @@ PortableTuning read_tuning(const Json& json, std::size_t index, const std::strin
       f.integer("sm_count", 0), f.text("nvrtc_version"), f.text("generator_version")};
   if (t.key.signature.empty()) f.fail("signature", "must not be empty");
   t.spec = f.text("spec");
-  t.driver_version = f.integer("driver_version", 0);
+  t.soft_keys.driver_version = f.integer("driver_version", 0);
+  // Optional: files written before soft keys beyond the driver were recorded lack it.
+  if (const auto state = json.find("device_state"); state != json.end()) {
+    if (!state->is_object()) f.fail("device_state", "must be an object");
+    read_device_state(state->dump(), t.soft_keys);
+  }
   t.tuning_seconds = f.number("tuning_seconds");
   t.created_at = f.timestamp("created_at");
   t.updated_at = f.timestamp("updated_at");

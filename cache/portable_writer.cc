@@ -46,6 +46,7 @@ Json tuning_json(const PortableTuning& p) {
   const TuningRecord& t = p.tuning;
   Json candidates = Json::array();
   for (const CandidateRecord& c : p.candidates) candidates.push_back(candidate_json(c));
+  const std::string state = device_state_json(t.soft_keys);
   return {{"signature", t.key.signature},
           {"precision", t.key.precision},
           {"device_name", t.key.device_name},
@@ -54,7 +55,8 @@ Json tuning_json(const PortableTuning& p) {
           {"nvrtc_version", t.key.nvrtc_version},
           {"generator_version", t.key.generator_version},
           {"spec", t.spec},
-          {"driver_version", t.driver_version},
+          {"driver_version", t.soft_keys.driver_version},
+          {"device_state", state.empty() ? Json::object() : Json::parse(state)},
           {"tuning_seconds", t.tuning_seconds},
           {"created_at", t.created_at},
           {"updated_at", t.updated_at},

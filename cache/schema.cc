@@ -98,6 +98,11 @@ PRAGMA user_version = 2;
 ALTER TABLE candidates ADD COLUMN time_spread REAL;
 PRAGMA user_version = 3;
 )sql"},
+    // The soft keys beside the driver (cache/soft_keys.h) as a JSON object; '' when unrecorded.
+    {4, R"sql(
+ALTER TABLE tunings ADD COLUMN device_state TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 4;
+)sql"},
 };
 
 static_assert(static_cast<int>(std::size(kMigrations)) == kSchemaVersion,

@@ -1,6 +1,6 @@
 // Which verified candidate wins, so that tuning twice on one machine picks the same kernel:
-// the fastest, unless others are within its measured noise; then, of those, the first by name.
-// Timings within noise do not order candidates, a fixed order of names does.
+// the fastest, unless others are within its noise; then, of those, the first by name. Timings
+// within noise do not order candidates, a fixed order of names does.
 #pragma once
 
 #include <cstddef>
@@ -18,9 +18,15 @@ struct TimedCandidate {
   std::optional<double> spread;
 };
 
+// Differences below this fraction of a time are noise even when the rounds agree more closely:
+// rounds interleaved within one sweep share its machine state, so their spread misses what
+// changes between sweeps (on the H100, fp32 seed finalists 0.5% apart swapped places from one
+// sweep to the next while each sweep's rounds spread less than that).
+inline constexpr double kNoiseFloor = 0.01;
+
 // The index of the winner among `candidates` (every one verified and timed); empty when there
 // are none. A candidate is within the fastest's noise when its time is at most the fastest's
-// time times (1 + the fastest's spread).
+// time times (1 + the larger of the fastest's spread and kNoiseFloor).
 std::optional<std::size_t> choose_winner(const std::vector<TimedCandidate>& candidates);
 
 }  // namespace fusetune::cache

@@ -6,6 +6,27 @@
 #include "fusetune/status.h"
 
 namespace fusetune {
+namespace {
+
+std::optional<int> attribute(cudaDeviceAttr which, int ordinal) {
+  int value = 0;
+  if (cudaDeviceGetAttribute(&value, which, ordinal) != cudaSuccess) return std::nullopt;
+  return value;
+}
+
+cache::SoftKeys read_soft_keys(int ordinal, int driver_version) {
+  cache::SoftKeys keys;
+  keys.driver_version = driver_version;
+  if (auto khz = attribute(cudaDevAttrClockRate, ordinal); khz && *khz > 0)
+    keys.sm_clock_mhz = *khz / 1000;
+  if (auto khz = attribute(cudaDevAttrMemoryClockRate, ordinal); khz && *khz > 0)
+    keys.memory_clock_mhz = *khz / 1000;
+  if (auto ecc = attribute(cudaDevAttrEccEnabled, ordinal)) keys.ecc = *ecc != 0;
+  if (auto mps = attribute(cudaDevAttrMpsEnabled, ordinal)) keys.mps = *mps != 0;
+  return keys;
+}
+
+}  // namespace
 
 std::string DeviceInfo::arch() const { return fmt::format("sm_{}{}", cc_major, cc_minor); }
 
@@ -40,6 +61,7 @@ DeviceProbe probe_device(int ordinal) {
   info.l2_bytes = prop.l2CacheSize;
   info.memory_bytes = prop.totalGlobalMem;
   cudaDriverGetVersion(&info.driver_version);
+  info.soft_keys = read_soft_keys(ordinal, info.driver_version);
   if (info.cc_major < 8)
     return {std::nullopt,
             fmt::format("{} has compute capability {}.{}; fusetune needs 8.0 or newer (A100, H100)",

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "cache/soft_keys.h"
 #include "generator/device_limits.h"
 
 namespace fusetune {
@@ -20,6 +21,7 @@ struct DeviceInfo {
   std::size_t memory_bytes = 0;
   int driver_version = 0;  // e.g. 13000
   DeviceLimits limits;
+  cache::SoftKeys soft_keys;  // the driver, peak clocks, ECC and MPS, as a tuning records them
 
   std::string arch() const;         // "sm_90"
   std::string description() const;  // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)"

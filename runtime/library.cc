@@ -1,5 +1,6 @@
 // The public API (include/fusetune/fusetune.h): Library and Kernel.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <iostream>
@@ -137,19 +138,19 @@ class DatabaseLibrary final : public Library {
   // The tuned winner the policy picks: the named precision's, or under auto the fastest whose
   // measured error is within the tolerance. Each precision's tuning is the user's, else the
   // system layer's.
-  std::optional<cache::TuningRecord> find_winner(const Spec& spec, const PrecisionPolicy& policy) {
-    std::vector<cache::TuningRecord> tunings;
+  std::optional<cache::LayeredTuning> find_winner(const Spec& spec, const PrecisionPolicy& policy) {
+    std::vector<cache::LayeredTuning> tunings;
     std::vector<PrecisionWinner> winners;
     for (Precision p : policy.precisions()) {
       const cache::TuningKey key = tuning_key(spec, std::string(to_string(p)), device_.name,
                                               device_.arch(), device_.sm_count);
       std::optional<cache::LayeredTuning> found = layers_.find_winner(key);
       if (!found) continue;
-      cache::TuningRecord& tuning = found->record;
-      if (!policy.is_auto()) return std::move(tuning);
+      const cache::TuningRecord& tuning = found->record;
+      if (!policy.is_auto()) return found;
       if (!tuning.winner_time_ms || !tuning.winner_rel_err) continue;
       winners.push_back({p, *tuning.winner_time_ms, *tuning.winner_rel_err});
-      tunings.push_back(std::move(tuning));
+      tunings.push_back(std::move(*found));
     }
     const std::optional<std::size_t> chosen = choose_fastest_within(winners, policy.tolerance);
     if (!chosen) return std::nullopt;
@@ -172,8 +173,9 @@ class DatabaseLibrary final : public Library {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
     const PrecisionPolicy policy =
         make_precision_policy(options_.precision, tolerance_of(options_), spec.main);
-    const std::optional<cache::TuningRecord> tuning = find_winner(spec, policy);
-    const bool tuned = tuning.has_value();
+    const std::optional<cache::LayeredTuning> found = find_winner(spec, policy);
+    const cache::TuningRecord* tuning = found ? &found->record : nullptr;
+    const bool tuned = tuning != nullptr;
     std::optional<NearestTuned> nearest;
     if (!tuned) nearest = nearest_tuned(spec, policy, device_, layers_.tunings());
     const Candidate candidate =
@@ -191,6 +193,12 @@ class DatabaseLibrary final : public Library {
                          layers_.system() ? "both tuning databases" : layers_.user().path()));
     }
     if (!tuned) note_miss(spec, policy, source.name, nearest ? nearest->neighbour : "");
+    // Only the user's tunings: re-verifying writes, and the system layer is read-only.
+    if (tuned && found->layer == cache::Layer::user) {
+      const std::vector<std::string> changes =
+          cache::soft_key_changes(tuning->soft_keys, device_.soft_keys);
+      if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);
+    }
     return std::make_shared<LoadedSpecKernel>(
         spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch));
   }
@@ -214,6 +222,27 @@ class DatabaseLibrary final : public Library {
         "--precision {}` (or `fusetune tune --misses`) to tune it.",
         spec.canonical(), device_.description(), policy.name(),
         policy.is_auto() ? fmt::format(" (tolerance {:g})", policy.tolerance) : "", served,
+        spec.canonical(), policy.name()));
+  }
+
+  // A tuning whose soft keys changed still serves its winner (its code is right for this GPU),
+  // but its times may no longer rank it first: noted like a miss, so that `fusetune tune
+  // --misses` re-verifies the winner and runner-up.
+  void note_soft_key_changes(const Spec& spec, const PrecisionPolicy& policy,
+                             const cache::TuningRecord& tuning,
+                             const std::vector<std::string>& changes) {
+    try {
+      layers_.user().record_miss(
+          tuning_key(spec, policy.name(), device_.name, device_.arch(), device_.sm_count),
+          spec.canonical(), tuning.winner);
+    } catch (const Error& e) {
+      warn(fmt::format("could not note the change in {}: {}", layers_.user().path(), e.what()));
+    }
+    warn(fmt::format(
+        "'{}' was tuned at precision {} under other soft keys ({}); using its winner {}. Run "
+        "`fusetune tune \"{}\" --precision {}` (or `fusetune tune --misses`) to re-verify the "
+        "winner and runner-up, which takes seconds, not a new sweep.",
+        spec.canonical(), tuning.key.precision, fmt::join(changes, ", "), tuning.winner,
         spec.canonical(), policy.name()));
   }
 

@@ -18,6 +18,12 @@ bool from_cache(const AutoTuneReport& report) {
   return std::ranges::all_of(report.sweeps, [](const TuneReport& r) { return r.from_cache; });
 }
 
+// Soft keys changed and no precision needed a full sweep.
+bool reverified(const AutoTuneReport& report) {
+  return std::ranges::all_of(
+      report.sweeps, [](const TuneReport& r) { return r.from_cache || !r.reverified.empty(); });
+}
+
 // "24/24" (compiled of candidates), or "24/24 (10 found in the database)", over every sweep.
 std::string compiled_count(const AutoTuneReport& report) {
   int compiled = 0, candidates = 0, found = 0;
@@ -41,7 +47,8 @@ std::string precision_of(const SpecOutcome& outcome) {
 std::string verdict(const SpecOutcome& outcome) {
   if (!outcome.succeeded()) return "failed";
   if (compile_only(*outcome.report)) return "compiled " + compiled_count(*outcome.report);
-  return from_cache(*outcome.report) ? "from cache" : "tuned";
+  if (from_cache(*outcome.report)) return "from cache";
+  return reverified(*outcome.report) ? "re-verified" : "tuned";
 }
 
 }  // namespace

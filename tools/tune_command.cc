@@ -1,6 +1,7 @@
 // fusetune tune SPEC: runs (or recalls) the sweep and shows the best candidates; with --specs,
 // the same for every spec of a list (tools/tune_list.h).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <iostream>
@@ -71,6 +72,11 @@ void print_measured(const TuneReport& report, const TuneArgs& args, const std::s
     fmt::print("from {} (tuned in {:.1f} s; --force tunes again{})\n",
                source_of(report, database, system), report.tuning_seconds,
                report.from_system ? fmt::format(", into {}", database) : "");
+  else if (!report.reverified.empty())
+    fmt::print(
+        "re-verified in {:.1f} s into {}: the soft keys changed ({}), so the winner and "
+        "runner-up were checked and timed again instead of tuning anew (--force tunes anew)\n",
+        report.tuning_seconds, database, fmt::join(report.reverified, ", "));
   else
     fmt::print("tuned in {:.1f} s into {}\n", report.tuning_seconds, database);
   fmt::print("\n{}\n", table.render());
@@ -128,7 +134,9 @@ void print_auto(const AutoTuneReport& report, const PrecisionPolicy& policy,
                    format_tflops(sweep.flops, ms), format_error(error),
                    sweep.from_system  ? "from the system database"
                    : sweep.from_cache ? "from cache"
-                                      : fmt::format("now, {:.1f} s", sweep.tuning_seconds),
+                   : !sweep.reverified.empty()
+                       ? fmt::format("re-verified, {:.1f} s", sweep.tuning_seconds)
+                       : fmt::format("now, {:.1f} s", sweep.tuning_seconds),
                    verdict});
   }
   const std::string device = report.sweeps.empty() ? "" : report.sweeps.front().device;

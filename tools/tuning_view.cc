@@ -1,10 +1,12 @@
 #include "tools/tuning_view.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cache/prune.h"
 #include "generator/spec_parser.h"
 #include "generator/version.h"
+#include "runtime/device.h"
 #include "runtime/nvrtc.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
@@ -25,6 +27,22 @@ std::string hard_key_problem(const cache::TuningRecord& t) {
       t, {.generator_version = generator_version(), .nvrtc_version = nvrtc_version()});
 }
 
+std::optional<std::vector<std::string>> soft_key_changes_here(const cache::TuningRecord& t) {
+  // Probed once: a CUDA context costs a few hundred milliseconds, and listings show many tunings.
+  static const std::vector<DeviceInfo> gpus = [] {
+    std::vector<DeviceInfo> found;
+    for (int ordinal = 0;; ++ordinal) {
+      DeviceProbe probe = probe_device(ordinal);
+      if (!probe.device) return found;
+      found.push_back(std::move(*probe.device));
+    }
+  }();
+  for (const DeviceInfo& gpu : gpus)
+    if (gpu.name == t.key.device_name && gpu.arch() == t.key.arch && gpu.sm_count == t.key.sm_count)
+      return cache::soft_key_changes(t.soft_keys, gpu.soft_keys);
+  return std::nullopt;
+}
+
 nlohmann::json key_json(const cache::TuningKey& key) {
   return {{"signature", key.signature},
           {"precision", key.precision},
@@ -40,7 +58,11 @@ nlohmann::json tuning_json(const cache::TuningRecord& t) {
   nlohmann::json j = {{"spec", t.spec},
                       {"stale", stale.empty() ? nlohmann::json() : nlohmann::json(stale)}};
   j.update(key_json(t.key));
-  j.update({{"driver_version", t.driver_version},
+  const std::optional<std::vector<std::string>> changes = soft_key_changes_here(t);
+  j.update({{"driver_version", t.soft_keys.driver_version},
+            {"soft_keys", cache::describe(t.soft_keys)},
+            // null where no GPU of the key is in this machine to compare with
+            {"soft_key_changes", changes ? nlohmann::json(*changes) : nlohmann::json()},
             {"winner", t.winner},
             {"time_ms", optional_json(t.winner_time_ms)},
             {"rel_err", optional_json(t.winner_rel_err)},
@@ -72,12 +94,21 @@ std::string tuning_heading(const cache::TuningRecord& t) {
                 "stale: a hard key differs ({}); loads ignore it, 'fusetune cache "
                 "prune' removes it",
                 stale);
+  const std::optional<std::vector<std::string>> changes = soft_key_changes_here(t);
+  const std::string soft = !changes ? "no such GPU here to compare them with"
+                           : changes->empty()
+                               ? "they match this machine's GPU"
+                               : fmt::format(
+                                     "they differ on this machine's GPU ({}): loads use the "
+                                     "winner and warn; 'fusetune tune' re-verifies the winner "
+                                     "and runner-up",
+                                     fmt::join(*changes, ", "));
   return fmt::format(
-      "{}\n{} ({}, {} SMs), precision {}, driver {}, NVRTC {}, generator {}\n{}; the driver is "
-      "recorded, not part of the key\ntuned {} in {:.1f} s; winner {}\n\n",
-      t.spec, t.key.device_name, t.key.arch, t.key.sm_count, t.key.precision, t.driver_version,
-      t.key.nvrtc_version, t.key.generator_version, keys, t.updated_at, t.tuning_seconds,
-      t.winner.empty() ? "(none)" : t.winner);
+      "{}\n{} ({}, {} SMs), precision {}, NVRTC {}, generator {}\n{}\nsoft keys (recorded, not "
+      "keyed): {}; {}\ntuned {} in {:.1f} s; winner {}\n\n",
+      t.spec, t.key.device_name, t.key.arch, t.key.sm_count, t.key.precision, t.key.nvrtc_version,
+      t.key.generator_version, keys, cache::describe(t.soft_keys), soft, t.updated_at,
+      t.tuning_seconds, t.winner.empty() ? "(none)" : t.winner);
 }
 
 std::string candidate_table(const std::vector<cache::CandidateRecord>& candidates, double flops) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,18 +18,22 @@ double flops_of(const std::string& spec);
 // "" when this build uses it.
 std::string hard_key_problem(const cache::TuningRecord& tuning);
 
+// What differs between the tuning's soft keys (cache/soft_keys.h) and those of this machine's GPU
+// of its key; nullopt when this machine has no such GPU (or none at all).
+std::optional<std::vector<std::string>> soft_key_changes_here(const cache::TuningRecord& tuning);
+
 // A tuning key's fields: signature, precision, device, arch, sm_count, nvrtc_version,
 // generator_version.
 nlohmann::json key_json(const cache::TuningKey& key);
 
-// The tuning's key, winner and times (as `cache ls --json` lists them), and "stale": the hard
-// key that differs, or null.
+// The tuning's key, winner and times (as `cache ls --json` lists them), "stale": the hard key
+// that differs, or null, and its soft keys with "soft_key_changes" (null: no such GPU here).
 nlohmann::json tuning_json(const cache::TuningRecord& tuning);
 // Every candidate as `tune --json` reports it, with when it was measured.
 nlohmann::json candidates_json(const std::vector<cache::CandidateRecord>& candidates, double flops);
 
-// The spec, the key, whether its hard keys match this build, the driver, when and how long it
-// was tuned, and the winner; ends in a blank line.
+// The spec, the key, whether its hard keys match this build, its soft keys and whether they
+// match this machine's GPU, when and how long it was tuned, and the winner; ends in a blank line.
 std::string tuning_heading(const cache::TuningRecord& tuning);
 // One row per candidate in the order given: rank, name, outcome, time, TFLOP/s, error, resources,
 // and the first line of the message.

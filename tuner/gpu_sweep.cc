@@ -1,5 +1,8 @@
 #include "tuner/gpu_sweep.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -156,20 +159,77 @@ struct GpuSweep {
   }
 };
 
-}  // namespace
-
-TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOptions& options,
-                         const DeviceInfo& device, const cache::TuningKey& key) {
-  const auto start = std::chrono::steady_clock::now();
-  const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.driver_version);
+// The report of a sweep into `tuning_id`, holding the candidates it has stored so far.
+TuneReport stored_report(const Spec& spec, cache::Database& db, const TuneOptions& options,
+                         const DeviceInfo& device, std::int64_t tuning_id) {
   TuneReport report;
   report.spec = spec.canonical();
   report.precision = std::string(to_string(options.precision));
   report.device = device.description();
   report.arch = device.arch();
   report.flops = spec.flops();
-  for (const cache::CandidateRecord& record : db.candidates(tuning_id))  // a resumed sweep
+  for (const cache::CandidateRecord& record : db.candidates(tuning_id))
     report.results.push_back(from_record(record));
+  return report;
+}
+
+WorkerClient start_worker(const Spec& spec, const TuneOptions& options, const DeviceInfo& device,
+                          const ScratchDirectory& scratch) {
+  const SetupRequest setup{
+      spec.canonical(), std::random_device{}(), device.ordinal,
+      options.tolerance.value_or(default_tolerance(options.precision, spec.main.output_dtype())),
+      options.timing};
+  return WorkerClient(options.worker_path.empty() ? find_worker() : options.worker_path, setup,
+                      (scratch / "worker.log").string());
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
+                                         const TuneOptions& options, const DeviceInfo& device,
+                                         const cache::TuningKey& key,
+                                         const std::vector<std::string>& changes) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.soft_keys);
+  TuneReport report = stored_report(spec, db, options, device, tuning_id);
+  report.reverified = changes;
+  sort_results(report.results);
+  // The winner and the runner-up are timed again. The other finalists' times were taken under
+  // the old soft keys and no longer compare with theirs: they step back among the screened.
+  int finalists = 0;
+  for (CandidateResult& r : report.results) {
+    if (r.outcome != Outcome::ok || ++finalists <= 2) continue;
+    r.outcome = Outcome::slower;
+    r.message = fmt::format("timed before the soft keys changed ({}); not timed again",
+                            fmt::join(changes, ", "));
+    db.record_candidate(tuning_id,
+                        to_record(r, binary_key(generate(spec, r.config), device.arch())));
+  }
+  const ScratchDirectory scratch;
+  WorkerClient worker = start_worker(spec, options, device, scratch);
+  const std::string worker_device = worker.start();
+  if (options.observer)
+    options.observer->started(std::min(finalists, 2), worker_device, report.precision);
+  TuneOptions two = options;
+  two.finalists = 2;
+  GpuSweep sweep{spec, two, device, db, tuning_id, worker, scratch, report};
+  sweep.time_finalists();
+  sweep.recheck_winner();
+  const cache::TuningRecord finished = db.finish_tuning(tuning_id, seconds_since(start));
+  if (finished.winner.empty()) return std::nullopt;  // both fail now: the caller sweeps again
+  report.tuning_seconds = seconds_since(start);
+  return report;
+}
+
+TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOptions& options,
+                         const DeviceInfo& device, const cache::TuningKey& key) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.soft_keys);
+  TuneReport report = stored_report(spec, db, options, device, tuning_id);  // resumed: not empty
   const std::vector<std::string> done = db.candidate_names(tuning_id);
   std::vector<PreparedCandidate> prepared =
       prepare_space(spec, device.limits, options.precision, options.max_candidates, device.arch(),
@@ -178,12 +238,7 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   const int total = static_cast<int>(prepared.size() + report.results.size());
 
   const ScratchDirectory scratch;
-  SetupRequest setup{
-      spec.canonical(), std::random_device{}(), device.ordinal,
-      options.tolerance.value_or(default_tolerance(options.precision, spec.main.output_dtype())),
-      options.timing};
-  WorkerClient worker(options.worker_path.empty() ? find_worker() : options.worker_path, setup,
-                      (scratch / "worker.log").string());
+  WorkerClient worker = start_worker(spec, options, device, scratch);
   const std::string worker_device = worker.start();
   if (options.observer) options.observer->started(total, worker_device, report.precision);
 
@@ -191,8 +246,7 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   sweep.screen(prepared, total);
   sweep.time_finalists();
   sweep.recheck_winner();
-  report.tuning_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.tuning_seconds = seconds_since(start);
   db.finish_tuning(tuning_id, report.tuning_seconds);
   return report;
 }

@@ -2,6 +2,10 @@
 // time the fastest few in full in interleaved rounds, and re-check the winner on new inputs.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "cache/database.h"
 #include "runtime/device.h"
 #include "tuner/tune.h"
@@ -12,5 +16,15 @@ namespace fusetune {
 // the results in the order they came (the caller sorts and summarizes).
 TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOptions& options,
                          const DeviceInfo& device, const cache::TuningKey& key);
+
+// For a tuning under `key` whose soft keys (cache/soft_keys.h) differ from `device`'s, listed in
+// `changes`: verifies its winner and runner-up again on new inputs and times them in
+// interleaved rounds, stores the new soft keys, times and winner, and returns the report. The
+// other finalists, timed under the old soft keys, become "slower". Empty when neither passes any
+// more, for the caller to sweep again.
+std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
+                                         const TuneOptions& options, const DeviceInfo& device,
+                                         const cache::TuningKey& key,
+                                         const std::vector<std::string>& changes);
 
 }  // namespace fusetune

@@ -101,8 +101,15 @@ TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions&
   const cache::TuningKey key = tuning_key(spec, std::string(to_string(options.precision)),
                                           device.name, device.arch(), device.sm_count);
   const std::optional<cache::TuningRecord> existing = db.find_tuning(key);
-  if (existing && !existing->winner.empty() && !options.force)
-    return recall(spec, *existing, db, device.description(), device.arch());
+  if (existing && !existing->winner.empty() && !options.force) {
+    const std::vector<std::string> changes =
+        cache::soft_key_changes(existing->soft_keys, device.soft_keys);
+    if (changes.empty()) return recall(spec, *existing, db, device.description(), device.arch());
+    if (std::optional<TuneReport> report = reverify_sweep(spec, db, options, device, key, changes))
+      return std::move(*report);
+    db.forget_tuning(existing->id);  // neither the winner nor the runner-up passes any more
+    return run_gpu_sweep(spec, db, options, device, key);
+  }
   // Only where the user database has no winner: a user tuning hides the system one.
   if (options.system && !options.force) {
     const std::optional<cache::TuningRecord> shipped = options.system->find_tuning(key);

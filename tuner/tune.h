@@ -77,6 +77,9 @@ struct TuneReport {
   double flops = 0;
   bool from_cache = false;
   bool from_system = false;  // recalled from TuneOptions::system
+  // The soft keys that changed since the stored tuning ("driver 12.8 -> 13.0"), when its winner
+  // and runner-up were verified and timed again instead of tuning anew; empty otherwise.
+  std::vector<std::string> reverified;
   bool compile_only = false;
   int candidates = 0;
   int compiled = 0;                      // compiled now or found compiled in the database
@@ -88,9 +91,11 @@ struct TuneReport {
   double tuning_seconds = 0;
 };
 
-// Runs (or recalls) the sweep for `spec`. Throws Error: no_device when a GPU sweep has no GPU,
-// invalid_argument for an unknown arch or a precision no kernel family serves for the spec (a
-// pooled or transposed convolution at TF32: missing_family), database_error, internal.
+// Runs (or recalls) the sweep for `spec`. A stored tuning whose soft keys differ from the GPU's
+// has its winner and runner-up verified and timed again (reverify_sweep in tuner/gpu_sweep.h).
+// Throws Error: no_device when a GPU sweep has no GPU, invalid_argument for an unknown arch or a
+// precision no kernel family serves for the spec (a pooled or transposed convolution at TF32:
+// missing_family), database_error, internal.
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options);
 
 }  // namespace fusetune

@@ -14,10 +14,10 @@ std::string number(const std::optional<double>& value) {
 std::string describe(const TuningRecord& t) {
   const TuningKey& k = t.key;
   return fmt::format(
-      "tuning {}|{}|{}|{}|{}|{}|{} spec={} driver={} seconds={:.17g} winner={} time={} err={} "
+      "tuning {}|{}|{}|{}|{}|{}|{} spec={} soft_keys={} seconds={:.17g} winner={} time={} err={} "
       "config={} candidates={} created={} updated={}\n",
       k.signature, k.precision, k.device_name, k.arch, k.sm_count, k.nvrtc_version,
-      k.generator_version, t.spec, t.driver_version, t.tuning_seconds, t.winner,
+      k.generator_version, t.spec, describe(t.soft_keys), t.tuning_seconds, t.winner,
       number(t.winner_time_ms), number(t.winner_rel_err), t.winner_config_json, t.candidate_count,
       t.created_at, t.updated_at);
 }

@@ -57,7 +57,7 @@ inline TuningRecord tuning_record(const TuningKey& key, std::string winner = "",
   TuningRecord t;
   t.key = key;
   t.spec = key.signature + " -> mul(2.0)";
-  t.driver_version = 575;
+  t.soft_keys = {.driver_version = 575, .sm_clock_mhz = 1410, .ecc = true};
   t.winner = std::move(winner);
   t.winner_time_ms = winner_time_ms;
   t.winner_rel_err = winner_time_ms ? std::optional<double>(1e-7) : std::nullopt;

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/schema.h"
 #include "cache/sqlite.h"
 #include "fusetune/status.h"
 
@@ -129,15 +130,15 @@ TEST_F(DatabaseTest, OpenCreatesTheFileAndItsFolders) {
 
 TEST_F(DatabaseTest, BeginTuningReturnsTheSameIdForTheSameKeyAndKeepsTheLatestSpec) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec one", 575);
-  EXPECT_EQ(db->begin_tuning(test_key(), "spec two", 580), id);
+  std::int64_t id = db->begin_tuning(test_key(), "spec one", {.driver_version = 575});
+  EXPECT_EQ(db->begin_tuning(test_key(), "spec two", {.driver_version = 580}), id);
 
   std::optional<TuningRecord> found = db->find_tuning(test_key());
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->id, id);
   EXPECT_EQ(found->key, test_key());
   EXPECT_EQ(found->spec, "spec two");
-  EXPECT_EQ(found->driver_version, 580);
+  EXPECT_EQ(found->soft_keys.driver_version, 580);
   EXPECT_EQ(found->winner, "");
   EXPECT_FALSE(found->winner_time_ms.has_value());
   EXPECT_EQ(found->candidate_count, 0);
@@ -148,7 +149,7 @@ TEST_F(DatabaseTest, BeginTuningReturnsTheSameIdForTheSameKeyAndKeepsTheLatestSp
 
 TEST_F(DatabaseTest, CandidatesRoundTripAndTheFastestOkOneWins) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   db->record_candidate(id, ok_candidate("slow", 3.0));
   db->record_candidate(id, ok_candidate("fast", 1.5));
   db->record_candidate(id, failed_candidate("broken", "compile_error"));
@@ -196,14 +197,14 @@ TEST_F(DatabaseTest, CandidatesRoundTripAndTheFastestOkOneWins) {
 
 TEST_F(DatabaseTest, FinishTuningAddsUpTuningSeconds) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   db->finish_tuning(id, 2.0);
   EXPECT_EQ(db->finish_tuning(id, 3.5).tuning_seconds, 5.5);
 }
 
 TEST_F(DatabaseTest, RecordingACandidateAgainReplacesItsRow) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   db->record_candidate(id, ok_candidate("a", 1.0));
   db->record_candidate(id, ok_candidate("b", 2.0));
   EXPECT_EQ(db->finish_tuning(id, 0).winner, "a");
@@ -218,7 +219,7 @@ TEST_F(DatabaseTest, RecordingACandidateAgainReplacesItsRow) {
 
 TEST_F(DatabaseTest, FailuresNeverWinEvenWhenTheyHaveATime) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   CandidateRecord wrong = ok_candidate("wrong_but_fast", 0.1);
   wrong.outcome = "wrong_result";
   CandidateRecord slower = ok_candidate("abandoned", 0.2);
@@ -231,7 +232,7 @@ TEST_F(DatabaseTest, FailuresNeverWinEvenWhenTheyHaveATime) {
 
 TEST_F(DatabaseTest, WithoutAnOkCandidateThereIsNoWinner) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   db->record_candidate(id, ok_candidate("a", 1.0));
   EXPECT_EQ(db->finish_tuning(id, 0).winner, "a");
 
@@ -246,7 +247,7 @@ TEST_F(DatabaseTest, WithoutAnOkCandidateThereIsNoWinner) {
 
 TEST_F(DatabaseTest, EqualTimesAreDecidedByName) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   db->record_candidate(id, ok_candidate("zeta", 1.0));
   db->record_candidate(id, ok_candidate("alpha", 1.0));
   EXPECT_EQ(db->finish_tuning(id, 0).winner, "alpha");
@@ -254,7 +255,7 @@ TEST_F(DatabaseTest, EqualTimesAreDecidedByName) {
 
 TEST_F(DatabaseTest, CandidatesListOkBySpeedThenSlowerByTimeThenFailuresByOutcomeAndName) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   CandidateRecord slower = ok_candidate("s_fast", 0.5);
   slower.outcome = "slower";
   CandidateRecord slowest = ok_candidate("a_slow", 9.0);
@@ -276,8 +277,8 @@ TEST_F(DatabaseTest, TuningsAreKeptApartByTheirKeys) {
   auto db = open_db();
   TuningKey other = test_key();
   other.arch = "sm_80";
-  std::int64_t first = db->begin_tuning(test_key(), "spec", 575);
-  std::int64_t second = db->begin_tuning(other, "spec", 575);
+  std::int64_t first = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
+  std::int64_t second = db->begin_tuning(other, "spec", {.driver_version = 575});
   EXPECT_NE(first, second);
   db->record_candidate(first, ok_candidate("a", 1.0));
   db->record_candidate(second, ok_candidate("b", 1.0));
@@ -290,7 +291,7 @@ TEST_F(DatabaseTest, TuningsAreKeptApartByTheirKeys) {
 
 TEST_F(DatabaseTest, ALookupWithAnyOneKeyFieldDifferentFindsNothing) {
   auto db = open_db();
-  db->begin_tuning(test_key(), "spec", 575);
+  db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   const std::vector<std::pair<const char*, std::function<void(TuningKey&)>>> changes = {
       {"signature", [](TuningKey& k) { k.signature += " "; }},
       {"precision", [](TuningKey& k) { k.precision = "tf32"; }},
@@ -310,7 +311,7 @@ TEST_F(DatabaseTest, ALookupWithAnyOneKeyFieldDifferentFindsNothing) {
 
 TEST_F(DatabaseTest, ForgetTuningDeletesItsCandidates) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   db->record_candidate(id, ok_candidate("a", 1.0));
   db->record_candidate(id, ok_candidate("b", 2.0));
   db->forget_tuning(id);
@@ -322,7 +323,7 @@ TEST_F(DatabaseTest, ForgetTuningDeletesItsCandidates) {
 
   // Beginning again starts from nothing.
   db = open_db();
-  std::int64_t again = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t again = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   EXPECT_TRUE(db->candidate_names(again).empty());
 }
 
@@ -413,7 +414,7 @@ TEST_F(DatabaseTest, BinaryCountCountsEachKeyOnceWhoeverStoredIt) {
 
 TEST_F(DatabaseTest, AnIntactDatabasePassesTheIntegrityCheck) {
   auto db = open_db();
-  std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   db->record_candidate(id, ok_candidate("a", 1.0));
   db->store_binary(test_binary());
   const Status status = db->check_integrity();
@@ -457,7 +458,7 @@ TEST_F(DatabaseTest, DataPersistsAcrossReopening) {
   std::int64_t id = 0;
   {
     auto db = open_db();
-    id = db->begin_tuning(test_key(), "spec", 575);
+    id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
     db->record_candidate(id, ok_candidate("a", 1.0));
     db->finish_tuning(id, 3.0);
     db->store_binary(test_binary());
@@ -474,7 +475,7 @@ TEST_F(DatabaseTest, DataPersistsAcrossReopening) {
 
 TEST_F(DatabaseTest, WithinTheFastestsNoiseTheFirstNameWinsAndSpreadsRoundTrip) {
   auto db = open_db();
-  const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  const std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   CandidateRecord fast = ok_candidate("zeta", 1.00);
   fast.time_spread = 0.03;  // its rounds span 3%: 1.02 is within its noise
   CandidateRecord close = ok_candidate("alpha", 1.02);
@@ -513,7 +514,7 @@ TEST_F(DatabaseTest, AMissIsCountedUntilForgotten) {
 TEST_F(DatabaseTest, ASchemaVersionOneFileMigratesKeepingItsTunings) {
   {
     auto db = open_db();
-    const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    const std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
     db->record_candidate(id, ok_candidate("a", 1.0));
     db->finish_tuning(id, 1.0);
   }
@@ -521,23 +522,36 @@ TEST_F(DatabaseTest, ASchemaVersionOneFileMigratesKeepingItsTunings) {
     sqlite::Connection raw(db_path(), SQLITE_OPEN_READWRITE);
     raw.execute(
         "DROP TABLE misses; ALTER TABLE candidates DROP COLUMN time_spread;"
-        " PRAGMA user_version = 1;");
+        " ALTER TABLE tunings DROP COLUMN device_state; PRAGMA user_version = 1;");
   }
   auto db = open_db();
-  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 3);
-  EXPECT_EQ(db->find_tuning(test_key())->winner, "a");
+  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), kSchemaVersion);
+  const std::optional<TuningRecord> migrated = db->find_tuning(test_key());
+  EXPECT_EQ(migrated->winner, "a");
+  EXPECT_EQ(migrated->soft_keys, SoftKeys{.driver_version = 575}) << "the rest is not recorded";
   db->record_miss(test_key(), "spec", "ft_default");
   EXPECT_EQ(db->misses().size(), 1u);
 }
 
+TEST_F(DatabaseTest, BeginTuningRecordsEverySoftKeyAsTheLatestSeen) {
+  auto db = open_db();
+  const SoftKeys before{.driver_version = 12080, .sm_clock_mhz = 1980, .ecc = true};
+  const SoftKeys after{
+      .driver_version = 13000, .sm_clock_mhz = 1755, .memory_clock_mhz = 2619, .mps = false};
+  const std::int64_t id = db->begin_tuning(test_key(), "spec", before);
+  EXPECT_EQ(db->find_tuning(test_key())->soft_keys, before);
+  EXPECT_EQ(db->begin_tuning(test_key(), "spec", after), id) << "soft keys are not keyed";
+  EXPECT_EQ(db->find_tuning(test_key())->soft_keys, after);
+}
+
 TEST_F(DatabaseTest, StoreTuningKeepsEveryFieldGivenAndTheCandidatesThere) {
   auto db = open_db();
-  const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+  const std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   db->record_candidate(id, ok_candidate("a", 1.0));
   TuningRecord record;
   record.key = test_key();
   record.spec = "imported spec";
-  record.driver_version = 580;
+  record.soft_keys.driver_version = 580;
   record.winner = "elsewhere";
   record.winner_time_ms = 0.25;
   record.winner_rel_err = 2e-7;
@@ -550,7 +564,7 @@ TEST_F(DatabaseTest, StoreTuningKeepsEveryFieldGivenAndTheCandidatesThere) {
   const std::optional<TuningRecord> found = db->find_tuning(test_key());
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->spec, "imported spec");
-  EXPECT_EQ(found->driver_version, 580);
+  EXPECT_EQ(found->soft_keys.driver_version, 580);
   EXPECT_EQ(found->winner, "elsewhere");
   EXPECT_EQ(found->winner_time_ms, 0.25);
   EXPECT_EQ(found->winner_rel_err, 2e-7);
@@ -584,7 +598,7 @@ TEST_F(DatabaseTest, StoreCandidateKeepsWhenItWasMeasuredAndLeavesTheTuningsTime
 TEST_F(DatabaseTest, WriteAtomicallyKeepsAllTheWritesOrNone) {
   auto db = open_db();
   EXPECT_THROW(db->write_atomically([&] {
-    const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    const std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
     db->record_candidate(id, ok_candidate("a", 1.0));
     db->store_binary(test_binary());
     throw Error(StatusCode::internal, "halfway");
@@ -594,7 +608,7 @@ TEST_F(DatabaseTest, WriteAtomicallyKeepsAllTheWritesOrNone) {
   EXPECT_FALSE(db->find_binary(test_binary().key).has_value());
 
   db->write_atomically([&] {
-    const std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    const std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
     db->write_atomically([&] { db->record_candidate(id, ok_candidate("a", 1.0)); });
     try {
       db->write_atomically([&] {
@@ -640,7 +654,7 @@ TEST_F(DatabaseTest, BinariesAreListedByKeyWithTheirSizeAndCanBeForgotten) {
 
 TEST_F(DatabaseTest, TheFileCarriesTheSchemaVersionAndFusetunesApplicationId) {
   open_db().reset();
-  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 3);
+  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 4);
   EXPECT_EQ(pragma_int(db_path(), "PRAGMA application_id"), 0x46545544);
   sqlite::Connection raw(db_path(), SQLITE_OPEN_READONLY);
   sqlite::Statement mode(raw, "PRAGMA journal_mode");
@@ -652,7 +666,7 @@ TEST_F(DatabaseTest, TheFileCarriesTheSchemaVersionAndFusetunesApplicationId) {
 TEST_F(DatabaseTest, AnEmptyFileBecomesADatabase) {
   write_bytes(db_path(), {});
   auto db = open_db();
-  db->begin_tuning(test_key(), "spec", 575);
+  db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   EXPECT_TRUE(db->find_tuning(test_key()).has_value());
 }
 
@@ -694,7 +708,7 @@ TEST_F(DatabaseTest, AnotherProgramsApplicationIdIsRefusedEvenWithoutTables) {
 TEST_F(DatabaseTest, ACorruptDatabaseIsRefusedAndLeftAsItWas) {
   {
     auto db = open_db();
-    std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
     for (int i = 0; i < 200; ++i) {
       CandidateRecord candidate = ok_candidate("candidate_" + std::to_string(i), 1.0 + i);
       candidate.message = std::string(400, 'm');
@@ -744,7 +758,7 @@ TEST_F(DatabaseTest, ReadOnlyOpeningOfAMissingFileFailsAndCreatesNothing) {
 TEST_F(DatabaseTest, ReadOnlyOpeningReadsAndNeverWrites) {
   {
     auto db = open_db();
-    std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
     db->record_candidate(id, ok_candidate("a", 1.0));
     db->finish_tuning(id, 1.0);
     db->store_binary(test_binary());
@@ -757,7 +771,7 @@ TEST_F(DatabaseTest, ReadOnlyOpeningReadsAndNeverWrites) {
     EXPECT_EQ(found->winner, "a");
     EXPECT_EQ(db->candidates(found->id).size(), 1u);
     EXPECT_TRUE(db->find_binary(test_binary().key).has_value());
-    EXPECT_THROW(db->begin_tuning(test_key(), "spec", 575), Error);
+    EXPECT_THROW(db->begin_tuning(test_key(), "spec", {.driver_version = 575}), Error);
     EXPECT_THROW(db->record_candidate(found->id, ok_candidate("b", 0.5)), Error);
   }
   EXPECT_EQ(read_bytes(db_path()), before);
@@ -807,7 +821,7 @@ TEST_F(DatabaseTest, TwoProcessesWritingAtOnceLoseNothing) {
   std::int64_t id = 0;
   {
     auto db = open_db();
-    id = db->begin_tuning(test_key(), "spec", 575);
+    id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   }  // No connection may cross fork().
 
   // Process 0 writes a0..a199 taking 1, 2, ... ms; process 1 writes b0..b199 taking 0.5, 1.5, ...
@@ -838,7 +852,7 @@ TEST_F(DatabaseTest, ProcessesCreatingTheDatabaseAtOnceShareIt) {
   constexpr int kProcesses = 4;
   int failed = run_in_processes(kProcesses, [&](int process) {
     auto db = Database::open(db_path());
-    std::int64_t id = db->begin_tuning(test_key(), "spec", 575);
+    std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
     db->record_candidate(id, ok_candidate("p" + std::to_string(process), 1.0));
   });
   EXPECT_EQ(failed, 0);

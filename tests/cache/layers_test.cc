@@ -98,13 +98,15 @@ TEST_F(LayersTest, WritesGoToTheUserAndNeverChangeTheSystemFile) {
     EXPECT_EQ(both.tunings().size(), 1u);
     ASSERT_TRUE(both.find_binary("bin-a").has_value());
     // What a load and a tune write: a tuning, its rows, a cubin and a miss.
-    const std::int64_t id = both.user().begin_tuning(key_on("GPU A"), "spec", 575);
+    const std::int64_t id =
+        both.user().begin_tuning(key_on("GPU A"), "spec", {.driver_version = 575});
     both.user().record_candidate(id, ok_row("mine", 1.0, "bin-b"));
     both.user().finish_tuning(id, 3.0);
     both.user().store_binary(binary_record("bin-b"));
     both.user().record_miss(key_on("GPU B"), "spec", "default");
     EXPECT_EQ(both.find_winner(key_on("GPU A"))->record.winner, "mine");
-    EXPECT_THROW(both.system()->begin_tuning(key_on("GPU C"), "spec", 575), Error);
+    EXPECT_THROW(both.system()->begin_tuning(key_on("GPU C"), "spec", {.driver_version = 575}),
+                 Error);
   }
   EXPECT_EQ(read_bytes(path("system.db")), before) << "the system file was modified";
   // A read-only connection to a write-ahead-log database shares its lock in a -shm file; it must

@@ -58,7 +58,7 @@ class MergeTest : public CacheFolderTest {
     auto other = open("other.db");
     TuningRecord h100 = tuning_record(key_on("H100"), "f", 0.9);
     h100.spec = "the spec as tuned later";
-    h100.driver_version = 580;
+    h100.soft_keys.driver_version = 580;
     h100.tuning_seconds = 30;
     h100.created_at = "2024-12-01T00:00:00Z";
     h100.updated_at = "2025-02-01T00:00:00Z";
@@ -102,7 +102,7 @@ TEST_F(MergeTest, EachCandidateKeepsItsBetterResultAndTheWinnerIsRecomputed) {
   EXPECT_EQ(h100->winner_config_json, ok_row("a", 1.0).config_json);
   EXPECT_EQ(h100->candidate_count, 7);
   EXPECT_EQ(h100->spec, "the spec as tuned later");  // from the side updated last
-  EXPECT_EQ(h100->driver_version, 580);
+  EXPECT_EQ(h100->soft_keys.driver_version, 580);
   EXPECT_EQ(h100->created_at, "2024-12-01T00:00:00Z");  // the earlier start
   EXPECT_EQ(h100->tuning_seconds, 30);                  // the longer tuning
 }

@@ -42,7 +42,8 @@ class TransferTest : public fixtures::CacheFolderTest {
     store(*db, tuning_record(key_on("H100"), "a", 1.0 / 3),
           {ok_row("a", 1.0 / 3, "bin-a"), ok_row("b", 2.5, "bin-b"), slower, unverified,
            failed_row("c", "compile_error"), failed_row("w", "wrong_result")});
-    const std::int64_t id = db->begin_tuning(key_on("A100"), "linear(m=64, n=64, k=64)", 580);
+    const std::int64_t id =
+        db->begin_tuning(key_on("A100"), "linear(m=64, n=64, k=64)", {.driver_version = 580});
     db->record_candidate(id, ok_row("x", 0.125, "bin-x"));
     db->record_candidate(id, failed_row("y", "out_of_resources"));
     db->finish_tuning(id, 3.5);

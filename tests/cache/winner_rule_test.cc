@@ -25,9 +25,17 @@ TEST(ChooseWinner, TheSameTimingsInAnotherOrderGiveTheSameWinner) {
   EXPECT_EQ(two[*choose_winner(two)].name, "w");
 }
 
-TEST(ChooseWinner, WithoutASpreadOnlyEqualTimesTieAndTheNameDecides) {
-  EXPECT_EQ(choose_winner({{"b", 1.0, std::nullopt}, {"a", 1.0, std::nullopt}}), 1u);
-  EXPECT_EQ(choose_winner({{"b", 1.0, std::nullopt}, {"a", 1.001, std::nullopt}}), 0u);
+TEST(ChooseWinner, BelowTheNoiseFloorTheNameDecidesEvenWhenTheRoundsAgreeClosely) {
+  // b's rounds spread 0.1%, but a is within kNoiseFloor of it.
+  const double close = 1 + kNoiseFloor * 0.9;
+  EXPECT_EQ(choose_winner({{"b", 1.0, 0.001}, {"a", close, 0.001}}), 1u);
+  EXPECT_EQ(choose_winner({{"b", 1.0, std::nullopt}, {"a", close, std::nullopt}}), 1u);
+}
+
+TEST(ChooseWinner, AboveTheNoiseFloorAndTheSpreadTheFastestWins) {
+  const double apart = 1 + kNoiseFloor * 1.5;
+  EXPECT_EQ(choose_winner({{"b", 1.0, 0.001}, {"a", apart, 0.001}}), 0u);
+  EXPECT_EQ(choose_winner({{"b", 1.0, std::nullopt}, {"a", apart, std::nullopt}}), 0u);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "fusetune/fusetune.h"
 #include "generator/spec_parser.h"
 #include "runtime/cuda_check.h"
+#include "runtime/device.h"
 #include "runtime/nvrtc.h"
 #include "tests/gpu_test.h"
 #include "tuner/problem_data.h"
@@ -187,6 +188,48 @@ TEST_F(LibraryTest, AnUntunedShapeBorrowsTheNearestTunedShapesWinnerAndIsNotedAs
   ASSERT_EQ(misses.size(), 1u);
   EXPECT_EQ(misses[0].spec, parse_spec(near).canonical());
   EXPECT_EQ(misses[0].served, kernel.value()->config());
+}
+
+TEST_F(LibraryTest, ChangedSoftKeysServeTheWinnerWithAWarningUntilTuneReverifiesIt) {
+  tune_into_database();
+  {  // As if the driver had been updated since the sweep.
+    const auto db = cache::Database::open(database_);
+    cache::TuningRecord tuning = db->tunings().at(0);
+    tuning.soft_keys.driver_version = 1000;
+    db->store_tuning(tuning);
+  }
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(kSpec);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_TRUE(kernel.value()->tuned()) << "its code is right for this GPU: the winner serves";
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("under other soft keys (driver 1.0 -> "), std::string::npos)
+      << warnings_[0];
+  const auto db = cache::Database::open(database_);
+  ASSERT_EQ(db->misses().size(), 1u) << "noted for tune --misses";
+  EXPECT_EQ(db->misses()[0].served, kernel.value()->config());
+
+  const TuneReport reverified = tune(parse_spec(kSpec), *db, TuneOptions{});
+  ASSERT_EQ(reverified.reverified.size(), 1u);
+  EXPECT_EQ(reverified.reverified[0].rfind("driver 1.0 -> ", 0), 0u) << reverified.reverified[0];
+  EXPECT_FALSE(reverified.from_cache);
+  ASSERT_TRUE(reverified.winner);
+  ASSERT_TRUE(reverified.winner_recheck_rel_err) << "verified again on new inputs";
+  EXPECT_LE(*reverified.winner_recheck_rel_err, 1e-5);
+  int timed_again = 0;
+  for (const CandidateResult& r : reverified.results) timed_again += r.outcome == Outcome::ok;
+  EXPECT_GE(timed_again, 1);
+  EXPECT_LE(timed_again, 2) << "the winner and the runner-up, not a new sweep";
+  EXPECT_LT(reverified.tuning_seconds, 10.0);
+  EXPECT_EQ(db->tunings().at(0).soft_keys, require_device().soft_keys);
+  EXPECT_TRUE(tune(parse_spec(kSpec), *db, TuneOptions{}).from_cache) << "the keys match now";
+
+  warnings_.clear();
+  Result<std::unique_ptr<Library>> again = Library::open(options());
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(again.value()->load(kSpec).ok());
+  EXPECT_TRUE(warnings_.empty()) << warnings_[0];
 }
 
 TEST_F(LibraryTest, AnotherChainDoesNotBorrow) {
