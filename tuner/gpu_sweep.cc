@@ -275,7 +275,9 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
       options.timing};
   WorkerClient worker(options.worker_path.empty() ? find_worker() : options.worker_path, setup,
                       (scratch / "worker.log").string());
-  const std::string worker_device = worker.start();
+  // Under a budget the worker starts with the first run (WorkerClient::run starts it), so that
+  // its set-up (context, inputs, fp64 reference) overlaps the first batch's compiles.
+  const std::string worker_device = options.budget_s ? device.description() : worker.start();
   if (options.observer) options.observer->started(total, worker_device, report.precision);
 
   GpuSweep sweep{spec, options, device, db, tuning_id, worker, scratch, report, start};
