@@ -31,21 +31,44 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-}  // namespace
+struct TunedKernel {
+  std::unique_ptr<Library> library;  // keeps the kernel's module loaded
+  std::shared_ptr<const Kernel> kernel;
+  double load_ms = 0;
+};
 
-BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
-  const DeviceInfo device = require_device();
+TunedKernel load_kernel(const Spec& spec, const std::string& database,
+                         const BenchOptions& options) {
   Options library_options;
-  library_options.database_path = options.database;
-  library_options.precision = std::string(to_string(options.precision));
+  library_options.database_path = database;
+  library_options.precision = options.library_precision.empty()
+                                  ? std::string(to_string(options.precision))
+                                  : options.library_precision;
   Result<std::unique_ptr<Library>> library = Library::open(library_options);
   if (!library.ok()) throw Error(library.status().code(), library.status().message());
   const auto load_start = std::chrono::steady_clock::now();
   Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec.canonical());
   if (!kernel.ok()) throw Error(kernel.status().code(), kernel.status().message());
-  const double load_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start)
-          .count();
+  return {std::move(library.value()), kernel.value(),
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start)
+              .count()};
+}
+
+}  // namespace
+
+BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
+  const DeviceInfo device = require_device();
+  const TunedKernel loaded = load_kernel(spec, options.database, options);
+  const std::shared_ptr<const Kernel>& kernel = loaded.kernel;
+  std::optional<TunedKernel> rival;
+  if (!options.rival_database.empty()) {
+    rival = load_kernel(spec, options.rival_database, options);
+    if (!rival->kernel->tuned())
+      throw Error(StatusCode::invalid_argument,
+                  fmt::format("'{}' is not tuned in {}; tune it there first (fusetune tune --db "
+                              "{})",
+                              spec.canonical(), options.rival_database, options.rival_database));
+  }
 
   cudaStream_t raw_stream = nullptr;
   check_cuda(cudaStreamCreateWithFlags(&raw_stream, cudaStreamNonBlocking), "creating a stream");
@@ -55,7 +78,7 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   ProblemData data(spec, std::random_device{}(), stream);
   DeviceBuffer baseline_out(data.output_count() * element_bytes(data.output_dtype()));
   std::optional<CublasBaseline> baseline;
-  if (!spec.main.is_conv()) baseline.emplace(spec, options.precision == Precision::tf32);
+  if (!spec.main.is_conv() && !rival) baseline.emplace(spec, options.precision == Precision::tf32);
   L2Flusher flusher(device.l2_bytes);
 
   const LaunchArgs& args = data.launch_args();
@@ -65,33 +88,40 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   arguments.out = data.output();
   LaunchArgs baseline_args = args;
   baseline_args.out = baseline_out.as<float>();  // of the output's dtype
+  Arguments rival_arguments = arguments;
+  rival_arguments.out = baseline_out.as<void>();
   auto ours = [&](cudaStream_t s) {
-    const Status status = kernel.value()->launch(s, arguments);
+    const Status status = kernel->launch(s, arguments);
     return status.ok() ? cudaSuccess : cudaErrorLaunchFailure;
   };
-  auto theirs = [&](cudaStream_t s) { return baseline->run(s, baseline_args); };
+  auto theirs = [&](cudaStream_t s) {
+    if (!rival) return baseline->run(s, baseline_args);
+    const Status status = rival->kernel->launch(s, rival_arguments);
+    return status.ok() ? cudaSuccess : cudaErrorLaunchFailure;
+  };
 
   BenchReport report;
   report.spec = spec.canonical();
   report.device = device.description();
   report.flops = spec.flops();
-  report.tuned = kernel.value()->tuned();
-  report.load_ms = load_ms;
+  report.tuned = kernel->tuned();
+  report.load_ms = loaded.load_ms;
   report.rounds = options.rounds;
-  report.fusetune.name = kernel.value()->config();
-  report.has_baseline = baseline.has_value();
+  report.fusetune.name = kernel->config();
+  report.has_baseline = baseline || rival;
   // SGEMM for fp32 and 3xTF32 (fp32-accurate); the matching tensor-core GEMM otherwise.
   const Precision gemm =
       options.precision == Precision::tf32x3 ? Precision::fp32 : options.precision;
   report.baseline.name = gemm == Precision::fp32
                              ? "cuBLAS SGEMM + epilogue"
                              : fmt::format("cuBLAS {} GEMM + epilogue", upper(to_string(gemm)));
+  if (rival) report.baseline.name = rival->kernel->config();
 
   data.poison_output();
   check_cuda(ours(stream), "launching the fusetune kernel");
   report.fusetune.rel_err = data.verify().rel_err;
   const double bound = 10 * default_tolerance(options.precision, data.output_dtype());
-  if (!baseline) {
+  if (!report.has_baseline) {
     if (!(report.fusetune.rel_err <= bound))
       throw Error(StatusCode::internal,
                   fmt::format("the output is wrong: rel err {:.3g}", report.fusetune.rel_err));

@@ -1,6 +1,8 @@
 // fusetune's kernel for a spec against cuBLAS SGEMM + a separate epilogue kernel, timed
 // alternately in one process on the same inputs, both checked against the fp64 reference.
-// Convolutions have no baseline here: bench/torch_conv_bench.py times PyTorch's.
+// Convolutions have no baseline here: bench/torch_conv_bench.py times PyTorch's. With a rival
+// database, the baseline is instead the kernel tuned for the spec in that one (two tunings of
+// the same spec, e.g. exhaustive against budgeted, timed alike).
 #pragma once
 
 #include <string>
@@ -35,12 +37,17 @@ struct BenchOptions {
   std::string database;                   // empty: the default database
   Precision precision = Precision::fp32;  // fusetune's kernel; the baseline matches it (TF32
                                           // cuBLAS for tf32, fp32 SGEMM otherwise)
-  int rounds = 5;                         // A B A B ...: each round times both sides once
+  // Both kernels' precision as the library takes it: "auto" loads the fastest tuned within the
+  // precision's default tolerance (the baseline is then SGEMM); "": `precision`.
+  std::string library_precision;
+  std::string rival_database;  // non-empty: the baseline is the kernel tuned in this database
+  int rounds = 5;              // A B A B ...: each round times both sides once
   TimingOptions timing;
 };
 
-// Throws Error: no_device, database_error, cuda_error, compile_error; internal when either
-// side's output fails verification (with both errors in the message).
+// Throws Error: no_device, database_error, cuda_error, compile_error; invalid_argument when the
+// rival database has no tuning of the spec; internal when either side's output fails
+// verification (with both errors in the message).
 BenchReport bench_spec(const Spec& spec, const BenchOptions& options);
 
 }  // namespace fusetune

@@ -19,9 +19,10 @@ namespace {
 struct BenchArgs {
   std::string spec;
   std::string database;
+  std::string against;  // --against-db: the baseline is the kernel tuned there
   int rounds = 5;
   bool json = false;
-  std::string precision;  // "": the inputs' own
+  std::string precision;  // "": the inputs' own; "auto": the fastest tuned within tolerance
 };
 
 nlohmann::json side_json(const BenchSide& side, double flops) {
@@ -35,8 +36,12 @@ int run(const BenchArgs& args) {
   BenchOptions options;
   options.database = database_path(args.database);
   options.rounds = args.rounds;
+  if (!args.against.empty()) options.rival_database = database_path(args.against);
   const Spec spec = parse_spec(args.spec);
-  options.precision = *make_precision_policy(args.precision, std::nullopt, spec.main).precision;
+  const PrecisionPolicy policy = make_precision_policy(args.precision, std::nullopt, spec.main);
+  // Under auto the library chooses the precision; its winners are fp32-accurate, as SGEMM is.
+  options.precision = policy.precision.value_or(Precision::fp32);
+  if (policy.is_auto()) options.library_precision = "auto";
   const BenchReport report = bench_spec(spec, options);
   if (args.json) {
     std::cout << nlohmann::json{{"spec", report.spec},
@@ -44,6 +49,9 @@ int run(const BenchArgs& args) {
                                 {"tuned", report.tuned},
                                 {"load_ms", report.load_ms},
                                 {"rounds", report.rounds},
+                                {"against_db", options.rival_database.empty()
+                                                   ? nlohmann::json()
+                                                   : nlohmann::json(options.rival_database)},
                                 {"fusetune", side_json(report.fusetune, report.flops)},
                                 {"baseline", report.has_baseline
                                                  ? side_json(report.baseline, report.flops)
@@ -71,7 +79,8 @@ int run(const BenchArgs& args) {
         report.spec, report.device, untuned, table.render());
     return kSuccess;
   }
-  table.add_row({"baseline", report.baseline.name, format_ms(report.baseline.median_ms),
+  table.add_row({args.against.empty() ? "baseline" : "--against-db", report.baseline.name,
+                 format_ms(report.baseline.median_ms),
                  format_tflops(report.flops, report.baseline.median_ms),
                  format_error(report.baseline.rel_err)});
   fmt::print("{}\n{}{}\n\n{}\nspeedup (baseline / fusetune): {:.3f}x  ({} rounds, alternating)\n",
@@ -87,14 +96,19 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       "bench", "Time the tuned kernel against cuBLAS SGEMM + a separate epilogue kernel");
   command->add_option("spec", args->spec, "the fused operation")->required();
   add_database_option(*command, args->database);
+  command->add_option("--against-db", args->against,
+                      "time the kernel tuned in --db against the one tuned for the spec in this "
+                      "database, instead of cuBLAS (e.g. an exhaustive sweep's winner against a "
+                      "budgeted one's); speedup is then its time / --db's");
   command->add_option("--rounds", args->rounds, "alternating rounds (each times both)")
       ->capture_default_str();
   command->add_flag("--json", args->json, "print JSON");
   command
       ->add_option("--precision", args->precision,
                    "fusetune's kernel (tuned at this precision) and a matching cuBLAS baseline "
-                   "(default: the inputs' type)")
-      ->check(precision_names());
+                   "(default: the inputs' type); auto: the fastest tuned precision within its "
+                   "default tolerance, against SGEMM")
+      ->check(precision_names_or_auto());
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -38,20 +38,23 @@ nlohmann::json to_json(const CandidateResult& r, double flops) {
 }
 
 nlohmann::json to_json(const TuneReport& report, const std::string& database) {
-  nlohmann::json j = {{"spec", report.spec},
-                      {"precision", report.precision},
-                      {"device", report.device},
-                      {"arch", report.arch},
-                      {"database", database},
-                      {"from_cache", report.from_cache},
-                      {"from_system", report.from_system},
-                      {"reverified", report.reverified},
-                      {"compile_only", report.compile_only},
-                      {"candidates", report.candidates},
-                      {"compiled", report.compiled},
-                      {"from_database", report.from_database},
-                      {"failed", report.failed},
-                      {"tuning_s", report.tuning_seconds}};
+  nlohmann::json j = {
+      {"spec", report.spec},
+      {"precision", report.precision},
+      {"device", report.device},
+      {"arch", report.arch},
+      {"database", database},
+      {"from_cache", report.from_cache},
+      {"from_system", report.from_system},
+      {"compile_only", report.compile_only},
+      {"strategy", report.strategy.empty() ? nlohmann::json() : nlohmann::json(report.strategy)},
+      {"budget_s", optional_json(report.budget_s)},
+      {"candidates", report.candidates},
+      {"space_size", report.space_size},
+      {"compiled", report.compiled},
+      {"from_database", report.from_database},
+      {"failed", report.failed},
+      {"tuning_s", report.tuning_seconds}};
   j["winner"] = report.winner ? to_json(*report.winner, report.flops) : nlohmann::json();
   j["winner_recheck_rel_err"] = optional_json(report.winner_recheck_rel_err);
   nlohmann::json results = nlohmann::json::array();

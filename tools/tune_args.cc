@@ -9,6 +9,7 @@ TuneOptions tune_options(const TuneArgs& args) {
   options.arch = args.arch;
   options.compile_threads = args.jobs;
   options.max_candidates = args.max_candidates;
+  options.budget_s = args.budget_s;
   options.tolerance = args.tolerance;
   options.device = args.device;
   options.candidate_timeout_s = args.timeout_s;

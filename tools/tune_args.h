@@ -26,7 +26,8 @@ struct TuneArgs {
   int jobs = 0;
   int top = 10;
   std::size_t max_candidates = 0;
-  std::string precision;  // "": the inputs' own (fp32 FFMA for fp32 data)
+  std::optional<double> budget_s;  // --budget-s; empty: the whole space
+  std::string precision;           // "": the inputs' own (fp32 FFMA for fp32 data)
   std::optional<double> tolerance;
   int device = 0;
   double timeout_s = 30;

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 
 #include "runtime/binary_store.h"
+#include "tuner/budget_search.h"
 #include "tuner/finalist_rounds.h"
 #include "tuner/parallel_compiler.h"
 #include "tuner/scratch_directory.h"
@@ -20,6 +22,21 @@
 
 namespace fusetune {
 namespace {
+
+// Under a budget, the share of it kept for the finalists and the re-check of the winner.
+constexpr double kFinalistShare = 0.2;
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// What screening told of a candidate: its time, or nothing when it failed.
+std::optional<double> screened_time(const CandidateResult& r) {
+  if (r.outcome != Outcome::ok && r.outcome != Outcome::slower) return std::nullopt;
+  return r.time_ms;
+}
 
 // Where a result's cubin is for the worker: regenerated from its configuration (cheaply and
 // identically) and found in the database, where every compiled binary is stored.
@@ -46,6 +63,28 @@ struct GpuSweep {
   WorkerClient& worker;
   const ScratchDirectory& scratch;
   TuneReport& report;
+  Clock::time_point start;
+  double screening_run_s = 0;  // the wall time of the screening runs, and their count: what a
+  int screening_runs = 0;      // run costs beyond its timed launches
+
+  int compile_threads() const {
+    return options.compile_threads > 0 ? options.compile_threads : default_compile_threads();
+  }
+
+  double mean_screening_run_s() const {
+    return screening_runs > 0 ? screening_run_s / screening_runs : 0;
+  }
+
+  // A full timing of the fastest screened: its launches, flushes and the run's own cost.
+  double full_run_s() const {
+    std::optional<double> best_ms;
+    for (const CandidateResult& r : report.results)
+      if (const std::optional<double> ms = screened_time(r))
+        best_ms = std::min(best_ms.value_or(*ms), *ms);
+    const double timed_ms =
+        std::max(options.timing.min_total_ms, options.timing.min_launches * best_ms.value_or(0));
+    return mean_screening_run_s() + 1.25 * timed_ms / 1000;
+  }
 
   void record(const CandidateResult& r) {
     const KernelSource source = generate(spec, r.config);
@@ -58,9 +97,7 @@ struct GpuSweep {
     for (const CandidateResult& r : report.results)
       if (r.time_ms && (r.outcome == Outcome::ok || r.outcome == Outcome::slower))
         best_ms = std::min(best_ms.value_or(*r.time_ms), *r.time_ms);
-    const int threads =
-        options.compile_threads > 0 ? options.compile_threads : default_compile_threads();
-    compile_space(prepared, device.arch(), threads, db,
+    compile_space(prepared, device.arch(), compile_threads(), db,
                   [&](const PreparedCandidate& p, const std::string& error) {
                     CandidateResult r = result_of(p);
                     if (!p.binary) {
@@ -76,7 +113,10 @@ struct GpuSweep {
                       RunRequest request{p.candidate.name, cubin.string(), p.source.launch,
                                          std::nullopt, options.screening};
                       if (best_ms) request.abandon_above_ms = *best_ms * options.abandon_factor;
+                      const Clock::time_point run_start = Clock::now();
                       const RunReply reply = worker.run(request, options.candidate_timeout_s);
+                      screening_run_s += seconds_since(run_start);
+                      ++screening_runs;
                       // Verified and screened: "slower" until the finalists are chosen.
                       r.outcome = reply.outcome == Outcome::ok ? Outcome::slower : reply.outcome;
                       r.time_ms = reply.time_ms;
@@ -94,13 +134,55 @@ struct GpuSweep {
                   });
   }
 
-  // Phase 2: time the fastest screened candidates in full, in turn, `final_rounds` times.
+  // Phase 1 under a budget: the batches BudgetSearch proposes, each about two per compile
+  // thread so that the pool stays busy, until the next batch (taking as long as the last did)
+  // would eat into the finalists' share. A resumed sweep's candidates count as measured.
+  void screen_within_budget(std::vector<PreparedCandidate>& space) {
+    std::vector<Candidate> candidates;
+    std::map<std::string, std::size_t> index;
+    for (const PreparedCandidate& p : space) {
+      index[p.candidate.name] = candidates.size();
+      candidates.push_back(p.candidate);
+    }
+    BudgetSearch search(candidates);
+    for (const CandidateResult& r : report.results)
+      if (const auto it = index.find(r.name); it != index.end())
+        search.measured(it->second, screened_time(r));
+    const double budget = *options.budget_s;
+    const int total = static_cast<int>(space.size());
+    for (double batch_s = 0; seconds_since(start) + batch_s + kFinalistShare * budget < budget;) {
+      const Clock::time_point batch_start = Clock::now();
+      std::vector<PreparedCandidate> batch;
+      for (std::size_t i : search.next_batch(2 * static_cast<std::size_t>(compile_threads())))
+        batch.push_back(std::move(space[i]));
+      if (batch.empty()) break;  // the budget covers the whole space
+      report.from_database += count_with_binary(batch);
+      const std::size_t first = report.results.size();
+      screen(batch, total);
+      for (std::size_t r = first; r < report.results.size(); ++r)
+        search.measured(index.at(report.results[r].name), screened_time(report.results[r]));
+      batch_s = seconds_since(batch_start);
+    }
+  }
+
+  // Phase 2: time the fastest screened candidates in full, in turn, `final_rounds` times. Under
+  // a budget, as many finalists and rounds as fit in what is left of it, and no round begins
+  // that would end past it (but the first).
   void time_finalists() {
+    int most_finalists = options.finalists, first_rounds = options.final_rounds;
+    std::optional<double> deadline_s;
+    if (options.budget_s) {
+      deadline_s = *options.budget_s - mean_screening_run_s();  // the re-check's run
+      const FinalistPlan plan = plan_finalists(*deadline_s - seconds_since(start), full_run_s(),
+                                               options.finalists, options.final_rounds);
+      most_finalists = plan.finalists;
+      first_rounds = plan.rounds;
+    }
     sort_results(report.results);
     std::vector<CandidateResult*> finalists;
     std::vector<RunRequest> requests;
     for (CandidateResult& r : report.results) {
-      if (static_cast<int>(finalists.size()) == options.finalists) break;
+      if (static_cast<int>(finalists.size()) == most_finalists) break;
       if (r.outcome != Outcome::ok && r.outcome != Outcome::slower) break;
       std::optional<RunRequest> request = run_request(spec, r, device.arch(), db, scratch);
       if (!request) continue;
@@ -111,9 +193,12 @@ struct GpuSweep {
     std::vector<std::vector<double>> times(finalists.size());
     std::vector<std::size_t> all(finalists.size());
     std::iota(all.begin(), all.end(), 0);
+    double round_s = 0;
     for (int round = 0; round < options.max_final_rounds; ++round) {
-      const std::vector<std::size_t> timed = round < options.final_rounds ? all : contenders(times);
+      const std::vector<std::size_t> timed = round < first_rounds ? all : contenders(times);
       if (timed.empty()) break;  // the leader stands apart from every other finalist
+      if (round > 0 && deadline_s && seconds_since(start) + round_s > *deadline_s) break;
+      const Clock::time_point round_start = Clock::now();
       for (std::size_t i : timed) {
         if (finalists[i]->outcome != Outcome::ok && round > 0) continue;  // failed a round
         const RunReply reply = worker.run(requests[i], options.candidate_timeout_s);
@@ -126,6 +211,7 @@ struct GpuSweep {
           times[i].clear();
         }
       }
+      round_s = seconds_since(round_start);
     }
     for (std::size_t i = 0; i < finalists.size(); ++i) {
       if (!times[i].empty()) {
@@ -183,17 +269,13 @@ WorkerClient start_worker(const Spec& spec, const TuneOptions& options, const De
                       (scratch / "worker.log").string());
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
                                          const TuneOptions& options, const DeviceInfo& device,
                                          const cache::TuningKey& key,
                                          const std::vector<std::string>& changes) {
-  const auto start = std::chrono::steady_clock::now();
+  const Clock::time_point start = Clock::now();
   const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.soft_keys);
   TuneReport report = stored_report(spec, db, options, device, tuning_id);
   report.reverified = changes;
@@ -216,7 +298,8 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
     options.observer->started(std::min(finalists, 2), worker_device, report.precision);
   TuneOptions two = options;
   two.finalists = 2;
-  GpuSweep sweep{spec, two, device, db, tuning_id, worker, scratch, report};
+  two.budget_s.reset();  // two finalists are quick; their rounds run in full
+  GpuSweep sweep{spec, two, device, db, tuning_id, worker, scratch, report, start};
   sweep.time_finalists();
   sweep.recheck_winner();
   const cache::TuningRecord finished = db.finish_tuning(tuning_id, seconds_since(start));
@@ -227,23 +310,33 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
 
 TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOptions& options,
                          const DeviceInfo& device, const cache::TuningKey& key) {
-  const auto start = std::chrono::steady_clock::now();
+  const Clock::time_point start = Clock::now();
   const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.soft_keys);
   TuneReport report = stored_report(spec, db, options, device, tuning_id);  // resumed: not empty
+  report.strategy = options.budget_s ? "budget" : "exhaustive";
+  report.budget_s = options.budget_s;
   const std::vector<std::string> done = db.candidate_names(tuning_id);
-  std::vector<PreparedCandidate> prepared =
-      prepare_space(spec, device.limits, options.precision, options.max_candidates, device.arch(),
-                    db, {done.begin(), done.end()});
-  report.from_database = count_with_binary(prepared);
-  const int total = static_cast<int>(prepared.size() + report.results.size());
+  // Under a budget the whole space, for the search to see what was measured before.
+  std::vector<PreparedCandidate> prepared = prepare_space(
+      spec, device.limits, options.precision, options.max_candidates, device.arch(), db,
+      options.budget_s ? std::set<std::string>() : std::set<std::string>(done.begin(), done.end()));
+  // Under a budget, counted as the batches are taken.
+  report.from_database = options.budget_s ? 0 : count_with_binary(prepared);
+  const int total = static_cast<int>(options.budget_s ? prepared.size()
+                                                      : prepared.size() + report.results.size());
 
   const ScratchDirectory scratch;
   WorkerClient worker = start_worker(spec, options, device, scratch);
-  const std::string worker_device = worker.start();
+  // Under a budget the worker starts with the first run (WorkerClient::run starts it), so that
+  // its set-up (context, inputs, fp64 reference) overlaps the first batch's compiles.
+  const std::string worker_device = options.budget_s ? device.description() : worker.start();
   if (options.observer) options.observer->started(total, worker_device, report.precision);
 
-  GpuSweep sweep{spec, options, device, db, tuning_id, worker, scratch, report};
-  sweep.screen(prepared, total);
+  GpuSweep sweep{spec, options, device, db, tuning_id, worker, scratch, report, start};
+  if (options.budget_s)
+    sweep.screen_within_budget(prepared);
+  else
+    sweep.screen(prepared, total);
   sweep.time_finalists();
   sweep.recheck_winner();
   report.tuning_seconds = seconds_since(start);

@@ -24,6 +24,18 @@ void require_kernel_family(const Spec& spec, Precision precision) {
     throw Error(StatusCode::invalid_argument, *why);
 }
 
+void require_valid_budget(const TuneOptions& options) {
+  if (!options.budget_s) return;
+  if (!(*options.budget_s > 0))
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("a tuning budget must be a positive number of seconds, not {}",
+                            *options.budget_s));
+  if (options.compile_only)
+    throw Error(StatusCode::invalid_argument,
+                "a compile-only sweep compiles the whole space and measures nothing: drop the "
+                "budget, or tune on a GPU with it");
+}
+
 void summarize(TuneReport& report) {
   sort_results(report.results);
   report.compiled = 0;
@@ -53,9 +65,11 @@ TuneReport compile_only_sweep(const Spec& spec, cache::Database& db, const TuneO
   report.arch = options.arch;
   report.flops = spec.flops();
   report.compile_only = true;
+  report.strategy = "exhaustive";
   std::vector<PreparedCandidate> prepared =
       prepare_space(spec, *limits, options.precision, options.max_candidates, options.arch, db, {});
   report.from_database = count_with_binary(prepared);
+  report.space_size = static_cast<int>(search_space(spec, *limits, options.precision).size());
   if (options.observer)
     options.observer->started(static_cast<int>(prepared.size()), report.device, report.precision);
   const int threads =
@@ -96,8 +110,8 @@ TuneReport recall(const Spec& spec, const cache::TuningRecord& tuning, cache::Da
   return report;
 }
 
-TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions& options) {
-  const DeviceInfo device = require_device(options.device);
+TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOptions& options,
+                           const DeviceInfo& device) {
   const cache::TuningKey key = tuning_key(spec, std::string(to_string(options.precision)),
                                           device.name, device.arch(), device.sm_count);
   const std::optional<cache::TuningRecord> existing = db.find_tuning(key);
@@ -124,9 +138,17 @@ TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions&
   return run_gpu_sweep(spec, db, options, device, key);
 }
 
+TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions& options) {
+  const DeviceInfo device = require_device(options.device);
+  TuneReport report = sweep_or_recall(spec, db, options, device);
+  report.space_size = static_cast<int>(search_space(spec, device.limits, options.precision).size());
+  return report;
+}
+
 }  // namespace
 
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options) {
+  require_valid_budget(options);
   require_kernel_family(spec, options.precision);
   require_precision_reads(options.precision, spec.main);
   TuneReport report =

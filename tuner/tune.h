@@ -42,6 +42,10 @@ struct TuneOptions {
   // At most this many candidates, the families' best predicted (generator.h best_predicted);
   // 0: the whole space. A short sweep is stored like a full one: `force` replaces it.
   std::size_t max_candidates = 0;
+  // Seconds the sweep may take: candidates are screened in the order tuner/budget_search.h
+  // proposes until the finalists' share of the time is all that is left; empty: the whole
+  // space (exhaustive). Stored like a short sweep: `force` replaces it. Not for compile_only.
+  std::optional<double> budget_s;
   bool compile_only = false;
   std::string arch;  // the target of a compile-only sweep ("sm_80", "sm_90"); else the GPU's
   int device = 0;
@@ -81,9 +85,12 @@ struct TuneReport {
   // and runner-up were verified and timed again instead of tuning anew; empty otherwise.
   std::vector<std::string> reverified;
   bool compile_only = false;
-  int candidates = 0;
-  int compiled = 0;                      // compiled now or found compiled in the database
-  int from_database = 0;                 // of those, stored by an earlier run; 0 if recalled
+  int candidates = 0;  // screened (or compiled): all of the space unless budget_s or max_candidates
+  int space_size = 0;  // the candidates of the search space
+  std::string strategy;            // "exhaustive" or "budget" for a sweep run now; "" if recalled
+  std::optional<double> budget_s;  // the sweep's budget, if it had one
+  int compiled = 0;                // compiled now or found compiled in the database
+  int from_database = 0;           // of those, stored by an earlier run; 0 if recalled
   std::map<std::string, int> failed;     // count per failure outcome
   std::vector<CandidateResult> results;  // winner first, then by time, then failures
   std::optional<CandidateResult> winner;
@@ -93,9 +100,10 @@ struct TuneReport {
 
 // Runs (or recalls) the sweep for `spec`. A stored tuning whose soft keys differ from the GPU's
 // has its winner and runner-up verified and timed again (reverify_sweep in tuner/gpu_sweep.h).
-// Throws Error: no_device when a GPU sweep has no GPU, invalid_argument for an unknown arch or a
-// precision no kernel family serves for the spec (a pooled or transposed convolution at TF32:
-// missing_family), database_error, internal.
+// Throws Error: no_device when a GPU sweep has no GPU, invalid_argument for an unknown arch, a
+// budget that is not positive or comes with compile_only, or a precision no kernel family serves
+// for the spec (a pooled or transposed convolution at TF32: missing_family), database_error,
+// internal.
 TuneReport tune(const Spec& spec, cache::Database& db, const TuneOptions& options);
 
 }  // namespace fusetune

@@ -1,10 +1,33 @@
 #include "tuner/tune_auto.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include "generator/generator.h"
+#include "runtime/device.h"
 
 namespace fusetune {
+namespace {
+
+// A budget over several precisions: each gets a share proportional to the size of its search
+// space, as a sweep's time grows mostly with the candidates it compiles and screens. A
+// precision recalled from the database leaves its share unused.
+std::vector<std::optional<double>> split_budget(const Spec& spec,
+                                                const std::vector<Precision>& precisions,
+                                                const TuneOptions& options) {
+  if (!options.budget_s || options.compile_only)
+    return std::vector<std::optional<double>>(precisions.size(), options.budget_s);
+  const DeviceLimits limits = require_device(options.device).limits;
+  std::vector<double> sizes;
+  for (Precision p : precisions)
+    sizes.push_back(static_cast<double>(search_space(spec, limits, p).size()));
+  const double total = std::max(1.0, std::accumulate(sizes.begin(), sizes.end(), 0.0));
+  std::vector<std::optional<double>> shares;
+  for (double size : sizes) shares.push_back(*options.budget_s * std::max(size, 1.0) / total);
+  return shares;
+}
+
+}  // namespace
 
 std::optional<double> measured_error(const TuneReport& sweep) {
   if (!sweep.winner || !sweep.winner->rel_err) return std::nullopt;
@@ -23,11 +46,16 @@ AutoTuneReport tune_auto(const Spec& spec, cache::Database& db, const PrecisionP
   report.tolerance = policy.tolerance;
   std::vector<PrecisionWinner> winners;
   std::vector<std::size_t> sweep_of_winner;
-  for (Precision precision : policy.precisions()) {
-    // A pooled or transposed convolution has no tensor-core kernel: auto chooses among the rest.
-    if (missing_family(spec, precision)) continue;
+  std::vector<Precision> precisions;
+  // A pooled or transposed convolution has no tensor-core kernel: auto chooses among the rest.
+  for (Precision precision : policy.precisions())
+    if (!missing_family(spec, precision)) precisions.push_back(precision);
+  const std::vector<std::optional<double>> budgets = split_budget(spec, precisions, options);
+  for (std::size_t i = 0; i < precisions.size(); ++i) {
+    const Precision precision = precisions[i];
     TuneOptions sweep_options = options;
     sweep_options.precision = precision;
+    sweep_options.budget_s = budgets[i];
     // Each precision is verified at its own default, so its stored results are the ones a
     // plain `tune --precision P` would keep; the tolerance decides only the choice below.
     sweep_options.tolerance.reset();

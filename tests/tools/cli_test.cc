@@ -268,6 +268,46 @@ TEST_F(CliTest, ListOptionsOutOfPlaceAreUsageErrors) {
   EXPECT_FALSE(fs::exists(folder_ / "tuning.db"));
 }
 
+TEST_F(CliTest, ABudgetMustBeAPositiveNumberOfSecondsAndNeedsAGpuSweep) {
+  const std::string spec = "'linear(m=64, n=64, k=64)'";
+  const std::string list = write_file("list.txt", "linear(m=64, n=64, k=64)\n");
+  const std::string positive = "the budget must be a positive number of seconds, e.g. 5";
+  const struct {
+    std::string arguments;
+    std::string message;
+  } cases[] = {
+      {spec + " --budget-s 0", positive + " (a quarter of an exhaustive sweep's time is a good "
+                                          "start); got '0'"},
+      {spec + " --budget-s -3", positive},
+      {spec + " --budget-s abc", positive},
+      {spec + " --budget-s 5s", positive},
+      {spec + " --budget-s nan", positive},
+      {spec + " --budget-s 1e400", positive},
+      {spec + " --budget-s 5 --compile-only", "drop --budget-s, or drop --compile-only"},
+      {"--specs " + list + " --budget-s 5 --compile-only --arch sm_80", "drop --budget-s"},
+      {spec + " --precision auto --budget-s 5 --compile-only", "drop --budget-s"},
+  };
+  for (const auto& c : cases) {
+    const ProgramRun run = fusetune("tune " + c.arguments + " " + db_);
+    EXPECT_EQ(run.exit_code, 2) << c.arguments << "\n" << run.output;
+    EXPECT_NE(run.output.find(c.message), std::string::npos) << c.arguments << "\n" << run.output;
+  }
+  EXPECT_FALSE(fs::exists(folder_ / "tuning.db"));
+}
+
+TEST_F(CliTest, TuneHelpDescribesTheBudget) {
+  const ProgramRun run = fusetune("tune --help");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.output.find("--budget-s"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("neighbours of the fastest"), std::string::npos) << run.output;
+}
+
+TEST_F(CliTest, BenchAgainstAnotherDatabaseIsOffered) {
+  const ProgramRun run = fusetune("bench --help");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.output.find("--against-db"), std::string::npos) << run.output;
+}
+
 // Starts the fusetune program with `arguments`, its output into `log`; returns its process id.
 pid_t start_fusetune(const std::vector<std::string>& arguments, const fs::path& log) {
   std::vector<std::string> words = {program().string()};

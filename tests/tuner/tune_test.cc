@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <random>
 
@@ -103,6 +104,61 @@ TEST(TuneWithPolicy, ANamedPrecisionIsOneSweepAtThatPrecision) {
     EXPECT_EQ(report.sweeps[0].precision, "tf32");
     EXPECT_EQ(report.sweeps[0].candidates, 1);
     EXPECT_FALSE(report.chosen) << "a compile-only sweep measures no winner";
+  }
+  std::filesystem::remove_all(folder);
+}
+
+}  // namespace
+}  // namespace fusetune
+
+namespace fusetune {
+namespace {
+
+TEST(Tune, RefusesABudgetThatIsNotPositiveOrComesWithACompileOnlySweep) {
+  const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) /
+                                       ("tune_budget_" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(folder);
+  {
+    const auto db = cache::Database::open((folder / "tuning.db").string());
+    const Spec spec = parse_spec("linear(m=64, n=64, k=64)");
+    TuneOptions options;
+    for (double seconds : {0.0, -1.0, std::nan("")}) {
+      options.budget_s = seconds;
+      const std::optional<Error> error = error_of([&] { tune(spec, *db, options); });
+      ASSERT_TRUE(error) << seconds;
+      EXPECT_EQ(error->code(), StatusCode::invalid_argument);
+      EXPECT_NE(std::string(error->what()).find("positive number of seconds"), std::string::npos);
+    }
+    options.budget_s = 5;
+    options.compile_only = true;
+    options.arch = "sm_90";
+    const std::optional<Error> error = error_of([&] { tune(spec, *db, options); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->code(), StatusCode::invalid_argument);
+    EXPECT_NE(std::string(error->what()).find("drop the budget"), std::string::npos);
+  }
+  std::filesystem::remove_all(folder);
+}
+
+TEST(Tune, ACompileOnlySweepReportsItsStrategyAndTheSizeOfItsSpace) {
+  const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) /
+                                       ("tune_space_" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(folder);
+  {
+    const auto db = cache::Database::open((folder / "tuning.db").string());
+    const Spec spec = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> relu");
+    TuneOptions options;
+    options.compile_only = true;
+    options.arch = "sm_90";
+    options.max_candidates = 2;
+    const TuneReport report = tune(spec, *db, options);
+    EXPECT_EQ(report.strategy, "exhaustive");
+    EXPECT_FALSE(report.budget_s);
+    EXPECT_EQ(report.candidates, 2);
+    EXPECT_EQ(report.space_size,
+              static_cast<int>(
+                  search_space(spec, *DeviceLimits::for_arch("sm_90"), Precision::fp32).size()));
+    EXPECT_GT(report.space_size, 2);
   }
   std::filesystem::remove_all(folder);
 }
