@@ -135,8 +135,9 @@ struct GpuSweep {
   }
 
   // Phase 1 under a budget: the batches BudgetSearch proposes, each about two per compile
-  // thread so that the pool stays busy, until the next batch (taking as long as the last did)
-  // would eat into the finalists' share. A resumed sweep's candidates count as measured.
+  // thread so that the pool stays busy (the first, one per thread), until the next batch (taking as
+  // long as the last did) would eat into the finalists' share. A resumed sweep's candidates count
+  // as measured.
   void screen_within_budget(std::vector<PreparedCandidate>& space) {
     std::vector<Candidate> candidates;
     std::map<std::string, std::size_t> index;
@@ -150,10 +151,13 @@ struct GpuSweep {
         search.measured(it->second, screened_time(r));
     const double budget = *options.budget_s;
     const int total = static_cast<int>(space.size());
+    const auto threads = static_cast<std::size_t>(compile_threads());
     for (double batch_s = 0; seconds_since(start) + batch_s + kFinalistShare * budget < budget;) {
       const Clock::time_point batch_start = Clock::now();
       std::vector<PreparedCandidate> batch;
-      for (std::size_t i : search.next_batch(2 * static_cast<std::size_t>(compile_threads())))
+      // The first batch is one compile per thread: nothing tells yet how long a batch takes,
+      // and on a small budget (the conv seed's 2.7 s) a double batch overran it by a fifth.
+      for (std::size_t i : search.next_batch(batch_s == 0 ? threads : 2 * threads))
         batch.push_back(std::move(space[i]));
       if (batch.empty()) break;  // the budget covers the whole space
       report.from_database += count_with_binary(batch);
