@@ -152,20 +152,29 @@ struct GpuSweep {
     const double budget = *options.budget_s;
     const int total = static_cast<int>(space.size());
     const auto threads = static_cast<std::size_t>(compile_threads());
-    for (double batch_s = 0; seconds_since(start) + batch_s + kFinalistShare * budget < budget;) {
+    const double screening_ends = budget * (1 - kFinalistShare);
+    double candidate_s = 0;  // the last batch's seconds per candidate; 0 before the first
+    for (;;) {
+      const double left_s = screening_ends - seconds_since(start);
+      // The first batch is one compile per thread, as nothing tells yet what a candidate costs;
+      // later ones as many as fit in the screening time left, at most two per thread. (A fixed
+      // double batch overran the conv seed's 2.7 s budget by a fifth.)
+      const std::size_t size =
+          candidate_s == 0
+              ? threads
+              : std::min(2 * threads,
+                         static_cast<std::size_t>(std::max(0.0, left_s / candidate_s)));
+      if (left_s <= 0 || size == 0) break;
       const Clock::time_point batch_start = Clock::now();
       std::vector<PreparedCandidate> batch;
-      // The first batch is one compile per thread: nothing tells yet how long a batch takes,
-      // and on a small budget (the conv seed's 2.7 s) a double batch overran it by a fifth.
-      for (std::size_t i : search.next_batch(batch_s == 0 ? threads : 2 * threads))
-        batch.push_back(std::move(space[i]));
+      for (std::size_t i : search.next_batch(size)) batch.push_back(std::move(space[i]));
       if (batch.empty()) break;  // the budget covers the whole space
       report.from_database += count_with_binary(batch);
       const std::size_t first = report.results.size();
       screen(batch, total);
       for (std::size_t r = first; r < report.results.size(); ++r)
         search.measured(index.at(report.results[r].name), screened_time(report.results[r]));
-      batch_s = seconds_since(batch_start);
+      candidate_s = seconds_since(batch_start) / static_cast<double>(batch.size());
     }
   }
 
