@@ -134,10 +134,9 @@ struct GpuSweep {
                   });
   }
 
-  // Phase 1 under a budget: the batches BudgetSearch proposes, each about two per compile
-  // thread so that the pool stays busy (the first, one per thread), until the next batch (taking as
-  // long as the last did) would eat into the finalists' share. A resumed sweep's candidates count
-  // as measured.
+  // Phase 1 under a budget: the batches BudgetSearch proposes, sized so that the compile pool
+  // stays busy and the finalists' share of the budget is left. A resumed sweep's candidates
+  // count as measured.
   void screen_within_budget(std::vector<PreparedCandidate>& space) {
     std::vector<Candidate> candidates;
     std::map<std::string, std::size_t> index;
