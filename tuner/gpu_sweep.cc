@@ -66,6 +66,9 @@ struct GpuSweep {
   Clock::time_point start;
   double screening_run_s = 0;  // the wall time of the screening runs, and their count: what a
   int screening_runs = 0;      // run costs beyond its timed launches
+  // The first run's wall time: under a budget it starts the worker (context, inputs, the fp64
+  // reference), about what the winner's re-check on new inputs costs again at the end.
+  double first_run_s = 0;
 
   int compile_threads() const {
     return options.compile_threads > 0 ? options.compile_threads : default_compile_threads();
@@ -84,6 +87,15 @@ struct GpuSweep {
     const double timed_ms =
         std::max(options.timing.min_total_ms, options.timing.min_launches * best_ms.value_or(0));
     return mean_screening_run_s() + 1.25 * timed_ms / 1000;
+  }
+
+  double recheck_s() const { return std::max(first_run_s, mean_screening_run_s()); }
+
+  // What a budgeted sweep keeps for after screening: its share of the budget, or more where a
+  // first round of two finalists and the re-check take longer (the conv seed's fp64 reference
+  // made its 2.5 s budget overrun by a quarter).
+  double reserve_s(double budget) const {
+    return std::max(kFinalistShare * budget, recheck_s() + 2 * full_run_s());
   }
 
   void record(const CandidateResult& r) {
@@ -115,6 +127,7 @@ struct GpuSweep {
                       if (best_ms) request.abandon_above_ms = *best_ms * options.abandon_factor;
                       const Clock::time_point run_start = Clock::now();
                       const RunReply reply = worker.run(request, options.candidate_timeout_s);
+                      if (screening_runs == 0) first_run_s = seconds_since(run_start);
                       screening_run_s += seconds_since(run_start);
                       ++screening_runs;
                       // Verified and screened: "slower" until the finalists are chosen.
@@ -151,10 +164,9 @@ struct GpuSweep {
     const double budget = *options.budget_s;
     const int total = static_cast<int>(space.size());
     const auto threads = static_cast<std::size_t>(compile_threads());
-    const double screening_ends = budget * (1 - kFinalistShare);
     double candidate_s = 0;  // the last batch's seconds per candidate; 0 before the first
     for (;;) {
-      const double left_s = screening_ends - seconds_since(start);
+      const double left_s = budget - reserve_s(budget) - seconds_since(start);
       // The first batch is one compile per thread, as nothing tells yet what a candidate costs;
       // later ones as many as fit in the screening time left, at most two per thread. (A fixed
       // double batch overran the conv seed's 2.7 s budget by a fifth.)
@@ -184,7 +196,7 @@ struct GpuSweep {
     int most_finalists = options.finalists, first_rounds = options.final_rounds;
     std::optional<double> deadline_s;
     if (options.budget_s) {
-      deadline_s = *options.budget_s - mean_screening_run_s();  // the re-check's run
+      deadline_s = *options.budget_s - recheck_s();
       const FinalistPlan plan = plan_finalists(*deadline_s - seconds_since(start), full_run_s(),
                                                options.finalists, options.final_rounds);
       most_finalists = plan.finalists;
