@@ -121,7 +121,20 @@ class DatabaseLibrary final : public Library {
       : options_(options), device_(std::move(device)), layers_(std::move(layers)) {}
 
   Result<std::shared_ptr<const Kernel>> load(std::string_view text) override {
-    std::lock_guard lock(mutex_);
+    std::vector<std::string> warnings;
+    Result<std::shared_ptr<const Kernel>> result = [&] {
+      std::lock_guard lock(mutex_);
+      Result<std::shared_ptr<const Kernel>> loaded = load_locked(text);
+      warnings.swap(pending_warnings_);
+      return loaded;
+    }();
+    // Outside the lock: a callback that loads from this library must not deadlock.
+    for (const std::string& message : warnings) emit(message);
+    return result;
+  }
+
+ private:
+  Result<std::shared_ptr<const Kernel>> load_locked(std::string_view text) {
     if (const auto it = loaded_.find(std::string(text)); it != loaded_.end()) return it->second;
     try {
       std::shared_ptr<const Kernel> kernel = load_uncached(parse_spec(text));
@@ -134,7 +147,6 @@ class DatabaseLibrary final : public Library {
     }
   }
 
- private:
   // The tuned winner the policy picks: the named precision's, or under auto the fastest whose
   // measured error is within the tolerance. Each precision's tuning is the user's, else the
   // system layer's.
@@ -246,7 +258,10 @@ class DatabaseLibrary final : public Library {
         spec.canonical(), policy.name()));
   }
 
-  void warn(const std::string& message) const {
+  // Kept until load releases its lock (mutex_ is held).
+  void warn(std::string message) { pending_warnings_.push_back(std::move(message)); }
+
+  void emit(const std::string& message) const {
     if (options_.on_warning)
       options_.on_warning(message);
     else
@@ -258,6 +273,7 @@ class DatabaseLibrary final : public Library {
   cache::Layers layers_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const Kernel>> loaded_;
+  std::vector<std::string> pending_warnings_;  // by the load in progress, under mutex_
 };
 
 }  // namespace

@@ -49,6 +49,8 @@ struct Options {
   // The CUDA device whose tuning results are used and on which kernels are loaded.
   int device = 0;
   // Receives warnings, e.g. that a spec was never tuned. Empty: they go to standard error.
+  // Called on the loading thread once the load is done, outside the library's lock: it may
+  // load from the same library.
   std::function<void(const std::string&)> on_warning;
 };
 
