@@ -215,16 +215,22 @@ class DatabaseLibrary final : public Library {
         spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch));
   }
 
-  // Records the load of an untuned spec for `fusetune tune --misses`, and warns.
-  void note_miss(const Spec& spec, const PrecisionPolicy& policy, const std::string& config,
-                 const std::string& neighbour) {
+  // Notes `spec` in the user database for `fusetune tune --misses`, `served` in its place.
+  void record_miss(const Spec& spec, const PrecisionPolicy& policy, const std::string& served) {
     try {
       layers_.user().record_miss(
           tuning_key(spec, policy.name(), device_.name, device_.arch(), device_.sm_count),
-          spec.canonical(), config);
+          spec.canonical(), served);
     } catch (const Error& e) {  // a busy or read-only database must not fail the load
-      warn(fmt::format("could not note the miss in {}: {}", layers_.user().path(), e.what()));
+      warn(fmt::format("could not note {} in {}: {}", spec.canonical(), layers_.user().path(),
+                       e.what()));
     }
+  }
+
+  // Records the load of an untuned spec for `fusetune tune --misses`, and warns.
+  void note_miss(const Spec& spec, const PrecisionPolicy& policy, const std::string& config,
+                 const std::string& neighbour) {
+    record_miss(spec, policy, config);
     const std::string served =
         neighbour.empty()
             ? fmt::format("the default configuration {}", config)
@@ -243,13 +249,7 @@ class DatabaseLibrary final : public Library {
   void note_soft_key_changes(const Spec& spec, const PrecisionPolicy& policy,
                              const cache::TuningRecord& tuning,
                              const std::vector<std::string>& changes) {
-    try {
-      layers_.user().record_miss(
-          tuning_key(spec, policy.name(), device_.name, device_.arch(), device_.sm_count),
-          spec.canonical(), tuning.winner);
-    } catch (const Error& e) {
-      warn(fmt::format("could not note the change in {}: {}", layers_.user().path(), e.what()));
-    }
+    record_miss(spec, policy, tuning.winner);
     warn(fmt::format(
         "'{}' was tuned at precision {} under other soft keys ({}); using its winner {}. Run "
         "`fusetune tune \"{}\" --precision {}` (or `fusetune tune --misses`) to re-verify the "

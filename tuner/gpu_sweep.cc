@@ -78,14 +78,19 @@ struct GpuSweep {
     return screening_runs > 0 ? screening_run_s / screening_runs : 0;
   }
 
-  // A full timing of the fastest screened: its launches, flushes and the run's own cost.
-  double full_run_s() const {
+  // The fastest screened time so far; empty before any candidate passed.
+  std::optional<double> best_screened_ms() const {
     std::optional<double> best_ms;
     for (const CandidateResult& r : report.results)
       if (const std::optional<double> ms = screened_time(r))
         best_ms = std::min(best_ms.value_or(*ms), *ms);
-    const double timed_ms =
-        std::max(options.timing.min_total_ms, options.timing.min_launches * best_ms.value_or(0));
+    return best_ms;
+  }
+
+  // A full timing of the fastest screened: its launches, flushes and the run's own cost.
+  double full_run_s() const {
+    const double timed_ms = std::max(options.timing.min_total_ms,
+                                     options.timing.min_launches * best_screened_ms().value_or(0));
     return mean_screening_run_s() + 1.25 * timed_ms / 1000;
   }
 
@@ -105,10 +110,7 @@ struct GpuSweep {
 
   // Phase 1: verify every candidate and time it briefly, abandoning the clearly slow.
   void screen(std::vector<PreparedCandidate>& prepared, int total) {
-    std::optional<double> best_ms;
-    for (const CandidateResult& r : report.results)
-      if (r.time_ms && (r.outcome == Outcome::ok || r.outcome == Outcome::slower))
-        best_ms = std::min(best_ms.value_or(*r.time_ms), *r.time_ms);
+    std::optional<double> best_ms = best_screened_ms();
     compile_space(prepared, device.arch(), compile_threads(), db,
                   [&](const PreparedCandidate& p, const std::string& error) {
                     CandidateResult r = result_of(p);
@@ -303,6 +305,12 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
   const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.soft_keys);
   TuneReport report = stored_report(spec, db, options, device, tuning_id);
   report.reverified = changes;
+  TuneOptions two = options;
+  two.finalists = 2;
+  two.budget_s.reset();  // two finalists are quick; their rounds run in full
+  const ScratchDirectory scratch;
+  WorkerClient worker = start_worker(spec, options, device, scratch);
+  GpuSweep sweep{spec, two, device, db, tuning_id, worker, scratch, report, start};
   sort_results(report.results);
   // The winner and the runner-up are timed again. The other finalists' times were taken under
   // the old soft keys and no longer compare with theirs: they step back among the screened.
@@ -312,18 +320,11 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
     r.outcome = Outcome::slower;
     r.message = fmt::format("timed before the soft keys changed ({}); not timed again",
                             fmt::join(changes, ", "));
-    db.record_candidate(tuning_id,
-                        to_record(r, binary_key(generate(spec, r.config), device.arch())));
+    sweep.record(r);
   }
-  const ScratchDirectory scratch;
-  WorkerClient worker = start_worker(spec, options, device, scratch);
   const std::string worker_device = worker.start();
   if (options.observer)
     options.observer->started(std::min(finalists, 2), worker_device, report.precision);
-  TuneOptions two = options;
-  two.finalists = 2;
-  two.budget_s.reset();  // two finalists are quick; their rounds run in full
-  GpuSweep sweep{spec, two, device, db, tuning_id, worker, scratch, report, start};
   sweep.time_finalists();
   sweep.recheck_winner();
   const cache::TuningRecord finished = db.finish_tuning(tuning_id, seconds_since(start));
