@@ -24,7 +24,7 @@ using sqlite::Transaction;
   "SELECT id, signature, precision, device_name, arch, sm_count, nvrtc_version,"       \
   " generator_version, spec, driver_version, winner, winner_time_ms, winner_rel_err,"  \
   " winner_config_json, (SELECT count(*) FROM candidates c WHERE c.tuning_id = t.id)," \
-  " tuning_seconds, created_at, updated_at, device_state FROM tunings t "
+  " tuning_seconds, created_at, updated_at, device_state, incumbent FROM tunings t "
 
 // Binds the key to parameters ?1 to ?7.
 void bind_key(Statement& statement, const TuningKey& key) {
@@ -69,6 +69,7 @@ TuningRecord read_tuning(const Statement& row) {
   record.created_at = row.column_text(16);
   record.updated_at = row.column_text(17);
   read_device_state(row.column_text(18), record.soft_keys);
+  record.incumbent = row.column_text(19);
   return record;
 }
 
@@ -107,12 +108,13 @@ class SqliteDatabase final : public Database {
   std::vector<TuningRecord> tunings() override { return read_tunings(all_tunings_); }
 
   std::int64_t begin_tuning(const TuningKey& key, const std::string& spec,
-                            const SoftKeys& soft_keys) override {
+                            const SoftKeys& soft_keys, const std::string& incumbent) override {
     Transaction transaction(connection_);
     bind_key(begin_tuning_, key);
     begin_tuning_.bind(8, spec);
     begin_tuning_.bind(9, soft_keys.driver_version);
     begin_tuning_.bind(10, device_state_json(soft_keys));
+    begin_tuning_.bind(11, incumbent);
     if (!begin_tuning_.step()) {
       throw Error(StatusCode::internal, fmt::format("{}: the upsert returned no id", path()));
     }
@@ -167,6 +169,10 @@ class SqliteDatabase final : public Database {
       std::optional<double> time_ms, rel_err;
       std::string config_json;
     };
+    tuning_by_id_.bind(1, tuning_id);
+    if (!tuning_by_id_.step()) no_tuning(path(), tuning_id);
+    const std::string incumbent = read_tuning(tuning_by_id_).incumbent;
+    tuning_by_id_.reset();
     std::vector<TimedCandidate> timed;
     std::vector<Row> rows;
     ok_candidates_.bind(1, tuning_id);
@@ -178,7 +184,7 @@ class SqliteDatabase final : public Database {
     }
     Statement& s = finish_tuning_;
     s.bind(1, tuning_id);
-    if (const std::optional<std::size_t> winner = choose_winner(timed)) {
+    if (const std::optional<std::size_t> winner = choose_winner(timed, incumbent)) {
       s.bind(2, timed[*winner].name);
       s.bind(3, rows[*winner].time_ms);
       s.bind(4, rows[*winner].rel_err);
@@ -362,12 +368,13 @@ class SqliteDatabase final : public Database {
   Statement begin_tuning_{
       connection_,
       "INSERT INTO tunings (signature, precision, device_name, arch, sm_count, nvrtc_version,"
-      " generator_version, spec, driver_version, device_state, created_at, updated_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, " FT_NOW ", " FT_NOW
+      " generator_version, spec, driver_version, device_state, incumbent, created_at,"
+      " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " FT_NOW ", " FT_NOW
       ")"
       " ON CONFLICT (signature, precision, device_name, arch, sm_count, nvrtc_version,"
       " generator_version) DO UPDATE SET spec = excluded.spec,"
       " driver_version = excluded.driver_version, device_state = excluded.device_state,"
+      " incumbent = CASE excluded.incumbent WHEN '' THEN incumbent ELSE excluded.incumbent END,"
       " updated_at = excluded.updated_at"
       " RETURNING id"};
   Statement touch_tuning_{connection_, "UPDATE tunings SET updated_at = " FT_NOW " WHERE id = ?1"};

@@ -57,7 +57,9 @@ struct TuningRecord {
   TuningKey key;
   std::string spec;    // the canonical spec as last tuned, with its scalar values
   SoftKeys soft_keys;  // as last tuned or re-verified; recorded, not part of the key
-  std::string winner;  // name of the fastest "ok" candidate; empty while there is none
+  std::string winner;  // name of the winning "ok" candidate; empty while there is none
+  // The winner this tuning replaced (tune --force, a re-verification); empty if none.
+  std::string incumbent;
   std::optional<double> winner_time_ms;
   std::optional<double> winner_rel_err;
   std::string winner_config_json;
@@ -132,9 +134,11 @@ class Database {
   virtual std::vector<TuningRecord> tunings() = 0;
 
   // Returns the id of the tuning under `key`, creating it if absent; stores `spec` and
-  // `soft_keys` as the latest seen.
+  // `soft_keys` as the latest seen, and `incumbent` (the winner being replaced) unless empty,
+  // so that resuming keeps the one named when the tuning began.
   virtual std::int64_t begin_tuning(const TuningKey& key, const std::string& spec,
-                                    const SoftKeys& soft_keys) = 0;
+                                    const SoftKeys& soft_keys,
+                                    const std::string& incumbent = {}) = 0;
   // Inserts the candidate, or replaces the row of the same name in that tuning.
   virtual void record_candidate(std::int64_t tuning_id, const CandidateRecord& candidate) = 0;
   // Names of the candidates already stored for the tuning (to resume a sweep).
@@ -143,7 +147,8 @@ class Database {
   // failures by name.
   virtual std::vector<CandidateRecord> candidates(std::int64_t tuning_id) = 0;
   // Recomputes the winner from the stored candidate rows ("ok" ones, by cache/winner_rule.h:
-  // the fastest, or within its noise the first by name), adds
+  // the incumbent while within twice the noise, else the fastest, or within its noise the
+  // first by name), adds
   // `tuning_seconds`, and returns the updated record. Rows written by other processes count.
   virtual TuningRecord finish_tuning(std::int64_t tuning_id, double tuning_seconds) = 0;
   // Deletes the tuning and its candidates (tune --force starts from nothing).

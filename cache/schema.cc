@@ -103,6 +103,12 @@ PRAGMA user_version = 3;
 ALTER TABLE tunings ADD COLUMN device_state TEXT NOT NULL DEFAULT '';
 PRAGMA user_version = 4;
 )sql"},
+    // The winner a tuning replaces (tune --force, a re-verification): it keeps its place while
+    // within noise (cache/winner_rule.h). '' when there was none.
+    {5, R"sql(
+ALTER TABLE tunings ADD COLUMN incumbent TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 5;
+)sql"},
 };
 
 static_assert(static_cast<int>(std::size(kMigrations)) == kSchemaVersion,

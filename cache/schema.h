@@ -14,7 +14,7 @@ namespace fusetune::cache {
 inline constexpr std::int64_t kApplicationId = 0x46545544;
 
 // The schema version this fusetune writes: one per migration in schema.cc (checked there).
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // What a file says about its schema.
 struct SchemaState {

@@ -3,8 +3,20 @@
 #include <algorithm>
 
 namespace fusetune::cache {
+namespace {
 
-std::optional<std::size_t> choose_winner(const std::vector<TimedCandidate>& candidates) {
+std::optional<std::size_t> find_named(const std::vector<TimedCandidate>& candidates,
+                                      std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  for (std::size_t i = 0; i < candidates.size(); ++i)
+    if (candidates[i].name == name) return i;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::size_t> choose_winner(const std::vector<TimedCandidate>& candidates,
+                                         std::string_view incumbent) {
   if (candidates.empty()) return std::nullopt;
   std::size_t fastest = 0;
   for (std::size_t i = 1; i < candidates.size(); ++i) {
@@ -12,8 +24,13 @@ std::optional<std::size_t> choose_winner(const std::vector<TimedCandidate>& cand
     const TimedCandidate& f = candidates[fastest];
     if (c.time_ms < f.time_ms || (c.time_ms == f.time_ms && c.name < f.name)) fastest = i;
   }
-  const double noise_ms = candidates[fastest].time_ms *
-                          (1 + std::max(candidates[fastest].spread.value_or(0), kNoiseFloor));
+  const TimedCandidate& f = candidates[fastest];
+  if (const std::optional<std::size_t> kept = find_named(candidates, incumbent)) {
+    const TimedCandidate& k = candidates[*kept];
+    const double noise = std::max({kNoiseFloor, f.spread.value_or(0), k.spread.value_or(0)});
+    if (k.time_ms <= f.time_ms * (1 + kIncumbentBand * noise)) return kept;
+  }
+  const double noise_ms = f.time_ms * (1 + std::max(f.spread.value_or(0), kNoiseFloor));
   std::size_t chosen = fastest;
   for (std::size_t i = 0; i < candidates.size(); ++i)
     if (candidates[i].time_ms <= noise_ms && candidates[i].name < candidates[chosen].name)

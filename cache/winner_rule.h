@@ -1,11 +1,14 @@
 // Which verified candidate wins, so that tuning twice on one machine picks the same kernel:
-// the fastest, unless others are within its noise; then, of those, the first by name. Timings
-// within noise do not order candidates, a fixed order of names does.
+// the winner the tuning replaces (its incumbent) while it stays within twice the noise of the
+// fastest; else the fastest, unless others are within its noise; then, of those, the first by
+// name. Timings within noise do not order candidates: the incumbent, then a fixed order of
+// names, does.
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fusetune::cache {
@@ -24,9 +27,19 @@ struct TimedCandidate {
 // sweep to the next while each sweep's rounds spread less than that).
 inline constexpr double kNoiseFloor = 0.01;
 
+// An incumbent keeps its place within this many times the noise: a band wider to stay in than
+// to enter, as a thermostat's, so that a winner chosen near the edge of the fastest's noise is
+// not dropped when the next sweep's fastest runs a little faster (on the H100 a second-by-name
+// fp32 finalist sat 0.93% from the fastest in one sweep and 1.05% in the next).
+inline constexpr double kIncumbentBand = 2.0;
+
 // The index of the winner among `candidates` (every one verified and timed); empty when there
 // are none. A candidate is within the fastest's noise when its time is at most the fastest's
-// time times (1 + the larger of the fastest's spread and kNoiseFloor).
-std::optional<std::size_t> choose_winner(const std::vector<TimedCandidate>& candidates);
+// time times (1 + the larger of the fastest's spread and kNoiseFloor). `incumbent` names the
+// winner of the tuning being replaced (tune --force, a re-verification), or is empty: it wins
+// while among `candidates` with a time at most the fastest's times (1 + kIncumbentBand x the
+// largest of both spreads and kNoiseFloor).
+std::optional<std::size_t> choose_winner(const std::vector<TimedCandidate>& candidates,
+                                         std::string_view incumbent = {});
 
 }  // namespace fusetune::cache

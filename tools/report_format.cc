@@ -54,9 +54,11 @@ nlohmann::json to_json(const TuneReport& report, const std::string& database) {
       {"compiled", report.compiled},
       {"from_database", report.from_database},
       {"failed", report.failed},
-      {"tuning_s", report.tuning_seconds}};
+      {"tuning_s", report.tuning_seconds},
+      {"phase_s", report.phase_seconds}};
   j["winner"] = report.winner ? to_json(*report.winner, report.flops) : nlohmann::json();
   j["winner_recheck_rel_err"] = optional_json(report.winner_recheck_rel_err);
+  j["incumbent"] = report.incumbent.empty() ? nlohmann::json() : nlohmann::json(report.incumbent);
   nlohmann::json results = nlohmann::json::array();
   for (const CandidateResult& r : report.results) results.push_back(to_json(r, report.flops));
   j["results"] = std::move(results);

@@ -54,6 +54,21 @@ std::string source_of(const TuneReport& report, const std::string& database,
   return report.from_system && system ? fmt::format("the system database {}", *system) : database;
 }
 
+// Where the winner this tuning replaced kept its place over a faster time, says so: the user
+// sees why the winner is not the top time.
+void print_kept_incumbent(const TuneReport& report) {
+  const CandidateResult& w = *report.winner;
+  if (report.incumbent.empty() || w.name != report.incumbent || !w.time_ms) return;
+  for (const CandidateResult& r : report.results)
+    if (r.outcome == Outcome::ok && r.time_ms && *r.time_ms < *w.time_ms) {
+      fmt::print(
+          "kept the previous winner: {} ran {:.1f}% faster this time, within the noise that "
+          "keeps it (a wider margin would replace it)\n",
+          r.name, (*w.time_ms / *r.time_ms - 1) * 100);
+      return;
+    }
+}
+
 void print_measured(const TuneReport& report, const TuneArgs& args, const std::string& database,
                     const std::optional<std::string>& system) {
   const double best = report.winner && report.winner->time_ms ? *report.winner->time_ms : 0;
@@ -101,6 +116,7 @@ void print_measured(const TuneReport& report, const TuneArgs& args, const std::s
   if (report.winner_recheck_rel_err)
     fmt::print(" (on new inputs: {})", format_error(report.winner_recheck_rel_err));
   fmt::print("\n");
+  print_kept_incumbent(report);
 }
 
 void print_compiled(const TuneReport& report, const TuneArgs& args) {

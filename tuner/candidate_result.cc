@@ -37,7 +37,7 @@ CandidateResult from_record(const cache::CandidateRecord& record) {
   return r;
 }
 
-void sort_results(std::vector<CandidateResult>& results) {
+void sort_results(std::vector<CandidateResult>& results, const std::string& incumbent) {
   auto rank = [](const CandidateResult& r) {
     return r.outcome == Outcome::ok ? 0 : r.outcome == Outcome::slower ? 1 : 2;
   };
@@ -53,7 +53,8 @@ void sort_results(std::vector<CandidateResult>& results) {
     if (r.outcome != Outcome::ok || !r.time_ms) break;
     timed.push_back({r.name, *r.time_ms, r.time_spread});
   }
-  if (const std::optional<std::size_t> winner = cache::choose_winner(timed); winner && *winner > 0)
+  if (const std::optional<std::size_t> winner = cache::choose_winner(timed, incumbent);
+      winner && *winner > 0)
     std::rotate(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(*winner),
                 results.begin() + static_cast<std::ptrdiff_t>(*winner) + 1);
 }

@@ -28,9 +28,10 @@ cache::CandidateRecord to_record(const CandidateResult& result, const std::strin
 // Throws Error(invalid_argument) when the stored configuration is not one this version reads.
 CandidateResult from_record(const cache::CandidateRecord& record);
 
-// Finalists (ok) fastest first, except that the winner by cache/winner_rule.h (within the
-// fastest's noise, the first by name) leads them; then screened-out candidates (slower) by
-// time, then failures by outcome and name.
-void sort_results(std::vector<CandidateResult>& results);
+// Finalists (ok) fastest first, except that the winner by cache/winner_rule.h (the incumbent
+// while within twice the noise; else within the fastest's noise, the first by name) leads them;
+// then screened-out candidates (slower) by time, then failures by outcome and name.
+// `incumbent` names the winner the tuning replaces, or is empty.
+void sort_results(std::vector<CandidateResult>& results, const std::string& incumbent);
 
 }  // namespace fusetune

@@ -191,9 +191,9 @@ struct GpuSweep {
     }
   }
 
-  // Phase 2: time the fastest screened candidates in full, in turn, `final_rounds` times. Under
-  // a budget, as many finalists and rounds as fit in what is left of it, and no round begins
-  // that would end past it (but the first).
+  // Phase 2: time the fastest screened candidates, and the incumbent, in full, in turn,
+  // `final_rounds` times. Under a budget, as many finalists and rounds as fit in what is left of
+  // it, and no round begins that would end past it (but the first).
   void time_finalists() {
     int most_finalists = options.finalists, first_rounds = options.final_rounds;
     std::optional<double> deadline_s;
@@ -204,12 +204,15 @@ struct GpuSweep {
       most_finalists = plan.finalists;
       first_rounds = plan.rounds;
     }
-    sort_results(report.results);
+    sort_results(report.results, report.incumbent);
     std::vector<CandidateResult*> finalists;
     std::vector<RunRequest> requests;
     for (CandidateResult& r : report.results) {
-      if (static_cast<int>(finalists.size()) == most_finalists) break;
       if (r.outcome != Outcome::ok && r.outcome != Outcome::slower) break;
+      // The incumbent is timed beside the fastest wherever it screened, for the winner rule to
+      // weigh it against them.
+      if (static_cast<int>(finalists.size()) >= most_finalists && r.name != report.incumbent)
+        continue;
       std::optional<RunRequest> request = run_request(spec, r, device.arch(), db, scratch);
       if (!request) continue;
       request->timing = options.timing;
@@ -252,7 +255,7 @@ struct GpuSweep {
   // Phase 3: the winner must be right on inputs it was not chosen on. Re-runs the best
   // finalists on new inputs until one passes; one that fails is recorded as wrong_result.
   void recheck_winner() {
-    sort_results(report.results);
+    sort_results(report.results, report.incumbent);
     worker.reseed(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32));
     for (CandidateResult& r : report.results) {
       if (r.outcome != Outcome::ok) return;
@@ -271,15 +274,19 @@ struct GpuSweep {
   }
 };
 
-// The report of a sweep into `tuning_id`, holding the candidates it has stored so far.
+// The report of a sweep into `tuning_id` under `key`, holding the candidates it has stored so
+// far and the incumbent it keeps.
 TuneReport stored_report(const Spec& spec, cache::Database& db, const TuneOptions& options,
-                         const DeviceInfo& device, std::int64_t tuning_id) {
+                         const DeviceInfo& device, const cache::TuningKey& key,
+                         std::int64_t tuning_id) {
   TuneReport report;
   report.spec = spec.canonical();
   report.precision = std::string(to_string(options.precision));
   report.device = device.description();
   report.arch = device.arch();
   report.flops = spec.flops();
+  if (const std::optional<cache::TuningRecord> tuning = db.find_tuning(key))
+    report.incumbent = tuning->incumbent;
   for (const cache::CandidateRecord& record : db.candidates(tuning_id))
     report.results.push_back(from_record(record));
   return report;
@@ -302,8 +309,10 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
                                          const cache::TuningKey& key,
                                          const std::vector<std::string>& changes) {
   const Clock::time_point start = Clock::now();
-  const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.soft_keys);
-  TuneReport report = stored_report(spec, db, options, device, tuning_id);
+  const std::int64_t tuning_id =
+      db.begin_tuning(key, spec.canonical(), device.soft_keys,
+                      db.find_tuning(key).value_or(cache::TuningRecord{}).winner);
+  TuneReport report = stored_report(spec, db, options, device, key, tuning_id);
   report.reverified = changes;
   TuneOptions two = options;
   two.finalists = 2;
@@ -311,7 +320,7 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
   const ScratchDirectory scratch;
   WorkerClient worker = start_worker(spec, options, device, scratch);
   GpuSweep sweep{spec, two, device, db, tuning_id, worker, scratch, report, start};
-  sort_results(report.results);
+  sort_results(report.results, report.incumbent);
   // The winner and the runner-up are timed again. The other finalists' times were taken under
   // the old soft keys and no longer compare with theirs: they step back among the screened.
   int finalists = 0;
@@ -334,10 +343,13 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
 }
 
 TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOptions& options,
-                         const DeviceInfo& device, const cache::TuningKey& key) {
+                         const DeviceInfo& device, const cache::TuningKey& key,
+                         const std::string& incumbent) {
   const Clock::time_point start = Clock::now();
-  const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.soft_keys);
-  TuneReport report = stored_report(spec, db, options, device, tuning_id);  // resumed: not empty
+  const std::int64_t tuning_id =
+      db.begin_tuning(key, spec.canonical(), device.soft_keys, incumbent);
+  TuneReport report =
+      stored_report(spec, db, options, device, key, tuning_id);  // resumed: not empty
   report.strategy = options.budget_s ? "budget" : "exhaustive";
   report.budget_s = options.budget_s;
   const std::vector<std::string> done = db.candidate_names(tuning_id);
@@ -358,12 +370,21 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   if (options.observer) options.observer->started(total, worker_device, report.precision);
 
   GpuSweep sweep{spec, options, device, db, tuning_id, worker, scratch, report, start};
+  Clock::time_point phase_start = Clock::now();
+  auto phase_done = [&](const char* phase) {
+    report.phase_seconds[phase] = seconds_since(phase_start);
+    phase_start = Clock::now();
+  };
   if (options.budget_s)
     sweep.screen_within_budget(prepared);
   else
     sweep.screen(prepared, total);
+  phase_done("screening");
   sweep.time_finalists();
+  phase_done("finalists");
   sweep.recheck_winner();
+  phase_done("recheck");
+  report.phase_seconds["first_run"] = sweep.first_run_s;
   report.tuning_seconds = seconds_since(start);
   db.finish_tuning(tuning_id, report.tuning_seconds);
   return report;

@@ -13,13 +13,17 @@
 namespace fusetune {
 
 // Sweeps `spec` into the tuning `key` of `db` (resuming one that stopped part-way) and returns
-// the results in the order they came (the caller sorts and summarizes).
+// the results in the order they came (the caller sorts and summarizes). `incumbent` names the
+// winner the sweep replaces (empty if none): it is timed among the finalists if it screens
+// well enough to be verified, and keeps its place while within noise (cache/winner_rule.h).
 TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOptions& options,
-                         const DeviceInfo& device, const cache::TuningKey& key);
+                         const DeviceInfo& device, const cache::TuningKey& key,
+                         const std::string& incumbent);
 
 // For a tuning under `key` whose soft keys (cache/soft_keys.h) differ from `device`'s, listed in
 // `changes`: verifies its winner and runner-up again on new inputs and times them in
-// interleaved rounds, stores the new soft keys, times and winner, and returns the report. The
+// interleaved rounds, stores the new soft keys, times and winner (the old winner while within
+// noise), and returns the report. The
 // other finalists, timed under the old soft keys, become "slower". Empty when neither passes any
 // more, for the caller to sweep again.
 std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,

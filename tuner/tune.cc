@@ -37,7 +37,7 @@ void require_valid_budget(const TuneOptions& options) {
 }
 
 void summarize(TuneReport& report) {
-  sort_results(report.results);
+  sort_results(report.results, report.incumbent);
   report.compiled = 0;
   report.failed.clear();
   for (const CandidateResult& r : report.results) {
@@ -105,6 +105,7 @@ TuneReport recall(const Spec& spec, const cache::TuningRecord& tuning, cache::Da
   report.flops = spec.flops();
   report.from_cache = true;
   report.tuning_seconds = tuning.tuning_seconds;
+  report.incumbent = tuning.incumbent;
   for (const cache::CandidateRecord& record : db.candidates(tuning.id))
     report.results.push_back(from_record(record));
   return report;
@@ -122,7 +123,7 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
     if (std::optional<TuneReport> report = reverify_sweep(spec, db, options, device, key, changes))
       return std::move(*report);
     db.forget_tuning(existing->id);  // neither the winner nor the runner-up passes any more
-    return run_gpu_sweep(spec, db, options, device, key);
+    return run_gpu_sweep(spec, db, options, device, key, existing->winner);
   }
   // Only where the user database has no winner: a user tuning hides the system one.
   if (options.system && !options.force) {
@@ -134,8 +135,13 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
       return report;
     }
   }
-  if (existing && options.force) db.forget_tuning(existing->id);
-  return run_gpu_sweep(spec, db, options, device, key);
+  // Forced, the sweep starts from nothing but remembers the winner it replaces.
+  std::string incumbent;
+  if (existing && options.force) {
+    incumbent = existing->winner;
+    db.forget_tuning(existing->id);
+  }
+  return run_gpu_sweep(spec, db, options, device, key, incumbent);
 }
 
 TuneReport tune_on_gpu(const Spec& spec, cache::Database& db, const TuneOptions& options) {

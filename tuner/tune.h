@@ -94,8 +94,15 @@ struct TuneReport {
   std::map<std::string, int> failed;     // count per failure outcome
   std::vector<CandidateResult> results;  // winner first, then by time, then failures
   std::optional<CandidateResult> winner;
+  // The winner this tuning replaced (tune --force, a re-verification), which it keeps while
+  // within noise of the fastest (cache/winner_rule.h); empty if none.
+  std::string incumbent;
   std::optional<double> winner_recheck_rel_err;  // the winner's error on a second set of inputs
   double tuning_seconds = 0;
+  // Where a sweep run now spent its time: "screening", "finalists", "recheck" (each a phase's
+  // wall time) and "first_run" (the first screening run, which starts the worker: its context,
+  // inputs and fp64 reference). Empty when recalled.
+  std::map<std::string, double> phase_seconds;
 };
 
 // Runs (or recalls) the sweep for `spec`. A stored tuning whose soft keys differ from the GPU's

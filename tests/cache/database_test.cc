@@ -23,6 +23,7 @@
 
 #include "cache/schema.h"
 #include "cache/sqlite.h"
+#include "cache/winner_rule.h"
 #include "fusetune/status.h"
 
 namespace fusetune::cache {
@@ -193,6 +194,21 @@ TEST_F(DatabaseTest, CandidatesRoundTripAndTheFastestOkOneWins) {
   EXPECT_EQ(found->candidate_count, 3);
   ASSERT_EQ(db->tunings().size(), 1u);
   EXPECT_EQ(db->tunings()[0].winner, "fast");
+}
+
+TEST_F(DatabaseTest, TheIncumbentNamedAtTheStartKeepsItsPlaceWithinNoiseThroughAResume) {
+  auto db = open_db();
+  const std::int64_t id =
+      db->begin_tuning(test_key(), "spec", {.driver_version = 575}, /*incumbent=*/"steady");
+  db->record_candidate(id, ok_candidate("quick", 1.0));
+  // A resumed sweep names no incumbent; the one named at the start stays.
+  EXPECT_EQ(db->begin_tuning(test_key(), "spec", {.driver_version = 575}), id);
+  db->record_candidate(id, ok_candidate("steady", 1 + kIncumbentBand * kNoiseFloor * 0.9));
+  EXPECT_EQ(db->find_tuning(test_key())->incumbent, "steady");
+  EXPECT_EQ(db->finish_tuning(id, 1.0).winner, "steady");
+  // Beyond twice the noise the fastest takes its place.
+  db->record_candidate(id, ok_candidate("steady", 1 + kIncumbentBand * kNoiseFloor * 1.1));
+  EXPECT_EQ(db->finish_tuning(id, 1.0).winner, "quick");
 }
 
 TEST_F(DatabaseTest, FinishTuningAddsUpTuningSeconds) {
@@ -522,7 +538,8 @@ TEST_F(DatabaseTest, ASchemaVersionOneFileMigratesKeepingItsTunings) {
     sqlite::Connection raw(db_path(), SQLITE_OPEN_READWRITE);
     raw.execute(
         "DROP TABLE misses; ALTER TABLE candidates DROP COLUMN time_spread;"
-        " ALTER TABLE tunings DROP COLUMN device_state; PRAGMA user_version = 1;");
+        " ALTER TABLE tunings DROP COLUMN device_state; ALTER TABLE tunings DROP COLUMN incumbent;"
+        " PRAGMA user_version = 1;");
   }
   auto db = open_db();
   EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), kSchemaVersion);
@@ -654,7 +671,7 @@ TEST_F(DatabaseTest, BinariesAreListedByKeyWithTheirSizeAndCanBeForgotten) {
 
 TEST_F(DatabaseTest, TheFileCarriesTheSchemaVersionAndFusetunesApplicationId) {
   open_db().reset();
-  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 4);
+  EXPECT_EQ(pragma_int(db_path(), "PRAGMA user_version"), 5);
   EXPECT_EQ(pragma_int(db_path(), "PRAGMA application_id"), 0x46545544);
   sqlite::Connection raw(db_path(), SQLITE_OPEN_READONLY);
   sqlite::Statement mode(raw, "PRAGMA journal_mode");

@@ -64,6 +64,37 @@ TEST(TuneGpuTest, SweepVerifiesTimesAndStoresEveryCandidateThenAnswersFromTheCac
   std::filesystem::remove_all(folder);
 }
 
+TEST(TuneGpuTest, ATuningForcedAgainTimesTheWinnerItReplacesAndKeepsItWithinNoise) {
+  FUSETUNE_REQUIRE_GPU();
+  const std::filesystem::path folder = fresh_folder("tune_gpu_incumbent");
+  const auto db = cache::Database::open((folder / "tuning.db").string());
+  const Spec spec = parse_spec("linear(m=256, n=512, k=256) -> relu");
+  TuneOptions options;
+  options.max_candidates = 24;
+  options.finalists = 2;  // the incumbent may then be timed beyond them, as a third
+  const TuneReport first = tune(spec, *db, options);
+  ASSERT_TRUE(first.winner);
+  options.force = true;
+  const TuneReport again = tune(spec, *db, options);
+  ASSERT_TRUE(again.winner);
+  EXPECT_EQ(again.incumbent, first.winner->name);
+  const auto incumbent = std::find_if(again.results.begin(), again.results.end(),
+                                      [&](const auto& r) { return r.name == again.incumbent; });
+  ASSERT_NE(incumbent, again.results.end());
+  ASSERT_EQ(incumbent->outcome, Outcome::ok) << "the incumbent was not timed among the finalists";
+  const CandidateResult* fastest = nullptr;
+  for (const CandidateResult& r : again.results)
+    if (r.outcome == Outcome::ok && (!fastest || *r.time_ms < *fastest->time_ms)) fastest = &r;
+  const double noise = std::max(
+      {cache::kNoiseFloor, fastest->time_spread.value_or(0), incumbent->time_spread.value_or(0)});
+  const bool within =
+      *incumbent->time_ms <= *fastest->time_ms * (1 + cache::kIncumbentBand * noise);
+  EXPECT_EQ(again.winner->name == again.incumbent, within)
+      << again.winner->name << " " << *incumbent->time_ms << " vs " << *fastest->time_ms;
+  EXPECT_EQ(db->find_tuning(db->tunings()[0].key)->winner, again.winner->name);
+  std::filesystem::remove_all(folder);
+}
+
 TEST(TuneGpuTest, AutoTunesEachPrecisionWithinTheToleranceAndTheLibraryLoadsItsChoice) {
   FUSETUNE_REQUIRE_GPU();
   const std::filesystem::path folder = fresh_folder("tune_auto");
