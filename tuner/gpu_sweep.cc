@@ -66,8 +66,8 @@ struct GpuSweep {
   Clock::time_point start;
   double screening_run_s = 0;  // the wall time of the screening runs, and their count: what a
   int screening_runs = 0;      // run costs beyond its timed launches
-  // The first run's wall time: under a budget it starts the worker (context, inputs, the fp64
-  // reference), about what the winner's re-check on new inputs costs again at the end.
+  // The first run's wall time: under a budget it waits for what is left of the worker's set-up
+  // (context, both sets of inputs, their fp64 references). Reported, not planned with.
   double first_run_s = 0;
 
   int compile_threads() const {
@@ -94,11 +94,11 @@ struct GpuSweep {
     return mean_screening_run_s() + 1.25 * timed_ms / 1000;
   }
 
-  double recheck_s() const { return std::max(first_run_s, mean_screening_run_s()); }
+  // The re-check runs on inputs the worker drew at set-up: a screening run.
+  double recheck_s() const { return mean_screening_run_s(); }
 
   // What a budgeted sweep keeps for after screening: its share of the budget, or more where a
-  // first round of two finalists and the re-check take longer (the conv seed's fp64 reference
-  // made its 2.5 s budget overrun by a quarter).
+  // first round of two finalists and the re-check take longer.
   double reserve_s(double budget) const {
     return std::max(kFinalistShare * budget, recheck_s() + 2 * full_run_s());
   }
@@ -256,7 +256,7 @@ struct GpuSweep {
   // finalists on new inputs until one passes; one that fails is recorded as wrong_result.
   void recheck_winner() {
     sort_results(report.results, report.incumbent);
-    worker.reseed(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32));
+    worker.reseed_for_recheck();
     for (CandidateResult& r : report.results) {
       if (r.outcome != Outcome::ok) return;
       std::optional<RunRequest> request = run_request(spec, r, device.arch(), db, scratch);
@@ -292,12 +292,16 @@ TuneReport stored_report(const Spec& spec, cache::Database& db, const TuneOption
   return report;
 }
 
-WorkerClient start_worker(const Spec& spec, const TuneOptions& options, const DeviceInfo& device,
+// The worker for a sweep, not yet started; it draws the re-check's inputs when set up.
+WorkerClient sweep_worker(const Spec& spec, const TuneOptions& options, const DeviceInfo& device,
                           const ScratchDirectory& scratch) {
   const SetupRequest setup{
-      spec.canonical(), std::random_device{}(), device.ordinal,
+      spec.canonical(),
+      std::random_device{}(),
+      device.ordinal,
       options.tolerance.value_or(default_tolerance(options.precision, spec.main.output_dtype())),
-      options.timing};
+      options.timing,
+      std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)};
   return WorkerClient(options.worker_path.empty() ? find_worker() : options.worker_path, setup,
                       (scratch / "worker.log").string());
 }
@@ -318,7 +322,7 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
   two.finalists = 2;
   two.budget_s.reset();  // two finalists are quick; their rounds run in full
   const ScratchDirectory scratch;
-  WorkerClient worker = start_worker(spec, options, device, scratch);
+  WorkerClient worker = sweep_worker(spec, options, device, scratch);
   GpuSweep sweep{spec, two, device, db, tuning_id, worker, scratch, report, start};
   sort_results(report.results, report.incumbent);
   // The winner and the runner-up are timed again. The other finalists' times were taken under
@@ -353,6 +357,11 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   report.strategy = options.budget_s ? "budget" : "exhaustive";
   report.budget_s = options.budget_s;
   const std::vector<std::string> done = db.candidate_names(tuning_id);
+  // The worker sets up (context, inputs, fp64 references) while the space is prepared and the
+  // first candidates compile.
+  const ScratchDirectory scratch;
+  WorkerClient worker = sweep_worker(spec, options, device, scratch);
+  worker.launch();
   // Under a budget the whole space, for the search to see what was measured before.
   std::vector<PreparedCandidate> prepared = prepare_space(
       spec, device.limits, options.precision, options.max_candidates, device.arch(), db,
@@ -362,10 +371,8 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   const int total = static_cast<int>(options.budget_s ? prepared.size()
                                                       : prepared.size() + report.results.size());
 
-  const ScratchDirectory scratch;
-  WorkerClient worker = start_worker(spec, options, device, scratch);
-  // Under a budget the worker starts with the first run (WorkerClient::run starts it), so that
-  // its set-up (context, inputs, fp64 reference) overlaps the first batch's compiles.
+  // Under a budget the first run waits for the worker, so that its set-up overlaps the first
+  // batch's compiles.
   const std::string worker_device = options.budget_s ? device.description() : worker.start();
   if (options.observer) options.observer->started(total, worker_device, report.precision);
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "fusetune/status.h"
@@ -43,8 +44,8 @@ WorkerClient::~WorkerClient() {
   }
 }
 
-std::string WorkerClient::start() {
-  if (pid_ > 0) return device_;
+void WorkerClient::launch() {
+  if (pid_ > 0) return;
   // A worker that dies closes its pipe; writing to it must fail, not kill the tuner.
   struct sigaction current {};
   if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
@@ -72,6 +73,13 @@ std::string WorkerClient::start() {
     fail(fmt::format("cannot start {}: {}", worker_path_, std::strerror(spawned)));
   }
   send(encode_setup(setup_));
+  setup_pending_ = true;
+}
+
+std::string WorkerClient::start() {
+  launch();
+  if (!setup_pending_) return device_;
+  setup_pending_ = false;
   const std::optional<std::string> line = receive(kSetupTimeoutS);
   if (!line) {
     stop();
@@ -115,6 +123,7 @@ RunReply WorkerClient::run(const RunRequest& request, double timeout_s) {
 void WorkerClient::reseed(std::uint64_t seed) {
   setup_.seed = seed;
   if (pid_ <= 0) return;  // a new worker starts from setup_
+  start();                // a reply to the setup comes first
   send(encode_reseed(seed));
   const std::optional<std::string> line = receive(kSetupTimeoutS);
   if (!line) {
@@ -123,8 +132,16 @@ void WorkerClient::reseed(std::uint64_t seed) {
   }
 }
 
+void WorkerClient::reseed_for_recheck() {
+  const std::uint64_t seed = setup_.recheck_seed.value_or(
+      std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32));
+  setup_.recheck_seed.reset();  // a worker started after this draws one set, as this one uses
+  reseed(seed);
+}
+
 void WorkerClient::stop() {
   if (pid_ <= 0) return;
+  setup_pending_ = false;
   close(to_worker_);
   close(from_worker_);
   to_worker_ = from_worker_ = -1;

@@ -19,8 +19,13 @@ class WorkerClient {
   WorkerClient(const WorkerClient&) = delete;
   WorkerClient& operator=(const WorkerClient&) = delete;
 
-  // Starts the worker if none runs and sets it up. Returns the device it found; throws
-  // Error(no_device or internal) with the worker's message when setup fails.
+  // Starts the worker if none runs and sends it the setup without waiting for it, so that its
+  // set-up (context, inputs, fp64 references) overlaps what the caller does next. Throws
+  // Error(internal) when the worker cannot be started.
+  void launch();
+
+  // Starts the worker if none runs and waits until it is set up. Returns the device it found;
+  // throws Error(no_device or internal) with the worker's message when setup fails.
   std::string start();
 
   // Runs one candidate. A worker that does not answer within `timeout_s` is killed (timeout);
@@ -29,6 +34,10 @@ class WorkerClient {
 
   // Fresh inputs for the following runs (and for any restarted worker).
   void reseed(std::uint64_t seed);
+
+  // The inputs for the winner's re-check: those drawn at setup with the setup's recheck_seed
+  // (a swap, where this worker drew them), else fresh ones with a new seed.
+  void reseed_for_recheck();
 
  private:
   void stop();
@@ -44,6 +53,7 @@ class WorkerClient {
   pid_t pid_ = -1;
   int to_worker_ = -1;
   int from_worker_ = -1;
+  bool setup_pending_ = false;  // sent, its reply not yet read
   std::string buffered_;
 };
 

@@ -52,14 +52,34 @@ class Session {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
     check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a stream");
     timing_ = timing_from_json(setup.at("timing"));
-    data_ = std::make_unique<ProblemData>(parse_spec(setup.at("spec").get<std::string>()),
-                                          setup.at("seed").get<std::uint64_t>(), stream_);
+    const Spec spec = parse_spec(setup.at("spec").get<std::string>());
+    data_ = std::make_unique<ProblemData>(spec, setup.at("seed").get<std::uint64_t>(), stream_);
+    if (setup.contains("recheck_seed")) keep_recheck_data(spec, setup["recheck_seed"]);
     flusher_ = std::make_unique<L2Flusher>(device_.l2_bytes);
   }
 
   const DeviceInfo& device() const { return device_; }
 
-  void reseed(std::uint64_t seed) { data_->refill(seed); }
+  void reseed(std::uint64_t seed) {
+    if (recheck_data_ && seed == recheck_seed_) {
+      data_ = std::move(recheck_data_);
+      return;
+    }
+    recheck_data_.reset();  // its memory may be what the refill needs
+    data_->refill(seed);
+  }
+
+  // Draws the re-check's inputs now; where the GPU has no room for a second set, reseed draws
+  // them when asked, as without a recheck_seed.
+  void keep_recheck_data(const Spec& spec, std::uint64_t seed) {
+    try {
+      recheck_data_ = std::make_unique<ProblemData>(spec, seed, stream_);
+      recheck_seed_ = seed;
+    } catch (const Error& e) {
+      cudaGetLastError();  // an allocation failure is not sticky
+      std::cerr << "the re-check's inputs are drawn later: " << e.what() << std::endl;
+    }
+  }
 
   RunReply run(const json& request) {
     const std::string name = request.at("name");
@@ -113,6 +133,8 @@ class Session {
   cudaStream_t stream_ = nullptr;
   TimingOptions timing_;
   std::unique_ptr<ProblemData> data_;
+  std::unique_ptr<ProblemData> recheck_data_;  // drawn with recheck_seed_ at setup
+  std::uint64_t recheck_seed_ = 0;
   std::unique_ptr<L2Flusher> flusher_;
 };
 

@@ -47,10 +47,11 @@ std::vector<TensorMapSpec> tensor_maps_from_json(const json& j) {
 }
 
 std::string encode_setup(const SetupRequest& r) {
-  return json{{"cmd", "setup"},           {"spec", r.spec},
-              {"seed", r.seed},           {"device", r.device},
-              {"tolerance", r.tolerance}, {"timing", timing_to_json(r.timing)}}
-      .dump();
+  json setup{{"cmd", "setup"},           {"spec", r.spec},
+             {"seed", r.seed},           {"device", r.device},
+             {"tolerance", r.tolerance}, {"timing", timing_to_json(r.timing)}};
+  if (r.recheck_seed) setup["recheck_seed"] = *r.recheck_seed;
+  return setup.dump();
 }
 
 LaunchGeometry geometry_from_run(const json& run_message) {

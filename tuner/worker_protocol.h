@@ -2,14 +2,15 @@
 // stdin and stdout. The worker owns the GPU, so that a candidate that faults (and so poisons
 // the CUDA context) or hangs takes down only the worker, which the tuner then restarts.
 //
-//   -> {"cmd": "setup", "spec": ..., "seed": ..., "device": 0, "tolerance": 1e-5, "timing": {...}}
+//   -> {"cmd": "setup", "spec": ..., "seed": ..., "device": 0, "tolerance": 1e-5, "timing": {...},
+//       "recheck_seed": ... (optional: a second set of inputs, and its reference, drawn now)}
 //   <- {"ok": true, "device": "NVIDIA H100 ...", "setup_ms": ...}  or  {"ok": false, "error": ...}
 //   -> {"cmd": "run", "name": ..., "cubin_path": ..., "grid": [..], "block": [..], "smem": N,
 //       "tensor_maps": [[tensor, rows, cols, box_rows, box_cols], ...],
 //       "abandon_above_ms": x (optional), "timing": {...} (optional)}
 //   <- {"outcome": "ok", "time_ms": ..., "rel_err": ..., "launches": ...}, or a failure outcome
 //      with "message"; after "fault" the worker exits.
-//   -> {"cmd": "reseed", "seed": ...}   <- {"ok": true}
+//   -> {"cmd": "reseed", "seed": ...}   <- {"ok": true}  (at once for the setup's recheck_seed)
 //   -> {"cmd": "quit"}
 #pragma once
 
@@ -31,6 +32,9 @@ struct SetupRequest {
   int device = 0;
   double tolerance = 1e-5;
   TimingOptions timing;
+  // Inputs for the winner's re-check, drawn at setup while the GPU waits for the first compiles
+  // (the conv seed's fp64 reference takes most of a second); reseeding to it is then a swap.
+  std::optional<std::uint64_t> recheck_seed;
 };
 
 struct RunRequest {

@@ -89,7 +89,8 @@ class WorkerClientTest : public testing::Test {
                       .seed = 7,
                       .device = 0,
                       .tolerance = 1e-5,
-                      .timing = {}};
+                      .timing = {},
+                      .recheck_seed = 1234};
   RunRequest request_{.name = "ft_gemm_simt_64x64x16_w2x2_t8x4_s3_n_spread",
                       .cubin_path = "/nonexistent/kernel.cubin",
                       .geometry = {{1, 1, 1}, {128, 1, 1}, 26112, {}},
@@ -106,6 +107,38 @@ TEST_F(WorkerClientTest, StartSetsUpTheWorkerAndReturnsItsDevice) {
   ASSERT_EQ(setups.size(), 1u);
   EXPECT_EQ(setups[0].at("spec"), setup_.spec);
   EXPECT_EQ(setups[0].at("seed"), 7);
+}
+
+TEST_F(WorkerClientTest, LaunchSendsTheSetupWithoutWaitingAndTheFirstRunReadsItsReply) {
+  // This worker takes a second to set up.
+  WorkerClient worker =
+      client(write_worker(std::string("echo '") + kOkReply + "'",
+                          R"(' >/dev/null; sleep 1; echo '{"ok": true, "device": "slow"})"));
+  const auto start = std::chrono::steady_clock::now();
+  worker.launch();
+  worker.launch();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
+  EXPECT_EQ(worker.run(request_, 5).time_ms, 1.25) << "the setup's reply is read first";
+  EXPECT_EQ(worker.start(), "slow");
+  EXPECT_EQ(starts(), 1) << "a launched worker is not launched again";
+  EXPECT_EQ(requests("setup").size(), 1u);
+}
+
+TEST_F(WorkerClientTest, TheRecheckUsesTheInputsDrawnAtSetupAndARestartDrawsThemOnce) {
+  WorkerClient worker = client(write_worker(
+      std::string("if [ \"$starts\" -eq 1 ]; then exit 3; fi; echo '") + kOkReply + "'"));
+  worker.start();
+  EXPECT_EQ(requests("setup")[0].at("recheck_seed"), 1234);
+  worker.reseed_for_recheck();
+  const std::vector<nlohmann::json> reseeds = requests("reseed");
+  ASSERT_EQ(reseeds.size(), 1u);
+  EXPECT_EQ(reseeds[0].at("seed"), 1234);
+  EXPECT_EQ(worker.run(request_, 5).outcome, Outcome::fault);
+  EXPECT_EQ(worker.run(request_, 5).outcome, Outcome::ok);
+  const std::vector<nlohmann::json> setups = requests("setup");
+  ASSERT_EQ(setups.size(), 2u);
+  EXPECT_EQ(setups[1].at("seed"), 1234) << "the restarted worker runs on the re-check's inputs";
+  EXPECT_FALSE(setups[1].contains("recheck_seed")) << "and draws no second set";
 }
 
 TEST_F(WorkerClientTest, RunReturnsTheWorkersReply) {

@@ -163,6 +163,9 @@ TEST(WorkerProtocol, SetupRequestCarriesTheProblem) {
   EXPECT_EQ(message.at("device"), 1);
   EXPECT_EQ(message.at("tolerance"), 2e-5);
   EXPECT_EQ(timing_from_json(message.at("timing")).min_launches, 11);
+  EXPECT_FALSE(message.contains("recheck_seed"));
+  setup.recheck_seed = 42;
+  EXPECT_EQ(json::parse(encode_setup(setup)).at("recheck_seed").get<std::uint64_t>(), 42u);
 }
 
 TEST(WorkerProtocol, RunRequestCarriesTheLaunchAndOnlyTheOptionsGiven) {
