@@ -63,7 +63,8 @@ ConvReferenceShape conv_reference_shape(const MainOp& main) {
 
 }  // namespace
 
-ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream)
+ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream,
+                         bool host_part_later)
     : spec_(spec), stream_(stream) {
   // The GEMM reference's grid has a block row per 16 rows (gridDim.y < 65536); convolutions'
   // grid-stride over their output.
@@ -85,10 +86,17 @@ ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stre
   const std::vector<ScalarArg> scalars = spec.scalars();
   for (std::size_t i = 0; i < scalars.size(); ++i)
     args_.scalars[i] = static_cast<float>(scalars[i].value);
-  refill(seed);
+  draw(seed, host_part_later);
 }
 
-void ProblemData::refill(std::uint64_t seed) {
+ProblemData::~ProblemData() {
+  if (host_reference_.valid()) host_reference_.wait();  // it reads spec_
+}
+
+void ProblemData::refill(std::uint64_t seed) { draw(seed, false); }
+
+void ProblemData::draw(std::uint64_t seed, bool host_part_later) {
+  if (host_reference_.valid()) host_reference_.wait();  // stale: its inputs are overwritten
   const std::vector<TensorArg> tensors = spec_.tensors();
   const float weight_scale = weight_bound(spec_.main);  // the second main-op operand's
   for (std::size_t i = 0; i < tensors.size(); ++i) {
@@ -102,14 +110,14 @@ void ProblemData::refill(std::uint64_t seed) {
                                 tensors[i].dtype, stream_),
                  fmt::format("rounding '{}' to {}", tensors[i].name, to_string(tensors[i].dtype)));
   }
-  compute_reference();
+  begin_reference(host_part_later);
 }
 
 const DeviceBuffer& ProblemData::values(std::size_t i) const {
   return spec_.main.dtype == DataType::fp32 ? inputs_.at(i) : wide_.at(i);
 }
 
-void ProblemData::compute_reference() {
+void ProblemData::begin_reference(bool host_part_later) {
   const MainOp& main = spec_.main;
   const std::int64_t main_count = element_count(spec_.main_shape());
   // The main op writes the reference itself unless a pool step shrinks what follows it.
@@ -128,11 +136,25 @@ void ProblemData::compute_reference() {
 
   std::vector<double> value = download<double>(main_result, main_count, stream_);
   pre_pool = DeviceBuffer();
+  // The operand tensors are read here, so that the host half touches no GPU state.
+  std::vector<std::vector<float>> operands;
   const std::vector<TensorArg> tensors = spec_.tensors();
-  const std::vector<double> reference =
-      reference_epilogue(spec_, std::move(value), [&](std::size_t i) {
-        return download<float>(values(i), element_count(tensors.at(i).shape), stream_);
-      });
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    operands.push_back(i < 2
+                           ? std::vector<float>()
+                           : download<float>(values(i), element_count(tensors[i].shape), stream_));
+  auto host_half = [this, value = std::move(value), operands = std::move(operands)]() mutable {
+    return reference_epilogue(spec_, std::move(value),
+                              [&](std::size_t i) { return std::move(operands.at(i)); });
+  };
+  host_reference_ = std::async(host_part_later ? std::launch::async : std::launch::deferred,
+                               std::move(host_half));
+  if (!host_part_later) finish_reference();
+}
+
+void ProblemData::finish_reference() {
+  if (!host_reference_.valid()) return;
+  const std::vector<double> reference = host_reference_.get();
   check_cuda(cudaMemcpyAsync(reference_.as<double>(), reference.data(),
                              reference.size() * sizeof(double), cudaMemcpyHostToDevice, stream_),
              "uploading the reference");
@@ -155,6 +177,7 @@ void ProblemData::poison_output() {
 }
 
 Verification ProblemData::verify(const void* candidate) {
+  finish_reference();
   check_cuda(cudaMemsetAsync(sums_.as<void>(), 0, sizeof(ComparisonSums), stream_),
              "clearing the comparison sums");
   check_cuda(compare_with_reference(candidate, output_dtype(), reference_.as<double>(),

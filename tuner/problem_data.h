@@ -8,6 +8,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <future>
 #include <vector>
 
 #include "generator/spec.h"
@@ -29,10 +30,21 @@ class ProblemData {
   // uniform in [-1, 1], but the main op's second operand (the weight) is bounded as PyTorch
   // initialises a layer's: by 1/sqrt(fan_in). Throws Error(cuda_error) when memory runs out or a
   // reference kernel fails, Error(invalid_argument) for a GEMM of more than 65535·16 rows.
-  ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream);
+  // With `host_part_later`, the reference's host half (the epilogue and pool steps, most of a
+  // second for the conv seed's 67M values) runs on a background thread, touching no GPU state,
+  // until finish_reference(); verify() waits for it.
+  ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream,
+              bool host_part_later = false);
+  ~ProblemData();
+  ProblemData(const ProblemData&) = delete;
+  ProblemData& operator=(const ProblemData&) = delete;
 
   // New random inputs (and their reference) from another seed.
   void refill(std::uint64_t seed);
+
+  // Waits for a reference whose host half runs in the background and uploads it; at once when
+  // none does. Throws what the host half threw.
+  void finish_reference();
 
   // The kernel argument for this problem, with the spec's scalar values.
   const LaunchArgs& launch_args() const { return args_; }
@@ -54,7 +66,10 @@ class ProblemData {
   std::vector<float> input_values(std::size_t i) const;
 
  private:
-  void compute_reference();
+  // Fills the inputs from `seed` and computes the main op's reference on the GPU; the host half
+  // runs now, or in the background with `host_part_later`.
+  void draw(std::uint64_t seed, bool host_part_later);
+  void begin_reference(bool host_part_later);
   // Input i as fp32: the tensor itself, or for 16-bit data its exact fp32 copy.
   const DeviceBuffer& values(std::size_t i) const;
 
@@ -67,6 +82,7 @@ class ProblemData {
   DeviceBuffer sums_;       // ComparisonSums
   std::int64_t output_count_ = 0;
   LaunchArgs args_;
+  std::future<std::vector<double>> host_reference_;  // the host half, while it runs
 };
 
 }  // namespace fusetune

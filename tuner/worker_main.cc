@@ -62,18 +62,24 @@ class Session {
 
   void reseed(std::uint64_t seed) {
     if (recheck_data_ && seed == recheck_seed_) {
-      data_ = std::move(recheck_data_);
-      return;
+      try {
+        recheck_data_->finish_reference();
+        data_ = std::move(recheck_data_);
+        return;
+      } catch (const Error& e) {
+        std::cerr << "the re-check's inputs are drawn again: " << e.what() << std::endl;
+      }
     }
     recheck_data_.reset();  // its memory may be what the refill needs
     data_->refill(seed);
   }
 
-  // Draws the re-check's inputs now; where the GPU has no room for a second set, reseed draws
-  // them when asked, as without a recheck_seed.
+  // Draws the re-check's inputs now, the reference's host half in the background while
+  // candidates run; where the GPU has no room for a second set, reseed draws them when asked,
+  // as without a recheck_seed.
   void keep_recheck_data(const Spec& spec, std::uint64_t seed) {
     try {
-      recheck_data_ = std::make_unique<ProblemData>(spec, seed, stream_);
+      recheck_data_ = std::make_unique<ProblemData>(spec, seed, stream_, /*host_part_later=*/true);
       recheck_seed_ = seed;
     } catch (const Error& e) {
       cudaGetLastError();  // an allocation failure is not sticky

@@ -213,6 +213,20 @@ TEST_F(ProblemDataTest, ConvTranspose3dWithOutputPaddingThenTheSeedsChainAndMaxP
   expect_reference(data, host_pool(spec, value));
 }
 
+TEST_F(ProblemDataTest, AReferenceWhoseHostHalfRanInTheBackgroundIsTheSameOnceFinished) {
+  // The worker draws the winner's re-check inputs this way, while candidates run.
+  const Spec spec = parse_spec(
+      "conv_transpose3d(n=2, c=4, d=4, h=6, w=6, k=8, kernel=3, stride=2, padding=1, "
+      "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> max_pool3d(2)");
+  ProblemData now(spec, 21, stream_);
+  ProblemData later(spec, 21, stream_, /*host_part_later=*/true);
+  later.finish_reference();
+  EXPECT_EQ(later.reference_values(), now.reference_values());
+  ProblemData other(spec, 22, stream_, /*host_part_later=*/true);
+  other.finish_reference();
+  EXPECT_NE(other.reference_values(), now.reference_values()) << "another seed, other inputs";
+}
+
 TEST_F(ProblemDataTest, AvgPoolWithPaddingCountsItThenOpsOnThePooledValue) {
   const Spec spec = parse_spec(
       "conv2d(n=2, c=3, h=10, w=9, k=4, kernel=3, padding=1) -> relu -> avg_pool2d(3, stride=2, "
