@@ -80,6 +80,20 @@ class WorkerClientTest : public testing::Test {
     return found;
   }
 
+  // A fake worker whose first start dies on its first run; later ones answer runs.
+  std::string worker_that_faults_first() {
+    return write_worker(std::string("if [ \"$starts\" -eq 1 ]; then exit 3; fi; echo '") +
+                        kOkReply + "'");
+  }
+
+  // Runs `worker` (from worker_that_faults_first) into its fault and then on a fresh worker;
+  // returns the setups the workers received.
+  std::vector<nlohmann::json> setups_across_a_restart(WorkerClient& worker) {
+    EXPECT_EQ(worker.run(request_, 5).outcome, Outcome::fault);
+    EXPECT_EQ(worker.run(request_, 5).outcome, Outcome::ok);
+    return requests("setup");
+  }
+
   WorkerClient client(const std::string& worker_path) {
     return WorkerClient(worker_path, setup_, (dir_ / "worker.log").string());
   }
@@ -125,17 +139,14 @@ TEST_F(WorkerClientTest, LaunchSendsTheSetupWithoutWaitingAndTheFirstRunReadsIts
 }
 
 TEST_F(WorkerClientTest, TheRecheckUsesTheInputsDrawnAtSetupAndARestartDrawsThemOnce) {
-  WorkerClient worker = client(write_worker(
-      std::string("if [ \"$starts\" -eq 1 ]; then exit 3; fi; echo '") + kOkReply + "'"));
+  WorkerClient worker = client(worker_that_faults_first());
   worker.start();
   EXPECT_EQ(requests("setup")[0].at("recheck_seed"), 1234);
   worker.reseed_for_recheck();
   const std::vector<nlohmann::json> reseeds = requests("reseed");
   ASSERT_EQ(reseeds.size(), 1u);
   EXPECT_EQ(reseeds[0].at("seed"), 1234);
-  EXPECT_EQ(worker.run(request_, 5).outcome, Outcome::fault);
-  EXPECT_EQ(worker.run(request_, 5).outcome, Outcome::ok);
-  const std::vector<nlohmann::json> setups = requests("setup");
+  const std::vector<nlohmann::json> setups = setups_across_a_restart(worker);
   ASSERT_EQ(setups.size(), 2u);
   EXPECT_EQ(setups[1].at("seed"), 1234) << "the restarted worker runs on the re-check's inputs";
   EXPECT_FALSE(setups[1].contains("recheck_seed")) << "and draws no second set";
@@ -217,16 +228,13 @@ TEST_F(WorkerClientTest, OtherFailureOutcomesKeepTheWorker) {
 }
 
 TEST_F(WorkerClientTest, ARestartedWorkerGetsTheLatestSeed) {
-  WorkerClient worker = client(write_worker(
-      std::string("if [ \"$starts\" -eq 1 ]; then exit 3; fi; echo '") + kOkReply + "'"));
+  WorkerClient worker = client(worker_that_faults_first());
   worker.start();
   worker.reseed(99);
   const std::vector<nlohmann::json> reseeds = requests("reseed");
   ASSERT_EQ(reseeds.size(), 1u);
   EXPECT_EQ(reseeds[0].at("seed"), 99);
-  EXPECT_EQ(worker.run(request_, 5).outcome, Outcome::fault);
-  EXPECT_EQ(worker.run(request_, 5).outcome, Outcome::ok);
-  const std::vector<nlohmann::json> setups = requests("setup");
+  const std::vector<nlohmann::json> setups = setups_across_a_restart(worker);
   ASSERT_EQ(setups.size(), 2u);
   EXPECT_EQ(setups[1].at("seed"), 99);
 }
