@@ -85,14 +85,26 @@ void Merger::copy_binary(const std::string& key) {
   ++summary_.binaries_copied;
 }
 
-MergeSummary merge_database(Database& target, Database& source, const std::string& signature) {
-  const std::vector<TuningRecord> tunings =
-      signature.empty() ? source.tunings() : source.find_tunings(signature);
+namespace {
+
+MergeSummary merge_tunings(Database& target, Database& source,
+                           const std::vector<TuningRecord>& tunings) {
   Merger merger(target, [&source](const std::string& key) { return source.find_binary(key); });
   target.write_atomically([&] {
     for (const TuningRecord& tuning : tunings) merger.add(tuning, source.candidates(tuning.id));
   });
   return merger.summary();
+}
+
+}  // namespace
+
+MergeSummary merge_database(Database& target, Database& source, const std::string& signature) {
+  return merge_tunings(target, source,
+                       signature.empty() ? source.tunings() : source.find_tunings(signature));
+}
+
+MergeSummary merge_tuning(Database& target, Database& source, const TuningRecord& tuning) {
+  return merge_tunings(target, source, {tuning});
 }
 
 }  // namespace fusetune::cache

@@ -55,4 +55,8 @@ class Merger {
 // `signature` when it is not empty.
 MergeSummary merge_database(Database& target, Database& source, const std::string& signature = "");
 
+// Merges one tuning of `source` (only read), with its rows and their binaries, into `target` in
+// one transaction: a shipped tuning adopted by the user's database to be re-verified there.
+MergeSummary merge_tuning(Database& target, Database& source, const TuningRecord& tuning);
+
 }  // namespace fusetune::cache

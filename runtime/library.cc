@@ -205,8 +205,8 @@ class DatabaseLibrary final : public Library {
                          layers_.system() ? "both tuning databases" : layers_.user().path()));
     }
     if (!tuned) note_miss(spec, policy, source.name, nearest ? nearest->neighbour : "");
-    // Only the user's tunings: re-verifying writes, and the system layer is read-only.
-    if (tuned && found->layer == cache::Layer::user) {
+    // Either layer's: `fusetune tune` re-verifies a shipped tuning in the user's database.
+    if (tuned) {
       const std::vector<std::string> changes =
           cache::soft_key_changes(tuning->soft_keys, device_.soft_keys);
       if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);

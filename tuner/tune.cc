@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "cache/merge.h"
+#include "cache/soft_keys.h"
 #include "fusetune/status.h"
 #include "generator/generator.h"
 #include "generator/precision_policy.h"
@@ -129,10 +131,22 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
   if (options.system && !options.force) {
     const std::optional<cache::TuningRecord> shipped = options.system->find_tuning(key);
     if (shipped && !shipped->winner.empty()) {
-      TuneReport report =
-          recall(spec, *shipped, *options.system, device.description(), device.arch());
-      report.from_system = true;
-      return report;
+      const std::vector<std::string> changes =
+          cache::soft_key_changes(shipped->soft_keys, device.soft_keys);
+      if (changes.empty()) {
+        TuneReport report =
+            recall(spec, *shipped, *options.system, device.description(), device.arch());
+        report.from_system = true;
+        return report;
+      }
+      // Shipped under other soft keys: the user's database adopts it (the system one is
+      // read-only) and re-verifies it there, as its own.
+      cache::merge_tuning(db, *options.system, *shipped);
+      if (std::optional<TuneReport> report =
+              reverify_sweep(spec, db, options, device, key, changes))
+        return std::move(*report);
+      db.forget_tuning(db.find_tuning(key)->id);
+      return run_gpu_sweep(spec, db, options, device, key, shipped->winner);
     }
   }
   // Forced, the sweep starts from nothing but remembers the winner it replaces.

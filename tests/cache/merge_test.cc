@@ -138,6 +138,19 @@ TEST_F(MergeTest, BinariesOfCopiedRowsComeAlongAndNoOthers) {
   EXPECT_FALSE(db->find_binary("bin-unused").has_value());
 }
 
+TEST_F(MergeTest, OneTuningMergesAloneWithItsRowsAndTheirBinaries) {
+  // As `fusetune tune` adopts a shipped tuning to re-verify it in the user's database.
+  auto db = open("empty.db");
+  auto other = open("other.db", OpenMode::read_only);
+  const MergeSummary summary = merge_tuning(*db, *other, *other->find_tuning(key_on("L40S")));
+  EXPECT_EQ(summary.tunings_added, 1);
+  EXPECT_EQ(summary.binaries_copied, 1);
+  ASSERT_EQ(db->tunings().size(), 1u) << "the other device's tuning stays where it was";
+  EXPECT_EQ(db->tunings()[0].winner, "y");
+  EXPECT_EQ(db->candidates(db->tunings()[0].id).size(), 2u);
+  EXPECT_TRUE(db->find_binary("bin-y").has_value());
+}
+
 TEST_F(MergeTest, TheOtherDatabaseIsNeverWritten) {
   const std::vector<char> before = read_bytes(path("other.db"));
   merge();

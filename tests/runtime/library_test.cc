@@ -232,6 +232,44 @@ TEST_F(LibraryTest, ChangedSoftKeysServeTheWinnerWithAWarningUntilTuneReverifies
   EXPECT_TRUE(warnings_.empty()) << warnings_[0];
 }
 
+TEST_F(LibraryTest, AShippedTuningUnderOtherSoftKeysWarnsAndTuneReverifiesItInTheUserDatabase) {
+  ASSERT_TRUE(tuned_) << "the sweep of " << kSpec << " found no winner";
+  const std::filesystem::path system = folder_ / "system.db";
+  std::filesystem::copy_file(suite_folder_ / "tuned.db", system);
+  {  // Shipped from a machine with another driver.
+    const auto db = cache::Database::open(system.string());
+    cache::TuningRecord tuning = db->tunings().at(0);
+    tuning.soft_keys.driver_version = 1000;
+    db->store_tuning(tuning);
+  }
+  Options o = options();
+  o.system_database_path = system.string();
+  Result<std::unique_ptr<Library>> library = Library::open(o);
+  ASSERT_TRUE(library.ok()) << library.status().message();
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(kSpec);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_TRUE(kernel.value()->tuned());
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("under other soft keys (driver 1.0 -> "), std::string::npos)
+      << warnings_[0];
+  library.value().reset();
+
+  const auto user = cache::Database::open(database_);
+  ASSERT_EQ(user->misses().size(), 1u) << "noted in the user's database for tune --misses";
+  const auto shipped = cache::Database::open(system.string(), cache::OpenMode::read_only);
+  TuneOptions tune_options;
+  tune_options.system = shipped.get();
+  const TuneReport reverified = tune(parse_spec(kSpec), *user, tune_options);
+  ASSERT_EQ(reverified.reverified.size(), 1u);
+  EXPECT_FALSE(reverified.from_system);
+  ASSERT_TRUE(reverified.winner_recheck_rel_err) << "verified again on new inputs";
+  EXPECT_LE(*reverified.winner_recheck_rel_err, 1e-5);
+  EXPECT_LT(reverified.tuning_seconds, 10.0) << "the winner and the runner-up, not a new sweep";
+  ASSERT_EQ(user->tunings().size(), 1u) << "adopted by the user's database";
+  EXPECT_EQ(user->tunings()[0].soft_keys, require_device().soft_keys);
+  EXPECT_EQ(shipped->tunings()[0].soft_keys.driver_version, 1000) << "the system file stays";
+}
+
 TEST_F(LibraryTest, AWarningCallbackMayLoadFromTheSameLibrary) {
   Library* library = nullptr;
   std::vector<std::string> seen;
