@@ -19,7 +19,8 @@ class ProgressForwarder final : public TuneObserver {
  public:
   ProgressForwarder(fusetune_progress_fn progress, void* user) : progress_(progress), user_(user) {}
 
-  void started(int, const std::string&, std::string_view precision) override {
+  void started(int, const std::string&, std::string_view precision,
+               std::optional<double>) override {
     precision_ = precision;
   }
   void finished_candidate(const CandidateResult&, int done, int total,

@@ -337,7 +337,8 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
   }
   const std::string worker_device = worker.start();
   if (options.observer)
-    options.observer->started(std::min(finalists, 2), worker_device, report.precision);
+    options.observer->started(std::min(finalists, 2), worker_device, report.precision,
+                              std::nullopt);
   sweep.time_finalists();
   sweep.recheck_winner();
   const cache::TuningRecord finished = db.finish_tuning(tuning_id, seconds_since(start));
@@ -374,7 +375,8 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
   // Under a budget the first run waits for the worker, so that its set-up overlaps the first
   // batch's compiles.
   const std::string worker_device = options.budget_s ? device.description() : worker.start();
-  if (options.observer) options.observer->started(total, worker_device, report.precision);
+  if (options.observer)
+    options.observer->started(total, worker_device, report.precision, options.budget_s);
 
   GpuSweep sweep{spec, options, device, db, tuning_id, worker, scratch, report, start};
   Clock::time_point phase_start = Clock::now();
@@ -386,6 +388,7 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
     sweep.screen_within_budget(prepared);
   else
     sweep.screen(prepared, total);
+  if (options.observer) options.observer->screened();
   phase_done("screening");
   sweep.time_finalists();
   phase_done("finalists");

@@ -73,7 +73,8 @@ TuneReport compile_only_sweep(const Spec& spec, cache::Database& db, const TuneO
   report.from_database = count_with_binary(prepared);
   report.space_size = static_cast<int>(search_space(spec, *limits, options.precision).size());
   if (options.observer)
-    options.observer->started(static_cast<int>(prepared.size()), report.device, report.precision);
+    options.observer->started(static_cast<int>(prepared.size()), report.device, report.precision,
+                              std::nullopt);
   const int threads =
       options.compile_threads > 0 ? options.compile_threads : default_compile_threads();
   compile_space(prepared, options.arch, threads, db,

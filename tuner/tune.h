@@ -24,10 +24,14 @@ namespace fusetune {
 class TuneObserver {
  public:
   virtual ~TuneObserver() = default;
+  // `candidates`: the space to screen; under `budget_s` the search screens what fits of it.
   virtual void started(int /*candidates*/, const std::string& /*device*/,
-                       std::string_view /*precision*/) {}
+                       std::string_view /*precision*/, std::optional<double> /*budget_s*/) {}
   virtual void finished_candidate(const CandidateResult& /*result*/, int /*done*/, int /*total*/,
                                   std::optional<double> /*best_ms*/) {}
+  // Screening is over; the finalists are timed next. A budgeted sweep gets here before `done`
+  // reaches `total`.
+  virtual void screened() {}
 };
 
 struct TuneOptions {
