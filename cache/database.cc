@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "cache/database_rows.h"
 #include "cache/sha256.h"
 #include "cache/sqlite.h"
 #include "cache/sqlite_database.h"
@@ -16,68 +17,6 @@ namespace {
 using sqlite::Connection;
 using sqlite::Statement;
 using sqlite::Transaction;
-
-// UTC "YYYY-MM-DDTHH:MM:SSZ", evaluated by SQLite.
-#define FT_NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-
-#define FT_SELECT_TUNING                                                               \
-  "SELECT id, signature, precision, device_name, arch, sm_count, nvrtc_version,"       \
-  " generator_version, spec, driver_version, winner, winner_time_ms, winner_rel_err,"  \
-  " winner_config_json, (SELECT count(*) FROM candidates c WHERE c.tuning_id = t.id)," \
-  " tuning_seconds, created_at, updated_at, device_state, incumbent FROM tunings t "
-
-// Binds the key to parameters ?1 to ?7.
-void bind_key(Statement& statement, const TuningKey& key) {
-  statement.bind(1, key.signature);
-  statement.bind(2, key.precision);
-  statement.bind(3, key.device_name);
-  statement.bind(4, key.arch);
-  statement.bind(5, key.sm_count);
-  statement.bind(6, key.nvrtc_version);
-  statement.bind(7, key.generator_version);
-}
-
-// Binds the tuning id and the candidate's fields, measured_at aside, to parameters ?1 to ?12.
-void bind_candidate(Statement& s, std::int64_t tuning_id, const CandidateRecord& candidate) {
-  s.bind(1, tuning_id);
-  s.bind(2, candidate.name);
-  s.bind(3, candidate.config_json);
-  s.bind(4, candidate.outcome);
-  s.bind(5, candidate.time_ms);
-  s.bind(6, candidate.rel_err);
-  s.bind(7, candidate.registers);
-  s.bind(8, candidate.smem_bytes);
-  s.bind(9, candidate.spill_bytes);
-  s.bind(10, candidate.message);
-  s.bind(11, candidate.binary_key);
-  s.bind(12, candidate.time_spread);
-}
-
-TuningRecord read_tuning(const Statement& row) {
-  TuningRecord record;
-  record.id = row.column_int64(0);
-  record.key = {row.column_text(1), row.column_text(2), row.column_text(3), row.column_text(4),
-                row.column_int(5),  row.column_text(6), row.column_text(7)};
-  record.spec = row.column_text(8);
-  record.soft_keys.driver_version = row.column_int(9);
-  record.winner = row.column_text(10);
-  record.winner_time_ms = row.column_optional_double(11);
-  record.winner_rel_err = row.column_optional_double(12);
-  record.winner_config_json = row.column_text(13);
-  record.candidate_count = row.column_int(14);
-  record.tuning_seconds = row.column_double(15);
-  record.created_at = row.column_text(16);
-  record.updated_at = row.column_text(17);
-  read_device_state(row.column_text(18), record.soft_keys);
-  record.incumbent = row.column_text(19);
-  return record;
-}
-
-std::vector<TuningRecord> read_tunings(Statement& statement) {
-  std::vector<TuningRecord> records;
-  while (statement.step()) records.push_back(read_tuning(statement));
-  return records;
-}
 
 [[noreturn]] void no_tuning(const std::string& path, std::int64_t id) {
   throw Error(StatusCode::not_found,
@@ -146,20 +85,7 @@ class SqliteDatabase final : public Database {
     Statement& s = candidates_;
     s.bind(1, tuning_id);
     std::vector<CandidateRecord> records;
-    while (s.step()) {
-      records.push_back({.name = s.column_text(0),
-                         .config_json = s.column_text(1),
-                         .outcome = s.column_text(2),
-                         .time_ms = s.column_optional_double(3),
-                         .rel_err = s.column_optional_double(4),
-                         .time_spread = s.column_optional_double(11),
-                         .registers = s.column_int(5),
-                         .smem_bytes = s.column_int(6),
-                         .spill_bytes = s.column_int(7),
-                         .message = s.column_text(8),
-                         .binary_key = s.column_text(9),
-                         .measured_at = s.column_text(10)});
-    }
+    while (s.step()) records.push_back(read_candidate(s));
     return records;
   }
 
@@ -386,13 +312,11 @@ class SqliteDatabase final : public Database {
   Statement candidate_names_{connection_,
                              "SELECT name FROM candidates WHERE tuning_id = ?1 ORDER BY name"};
   // "ok", then "slower", each by time (unknown times last); then the rest by outcome and name.
-  Statement candidates_{
-      connection_,
-      "SELECT name, config_json, outcome, time_ms, rel_err, registers, smem_bytes, spill_bytes,"
-      " message, binary_key, measured_at, time_spread FROM candidates WHERE tuning_id = ?1"
-      " ORDER BY CASE outcome WHEN 'ok' THEN 0 WHEN 'slower' THEN 1 ELSE 2 END,"
-      " CASE WHEN outcome IN ('ok', 'slower') THEN time_ms IS NULL END,"
-      " CASE WHEN outcome IN ('ok', 'slower') THEN time_ms END, outcome, name"};
+  Statement candidates_{connection_, FT_SELECT_CANDIDATE
+                        "WHERE tuning_id = ?1"
+                        " ORDER BY CASE outcome WHEN 'ok' THEN 0 WHEN 'slower' THEN 1 ELSE 2 END,"
+                        " CASE WHEN outcome IN ('ok', 'slower') THEN time_ms IS NULL END,"
+                        " CASE WHEN outcome IN ('ok', 'slower') THEN time_ms END, outcome, name"};
   // The winner is chosen from every stored row, whichever process wrote it.
   Statement ok_candidates_{connection_,
                            "SELECT name, time_ms, rel_err, config_json, time_spread FROM candidates"
