@@ -33,6 +33,21 @@ inline constexpr double kNoiseFloor = 0.01;
 // fp32 finalist sat 0.93% from the fastest in one sweep and 1.05% in the next).
 inline constexpr double kIncumbentBand = 2.0;
 
+// Why a candidate won.
+enum class WinnerReason {
+  fastest,         // no other candidate within its noise sorts before it by name
+  first_by_name,   // within the fastest's noise, the first by name
+  kept_incumbent,  // the winner the tuning replaced, within twice the noise of the fastest
+};
+
+struct WinnerChoice {
+  std::size_t index = 0;
+  WinnerReason reason = WinnerReason::fastest;
+};
+
+// A sentence for `reason`, for explanations ("the fastest", ...).
+const char* describe(WinnerReason reason);
+
 // The index of the winner among `candidates` (every one verified and timed); empty when there
 // are none. A candidate is within the fastest's noise when its time is at most the fastest's
 // time times (1 + the larger of the fastest's spread and kNoiseFloor). `incumbent` names the
@@ -41,5 +56,8 @@ inline constexpr double kIncumbentBand = 2.0;
 // largest of both spreads and kNoiseFloor).
 std::optional<std::size_t> choose_winner(const std::vector<TimedCandidate>& candidates,
                                          std::string_view incumbent = {});
+// As choose_winner, with the reason.
+std::optional<WinnerChoice> choose_winner_with_reason(const std::vector<TimedCandidate>& candidates,
+                                                      std::string_view incumbent = {});
 
 }  // namespace fusetune::cache

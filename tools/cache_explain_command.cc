@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cache/database.h"
+#include "cache/winner_rule.h"
 #include "generator/spec_parser.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
@@ -31,7 +32,21 @@ struct Verdict {
   int finalists = 0;                                  // "ok": verified and timed in full
   int screened = 0;                                   // "slower": verified, screened out
   std::map<std::string, int> failures;                // by outcome
+  std::optional<cache::WinnerReason> reason;          // by cache/winner_rule.h, from the rows
 };
+
+// Why the stored winner won, by the winner rule on the stored finalists; empty where the rule
+// picks another (rows merged in from elsewhere after the winner was chosen).
+std::optional<cache::WinnerReason> winner_reason(
+    const cache::TuningRecord& t, const std::vector<cache::CandidateRecord>& candidates) {
+  std::vector<cache::TimedCandidate> timed;
+  for (const cache::CandidateRecord& c : candidates)
+    if (c.outcome == "ok" && c.time_ms) timed.push_back({c.name, *c.time_ms, c.time_spread});
+  const std::optional<cache::WinnerChoice> choice =
+      cache::choose_winner_with_reason(timed, t.incumbent);
+  if (!choice || timed[choice->index].name != t.winner) return std::nullopt;
+  return choice->reason;
+}
 
 Verdict judge(const cache::TuningRecord& t, const std::vector<cache::CandidateRecord>& candidates) {
   Verdict v;
@@ -51,6 +66,7 @@ Verdict judge(const cache::TuningRecord& t, const std::vector<cache::CandidateRe
   }
   if (v.winner != nullptr && v.runner_up != nullptr && v.winner->time_ms && *v.winner->time_ms > 0)
     v.margin_percent = (*v.runner_up->time_ms / *v.winner->time_ms - 1) * 100;
+  if (v.winner != nullptr) v.reason = winner_reason(t, candidates);
   return v;
 }
 
@@ -69,6 +85,9 @@ std::string verdict_text(const cache::TuningRecord& t, const Verdict& v, std::si
     text += fmt::format("winner     {}: {} ms ({} TFLOP/s), rel err {}\n", v.winner->name,
                         format_ms(v.winner->time_ms), format_tflops(flops, v.winner->time_ms),
                         format_error(v.winner->rel_err));
+    if (v.reason) text += fmt::format("chosen as  {}\n", cache::describe(*v.reason));
+    if (!t.incumbent.empty() && t.incumbent != t.winner)
+      text += fmt::format("replaced   {}, the previous winner\n", t.incumbent);
   }
   if (v.runner_up != nullptr) {
     text += fmt::format("runner-up  {}{}: {} ms", v.runner_up->name,
@@ -95,6 +114,7 @@ nlohmann::json verdict_json(const Verdict& v) {
         {"name", c->name}, {"outcome", c->outcome}, {"time_ms", optional_json(c->time_ms)}};
   };
   return {{"winner", named(v.winner)},
+          {"chosen_as", v.reason ? nlohmann::json(cache::describe(*v.reason)) : nlohmann::json()},
           {"runner_up", named(v.runner_up)},
           {"margin_percent", optional_json(v.margin_percent)},
           {"verified", v.finalists + v.screened},

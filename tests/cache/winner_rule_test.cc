@@ -66,5 +66,16 @@ TEST(ChooseWinner, AnIncumbentNotAmongTheCandidatesChangesNothing) {
   EXPECT_EQ(choose_winner(timed, ""), 0u);
 }
 
+TEST(ChooseWinner, SaysWhyItsWinnerWon) {
+  const std::vector<TimedCandidate> timed{
+      {"b", 1.0, 0.001}, {"a", 1.005, 0.001}, {"c", 1.015, 0.001}};
+  EXPECT_EQ(choose_winner_with_reason(timed)->reason, WinnerReason::first_by_name);
+  EXPECT_EQ(choose_winner_with_reason(timed, "c")->reason, WinnerReason::kept_incumbent);
+  EXPECT_EQ(choose_winner_with_reason(timed, "b")->reason, WinnerReason::fastest)
+      << "an incumbent that is the fastest wins as the fastest";
+  EXPECT_EQ(choose_winner_with_reason({{"b", 1.0, 0.001}, {"a", 1.5, 0.001}})->reason,
+            WinnerReason::fastest);
+}
+
 }  // namespace
 }  // namespace fusetune::cache

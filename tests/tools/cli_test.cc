@@ -491,11 +491,13 @@ TEST_F(CliTest, TuningResultsTravelMergeCompareExplainAndArePruned) {
   EXPECT_EQ(on_a["explanation"]["winner"]["name"], r[1]["name"]) << "the merged faster row";
   EXPECT_EQ(on_a["explanation"]["runner_up"]["name"], r[0]["name"]);
   EXPECT_DOUBLE_EQ(on_a["explanation"]["margin_percent"].get<double>(), 25.0);
+  EXPECT_EQ(on_a["explanation"]["chosen_as"], "the fastest");
   EXPECT_EQ(on_a["explanation"]["failures"]["compile_error"], 1);
   EXPECT_EQ(on_a["results"].size(), 3u);
   const ProgramRun text = fusetune("cache explain '" + spec + "' --precision fp32 --db " + a);
   EXPECT_EQ(text.exit_code, 0) << text.output;
   EXPECT_NE(text.output.find("25.0% slower than the winner"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("chosen as  the fastest"), std::string::npos) << text.output;
   EXPECT_NE(text.output.find("1 failed (compile_error 1)"), std::string::npos) << text.output;
   // Made by another generator: show and ls say the hard key that makes it stale.
   EXPECT_NE(text.output.find("stale: a hard key differs (generator 0.0.0+test"), std::string::npos)
