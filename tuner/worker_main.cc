@@ -4,11 +4,13 @@
 #include <cuda_runtime_api.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -37,6 +39,17 @@ bool context_healthy() {
   return healthy;
 }
 
+// The GPU's free memory; where it cannot be read, as much as there could be (the worker then
+// keeps the re-check's inputs, as it would with room to spare).
+std::size_t free_device_bytes() {
+  std::size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess) {
+    cudaGetLastError();
+    return std::numeric_limits<std::size_t>::max() / 2;
+  }
+  return free;
+}
+
 RunReply failure(Outcome outcome, std::string message) {
   RunReply reply;
   reply.outcome = outcome;
@@ -53,8 +66,11 @@ class Session {
     check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a stream");
     timing_ = timing_from_json(setup.at("timing"));
     const Spec spec = parse_spec(setup.at("spec").get<std::string>());
+    const std::size_t free_before = free_device_bytes();
     data_ = std::make_unique<ProblemData>(spec, setup.at("seed").get<std::uint64_t>(), stream_);
-    if (setup.contains("recheck_seed")) keep_recheck_data(spec, setup["recheck_seed"]);
+    const std::size_t problem_bytes = free_before - std::min(free_before, free_device_bytes());
+    if (setup.contains("recheck_seed"))
+      keep_recheck_data(spec, setup["recheck_seed"], problem_bytes);
     flusher_ = std::make_unique<L2Flusher>(device_.l2_bytes);
   }
 
@@ -77,7 +93,13 @@ class Session {
   // Draws the re-check's inputs now, the reference's host half in the background while
   // candidates run; where the GPU has no room for a second set, reseed draws them when asked,
   // as without a recheck_seed.
-  void keep_recheck_data(const Spec& spec, std::uint64_t seed) {
+  void keep_recheck_data(const Spec& spec, std::uint64_t seed, std::size_t problem_bytes) {
+    // A second set must leave as much again free, for candidates' workspaces and their modules.
+    if (free_device_bytes() < 2 * problem_bytes) {
+      std::cerr << "the re-check's inputs are drawn later: the GPU has no room for a second set"
+                << std::endl;
+      return;
+    }
     try {
       recheck_data_ = std::make_unique<ProblemData>(spec, seed, stream_, /*host_part_later=*/true);
       recheck_seed_ = seed;
