@@ -9,7 +9,6 @@
 #include <fstream>
 #include <map>
 #include <numeric>
-#include <random>
 
 #include "runtime/binary_store.h"
 #include "tuner/budget_search.h"
@@ -297,11 +296,11 @@ WorkerClient sweep_worker(const Spec& spec, const TuneOptions& options, const De
                           const ScratchDirectory& scratch) {
   const SetupRequest setup{
       spec.canonical(),
-      std::random_device{}(),
+      random_seed(),
       device.ordinal,
       options.tolerance.value_or(default_tolerance(options.precision, spec.main.output_dtype())),
       options.timing,
-      std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)};
+      random_seed()};
   return WorkerClient(options.worker_path.empty() ? find_worker() : options.worker_path, setup,
                       (scratch / "worker.log").string());
 }
@@ -311,11 +310,10 @@ WorkerClient sweep_worker(const Spec& spec, const TuneOptions& options, const De
 std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
                                          const TuneOptions& options, const DeviceInfo& device,
                                          const cache::TuningKey& key,
-                                         const std::vector<std::string>& changes) {
+                                         const std::vector<std::string>& changes,
+                                         const std::string& winner) {
   const Clock::time_point start = Clock::now();
-  const std::int64_t tuning_id =
-      db.begin_tuning(key, spec.canonical(), device.soft_keys,
-                      db.find_tuning(key).value_or(cache::TuningRecord{}).winner);
+  const std::int64_t tuning_id = db.begin_tuning(key, spec.canonical(), device.soft_keys, winner);
   TuneReport report = stored_report(spec, db, options, device, key, tuning_id);
   report.reverified = changes;
   TuneOptions two = options;

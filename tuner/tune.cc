@@ -114,6 +114,19 @@ TuneReport recall(const Spec& spec, const cache::TuningRecord& tuning, cache::Da
   return report;
 }
 
+// The stored tuning under `key`, whose soft keys changed (`changes`), re-verified; where neither
+// its winner nor the runner-up passes any more, swept anew with `winner` as the incumbent.
+TuneReport reverify_or_sweep(const Spec& spec, cache::Database& db, const TuneOptions& options,
+                             const DeviceInfo& device, const cache::TuningKey& key,
+                             const std::vector<std::string>& changes, const std::string& winner) {
+  if (std::optional<TuneReport> report =
+          reverify_sweep(spec, db, options, device, key, changes, winner))
+    return std::move(*report);
+  if (const std::optional<cache::TuningRecord> stale = db.find_tuning(key))
+    db.forget_tuning(stale->id);
+  return run_gpu_sweep(spec, db, options, device, key, winner);
+}
+
 TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOptions& options,
                            const DeviceInfo& device) {
   const cache::TuningKey key = tuning_key(spec, std::string(to_string(options.precision)),
@@ -123,10 +136,7 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
     const std::vector<std::string> changes =
         cache::soft_key_changes(existing->soft_keys, device.soft_keys);
     if (changes.empty()) return recall(spec, *existing, db, device.description(), device.arch());
-    if (std::optional<TuneReport> report = reverify_sweep(spec, db, options, device, key, changes))
-      return std::move(*report);
-    db.forget_tuning(existing->id);  // neither the winner nor the runner-up passes any more
-    return run_gpu_sweep(spec, db, options, device, key, existing->winner);
+    return reverify_or_sweep(spec, db, options, device, key, changes, existing->winner);
   }
   // Only where the user database has no winner: a user tuning hides the system one.
   if (options.system && !options.force) {
@@ -143,11 +153,7 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
       // Shipped under other soft keys: the user's database adopts it (the system one is
       // read-only) and re-verifies it there, as its own.
       cache::merge_tuning(db, *options.system, *shipped);
-      if (std::optional<TuneReport> report =
-              reverify_sweep(spec, db, options, device, key, changes))
-        return std::move(*report);
-      db.forget_tuning(db.find_tuning(key)->id);
-      return run_gpu_sweep(spec, db, options, device, key, shipped->winner);
+      return reverify_or_sweep(spec, db, options, device, key, changes, shipped->winner);
     }
   }
   // Forced, the sweep starts from nothing but remembers the winner it replaces.

@@ -29,6 +29,11 @@ constexpr double kSetupTimeoutS = 120;  // context creation plus the fp64 refere
 
 }  // namespace
 
+std::uint64_t random_seed() {
+  std::random_device device;
+  return device() | (std::uint64_t{device()} << 32);
+}
+
 WorkerClient::WorkerClient(std::string worker_path, SetupRequest setup, std::string log_path)
     : worker_path_(std::move(worker_path)),
       setup_(std::move(setup)),
@@ -133,8 +138,7 @@ void WorkerClient::reseed(std::uint64_t seed) {
 }
 
 void WorkerClient::reseed_for_recheck() {
-  const std::uint64_t seed = setup_.recheck_seed.value_or(
-      std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32));
+  const std::uint64_t seed = setup_.recheck_seed.value_or(random_seed());
   setup_.recheck_seed.reset();  // a worker started after this draws one set, as this one uses
   reseed(seed);
 }

@@ -4,12 +4,16 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "tuner/worker_protocol.h"
 
 namespace fusetune {
+
+// A fresh 64-bit seed for a worker's inputs.
+std::uint64_t random_seed();
 
 class WorkerClient {
  public:
