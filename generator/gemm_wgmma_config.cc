@@ -22,22 +22,23 @@ EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& c) {
 }
 
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& c) {
-  return fmt::format("ft_gemm_wgmma_{}x{}_c{}_s{}_{}{}{}{}_p{}{}", c.block_m, c.block_n,
+  return fmt::format("ft_gemm_wgmma_{}x{}_c{}_s{}_{}{}{}{}{}_p{}{}", c.block_m, c.block_n,
                      c.consumers, c.stages, to_string(c.precision()), c.round_a ? "_ra" : "",
                      c.round_b ? "_rb" : "", c.splits > 1 ? fmt::format("_k{}", c.splits) : "",
-                     c.blocks, guard_suffix(edge_guards(main, c)));
+                     c.cluster > 1 ? fmt::format("_x{}", c.cluster) : "", c.blocks,
+                     guard_suffix(edge_guards(main, c)));
 }
 
 std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std::string* why) {
   static const std::regex pattern(
       R"(ft_gemm_wgmma_(\d{1,4})x(\d{1,4})_c(\d)_s(\d{1,2})_(tf32|3xtf32|bf16|fp16)(_ra)?(_rb)?)"
-      R"((?:_k(\d{1,3}))?_p(\d{1,4})(?:_g[mnk]+)?)");
+      R"((?:_k(\d{1,3}))?(?:_x(\d))?_p(\d{1,4})(?:_g[mnk]+)?)");
   std::match_results<std::string_view::const_iterator> match;
   if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
     if (why)
       *why =
           "it is not of the form "
-          "ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_ra][_rb][_k<SPLITS>]_p<P>";
+          "ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_ra][_rb][_k<SPLITS>][_x<CLUSTER>]_p<P>";
     return std::nullopt;
   }
   auto number = [&](int group) { return std::stoi(match[group].str()); };
@@ -51,15 +52,16 @@ std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std:
   c.round_a = match[6].matched;
   c.round_b = match[7].matched;
   c.splits = match[8].matched ? number(8) : 1;
-  c.blocks = number(9);
+  c.cluster = match[9].matched ? number(9) : 1;
+  c.blocks = number(10);
   return c;
 }
 
 nlohmann::json to_json(const GemmWgmmaConfig& c) {
-  return {{"family", "gemm_wgmma"}, {"block_m", c.block_m},       {"block_n", c.block_n},
-          {"stages", c.stages},     {"consumers", c.consumers},   {"passes", c.passes},
-          {"round_a", c.round_a},   {"round_b", c.round_b},       {"splits", c.splits},
-          {"blocks", c.blocks},     {"dtype", to_string(c.dtype)}};
+  return {{"family", "gemm_wgmma"}, {"block_m", c.block_m},     {"block_n", c.block_n},
+          {"stages", c.stages},     {"consumers", c.consumers}, {"passes", c.passes},
+          {"round_a", c.round_a},   {"round_b", c.round_b},     {"splits", c.splits},
+          {"cluster", c.cluster},   {"blocks", c.blocks},       {"dtype", to_string(c.dtype)}};
 }
 
 GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
@@ -71,7 +73,8 @@ GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
   c.passes = j.at("passes");
   c.round_a = j.at("round_a");
   c.round_b = j.at("round_b");
-  c.splits = j.value("splits", 1);  // absent in results stored before split-K
+  c.splits = j.value("splits", 1);    // absent in results stored before split-K
+  c.cluster = j.value("cluster", 1);  // absent in results stored before clusters
   c.blocks = j.at("blocks");
   // Absent in results stored before 16-bit inputs.
   c.dtype = parse_data_type(j.value("dtype", "fp32"));
@@ -96,10 +99,12 @@ LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
   g.grid = {static_cast<unsigned>(c.blocks), 1, 1};
   g.block = {static_cast<unsigned>(c.threads()), 1, 1};
   g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
-  // A [M, K] and B [N, K], both K-contiguous (the template's requirement).
+  g.cluster = static_cast<unsigned>(c.cluster);
+  // A [M, K] and B [N, K], both K-contiguous (the template's requirement); each block of a
+  // cluster loads its share of B's rows.
   const int block_k = GemmWgmmaConfig::block_k(main.dtype);
   g.tensor_maps = {{0, main.m, main.k, c.block_m, block_k, main.dtype},
-                   {1, main.n, main.k, c.block_n, block_k, main.dtype}};
+                   {1, main.n, main.k, c.block_n / c.cluster, block_k, main.dtype}};
   // Each consumer warpgroup counts its splits in on its own.
   g.workspace_bytes =
       split_k_workspace_bytes(tile_count(main, c), c.splits, c.block_m, c.block_n, c.consumers);

@@ -29,6 +29,9 @@ struct GemmWgmmaConfig {
   // Split-K: each tile's k-tiles in this many ranges, run as separate units of work and added
   // through a global workspace. For shapes with fewer tiles than SMs.
   int splits = 1;
+  // Blocks per thread-block cluster: 2 pairs blocks on vertically adjacent tiles, which share
+  // B's k-tiles through TMA multicast (each loads half), halving B's L2 reads.
+  int cluster = 1;
   int blocks = 132;  // persistent blocks: min(tiles x splits, SMs)
 
   static constexpr int kRowBytes = 128;  // a k-tile row: one 128-byte swizzled row per stage
@@ -45,7 +48,7 @@ struct GemmWgmmaConfig {
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& config);
 
 // ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32|bf16|fp16>[_ra][_rb][_k<SPLITS>]
-// _p<BLOCKS>
+// [_x<CLUSTER>]_p<BLOCKS>
 // [_g<m|n|k...>]
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& config);
 // Reads a name back; nullopt with `why` when it does not describe one. Guard letters are

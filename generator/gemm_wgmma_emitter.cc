@@ -83,7 +83,7 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "struct Config {{\n"
       "  using Element = {};\n"
       "  static constexpr int M = {}, N = {}, K = {};\n"
-      "  static constexpr int BM = {}, BN = {}, STAGES = {}, CONSUMERS = {};\n"
+      "  static constexpr int BM = {}, BN = {}, STAGES = {}, CONSUMERS = {}, CLUSTER = {};\n"
       "  static constexpr int PASSES = {};  // {}\n"
       "  static constexpr bool ROUND_A = {}, ROUND_B = {};\n"
       "  static constexpr int SPLITS = {};\n"
@@ -92,8 +92,8 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "{}"
       "}};\n",
       cuda_type(main.dtype), main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers,
-      c.passes, to_string(c.precision()), c.round_a, c.round_b, c.splits, guards.m, guards.n,
-      c.smem_bytes(), wgmma_functions(c));
+      c.cluster, c.passes, to_string(c.precision()), c.round_a, c.round_b, c.splits, guards.m,
+      guards.n, c.smem_bytes(), wgmma_functions(c));
   parts.body = fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, Epilogue{{args}});\n",
                            output_pointer(main), c.splits > 1 ? "workspace" : "nullptr");
   return assemble_kernel(spec, parts);

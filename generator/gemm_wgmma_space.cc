@@ -26,6 +26,10 @@ struct Ranges {
   std::vector<std::pair<bool, bool>> rounding = {{true, false}, {true, true}};
   // Split-K, for shapes whose tiles leave SMs idle (see split_k_rejection).
   std::vector<int> splits = {1, 2, 3, 4, 6, 8, 12, 16};
+  // Blocks per cluster (B multicast), for the two-consumer tiles that lead the seed's sweeps.
+  // Correct but, so far, twice as slow on the H100: kept in the sweep so that every tuning
+  // measures it (and the GPU tests cover it) while the cause is sought.
+  std::vector<int> clusters = {1, 2};
 };
 
 std::int64_t next_power_of_two(std::int64_t x) {
@@ -71,6 +75,14 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
   if (c.block_n % 8 || c.block_n < 8 || c.block_n > 256)
     return "the wgmma N is a multiple of 8 up to 256";
   if (c.stages < 2) return "the ring has 2+ stages";
+  if (c.cluster != 1 && c.cluster != 2) return "one or two blocks per cluster";
+  if (c.cluster > 1) {
+    if (c.splits > 1) return "a cluster's blocks share B's k-tiles whole: no split-K";
+    if ((main.m + c.block_m - 1) / c.block_m % c.cluster)
+      return "a cluster pairs vertically adjacent tiles: an even number of tile rows";
+    if (c.block_n / c.cluster % 8)
+      return "each block of a cluster loads a 1024-byte aligned share of B: BN a multiple of 16";
+  }
   // Split-K: each split keeps at least 4 k-tiles (128 of K), a ring's worth.
   if (auto why =
           split_k_rejection(tile_count(main, c), c.splits, k_tile_count(main), 4, limits.sm_count))
@@ -84,6 +96,7 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
   const std::int64_t units = tile_count(main, c) * c.splits;
   if (c.blocks != std::min<std::int64_t>(units, limits.sm_count))
     return "persistent blocks: one per SM, or one per unit of work (tile x split) when fewer";
+  if (c.blocks % c.cluster) return "the persistent blocks make whole clusters";
   return std::nullopt;
 }
 
@@ -99,20 +112,23 @@ std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLi
   for (const TileShape& tile : ranges.tiles)
     for (int stages : ranges.stages)
       for (auto [round_a, round_b] : rounding)
-        for (int splits : ranges.splits) {
-          GemmWgmmaConfig c{.block_m = tile.block_m,
-                            .block_n = tile.block_n,
-                            .stages = stages,
-                            .consumers = tile.consumers,
-                            .passes = passes,
-                            .round_a = round_a,
-                            .round_b = round_b,
-                            .dtype = main.dtype,
-                            .splits = splits};
-          c.blocks = static_cast<int>(
-              std::min<std::int64_t>(tile_count(main, c) * splits, limits.sm_count));
-          if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
-        }
+        for (int splits : ranges.splits)
+          for (int cluster : ranges.clusters) {
+            if (cluster > 1 && tile.consumers != 2) continue;
+            GemmWgmmaConfig c{.block_m = tile.block_m,
+                              .block_n = tile.block_n,
+                              .stages = stages,
+                              .consumers = tile.consumers,
+                              .passes = passes,
+                              .round_a = round_a,
+                              .round_b = round_b,
+                              .dtype = main.dtype,
+                              .splits = splits,
+                              .cluster = cluster};
+            c.blocks = static_cast<int>(
+                std::min<std::int64_t>(tile_count(main, c) * splits, limits.sm_count));
+            if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
+          }
   std::stable_sort(space.begin(), space.end(), [&](const auto& x, const auto& y) {
     return gemm_wgmma_predicted_cost(main, limits, x) < gemm_wgmma_predicted_cost(main, limits, y);
   });
@@ -130,6 +146,9 @@ double gemm_wgmma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
   if (c.consumers == 1) efficiency *= 0.8;
   if (c.round_b) efficiency *= 0.7;
   if (c.stages < 4) efficiency *= 0.95;
+  // Measured on the H100 (bench/RESULTS.md, 2026-11-21): a cluster of two ran the seed's tiles
+  // at about half the speed of single blocks, for reasons not yet found.
+  if (c.cluster > 1) efficiency *= 0.5;
   const double k_per_unit =
       static_cast<double>(k_tiles_per_split(main, c)) * GemmWgmmaConfig::kRowBytes * c.passes +
       (c.splits > 1 ? 2.0 * GemmWgmmaConfig::kRowBytes : 0.0);

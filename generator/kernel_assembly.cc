@@ -43,9 +43,11 @@ KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts) {
     tensor_maps += fmt::format(", const __grid_constant__ ft::TensorMap map{}", i);
   if (g.workspace_bytes > 0) tensor_maps += ", float* __restrict__ workspace";
   code += fmt::format(
-      "extern \"C\" __global__ void __launch_bounds__({}, {})\n"
+      "extern \"C\" __global__ void __launch_bounds__({}, {}){}\n"
       "{}(const __grid_constant__ ft::LaunchArgs args{}) {{\n{}}}\n",
-      g.block[0], parts.min_blocks, parts.name, tensor_maps, parts.body);
+      g.block[0], parts.min_blocks,
+      g.cluster > 1 ? fmt::format(" __cluster_dims__({}, 1, 1)", g.cluster) : "", parts.name,
+      tensor_maps, parts.body);
   return kernel;
 }
 

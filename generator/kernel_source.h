@@ -32,6 +32,10 @@ struct LaunchGeometry {
   // Global scratch memory the kernel takes after its tensor maps (`float* workspace`), zeroed
   // when the launcher allocates it and left zeroed by every launch. 0: no such parameter.
   std::uint64_t workspace_bytes = 0;
+  // Blocks per thread-block cluster along x (the kernel's __cluster_dims__). Such kernels are
+  // persistent, taking work by gridDim: the launcher trims the grid to the clusters that fit
+  // the GPU at once, which can be fewer than its SMs allow blocks.
+  unsigned cluster = 1;
 
   friend bool operator==(const LaunchGeometry&, const LaunchGeometry&) = default;
 };

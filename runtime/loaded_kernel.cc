@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
+#include "fusetune/status.h"
 #include "runtime/cuda_check.h"
 #include "runtime/tensor_map.h"
 
@@ -26,12 +28,41 @@ LoadedKernel::LoadedKernel(const std::vector<char>& cubin, const std::string& en
     check_cuda(cudaFuncGetAttributes(&attributes, function),
                fmt::format("reading the attributes of {}", entry));
     registers_ = attributes.numRegs;
+    if (geometry.cluster > 1) trim_grid_to_active_clusters(entry);
     if (geometry.workspace_bytes > 0)
       workspaces_ = std::make_unique<StreamWorkspaces>(geometry.workspace_bytes);
   } catch (...) {
     cudaLibraryUnload(library_);
     throw;
   }
+}
+
+void LoadedKernel::trim_grid_to_active_clusters(const std::string& entry) {
+  LaunchGeometry& g = geometry_;
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(g.grid[0], g.grid[1], g.grid[2]);
+  config.blockDim = dim3(g.block[0], g.block[1], g.block[2]);
+  config.dynamicSmemBytes = g.dynamic_smem_bytes;
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeClusterDimension;
+  attribute.val.clusterDim.x = g.cluster;
+  attribute.val.clusterDim.y = attribute.val.clusterDim.z = 1;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  int clusters = 0;
+  check_cuda(
+      cudaOccupancyMaxActiveClusters(&clusters, reinterpret_cast<const void*>(kernel_), &config),
+      fmt::format("counting the clusters of {} that fit the GPU at once", entry));
+  if (clusters < 1)
+    throw Error(
+        StatusCode::cuda_error,
+        fmt::format(
+            "{}: no cluster of {} blocks with {} bytes of shared memory each fits this GPU; tune "
+            "again to choose another kernel",
+            entry, g.cluster, g.dynamic_smem_bytes));
+  // A GPC's SMs do not always pair up, so fewer clusters than SMs / cluster may fit: a
+  // persistent grid beyond them would run its last clusters after the others.
+  g.grid[0] = std::min(g.grid[0], static_cast<unsigned>(clusters) * g.cluster);
 }
 
 LoadedKernel::~LoadedKernel() {

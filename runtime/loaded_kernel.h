@@ -15,7 +15,8 @@ namespace fusetune {
 
 class LoadedKernel {
  public:
-  // Loads `cubin`, finds `entry` and allows it the dynamic shared memory `geometry` asks for.
+  // Loads `cubin`, finds `entry` and allows it the dynamic shared memory `geometry` asks for;
+  // a cluster kernel's persistent grid is cut to the clusters that fit the GPU at once.
   // Throws Error(cuda_error) saying which step failed.
   LoadedKernel(const std::vector<char>& cubin, const std::string& entry,
                const LaunchGeometry& geometry);
@@ -33,6 +34,9 @@ class LoadedKernel {
   int registers() const { return registers_; }
 
  private:
+  // Cluster kernels: the grid is cut to the clusters cudaOccupancyMaxActiveClusters says fit.
+  void trim_grid_to_active_clusters(const std::string& entry);
+
   cudaLibrary_t library_ = nullptr;
   cudaKernel_t kernel_ = nullptr;
   LaunchGeometry geometry_;

@@ -91,7 +91,7 @@ TEST(GemmWgmmaNames, GuardedShapesRoundTripToo) {
 TEST(GemmWgmmaNames, NamesTellTheTunablesApart) {
   const MainOp main = parse_spec(kSeed).main;
   const GemmWgmmaConfig base;
-  std::vector<GemmWgmmaConfig> variants(8, base);
+  std::vector<GemmWgmmaConfig> variants(9, base);
   variants[1].block_m = 256;
   variants[2].block_n = 64;
   variants[3].stages = 5;
@@ -99,6 +99,7 @@ TEST(GemmWgmmaNames, NamesTellTheTunablesApart) {
   variants[5].passes = 1;
   variants[6].passes = 1, variants[6].round_a = true;
   variants[7].passes = 1, variants[7].round_a = true, variants[7].round_b = true;
+  variants[8].cluster = 2;
   std::set<std::string> names;
   for (const GemmWgmmaConfig& c : variants) {
     const std::string name = config_name(main, c);
@@ -379,6 +380,15 @@ std::vector<RejectionCase> rejection_cases() {
   add("round_b_without_round_a", kSeed, "sm_90", c, "rounding B");
   c = base, c.passes = 2;
   add("two_passes", kSeed, "sm_90", c, "pass");
+  c = base, c.cluster = 3;
+  add("three_block_cluster", kSeed, "sm_90", c, "two blocks per cluster");
+  c = base, c.cluster = 2, c.splits = 2;
+  add("cluster_with_split_k", kSeed, "sm_90", c, "no split-K");
+  c = base, c.cluster = 2;  // 384 rows: 3 tile rows, one left without a partner
+  add("cluster_over_odd_tile_rows", "linear(m=384, n=8192, k=8192)", "sm_90", c,
+      "even number of tile rows");
+  c = base, c.cluster = 2, c.block_n = 24;
+  add("cluster_halving_b_unaligned", kSeed, "sm_90", c, "multiple of 16");
   c = base, c.consumers = 3, c.block_m = 192;
   add("three_consumers", kSeed, "sm_90", c, "consumer");
   c = base, c.stages = 1;
@@ -502,7 +512,7 @@ TEST(GemmWgmmaEmitter, SourceLaunchAndTensorMapsFollowTheConfigAndShape) {
         EXPECT_EQ(b.tensor, 1);
         EXPECT_EQ(b.rows, spec.main.n) << name;
         EXPECT_EQ(b.cols, spec.main.k) << name;
-        EXPECT_EQ(b.box_rows, c.block_n) << name;
+        EXPECT_EQ(b.box_rows, c.block_n / c.cluster) << name << ": each block's share of B";
         EXPECT_EQ(b.box_cols, 32) << name;
 
         const std::string instruction =
@@ -515,6 +525,7 @@ TEST(GemmWgmmaEmitter, SourceLaunchAndTensorMapsFollowTheConfigAndShape) {
                                               std::to_string(128 * (c.consumers + 1)) + ", "))
             << name;
         EXPECT_TRUE(contains(source.code, "\n" + name + "(")) << name << ": entry not found";
+        EXPECT_EQ(contains(source.code, "__cluster_dims__(2, 1, 1)"), c.cluster == 2) << name;
       }
     }
   }

@@ -362,6 +362,31 @@ __device__ __forceinline__ void mbarrier_wait(unsigned bar, unsigned parity) {
   } while (!done);
 }
 
+// ---- thread-block clusters ----
+
+__device__ __forceinline__ unsigned cluster_rank() {
+  unsigned rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(rank));
+  return rank;
+}
+
+// Arrives on the barrier at this block's shared address `bar`, in the cluster's block `rank`.
+__device__ __forceinline__ void mbarrier_arrive_in_block(unsigned bar, unsigned rank) {
+  asm volatile(
+      "{\n .reg .b32 remote;\n mapa.shared::cluster.u32 remote, %0, %1;\n"
+      " mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n}\n" ::"r"(bar),
+      "r"(rank)
+      : "memory");
+}
+
+// Every thread of every block of the cluster arrives, then waits for all the others.
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile(
+      "barrier.cluster.arrive.release;\n"
+      "barrier.cluster.wait.acquire;\n" ::
+          : "memory");
+}
+
 // ---- TMA ----
 
 // Copies the box at (inner, outer) of the tensor `map` into shared memory at `dst`; the
@@ -372,6 +397,18 @@ __device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* map, 
       "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
       " [%0], [%1, {%3, %4}], [%2];\n" ::"r"(dst),
       "l"(map), "r"(bar), "r"(inner), "r"(outer)
+      : "memory");
+}
+
+// The same box, landing at `dst` and counted by the barrier at `bar` in every block of the
+// cluster that `blocks` (a bit per rank) names.
+__device__ __forceinline__ void tma_load_2d_multicast(unsigned dst, const TensorMap* map,
+                                                      unsigned bar, int inner, int outer,
+                                                      unsigned short blocks) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+      ".multicast::cluster [%0], [%1, {%3, %4}], [%2], %5;\n" ::"r"(dst),
+      "l"(map), "r"(bar), "r"(inner), "r"(outer), "h"(blocks)
       : "memory");
 }
 
@@ -455,10 +492,15 @@ __device__ __forceinline__ void claim_registers() {
 // K = 8192). TF32 may round A in registers (ROUND_A) and B in place by the same warps (ROUND_B)
 // instead of letting the tensor cores truncate them.
 //
+// CLUSTER 2 pairs blocks that take vertically adjacent tiles, so that each loads half of their
+// common B k-tile and multicasts it to both: B costs each block half the L2 reads. A stage is
+// then refilled once the consumers of both blocks have released it (the multicast writes both).
+//
 // Config supplies Element (float, ft::bf16, ft::fp16), M, N, K, BM, BN, STAGES, CONSUMERS,
-// PASSES, ROUND_A, ROUND_B, SPLITS, GUARD_M, GUARD_N and the wgmma instruction (generated for BN
-// and Element) in the form the configuration uses: wgmma_ss(d, a_descriptor, b_descriptor, scale_d)
-// with A in shared memory, or wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in registers.
+// CLUSTER, PASSES, ROUND_A, ROUND_B, SPLITS, GUARD_M, GUARD_N and the wgmma instruction (generated
+// for BN and Element) in the form the configuration uses: wgmma_ss(d, a_descriptor, b_descriptor,
+// scale_d) with A in shared memory, or wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in
+// registers.
 
 namespace ft {
 
@@ -485,6 +527,13 @@ struct WgmmaShape {
   static constexpr int UNITS = TILES * C::SPLITS;
   static constexpr long long PARTIAL_FLOATS = 1ll * UNITS * C::BM * C::BN;  // split-K workspace
   static constexpr int TRANSFORM_THREADS = 96;
+  // What each block of a cluster loads of B's k-tile and multicasts: rows and bytes.
+  static constexpr int B_BOX_ROWS = C::BN / C::CLUSTER;
+  static constexpr int B_BOX_BYTES = B_STAGE / C::CLUSTER;
+  static_assert(C::CLUSTER == 1 || (C::CLUSTER == 2 && C::SPLITS == 1 &&
+                                    TILES_M % C::CLUSTER == 0 && B_BOX_BYTES % 1024 == 0),
+                "a cluster pairs blocks on vertically adjacent tiles, each loading a 1024-byte "
+                "aligned half of B, without split-K");
   static_assert(WG_ROWS % 64 == 0, "a consumer warpgroup owns a multiple of 64 rows");
   static_assert(C::BN % 8 == 0 && C::BN <= 256, "wgmma N is a multiple of 8 up to 256");
   static_assert(A_STAGE % 1024 == 0 && B_STAGE % 1024 == 0, "stages stay 1024-byte aligned");
@@ -561,14 +610,21 @@ __device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const Tens
   tma_prefetch_descriptor(map_a);
   tma_prefetch_descriptor(map_b);
   RingPosition ring;
+  const unsigned rank = C::CLUSTER > 1 ? cluster_rank() : 0;
   for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
     const WgmmaUnit<C> unit(u);
     for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
       mbarrier_wait(smem.empty(ring.stage), ring.phase ^ 1);
       const unsigned full = smem.full(ring.stage);
+      // The whole B tile lands here, half of it from the other block of a cluster.
       mbarrier_expect_bytes(full, S::A_STAGE + S::B_STAGE);
       tma_load_2d(smem.a(ring.stage), map_a, full, k_tile * S::BK, unit.m0);
-      tma_load_2d(smem.b(ring.stage), map_b, full, k_tile * S::BK, unit.n0);
+      if constexpr (C::CLUSTER == 1)
+        tma_load_2d(smem.b(ring.stage), map_b, full, k_tile * S::BK, unit.n0);
+      else
+        tma_load_2d_multicast(smem.b(ring.stage) + rank * S::B_BOX_BYTES, map_b, full,
+                              k_tile * S::BK, unit.n0 + rank * S::B_BOX_ROWS,
+                              (1u << C::CLUSTER) - 1);
       ring.template advance<C::STAGES>();
     }
   }
@@ -619,6 +675,19 @@ __device__ __forceinline__ void wgmma_transform_b(const WgmmaSmem<C>& smem, int 
     fence_async_shared();
     mbarrier_arrive(smem.ready(ring.stage));
     ring.template advance<C::STAGES>();
+  }
+}
+
+// A consumer warpgroup is done with a stage: its first thread tells the producer of every
+// block of the cluster, since each of them writes the stage.
+template <class C>
+__device__ __forceinline__ void release_stage(const WgmmaSmem<C>& smem, int stage, int thread) {
+  if (thread != 0) return;
+  if constexpr (C::CLUSTER == 1) {
+    mbarrier_arrive(smem.empty(stage));
+  } else {
+#pragma unroll
+    for (int rank = 0; rank < C::CLUSTER; ++rank) mbarrier_arrive_in_block(smem.empty(stage), rank);
   }
 }
 
@@ -733,14 +802,14 @@ __device__ __forceinline__ void wgmma_k_tiles_from_smem(
     wgmma_wait<1>();  // the previous k-tile's group has completed
 #pragma unroll
     for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
-    if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
+    if (previous >= 0) release_stage(smem, previous, thread);
     previous = ring.stage;
     ring.template advance<C::STAGES>();
   }
   wgmma_wait<0>();
 #pragma unroll
   for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[i]);
-  if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
+  if (previous >= 0) release_stage(smem, previous, thread);
 }
 
 template <class C, class Out, class Epilogue>
@@ -800,7 +869,7 @@ __device__ __forceinline__ void wgmma_consume(Out* __restrict__ out, float* __re
         wgmma_k_tile_a_in_registers<C>(acc, smem, smem.a(ring.stage) + consumer * S::WG_ROWS * 128,
                                        smem.b(ring.stage), ring.stage, warp, g, t);
         // This warpgroup's tensor-core and register reads of the stage are complete.
-        if (thread == 0) mbarrier_arrive(smem.empty(ring.stage));
+        release_stage(smem, ring.stage, thread);
         ring.template advance<C::STAGES>();
       }
     } else {
@@ -823,11 +892,15 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
     for (int s = 0; s < C::STAGES; ++s) {
       mbarrier_init(smem.full(s), 1);
       mbarrier_init(smem.ready(s), S::TRANSFORM_THREADS);
-      mbarrier_init(smem.empty(s), C::CONSUMERS);
+      mbarrier_init(smem.empty(s), C::CONSUMERS * C::CLUSTER);
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
-  __syncthreads();
+  // The other block of a cluster arrives on these barriers and writes this one's stages.
+  if constexpr (C::CLUSTER > 1)
+    cluster_sync();
+  else
+    __syncthreads();
   const int warpgroup = threadIdx.x / 128;
   if (warpgroup == 0) {
     if constexpr (C::CONSUMERS == 2) release_registers<40>();
@@ -840,6 +913,8 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
     if constexpr (C::CONSUMERS == 2) claim_registers<232>();
     wgmma_consume<C>(out, workspace, epilogue, smem, warpgroup - 1);
   }
+  // A block leaves only when the other one no longer arrives on its barriers.
+  if constexpr (C::CLUSTER > 1) cluster_sync();
 }
 
 }  // namespace ft
@@ -850,7 +925,7 @@ namespace {
 struct Config {
   using Element = ft::fp16;
   static constexpr int M = 100, N = 300, K = 264;
-  static constexpr int BM = 128, BN = 128, STAGES = 4, CONSUMERS = 1;
+  static constexpr int BM = 128, BN = 128, STAGES = 4, CONSUMERS = 1, CLUSTER = 1;
   static constexpr int PASSES = 1;  // fp16
   static constexpr bool ROUND_A = false, ROUND_B = false;
   static constexpr int SPLITS = 1;
