@@ -146,8 +146,8 @@ double gemm_wgmma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
   if (c.consumers == 1) efficiency *= 0.8;
   if (c.round_b) efficiency *= 0.7;
   if (c.stages < 4) efficiency *= 0.95;
-  // Measured on the H100 (bench/RESULTS.md, 2026-11-21): a cluster of two ran the seed's tiles
-  // at about half the speed of single blocks, for reasons not yet found.
+  // Measured on the H100 (bench/RESULTS.md, 2026-11-21): a cluster of two ran the seed at 0.44
+  // (TF32), 0.51 (bf16) and 0.68 (3xTF32) of its single-block twin's speed; cause not yet found.
   if (c.cluster > 1) efficiency *= 0.5;
   const double k_per_unit =
       static_cast<double>(k_tiles_per_split(main, c)) * GemmWgmmaConfig::kRowBytes * c.passes +
