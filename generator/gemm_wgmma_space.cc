@@ -27,8 +27,6 @@ struct Ranges {
   // Split-K, for shapes whose tiles leave SMs idle (see split_k_rejection).
   std::vector<int> splits = {1, 2, 3, 4, 6, 8, 12, 16};
   // Blocks per cluster (B multicast), for the two-consumer tiles that lead the seed's sweeps.
-  // Correct but, so far, twice as slow on the H100: kept in the sweep so that every tuning
-  // measures it (and the GPU tests cover it) while the cause is sought.
   std::vector<int> clusters = {1, 2};
 };
 
@@ -146,9 +144,8 @@ double gemm_wgmma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
   if (c.consumers == 1) efficiency *= 0.8;
   if (c.round_b) efficiency *= 0.7;
   if (c.stages < 4) efficiency *= 0.95;
-  // Measured on the H100 (bench/RESULTS.md, 2026-11-21): a cluster of two ran the seed at 0.44
-  // (TF32), 0.51 (bf16) and 0.68 (3xTF32) of its single-block twin's speed; cause not yet found.
-  if (c.cluster > 1) efficiency *= 0.5;
+  // A cluster of two runs the seed within a few percent of its single-block twin on the H100
+  // (bench/RESULTS.md): predicted alike, it is tried right after the twin.
   const double k_per_unit =
       static_cast<double>(k_tiles_per_split(main, c)) * GemmWgmmaConfig::kRowBytes * c.passes +
       (c.splits > 1 ? 2.0 * GemmWgmmaConfig::kRowBytes : 0.0);

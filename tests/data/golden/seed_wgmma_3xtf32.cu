@@ -371,10 +371,13 @@ __device__ __forceinline__ unsigned cluster_rank() {
 }
 
 // Arrives on the barrier at this block's shared address `bar`, in the cluster's block `rank`.
+// The arrive releases at block scope (the default): it only says that this block's reads of a
+// stage are done. A cluster-scope release fences every earlier access first, and made each
+// k-tile wait so long that clusters ran the seed 2.5x slower on the H100 (bench/RESULTS.md).
 __device__ __forceinline__ void mbarrier_arrive_in_block(unsigned bar, unsigned rank) {
   asm volatile(
       "{\n .reg .b32 remote;\n mapa.shared::cluster.u32 remote, %0, %1;\n"
-      " mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n}\n" ::"r"(bar),
+      " mbarrier.arrive.shared::cluster.b64 _, [remote];\n}\n" ::"r"(bar),
       "r"(rank)
       : "memory");
 }
