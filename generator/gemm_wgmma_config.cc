@@ -22,23 +22,23 @@ EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& c) {
 }
 
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& c) {
-  return fmt::format("ft_gemm_wgmma_{}x{}_c{}_s{}_{}{}{}{}{}_p{}{}", c.block_m, c.block_n,
-                     c.consumers, c.stages, to_string(c.precision()), c.round_a ? "_ra" : "",
-                     c.round_b ? "_rb" : "", c.splits > 1 ? fmt::format("_k{}", c.splits) : "",
+  return fmt::format("ft_gemm_wgmma_{}x{}_c{}_s{}_{}{}{}_p{}{}", c.block_m, c.block_n, c.consumers,
+                     c.stages, to_string(c.precision()),
+                     c.splits > 1 ? fmt::format("_k{}", c.splits) : "",
                      c.cluster > 1 ? fmt::format("_x{}", c.cluster) : "", c.blocks,
                      guard_suffix(edge_guards(main, c)));
 }
 
 std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std::string* why) {
   static const std::regex pattern(
-      R"(ft_gemm_wgmma_(\d{1,4})x(\d{1,4})_c(\d)_s(\d{1,2})_(tf32|3xtf32|bf16|fp16)(_ra)?(_rb)?)"
+      R"(ft_gemm_wgmma_(\d{1,4})x(\d{1,4})_c(\d)_s(\d{1,2})_(tf32|3xtf32|bf16|fp16))"
       R"((?:_k(\d{1,3}))?(?:_x(\d))?_p(\d{1,4})(?:_g[mnk]+)?)");
   std::match_results<std::string_view::const_iterator> match;
   if (!std::regex_match(name.begin(), name.end(), match, pattern)) {
     if (why)
       *why =
           "it is not of the form "
-          "ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_ra][_rb][_k<SPLITS>][_x<CLUSTER>]_p<P>";
+          "ft_gemm_wgmma_<BM>x<BN>_c<C>_s<S>_<precision>[_k<SPLITS>][_x<CLUSTER>]_p<P>";
     return std::nullopt;
   }
   auto number = [&](int group) { return std::stoi(match[group].str()); };
@@ -49,19 +49,17 @@ std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name, std:
   c.stages = number(4);
   c.passes = match[5].str() == "3xtf32" ? 3 : 1;
   c.dtype = input_type(*precision_from_string(match[5].str()));
-  c.round_a = match[6].matched;
-  c.round_b = match[7].matched;
-  c.splits = match[8].matched ? number(8) : 1;
-  c.cluster = match[9].matched ? number(9) : 1;
-  c.blocks = number(10);
+  c.splits = match[6].matched ? number(6) : 1;
+  c.cluster = match[7].matched ? number(7) : 1;
+  c.blocks = number(8);
   return c;
 }
 
 nlohmann::json to_json(const GemmWgmmaConfig& c) {
-  return {{"family", "gemm_wgmma"}, {"block_m", c.block_m},     {"block_n", c.block_n},
-          {"stages", c.stages},     {"consumers", c.consumers}, {"passes", c.passes},
-          {"round_a", c.round_a},   {"round_b", c.round_b},     {"splits", c.splits},
-          {"cluster", c.cluster},   {"blocks", c.blocks},       {"dtype", to_string(c.dtype)}};
+  return {{"family", "gemm_wgmma"},     {"block_m", c.block_m},     {"block_n", c.block_n},
+          {"stages", c.stages},         {"consumers", c.consumers}, {"passes", c.passes},
+          {"splits", c.splits},         {"cluster", c.cluster},     {"blocks", c.blocks},
+          {"dtype", to_string(c.dtype)}};
 }
 
 GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
@@ -71,8 +69,8 @@ GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& j) {
   c.stages = j.at("stages");
   c.consumers = j.at("consumers");
   c.passes = j.at("passes");
-  c.round_a = j.at("round_a");
-  c.round_b = j.at("round_b");
+  // Results stored before the TMA rounded TF32 operands also hold "round_a" and "round_b"
+  // (rounding in the kernel): read as today's kernel, which rounds both.
   c.splits = j.value("splits", 1);    // absent in results stored before split-K
   c.cluster = j.value("cluster", 1);  // absent in results stored before clusters
   c.blocks = j.at("blocks");
@@ -103,8 +101,9 @@ LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
   // A [M, K] and B [N, K], both K-contiguous (the template's requirement); each block of a
   // cluster loads its share of B's rows.
   const int block_k = GemmWgmmaConfig::block_k(main.dtype);
-  g.tensor_maps = {{0, main.m, main.k, c.block_m, block_k, main.dtype},
-                   {1, main.n, main.k, c.block_n / c.cluster, block_k, main.dtype}};
+  const bool round_to_tf32 = main.dtype == DataType::fp32 && c.passes == 1;
+  g.tensor_maps = {{0, main.m, main.k, c.block_m, block_k, main.dtype, round_to_tf32},
+                   {1, main.n, main.k, c.block_n / c.cluster, block_k, main.dtype, round_to_tf32}};
   // Each consumer warpgroup counts its splits in on its own.
   g.workspace_bytes =
       split_k_workspace_bytes(tile_count(main, c), c.splits, c.block_m, c.block_n, c.consumers);

@@ -19,12 +19,9 @@ struct GemmWgmmaConfig {
   int block_n = 128;  // columns: the wgmma N, a multiple of 8 up to 256
   int stages = 4;     // TMA ring depth
   int consumers = 2;  // consumer warpgroups (one producer warpgroup besides)
-  int passes = 3;     // fp32 data: 1 TF32, 3 3xTF32; 16-bit data: 1
-  // TF32 only: round operands to nearest (A in registers, B by the producer's spare warps)
-  // instead of letting the tensor cores truncate them, which biases the result by ~3.5e-4
-  // per operand.
-  bool round_a = false;
-  bool round_b = false;
+  // fp32 data: 1 TF32 (the TMA rounds both operands to nearest as it loads them), 3 3xTF32;
+  // 16-bit data: 1.
+  int passes = 3;
   DataType dtype = DataType::fp32;  // the operands' type: bf16 and fp16 multiply as they are
   // Split-K: each tile's k-tiles in this many ranges, run as separate units of work and added
   // through a global workspace. For shapes with fewer tiles than SMs.
@@ -47,8 +44,8 @@ struct GemmWgmmaConfig {
 
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& config);
 
-// ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32|bf16|fp16>[_ra][_rb][_k<SPLITS>]
-// [_x<CLUSTER>]_p<BLOCKS>
+// ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32|bf16|fp16>[_k<SPLITS>][_x<CLUSTER>]
+// _p<BLOCKS>
 // [_g<m|n|k...>]
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& config);
 // Reads a name back; nullopt with `why` when it does not describe one. Guard letters are

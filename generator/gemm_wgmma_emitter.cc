@@ -30,9 +30,8 @@ std::string accumulator_bindings(int count) {
 std::string wgmma_functions(const GemmWgmmaConfig& c) {
   const int n = c.block_n, d = n / 2;
   const std::string accumulators = operand_list(0, d), bindings = accumulator_bindings(d);
-  // A is read from registers where the template splits or rounds it there (see A_FROM_REGISTERS);
-  // 16-bit operands never are.
-  if (c.dtype != DataType::fp32 || (c.passes == 1 && !c.round_a)) {
+  // A is read from registers where the template splits it there (3xTF32, SPLIT_OPERANDS).
+  if (c.passes == 1) {
     // m64nNk8 TF32, or m64nNk16 with both operands K-major (transpose immediates 0).
     const std::string shape = c.dtype == DataType::fp32   ? "k8.f32.tf32.tf32"
                               : c.dtype == DataType::bf16 ? "k16.f32.bf16.bf16"
@@ -85,15 +84,14 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "  static constexpr int M = {}, N = {}, K = {};\n"
       "  static constexpr int BM = {}, BN = {}, STAGES = {}, CONSUMERS = {}, CLUSTER = {};\n"
       "  static constexpr int PASSES = {};  // {}\n"
-      "  static constexpr bool ROUND_A = {}, ROUND_B = {};\n"
       "  static constexpr int SPLITS = {};\n"
       "  static constexpr bool GUARD_M = {}, GUARD_N = {};\n"
       "  static constexpr int SMEM_BYTES = {};  // what the launch gives\n"
       "{}"
       "}};\n",
       cuda_type(main.dtype), main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers,
-      c.cluster, c.passes, to_string(c.precision()), c.round_a, c.round_b, c.splits, guards.m,
-      guards.n, c.smem_bytes(), wgmma_functions(c));
+      c.cluster, c.passes, to_string(c.precision()), c.splits, guards.m, guards.n, c.smem_bytes(),
+      wgmma_functions(c));
   parts.body = fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, Epilogue{{args}});\n",
                            output_pointer(main), c.splits > 1 ? "workspace" : "nullptr");
   return assemble_kernel(spec, parts);

@@ -19,11 +19,6 @@ struct Ranges {
                                   {256, 64, 2},  {128, 64, 2},  {64, 256, 1},
                                   {64, 128, 1},  {128, 128, 1}, {64, 64, 1}};
   std::vector<int> stages = {3, 4, 5, 6};
-  // TF32 operand rounding: {A, B}. Measured on the seed shape (bench/RESULTS.md): rounding A
-  // alone 4.3e-4 on inputs uniform in [-1, 1] (2.4e-4 on the tuner's), the truncated B biasing
-  // the result; both 2.6e-4, as cuBLAS. Truncating both (7.0e-4) never meets TF32's 5e-4, so
-  // the sweep skips it; --config still runs it.
-  std::vector<std::pair<bool, bool>> rounding = {{true, false}, {true, true}};
   // Split-K, for shapes whose tiles leave SMs idle (see split_k_rejection).
   std::vector<int> splits = {1, 2, 3, 4, 6, 8, 12, 16};
   // Blocks per cluster (B multicast), for the two-consumer tiles that lead the seed's sweeps.
@@ -41,7 +36,7 @@ std::int64_t next_power_of_two(std::int64_t x) {
 int estimated_registers(const GemmWgmmaConfig& c) {
   const int m_instructions = c.block_m / c.consumers / 64;
   const int accumulators = m_instructions * c.block_n / 2 * (c.passes == 3 ? 2 : 1);
-  const int a_fragments = 16 * m_instructions * (c.passes == 3 ? 2 : c.round_a ? 1 : 0);
+  const int a_fragments = 16 * m_instructions * (c.passes == 3 ? 2 : 0);
   return accumulators + a_fragments + 32;
 }
 
@@ -62,11 +57,8 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
   if (main.k * element_bytes(main.dtype) % 16)
     return fmt::format("TMA needs rows of a multiple of 16 bytes (K a multiple of {})",
                        16 / element_bytes(main.dtype));
-  if (c.dtype != DataType::fp32 && (c.passes != 1 || c.round_a || c.round_b))
-    return "16-bit inputs take one pass, unrounded";
+  if (c.dtype != DataType::fp32 && c.passes != 1) return "16-bit inputs take one pass";
   if (c.passes != 1 && c.passes != 3) return "TF32 takes one pass and 3xTF32 three";
-  if (c.passes == 3 && (c.round_a || c.round_b)) return "3xTF32 splits operands; it rounds none";
-  if (c.round_b && !c.round_a) return "rounding B pays only with A rounded too";
   if (c.consumers != 1 && c.consumers != 2) return "one or two consumer warpgroups";
   if (c.block_m % (64 * c.consumers) || c.block_m > 256)
     return "each consumer warpgroup owns a multiple of 64 rows, up to 256 in all";
@@ -104,29 +96,23 @@ std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLi
   if (precision == Precision::fp32 || input_type(precision) != main.dtype) return space;
   const Ranges ranges;
   const int passes = precision == Precision::tf32x3 ? 3 : 1;
-  // Only TF32 has rounding choices: 3xTF32 splits operands, 16-bit ones are exact.
-  const std::vector<std::pair<bool, bool>> rounding =
-      precision == Precision::tf32 ? ranges.rounding : std::vector<std::pair<bool, bool>>{{}};
   for (const TileShape& tile : ranges.tiles)
     for (int stages : ranges.stages)
-      for (auto [round_a, round_b] : rounding)
-        for (int splits : ranges.splits)
-          for (int cluster : ranges.clusters) {
-            if (cluster > 1 && tile.consumers != 2) continue;
-            GemmWgmmaConfig c{.block_m = tile.block_m,
-                              .block_n = tile.block_n,
-                              .stages = stages,
-                              .consumers = tile.consumers,
-                              .passes = passes,
-                              .round_a = round_a,
-                              .round_b = round_b,
-                              .dtype = main.dtype,
-                              .splits = splits,
-                              .cluster = cluster};
-            c.blocks = static_cast<int>(
-                std::min<std::int64_t>(tile_count(main, c) * splits, limits.sm_count));
-            if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
-          }
+      for (int splits : ranges.splits)
+        for (int cluster : ranges.clusters) {
+          if (cluster > 1 && tile.consumers != 2) continue;
+          GemmWgmmaConfig c{.block_m = tile.block_m,
+                            .block_n = tile.block_n,
+                            .stages = stages,
+                            .consumers = tile.consumers,
+                            .passes = passes,
+                            .dtype = main.dtype,
+                            .splits = splits,
+                            .cluster = cluster};
+          c.blocks = static_cast<int>(
+              std::min<std::int64_t>(tile_count(main, c) * splits, limits.sm_count));
+          if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
+        }
   std::stable_sort(space.begin(), space.end(), [&](const auto& x, const auto& y) {
     return gemm_wgmma_predicted_cost(main, limits, x) < gemm_wgmma_predicted_cost(main, limits, y);
   });
@@ -136,13 +122,12 @@ std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLi
 double gemm_wgmma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
                                  const GemmWgmmaConfig& c) {
   // Waves of persistent units, each costing its MMA work; narrow tiles and a single consumer
-  // feed the tensor cores less well, rounding costs shared-memory traffic. A split unit also
-  // writes its partial tile and the last reads them all: counted as that many k-tiles.
+  // feed the tensor cores less well. A split unit also writes its partial tile and the last
+  // reads them all: counted as that many k-tiles.
   const double waves =
       std::ceil(static_cast<double>(tile_count(main, c) * c.splits) / std::max(1, limits.sm_count));
   double efficiency = c.block_n >= 128 ? 1.0 : 0.85;
   if (c.consumers == 1) efficiency *= 0.8;
-  if (c.round_b) efficiency *= 0.7;
   if (c.stages < 4) efficiency *= 0.95;
   // A cluster of two runs the seed within a few percent of its single-block twin on the H100
   // (bench/RESULTS.md): predicted alike, it is tried right after the twin.

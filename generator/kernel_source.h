@@ -20,6 +20,9 @@ struct TensorMapSpec {
   int box_rows = 0;
   int box_cols = 0;
   DataType dtype = DataType::fp32;
+  // fp32 only: the copy engine rounds each value to the nearest TF32 as it lands in shared
+  // memory (a TF32 tensor map), for tensor cores that would otherwise truncate it.
+  bool round_to_tf32 = false;
 
   friend bool operator==(const TensorMapSpec&, const TensorMapSpec&) = default;
 };

@@ -31,6 +31,8 @@ cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
   if (spec.tensor < 0 || spec.tensor >= kMaxTensors) return cudaErrorInvalidValue;
   const void* base = args.tensors[spec.tensor];
   if (reinterpret_cast<std::uintptr_t>(base) % 16) return cudaErrorMisalignedAddress;
+  // Only fp32 data has a TF32 to be rounded to.
+  if (spec.round_to_tf32 && spec.dtype != DataType::fp32) return cudaErrorInvalidValue;
   const PFN_cuTensorMapEncodeTiled_v12000 encode = encoder();
   if (!encode) return cudaErrorNotSupported;
   // Innermost dimension first: columns, then rows; the row pitch in bytes.
@@ -39,6 +41,7 @@ cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
   const cuuint64_t pitch[1] = {static_cast<cuuint64_t>(spec.cols) * element_bytes(spec.dtype)};
   const CUtensorMapDataType type = spec.dtype == DataType::bf16   ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
                                    : spec.dtype == DataType::fp16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                   : spec.round_to_tf32           ? CU_TENSOR_MAP_DATA_TYPE_TFLOAT32
                                                                   : CU_TENSOR_MAP_DATA_TYPE_FLOAT32;
   const cuuint32_t box[2] = {static_cast<cuuint32_t>(spec.box_cols),
                              static_cast<cuuint32_t>(spec.box_rows)};

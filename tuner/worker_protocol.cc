@@ -33,7 +33,8 @@ TimingOptions timing_from_json(const json& j) {
 json tensor_maps_to_json(const std::vector<TensorMapSpec>& maps) {
   json list = json::array();
   for (const TensorMapSpec& m : maps)
-    list.push_back({m.tensor, m.rows, m.cols, m.box_rows, m.box_cols, to_string(m.dtype)});
+    list.push_back(
+        {m.tensor, m.rows, m.cols, m.box_rows, m.box_cols, to_string(m.dtype), m.round_to_tf32});
   return list;
 }
 
@@ -42,7 +43,7 @@ std::vector<TensorMapSpec> tensor_maps_from_json(const json& j) {
   for (const json& m : j)
     maps.push_back({m.at(0).get<int>(), m.at(1).get<std::int64_t>(), m.at(2).get<std::int64_t>(),
                     m.at(3).get<int>(), m.at(4).get<int>(),
-                    parse_data_type(m.at(5).get<std::string>())});
+                    parse_data_type(m.at(5).get<std::string>()), m.at(6).get<bool>()});
   return maps;
 }
 
@@ -61,6 +62,7 @@ LaunchGeometry geometry_from_run(const json& run_message) {
   geometry.dynamic_smem_bytes = run_message.at("smem");
   geometry.tensor_maps = tensor_maps_from_json(run_message.at("tensor_maps"));
   geometry.workspace_bytes = run_message.at("workspace_bytes");
+  geometry.cluster = run_message.at("cluster");
   return geometry;
 }
 
@@ -72,7 +74,8 @@ std::string encode_run(const RunRequest& r) {
                   {"block", r.geometry.block},
                   {"smem", r.geometry.dynamic_smem_bytes},
                   {"tensor_maps", tensor_maps_to_json(r.geometry.tensor_maps)},
-                  {"workspace_bytes", r.geometry.workspace_bytes}};
+                  {"workspace_bytes", r.geometry.workspace_bytes},
+                  {"cluster", r.geometry.cluster}};
   if (r.abandon_above_ms) message["abandon_above_ms"] = *r.abandon_above_ms;
   if (r.timing) message["timing"] = timing_to_json(*r.timing);
   return message.dump();

@@ -104,7 +104,7 @@ const GoldenCase kGoldenCases[] = {
      "ft_gemm_mma_128x128x16_w2x4_s3_3xtf32_va4_vb4"},
     {"seed_wgmma_3xtf32.cu", kSeed, "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132"},
     {"linear_m16_wgmma_tf32_split_k.cu", "linear(m=16, n=1024, k=8192) -> bias -> relu",
-     "ft_gemm_wgmma_64x128_c1_s4_tf32_ra_k16_p128_gm"},
+     "ft_gemm_wgmma_64x128_c1_s4_tf32_k16_p128_gm"},
     {"seed_bf16_wgmma.cu",
      "linear(m=1024, n=8192, k=8192, dtype=bf16) -> bias -> mul(2.0) -> leaky_relu(0.1)",
      "ft_gemm_wgmma_128x256_c2_s4_bf16_p132"},

@@ -91,15 +91,14 @@ TEST(GemmWgmmaNames, GuardedShapesRoundTripToo) {
 TEST(GemmWgmmaNames, NamesTellTheTunablesApart) {
   const MainOp main = parse_spec(kSeed).main;
   const GemmWgmmaConfig base;
-  std::vector<GemmWgmmaConfig> variants(9, base);
+  std::vector<GemmWgmmaConfig> variants(8, base);
   variants[1].block_m = 256;
   variants[2].block_n = 64;
   variants[3].stages = 5;
   variants[4].consumers = 1;
   variants[5].passes = 1;
-  variants[6].passes = 1, variants[6].round_a = true;
-  variants[7].passes = 1, variants[7].round_a = true, variants[7].round_b = true;
-  variants[8].cluster = 2;
+  variants[6].cluster = 2;
+  variants[7].splits = 4;
   std::set<std::string> names;
   for (const GemmWgmmaConfig& c : variants) {
     const std::string name = config_name(main, c);
@@ -132,7 +131,8 @@ TEST(GemmWgmmaNames, MalformedNamesAreRefusedWithAReason) {
            "ft_gemm_wgmma_99999x128_c2_s4_3xtf32_p132",      // a number too long
            "ft_gemm_wgmma_128x128_c2_s4_3xtf32",             // no blocks
            "ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132_x",      // trailing text
-           "ft_gemm_wgmma_128x128_c2_s4_3xtf32_rb_ra_p132",  // rounding flags out of order
+           "ft_gemm_wgmma_128x256_c2_s3_tf32_ra_p132",       // in-kernel rounding, since removed
+           "ft_gemm_wgmma_128x128_c2_s4_3xtf32_x2_k2_p132",  // cluster before splits
            "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4",  // another family
            "",
        }) {
@@ -219,12 +219,6 @@ TEST(GemmWgmmaSpace, EveryConfigIsValidAndFitsTheDevice) {
         EXPECT_EQ(c.block_m % (64 * c.consumers), 0) << name;
         EXPECT_EQ(c.block_n % 8, 0) << name;
         EXPECT_LE(c.block_n, 256) << name;
-        if (precision == Precision::tf32x3) {
-          EXPECT_FALSE(c.round_a) << name;
-          EXPECT_FALSE(c.round_b) << name;
-        } else {
-          EXPECT_TRUE(c.round_a) << name;
-        }
       }
     }
   }
@@ -349,7 +343,7 @@ struct RejectionCase {
 std::vector<RejectionCase> rejection_cases() {
   const GemmWgmmaConfig base;  // 128x128, 2 consumers, 4 stages, 3xTF32, 132 blocks
   GemmWgmmaConfig wide = base;
-  wide.block_n = 256, wide.stages = 3, wide.passes = 1, wide.round_a = true;
+  wide.block_n = 256, wide.stages = 3, wide.passes = 1;
   std::vector<RejectionCase> cases;
   auto add = [&](std::string what, std::string spec, std::string arch, GemmWgmmaConfig c,
                  std::string mentions) {
@@ -372,12 +366,6 @@ std::vector<RejectionCase> rejection_cases() {
   add("block_n_264", kSeed, "sm_90", c, "multiple of 8");
   c = base, c.block_n = 100;
   add("block_n_100", kSeed, "sm_90", c, "multiple of 8");
-  c = base, c.round_a = true;
-  add("3xtf32_rounding_a", kSeed, "sm_90", c, "3xTF32");
-  c = base, c.round_a = true, c.round_b = true;
-  add("3xtf32_rounding_both", kSeed, "sm_90", c, "3xTF32");
-  c = base, c.passes = 1, c.round_b = true;
-  add("round_b_without_round_a", kSeed, "sm_90", c, "rounding B");
   c = base, c.passes = 2;
   add("two_passes", kSeed, "sm_90", c, "pass");
   c = base, c.cluster = 3;
@@ -415,8 +403,6 @@ std::vector<RejectionCase> rejection_cases() {
       "multiple of 8");
   add("bf16_config_for_fp32_spec", kSeed, "sm_90", c, "cannot read");
   add("fp32_config_for_bf16_spec", seed_bf16, "sm_90", base, "cannot read");
-  c.round_a = true;
-  add("bf16_rounding", seed_bf16, "sm_90", c, "16-bit");
   c = base, c.dtype = DataType::fp16;
   add("fp16_three_passes", "linear(m=1024, n=8192, k=8192, dtype=fp16)", "sm_90", c, "16-bit");
   c = wide, c.stages = 8;
@@ -433,7 +419,7 @@ TEST(GemmWgmmaRejectionBase, TheConfigsTheCasesChangeAreValid) {
   GemmWgmmaConfig base;
   EXPECT_EQ(gemm_wgmma_rejection(main, sm90(), base), std::nullopt);
   GemmWgmmaConfig wide = base;
-  wide.block_n = 256, wide.stages = 3, wide.passes = 1, wide.round_a = true;
+  wide.block_n = 256, wide.stages = 3, wide.passes = 1;
   EXPECT_EQ(gemm_wgmma_rejection(main, sm90(), wide), std::nullopt);
   // The small problem takes the base config with one block per tile; sm_80 takes nothing.
   GemmWgmmaConfig four_blocks = base;
@@ -465,7 +451,7 @@ TEST(GemmWgmmaRejectionLimits, SharedMemoryDecidesTheDeepestRing) {
   const MainOp main = parse_spec(kSeed).main;
   const DeviceLimits limits = sm90();
   GemmWgmmaConfig c;
-  c.block_n = 256, c.passes = 1, c.round_a = true;
+  c.block_n = 256, c.passes = 1;
   bool refused_some = false;
   for (c.stages = 2; c.stages <= 12; ++c.stages) {
     const bool fits = c.smem_bytes() <= limits.max_smem_per_block;
@@ -585,7 +571,6 @@ TEST(GemmWgmmaSpace, SixteenBitInputsGetTheirOwnConfigsOnly) {
       EXPECT_EQ(c.dtype, dtype);
       EXPECT_EQ(c.precision(), precision);
       EXPECT_EQ(c.passes, 1);
-      EXPECT_FALSE(c.round_a || c.round_b);
       const std::string name = config_name(spec.main, c);
       EXPECT_TRUE(contains(name, fmt::format("_{}_", to_string(dtype)))) << name;
       EXPECT_EQ(parse_gemm_wgmma_name(name), c) << name;
@@ -595,6 +580,31 @@ TEST(GemmWgmmaSpace, SixteenBitInputsGetTheirOwnConfigsOnly) {
     for (Precision p : kTensorPrecisions)
       EXPECT_TRUE(gemm_wgmma_space(spec.main, sm90(), p).empty());
     EXPECT_TRUE(gemm_wgmma_space(parse_spec(kSeed).main, sm90(), precision).empty());
+  }
+}
+
+TEST(GemmWgmmaNames, StoredConfigsWithInKernelRoundingReadAsTodaysKernel) {
+  // Results stored while TF32 rounded A (and B) in the kernel carry both flags; the TMA now
+  // rounds both operands whatever they say.
+  GemmWgmmaConfig tf32;
+  tf32.passes = 1, tf32.block_n = 256, tf32.stages = 3;
+  nlohmann::json json = to_json(tf32);
+  json["round_a"] = true;
+  json["round_b"] = false;
+  EXPECT_EQ(gemm_wgmma_from_json(json), tf32);
+}
+
+TEST(GemmWgmmaLaunch, TheTmaRoundsTf32OperandsOnly) {
+  for (const char* text : {kSeed, "linear(m=1024, n=8192, k=8192, dtype=bf16)"}) {
+    const Spec spec = parse_spec(text);
+    for (Precision precision : {Precision::tf32, Precision::tf32x3, Precision::bf16}) {
+      for (const GemmWgmmaConfig& c : gemm_wgmma_space(spec.main, sm90(), precision)) {
+        const LaunchGeometry g = launch_geometry(spec.main, c);
+        ASSERT_EQ(g.tensor_maps.size(), 2u);
+        for (const TensorMapSpec& map : g.tensor_maps)
+          EXPECT_EQ(map.round_to_tf32, precision == Precision::tf32) << config_name(spec.main, c);
+      }
+    }
   }
 }
 

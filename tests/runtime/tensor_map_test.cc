@@ -23,6 +23,17 @@ TEST(TensorMap, TensorIndicesOutsideTheArgumentsAreRefused) {
   EXPECT_EQ(encode_tensor_map({kMaxTensors, 4, 16, 4, 16}, args, map), cudaErrorInvalidValue);
 }
 
+TEST(TensorMap, OnlyFp32DataIsRoundedToTf32) {
+  alignas(16) static float storage[64];
+  LaunchArgs args;
+  args.tensors[0] = storage;
+  EncodedTensorMap map;
+  EXPECT_EQ(encode_tensor_map({0, 4, 16, 4, 16, DataType::bf16, true}, args, map),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(encode_tensor_map({0, 4, 16, 4, 16, DataType::fp16, true}, args, map),
+            cudaErrorInvalidValue);
+}
+
 TEST(TensorMap, HasTheSizeAndAlignmentOfACUtensorMap) {
   EXPECT_EQ(sizeof(EncodedTensorMap), 128u);
   EXPECT_EQ(alignof(EncodedTensorMap), 64u);

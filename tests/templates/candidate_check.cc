@@ -51,7 +51,6 @@ std::vector<std::string> tunable_values(const KernelConfig& config) {
     return {"wgmma_tile=" + std::to_string(c->block_m) + "x" + std::to_string(c->block_n) + "/" +
                 std::to_string(c->consumers),
             "wgmma_stages=" + std::to_string(c->stages),
-            "wgmma_rounding=" + std::to_string(c->round_a) + std::to_string(c->round_b),
             "wgmma_splits=" + std::to_string(c->splits),
             "wgmma_cluster=" + std::to_string(c->cluster),
             "wgmma_dtype=" + std::string(to_string(c->dtype))};

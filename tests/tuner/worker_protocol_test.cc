@@ -205,7 +205,8 @@ TEST(WorkerProtocol, ReseedRequestCarriesTheSeed) {
 
 }  // namespace
 TEST(WorkerProtocol, TensorMapsRoundTrip) {
-  const std::vector<TensorMapSpec> maps = {{0, 1024, 8192, 128, 32}, {1, 8192, 8192, 256, 32}};
+  const std::vector<TensorMapSpec> maps = {{0, 1024, 8192, 128, 32, DataType::fp32, true},
+                                           {1, 8192, 8192, 128, 64, DataType::bf16, false}};
   EXPECT_EQ(tensor_maps_from_json(tensor_maps_to_json(maps)), maps);
   RunRequest request;
   request.geometry.tensor_maps = maps;
@@ -217,6 +218,8 @@ TEST(WorkerProtocol, TheWholeLaunchGeometryRoundTrips) {
   request.geometry = {{16, 1, 1}, {384, 1, 1}, 200000, {{0, 16, 8192, 64, 32}}, 1 << 20};
   EXPECT_EQ(geometry_from_run(json::parse(encode_run(request))), request.geometry);
   request.geometry.workspace_bytes = 0;
+  EXPECT_EQ(geometry_from_run(json::parse(encode_run(request))), request.geometry);
+  request.geometry.cluster = 2;  // the worker trims a cluster kernel's grid as the tuner would
   EXPECT_EQ(geometry_from_run(json::parse(encode_run(request))), request.geometry);
 }
 

@@ -1,6 +1,6 @@
-// fusetune generated kernel; regenerate with: fusetune gen "linear(m=16, n=1024, k=8192) -> bias -> relu" --config ft_gemm_wgmma_64x128_c1_s4_tf32_ra_k16_p128_gm
+// fusetune generated kernel; regenerate with: fusetune gen "linear(m=16, n=1024, k=8192) -> bias -> relu" --config ft_gemm_wgmma_64x128_c1_s4_tf32_k16_p128_gm
 // spec:   linear(m=16, n=1024, k=8192) -> bias -> relu
-// config: ft_gemm_wgmma_64x128_c1_s4_tf32_ra_k16_p128_gm
+// config: ft_gemm_wgmma_64x128_c1_s4_tf32_k16_p128_gm
 // launch: grid (128, 1, 1), block (256, 1, 1), 99432 bytes of dynamic shared memory
 
 // ---- templates/common.cuh ----
@@ -486,21 +486,22 @@ __device__ __forceinline__ void claim_registers() {
 // while the consumers run the epilogue of the last. A unit is a tile (M-fastest) and, split-K,
 // one of SPLITS ranges of its k-tiles, added through a global workspace (split_k.cuh).
 //
-// The tensor cores read the top 19 bits of an fp32 operand (tf32_truncated). 3xTF32 adds the
-// remainders (tf32_remainder): the consumers split A in registers, and warps 1-3 of the producer
-// warpgroup write each stage's B remainder beside it in the same swizzled layout (signalled by
-// a third, "ready" mbarrier); the product is big·big + big·small + small·big. Tensor cores
-// accumulate with round-toward-zero, so each k-tile sums into fresh registers that an ordinary
-// round-to-nearest add promotes into the accumulators (without it the bias alone exceeds 1e-5 at
-// K = 8192). TF32 may round A in registers (ROUND_A) and B in place by the same warps (ROUND_B)
-// instead of letting the tensor cores truncate them.
+// The tensor cores read the top 19 bits of an fp32 operand (tf32_truncated). At TF32 the TMA
+// rounds both operands to nearest as it copies them (the launcher's tensor maps say TF32), which
+// costs the kernel nothing; truncation would bias the result. 3xTF32 copies them as they are and
+// adds the remainders (tf32_remainder): the consumers split A in registers, and warps 1-3 of the
+// producer warpgroup write each stage's B remainder beside it in the same swizzled layout
+// (signalled by a third, "ready" mbarrier); the product is big·big + big·small + small·big.
+// Tensor cores accumulate with round-toward-zero, so each k-tile sums into fresh registers that
+// an ordinary round-to-nearest add promotes into the accumulators (without it the bias alone
+// exceeds 1e-5 at K = 8192).
 //
 // CLUSTER 2 pairs blocks that take vertically adjacent tiles, so that each loads half of their
 // common B k-tile and multicasts it to both: B costs each block half the L2 reads. A stage is
 // then refilled once the consumers of both blocks have released it (the multicast writes both).
 //
 // Config supplies Element (float, ft::bf16, ft::fp16), M, N, K, BM, BN, STAGES, CONSUMERS,
-// CLUSTER, PASSES, ROUND_A, ROUND_B, SPLITS, GUARD_M, GUARD_N and the wgmma instruction (generated
+// CLUSTER, PASSES, SPLITS, GUARD_M, GUARD_N and the wgmma instruction (generated
 // for BN and Element) in the form the configuration uses: wgmma_ss(d, a_descriptor, b_descriptor,
 // scale_d) with A in shared memory, or wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in
 // registers.
@@ -516,12 +517,10 @@ struct WgmmaShape {
   static constexpr int ACC = C::BN / 2;        // accumulators per thread per 64 rows
   static constexpr int A_STAGE = C::BM * 128;  // bytes: 128 per row
   static constexpr int B_STAGE = C::BN * 128;
-  // A reaches the tensor cores from registers when it must be split or rounded there.
-  static constexpr bool A_FROM_REGISTERS = C::PASSES == 3 || C::ROUND_A;
-  // Warps 1-3 of the producer warpgroup rewrite B in shared memory: its TF32 remainder beside
-  // each stage (3xTF32) or B rounded to TF32 in place.
-  static constexpr bool TRANSFORM_B = C::PASSES == 3 || C::ROUND_B;
-  static constexpr int SMALL_B_STAGE = C::PASSES == 3 ? B_STAGE : 0;
+  // 3xTF32: A reaches the tensor cores from registers, where it is split, and warps 1-3 of the
+  // producer warpgroup write B's TF32 remainder beside each stage.
+  static constexpr bool SPLIT_OPERANDS = C::PASSES == 3;
+  static constexpr int SMALL_B_STAGE = SPLIT_OPERANDS ? B_STAGE : 0;
   static constexpr int TILES_M = (C::M + C::BM - 1) / C::BM;
   static constexpr int TILES_N = (C::N + C::BN - 1) / C::BN;
   static constexpr int TILES = TILES_M * TILES_N;
@@ -529,7 +528,7 @@ struct WgmmaShape {
   static constexpr int K_TILES_PER_SPLIT = (K_TILES + C::SPLITS - 1) / C::SPLITS;
   static constexpr int UNITS = TILES * C::SPLITS;
   static constexpr long long PARTIAL_FLOATS = 1ll * UNITS * C::BM * C::BN;  // split-K workspace
-  static constexpr int TRANSFORM_THREADS = 96;
+  static constexpr int SPLIT_THREADS = 96;
   // What each block of a cluster loads of B's k-tile and multicasts: rows and bytes.
   static constexpr int B_BOX_ROWS = C::BN / C::CLUSTER;
   static constexpr int B_BOX_BYTES = B_STAGE / C::CLUSTER;
@@ -547,8 +546,7 @@ struct WgmmaShape {
                                       24 * C::STAGES + (C::SPLITS > 1 ? 4 * C::CONSUMERS : 0);
   static_assert(LAYOUT_BYTES + 1023 <= C::SMEM_BYTES,
                 "the launch's shared memory holds the layout after its base is aligned to 1024");
-  static_assert(sizeof(typename C::Element) == 4 ||
-                    (C::PASSES == 1 && !A_FROM_REGISTERS && !TRANSFORM_B),
+  static_assert(sizeof(typename C::Element) == 4 || C::PASSES == 1,
                 "16-bit operands go to the tensor cores as they landed");
 };
 
@@ -590,9 +588,9 @@ struct WgmmaSmem {
   __device__ unsigned split_flag(int consumer) const {
     return bars() + 24 * C::STAGES + 4 * consumer;
   }
-  // What consumers wait for: B transformed, or (without a transform) the copies landed.
+  // What consumers wait for: B's remainder written (3xTF32), or else the copies landed.
   __device__ unsigned consumable(int stage) const {
-    return S::TRANSFORM_B ? ready(stage) : full(stage);
+    return S::SPLIT_OPERANDS ? ready(stage) : full(stage);
   }
 };
 
@@ -633,9 +631,9 @@ __device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const Tens
   }
 }
 
-// The B transform of each stage as it lands, by the producer warpgroup's idle warps 1-3.
+// B's remainder of each stage as it lands, by the producer warpgroup's idle warps 1-3.
 template <class C>
-__device__ __forceinline__ void wgmma_transform_b(const WgmmaSmem<C>& smem, int thread) {
+__device__ __forceinline__ void wgmma_split_b(const WgmmaSmem<C>& smem, int thread) {
   using S = WgmmaShape<C>;
   RingPosition ring;
   int steps = 0;
@@ -646,17 +644,17 @@ __device__ __forceinline__ void wgmma_transform_b(const WgmmaSmem<C>& smem, int 
   for (int step = 0; step < steps; ++step) {
     mbarrier_wait(smem.full(ring.stage), ring.phase);
     const unsigned raw = smem.b(ring.stage);
-    const unsigned out = C::PASSES == 3 ? smem.small_b(ring.stage) : raw;
+    const unsigned out = smem.small_b(ring.stage);
     // Loads issued in batches, so that each thread has several in flight.
     constexpr int VECTORS = S::B_STAGE / 16;
-    constexpr int PER_THREAD = (VECTORS + S::TRANSFORM_THREADS - 1) / S::TRANSFORM_THREADS;
+    constexpr int PER_THREAD = (VECTORS + S::SPLIT_THREADS - 1) / S::SPLIT_THREADS;
     constexpr int BATCH = 4;
 #pragma unroll
     for (int first = 0; first < PER_THREAD; first += BATCH) {
       float v[BATCH][4];
 #pragma unroll
       for (int j = 0; j < BATCH; ++j) {
-        const int vector = thread + (first + j) * S::TRANSFORM_THREADS;
+        const int vector = thread + (first + j) * S::SPLIT_THREADS;
         if (first + j < PER_THREAD && vector < VECTORS)
           asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
                        : "=f"(v[j][0]), "=f"(v[j][1]), "=f"(v[j][2]), "=f"(v[j][3])
@@ -664,11 +662,10 @@ __device__ __forceinline__ void wgmma_transform_b(const WgmmaSmem<C>& smem, int 
       }
 #pragma unroll
       for (int j = 0; j < BATCH; ++j) {
-        const int vector = thread + (first + j) * S::TRANSFORM_THREADS;
+        const int vector = thread + (first + j) * S::SPLIT_THREADS;
         if (first + j < PER_THREAD && vector < VECTORS) {
 #pragma unroll
-          for (int i = 0; i < 4; ++i)
-            v[j][i] = C::PASSES == 3 ? tf32_remainder(v[j][i]) : __uint_as_float(to_tf32(v[j][i]));
+          for (int i = 0; i < 4; ++i) v[j][i] = tf32_remainder(v[j][i]);
           asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(out + 16 * vector),
                        "f"(v[j][0]), "f"(v[j][1]), "f"(v[j][2]), "f"(v[j][3])
                        : "memory");
@@ -721,10 +718,10 @@ __device__ __forceinline__ void wgmma_group(float (&d)[M_INSTR][ACC], const Issu
   for (int i = 0; i < M_INSTR; ++i) fence_registers(d[i]);
 }
 
-// A k-tile with A read into registers: rounded to TF32 there, or split into its truncated
-// part (the raw value) and its remainder for 3xTF32.
+// A 3xTF32 k-tile: A read into registers and split there into its truncated part (the raw
+// value) and its remainder; B's remainder lies beside the stage.
 template <class C>
-__device__ __forceinline__ void wgmma_k_tile_a_in_registers(
+__device__ __forceinline__ void wgmma_k_tile_split(
     float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], const WgmmaSmem<C>& smem,
     unsigned a_rows, unsigned b_rows, int stage, int warp, int g, int t) {
   using S = WgmmaShape<C>;
@@ -734,49 +731,33 @@ __device__ __forceinline__ void wgmma_k_tile_a_in_registers(
 #pragma unroll
     for (int k = 0; k < S::K_STEPS; ++k)
       load_a_fragment(a[i][k], a_rows + (i * 64 + warp * 16) * 128, k, g, t);
-  if constexpr (C::PASSES == 1) {
+  float small[S::M_INSTR][S::K_STEPS][4];
 #pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i)
+  for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
-      for (int k = 0; k < S::K_STEPS; ++k)
+    for (int k = 0; k < S::K_STEPS; ++k)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) a[i][k][e] = __uint_as_float(to_tf32(a[i][k][e]));
-    wgmma_group(acc, [&] {
+      for (int e = 0; e < 4; ++e) small[i][k][e] = tf32_remainder(a[i][k][e]);
+  // Fresh partial sums, promoted below with a round-to-nearest add (see the file comment).
+  float part[S::M_INSTR][S::ACC];
+  const unsigned small_b = smem.small_b(stage);
+  wgmma_group(part, [&] {
 #pragma unroll
-      for (int k = 0; k < S::K_STEPS; ++k)
+    for (int k = 0; k < S::K_STEPS; ++k) {
+      const unsigned long long b_big = wgmma_descriptor(b_rows + 32 * k);
+      const unsigned long long b_small = wgmma_descriptor(small_b + 32 * k);
 #pragma unroll
-        for (int i = 0; i < S::M_INSTR; ++i)
-          C::wgmma_rs(acc[i], a[i][k], wgmma_descriptor(b_rows + 32 * k), 1);
-    });
-  } else {
-    float small[S::M_INSTR][S::K_STEPS][4];
-#pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i)
-#pragma unroll
-      for (int k = 0; k < S::K_STEPS; ++k)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) small[i][k][e] = tf32_remainder(a[i][k][e]);
-    // Fresh partial sums, promoted below with a round-to-nearest add (see the file comment).
-    float part[S::M_INSTR][S::ACC];
-    const unsigned small_b = smem.small_b(stage);
-    wgmma_group(part, [&] {
-#pragma unroll
-      for (int k = 0; k < S::K_STEPS; ++k) {
-        const unsigned long long b_big = wgmma_descriptor(b_rows + 32 * k);
-        const unsigned long long b_small = wgmma_descriptor(small_b + 32 * k);
-#pragma unroll
-        for (int i = 0; i < S::M_INSTR; ++i) {
-          C::wgmma_rs(part[i], small[i][k], b_big, k > 0);
-          C::wgmma_rs(part[i], a[i][k], b_small, 1);
-          C::wgmma_rs(part[i], a[i][k], b_big, 1);
-        }
+      for (int i = 0; i < S::M_INSTR; ++i) {
+        C::wgmma_rs(part[i], small[i][k], b_big, k > 0);
+        C::wgmma_rs(part[i], a[i][k], b_small, 1);
+        C::wgmma_rs(part[i], a[i][k], b_big, 1);
       }
-    });
+    }
+  });
 #pragma unroll
-    for (int i = 0; i < S::M_INSTR; ++i)
+  for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
-      for (int j = 0; j < S::ACC; ++j) acc[i][j] += part[i][j];
-  }
+    for (int j = 0; j < S::ACC; ++j) acc[i][j] += part[i][j];
 }
 
 // A unit's k-tiles with A and B both read from shared memory by the tensor cores: each k-tile's
@@ -866,11 +847,11 @@ __device__ __forceinline__ void wgmma_consume(Out* __restrict__ out, float* __re
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
       for (int j = 0; j < S::ACC; ++j) acc[i][j] = 0.f;
-    if constexpr (S::A_FROM_REGISTERS) {
+    if constexpr (S::SPLIT_OPERANDS) {
       for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
         mbarrier_wait(smem.consumable(ring.stage), ring.phase);
-        wgmma_k_tile_a_in_registers<C>(acc, smem, smem.a(ring.stage) + consumer * S::WG_ROWS * 128,
-                                       smem.b(ring.stage), ring.stage, warp, g, t);
+        wgmma_k_tile_split<C>(acc, smem, smem.a(ring.stage) + consumer * S::WG_ROWS * 128,
+                              smem.b(ring.stage), ring.stage, warp, g, t);
         // This warpgroup's tensor-core and register reads of the stage are complete.
         release_stage(smem, ring.stage, thread);
         ring.template advance<C::STAGES>();
@@ -894,7 +875,7 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
   if (threadIdx.x == 0) {
     for (int s = 0; s < C::STAGES; ++s) {
       mbarrier_init(smem.full(s), 1);
-      mbarrier_init(smem.ready(s), S::TRANSFORM_THREADS);
+      mbarrier_init(smem.ready(s), S::SPLIT_THREADS);
       mbarrier_init(smem.empty(s), C::CONSUMERS * C::CLUSTER);
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
@@ -909,8 +890,8 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
     if constexpr (C::CONSUMERS == 2) release_registers<40>();
     if (threadIdx.x == 0) {
       wgmma_produce<C>(map_a, map_b, smem);
-    } else if (S::TRANSFORM_B && threadIdx.x >= 32) {
-      wgmma_transform_b<C>(smem, threadIdx.x - 32);
+    } else if (S::SPLIT_OPERANDS && threadIdx.x >= 32) {
+      wgmma_split_b<C>(smem, threadIdx.x - 32);
     }
   } else {
     if constexpr (C::CONSUMERS == 2) claim_registers<232>();
@@ -930,18 +911,16 @@ struct Config {
   static constexpr int M = 16, N = 1024, K = 8192;
   static constexpr int BM = 64, BN = 128, STAGES = 4, CONSUMERS = 1, CLUSTER = 1;
   static constexpr int PASSES = 1;  // tf32
-  static constexpr bool ROUND_A = true, ROUND_B = false;
   static constexpr int SPLITS = 16;
   static constexpr bool GUARD_M = true, GUARD_N = false;
   static constexpr int SMEM_BYTES = 99432;  // what the launch gives
-  static __device__ __forceinline__ void wgmma_rs(float (&d)[64], const float (&a)[4],
+  static __device__ __forceinline__ void wgmma_ss(float (&d)[64], unsigned long long a,
                                                   unsigned long long b, int scale_d) {
     asm volatile(
-        "{\n .reg .pred p;\n setp.ne.b32 p, %69, 0;\n"
-        " wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+        "{\n .reg .pred p;\n setp.ne.b32 p, %66, 0;\n"
+        " wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1;\n}\n"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-        : "r"(__float_as_uint(a[0])), "r"(__float_as_uint(a[1])),
-          "r"(__float_as_uint(a[2])), "r"(__float_as_uint(a[3])), "l"(b), "r"(scale_d));
+        : "l"(a), "l"(b), "r"(scale_d));
   }
 };
 
@@ -965,6 +944,6 @@ struct Epilogue {
 }  // namespace
 
 extern "C" __global__ void __launch_bounds__(256, 1)
-ft_gemm_wgmma_64x128_c1_s4_tf32_ra_k16_p128_gm(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap map0, const __grid_constant__ ft::TensorMap map1, float* __restrict__ workspace) {
+ft_gemm_wgmma_64x128_c1_s4_tf32_k16_p128_gm(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap map0, const __grid_constant__ ft::TensorMap map1, float* __restrict__ workspace) {
   ft::gemm_wgmma<Config>(&map0, &map1, args.out, workspace, Epilogue{args});
 }
