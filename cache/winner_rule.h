@@ -16,8 +16,8 @@ namespace fusetune::cache {
 struct TimedCandidate {
   std::string name;
   double time_ms = 0;
-  // The spread of its timing rounds relative to their median ((slowest - fastest) / median);
-  // empty or 0 when it was timed once.
+  // The spread of its timing rounds relative to their median (tuner/finalist_rounds.h: their
+  // range, or their middle half's from four rounds on); empty or 0 when it was timed once.
   std::optional<double> spread;
 };
 

@@ -5,12 +5,25 @@
 
 namespace fusetune {
 
+namespace {
+
+// The q-quantile of sorted values, interpolated linearly between the two nearest.
+double quantile(const std::vector<double>& sorted, double q) {
+  const double position = q * static_cast<double>(sorted.size() - 1);
+  const std::size_t below = static_cast<std::size_t>(position);
+  const std::size_t above = std::min(below + 1, sorted.size() - 1);
+  return sorted[below] + (position - static_cast<double>(below)) * (sorted[above] - sorted[below]);
+}
+
+}  // namespace
+
 RoundSummary summarize_rounds(std::vector<double> rounds) {
   std::sort(rounds.begin(), rounds.end());
-  const std::size_t n = rounds.size();
-  const double median = n % 2 ? rounds[n / 2] : (rounds[n / 2 - 1] + rounds[n / 2]) / 2;
-  return {median, rounds.front(), rounds.back(),
-          median > 0 ? (rounds.back() - rounds.front()) / median : 0};
+  const double median = quantile(rounds, 0.5);
+  const bool quartiles = rounds.size() >= 4;
+  const double low = quartiles ? quantile(rounds, 0.25) : rounds.front();
+  const double high = quartiles ? quantile(rounds, 0.75) : rounds.back();
+  return {median, low, high, median > 0 ? (high - low) / median : 0};
 }
 
 std::vector<std::size_t> contenders(const std::vector<std::vector<double>>& times) {
