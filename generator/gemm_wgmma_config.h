@@ -29,6 +29,9 @@ struct GemmWgmmaConfig {
   // Blocks per thread-block cluster: 2 pairs blocks on vertically adjacent tiles, which share
   // B's k-tiles through TMA multicast (each loads half), halving B's L2 reads.
   int cluster = 1;
+  // The consumers stage the finished tile in shared memory and the TMA stores it while they go
+  // on to the next; else they store from registers. Output in the inputs' type, no split-K.
+  bool tma_store = false;
   int blocks = 132;  // persistent blocks: min(tiles x splits, SMs)
 
   static constexpr int kRowBytes = 128;  // a k-tile row: one 128-byte swizzled row per stage
@@ -45,7 +48,7 @@ struct GemmWgmmaConfig {
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& config);
 
 // ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32|bf16|fp16>[_k<SPLITS>][_x<CLUSTER>]
-// _p<BLOCKS>
+// [_ts]_p<BLOCKS> (_ts: tma_store)
 // [_g<m|n|k...>]
 std::string config_name(const MainOp& main, const GemmWgmmaConfig& config);
 // Reads a name back; nullopt with `why` when it does not describe one. Guard letters are

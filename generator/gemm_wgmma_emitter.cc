@@ -85,15 +85,18 @@ KernelSource emit_gemm_wgmma(const Spec& spec, const GemmWgmmaConfig& c) {
       "  static constexpr int BM = {}, BN = {}, STAGES = {}, CONSUMERS = {}, CLUSTER = {};\n"
       "  static constexpr int PASSES = {};  // {}\n"
       "  static constexpr int SPLITS = {};\n"
+      "  static constexpr bool TMA_STORE = {};\n"
       "  static constexpr bool GUARD_M = {}, GUARD_N = {};\n"
       "  static constexpr int SMEM_BYTES = {};  // what the launch gives\n"
       "{}"
       "}};\n",
       cuda_type(main.dtype), main.m, main.n, main.k, c.block_m, c.block_n, c.stages, c.consumers,
-      c.cluster, c.passes, to_string(c.precision()), c.splits, guards.m, guards.n, c.smem_bytes(),
-      wgmma_functions(c));
-  parts.body = fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, Epilogue{{args}});\n",
-                           output_pointer(main), c.splits > 1 ? "workspace" : "nullptr");
+      c.cluster, c.passes, to_string(c.precision()), c.splits, c.tma_store, guards.m, guards.n,
+      c.smem_bytes(), wgmma_functions(c));
+  parts.body =
+      fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, {}, Epilogue{{args}});\n",
+                  c.tma_store ? "&map2" : "nullptr", output_pointer(main),
+                  c.splits > 1 ? "workspace" : "nullptr");
   return assemble_kernel(spec, parts);
 }
 

@@ -23,6 +23,8 @@ struct Ranges {
   std::vector<int> splits = {1, 2, 3, 4, 6, 8, 12, 16};
   // Blocks per cluster (B multicast), for the two-consumer tiles that lead the seed's sweeps.
   std::vector<int> clusters = {1, 2};
+  // The output stored by the TMA from shared memory, or from registers.
+  std::vector<bool> tma_stores = {false, true};
 };
 
 std::int64_t next_power_of_two(std::int64_t x) {
@@ -73,6 +75,18 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
     if (c.block_n / c.cluster % 8)
       return "each block of a cluster loads a 1024-byte aligned share of B: BN a multiple of 16";
   }
+  if (c.tma_store) {
+    if (main.output_dtype() != c.dtype)
+      return "the TMA store writes the output in the inputs' type";
+    if (c.splits > 1) return "the TMA stores a tile whole: no split-K";
+    if (main.n * element_bytes(c.dtype) % 16)
+      return fmt::format(
+          "the TMA store needs output rows of a multiple of 16 bytes (N a multiple "
+          "of {})",
+          16 / element_bytes(c.dtype));
+    if (c.block_n * element_bytes(c.dtype) % GemmWgmmaConfig::kRowBytes)
+      return "the TMA stores 128-byte strips of the tile: BN a multiple of 128 bytes";
+  }
   // Split-K: each split keeps at least 4 k-tiles (128 of K), a ring's worth.
   if (auto why =
           split_k_rejection(tile_count(main, c), c.splits, k_tile_count(main), 4, limits.sm_count))
@@ -99,20 +113,22 @@ std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLi
   for (const TileShape& tile : ranges.tiles)
     for (int stages : ranges.stages)
       for (int splits : ranges.splits)
-        for (int cluster : ranges.clusters) {
-          if (cluster > 1 && tile.consumers != 2) continue;
-          GemmWgmmaConfig c{.block_m = tile.block_m,
-                            .block_n = tile.block_n,
-                            .stages = stages,
-                            .consumers = tile.consumers,
-                            .passes = passes,
-                            .dtype = main.dtype,
-                            .splits = splits,
-                            .cluster = cluster};
-          c.blocks = static_cast<int>(
-              std::min<std::int64_t>(tile_count(main, c) * splits, limits.sm_count));
-          if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
-        }
+        for (int cluster : ranges.clusters)
+          for (bool tma_store : ranges.tma_stores) {
+            if (cluster > 1 && tile.consumers != 2) continue;
+            GemmWgmmaConfig c{.block_m = tile.block_m,
+                              .block_n = tile.block_n,
+                              .stages = stages,
+                              .consumers = tile.consumers,
+                              .passes = passes,
+                              .dtype = main.dtype,
+                              .splits = splits,
+                              .cluster = cluster,
+                              .tma_store = tma_store};
+            c.blocks = static_cast<int>(
+                std::min<std::int64_t>(tile_count(main, c) * splits, limits.sm_count));
+            if (!gemm_wgmma_rejection(main, limits, c)) space.push_back(c);
+          }
   std::stable_sort(space.begin(), space.end(), [&](const auto& x, const auto& y) {
     return gemm_wgmma_predicted_cost(main, limits, x) < gemm_wgmma_predicted_cost(main, limits, y);
   });

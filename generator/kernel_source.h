@@ -11,9 +11,11 @@
 namespace fusetune {
 
 // A TMA descriptor a kernel takes after its LaunchArgs: the row-major matrix
-// LaunchArgs::tensors[tensor] of `rows` x `cols`, copied in boxes of box_rows x box_cols
-// with the 128-byte swizzle. The launcher encodes it for the pointers of each launch.
+// LaunchArgs::tensors[tensor] (LaunchArgs::out for kOutput) of `rows` x `cols`, copied in boxes
+// of box_rows x box_cols with the 128-byte swizzle. The launcher encodes it for the pointers of
+// each launch.
 struct TensorMapSpec {
+  static constexpr int kOutput = -1;
   int tensor = 0;
   std::int64_t rows = 0;
   std::int64_t cols = 0;

@@ -28,8 +28,9 @@ static_assert(sizeof(EncodedTensorMap) == sizeof(CUtensorMap));
 
 cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
                               EncodedTensorMap& map) {
-  if (spec.tensor < 0 || spec.tensor >= kMaxTensors) return cudaErrorInvalidValue;
-  const void* base = args.tensors[spec.tensor];
+  if (spec.tensor != TensorMapSpec::kOutput && (spec.tensor < 0 || spec.tensor >= kMaxTensors))
+    return cudaErrorInvalidValue;
+  const void* base = spec.tensor == TensorMapSpec::kOutput ? args.out : args.tensors[spec.tensor];
   if (reinterpret_cast<std::uintptr_t>(base) % 16) return cudaErrorMisalignedAddress;
   // Only fp32 data has a TF32 to be rounded to.
   if (spec.round_to_tf32 && spec.dtype != DataType::fp32) return cudaErrorInvalidValue;

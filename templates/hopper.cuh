@@ -98,6 +98,28 @@ __device__ __forceinline__ void tma_load_2d_multicast(unsigned dst, const Tensor
       : "memory");
 }
 
+// Copies the box at (inner, outer) of the tensor `map` from shared memory at `src` (the layout
+// tma_load_2d writes) to global memory, skipping the parts outside the tensor. Asynchronous:
+// tma_store_commit() closes a group of them, tma_store_wait_read() / tma_store_wait() wait.
+__device__ __forceinline__ void tma_store_2d(const TensorMap* map, unsigned src, int inner,
+                                             int outer) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%2, %3}], [%1];\n" ::"l"(map),
+      "r"(src), "r"(inner), "r"(outer)
+      : "memory");
+}
+__device__ __forceinline__ void tma_store_commit() {
+  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+}
+// Until every committed store has read its shared memory, which may then be written again.
+__device__ __forceinline__ void tma_store_wait_read() {
+  asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+}
+// Until every committed store has been written to global memory.
+__device__ __forceinline__ void tma_store_wait() {
+  asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
+}
+
 __device__ __forceinline__ void tma_prefetch_descriptor(const TensorMap* map) {
   asm volatile("prefetch.tensormap [%0];\n" ::"l"(map) : "memory");
 }

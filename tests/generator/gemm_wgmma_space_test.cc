@@ -91,7 +91,7 @@ TEST(GemmWgmmaNames, GuardedShapesRoundTripToo) {
 TEST(GemmWgmmaNames, NamesTellTheTunablesApart) {
   const MainOp main = parse_spec(kSeed).main;
   const GemmWgmmaConfig base;
-  std::vector<GemmWgmmaConfig> variants(8, base);
+  std::vector<GemmWgmmaConfig> variants(9, base);
   variants[1].block_m = 256;
   variants[2].block_n = 64;
   variants[3].stages = 5;
@@ -99,6 +99,7 @@ TEST(GemmWgmmaNames, NamesTellTheTunablesApart) {
   variants[5].passes = 1;
   variants[6].cluster = 2;
   variants[7].splits = 4;
+  variants[8].tma_store = true;
   std::set<std::string> names;
   for (const GemmWgmmaConfig& c : variants) {
     const std::string name = config_name(main, c);
@@ -405,6 +406,18 @@ std::vector<RejectionCase> rejection_cases() {
   add("fp32_config_for_bf16_spec", seed_bf16, "sm_90", base, "cannot read");
   c = base, c.dtype = DataType::fp16;
   add("fp16_three_passes", "linear(m=1024, n=8192, k=8192, dtype=fp16)", "sm_90", c, "16-bit");
+  c = base, c.passes = 1, c.dtype = DataType::fp16, c.tma_store = true;
+  add("tma_store_of_another_output_type",
+      "linear(m=1024, n=8192, k=8192, dtype=fp16, out_dtype=fp32)", "sm_90", c, "inputs' type");
+  c = base, c.tma_store = true, c.splits = 2;
+  add("tma_store_with_split_k", "linear(m=128, n=1024, k=8192)", "sm_90", c, "no split-K");
+  c = base, c.passes = 1, c.dtype = DataType::bf16, c.tma_store = true, c.blocks = 16;
+  add("tma_store_of_rows_not_16_byte_multiples", "linear(m=1024, n=124, k=8192, dtype=bf16)",
+      "sm_90", c, "16 bytes");
+  c = base, c.passes = 1, c.dtype = DataType::bf16, c.tma_store = true, c.block_n = 96;
+  add("tma_store_of_part_strips", seed_bf16, "sm_90", c, "128-byte strips");
+  c = wide, c.tma_store = true;  // 3 stages of 48 KB and a 128 KB fp32 staging area
+  add("tma_store_staging_too_big", kSeed, "sm_90", c, "shared memory");
   c = wide, c.stages = 8;
   add("128x256_8_stages", kSeed, "sm_90", c, "shared memory");
   c = base, c.block_n = 256, c.stages = 8;
@@ -488,7 +501,7 @@ TEST(GemmWgmmaEmitter, SourceLaunchAndTensorMapsFollowTheConfigAndShape) {
         EXPECT_EQ(launch.grid[2], 1u);
         EXPECT_EQ(launch.dynamic_smem_bytes, static_cast<unsigned>(c.smem_bytes())) << name;
 
-        ASSERT_EQ(launch.tensor_maps.size(), 2u) << name;
+        ASSERT_EQ(launch.tensor_maps.size(), c.tma_store ? 3u : 2u) << name;
         const TensorMapSpec a = launch.tensor_maps[0], b = launch.tensor_maps[1];
         EXPECT_EQ(a.tensor, 0);
         EXPECT_EQ(a.rows, spec.main.m) << name;
@@ -506,7 +519,18 @@ TEST(GemmWgmmaEmitter, SourceLaunchAndTensorMapsFollowTheConfigAndShape) {
         EXPECT_TRUE(contains(source.code, instruction)) << name << " lacks " << instruction;
         EXPECT_TRUE(contains(source.code, "const __grid_constant__ ft::TensorMap map0")) << name;
         EXPECT_TRUE(contains(source.code, "const __grid_constant__ ft::TensorMap map1")) << name;
-        EXPECT_FALSE(contains(source.code, "ft::TensorMap map2")) << name;
+        EXPECT_EQ(contains(source.code, "ft::TensorMap map2"), c.tma_store) << name;
+        if (c.tma_store) {
+          // The output, in 128-byte strips (32 floats) of each consumer's rows.
+          const TensorMapSpec o = launch.tensor_maps[2];
+          EXPECT_EQ(o.tensor, TensorMapSpec::kOutput) << name;
+          EXPECT_EQ(o.rows, spec.main.m) << name;
+          EXPECT_EQ(o.cols, spec.main.n) << name;
+          EXPECT_EQ(o.box_rows, c.block_m / c.consumers) << name;
+          EXPECT_EQ(o.box_cols, 32) << name;
+          EXPECT_FALSE(o.round_to_tf32) << name;
+          EXPECT_TRUE(contains(source.code, "(&map0, &map1, &map2, ")) << name;
+        }
         EXPECT_TRUE(contains(source.code, "void __launch_bounds__(" +
                                               std::to_string(128 * (c.consumers + 1)) + ", "))
             << name;
@@ -600,12 +624,28 @@ TEST(GemmWgmmaLaunch, TheTmaRoundsTf32OperandsOnly) {
     for (Precision precision : {Precision::tf32, Precision::tf32x3, Precision::bf16}) {
       for (const GemmWgmmaConfig& c : gemm_wgmma_space(spec.main, sm90(), precision)) {
         const LaunchGeometry g = launch_geometry(spec.main, c);
-        ASSERT_EQ(g.tensor_maps.size(), 2u);
-        for (const TensorMapSpec& map : g.tensor_maps)
-          EXPECT_EQ(map.round_to_tf32, precision == Precision::tf32) << config_name(spec.main, c);
+        ASSERT_EQ(g.tensor_maps.size(), c.tma_store ? 3u : 2u);
+        for (int operand : {0, 1})
+          EXPECT_EQ(g.tensor_maps[operand].round_to_tf32, precision == Precision::tf32)
+              << config_name(spec.main, c);
       }
     }
   }
+}
+
+TEST(GemmWgmmaSpace, TheTmaStoreIsTriedWhereItsStagingFits) {
+  const Spec bf16 = parse_spec("linear(m=1024, n=8192, k=8192, dtype=bf16) -> bias");
+  int staged = 0;
+  for (const GemmWgmmaConfig& c : gemm_wgmma_space(bf16.main, sm90(), Precision::bf16)) {
+    if (!c.tma_store) continue;
+    ++staged;
+    GemmWgmmaConfig direct = c;
+    direct.tma_store = false;
+    // The staging area holds the whole tile in the output's (the inputs') type.
+    EXPECT_EQ(c.smem_bytes() - direct.smem_bytes(), c.block_m * c.block_n * 2)
+        << config_name(bf16.main, c);
+  }
+  EXPECT_GT(staged, 0);
 }
 
 TEST(GemmWgmmaNames, StoredConfigsWithoutADtypeReadAsFp32) {

@@ -19,8 +19,17 @@ TEST(TensorMap, MisalignedTensorsAreRefusedBeforeTheDriverIsAsked) {
 TEST(TensorMap, TensorIndicesOutsideTheArgumentsAreRefused) {
   LaunchArgs args;
   EncodedTensorMap map;
-  EXPECT_EQ(encode_tensor_map({-1, 4, 16, 4, 16}, args, map), cudaErrorInvalidValue);
+  EXPECT_EQ(encode_tensor_map({-2, 4, 16, 4, 16}, args, map), cudaErrorInvalidValue);
   EXPECT_EQ(encode_tensor_map({kMaxTensors, 4, 16, 4, 16}, args, map), cudaErrorInvalidValue);
+}
+
+TEST(TensorMap, TheOutputIsTheArgumentsOutPointer) {
+  alignas(16) static float storage[64];
+  LaunchArgs args;
+  args.out = storage + 1;  // misaligned, so refused before the driver is asked
+  EncodedTensorMap map;
+  EXPECT_EQ(encode_tensor_map({TensorMapSpec::kOutput, 4, 16, 4, 16}, args, map),
+            cudaErrorMisalignedAddress);
 }
 
 TEST(TensorMap, OnlyFp32DataIsRoundedToTf32) {

@@ -53,6 +53,7 @@ std::vector<std::string> tunable_values(const KernelConfig& config) {
             "wgmma_stages=" + std::to_string(c->stages),
             "wgmma_splits=" + std::to_string(c->splits),
             "wgmma_cluster=" + std::to_string(c->cluster),
+            "wgmma_tma_store=" + std::to_string(c->tma_store),
             "wgmma_dtype=" + std::string(to_string(c->dtype))};
   const auto& c = std::get<GemmMmaConfig>(config);
   return {"warps=" + std::to_string(c.warps_m) + "x" + std::to_string(c.warps_n),

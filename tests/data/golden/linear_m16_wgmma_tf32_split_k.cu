@@ -415,6 +415,28 @@ __device__ __forceinline__ void tma_load_2d_multicast(unsigned dst, const Tensor
       : "memory");
 }
 
+// Copies the box at (inner, outer) of the tensor `map` from shared memory at `src` (the layout
+// tma_load_2d writes) to global memory, skipping the parts outside the tensor. Asynchronous:
+// tma_store_commit() closes a group of them, tma_store_wait_read() / tma_store_wait() wait.
+__device__ __forceinline__ void tma_store_2d(const TensorMap* map, unsigned src, int inner,
+                                             int outer) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%2, %3}], [%1];\n" ::"l"(map),
+      "r"(src), "r"(inner), "r"(outer)
+      : "memory");
+}
+__device__ __forceinline__ void tma_store_commit() {
+  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+}
+// Until every committed store has read its shared memory, which may then be written again.
+__device__ __forceinline__ void tma_store_wait_read() {
+  asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+}
+// Until every committed store has been written to global memory.
+__device__ __forceinline__ void tma_store_wait() {
+  asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
+}
+
 __device__ __forceinline__ void tma_prefetch_descriptor(const TensorMap* map) {
   asm volatile("prefetch.tensormap [%0];\n" ::"l"(map) : "memory");
 }
@@ -496,12 +518,17 @@ __device__ __forceinline__ void claim_registers() {
 // an ordinary round-to-nearest add promotes into the accumulators (without it the bias alone
 // exceeds 1e-5 at K = 8192).
 //
+// TMA_STORE: each consumer writes its rows of the finished tile, through the epilogue, into a
+// staging area of shared memory and has the TMA store them from there, so that it goes on to
+// the next tile's k-tiles while the copy engine writes (without, the tensor cores idle while
+// the consumers store from registers). The output is then in the inputs' type.
+//
 // CLUSTER 2 pairs blocks that take vertically adjacent tiles, so that each loads half of their
 // common B k-tile and multicasts it to both: B costs each block half the L2 reads. A stage is
 // then refilled once the consumers of both blocks have released it (the multicast writes both).
 //
 // Config supplies Element (float, ft::bf16, ft::fp16), M, N, K, BM, BN, STAGES, CONSUMERS,
-// CLUSTER, PASSES, SPLITS, GUARD_M, GUARD_N and the wgmma instruction (generated
+// CLUSTER, PASSES, SPLITS, TMA_STORE, GUARD_M, GUARD_N and the wgmma instruction (generated
 // for BN and Element) in the form the configuration uses: wgmma_ss(d, a_descriptor, b_descriptor,
 // scale_d) with A in shared memory, or wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in
 // registers.
@@ -527,6 +554,12 @@ struct WgmmaShape {
   static constexpr int K_TILES = (C::K + BK - 1) / BK;
   static constexpr int K_TILES_PER_SPLIT = (K_TILES + C::SPLITS - 1) / C::SPLITS;
   static constexpr int UNITS = TILES * C::SPLITS;
+  // TMA_STORE's staging: per consumer, its WG_ROWS x BN outputs in strips 128 bytes wide, each
+  // a box of the output's tensor map laid out as the TMA's 128-byte swizzle reads it.
+  static constexpr int STRIP_COLS = 128 / sizeof(typename C::Element);
+  static constexpr int STRIPS = C::BN / STRIP_COLS;
+  static constexpr int STRIP_BYTES = WG_ROWS * 128;
+  static constexpr int OUT_STAGE = C::TMA_STORE ? C::CONSUMERS * STRIPS * STRIP_BYTES : 0;
   static constexpr long long PARTIAL_FLOATS = 1ll * UNITS * C::BM * C::BN;  // split-K workspace
   static constexpr int SPLIT_THREADS = 96;
   // What each block of a cluster loads of B's k-tile and multicasts: rows and bytes.
@@ -536,13 +569,15 @@ struct WgmmaShape {
                                     TILES_M % C::CLUSTER == 0 && B_BOX_BYTES % 1024 == 0),
                 "a cluster pairs blocks on vertically adjacent tiles, each loading a 1024-byte "
                 "aligned half of B, without split-K");
+  static_assert(!C::TMA_STORE || (C::SPLITS == 1 && C::BN % STRIP_COLS == 0),
+                "the TMA stores whole 128-byte strips of a tile no split adds to");
   static_assert(WG_ROWS % 64 == 0, "a consumer warpgroup owns a multiple of 64 rows");
   static_assert(C::BN % 8 == 0 && C::BN <= 256, "wgmma N is a multiple of 8 up to 256");
   static_assert(A_STAGE % 1024 == 0 && B_STAGE % 1024 == 0, "stages stay 1024-byte aligned");
   static_assert(C::SPLITS >= 1 && (C::SPLITS - 1) * K_TILES_PER_SPLIT < K_TILES,
                 "every split has k-tiles");
   // The layout WgmmaSmem walks, which the generator sized separately (Config::SMEM_BYTES).
-  static constexpr int LAYOUT_BYTES = C::STAGES * (A_STAGE + B_STAGE + SMALL_B_STAGE) +
+  static constexpr int LAYOUT_BYTES = C::STAGES * (A_STAGE + B_STAGE + SMALL_B_STAGE) + OUT_STAGE +
                                       24 * C::STAGES + (C::SPLITS > 1 ? 4 * C::CONSUMERS : 0);
   static_assert(LAYOUT_BYTES + 1023 <= C::SMEM_BYTES,
                 "the launch's shared memory holds the layout after its base is aligned to 1024");
@@ -566,7 +601,8 @@ struct WgmmaUnit {
 };
 
 // Shared memory from a 1024-byte aligned base (the swizzle pattern repeats every 1024 bytes):
-// [A stages][B stages][small B stages][full bars][ready bars][empty bars][split flags].
+// [A stages][B stages][small B stages][output staging][full bars][ready bars][empty bars]
+// [split flags].
 template <class C>
 struct WgmmaSmem {
   using S = WgmmaShape<C>;
@@ -578,8 +614,12 @@ struct WgmmaSmem {
   __device__ unsigned small_b(int stage) const {
     return base + C::STAGES * (S::A_STAGE + S::B_STAGE) + stage * S::SMALL_B_STAGE;
   }
+  __device__ unsigned out(int consumer) const {
+    return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE) +
+           consumer * S::STRIPS * S::STRIP_BYTES;
+  }
   __device__ unsigned bars() const {
-    return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE);
+    return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE) + S::OUT_STAGE;
   }
   __device__ unsigned full(int stage) const { return bars() + 8 * stage; }  // TMA landed
   __device__ unsigned ready(int stage) const { return bars() + 8 * (C::STAGES + stage); }
@@ -815,6 +855,57 @@ __device__ __forceinline__ void wgmma_store(
     }
 }
 
+// TMA_STORE: this consumer's rows of the tile, through the epilogue, into its staging strips,
+// then to global memory by the TMA (one thread issues, nobody waits). Elements outside the
+// output are neither computed nor written: the TMA skips them.
+template <class C, class Epilogue>
+__device__ __forceinline__ void wgmma_store_staged(
+    const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], const TensorMap* map_out,
+    const Epilogue& epilogue, const WgmmaSmem<C>& smem, int m0, int n0, int consumer, int warp,
+    int g, int t, int thread) {
+  using S = WgmmaShape<C>;
+  using Out = typename C::Element;
+  const unsigned staging = smem.out(consumer);
+  // The last tile's stores must have read the staging area before it is written again.
+  if (thread == 0) tma_store_wait_read();
+  named_barrier_sync(1 + consumer, 128);
+#pragma unroll
+  for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int row = i * 64 + warp * 16 + g + 8 * half;  // of the consumer's WG_ROWS
+      const int m = m0 + row;
+#pragma unroll
+      for (int j = 0; j < C::BN / 8; ++j) {
+        const int n = n0 + 8 * j + 2 * t;
+        if ((C::GUARD_M && m >= C::M) || (C::GUARD_N && n >= C::N)) continue;
+        float v[2] = {acc[i][4 * j + 2 * half], acc[i][4 * j + 2 * half + 1]};
+        epilogue.template apply<2>(v, m, n);
+        // The pair's bytes within its strip's row, the 16-byte chunk swizzled by the row.
+        const int byte = (8 * j + 2 * t) * static_cast<int>(sizeof(Out));
+        const int chunk = (byte % 128) / 16 ^ (row % 8);
+        const unsigned address =
+            staging + byte / 128 * S::STRIP_BYTES + row * 128 + chunk * 16 + byte % 16;
+        if constexpr (sizeof(Out) == 4) {
+          asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(address), "f"(v[0]), "f"(v[1])
+                       : "memory");
+        } else {
+          const unsigned pair = from_float<Out>(v[0]).bits |
+                                (static_cast<unsigned>(from_float<Out>(v[1]).bits) << 16);
+          asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(address), "r"(pair) : "memory");
+        }
+      }
+    }
+  fence_async_shared();
+  named_barrier_sync(1 + consumer, 128);
+  if (thread == 0) {
+#pragma unroll
+    for (int strip = 0; strip < S::STRIPS; ++strip)
+      tma_store_2d(map_out, staging + strip * S::STRIP_BYTES, n0 + strip * S::STRIP_COLS, m0);
+    tma_store_commit();
+  }
+}
+
 // Split-K: this warpgroup's share of the tile through the workspace (split_k.cuh); true in
 // the warpgroup of the tile's last split, whose `acc` then holds the sum of every split.
 template <class C>
@@ -833,12 +924,16 @@ __device__ __forceinline__ bool wgmma_reduce_splits(
 }
 
 template <class C, class Out, class Epilogue>
-__device__ __forceinline__ void wgmma_consume(Out* __restrict__ out, float* __restrict__ workspace,
+__device__ __forceinline__ void wgmma_consume(Out* __restrict__ out, const TensorMap* map_out,
+                                              float* __restrict__ workspace,
                                               const Epilogue& epilogue, const WgmmaSmem<C>& smem,
                                               int consumer) {
   using S = WgmmaShape<C>;
   const int thread = threadIdx.x % 128;
   const int warp = thread / 32, g = (thread % 32) / 4, t = thread % 4;
+  static_assert(!C::TMA_STORE || sizeof(Out) == sizeof(typename C::Element),
+                "the TMA stores the output in the inputs' type");
+  if (C::TMA_STORE && thread == 0) tma_prefetch_descriptor(map_out);
   float acc[S::M_INSTR][S::ACC];
   RingPosition ring;
   for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
@@ -861,13 +956,20 @@ __device__ __forceinline__ void wgmma_consume(Out* __restrict__ out, float* __re
     }
     if constexpr (C::SPLITS > 1)
       if (!wgmma_reduce_splits<C>(acc, workspace, smem, unit, consumer, thread)) continue;
-    wgmma_store<C>(acc, out, epilogue, unit.m0 + consumer * S::WG_ROWS, unit.n0, warp, g, t);
+    if constexpr (C::TMA_STORE)
+      wgmma_store_staged<C>(acc, map_out, epilogue, smem, unit.m0 + consumer * S::WG_ROWS, unit.n0,
+                            consumer, warp, g, t, thread);
+    else
+      wgmma_store<C>(acc, out, epilogue, unit.m0 + consumer * S::WG_ROWS, unit.n0, warp, g, t);
   }
+  // The block's shared memory must outlive the reads of the last stores.
+  if (C::TMA_STORE && thread == 0) tma_store_wait();
 }
 
 template <class C, class Out, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorMap* map_b,
-                                           Out* __restrict__ out, float* __restrict__ workspace,
+                                           const TensorMap* map_out, Out* __restrict__ out,
+                                           float* __restrict__ workspace,
                                            const Epilogue& epilogue) {
   using S = WgmmaShape<C>;
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
@@ -895,7 +997,7 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
     }
   } else {
     if constexpr (C::CONSUMERS == 2) claim_registers<232>();
-    wgmma_consume<C>(out, workspace, epilogue, smem, warpgroup - 1);
+    wgmma_consume<C>(out, map_out, workspace, epilogue, smem, warpgroup - 1);
   }
   // A block leaves only when the other one no longer arrives on its barriers.
   if constexpr (C::CLUSTER > 1) cluster_sync();
@@ -912,6 +1014,7 @@ struct Config {
   static constexpr int BM = 64, BN = 128, STAGES = 4, CONSUMERS = 1, CLUSTER = 1;
   static constexpr int PASSES = 1;  // tf32
   static constexpr int SPLITS = 16;
+  static constexpr bool TMA_STORE = false;
   static constexpr bool GUARD_M = true, GUARD_N = false;
   static constexpr int SMEM_BYTES = 99432;  // what the launch gives
   static __device__ __forceinline__ void wgmma_ss(float (&d)[64], unsigned long long a,
@@ -945,5 +1048,5 @@ struct Epilogue {
 
 extern "C" __global__ void __launch_bounds__(256, 1)
 ft_gemm_wgmma_64x128_c1_s4_tf32_k16_p128_gm(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap map0, const __grid_constant__ ft::TensorMap map1, float* __restrict__ workspace) {
-  ft::gemm_wgmma<Config>(&map0, &map1, args.out, workspace, Epilogue{args});
+  ft::gemm_wgmma<Config>(&map0, &map1, nullptr, args.out, workspace, Epilogue{args});
 }
