@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "fusetune/status.h"
+#include "runtime/cubin_info.h"
 
 namespace fusetune {
 namespace {
@@ -108,7 +109,9 @@ CompiledBinary compile_to_cubin(const std::string& source, const std::string& en
   static const std::regex registers(R"(Used (\d+) registers)");
   static const std::regex spills(R"((\d+) bytes spill stores)");
   static const std::regex smem(R"((\d+) bytes smem)");
-  binary.registers = log_number(binary.log, registers);
+  // From the cubin where it records them: the log lacks ptxas' lines on some machines.
+  binary.registers =
+      cubin_register_count(binary.cubin, entry).value_or(log_number(binary.log, registers));
   binary.spill_bytes = log_number(binary.log, spills);
   binary.static_smem_bytes = log_number(binary.log, smem);
   binary.compile_ms =
