@@ -361,8 +361,9 @@ __device__ __forceinline__ void wgmma_store(
 }
 
 // TMA_STORE: this consumer's rows of the tile, through the epilogue, into its staging strips,
-// then to global memory by the TMA (one thread issues, nobody waits). Elements outside the
-// output are neither computed nor written: the TMA skips them.
+// then to global memory by the TMA (one thread issues; only the next tile's staging waits, for
+// the copy engine's reads). Elements outside the output are neither computed nor written: the
+// TMA skips them.
 template <class C, class Epilogue>
 __device__ __forceinline__ void wgmma_store_staged(
     const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], const TensorMap* map_out,

@@ -6,7 +6,8 @@
 //       "recheck_seed": ... (optional: a second set of inputs, and its reference, drawn now)}
 //   <- {"ok": true, "device": "NVIDIA H100 ...", "setup_ms": ...}  or  {"ok": false, "error": ...}
 //   -> {"cmd": "run", "name": ..., "cubin_path": ..., "grid": [..], "block": [..], "smem": N,
-//       "tensor_maps": [[tensor, rows, cols, box_rows, box_cols, dtype, round_to_tf32], ...],
+//       "tensor_maps": [[tensor (-1: the output), rows, cols, box_rows, box_cols, dtype,
+//                        round_to_tf32], ...],
 //       "workspace_bytes": N, "cluster": N,
 //       "abandon_above_ms": x (optional), "timing": {...} (optional)}
 //   <- {"outcome": "ok", "time_ms": ..., "rel_err": ..., "launches": ...}, or a failure outcome
