@@ -341,23 +341,33 @@ __device__ __forceinline__ void wgmma_k_tiles_from_smem(
   if (previous >= 0) release_stage(smem, previous, thread);
 }
 
-template <class C, class Out, class Epilogue>
-__device__ __forceinline__ void wgmma_store(
-    const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], Out* __restrict__ out,
-    const Epilogue& epilogue, int m0, int n0, int warp, int g, int t) {
+// Calls pair(row, col, x0, x1) for each pair of adjacent accumulators a consumer thread holds:
+// columns col and col + 1 of the consumer's row `row` (of its WG_ROWS), col within BN.
+template <class C, class Pair>
+__device__ __forceinline__ void for_each_accumulator_pair(
+    const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], int warp, int g, int t,
+    const Pair& pair) {
   using S = WgmmaShape<C>;
 #pragma unroll
   for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int m = m0 + i * 64 + warp * 16 + g + 8 * half;
-      if (C::GUARD_M && m >= C::M) continue;
-      Out* row = out + static_cast<long long>(m) * C::N;
+    for (int half = 0; half < 2; ++half)
 #pragma unroll
       for (int j = 0; j < C::BN / 8; ++j)
-        store_output_pair<C::N, C::GUARD_N>(row, m, n0 + 8 * j + 2 * t, acc[i][4 * j + 2 * half],
-                                            acc[i][4 * j + 2 * half + 1], epilogue);
-    }
+        pair(i * 64 + warp * 16 + g + 8 * half, 8 * j + 2 * t, acc[i][4 * j + 2 * half],
+             acc[i][4 * j + 2 * half + 1]);
+}
+
+template <class C, class Out, class Epilogue>
+__device__ __forceinline__ void wgmma_store(
+    const float (&acc)[WgmmaShape<C>::M_INSTR][WgmmaShape<C>::ACC], Out* __restrict__ out,
+    const Epilogue& epilogue, int m0, int n0, int warp, int g, int t) {
+  for_each_accumulator_pair<C>(acc, warp, g, t, [&](int row, int col, float x0, float x1) {
+    const int m = m0 + row;
+    if (C::GUARD_M && m >= C::M) return;
+    store_output_pair<C::N, C::GUARD_N>(out + static_cast<long long>(m) * C::N, m, n0 + col, x0, x1,
+                                        epilogue);
+  });
 }
 
 // TMA_STORE: this consumer's rows of the tile, through the epilogue, into its staging strips,
@@ -375,33 +385,25 @@ __device__ __forceinline__ void wgmma_store_staged(
   // The last tile's stores must have read the staging area before it is written again.
   if (thread == 0) tma_store_wait_read();
   named_barrier_sync(1 + consumer, 128);
-#pragma unroll
-  for (int i = 0; i < S::M_INSTR; ++i)
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int row = i * 64 + warp * 16 + g + 8 * half;  // of the consumer's WG_ROWS
-      const int m = m0 + row;
-#pragma unroll
-      for (int j = 0; j < C::BN / 8; ++j) {
-        const int n = n0 + 8 * j + 2 * t;
-        if ((C::GUARD_M && m >= C::M) || (C::GUARD_N && n >= C::N)) continue;
-        float v[2] = {acc[i][4 * j + 2 * half], acc[i][4 * j + 2 * half + 1]};
-        epilogue.template apply<2>(v, m, n);
-        // The pair's bytes within its strip's row, the 16-byte chunk swizzled by the row.
-        const int byte = (8 * j + 2 * t) * static_cast<int>(sizeof(Out));
-        const int chunk = (byte % 128) / 16 ^ (row % 8);
-        const unsigned address =
-            staging + byte / 128 * S::STRIP_BYTES + row * 128 + chunk * 16 + byte % 16;
-        if constexpr (sizeof(Out) == 4) {
-          asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(address), "f"(v[0]), "f"(v[1])
-                       : "memory");
-        } else {
-          const unsigned pair = from_float<Out>(v[0]).bits |
-                                (static_cast<unsigned>(from_float<Out>(v[1]).bits) << 16);
-          asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(address), "r"(pair) : "memory");
-        }
-      }
+  for_each_accumulator_pair<C>(acc, warp, g, t, [&](int row, int col, float x0, float x1) {
+    const int m = m0 + row, n = n0 + col;
+    if ((C::GUARD_M && m >= C::M) || (C::GUARD_N && n >= C::N)) return;
+    float v[2] = {x0, x1};
+    epilogue.template apply<2>(v, m, n);
+    // The pair's bytes within its strip's row, the 16-byte chunk swizzled by the row.
+    const int byte = col * static_cast<int>(sizeof(Out));
+    const int chunk = (byte % 128) / 16 ^ (row % 8);
+    const unsigned address =
+        staging + byte / 128 * S::STRIP_BYTES + row * 128 + chunk * 16 + byte % 16;
+    if constexpr (sizeof(Out) == 4) {
+      asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(address), "f"(v[0]), "f"(v[1])
+                   : "memory");
+    } else {
+      const unsigned pair =
+          from_float<Out>(v[0]).bits | (static_cast<unsigned>(from_float<Out>(v[1]).bits) << 16);
+      asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(address), "r"(pair) : "memory");
     }
+  });
   fence_async_shared();
   named_barrier_sync(1 + consumer, 128);
   if (thread == 0) {
