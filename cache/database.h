@@ -41,8 +41,10 @@ struct CandidateRecord {
                             // "fault", "timeout", "slower" (abandoned: far slower than the best)
   std::optional<double> time_ms;  // median, for "ok" (and the partial median for "slower")
   std::optional<double> rel_err;  // relative Frobenius error against fp64, when it ran
-  // For finalists timed in several rounds: (slowest - fastest round) / median.
-  std::optional<double> time_spread;
+  // For finalists timed in several rounds: how far time_ms may be off, relative to it
+  // (tuner/finalist_rounds.h). Stored as `time_spread`, its name from when it held the rounds'
+  // spread, which is never less: rows written then stay on the side of caution.
+  std::optional<double> time_noise;
   int registers = -1;       // per thread, from the compiler; -1 when unknown
   int smem_bytes = -1;      // static + dynamic shared memory per block
   int spill_bytes = -1;     // spill stores, from the compiler

@@ -27,7 +27,7 @@ void bind_candidate(sqlite::Statement& s, std::int64_t tuning_id,
   s.bind(9, candidate.spill_bytes);
   s.bind(10, candidate.message);
   s.bind(11, candidate.binary_key);
-  s.bind(12, candidate.time_spread);
+  s.bind(12, candidate.time_noise);
 }
 
 TuningRecord read_tuning(const sqlite::Statement& row) {
@@ -62,7 +62,7 @@ CandidateRecord read_candidate(const sqlite::Statement& row) {
           .outcome = row.column_text(2),
           .time_ms = row.column_optional_double(3),
           .rel_err = row.column_optional_double(4),
-          .time_spread = row.column_optional_double(11),
+          .time_noise = row.column_optional_double(11),
           .registers = row.column_int(5),
           .smem_bytes = row.column_int(6),
           .spill_bytes = row.column_int(7),

@@ -120,7 +120,7 @@ CandidateRecord read_candidate(const Json& json, const std::string& where,
       .time_ms = f.optional_number("time_ms"),
       .rel_err = f.optional_number("rel_err"),
       // Absent from files written before timing spreads were kept.
-      .time_spread = json.contains("time_spread") ? f.optional_number("time_spread") : std::nullopt,
+      .time_noise = json.contains("time_spread") ? f.optional_number("time_spread") : std::nullopt,
       .registers = f.integer("registers", -1),
       .smem_bytes = f.integer("smem_bytes", -1),
       .spill_bytes = f.integer("spill_bytes", -1),

@@ -33,7 +33,7 @@ Json candidate_json(const CandidateRecord& c) {
           {"outcome", c.outcome},
           {"time_ms", optional_number(c.time_ms)},
           {"rel_err", optional_number(c.rel_err)},
-          {"time_spread", optional_number(c.time_spread)},
+          {"time_spread", optional_number(c.time_noise)},
           {"registers", c.registers},
           {"smem_bytes", c.smem_bytes},
           {"spill_bytes", c.spill_bytes},

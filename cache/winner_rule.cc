@@ -46,12 +46,12 @@ std::optional<WinnerChoice> choose_winner_with_reason(const std::vector<TimedCan
   const TimedCandidate& f = candidates[fastest];
   if (const std::optional<std::size_t> kept = find_named(candidates, incumbent)) {
     const TimedCandidate& k = candidates[*kept];
-    const double noise = std::max({kNoiseFloor, f.spread.value_or(0), k.spread.value_or(0)});
+    const double noise = std::max({kNoiseFloor, f.noise.value_or(0), k.noise.value_or(0)});
     if (k.time_ms <= f.time_ms * (1 + kIncumbentBand * noise))
       return WinnerChoice{*kept,
                           *kept == fastest ? WinnerReason::fastest : WinnerReason::kept_incumbent};
   }
-  const double noise_ms = f.time_ms * (1 + std::max(f.spread.value_or(0), kNoiseFloor));
+  const double noise_ms = f.time_ms * (1 + std::max(f.noise.value_or(0), kNoiseFloor));
   std::size_t chosen = fastest;
   for (std::size_t i = 0; i < candidates.size(); ++i)
     if (candidates[i].time_ms <= noise_ms && candidates[i].name < candidates[chosen].name)

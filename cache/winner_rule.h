@@ -16,13 +16,14 @@ namespace fusetune::cache {
 struct TimedCandidate {
   std::string name;
   double time_ms = 0;
-  // The spread of its timing rounds relative to their median (tuner/finalist_rounds.h: their
-  // range, or their middle half's from four rounds on); empty or 0 when it was timed once.
-  std::optional<double> spread;
+  // How far time_ms may be off, relative to it (tuner/finalist_rounds.h: the range of its
+  // timing rounds, or from four rounds on their middle half's range over the square root of
+  // their count); empty or 0 when it was timed once.
+  std::optional<double> noise;
 };
 
 // Differences below this fraction of a time are noise even when the rounds agree more closely:
-// rounds interleaved within one sweep share its machine state, so their spread misses what
+// rounds interleaved within one sweep share its machine state, so their noise misses what
 // changes between sweeps (on the H100, fp32 seed finalists 0.5% apart swapped places from one
 // sweep to the next while each sweep's rounds spread less than that).
 inline constexpr double kNoiseFloor = 0.01;
@@ -50,10 +51,10 @@ const char* describe(WinnerReason reason);
 
 // The index of the winner among `candidates` (every one verified and timed); empty when there
 // are none. A candidate is within the fastest's noise when its time is at most the fastest's
-// time times (1 + the larger of the fastest's spread and kNoiseFloor). `incumbent` names the
+// time times (1 + the larger of the fastest's noise and kNoiseFloor). `incumbent` names the
 // winner of the tuning being replaced (tune --force, a re-verification), or is empty: it wins
 // while among `candidates` with a time at most the fastest's times (1 + kIncumbentBand x the
-// largest of both spreads and kNoiseFloor).
+// larger of both noises and kNoiseFloor).
 std::optional<std::size_t> choose_winner(const std::vector<TimedCandidate>& candidates,
                                          std::string_view incumbent = {});
 // As choose_winner, with the reason.

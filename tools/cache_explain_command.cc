@@ -41,7 +41,7 @@ std::optional<cache::WinnerReason> winner_reason(
     const cache::TuningRecord& t, const std::vector<cache::CandidateRecord>& candidates) {
   std::vector<cache::TimedCandidate> timed;
   for (const cache::CandidateRecord& c : candidates)
-    if (c.outcome == "ok" && c.time_ms) timed.push_back({c.name, *c.time_ms, c.time_spread});
+    if (c.outcome == "ok" && c.time_ms) timed.push_back({c.name, *c.time_ms, c.time_noise});
   const std::optional<cache::WinnerChoice> choice =
       cache::choose_winner_with_reason(timed, t.incumbent);
   if (!choice || timed[choice->index].name != t.winner) return std::nullopt;

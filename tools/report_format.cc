@@ -30,7 +30,7 @@ nlohmann::json to_json(const CandidateResult& r, double flops) {
                       {"smem_bytes", r.smem_bytes},
                       {"spill_bytes", r.spill_bytes}};
   j["time_ms"] = optional_json(r.time_ms);
-  j["time_spread"] = optional_json(r.time_spread);
+  j["time_noise"] = optional_json(r.time_noise);
   j["tflops"] = r.time_ms ? nlohmann::json(flops / (*r.time_ms * 1e-3) / 1e12) : nlohmann::json();
   j["rel_err"] = optional_json(r.rel_err);
   if (!r.message.empty()) j["message"] = r.message;

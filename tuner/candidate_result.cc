@@ -13,7 +13,7 @@ cache::CandidateRecord to_record(const CandidateResult& r, const std::string& bi
   record.outcome = std::string(to_string(r.outcome));
   record.time_ms = r.time_ms;
   record.rel_err = r.rel_err;
-  record.time_spread = r.time_spread;
+  record.time_noise = r.time_noise;
   record.registers = r.registers;
   record.smem_bytes = r.smem_bytes;
   record.spill_bytes = r.spill_bytes;
@@ -29,7 +29,7 @@ CandidateResult from_record(const cache::CandidateRecord& record) {
   r.outcome = outcome_from_string(record.outcome).value_or(Outcome::fault);
   r.time_ms = record.time_ms;
   r.rel_err = record.rel_err;
-  r.time_spread = record.time_spread;
+  r.time_noise = record.time_noise;
   r.registers = record.registers;
   r.smem_bytes = record.smem_bytes;
   r.spill_bytes = record.spill_bytes;
@@ -51,7 +51,7 @@ void sort_results(std::vector<CandidateResult>& results, const std::string& incu
   std::vector<cache::TimedCandidate> timed;
   for (const CandidateResult& r : results) {
     if (r.outcome != Outcome::ok || !r.time_ms) break;
-    timed.push_back({r.name, *r.time_ms, r.time_spread});
+    timed.push_back({r.name, *r.time_ms, r.time_noise});
   }
   if (const std::optional<std::size_t> winner = cache::choose_winner(timed, incumbent);
       winner && *winner > 0)

@@ -17,7 +17,7 @@ struct CandidateResult {
   Outcome outcome = Outcome::ok;  // ok: a finalist; slower: verified, screened out
   std::optional<double> time_ms;
   std::optional<double> rel_err;
-  std::optional<double> time_spread;  // finalists: (slowest - fastest round) / median
+  std::optional<double> time_noise;  // finalists: how far time_ms may be off, relative to it
   int registers = -1;
   int smem_bytes = -1;  // dynamic + static shared memory per block
   int spill_bytes = -1;

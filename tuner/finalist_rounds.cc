@@ -1,6 +1,7 @@
 #include "tuner/finalist_rounds.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 namespace fusetune {
@@ -20,10 +21,13 @@ double quantile(const std::vector<double>& sorted, double q) {
 RoundSummary summarize_rounds(std::vector<double> rounds) {
   std::sort(rounds.begin(), rounds.end());
   const double median = quantile(rounds, 0.5);
-  const bool quartiles = rounds.size() >= 4;
-  const double low = quartiles ? quantile(rounds, 0.25) : rounds.front();
-  const double high = quartiles ? quantile(rounds, 0.75) : rounds.back();
-  return {median, low, high, median > 0 ? (high - low) / median : 0};
+  if (median <= 0) return {median, 0, 0};
+  if (rounds.size() < 4) {
+    const double range = (rounds.back() - rounds.front()) / median;
+    return {median, range, range};
+  }
+  const double middle_half = (quantile(rounds, 0.75) - quantile(rounds, 0.25)) / median;
+  return {median, middle_half, middle_half / std::sqrt(static_cast<double>(rounds.size()))};
 }
 
 std::vector<std::size_t> contenders(const std::vector<std::vector<double>>& times) {
@@ -35,9 +39,12 @@ std::vector<std::size_t> contenders(const std::vector<std::vector<double>>& time
     if (!leader || summaries[i].median_ms < summaries[*leader].median_ms) leader = i;
   }
   if (!leader) return {};
+  const RoundSummary& lead = summaries[*leader];
+  const double lead_high = lead.median_ms * (1 + lead.noise);
   std::vector<std::size_t> chosen{*leader};
   for (std::size_t i = 0; i < times.size(); ++i)
-    if (i != *leader && !times[i].empty() && summaries[i].low_ms <= summaries[*leader].high_ms)
+    if (i != *leader && !times[i].empty() &&
+        summaries[i].median_ms * (1 - summaries[i].noise) <= lead_high)
       chosen.push_back(i);
   if (chosen.size() < 2) return {};
   return chosen;

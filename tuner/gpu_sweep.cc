@@ -245,7 +245,7 @@ struct GpuSweep {
       if (!times[i].empty()) {
         const RoundSummary summary = summarize_rounds(times[i]);
         finalists[i]->time_ms = summary.median_ms;
-        finalists[i]->time_spread = summary.spread;
+        finalists[i]->time_noise = summary.noise;
       }
       record(*finalists[i]);
     }

@@ -493,15 +493,15 @@ TEST_F(DatabaseTest, WithinTheFastestsNoiseTheFirstNameWinsAndSpreadsRoundTrip) 
   auto db = open_db();
   const std::int64_t id = db->begin_tuning(test_key(), "spec", {.driver_version = 575});
   CandidateRecord fast = ok_candidate("zeta", 1.00);
-  fast.time_spread = 0.03;  // its rounds span 3%: 1.02 is within its noise
+  fast.time_noise = 0.03;  // its time is 3% unsure: 1.02 is within its noise
   CandidateRecord close = ok_candidate("alpha", 1.02);
-  close.time_spread = 0.01;
+  close.time_noise = 0.01;
   db->record_candidate(id, fast);
   db->record_candidate(id, close);
   db->record_candidate(id, ok_candidate("beta", 1.10));
   EXPECT_EQ(db->finish_tuning(id, 1.0).winner, "alpha");
-  EXPECT_EQ(db->candidates(id).front().time_spread, std::optional<double>(0.03));
-  fast.time_spread = 0.01;  // now alpha is outside the fastest's noise
+  EXPECT_EQ(db->candidates(id).front().time_noise, std::optional<double>(0.03));
+  fast.time_noise = 0.01;  // now alpha is outside the fastest's noise
   db->record_candidate(id, fast);
   EXPECT_EQ(db->finish_tuning(id, 1.0).winner, "zeta");
 }

@@ -15,7 +15,7 @@ TEST(ChooseWinner, TheFastestWinsWhenTheOthersAreOutsideItsNoise) {
 }
 
 TEST(ChooseWinner, WithinTheFastestsNoiseTheFirstByNameWins) {
-  // c is fastest, but its rounds spread 10%: a (5% slower) is within that, b is not.
+  // c is fastest, but its time is 10% unsure: a (5% slower) is within that, b is not.
   EXPECT_EQ(choose_winner({{"c", 1.00, 0.10}, {"b", 1.20, 0.0}, {"a", 1.05, 0.0}}), 2u);
 }
 
@@ -27,13 +27,13 @@ TEST(ChooseWinner, TheSameTimingsInAnotherOrderGiveTheSameWinner) {
 }
 
 TEST(ChooseWinner, BelowTheNoiseFloorTheNameDecidesEvenWhenTheRoundsAgreeClosely) {
-  // b's rounds spread 0.1%, but a is within kNoiseFloor of it.
+  // b's time is sure to 0.1%, but a is within kNoiseFloor of it.
   const double close = 1 + kNoiseFloor * 0.9;
   EXPECT_EQ(choose_winner({{"b", 1.0, 0.001}, {"a", close, 0.001}}), 1u);
   EXPECT_EQ(choose_winner({{"b", 1.0, std::nullopt}, {"a", close, std::nullopt}}), 1u);
 }
 
-TEST(ChooseWinner, AboveTheNoiseFloorAndTheSpreadTheFastestWins) {
+TEST(ChooseWinner, AboveTheNoiseFloorAndItsNoiseTheFastestWins) {
   const double apart = 1 + kNoiseFloor * 1.5;
   EXPECT_EQ(choose_winner({{"b", 1.0, 0.001}, {"a", apart, 0.001}}), 0u);
   EXPECT_EQ(choose_winner({{"b", 1.0, std::nullopt}, {"a", apart, std::nullopt}}), 0u);
@@ -48,8 +48,8 @@ TEST(ChooseWinner, TheIncumbentStaysWithinTwiceTheNoiseWhereTheNameWouldNotKeepI
   EXPECT_EQ(choose_winner(next, "w1x4_n"), 1u);
 }
 
-TEST(ChooseWinner, TheIncumbentsOwnSpreadWidensItsBand) {
-  // 3xTF32: the incumbent's rounds spread 2.75% and it came out 3.3% behind.
+TEST(ChooseWinner, TheIncumbentsOwnNoiseWidensItsBand) {
+  // 3xTF32: the incumbent's noise was 2.75% and it came out 3.3% behind.
   const std::vector<TimedCandidate> timed{{"s4", 1.2810, 0.017}, {"s3", 1.3235, 0.0275}};
   EXPECT_EQ(choose_winner(timed, "s3"), 1u);
   EXPECT_EQ(choose_winner(timed), 0u);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -619,10 +620,12 @@ TEST(GemmWgmmaNames, StoredConfigsWithInKernelRoundingReadAsTodaysKernel) {
 }
 
 TEST(GemmWgmmaLaunch, TheTmaRoundsTf32OperandsOnly) {
+  std::map<Precision, int> walked;
   for (const char* text : {kSeed, "linear(m=1024, n=8192, k=8192, dtype=bf16)"}) {
     const Spec spec = parse_spec(text);
     for (Precision precision : {Precision::tf32, Precision::tf32x3, Precision::bf16}) {
       for (const GemmWgmmaConfig& c : gemm_wgmma_space(spec.main, sm90(), precision)) {
+        ++walked[precision];
         const LaunchGeometry g = launch_geometry(spec.main, c);
         ASSERT_EQ(g.tensor_maps.size(), c.tma_store ? 3u : 2u);
         for (int operand : {0, 1})
@@ -631,6 +634,10 @@ TEST(GemmWgmmaLaunch, TheTmaRoundsTf32OperandsOnly) {
       }
     }
   }
+  // Each precision had kernels to check.
+  EXPECT_GT(walked[Precision::tf32], 0);
+  EXPECT_GT(walked[Precision::tf32x3], 0);
+  EXPECT_GT(walked[Precision::bf16], 0);
 }
 
 TEST(GemmWgmmaSpace, TheTmaStoreIsTriedWhereItsStagingFits) {

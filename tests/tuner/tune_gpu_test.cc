@@ -48,7 +48,7 @@ TEST(TuneGpuTest, SweepVerifiesTimesAndStoresEveryCandidateThenAnswersFromTheCac
   for (const CandidateResult& r : first.results)
     if (r.outcome == Outcome::ok && (!fastest || *r.time_ms < *fastest->time_ms)) fastest = &r;
   ASSERT_NE(fastest, nullptr);
-  const double noise = std::max(fastest->time_spread.value_or(0), cache::kNoiseFloor);
+  const double noise = std::max(fastest->time_noise.value_or(0), cache::kNoiseFloor);
   EXPECT_LE(*first.winner->time_ms, *fastest->time_ms * (1 + noise)) << fastest->name;
 
   const std::vector<cache::TuningRecord> stored = db->tunings();
@@ -86,7 +86,7 @@ TEST(TuneGpuTest, ATuningForcedAgainTimesTheWinnerItReplacesAndKeepsItWithinNois
   for (const CandidateResult& r : again.results)
     if (r.outcome == Outcome::ok && (!fastest || *r.time_ms < *fastest->time_ms)) fastest = &r;
   const double noise = std::max(
-      {cache::kNoiseFloor, fastest->time_spread.value_or(0), incumbent->time_spread.value_or(0)});
+      {cache::kNoiseFloor, fastest->time_noise.value_or(0), incumbent->time_noise.value_or(0)});
   const bool within =
       *incumbent->time_ms <= *fastest->time_ms * (1 + cache::kIncumbentBand * noise);
   EXPECT_EQ(again.winner->name == again.incumbent, within)
