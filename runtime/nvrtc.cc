@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -110,8 +111,8 @@ CompiledBinary compile_to_cubin(const std::string& source, const std::string& en
   static const std::regex spills(R"((\d+) bytes spill stores)");
   static const std::regex smem(R"((\d+) bytes smem)");
   // From the cubin where it records them: the log lacks ptxas' lines on some machines.
-  binary.registers =
-      cubin_register_count(binary.cubin, entry).value_or(log_number(binary.log, registers));
+  const std::optional<int> cubin_registers = cubin_register_count(binary.cubin, entry);
+  binary.registers = cubin_registers ? *cubin_registers : log_number(binary.log, registers);
   binary.spill_bytes = log_number(binary.log, spills);
   binary.static_smem_bytes = log_number(binary.log, smem);
   binary.compile_ms =

@@ -399,9 +399,8 @@ __device__ __forceinline__ void wgmma_store_staged(
       asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(address), "f"(v[0]), "f"(v[1])
                    : "memory");
     } else {
-      const unsigned pair =
-          from_float<Out>(v[0]).bits | (static_cast<unsigned>(from_float<Out>(v[1]).bits) << 16);
-      asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(address), "r"(pair) : "memory");
+      asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(address), "r"(pack_pair<Out>(v[0], v[1]))
+                   : "memory");
     }
   });
   fence_async_shared();

@@ -145,21 +145,25 @@ __device__ __forceinline__ void load_floats(float (&v)[W], const T* p) {
   }
 }
 
+// Two fp32 values rounded to the 16-bit type T, in one 32-bit word as memory holds them side
+// by side: the first in the low half.
+template <class T>
+__device__ __forceinline__ unsigned pack_pair(float x0, float x1) {
+  static_assert(sizeof(T) == 2, "16-bit storage types");
+  return from_float<T>(x0).bits | (static_cast<unsigned>(from_float<T>(x1).bits) << 16);
+}
+
 // Rounds W fp32 values to T and stores them at p (aligned like load_floats).
 template <int W, class T>
 __device__ __forceinline__ void store_floats(T* p, const float (&v)[W]) {
   static_assert(sizeof(T) == 2, "16-bit storage types");
-  unsigned short b[W];
-#pragma unroll
-  for (int j = 0; j < W; ++j) b[j] = from_float<T>(v[j]).bits;
   if constexpr (W == 4) {
-    *reinterpret_cast<uint2*>(p) = make_uint2(b[0] | (static_cast<unsigned>(b[1]) << 16),
-                                              b[2] | (static_cast<unsigned>(b[3]) << 16));
+    *reinterpret_cast<uint2*>(p) = make_uint2(pack_pair<T>(v[0], v[1]), pack_pair<T>(v[2], v[3]));
   } else if constexpr (W == 2) {
-    *reinterpret_cast<unsigned*>(p) = b[0] | (static_cast<unsigned>(b[1]) << 16);
+    *reinterpret_cast<unsigned*>(p) = pack_pair<T>(v[0], v[1]);
   } else {
 #pragma unroll
-    for (int j = 0; j < W; ++j) reinterpret_cast<unsigned short*>(p)[j] = b[j];
+    for (int j = 0; j < W; ++j) p[j] = from_float<T>(v[j]);
   }
 }
 
