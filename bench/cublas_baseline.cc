@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "fusetune/status.h"
 #include "generator/elementwise_emitter.h"
 #include "runtime/cuda_check.h"
@@ -28,7 +30,15 @@ CublasBaseline::CublasBaseline(const Spec& spec, bool tf32) : spec_(spec) {
   // PyTorch's fp32 matmul: no TF32 by default, TF32 tensor ops with allow_tf32.
   check_cublas(cublasSetMathMode(handle_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
                "math mode");
-  if (!spec.epilogue.empty()) {
+  const bool elementwise = std::all_of(spec.chain.begin(), spec.chain.end(), [](const ChainOp& op) {
+    return std::holds_alternative<EpilogueOp>(op);
+  });
+  if (!elementwise)
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("the cuBLAS baseline runs elementwise chains only, and '{}' reduces; "
+                            "compare it with PyTorch (bench/reduction_bench.py)",
+                            spec.canonical()));
+  if (!spec.chain.empty()) {
     const KernelSource source = emit_elementwise_epilogue(spec);
     const CompiledBinary binary =
         compile_to_cubin(source.code, source.name, require_device().arch());

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "generator/chain_ir.h"
 #include "generator/ops.h"
 
 namespace fusetune::capi {
@@ -48,45 +49,66 @@ Json main_json(const MainOp& main) {
   return j;
 }
 
-Json epilogue_op_json(const EpilogueOp& op) {
-  const EpilogueOpInfo* info = find_epilogue_op(op.name);
-  const bool has_modes = info != nullptr && !info->modes.empty();
-  return {{"op", op.name},
-          {"operand", std::string(operand_kind_name(op.operand))},
-          {"scalars", op.scalars},
-          {"mode", has_modes ? std::string(info->modes.at(op.mode)) : std::string()}};
-}
-
-Json pool_json(const PoolOp& pool, int spatial_dims) {
-  return {{"op", pool_step_name(pool, spatial_dims)},
-          {"kind", pool_kind_name(pool.kind)},
-          {"kernel", pool.kernel},
-          {"stride", pool.stride},
-          {"padding", pool.padding},
-          {"position", pool.position}};
+// One stage of the chain: its op, the value's shape before and after, and where its operand
+// tensors are among the launch's.
+Json stage_json(const Stage& stage, int spatial_dims) {
+  Json j;
+  if (const auto* op = std::get_if<EpilogueOp>(&stage.op)) {
+    const EpilogueOpInfo& info = info_of(*op);
+    j = {{"kind", "elementwise"},
+         {"op", op->name},
+         {"operand", std::string(operand_kind_name(op->operand))},
+         {"scalars", op->scalars},
+         {"mode", info.modes.empty() ? std::string() : std::string(info.modes.at(op->mode))}};
+  } else if (const auto* pool = std::get_if<PoolOp>(&stage.op)) {
+    j = {{"kind", "pool"},
+         {"op", pool_step_name(*pool, spatial_dims)},
+         {"pool", pool_kind_name(pool->kind)},
+         {"kernel", pool->kernel},
+         {"stride", pool->stride},
+         {"padding", pool->padding}};
+  } else {
+    const ReductionOp& op = std::get<ReductionOp>(stage.op);
+    j = {{"kind", "reduction"},
+         {"op", op.name},
+         {"dims", op.dims},
+         {"keepdim", op.keepdim},
+         {"normalized_shape", op.normalized_shape},
+         {"groups", op.groups},
+         {"affine", op.affine},
+         {"training", op.training},
+         {"track_running_stats", op.track_running},
+         {"scalars", op.scalars}};
+  }
+  j["tensors"] = stage.tensors;
+  j["in_shape"] = stage.in_shape;
+  j["out_shape"] = stage.out_shape;
+  return j;
 }
 
 }  // namespace
 
 nlohmann::ordered_json describe_spec(const Spec& spec) {
-  Json epilogue = Json::array();
-  for (const EpilogueOp& op : spec.epilogue) epilogue.push_back(epilogue_op_json(op));
+  const ChainIR ir = compile_chain(spec);
+  Json chain = Json::array();
+  for (const Stage& stage : ir.stages) chain.push_back(stage_json(stage, spec.main.spatial_dims()));
   Json tensors = Json::array();
-  for (const TensorArg& t : spec.tensors())
-    tensors.push_back(
-        {{"name", t.name}, {"shape", t.shape}, {"dtype", std::string(to_string(t.dtype))}});
+  for (const TensorArg& t : ir.tensors)
+    tensors.push_back({{"name", t.name},
+                       {"shape", t.shape},
+                       {"dtype", std::string(to_string(t.dtype))},
+                       {"updated", t.updated}});
   Json scalars = Json::array();
-  for (const ScalarArg& s : spec.scalars())
-    scalars.push_back({{"name", s.name}, {"value", s.value}});
+  for (const ScalarArg& s : ir.scalars) scalars.push_back({{"name", s.name}, {"value", s.value}});
   return {{"canonical", spec.canonical()},
           {"signature", spec.signature()},
           {"main", main_json(spec.main)},
-          {"epilogue", std::move(epilogue)},
-          {"pool", spec.pool ? pool_json(*spec.pool, spec.main.spatial_dims()) : Json()},
+          {"chain", std::move(chain)},
+          {"main_value_stages", ir.main_value_stages},
           {"tensors", std::move(tensors)},
           {"scalars", std::move(scalars)},
-          {"main_shape", spec.main_shape()},
-          {"output_shape", spec.output_shape()},
+          {"main_shape", ir.main_shape},
+          {"output_shape", ir.shape()},
           {"output_dtype", std::string(to_string(spec.main.output_dtype()))},
           {"flops", spec.flops()}};
 }

@@ -61,7 +61,8 @@ std::optional<std::string> conv_mma_spec_rejection(const Spec& spec) {
     return fmt::format(
         "conv_mma runs plain convolutions, not {}; the direct family runs it (--precision fp32)",
         main_op_name(main.kind));
-  if (spec.pool) return "conv_mma fuses no pool step; the direct family does (--precision fp32)";
+  if (spec.first_pool())
+    return "conv_mma fuses no pool step; the direct family does (--precision fp32)";
   if (main.dtype != DataType::fp32) return "conv_mma reads fp32 tensors";
   return std::nullopt;
 }

@@ -53,18 +53,18 @@ std::optional<ConvProblem> conv_problem(const MainOp& main) {
   return std::nullopt;
 }
 
-std::optional<PoolProblem> pool_problem(const MainOp& main, const PoolOp& pool) {
+std::optional<PoolProblem> pool_problem(const std::array<std::int64_t, 3>& size, int dims,
+                                        const PoolOp& pool) {
   if (pool.kind == PoolKind::global_avg) return std::nullopt;
-  const std::array<std::int64_t, 3> size = main.conv_output_size();
-  for (int i = 3 - main.spatial_dims(); i < 3; ++i) {
+  for (int i = 3 - dims; i < 3; ++i) {
     if (2 * pool.padding[i] > pool.kernel[i])
       return PoolProblem{fmt::format(
           "pool padding must be at most half the kernel (padding {} with kernel {} along {})",
           pool.padding[i], pool.kernel[i], kAxes[i])};
     if (size[i] + 2 * pool.padding[i] < pool.kernel[i])
       return PoolProblem{fmt::format(
-          "the pool's kernel {} is larger than the padded input along {} (the convolution's "
-          "output is {} wide there, padding {})",
+          "the pool's kernel {} is larger than the padded input along {} (the value is {} "
+          "wide there, padding {})",
           pool.kernel[i], kAxes[i], size[i], pool.padding[i])};
   }
   return std::nullopt;

@@ -2,6 +2,8 @@
 // parser runs after reading one, kept apart from the grammar.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -24,8 +26,10 @@ struct PoolProblem {
   std::string message;
 };
 
-// nullopt for a pool step PyTorch would run on `main`'s output: padding at most half the
-// kernel, and at least one window in every dimension.
-std::optional<PoolProblem> pool_problem(const MainOp& main, const PoolOp& pool);
+// nullopt for a pool step PyTorch would run on a value of spatial extents `size` (d, h, w; the
+// last `dims` count): padding at most half the kernel, and at least one window in every
+// dimension.
+std::optional<PoolProblem> pool_problem(const std::array<std::int64_t, 3>& size, int dims,
+                                        const PoolOp& pool);
 
 }  // namespace fusetune

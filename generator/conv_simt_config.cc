@@ -18,8 +18,8 @@ std::array<CellAxis, 3> conv_cells(const Spec& spec) {
   std::array<CellAxis, 3> axes;
   for (int a = 0; a < 3; ++a) {
     CellAxis& axis = axes[a];
-    if (spec.pool && spec.pool->kind != PoolKind::global_avg) {
-      const PoolOp& pool = *spec.pool;
+    if (spec.first_pool() && spec.first_pool()->kind != PoolKind::global_avg) {
+      const PoolOp& pool = *spec.first_pool();
       axis = {pool.kernel[a], pool.stride[a], pool.padding[a],
               (out[a] + 2 * pool.padding[a] - pool.kernel[a]) / pool.stride[a] + 1};
     } else if (main.is_transposed_conv()) {
@@ -98,7 +98,7 @@ std::int64_t conv_simt_block_count(const Spec& spec, const ConvSimtConfig& c) {
 }
 
 std::uint64_t conv_simt_workspace_bytes(const Spec& spec, const ConvSimtConfig& c) {
-  if (!spec.pool || spec.pool->kind != PoolKind::global_avg) return 0;
+  if (!spec.first_pool() || spec.first_pool()->kind != PoolKind::global_avg) return 0;
   const ConvGeometry& g = spec.main.conv;
   const std::int64_t tiles = g.batch * g.groups * ceil_div(g.out_channels / g.groups, c.co_block);
   const std::int64_t splits = conv_simt_block_count(spec, c) / tiles;

@@ -25,10 +25,11 @@ std::string emit_config(const Spec& spec, const ConvSimtConfig& c) {
   const MainOp& main = spec.main;
   const ConvGeometry& g = main.conv;
   const std::array<CellAxis, 3> cells = conv_cells(spec);
-  const std::string_view pool = !spec.pool                                ? "ft::kPoolNone"
-                                : spec.pool->kind == PoolKind::max        ? "ft::kPoolMax"
-                                : spec.pool->kind == PoolKind::global_avg ? "ft::kPoolGlobalAvg"
-                                                                          : "ft::kPoolAvg";
+  const std::string_view pool = !spec.first_pool()                         ? "ft::kPoolNone"
+                                : spec.first_pool()->kind == PoolKind::max ? "ft::kPoolMax"
+                                : spec.first_pool()->kind == PoolKind::global_avg
+                                    ? "ft::kPoolGlobalAvg"
+                                    : "ft::kPoolAvg";
   return fmt::format(
       "struct Config {{\n"
       "  static constexpr int N = {}, C = {}, K = {}, GROUPS = {};\n"

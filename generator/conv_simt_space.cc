@@ -118,7 +118,8 @@ std::optional<std::string> conv_simt_rejection(const Spec& spec, const DeviceLim
     return "the unrolled loop over taps and cells would be too long to compile quickly";
   if (conv_simt_block_count(spec, c) >= (std::int64_t{1} << 31))
     return "more blocks than a grid holds";
-  if (spec.pool && spec.pool->kind == PoolKind::global_avg && c.co_block / 4 > c.block_threads())
+  if (spec.first_pool() && spec.first_pool()->kind == PoolKind::global_avg &&
+      c.co_block / 4 > c.block_threads())
     return "global average pooling gathers four channels per thread";
   return std::nullopt;
 }

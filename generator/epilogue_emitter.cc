@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <vector>
 
+#include "generator/chain_ir.h"
 #include "generator/kernel_assembly.h"
 #include "generator/ops.h"
 
@@ -22,7 +24,6 @@ std::vector<std::string> op_texts(const Spec& spec) {
   }
   parts.push_back(text.substr(start));
   parts.erase(parts.begin());  // the main op
-  if (spec.pool) parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(spec.pool->position));
   return parts;
 }
 
@@ -34,54 +35,56 @@ struct OperandRead {
 };
 using OperandReader = std::function<OperandRead(OperandKind kind, int tensor)>;
 
-// Straight-line code for epilogue ops [first, last): operand reads and one statement per op
-// on `x`. Tensors and scalars are numbered on from `tensor` and `scalar`.
+// Straight-line code for the elementwise stages [first, last) of `ir`: operand reads and one
+// statement per op on `x`.
 struct ChainCode {
   std::string loads;
   std::string body;
 };
 
-ChainCode write_chain(const Spec& spec, std::size_t first, std::size_t last, int& tensor,
-                      int& scalar, const OperandReader& read) {
+ChainCode write_chain(const Spec& spec, const ChainIR& ir, std::size_t first, std::size_t last,
+                      const OperandReader& read) {
   const std::vector<std::string> texts = op_texts(spec);
   bool uses_main = false;
   for (std::size_t i = first; i < last; ++i)
-    uses_main = uses_main || spec.epilogue[i].operand == OperandKind::main;
-  // main is the layer's output: after a leading bias, else the main op's value itself.
-  const bool main_after_bias = !spec.epilogue.empty() && spec.epilogue[0].name == "bias";
+    uses_main = uses_main || std::get<EpilogueOp>(ir.stages[i].op).operand == OperandKind::main;
   ChainCode chain;
-  if (uses_main && !main_after_bias) chain.body += "      const float main_value = x;\n";
+  if (uses_main && ir.main_value_stages == 0) chain.body += "      const float main_value = x;\n";
   for (std::size_t i = first; i < last; ++i) {
-    const EpilogueOp& op = spec.epilogue[i];
-    const EpilogueOpInfo& info = *find_epilogue_op(op.name);
+    const Stage& stage = ir.stages[i];
+    const EpilogueOp& op = std::get<EpilogueOp>(stage.op);
+    const EpilogueOpInfo& info = info_of(op);
+    std::size_t scalar = 0;
+    auto next_scalar = [&] {
+      const int index = stage.scalars.at(scalar++);
+      chain.loads += fmt::format("    const float s{0} = args.scalars[{0}];\n", index);
+      return fmt::format("s{}", index);
+    };
     std::string y;  // the second input of a binary op, per element
     switch (op.operand) {
       case OperandKind::none:
         break;
       case OperandKind::scalar:
-        y = fmt::format("s{}", scalar);
-        chain.loads += fmt::format("    const float s{0} = args.scalars[{0}];\n", scalar++);
+        y = next_scalar();
         break;
       case OperandKind::main:
         y = "main_value";
         break;
       default: {
-        const OperandRead operand = read(op.operand, tensor++);
+        const OperandRead operand = read(op.operand, stage.tensors.at(0));
         chain.loads += operand.load;
         y = operand.value;
       }
     }
     std::vector<std::string> params;
-    for (std::size_t p = 0; p < info.params.size(); ++p) {
-      params.push_back(fmt::format("s{}", scalar));
-      chain.loads += fmt::format("    const float s{0} = args.scalars[{0}];\n", scalar++);
-    }
+    for (std::size_t p = 0; p < info.params.size(); ++p) params.push_back(next_scalar());
     params.resize(2);  // unused placeholders format to nothing
     const std::string expression =
         fmt::format(fmt::runtime(info.cuda.at(op.mode)), fmt::arg("x", "x"), fmt::arg("y", y),
                     fmt::arg("p0", params[0]), fmt::arg("p1", params[1]));
     chain.body += fmt::format("      x = {};  // {}\n", expression, texts.at(i));
-    if (uses_main && main_after_bias && i == 0) chain.body += "      const float main_value = x;\n";
+    if (uses_main && ir.main_value_stages == i + 1)
+      chain.body += "      const float main_value = x;\n";
   }
   return chain;
 }
@@ -94,11 +97,10 @@ std::string_view unused_unless(bool used) { return used ? "" : "[[maybe_unused]]
 std::string emit_epilogue(const Spec& spec) {
   if (spec.main.is_conv()) return emit_conv_epilogue(spec);
   const DataType type = spec.main.dtype;
+  const ChainIR ir = compile_chain(spec);
   bool uses_m = false, uses_n = false;
-  int tensor = 2;  // tensors[0] and tensors[1] are the main op's inputs
-  int scalar = 0;
-  const ChainCode chain = write_chain(
-      spec, 0, spec.epilogue.size(), tensor, scalar, [&](OperandKind kind, int t) -> OperandRead {
+  const ChainCode chain =
+      write_chain(spec, ir, 0, ir.stages.size(), [&](OperandKind kind, int t) -> OperandRead {
         const std::string pointer = tensor_pointer(t, type);
         switch (kind) {
           case OperandKind::column:
@@ -126,7 +128,7 @@ std::string emit_epilogue(const Spec& spec) {
   code += fmt::format(
       "  __device__ __forceinline__ void apply(float (&v)[W], {}int m, {}int n) const {{\n",
       unused_unless(uses_m), unused_unless(uses_n));
-  if (!spec.epilogue.empty()) {
+  if (!ir.stages.empty()) {
     code += chain.loads;
     code += "#pragma unroll\n    for (int j = 0; j < W; ++j) {\n      float x = v[j];\n";
     code += chain.body;
@@ -137,14 +139,16 @@ std::string emit_epilogue(const Spec& spec) {
 }
 
 std::string emit_conv_epilogue(const Spec& spec) {
-  const std::size_t split = spec.pool ? spec.pool->position : spec.epilogue.size();
-  int tensor = 2;
-  int scalar = 0;
+  const ChainIR ir = compile_chain(spec);
+  // The pool step, if any, splits the chain; every other stage is elementwise.
+  std::size_t split = ir.stages.size();
+  for (std::size_t i = 0; i < ir.stages.size(); ++i)
+    if (std::holds_alternative<PoolOp>(ir.stages[i].op)) split = i;
   // One element at a time: the value's output channel and its offset in its tensor.
   auto function = [&](std::string_view name, std::size_t first, std::size_t last) {
     bool uses_channel = false, uses_index = false;
     const ChainCode chain =
-        write_chain(spec, first, last, tensor, scalar, [&](OperandKind kind, int t) -> OperandRead {
+        write_chain(spec, ir, first, last, [&](OperandKind kind, int t) -> OperandRead {
           if (kind == OperandKind::channel) {
             uses_channel = true;
             return {"", fmt::format("__ldg(args.tensors[{}] + channel)", t)};
@@ -167,7 +171,7 @@ std::string emit_conv_epilogue(const Spec& spec) {
       "  // The ops before the pool step (all of them without one), on one convolution output.\n";
   code += function("apply", 0, split);
   code += "  // The ops after the pool step, on one pooled value.\n";
-  code += function("apply_pooled", split, spec.epilogue.size());
+  code += function("apply_pooled", std::min(split + 1, ir.stages.size()), ir.stages.size());
   return code + "};\n";
 }
 

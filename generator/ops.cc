@@ -135,11 +135,14 @@ const EpilogueOpInfo* find_epilogue_op(std::string_view name) {
   return nullptr;
 }
 
-double apply_reference(const EpilogueOp& op, double x, double y) {
+const EpilogueOpInfo& info_of(const EpilogueOp& op) {
   const EpilogueOpInfo* info = find_epilogue_op(op.name);
-  if (info == nullptr) {
-    throw Error(StatusCode::internal, "apply_reference: no epilogue op named '" + op.name + "'");
-  }
+  if (info == nullptr) throw Error(StatusCode::internal, "no epilogue op named '" + op.name + "'");
+  return *info;
+}
+
+double apply_reference(const EpilogueOp& op, double x, double y) {
+  const EpilogueOpInfo* info = &info_of(op);
   const bool scalar_operand = op.operand == OperandKind::scalar;
   const double second = scalar_operand ? op.scalars.at(0) : y;
   // A binary op's only scalar is its operand; a unary op's scalars are its parameters.

@@ -42,6 +42,9 @@ std::span<const EpilogueOpInfo> epilogue_ops();
 // The op called `name`, or nullptr.
 const EpilogueOpInfo* find_epilogue_op(std::string_view name);
 
+// The registry entry of a spec's op; throws Error(internal) for a name the registry lacks.
+const EpilogueOpInfo& info_of(const EpilogueOp& op);
+
 // The fp64 reference of one op as written in a spec. `y` is the second input's value at this
 // element for column, row and tensor operands; a scalar operand is read from op.scalars.
 double apply_reference(const EpilogueOp& op, double x, double y);

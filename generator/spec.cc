@@ -6,17 +6,13 @@
 #include <map>
 
 #include "fusetune/status.h"
+#include "generator/chain_ir.h"
 #include "generator/ops.h"
+#include "generator/reductions.h"
 #include "generator/spec_parser.h"
 
 namespace fusetune {
 namespace {
-
-const EpilogueOpInfo& info_of(const EpilogueOp& op) {
-  const EpilogueOpInfo* info = find_epilogue_op(op.name);
-  if (info == nullptr) throw Error(StatusCode::internal, "no epilogue op named '" + op.name + "'");
-  return *info;
-}
 
 // The arguments of one epilogue op as canonical text, "" when it is written bare.
 std::string print_arguments(const EpilogueOp& op, bool elide_scalars) {
@@ -77,6 +73,41 @@ std::string print_pool(const PoolOp& pool, int dims) {
   return text + ")";
 }
 
+// One value, or several in parentheses: "1", "(2, 3)".
+template <class T>
+std::string one_or_tuple(const std::vector<T>& values) {
+  if (values.size() == 1) return std::to_string(values[0]);
+  return fmt::format("({})", fmt::join(values, ", "));
+}
+
+std::string print_reduction(const ReductionOp& op, bool elide_scalars) {
+  const ReductionOpInfo& info = info_of(op);
+  std::vector<std::string> arguments;
+  switch (info.group_by) {
+    case GroupBy::dims:
+      arguments.push_back("dim=" + one_or_tuple(op.dims));
+      if (op.keepdim) arguments.emplace_back("keepdim=true");
+      break;
+    case GroupBy::trailing:
+      arguments.push_back("normalized_shape=" + one_or_tuple(op.normalized_shape));
+      break;
+    case GroupBy::channel_groups:
+      arguments.push_back(fmt::format("groups={}", op.groups));
+      break;
+    default:
+      break;
+  }
+  for (std::size_t i = 0; i < op.scalars.size(); ++i)
+    arguments.push_back(fmt::format("{}={}", info.params.at(i).name,
+                                    elide_scalars ? "_" : canonical_number(op.scalars[i])));
+  if (info.affine != Affine::none && op.affine != info.affine_by_default)
+    arguments.push_back(fmt::format("affine={}", op.affine));
+  if (!op.training) arguments.emplace_back("training=false");
+  if (op.name == "batch_norm" && op.training && !op.track_running)
+    arguments.emplace_back("track_running_stats=false");
+  return fmt::format("{}({})", op.name, fmt::join(arguments, ", "));
+}
+
 std::string print(const Spec& spec, bool elide_scalars) {
   const MainOp& main = spec.main;
   std::string text = main.is_conv() ? print_conv(main)
@@ -87,26 +118,16 @@ std::string print(const Spec& spec, bool elide_scalars) {
   if (main.dtype != DataType::fp32) text += fmt::format(", dtype={}", to_string(main.dtype));
   if (main.output_dtype() != main.dtype) text += ", out_dtype=fp32";
   text += ")";
-  for (std::size_t i = 0; i <= spec.epilogue.size(); ++i) {
-    if (spec.pool && spec.pool->position == i)
-      text += " -> " + print_pool(*spec.pool, main.spatial_dims());
-    if (i == spec.epilogue.size()) break;
-    const EpilogueOp& op = spec.epilogue[i];
-    text += fmt::format(" -> {}{}", op.name, print_arguments(op, elide_scalars));
+  for (const ChainOp& op : spec.chain) {
+    text += " -> ";
+    if (const auto* e = std::get_if<EpilogueOp>(&op))
+      text += e->name + print_arguments(*e, elide_scalars);
+    else if (const auto* pool = std::get_if<PoolOp>(&op))
+      text += print_pool(*pool, main.spatial_dims());
+    else
+      text += print_reduction(std::get<ReductionOp>(op), elide_scalars);
   }
   return text;
-}
-
-std::int64_t product(const std::vector<std::int64_t>& shape) {
-  std::int64_t count = 1;
-  for (std::int64_t d : shape) count *= d;
-  return count;
-}
-
-// `name`, or `name` with "_2", "_3", ... when it has been handed out before.
-std::string unique_name(std::map<std::string, int>& seen, const std::string& name) {
-  const int count = ++seen[name];
-  return count == 1 ? name : fmt::format("{}_{}", name, count);
 }
 
 }  // namespace
@@ -180,97 +201,18 @@ std::string Spec::canonical() const { return print(*this, false); }
 
 std::string Spec::signature() const { return print(*this, true); }
 
-std::vector<TensorArg> Spec::tensors() const {
-  const std::int64_t m = main.m, n = main.n, k = main.k;
-  std::vector<TensorArg> tensors;
-  const ConvGeometry& c = main.conv;
-  const int dims = main.spatial_dims();
-  // Spatial extents as PyTorch shapes list them: the last `dims` of d, h, w.
-  auto spatial = [&](auto values) {
-    return std::vector<std::int64_t>(values.end() - dims, values.end());
-  };
-  if (main.is_conv()) {
-    std::vector<std::int64_t> x{c.batch, c.in_channels}, weight;
-    for (std::int64_t d : spatial(c.size)) x.push_back(d);
-    weight = main.is_transposed_conv()
-                 ? std::vector<std::int64_t>{c.in_channels, c.out_channels / c.groups}
-                 : std::vector<std::int64_t>{c.out_channels, c.in_channels / c.groups};
-    for (std::int64_t d : spatial(c.kernel)) weight.push_back(d);
-    tensors.push_back({"x", x});
-    tensors.push_back({"weight", weight});
-  } else if (main.kind == MainOpKind::linear) {
-    tensors.push_back({"x", {m, k}});
-    tensors.push_back({"weight", {n, k}});
-  } else {
-    tensors.push_back({"a", main.transpose_a ? std::vector{k, m} : std::vector{m, k}});
-    tensors.push_back({"b", main.transpose_b ? std::vector{n, k} : std::vector{k, n}});
-  }
-  std::map<std::string, int> seen;
-  for (std::size_t i = 0; i < epilogue.size(); ++i) {
-    const EpilogueOp& op = epilogue[i];
-    if (op.operand == OperandKind::none || op.operand == OperandKind::scalar ||
-        op.operand == OperandKind::main)
-      continue;
-    const bool fixed = info_of(op).fixed_operand != OperandKind::none;
-    const std::string base =
-        fixed ? op.name : fmt::format("{}_{}", op.name, operand_kind_name(op.operand));
-    std::vector<std::int64_t> shape;
-    switch (op.operand) {
-      case OperandKind::column:
-        shape = {n};
-        break;
-      case OperandKind::row:
-        shape = {m};
-        break;
-      case OperandKind::channel:
-        // bias is [K] as in nn.ConvNd; other vectors broadcast as PyTorch parameters [K, 1, 1].
-        shape = {c.out_channels};
-        if (!fixed) shape.resize(1 + dims, 1);
-        break;
-      default:  // a tensor of the value's shape where the op stands
-        shape = pool && pool->position <= i ? output_shape() : main_shape();
-        break;
-    }
-    tensors.push_back({unique_name(seen, base), std::move(shape)});
-  }
-  for (TensorArg& tensor : tensors) tensor.dtype = main.dtype;
-  return tensors;
-}
+std::vector<TensorArg> Spec::tensors() const { return compile_chain(*this).tensors; }
 
-std::vector<ScalarArg> Spec::scalars() const {
-  std::vector<ScalarArg> scalars;
-  std::map<std::string, int> seen;
-  for (const EpilogueOp& op : epilogue) {
-    const EpilogueOpInfo& info = info_of(op);
-    for (std::size_t i = 0; i < op.scalars.size(); ++i) {
-      const std::string_view param = info.binary ? "value" : info.params.at(i).name;
-      scalars.push_back({unique_name(seen, fmt::format("{}.{}", op.name, param)), op.scalars[i]});
-    }
-  }
-  return scalars;
-}
+std::vector<ScalarArg> Spec::scalars() const { return compile_chain(*this).scalars; }
 
-std::vector<std::int64_t> Spec::main_shape() const {
-  if (!main.is_conv()) return {main.m, main.n};
-  const int dims = main.spatial_dims();
-  const std::array<std::int64_t, 3> size = main.conv_output_size();
-  std::vector<std::int64_t> shape{main.conv.batch, main.conv.out_channels};
-  shape.insert(shape.end(), size.end() - dims, size.end());
-  return shape;
-}
+std::vector<std::int64_t> Spec::main_shape() const { return start_chain(main).main_shape; }
 
-std::vector<std::int64_t> Spec::output_shape() const {
-  std::vector<std::int64_t> shape = main_shape();
-  if (!pool) return shape;
-  const int dims = main.spatial_dims();
-  for (int i = 0; i < dims; ++i) {
-    std::int64_t& extent = shape[2 + i];
-    const int d = 3 - dims + i;
-    extent = pool->kind == PoolKind::global_avg
-                 ? 1
-                 : (extent + 2 * pool->padding[d] - pool->kernel[d]) / pool->stride[d] + 1;
-  }
-  return shape;
+std::vector<std::int64_t> Spec::output_shape() const { return compile_chain(*this).shape(); }
+
+const PoolOp* Spec::first_pool() const {
+  for (const ChainOp& op : chain)
+    if (const auto* pool = std::get_if<PoolOp>(&op)) return pool;
+  return nullptr;
 }
 
 double Spec::flops() const {
@@ -280,10 +222,10 @@ double Spec::flops() const {
   // Each (input or output) position of the dense side meets every tap once, times the channels
   // of its group on the other side.
   const ConvGeometry& c = main.conv;
-  const std::vector<std::int64_t> out = main_shape();
+  const std::array<std::int64_t, 3> out = main.conv_output_size();
   const double dense_positions = main.is_transposed_conv()
                                      ? static_cast<double>(c.batch * c.input_positions())
-                                     : static_cast<double>(product(out) / c.out_channels);
+                                     : static_cast<double>(c.batch * out[0] * out[1] * out[2]);
   return 2.0 * dense_positions * static_cast<double>(c.in_channels) *
          static_cast<double>(c.out_channels / c.groups) * static_cast<double>(c.taps());
 }

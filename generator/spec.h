@@ -1,10 +1,13 @@
-// The fused operation a user asks for: a main op, then a chain of elementwise epilogue ops, in
-// which one pooling step may stand after a convolution.
+// The fused operation a user asks for: a main op, then a chain of ops on its result:
+// elementwise ops, pool steps after a convolution, and reductions and normalizations along
+// dims of the running value.
 //
 //   linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)
 //   conv_transpose3d(n=16, c=16, d=16, h=32, w=32, k=32, kernel=3, stride=2, padding=1,
 //                    output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel)
 //                    -> leaky_relu(0.2) -> max_pool3d(2)
+//   linear(m=128, n=4096, k=4096) -> bias -> layer_norm(normalized_shape=4096, eps=1e-05)
+//   conv2d(...) -> bias -> group_norm(groups=8, eps=1e-05) -> sum(dim=(2, 3), keepdim=true)
 //
 // A Spec is plain data. parse_spec() builds one from text (spec_parser.h); canonical() prints
 // it back so that parse_spec(s.canonical()) == s, which makes the canonical text a cache key.
@@ -15,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "generator/data_type.h"
@@ -93,10 +97,11 @@ enum class OperandKind {
   channel,  // convolutions: a vector over the output channels ([K, 1, 1(, 1)]): mul(channel), bias
   // The main op's result as its PyTorch layer returns it: with the bias when the chain starts
   // with bias (nn.ConvTranspose3d(bias=True)). `y = conv(x); x = y + b2; x = x * y` is
-  // `conv...(...) -> bias -> add(channel) -> mul(main)`. Before a pool step only.
+  // `conv...(...) -> bias -> add(channel) -> mul(main)`. Before any pool step or reduction.
   main,
 };
 
+// An elementwise op: each element of the running value in, one out.
 struct EpilogueOp {
   std::string name;  // a name from the op registry (ops.h): "bias", "leaky_relu", ...
   OperandKind operand = OperandKind::none;
@@ -119,16 +124,41 @@ struct PoolOp {
   std::array<int, 3> kernel{1, 1, 1};  // d, h, w; 1, 1, 0 along d in 2-d
   std::array<int, 3> stride{1, 1, 1};
   std::array<int, 3> padding{0, 0, 0};
-  std::size_t position = 0;  // how many epilogue ops come before it
 
   friend bool operator==(const PoolOp&, const PoolOp&) = default;
 };
+
+// A reduction or normalization over dims of the running value, with PyTorch's semantics: sum,
+// mean, amax, amin, logsumexp (the value loses the dims, or keeps them as 1s), softmax,
+// log_softmax, layer_norm, rms_norm, group_norm, instance_norm, batch_norm (each element is
+// rewritten with its group's statistics). Which fields an op reads is in its registry entry
+// (generator/reductions.h).
+struct ReductionOp {
+  std::string name;       // a name from the reduction registry: "softmax", "group_norm", ...
+  std::vector<int> dims;  // dim=: the dims it combines, ascending and non-negative
+  bool keepdim = false;   // sum, mean, amax, amin, logsumexp: the combined dims stay as 1s
+  std::vector<std::int64_t> normalized_shape;  // layer_norm, rms_norm: the trailing extents
+  int groups = 0;                              // group_norm
+  bool affine = false;          // norms: a weight (and a bias) per normalized element or channel
+  bool training = true;         // batch_norm: batch statistics; false: the running ones
+  bool track_running = false;   // batch_norm: running statistics are tensors of the call
+  std::vector<double> scalars;  // eps, momentum: the op's parameters in registry order
+
+  friend bool operator==(const ReductionOp&, const ReductionOp&) = default;
+};
+
+// One op of the chain after the main op.
+using ChainOp = std::variant<EpilogueOp, PoolOp, ReductionOp>;
 
 // A tensor the kernel reads, in the order a launch passes them.
 struct TensorArg {
   std::string name;                 // "x", "weight", "bias", "add_tensor", ...
   std::vector<std::int64_t> shape;  // row-major, contiguous
   DataType dtype = DataType::fp32;  // the main op's dtype, for every input
+  // The kernel also writes it, in place: batch_norm's running statistics in training mode.
+  bool updated = false;
+
+  friend bool operator==(const TensorArg&, const TensorArg&) = default;
 };
 
 // A scalar the kernel reads, in the order a launch passes them.
@@ -150,8 +180,7 @@ std::string pool_step_name(const PoolOp& pool, int dims);
 
 struct Spec {
   MainOp main;
-  std::vector<EpilogueOp> epilogue;  // in order; a pool step stands before epilogue[pool.position]
-  std::optional<PoolOp> pool;
+  std::vector<ChainOp> chain;  // the ops after the main op, in order
 
   // The one text that parses back to this spec: fixed argument order, every scalar written out,
   // numbers in shortest round-trip form ("2.0", "0.1", "1e-05").
@@ -160,12 +189,14 @@ struct Spec {
   // kernel arguments and one tuned kernel serves every value.
   std::string signature() const;
 
-  std::vector<TensorArg> tensors() const;  // inputs: main-op operands, then epilogue operands
+  std::vector<TensorArg> tensors() const;  // inputs: main-op operands, then the chain's
   std::vector<ScalarArg> scalars() const;
   // The main op's result: [M, N], or [N, K, (D,) H, W] for a convolution.
   std::vector<std::int64_t> main_shape() const;
-  // What the kernel writes: main_shape(), pooled where the spec pools.
+  // What the kernel writes: main_shape() through the chain's pools and reductions.
   std::vector<std::int64_t> output_shape() const;
+  // The chain's first pool step, or nullptr.
+  const PoolOp* first_pool() const;
   // The main op's multiply-adds times 2: 2·M·N·K; for convolutions every tap at every position
   // counts, padding included, but a transposed convolution's inserted zeros do not.
   double flops() const;

@@ -1,6 +1,7 @@
 #include "generator/spec_parser.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -11,10 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include "generator/chain_ir.h"
 #include "generator/conv_rules.h"
 #include "generator/ops.h"
 #include "generator/spec_lexer.h"
 #include "generator/spec_reader.h"
+#include "generator/spec_reductions.h"
 #include "generator/spec_windows.h"
 #include "generator/spelling.h"
 
@@ -116,32 +119,48 @@ class Parser : SpecReader {
     }
     Spec spec;
     spec.main = parse_main_op();
+    ChainIR ir = start_chain(spec.main);
     while (true) {
       const Token separator = take();
       if (separator.kind == TokenKind::end) break;
       if (separator.kind != TokenKind::arrow) {
-        const std::string_view previous =
-            spec.epilogue.empty() ? main_op_name(spec.main.kind) : spec.epilogue.back().name;
-        fail(fmt::format("expected '->' or the end of the spec after {}", previous),
+        fail(fmt::format("expected '->' or the end of the spec after {}", last_op_name(spec)),
              separator.position);
       }
       const Token& next = peek();
       const std::size_t op_position = next.position;
+      ChainOp op;
       if (next.kind == TokenKind::name && is_pool_name(next.text)) {
-        read_pool_step(*this, spec);
+        op = read_pool_step(*this, ir);
+      } else if (const ReductionOpInfo* reduction =
+                     next.kind == TokenKind::name ? reduction_named(*this, next) : nullptr) {
+        const Token name = take();
+        op = read_reduction_op(*this, ir, *reduction, name);
       } else {
-        spec.epilogue.push_back(parse_epilogue_op(spec));
+        op = parse_epilogue_op(ir);
       }
-      check_limits(spec, op_position);
+      spec.chain.push_back(op);
+      append_stage(ir, op);
+      check_limits(ir, op_position);
     }
     return spec;
   }
 
  private:
+  // The name of the op read last, for messages.
+  static std::string last_op_name(const Spec& spec) {
+    if (spec.chain.empty()) return std::string(main_op_name(spec.main.kind));
+    const ChainOp& op = spec.chain.back();
+    if (const auto* e = std::get_if<EpilogueOp>(&op)) return e->name;
+    if (const auto* pool = std::get_if<PoolOp>(&op))
+      return pool_step_name(*pool, spec.main.spatial_dims());
+    return std::get<ReductionOp>(op).name;
+  }
+
   // Checked after each op, so that the error points at the op that breaks a limit.
-  void check_limits(const Spec& spec, std::size_t position) const {
-    const std::size_t tensors = spec.tensors().size();
-    const std::size_t scalars = spec.scalars().size();
+  void check_limits(const ChainIR& ir, std::size_t position) const {
+    const std::size_t tensors = ir.tensors.size();
+    const std::size_t scalars = ir.scalars.size();
     if (tensors > kMaxSpecTensors) {
       fail(fmt::format("too many tensors: {} with this op, and a kernel takes at most {} "
                        "(main-op operands included)",
@@ -166,7 +185,8 @@ class Parser : SpecReader {
     const auto known = std::find(kMainOpNames.begin(), kMainOpNames.end(), name.text);
     if (known != kMainOpNames.end()) {
       main.kind = static_cast<MainOpKind>(known - kMainOpNames.begin());
-    } else if (find_epilogue_op(name.text) != nullptr || is_pool_name(name.text)) {
+    } else if (find_epilogue_op(name.text) != nullptr || is_pool_name(name.text) ||
+               find_reduction_op(name.text) != nullptr) {
       fail(fmt::format("{} is an epilogue op; a spec starts with a main op: {}", name.text,
                        main_ops),
            name.position);
@@ -300,7 +320,7 @@ class Parser : SpecReader {
 
   // --- Epilogue ops ---
 
-  EpilogueOp parse_epilogue_op(const Spec& spec) {
+  EpilogueOp parse_epilogue_op(const ChainIR& ir) {
     const Token name = take();
     if (name.kind != TokenKind::name) fail("expected an epilogue op after '->'", name.position);
     const EpilogueOpInfo* info = find_epilogue_op(name.text);
@@ -314,13 +334,18 @@ class Parser : SpecReader {
              peek().position);
       }
       // bias is per output channel: a column of a GEMM, a channel of a convolution.
-      op.operand = spec.main.is_conv() ? OperandKind::channel : info->fixed_operand;
+      op.operand = ir.main.is_conv() ? OperandKind::channel : info->fixed_operand;
+      const bool fits = ir.main.is_conv() ? has_channels(ir) : has_rows_and_columns(ir);
+      if (!fits)
+        fail(fmt::format("bias adds a vector per output {}, and the value [{}] has none left",
+                         ir.main.is_conv() ? "channel" : "column", fmt::join(ir.shape(), ", ")),
+             name.position);
       return op;
     }
     const ArgumentList list = parse_arguments(*info, name);
     if (info->binary) {
       set_binary_operand(op, *info, list);
-      check_operand(spec, op, list.arguments[0].value);
+      check_operand(ir, op, list.arguments[0].value);
     } else {
       set_unary_arguments(op, *info, list);
     }
@@ -333,14 +358,18 @@ class Parser : SpecReader {
            name.position);
     }
     const std::vector<std::string_view> ops = epilogue_op_names();
+    const std::vector<std::string_view> reductions = reduction_names();
     std::vector<std::string_view> names = ops;
     names.insert(names.end(), pool_names().begin(), pool_names().end());
+    names.insert(names.end(), reductions.begin(), reductions.end());
     if (const auto suggestion = closest_name(name.text, names)) {
       fail(fmt::format("unknown op '{}'; did you mean '{}'?", name.text, *suggestion),
            name.position);
     }
-    fail(fmt::format("unknown op '{}'; the epilogue ops are {}, and the pool steps {}", name.text,
-                     fmt::join(ops, ", "), fmt::join(pool_names(), ", ")),
+    fail(fmt::format("unknown op '{}'; the elementwise ops are {}, the pool steps {}, and the "
+                     "reductions {}",
+                     name.text, fmt::join(ops, ", "), fmt::join(pool_names(), ", "),
+                     fmt::join(reductions, ", ")),
          name.position);
   }
 
@@ -419,9 +448,10 @@ class Parser : SpecReader {
          value.position);
   }
 
-  // Operands that the main op or the pool step rule out.
-  void check_operand(const Spec& spec, const EpilogueOp& op, const Token& value) const {
-    const bool conv = spec.main.is_conv();
+  // Operands that the main op, or the pool steps and reductions before the op, rule out.
+  void check_operand(const ChainIR& ir, const EpilogueOp& op, const Token& value) const {
+    const bool conv = ir.main.is_conv();
+    const std::string shape = fmt::format("[{}]", fmt::join(ir.shape(), ", "));
     if (conv && (op.operand == OperandKind::column || op.operand == OperandKind::row))
       fail(fmt::format("a convolution's output has no {0}s: per-channel vectors are {1}(channel), "
                        "full tensors {1}(tensor)",
@@ -432,8 +462,19 @@ class Parser : SpecReader {
                        "(over M) or tensor",
                        op.name),
            value.position);
-    if (op.operand == OperandKind::main && spec.pool)
-      fail("main is the main op's result before pooling; use it before the pool step",
+    if ((op.operand == OperandKind::column || op.operand == OperandKind::row) &&
+        !has_rows_and_columns(ir))
+      fail(fmt::format("{}({}) needs the value's rows and columns, and a reduction left it {}; "
+                       "use {}(tensor)",
+                       op.name, value.text, shape, op.name),
+           value.position);
+    if (op.operand == OperandKind::channel && !has_channels(ir))
+      fail(fmt::format("{}(channel) needs the value's channels, and a reduction left it {}; use "
+                       "{}(tensor)",
+                       op.name, shape, op.name),
+           value.position);
+    if (op.operand == OperandKind::main && !ir.main_value_available)
+      fail("main is the main op's result before any pool step or reduction; use it before them",
            value.position);
   }
 

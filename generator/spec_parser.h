@@ -1,11 +1,14 @@
 // Parses the spec language into a Spec (spec.h):
 //
-//   spec     := main_op ( "->" epilogue )*
+//   spec     := main_op ( "->" op )*
 //   main_op  := name "(" name "=" value ( "," name "=" value )* ")"
-//   epilogue := name [ "(" [ argument ( "," argument )* ] ")" ]
-//   argument := [ name "=" ] value
+//   op       := name [ "(" [ argument ( "," argument )* ] ")" ]
+//   argument := [ name "=" ] ( value | "(" value ( "," value )* ")" )
 //   value    := number | name
 //   number   := [+-] digits [ "." digits ] [ (e|E) [+-] digits ]   (no NaN, no infinity)
+//
+// An op is elementwise (ops.h), a pool step (spec_windows.h) or a reduction or normalization
+// (reductions.h, spec_reductions.h); tuples are for windows and dims: dim=(2, 3).
 //
 // Whitespace is free between tokens. Every name must be one the parser knows (a main op, an op of
 // the registry in ops.h, an argument, an operand kind or a mode), so no text of a spec other than

@@ -1,6 +1,7 @@
 #include "generator/spec_windows.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <optional>
@@ -104,26 +105,25 @@ bool is_pool_name(std::string_view name) {
   return std::find(std::begin(kPoolNames), std::end(kPoolNames), name) != std::end(kPoolNames);
 }
 
-void read_pool_step(SpecReader& reader, Spec& spec) {
+PoolOp read_pool_step(SpecReader& reader, const ChainIR& ir) {
   const Token name = reader.take();
-  const int dims = spec.main.spatial_dims();
+  const int dims = ir.main.spatial_dims();
   if (dims == 0)
     reader.fail(fmt::format("{} pools the spatial dimensions of a convolution; {} has none",
-                            name.text, main_op_name(spec.main.kind)),
+                            name.text, main_op_name(ir.main.kind)),
                 name.position);
-  if (spec.pool)
-    reader.fail(fmt::format("a spec pools once; this is its second pool step ({} before)",
-                            pool_step_name(*spec.pool, dims)),
+  const Shape& shape = ir.shape();
+  if (!has_positions(ir))
+    reader.fail(fmt::format("{} pools positions, and the value [{}] has lost them to a reduction",
+                            name.text, fmt::join(shape, ", ")),
                 name.position);
   PoolOp pool;
-  pool.position = spec.epilogue.size();
   if (name.text == "global_avg_pool") {
     pool.kind = PoolKind::global_avg;
     if (reader.peek().kind == TokenKind::open)
       reader.fail("global_avg_pool takes no arguments: write it without parentheses",
                   reader.peek().position);
-    spec.pool = pool;
-    return;
+    return pool;
   }
   pool.kind = name.text.starts_with("max") ? PoolKind::max : PoolKind::avg;
   if (name.text[name.text.size() - 2] - '0' != dims)
@@ -131,9 +131,11 @@ void read_pool_step(SpecReader& reader, Spec& spec) {
                             pool.kind == PoolKind::max ? "max" : "avg", dims),
                 name.position);
   read_pool_arguments(reader, pool, name, dims);
-  if (const std::optional<PoolProblem> problem = pool_problem(spec.main, pool))
+  std::array<std::int64_t, 3> size{1, 1, 1};
+  std::copy(shape.end() - dims, shape.end(), size.end() - dims);
+  if (const std::optional<PoolProblem> problem = pool_problem(size, dims, pool))
     reader.fail(problem->message, name.position);
-  spec.pool = pool;
+  return pool;
 }
 
 }  // namespace fusetune

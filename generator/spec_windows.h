@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "generator/chain_ir.h"
 #include "generator/spec.h"
 #include "generator/spec_reader.h"
 
@@ -24,9 +25,9 @@ std::array<int, 3> read_window(SpecReader& reader, std::string_view name, int di
 std::span<const std::string_view> pool_names();
 bool is_pool_name(std::string_view name);
 
-// Reads a pool step (its name is the next token) into spec.pool, after the epilogue ops read so
-// far. Fails where the spec has no convolution, pools twice, names the wrong dimensions, or
-// gives a window PyTorch would refuse.
-void read_pool_step(SpecReader& reader, Spec& spec);
+// Reads a pool step (its name is the next token) on the value `ir` leaves. Fails where the spec
+// has no convolution, the value has lost its positions (to a reduction), the step names the
+// wrong dimensions, or its window is one PyTorch would refuse.
+PoolOp read_pool_step(SpecReader& reader, const ChainIR& ir);
 
 }  // namespace fusetune

@@ -120,10 +120,11 @@ const DeviceBuffer& ProblemData::values(std::size_t i) const {
 void ProblemData::begin_reference(bool host_part_later) {
   const MainOp& main = spec_.main;
   const std::int64_t main_count = element_count(spec_.main_shape());
-  // The main op writes the reference itself unless a pool step shrinks what follows it.
+  // The main op writes the reference itself unless the chain changes the value's shape.
+  const bool reshaped = spec_.output_shape() != spec_.main_shape();
   DeviceBuffer pre_pool;
-  if (spec_.pool) pre_pool = DeviceBuffer(main_count * sizeof(double));
-  const DeviceBuffer& main_result = spec_.pool ? pre_pool : reference_;
+  if (reshaped) pre_pool = DeviceBuffer(main_count * sizeof(double));
+  const DeviceBuffer& main_result = reshaped ? pre_pool : reference_;
   check_cuda(
       main.is_conv()
           ? reference_conv_fp64(values(0).as<float>(), values(1).as<float>(),
@@ -132,7 +133,7 @@ void ProblemData::begin_reference(bool host_part_later) {
                                 main_result.as<double>(), main.m, main.n, main.k,
                                 main.a_k_contiguous(), main.b_k_contiguous(), stream_),
       "computing the fp64 reference");
-  if (spec_.epilogue.empty() && !spec_.pool) return;
+  if (spec_.chain.empty()) return;
 
   std::vector<double> value = download<double>(main_result, main_count, stream_);
   pre_pool = DeviceBuffer();

@@ -4,18 +4,20 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <thread>
 #include <utility>
 
 #include "fusetune/status.h"
+#include "generator/chain_ir.h"
 #include "generator/ops.h"
+#include "generator/reductions.h"
 
 namespace fusetune {
 namespace {
 
-using Shape = std::vector<std::int64_t>;
 using Extents = std::array<std::int64_t, 3>;  // d, h, w; d = 1 in 2-d
 
 constexpr std::int64_t kMaxThreads = 32;
@@ -27,23 +29,22 @@ std::int64_t element_count(const Shape& shape) {
   return count;
 }
 
-// Where an element's operands are in a value of some shape: [M, N] for a GEMM, [N, K, ...] for a
-// convolution.
+// Where an element's operands are in a value of some shape: [M, N] for a GEMM, [N, C, ...] for a
+// convolution (after a reduction, whatever dims are left).
 struct Layout {
   std::int64_t count = 0;
-  std::int64_t columns = 1;   // GEMMs: N
-  std::int64_t plane = 1;     // convolutions: positions per channel
-  std::int64_t channels = 1;  // convolutions: K
+  std::int64_t columns = 1;   // the last dim's extent: N of [M, N]
+  std::int64_t plane = 1;     // positions per channel: the extents after dim 1
+  std::int64_t channels = 1;  // dim 1's extent
 };
 
-Layout layout_of(const Shape& shape, bool conv) {
+Layout layout_of(const Shape& shape) {
   Layout layout{.count = element_count(shape)};
-  if (!conv) {
-    layout.columns = shape.at(1);
-    return layout;
+  if (!shape.empty()) layout.columns = shape.back();
+  if (shape.size() >= 2) {
+    layout.channels = shape[1];
+    layout.plane = layout.count / (shape[0] * shape[1]);
   }
-  layout.channels = shape.at(1);
-  layout.plane = layout.count / (shape.at(0) * layout.channels);
   return layout;
 }
 
@@ -179,40 +180,132 @@ std::vector<double> apply_pool(PoolOp pool, const std::vector<double>& value, co
   return pooled;
 }
 
+std::vector<float> operand(const Stage& stage, std::size_t i, const TensorValues& tensor_values,
+                           std::int64_t expected) {
+  std::vector<float> values = tensor_values(static_cast<std::size_t>(stage.tensors.at(i)));
+  if (static_cast<std::int64_t>(values.size()) != expected)
+    throw Error(StatusCode::internal,
+                fmt::format("reference: an operand of {} has {} values where {} are expected",
+                            std::get<ReductionOp>(stage.op).name, values.size(), expected));
+  return values;
+}
+
+// A reduction or normalization stage: each group through its op's reference, then the weight and
+// bias; batch_norm in eval mode standardizes with its running statistics instead, and in
+// training mode returns the running statistics it updates.
+std::vector<double> apply_reduction(const Stage& stage, const std::vector<double>& value,
+                                    const std::vector<double>& scalars,
+                                    const TensorValues& tensor_values, ChainReference& result) {
+  const ReductionOp& op = std::get<ReductionOp>(stage.op);
+  const ReductionOpInfo& info = info_of(op);
+  const Grouping& g = stage.grouping;
+  const Layout layout = layout_of(stage.in_shape);
+  const std::int64_t groups = g.group_count(), size = g.group_size();
+  std::size_t next = 0;  // the stage's next operand tensor
+  std::vector<float> running_mean, running_var, weight, bias;
+  const bool running = op.name == "batch_norm" && op.track_running;
+  if (running) {
+    running_mean = operand(stage, next++, tensor_values, layout.channels);
+    running_var = operand(stage, next++, tensor_values, layout.channels);
+  }
+  const std::int64_t affine_count =
+      info.affine == Affine::elements ? element_count(op.normalized_shape) : layout.channels;
+  if (op.affine && info.affine != Affine::none) {
+    weight = operand(stage, next++, tensor_values, affine_count);
+    if (info.affine_bias) bias = operand(stage, next++, tensor_values, affine_count);
+  }
+  // An element's weight and bias: by its place in the normalized shape, or by its channel.
+  auto affine = [&](std::int64_t i, double y) {
+    if (weight.empty()) return y;
+    const std::int64_t a =
+        info.affine == Affine::elements ? i % affine_count : (i / layout.plane) % layout.channels;
+    return y * weight[a] + (bias.empty() ? 0.0 : bias[a]);
+  };
+
+  std::vector<std::vector<double>> members(groups, std::vector<double>(size));
+  for (std::int64_t i = 0; i < layout.count; ++i) members[g.group_of(i)][g.place_of(i)] = value[i];
+  std::vector<std::vector<double>> results(groups);
+  if (!(running && !op.training))
+    for_each_piece(groups, std::max<std::int64_t>(1, kMinPiece / size),
+                   [&](std::int64_t begin, std::int64_t end) {
+                     for (std::int64_t group = begin; group < end; ++group)
+                       results[group] = info.reference(members[group], scalars);
+                   });
+
+  if (info.kind == ReductionKind::reduce) {
+    std::vector<double> reduced(groups);
+    for (std::int64_t group = 0; group < groups; ++group) reduced[group] = results[group].at(0);
+    return reduced;
+  }
+  std::vector<double> out(layout.count);
+  if (running && !op.training) {  // eval: the running statistics are the group's
+    const double eps = scalars.at(0);
+    for (std::int64_t i = 0; i < layout.count; ++i) {
+      const std::int64_t c = (i / layout.plane) % layout.channels;
+      out[i] = affine(i, (value[i] - running_mean[c]) / std::sqrt(running_var[c] + eps));
+    }
+    return out;
+  }
+  for (std::int64_t i = 0; i < layout.count; ++i)
+    out[i] = affine(i, results[g.group_of(i)].at(g.place_of(i)));
+  if (running) {
+    // PyTorch's update, with the batch variance made unbiased: count / (count - 1).
+    const double momentum = scalars.at(1), count = static_cast<double>(size);
+    std::vector<double> mean(groups), var(groups);
+    for (std::int64_t c = 0; c < groups; ++c) {
+      double sum = 0;
+      for (double v : members[c]) sum += v;
+      const double m = sum / count;
+      double squares = 0;
+      for (double v : members[c]) squares += (v - m) * (v - m);
+      mean[c] = (1 - momentum) * running_mean[c] + momentum * m;
+      var[c] = (1 - momentum) * running_var[c] + momentum * squares / (count - 1);
+    }
+    result.updated[stage.tensors.at(0)] = std::move(mean);
+    result.updated[stage.tensors.at(1)] = std::move(var);
+  }
+  return out;
+}
+
 }  // namespace
+
+ChainReference reference_chain(const Spec& spec, std::vector<double> main_result,
+                               const TensorValues& tensor_values) {
+  const ChainIR ir = compile_chain(spec);
+  if (static_cast<std::int64_t>(main_result.size()) != element_count(ir.main_shape))
+    throw Error(StatusCode::internal,
+                fmt::format("reference: the main op's result has {} values where {} are expected",
+                            main_result.size(), element_count(ir.main_shape)));
+  ChainReference result;
+  std::vector<double> value = std::move(main_result);
+  const bool uses_main = std::any_of(ir.stages.begin(), ir.stages.end(), [](const Stage& s) {
+    const auto* op = std::get_if<EpilogueOp>(&s.op);
+    return op != nullptr && op->operand == OperandKind::main;
+  });
+  std::vector<double> main;  // `main`: what the main op's PyTorch layer returns
+  if (uses_main && ir.main_value_stages == 0) main = value;
+  for (std::size_t i = 0; i < ir.stages.size(); ++i) {
+    const Stage& stage = ir.stages[i];
+    std::vector<double> scalars;
+    for (int s : stage.scalars) scalars.push_back(ir.scalars.at(s).value);
+    if (const auto* op = std::get_if<EpilogueOp>(&stage.op)) {
+      const std::vector<float> operand =
+          reads_tensor(op->operand) ? tensor_values(stage.tensors.at(0)) : std::vector<float>();
+      apply_op(*op, layout_of(stage.in_shape), operand, main, value);
+    } else if (const auto* pool = std::get_if<PoolOp>(&stage.op)) {
+      value = apply_pool(*pool, value, stage.in_shape, stage.out_shape);
+    } else {
+      value = apply_reduction(stage, value, scalars, tensor_values, result);
+    }
+    if (uses_main && ir.main_value_stages == i + 1) main = value;
+  }
+  result.output = std::move(value);
+  return result;
+}
 
 std::vector<double> reference_epilogue(const Spec& spec, std::vector<double> main_result,
                                        const TensorValues& tensor_values) {
-  const bool conv = spec.main.is_conv();
-  Shape shape = spec.main_shape();
-  if (static_cast<std::int64_t>(main_result.size()) != element_count(shape))
-    throw Error(StatusCode::internal,
-                fmt::format("reference: the main op's result has {} values where {} are expected",
-                            main_result.size(), element_count(shape)));
-  std::vector<double> value = std::move(main_result);
-  const bool uses_main = std::any_of(spec.epilogue.begin(), spec.epilogue.end(),
-                                     [](auto& op) { return op.operand == OperandKind::main; });
-  // `main` is what the main op's PyTorch layer returns: its bias included when the chain starts
-  // with one.
-  const bool main_after_bias = !spec.epilogue.empty() && spec.epilogue[0].name == "bias";
-  std::vector<double> main;
-  if (uses_main && !main_after_bias) main = value;
-  std::size_t next_tensor = 2;  // operand tensors follow the main op's two inputs
-  for (std::size_t i = 0; i <= spec.epilogue.size(); ++i) {
-    if (spec.pool && spec.pool->position == i) {
-      const Shape pooled_shape = spec.output_shape();
-      value = apply_pool(*spec.pool, value, shape, pooled_shape);
-      shape = pooled_shape;
-      main = {};  // `main` stands before the pool only
-    }
-    if (i == spec.epilogue.size()) break;
-    const EpilogueOp& op = spec.epilogue[i];
-    const std::vector<float> operand =
-        reads_tensor(op.operand) ? tensor_values(next_tensor++) : std::vector<float>();
-    apply_op(op, layout_of(shape, conv), operand, main, value);
-    if (uses_main && main_after_bias && i == 0) main = value;
-  }
-  return value;
+  return reference_chain(spec, std::move(main_result), tensor_values).output;
 }
 
 }  // namespace fusetune

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /* Raised whenever a function's meaning or signature changes; bindings check it at load. */
-#define FUSETUNE_C_ABI_VERSION 1
+#define FUSETUNE_C_ABI_VERSION 2
 
 /* The codes of fusetune::StatusCode, with the same meanings and values. */
 typedef enum fusetune_status {
@@ -76,14 +76,22 @@ void fusetune_free(char* text);
  *        (a convolution has "n", "c", "k", "size", "kernel", "stride", "padding",
  *         "dilation", "output_padding" (3 values each: d, h, w), "groups", "spatial_dims"
  *         in place of m, n, k and the transposes),
- *    "epilogue": [{"op": "mul", "operand": "scalar", "scalars": [2.0], "mode": ""}, ...],
- *        (operand: "none", "scalar", "column", "row", "tensor", "channel" or "main"; mode:
- *         the op's named variant ("erf", "tanh") or "")
- *    "pool": null | {"op": "max_pool3d", "kind": "max", "kernel": [..], "stride": [..],
- *                    "padding": [..], "position": 3},
- *        (kind: "max", "avg" or "global_avg"; kernel, stride, padding: 3 values each, d, h, w,
- *         as the convolution's; position: how many epilogue ops precede it)
- *    "tensors": [{"name": "x", "shape": [1024, 8192], "dtype": "fp32"}, ...],
+ *    "chain": [{"kind": "elementwise", "op": "mul", "operand": "scalar", "scalars": [2.0],
+ *               "mode": "", "tensors": [], "in_shape": [..], "out_shape": [..]}, ...],
+ *        (one entry per op after the main op, in order. Every entry has "kind", "op",
+ *         "tensors" (its operand tensors' indices in "tensors" below), "in_shape" and
+ *         "out_shape" (the value before and after it).
+ *         elementwise: operand "none", "scalar", "column", "row", "tensor", "channel" or
+ *           "main"; mode: the op's named variant ("erf", "tanh") or "".
+ *         pool: "pool" ("max", "avg" or "global_avg"), "kernel", "stride", "padding" (3 values
+ *           each, d, h, w, as the convolution's).
+ *         reduction: "dims", "keepdim" (sum, mean, amax, amin, logsumexp, softmax,
+ *           log_softmax), "normalized_shape" (layer_norm, rms_norm), "groups" (group_norm),
+ *           "affine", "training", "track_running_stats" (batch_norm), "scalars" (eps, momentum).)
+ *    "main_value_stages": 1,
+ *        (how many chain entries come before what a "main" operand reads: 1 after a leading bias)
+ *    "tensors": [{"name": "x", "shape": [1024, 8192], "dtype": "fp32", "updated": false}, ...],
+ *        (updated: the kernel writes it too, in place: batch_norm's running statistics)
  *    "scalars": [{"name": "mul.value", "value": 2.0}, ...],
  *    "main_shape": [...], "output_shape": [...], "output_dtype": "fp32", "flops": 1.37e11}
  * Fails with FUSETUNE_INVALID_SPEC, the message pointing at the offending character. */

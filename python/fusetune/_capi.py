@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 # The C interface this package is written against (FUSETUNE_C_ABI_VERSION).
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 MESSAGE_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)

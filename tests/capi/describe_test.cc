@@ -22,13 +22,16 @@ constexpr const char* kConvolutionSeed =
     "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
     "max_pool3d(2)";
 
-json tensor(const char* name, std::vector<long> shape) {
-  return {{"name", name}, {"shape", shape}, {"dtype", "fp32"}};
+json tensor(const char* name, std::vector<long> shape, bool updated = false) {
+  return {{"name", name}, {"shape", shape}, {"dtype", "fp32"}, {"updated", updated}};
 }
 
-json epilogue_op(const char* op, const char* operand, std::vector<double> scalars,
-                 const char* mode = "") {
-  return {{"op", op}, {"operand", operand}, {"scalars", scalars}, {"mode", mode}};
+// An elementwise entry of "chain" on a value of `shape`.
+json elementwise(const char* op, const char* operand, std::vector<double> scalars,
+                 std::vector<long> shape, std::vector<int> tensors = {}, const char* mode = "") {
+  return {{"kind", "elementwise"}, {"op", op},          {"operand", operand},
+          {"scalars", scalars},    {"mode", mode},      {"tensors", tensors},
+          {"in_shape", shape},     {"out_shape", shape}};
 }
 
 TEST(Describe, TheLinearSeedHasItsOperandsShapesAndChain) {
@@ -43,10 +46,11 @@ TEST(Describe, TheLinearSeedHasItsOperandsShapesAndChain) {
                              {"transpose_b", false},
                              {"dtype", "fp32"},
                              {"output_dtype", "fp32"}}));
-  EXPECT_EQ(d["epilogue"],
-            json::array({epilogue_op("bias", "column", {}), epilogue_op("mul", "scalar", {2.0}),
-                         epilogue_op("leaky_relu", "none", {0.1})}));
-  EXPECT_TRUE(d["pool"].is_null());
+  const std::vector<long> shape{1024, 8192};
+  EXPECT_EQ(d["chain"], json::array({elementwise("bias", "column", {}, shape, {2}),
+                                     elementwise("mul", "scalar", {2.0}, shape),
+                                     elementwise("leaky_relu", "none", {0.1}, shape)}));
+  EXPECT_EQ(d["main_value_stages"], 1);
   EXPECT_EQ(d["tensors"], json::array({tensor("x", {1024, 8192}), tensor("weight", {8192, 8192}),
                                        tensor("bias", {8192})}));
   EXPECT_EQ(d["scalars"], json::array({{{"name", "mul.value"}, {"value", 2.0}},
@@ -74,16 +78,21 @@ TEST(Describe, TheConvolutionSeedHasItsGeometryPoolAndChannelOperands) {
                              {"spatial_dims", 3},
                              {"dtype", "fp32"},
                              {"output_dtype", "fp32"}}));
-  EXPECT_EQ(
-      d["epilogue"],
-      json::array({epilogue_op("bias", "channel", {}), epilogue_op("leaky_relu", "none", {0.2}),
-                   epilogue_op("mul", "channel", {}), epilogue_op("leaky_relu", "none", {0.2})}));
-  EXPECT_EQ(d["pool"], json({{"op", "max_pool3d"},
-                             {"kind", "max"},
-                             {"kernel", {2, 2, 2}},
-                             {"stride", {2, 2, 2}},
-                             {"padding", {0, 0, 0}},
-                             {"position", 4}}));
+  const std::vector<long> shape{16, 32, 32, 64, 64};
+  ASSERT_EQ(d["chain"].size(), 5u);
+  EXPECT_EQ(d["chain"][0], elementwise("bias", "channel", {}, shape, {2}));
+  EXPECT_EQ(d["chain"][1], elementwise("leaky_relu", "none", {0.2}, shape));
+  EXPECT_EQ(d["chain"][2], elementwise("mul", "channel", {}, shape, {3}));
+  EXPECT_EQ(d["chain"][3], elementwise("leaky_relu", "none", {0.2}, shape));
+  EXPECT_EQ(d["chain"][4], json({{"kind", "pool"},
+                                 {"op", "max_pool3d"},
+                                 {"pool", "max"},
+                                 {"kernel", {2, 2, 2}},
+                                 {"stride", {2, 2, 2}},
+                                 {"padding", {0, 0, 0}},
+                                 {"tensors", json::array()},
+                                 {"in_shape", shape},
+                                 {"out_shape", {16, 32, 16, 32, 32}}}));
   EXPECT_EQ(d["tensors"],
             json::array({tensor("x", {16, 16, 16, 32, 32}), tensor("weight", {16, 32, 3, 3, 3}),
                          tensor("bias", {32}), tensor("mul_channel", {32, 1, 1, 1})}));
@@ -95,28 +104,56 @@ TEST(Describe, TheConvolutionSeedHasItsGeometryPoolAndChannelOperands) {
 
 TEST(Describe, PoolsAfterTwoDimensionalConvolutionsSpanOneInDepth) {
   const json avg = describe("conv2d(n=2, c=3, h=8, w=8, k=4, kernel=3) -> relu -> avg_pool2d(2)");
-  EXPECT_EQ(avg["pool"], json({{"op", "avg_pool2d"},
-                               {"kind", "avg"},
-                               {"kernel", {1, 2, 2}},
-                               {"stride", {1, 2, 2}},
-                               {"padding", {0, 0, 0}},
-                               {"position", 1}}));
+  const json& pool = avg["chain"][1];
+  EXPECT_EQ(pool["op"], "avg_pool2d");
+  EXPECT_EQ(pool["pool"], "avg");
+  EXPECT_EQ(pool["kernel"], json({1, 2, 2}));
+  EXPECT_EQ(pool["stride"], json({1, 2, 2}));
+  EXPECT_EQ(pool["padding"], json({0, 0, 0}));
   EXPECT_EQ(avg["main"]["spatial_dims"], 2);
   EXPECT_EQ(avg["main_shape"], json::array({2, 4, 6, 6}));
   EXPECT_EQ(avg["output_shape"], json::array({2, 4, 3, 3}));
   const json global = describe("conv2d(n=2, c=3, h=8, w=8, k=4, kernel=3) -> global_avg_pool");
-  EXPECT_EQ(global["pool"]["op"], "global_avg_pool");
-  EXPECT_EQ(global["pool"]["kind"], "global_avg");
+  EXPECT_EQ(global["chain"][0]["op"], "global_avg_pool");
+  EXPECT_EQ(global["chain"][0]["pool"], "global_avg");
   EXPECT_EQ(global["output_shape"], json::array({2, 4, 1, 1}));
 }
 
 TEST(Describe, AModeIsNamedAndOpsWithoutModesHaveNone) {
   const json tanh = describe("linear(m=8, n=8, k=8) -> gelu(tanh)");
-  EXPECT_EQ(tanh["epilogue"], json::array({epilogue_op("gelu", "none", {}, "tanh")}));
+  EXPECT_EQ(tanh["chain"], json::array({elementwise("gelu", "none", {}, {8, 8}, {}, "tanh")}));
   EXPECT_EQ(tanh["canonical"], "linear(m=8, n=8, k=8) -> gelu(tanh)");
   const json erf = describe("linear(m=8, n=8, k=8) -> gelu -> relu");
-  EXPECT_EQ(erf["epilogue"],
-            json::array({epilogue_op("gelu", "none", {}, "erf"), epilogue_op("relu", "none", {})}));
+  EXPECT_EQ(erf["chain"], json::array({elementwise("gelu", "none", {}, {8, 8}, {}, "erf"),
+                                       elementwise("relu", "none", {}, {8, 8})}));
+}
+
+TEST(Describe, ReductionsNameTheirGroupingOperandsAndUpdatedTensors) {
+  const json d = describe(
+      "conv2d(n=2, c=3, h=8, w=8, k=4, kernel=3) -> bias -> batch_norm(momentum=0.2) -> "
+      "sum(dim=(2, 3), keepdim=true) -> group_norm(2, affine=false)");
+  ASSERT_EQ(d["chain"].size(), 4u);
+  const json& norm = d["chain"][1];
+  EXPECT_EQ(norm["kind"], "reduction");
+  EXPECT_EQ(norm["op"], "batch_norm");
+  EXPECT_EQ(norm["training"], true);
+  EXPECT_EQ(norm["track_running_stats"], true);
+  EXPECT_EQ(norm["affine"], true);
+  EXPECT_EQ(norm["scalars"], json({1e-5, 0.2}));
+  EXPECT_EQ(norm["tensors"], json({3, 4, 5, 6}));
+  const json& sum = d["chain"][2];
+  EXPECT_EQ(sum["dims"], json({2, 3}));
+  EXPECT_EQ(sum["keepdim"], true);
+  EXPECT_EQ(sum["out_shape"], json({2, 4, 1, 1}));
+  EXPECT_EQ(d["chain"][3]["groups"], 2);
+  EXPECT_EQ(d["tensors"][3], tensor("batch_norm_running_mean", {4}, true));
+  EXPECT_EQ(d["tensors"][4], tensor("batch_norm_running_var", {4}, true));
+  EXPECT_EQ(d["tensors"][5], tensor("batch_norm_weight", {4}));
+  EXPECT_EQ(d["tensors"][6], tensor("batch_norm_bias", {4}));
+  EXPECT_EQ(d["scalars"], json::array({{{"name", "batch_norm.eps"}, {"value", 1e-5}},
+                                       {{"name", "batch_norm.momentum"}, {"value", 0.2}},
+                                       {{"name", "group_norm.eps"}, {"value", 1e-5}}}));
+  EXPECT_EQ(d["output_shape"], json::array({2, 4, 1, 1}));
 }
 
 TEST(Describe, SixteenBitInputsNameTheirTypes) {
@@ -124,7 +161,8 @@ TEST(Describe, SixteenBitInputsNameTheirTypes) {
   EXPECT_EQ(d["main"]["dtype"], "bf16");
   EXPECT_EQ(d["main"]["output_dtype"], "fp32");
   EXPECT_EQ(d["main"]["transpose_b"], true);
-  EXPECT_EQ(d["tensors"][1], json({{"name", "b"}, {"shape", {32, 16}}, {"dtype", "bf16"}}));
+  EXPECT_EQ(d["tensors"][1],
+            json({{"name", "b"}, {"shape", {32, 16}}, {"dtype", "bf16"}, {"updated", false}}));
   EXPECT_EQ(d["output_dtype"], "fp32");
 }
 

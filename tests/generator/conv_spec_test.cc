@@ -36,11 +36,13 @@ TEST(ConvSpec, TheSeedProblemParsesToPyTorchsGeometry) {
   EXPECT_EQ(c.stride, (std::array<int, 3>{2, 2, 2}));
   EXPECT_EQ(c.padding, (std::array<int, 3>{1, 1, 1}));
   EXPECT_EQ(c.output_padding, (std::array<int, 3>{1, 1, 1}));
-  ASSERT_TRUE(spec.pool.has_value());
-  EXPECT_EQ(spec.pool->kind, PoolKind::max);
-  EXPECT_EQ(spec.pool->kernel, (std::array<int, 3>{2, 2, 2}));
-  EXPECT_EQ(spec.pool->stride, (std::array<int, 3>{2, 2, 2}));
-  EXPECT_EQ(spec.pool->position, 4u);
+  ASSERT_EQ(spec.chain.size(), 5u);
+  ASSERT_TRUE(std::holds_alternative<PoolOp>(spec.chain[4]));
+  const PoolOp& pool = std::get<PoolOp>(spec.chain[4]);
+  EXPECT_EQ(spec.first_pool(), &pool);
+  EXPECT_EQ(pool.kind, PoolKind::max);
+  EXPECT_EQ(pool.kernel, (std::array<int, 3>{2, 2, 2}));
+  EXPECT_EQ(pool.stride, (std::array<int, 3>{2, 2, 2}));
   // (in - 1)·stride - 2·padding + (kernel - 1) + output_padding + 1 = 32, 64, 64; pooled by 2.
   EXPECT_EQ(spec.main_shape(), (std::vector<std::int64_t>{16, 32, 32, 64, 64}));
   EXPECT_EQ(spec.output_shape(), (std::vector<std::int64_t>{16, 32, 16, 32, 32}));
@@ -175,9 +177,11 @@ const ErrorCase kErrorCases[] = {
   {"conv2d(n=1, c=1, h=8, w=8, k=1, kernel=3) -> max_pool3d(2)",
    "                                             ^",
    "max_pool3d follows a 2-d convolution: write max_pool2d"},
-  {"conv2d(n=1, c=1, h=8, w=8, k=1, kernel=3) -> max_pool2d(2) -> avg_pool2d(2)",
+  // A second pool step pools what the first left: 6x6, then 3x3.
+  {"conv2d(n=1, c=1, h=8, w=8, k=1, kernel=3) -> max_pool2d(2) -> avg_pool2d(4)",
    "                                                              ^",
-   "a spec pools once; this is its second pool step (max_pool2d before)"},
+   "the pool's kernel 4 is larger than the padded input along h (the value is 3 wide there, "
+   "padding 0)"},
   {"conv2d(n=1, c=1, h=8, w=8, k=1, kernel=3) -> max_pool2d(2, padding=2)",
    "                                             ^",
    "pool padding must be at most half the kernel (padding 2 with kernel 2 along h)"},
@@ -196,7 +200,7 @@ const ErrorCase kErrorCases[] = {
    "channel vectors belong to convolutions; mul takes column (over N), row (over M) or tensor"},
   {"conv2d(n=1, c=1, h=8, w=8, k=1, kernel=3) -> max_pool2d(2) -> add(main)",
    "                                                                  ^",
-   "main is the main op's result before pooling; use it before the pool step"},
+   "main is the main op's result before any pool step or reduction; use it before them"},
   {"max_pool2d(2)",
    "^",
    "max_pool2d is an epilogue op; a spec starts with a main op: linear, matmul, conv2d, conv3d, "

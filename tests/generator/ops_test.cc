@@ -23,7 +23,7 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 // second input where the op reads a tensor.
 double reference(const std::string& chain, double x, double y = 0) {
   const Spec spec = parse_spec("linear(m=1, n=1, k=1) -> " + chain);
-  return apply_reference(spec.epilogue.at(0), x, y);
+  return apply_reference(std::get<EpilogueOp>(spec.chain.at(0)), x, y);
 }
 
 TEST(Ops, BinaryOpsCombineWithAScalarOrTheSecondInput) {

@@ -29,13 +29,16 @@ EpilogueOp op(std::string name, OperandKind operand = OperandKind::none,
 
 // Every epilogue op after a fixed main op.
 std::vector<EpilogueOp> epilogue_of(const std::string& chain) {
-  return parse_spec("linear(m=4, n=8, k=16) -> " + chain).epilogue;
+  std::vector<EpilogueOp> ops;
+  for (const ChainOp& op : parse_spec("linear(m=4, n=8, k=16) -> " + chain).chain)
+    ops.push_back(std::get<EpilogueOp>(op));
+  return ops;
 }
 
 TEST(SpecParser, ParsesLinear) {
   const Spec spec = parse_spec("linear(m=1024, n=8192, k=4096)");
   EXPECT_EQ(spec.main, (MainOp{.kind = MainOpKind::linear, .m = 1024, .n = 8192, .k = 4096}));
-  EXPECT_TRUE(spec.epilogue.empty());
+  EXPECT_TRUE(spec.chain.empty());
 }
 
 TEST(SpecParser, ParsesMatmulWithTransposes) {
@@ -82,9 +85,9 @@ TEST(SpecParser, ExtentsSpanOneToInt32Max) {
 TEST(SpecParser, ParsesTheKernelBenchExample) {
   const Spec spec =
       parse_spec("linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)");
-  EXPECT_EQ(spec.epilogue,
-            (std::vector{op("bias", OperandKind::column), op("mul", OperandKind::scalar, {2.0}),
-                         op("leaky_relu", OperandKind::none, {0.1})}));
+  EXPECT_EQ(spec.chain, (std::vector<ChainOp>{op("bias", OperandKind::column),
+                                              op("mul", OperandKind::scalar, {2.0}),
+                                              op("leaky_relu", OperandKind::none, {0.1})}));
 }
 
 TEST(SpecParser, BinaryOpsTakeANumberOrAnOperandKind) {
@@ -375,9 +378,11 @@ const ErrorCase kErrorCases[] = {
    "unknown op 'ReLU'; did you mean 'relu'?"},
   {"linear(m=1, n=1, k=1) -> frobnicate",
    "                         ^",
-   "unknown op 'frobnicate'; the epilogue ops are bias, add, sub, mul, div, min, max, relu, "
-   "leaky_relu, gelu, silu, sigmoid, tanh, hardtanh, clamp, hardswish, mish, softplus, and the "
-   "pool steps max_pool2d, max_pool3d, avg_pool2d, avg_pool3d, global_avg_pool"},
+   "unknown op 'frobnicate'; the elementwise ops are bias, add, sub, mul, div, min, max, relu, "
+   "leaky_relu, gelu, silu, sigmoid, tanh, hardtanh, clamp, hardswish, mish, softplus, the pool "
+   "steps max_pool2d, max_pool3d, avg_pool2d, avg_pool3d, global_avg_pool, and the reductions "
+   "sum, mean, amax, amin, logsumexp, softmax, log_softmax, layer_norm, rms_norm, group_norm, "
+   "instance_norm, batch_norm"},
   {"linear(m=1, n=1, k=1) -> matmul(m=1, n=1, k=1)",
    "                         ^",
    "matmul is a main op; only the first op of a spec can be one"},

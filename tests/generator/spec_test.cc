@@ -56,7 +56,7 @@ TEST(Spec, CanonicalTextIsFixedAndParsesBackToTheSameSpec) {
 TEST(Spec, CanonicalNumbersRoundTripExactly) {
   for (double value : {0.1, 1.0 / 3.0, -2.0, 6.02214076e23, 1e-300, 123.456, 1e16, 1e15}) {
     Spec spec = parse_spec("linear(m=1, n=1, k=1) -> mul(1.0)");
-    spec.epilogue[0].scalars[0] = value;
+    std::get<EpilogueOp>(spec.chain[0]).scalars[0] = value;
     EXPECT_EQ(parse_spec(spec.canonical()), spec) << spec.canonical();
   }
 }

@@ -167,7 +167,7 @@ TEST_P(ConvCompileSpace, EveryConvolutionCandidateCompilesWithoutSpills) {
     EXPECT_EQ(r.spill_bytes, 0) << r.name << " spills";
     // Global average pooling adds a word of static shared memory (its arrival flag), which
     // ptxas reports as 16 bytes on sm_80 and sm_90; nothing else has any.
-    const bool global_pool = spec.pool && spec.pool->kind == PoolKind::global_avg;
+    const bool global_pool = spec.first_pool() && spec.first_pool()->kind == PoolKind::global_avg;
     EXPECT_EQ(r.smem_bytes, static_cast<int>(generate(spec, r.config).launch.dynamic_smem_bytes) +
                                 (global_pool ? 16 : 0))
         << r.name;

@@ -103,7 +103,7 @@ std::vector<double> host_conv(const MainOp& main, const std::vector<float>& x,
 // −inf (max) or 0 (avg), and every window of the kernel's size read whole; avg divides by that
 // size (count_include_pad=True; with ceil_mode=False no window reaches past the padding).
 std::vector<double> host_pool(const Spec& spec, const std::vector<double>& value) {
-  const PoolOp& pool = *spec.pool;
+  const PoolOp& pool = *spec.first_pool();
   const std::vector<std::int64_t> shape = spec.main_shape();
   const Extents in = spatial(shape);
   const std::int64_t planes = shape[0] * shape[1];
