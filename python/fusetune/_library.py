@@ -27,11 +27,13 @@ def _text(value):
 @dataclass(frozen=True)
 class TensorInfo:
     """An input of a kernel: its name in the spec ("x", "weight", "mul_channel"), its contiguous
-    shape and its element type ("fp32", "bf16" or "fp16")."""
+    shape, its element type ("fp32", "bf16" or "fp16"), and whether the kernel also writes it in
+    place (`updated`: batch_norm's running statistics in training mode)."""
 
     name: str
     shape: tuple
     dtype: str
+    updated: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,11 @@ class Description:
 
     canonical: str
     main: dict  # the main op: "op", its shape and geometry, "dtype"
-    epilogue: tuple  # {"op", "operand", "scalars", "mode"} per elementwise op, in order
-    pool: dict  # the pool step, or None
+    # One dict per op after the main op, in order: "kind" ("elementwise", "pool" or
+    # "reduction"), "op", "tensors" (its operands' indices into `tensors`), "in_shape" and
+    # "out_shape", and the kind's own keys (fusetune_describe in fusetune_c.h lists them).
+    chain: tuple
+    main_value_stages: int  # how many chain entries come before what a "main" operand reads
     tensors: tuple  # TensorInfo per input, in launch order
     scalars: tuple  # (name, value) per scalar argument, in launch order
     output_shape: tuple
@@ -60,8 +65,10 @@ def describe(spec):
         raise _fail(status)
     d = json.loads(_capi.take_string(out))
     return Description(
-        canonical=d["canonical"], main=d["main"], epilogue=tuple(d["epilogue"]), pool=d["pool"],
-        tensors=tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"]) for t in d["tensors"]),
+        canonical=d["canonical"], main=d["main"], chain=tuple(d["chain"]),
+        main_value_stages=d["main_value_stages"],
+        tensors=tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t["updated"])
+                      for t in d["tensors"]),
         scalars=tuple((s["name"], s["value"]) for s in d["scalars"]),
         output_shape=tuple(d["output_shape"]), output_dtype=d["output_dtype"], flops=d["flops"])
 

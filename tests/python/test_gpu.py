@@ -21,8 +21,8 @@ def rel_error(got, want):
     return ((got - want).norm() / want.norm()).item()
 
 
-def randn(*shape, dtype=torch.float32):
-    return torch.randn(*shape, device="cuda", dtype=dtype)
+def randn(*shape, dtype=torch.float32, requires_grad=False):
+    return torch.randn(*shape, device="cuda", dtype=dtype, requires_grad=requires_grad)
 
 
 @unittest.skipUnless(CUDA, "needs a CUDA GPU")
@@ -122,11 +122,162 @@ class Backward(unittest.TestCase):
         self.check(fused, plain, randn(2, 3, 4, 5, 6), randn(3, 4, 3, 3, 3), randn(4),
                    randn(4, 1, 1, 1))
 
+    def test_layer_norm_chain(self):
+        self.check(lambda x, w, b, g, h: ft.linear(x, w, b, epilogue="layer_norm -> gelu",
+                                                   operands=[g, h]),
+                   lambda x, w, b, g, h: F.gelu(F.layer_norm(F.linear(x, w, b), (40,), g, h)),
+                   randn(12, 24), randn(40, 24), randn(40), randn(40), randn(40))
+
+    def test_batch_norm_updates_its_running_statistics_once(self):
+        mean, var = randn(6), torch.rand(6, device="cuda") + 0.5
+        want_mean, want_var = mean.clone(), var.clone()
+        x, w, b = randn(3, 4, 5, 7, requires_grad=True), randn(6, 4, 3, 3), randn(6)
+        ft.conv2d(x, w, b, epilogue="batch_norm(affine=false) -> tanh",
+                  operands=[mean, var]).sum().backward()
+        F.batch_norm(F.conv2d(x.detach(), w, b), want_mean, want_var, training=True)
+        torch.testing.assert_close((mean, var), (want_mean, want_var))
+        self.assertEqual(x.grad.shape, x.shape)
+
     def test_only_inputs_that_need_it_get_a_gradient(self):
         x, w = randn(8, 16), randn(12, 16).requires_grad_()
         ft.linear(x, w, epilogue="silu").sum().backward()
         self.assertIsNone(x.grad)
         self.assertEqual(w.grad.shape, w.shape)
+
+
+def affine(module):
+    """`module` with random weight and bias, so that a test sees them used."""
+    with torch.no_grad():
+        module.weight.normal_()
+        module.bias.normal_()
+    return module
+
+
+@unittest.skipUnless(CUDA, "needs a CUDA GPU")
+class Reductions(unittest.TestCase):
+    """Chains with reductions and normalizations against PyTorch in fp32 (TF32 off), with
+    KernelBench's tolerance, on five random inputs each. Extents are awkward on purpose: N not
+    a multiple of 16, one row, odd positions."""
+
+    TRIALS = 5
+
+    def setUp(self):
+        torch.manual_seed(3)
+        warnings.simplefilter("ignore", fusetune.FusetuneWarning)
+        self.flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+
+    def tearDown(self):
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = self.flags
+
+    def close(self, got, want, what="output"):
+        self.assertEqual(got.shape, want.shape, what)
+        difference = (got - want).abs().max().item() if got.numel() else 0.0
+        self.assertTrue(torch.allclose(got, want, atol=1e-4, rtol=1e-4),
+                        f"{what}: max abs difference {difference:.2e}")
+
+    def check(self, fused, plain, *shapes):
+        """fused(*inputs) against plain(*inputs) on TRIALS draws of inputs of `shapes`."""
+        for trial in range(self.TRIALS):
+            with self.subTest(trial=trial):
+                inputs = [randn(*shape) for shape in shapes]
+                with torch.no_grad():
+                    self.close(fused(*inputs), plain(*inputs))
+
+    def test_linear_bias_softmax(self):
+        for m in (1, 37):
+            layer = torch.nn.Linear(96, 83).cuda()
+            self.check(lambda x: ft.linear(x, layer.weight, layer.bias, epilogue="softmax(dim=1)"),
+                       lambda x: torch.softmax(layer(x), dim=1), (m, 96))
+
+    def test_linear_bias_logsumexp_then_elementwise(self):
+        layer = torch.nn.Linear(75, 200).cuda()
+        self.check(lambda x: ft.linear(x, layer.weight, layer.bias,
+                                       epilogue="logsumexp(dim=1, keepdim=true) -> "
+                                                "leaky_relu(0.01) -> gelu"),
+                   lambda x: F.gelu(F.leaky_relu(torch.logsumexp(layer(x), dim=1, keepdim=True),
+                                                 0.01)),
+                   (45, 75))
+
+    def test_linear_bias_layer_norm_gelu(self):
+        layer, norm = torch.nn.Linear(64, 150).cuda(), affine(torch.nn.LayerNorm(150).cuda())
+        self.check(lambda x: ft.linear(x, layer.weight, layer.bias, epilogue="layer_norm -> gelu",
+                                       operands=[norm.weight, norm.bias]),
+                   lambda x: F.gelu(norm(layer(x))), (33, 64))
+
+    def test_linear_bias_group_norm_hardtanh(self):
+        layer = torch.nn.Linear(72, 120).cuda()
+        norm = affine(torch.nn.GroupNorm(8, 120).cuda())
+        self.check(lambda x: ft.linear(x, layer.weight, layer.bias,
+                                       epilogue="group_norm(8) -> hardtanh(-2.0, 2.0)",
+                                       operands=[norm.weight, norm.bias]),
+                   lambda x: F.hardtanh(norm(layer(x)), -2.0, 2.0), (29, 72))
+
+    def test_linear_bias_sum(self):
+        layer = torch.nn.Linear(80, 130).cuda()
+        self.check(lambda x: ft.linear(x, layer.weight, layer.bias, epilogue="sum(dim=1)"),
+                   lambda x: layer(x).sum(dim=1), (50, 80))
+
+    def test_conv2d_bias_group_norm_tanh_hardswish(self):
+        conv = torch.nn.Conv2d(5, 16, 3, padding=1).cuda()
+        norm = affine(torch.nn.GroupNorm(4, 16).cuda())
+        self.check(lambda x: ft.conv2d(x, conv.weight, conv.bias, padding=1,
+                                       epilogue="group_norm(4) -> tanh -> hardswish",
+                                       operands=[norm.weight, norm.bias]),
+                   lambda x: F.hardswish(torch.tanh(norm(conv(x)))), (3, 5, 13, 11))
+
+    def test_conv_transpose3d_bias_batch_norm_in_training_mode(self):
+        conv = torch.nn.ConvTranspose3d(4, 6, 3, stride=2, padding=1, output_padding=1).cuda()
+        norm = affine(torch.nn.BatchNorm3d(6, momentum=0.2).cuda())
+        mine = [norm.running_mean.clone(), norm.running_var.clone()]  # fusetune's statistics
+        spec = ("conv_transpose3d(n=2, c=4, d=5, h=6, w=7, k=6, kernel=3, stride=2, padding=1, "
+                "output_padding=1) -> bias -> mul(2.0) -> batch_norm(momentum=0.2) -> "
+                "global_avg_pool")
+        self.assertEqual([t.updated for t in fusetune.describe(spec).tensors],
+                         [False, False, False, True, True, False, False])
+        self.check(lambda x: ft.fused(spec, x, conv.weight, conv.bias, *mine, norm.weight,
+                                      norm.bias),
+                   lambda x: F.adaptive_avg_pool3d(norm(conv(x) * 2.0), 1), (2, 4, 5, 6, 7))
+        self.close(mine[0], norm.running_mean, "running mean")
+        self.close(mine[1], norm.running_var, "running var")
+
+    def test_batch_norm_in_eval_mode_reads_the_running_statistics(self):
+        conv = torch.nn.Conv2d(3, 10, 3).cuda()
+        norm = affine(torch.nn.BatchNorm2d(10).cuda()).eval()
+        with torch.no_grad():
+            norm.running_mean.normal_()
+            norm.running_var.uniform_(0.5, 2.0)
+        before = norm.running_mean.clone()
+        self.check(lambda x: ft.conv2d(x, conv.weight, conv.bias,
+                                       epilogue="batch_norm(training=false) -> relu",
+                                       operands=[norm.running_mean, norm.running_var,
+                                                 norm.weight, norm.bias]),
+                   lambda x: F.relu(norm(conv(x))), (4, 3, 9, 12))
+        self.close(norm.running_mean, before, "running mean")
+
+    def test_conv3d_bias_softmax_then_two_max_pools(self):
+        conv = torch.nn.Conv3d(3, 6, 3).cuda()
+        self.check(lambda x: ft.conv3d(x, conv.weight, conv.bias,
+                                       epilogue="softmax(dim=1) -> max_pool3d(2) -> "
+                                                "max_pool3d(2)"),
+                   lambda x: F.max_pool3d(F.max_pool3d(torch.softmax(conv(x), dim=1), 2), 2),
+                   (2, 3, 7, 9, 11))
+
+    def test_conv2d_bias_instance_norm_div(self):
+        conv = torch.nn.Conv2d(4, 7, 3).cuda()
+        self.check(lambda x: ft.conv2d(x, conv.weight, conv.bias,
+                                       epilogue="instance_norm -> div(2.0)"),
+                   lambda x: F.instance_norm(conv(x)) / 2.0, (3, 4, 15, 13))
+
+    def test_conv_transpose2d_bias_max_pool_hardtanh_mean_tanh(self):
+        conv = torch.nn.ConvTranspose2d(5, 6, 3, stride=2, padding=1).cuda()
+        self.check(lambda x: ft.conv_transpose2d(
+                       x, conv.weight, conv.bias, stride=2, padding=1,
+                       epilogue="max_pool2d(2) -> hardtanh(-1.0, 1.0) -> "
+                                "mean(dim=(2, 3), keepdim=true) -> tanh"),
+                   lambda x: torch.tanh(F.hardtanh(F.max_pool2d(conv(x), 2), -1.0, 1.0)
+                                        .mean(dim=(2, 3), keepdim=True)),
+                   (2, 5, 9, 7))
 
 
 class Block(torch.nn.Module):
@@ -160,6 +311,64 @@ class Compile(unittest.TestCase):
         w, b = block.layer.weight.double(), block.layer.bias.double()
         (F.gelu(F.linear(x.double(), w, b)) * 0.5).square().sum().backward()
         self.assertLess(rel_error(got, block.layer.weight.grad), 1e-4)
+
+
+class NormBlock(torch.nn.Module):
+    """Linear -> BatchNorm1d -> tanh, fused when `fused`."""
+
+    def __init__(self, fused):
+        super().__init__()
+        self.fused = fused
+        self.layer = torch.nn.Linear(48, 40)
+        self.norm = affine(torch.nn.BatchNorm1d(40))
+
+    def forward(self, x):
+        if not self.fused:
+            return torch.tanh(self.norm(self.layer(x)))
+        norm = self.norm
+        return ft.linear(x, self.layer.weight, self.layer.bias,
+                         epilogue=f"batch_norm(training={str(self.training).lower()}) -> tanh",
+                         operands=[norm.running_mean, norm.running_var, norm.weight, norm.bias])
+
+
+@unittest.skipUnless(CUDA and HAS_CUSTOM_OP, "needs a CUDA GPU and torch.library.custom_op")
+class CompileRunningStatistics(unittest.TestCase):
+    """torch.compile sees the kernel's writes to batch_norm's running statistics."""
+
+    def setUp(self):
+        torch.manual_seed(4)
+        warnings.simplefilter("ignore", fusetune.FusetuneWarning)
+        self.flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+
+    def tearDown(self):
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = self.flags
+
+    def test_training_steps_match_pytorch_s(self):
+        plain, fused = NormBlock(False).cuda(), NormBlock(True).cuda()
+        fused.load_state_dict(plain.state_dict())
+        compiled = torch.compile(fused, fullgraph=True)
+        for _ in range(3):
+            x = randn(21, 48)
+            got, want = compiled(x), plain(x)
+            torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+            got.square().sum().backward()
+            want.square().sum().backward()
+        for name in ("norm.running_mean", "norm.running_var"):
+            torch.testing.assert_close(fused.get_buffer(name), plain.get_buffer(name),
+                                       atol=1e-5, rtol=1e-5, msg=name)
+        for name, parameter in plain.named_parameters():
+            torch.testing.assert_close(fused.get_parameter(name).grad, parameter.grad,
+                                       atol=1e-4, rtol=1e-4, msg=f"{name}.grad")
+
+    def test_inference_in_eval_mode_leaves_them(self):
+        plain, fused = NormBlock(False).cuda().eval(), NormBlock(True).cuda().eval()
+        fused.load_state_dict(plain.state_dict())
+        compiled = torch.compile(fused, fullgraph=True)
+        x = randn(5, 48)
+        with torch.no_grad():
+            torch.testing.assert_close(compiled(x), plain(x), atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(fused.norm.running_mean, plain.norm.running_mean)
 
 
 @unittest.skipUnless(CUDA, "needs a CUDA GPU")

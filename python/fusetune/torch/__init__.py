@@ -9,8 +9,9 @@ Every call reads its shapes off the tensors, writes the spec (`linear(m=1024, n=
 and launches the kernel tuned for that spec on the current CUDA stream. A spec never tuned runs
 a default kernel, with a FusetuneWarning saying how to tune it.
 
-The calls are one custom op, `torch.ops.fusetune.fused`, which torch.compile traces without a
-graph break (PyTorch 2.4 and later). They are differentiable: the backward pass runs PyTorch's
+The calls are one custom op, `torch.ops.fusetune.fused` (`fused_updating` where the kernel also
+updates batch_norm's running statistics), which torch.compile traces without a graph break
+(PyTorch 2.4 and later). They are differentiable: the backward pass runs PyTorch's
 own ops on the spec (it recomputes the forward chain), not a fused kernel.
 
 Precision: by default "auto", the fastest tuned precision whose measured error stays at fp32
@@ -75,7 +76,9 @@ def _settings(precision, tolerance):
 
 def fused(spec, *tensors, precision=None, tolerance=None):
     """Runs `spec` (fusetune's spec text) on `tensors`, given in the order its description
-    lists them (fusetune.describe(spec).tensors), and returns the new output tensor."""
+    lists them (fusetune.describe(spec).tensors), and returns the new output tensor. Tensors
+    the description marks `updated` (batch_norm's running statistics in training mode) are
+    updated in place, as nn.BatchNorm updates its own."""
     precision, tolerance = _settings(precision, tolerance)
     for i, tensor in enumerate(tensors):  # the op's dispatcher would refuse it less clearly
         if not isinstance(tensor, torch.Tensor):
@@ -110,8 +113,11 @@ def _inputs(op, x, weight, bias, epilogue, operands):
 def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, tolerance=None):
     """`epilogue(F.linear(x, weight, bias))` in one kernel. x [..., in_features], weight
     [out_features, in_features], bias [out_features] or None; `epilogue` is the ops after it in
-    spec syntax ("mul(2.0) -> leaky_relu(0.1)", "add(tensor) -> gelu") and `operands` the
-    tensors its ops name (channel, column, row, tensor), in order."""
+    spec syntax ("mul(2.0) -> leaky_relu(0.1)", "add(tensor) -> gelu", "softmax(dim=1)") and
+    `operands` the tensors its ops name (channel, column, row, tensor; a normalization's
+    running mean and variance, weight and bias), in the order describe() lists them. The
+    epilogue sees the value [M, N], x's leading dimensions flattened into M: dim=1 is the
+    features; the output gets x's leading dimensions back while the rows remain."""
     check_main_operands("linear", x, weight, None)
     k = x.shape[-1]
     m = x.numel() // k if k else 0
@@ -127,7 +133,9 @@ def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, to
     flat = x.reshape(m, k)
     tensors = [flat] + _inputs("linear", x, weight, bias, epilogue, operands)[1:]
     out = fused(spec, *tensors, precision=precision, tolerance=tolerance)
-    return out.reshape(*x.shape[:-1], out.shape[-1]) if x.dim() != 2 else out
+    if x.dim() == 2 or not _op.keeps_rows(spec):
+        return out
+    return out.reshape(*x.shape[:-1], *out.shape[1:])
 
 
 def _convolution(op, dims, x, weight, bias, arguments, epilogue, operands, precision,
@@ -178,7 +186,8 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
 def reference(spec, *tensors):
     """What `spec` computes on `tensors`, with PyTorch's own ops (what the backward pass
-    differentiates); for checking fused results."""
+    differentiates); for checking fused results. Like the kernel, it updates the tensors the
+    description marks `updated` in place."""
     description = describe(spec)
     if len(tensors) != len(description.tensors):
         names = ", ".join(t.name for t in description.tensors)

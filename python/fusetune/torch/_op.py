@@ -1,8 +1,14 @@
-"""The one custom op every fusetune.torch call goes through, fusetune::fused(spec, precision,
+"""The custom op every fusetune.torch call goes through, fusetune::fused(spec, precision,
 tolerance, tensors): checks the tensors, launches the tuned kernel on the current stream, and
 differentiates through the spec's PyTorch reference. Registered with torch.library (PyTorch 2.4
 and later) so that torch.compile traces it without a graph break; older PyTorch gets a plain
-autograd.Function."""
+autograd.Function.
+
+A kernel that also writes some of its tensors in place (batch_norm's running statistics in
+training mode; TensorInfo.updated) goes through fusetune::fused_updating instead, which runs on
+copies of those tensors and returns them after the output; the call then copies them back.
+PyTorch refuses autograd formulas for ops declared to mutate their inputs, and this is the form
+its own functionalization gives batch_norm, so torch.compile sees every write."""
 
 import threading
 from typing import List
@@ -72,10 +78,42 @@ def launch(spec, precision, tolerance, tensors):
     return out
 
 
+def _constant_while_compiling(function):
+    """`function` of a spec's text, which reads its description through the C library:
+    torch.compile calls it while tracing instead of tracing into it."""
+    mark = getattr(getattr(torch, "compiler", None), "assume_constant_result", None)
+    return mark(function) if mark is not None else function
+
+
+@_constant_while_compiling
+def updated_indices(spec):
+    """Where the tensors `spec`'s kernel also writes are among its tensors: a tuple of ints."""
+    return tuple(i for i, info in enumerate(describe(spec).tensors) if info.updated)
+
+
+@_constant_while_compiling
+def keeps_rows(spec):
+    """Whether the output of a GEMM spec still has the main op's rows first: no reduction
+    combined them (a softmax over dim 0 keeps them as rows)."""
+    return all(0 not in e["dims"] or e["in_shape"] == e["out_shape"]
+               for e in describe(spec).chain if e["kind"] == "reduction")
+
+
+def _replaced(tensors, indices, values):
+    tensors = list(tensors)
+    for i, value in zip(indices, values):
+        tensors[i] = value
+    return tensors
+
+
 def gradients(spec, tensors, wanted, grad):
     """The gradients of `spec`'s output with respect to the tensors flagged in `wanted` (None
     for the others), from PyTorch's own ops on the spec's reference."""
     description = describe(spec)
+    # The reference updates running statistics as the forward kernel did: on copies, so that
+    # they are updated once.
+    indices = updated_indices(spec)
+    tensors = _replaced(tensors, indices, [tensors[i].detach().clone() for i in indices])
     chosen = [t for t, w in zip(tensors, wanted) if w]
 
     def output(*variables):
@@ -115,12 +153,51 @@ if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_auto
 
     _fused.register_autograd(_backward, setup_context=_setup_context)
 
+    def _with_copies(spec, tensors):
+        """`tensors` with copies in place of those the kernel updates, and the copies."""
+        indices = updated_indices(spec)
+        copies = [tensors[i].clone() for i in indices]
+        return _replaced(tensors, indices, copies), copies
+
+    @torch.library.custom_op("fusetune::fused_updating", mutates_args=())
+    def _fused_updating(spec: str, precision: str, tolerance: float,
+                        tensors: List[torch.Tensor]) -> List[torch.Tensor]:
+        tensors, copies = _with_copies(spec, tensors)
+        return [launch(spec, precision, tolerance, tensors), *copies]
+
+    @_fused_updating.register_fake
+    def _(spec, precision, tolerance, tensors):
+        tensors, copies = _with_copies(spec, tensors)
+        return [placeholder(spec, tensors), *copies]
+
+    def _setup_updating_context(ctx, inputs, output):
+        spec, _, _, tensors = inputs
+        ctx.spec = spec
+        ctx.wanted = [t.requires_grad for t in tensors]
+        # The updated tensors change once the call copies back into them: keep the copies.
+        ctx.save_for_backward(*_replaced(tensors, updated_indices(spec), output[1:]))
+
+    def _updating_backward(ctx, grads):
+        return None, None, None, gradients(ctx.spec, ctx.saved_tensors, ctx.wanted, grads[0])
+
+    _fused_updating.register_autograd(_updating_backward, setup_context=_setup_updating_context)
+
     def run(spec, precision, tolerance, tensors):
-        return _fused(spec, precision, tolerance, list(tensors))
+        indices = updated_indices(spec)
+        if not indices:
+            return _fused(spec, precision, tolerance, list(tensors))
+        out, *values = _fused_updating(spec, precision, tolerance, list(tensors))
+        with torch.no_grad():
+            for i, value in zip(indices, values):
+                tensors[i].copy_(value)
+        return out
 
 else:
 
     class _Fused(torch.autograd.Function):
+        """Here the kernel updates running statistics in place after they were saved: no
+        harm, since batch_norm's output does not depend on them in training mode."""
+
         @staticmethod
         def forward(ctx, spec, precision, tolerance, *tensors):
             ctx.spec = spec

@@ -68,40 +68,84 @@ def _broadcast(operand, tensor, value):
     return tensor  # column: along the last dimension already; tensor: the value's own shape
 
 
-def _pool(pool, value):
+def _elementwise(entry, value, operands, main):
+    name, operand = entry["op"], entry["operand"]
+    if name in _UNARY:
+        return _UNARY[name](value, entry["scalars"], entry["mode"])
+    if operand == "scalar":
+        other = entry["scalars"][0]
+    elif operand == "main":
+        other = main
+    else:
+        other = _broadcast(operand, operands[0], value)
+    return _BINARY[name](value, other)
+
+
+def _pool(entry, value, operands, main):
     dims = value.dim() - 2
-    if pool["kind"] == "global_avg":
+    if entry["pool"] == "global_avg":
         return value.mean(dim=tuple(range(2, value.dim())), keepdim=True)
-    kernel, stride, padding = (_spatial(pool[k], dims) for k in ("kernel", "stride", "padding"))
-    if pool["kind"] == "max":
+    kernel, stride, padding = (_spatial(entry[k], dims) for k in ("kernel", "stride", "padding"))
+    if entry["pool"] == "max":
         return (F.max_pool2d if dims == 2 else F.max_pool3d)(value, kernel, stride, padding)
     return (F.avg_pool2d if dims == 2 else F.avg_pool3d)(value, kernel, stride, padding,
                                                           count_include_pad=True)
 
 
+def _rms_norm(x, normalized_shape, weight, eps):
+    if hasattr(F, "rms_norm"):  # PyTorch 2.4 and later
+        return F.rms_norm(x, normalized_shape, weight, eps)
+    trailing = tuple(range(x.dim() - len(normalized_shape), x.dim()))
+    y = x * torch.rsqrt(x.square().mean(dim=trailing, keepdim=True) + eps)
+    return y if weight is None else y * weight
+
+
+def _batch_norm(x, entry, running, weight, bias):
+    eps, momentum = entry["scalars"]
+    # Training mode updates the running statistics in place, as the fused kernel does.
+    return F.batch_norm(x, running[0], running[1], weight, bias, training=entry["training"],
+                        momentum=momentum, eps=eps)
+
+
+def _reduction(entry, value, operands, main):
+    name, dims = entry["op"], tuple(entry["dims"])
+    if name in ("sum", "mean", "amax", "amin", "logsumexp"):
+        return getattr(torch, name)(value, dim=dims, keepdim=entry["keepdim"])
+    if name == "softmax":
+        return torch.softmax(value, dim=dims[0])
+    if name == "log_softmax":
+        return torch.log_softmax(value, dim=dims[0])
+    # Normalizations' operands, as generator/chain_ir.cc lists them: batch_norm's running mean
+    # and variance (when it tracks them), then the weight and the bias (when affine).
+    rest = iter(operands)
+    running = (next(rest), next(rest)) if entry["track_running_stats"] else (None, None)
+    weight, bias = next(rest, None), next(rest, None)
+    eps = entry["scalars"][0]
+    if name == "layer_norm":
+        return F.layer_norm(value, entry["normalized_shape"], weight, bias, eps)
+    if name == "rms_norm":
+        return _rms_norm(value, entry["normalized_shape"], weight, eps)
+    if name == "group_norm":
+        return F.group_norm(value, entry["groups"], weight, bias, eps)
+    if name == "instance_norm":
+        return F.instance_norm(value, weight=weight, bias=bias, eps=eps)
+    if name == "batch_norm":
+        return _batch_norm(value, entry, running, weight, bias)
+    raise NotImplementedError(f"fusetune.torch has no reference for the reduction {name!r}")
+
+
+_STEPS = {"elementwise": _elementwise, "pool": _pool, "reduction": _reduction}
+
+
 def evaluate(description, tensors):
     """What the spec of `description` computes on `tensors` (in its launch order), with PyTorch
-    ops in the tensors' dtype."""
-    operands = iter(tensors[2:])
+    ops in the tensors' dtype. Like the fused kernel, it updates the tensors the description
+    marks `updated` (batch_norm's running statistics in training mode) in place."""
     value = _main(description.main, tensors[0], tensors[1])
-    layer = value  # the "main" operand: the layer's output, with its bias when it starts with one
-    pool = description.pool
-    for i, op in enumerate(description.epilogue):
-        if pool is not None and pool["position"] == i:
-            value = _pool(pool, value)
-        name, operand = op["op"], op["operand"]
-        if name in _UNARY:
-            value = _UNARY[name](value, op["scalars"], op["mode"])
-            continue
-        if operand == "scalar":
-            other = op["scalars"][0]
-        elif operand == "main":
-            other = layer
-        else:
-            other = _broadcast(operand, next(operands), value)
-        value = _BINARY[name](value, other)
-        if name == "bias" and i == 0:
-            layer = value
-    if pool is not None and pool["position"] == len(description.epilogue):
-        value = _pool(pool, value)
+    main = value  # the "main" operand: the layer's output, with its bias when it starts with one
+    for i, entry in enumerate(description.chain):
+        operands = [tensors[t] for t in entry["tensors"]]
+        value = _STEPS[entry["kind"]](entry, value, operands, main)
+        if i + 1 == description.main_value_stages:
+            main = value
     return value
