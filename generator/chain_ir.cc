@@ -276,8 +276,10 @@ bool has_channels(const ChainIR& ir) {
   return ir.main.is_conv() && ir.axes.size() >= 2 && ir.axes[1] == 'c';
 }
 
+// Dims a reduction kept as 1s are still dims a pool may slide over, as in PyTorch.
 bool has_positions(const ChainIR& ir) {
-  return ir.main.is_conv() && ir.axes == (ir.main.spatial_dims() == 3 ? "ncdhw" : "nchw");
+  return ir.main.is_conv() &&
+         ir.axes.size() == static_cast<std::size_t>(2 + ir.main.spatial_dims());
 }
 
 }  // namespace fusetune

@@ -78,7 +78,7 @@ void append_stage(ChainIR& ir, const ChainOp& op);
 
 // Whether the value of `ir` as it stands has the layout an operand or a pool step needs:
 // [M, N] for column and row vectors, [N, C, ...] with all the convolution's channels for channel
-// vectors, [N, C, (D,) H, W] for a pool step.
+// vectors, [N, C, (D,) H, W] for a pool step (any extents, 1s kept by a reduction included).
 bool has_rows_and_columns(const ChainIR& ir);
 bool has_channels(const ChainIR& ir);
 bool has_positions(const ChainIR& ir);

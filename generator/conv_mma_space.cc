@@ -62,7 +62,7 @@ std::optional<std::string> conv_mma_spec_rejection(const Spec& spec) {
         "conv_mma runs plain convolutions, not {}; the direct family runs it (--precision fp32)",
         main_op_name(main.kind));
   if (spec.first_pool())
-    return "conv_mma fuses no pool step; the direct family does (--precision fp32)";
+    return "conv_mma fuses no pool step: a plan's finishing kernels pool after it";
   if (main.dtype != DataType::fp32) return "conv_mma reads fp32 tensors";
   return std::nullopt;
 }

@@ -17,6 +17,7 @@
 #include "generator/gemm_wgmma_space.h"
 #include "generator/gemv_simt_emitter.h"
 #include "generator/gemv_simt_space.h"
+#include "generator/plan.h"
 
 namespace fusetune {
 namespace {
@@ -30,8 +31,20 @@ Candidate candidate(const MainOp& main, const KernelConfig& config) {
   return {config, config_name(main, config)};
 }
 
-std::optional<std::string> rejection(const Spec& spec, const DeviceLimits& limits,
+// The direct convolution family pools in its epilogue; the others leave pools to a plan's
+// finishing kernels.
+bool fuses_pool(const KernelConfig& config) {
+  return std::holds_alternative<ConvSimtConfig>(config);
+}
+
+// What a kernel of `config`'s family computes of `spec`: the part before any finishing kernels.
+Spec kernel_spec(const Spec& spec, const KernelConfig& config) {
+  return main_kernel_spec(spec, fuses_pool(config));
+}
+
+std::optional<std::string> rejection(const Spec& full_spec, const DeviceLimits& limits,
                                      const KernelConfig& config) {
+  const Spec spec = kernel_spec(full_spec, config);
   const MainOp& main = spec.main;
   const bool conv_kernel = std::holds_alternative<ConvSimtConfig>(config) ||
                            std::holds_alternative<ConvMmaConfig>(config);
@@ -66,11 +79,12 @@ std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits
                                     Precision precision) {
   std::vector<Candidate> candidates;
   if (spec.main.is_conv()) {
-    // fp32 on CUDA cores (every convolution); TF32 and 3xTF32 on tensor cores (plain ones).
+    // fp32 on CUDA cores (every convolution, pooling in the epilogue); TF32 and 3xTF32 on tensor
+    // cores, any pool step left to finishing kernels.
     if (precision == Precision::fp32)
-      for (const ConvSimtConfig& c : conv_simt_space(spec, limits))
+      for (const ConvSimtConfig& c : conv_simt_space(main_kernel_spec(spec, true), limits))
         candidates.push_back(candidate(spec.main, c));
-    for (const ConvMmaConfig& c : conv_mma_space(spec, limits, precision))
+    for (const ConvMmaConfig& c : conv_mma_space(main_kernel_spec(spec, false), limits, precision))
       candidates.push_back(candidate(spec.main, c));
     return candidates;
   }
@@ -116,7 +130,7 @@ std::optional<std::string> missing_family(const Spec& spec, Precision precision)
   if (precision != Precision::tf32 && precision != Precision::tf32x3)
     return fmt::format("{} has no {} kernel family; use --precision fp32, tf32 or 3xtf32",
                        main_op_name(spec.main.kind), to_string(precision));
-  if (const std::optional<std::string> why = conv_mma_spec_rejection(spec))
+  if (const std::optional<std::string> why = conv_mma_spec_rejection(main_kernel_spec(spec, false)))
     return fmt::format("'{}' has no kernel at precision {}: {}", spec.canonical(),
                        to_string(precision), *why);
   return std::nullopt;
@@ -126,8 +140,9 @@ Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precis
   if (spec.main.is_conv()) {
     if (const std::optional<std::string> why = missing_family(spec, precision))
       throw Error(StatusCode::invalid_argument, *why);
-    if (precision == Precision::fp32) return candidate(spec.main, conv_simt_default(spec, limits));
-    return candidate(spec.main, conv_mma_default(spec, limits, precision));
+    if (precision == Precision::fp32)
+      return candidate(spec.main, conv_simt_default(main_kernel_spec(spec, true), limits));
+    return candidate(spec.main, conv_mma_default(main_kernel_spec(spec, false), limits, precision));
   }
   if (precision == Precision::fp32)
     return candidate(spec.main, gemm_simt_default(spec.main, limits));
@@ -177,14 +192,17 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
   return candidate(spec.main, *config);
 }
 
-KernelSource generate(const Spec& spec, const KernelConfig& config) {
-  return std::visit(Overloaded{[&](const GemmSimtConfig& c) { return emit_gemm_simt(spec, c); },
-                               [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); },
-                               [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); },
-                               [&](const ConvSimtConfig& c) { return emit_conv_simt(spec, c); },
-                               [&](const ConvMmaConfig& c) { return emit_conv_mma(spec, c); },
-                               [&](const GemvSimtConfig& c) { return emit_gemv_simt(spec, c); }},
-                    config);
+KernelSource generate(const Spec& full_spec, const KernelConfig& config) {
+  const Spec spec = kernel_spec(full_spec, config);
+  KernelSource main =
+      std::visit(Overloaded{[&](const GemmSimtConfig& c) { return emit_gemm_simt(spec, c); },
+                            [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); },
+                            [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); },
+                            [&](const ConvSimtConfig& c) { return emit_conv_simt(spec, c); },
+                            [&](const ConvMmaConfig& c) { return emit_conv_mma(spec, c); },
+                            [&](const GemvSimtConfig& c) { return emit_gemv_simt(spec, c); }},
+                 config);
+  return with_finishing_kernels(full_spec, spec, std::move(main));
 }
 
 std::string config_json(const KernelConfig& config) {

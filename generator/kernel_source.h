@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,8 @@ struct LaunchGeometry {
   unsigned dynamic_smem_bytes = 0;
   std::vector<TensorMapSpec> tensor_maps;  // kernel parameters 2, 3, ... in this order
   // Global scratch memory the kernel takes after its tensor maps (`float* workspace`), zeroed
-  // when the launcher allocates it and left zeroed by every launch. 0: no such parameter.
+  // when the launcher allocates it. What a kernel needs zero at its start (split-K's sums and
+  // counters) it leaves zero at its end. 0: no such parameter.
   std::uint64_t workspace_bytes = 0;
   // Blocks per thread-block cluster along x (the kernel's __cluster_dims__). Such kernels are
   // persistent, taking work by gridDim: the launcher trims the grid to the clusters that fit
@@ -45,10 +47,29 @@ struct LaunchGeometry {
   friend bool operator==(const LaunchGeometry&, const LaunchGeometry&) = default;
 };
 
+// One more launch of a plan: an entry of the same module, run after the main kernel.
+struct KernelStep {
+  std::string entry;
+  LaunchGeometry launch;
+
+  friend bool operator==(const KernelStep&, const KernelStep&) = default;
+};
+
+// The kernels of a plan (generator/plan.h) that run after its main kernel. Every kernel of a plan
+// shares one workspace, as large as the largest workspace_bytes asks.
+struct FinishingPlan {
+  std::vector<KernelStep> steps;  // in launch order; empty where one kernel computes the spec
+  // Where the main kernel writes: bytes into the workspace; nullopt: LaunchArgs::out.
+  std::optional<std::uint64_t> main_output_offset;
+
+  friend bool operator==(const FinishingPlan&, const FinishingPlan&) = default;
+};
+
 struct KernelSource {
   std::string name;  // procedural config name, also the kernel's entry symbol
   std::string code;  // complete, self-contained CUDA C++ (compiles with nvcc or NVRTC)
   LaunchGeometry launch;
+  FinishingPlan finishing = {};
   // Uses features of one arch only (wgmma, setmaxnreg): compiled for "sm_90a", not "sm_90".
   bool arch_specific = false;
 };

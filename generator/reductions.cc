@@ -97,9 +97,11 @@ std::vector<ReductionOpInfo> make_registry() {
                  .statistic = Statistic::max_sum_exp,
                  .result = "expf({x} - {s}.max) / {s}.sum",
                  .reference = [](Group g, Params) {
-                   const double lse = log_sum_exp(g);
+                   const double m = max_of(g);
                    std::vector<double> out;
-                   for (double v : g) out.push_back(std::exp(v - lse));
+                   for (double v : g) out.push_back(std::exp(v - m));
+                   const double sum = sum_of(out);
+                   for (double& v : out) v /= sum;
                    return out;
                  }});
   ops.push_back({.name = "log_softmax",

@@ -141,8 +141,10 @@ class ReductionReader {
     }
     if (reader_.accept(TokenKind::open)) {
       argument.tuple.emplace();
-      do argument.tuple->push_back(reader_.take());
-      while (reader_.accept(TokenKind::comma));
+      do {
+        if (!argument.tuple->empty() && reader_.peek().kind == TokenKind::close) break;  // (1,)
+        argument.tuple->push_back(reader_.take());
+      } while (reader_.accept(TokenKind::comma));
       reader_.expect(TokenKind::close, fmt::format("expected ',' or ')' in the values of {} of {}",
                                                    argument.name, info_.name));
     } else {
@@ -247,6 +249,11 @@ class ReductionReader {
           reader_.fail(fmt::format("{} needs dim=: write {}", info_.name, usage()), end);
         break;
       case GroupBy::trailing: {
+        if (rank == 0)
+          reader_.fail(fmt::format("{} normalizes the last dims of a value, and this one has none "
+                                   "left",
+                                   info_.name),
+                       name_.position);
         if (op_.normalized_shape.empty()) op_.normalized_shape = {shape_.back()};
         const std::size_t count = op_.normalized_shape.size();
         if (count > shape_.size() ||
@@ -270,6 +277,11 @@ class ReductionReader {
         if (rank < 3)
           reader_.fail(fmt::format("{} normalizes positions: it needs a value [N, C, ...], and "
                                    "this one is {}",
+                                   info_.name, shape_text),
+                       name_.position);
+        if (product_from(2) < 2)
+          reader_.fail(fmt::format("{} needs more than one position per channel; the value {} "
+                                   "has one",
                                    info_.name, shape_text),
                        name_.position);
         break;

@@ -212,7 +212,7 @@ class DatabaseLibrary final : public Library {
       if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);
     }
     return std::make_shared<LoadedSpecKernel>(
-        spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch));
+        spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch, source.finishing));
   }
 
   // Notes `spec` in the user database for `fusetune tune --misses`, `served` in its place.

@@ -12,33 +12,44 @@
 namespace fusetune {
 
 LoadedKernel::LoadedKernel(const std::vector<char>& cubin, const std::string& entry,
-                           const LaunchGeometry& geometry)
-    : geometry_(geometry) {
+                           const LaunchGeometry& geometry, const FinishingPlan& finishing)
+    : main_output_offset_(finishing.main_output_offset) {
   check_cuda(cudaLibraryLoadData(&library_, cubin.data(), nullptr, nullptr, 0, nullptr, nullptr, 0),
              fmt::format("loading the cubin of {}", entry));
   try {
-    check_cuda(cudaLibraryGetKernel(&kernel_, library_, entry.c_str()),
-               fmt::format("finding kernel {} in its cubin", entry));
-    const void* function = reinterpret_cast<const void*>(kernel_);
-    check_cuda(cudaFuncSetAttribute(function, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(geometry.dynamic_smem_bytes)),
-               fmt::format("allowing {} bytes of dynamic shared memory to {}",
-                           geometry.dynamic_smem_bytes, entry));
+    main_ = find_entry(entry, geometry);
     cudaFuncAttributes attributes{};
-    check_cuda(cudaFuncGetAttributes(&attributes, function),
+    check_cuda(cudaFuncGetAttributes(&attributes, reinterpret_cast<const void*>(main_.kernel)),
                fmt::format("reading the attributes of {}", entry));
     registers_ = attributes.numRegs;
-    if (geometry.cluster > 1) trim_grid_to_active_clusters(entry);
-    if (geometry.workspace_bytes > 0)
-      workspaces_ = std::make_unique<StreamWorkspaces>(geometry.workspace_bytes);
+    if (geometry.cluster > 1) trim_grid_to_active_clusters(main_, entry);
+    std::uint64_t workspace_bytes = geometry.workspace_bytes;
+    for (const KernelStep& step : finishing.steps) {
+      finishing_.push_back(find_entry(step.entry, step.launch));
+      workspace_bytes = std::max(workspace_bytes, step.launch.workspace_bytes);
+    }
+    if (workspace_bytes > 0) workspaces_ = std::make_unique<StreamWorkspaces>(workspace_bytes);
   } catch (...) {
     cudaLibraryUnload(library_);
     throw;
   }
 }
 
-void LoadedKernel::trim_grid_to_active_clusters(const std::string& entry) {
-  LaunchGeometry& g = geometry_;
+LoadedKernel::Entry LoadedKernel::find_entry(const std::string& entry,
+                                             const LaunchGeometry& geometry) const {
+  Entry found{.kernel = nullptr, .geometry = geometry};
+  check_cuda(cudaLibraryGetKernel(&found.kernel, library_, entry.c_str()),
+             fmt::format("finding kernel {} in its cubin", entry));
+  check_cuda(cudaFuncSetAttribute(reinterpret_cast<const void*>(found.kernel),
+                                  cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  static_cast<int>(geometry.dynamic_smem_bytes)),
+             fmt::format("allowing {} bytes of dynamic shared memory to {}",
+                         geometry.dynamic_smem_bytes, entry));
+  return found;
+}
+
+void LoadedKernel::trim_grid_to_active_clusters(Entry& entry, const std::string& name) {
+  LaunchGeometry& g = entry.geometry;
   cudaLaunchConfig_t config{};
   config.gridDim = dim3(g.grid[0], g.grid[1], g.grid[2]);
   config.blockDim = dim3(g.block[0], g.block[1], g.block[2]);
@@ -50,16 +61,16 @@ void LoadedKernel::trim_grid_to_active_clusters(const std::string& entry) {
   config.attrs = &attribute;
   config.numAttrs = 1;
   int clusters = 0;
-  check_cuda(
-      cudaOccupancyMaxActiveClusters(&clusters, reinterpret_cast<const void*>(kernel_), &config),
-      fmt::format("counting the clusters of {} that fit the GPU at once", entry));
+  check_cuda(cudaOccupancyMaxActiveClusters(&clusters, reinterpret_cast<const void*>(entry.kernel),
+                                            &config),
+             fmt::format("counting the clusters of {} that fit the GPU at once", name));
   if (clusters < 1)
     throw Error(
         StatusCode::cuda_error,
         fmt::format(
             "{}: no cluster of {} blocks with {} bytes of shared memory each fits this GPU; tune "
             "again to choose another kernel",
-            entry, g.cluster, g.dynamic_smem_bytes));
+            name, g.cluster, g.dynamic_smem_bytes));
   // Clusters must fit within a GPC, so fewer than SMs / cluster may be resident at once (on the
   // H100, 66 clusters of two fit at 145-193 KiB: nothing is trimmed there). A persistent grid
   // beyond them would run its last clusters after the others had finished.
@@ -72,8 +83,9 @@ LoadedKernel::~LoadedKernel() {
 
 LoadedKernel::LoadedKernel(LoadedKernel&& other) noexcept
     : library_(std::exchange(other.library_, nullptr)),
-      kernel_(std::exchange(other.kernel_, nullptr)),
-      geometry_(other.geometry_),
+      main_(other.main_),
+      finishing_(std::move(other.finishing_)),
+      main_output_offset_(other.main_output_offset_),
       registers_(other.registers_),
       workspaces_(std::move(other.workspaces_)) {}
 
@@ -81,16 +93,18 @@ LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
   if (this != &other) {
     if (library_) cudaLibraryUnload(library_);
     library_ = std::exchange(other.library_, nullptr);
-    kernel_ = std::exchange(other.kernel_, nullptr);
-    geometry_ = other.geometry_;
+    main_ = other.main_;
+    finishing_ = std::move(other.finishing_);
+    main_output_offset_ = other.main_output_offset_;
     registers_ = other.registers_;
     workspaces_ = std::move(other.workspaces_);
   }
   return *this;
 }
 
-cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
-  const LaunchGeometry& g = geometry_;
+cudaError_t LoadedKernel::launch_entry(const Entry& entry, cudaStream_t stream,
+                                       const LaunchArgs& args, void* workspace) {
+  const LaunchGeometry& g = entry.geometry;
   // The arguments, then a TMA descriptor per tensor map, encoded for this launch's pointers,
   // then the workspace.
   constexpr std::size_t kMaxMaps = 4;
@@ -104,15 +118,30 @@ cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) co
       return error;
     params[count++] = &maps[i];
   }
+  if (g.workspace_bytes > 0) params[count++] = &workspace;
+  return cudaLaunchKernel(
+      reinterpret_cast<const void*>(entry.kernel), dim3(g.grid[0], g.grid[1], g.grid[2]),
+      dim3(g.block[0], g.block[1], g.block[2]), params, g.dynamic_smem_bytes, stream);
+}
+
+cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
   void* workspace = nullptr;
   if (workspaces_) {
     if (const cudaError_t error = workspaces_->get(stream, &workspace); error != cudaSuccess)
       return error;
-    params[count++] = &workspace;
   }
-  return cudaLaunchKernel(
-      reinterpret_cast<const void*>(kernel_), dim3(g.grid[0], g.grid[1], g.grid[2]),
-      dim3(g.block[0], g.block[1], g.block[2]), params, g.dynamic_smem_bytes, stream);
+  // A plan's main kernel may write into the workspace, for the finishing kernels to read.
+  LaunchArgs main_args = args;
+  if (main_output_offset_)
+    main_args.out = reinterpret_cast<float*>(static_cast<char*>(workspace) + *main_output_offset_);
+  if (const cudaError_t error = launch_entry(main_, stream, main_args, workspace);
+      error != cudaSuccess)
+    return error;
+  for (const Entry& entry : finishing_)
+    if (const cudaError_t error = launch_entry(entry, stream, args, workspace);
+        error != cudaSuccess)
+      return error;
+  return cudaSuccess;
 }
 
 }  // namespace fusetune

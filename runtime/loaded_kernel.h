@@ -4,7 +4,10 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "generator/kernel_source.h"
@@ -16,32 +19,43 @@ namespace fusetune {
 class LoadedKernel {
  public:
   // Loads `cubin`, finds `entry` and allows it the dynamic shared memory `geometry` asks for;
-  // a cluster kernel's persistent grid is cut to the clusters that fit the GPU at once.
-  // Throws Error(cuda_error) saying which step failed.
+  // a cluster kernel's persistent grid is cut to the clusters that fit the GPU at once. A plan's
+  // finishing kernels are further entries of the same cubin. Throws Error(cuda_error) saying
+  // which step failed.
   LoadedKernel(const std::vector<char>& cubin, const std::string& entry,
-               const LaunchGeometry& geometry);
+               const LaunchGeometry& geometry, const FinishingPlan& finishing = {});
   ~LoadedKernel();
   LoadedKernel(LoadedKernel&& other) noexcept;
   LoadedKernel& operator=(LoadedKernel&& other) noexcept;
   LoadedKernel(const LoadedKernel&) = delete;
   LoadedKernel& operator=(const LoadedKernel&) = delete;
 
-  // Enqueues one launch; the launch error, if any (execution errors surface later). A kernel
-  // that needs a workspace gets its stream's, allocated on that stream's first launch.
+  // Enqueues the kernel, or a plan's kernels in order; the launch error, if any (execution
+  // errors surface later). Kernels that need a workspace get their stream's, allocated (and
+  // zeroed) on that stream's first launch, so that a CUDA graph may capture any later launch.
   cudaError_t launch(cudaStream_t stream, const LaunchArgs& args) const;
 
-  const LaunchGeometry& geometry() const { return geometry_; }
-  int registers() const { return registers_; }
+  const LaunchGeometry& geometry() const { return main_.geometry; }  // the main kernel's
+  int registers() const { return registers_; }                       // the main kernel's
 
  private:
+  struct Entry {
+    cudaKernel_t kernel = nullptr;
+    LaunchGeometry geometry;
+  };
+
+  Entry find_entry(const std::string& entry, const LaunchGeometry& geometry) const;
   // Cluster kernels: the grid is cut to the clusters cudaOccupancyMaxActiveClusters says fit.
-  void trim_grid_to_active_clusters(const std::string& entry);
+  static void trim_grid_to_active_clusters(Entry& entry, const std::string& name);
+  static cudaError_t launch_entry(const Entry& entry, cudaStream_t stream, const LaunchArgs& args,
+                                  void* workspace);
 
   cudaLibrary_t library_ = nullptr;
-  cudaKernel_t kernel_ = nullptr;
-  LaunchGeometry geometry_;
+  Entry main_;
+  std::vector<Entry> finishing_;
+  std::optional<std::uint64_t> main_output_offset_;
   int registers_ = 0;
-  std::unique_ptr<StreamWorkspaces> workspaces_;  // when geometry_.workspace_bytes > 0
+  std::unique_ptr<StreamWorkspaces> workspaces_;  // when some kernel needs one
 };
 
 }  // namespace fusetune

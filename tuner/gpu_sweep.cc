@@ -48,7 +48,8 @@ std::optional<RunRequest> run_request(const Spec& spec, const CandidateResult& r
   const std::filesystem::path path = scratch / (r.name + ".cubin");
   if (!std::filesystem::exists(path))
     std::ofstream(path, std::ios::binary).write(binary->cubin.data(), binary->cubin.size());
-  return RunRequest{r.name, path.string(), source.launch, std::nullopt, std::nullopt};
+  return RunRequest{r.name,       path.string(), source.launch,
+                    std::nullopt, std::nullopt,  source.finishing};
 }
 
 // The sweep's state on the GPU: the spec, the worker that runs candidates and the database
@@ -123,8 +124,8 @@ struct GpuSweep {
                       const std::filesystem::path cubin = scratch / (p.candidate.name + ".cubin");
                       std::ofstream(cubin, std::ios::binary)
                           .write(p.binary->cubin.data(), p.binary->cubin.size());
-                      RunRequest request{p.candidate.name, cubin.string(), p.source.launch,
-                                         std::nullopt, options.screening};
+                      RunRequest request{p.candidate.name, cubin.string(),    p.source.launch,
+                                         std::nullopt,     options.screening, p.source.finishing};
                       if (best_ms) request.abandon_above_ms = *best_ms * options.abandon_factor;
                       const Clock::time_point run_start = Clock::now();
                       const RunReply reply = worker.run(request, options.candidate_timeout_s);

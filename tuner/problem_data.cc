@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <utility>
@@ -78,6 +79,13 @@ ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stre
     if (tensor.dtype != DataType::fp32) wide_.emplace_back(count * sizeof(float));
   }
   output_count_ = element_count(spec.output_shape());
+  const std::vector<TensorArg> tensors = spec.tensors();
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i].updated) {
+      const std::int64_t count = element_count(tensors[i].shape);
+      updated_.push_back({i, DeviceBuffer(count * element_bytes(tensors[i].dtype)),
+                          DeviceBuffer(count * sizeof(double))});
+    }
   output_ = DeviceBuffer(output_count_ * element_bytes(output_dtype()));
   reference_ = DeviceBuffer(output_count_ * sizeof(double));
   sums_ = DeviceBuffer(sizeof(ComparisonSums));
@@ -101,15 +109,21 @@ void ProblemData::draw(std::uint64_t seed, bool host_part_later) {
   const float weight_scale = weight_bound(spec_.main);  // the second main-op operand's
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const float scale = i == 1 ? weight_scale : 1.0f;
+    // A variance (batch_norm's running one) is positive: about a fresh module's 1.
+    const bool variance = tensors[i].name.find("running_var") != std::string::npos;
+    const float lo = variance ? 0.5f : -scale, hi = variance ? 1.5f : scale;
     const std::int64_t count = element_count(tensors[i].shape);
-    check_cuda(
-        fill_uniform(values(i).as<float>(), count, seed + 1000003 * i, -scale, scale, stream_),
-        fmt::format("filling '{}' with random numbers", tensors[i].name));
+    check_cuda(fill_uniform(values(i).as<float>(), count, seed + 1000003 * i, lo, hi, stream_),
+               fmt::format("filling '{}' with random numbers", tensors[i].name));
     if (tensors[i].dtype != DataType::fp32)
       check_cuda(round_to_16bit(values(i).as<float>(), inputs_[i].as<void>(), count,
                                 tensors[i].dtype, stream_),
                  fmt::format("rounding '{}' to {}", tensors[i].name, to_string(tensors[i].dtype)));
   }
+  for (const Updated& u : updated_)  // running statistics as a fresh module's: 0 and 1 shifted
+    check_cuda(cudaMemcpyAsync(u.drawn.as<void>(), inputs_[u.tensor].as<void>(), u.drawn.bytes(),
+                               cudaMemcpyDeviceToDevice, stream_),
+               "keeping the drawn values of an updated input");
   begin_reference(host_part_later);
 }
 
@@ -145,8 +159,8 @@ void ProblemData::begin_reference(bool host_part_later) {
                            ? std::vector<float>()
                            : download<float>(values(i), element_count(tensors[i].shape), stream_));
   auto host_half = [this, value = std::move(value), operands = std::move(operands)]() mutable {
-    return reference_epilogue(spec_, std::move(value),
-                              [&](std::size_t i) { return std::move(operands.at(i)); });
+    return reference_chain(spec_, std::move(value),
+                           [&](std::size_t i) { return std::move(operands.at(i)); });
   };
   host_reference_ = std::async(host_part_later ? std::launch::async : std::launch::deferred,
                                std::move(host_half));
@@ -155,10 +169,17 @@ void ProblemData::begin_reference(bool host_part_later) {
 
 void ProblemData::finish_reference() {
   if (!host_reference_.valid()) return;
-  const std::vector<double> reference = host_reference_.get();
-  check_cuda(cudaMemcpyAsync(reference_.as<double>(), reference.data(),
-                             reference.size() * sizeof(double), cudaMemcpyHostToDevice, stream_),
-             "uploading the reference");
+  const ChainReference reference = host_reference_.get();
+  check_cuda(
+      cudaMemcpyAsync(reference_.as<double>(), reference.output.data(),
+                      reference.output.size() * sizeof(double), cudaMemcpyHostToDevice, stream_),
+      "uploading the reference");
+  for (const Updated& u : updated_) {
+    const std::vector<double>& values = reference.updated.at(u.tensor);
+    check_cuda(cudaMemcpyAsync(u.reference.as<void>(), values.data(),
+                               values.size() * sizeof(double), cudaMemcpyHostToDevice, stream_),
+               "uploading the reference of an updated input");
+  }
   check_cuda(cudaStreamSynchronize(stream_), "uploading the reference");
 }
 
@@ -175,15 +196,19 @@ void ProblemData::poison_output() {
   check_cuda(
       cudaMemsetAsync(output(), 0xff, output_count_ * element_bytes(output_dtype()), stream_),
       "poisoning the output");
+  for (const Updated& u : updated_)
+    check_cuda(cudaMemcpyAsync(inputs_[u.tensor].as<void>(), u.drawn.as<void>(), u.drawn.bytes(),
+                               cudaMemcpyDeviceToDevice, stream_),
+               "restoring an updated input");
 }
 
-Verification ProblemData::verify(const void* candidate) {
-  finish_reference();
+Verification ProblemData::compare(const void* values, DataType type, const double* reference,
+                                  std::int64_t count) {
   check_cuda(cudaMemsetAsync(sums_.as<void>(), 0, sizeof(ComparisonSums), stream_),
              "clearing the comparison sums");
-  check_cuda(compare_with_reference(candidate, output_dtype(), reference_.as<double>(),
-                                    output_count_, sums_.as<ComparisonSums>(), stream_),
-             "comparing with the reference");
+  check_cuda(
+      compare_with_reference(values, type, reference, count, sums_.as<ComparisonSums>(), stream_),
+      "comparing with the reference");
   ComparisonSums sums;
   check_cuda(cudaMemcpyAsync(&sums, sums_.as<void>(), sizeof sums, cudaMemcpyDeviceToHost, stream_),
              "reading the comparison");
@@ -192,6 +217,20 @@ Verification ProblemData::verify(const void* candidate) {
   v.non_finite = static_cast<std::int64_t>(sums.non_finite);
   v.rel_err = sums.squared_reference > 0 ? std::sqrt(sums.squared_error / sums.squared_reference)
                                          : std::sqrt(sums.squared_error);
+  return v;
+}
+
+Verification ProblemData::verify(const void* candidate) {
+  finish_reference();
+  Verification v = compare(candidate, output_dtype(), reference_.as<double>(), output_count_);
+  const std::vector<TensorArg> tensors = spec_.tensors();
+  for (const Updated& u : updated_) {
+    const TensorArg& tensor = tensors.at(u.tensor);
+    const Verification w = compare(inputs_[u.tensor].as<void>(), tensor.dtype,
+                                   u.reference.as<double>(), element_count(tensor.shape));
+    v.non_finite += w.non_finite;
+    v.rel_err = std::max(v.rel_err, w.rel_err);
+  }
   return v;
 }
 

@@ -14,6 +14,7 @@
 #include "generator/spec.h"
 #include "runtime/launch_args.h"
 #include "tuner/device_buffer.h"
+#include "tuner/reference_epilogue.h"
 
 namespace fusetune {
 
@@ -52,10 +53,13 @@ class ProblemData {
   DataType output_dtype() const { return spec_.main.output_dtype(); }
   std::int64_t output_count() const { return output_count_; }
 
-  // Fills the output with NaN, so that an element a kernel fails to write cannot pass.
+  // Fills the output with NaN, so that an element a kernel fails to write cannot pass, and puts
+  // back the values of the inputs a kernel updates (batch_norm's running statistics), so that
+  // the next launch starts from what the reference did.
   void poison_output();
   // Compares the output (or `candidate`, another output of output_dtype() and output_shape())
-  // with the reference; synchronizes the stream.
+  // with the reference, and each updated input with what the reference left in it; the larger
+  // relative error counts. Synchronizes the stream.
   Verification verify() { return verify(output()); }
   Verification verify(const void* candidate);
 
@@ -72,6 +76,9 @@ class ProblemData {
   void begin_reference(bool host_part_later);
   // Input i as fp32: the tensor itself, or for 16-bit data its exact fp32 copy.
   const DeviceBuffer& values(std::size_t i) const;
+  // The relative error of `count` values of `type` against `reference` (fp64, on the device).
+  Verification compare(const void* values, DataType type, const double* reference,
+                       std::int64_t count);
 
   Spec spec_;
   cudaStream_t stream_;
@@ -81,8 +88,16 @@ class ProblemData {
   DeviceBuffer reference_;  // double, output_shape()
   DeviceBuffer sums_;       // ComparisonSums
   std::int64_t output_count_ = 0;
+  // The inputs a kernel updates, by Spec::tensors() index: their drawn values, to put back before
+  // each launch, and their fp64 reference after one.
+  struct Updated {
+    std::size_t tensor = 0;
+    DeviceBuffer drawn;
+    DeviceBuffer reference;
+  };
+  std::vector<Updated> updated_;
   LaunchArgs args_;
-  std::future<std::vector<double>> host_reference_;  // the host half, while it runs
+  std::future<ChainReference> host_reference_;  // the host half, while it runs
 };
 
 }  // namespace fusetune

@@ -114,11 +114,12 @@ class Session {
     std::ifstream file(request.at("cubin_path").get<std::string>(), std::ios::binary);
     const std::vector<char> cubin{std::istreambuf_iterator<char>(file), {}};
     const LaunchGeometry geometry = geometry_from_run(request);
+    const FinishingPlan finishing = finishing_from_run(request);
 
     // Failures before the kernel runs are resource limits; failures while it runs are faults.
     std::optional<LoadedKernel> kernel;
     try {
-      kernel.emplace(cubin, name, geometry);
+      kernel.emplace(cubin, name, geometry, finishing);
     } catch (const Error& e) {
       return failure(context_healthy() ? Outcome::out_of_resources : Outcome::fault, e.what());
     }

@@ -55,6 +55,19 @@ std::string encode_setup(const SetupRequest& r) {
   return setup.dump();
 }
 
+namespace {
+
+json geometry_to_json(const LaunchGeometry& g) {
+  return {{"grid", g.grid},
+          {"block", g.block},
+          {"smem", g.dynamic_smem_bytes},
+          {"tensor_maps", tensor_maps_to_json(g.tensor_maps)},
+          {"workspace_bytes", g.workspace_bytes},
+          {"cluster", g.cluster}};
+}
+
+}  // namespace
+
 LaunchGeometry geometry_from_run(const json& run_message) {
   LaunchGeometry geometry;
   geometry.grid = run_message.at("grid");
@@ -66,16 +79,30 @@ LaunchGeometry geometry_from_run(const json& run_message) {
   return geometry;
 }
 
+FinishingPlan finishing_from_run(const json& run_message) {
+  FinishingPlan plan;
+  if (!run_message.contains("finishing")) return plan;
+  for (const json& step : run_message["finishing"])
+    plan.steps.push_back({step.at("entry").get<std::string>(), geometry_from_run(step)});
+  if (run_message.contains("main_output_offset"))
+    plan.main_output_offset = run_message["main_output_offset"].get<std::uint64_t>();
+  return plan;
+}
+
 std::string encode_run(const RunRequest& r) {
-  json message = {{"cmd", "run"},
-                  {"name", r.name},
-                  {"cubin_path", r.cubin_path},
-                  {"grid", r.geometry.grid},
-                  {"block", r.geometry.block},
-                  {"smem", r.geometry.dynamic_smem_bytes},
-                  {"tensor_maps", tensor_maps_to_json(r.geometry.tensor_maps)},
-                  {"workspace_bytes", r.geometry.workspace_bytes},
-                  {"cluster", r.geometry.cluster}};
+  json message = {{"cmd", "run"}, {"name", r.name}, {"cubin_path", r.cubin_path}};
+  message.update(geometry_to_json(r.geometry));
+  if (!r.finishing.steps.empty()) {
+    json steps = json::array();
+    for (const KernelStep& step : r.finishing.steps) {
+      json entry = geometry_to_json(step.launch);
+      entry["entry"] = step.entry;
+      steps.push_back(std::move(entry));
+    }
+    message["finishing"] = std::move(steps);
+    if (r.finishing.main_output_offset)
+      message["main_output_offset"] = *r.finishing.main_output_offset;
+  }
   if (r.abandon_above_ms) message["abandon_above_ms"] = *r.abandon_above_ms;
   if (r.timing) message["timing"] = timing_to_json(*r.timing);
   return message.dump();

@@ -9,6 +9,8 @@
 //       "tensor_maps": [[tensor (-1: the output), rows, cols, box_rows, box_cols, dtype,
 //                        round_to_tf32], ...],
 //       "workspace_bytes": N, "cluster": N,
+//       "finishing": [{"entry": ..., "grid": .., ...: a plan's later kernels}] (optional),
+//       "main_output_offset": N (optional),
 //       "abandon_above_ms": x (optional), "timing": {...} (optional)}
 //   <- {"outcome": "ok", "time_ms": ..., "rel_err": ..., "launches": ...}, or a failure outcome
 //      with "message"; after "fault" the worker exits.
@@ -45,6 +47,7 @@ struct RunRequest {
   LaunchGeometry geometry;
   std::optional<double> abandon_above_ms;
   std::optional<TimingOptions> timing;  // empty: the setup's
+  FinishingPlan finishing = {};         // a plan's kernels after the main one
 };
 
 struct RunReply {
@@ -61,8 +64,9 @@ TimingOptions timing_from_json(const nlohmann::json& json);
 
 nlohmann::json tensor_maps_to_json(const std::vector<TensorMapSpec>& maps);
 std::vector<TensorMapSpec> tensor_maps_from_json(const nlohmann::json& json);
-// The launch geometry of an encode_run message.
+// The launch geometry of an encode_run message (its main kernel), and its finishing kernels.
 LaunchGeometry geometry_from_run(const nlohmann::json& run_message);
+FinishingPlan finishing_from_run(const nlohmann::json& run_message);
 
 std::string encode_setup(const SetupRequest& request);
 std::string encode_run(const RunRequest& request);

@@ -195,7 +195,13 @@ TEST(ConvMmaSpace, SpecsTheFamilyCannotRunSayWhyAndWhatToUse) {
   const ConvMmaConfig good{2, 1, 1, 1, 16, 3, 1, 4};
   const Spec pooled = parse_spec("conv2d(n=1, c=4, h=20, w=21, k=8, kernel=3) -> max_pool2d(2)");
   EXPECT_EQ(conv_mma_rejection(pooled, sm90(), good),
-            "conv_mma fuses no pool step; the direct family does (--precision fp32)");
+            "conv_mma fuses no pool step: a plan's finishing kernels pool after it");
+  // So a pooled convolution runs at TF32 as a plan: the convolution, then a kernel that pools.
+  EXPECT_FALSE(search_space(pooled, sm90(), Precision::tf32).empty());
+  EXPECT_EQ(missing_family(pooled, Precision::tf32x3), std::nullopt);
+  EXPECT_EQ(generate(pooled, default_candidate(pooled, sm90(), Precision::tf32).config)
+                .finishing.steps.size(),
+            1u);
   const Spec transposed =
       parse_spec("conv_transpose2d(n=2, c=3, h=11, w=13, k=5, kernel=4, padding=2) -> tanh");
   EXPECT_EQ(conv_mma_rejection(transposed, sm90(), good),
@@ -204,7 +210,7 @@ TEST(ConvMmaSpace, SpecsTheFamilyCannotRunSayWhyAndWhatToUse) {
   const Spec gemm = parse_spec("linear(m=64, n=64, k=64) -> relu");
   EXPECT_EQ(conv_mma_rejection(gemm, sm90(), good), "conv_mma runs convolutions only");
 
-  for (const Spec& spec : {pooled, transposed}) {
+  for (const Spec& spec : {transposed}) {
     EXPECT_TRUE(search_space(spec, sm90(), Precision::tf32).empty());
     EXPECT_TRUE(search_space(spec, sm90(), Precision::tf32x3).empty());
     EXPECT_FALSE(search_space(spec, sm90(), Precision::fp32).empty());

@@ -98,7 +98,8 @@ void expect_candidates_match_reference(const Spec& spec, Precision precision,
   ProblemData data(spec, std::random_device{}(), stream);
   for (std::size_t i = 0; i < sources.size(); ++i) {
     SCOPED_TRACE(sources[i].name);
-    const LoadedKernel kernel(binaries.at(i).cubin, sources[i].name, sources[i].launch);
+    const LoadedKernel kernel(binaries.at(i).cubin, sources[i].name, sources[i].launch,
+                              sources[i].finishing);
     // Twice: a launch must leave what it keeps between launches (split-K's counters) ready.
     for (int launch = 0; launch < 2; ++launch) {
       SCOPED_TRACE("launch " + std::to_string(launch + 1));

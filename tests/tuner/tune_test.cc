@@ -44,15 +44,21 @@ TEST(Tune, ConvolutionsSweepTheDirectFamilyAtFp32AndTensorCoresAtTf32) {
       }
     }
 
+    // A pooled convolution at TF32 is a plan: the tensor-core convolution, then a pooling kernel.
     options.precision = Precision::tf32;
     const Spec pooled = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)");
-    const std::optional<Error> error = error_of([&] { tune(pooled, *db, options); });
+    const TuneReport plan = tune(pooled, *db, options);
+    EXPECT_EQ(plan.compiled, 2);
+    for (const CandidateResult& r : plan.results)
+      EXPECT_TRUE(r.name.starts_with("ft_conv_mma_")) << r.name;
+    const Spec transposed = parse_spec("conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3)");
+    const std::optional<Error> error = error_of([&] { tune(transposed, *db, options); });
     ASSERT_TRUE(error);
     EXPECT_EQ(error->code(), StatusCode::invalid_argument);
     EXPECT_EQ(std::string(error->what()),
-              "'conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)' has no kernel at "
-              "precision tf32: conv_mma fuses no pool step; the direct family does "
-              "(--precision fp32)");
+              "'conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3)' has no kernel at precision "
+              "tf32: conv_mma runs plain convolutions, not conv_transpose2d; the direct family "
+              "runs it (--precision fp32)");
   }
   std::filesystem::remove_all(folder);
 }
@@ -67,9 +73,9 @@ TEST(TuneAuto, ConvolutionsTryTensorCoresWhereTheyHaveAKernel) {
     options.compile_only = true;
     options.arch = "sm_80";
     options.max_candidates = 1;
-    // fp32-level accuracy: 3xTF32 and fp32; a pooled convolution has no 3xTF32 kernel.
+    // fp32-level accuracy: 3xTF32 and fp32; a transposed convolution has no 3xTF32 kernel.
     const Spec plain = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> relu");
-    const Spec pooled = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)");
+    const Spec transposed = parse_spec("conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3)");
     const PrecisionPolicy policy = make_precision_policy("auto", 1e-5, plain.main);
     const AutoTuneReport both = tune_auto(plain, *db, policy, options);
     ASSERT_EQ(both.sweeps.size(), 2u);
@@ -77,7 +83,7 @@ TEST(TuneAuto, ConvolutionsTryTensorCoresWhereTheyHaveAKernel) {
     ASSERT_EQ(both.sweeps[0].results.size(), 1u);
     EXPECT_TRUE(both.sweeps[0].results[0].name.starts_with("ft_conv_mma_"));
     EXPECT_EQ(both.sweeps[1].precision, "fp32");
-    const AutoTuneReport one = tune_auto(pooled, *db, policy, options);
+    const AutoTuneReport one = tune_auto(transposed, *db, policy, options);
     ASSERT_EQ(one.sweeps.size(), 1u);
     EXPECT_EQ(one.sweeps[0].precision, "fp32");
   }

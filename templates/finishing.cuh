@@ -1,0 +1,88 @@
+// fusetune template: the finishing kernels of a plan. When no tile of the main kernel sees a whole
+// reduction group (a softmax row of 8192 columns, a batch_norm channel over the whole batch),
+// the main kernel writes the value the chain has reached, and generated kernels finish it:
+//
+//   gather_statistics  one launch per reduction: the statistics of every group, read through the
+//                      chain (Step::input), each group in SPLITS parts merged by the last part
+//                      to arrive; Step::finish stores them (and updates running statistics).
+//   write_output       the output, one element per thread, each read through the whole rest of
+//                      the chain (Step::value), the statistics gathered before standing in for
+//                      the reductions.
+//
+// Tunables (Config of gather_statistics):
+//   GROUPS, SIZE       groups, and values per group
+//   THREADS            threads per block: 256
+//   GROUP_THREADS      threads that share a group: 1 (a thread per group, where groups lie side
+//                      by side in memory), 32 (a warp) or THREADS (a block), where a group's
+//                      values do
+//   SPLITS, CHUNK      blocks per group, and the values each takes (SIZE divided up)
+// The workspace holds, per group, SPLITS partial statistics and, per block of groups, an arrival
+// counter that is zero between launches.
+#pragma once
+
+namespace ft {
+
+template <class Config, class Step>
+__device__ __forceinline__ void gather_statistics(const Step& step,
+                                                  typename Step::Stat* __restrict__ partials,
+                                                  unsigned* __restrict__ counters) {
+  using Stat = typename Step::Stat;
+  constexpr int THREADS = Config::THREADS, GROUP_THREADS = Config::GROUP_THREADS;
+  constexpr int GROUPS_PER_BLOCK = THREADS / GROUP_THREADS;
+  constexpr long long GROUP_BLOCKS = (Config::GROUPS + GROUPS_PER_BLOCK - 1) / GROUPS_PER_BLOCK;
+  static_assert(GROUP_THREADS == 1 || GROUP_THREADS == 32 || GROUP_THREADS == THREADS,
+                "a group is a thread, a warp or the block");
+  static_assert(THREADS % 32 == 0, "a block is whole warps");
+
+  const int thread = threadIdx.x;
+  const long long group_block = blockIdx.x % GROUP_BLOCKS;
+  const int split = static_cast<int>(blockIdx.x / GROUP_BLOCKS);
+  const long long group = group_block * GROUPS_PER_BLOCK + thread / GROUP_THREADS;
+  const int lane = thread % GROUP_THREADS;
+  const long long begin = split * Config::CHUNK;
+  const long long end = begin + Config::CHUNK < Config::SIZE ? begin + Config::CHUNK : Config::SIZE;
+
+  Stat s;
+  if (group < Config::GROUPS)
+    for (long long place = begin + lane; place < end; place += GROUP_THREADS)
+      s.add(step.input(group, place));
+  if constexpr (GROUP_THREADS == 32) {
+    s = warp_merged(s);
+  } else if constexpr (GROUP_THREADS == THREADS && THREADS > 1) {
+    __shared__ Stat warps[THREADS / 32];
+    s = block_merged<THREADS>(s, warps, thread);
+  }
+  const bool keeper = lane == 0 && group < Config::GROUPS;  // holds its group's part
+  if constexpr (Config::SPLITS == 1) {
+    if (keeper) step.finish(group, s);
+    return;
+  }
+  if (keeper) partials[group * Config::SPLITS + split] = s;
+  __threadfence();  // the part is visible before the counter says so
+  __syncthreads();
+  __shared__ unsigned arrived;
+  if (thread == 0) arrived = atomicAdd(counters + group_block, 1u);
+  __syncthreads();
+  if (arrived != Config::SPLITS - 1) return;
+  __threadfence();
+  // The last part to arrive merges every part of the block's groups, in split order, so that
+  // the result does not depend on who came last.
+  for (int g = thread; g < GROUPS_PER_BLOCK; g += THREADS) {
+    const long long merged = group_block * GROUPS_PER_BLOCK + g;
+    if (merged >= Config::GROUPS) break;
+    Stat total;
+    for (int part = 0; part < Config::SPLITS; ++part)
+      total.merge(load_from_l2(partials + merged * Config::SPLITS + part));
+    step.finish(merged, total);
+  }
+  if (thread == 0) counters[group_block] = 0u;  // ready for the next launch
+}
+
+// Element `blockIdx.x * THREADS + threadIdx.x` of the output, COUNT in all.
+template <long long COUNT, int THREADS, class Step, class Out>
+__device__ __forceinline__ void write_output(const Step& step, Out* __restrict__ out) {
+  const long long i = blockIdx.x * static_cast<long long>(THREADS) + threadIdx.x;
+  if (i < COUNT) out[i] = from_float<Out>(step.value(i));
+}
+
+}  // namespace ft

@@ -1,0 +1,131 @@
+// Plans (generator/plan.h): which part of a spec the main kernel computes in each family, the
+// finishing kernels that complete it and the workspace they share, and that every reduction op
+// compiles into a plan for each target arch.
+#include "generator/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "generator/generator.h"
+#include "generator/reductions.h"
+#include "generator/spec_parser.h"
+#include "runtime/nvrtc.h"
+
+namespace fusetune {
+namespace {
+
+DeviceLimits limits_of(const std::string& arch) { return DeviceLimits::for_arch(arch).value(); }
+
+TEST(MainKernelSpec, TakesTheLeadingElementwiseOpsAndAPoolWhereTheFamilyFusesOne) {
+  const Spec spec = parse_spec(
+      "conv2d(n=2, c=3, h=12, w=12, k=4, kernel=3) -> bias -> relu -> max_pool2d(2) -> mul(2.0) "
+      "-> avg_pool2d(2) -> softmax(dim=1) -> tanh");
+  EXPECT_EQ(main_kernel_spec(spec, true).canonical(),
+            "conv2d(n=2, c=3, h=12, w=12, k=4, kernel=3) -> bias -> relu -> max_pool2d(2) -> "
+            "mul(2.0)");
+  EXPECT_EQ(main_kernel_spec(spec, false).canonical(),
+            "conv2d(n=2, c=3, h=12, w=12, k=4, kernel=3) -> bias -> relu");
+  const Spec reduces_first = parse_spec("linear(m=4, n=8, k=2) -> softmax(dim=1) -> relu");
+  EXPECT_TRUE(main_kernel_spec(reduces_first, false).chain.empty());
+  const Spec elementwise = parse_spec("linear(m=4, n=8, k=2) -> bias -> relu");
+  EXPECT_EQ(main_kernel_spec(elementwise, false), elementwise);
+}
+
+TEST(Plan, AChainOfElementwiseOpsIsOneKernel) {
+  const Spec spec = parse_spec("linear(m=64, n=64, k=64) -> bias -> gelu");
+  const KernelSource source =
+      generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::fp32).config);
+  EXPECT_TRUE(source.finishing.steps.empty());
+  EXPECT_FALSE(source.finishing.main_output_offset);
+}
+
+TEST(Plan, ANormalizationRewritesTheMainKernelsOutputInPlace) {
+  const Spec spec = parse_spec("linear(m=64, n=100, k=64) -> bias -> softmax(dim=1) -> mul(2.0)");
+  const KernelSource source =
+      generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::fp32).config);
+  ASSERT_EQ(source.finishing.steps.size(), 2u);
+  EXPECT_EQ(source.finishing.steps[0].entry, source.name + "_statistics1");
+  EXPECT_EQ(source.finishing.steps[1].entry, source.name + "_output");
+  EXPECT_FALSE(source.finishing.main_output_offset) << "the output holds the main kernel's value";
+  // A row's statistics: 64 rows of 100, a warp each, 8 to a block of 256.
+  EXPECT_EQ(source.finishing.steps[0].launch.grid[0], 8u);
+  EXPECT_EQ(source.finishing.steps[1].launch.grid[0], (64u * 100 + 255) / 256);
+  for (const KernelStep& step : source.finishing.steps)
+    EXPECT_GE(step.launch.workspace_bytes, 64u * 8) << "a max and a sum per row";
+}
+
+TEST(Plan, AReductionThatShrinksTheValueWritesTheMainKernelsOutputToTheWorkspace) {
+  const Spec spec = parse_spec("linear(m=64, n=100, k=64) -> bias -> sum(dim=1) -> sigmoid");
+  const KernelSource source =
+      generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::fp32).config);
+  ASSERT_EQ(source.finishing.steps.size(), 2u);
+  ASSERT_TRUE(source.finishing.main_output_offset);
+  // The workspace holds the main kernel's 64 x 100 values, then the rows' sums.
+  EXPECT_GE(source.finishing.steps[0].launch.workspace_bytes,
+            *source.finishing.main_output_offset + 64 * 100 * 4 + 64 * 4);
+  EXPECT_EQ(source.finishing.steps[1].launch.grid[0], 1u) << "64 outputs";
+}
+
+TEST(Plan, BatchNormsGroupsAreSplitOverBlocksAndItsEvalModeGathersNothing) {
+  const Spec training = parse_spec("conv2d(n=8, c=3, h=66, w=66, k=4, kernel=3) -> batch_norm");
+  const KernelSource source =
+      generate(training, default_candidate(training, limits_of("sm_90"), Precision::fp32).config);
+  ASSERT_EQ(source.finishing.steps.size(), 2u);
+  EXPECT_GT(source.finishing.steps[0].launch.grid[0], 4u) << "four channels over many blocks";
+  const Spec eval =
+      parse_spec("conv2d(n=8, c=3, h=66, w=66, k=4, kernel=3) -> batch_norm(training=false)");
+  const KernelSource eval_source =
+      generate(eval, default_candidate(eval, limits_of("sm_90"), Precision::fp32).config);
+  ASSERT_EQ(eval_source.finishing.steps.size(), 1u) << "the running statistics stand in";
+  EXPECT_EQ(eval_source.finishing.steps[0].entry, eval_source.name + "_output");
+}
+
+TEST(Plan, TensorCoreConvolutionsLeaveThePoolToTheFinishingKernels) {
+  const Spec spec =
+      parse_spec("conv2d(n=2, c=3, h=12, w=12, k=4, kernel=3) -> relu -> max_pool2d(2)");
+  const KernelSource direct =
+      generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::fp32).config);
+  EXPECT_TRUE(direct.finishing.steps.empty()) << "the direct family pools in its epilogue";
+  const KernelSource mma =
+      generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::tf32).config);
+  ASSERT_EQ(mma.finishing.steps.size(), 1u);
+  EXPECT_TRUE(mma.finishing.main_output_offset);
+}
+
+// Every reduction op, after a linear layer and after a convolution, at the default candidate of
+// fp32 and of 3xTF32: the plan's source compiles for each arch.
+class PlanCompiles : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PlanCompiles, EveryReductionOpsPlanCompiles) {
+  const std::string arch = GetParam();
+  for (const ReductionOpInfo& op : reduction_ops()) {
+    std::string arguments = op.group_by == GroupBy::dims             ? "(dim=1)"
+                            : op.group_by == GroupBy::channel_groups ? "(2)"
+                                                                     : "";
+    std::vector<std::string> specs = {"conv2d(n=2, c=3, h=9, w=7, k=4, kernel=3) -> bias -> " +
+                                      std::string(op.name) + arguments + " -> relu"};
+    if (op.group_by != GroupBy::positions)
+      specs.push_back("linear(m=30, n=40, k=20) -> bias -> " + std::string(op.name) + arguments +
+                      " -> relu");
+    for (const std::string& text : specs) {
+      SCOPED_TRACE(text);
+      const Spec spec = parse_spec(text);
+      for (Precision precision : {Precision::fp32, Precision::tf32x3}) {
+        const KernelSource source =
+            generate(spec, default_candidate(spec, limits_of(arch), precision).config);
+        EXPECT_FALSE(source.finishing.steps.empty());
+        const CompiledBinary binary =
+            compile_to_cubin(source.code, source.name, target_arch(source, arch));
+        EXPECT_FALSE(binary.cubin.empty());
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, PlanCompiles, ::testing::Values("sm_80", "sm_90"));
+
+}  // namespace
+}  // namespace fusetune
