@@ -11,6 +11,7 @@
 #include <string>
 
 #include "generator/spec_parser.h"
+#include "generator/spelling.h"
 
 namespace fusetune {
 namespace {
@@ -184,9 +185,30 @@ class ReductionReader {
         reader_.fail(fmt::format("eps of {} must not be negative", info_.name), value.position);
       params_[*param] = value.number;
     } else {
-      reader_.fail(fmt::format("unknown argument '{}' of {}; usage: {}", name, info_.name, usage()),
+      const std::vector<std::string_view> known = argument_names();
+      const std::optional<std::string_view> suggestion = closest_name(name, known);
+      reader_.fail(suggestion ? fmt::format("unknown argument '{}' of {}; did you mean '{}'?", name,
+                                            info_.name, *suggestion)
+                              : fmt::format("unknown argument '{}' of {}; usage: {}", name,
+                                            info_.name, usage()),
                    a.position);
     }
+  }
+
+  // Every argument name the op takes, for suggestions.
+  std::vector<std::string_view> argument_names() const {
+    std::vector<std::string_view> names;
+    if (!first_argument().empty()) names.push_back(first_argument());
+    if (info_.group_by == GroupBy::channel_groups) names.emplace_back("num_groups");
+    if (info_.affine == Affine::elements) names.emplace_back("elementwise_affine");
+    if (is_reducing()) names.emplace_back("keepdim");
+    for (const OpParam& p : info_.params) names.push_back(p.name);
+    if (info_.affine != Affine::none) names.emplace_back("affine");
+    if (info_.name == "batch_norm") {
+      names.emplace_back("training");
+      names.emplace_back("track_running_stats");
+    }
+    return names;
   }
 
   std::optional<std::size_t> param_index(std::string_view name) const {

@@ -39,7 +39,7 @@ class LoadedSpecKernel final : public Kernel {
         output_dtype_(to_string(spec.main.output_dtype())),
         kernel_(std::move(kernel)) {
     for (const TensorArg& t : spec.tensors())
-      tensors_.push_back({t.name, t.shape, std::string(to_string(t.dtype))});
+      tensors_.push_back({t.name, t.shape, std::string(to_string(t.dtype)), t.updated});
     for (const ScalarArg& s : spec.scalars()) {
       scalar_names_.push_back(s.name);
       default_scalars_.push_back(static_cast<float>(s.value));

@@ -1,5 +1,5 @@
-// fusetune: fused CUDA kernels (a main op followed by elementwise ops), tuned per shape and GPU
-// and loaded by the spec that names them.
+// fusetune: fused CUDA kernels (a main op followed by a chain of elementwise ops, pools,
+// reductions and normalizations), tuned per shape and GPU and loaded by the spec that names them.
 //
 //   auto library = fusetune::Library::open();  // the default tuning database
 //   if (!library.ok()) { report(library.status().message()); return; }
@@ -54,12 +54,14 @@ struct Options {
   std::function<void(const std::string&)> on_warning;
 };
 
-// A tensor a kernel reads: its name (for messages), its contiguous row-major shape and its
-// element type ("fp32", "bf16" or "fp16").
+// A tensor a kernel reads: its name (for messages), its contiguous row-major shape, its element
+// type ("fp32", "bf16" or "fp16"), and whether the kernel also writes it, in place
+// (batch_norm's running statistics in training mode).
 struct TensorInfo {
   std::string name;
   std::vector<std::int64_t> shape;
   std::string dtype;
+  bool updated = false;
 };
 
 // The operands of one launch: device pointers, 16-byte aligned, to data of the types
@@ -84,9 +86,12 @@ class Kernel {
   virtual const std::string& output_dtype() const = 0;  // "fp32", "bf16" or "fp16"
   virtual const std::vector<std::string>& scalar_names() const = 0;
 
-  // Enqueues the kernel on `stream` without synchronizing. Returns invalid_argument naming the
-  // offending operand when a count is wrong or a pointer is null or misaligned, and cuda_error
-  // when CUDA refuses the launch. Errors during execution surface at the next synchronization.
+  // Enqueues the kernel on `stream` without synchronizing: one kernel, or for a spec that
+  // reduces the kernels of its plan, in order, sharing scratch memory the kernel owns (one block
+  // per stream, allocated at the first launch on it: launch once before capturing the stream in
+  // a CUDA graph). Returns invalid_argument naming the offending operand when a count is wrong or
+  // a pointer is null or misaligned, and cuda_error when CUDA refuses the launch. Errors during
+  // execution surface at the next synchronization.
   virtual Status launch(cudaStream_t stream, const Arguments& arguments) const = 0;
 };
 

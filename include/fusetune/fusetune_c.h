@@ -146,8 +146,12 @@ const char* fusetune_kernel_config(const fusetune_kernel* kernel);
 int fusetune_kernel_tuned(const fusetune_kernel* kernel);
 
 /* Enqueues the kernel on `stream` (a cudaStream_t / CUstream; NULL: the legacy default stream)
- * without synchronizing. `tensors` holds `tensor_count` device pointers, 16-byte aligned, in the
- * order of the description's "tensors"; `out` receives "output_shape", contiguous row-major.
+ * without synchronizing: one kernel, or for a spec that reduces the kernels of its plan, in
+ * order. `tensors` holds `tensor_count` device pointers, 16-byte aligned, in the order of the
+ * description's "tensors"; those marked "updated" are also written, in place (batch_norm's
+ * running statistics). `out` receives "output_shape", contiguous row-major. A plan's scratch
+ * memory belongs to the kernel, one block per stream, allocated at the first launch on that
+ * stream: launch once before capturing a stream into a CUDA graph.
  * `scalars` holds `scalar_count` values in the order of "scalars", or is NULL with a count of
  * 0 to use the values written in the spec. Fails with FUSETUNE_INVALID_ARGUMENT naming the
  * offending operand, or FUSETUNE_CUDA_ERROR when CUDA refuses the launch; errors during

@@ -356,6 +356,13 @@ const ErrorCase kErrorCases[] = {
   {"conv2d(n=2, c=3, h=6, w=6, k=6, kernel=3) -> batch_norm(groups=2)",
    "                                                        ^",
    "unknown argument 'groups' of batch_norm; usage: batch_norm(eps=1e-05, momentum=0.1, affine=true, training=true, track_running_stats=true)"},
+  // A near miss gets a suggestion instead.
+  {"linear(m=4, n=8, k=16) -> sum(dim=1, keepdims=true)",
+   "                                     ^",
+   "unknown argument 'keepdims' of sum; did you mean 'keepdim'?"},
+  {"linear(m=4, n=8, k=16) -> group_norm(num_group=2)",
+   "                                     ^",
+   "unknown argument 'num_group' of group_norm; did you mean 'num_groups'?"},
   // dim: in [-rank, rank) of the value where the op stands, once each.
   {"linear(m=4, n=8, k=16) -> sum(dim=2)",
    "                                  ^",
