@@ -5,8 +5,10 @@ MODULE.py defines Model, ModelNew (same __init__ arguments and parameters), get_
 get_init_inputs(), as KernelBench's level 1-3 problems do. On one CUDA GPU, in one command:
 
 Setup    Model and ModelNew are built from get_init_inputs() after the same torch.manual_seed,
-         moved to CUDA and put in eval mode; ModelNew loads Model's state_dict, so both compute
-         with the same weights (a mismatch of keys or shapes fails the check).
+         moved to CUDA and put in eval mode (--train-mode: training mode); ModelNew loads
+         Model's state_dict, so both compute with the same weights (a mismatch of keys or
+         shapes fails the check). The model file's folder goes first on sys.path, as for a
+         script Python runs, so that the file may import a helper beside it.
 Tuning   ft.tune(ModelNew, *inputs) tunes every fusetune call ModelNew makes (or recalls it from
          the tuning database), before anything is timed; its wall time is reported apart.
 Check    over --trials fresh inputs from get_inputs() (one seed per trial), under no_grad,
@@ -22,6 +24,10 @@ Timing   only when the check passed (or with --time-anyway): eager Model, torch.
          CUDA events around one forward call. Reported: median, min and p90 per implementation,
          speedups = baseline median / median. Inputs: get_inputs() on CUDA, under no_grad.
 PyTorch's TF32 flags stay as found (reported) unless --strict-fp32 turns both off.
+--train-mode keeps Model and ModelNew (and the float64 copy) in training mode, as KernelBench
+runs fresh modules, still under no_grad: batch_norm then normalizes by each batch's statistics,
+so the outputs compare alike, and every call of each model updates that model's own running
+statistics (Model's by PyTorch, ModelNew's by its kernel), which the check does not compare.
 
 Prints the tuning reports, the check, a table, then the JSON document as the last line of
 stdout (also written to --json PATH). Exit status: 0 when the check passed, 1 when it failed,
@@ -90,6 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--time-anyway", action="store_true", help="time even when the check failed")
     add("--strict-fp32", action="store_true",
         help="set torch.backends.cuda.matmul.allow_tf32 and cudnn.allow_tf32 to False")
+    add("--train-mode", action="store_true",
+        help="keep both models in training mode (batch_norm uses batch statistics)")
     add("--json", metavar="PATH", help="also write the JSON document to PATH")
     args = parser.parse_args(argv)
     if args.trials < 1 or args.runs < 1 or args.max_candidates < 0:
@@ -116,7 +124,9 @@ def import_fusetune(database: str | None) -> tuple[Any, Any]:
 
 
 def load_model_file(path: str) -> Any:
-    """The model file as a module; raises UsageError if it does not load or lacks a name."""
+    """The model file as a module, its folder first on sys.path as for a script Python runs;
+    raises UsageError if it does not load or lacks a name."""
+    sys.path.insert(0, str(Path(path).resolve().parent))
     spec = importlib.util.spec_from_file_location("kernelbench_model", path)
     module = importlib.util.module_from_spec(spec)
     try:
@@ -152,12 +162,14 @@ def state_dict_mismatch(model: torch.nn.Module, new: torch.nn.Module) -> list[st
     return problems
 
 
-def build_models(module: Any, seed: int) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """Model and ModelNew on CUDA with Model's weights; raises CheckFailed on a mismatch."""
+def build_models(module: Any, seed: int,
+                 training: bool) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """Model and ModelNew on CUDA with Model's weights, in training or eval mode; raises
+    CheckFailed on a mismatch."""
     torch.manual_seed(seed)
-    model = module.Model(*module.get_init_inputs()).cuda().eval()
+    model = module.Model(*module.get_init_inputs()).cuda().train(training)
     torch.manual_seed(seed)
-    new = module.ModelNew(*module.get_init_inputs()).cuda().eval()
+    new = module.ModelNew(*module.get_init_inputs()).cuda().train(training)
     problems = state_dict_mismatch(model, new)
     if problems:
         raise CheckFailed("state_dicts differ: " + "; ".join(problems))
@@ -406,7 +418,7 @@ def tf32_hint(trials: list[dict], settings: dict[str, Any]) -> None:
 def run_check(ft: Any, module: Any, args: argparse.Namespace, doc: dict) -> tuple | None:
     """Builds, tunes and checks, filling doc; (model, new) when both could be built and tuned."""
     try:
-        model, new = build_models(module, args.seed)
+        model, new = build_models(module, args.seed, args.train_mode)
         doc["tune_reports"], doc["tuning_seconds"] = tune(
             ft, new, cuda_inputs(module, args.seed), args)
     except CheckFailed as error:
@@ -440,6 +452,7 @@ def base_document(fusetune: Any, args: argparse.Namespace) -> dict[str, Any]:
             "torch_version": torch.__version__, "fusetune_version": fusetune_version(fusetune),
             "correct": False, "failure": None, "trials": [], "tuning_seconds": None,
             "tune_reports": [], "times_ms": {}, "speedups": {}, "timing": {}, "runs": args.runs,
+            "mode": "train" if args.train_mode else "eval",
             "settings": tf32_settings(args.strict_fp32)}
 
 
@@ -467,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.module} on {doc['device']}, PyTorch {doc['torch_version']}, fusetune "
           f"{doc['fusetune_version']}; cuda.matmul.allow_tf32={flags['cuda.matmul.allow_tf32']}"
           f", cudnn.allow_tf32={flags['cudnn.allow_tf32']}"
-          f" ({'--strict-fp32' if args.strict_fp32 else 'as found'})")
+          f" ({'--strict-fp32' if args.strict_fp32 else 'as found'}); {doc['mode']} mode")
     models = run_check(ft, module, args, doc)
     if models and (doc["correct"] or args.time_anyway):
         record_timing(doc, time_all(*models, module, args))
