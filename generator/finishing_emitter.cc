@@ -22,6 +22,8 @@ constexpr int kThreads = 256;
 // Statistics kernels split groups until about this many blocks run: four per SM of an H100.
 constexpr std::int64_t kTargetBlocks = 528;
 constexpr std::int64_t kAlignment = 256;
+// The most values of a group one thread holds in registers, where a kernel holds whole groups.
+constexpr std::int64_t kMaxHeld = 32;
 
 std::int64_t element_count(const Shape& shape) {
   std::int64_t count = 1;
@@ -146,6 +148,7 @@ class FinishingEmitter {
         "  __device__ __forceinline__ float value_{0}(long long i) const {{\n"
         "    return ft::to_float(reinterpret_cast<const Out*>({1})[i]);\n  }}\n",
         first_, source_);
+    const std::optional<std::size_t> held = held_group_stage();
     for (std::size_t s = first_; s < ir_.stages.size(); ++s) {
       const Stage& stage = ir_.stages[s];
       const std::optional<GroupStage> group = group_stage(stage);
@@ -154,7 +157,12 @@ class FinishingEmitter {
         continue;
       }
       const bool gathers = !group->running || group->training;
-      if (gathers) {
+      if (s == held) {
+        const GatherLayout layout = held_layout(*group);
+        members += statistics_members(s, *group, layout);
+        steps += held_groups_step(s, *group, layout);
+        entries += held_groups_entry(s, layout, kernels);
+      } else if (gathers) {
         const GatherLayout layout = gather_layout(*group);
         members += statistics_members(s, *group, layout);
         steps += statistics_step(s, *group, layout);
@@ -162,6 +170,7 @@ class FinishingEmitter {
       }
       members += reduction_value(s, *group);
     }
+    if (held) return finish(std::move(kernels), members, steps, entries);
     const std::size_t last = ir_.stages.size();
     steps += fmt::format(
         "struct Output {{\n  Chain chain;\n"
@@ -181,20 +190,27 @@ class FinishingEmitter {
     output.grid = {static_cast<unsigned>((count + kThreads - 1) / kThreads), 1, 1};
     output.block = {kThreads, 1, 1};
     kernels.steps.push_back({name_ + "_output", output});
-
-    kernels.workspace_bytes = next_offset_;
-    for (KernelStep& step : kernels.steps) step.launch.workspace_bytes = next_offset_;
-    kernels.code = "\n" + inline_template("statistics.cuh", templates::statistics_cuh) + "\n" +
-                   inline_template("finishing.cuh", templates::finishing_cuh) +
-                   "\n// ---- generated: the plan's finishing kernels ----\nnamespace {\n\n" +
-                   fmt::format("using Out = {};\n\n", out_type_) +
-                   "// The chain from where the main kernel left it, one stage at a time.\n"
-                   "struct Chain {\n  const ft::LaunchArgs& args;\n  char* workspace;\n\n" +
-                   members + "};\n\n" + steps + "}  // namespace\n\n" + entries;
-    return kernels;
+    return finish(std::move(kernels), members, steps, entries);
   }
 
  private:
+  // The kernels' code around the generated members, steps and entries.
+  FinishingKernels finish(FinishingKernels kernels, const std::string& members,
+                          const std::string& steps, const std::string& entries) const {
+    kernels.workspace_bytes = next_offset_;
+    for (KernelStep& step : kernels.steps) step.launch.workspace_bytes = next_offset_;
+    kernels.code = fmt::format(
+        "\n{}\n{}\n// ---- generated: the plan's finishing kernels ----\nnamespace {{\n\n"
+        "using Out = {};\n\n"
+        "// The chain from where the main kernel left it, one stage at a time.\n"
+        "struct Chain {{\n  const ft::LaunchArgs& args;\n  char* workspace;\n\n{}}};\n\n"
+        "{}}}  // namespace\n\n{}",
+        inline_template("statistics.cuh", templates::statistics_cuh),
+        inline_template("finishing.cuh", templates::finishing_cuh), out_type_, members, steps,
+        entries);
+    return kernels;
+  }
+
   // How a statistics kernel covers its groups.
   struct GatherLayout {
     std::int64_t groups = 0, size = 0, chunk = 0;
@@ -277,18 +293,21 @@ class FinishingEmitter {
     std::array<std::string, 2> params;
     for (std::size_t p = 0; p < info.params.size(); ++p)
       params.at(p) = scalar(stage.scalars.at(scalars++));
-    std::string body = fmt::format("    float x = value_{}(i);\n", s);
+    std::string body;
     if (!y.empty()) body += fmt::format("    const float y = {};\n", y);
     for (std::size_t p = 0; p < info.params.size(); ++p)
       body += fmt::format("    const float p{} = {};\n", p, params[p]);
     body +=
-        fmt::format("    x = {};\n    return x;\n",
+        fmt::format("    return {};\n",
                     fmt::format(fmt::runtime(info.cuda.at(op.mode)), fmt::arg("x", "x"),
                                 fmt::arg("y", "y"), fmt::arg("p0", "p0"), fmt::arg("p1", "p1")));
     return fmt::format(
         "  // stage {0}: {1}\n"
-        "  __device__ __forceinline__ float value_{2}(long long i) const {{\n{3}  }}\n",
-        s, op.name, s + 1, body);
+        "  __device__ __forceinline__ float apply_{0}(float x, [[maybe_unused]] long long i) const "
+        "{{\n{2}  }}\n"
+        "  __device__ __forceinline__ float value_{3}(long long i) const {{\n"
+        "    return apply_{0}(value_{0}(i), i);\n  }}\n",
+        s, op.name, body, s + 1);
   }
 
   std::string pool_value(std::size_t s) const {
@@ -334,16 +353,23 @@ class FinishingEmitter {
         s, pool_step_name(pool, dims), s + 1, body);
   }
 
+  // Threads that share a group: a block or a warp where the group's values lie side by side in
+  // memory (and are many enough), else one thread per group, its neighbours taking the
+  // neighbouring groups.
+  static int group_threads(const Grouping& grouping) {
+    const std::vector<Run> runs = runs_of(grouping);
+    const bool values_side_by_side = !runs.empty() && runs.back().reduced;
+    const std::int64_t size = grouping.group_size();
+    if (values_side_by_side && size >= 2048) return kThreads;
+    if (values_side_by_side && size >= 64) return 32;
+    return 1;
+  }
+
   GatherLayout gather_layout(const GroupStage& group) {
     GatherLayout layout;
     layout.groups = group.grouping.group_count();
     layout.size = group.grouping.group_size();
-    const std::vector<Run> runs = runs_of(group.grouping);
-    const bool values_side_by_side = !runs.empty() && runs.back().reduced;
-    if (values_side_by_side && layout.size >= 2048)
-      layout.group_threads = kThreads;
-    else if (values_side_by_side && layout.size >= 64)
-      layout.group_threads = 32;
+    layout.group_threads = group_threads(group.grouping);
     const int groups_per_block = kThreads / layout.group_threads;
     layout.group_blocks = (layout.groups + groups_per_block - 1) / groups_per_block;
     if (layout.group_blocks < kTargetBlocks) {
@@ -360,6 +386,78 @@ class FinishingEmitter {
       layout.counters = reserve(4 * layout.group_blocks);
     }
     return layout;
+  }
+
+  // The stage whose groups the finishing kernel can hold in registers, a group's values
+  // MAX_HELD at most per thread: the chain's only reduction, a normalization that gathers its
+  // statistics, with only elementwise stages around it. One kernel then reads each group once,
+  // merges its statistics and writes its outputs, where otherwise a statistics kernel and an
+  // output kernel would each read it.
+  std::optional<std::size_t> held_group_stage() const {
+    std::optional<std::size_t> found;
+    for (std::size_t s = first_; s < ir_.stages.size(); ++s) {
+      if (std::holds_alternative<EpilogueOp>(ir_.stages[s].op)) continue;
+      const std::optional<GroupStage> group = group_stage(ir_.stages[s]);
+      if (!group || found || group->collapses || (group->running && !group->training))
+        return std::nullopt;
+      found = s;
+    }
+    if (!found) return std::nullopt;
+    const Grouping& grouping = ir_.stages[*found].grouping;
+    const std::int64_t held =
+        (grouping.group_size() + group_threads(grouping) - 1) / group_threads(grouping);
+    if (held > kMaxHeld) return std::nullopt;
+    return found;
+  }
+
+  GatherLayout held_layout(const GroupStage& group) {
+    GatherLayout layout;
+    layout.groups = group.grouping.group_count();
+    layout.size = group.grouping.group_size();
+    layout.group_threads = group_threads(group.grouping);
+    layout.chunk = (layout.size + layout.group_threads - 1) / layout.group_threads;  // per thread
+    const int groups_per_block = kThreads / layout.group_threads;
+    layout.group_blocks = (layout.groups + groups_per_block - 1) / groups_per_block;
+    layout.stats = reserve(stat_bytes(group.statistic) * layout.groups);
+    return layout;
+  }
+
+  std::string held_groups_step(std::size_t s, const GroupStage& group,
+                               const GatherLayout& layout) const {
+    std::string output = fmt::format("    float y = chain.normalized_{}(x, s, i);\n", s);
+    for (std::size_t t = s + 1; t < ir_.stages.size(); ++t)
+      output += fmt::format("    y = chain.apply_{}(y, i);\n", t);
+    return fmt::format(
+        "struct Groups{0} {{\n  Chain chain;\n  using Stat = {1};\n"
+        "  __device__ __forceinline__ float value(long long g, long long p) const {{\n"
+        "    return chain.value_{0}(chain.index_{0}(g, p));\n  }}\n"
+        "  __device__ __forceinline__ float input(float x) const {{ return {2}; }}\n"
+        "  __device__ __forceinline__ long long index(long long g, long long p) const {{\n"
+        "    return chain.index_{0}(g, p);\n  }}\n"
+        "  __device__ __forceinline__ float output(float x, const Stat& s, long long i) const {{\n"
+        "{3}    return y;\n  }}\n"
+        "  __device__ __forceinline__ void finish(long long g, const Stat& s) const {{\n"
+        "    chain.finish_{0}(g, s);\n  }}\n}};\n"
+        "struct Groups{0}Config {{\n"
+        "  static constexpr long long GROUPS = {4}, SIZE = {5};\n"
+        "  static constexpr int THREADS = {6}, GROUP_THREADS = {7}, HELD = {8};\n}};\n\n",
+        s, stat_type(group.statistic), fmt::format(fmt::runtime(group.input), fmt::arg("x", "x")),
+        output, layout.groups, layout.size, kThreads, layout.group_threads, layout.chunk);
+  }
+
+  std::string held_groups_entry(std::size_t s, const GatherLayout& layout,
+                                FinishingKernels& kernels) const {
+    const std::string entry = fmt::format("{}_groups{}", name_, s);
+    LaunchGeometry geometry;
+    geometry.grid = {static_cast<unsigned>(layout.group_blocks), 1, 1};
+    geometry.block = {kThreads, 1, 1};
+    kernels.steps.push_back({entry, geometry});
+    return fmt::format(
+        "extern \"C\" __global__ void __launch_bounds__({0})\n"
+        "{1}(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
+        "  ft::normalize_held_groups<Groups{2}Config>(Groups{2}{{Chain{{args, "
+        "reinterpret_cast<char*>(workspace)}}}}, reinterpret_cast<Out*>(args.out));\n}}\n",
+        kThreads, entry, s);
   }
 
   // Code for `{name}(g, p)`-style index arithmetic over a grouping's runs.
@@ -471,36 +569,41 @@ class FinishingEmitter {
       return fmt::format(fmt::runtime(group.result), fmt::arg("x", x), fmt::arg("s", "s"),
                          fmt::arg("n", n), fmt::arg("p0", params[0]), fmt::arg("p1", params[1]));
     };
-    std::string body;
-    if (group.collapses) {
-      body = fmt::format("    const {} s = statistics_{}()[i];\n    return {};\n", stat, s,
-                         result(""));
+    const std::string_view name = op != nullptr ? std::string_view(op->name) : "global_avg_pool";
+    if (group.collapses)
+      return fmt::format(
+          "  // stage {0}: {1}\n"
+          "  __device__ __forceinline__ float value_{2}(long long i) const {{\n"
+          "    const {3} s = statistics_{0}()[i];\n    return {4};\n  }}\n",
+          s, name, s + 1, stat, result(""));
+    // An element with its group's statistics, then the weight and bias.
+    std::string body = fmt::format("    float y = {};\n", result("x"));
+    if (op != nullptr && op->affine) {
+      const ReductionOpInfo& info = info_of(*op);
+      const std::size_t first_affine = group.running ? 2 : 0;
+      const std::string place = info.affine == Affine::elements
+                                    ? fmt::format("i % {}LL", element_count(op->normalized_shape))
+                                    : fmt::format("({})", channel_of(stage.in_shape));
+      body += fmt::format("    y *= {};\n", load(stage.tensors.at(first_affine), place));
+      if (info.affine_bias)
+        body += fmt::format("    y += {};\n", load(stage.tensors.at(first_affine + 1), place));
+    }
+    body += "    return y;\n";
+    std::string statistics;
+    if (group.running && !group.training) {  // eval: the running statistics stand in
+      const std::string c = fmt::format("({})", channel_of(stage.in_shape));
+      statistics = fmt::format("{}::of({}, {})", stat, load(stage.tensors.at(0), c),
+                               load(stage.tensors.at(1), c));
     } else {
-      body = fmt::format("    const float x = value_{}(i);\n", s);
-      if (group.running && !group.training) {
-        const std::string c = fmt::format("({})", channel_of(stage.in_shape));
-        body += fmt::format("    const {} s = {}::of({}, {});\n", stat, stat,
-                            load(stage.tensors.at(0), c), load(stage.tensors.at(1), c));
-      } else {
-        body += fmt::format("    const {} s = statistics_{}()[{}];\n", stat, s, group_of(runs));
-      }
-      body += fmt::format("    float y = {};\n", result("x"));
-      if (op != nullptr && op->affine) {
-        const ReductionOpInfo& info = info_of(*op);
-        const std::size_t first_affine = group.running ? 2 : 0;
-        const std::string place = info.affine == Affine::elements
-                                      ? fmt::format("i % {}LL", element_count(op->normalized_shape))
-                                      : fmt::format("({})", channel_of(stage.in_shape));
-        body += fmt::format("    y *= {};\n", load(stage.tensors.at(first_affine), place));
-        if (info.affine_bias)
-          body += fmt::format("    y += {};\n", load(stage.tensors.at(first_affine + 1), place));
-      }
-      body += "    return y;\n";
+      statistics = fmt::format("statistics_{}()[{}]", s, group_of(runs));
     }
     return fmt::format(
         "  // stage {0}: {1}\n"
-        "  __device__ __forceinline__ float value_{2}(long long i) const {{\n{3}  }}\n",
-        s, op != nullptr ? op->name : "global_avg_pool", s + 1, body);
+        "  __device__ __forceinline__ float normalized_{0}(float x, const {2}& s, "
+        "[[maybe_unused]] long long i) const {{\n{3}  }}\n"
+        "  __device__ __forceinline__ float value_{4}(long long i) const {{\n"
+        "    return normalized_{0}(value_{0}(i), {5}, i);\n  }}\n",
+        s, name, stat, body, s + 1, statistics);
   }
 
   ChainIR ir_;

@@ -8,6 +8,8 @@
 //   write_output       the output, one element per thread, each read through the whole rest of
 //                      the chain (Step::value), the statistics gathered before standing in for
 //                      the reductions.
+//   normalize_held_groups   both at once, where the chain's one reduction is a normalization whose
+//                      groups fit in the registers of a thread, a warp or a block.
 //
 // Tunables (Config of gather_statistics):
 //   GROUPS, SIZE       groups, and values per group
@@ -76,6 +78,58 @@ __device__ __forceinline__ void gather_statistics(const Step& step,
     step.finish(merged, total);
   }
   if (thread == 0) counters[group_block] = 0u;  // ready for the next launch
+}
+
+// A normalization whose groups fit in registers, in one launch: each group's values are read
+// once (Step::value), its statistics merged across the group's threads and shared with them,
+// and every element written through the rest of the chain (Step::output), in place if need be:
+// a group's values are all read before any is written. Config: GROUPS, SIZE, THREADS,
+// GROUP_THREADS as gather_statistics's, and HELD, the values a thread holds (SIZE divided up).
+template <class Config, class Step, class Out>
+__device__ __forceinline__ void normalize_held_groups(const Step& step, Out* __restrict__ out) {
+  using Stat = typename Step::Stat;
+  constexpr int THREADS = Config::THREADS, GROUP_THREADS = Config::GROUP_THREADS;
+  constexpr int GROUPS_PER_BLOCK = THREADS / GROUP_THREADS;
+  static_assert(GROUP_THREADS == 1 || GROUP_THREADS == 32 || GROUP_THREADS == THREADS,
+                "a group is a thread, a warp or the block");
+  static_assert(static_cast<long long>(Config::HELD) * GROUP_THREADS >= Config::SIZE,
+                "the group's threads hold all its values");
+
+  const int thread = threadIdx.x;
+  const long long group = blockIdx.x * static_cast<long long>(GROUPS_PER_BLOCK) +
+                          thread / GROUP_THREADS;
+  const int lane = thread % GROUP_THREADS;
+  const bool active = group < Config::GROUPS;
+  float x[Config::HELD];  // [HELD]: places lane, lane + GROUP_THREADS, ...
+  Stat s;
+#pragma unroll
+  for (int v = 0; v < Config::HELD; ++v) {
+    const long long place = lane + static_cast<long long>(v) * GROUP_THREADS;
+    if (active && place < Config::SIZE) {
+      x[v] = step.value(group, place);
+      s.add(step.input(x[v]));
+    }
+  }
+  if constexpr (GROUP_THREADS == 32) {
+    s = warp_merged(s);  // in every lane
+  } else if constexpr (GROUP_THREADS == THREADS && THREADS > 1) {
+    __shared__ Stat warps[THREADS / 32];
+    __shared__ Stat whole;
+    s = block_merged<THREADS>(s, warps, thread);
+    if (thread == 0) whole = s;
+    __syncthreads();
+    s = whole;
+  }
+  if (!active) return;
+  if (lane == 0) step.finish(group, s);
+#pragma unroll
+  for (int v = 0; v < Config::HELD; ++v) {
+    const long long place = lane + static_cast<long long>(v) * GROUP_THREADS;
+    if (place < Config::SIZE) {
+      const long long i = step.index(group, place);
+      out[i] = from_float<Out>(step.output(x[v], s, i));
+    }
+  }
 }
 
 // Element `blockIdx.x * THREADS + threadIdx.x` of the output, COUNT in all.

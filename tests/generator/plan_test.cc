@@ -42,19 +42,30 @@ TEST(Plan, AChainOfElementwiseOpsIsOneKernel) {
   EXPECT_FALSE(source.finishing.main_output_offset);
 }
 
-TEST(Plan, ANormalizationRewritesTheMainKernelsOutputInPlace) {
+TEST(Plan, ANormalizationWhoseGroupsFitInRegistersIsOneKernelInPlace) {
   const Spec spec = parse_spec("linear(m=64, n=100, k=64) -> bias -> softmax(dim=1) -> mul(2.0)");
   const KernelSource source =
       generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::fp32).config);
-  ASSERT_EQ(source.finishing.steps.size(), 2u);
-  EXPECT_EQ(source.finishing.steps[0].entry, source.name + "_statistics1");
-  EXPECT_EQ(source.finishing.steps[1].entry, source.name + "_output");
+  ASSERT_EQ(source.finishing.steps.size(), 1u);
+  EXPECT_EQ(source.finishing.steps[0].entry, source.name + "_groups1");
   EXPECT_FALSE(source.finishing.main_output_offset) << "the output holds the main kernel's value";
-  // A row's statistics: 64 rows of 100, a warp each, 8 to a block of 256.
+  // A row to a warp, 8 to a block of 256.
   EXPECT_EQ(source.finishing.steps[0].launch.grid[0], 8u);
-  EXPECT_EQ(source.finishing.steps[1].launch.grid[0], (64u * 100 + 255) / 256);
+}
+
+TEST(Plan, ANormalizationOfLargerGroupsGathersStatisticsThenWritesTheOutput) {
+  const Spec spec = parse_spec("linear(m=4, n=70000, k=8) -> softmax(dim=1) -> mul(2.0)");
+  const KernelSource source =
+      generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::fp32).config);
+  ASSERT_EQ(source.finishing.steps.size(), 2u);
+  EXPECT_EQ(source.finishing.steps[0].entry, source.name + "_statistics0");
+  EXPECT_EQ(source.finishing.steps[1].entry, source.name + "_output");
+  EXPECT_FALSE(source.finishing.main_output_offset);
+  // Four rows split over many blocks each; their parts, counters and statistics in the workspace.
+  EXPECT_GT(source.finishing.steps[0].launch.grid[0], 4u * 8);
+  EXPECT_EQ(source.finishing.steps[1].launch.grid[0], (4u * 70000 + 255) / 256);
   for (const KernelStep& step : source.finishing.steps)
-    EXPECT_GE(step.launch.workspace_bytes, 64u * 8) << "a max and a sum per row";
+    EXPECT_GE(step.launch.workspace_bytes, 4u * 8) << "a max and a sum per row";
 }
 
 TEST(Plan, AReductionThatShrinksTheValueWritesTheMainKernelsOutputToTheWorkspace) {

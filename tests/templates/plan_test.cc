@@ -61,6 +61,12 @@ INSTANTIATE_TEST_SUITE_P(
         PlanCase{"linear(m=16, n=2304, k=32) -> rms_norm(2304) -> amax(dim=1, keepdim=true) -> "
                  "add(tensor)",
                  {kFp32}},
+        // Groups held in registers: a thread's (channels), a block's (4000 columns), and
+        // batch_norm's 24 rows, whose running statistics the group's first thread updates.
+        PlanCase{"conv2d(n=2, c=3, h=7, w=9, k=6, kernel=3) -> bias -> softmax(dim=1) -> relu",
+                 {kFp32, k3xTf32}},
+        PlanCase{"linear(m=5, n=4000, k=16) -> bias -> layer_norm -> gelu", {kFp32, k3xTf32}},
+        PlanCase{"linear(m=24, n=40, k=8) -> batch_norm(momentum=0.2) -> relu", {kFp32}},
         // A block per group, the group split over many blocks; in place in the output.
         PlanCase{"linear(m=4, n=70000, k=8) -> softmax(dim=1)", {kFp32}},
         // A thread per group, each group split over many blocks.
