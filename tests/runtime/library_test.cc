@@ -146,6 +146,53 @@ TEST_F(LibraryTest, ScalarsAreArgumentsSoOneKernelServesEveryValue) {
   EXPECT_LE(v.rel_err, 1e-5);
 }
 
+// A spec that reduces is a plan of kernels: tuned, loaded from its one cubin and launched as
+// one kernel, its scratch memory the loaded kernel's; after a first launch on a stream, launches
+// can be captured into a CUDA graph, whose replays compute the spec again.
+TEST_F(LibraryTest, APlanIsTunedLoadedAndCapturedInAGraphLikeOneKernel) {
+  const std::string spec =
+      "linear(m=300, n=5000, k=64) -> bias -> sum(dim=1, keepdim=true) -> mul(0.5) -> tanh";
+  {
+    const auto db = cache::Database::open(database_);
+    TuneOptions tuning;
+    tuning.max_candidates = 4;
+    ASSERT_TRUE(tune(parse_spec(spec), *db, tuning).winner);
+  }
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok());
+  const std::uint64_t compiles = nvrtc_compile_count();
+  Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  EXPECT_TRUE(kernel.value()->tuned());
+  EXPECT_EQ(nvrtc_compile_count(), compiles);
+  EXPECT_EQ(kernel.value()->output_shape(), (std::vector<std::int64_t>{300, 1}));
+  EXPECT_LE(run(*kernel.value(), spec).rel_err, 1e-5);
+
+  ProblemData data(parse_spec(spec), std::random_device{}(), stream_);
+  Arguments arguments;
+  for (std::size_t i = 0; i < kernel.value()->tensors().size(); ++i)
+    arguments.tensors.push_back(data.launch_args().tensors[i]);
+  arguments.out = data.output();
+  ASSERT_TRUE(kernel.value()->launch(stream_, arguments).ok());  // allocates the scratch
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  const Status captured = kernel.value()->launch(stream_, arguments);
+  ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess);
+  ASSERT_TRUE(captured.ok()) << captured.message();
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  for (int replay = 0; replay < 2; ++replay) {
+    data.poison_output();
+    ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);
+    const Verification v = data.verify();
+    EXPECT_EQ(v.non_finite, 0);
+    EXPECT_LE(v.rel_err, 1e-5) << "replay " << replay;
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+}
+
 TEST_F(LibraryTest, UntunedSpecLoadsTheDefaultWithAWarning) {
   Result<std::unique_ptr<Library>> library = Library::open(options());
   ASSERT_TRUE(library.ok());
