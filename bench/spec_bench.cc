@@ -38,7 +38,7 @@ struct TunedKernel {
 };
 
 TunedKernel load_kernel(const Spec& spec, const std::string& database,
-                         const BenchOptions& options) {
+                        const BenchOptions& options) {
   Options library_options;
   library_options.database_path = database;
   library_options.precision = options.library_precision.empty()
@@ -78,7 +78,14 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   ProblemData data(spec, std::random_device{}(), stream);
   DeviceBuffer baseline_out(data.output_count() * element_bytes(data.output_dtype()));
   std::optional<CublasBaseline> baseline;
-  if (!spec.main.is_conv() && !rival) baseline.emplace(spec, options.precision == Precision::tf32);
+  // cuBLAS and one elementwise kernel compute a GEMM's elementwise chain; PyTorch is the
+  // baseline of convolutions and of chains that reduce (python3 bench/torch_conv_bench.py,
+  // bench/reduction_patterns.py).
+  const bool elementwise = std::all_of(spec.chain.begin(), spec.chain.end(), [](const ChainOp& op) {
+    return std::holds_alternative<EpilogueOp>(op);
+  });
+  if (!spec.main.is_conv() && elementwise && !rival)
+    baseline.emplace(spec, options.precision == Precision::tf32);
   L2Flusher flusher(device.l2_bytes);
 
   const LaunchArgs& args = data.launch_args();

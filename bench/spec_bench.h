@@ -1,6 +1,7 @@
 // fusetune's kernel for a spec against cuBLAS SGEMM + a separate epilogue kernel, timed
 // alternately in one process on the same inputs, both checked against the fp64 reference.
-// Convolutions have no baseline here: bench/torch_conv_bench.py times PyTorch's. With a rival
+// Convolutions and chains that reduce have no baseline here: bench/torch_conv_bench.py and
+// bench/reduction_patterns.py time PyTorch's. With a rival
 // database, the baseline is instead the kernel tuned for the spec in that one (two tunings of
 // the same spec, e.g. exhaustive against budgeted, timed alike).
 #pragma once
@@ -28,7 +29,7 @@ struct BenchReport {
   double load_ms = 0;  // Library::load of the spec: a warm load, or one compile when untuned
   int rounds = 0;
   BenchSide fusetune;
-  bool has_baseline = true;  // false for convolutions
+  bool has_baseline = true;  // false for convolutions and chains that reduce
   BenchSide baseline;
   double speedup = 0;  // baseline time / fusetune time
 };

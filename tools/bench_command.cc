@@ -1,5 +1,6 @@
 // fusetune bench SPEC: the tuned kernel against cuBLAS SGEMM + a separate epilogue kernel
-// (convolutions: the kernel alone; bench/torch_conv_bench.py times PyTorch's).
+// (convolutions and chains that reduce: the kernel alone; bench/torch_conv_bench.py and
+// bench/reduction_patterns.py time PyTorch's).
 #include <fmt/format.h>
 
 #include <iostream>
@@ -74,8 +75,8 @@ int run(const BenchArgs& args) {
                          report.load_ms);
   if (!report.has_baseline) {
     fmt::print(
-        "{}\n{}{}\n\n{}\nno baseline here for convolutions: python3 "
-        "bench/torch_conv_bench.py times PyTorch's\n",
+        "{}\n{}{}\n\n{}\nno baseline here for convolutions and chains that reduce: python3 "
+        "bench/torch_conv_bench.py and bench/reduction_patterns.py time PyTorch's\n",
         report.spec, report.device, untuned, table.render());
     return kSuccess;
   }

@@ -195,12 +195,14 @@ TEST_F(CliTest, SpecsNamesEveryBadLineWithItsCaretAndTunesNothing) {
 }
 
 TEST_F(CliTest, ASpecThatFailsLeavesTheOthersToBeTunedAndTheExitStatusOne) {
-  const std::string pooled = "conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)";
-  const std::string list = write_file("list.txt", pooled + "\nlinear(m=64, n=64, k=64) -> relu\n");
+  // A transposed convolution has no TF32 kernel.
+  const std::string transposed = "conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> tanh";
+  const std::string list =
+      write_file("list.txt", transposed + "\nlinear(m=64, n=64, k=64) -> relu\n");
   const ProgramRun run = fusetune("tune --specs " + list + kCompileTwo + "--precision tf32 " + db_);
   EXPECT_EQ(run.exit_code, 1) << run.output;
   const nlohmann::json document = nlohmann::json::parse(run.output);
-  EXPECT_EQ(document["failed"], nlohmann::json::array({pooled}));
+  EXPECT_EQ(document["failed"], nlohmann::json::array({transposed}));
   EXPECT_EQ(document["succeeded"], 1);
   ASSERT_EQ(specs_of(document).size(), 2u);
   EXPECT_NE(document["reports"][0]["error"].get<std::string>().find("no kernel at precision tf32"),
@@ -211,7 +213,7 @@ TEST_F(CliTest, ASpecThatFailsLeavesTheOthersToBeTunedAndTheExitStatusOne) {
   const ProgramRun text =
       fusetune("tune --specs " + list + " --compile-only --arch sm_90 --precision tf32 " + db_);
   EXPECT_EQ(text.exit_code, 1) << text.output;
-  EXPECT_NE(text.output.find("failed: '" + pooled + "' has no kernel"), std::string::npos)
+  EXPECT_NE(text.output.find("failed: '" + transposed + "' has no kernel"), std::string::npos)
       << text.output;
   EXPECT_NE(text.output.find("1 succeeded, 1 failed"), std::string::npos) << text.output;
 }
