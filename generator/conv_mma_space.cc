@@ -1,5 +1,4 @@
-#include "generator/conv_mma_space.h"
-
+// The implicit-GEMM convolution family's search (conv_mma.h): its rules, cost model and space.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,6 +6,7 @@
 #include <utility>
 
 #include "fusetune/status.h"
+#include "generator/conv_mma.h"
 
 namespace fusetune {
 namespace {

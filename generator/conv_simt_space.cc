@@ -1,5 +1,4 @@
-#include "generator/conv_simt_space.h"
-
+// The direct-convolution family's search (conv_simt.h): its rules, cost model and space.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,6 +6,7 @@
 #include <map>
 
 #include "fusetune/status.h"
+#include "generator/conv_simt.h"
 
 namespace fusetune {
 namespace {

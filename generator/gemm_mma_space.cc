@@ -1,11 +1,12 @@
-#include "generator/gemm_mma_space.h"
-
+// The tensor-core GEMM family's search (gemm_mma.h): its rules, cost model and space.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <utility>
+
+#include "generator/gemm_mma.h"
 
 namespace fusetune {
 namespace {

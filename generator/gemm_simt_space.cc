@@ -1,11 +1,12 @@
-#include "generator/gemm_simt_space.h"
-
+// The SIMT GEMM family's search (gemm_simt.h): its rules, cost model and space.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <utility>
+
+#include "generator/gemm_simt.h"
 
 namespace fusetune {
 namespace {

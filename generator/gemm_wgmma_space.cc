@@ -1,10 +1,11 @@
-#include "generator/gemm_wgmma_space.h"
-
+// The warpgroup-MMA GEMM family's search (gemm_wgmma.h): its rules, cost model and space.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+
+#include "generator/gemm_wgmma.h"
 
 namespace fusetune {
 namespace {

@@ -1,10 +1,11 @@
-#include "generator/gemv_simt_space.h"
-
+// The matrix-vector family's search (gemv_simt.h): its rules, cost model and space.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+
+#include "generator/gemv_simt.h"
 
 namespace fusetune {
 namespace {

@@ -1,106 +1,93 @@
 #include "generator/generator.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 
 #include "fusetune/status.h"
-#include "generator/conv_mma_emitter.h"
-#include "generator/conv_mma_space.h"
-#include "generator/conv_simt_emitter.h"
-#include "generator/conv_simt_space.h"
-#include "generator/gemm_mma_emitter.h"
-#include "generator/gemm_mma_space.h"
-#include "generator/gemm_simt_emitter.h"
-#include "generator/gemm_simt_space.h"
-#include "generator/gemm_wgmma_emitter.h"
-#include "generator/gemm_wgmma_space.h"
-#include "generator/gemv_simt_emitter.h"
-#include "generator/gemv_simt_space.h"
+#include "generator/kernel_assembly.h"
 #include "generator/plan.h"
+#include "generator/tunables.h"
 
 namespace fusetune {
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-
-Candidate candidate(const MainOp& main, const KernelConfig& config) {
-  return {config, config_name(main, config)};
+// As for_each_family, the leading families first (KernelFamily::leads): a search's order.
+template <class F>
+void for_each_family_in_search_order(F&& f) {
+  for (const bool leading : {true, false})
+    for_each_family([&](const auto& family) {
+      if (family.leads == leading) f(family);
+    });
 }
 
-// The direct convolution family pools in its epilogue; the others leave pools to a plan's
-// finishing kernels.
-bool fuses_pool(const KernelConfig& config) {
-  return std::holds_alternative<ConvSimtConfig>(config);
+// Calls f(family, config) with the family unit of `config`.
+template <class F>
+decltype(auto) with_family(const KernelConfig& config, F&& f) {
+  return std::visit([&](const auto& c) -> decltype(auto) { return f(family_of(c), c); }, config);
 }
 
-// What a kernel of `config`'s family computes of `spec`: the part before any finishing kernels.
-Spec kernel_spec(const Spec& spec, const KernelConfig& config) {
-  return main_kernel_spec(spec, fuses_pool(config));
+// What a kernel of `family` computes of `spec`: the part before any finishing kernels.
+template <class C>
+Spec kernel_spec(const Spec& spec, const KernelFamily<C>& family) {
+  return main_kernel_spec(spec, family.fuses_pool);
+}
+
+template <class C>
+Candidate candidate(const KernelFamily<C>& family, const MainOp& main, const C& config) {
+  return {config, procedural_name(family, main, config)};
 }
 
 std::optional<std::string> rejection(const Spec& full_spec, const DeviceLimits& limits,
                                      const KernelConfig& config) {
-  const Spec spec = kernel_spec(full_spec, config);
-  const MainOp& main = spec.main;
-  const bool conv_kernel = std::holds_alternative<ConvSimtConfig>(config) ||
-                           std::holds_alternative<ConvMmaConfig>(config);
-  if (main.is_conv() != conv_kernel)
-    return main.is_conv() ? "a GEMM kernel cannot run a convolution"
-                          : "a convolution kernel cannot run a GEMM";
-  return std::visit(
-      Overloaded{[&](const GemmSimtConfig& c) { return gemm_simt_rejection(main, limits, c); },
-                 [&](const GemmMmaConfig& c) { return gemm_mma_rejection(main, limits, c); },
-                 [&](const GemmWgmmaConfig& c) { return gemm_wgmma_rejection(main, limits, c); },
-                 [&](const ConvSimtConfig& c) { return conv_simt_rejection(spec, limits, c); },
-                 [&](const ConvMmaConfig& c) { return conv_mma_rejection(spec, limits, c); },
-                 [&](const GemvSimtConfig& c) { return gemv_simt_rejection(main, limits, c); }},
-      config);
+  return with_family(config, [&](const auto& family, const auto& c) -> std::optional<std::string> {
+    if (full_spec.main.is_conv() != family.runs_convolutions)
+      return full_spec.main.is_conv() ? "a GEMM kernel cannot run a convolution"
+                                      : "a convolution kernel cannot run a GEMM";
+    return family.rejection(kernel_spec(full_spec, family), limits, c);
+  });
+}
+
+// "fp32", "fp32 or tf32", "fp32, tf32 or 3xtf32"
+std::string listing(const std::vector<std::string_view>& items) {
+  if (items.size() < 2) return fmt::format("{}", fmt::join(items, ""));
+  return fmt::format("{} or {}", fmt::join(items.begin(), items.end() - 1, ", "), items.back());
+}
+
+template <class C>
+KernelSource emit(const KernelFamily<C>& family, const Spec& spec, const C& c) {
+  KernelParts parts;
+  parts.name = procedural_name(family, spec.main, c);
+  parts.launch = family.launch(spec, c);
+  parts.templates = family.templates;
+  parts.config = "struct Config {\n" + family.config_head(spec) + tunable_constants(family, c) +
+                 family.config_tail(spec, c) + "};\n";
+  parts.body = family.body(spec, c);
+  parts.min_blocks = family.min_blocks ? family.min_blocks(c) : 1;
+  parts.arch_specific = family.arch_specific;
+  return assemble_kernel(spec, parts);
 }
 
 }  // namespace
 
 Precision precision_of(const KernelConfig& config) {
-  return std::visit(Overloaded{[](const GemmSimtConfig&) { return Precision::fp32; },
-                               [](const ConvSimtConfig&) { return Precision::fp32; },
-                               [](const GemvSimtConfig&) { return Precision::fp32; },
-                               [](const auto& c) { return c.precision(); }},
-                    config);
+  return std::visit([](const auto& c) { return c.precision(); }, config);
 }
 
 std::string config_name(const MainOp& main, const KernelConfig& config) {
-  return std::visit([&](const auto& c) { return config_name(main, c); }, config);
+  return with_family(
+      config, [&](const auto& family, const auto& c) { return procedural_name(family, main, c); });
 }
 
 std::vector<Candidate> search_space(const Spec& spec, const DeviceLimits& limits,
                                     Precision precision) {
   std::vector<Candidate> candidates;
-  if (spec.main.is_conv()) {
-    // fp32 on CUDA cores (every convolution, pooling in the epilogue); TF32 and 3xTF32 on tensor
-    // cores, any pool step left to finishing kernels.
-    if (precision == Precision::fp32)
-      for (const ConvSimtConfig& c : conv_simt_space(main_kernel_spec(spec, true), limits))
-        candidates.push_back(candidate(spec.main, c));
-    for (const ConvMmaConfig& c : conv_mma_space(main_kernel_spec(spec, false), limits, precision))
-      candidates.push_back(candidate(spec.main, c));
-    return candidates;
-  }
-  if (precision == Precision::fp32) {
-    // The matrix-vector family first where it applies (M <= 16): it is predicted faster there.
-    for (const GemvSimtConfig& c : gemv_simt_space(spec.main, limits))
-      candidates.push_back(candidate(spec.main, c));
-    for (const GemmSimtConfig& c : gemm_simt_space(spec.main, limits))
-      candidates.push_back(candidate(spec.main, c));
-  } else {
-    // Warpgroup MMA first where it applies: it is predicted faster than any mma.sync kernel.
-    for (const GemmWgmmaConfig& c : gemm_wgmma_space(spec.main, limits, precision))
-      candidates.push_back(candidate(spec.main, c));
-    for (const GemmMmaConfig& c : gemm_mma_space(spec.main, limits, precision))
-      candidates.push_back(candidate(spec.main, c));
-  }
+  for_each_family_in_search_order([&](const auto& family) {
+    if (!family.serves(spec.main, precision)) return;
+    for (const auto& c : family.space(kernel_spec(spec, family), limits, precision))
+      candidates.push_back(candidate(family, spec.main, c));
+  });
   return candidates;
 }
 
@@ -126,102 +113,99 @@ std::vector<Candidate> best_predicted(std::vector<Candidate> space, std::size_t 
 }
 
 std::optional<std::string> missing_family(const Spec& spec, Precision precision) {
-  if (!spec.main.is_conv() || precision == Precision::fp32) return std::nullopt;
-  if (precision != Precision::tf32 && precision != Precision::tf32x3)
-    return fmt::format("{} has no {} kernel family; use --precision fp32, tf32 or 3xtf32",
-                       main_op_name(spec.main.kind), to_string(precision));
-  if (const std::optional<std::string> why = conv_mma_spec_rejection(main_kernel_spec(spec, false)))
-    return fmt::format("'{}' has no kernel at precision {}: {}", spec.canonical(),
-                       to_string(precision), *why);
-  return std::nullopt;
+  // The precisions some family of the spec's kind serves, and whether one serves `precision`
+  // (a family with spec rules only where they accept the spec).
+  std::vector<std::string_view> offered;
+  bool served = false;
+  std::optional<std::string> why;
+  for_each_family([&](const auto& family) {
+    if (family.runs_convolutions != spec.main.is_conv()) return;
+    for (Precision p : family.precisions)
+      if (std::ranges::count(offered, to_string(p)) == 0) offered.push_back(to_string(p));
+    if (!family.serves(spec.main, precision)) return;
+    std::optional<std::string> reason =
+        family.spec_rejection ? family.spec_rejection(kernel_spec(spec, family)) : std::nullopt;
+    if (!reason) served = true;
+    if (!why) why = std::move(reason);
+  });
+  if (served) return std::nullopt;
+  if (!why)
+    return fmt::format("{} has no {} kernel family; use --precision {}",
+                       main_op_name(spec.main.kind), to_string(precision), listing(offered));
+  return fmt::format("'{}' has no kernel at precision {}: {}", spec.canonical(),
+                     to_string(precision), *why);
 }
 
 Candidate default_candidate(const Spec& spec, const DeviceLimits& limits, Precision precision) {
-  if (spec.main.is_conv()) {
-    if (const std::optional<std::string> why = missing_family(spec, precision))
-      throw Error(StatusCode::invalid_argument, *why);
-    if (precision == Precision::fp32)
-      return candidate(spec.main, conv_simt_default(main_kernel_spec(spec, true), limits));
-    return candidate(spec.main, conv_mma_default(main_kernel_spec(spec, false), limits, precision));
-  }
-  if (precision == Precision::fp32)
-    return candidate(spec.main, gemm_simt_default(spec.main, limits));
-  if (const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, limits, precision);
-      !space.empty())
-    return candidate(spec.main, space.front());
-  const GemmMmaConfig fallback = gemm_mma_default(spec.main, limits, precision);
-  // Some 16-bit shapes suit no family (an odd K cannot be copied in 4-byte pieces).
-  if (const std::optional<std::string> why = gemm_mma_rejection(spec.main, limits, fallback))
+  if (const std::optional<std::string> why = missing_family(spec, precision))
+    throw Error(StatusCode::invalid_argument, *why);
+  std::optional<Candidate> chosen;
+  for_each_family_in_search_order([&](const auto& family) {
+    if (chosen || !family.default_config || !family.serves(spec.main, precision)) return;
+    if (const auto c = family.default_config(kernel_spec(spec, family), limits, precision))
+      chosen = candidate(family, spec.main, *c);
+  });
+  if (!chosen)
     throw Error(StatusCode::invalid_argument,
-                fmt::format("no kernel can run '{}' at precision {} on {}: {}", spec.canonical(),
-                            to_string(precision), limits.arch, *why));
-  return candidate(spec.main, fallback);
+                fmt::format("no kernel family gives a default for '{}' at precision {} on {}",
+                            spec.canonical(), to_string(precision), limits.arch));
+  return *chosen;
 }
 
 Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std::string_view name) {
+  // The family whose prefix the name has; a name of none is read as the first family's, whose
+  // form the message then shows.
   std::string why;
   std::optional<KernelConfig> config;
-  if (name.starts_with("ft_conv_simt_")) {
-    if (auto c = parse_conv_simt_name(name, &why)) config = *c;
-  } else if (name.starts_with("ft_conv_mma_")) {
-    if (auto c = parse_conv_mma_name(name, &why)) config = *c;
-  } else if (name.starts_with("ft_gemm_mma_")) {
-    if (auto c = parse_gemm_mma_name(name, &why)) config = *c;
-  } else if (name.starts_with("ft_gemm_wgmma_")) {
-    if (auto c = parse_gemm_wgmma_name(name, &why)) config = *c;
-  } else if (name.starts_with("ft_gemv_simt_")) {
-    if (auto c = parse_gemv_simt_name(name, &why)) config = *c;
-  } else if (auto c = parse_gemm_simt_name(name, &why)) {
-    config = *c;
-  }
+  bool claimed = false;
+  std::vector<std::string_view> examples;
+  for_each_family([&](const auto& family) {
+    examples.push_back(family.example);
+    if (claimed || !name.starts_with(fmt::format("ft_{}_", family.name))) return;
+    claimed = true;
+    if (auto c = parse_procedural_name(family, name, &why)) config = *c;
+  });
+  if (!claimed)
+    if (auto c = parse_procedural_name(family_of(std::variant_alternative_t<0, KernelConfig>{}),
+                                       name, &why))
+      config = *c;
   if (!config)
     throw Error(StatusCode::invalid_argument,
-                fmt::format("'{}' names no kernel configuration: {}. Names look like "
-                            "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread or "
-                            "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4 or "
-                            "ft_gemm_wgmma_128x128_c2_s4_bf16_p132 or "
-                            "ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4 or "
-                            "ft_conv_simt_co32x8_t1x4x32_c1x1x2_ci16 or "
-                            "ft_conv_mma_128x128x16_w2x4_s3_tf32_vb4; 'fusetune tune "
-                            "--compile-only --all' lists those of a spec",
-                            name, why));
+                fmt::format("'{}' names no kernel configuration: {}. Names look like {}; "
+                            "'fusetune tune --compile-only --all' lists those of a spec",
+                            name, why, fmt::join(examples, " or ")));
   if (const auto reason = rejection(spec, limits, *config))
     throw Error(
         StatusCode::invalid_argument,
         fmt::format("configuration {} cannot run this spec on {}: {}", name, limits.arch, *reason));
-  return candidate(spec.main, *config);
+  return {*config, config_name(spec.main, *config)};
 }
 
 KernelSource generate(const Spec& full_spec, const KernelConfig& config) {
-  const Spec spec = kernel_spec(full_spec, config);
-  KernelSource main =
-      std::visit(Overloaded{[&](const GemmSimtConfig& c) { return emit_gemm_simt(spec, c); },
-                            [&](const GemmMmaConfig& c) { return emit_gemm_mma(spec, c); },
-                            [&](const GemmWgmmaConfig& c) { return emit_gemm_wgmma(spec, c); },
-                            [&](const ConvSimtConfig& c) { return emit_conv_simt(spec, c); },
-                            [&](const ConvMmaConfig& c) { return emit_conv_mma(spec, c); },
-                            [&](const GemvSimtConfig& c) { return emit_gemv_simt(spec, c); }},
-                 config);
-  return with_finishing_kernels(full_spec, spec, std::move(main));
+  return with_family(config, [&](const auto& family, const auto& c) {
+    const Spec spec = kernel_spec(full_spec, family);
+    return with_finishing_kernels(full_spec, spec, emit(family, spec, c));
+  });
 }
 
 std::string config_json(const KernelConfig& config) {
-  return std::visit([](const auto& c) { return to_json(c).dump(); }, config);
+  return with_family(
+      config, [](const auto& family, const auto& c) { return tunables_to_json(family, c).dump(); });
 }
 
 KernelConfig config_from_json(std::string_view json) {
   try {
     const nlohmann::json parsed = nlohmann::json::parse(json);
-    const std::string family = parsed.at("family");
-    if (family == "gemm_simt") return gemm_simt_from_json(parsed);
-    if (family == "gemm_mma") return gemm_mma_from_json(parsed);
-    if (family == "gemm_wgmma") return gemm_wgmma_from_json(parsed);
-    if (family == "conv_simt") return conv_simt_from_json(parsed);
-    if (family == "conv_mma") return conv_mma_from_json(parsed);
-    if (family == "gemv_simt") return gemv_simt_from_json(parsed);
-    throw Error(
-        StatusCode::invalid_argument,
-        fmt::format("unknown kernel family '{}' in stored configuration: {}", family, json));
+    const std::string family_name = parsed.at("family");
+    std::optional<KernelConfig> config;
+    for_each_family([&](const auto& family) {
+      if (!config && family.name == family_name) config = tunables_from_json(family, parsed);
+    });
+    if (!config)
+      throw Error(
+          StatusCode::invalid_argument,
+          fmt::format("unknown kernel family '{}' in stored configuration: {}", family_name, json));
+    return *config;
   } catch (const nlohmann::json::exception& e) {
     throw Error(StatusCode::invalid_argument,
                 fmt::format("stored configuration is not valid ({}): {}", e.what(), json));

@@ -12,21 +12,41 @@
 #include <variant>
 #include <vector>
 
-#include "generator/conv_mma_config.h"
-#include "generator/conv_simt_config.h"
+#include "generator/conv_mma.h"
+#include "generator/conv_simt.h"
 #include "generator/device_limits.h"
-#include "generator/gemm_mma_config.h"
-#include "generator/gemm_simt_config.h"
-#include "generator/gemm_wgmma_config.h"
-#include "generator/gemv_simt_config.h"
+#include "generator/gemm_mma.h"
+#include "generator/gemm_simt.h"
+#include "generator/gemm_wgmma.h"
+#include "generator/gemv_simt.h"
 #include "generator/kernel_source.h"
 #include "generator/precision.h"
 #include "generator/spec.h"
 
 namespace fusetune {
 
+// The registry of kernel families: one configuration type per family, each with its family unit
+// (family_of, kernel_family.h). Every entry point below loops over this list; a new family is a
+// new alternative. The order is the one in which families are asked (a name of no family's
+// prefix is read as the first's), and in which a search space lists them but for those that
+// lead (KernelFamily::leads).
 using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig, ConvSimtConfig,
                                   ConvMmaConfig, GemvSimtConfig>;
+
+// Calls f(family) with every family unit (a const KernelFamily<C>&), in KernelConfig's order.
+template <class Variant>
+struct FamiliesOf;
+template <class... Configs>
+struct FamiliesOf<std::variant<Configs...>> {
+  template <class F>
+  static void each(F& f) {
+    (f(family_of(Configs{})), ...);
+  }
+};
+template <class F>
+void for_each_family(F&& f) {
+  FamiliesOf<KernelConfig>::each(f);
+}
 
 struct Candidate {
   KernelConfig config;

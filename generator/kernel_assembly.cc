@@ -17,6 +17,22 @@ std::string output_pointer(const MainOp& main) {
   return fmt::format("reinterpret_cast<{}*>(args.out)", cuda_type(main.output_dtype()));
 }
 
+std::string gemm_shape_constants(const MainOp& main) {
+  return fmt::format(
+      "  static constexpr int M = {}, N = {}, K = {};\n"
+      "  static constexpr bool A_K_CONTIGUOUS = {}, B_K_CONTIGUOUS = {};\n",
+      main.m, main.n, main.k, main.a_k_contiguous(), main.b_k_contiguous());
+}
+
+std::string guard_constants(const EdgeGuards& guards, bool with_k) {
+  return fmt::format("  static constexpr bool GUARD_M = {}, GUARD_N = {}{};\n", guards.m, guards.n,
+                     with_k ? fmt::format(", GUARD_K = {}", guards.k) : "");
+}
+
+std::string smem_constant(int bytes) {
+  return fmt::format("  static constexpr int SMEM_BYTES = {};  // what the launch gives\n", bytes);
+}
+
 KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts) {
   KernelSource kernel;
   kernel.name = parts.name;

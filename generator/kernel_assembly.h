@@ -10,6 +10,7 @@
 
 #include "generator/kernel_source.h"
 #include "generator/spec.h"
+#include "generator/tile_grid.h"
 
 namespace fusetune {
 
@@ -32,5 +33,13 @@ std::string tensor_pointer(int i, DataType type);
 // The entry's output pointer in the output's type: "args.out" for fp32, else a reinterpreting
 // cast ("reinterpret_cast<ft::bf16*>(args.out)").
 std::string output_pointer(const MainOp& main);
+
+// Lines of a Config that several families share:
+// "  static constexpr int M = 1024, N = 8192, K = 8192;\n" and the operands' layouts.
+std::string gemm_shape_constants(const MainOp& main);
+// "  static constexpr bool GUARD_M = true, GUARD_N = false, GUARD_K = false;\n" (no K: without it)
+std::string guard_constants(const EdgeGuards& guards, bool with_k = true);
+// "  static constexpr int SMEM_BYTES = 49152;  // what the launch gives\n"
+std::string smem_constant(int bytes);
 
 }  // namespace fusetune

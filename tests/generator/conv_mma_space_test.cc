@@ -1,8 +1,6 @@
 // The implicit-GEMM tensor-core convolution family: which specs and precisions reach it, what its
 // space holds and rules out and why, and that names and JSON read back to the same
 // configuration.
-#include "generator/conv_mma_space.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -12,8 +10,10 @@
 #include <variant>
 
 #include "fusetune/status.h"
+#include "generator/conv_mma.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
+#include "generator/tunables.h"
 #include "tests/expect_error.h"
 
 namespace fusetune {
@@ -118,13 +118,15 @@ TEST(ConvMmaNames, EncodeEveryTunableAndTheGuards) {
   EXPECT_EQ(gemm.groups, 2);
   const ConvMmaConfig small{2, 1, 1, 1, 16, 3, 3, 1};
   EXPECT_EQ(config_name(odd.main, small), "ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk");
-  EXPECT_EQ(parse_conv_mma_name("ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk"), small);
+  EXPECT_EQ(parse_config_name<ConvMmaConfig>("ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk"), small);
   EXPECT_EQ(conv_mma_block_count(odd.main, small), 8 * 1 * 2);  // 240/32 up, 5/8 up, 2 groups
 
   std::string why;
-  EXPECT_EQ(parse_conv_mma_name("ft_conv_mma_128x128x16_w2x4_s3_bf16_vb4", &why), std::nullopt);
+  EXPECT_EQ(parse_config_name<ConvMmaConfig>("ft_conv_mma_128x128x16_w2x4_s3_bf16_vb4", &why),
+            std::nullopt);
   EXPECT_NE(why.find("not of the form ft_conv_mma_"), std::string::npos) << why;
-  EXPECT_EQ(parse_conv_mma_name("ft_conv_mma_100x128x16_w2x4_s3_tf32_vb4", &why), std::nullopt);
+  EXPECT_EQ(parse_config_name<ConvMmaConfig>("ft_conv_mma_100x128x16_w2x4_s3_tf32_vb4", &why),
+            std::nullopt);
   EXPECT_EQ(why, "a 100x128 block tile does not split into 2x4 warps of 16x8 MMA tiles");
   EXPECT_NE(error_text([&] {
               candidate_from_name(spec, sm90(), "ft_conv_mma_128x128");

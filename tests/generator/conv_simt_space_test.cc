@@ -1,7 +1,5 @@
 // The direct-convolution family's search space: what it holds, what it rules out and why, and
 // that names and JSON read back to the same configuration.
-#include "generator/conv_simt_space.h"
-
 #include <gtest/gtest.h>
 
 #include <set>
@@ -9,6 +7,7 @@
 #include <variant>
 
 #include "fusetune/status.h"
+#include "generator/conv_simt.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
 

@@ -1,8 +1,6 @@
 // The tensor-core (mma.sync) family's search space, names and configurations, for fp32 data
 // (TF32, 3xTF32) and 16-bit data (bf16, fp16), and the 16-bit source it emits compiled with
 // NVRTC (which needs no GPU).
-#include "generator/gemm_mma_space.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -12,8 +10,10 @@
 #include <tuple>
 #include <variant>
 
+#include "generator/gemm_mma.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
+#include "generator/tunables.h"
 #include "runtime/nvrtc.h"
 #include "tests/expect_error.h"
 
@@ -165,7 +165,7 @@ TEST(GemmMmaSpace, SixteenBitNamesAndJsonRoundTripForEveryOperandLayout) {
 }
 
 TEST(GemmMmaSpace, NamesCarryTheOperandType) {
-  const auto c = parse_gemm_mma_name("ft_gemm_mma_128x64x32_w2x2_s3_fp16_va8_vb2_gn");
+  const auto c = parse_config_name<GemmMmaConfig>("ft_gemm_mma_128x64x32_w2x2_s3_fp16_va8_vb2_gn");
   ASSERT_TRUE(c);
   EXPECT_EQ(c->dtype, DataType::fp16);
   EXPECT_EQ(c->passes, 1);
@@ -173,7 +173,8 @@ TEST(GemmMmaSpace, NamesCarryTheOperandType) {
   EXPECT_EQ(c->bk, 32);
   EXPECT_EQ(c->vec_a, 8);
   EXPECT_EQ(c->vec_b, 2);
-  const auto tf32 = parse_gemm_mma_name("ft_gemm_mma_128x64x16_w2x2_s3_3xtf32_va4_vb4");
+  const auto tf32 =
+      parse_config_name<GemmMmaConfig>("ft_gemm_mma_128x64x16_w2x2_s3_3xtf32_va4_vb4");
   ASSERT_TRUE(tf32);
   EXPECT_EQ(tf32->dtype, DataType::fp32);
   EXPECT_EQ(tf32->precision(), Precision::tf32x3);
@@ -183,9 +184,9 @@ TEST(GemmMmaSpace, StoredConfigurationsWithoutADtypeReadAsFp32) {
   nlohmann::json json = to_json(GemmMmaConfig{});
   ASSERT_EQ(json.at("dtype"), "fp32");
   json.erase("dtype");  // as stored before 16-bit inputs
-  EXPECT_EQ(gemm_mma_from_json(json), GemmMmaConfig{});
+  EXPECT_EQ(from_json<GemmMmaConfig>(json), GemmMmaConfig{});
   json["dtype"] = "fp8";
-  const auto error = error_of([&] { gemm_mma_from_json(json); });
+  const auto error = error_of([&] { from_json<GemmMmaConfig>(json); });
   ASSERT_TRUE(error);
   EXPECT_EQ(error->code(), StatusCode::invalid_argument);
 }

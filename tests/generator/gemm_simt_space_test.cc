@@ -1,5 +1,3 @@
-#include "generator/gemm_simt_space.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -12,8 +10,10 @@
 #include <vector>
 
 #include "fusetune/status.h"
+#include "generator/gemm_simt.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
+#include "generator/tunables.h"
 #include "tests/expect_error.h"
 #include "tests/generator/simt_candidates.h"
 
@@ -73,7 +73,8 @@ TEST_P(SeedSpace, NamesAreUniqueAndEachIsTheConfigsProceduralName) {
 }
 
 TEST_P(SeedSpace, EveryNameParsesBackToItsConfig) {
-  for (const SimtCandidate& c : space_) EXPECT_EQ(parse_gemm_simt_name(c.name), c.config) << c.name;
+  for (const SimtCandidate& c : space_)
+    EXPECT_EQ(parse_config_name<GemmSimtConfig>(c.name), c.config) << c.name;
 }
 
 TEST_P(SeedSpace, EveryConfigRoundTripsThroughJson) {
@@ -138,7 +139,8 @@ TEST(GemmSimtSpace, EdgeGuardsFollowTheEdgesThatAreNotTileMultiples) {
       EXPECT_EQ(guards.m, c.guards.find('m') != std::string::npos) << candidate.name;
       EXPECT_EQ(guards.n, c.guards.find('n') != std::string::npos) << candidate.name;
       EXPECT_EQ(guards.k, c.guards.find('k') != std::string::npos) << candidate.name;
-      EXPECT_EQ(parse_gemm_simt_name(candidate.name), candidate.config) << candidate.name;
+      EXPECT_EQ(parse_config_name<GemmSimtConfig>(candidate.name), candidate.config)
+          << candidate.name;
     }
   }
 }
@@ -166,7 +168,7 @@ TEST_P(OddShapes, DefaultCandidateCanRunAndIsTheSpacesChoice) {
     const SimtCandidate fallback = simt_default(spec, limits);
     EXPECT_EQ(gemm_simt_rejection(spec.main, limits, fallback.config), std::nullopt)
         << arch << ": " << fallback.name;
-    EXPECT_EQ(parse_gemm_simt_name(fallback.name), fallback.config) << fallback.name;
+    EXPECT_EQ(parse_config_name<GemmSimtConfig>(fallback.name), fallback.config) << fallback.name;
     const std::vector<SimtCandidate> space = simt_space(spec, limits);
     ASSERT_FALSE(space.empty()) << arch;
     EXPECT_TRUE(std::any_of(space.begin(), space.end(),
@@ -417,8 +419,8 @@ TEST(GemmSimtSplitK, NameJsonLaunchAndSourceCarryTheSplits) {
   const GemmSimtConfig c = *std::ranges::find_if(space, [](const auto& x) { return x.splits > 1; });
   const std::string name = config_name(spec.main, c);
   EXPECT_TRUE(name.find(fmt::format("_k{}", c.splits)) != std::string::npos) << name;
-  EXPECT_EQ(parse_gemm_simt_name(name), c);
-  EXPECT_EQ(gemm_simt_from_json(to_json(c)), c);
+  EXPECT_EQ(parse_config_name<GemmSimtConfig>(name), c);
+  EXPECT_EQ(from_json<GemmSimtConfig>(to_json(c)), c);
   const KernelSource source = generate(spec, c);
   EXPECT_EQ(source.launch.grid[0], block_count(spec.main, c));
   EXPECT_EQ(source.launch.grid[1], static_cast<unsigned>(c.splits));

@@ -1,7 +1,5 @@
 // The Hopper warpgroup-MMA family: its names, its search space, its rejections and the source
 // it emits (compiled with NVRTC, which needs no GPU).
-#include "generator/gemm_wgmma_space.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -17,8 +15,10 @@
 #include <vector>
 
 #include "fusetune/status.h"
+#include "generator/gemm_wgmma.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
+#include "generator/tunables.h"
 #include "runtime/nvrtc.h"
 #include "tests/expect_error.h"
 
@@ -62,7 +62,7 @@ TEST(GemmWgmmaNames, EveryConfigOfTheSeedsSpaceRoundTripsThroughItsName) {
       EXPECT_TRUE(starts_with(name, kWgmmaPrefix)) << name;
       EXPECT_TRUE(names.insert(name).second) << "two configs share the name " << name;
       std::string why;
-      const std::optional<GemmWgmmaConfig> parsed = parse_gemm_wgmma_name(name, &why);
+      const std::optional<GemmWgmmaConfig> parsed = parse_config_name<GemmWgmmaConfig>(name, &why);
       ASSERT_TRUE(parsed) << name << ": " << why;
       EXPECT_EQ(*parsed, c) << name;
 
@@ -83,7 +83,7 @@ TEST(GemmWgmmaNames, GuardedShapesRoundTripToo) {
     for (const GemmWgmmaConfig& c : space) {
       const std::string name = config_name(spec.main, c);
       EXPECT_TRUE(std::regex_search(name, std::regex("_p[0-9]+_g[mnk]+$"))) << name;
-      EXPECT_EQ(parse_gemm_wgmma_name(name), c) << name;
+      EXPECT_EQ(parse_config_name<GemmWgmmaConfig>(name), c) << name;
       EXPECT_EQ(candidate_from_name(spec, sm90(), name).name, name);
     }
   }
@@ -105,11 +105,11 @@ TEST(GemmWgmmaNames, NamesTellTheTunablesApart) {
   for (const GemmWgmmaConfig& c : variants) {
     const std::string name = config_name(main, c);
     EXPECT_TRUE(names.insert(name).second) << name;
-    EXPECT_EQ(parse_gemm_wgmma_name(name), c) << name;
+    EXPECT_EQ(parse_config_name<GemmWgmmaConfig>(name), c) << name;
   }
   GemmWgmmaConfig fewer_blocks = base;
   fewer_blocks.blocks = 7;
-  EXPECT_EQ(parse_gemm_wgmma_name(config_name(main, fewer_blocks)), fewer_blocks);
+  EXPECT_EQ(parse_config_name<GemmWgmmaConfig>(config_name(main, fewer_blocks)), fewer_blocks);
 }
 
 TEST(GemmWgmmaNames, JsonRoundTrips) {
@@ -117,8 +117,8 @@ TEST(GemmWgmmaNames, JsonRoundTrips) {
   for (Precision precision : kTensorPrecisions)
     for (const GemmWgmmaConfig& c : gemm_wgmma_space(spec.main, sm90(), precision)) {
       const std::string name = config_name(spec.main, c);
-      EXPECT_EQ(gemm_wgmma_from_json(to_json(c)), c) << name;
-      EXPECT_EQ(gemm_wgmma_from_json(nlohmann::json::parse(to_json(c).dump())), c) << name;
+      EXPECT_EQ(from_json<GemmWgmmaConfig>(to_json(c)), c) << name;
+      EXPECT_EQ(from_json<GemmWgmmaConfig>(nlohmann::json::parse(to_json(c).dump())), c) << name;
       const KernelConfig config = c;
       const KernelConfig back = config_from_json(config_json(config));
       ASSERT_TRUE(std::holds_alternative<GemmWgmmaConfig>(back)) << config_json(config);
@@ -139,9 +139,9 @@ TEST(GemmWgmmaNames, MalformedNamesAreRefusedWithAReason) {
            "",
        }) {
     std::string why;
-    EXPECT_EQ(parse_gemm_wgmma_name(name, &why), std::nullopt) << name;
+    EXPECT_EQ(parse_config_name<GemmWgmmaConfig>(name, &why), std::nullopt) << name;
     EXPECT_FALSE(why.empty()) << name;
-    EXPECT_EQ(parse_gemm_wgmma_name(name), std::nullopt) << name;  // `why` is optional
+    EXPECT_EQ(parse_config_name<GemmWgmmaConfig>(name), std::nullopt) << name;  // `why` is optional
   }
 }
 
@@ -569,8 +569,8 @@ TEST(GemmWgmmaEmitter, SplitKTakesAWorkspaceSizedForEveryPartialTileAndCounter) 
   ASSERT_EQ(gemm_wgmma_rejection(spec.main, sm90(), c), std::nullopt);
   const std::string name = config_name(spec.main, c);
   EXPECT_TRUE(contains(name, "_64x128_c1_s4_3xtf32_k8_p64")) << name;
-  EXPECT_EQ(parse_gemm_wgmma_name(name), c);
-  EXPECT_EQ(gemm_wgmma_from_json(to_json(c)), c);
+  EXPECT_EQ(parse_config_name<GemmWgmmaConfig>(name), c);
+  EXPECT_EQ(from_json<GemmWgmmaConfig>(to_json(c)), c);
   const KernelSource source = generate(spec, c);
   EXPECT_EQ(source.launch.workspace_bytes, 4u * 8 * (8 * 64 * 128 + 1));
   EXPECT_TRUE(contains(source.code, "float* __restrict__ workspace)")) << "no workspace parameter";
@@ -598,8 +598,8 @@ TEST(GemmWgmmaSpace, SixteenBitInputsGetTheirOwnConfigsOnly) {
       EXPECT_EQ(c.passes, 1);
       const std::string name = config_name(spec.main, c);
       EXPECT_TRUE(contains(name, fmt::format("_{}_", to_string(dtype)))) << name;
-      EXPECT_EQ(parse_gemm_wgmma_name(name), c) << name;
-      EXPECT_EQ(gemm_wgmma_from_json(to_json(c)), c) << name;
+      EXPECT_EQ(parse_config_name<GemmWgmmaConfig>(name), c) << name;
+      EXPECT_EQ(from_json<GemmWgmmaConfig>(to_json(c)), c) << name;
     }
     // The fp32 precisions have nothing for 16-bit data, and 16-bit ones nothing for fp32.
     for (Precision p : kTensorPrecisions)
@@ -616,7 +616,7 @@ TEST(GemmWgmmaNames, StoredConfigsWithInKernelRoundingReadAsTodaysKernel) {
   nlohmann::json json = to_json(tf32);
   json["round_a"] = true;
   json["round_b"] = false;
-  EXPECT_EQ(gemm_wgmma_from_json(json), tf32);
+  EXPECT_EQ(from_json<GemmWgmmaConfig>(json), tf32);
 }
 
 TEST(GemmWgmmaLaunch, TheTmaRoundsTf32OperandsOnly) {
@@ -658,7 +658,7 @@ TEST(GemmWgmmaSpace, TheTmaStoreIsTriedWhereItsStagingFits) {
 TEST(GemmWgmmaNames, StoredConfigsWithoutADtypeReadAsFp32) {
   nlohmann::json json = to_json(GemmWgmmaConfig{});
   json.erase("dtype");
-  EXPECT_EQ(gemm_wgmma_from_json(json).dtype, DataType::fp32);
+  EXPECT_EQ(from_json<GemmWgmmaConfig>(json).dtype, DataType::fp32);
 }
 
 TEST(GemmWgmmaEmitter, SixteenBitKernelsCompileWithNvrtcForSm90a) {

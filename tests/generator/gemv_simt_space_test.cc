@@ -1,5 +1,3 @@
-#include "generator/gemv_simt_space.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -11,8 +9,10 @@
 #include <vector>
 
 #include "fusetune/status.h"
+#include "generator/gemv_simt.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
+#include "generator/tunables.h"
 #include "runtime/nvrtc.h"
 #include "tests/expect_error.h"
 
@@ -90,7 +90,7 @@ TEST_P(SmallMSpace, NamesAreUniqueAndParseBackToTheirConfigs) {
     EXPECT_TRUE(names.insert(name).second) << "duplicate " << name;
     EXPECT_TRUE(name.starts_with("ft_gemv_simt_")) << name;
     std::string why;
-    EXPECT_EQ(parse_gemv_simt_name(name, &why), c) << name << ": " << why;
+    EXPECT_EQ(parse_config_name<GemvSimtConfig>(name, &why), c) << name << ": " << why;
     const Candidate candidate = candidate_from_name(spec_, limits_, name);
     EXPECT_EQ(candidate.name, name);
     EXPECT_EQ(std::get<GemvSimtConfig>(candidate.config), c) << name;

@@ -1,12 +1,16 @@
-// One configuration of the Hopper warpgroup-MMA GEMM template (templates/gemm_wgmma.cuh).
+// The Hopper warpgroup-MMA GEMM family (templates/gemm_wgmma.cuh), fed by TMA on sm_90: one
+// configuration's tunables, and the family's search space for one precision (TF32, 3xTF32, bf16
+// or fp16), empty off sm_90 and for operands that are not K-contiguous. gemm_wgmma.cc holds the
+// family unit, gemm_wgmma_space.cc its rules.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
-#include <string_view>
+#include <vector>
 
+#include "generator/device_limits.h"
+#include "generator/kernel_family.h"
 #include "generator/kernel_source.h"
 #include "generator/precision.h"
 #include "generator/spec.h"
@@ -45,24 +49,32 @@ struct GemmWgmmaConfig {
   friend bool operator==(const GemmWgmmaConfig&, const GemmWgmmaConfig&) = default;
 };
 
+// The family: its tunables table gives the procedural name
+//   ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32|bf16|fp16>[_k<SPLITS>]
+//   [_x<CLUSTER>][_ts]_p<BLOCKS>[_g<m|n|k...>]   (_ts: tma_store)
+// its parser, its JSON and the tunables of the emitted Config.
+const KernelFamily<GemmWgmmaConfig>& family_of(const GemmWgmmaConfig&);
+
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& config);
-
-// ft_gemm_wgmma_<BM>x<BN>_c<CONSUMERS>_s<STAGES>_<tf32|3xtf32|bf16|fp16>[_k<SPLITS>][_x<CLUSTER>]
-// [_ts]_p<BLOCKS> (_ts: tma_store)
-// [_g<m|n|k...>]
-std::string config_name(const MainOp& main, const GemmWgmmaConfig& config);
-// Reads a name back; nullopt with `why` when it does not describe one. Guard letters are
-// ignored.
-std::optional<GemmWgmmaConfig> parse_gemm_wgmma_name(std::string_view name,
-                                                     std::string* why = nullptr);
-
-nlohmann::json to_json(const GemmWgmmaConfig& config);
-GemmWgmmaConfig gemm_wgmma_from_json(const nlohmann::json& json);
 
 std::int64_t tile_count(const MainOp& main, const GemmWgmmaConfig& config);
 // The k-tiles (block_k(main.dtype) deep) of the whole K, and of each split but the last.
 std::int64_t k_tile_count(const MainOp& main);
 std::int64_t k_tiles_per_split(const MainOp& main, const GemmWgmmaConfig& config);
 LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& config);
+
+// ---- the search (gemm_wgmma_space.cc) ----
+
+// Why `config` cannot run (or cannot be competitive) for `main` on `limits`; nullopt if it can.
+std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const DeviceLimits& limits,
+                                                const GemmWgmmaConfig& config);
+
+// Every configuration of `precision` (tf32 or 3xtf32) that passes, best predicted first.
+std::vector<GemmWgmmaConfig> gemm_wgmma_space(const MainOp& main, const DeviceLimits& limits,
+                                              Precision precision);
+
+// A rough relative time (waves of persistent tiles, tensor-core efficiency); orders the sweep.
+double gemm_wgmma_predicted_cost(const MainOp& main, const DeviceLimits& limits,
+                                 const GemmWgmmaConfig& config);
 
 }  // namespace fusetune

@@ -1,14 +1,18 @@
-// One configuration of the SIMT GEMM template (templates/gemm_simt.cuh): the values of its
-// tunables. The problem shape and the edge guards come from the spec.
+// The SIMT FFMA GEMM family (templates/gemm_simt.cuh), for fp32: one configuration's tunables
+// (the problem shape and the edge guards come from the spec), and the family's search space: the
+// product of the tunables' ranges (a table), filtered by constraints that each say why a
+// configuration is left out. gemm_simt.cc holds the family unit, gemm_simt_space.cc its rules.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
-#include <string_view>
+#include <vector>
 
+#include "generator/device_limits.h"
+#include "generator/kernel_family.h"
 #include "generator/kernel_source.h"
+#include "generator/precision.h"
 #include "generator/spec.h"
 #include "generator/tile_grid.h"
 
@@ -32,6 +36,7 @@ struct GemmSimtConfig {
   // global workspace (templates/split_k.cuh). For shapes with too few tiles to fill the GPU.
   int splits = 1;
 
+  Precision precision() const { return Precision::fp32; }
   int threads() const { return 32 * warps_m * warps_n; }
   int thread_tile_m() const { return 4 * rep_m; }
   int thread_tile_n() const { return 4 * rep_n; }
@@ -45,20 +50,14 @@ struct GemmSimtConfig {
   friend bool operator==(const GemmSimtConfig&, const GemmSimtConfig&) = default;
 };
 
-EdgeGuards edge_guards(const MainOp& main, const GemmSimtConfig& config);
-
-// The procedural name, also the kernel symbol:
-//   ft_gemm_simt_<BM>x<BN>x<BK>_w<WM>x<WN>_t<TM>x<TN>_s<STAGES>_<n|m>[_spread][_occ<B>]
+// The family: its tunables table gives the procedural name, also the kernel symbol,
+//   ft_gemm_simt_<BM>x<BN>x<BK>_w<WM>x<WN>_t<TM>x<TN>_s<STAGES>_<m|n>[_spread][_occ<B>]
 //   [_va<V>][_vb<V>][_k<SPLITS>][_g<m|n|k...>]
-// e.g. ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread
-std::string config_name(const MainOp& main, const GemmSimtConfig& config);
-// Reads a name back; nullopt when it is not a gemm_simt name, or when its sizes describe no
-// configuration (then `why`, if given, says what does not fit). Guard letters are ignored.
-std::optional<GemmSimtConfig> parse_gemm_simt_name(std::string_view name,
-                                                   std::string* why = nullptr);
+// e.g. ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread (_va and _vb where the operand is not
+// k-contiguous), its parser, its JSON and the tunables of the emitted Config.
+const KernelFamily<GemmSimtConfig>& family_of(const GemmSimtConfig&);
 
-nlohmann::json to_json(const GemmSimtConfig& config);
-GemmSimtConfig gemm_simt_from_json(const nlohmann::json& json);
+EdgeGuards edge_guards(const MainOp& main, const GemmSimtConfig& config);
 
 // Output tiles, one block each (per split).
 std::int64_t block_count(const MainOp& main, const GemmSimtConfig& config);
@@ -66,5 +65,22 @@ std::int64_t block_count(const MainOp& main, const GemmSimtConfig& config);
 std::int64_t k_tile_count(const MainOp& main, const GemmSimtConfig& config);
 std::int64_t k_tiles_per_split(const MainOp& main, const GemmSimtConfig& config);
 LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& config);
+
+// ---- the search (gemm_simt_space.cc) ----
+
+// Why `config` cannot run (or cannot be competitive) for `main` on `limits`; nullopt if it can.
+std::optional<std::string> gemm_simt_rejection(const MainOp& main, const DeviceLimits& limits,
+                                               const GemmSimtConfig& config);
+
+// Every configuration that passes the constraints, best predicted first.
+std::vector<GemmSimtConfig> gemm_simt_space(const MainOp& main, const DeviceLimits& limits);
+
+// A rough relative time from a model of waves, occupancy and per-thread efficiency: orders the
+// sweep (so that slow candidates can be abandoned early) and picks the untuned default.
+double gemm_simt_predicted_cost(const MainOp& main, const DeviceLimits& limits,
+                                const GemmSimtConfig& config);
+
+// The configuration to use for a spec that was never tuned.
+GemmSimtConfig gemm_simt_default(const MainOp& main, const DeviceLimits& limits);
 
 }  // namespace fusetune

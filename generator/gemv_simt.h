@@ -1,15 +1,19 @@
-// One configuration of the SIMT matrix-vector template (templates/gemv_simt.cuh), for products
-// with a few rows of x: the values of its tunables. The shape and the edge guards come from the
-// spec.
+// The SIMT matrix-vector family (templates/gemv_simt.cuh), for fp32 products with at most 16
+// rows of x: one configuration's tunables (the shape and the edge guards come from the spec), and
+// the family's search space: the product of the tunables' ranges (a table), filtered by
+// constraints that each say why a configuration is left out. gemv_simt.cc holds the family unit,
+// gemv_simt_space.cc its rules.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
-#include <string_view>
+#include <vector>
 
+#include "generator/device_limits.h"
+#include "generator/kernel_family.h"
 #include "generator/kernel_source.h"
+#include "generator/precision.h"
 #include "generator/spec.h"
 #include "generator/tile_grid.h"
 
@@ -31,6 +35,7 @@ struct GemvSimtConfig {
   // workspace (templates/split_k.cuh). For shapes whose tiles alone leave SMs idle.
   int splits = 1;
 
+  Precision precision() const { return Precision::fp32; }
   int threads() const { return 32 * warps; }
   // Output columns per block.
   int block_n() const {
@@ -53,20 +58,14 @@ struct GemvSimtConfig {
 // x is staged in shared memory at most this many floats per block at a time (64 KB).
 inline constexpr int kGemvXChunkFloats = 16384;
 
-EdgeGuards edge_guards(const MainOp& main, const GemvSimtConfig& config);
-
-// The procedural name, also the kernel symbol:
+// The family: its tunables table gives the procedural name, also the kernel symbol,
 //   ft_gemv_simt_rows_m<BM>_w<WARPS>_r<ROWS_PER_WARP>_u<UNROLL>_v<VEC>[_k<SPLITS>][_g<m|n|k...>]
 //   ft_gemv_simt_cols_m<BM>_w<WARPS>_c<COLUMN_THREADS>_u<UNROLL>_v<VEC>[_k<SPLITS>][_g...]
-// e.g. ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4
-std::string config_name(const MainOp& main, const GemvSimtConfig& config);
-// Reads a name back; nullopt when it is not a gemv_simt name, with `why` (if given) saying
-// what is wrong. Guard letters are ignored.
-std::optional<GemvSimtConfig> parse_gemv_simt_name(std::string_view name,
-                                                   std::string* why = nullptr);
+// e.g. ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4, its parser, its JSON and the tunables of the
+// emitted Config.
+const KernelFamily<GemvSimtConfig>& family_of(const GemvSimtConfig&);
 
-nlohmann::json to_json(const GemvSimtConfig& config);
-GemvSimtConfig gemv_simt_from_json(const nlohmann::json& json);
+EdgeGuards edge_guards(const MainOp& main, const GemvSimtConfig& config);
 
 // Output tiles (block_m x block_n), one block each per split.
 std::int64_t block_count(const MainOp& main, const GemvSimtConfig& config);
@@ -83,5 +82,24 @@ int partial_floats(const GemvSimtConfig& config);
 // [k_groups, block_m, block_n] reuse, and split-K's flag.
 int smem_bytes(const MainOp& main, const GemvSimtConfig& config);
 LaunchGeometry launch_geometry(const MainOp& main, const GemvSimtConfig& config);
+
+// ---- the search (gemv_simt_space.cc) ----
+
+// The most rows of x (M) the family takes.
+inline constexpr int kGemvMaxRows = 16;
+
+// Why `config` cannot run (or cannot be competitive) for `main` on `limits`; nullopt if it can.
+std::optional<std::string> gemv_simt_rejection(const MainOp& main, const DeviceLimits& limits,
+                                               const GemvSimtConfig& config);
+
+// Every configuration that passes the constraints, best predicted first; empty for M > 16.
+std::vector<GemvSimtConfig> gemv_simt_space(const MainOp& main, const DeviceLimits& limits);
+
+// A rough relative time, in bytes of memory traffic: B streamed once per tile of rows of x,
+// slowed where too few loads are in flight to cover the memory's latency or where the blocks
+// leave SMs unevenly loaded, or set by shared-memory reads or FFMAs where those take longer;
+// plus what staging x and split-K add. Orders the sweep.
+double gemv_simt_predicted_cost(const MainOp& main, const DeviceLimits& limits,
+                                const GemvSimtConfig& config);
 
 }  // namespace fusetune
