@@ -88,6 +88,9 @@ const KernelFamily<C>& family_of(const C&) {
       .config_tail = config_tail,
       .body = body,
       .launch = [](const Spec& spec, const C& c) { return launch_geometry(spec.main, c); },
+      .block_tile = [](const C& c) -> std::optional<std::array<int, 2>> {
+        return std::array{c.block_m(), c.block_n()};
+      },
   };
   return family;
 }

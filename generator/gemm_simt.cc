@@ -103,6 +103,9 @@ const KernelFamily<C>& family_of(const C&) {
       .body = body,
       .launch = [](const Spec& spec, const C& c) { return launch_geometry(spec.main, c); },
       .min_blocks = [](const C& c) { return c.min_blocks; },
+      .block_tile = [](const C& c) -> std::optional<std::array<int, 2>> {
+        return std::array{c.block_m(), c.block_n()};
+      },
   };
   return family;
 }

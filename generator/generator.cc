@@ -212,4 +212,17 @@ KernelConfig config_from_json(std::string_view json) {
   }
 }
 
+std::vector<std::string> tunable_settings(const KernelConfig& config) {
+  return with_family(config,
+                     [](const auto& family, const auto& c) { return tunable_settings(family, c); });
+}
+
+std::optional<std::array<int, 2>> block_tile(const KernelConfig& config) {
+  return with_family(config,
+                     [](const auto& family, const auto& c) -> std::optional<std::array<int, 2>> {
+                       if (!family.block_tile) return std::nullopt;
+                       return family.block_tile(c);
+                     });
+}
+
 }  // namespace fusetune

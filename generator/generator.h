@@ -6,6 +6,7 @@
 // family for TF32 and 3xTF32 (plain convolutions, no pool).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,5 +83,12 @@ KernelSource generate(const Spec& spec, const KernelConfig& config);
 std::string config_json(const KernelConfig& config);
 // Throws fusetune::Error(invalid_argument) for JSON that does not describe a configuration.
 KernelConfig config_from_json(std::string_view json);
+
+// What a configuration sets, one "family.key=value" per tunable (gemm_simt.warps_m=2).
+std::vector<std::string> tunable_settings(const KernelConfig& config);
+
+// The block tile (rows, columns) of configurations of the GEMM families whose tiles a tuned
+// configuration keeps at another shape; nullopt for the others.
+std::optional<std::array<int, 2>> block_tile(const KernelConfig& config);
 
 }  // namespace fusetune

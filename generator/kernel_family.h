@@ -227,6 +227,10 @@ struct KernelFamily {
   int (*min_blocks)(const C&) = nullptr;  // __launch_bounds__ blocks per SM; nullptr: 1
   bool arch_specific = false;             // compiled for sm_90a rather than sm_90
 
+  // The block tile (rows, columns) a tuned configuration keeps at a nearby shape
+  // (shape_neighbors.h); nullptr: none that compares.
+  std::optional<std::array<int, 2>> (*block_tile)(const C&) = nullptr;
+
   bool serves(const MainOp& main, Precision precision) const {
     return runs_convolutions == main.is_conv() && std::ranges::count(precisions, precision) > 0;
   }

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
-#include <variant>
 
 namespace fusetune {
 namespace {
@@ -20,18 +19,6 @@ std::array<double, 3> gemm_extents(const MainOp& main) {
   return {static_cast<double>(c.batch * out[0] * out[1] * out[2]),
           static_cast<double>(c.out_channels),
           static_cast<double>(c.in_channels / c.groups * c.taps())};
-}
-
-// The block tile (rows, columns) of a GEMM configuration; empty for other families, whose
-// shapes are then compared by size alone.
-std::optional<std::array<int, 2>> block_tile(const KernelConfig& config) {
-  if (const auto* c = std::get_if<GemmSimtConfig>(&config))
-    return std::array{c->block_m(), c->block_n()};
-  if (const auto* c = std::get_if<GemmMmaConfig>(&config))
-    return std::array{c->block_m(), c->block_n()};
-  if (const auto* c = std::get_if<GemmWgmmaConfig>(&config))
-    return std::array{c->block_m, c->block_n};
-  return std::nullopt;
 }
 
 struct TileView {

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <array>
 #include <map>
 #include <random>
 #include <set>
@@ -14,67 +13,20 @@
 
 namespace fusetune {
 
-std::vector<std::string> tunable_values(const KernelConfig& config) {
-  if (const auto* c = std::get_if<GemmSimtConfig>(&config))
-    return {"warps=" + std::to_string(c->warps_m) + "x" + std::to_string(c->warps_n),
-            "lanes=" + std::to_string(c->lanes_m) + "x" + std::to_string(c->lanes_n),
-            "rep_m=" + std::to_string(c->rep_m),
-            "rep_n=" + std::to_string(c->rep_n),
-            "bk=" + std::to_string(c->bk) + "/" + std::to_string(c->stages),
-            "order=" + std::to_string(c->lane_n_fastest),
-            "spread=" + std::to_string(c->spread_fill),
-            "occupancy=" + std::to_string(c->min_blocks),
-            "splits=" + std::to_string(c->splits)};
-  if (const auto* c = std::get_if<GemvSimtConfig>(&config))
-    return {
-        "gemv_layout=" + std::to_string(c->layout == GemvLayout::rows),
-        "gemv_block_m=" + std::to_string(c->block_m),
-        "gemv_warps=" + std::to_string(c->warps),
-        "gemv_rows=" + std::to_string(c->rows_per_warp) + "/" + std::to_string(c->column_threads),
-        "gemv_unroll=" + std::to_string(c->unroll),
-        "gemv_vec=" + std::to_string(c->vec),
-        "gemv_splits=" + std::to_string(c->splits)};
-  if (const auto* c = std::get_if<ConvSimtConfig>(&config)) {
-    auto triple = [](const std::array<int, 3>& v) {
-      return std::to_string(v[0]) + "x" + std::to_string(v[1]) + "x" + std::to_string(v[2]);
-    };
-    return {"co_block=" + std::to_string(c->co_block), "co_thread=" + std::to_string(c->co_thread),
-            "threads=" + triple(c->threads), "cells=" + triple(c->cells),
-            "ci_chunk=" + std::to_string(c->ci_chunk)};
-  }
-  if (const auto* c = std::get_if<ConvMmaConfig>(&config))
-    return {"conv_warps=" + std::to_string(c->warps_m) + "x" + std::to_string(c->warps_n),
-            "conv_tiles_m=" + std::to_string(c->mma_tiles_m),
-            "conv_tiles_n=" + std::to_string(c->mma_tiles_n), "conv_bk=" + std::to_string(c->bk),
-            "conv_stages=" + std::to_string(c->stages)};
-  if (const auto* c = std::get_if<GemmWgmmaConfig>(&config))
-    return {"wgmma_tile=" + std::to_string(c->block_m) + "x" + std::to_string(c->block_n) + "/" +
-                std::to_string(c->consumers),
-            "wgmma_stages=" + std::to_string(c->stages),
-            "wgmma_splits=" + std::to_string(c->splits),
-            "wgmma_cluster=" + std::to_string(c->cluster),
-            "wgmma_tma_store=" + std::to_string(c->tma_store),
-            "wgmma_dtype=" + std::string(to_string(c->dtype))};
-  const auto& c = std::get<GemmMmaConfig>(config);
-  return {"warps=" + std::to_string(c.warps_m) + "x" + std::to_string(c.warps_n),
-          "tiles_m=" + std::to_string(c.mma_tiles_m), "tiles_n=" + std::to_string(c.mma_tiles_n),
-          "bk=" + std::to_string(c.bk) + "/" + std::to_string(c.stages)};
-}
-
 std::vector<Candidate> covering_subset(const std::vector<Candidate>& space) {
   std::set<std::string> uncovered;
   for (const Candidate& c : space)
-    for (const std::string& v : tunable_values(c.config)) uncovered.insert(v);
+    for (const std::string& v : tunable_settings(c.config)) uncovered.insert(v);
   std::vector<Candidate> chosen;
   while (!uncovered.empty()) {
     const Candidate* best = nullptr;
     std::size_t best_gain = 0;
     for (const Candidate& c : space) {
       std::size_t gain = 0;
-      for (const std::string& v : tunable_values(c.config)) gain += uncovered.count(v);
+      for (const std::string& v : tunable_settings(c.config)) gain += uncovered.count(v);
       if (gain > best_gain) best = &c, best_gain = gain;
     }
-    for (const std::string& v : tunable_values(best->config)) uncovered.erase(v);
+    for (const std::string& v : tunable_settings(best->config)) uncovered.erase(v);
     chosen.push_back(*best);
   }
   return chosen;

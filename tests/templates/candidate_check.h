@@ -10,10 +10,8 @@
 
 namespace fusetune {
 
-// The values a configuration gives its tunables, as "name=value" strings.
-std::vector<std::string> tunable_values(const KernelConfig& config);
-
-// Greedily picks candidates of `space` until every tunable value found in it is covered.
+// Greedily picks candidates of `space` until every tunable value found in it (tunable_settings)
+// is covered.
 std::vector<Candidate> covering_subset(const std::vector<Candidate>& space);
 
 // Compiles `candidates` of `spec`, runs each twice on fresh random inputs with a poisoned output
