@@ -5,9 +5,10 @@ Model is PyTorch's: a 3-D transposed convolution (cuDNN), a multiplication by a 
 BatchNorm3d and a global average pool, each its own kernel (batch norm in training mode reads
 the convolution's full-size output twice: once for the statistics, once to normalize). ModelNew
 has the same parameters and buffers (their state_dicts load either way) and computes the whole
-chain in one fusetune kernel, batch norm included: in training mode it normalizes by the
-batch's statistics and updates the running mean and variance in place, as nn.BatchNorm3d does;
-in eval mode it reads them.
+chain as one fusetune plan, batch norm included: the convolution with its bias and the scale
+writes its output once, a finishing kernel gathers each channel's batch statistics (and in
+training mode updates the running mean and variance in place, as nn.BatchNorm3d does; in eval
+mode it reads them instead), and another normalizes and averages each channel's positions.
 
 Check and time it on a CUDA machine, from the repository root:
   PYTHONPATH=python python3 bench/kernelbench_eval.py \\

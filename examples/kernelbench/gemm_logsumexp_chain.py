@@ -3,9 +3,10 @@
 Model is PyTorch's: a Linear layer (cuBLAS), a LogSumExp over each row, then two LeakyReLUs and
 two GELUs on the [batch, 1] result, each its own kernel, the layer's full [batch, out_features]
 output going through memory before the row reduction reads it back. ModelNew has the same
-parameters (their state_dicts load either way) and computes the whole chain in one fusetune
-kernel: the GEMM's epilogue reduces each row as it is produced, and only one value per row
-reaches memory.
+parameters (their state_dicts load either way) and computes the whole chain as one fusetune
+plan: the tuned GEMM with its bias writes the layer's output once, one finishing kernel gathers
+each row's maximum and sum of exponentials, and another applies the logsumexp and the four
+activations to each row's value, so no intermediate PyTorch would not also write reaches memory.
 
 Check and time it on a CUDA machine, from the repository root:
   PYTHONPATH=python python3 bench/kernelbench_eval.py examples/kernelbench/gemm_logsumexp_chain.py
