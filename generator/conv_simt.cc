@@ -72,6 +72,12 @@ const KernelFamily<C>& family_of(const C&) {
       .runs_convolutions = true,
       .precisions = kFp32Only,
       .fuses_pool = true,
+      // One channel block of one channel group per thread, the group's every channel in it.
+      .holds_channels =
+          [](const Spec& spec, const C& c) {
+            const ConvGeometry& g = spec.main.conv;
+            return g.groups == 1 && c.co_block == c.co_thread && c.co_thread >= g.out_channels;
+          },
       .tunables =
           {
               {"co_block", &C::co_block, "CO_BLOCK"},

@@ -3,12 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "generator/chain_ir.h"
 #include "generator/kernel_assembly.h"
 #include "generator/ops.h"
+#include "generator/reductions.h"
+#include "generator/spec_parser.h"
 
 namespace fusetune {
 namespace {
@@ -92,6 +96,52 @@ ChainCode write_chain(const Spec& spec, const ChainIR& ir, std::size_t first, st
 // `[[maybe_unused]] ` where a parameter goes unread.
 std::string_view unused_unless(bool used) { return used ? "" : "[[maybe_unused]] "; }
 
+// `apply_channels(v, channel0, index0, plane)`: the values of one position in each channel the
+// thread holds (channel channel0 + c at index0 + c * plane) through a normalization over the
+// channels and the elementwise ops after it, where the kernel holds every channel of a position
+// (plan.h, holds_channels); else nothing.
+std::string channel_normalization(const Spec& spec, const ChainIR& ir,
+                                  std::optional<std::size_t> stage) {
+  std::string code =
+      "  // A normalization over a position's channels, then the ops after it, where the thread "
+      "holds\n  // every channel.\n  template <int CO>\n";
+  if (!stage)
+    return code +
+           "  __device__ __forceinline__ void apply_channels(float (&)[CO], int, int, int) const "
+           "{}\n";
+  const Stage& normalization = ir.stages[*stage];
+  const ReductionOp& op = std::get<ReductionOp>(normalization.op);
+  const ReductionOpInfo& info = info_of(op);
+  const std::int64_t channels = normalization.in_shape.at(1);
+  const std::string n = canonical_number(static_cast<double>(channels)) + "f";
+  std::array<std::string, 2> params;
+  for (std::size_t p = 0; p < normalization.scalars.size() && p < 2; ++p)
+    params.at(p) = fmt::format("args.scalars[{}]", normalization.scalars[p]);
+  const ChainCode after =
+      write_chain(spec, ir, *stage + 1, ir.stages.size(), [&](OperandKind kind, int t) {
+        return OperandRead{"", fmt::format("__ldg(args.tensors[{}] + {})", t,
+                                           kind == OperandKind::channel ? "channel" : "index")};
+      });
+  code += fmt::format(
+      "  __device__ __forceinline__ void apply_channels(float (&v)[CO], int channel0, int index0, "
+      "int plane) const {{\n"
+      "    static_assert(CO >= {0}, \"a thread holds every channel\");\n"
+      "{1}"
+      "    {2} s;  // {3}(dim=1) over the {0} channels\n"
+      "#pragma unroll\n    for (int c = 0; c < {0}; ++c) {{\n"
+      "      const float x = v[c];\n      s.add({4});\n    }}\n"
+      "#pragma unroll\n    for (int c = 0; c < {0}; ++c) {{\n"
+      "      [[maybe_unused]] const int channel = channel0 + c;\n"
+      "      [[maybe_unused]] const long long index = index0 + static_cast<long long>(c) * plane;\n"
+      "      float x = v[c];\n      x = {5};\n{6}      v[c] = x;\n    }}\n  }}\n",
+      channels, after.loads, statistic_type(info.statistic), op.name,
+      fmt::format(fmt::runtime(info.input), fmt::arg("x", "x")),
+      fmt::format(fmt::runtime(info.result), fmt::arg("x", "x"), fmt::arg("s", "s"),
+                  fmt::arg("n", n), fmt::arg("p0", params[0]), fmt::arg("p1", params[1])),
+      after.body);
+  return code;
+}
+
 }  // namespace
 
 std::string emit_epilogue(const Spec& spec) {
@@ -140,10 +190,14 @@ std::string emit_epilogue(const Spec& spec) {
 
 std::string emit_conv_epilogue(const Spec& spec) {
   const ChainIR ir = compile_chain(spec);
-  // The pool step, if any, splits the chain; every other stage is elementwise.
+  // The pool step, if any, splits the chain, or a normalization over the channels does (then
+  // there is no pool step); every other stage is elementwise.
   std::size_t split = ir.stages.size();
-  for (std::size_t i = 0; i < ir.stages.size(); ++i)
+  std::optional<std::size_t> channels;
+  for (std::size_t i = 0; i < ir.stages.size(); ++i) {
     if (std::holds_alternative<PoolOp>(ir.stages[i].op)) split = i;
+    if (std::holds_alternative<ReductionOp>(ir.stages[i].op)) split = *(channels = i);
+  }
   // One element at a time: the value's output channel and its offset in its tensor.
   auto function = [&](std::string_view name, std::size_t first, std::size_t last) {
     bool uses_channel = false, uses_index = false;
@@ -170,8 +224,11 @@ std::string emit_conv_epilogue(const Spec& spec) {
   code +=
       "  // The ops before the pool step (all of them without one), on one convolution output.\n";
   code += function("apply", 0, split);
+  code += channel_normalization(spec, ir, channels);
   code += "  // The ops after the pool step, on one pooled value.\n";
-  code += function("apply_pooled", std::min(split + 1, ir.stages.size()), ir.stages.size());
+  code +=
+      function("apply_pooled", channels ? ir.stages.size() : std::min(split + 1, ir.stages.size()),
+               ir.stages.size());
   return code + "};\n";
 }
 

@@ -38,22 +38,6 @@ std::uint64_t aligned(std::uint64_t bytes) {
 // A float literal.
 std::string literal(double value) { return canonical_number(value) + "f"; }
 
-std::string_view stat_type(Statistic statistic) {
-  switch (statistic) {
-    case Statistic::sum:
-      return "ft::SumStat";
-    case Statistic::max:
-      return "ft::MaxStat";
-    case Statistic::min:
-      return "ft::MinStat";
-    case Statistic::mean_var:
-      return "ft::MeanVarStat";
-    case Statistic::max_sum_exp:
-      return "ft::MaxSumExpStat";
-  }
-  return "";
-}
-
 std::uint64_t stat_bytes(Statistic statistic) {
   switch (statistic) {
     case Statistic::mean_var:
@@ -205,10 +189,17 @@ class FinishingEmitter {
         "// The chain from where the main kernel left it, one stage at a time.\n"
         "struct Chain {{\n  const ft::LaunchArgs& args;\n  char* workspace;\n\n{}}};\n\n"
         "{}}}  // namespace\n\n{}",
-        inline_template("statistics.cuh", templates::statistics_cuh),
+        main_kernel_gathers() ? std::string()
+                              : inline_template("statistics.cuh", templates::statistics_cuh),
         inline_template("finishing.cuh", templates::finishing_cuh), out_type_, members, steps,
         entries);
     return kernels;
+  }
+
+  // Whether the main kernel normalizes in its epilogue, and so already has the statistic types.
+  bool main_kernel_gathers() const {
+    return std::any_of(ir_.stages.begin(), ir_.stages.begin() + static_cast<std::ptrdiff_t>(first_),
+                       [](const Stage& s) { return std::holds_alternative<ReductionOp>(s.op); });
   }
 
   // How a statistics kernel covers its groups.
@@ -441,8 +432,9 @@ class FinishingEmitter {
         "struct Groups{0}Config {{\n"
         "  static constexpr long long GROUPS = {4}, SIZE = {5};\n"
         "  static constexpr int THREADS = {6}, GROUP_THREADS = {7}, HELD = {8};\n}};\n\n",
-        s, stat_type(group.statistic), fmt::format(fmt::runtime(group.input), fmt::arg("x", "x")),
-        output, layout.groups, layout.size, kThreads, layout.group_threads, layout.chunk);
+        s, statistic_type(group.statistic),
+        fmt::format(fmt::runtime(group.input), fmt::arg("x", "x")), output, layout.groups,
+        layout.size, kThreads, layout.group_threads, layout.chunk);
   }
 
   std::string held_groups_entry(std::size_t s, const GatherLayout& layout,
@@ -484,14 +476,14 @@ class FinishingEmitter {
     return fmt::format(
         "  __device__ __forceinline__ {0}* statistics_{1}() const {{\n"
         "    return reinterpret_cast<{0}*>(workspace + {2});\n  }}\n",
-        stat_type(group.statistic), s, offset);
+        statistic_type(group.statistic), s, offset);
   }
 
   std::string statistics_members(std::size_t s, const GroupStage& group,
                                  const GatherLayout& layout) const {
     const Stage& stage = ir_.stages[s];
     const std::vector<Run> runs = runs_of(group.grouping);
-    const std::string stat(stat_type(group.statistic));
+    const std::string stat(statistic_type(group.statistic));
     std::string code = statistics_pointer(s, group, layout.stats);
     code += fmt::format(
         "  __device__ __forceinline__ long long index_{}(long long g, long long p) const {{\n{}  "
@@ -534,7 +526,7 @@ class FinishingEmitter {
         "struct Statistics{0}Config {{\n"
         "  static constexpr long long GROUPS = {2}, SIZE = {3}, CHUNK = {4};\n"
         "  static constexpr int THREADS = {5}, GROUP_THREADS = {6}, SPLITS = {7};\n}};\n\n",
-        s, stat_type(group.statistic), layout.groups, layout.size, layout.chunk, kThreads,
+        s, statistic_type(group.statistic), layout.groups, layout.size, layout.chunk, kThreads,
         layout.group_threads, layout.splits);
   }
 
@@ -551,7 +543,7 @@ class FinishingEmitter {
         "  char* bytes = reinterpret_cast<char*>(workspace);\n"
         "  ft::gather_statistics<Statistics{2}Config>(Statistics{2}{{Chain{{args, bytes}}}}, "
         "reinterpret_cast<{3}*>(bytes + {4}), reinterpret_cast<unsigned*>(bytes + {5}));\n}}\n",
-        kThreads, entry, s, stat_type(group.statistic), layout.partials, layout.counters);
+        kThreads, entry, s, statistic_type(group.statistic), layout.partials, layout.counters);
   }
 
   // The value after a reduction stage: each element with its group's statistics, or the group's
@@ -559,7 +551,7 @@ class FinishingEmitter {
   std::string reduction_value(std::size_t s, const GroupStage& group) const {
     const Stage& stage = ir_.stages[s];
     const std::vector<Run> runs = runs_of(group.grouping);
-    const std::string stat(stat_type(group.statistic));
+    const std::string stat(statistic_type(group.statistic));
     std::array<std::string, 2> params;
     const auto* op = std::get_if<ReductionOp>(&stage.op);
     for (std::size_t p = 0; p < stage.scalars.size() && p < 2; ++p)

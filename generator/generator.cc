@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "fusetune/status.h"
 #include "generator/kernel_assembly.h"
 #include "generator/plan.h"
 #include "generator/tunables.h"
+#include "templates/embedded.h"
 
 namespace fusetune {
 namespace {
@@ -61,6 +63,12 @@ KernelSource emit(const KernelFamily<C>& family, const Spec& spec, const C& c) {
   parts.name = procedural_name(family, spec.main, c);
   parts.launch = family.launch(spec, c);
   parts.templates = family.templates;
+  // A normalization in the epilogue gathers its statistics with the plans' statistic types.
+  const bool reduces = std::ranges::any_of(
+      spec.chain, [](const ChainOp& op) { return std::holds_alternative<ReductionOp>(op); });
+  if (reduces)
+    parts.templates.insert(parts.templates.begin() + 1,
+                           {"statistics.cuh", templates::statistics_cuh});
   parts.config = "struct Config {\n" + family.config_head(spec) + tunable_constants(family, c) +
                  family.config_tail(spec, c) + "};\n";
   parts.body = family.body(spec, c);
@@ -183,7 +191,11 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
 
 KernelSource generate(const Spec& full_spec, const KernelConfig& config) {
   return with_family(config, [&](const auto& family, const auto& c) {
-    const Spec spec = kernel_spec(full_spec, family);
+    // A configuration that holds every channel of a position in one thread also computes a
+    // softmax over them: a tile that owns the whole reduced extent, which the search weighs
+    // against the others' plans.
+    const bool holds_channels = family.holds_channels && family.holds_channels(full_spec, c);
+    const Spec spec = main_kernel_spec(full_spec, family.fuses_pool, holds_channels);
     return with_finishing_kernels(full_spec, spec, emit(family, spec, c));
   });
 }

@@ -193,6 +193,10 @@ struct KernelFamily {
   // Its kernels pool in their epilogue (a spec's first pool step); the other families leave
   // pool steps to a plan's finishing kernels.
   bool fuses_pool = false;
+  // Whether a thread of its kernel with this configuration holds every channel of its
+  // positions, so that a softmax over the channels runs in the epilogue (main_kernel_spec's
+  // holds_channels); nullptr: never.
+  bool (*holds_channels)(const Spec&, const C&) = nullptr;
   // Where it applies it is predicted faster than the other families of its precision: its
   // candidates come first (the matrix-vector family for M <= 16, warpgroup MMA on sm_90).
   bool leads = false;

@@ -3,17 +3,34 @@
 #include <fmt/format.h>
 
 #include "generator/finishing_emitter.h"
+#include "generator/reductions.h"
 
 namespace fusetune {
 
-Spec main_kernel_spec(const Spec& spec, bool fuses_pool) {
+namespace {
+
+// softmax(dim=1) or log_softmax(dim=1): a normalization over a position's channels alone.
+bool over_channels(const ChainOp& op) {
+  const auto* reduction = std::get_if<ReductionOp>(&op);
+  if (reduction == nullptr) return false;
+  const ReductionOpInfo& info = info_of(*reduction);
+  return info.kind == ReductionKind::normalize && info.group_by == GroupBy::dims &&
+         reduction->dims == std::vector<int>{1};
+}
+
+}  // namespace
+
+Spec main_kernel_spec(const Spec& spec, bool fuses_pool, bool holds_channels) {
   Spec main{.main = spec.main, .chain = {}};
-  bool pooled = false;
+  bool pooled = false, normalized = false;
   for (const ChainOp& op : spec.chain) {
     const bool pool = std::holds_alternative<PoolOp>(op);
-    if (pool && (!fuses_pool || pooled)) break;
-    if (!pool && !std::holds_alternative<EpilogueOp>(op)) break;
+    const bool channels =
+        holds_channels && over_channels(op) && !pooled && !normalized && spec.main.is_conv();
+    if (pool && (!fuses_pool || pooled || normalized)) break;
+    if (!pool && !channels && !std::holds_alternative<EpilogueOp>(op)) break;
     pooled = pooled || pool;
+    normalized = normalized || channels;
     main.chain.push_back(op);
   }
   return main;

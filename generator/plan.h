@@ -11,10 +11,12 @@
 namespace fusetune {
 
 // The part of `spec` a main kernel computes: the main op and the chain's leading elementwise
-// ops; with `fuses_pool` (the family's kernels pool in their epilogue), also a first pool step
-// that only elementwise ops precede, and the elementwise ops right after it. `spec` itself
-// where that is the whole chain.
-Spec main_kernel_spec(const Spec& spec, bool fuses_pool);
+// ops; with `holds_channels` (each thread of the kernel holds every channel of its positions),
+// also a softmax or log_softmax over the channels (dim=1) right after them, and the elementwise
+// ops after it; else, with `fuses_pool` (the family's kernels pool in their epilogue), a first
+// pool step that only elementwise ops precede, and the elementwise ops right after it. `spec`
+// itself where that is the whole chain.
+Spec main_kernel_spec(const Spec& spec, bool fuses_pool, bool holds_channels = false);
 
 // `main`, generated for `main_spec` (main_kernel_spec(spec, ...)), with the kernels that finish
 // `spec` after it; `main` unchanged where it computes the whole spec.

@@ -190,6 +190,22 @@ const ReductionOpInfo* find_reduction_op(std::string_view name) {
   return nullptr;
 }
 
+std::string_view statistic_type(Statistic statistic) {
+  switch (statistic) {
+    case Statistic::sum:
+      return "ft::SumStat";
+    case Statistic::max:
+      return "ft::MaxStat";
+    case Statistic::min:
+      return "ft::MinStat";
+    case Statistic::mean_var:
+      return "ft::MeanVarStat";
+    case Statistic::max_sum_exp:
+      return "ft::MaxSumExpStat";
+  }
+  return "";
+}
+
 const ReductionOpInfo& info_of(const ReductionOp& op) {
   const ReductionOpInfo* info = find_reduction_op(op.name);
   if (info == nullptr) throw Error(StatusCode::internal, "no reduction op named '" + op.name + "'");

@@ -75,4 +75,7 @@ const ReductionOpInfo* find_reduction_op(std::string_view name);
 // The registry entry of a spec's op; throws Error(internal) for a name the registry lacks.
 const ReductionOpInfo& info_of(const ReductionOp& op);
 
+// The type of templates/statistics.cuh that gathers `statistic`: "ft::MeanVarStat", ...
+std::string_view statistic_type(Statistic statistic);
+
 }  // namespace fusetune

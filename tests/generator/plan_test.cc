@@ -106,6 +106,33 @@ TEST(Plan, TensorCoreConvolutionsLeaveThePoolToTheFinishingKernels) {
   EXPECT_TRUE(mma.finishing.main_output_offset);
 }
 
+// Where a thread of the direct convolution holds every channel of its positions (one block of
+// channels as wide as its thread's), a softmax over the channels runs in the main kernel's
+// epilogue: the tile owns the whole reduced extent. Other configurations of the same space leave
+// it to finishing kernels, and the search times both.
+TEST(Plan, ADirectConvolutionThatHoldsEveryChannelNormalizesThemInItsEpilogue) {
+  const Spec spec = parse_spec(
+      "conv3d(n=2, c=3, d=6, h=7, w=9, k=5, kernel=3) -> bias -> softmax(dim=1) -> relu -> "
+      "max_pool3d(2)");
+  bool held = false, finished = false;
+  for (const Candidate& c : search_space(spec, limits_of("sm_90"), Precision::fp32)) {
+    const ConvSimtConfig& config = std::get<ConvSimtConfig>(c.config);
+    const KernelSource source = generate(spec, c.config);
+    if (config.co_block == config.co_thread && config.co_thread >= 5) {
+      held = true;
+      EXPECT_NE(source.code.find("ft::MaxSumExpStat s;  // softmax(dim=1) over the 5 channels"),
+                std::string::npos)
+          << c.name;
+      ASSERT_EQ(source.finishing.steps.size(), 1u) << c.name << ": the pool is left";
+      EXPECT_EQ(source.finishing.steps[0].entry, source.name + "_output");
+    } else {
+      finished = true;
+      ASSERT_EQ(source.finishing.steps.size(), 2u) << c.name << ": statistics, then the output";
+    }
+  }
+  EXPECT_TRUE(held && finished) << "both ways are candidates";
+}
+
 // Every reduction op, after a linear layer and after a convolution, at the default candidate of
 // fp32 and of 3xTF32: the plan's source compiles for each arch.
 class PlanCompiles : public ::testing::TestWithParam<std::string> {};
@@ -127,7 +154,6 @@ TEST_P(PlanCompiles, EveryReductionOpsPlanCompiles) {
       for (Precision precision : {Precision::fp32, Precision::tf32x3}) {
         const KernelSource source =
             generate(spec, default_candidate(spec, limits_of(arch), precision).config);
-        EXPECT_FALSE(source.finishing.steps.empty());
         const CompiledBinary binary =
             compile_to_cubin(source.code, source.name, target_arch(source, arch));
         EXPECT_FALSE(binary.cubin.empty());

@@ -281,9 +281,10 @@ __device__ __forceinline__ bool reduce_split_k(float* acc, float* __restrict__ p
 // A thread owns CELLS_D x CELLS_H x CELLS_W cells (interleaved: THREADS_x apart, so that the
 // lanes of a warp read neighbouring inputs) and CO_THREAD output channels. For each element of
 // its cells in turn it accumulates every input channel and tap in registers, applies the
-// epilogue, and folds the value into the cell's pooled value, or stores it. A transposed
-// convolution never multiplies by the zeros of its strided input: the taps an element's phase
-// does not meet are never issued.
+// epilogue (where it holds all of a position's channels, a softmax over them too), and folds
+// the value into the cell's pooled value, or stores it. A transposed convolution never
+// multiplies by the zeros of its strided input: the taps an element's phase does not meet are
+// never issued.
 //
 // The weights of the block's CO_BLOCK channels are staged in shared memory, CI_CHUNK input
 // channels at a time, as [CI_CHUNK][TAPS][CO_BLOCK]: a thread reads its CO_THREAD channels of a
@@ -608,14 +609,25 @@ __device__ __forceinline__ void conv_simt(const float* __restrict__ x,
                   cells.d[i] < D::CELLS && cells.h[k] < H::CELLS && cells.w[l] < W::CELLS;
               if (!inside || !cell_inside) continue;
               const int j = (i * Config::CELLS_H + k) * Config::CELLS_W + l;
+              // The element in each of the thread's channels through the epilogue: its
+              // elementwise ops, then (where the thread holds them all) a normalization over the
+              // channels.
+              const int channel0 = g * KG + co_first;
+              const int index0 =
+                  (n * Config::K + channel0) * OUT_PLANE + (od * H::OUT + oh) * W::OUT + ow;
+              float values[CO_THREAD];
+#pragma unroll
+              for (int c = 0; c < CO_THREAD; ++c) {
+                values[c] = acc[j][c];
+                if (co_first + c < KG)
+                  epilogue.apply(values[c], channel0 + c, index0 + c * OUT_PLANE);
+              }
+              epilogue.apply_channels(values, channel0, index0, OUT_PLANE);
 #pragma unroll
               for (int c = 0; c < CO_THREAD; ++c) {
                 if (co_first + c >= KG) continue;
-                const int channel = g * KG + co_first + c;
-                const int index =
-                    (n * Config::K + channel) * OUT_PLANE + (od * H::OUT + oh) * W::OUT + ow;
-                float value = acc[j][c];
-                epilogue.apply(value, channel, index);
+                const int index = index0 + c * OUT_PLANE;
+                const float value = values[c];
                 if constexpr (Config::POOL == kPoolNone) {
                   out[index] = value;
                 } else if constexpr (Config::POOL == kPoolMax) {
@@ -711,6 +723,10 @@ struct Epilogue {
       value = x;
     }
   }
+  // A normalization over a position's channels, then the ops after it, where the thread holds
+  // every channel.
+  template <int CO>
+  __device__ __forceinline__ void apply_channels(float (&)[CO], int, int, int) const {}
   // The ops after the pool step, on one pooled value.
   __device__ __forceinline__ void apply_pooled(float& value, int channel, [[maybe_unused]] long long index) const {
     const float s0 = args.scalars[0];

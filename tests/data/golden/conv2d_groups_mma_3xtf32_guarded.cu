@@ -928,6 +928,10 @@ struct Epilogue {
       value = x;
     }
   }
+  // A normalization over a position's channels, then the ops after it, where the thread holds
+  // every channel.
+  template <int CO>
+  __device__ __forceinline__ void apply_channels(float (&)[CO], int, int, int) const {}
   // The ops after the pool step, on one pooled value.
   __device__ __forceinline__ void apply_pooled(float& value, [[maybe_unused]] int channel, [[maybe_unused]] long long index) const {
   }
