@@ -38,6 +38,29 @@ TEST_P(PlanTest, DefaultAndBestPredictedMatchTheFp64Reference) {
   }
 }
 
+// Direct convolutions whose threads hold every channel normalize them in the main kernel's
+// epilogue (a softmax, then a relu), leaving only the pool to a finishing kernel.
+TEST(PlanChannels, ConfigurationsHoldingEveryChannelMatchTheFp64Reference) {
+  FUSETUNE_REQUIRE_GPU();
+  const DeviceInfo device = require_device();
+  for (const char* text :
+       {"conv3d(n=2, c=3, d=6, h=7, w=9, k=5, kernel=3) -> bias -> softmax(dim=1) -> relu -> "
+        "max_pool3d(2)",
+        "conv_transpose2d(n=2, c=4, h=5, w=6, k=16, kernel=3, stride=2) -> bias -> "
+        "log_softmax(dim=1) -> mul(channel)"}) {
+    SCOPED_TRACE(text);
+    const Spec spec = parse_spec(text);
+    std::vector<Candidate> holding;
+    for (const Candidate& c : search_space(spec, device.limits, Precision::fp32)) {
+      const ConvSimtConfig& config = std::get<ConvSimtConfig>(c.config);
+      if (config.co_block == config.co_thread && config.co_thread >= spec.main.conv.out_channels)
+        holding.push_back(c);
+    }
+    ASSERT_FALSE(holding.empty());
+    expect_candidates_match_reference(spec, Precision::fp32, covering_subset(holding), device);
+  }
+}
+
 constexpr Precision kFp32 = Precision::fp32;
 constexpr Precision k3xTf32 = Precision::tf32x3;
 constexpr Precision kTf32 = Precision::tf32;
