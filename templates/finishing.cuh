@@ -85,8 +85,9 @@ __device__ __forceinline__ void gather_statistics(const Step& step,
 // and every element written through the rest of the chain (Step::output), in place if need be:
 // a group's values are all read before any is written. Config: GROUPS, SIZE, THREADS,
 // GROUP_THREADS as gather_statistics's, and HELD, the values a thread holds (SIZE divided up).
+// `out` may be where Step::value reads (in place): it is not __restrict__.
 template <class Config, class Step, class Out>
-__device__ __forceinline__ void normalize_held_groups(const Step& step, Out* __restrict__ out) {
+__device__ __forceinline__ void normalize_held_groups(const Step& step, Out* out) {
   using Stat = typename Step::Stat;
   constexpr int THREADS = Config::THREADS, GROUP_THREADS = Config::GROUP_THREADS;
   constexpr int GROUPS_PER_BLOCK = THREADS / GROUP_THREADS;
@@ -134,7 +135,7 @@ __device__ __forceinline__ void normalize_held_groups(const Step& step, Out* __r
 
 // Element `blockIdx.x * THREADS + threadIdx.x` of the output, COUNT in all.
 template <long long COUNT, int THREADS, class Step, class Out>
-__device__ __forceinline__ void write_output(const Step& step, Out* __restrict__ out) {
+__device__ __forceinline__ void write_output(const Step& step, Out* out) {
   const long long i = blockIdx.x * static_cast<long long>(THREADS) + threadIdx.x;
   if (i < COUNT) out[i] = from_float<Out>(step.value(i));
 }
