@@ -122,6 +122,11 @@ class Database {
   // $FUSETUNE_DB if set, else ${XDG_CACHE_HOME:-$HOME/.cache}/fusetune/tuning.db.
   static std::string default_path();
 
+  // Whether anything is at `path` for open to use or to refuse: a file of any kind, or a link
+  // that leads to one or loops (open then says what is wrong). A link to nothing is nothing.
+  // Never throws, never blocks.
+  static bool exists(const std::string& path);
+
   virtual ~Database() = default;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

@@ -2,8 +2,10 @@
 // the connection settings of each mode.
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -38,6 +40,11 @@ void configure(Connection& connection, OpenMode mode) {
   connection.execute("PRAGMA synchronous = NORMAL");
 }
 
+// SQLite would take any file for a database it may write over.
+void refuse_other(const std::string& path, FileState file) {
+  if (file == FileState::other) fail(fmt::format("{}: not an SQLite file. {}", path, kLeaveIt));
+}
+
 std::unique_ptr<Database> open_read_only(const std::string& path, FileState file, OpenMode mode) {
   if (file == FileState::missing) {
     fail(fmt::format(
@@ -45,6 +52,14 @@ std::unique_ptr<Database> open_read_only(const std::string& path, FileState file
         "create it, or pass --db with the path of an existing one",
         path));
   }
+  if (file == FileState::empty) {
+    fail(fmt::format(
+        "{}: an empty file, not a tuning database yet, and read-only mode sets none up. Tune "
+        "something into it first (`fusetune tune SPEC --db {}`), or pass --db with the path of "
+        "an existing one",
+        path, path));
+  }
+  refuse_other(path, file);
   Connection connection(path, SQLITE_OPEN_READONLY,
                         mode == OpenMode::immutable ? "immutable=1" : "");
   SchemaState state = check_existing(connection);
@@ -77,6 +92,7 @@ std::unique_ptr<Database> open_read_write(const std::string& path) {
   }
   FolderLock lock(folder);
   FileState file = inspect_file(path);
+  refuse_other(path, file);
   // Asked before SQLite, which would otherwise open the file read-only and fail on a first write,
   // or on reading a write-ahead log it may not update.
   if (file != FileState::missing && access(path.c_str(), W_OK) != 0) refuse_unwritable(path);
@@ -100,6 +116,11 @@ std::unique_ptr<Database> Database::open(const std::string& path, OpenMode mode)
   if (path.empty()) fail("the tuning database path is empty; pass --db with a file path");
   if (mode != OpenMode::read_write) return open_read_only(path, inspect_file(path), mode);
   return open_read_write(path);
+}
+
+bool Database::exists(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 || errno != ENOENT;
 }
 
 std::string Database::default_path() {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <system_error>
 #include <thread>
 
@@ -36,27 +36,70 @@ void check_intact(Connection& connection) {
       connection.path(), verdict));
 }
 
+// What a file that is not a regular one is, for messages.
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
+void refuse_irregular(const std::string& path, mode_t mode) {
+  if (S_ISREG(mode)) return;
+  if (S_ISDIR(mode)) fail(fmt::format("{}: a folder, not a file; pass the path of a file", path));
+  fail(fmt::format(
+      "{}: {}, not a regular file. fusetune reads and writes its tuning data only in regular "
+      "files; pass the path of one",
+      path, kind_of(mode)));
+}
+
+// Closes its descriptor when it goes.
+struct FileDescriptor {
+  explicit FileDescriptor(int fd) : fd(fd) {}
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int fd;
+};
+
 }  // namespace
 
 FileState inspect_file(const std::string& path) {
-  std::error_code error;
-  auto status = std::filesystem::status(path, error);
-  if (status.type() == std::filesystem::file_type::not_found) return FileState::missing;
-  if (error) fail(fmt::format("{}: cannot look at the file: {}", path, error.message()));
-  if (std::filesystem::is_directory(status)) {
-    fail(fmt::format("{}: a folder, not a database file; pass --db with the path of a file", path));
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT) return FileState::missing;
+    if (errno == ELOOP) {
+      fail(fmt::format(
+          "{}: a loop of symbolic links (or a chain too long to follow); fix the link, or pass "
+          "another path",
+          path));
+    }
+    fail(fmt::format("{}: cannot look at the file: {}", path, std::strerror(errno)));
   }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail(fmt::format("{}: cannot read the file: {}", path, std::strerror(errno)));
+  refuse_irregular(path, info.st_mode);
+  // Non-blocking, so that a FIFO put there since stat() cannot hang us either.
+  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (file.fd < 0) fail(fmt::format("{}: cannot read the file: {}", path, std::strerror(errno)));
+  if (::fstat(file.fd, &info) != 0) fail(fmt::format("{}: cannot look at the file", path));
+  refuse_irregular(path, info.st_mode);
   std::array<char, 16> header{};
-  file.read(header.data(), header.size());
-  if (file.gcount() == 0 && file.eof()) return FileState::empty;
+  std::size_t got = 0;
+  while (got < header.size()) {
+    const ssize_t n = ::read(file.fd, header.data() + got, header.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(fmt::format("{}: cannot read the file: {}", path, std::strerror(errno)));
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got == 0) return FileState::empty;
   static constexpr char kMagic[] = "SQLite format 3";  // with its '\0', 16 bytes
   static_assert(sizeof(kMagic) == 16);
-  if (file.gcount() != 16 || std::memcmp(header.data(), kMagic, 16) != 0) {
-    fail(fmt::format("{}: not an SQLite file. {}", path, kLeaveIt));
-  }
-  return FileState::sqlite;
+  const bool sqlite = got == 16 && std::memcmp(header.data(), kMagic, 16) == 0;
+  return sqlite ? FileState::sqlite : FileState::other;
 }
 
 SchemaState check_existing(Connection& connection) {

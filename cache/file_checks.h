@@ -13,10 +13,12 @@
 
 namespace fusetune::cache {
 
-enum class FileState { missing, empty, sqlite };
+enum class FileState { missing, empty, sqlite, other };
 
-// Looks at the file before SQLite does: SQLite would happily take a text file for a database it
-// may write over. Throws when `path` is a folder, cannot be read, or is not an SQLite file.
+// Looks at `path` before SQLite does, without blocking or writing: whether it is missing, empty,
+// an SQLite file or another regular file (SQLite would happily take a text file for a database it
+// may write over). Throws when `path` is a folder, a FIFO, a device or a socket (SQLite would
+// block on a FIFO and write a journal beside a device), a loop of symbolic links, or unreadable.
 FileState inspect_file(const std::string& path);
 
 // Runs every check that needs SQLite on a connection that cannot write, in the order the

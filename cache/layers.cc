@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <utility>
 
 #include "fusetune/status.h"
@@ -23,8 +22,7 @@ std::optional<std::string> Layers::default_system_path() {
 }
 
 std::unique_ptr<Database> Layers::open_system(const std::optional<std::string>& path) {
-  std::error_code error;
-  if (!path || !std::filesystem::exists(*path, error)) return nullptr;
+  if (!path || !Database::exists(*path)) return nullptr;
   try {
     return Database::open(*path, OpenMode::immutable);
   } catch (const Error& e) {

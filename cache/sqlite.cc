@@ -10,7 +10,8 @@
 namespace fusetune::cache::sqlite {
 namespace {
 
-// The message for result code `rc`; `detail` is SQLite's own message.
+// What went wrong, for result code `rc` while `doing`, and what to do; `detail` is SQLite's own
+// message, kept in parentheses for whoever reports a problem.
 std::string error_message(const std::string& path, int rc, std::string_view doing,
                           std::string_view detail) {
   // Reading a database in write-ahead-log mode needs its -shm file, which SQLite must create.
@@ -37,9 +38,51 @@ std::string error_message(const std::string& path, int rc, std::string_view doin
     case SQLITE_READONLY:
       return fmt::format("{}: cannot write while {} ({}); open it in read-write mode", path, doing,
                          detail);
+    case SQLITE_FULL:
+      return fmt::format(
+          "{}: the disk is full ({} while {}); nothing of this write was kept. Free some space, "
+          "or pass --db with a path on another disk",
+          path, detail, doing);
+    case SQLITE_IOERR:
+    case SQLITE_NOLFS:
+      return fmt::format(
+          "{}: the file system failed while {} ({}): a disk that is full, failing or gone, or "
+          "a network file system. Check it, or pass --db with a path on a local disk",
+          path, doing, detail);
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return fmt::format(
+          "{}: cannot open the file while {} ({}); check that its folder exists and that this "
+          "user may read it (and write it, to tune), or pass --db with another path",
+          path, doing, detail);
+    case SQLITE_PROTOCOL:
+      return fmt::format(
+          "{}: the file system's locks failed while {} ({}); put the database on a local file "
+          "system",
+          path, doing, detail);
+    case SQLITE_NOMEM:
+      return fmt::format("{}: out of memory while {}; free memory and run again", path, doing);
+    case SQLITE_SCHEMA:
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+      return fmt::format(
+          "{}: the database's tables do not hold what fusetune wrote ({} while {}): they were "
+          "changed outside fusetune. fusetune left it as it was; move it away or restore a "
+          "backup, then run again",
+          path, detail, doing);
     default:
-      return fmt::format("{}: {} failed: {}", path, doing, detail);
+      return fmt::format(
+          "{}: SQLite failed while {}: {} (result code {}). This is unexpected; please report it "
+          "with this message, and meanwhile pass --db with another path",
+          path, doing, detail, rc);
   }
+}
+
+// A statement's text as messages name it: its start, enough to tell which it is.
+std::string sql_head(std::string_view sql) {
+  constexpr std::size_t kShown = 48;
+  return fmt::format("\"{}{}\"", sql.substr(0, kShown), sql.size() > kShown ? "..." : "");
 }
 
 }  // namespace
@@ -77,7 +120,7 @@ Connection::Connection(Connection&& other) noexcept
 
 void Connection::execute(const char* sql) {
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) fail(rc, fmt::format("running \"{}\"", sql));
+  if (rc != SQLITE_OK) fail(rc, "running " + sql_head(sql));
 }
 
 std::int64_t Connection::changes() const { return sqlite3_changes64(db_); }
@@ -90,7 +133,15 @@ Statement::Statement(Connection& connection, const char* sql) : connection_(conn
   const char* tail = nullptr;
   int rc =
       sqlite3_prepare_v3(connection_.handle(), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, &tail);
-  if (rc != SQLITE_OK) connection_.fail(rc, fmt::format("preparing \"{}\"", sql));
+  // Our SQL is constant and tested: a table or column it cannot find was changed by someone else.
+  if ((rc & 0xff) == SQLITE_ERROR) {
+    throw Error(StatusCode::database_error,
+                fmt::format("{}: the tuning database's tables were changed outside fusetune ({}). "
+                            "fusetune left it as it was; move it away or restore a backup, then "
+                            "run again",
+                            connection_.path(), sqlite3_errmsg(connection_.handle())));
+  }
+  if (rc != SQLITE_OK) connection_.fail(rc, "preparing " + sql_head(sql));
   if (stmt_ == nullptr || std::string_view(tail).find_first_not_of(" \t\n;") != std::string::npos) {
     sqlite3_finalize(stmt_);
     throw Error(StatusCode::internal,
@@ -137,7 +188,7 @@ bool Statement::step() {
     reset();
     return false;
   }
-  fail(rc, fmt::format("running \"{}\"", sqlite3_sql(stmt_)));
+  fail(rc, "running " + sql_head(sqlite3_sql(stmt_)));
 }
 
 void Statement::reset() noexcept {

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "cache/file_checks.h"
 #include "cache/portable_format.h"
 #include "fusetune/status.h"
 
@@ -102,25 +103,16 @@ ExportSummary export_database(Database& source, const ExportOptions& options,
           .binaries = merged.binaries_copied};
 }
 
-// True when `path` starts as an SQLite file does; the caller has checked that it exists.
-bool has_sqlite_header(const std::string& path) {
-  static constexpr char kMagic[] = "SQLite format 3";  // with its '\0', 16 bytes
-  char header[sizeof kMagic] = {};
-  std::ifstream file(path, std::ios::binary);
-  file.read(header, sizeof header);
-  return file.gcount() == sizeof header && std::memcmp(header, kMagic, sizeof header) == 0;
-}
-
-void check_readable_file(const std::string& path) {
-  std::error_code error;
-  const fs::file_status status = fs::status(path, error);
-  if (!fs::exists(status)) {
+// What the file to import or merge holds; refused when it is missing or no regular file.
+FileState inspect_source(const std::string& path) {
+  const FileState state = inspect_file(path);
+  if (state == FileState::missing) {
     refuse(
         fmt::format("{}: no such file; pass the path of a file written by `fusetune cache "
                     "export` or of a fusetune database",
                     path));
   }
-  if (fs::is_directory(status)) refuse(fmt::format("{}: a folder, not a file to import", path));
+  return state;
 }
 
 std::string read_text(const std::string& path) {
@@ -160,11 +152,11 @@ ExportSummary export_tunings(Database& source, const ExportOptions& options) {
 }
 
 MergeSummary merge_database_file(const std::string& other, const std::string& target) {
-  check_readable_file(other);
+  const FileState state = inspect_source(other);
   if (same_file(other, target)) {
     refuse(fmt::format("{}: that is the database to merge into; name another database", other));
   }
-  if (!has_sqlite_header(other)) {
+  if (state != FileState::sqlite) {
     refuse(
         fmt::format("{}: not an SQLite file; merge takes another tuning database (a JSON export "
                     "goes through `fusetune cache import`)",
@@ -177,8 +169,8 @@ MergeSummary merge_database_file(const std::string& other, const std::string& ta
 }
 
 MergeSummary import_file(const std::string& file, const std::string& target) {
-  check_readable_file(file);
-  return has_sqlite_header(file) ? merge_database_file(file, target) : import_json(file, target);
+  return inspect_source(file) == FileState::sqlite ? merge_database_file(file, target)
+                                                   : import_json(file, target);
 }
 
 }  // namespace fusetune::cache

@@ -2,7 +2,6 @@
 // the other cache commands (tools/cache_commands.h) under the same command.
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -34,7 +33,7 @@ struct OpenLayers {
 
   explicit OpenLayers(const CacheArgs& args)
       : system(cache::Layers::open_system(system_database_path(args.system))) {
-    if (const std::string path = database_path(args.database); std::filesystem::exists(path))
+    if (const std::string path = database_path(args.database); cache::Database::exists(path))
       user = cache::Database::open(path, cache::OpenMode::read_only);
   }
   cache::Database* of(cache::Layer layer) const {

@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <filesystem>
+#include <cerrno>
 #include <memory>
 
 #include "cache/database.h"
@@ -35,7 +35,7 @@ void print_plan(const cache::PrunePlan& plan, const std::string& path, bool dry_
 
 int prune_command(const PruneArgs& args) {
   const std::string path = database_path(args.database);
-  if (!std::filesystem::exists(path)) {
+  if (!cache::Database::exists(path)) {
     fmt::print("{}: no tuning database yet; nothing to prune\n", path);
     return kSuccess;
   }
@@ -46,8 +46,9 @@ int prune_command(const PruneArgs& args) {
     print_plan(cache::plan_prune(*db, build), path, true);
     return kSuccess;
   }
-  // Refused before SQLite is asked, which would open such a file read-only without a word.
-  if (access(path.c_str(), W_OK) != 0) {
+  // Refused before SQLite is asked, which would open such a file read-only without a word. (Other
+  // reasons, a loop of links say, are Database::open's to tell.)
+  if (access(path.c_str(), W_OK) != 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
     throw Error(StatusCode::database_error,
                 fmt::format("{}: this user may not write the database, so nothing was pruned; "
                             "`fusetune cache prune --dry-run` lists what would go",

@@ -1,9 +1,9 @@
 // fusetune info: versions, the database paths and the GPU (or why there is none).
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <memory>
 
+#include "cache/database.h"
 #include "cache/layers.h"
 #include "generator/version.h"
 #include "runtime/device.h"
@@ -32,7 +32,7 @@ int run(const InfoArgs& args) {
              generator_version(), nvrtc_version(), database_path(args.database));
   const std::optional<std::string> system = system_database_path(args.system);
   fmt::print("system database {}\n", !system                            ? "none"
-                                     : std::filesystem::exists(*system) ? *system
+                                     : cache::Database::exists(*system) ? *system
                                                                         : *system + " (not there)");
   if (probe.device)
     fmt::print("GPU {}, driver {}.{}\n", probe.device->description(),

@@ -796,7 +796,7 @@ TEST_F(DatabaseTest, ReadOnlyOpeningReadsAndNeverWrites) {
 
 TEST_F(DatabaseTest, ReadOnlyOpeningDoesNotMigrate) {
   write_bytes(db_path(), {});
-  expect_refused(db_path(), "read-write mode", OpenMode::read_only);
+  expect_refused(db_path(), "read-only mode sets none up", OpenMode::read_only);
   EXPECT_EQ(fs::file_size(db_path()), 0u);
 }
 
