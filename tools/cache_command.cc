@@ -13,6 +13,7 @@
 #include "tools/commands.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
+#include "tools/terminal_text.h"
 #include "tools/tuning_view.h"
 
 namespace fusetune::cli {
@@ -63,10 +64,9 @@ int list(const CacheArgs& args) {
   if (args.json) {
     nlohmann::json all = nlohmann::json::array();
     for (const cache::LayeredTuning& t : tunings) all.push_back(layered_json(t));
-    std::cout << nlohmann::json{{"database", path},
-                                {"system_database", layers.system_path()},
-                                {"tunings", all}}
-                     .dump(2)
+    std::cout << json_text(nlohmann::json{{"database", path},
+                                          {"system_database", layers.system_path()},
+                                          {"tunings", all}})
               << '\n';
     return kSuccess;
   }
@@ -120,10 +120,9 @@ int show(const CacheArgs& args) {
     }
   }
   if (args.json) {
-    std::cout << nlohmann::json{{"database", path},
-                                {"system_database", layers.system_path()},
-                                {"tunings", all}}
-                     .dump(2)
+    std::cout << json_text(nlohmann::json{{"database", path},
+                                          {"system_database", layers.system_path()},
+                                          {"tunings", all}})
               << '\n';
   } else if (tunings.empty()) {
     fmt::print("{} holds no tuning of {}\n", path, spec.signature());

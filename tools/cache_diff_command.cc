@@ -12,6 +12,7 @@
 #include "tools/commands.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
+#include "tools/terminal_text.h"
 #include "tools/tuning_view.h"
 
 namespace fusetune::cli {
@@ -121,7 +122,7 @@ int diff_command(const DiffArgs& args) {
     nlohmann::json j = {{"a", args.a}, {"b", args.b}};
     for (TuningDiff::Kind kind : kKinds) j[kind_name(kind)] = nlohmann::json::array();
     for (const TuningDiff& d : diffs) j[kind_name(d.kind)].push_back(diff_json(d));
-    std::cout << j.dump(2) << '\n';
+    std::cout << json_text(j) << '\n';
     return kSuccess;
   }
   fmt::print("A = {}\nB = {}\n", args.a, args.b);

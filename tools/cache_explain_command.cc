@@ -12,6 +12,7 @@
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
 #include "tools/report_format.h"
+#include "tools/terminal_text.h"
 #include "tools/tuning_view.h"
 
 namespace fusetune::cli {
@@ -78,19 +79,19 @@ int failed_count(const Verdict& v) {
 
 std::string verdict_text(const cache::TuningRecord& t, const Verdict& v, std::size_t candidates,
                          double flops) {
-  std::string text = fmt::format("first tuned {}\n", t.created_at);
+  std::string text = fmt::format("first tuned {}\n", printable(t.created_at));
   if (v.winner == nullptr) {
     text += "no winner: no candidate both ran correctly and was timed in full\n";
   } else {
-    text += fmt::format("winner     {}: {} ms ({} TFLOP/s), rel err {}\n", v.winner->name,
-                        format_ms(v.winner->time_ms), format_tflops(flops, v.winner->time_ms),
-                        format_error(v.winner->rel_err));
+    text += fmt::format("winner     {}: {} ms ({} TFLOP/s), rel err {}\n",
+                        printable(v.winner->name), format_ms(v.winner->time_ms),
+                        format_tflops(flops, v.winner->time_ms), format_error(v.winner->rel_err));
     if (v.reason) text += fmt::format("chosen as  {}\n", cache::describe(*v.reason));
     if (!t.incumbent.empty() && t.incumbent != t.winner)
-      text += fmt::format("replaced   {}, the previous winner\n", t.incumbent);
+      text += fmt::format("replaced   {}, the previous winner\n", printable(t.incumbent));
   }
   if (v.runner_up != nullptr) {
-    text += fmt::format("runner-up  {}{}: {} ms", v.runner_up->name,
+    text += fmt::format("runner-up  {}{}: {} ms", printable(v.runner_up->name),
                         v.runner_up->outcome == "slower" ? " (screened out)" : "",
                         format_ms(v.runner_up->time_ms));
     if (v.margin_percent)
@@ -99,7 +100,7 @@ std::string verdict_text(const cache::TuningRecord& t, const Verdict& v, std::si
   }
   std::string failures;
   for (const auto& [outcome, count] : v.failures)
-    failures += fmt::format("{}{} {}", failures.empty() ? "" : ", ", outcome, count);
+    failures += fmt::format("{}{} {}", failures.empty() ? "" : ", ", printable(outcome), count);
   text += fmt::format(
       "candidates {}: {} verified ({} timed in full, {} screened out as slower), {} failed{}\n\n",
       candidates, v.finalists + v.screened, v.finalists, v.screened, failed_count(v),
@@ -148,7 +149,7 @@ int explain(const ExplainArgs& args) {
   }
   // As `cache show`: JSON lists what there is, even nothing; text says that nothing is a failure.
   if (args.json) {
-    std::cout << nlohmann::json{{"database", path}, {"tunings", all}}.dump(2) << '\n';
+    std::cout << json_text(nlohmann::json{{"database", path}, {"tunings", all}}) << '\n';
   } else if (shown == 0) {
     fmt::print("{} holds no tuning of {}{}\n", path, spec.signature(),
                args.precision.empty() ? "" : " at precision " + args.precision);

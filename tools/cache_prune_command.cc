@@ -12,6 +12,7 @@
 #include "runtime/nvrtc.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
+#include "tools/terminal_text.h"
 
 namespace fusetune::cli {
 namespace {
@@ -26,11 +27,12 @@ void print_plan(const cache::PrunePlan& plan, const std::string& path, bool dry_
   fmt::print("{}: {} {} tunings and {} binaries ({:.1f} KiB of cubins)\n", path, verb,
              plan.tunings.size(), plan.binaries.size(), plan.binary_bytes() / 1024.0);
   for (const cache::PrunedTuning& p : plan.tunings) {
-    fmt::print("  tuning  {} [{}] on {} ({}): {}\n", p.tuning.spec, p.tuning.key.precision,
-               p.tuning.key.device_name, p.tuning.key.arch, p.reason);
+    fmt::print("  tuning  {} [{}] on {} ({}): {}\n", printable(p.tuning.spec),
+               printable(p.tuning.key.precision), printable(p.tuning.key.device_name),
+               printable(p.tuning.key.arch), printable(p.reason));
   }
   for (const cache::PrunedBinary& p : plan.binaries)
-    fmt::print("  binary  {}: {}\n", p.binary.key, p.reason);
+    fmt::print("  binary  {}: {}\n", printable(p.binary.key), printable(p.reason));
 }
 
 int prune_command(const PruneArgs& args) {

@@ -10,6 +10,7 @@
 #include "generator/spec_parser.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
+#include "tools/terminal_text.h"
 
 namespace fusetune::cli {
 namespace {
@@ -52,7 +53,7 @@ void print_merge(const cache::MergeSummary& s, const std::string& source, const 
                               {"candidates_added", s.candidates_added},
                               {"candidates_replaced", s.candidates_replaced},
                               {"binaries_copied", s.binaries_copied}};
-    std::cout << j.dump(2) << '\n';
+    std::cout << json_text(j) << '\n';
     return;
   }
   fmt::print(

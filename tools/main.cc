@@ -10,6 +10,7 @@
 #include "generator/precision.h"
 #include "generator/version.h"
 #include "tools/commands.h"
+#include "tools/terminal_text.h"
 
 namespace fusetune::cli {
 
@@ -70,10 +71,10 @@ int main(int argc, char** argv) {
     // --help and --version end here with 0; every other parse error is a usage error.
     return app.exit(e) == 0 ? kSuccess : kUsage;
   } catch (const fusetune::Error& e) {
-    fmt::print(stderr, "fusetune: {}\n", e.what());
+    fmt::print(stderr, "fusetune: {}\n", printable(e.what(), true));
     return e.code() == fusetune::StatusCode::no_device ? kNoDevice : kFailure;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "fusetune: unexpected error: {}\n", e.what());
+    fmt::print(stderr, "fusetune: unexpected error: {}\n", printable(e.what(), true));
     return kFailure;
   }
   return exit_code;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tools/terminal_text.h"
+
 namespace fusetune::cli {
 namespace {
 
@@ -13,9 +15,15 @@ std::size_t width(const std::string& text) {
 }  // namespace
 
 std::string Table::render() const {
+  // Cells may hold what a database from elsewhere says: printed as text, never as escapes.
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& row : rows_) {
+    rows.emplace_back();
+    for (const std::string& cell : row) rows.back().push_back(printable(cell));
+  }
   std::vector<std::size_t> widths;
   for (const Column& c : columns_) widths.push_back(width(c.title));
-  for (const auto& row : rows_)
+  for (const auto& row : rows)
     for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
       widths[i] = std::max(widths[i], width(row[i]));
   auto line = [&](const std::vector<std::string>& cells) {
@@ -31,7 +39,7 @@ std::string Table::render() const {
   std::vector<std::string> titles;
   for (const Column& c : columns_) titles.push_back(c.title);
   std::string out = line(titles);
-  for (const auto& row : rows_) out += line(row);
+  for (const auto& row : rows) out += line(row);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "runtime/nvrtc.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
+#include "tools/terminal_text.h"
 #include "tuner/candidate_result.h"
 
 namespace fusetune::cli {
@@ -103,12 +104,14 @@ std::string tuning_heading(const cache::TuningRecord& t) {
                                      "winner and warn; 'fusetune tune' re-verifies the winner "
                                      "and runner-up",
                                      fmt::join(*changes, ", "));
+  const auto& [signature, precision, device, arch, sm_count, nvrtc, generator] = t.key;
   return fmt::format(
       "{}\n{} ({}, {} SMs), precision {}, NVRTC {}, generator {}\n{}\nsoft keys (recorded, not "
       "keyed): {}; {}\ntuned {} in {:.1f} s; winner {}\n\n",
-      t.spec, t.key.device_name, t.key.arch, t.key.sm_count, t.key.precision, t.key.nvrtc_version,
-      t.key.generator_version, keys, cache::describe(t.soft_keys), soft, t.updated_at,
-      t.tuning_seconds, t.winner.empty() ? "(none)" : t.winner);
+      printable(t.spec), printable(device), printable(arch), sm_count, printable(precision),
+      printable(nvrtc), printable(generator), printable(keys), cache::describe(t.soft_keys),
+      printable(soft), printable(t.updated_at), t.tuning_seconds,
+      t.winner.empty() ? "(none)" : printable(t.winner));
 }
 
 std::string candidate_table(const std::vector<cache::CandidateRecord>& candidates, double flops) {
