@@ -12,6 +12,7 @@
 // byte for byte.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,8 @@ namespace fusetune::cache {
 
 inline constexpr std::string_view kPortableFormat = "fusetune-tunings";
 inline constexpr int kPortableVersion = 1;  // the newest this fusetune reads and the one it writes
+// The largest document read: an export of thousands of tunings with their cubins is tens of MB.
+inline constexpr std::size_t kPortableMaxBytes = std::size_t{1} << 30;
 
 struct PortableTuning {
   TuningRecord tuning;  // id and candidate_count are not carried

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cache/base64.h"
+#include "cache/bounded_json.h"
 #include "cache/portable_format.h"
 #include "cache/sha256.h"
 #include "fusetune/status.h"
@@ -19,6 +20,10 @@ using Json = nlohmann::json;
 
 constexpr std::string_view kOutcomes[] = {"ok",    "slower",  "compile_error", "out_of_resources",
                                           "fault", "timeout", "wrong_result"};
+
+// An export's values are at most five levels deep (document, tunings, a tuning, candidates, a
+// candidate): sixteen leave room for later versions.
+constexpr JsonLimits kExportLimits{.max_bytes = kPortableMaxBytes, .max_depth = 16};
 
 constexpr const char* kRemedy =
     "The file is not a valid fusetune export; export it again with `fusetune cache export`";
@@ -65,8 +70,8 @@ class Fields {
                                                  : value.get<std::int64_t>() >= INT_MIN &&
                                                        value.get<std::int64_t>() <= INT_MAX;
     if (!fits || value.get<std::int64_t>() < min) {
-      fail(name,
-           fmt::format("must be an integer from {} to {}, not {}", min, INT_MAX, value.dump()));
+      fail(name, fmt::format("must be an integer from {} to {}, not {}", min, INT_MAX,
+                             json_excerpt(value)));
     }
     return value.get<int>();
   }
@@ -93,7 +98,7 @@ class Fields {
  private:
   double non_negative(const char* name, const Json& value) const {
     if (value.get<double>() < 0)
-      fail(name, fmt::format("must not be negative, not {}", value.dump()));
+      fail(name, fmt::format("must not be negative, not {}", json_excerpt(value)));
     return value.get<double>();
   }
 
@@ -165,7 +170,7 @@ PortableTuning read_tuning(const Json& json, std::size_t index, const std::strin
   // Optional: files written before soft keys beyond the driver were recorded lack it.
   if (const auto state = json.find("device_state"); state != json.end()) {
     if (!state->is_object()) f.fail("device_state", "must be an object");
-    read_device_state(state->dump(), t.soft_keys);
+    read_device_state(state->dump(), t.soft_keys);  // a few levels deep at most
   }
   t.tuning_seconds = f.number("tuning_seconds");
   t.created_at = f.timestamp("created_at");
@@ -216,7 +221,7 @@ void check_header(const Json& document, const std::string& source) {
       document.at("format") != kPortableFormat) {
     const std::string found = !document.is_object() ? fmt::format("a JSON {}", document.type_name())
                               : document.contains("format")
-                                  ? "\"format\" " + document.at("format").dump()
+                                  ? "\"format\" " + json_excerpt(document.at("format"))
                                   : "no \"format\" field";
     refuse(
         fmt::format("{}: not a fusetune export ({}; expected \"format\": \"{}\"). Pass a file "
@@ -236,15 +241,7 @@ void check_header(const Json& document, const std::string& source) {
 }  // namespace
 
 PortableExport parse_portable_json(std::string_view text, const std::string& source) {
-  Json document;
-  try {
-    document = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    refuse(
-        fmt::format("{}: not valid JSON ({}); the file is damaged or cut short. Export it again "
-                    "with `fusetune cache export`",
-                    source, e.what()));
-  }
+  const Json document = parse_json_within(text, kExportLimits, source);
   check_header(document, source);
   const Fields f(document, "the document", source);
   PortableExport data;

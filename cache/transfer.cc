@@ -116,6 +116,15 @@ FileState inspect_source(const std::string& path) {
 }
 
 std::string read_text(const std::string& path) {
+  // Asked before reading: a huge file would fill the memory first.
+  std::error_code error;
+  if (const std::uintmax_t bytes = fs::file_size(path, error);
+      !error && bytes > kPortableMaxBytes) {
+    refuse(
+        fmt::format("{}: {} bytes, more than the {} bytes allowed in an export; this is not a "
+                    "file `fusetune cache export` wrote",
+                    path, bytes, kPortableMaxBytes));
+  }
   std::ifstream file(path, std::ios::binary);
   std::ostringstream text;
   text << file.rdbuf();

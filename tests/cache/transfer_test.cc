@@ -167,7 +167,7 @@ TEST_F(TransferTest, TheDatabaseItselfIsNeverAnExportTarget) {
 class BadImportTest : public TransferTest {
  protected:
   void write_edited(const std::function<void(nlohmann::json&)>& edit) {
-    export_to("good.json");
+    export_to("good.json", true, "", /*force=*/true);
     nlohmann::json j = nlohmann::json::parse(read_bytes(path("good.json")));
     edit(j);
     fixtures::write_text(path("bad.json"), j.dump(2));
@@ -248,6 +248,51 @@ TEST_F(BadImportTest, ACandidateListedTwiceIsRefused) {
     j["tunings"][0]["candidates"].push_back(j["tunings"][0]["candidates"][0]);
   });
   expect_refused("appears twice");
+}
+
+// good.json's text with the first `"field": ` followed by `value` instead, the original value
+// kept under another name; written as text, since a value this deep cannot be dumped.
+std::string with_value(std::string text, const std::string& field, const std::string& value) {
+  const std::string key = "\"" + field + "\": ";
+  const std::size_t at = text.find(key);
+  EXPECT_NE(at, std::string::npos) << field;
+  return text.replace(at, key.size(), key + value + ", \"was\": ");
+}
+
+TEST_F(BadImportTest, ValuesNestedTooDeepAreRefusedWithoutCrashing) {
+  export_to("good.json");
+  const std::vector<char> bytes = read_bytes(path("good.json"));
+  const std::string good(bytes.begin(), bytes.end());
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  for (const char* field : {"format", "device_state", "time_ms"}) {
+    fixtures::write_text(path("bad.json"), with_value(good, field, deep));
+    expect_refused("nested more than 16 levels deep");
+  }
+}
+
+TEST_F(BadImportTest, AFileLargerThanAnyExportIsRefusedUnread) {
+  fixtures::write_text(path("bad.json"), "{}");
+  fs::resize_file(path("bad.json"), std::uintmax_t{3} << 30);  // sparse: no disk, no time
+  expect_refused("bytes, more than the 1073741824 bytes allowed");
+}
+
+TEST_F(BadImportTest, ANumberTooLargeForADoubleIsNamedWithItsField) {
+  export_to("good.json");
+  const std::vector<char> bytes = read_bytes(path("good.json"));
+  fixtures::write_text(path("bad.json"), with_value(std::string(bytes.begin(), bytes.end()),
+                                                    "tuning_seconds", "1e400"));
+  expect_refused("the number after \"tuning_seconds\" is out of range (1e400)");
+}
+
+TEST_F(BadImportTest, AFieldThatIsNotAnIntegerShowsOnlyTheStartOfIt) {
+  write_edited([](nlohmann::json& j) { j["tunings"][0]["sm_count"] = std::string(100'000, '9'); });
+  expect_refused("\"sm_count\" must be an integer, not string");
+  write_edited([](nlohmann::json& j) { j["format"] = std::string(100'000, 'x'); });
+  expect_refused("\"format\" \"xxxxxxxx");
+  const std::optional<Error> error =
+      error_of([&] { import_file(path("bad.json"), path("target.db")); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_LT(std::string(error->what()).size(), 1000u) << "the value is cut short in the message";
 }
 
 TEST_F(TransferTest, AMissingFileIsNamed) {
