@@ -1,7 +1,6 @@
 #include "cache/transfer.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -11,6 +10,7 @@
 
 #include "cache/file_checks.h"
 #include "cache/portable_format.h"
+#include "cache/staged_file.h"
 #include "fusetune/status.h"
 
 namespace fusetune::cache {
@@ -27,65 +27,16 @@ bool same_file(const std::string& a, const std::string& b) {
   return fs::equivalent(a, b, error);
 }
 
-// A file written beside its destination and renamed over it once complete, so that readers of
-// the destination never see half of it; removed (with SQLite's side files) when not kept.
-class StagedFile {
- public:
-  explicit StagedFile(const std::string& destination)
-      : destination_(destination),
-        path_(fmt::format("{}.partial-{}", destination, static_cast<long>(getpid()))) {
-    remove_all();
-  }
-  ~StagedFile() {
-    if (!kept_) remove_all();
-  }
-  StagedFile(const StagedFile&) = delete;
-  StagedFile& operator=(const StagedFile&) = delete;
-
-  const std::string& path() const { return path_; }
-  void keep() {
-    std::error_code error;
-    fs::rename(path_, destination_, error);
-    if (error) refuse(fmt::format("{}: cannot write the file: {}", destination_, error.message()));
-    kept_ = true;
-  }
-
- private:
-  void remove_all() const {
-    std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path_ + suffix, ignored);
-  }
-
-  std::string destination_;
-  std::string path_;
-  bool kept_ = false;
-};
-
 void check_destination(const std::string& path, const Database& source, bool force) {
   if (same_file(path, source.path())) {
     refuse(fmt::format("{}: that is the database being exported; choose another file name", path));
   }
-  std::error_code error;
-  const fs::file_status status = fs::status(path, error);
-  if (fs::is_directory(status)) refuse(fmt::format("{}: a folder; name a file to export to", path));
-  if (fs::exists(status) && !force) {
-    refuse(
-        fmt::format("{}: the file exists already; pass --force to replace it, or choose another "
-                    "name",
-                    path));
-  }
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file.write(text.data(), static_cast<std::streamsize>(text.size()));
-  file.close();
-  if (!file) refuse(fmt::format("{}: cannot write the file: {}", path, std::strerror(errno)));
+  check_output_path(path, force);
 }
 
 ExportSummary export_json(Database& source, const ExportOptions& options, const std::string& path) {
   const PortableExport data = collect_export(source, options.signature, options.with_binaries);
-  write_text(path, to_portable_json(data));
+  write_new_file(path, to_portable_json(data));
   ExportSummary summary{.tunings = static_cast<int>(data.tunings.size()),
                         .binaries = static_cast<int>(data.binaries.size())};
   for (const PortableTuning& tuning : data.tunings)
@@ -156,7 +107,7 @@ ExportSummary export_tunings(Database& source, const ExportOptions& options) {
   const ExportSummary summary = options.path.ends_with(".db")
                                     ? export_database(source, options, staged.path())
                                     : export_json(source, options, staged.path());
-  staged.keep();
+  staged.keep(options.force);
   return summary;
 }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <functional>
@@ -155,6 +156,29 @@ TEST_F(TransferTest, AnExistingFileIsReplacedOnlyWithForce) {
     EXPECT_EQ(entry.path().string().find(".partial"), std::string::npos)
         << entry.path() << ": a staged file was left behind";
   }
+}
+
+TEST_F(TransferTest, WhatIsNotARegularFileIsNeverReplacedEvenWithForce) {
+  fixtures::write_text(path("target.json"), "keep me");
+  fs::create_symlink("target.json", path("link.json"));
+  fs::create_symlink("nowhere.json", path("dangling.json"));
+  ASSERT_EQ(mkfifo(path("fifo.json").c_str(), 0600), 0);
+  std::vector<std::string> names = {"link.json", "dangling.json", "fifo.json"};
+  if (geteuid() == 0) {  // making a device node needs root
+    ASSERT_EQ(mknod(path("null.json").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+    names.push_back("null.json");
+  }
+  for (const std::string& name : names) {
+    const fs::file_type before = fs::symlink_status(path(name)).type();
+    const std::optional<Error> error = error_of([&] { export_to(name, true, "", true); });
+    ASSERT_TRUE(error.has_value()) << name;
+    EXPECT_NE(std::string(error->what()).find("not a regular file"), std::string::npos)
+        << error->what();
+    EXPECT_EQ(fs::symlink_status(path(name)).type(), before) << name << " was replaced";
+  }
+  EXPECT_EQ(read_bytes(path("target.json")),
+            std::vector<char>({'k', 'e', 'e', 'p', ' ', 'm', 'e'}));
+  EXPECT_FALSE(fs::exists(path("nowhere.json")));
 }
 
 TEST_F(TransferTest, TheDatabaseItselfIsNeverAnExportTarget) {
