@@ -25,21 +25,23 @@ std::int64_t PrunePlan::binary_bytes() const {
 
 PrunePlan plan_prune(Database& db, const BuildVersions& build) {
   PrunePlan plan;
-  std::set<std::string> referenced;  // by candidates of the tunings that stay
+  // A binary's key is its source's hash: one of this NVRTC serves whatever generator emits that
+  // source, named by a tuning or not (a compile-only sweep's, a load's of an untuned spec). Only
+  // those that nothing but pruned tunings named are taken to be another generator's.
+  std::set<std::string> kept, pruned;  // named by candidates of the tunings that stay, and go
   for (TuningRecord& tuning : db.tunings()) {
-    if (std::string reason = stale_reason(tuning, build); !reason.empty()) {
-      plan.tunings.push_back({std::move(tuning), std::move(reason)});
-      continue;
-    }
+    std::string reason = stale_reason(tuning, build);
     for (const CandidateRecord& candidate : db.candidates(tuning.id))
-      referenced.insert(candidate.binary_key);
+      (reason.empty() ? kept : pruned).insert(candidate.binary_key);
+    if (!reason.empty()) plan.tunings.push_back({std::move(tuning), std::move(reason)});
   }
   for (StoredBinary& binary : db.binaries()) {
+    const bool only_pruned = pruned.contains(binary.key) && !kept.contains(binary.key);
     std::string reason = binary.nvrtc_version != build.nvrtc_version
                              ? fmt::format("compiled by NVRTC {}, this build {}",
                                            binary.nvrtc_version, build.nvrtc_version)
-                         : !referenced.contains(binary.key) ? "no candidate refers to it"
-                                                            : "";
+                         : only_pruned ? "only pruned tunings referred to it"
+                                       : "";
     if (!reason.empty()) plan.binaries.push_back({std::move(binary), std::move(reason)});
   }
   return plan;

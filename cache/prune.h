@@ -1,6 +1,7 @@
 // Pruning a tuning database of what this build can no longer use: tunings keyed by another
 // generator or NVRTC version (their kernels are not the ones this build would make or compile),
-// binaries compiled by another NVRTC, and binaries no candidate refers to any more.
+// binaries compiled by another NVRTC, and binaries that only those tunings referred to. A binary
+// of this NVRTC that no tuning names (a compile-only sweep's) stays: it is keyed by its source.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +29,7 @@ struct PrunedTuning {
 
 struct PrunedBinary {
   StoredBinary binary;
-  std::string reason;  // "compiled by NVRTC 12.8, this build 13.0", "no candidate refers to it"
+  std::string reason;  // "compiled by NVRTC 12.8, this build 13.0", "only pruned tunings ..."
 };
 
 struct PrunePlan {
