@@ -15,6 +15,16 @@
 namespace fusetune {
 namespace {
 
+// Stored text in a message: its start, as much as tells what it is, with control characters (an
+// escape sequence, were the message printed to a terminal) shown as '?'.
+std::string excerpt(std::string_view text) {
+  constexpr std::size_t kShown = 160;
+  std::string shown(text.substr(0, kShown));
+  std::ranges::replace_if(
+      shown, [](unsigned char c) { return c < 0x20 || c == 0x7f; }, '?');
+  return text.size() <= kShown ? shown : shown + "...";
+}
+
 // As for_each_family, the leading families first (KernelFamily::leads): a search's order.
 template <class F>
 void for_each_family_in_search_order(F&& f) {
@@ -49,6 +59,32 @@ std::optional<std::string> rejection(const Spec& full_spec, const DeviceLimits& 
                                       : "a convolution kernel cannot run a GEMM";
     return family.rejection(kernel_spec(full_spec, family), limits, c);
   });
+}
+
+// Stored JSON is small and flat (a configuration's deepest value is a triple): anything larger or
+// deeper is refused before nlohmann's recursive dump() or comparisons could meet it.
+nlohmann::json parse_stored_config(std::string_view json) {
+  constexpr std::size_t kMaxBytes = 4096;
+  constexpr int kMaxDepth = 2;
+  struct TooDeep {};
+  const auto refuse = [&](std::string_view why) {
+    return Error(StatusCode::invalid_argument,
+                 fmt::format("a stored configuration {}: {}", why, excerpt(json)));
+  };
+  if (json.size() > kMaxBytes) throw refuse(fmt::format("is longer than {} bytes", kMaxBytes));
+  try {
+    return nlohmann::json::parse(
+        json, [](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+          using Event = nlohmann::json::parse_event_t;
+          if ((event == Event::object_start || event == Event::array_start) && depth >= kMaxDepth)
+            throw TooDeep{};
+          return true;
+        });
+  } catch (const TooDeep&) {
+    throw refuse(fmt::format("is nested more than {} levels deep", kMaxDepth));
+  } catch (const nlohmann::json::exception&) {
+    throw refuse("is not JSON");
+  }
 }
 
 // "fp32", "fp32 or tf32", "fp32, tf32 or 3xtf32"
@@ -206,21 +242,38 @@ std::string config_json(const KernelConfig& config) {
 }
 
 KernelConfig config_from_json(std::string_view json) {
-  try {
-    const nlohmann::json parsed = nlohmann::json::parse(json);
-    const std::string family_name = parsed.at("family");
-    std::optional<KernelConfig> config;
-    for_each_family([&](const auto& family) {
-      if (!config && family.name == family_name) config = tunables_from_json(family, parsed);
-    });
-    if (!config)
-      throw Error(
-          StatusCode::invalid_argument,
-          fmt::format("unknown kernel family '{}' in stored configuration: {}", family_name, json));
-    return *config;
-  } catch (const nlohmann::json::exception& e) {
+  const nlohmann::json parsed = parse_stored_config(json);
+  const nlohmann::json* family_name =
+      parsed.is_object() && parsed.contains("family") ? &parsed.at("family") : nullptr;
+  if (family_name == nullptr || !family_name->is_string())
     throw Error(StatusCode::invalid_argument,
-                fmt::format("stored configuration is not valid ({}): {}", e.what(), json));
+                fmt::format("a stored configuration is a JSON object naming its \"family\", not "
+                            "{}",
+                            excerpt(json)));
+  std::optional<KernelConfig> config;
+  for_each_family([&](const auto& family) {
+    if (!config && family.name == family_name->get<std::string>())
+      config = tunables_from_json(family, parsed);
+  });
+  if (!config)
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("unknown kernel family {} in a stored configuration",
+                            excerpt(family_name->dump())));
+  return *config;
+}
+
+Candidate validated_config(const Spec& spec, const DeviceLimits& limits, std::string_view json) {
+  try {
+    const KernelConfig config = config_from_json(json);
+    if (const std::optional<std::string> why = rejection(spec, limits, config))
+      throw Error(StatusCode::invalid_argument,
+                  fmt::format("configuration {} cannot run it on {}: {}",
+                              excerpt(config_json(config)), limits.arch, *why));
+    return {config, config_name(spec.main, config)};
+  } catch (const Error& e) {
+    throw Error(
+        StatusCode::invalid_argument,
+        fmt::format("the stored configuration of '{}' is refused: {}", spec.canonical(), e.what()));
   }
 }
 

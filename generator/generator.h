@@ -81,8 +81,18 @@ Candidate candidate_from_name(const Spec& spec, const DeviceLimits& limits, std:
 KernelSource generate(const Spec& spec, const KernelConfig& config);
 
 std::string config_json(const KernelConfig& config);
-// Throws fusetune::Error(invalid_argument) for JSON that does not describe a configuration.
+// Reads stored JSON (a JSON object of at most 4 KiB, nested two deep: a family's tunables).
+// Throws fusetune::Error(invalid_argument), naming the tunable at fault ("gemm_simt.bk") where one
+// is, for JSON that does not describe a configuration: a key missing, a value of the wrong type
+// or out of the range its table gives. It does not ask whether the configuration can run a spec.
 KernelConfig config_from_json(std::string_view json);
+
+// A configuration stored for `spec` (by a tuning database, or in a file from elsewhere), checked as
+// a generated one is before anything uses it: read as config_from_json reads it, then the
+// family's rules for `spec` on `limits` (those candidate_from_name applies to a name). Returns it
+// with its procedural name. Throws fusetune::Error(invalid_argument) naming the spec and what is
+// wrong (the tunable, or the rule the configuration breaks); never crashes, whatever `json` holds.
+Candidate validated_config(const Spec& spec, const DeviceLimits& limits, std::string_view json);
 
 // What a configuration sets, one "family.key=value" per tunable (gemm_simt.warps_m=2).
 std::vector<std::string> tunable_settings(const KernelConfig& config);

@@ -62,6 +62,11 @@ std::vector<std::string_view> data_type_words();
 // the one before (`static constexpr int WARPS_M = 2, WARPS_N = 2;`).
 enum class ConfigLine { own, joined };
 
+// The largest value of any tunable read from a stored configuration: four digits, the most any
+// procedural name spells. A value beyond it is no configuration the generator makes, and the
+// products of a few tunables stay within an int.
+inline constexpr int kMostTunable = 9999;
+
 template <class C>
 struct Tunable {
   std::string_view key;  // in the JSON, and in "key=value" listings of settings
@@ -75,6 +80,9 @@ struct Tunable {
   std::optional<int> absent = std::nullopt;
   bool (*declared)(const C&) = nullptr;             // in the Config only where this holds
   std::string_view (*comment)(const C&) = nullptr;  // after its declaration in the Config
+  // The least value an int (or each of a triple) read from a stored configuration may hold, up
+  // to kMostTunable: 0 only for a tunable that one setting of another leaves unused.
+  int least = 1;
 };
 
 // ---- the procedural name ----

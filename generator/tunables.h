@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -131,32 +132,60 @@ nlohmann::json tunables_to_json(const KernelFamily<C>& family, const C& c) {
   return json;
 }
 
-// Throws nlohmann::json::exception for a missing key or a value of the wrong type, and
-// fusetune::Error (invalid_argument) for a word that names no value.
+// An int tunable's value in stored JSON: an integer from tunable.least to kMostTunable. Throws
+// fusetune::Error (invalid_argument) naming it ("gemm_simt.bk") otherwise.
+template <class C>
+int stored_int(const KernelFamily<C>& family, const Tunable<C>& tunable,
+               const nlohmann::json& value) {
+  const bool fits = value.is_number_integer() && value.get<std::int64_t>() >= tunable.least &&
+                    value.get<std::int64_t>() <= kMostTunable &&
+                    !(value.is_number_unsigned() && value.get<std::uint64_t>() > kMostTunable);
+  if (!fits)
+    throw Error(
+        StatusCode::invalid_argument,
+        fmt::format(
+            "{}.{} must be an integer from {} to {}, not {}", family.name, tunable.key,
+            tunable.least, kMostTunable,
+            value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).substr(0, 40)));
+  return value.get<int>();
+}
+
+// Reads a configuration of `family` from stored JSON, each tunable as its table says: a missing
+// key (that has no `absent` value), a value of another type or out of range, or a word that
+// names no value throws fusetune::Error (invalid_argument) naming the tunable ("gemm_simt.bk").
 template <class C>
 C tunables_from_json(const KernelFamily<C>& family, const nlohmann::json& json) {
   C c{};
   for (const Tunable<C>& tunable : family.tunables) {
     const std::string key(tunable.key);
-    const bool stored = !tunable.absent || json.contains(key);
+    const auto problem = [&](std::string_view what) {
+      return Error(StatusCode::invalid_argument,
+                   fmt::format("{}.{} {}", family.name, tunable.key, what));
+    };
+    const bool stored = json.contains(key);
+    if (!stored && !tunable.absent) throw problem("is missing");
+    const nlohmann::json& value = stored ? json.at(key) : nlohmann::json();
     std::visit(
         [&](const auto& member) {
           using Member = std::decay_t<decltype(member)>;
           if constexpr (std::is_same_v<Member, Spelled<C>>) {
             if (!stored) return member.set(c, *tunable.absent);
-            const std::string text = json.at(key).template get<std::string>();
-            const auto found = std::ranges::find(member.words, text);
+            const auto found = value.is_string()
+                                   ? std::ranges::find(member.words, value.get<std::string>())
+                                   : member.words.end();
             if (found == member.words.end())
-              throw Error(StatusCode::invalid_argument,
-                          fmt::format("{} {} '{}' is none of {}", family.name, key, text,
-                                      fmt::join(member.words, ", ")));
+              throw problem(fmt::format("'{}' is none of {}", value.dump().substr(0, 40),
+                                        fmt::join(member.words, ", ")));
             member.set(c, static_cast<int>(found - member.words.begin()));
           } else if constexpr (std::is_same_v<Member, std::array<int, 3> C::*>) {
-            c.*member = json.at(key).template get<std::array<int, 3>>();
-          } else {  // an int or a bool
-            using Value = typename MemberPointer<Member>::Type;
-            c.*member =
-                stored ? json.at(key).template get<Value>() : static_cast<Value>(*tunable.absent);
+            if (!value.is_array() || value.size() != 3) throw problem("must be three integers");
+            for (std::size_t i = 0; i < 3; ++i)
+              (c.*member)[i] = stored_int(family, tunable, value[i]);
+          } else if constexpr (std::is_same_v<Member, bool C::*>) {
+            if (stored && !value.is_boolean()) throw problem("must be true or false");
+            c.*member = stored ? value.get<bool>() : *tunable.absent != 0;
+          } else {  // an int
+            c.*member = stored ? stored_int(family, tunable, value) : *tunable.absent;
           }
         },
         tunable.member);

@@ -17,7 +17,7 @@
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
 #include "runtime/loaded_kernel.h"
-#include "runtime/nearest_tuned.h"
+#include "runtime/served_config.h"
 #include "runtime/tuning_key.h"
 
 namespace fusetune {
@@ -147,54 +147,15 @@ class DatabaseLibrary final : public Library {
     }
   }
 
-  // The tuned winner the policy picks: the named precision's, or under auto the fastest whose
-  // measured error is within the tolerance. Each precision's tuning is the user's, else the
-  // system layer's.
-  std::optional<cache::LayeredTuning> find_winner(const Spec& spec, const PrecisionPolicy& policy) {
-    std::vector<cache::LayeredTuning> tunings;
-    std::vector<PrecisionWinner> winners;
-    for (Precision p : policy.precisions()) {
-      const cache::TuningKey key = tuning_key(spec, std::string(to_string(p)), device_.name,
-                                              device_.arch(), device_.sm_count);
-      std::optional<cache::LayeredTuning> found = layers_.find_winner(key);
-      if (!found) continue;
-      const cache::TuningRecord& tuning = found->record;
-      if (!policy.is_auto()) return found;
-      if (!tuning.winner_time_ms || !tuning.winner_rel_err) continue;
-      winners.push_back({p, *tuning.winner_time_ms, *tuning.winner_rel_err});
-      tunings.push_back(std::move(*found));
-    }
-    const std::optional<std::size_t> chosen = choose_fastest_within(winners, policy.tolerance);
-    if (!chosen) return std::nullopt;
-    return tunings[*chosen];
-  }
-
-  // Without a tuned winner, auto runs the most accurate precision it may use: the one sure to
-  // stay within the tolerance, unmeasured as it is (among those with a kernel for the spec: a
-  // pooled convolution has none at 3xTF32).
-  static Precision untuned_precision(const Spec& spec, const PrecisionPolicy& policy) {
-    std::vector<Precision> eligible = policy.precisions();
-    std::erase_if(eligible, [&](Precision p) { return missing_family(spec, p).has_value(); });
-    if (eligible.empty()) eligible = policy.precisions();  // default_candidate then says why
-    return *std::ranges::min_element(eligible, [&](Precision a, Precision b) {
-      return expected_error(a, policy.output) < expected_error(b, policy.output);
-    });
-  }
-
   std::shared_ptr<const Kernel> load_uncached(const Spec& spec) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
     const PrecisionPolicy policy =
         make_precision_policy(options_.precision, tolerance_of(options_), spec.main);
-    const std::optional<cache::LayeredTuning> found = find_winner(spec, policy);
-    const cache::TuningRecord* tuning = found ? &found->record : nullptr;
+    ServedConfig served = served_config(spec, policy, device_, layers_);
+    for (std::string& message : served.warnings) warn(std::move(message));
+    const cache::TuningRecord* tuning = served.tuning ? &served.tuning->record : nullptr;
     const bool tuned = tuning != nullptr;
-    std::optional<NearestTuned> nearest;
-    if (!tuned) nearest = nearest_tuned(spec, policy, device_, layers_.tunings());
-    const Candidate candidate =
-        tuned     ? Candidate{config_from_json(tuning->winner_config_json), tuning->winner}
-        : nearest ? nearest->candidate
-                  : default_candidate(spec, device_.limits, untuned_precision(spec, policy));
-    const KernelSource source = generate(spec, candidate.config);
+    const KernelSource source = generate(spec, served.candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
     std::optional<CompiledBinary> binary = find_binary(layers_, binary_id);
     if (!binary) {
@@ -204,7 +165,7 @@ class DatabaseLibrary final : public Library {
         warn(fmt::format("the cubin of {} was missing from {}; compiled it again", source.name,
                          layers_.system() ? "both tuning databases" : layers_.user().path()));
     }
-    if (!tuned) note_miss(spec, policy, source.name, nearest ? nearest->neighbour : "");
+    if (!tuned) note_miss(spec, policy, source.name, served.neighbour);
     // Either layer's: `fusetune tune` re-verifies a shipped tuning in the user's database.
     if (tuned) {
       const std::vector<std::string> changes =
@@ -212,7 +173,8 @@ class DatabaseLibrary final : public Library {
       if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);
     }
     return std::make_shared<LoadedSpecKernel>(
-        spec, source.name, tuned, LoadedKernel(binary->cubin, source.name, source.launch, source.finishing));
+        spec, source.name, tuned,
+        LoadedKernel(binary->cubin, source.name, source.launch, source.finishing));
   }
 
   // Notes `spec` in the user database for `fusetune tune --misses`, `served` in its place.

@@ -35,14 +35,15 @@ bool usable(const cache::TuningRecord& tuning, const cache::TuningKey& here,
 }
 
 std::optional<Neighbour> as_neighbour(const cache::TuningRecord& tuning, const Spec& spec,
-                                      const std::string& chain, int sm_count) {
+                                      const std::string& chain, const DeviceInfo& device) {
   try {
     Spec tuned = parse_spec(tuning.spec);
     if (chain_signature(tuned) != chain) return std::nullopt;
-    KernelConfig config = config_from_json(tuning.winner_config_json);
-    const double distance = shape_distance(tuned.main, spec.main, config, sm_count);
+    // Checked as the generator checks its own for the shape it won, before its tiles are measured.
+    KernelConfig config = validated_config(tuned, device.limits, tuning.winner_config_json).config;
+    const double distance = shape_distance(tuned.main, spec.main, config, device.sm_count);
     return Neighbour{std::move(tuned), std::move(config), *tuning.winner_time_ms, distance};
-  } catch (const Error&) {  // stored by another version: not a neighbour any more
+  } catch (const Error&) {  // stored by another version, or refused: not a neighbour
     return std::nullopt;
   }
 }
@@ -60,7 +61,7 @@ std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolic
   for (const cache::LayeredTuning& layered : tunings) {
     const cache::TuningRecord& tuning = layered.record;
     if (!usable(tuning, here, policy, allowed)) continue;
-    std::optional<Neighbour> n = as_neighbour(tuning, spec, chain, device.sm_count);
+    std::optional<Neighbour> n = as_neighbour(tuning, spec, chain, device);
     // The nearest; for one neighbour tuned at several precisions, the fastest of them.
     if (n && (!best || n->distance < best->distance ||
               (n->distance == best->distance && n->time_ms < best->time_ms)))

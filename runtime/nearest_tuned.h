@@ -23,7 +23,8 @@ struct NearestTuned {
 // Searches `tunings` (Layers::tunings(): the user's and the system's alike) for those made on
 // `device` with this build (same NVRTC and generator) at one of `policy`'s precisions (under
 // auto, only winners measured within its tolerance). Empty when no shape of the chain is tuned.
-// Tunings whose spec or configuration this build no longer reads are passed over.
+// Tunings whose spec this build no longer reads, or whose configuration validated_config refuses
+// for their own spec on `device`, are passed over.
 std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolicy& policy,
                                           const DeviceInfo& device,
                                           const std::vector<cache::LayeredTuning>& tunings);

@@ -11,4 +11,10 @@ cache::TuningKey tuning_key(const Spec& spec, const std::string& precision,
           sm_count,         nvrtc_version(), generator_version()};
 }
 
+std::optional<DeviceLimits> key_limits(const cache::TuningKey& key) {
+  std::optional<DeviceLimits> limits = DeviceLimits::for_arch(key.arch);
+  if (limits) limits->sm_count = key.sm_count;
+  return limits;
+}
+
 }  // namespace fusetune

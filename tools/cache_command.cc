@@ -112,7 +112,7 @@ int show(const CacheArgs& args) {
         layers.of(t.layer)->candidates(t.record.id);
     if (args.json) {
       nlohmann::json j = layered_json(t);
-      j["results"] = candidates_json(candidates, spec.flops());
+      j["results"] = candidates_json(t.record, candidates, spec.flops());
       all.push_back(std::move(j));
     } else {
       fmt::print("{}{}{}\n", t.layer == cache::Layer::system ? "(system database) " : "",

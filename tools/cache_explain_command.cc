@@ -89,6 +89,11 @@ std::string verdict_text(const cache::TuningRecord& t, const Verdict& v, std::si
     if (v.reason) text += fmt::format("chosen as  {}\n", cache::describe(*v.reason));
     if (!t.incumbent.empty() && t.incumbent != t.winner)
       text += fmt::format("replaced   {}, the previous winner\n", printable(t.incumbent));
+    if (const std::string refused = config_refusal(t, t.winner_config_json); !refused.empty())
+      text += fmt::format(
+          "refused    the winner's configuration: {}; loads serve the spec as if "
+          "untuned\n",
+          printable(refused));
   }
   if (v.runner_up != nullptr) {
     text += fmt::format("runner-up  {}{}: {} ms", printable(v.runner_up->name),
@@ -144,7 +149,10 @@ int explain(const ExplainArgs& args) {
     }
     nlohmann::json j = tuning_json(t);
     j["explanation"] = verdict_json(verdict);
-    j["results"] = candidates_json(candidates, spec.flops());
+    const std::string refused = t.winner.empty() ? "" : config_refusal(t, t.winner_config_json);
+    j["explanation"]["winner_refused"] =
+        refused.empty() ? nlohmann::json() : nlohmann::json(refused);
+    j["results"] = candidates_json(t, candidates, spec.flops());
     all.push_back(std::move(j));
   }
   // As `cache show`: JSON lists what there is, even nothing; text says that nothing is a failure.

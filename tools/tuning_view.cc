@@ -8,6 +8,7 @@
 #include "generator/version.h"
 #include "runtime/device.h"
 #include "runtime/nvrtc.h"
+#include "runtime/tuning_key.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
 #include "tools/terminal_text.h"
@@ -74,11 +75,33 @@ nlohmann::json tuning_json(const cache::TuningRecord& t) {
   return j;
 }
 
-nlohmann::json candidates_json(const std::vector<cache::CandidateRecord>& candidates,
+std::string config_refusal(const cache::TuningRecord& t, const std::string& config_json) {
+  try {
+    const std::optional<DeviceLimits> limits = key_limits(t.key);
+    if (!limits) return fmt::format("its arch '{}' is none fusetune targets", t.key.arch);
+    validated_config(parse_spec(t.spec), *limits, config_json);
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+nlohmann::json candidates_json(const cache::TuningRecord& tuning,
+                               const std::vector<cache::CandidateRecord>& candidates,
                                double flops) {
   nlohmann::json results = nlohmann::json::array();
   for (const cache::CandidateRecord& c : candidates) {
-    nlohmann::json result = to_json(from_record(c), flops);
+    nlohmann::json result;
+    if (const std::string refused = config_refusal(tuning, c.config_json); refused.empty()) {
+      result = to_json(from_record(c, parse_spec(tuning.spec), *key_limits(tuning.key)), flops);
+    } else {  // listed as stored, never read as a configuration
+      result = {{"name", c.name},
+                {"config", nullptr},
+                {"config_refused", refused},
+                {"outcome", c.outcome},
+                {"time_ms", optional_json(c.time_ms)},
+                {"rel_err", optional_json(c.rel_err)}};
+    }
     result["measured_at"] = c.measured_at;
     results.push_back(std::move(result));
   }

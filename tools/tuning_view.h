@@ -29,8 +29,14 @@ nlohmann::json key_json(const cache::TuningKey& key);
 // The tuning's key, winner and times (as `cache ls --json` lists them), "stale": the hard key
 // that differs, or null, and its soft keys with "soft_key_changes" (null: no such GPU here).
 nlohmann::json tuning_json(const cache::TuningRecord& tuning);
-// Every candidate as `tune --json` reports it, with when it was measured.
-nlohmann::json candidates_json(const std::vector<cache::CandidateRecord>& candidates, double flops);
+// Why the stored configuration `config_json` cannot serve `tuning`: validated_config's reason, for
+// the tuning's spec on its key's arch and SM count; "" when it can.
+std::string config_refusal(const cache::TuningRecord& tuning, const std::string& config_json);
+
+// Every candidate of `tuning` as `tune --json` reports it, with when it was measured; one whose
+// configuration is refused (config_refusal) has a null "config" and "config_refused": the reason.
+nlohmann::json candidates_json(const cache::TuningRecord& tuning,
+                               const std::vector<cache::CandidateRecord>& candidates, double flops);
 
 // The spec, the key, whether its hard keys match this build, its soft keys and whether they
 // match this machine's GPU, when and how long it was tuned, and the winner; ends in a blank line.

@@ -22,10 +22,11 @@ cache::CandidateRecord to_record(const CandidateResult& r, const std::string& bi
   return record;
 }
 
-CandidateResult from_record(const cache::CandidateRecord& record) {
+CandidateResult from_record(const cache::CandidateRecord& record, const Spec& spec,
+                            const DeviceLimits& limits) {
   CandidateResult r;
   r.name = record.name;
-  r.config = config_from_json(record.config_json);
+  r.config = validated_config(spec, limits, record.config_json).config;
   r.outcome = outcome_from_string(record.outcome).value_or(Outcome::fault);
   r.time_ms = record.time_ms;
   r.rel_err = record.rel_err;
@@ -35,6 +36,18 @@ CandidateResult from_record(const cache::CandidateRecord& record) {
   r.spill_bytes = record.spill_bytes;
   r.message = record.message;
   return r;
+}
+
+std::vector<CandidateResult> stored_results(const std::vector<cache::CandidateRecord>& records,
+                                            const Spec& spec, const DeviceLimits& limits) {
+  std::vector<CandidateResult> results;
+  for (const cache::CandidateRecord& record : records) {
+    try {
+      results.push_back(from_record(record, spec, limits));
+    } catch (const Error&) {  // a configuration the generator refuses: never run, never shown
+    }
+  }
+  return results;
 }
 
 void sort_results(std::vector<CandidateResult>& results, const std::string& incumbent) {

@@ -25,8 +25,14 @@ struct CandidateResult {
 };
 
 cache::CandidateRecord to_record(const CandidateResult& result, const std::string& binary_key);
-// Throws Error(invalid_argument) when the stored configuration is not one this version reads.
-CandidateResult from_record(const cache::CandidateRecord& record);
+// The stored row as a result for `spec` on `limits`. Throws Error(invalid_argument) saying why
+// when validated_config refuses its configuration for them (generator.h): a row from a damaged
+// database or from elsewhere never reaches generate() unchecked.
+CandidateResult from_record(const cache::CandidateRecord& record, const Spec& spec,
+                            const DeviceLimits& limits);
+// The stored rows that from_record accepts, as results in their order; the others left out.
+std::vector<CandidateResult> stored_results(const std::vector<cache::CandidateRecord>& records,
+                                            const Spec& spec, const DeviceLimits& limits);
 
 // Finalists (ok) fastest first, except that the winner by cache/winner_rule.h (the incumbent
 // while within twice the noise; else within the fastest's noise, the first by name) leads them;

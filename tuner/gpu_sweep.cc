@@ -287,8 +287,7 @@ TuneReport stored_report(const Spec& spec, cache::Database& db, const TuneOption
   report.flops = spec.flops();
   if (const std::optional<cache::TuningRecord> tuning = db.find_tuning(key))
     report.incumbent = tuning->incumbent;
-  for (const cache::CandidateRecord& record : db.candidates(tuning_id))
-    report.results.push_back(from_record(record));
+  report.results = stored_results(db.candidates(tuning_id), spec, device.limits);
   return report;
 }
 

@@ -99,19 +99,31 @@ TuneReport compile_only_sweep(const Spec& spec, cache::Database& db, const TuneO
 }
 
 TuneReport recall(const Spec& spec, const cache::TuningRecord& tuning, cache::Database& db,
-                  const std::string& device, const std::string& arch) {
+                  const DeviceInfo& device) {
   TuneReport report;
   report.spec = spec.canonical();
   report.precision = tuning.key.precision;
-  report.device = device;
-  report.arch = arch;
+  report.device = device.description();
+  report.arch = device.arch();
   report.flops = spec.flops();
   report.from_cache = true;
   report.tuning_seconds = tuning.tuning_seconds;
   report.incumbent = tuning.incumbent;
-  for (const cache::CandidateRecord& record : db.candidates(tuning.id))
-    report.results.push_back(from_record(record));
+  report.results = stored_results(db.candidates(tuning.id), spec, device.limits);
   return report;
+}
+
+// Whether `tuning` has a winner that the generator accepts for `spec` on `device`: one it refuses
+// (a damaged database, a forged import) is not recalled but tuned anew.
+bool has_usable_winner(const Spec& spec, const DeviceInfo& device,
+                       const cache::TuningRecord& tuning) {
+  if (tuning.winner.empty()) return false;
+  try {
+    validated_config(spec, device.limits, tuning.winner_config_json);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 // The stored tuning under `key`, whose soft keys changed (`changes`), re-verified; where neither
@@ -132,21 +144,21 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
   const cache::TuningKey key = tuning_key(spec, std::string(to_string(options.precision)),
                                           device.name, device.arch(), device.sm_count);
   const std::optional<cache::TuningRecord> existing = db.find_tuning(key);
-  if (existing && !existing->winner.empty() && !options.force) {
+  const bool usable = existing && has_usable_winner(spec, device, *existing);
+  if (usable && !options.force) {
     const std::vector<std::string> changes =
         cache::soft_key_changes(existing->soft_keys, device.soft_keys);
-    if (changes.empty()) return recall(spec, *existing, db, device.description(), device.arch());
+    if (changes.empty()) return recall(spec, *existing, db, device);
     return reverify_or_sweep(spec, db, options, device, key, changes, existing->winner);
   }
   // Only where the user database has no winner: a user tuning hides the system one.
   if (options.system && !options.force) {
     const std::optional<cache::TuningRecord> shipped = options.system->find_tuning(key);
-    if (shipped && !shipped->winner.empty()) {
+    if (shipped && has_usable_winner(spec, device, *shipped)) {
       const std::vector<std::string> changes =
           cache::soft_key_changes(shipped->soft_keys, device.soft_keys);
       if (changes.empty()) {
-        TuneReport report =
-            recall(spec, *shipped, *options.system, device.description(), device.arch());
+        TuneReport report = recall(spec, *shipped, *options.system, device);
         report.from_system = true;
         return report;
       }
@@ -156,10 +168,11 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
       return reverify_or_sweep(spec, db, options, device, key, changes, shipped->winner);
     }
   }
-  // Forced, the sweep starts from nothing but remembers the winner it replaces.
+  // Forced, the sweep starts from nothing but remembers the winner it replaces; a winner the
+  // generator refuses is neither kept nor remembered.
   std::string incumbent;
-  if (existing && options.force) {
-    incumbent = existing->winner;
+  if (existing && (options.force || (!existing->winner.empty() && !usable))) {
+    if (usable) incumbent = existing->winner;
     db.forget_tuning(existing->id);
   }
   return run_gpu_sweep(spec, db, options, device, key, incumbent);

@@ -118,5 +118,59 @@ TEST_F(UntrustedInputTest, EscapesInAFileToImportNeverReachTheTerminalThroughAMe
   EXPECT_FALSE(has_control_characters(run.output)) << run.output;
 }
 
+// A tuning whose winner's configuration has BK 0 (a division by zero, were it generated) and a row
+// whose configuration is no configuration at all.
+void store_forged_tuning(const std::string& file) {
+  auto db = cache::Database::open(file);
+  nlohmann::json forged = nlohmann::json::parse(kGemmSimtConfig);
+  forged["bk"] = 0;
+  cache::TuningRecord t;
+  t.key = {.signature = "linear(m=64, n=64, k=64)",
+           .precision = "fp32",
+           .device_name = "GPU",
+           .arch = "sm_90",
+           .sm_count = 132,
+           .nvrtc_version = "0.0",
+           .generator_version = "0.0.0"};
+  t.spec = t.key.signature;
+  t.winner = "ft_forged";
+  t.winner_time_ms = 1.0;
+  t.winner_config_json = forged.dump();
+  t.created_at = t.updated_at = "2025-01-02T03:04:05Z";
+  const std::int64_t id = db->store_tuning(t);
+  cache::CandidateRecord row;
+  row.name = "ft_forged";
+  row.config_json = forged.dump();
+  row.outcome = "ok";
+  row.time_ms = 1.0;
+  row.measured_at = "2025-01-02T03:04:05Z";
+  db->store_candidate(id, row);
+  row.name = "ft_nothing";
+  row.config_json = "{}";
+  row.time_ms = 2.0;
+  db->store_candidate(id, row);
+}
+
+TEST_F(UntrustedInputTest, ShowAndExplainListARefusedConfigurationAsRefused) {
+  store_forged_tuning(path("tuning.db"));
+  for (const std::string command : {"cache show", "cache explain"}) {
+    const ProgramRun run = fusetune(command + " 'linear(m=64, n=64, k=64)' --json " + db_);
+    ASSERT_EQ(run.exit_code, 0) << command << ": " << run.output;
+    const nlohmann::json results = nlohmann::json::parse(run.output)["tunings"][0]["results"];
+    ASSERT_EQ(results.size(), 2u) << command;
+    for (const nlohmann::json& result : results) {
+      EXPECT_TRUE(result["config"].is_null()) << result;
+      EXPECT_TRUE(result["config_refused"].is_string()) << result;
+    }
+    EXPECT_NE(results[0]["config_refused"].get<std::string>().find("gemm_simt.bk"),
+              std::string::npos)
+        << results[0];
+  }
+  const ProgramRun text = fusetune("cache explain 'linear(m=64, n=64, k=64)' " + db_);
+  EXPECT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("refused    the winner's configuration"), std::string::npos)
+      << text.output;
+}
+
 }  // namespace
 }  // namespace fusetune::testing

@@ -1,0 +1,32 @@
+// Which configuration serves a spec on this GPU: the tuned winner the precision policy picks (the
+// user database's, else the system one's), else the winner of the nearest tuned shape of the same
+// op chain, else the family default. A stored configuration serves only once validated_config
+// (generator.h) accepts it for the spec and GPU: one the generator refuses (a damaged database, a
+// forged import) is passed over with a warning, and the spec is served as if untuned.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/layers.h"
+#include "generator/generator.h"
+#include "generator/precision_policy.h"
+#include "generator/spec.h"
+#include "runtime/device.h"
+
+namespace fusetune {
+
+struct ServedConfig {
+  Candidate candidate;
+  std::optional<cache::LayeredTuning> tuning;  // whose winner it is; empty when served untuned
+  std::string neighbour;  // untuned: the nearest tuned shape whose winner it borrows; or empty
+  std::vector<std::string> warnings;  // for the caller to pass on
+};
+
+// The configuration that serves `spec` under `policy` on `device`, from `layers`. Throws
+// fusetune::Error where no kernel can run the spec.
+ServedConfig served_config(const Spec& spec, const PrecisionPolicy& policy,
+                           const DeviceInfo& device, cache::Layers& layers);
+
+}  // namespace fusetune
