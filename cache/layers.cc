@@ -12,13 +12,23 @@ namespace fusetune::cache {
 
 std::string_view to_string(Layer layer) { return layer == Layer::user ? "user" : "system"; }
 
-Layers::Layers(std::unique_ptr<Database> user, std::unique_ptr<Database> system)
-    : user_(std::move(user)), system_(std::move(system)) {}
+Layers::Layers(std::unique_ptr<Database> user, std::unique_ptr<Database> system,
+               bool trust_system_binaries)
+    : user_(std::move(user)),
+      system_(std::move(system)),
+      trust_system_binaries_(trust_system_binaries) {}
 
 std::optional<std::string> Layers::default_system_path() {
   const char* path = std::getenv("FUSETUNE_SYSTEM_DB");
   if (path == nullptr || *path == '\0') return std::nullopt;
   return path;
+}
+
+bool Layers::default_trust_system_binaries() {
+  const char* value = std::getenv("FUSETUNE_TRUST_SYSTEM_BINARIES");
+  if (value == nullptr) return false;
+  const std::string_view text = value;
+  return !(text.empty() || text == "0" || text == "false" || text == "no");
 }
 
 std::unique_ptr<Database> Layers::open_system(const std::optional<std::string>& path) {
@@ -53,7 +63,7 @@ std::optional<LayeredTuning> Layers::find_winner(const TuningKey& key) {
 
 std::optional<BinaryRecord> Layers::find_binary(const std::string& key) {
   if (std::optional<BinaryRecord> binary = user_->find_binary(key)) return binary;
-  return system_ ? system_->find_binary(key) : std::nullopt;
+  return system_ && trust_system_binaries_ ? system_->find_binary(key) : std::nullopt;
 }
 
 std::vector<LayeredTuning> Layers::tunings() {

@@ -28,11 +28,17 @@ struct LayeredTuning {
 class Layers {
  public:
   // `user` must not be null (it may be open read-only, for commands that only read); `system` is
-  // null where there is no system layer.
-  Layers(std::unique_ptr<Database> user, std::unique_ptr<Database> system);
+  // null where there is no system layer. The system layer's cubins are used only when
+  // `trust_system_binaries`: a shared file anyone with write access could have changed is
+  // otherwise a source of configurations and timings, whose kernels are compiled from source into
+  // the user database (as an import's are).
+  Layers(std::unique_ptr<Database> user, std::unique_ptr<Database> system,
+         bool trust_system_binaries = false);
 
   // $FUSETUNE_SYSTEM_DB if set and not empty, else none.
   static std::optional<std::string> default_system_path();
+  // Whether $FUSETUNE_TRUST_SYSTEM_BINARIES is set to anything but "", "0", "false" or "no".
+  static bool default_trust_system_binaries();
   // Opens the system database at `path` read-only (OpenMode::immutable: it leaves no file beside
   // it, and works where the user cannot write); null when `path` is none or names no file (a
   // system layer is optional). Throws database_error, with Database::open's reason and how to go
@@ -44,7 +50,7 @@ class Layers {
   // The tuning under `key` that has a winner: the user's, else the system's (a user tuning with
   // no winner yet, from a compile-only or failed sweep, does not hide a system winner).
   std::optional<LayeredTuning> find_winner(const TuningKey& key);
-  // The intact binary under `key`: the user's, else the system's.
+  // The intact binary under `key`: the user's, else the system's when trusted.
   std::optional<BinaryRecord> find_binary(const std::string& key);
   // Every tuning of both layers: the user's, then the system's whose key the user has not tuned
   // (a user tuning hides the system one of the same key); each layer most recently updated first.
@@ -61,6 +67,7 @@ class Layers {
  private:
   std::unique_ptr<Database> user_;
   std::unique_ptr<Database> system_;
+  bool trust_system_binaries_;
 };
 
 }  // namespace fusetune::cache

@@ -47,8 +47,9 @@ ExportSummary export_json(Database& source, const ExportOptions& options, const 
 // A fresh database holding the chosen tunings whole: a merge into nothing copies them as they are.
 ExportSummary export_database(Database& source, const ExportOptions& options,
                               const std::string& path) {
-  const MergeSummary merged =
-      merge_database(*Database::open(path, OpenMode::read_write), source, options.signature);
+  // The user's own results into a new file: taken as they are, cubins included.
+  const MergeSummary merged = merge_database(*Database::open(path, OpenMode::read_write), source,
+                                             options.signature, {.trust_binaries = true});
   return {.tunings = merged.tunings_added,
           .candidates = merged.candidates_added,
           .binaries = merged.binaries_copied};
@@ -83,16 +84,22 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
-MergeSummary import_json(const std::string& file, const std::string& target) {
+MergeSummary import_json(const std::string& file, const std::string& target,
+                         const MergeOptions& options) {
   const PortableExport data = parse_portable_json(read_text(file), file);
+  for (const PortableTuning& p : data.tunings)
+    check_incoming(p.tuning, p.candidates, options, file);
   std::map<std::string, const BinaryRecord*> binaries;
   for (const BinaryRecord& binary : data.binaries) binaries[binary.key] = &binary;
   const auto db = Database::open(target, OpenMode::read_write);
-  Merger merger(*db, [&binaries](const std::string& key) -> std::optional<BinaryRecord> {
-    auto found = binaries.find(key);
-    if (found == binaries.end()) return std::nullopt;
-    return *found->second;
-  });
+  Merger merger(
+      *db,
+      [&binaries](const std::string& key) -> std::optional<BinaryRecord> {
+        auto found = binaries.find(key);
+        if (found == binaries.end()) return std::nullopt;
+        return *found->second;
+      },
+      options, file);
   db->write_atomically([&] {
     for (const PortableTuning& p : data.tunings) merger.add(p.tuning, p.candidates);
   });
@@ -111,7 +118,8 @@ ExportSummary export_tunings(Database& source, const ExportOptions& options) {
   return summary;
 }
 
-MergeSummary merge_database_file(const std::string& other, const std::string& target) {
+MergeSummary merge_database_file(const std::string& other, const std::string& target,
+                                 const MergeOptions& options) {
   const FileState state = inspect_source(other);
   if (same_file(other, target)) {
     refuse(fmt::format("{}: that is the database to merge into; name another database", other));
@@ -122,15 +130,19 @@ MergeSummary merge_database_file(const std::string& other, const std::string& ta
                     "goes through `fusetune cache import`)",
                     other));
   }
-  // The other database first: when it is refused, the target is not even created.
+  // The other database and its tunings first: when they are refused, the target is not even
+  // created.
   const auto source = Database::open(other, OpenMode::read_only);
+  for (const TuningRecord& tuning : source->tunings())
+    check_incoming(tuning, source->candidates(tuning.id), options, other);
   const auto db = Database::open(target, OpenMode::read_write);
-  return merge_database(*db, *source);
+  return merge_database(*db, *source, "", options);
 }
 
-MergeSummary import_file(const std::string& file, const std::string& target) {
-  return inspect_source(file) == FileState::sqlite ? merge_database_file(file, target)
-                                                   : import_json(file, target);
+MergeSummary import_file(const std::string& file, const std::string& target,
+                         const MergeOptions& options) {
+  return inspect_source(file) == FileState::sqlite ? merge_database_file(file, target, options)
+                                                   : import_json(file, target, options);
 }
 
 }  // namespace fusetune::cache

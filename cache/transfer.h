@@ -30,13 +30,18 @@ struct ExportSummary {
 ExportSummary export_tunings(Database& source, const ExportOptions& options);
 
 // Merges the fusetune database at `other` (opened read-only, never changed) into the database
-// at `target` (created if absent), in one transaction; see merge.h. Throws when `other` is
-// missing, not a fusetune database, newer than this fusetune, or the target itself.
-MergeSummary merge_database_file(const std::string& other, const std::string& target);
+// at `target` (created if absent), in one transaction, as `options` allow (merge.h: no cubins
+// unless trusted; every tuning checked before the target is opened). Throws when `other` is
+// missing, not a fusetune database, newer than this fusetune, the target itself, or holds a
+// tuning the checks refuse; the target is then as it was.
+MergeSummary merge_database_file(const std::string& other, const std::string& target,
+                                 const MergeOptions& options = {});
 
 // Imports `file`, a JSON export or a fusetune database (then as merge_database_file), into the
-// database at `target`. A JSON file is read and checked whole before the database is opened, and
-// merged in one transaction: a bad file changes nothing.
-MergeSummary import_file(const std::string& file, const std::string& target);
+// database at `target`. A JSON file is read and checked whole (its format, then each tuning as
+// merge.h checks it) before the database is opened, and merged in one transaction: a bad file
+// changes nothing.
+MergeSummary import_file(const std::string& file, const std::string& target,
+                         const MergeOptions& options = {});
 
 }  // namespace fusetune::cache

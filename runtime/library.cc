@@ -161,9 +161,13 @@ class DatabaseLibrary final : public Library {
     if (!binary) {
       binary = compile_to_cubin(source.code, source.name, target_arch(source, device_.arch()));
       store_binary(layers_.user(), binary_id, *binary);  // never the system layer
-      if (tuned)
-        warn(fmt::format("the cubin of {} was missing from {}; compiled it again", source.name,
-                         layers_.system() ? "both tuning databases" : layers_.user().path()));
+      // A user tuning's cubin is expected beside it, unless it was imported (imports bring none
+      // unless trusted); a system tuning's untrusted cubin is compiled here by design.
+      if (tuned && served.tuning->layer == cache::Layer::user)
+        warn(
+            fmt::format("the cubin of {} was not in {} (deleted, or imported without it); "
+                        "compiled it from source and stored it there",
+                        source.name, layers_.user().path()));
     }
     if (!tuned) note_miss(spec, policy, source.name, served.neighbour);
     // Either layer's: `fusetune tune` re-verifies a shipped tuning in the user's database.
@@ -249,7 +253,9 @@ Result<std::unique_ptr<Library>> Library::open(const Options& options) {
     std::unique_ptr<cache::Database> system = cache::Layers::open_system(
         options.system_database_path.empty() ? cache::Layers::default_system_path()
                                              : options.system_database_path);
-    cache::Layers layers(cache::Database::open(path), std::move(system));
+    cache::Layers layers(
+        cache::Database::open(path), std::move(system),
+        options.trust_system_binaries || cache::Layers::default_trust_system_binaries());
     std::unique_ptr<Library> library = std::make_unique<DatabaseLibrary>(
         options, require_device(options.device), std::move(layers));
     return library;

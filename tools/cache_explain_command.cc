@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cache/database.h"
+#include "cache/merge.h"
 #include "cache/winner_rule.h"
 #include "generator/spec_parser.h"
 #include "tools/cache_commands.h"
@@ -34,6 +35,9 @@ struct Verdict {
   int screened = 0;                                   // "slower": verified, screened out
   std::map<std::string, int> failures;                // by outcome
   std::optional<cache::WinnerReason> reason;          // by cache/winner_rule.h, from the rows
+  std::optional<std::string>
+      challenger;       // merged from elsewhere, ahead of the winner, untimed here
+  std::string refused;  // why the winner's configuration is refused, or ""
 };
 
 // Why the stored winner won, by the winner rule on the stored finalists; empty where the rule
@@ -68,6 +72,8 @@ Verdict judge(const cache::TuningRecord& t, const std::vector<cache::CandidateRe
   if (v.winner != nullptr && v.runner_up != nullptr && v.winner->time_ms && *v.winner->time_ms > 0)
     v.margin_percent = (*v.runner_up->time_ms / *v.winner->time_ms - 1) * 100;
   if (v.winner != nullptr) v.reason = winner_reason(t, candidates);
+  v.challenger = cache::unconfirmed_challenger(t, candidates);
+  if (!t.winner.empty()) v.refused = config_refusal(t, t.winner_config_json);
   return v;
 }
 
@@ -89,11 +95,16 @@ std::string verdict_text(const cache::TuningRecord& t, const Verdict& v, std::si
     if (v.reason) text += fmt::format("chosen as  {}\n", cache::describe(*v.reason));
     if (!t.incumbent.empty() && t.incumbent != t.winner)
       text += fmt::format("replaced   {}, the previous winner\n", printable(t.incumbent));
-    if (const std::string refused = config_refusal(t, t.winner_config_json); !refused.empty())
+    if (!v.refused.empty())
       text += fmt::format(
           "refused    the winner's configuration: {}; loads serve the spec as if "
           "untuned\n",
-          printable(refused));
+          printable(v.refused));
+    if (v.challenger)
+      text += fmt::format(
+          "pending    {}, merged from elsewhere, ranks ahead of the winner; the "
+          "winner stays until `fusetune tune` times both here\n",
+          printable(*v.challenger));
   }
   if (v.runner_up != nullptr) {
     text += fmt::format("runner-up  {}{}: {} ms", printable(v.runner_up->name),
@@ -119,15 +130,18 @@ nlohmann::json verdict_json(const Verdict& v) {
     return nlohmann::json{
         {"name", c->name}, {"outcome", c->outcome}, {"time_ms", optional_json(c->time_ms)}};
   };
-  return {{"winner", named(v.winner)},
-          {"chosen_as", v.reason ? nlohmann::json(cache::describe(*v.reason)) : nlohmann::json()},
-          {"runner_up", named(v.runner_up)},
-          {"margin_percent", optional_json(v.margin_percent)},
-          {"verified", v.finalists + v.screened},
-          {"finalists", v.finalists},
-          {"screened_out", v.screened},
-          {"failed", failed_count(v)},
-          {"failures", v.failures}};
+  return {
+      {"winner", named(v.winner)},
+      {"chosen_as", v.reason ? nlohmann::json(cache::describe(*v.reason)) : nlohmann::json()},
+      {"runner_up", named(v.runner_up)},
+      {"margin_percent", optional_json(v.margin_percent)},
+      {"verified", v.finalists + v.screened},
+      {"finalists", v.finalists},
+      {"screened_out", v.screened},
+      {"failed", failed_count(v)},
+      {"failures", v.failures},
+      {"unconfirmed_challenger", v.challenger ? nlohmann::json(*v.challenger) : nlohmann::json()},
+      {"winner_refused", v.refused.empty() ? nlohmann::json() : nlohmann::json(v.refused)}};
 }
 
 int explain(const ExplainArgs& args) {
@@ -149,9 +163,6 @@ int explain(const ExplainArgs& args) {
     }
     nlohmann::json j = tuning_json(t);
     j["explanation"] = verdict_json(verdict);
-    const std::string refused = t.winner.empty() ? "" : config_refusal(t, t.winner_config_json);
-    j["explanation"]["winner_refused"] =
-        refused.empty() ? nlohmann::json() : nlohmann::json(refused);
     j["results"] = candidates_json(t, candidates, spec.flops());
     all.push_back(std::move(j));
   }

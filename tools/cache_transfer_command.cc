@@ -8,6 +8,7 @@
 #include "cache/database.h"
 #include "cache/transfer.h"
 #include "generator/spec_parser.h"
+#include "runtime/import_checks.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
 #include "tools/terminal_text.h"
@@ -22,7 +23,14 @@ struct TransferArgs {
   bool with_binaries = false;
   bool force = false;
   bool json = false;
+  bool trust_binaries = false;
 };
+
+// What an import or merge takes from the file (README, "Sharing results"): configurations and
+// timings that pass the generator's checks, and cubins only when the user trusts them.
+cache::MergeOptions merge_options(const TransferArgs& args) {
+  return {.trust_binaries = args.trust_binaries, .check = import_problem};
+}
 
 int export_command(const TransferArgs& args) {
   const std::string path = database_path(args.database);
@@ -52,7 +60,9 @@ void print_merge(const cache::MergeSummary& s, const std::string& source, const 
                               {"tunings_unchanged", s.tunings_unchanged},
                               {"candidates_added", s.candidates_added},
                               {"candidates_replaced", s.candidates_replaced},
-                              {"binaries_copied", s.binaries_copied}};
+                              {"binaries_copied", s.binaries_copied},
+                              {"binaries_left_out", s.binaries_left_out},
+                              {"winners_to_reverify", s.winners_to_reverify}};
     std::cout << json_text(j) << '\n';
     return;
   }
@@ -61,17 +71,28 @@ void print_merge(const cache::MergeSummary& s, const std::string& source, const 
       "better results; {} binaries copied\n",
       source, db, s.tunings_added, s.tunings_merged, s.tunings_unchanged, s.candidates_added,
       s.candidates_replaced, s.binaries_copied);
+  if (s.binaries_left_out > 0)
+    fmt::print(
+        "{} binaries left out: their kernels are compiled from source when first used "
+        "(--trust-binaries copies a trusted source's)\n",
+        s.binaries_left_out);
+  if (s.winners_to_reverify > 0)
+    fmt::print(
+        "{} winners measured here stay until faster results from {} are timed here: `fusetune "
+        "tune --misses` re-verifies them\n",
+        s.winners_to_reverify, source);
 }
 
 int import_command(const TransferArgs& args) {
   const std::string path = database_path(args.database);
-  print_merge(cache::import_file(args.file, path), args.file, path, args.json);
+  print_merge(cache::import_file(args.file, path, merge_options(args)), args.file, path, args.json);
   return kSuccess;
 }
 
 int merge_command(const TransferArgs& args) {
   const std::string path = database_path(args.database);
-  print_merge(cache::merge_database_file(args.file, path), args.file, path, args.json);
+  print_merge(cache::merge_database_file(args.file, path, merge_options(args)), args.file, path,
+              args.json);
   return kSuccess;
 }
 
@@ -103,6 +124,9 @@ void add_cache_transfer_commands(CLI::App& cache, int& exit_code) {
       cache, "import", "Merge a file from `cache export` (JSON or .db) into the database",
       "the JSON export or database file to import", im);
   import_app->add_flag("--json", im->json, "print the summary as JSON");
+  import_app->add_flag("--trust-binaries", im->trust_binaries,
+                       "also copy the file's cubins (a source you trust, such as your team's own "
+                       "shards); by default kernels are compiled from source when first used");
   import_app->callback([im, &exit_code] { exit_code = import_command(*im); });
 
   std::shared_ptr<TransferArgs> merge;
@@ -111,6 +135,9 @@ void add_cache_transfer_commands(CLI::App& cache, int& exit_code) {
       "Merge another tuning database into this one, keeping the better result of each candidate",
       "the other database (only read)", merge);
   merge_app->add_flag("--json", merge->json, "print the summary as JSON");
+  merge_app->add_flag("--trust-binaries", merge->trust_binaries,
+                      "also copy the other database's cubins (a source you trust); by default "
+                      "kernels are compiled from source when first used");
   merge_app->callback([merge, &exit_code] { exit_code = merge_command(*merge); });
 }
 

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <utility>
 
+#include "fusetune/status.h"
 #include "runtime/binary_store.h"
 #include "tuner/budget_search.h"
 #include "tuner/finalist_rounds.h"
@@ -38,13 +40,23 @@ std::optional<double> screened_time(const CandidateResult& r) {
 }
 
 // Where a result's cubin is for the worker: regenerated from its configuration (cheaply and
-// identically) and found in the database, where every compiled binary is stored.
+// identically) and found in the database, where every compiled binary is stored; compiled and
+// stored there first where it is not (a result imported without its cubin, README "Sharing
+// results"). Empty when it does not compile.
 std::optional<RunRequest> run_request(const Spec& spec, const CandidateResult& r,
                                       const std::string& arch, cache::Database& db,
                                       const ScratchDirectory& scratch) {
   const KernelSource source = generate(spec, r.config);
-  const std::optional<CompiledBinary> binary = find_binary(db, binary_key(source, arch));
-  if (!binary) return std::nullopt;
+  const std::string key = binary_key(source, arch);
+  std::optional<CompiledBinary> binary = find_binary(db, key);
+  if (!binary) {
+    try {
+      binary = compile_to_cubin(source.code, source.name, target_arch(source, arch));
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+    store_binary(db, key, *binary);
+  }
   const std::filesystem::path path = scratch / (r.name + ".cubin");
   if (!std::filesystem::exists(path))
     std::ofstream(path, std::ios::binary).write(binary->cubin.data(), binary->cubin.size());
@@ -323,13 +335,17 @@ std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
   WorkerClient worker = sweep_worker(spec, options, device, scratch);
   GpuSweep sweep{spec, two, device, db, tuning_id, worker, scratch, report, start};
   sort_results(report.results, report.incumbent);
-  // The winner and the runner-up are timed again. The other finalists' times were taken under
-  // the old soft keys and no longer compare with theirs: they step back among the screened.
+  // The winner and the runner-up (or a result merged from elsewhere that ranks ahead of the
+  // winner) are timed again. The other finalists' times were taken under the old soft keys and
+  // no longer compare with theirs: they step back among the screened.
   int finalists = 0;
+  bool runner_up = false;
   for (CandidateResult& r : report.results) {
-    if (r.outcome != Outcome::ok || ++finalists <= 2) continue;
+    if (r.outcome != Outcome::ok) continue;
+    ++finalists;
+    if (r.name == winner || !std::exchange(runner_up, true)) continue;
     r.outcome = Outcome::slower;
-    r.message = fmt::format("timed before the soft keys changed ({}); not timed again",
+    r.message = fmt::format("timed before this re-verification ({}); not timed again",
                             fmt::join(changes, ", "));
     sweep.record(r);
   }

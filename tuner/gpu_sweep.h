@@ -20,11 +20,13 @@ TuneReport run_gpu_sweep(const Spec& spec, cache::Database& db, const TuneOption
                          const DeviceInfo& device, const cache::TuningKey& key,
                          const std::string& incumbent);
 
-// For a tuning under `key` whose soft keys (cache/soft_keys.h) differ from `device`'s, listed in
-// `changes`, and whose winner is `winner`: verifies its winner and runner-up again on new inputs
-// and times them in interleaved rounds, stores the new soft keys, times and winner (the old winner
-// while within noise), and returns the report. The other finalists, timed under the old soft keys,
-// become "slower". Empty when neither passes any more, for the caller to sweep again.
+// For a tuning under `key` whose soft keys (cache/soft_keys.h) differ from `device`'s, or that
+// holds a result merged from elsewhere ranked ahead of its winner (cache/merge.h), listed in
+// `changes`, and whose winner is `winner`: verifies its winner and runner-up (that result, if
+// any) again on new inputs, compiling a cubin an import left out, and times them in interleaved
+// rounds, stores the new soft keys, times and winner (the old winner while within noise), and
+// returns the report. The other finalists become "slower". Empty when neither passes any more,
+// for the caller to sweep again.
 std::optional<TuneReport> reverify_sweep(const Spec& spec, cache::Database& db,
                                          const TuneOptions& options, const DeviceInfo& device,
                                          const cache::TuningKey& key,

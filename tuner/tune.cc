@@ -5,12 +5,14 @@
 
 #include <chrono>
 
+#include "cache/layers.h"
 #include "cache/merge.h"
 #include "cache/soft_keys.h"
 #include "fusetune/status.h"
 #include "generator/generator.h"
 #include "generator/precision_policy.h"
 #include "runtime/device.h"
+#include "runtime/import_checks.h"
 #include "runtime/tuning_key.h"
 #include "tuner/gpu_sweep.h"
 #include "tuner/parallel_compiler.h"
@@ -146,8 +148,14 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
   const std::optional<cache::TuningRecord> existing = db.find_tuning(key);
   const bool usable = existing && has_usable_winner(spec, device, *existing);
   if (usable && !options.force) {
-    const std::vector<std::string> changes =
+    std::vector<std::string> changes =
         cache::soft_key_changes(existing->soft_keys, device.soft_keys);
+    // A result merged in from elsewhere that ranks ahead of the winner is timed here before it
+    // may displace it.
+    if (const std::optional<std::string> challenger =
+            cache::unconfirmed_challenger(*existing, db.candidates(existing->id)))
+      changes.push_back(fmt::format("{}, merged from elsewhere, ranks ahead of the winner {}",
+                                    *challenger, existing->winner));
     if (changes.empty()) return recall(spec, *existing, db, device);
     return reverify_or_sweep(spec, db, options, device, key, changes, existing->winner);
   }
@@ -163,8 +171,11 @@ TuneReport sweep_or_recall(const Spec& spec, cache::Database& db, const TuneOpti
         return report;
       }
       // Shipped under other soft keys: the user's database adopts it (the system one is
-      // read-only) and re-verifies it there, as its own.
-      cache::merge_tuning(db, *options.system, *shipped);
+      // read-only) and re-verifies it there, as its own; checked as an import is, and with its
+      // cubins only when system binaries are trusted.
+      cache::merge_tuning(db, *options.system, *shipped,
+                          {.trust_binaries = cache::Layers::default_trust_system_binaries(),
+                           .check = import_problem});
       return reverify_or_sweep(spec, db, options, device, key, changes, shipped->winner);
     }
   }

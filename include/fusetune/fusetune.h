@@ -35,6 +35,11 @@ struct Options {
   // database_path only, and this file is never modified. Empty: $FUSETUNE_SYSTEM_DB if set, else
   // none. A path naming no file means none; a file that is not a fusetune database fails open().
   std::string system_database_path;
+  // Whether the system database's cubins are loaded as they are. false: a shared file is trusted
+  // for configurations and timings only (each configuration checked as the generator checks its
+  // own), and each kernel is compiled from source into database_path on its first load. true, or
+  // $FUSETUNE_TRUST_SYSTEM_BINARIES=1: a team's own file, on storage only the team can write.
+  bool trust_system_binaries = false;
   // The arithmetic of the kernels. On fp32 data: "fp32" (exact fp32 FFMA), "3xtf32" (tensor
   // cores, fp32-level accuracy) or "tf32" (tensor cores on TF32-rounded operands, relative
   // error near 3e-4); on a spec's dtype=bf16 or fp16 data: "bf16" or "fp16". Empty: the one

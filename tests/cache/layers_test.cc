@@ -27,7 +27,9 @@ class LayersTest : public CacheFolderTest {
     std::unique_ptr<Database> db = open("system.db");
     fill(*db);
   }
-  Layers layers() { return Layers(open("user.db"), Layers::open_system(path("system.db"))); }
+  Layers layers(bool trust_system_binaries = false) {
+    return Layers(open("user.db"), Layers::open_system(path("system.db")), trust_system_binaries);
+  }
 };
 
 TEST_F(LayersTest, AUserTuningHidesTheSystemOneOfTheSameKey) {
@@ -67,14 +69,32 @@ TEST_F(LayersTest, AUserTuningWithoutAWinnerDoesNotHideASystemWinner) {
   EXPECT_EQ(winner->record.winner, "sys");
 }
 
-TEST_F(LayersTest, BinariesTheUserLacksAreFoundInTheSystemLayer) {
+TEST_F(LayersTest, SystemBinariesAreNotUsedUnlessTrusted) {
+  make_system([&](Database& db) { db.store_binary(binary_record("bin-system")); });
+  EXPECT_FALSE(layers().find_binary("bin-system").has_value()) << "compiled from source instead";
+  EXPECT_TRUE(layers(/*trust_system_binaries=*/true).find_binary("bin-system").has_value());
+}
+
+TEST_F(LayersTest, TrustingSystemBinariesIsAskedOfTheEnvironmentByDefault) {
+  for (const auto& [value, trusted] : std::vector<std::pair<const char*, bool>>{
+           {nullptr, false}, {"", false}, {"0", false}, {"1", true}, {"yes", true}}) {
+    if (value)
+      setenv("FUSETUNE_TRUST_SYSTEM_BINARIES", value, 1);
+    else
+      unsetenv("FUSETUNE_TRUST_SYSTEM_BINARIES");
+    EXPECT_EQ(Layers::default_trust_system_binaries(), trusted) << (value ? value : "unset");
+  }
+  unsetenv("FUSETUNE_TRUST_SYSTEM_BINARIES");
+}
+
+TEST_F(LayersTest, TrustedBinariesTheUserLacksAreFoundInTheSystemLayer) {
   BinaryRecord shipped = binary_record("bin-shared");
   shipped.log = "system's";
   make_system([&](Database& db) {
     db.store_binary(binary_record("bin-system"));
     db.store_binary(shipped);
   });
-  Layers both = layers();
+  Layers both = layers(/*trust_system_binaries=*/true);
   BinaryRecord mine = binary_record("bin-shared");
   mine.log = "user's";
   both.user().store_binary(mine);
@@ -93,7 +113,7 @@ TEST_F(LayersTest, WritesGoToTheUserAndNeverChangeTheSystemFile) {
   });
   const std::vector<char> before = read_bytes(path("system.db"));
   {
-    Layers both = layers();
+    Layers both = layers(/*trust_system_binaries=*/true);
     ASSERT_NE(both.system(), nullptr);
     EXPECT_EQ(both.tunings().size(), 1u);
     ASSERT_TRUE(both.find_binary("bin-a").has_value());

@@ -1,11 +1,15 @@
 // Merging tuning databases as a specification: keys the target lacks are copied whole; for a key
-// in both, every candidate keeps its better result and the winner follows; the binaries of copied
-// rows come along; the other database is never written; and merging again changes nothing.
+// in both, every candidate keeps its better result, but a winner measured here stays until `tune`
+// has re-verified the results that now rank ahead of it (noted as a miss); the binaries of copied
+// rows come along only when trusted; a tuning whose winner names no measured candidate, or that
+// the caller's check refuses, stops the merge before anything is written; the other database is
+// never written; and merging again changes nothing.
 #include "cache/merge.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <functional>
 #include <map>
 
 #include "cache/sqlite.h"
@@ -56,7 +60,7 @@ class MergeTest : public CacheFolderTest {
     store(*target, tuning_record(key_on("A100"), "x", 2.0), {ok_row("x", 2.0)});
 
     auto other = open("other.db");
-    TuningRecord h100 = tuning_record(key_on("H100"), "f", 0.9);
+    TuningRecord h100 = tuning_record(key_on("H100"), "a", 1.0);
     h100.spec = "the spec as tuned later";
     h100.soft_keys.driver_version = 580;
     h100.tuning_seconds = 30;
@@ -71,16 +75,19 @@ class MergeTest : public CacheFolderTest {
       other->store_binary(fixtures::binary_record(key));
   }
 
-  MergeSummary merge() { return merge_database_file(path("other.db"), path("target.db")); }
+  MergeSummary merge(const MergeOptions& options = {}) {
+    return merge_database_file(path("other.db"), path("target.db"), options);
+  }
 };
 
-TEST_F(MergeTest, EachCandidateKeepsItsBetterResultAndTheWinnerIsRecomputed) {
+TEST_F(MergeTest, EachCandidateKeepsItsBetterResultAndTheLocalWinnerStaysUntilReverified) {
   const MergeSummary summary = merge();
   EXPECT_EQ(summary.tunings_added, 1);
   EXPECT_EQ(summary.tunings_merged, 1);
   EXPECT_EQ(summary.tunings_unchanged, 0);
   EXPECT_EQ(summary.candidates_added, 1 + 2);  // e, and both rows of L40S
   EXPECT_EQ(summary.candidates_replaced, 2);   // a (faster), c (ok over a failure)
+  EXPECT_EQ(summary.winners_to_reverify, 1);   // H100: a, from elsewhere, ranks ahead of b
 
   auto db = open("target.db");
   const std::optional<TuningRecord> h100 = db->find_tuning(key_on("H100"));
@@ -96,10 +103,15 @@ TEST_F(MergeTest, EachCandidateKeepsItsBetterResultAndTheWinnerIsRecomputed) {
   EXPECT_EQ(rows["e"].outcome, "timeout");   // only in the other
   EXPECT_EQ(rows["g"].time_ms, 4.0);         // only in the target
   EXPECT_EQ(rows["h"].outcome, "timeout");   // failure against failure: target's
-  // The winner comes from the united rows, not from either side's record ("f" is no row).
-  EXPECT_EQ(h100->winner, "a");
-  EXPECT_EQ(h100->winner_time_ms, 1.0);
-  EXPECT_EQ(h100->winner_config_json, ok_row("a", 1.0).config_json);
+  // The winner measured here stays; the faster result from elsewhere waits to be timed here,
+  // noted for `fusetune tune --misses`.
+  EXPECT_EQ(h100->winner, "b");
+  EXPECT_EQ(h100->winner_time_ms, 1.5);
+  EXPECT_EQ(h100->winner_config_json, ok_row("b", 1.5).config_json);
+  EXPECT_EQ(unconfirmed_challenger(*h100, db->candidates(h100->id)), "a");
+  ASSERT_EQ(db->misses().size(), 1u);
+  EXPECT_EQ(db->misses()[0].key, key_on("H100"));
+  EXPECT_EQ(db->misses()[0].served, "b");
   EXPECT_EQ(h100->candidate_count, 7);
   EXPECT_EQ(h100->spec, "the spec as tuned later");  // from the side updated last
   EXPECT_EQ(h100->soft_keys.driver_version, 580);
@@ -126,8 +138,26 @@ TEST_F(MergeTest, KeysOnlyInTheOtherAreCopiedWholeAndTheTargetsOwnStay) {
   EXPECT_EQ(own->winner, "x");
 }
 
-TEST_F(MergeTest, BinariesOfCopiedRowsComeAlongAndNoOthers) {
-  EXPECT_EQ(merge().binaries_copied, 3);  // a, c, y; not b (its row stayed) nor the unused one
+TEST_F(MergeTest, ATuningWithoutAWinnerHereTakesTheWinnerOfTheUnitedRows) {
+  store(*open("target.db"), tuning_record(key_on("L40S")), {failed_row("y", "timeout")});
+  EXPECT_EQ(merge().winners_to_reverify, 1) << "H100's, not L40S's";
+  auto db = open("target.db");
+  const std::optional<TuningRecord> l40s = db->find_tuning(key_on("L40S"));
+  ASSERT_TRUE(l40s.has_value());
+  EXPECT_EQ(l40s->winner, "y") << "no winner measured here to displace";
+  EXPECT_EQ(unconfirmed_challenger(*l40s, db->candidates(l40s->id)), std::nullopt);
+}
+
+TEST_F(MergeTest, BinariesComeAlongOnlyWhenTrusted) {
+  const MergeSummary untrusted = merge();
+  EXPECT_EQ(untrusted.binaries_copied, 0);
+  EXPECT_EQ(untrusted.binaries_left_out, 3) << "rebuilt from source on first use";
+  EXPECT_TRUE(open("target.db")->binaries().empty());
+}
+
+TEST_F(MergeTest, TrustedBinariesOfCopiedRowsComeAlongAndNoOthers) {
+  // a, c, y; not b (its row stayed) nor the unused one
+  EXPECT_EQ(merge({.trust_binaries = true}).binaries_copied, 3);
   auto db = open("target.db");
   for (const char* key : {"bin-a", "bin-c", "bin-y"}) {
     const std::optional<BinaryRecord> binary = db->find_binary(key);
@@ -142,7 +172,8 @@ TEST_F(MergeTest, OneTuningMergesAloneWithItsRowsAndTheirBinaries) {
   // As `fusetune tune` adopts a shipped tuning to re-verify it in the user's database.
   auto db = open("empty.db");
   auto other = open("other.db", OpenMode::read_only);
-  const MergeSummary summary = merge_tuning(*db, *other, *other->find_tuning(key_on("L40S")));
+  const MergeSummary summary =
+      merge_tuning(*db, *other, *other->find_tuning(key_on("L40S")), {.trust_binaries = true});
   EXPECT_EQ(summary.tunings_added, 1);
   EXPECT_EQ(summary.binaries_copied, 1);
   ASSERT_EQ(db->tunings().size(), 1u) << "the other device's tuning stays where it was";
@@ -169,6 +200,63 @@ TEST_F(MergeTest, MergingAgainChangesNothing) {
   EXPECT_EQ(again.candidates_replaced, 0);
   EXPECT_EQ(again.binaries_copied, 0);
   EXPECT_EQ(contents(*open("target.db")), once);
+}
+
+// Changes the other database's L40S tuning with `edit`, then expects the merge to be refused with
+// a message holding `expected`, and the target as it was.
+class RefusedMergeTest : public MergeTest {
+ protected:
+  void edit_l40s(const std::function<void(TuningRecord&, std::vector<CandidateRecord>&)>& edit) {
+    auto other = open("other.db");
+    TuningRecord t = *other->find_tuning(key_on("L40S"));
+    std::vector<CandidateRecord> rows = other->candidates(t.id);
+    other->forget_tuning(t.id);
+    edit(t, rows);
+    store(*other, t, rows);
+  }
+  void expect_refused(const std::string& expected, const MergeOptions& options = {}) {
+    const std::string before = contents(*open("target.db"));
+    const std::optional<Error> error = error_of([&] { merge(options); });
+    ASSERT_TRUE(error.has_value());
+    const std::string message = error->what();
+    EXPECT_NE(message.find(path("other.db")), std::string::npos) << message;
+    EXPECT_NE(message.find("L40S"), std::string::npos) << message;
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_NE(message.find("Nothing was merged"), std::string::npos) << message;
+    EXPECT_EQ(contents(*open("target.db")), before);
+  }
+};
+
+TEST_F(RefusedMergeTest, AWinnerThatNamesNoCandidateIsRefused) {
+  for (const std::string winner : {"nowhere", "z"}) {  // z failed
+    edit_l40s([&](TuningRecord& t, std::vector<CandidateRecord>&) { t.winner = winner; });
+    expect_refused("its winner \"" + winner + "\" is none of its candidates that ran correctly");
+  }
+}
+
+TEST_F(RefusedMergeTest, AWinnerWhoseConfigurationIsNotItsCandidatesIsRefused) {
+  edit_l40s([](TuningRecord& t, std::vector<CandidateRecord>&) {
+    t.winner_config_json = ok_row("other", 1.0).config_json;
+  });
+  expect_refused("its winner's configuration is not that of its candidate \"y\"");
+}
+
+TEST_F(RefusedMergeTest, ATimedCandidateWithoutAPositiveTimeIsRefused) {
+  edit_l40s([](TuningRecord&, std::vector<CandidateRecord>& rows) { rows[0].time_ms = 0.0; });
+  expect_refused("candidate \"y\" has a time of 0 ms");
+}
+
+TEST_F(RefusedMergeTest, WhatTheCallersCheckRefusesStopsTheMergeBeforeTheTargetIsCreated) {
+  const MergeOptions options{
+      .check = [](const TuningRecord& t, const std::vector<CandidateRecord>&) {
+        return t.key.device_name == "L40S" ? std::optional<std::string>("faster than light")
+                                           : std::nullopt;
+      }};
+  expect_refused("faster than light", options);
+  const std::optional<Error> error =
+      error_of([&] { merge_database_file(path("other.db"), path("new.db"), options); });
+  EXPECT_TRUE(error.has_value());
+  EXPECT_FALSE(fs::exists(path("new.db")));
 }
 
 TEST_F(MergeTest, MergingADatabaseIntoItselfIsRefused) {

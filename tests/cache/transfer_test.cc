@@ -76,10 +76,29 @@ TEST_F(TransferTest, AJsonExportImportedIntoAnEmptyDatabaseReproducesEveryField)
   EXPECT_EQ(summary.tunings, 3);
   EXPECT_EQ(summary.candidates, 6 + 2 + 1);
   EXPECT_EQ(summary.binaries, 5);
-  const MergeSummary imported = import_file(path("tunings.json"), path("copy.db"));
+  const MergeSummary imported =
+      import_file(path("tunings.json"), path("copy.db"), {.trust_binaries = true});
   EXPECT_EQ(imported.tunings_added, 3);
   EXPECT_EQ(imported.binaries_copied, 5);
   EXPECT_EQ(contents(*open("copy.db")), exportable_contents());
+}
+
+TEST_F(TransferTest, AnImportBringsConfigurationsAndTimingsButNoCubinsUnlessTrusted) {
+  export_to("tunings.json");
+  const MergeSummary imported = import_file(path("tunings.json"), path("copy.db"));
+  EXPECT_EQ(imported.tunings_added, 3);
+  EXPECT_EQ(imported.binaries_copied, 0);
+  EXPECT_EQ(imported.binaries_left_out, 5) << "compiled from source when first used";
+  auto copy = open("copy.db");
+  EXPECT_TRUE(copy->binaries().empty());
+  std::string expected = exportable_contents();
+  expected.erase(expected.find("binary "));  // the binaries are listed last
+  EXPECT_EQ(contents(*copy), expected);
+  for (const char* file : {"source.db"}) {  // a database file imports as a merge: the same
+    const MergeSummary merged = import_file(path(file), path("merged.db"));
+    EXPECT_EQ(merged.binaries_copied, 0);
+    EXPECT_TRUE(open("merged.db")->binaries().empty());
+  }
 }
 
 TEST_F(TransferTest, TheJsonFileFollowsTheDocumentedFormat) {
@@ -121,7 +140,8 @@ TEST_F(TransferTest, ADatabaseExportIsACopyThatImportsAsAMerge) {
   EXPECT_EQ(contents(*open("copy.db")), exportable_contents());
   EXPECT_FALSE(fs::exists(path("copy.db-wal")));
 
-  EXPECT_EQ(import_file(path("copy.db"), path("again.db")).tunings_added, 3);
+  EXPECT_EQ(import_file(path("copy.db"), path("again.db"), {.trust_binaries = true}).tunings_added,
+            3);
   EXPECT_EQ(contents(*open("again.db")), exportable_contents());
 }
 
@@ -132,7 +152,7 @@ TEST_F(TransferTest, ASignatureLimitsTheExportToItsTuningsAndTheirBinaries) {
     EXPECT_EQ(summary.tunings, 1) << name;
     EXPECT_EQ(summary.binaries, 1) << name;
   }
-  import_file(path("gemv.json"), path("from_json.db"));
+  import_file(path("gemv.json"), path("from_json.db"), {.trust_binaries = true});
   for (const char* name : {"from_json.db", "gemv.db"}) {
     auto db = open(name);
     ASSERT_EQ(db->tunings().size(), 1u) << name;

@@ -102,14 +102,16 @@ TEST_F(LibraryTest, TunedSpecLoadsItsWinnerWithoutCompilingAndComputesTheSpec) {
   EXPECT_LE(v.rel_err, 1e-5);
 }
 
-// A team's results shipped as a read-only system database under an empty user one.
-TEST_F(LibraryTest, ASystemDatabasesWinnerLoadsTunedFromItsCubinAndNothingIsWrittenThere) {
+// A team's results shipped as a read-only system database under an empty user one, its cubins
+// trusted.
+TEST_F(LibraryTest, ATrustedSystemDatabasesWinnerLoadsTunedFromItsCubinAndNothingIsWrittenThere) {
   ASSERT_TRUE(tuned_) << "the sweep of " << kSpec << " found no winner";
   const std::filesystem::path system = folder_ / "system.db";
   std::filesystem::copy_file(suite_folder_ / "tuned.db", system);
   const std::string before = file_text(system);
   Options o = options();
   o.system_database_path = system.string();
+  o.trust_system_binaries = true;
   Result<std::unique_ptr<Library>> library = Library::open(o);
   ASSERT_TRUE(library.ok()) << library.status().message();
   const std::uint64_t compiles = nvrtc_compile_count();
@@ -129,6 +131,28 @@ TEST_F(LibraryTest, ASystemDatabasesWinnerLoadsTunedFromItsCubinAndNothingIsWrit
   EXPECT_TRUE(user->tunings().empty());
   EXPECT_EQ(user->binary_count(), 0);
   EXPECT_TRUE(user->misses().empty());
+}
+
+// By default a system database gives configurations and timings: its winner's kernel is compiled
+// from source once, into the user's database, and loads from there afterwards.
+TEST_F(LibraryTest, AnUntrustedSystemDatabasesWinnerIsCompiledOnceIntoTheUserDatabase) {
+  ASSERT_TRUE(tuned_) << "the sweep of " << kSpec << " found no winner";
+  const std::filesystem::path system = folder_ / "system.db";
+  std::filesystem::copy_file(suite_folder_ / "tuned.db", system);
+  Options o = options();
+  o.system_database_path = system.string();
+  for (int load = 0; load < 2; ++load) {
+    Result<std::unique_ptr<Library>> library = Library::open(o);
+    ASSERT_TRUE(library.ok()) << library.status().message();
+    const std::uint64_t compiles = nvrtc_compile_count();
+    Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(kSpec);
+    ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+    EXPECT_EQ(nvrtc_compile_count(), compiles + (load == 0 ? 1 : 0)) << "load " << load;
+    EXPECT_TRUE(kernel.value()->tuned());
+    EXPECT_LE(run(*kernel.value(), kSpec).rel_err, 1e-5);
+  }
+  EXPECT_TRUE(warnings_.empty()) << warnings_.front();
+  EXPECT_EQ(cache::Database::open(database_, cache::OpenMode::read_only)->binary_count(), 1);
 }
 
 TEST_F(LibraryTest, ScalarsAreArgumentsSoOneKernelServesEveryValue) {

@@ -395,10 +395,14 @@ TEST_F(CliTest, ASweepKilledPartWayLosesNoCubinAndTheRerunCompilesOnlyTheRest) {
   EXPECT_EQ(report["from_database"], stored) << "every stored cubin found, none compiled again";
 }
 
-// One tuning of `spec` on a made-up GPU as `cache export` writes it, with the given candidates.
+// One tuning of `spec` on a made-up GPU as `cache export` writes it, with the given candidates, of
+// which `winner` is one (an import refuses a winner that names no candidate).
 nlohmann::json tuning_entry(const std::string& spec, const std::string& device,
                             const std::vector<nlohmann::json>& candidates,
                             const std::string& winner, double winner_ms) {
+  std::string winner_config;
+  for (const nlohmann::json& c : candidates)
+    if (c["name"] == winner) winner_config = c["config_json"];
   return {{"signature", spec},
           {"precision", "fp32"},
           {"device_name", device},
@@ -414,7 +418,7 @@ nlohmann::json tuning_entry(const std::string& spec, const std::string& device,
           {"winner", winner},
           {"winner_time_ms", winner_ms},
           {"winner_rel_err", 1e-7},
-          {"winner_config_json", ""},
+          {"winner_config_json", winner_config},
           {"candidates", candidates}};
 }
 
@@ -432,6 +436,12 @@ nlohmann::json candidate_entry(const nlohmann::json& result, const std::string& 
           {"message", ms ? "" : "it did not compile"},
           {"binary_key", ""},
           {"measured_at", "2025-01-02T03:04:05Z"}};
+}
+
+// A sweep's result under another name.
+nlohmann::json renamed(nlohmann::json result, const std::string& name) {
+  result["name"] = name;
+  return result;
 }
 
 void write_export(const fs::path& path, const std::vector<nlohmann::json>& tunings) {
@@ -483,6 +493,7 @@ TEST_F(CliTest, TuningResultsTravelMergeCompareExplainAndArePruned) {
   EXPECT_EQ(m["tunings_added"], 1);
   EXPECT_EQ(m["tunings_merged"], 1);
   EXPECT_EQ(m["candidates_replaced"], 1);
+  EXPECT_EQ(m["winners_to_reverify"], 1) << "B's faster row is timed here before it wins";
 
   const ProgramRun explain = fusetune("cache explain '" + spec + "' --json --db " + a);
   ASSERT_EQ(explain.exit_code, 0) << explain.output;
@@ -490,16 +501,17 @@ TEST_F(CliTest, TuningResultsTravelMergeCompareExplainAndArePruned) {
   ASSERT_EQ(e["tunings"].size(), 2u);
   const nlohmann::json& on_a =
       e["tunings"][0]["device"] == "GPU A" ? e["tunings"][0] : e["tunings"][1];
-  EXPECT_EQ(on_a["explanation"]["winner"]["name"], r[1]["name"]) << "the merged faster row";
-  EXPECT_EQ(on_a["explanation"]["runner_up"]["name"], r[0]["name"]);
-  EXPECT_DOUBLE_EQ(on_a["explanation"]["margin_percent"].get<double>(), 25.0);
-  EXPECT_EQ(on_a["explanation"]["chosen_as"], "the fastest");
+  EXPECT_EQ(on_a["explanation"]["winner"]["name"], r[0]["name"]) << "the winner measured here";
+  EXPECT_EQ(on_a["explanation"]["unconfirmed_challenger"], r[1]["name"]) << "the merged faster row";
+  EXPECT_EQ(on_a["explanation"]["runner_up"]["name"], r[1]["name"]);
+  EXPECT_DOUBLE_EQ(on_a["explanation"]["margin_percent"].get<double>(), -20.0);
+  EXPECT_TRUE(on_a["explanation"]["chosen_as"].is_null()) << "the rule would pick the faster row";
   EXPECT_EQ(on_a["explanation"]["failures"]["compile_error"], 1);
   EXPECT_EQ(on_a["results"].size(), 3u);
   const ProgramRun text = fusetune("cache explain '" + spec + "' --precision fp32 --db " + a);
   EXPECT_EQ(text.exit_code, 0) << text.output;
-  EXPECT_NE(text.output.find("25.0% slower than the winner"), std::string::npos) << text.output;
-  EXPECT_NE(text.output.find("chosen as  the fastest"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("merged from elsewhere, ranks ahead of the winner"), std::string::npos)
+      << text.output;
   EXPECT_NE(text.output.find("1 failed (compile_error 1)"), std::string::npos) << text.output;
   // Made by another generator: show and ls say the hard key that makes it stale.
   EXPECT_NE(text.output.find("stale: a hard key differs (generator 0.0.0+test"), std::string::npos)
@@ -554,11 +566,14 @@ TEST_F(CliTest, CacheLsAndShowListTheUserAndSystemLayersTagged) {
   const nlohmann::json report = nlohmann::json::parse(sweep.output);
   const std::string spec = report["spec"];
   const nlohmann::json& row = report["results"][0];  // a configuration `cache show` can read
+  const auto tuned = [&](const std::string& device, const std::string& winner, double ms) {
+    return tuning_entry(spec, device, {candidate_entry(renamed(row, winner), "ok", ms)}, winner,
+                        ms);
+  };
   write_export(folder_ / "system.json",
-               {tuning_entry(spec, "GPU A", {candidate_entry(row, "ok", 2.0)}, "team-a", 2.0),
-                tuning_entry(spec, "GPU B", {}, "team-b", 3.0)});
-  write_export(folder_ / "user.json", {tuning_entry(spec, "GPU B", {}, "mine-b", 1.5),
-                                       tuning_entry(spec, "GPU C", {}, "mine-c", 1.0)});
+               {tuned("GPU A", "team-a", 2.0), tuned("GPU B", "team-b", 3.0)});
+  write_export(folder_ / "user.json",
+               {tuned("GPU B", "mine-b", 1.5), tuned("GPU C", "mine-c", 1.0)});
   const std::string system = (folder_ / "system.db").string(),
                     user = (folder_ / "user.db").string();
   ASSERT_EQ(
@@ -593,7 +608,8 @@ TEST_F(CliTest, CacheLsAndShowListTheUserAndSystemLayersTagged) {
     if (t["layer"] == "system") {
       EXPECT_EQ(t["device"], "GPU A");
       ASSERT_EQ(t["results"].size(), 1u);
-      EXPECT_EQ(t["results"][0]["name"], row["name"]);
+      EXPECT_EQ(t["results"][0]["name"], "team-a");
+      EXPECT_EQ(t["results"][0]["config"], row["config"]);
     }
 
   std::ifstream again(system, std::ios::binary);

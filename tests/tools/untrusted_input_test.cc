@@ -172,5 +172,154 @@ TEST_F(UntrustedInputTest, ShowAndExplainListARefusedConfigurationAsRefused) {
       << text.output;
 }
 
+// The generator and NVRTC versions of this build, as `fusetune info` prints them.
+std::pair<std::string, std::string> build_versions() {
+  const std::string info = fusetune("info").output;
+  const std::size_t generator = info.find("(generator ") + 11;
+  const std::size_t nvrtc = info.find("NVRTC ") + 6;
+  return {info.substr(generator, info.find(')', generator) - generator),
+          info.substr(nvrtc, info.find('\n', nvrtc) - nvrtc)};
+}
+
+// An export of one tuning of `spec` on an H100 by this build, with `results` (from `tune --json`)
+// as its candidates at `times`, the first the winner.
+std::string export_of(const std::string& spec, const nlohmann::json& results,
+                      const std::vector<double>& times) {
+  const auto [generator, nvrtc] = build_versions();
+  nlohmann::json candidates = nlohmann::json::array();
+  for (std::size_t i = 0; i < times.size(); ++i)
+    candidates.push_back({{"name", results[i]["name"]},
+                          {"config_json", results[i]["config"].dump()},
+                          {"outcome", "ok"},
+                          {"time_ms", times[i]},
+                          {"rel_err", 1e-7},
+                          {"registers", 64},
+                          {"smem_bytes", 8192},
+                          {"spill_bytes", 0},
+                          {"message", ""},
+                          {"binary_key", ""},
+                          {"measured_at", "2025-01-02T03:04:05Z"}});
+  const nlohmann::json tuning = {{"signature", spec},
+                                 {"precision", "fp32"},
+                                 {"device_name", "NVIDIA H100 80GB HBM3"},
+                                 {"arch", "sm_90"},
+                                 {"sm_count", 132},
+                                 {"nvrtc_version", nvrtc},
+                                 {"generator_version", generator},
+                                 {"spec", spec},
+                                 {"driver_version", 13000},
+                                 {"tuning_seconds", 9.5},
+                                 {"created_at", "2025-01-02T03:04:05Z"},
+                                 {"updated_at", "2025-01-02T03:04:05Z"},
+                                 {"winner", results[0]["name"]},
+                                 {"winner_time_ms", times[0]},
+                                 {"winner_rel_err", 1e-7},
+                                 {"winner_config_json", results[0]["config"].dump()},
+                                 {"candidates", candidates}};
+  return nlohmann::json{{"format", "fusetune-tunings"},
+                        {"version", 1},
+                        {"exported_at", "2025-01-02T03:04:05Z"},
+                        {"tunings", {tuning}}}
+      .dump();
+}
+
+class ImportTest : public UntrustedInputTest {
+ protected:
+  void SetUp() override {
+    UntrustedInputTest::SetUp();
+    const ProgramRun sweep = fusetune("tune '" + std::string(kSpec) +
+                                      "' --compile-only --arch sm_90 --max-candidates 3 --json "
+                                      "--db " +
+                                      path("sweep.db"));
+    ASSERT_EQ(sweep.exit_code, 0) << sweep.output;
+    results_ = nlohmann::json::parse(sweep.output)["results"];
+    ASSERT_GE(results_.size(), 3u);
+  }
+  // Imports `text` into the test's database; the summary, or the refusal.
+  ProgramRun import(const std::string& text, const std::string& name = "in.json") {
+    return fusetune("cache import " + write_file(name, text) + " --json " + db_);
+  }
+  std::string listed() { return fusetune("cache ls --json " + db_).output; }
+
+  static constexpr const char* kSpec = "linear(m=1024, n=1024, k=1024) -> relu";  // 2.1 GFLOP
+  nlohmann::json results_;
+};
+
+TEST_F(ImportTest, ATimeNoGpuOfTheArchCouldRunIsRefusedAndNothingImported) {
+  const ProgramRun run = import(export_of(kSpec, results_, {1e-6, 0.05}));
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("TFLOP/s, beyond the 1980 TFLOP/s no sm_90 GPU reaches"),
+            std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("Nothing was merged"), std::string::npos) << run.output;
+  EXPECT_FALSE(fs::exists(path("tuning.db"))) << "refused before the database was opened";
+}
+
+TEST_F(ImportTest, AConfigurationTheGeneratorRefusesIsRefusedNamingTheSpecAndTunable) {
+  nlohmann::json forged = results_;
+  forged[0]["config"]["bk"] = 0;
+  const ProgramRun run = import(export_of(kSpec, forged, {0.05, 0.06}));
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("gemm_simt.bk"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find(kSpec), std::string::npos) << run.output;
+}
+
+TEST_F(ImportTest, AFasterImportedResultWaitsForTuneBeforeItDisplacesTheLocalWinner) {
+  ASSERT_EQ(import(export_of(kSpec, results_, {0.05, 0.06})).exit_code, 0);
+  const std::string local_winner = results_[0]["name"];
+  const nlohmann::json swapped = nlohmann::json::array({results_[1], results_[0]});
+  const ProgramRun run =
+      fusetune("cache import " +
+               write_file("faster.json", export_of(kSpec, swapped, {0.03, 0.05})) + " " + db_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("1 winners measured here stay until faster results"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("tune --misses"), std::string::npos) << run.output;
+  EXPECT_EQ(nlohmann::json::parse(listed())["tunings"][0]["winner"], local_winner);
+}
+
+TEST_F(ImportTest, CubinsComeAlongOnlyWithTrustBinaries) {
+  {
+    auto db = cache::Database::open(path("shard.db"));
+    cache::TuningRecord t;
+    t.key = {"linear(m=64, n=64, k=64)", "fp32", "GPU", "sm_90", 132, "0.0", "0.0.0"};
+    t.spec = t.key.signature;
+    t.winner = "ft_w";
+    t.winner_time_ms = 1.0;
+    t.winner_config_json = kGemmSimtConfig;
+    t.created_at = t.updated_at = "2025-01-02T03:04:05Z";
+    cache::CandidateRecord row;
+    row.name = "ft_w";
+    row.config_json = kGemmSimtConfig;
+    row.outcome = "ok";
+    row.time_ms = 1.0;
+    row.binary_key = "bin-w";
+    row.measured_at = "2025-01-02T03:04:05Z";
+    db->store_candidate(db->store_tuning(t), row);
+    cache::BinaryRecord binary;
+    binary.key = "bin-w";
+    binary.arch = "sm_90";
+    binary.nvrtc_version = "0.0";
+    binary.cubin = {'x'};
+    db->store_binary(binary);
+  }
+  ASSERT_EQ(
+      fusetune("cache export " + path("shard.json") + " --with-binaries --db " + path("shard.db"))
+          .exit_code,
+      0);
+  for (const std::string& command : std::vector<std::string>{"cache import " + path("shard.json"),
+                                                             "cache merge " + path("shard.db")}) {
+    fs::remove(path("tuning.db"));
+    const ProgramRun plain = fusetune(command + " --json " + db_);
+    ASSERT_EQ(plain.exit_code, 0) << plain.output;
+    EXPECT_EQ(nlohmann::json::parse(plain.output)["binaries_copied"], 0) << command;
+    EXPECT_EQ(nlohmann::json::parse(plain.output)["binaries_left_out"], 1) << command;
+    fs::remove(path("tuning.db"));
+    const ProgramRun trusted = fusetune(command + " --trust-binaries --json " + db_);
+    ASSERT_EQ(trusted.exit_code, 0) << trusted.output;
+    EXPECT_EQ(nlohmann::json::parse(trusted.output)["binaries_copied"], 1) << command;
+  }
+}
+
 }  // namespace
 }  // namespace fusetune::testing

@@ -10,10 +10,13 @@
 #include <random>
 
 #include "cache/database.h"
+#include "cache/merge.h"
+#include "cache/transfer.h"
 #include "cache/winner_rule.h"
 #include "fusetune/fusetune.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
+#include "runtime/import_checks.h"
 #include "runtime/nvrtc.h"
 #include "tests/gpu_test.h"
 #include "tuner/tune.h"
@@ -62,6 +65,58 @@ TEST(TuneGpuTest, SweepVerifiesTimesAndStoresEveryCandidateThenAnswersFromTheCac
   EXPECT_TRUE(second.from_cache);
   EXPECT_EQ(second.winner->name, first.winner->name);
   std::filesystem::remove_all(folder);
+}
+
+// A result from elsewhere that claims to run in half the winner's time, imported without its
+// cubin: the winner stays until `tune` has compiled it and timed both here, and the claimed time
+// is then gone from the database.
+TEST(TuneGpuTest, AnImportedFasterResultIsTimedHereBeforeItMayWin) {
+  FUSETUNE_REQUIRE_GPU();
+  const std::filesystem::path folder = fresh_folder("tune_import");
+  const std::string path = (folder / "tuning.db").string();
+  const auto db = cache::Database::open(path);
+  const Spec spec = parse_spec("linear(m=256, n=256, k=128) -> relu");
+  TuneOptions options;
+  options.max_candidates = 8;
+  const TuneReport first = tune(spec, *db, options);
+  ASSERT_TRUE(first.winner);
+  const cache::TuningRecord mine = db->tunings().at(0);
+  std::vector<cache::CandidateRecord> rows = db->candidates(mine.id);
+  const auto other = std::ranges::find_if(rows, [&](const cache::CandidateRecord& r) {
+    return (r.outcome == "ok" || r.outcome == "slower") && r.name != mine.winner;
+  });
+  ASSERT_NE(other, rows.end());
+  cache::CandidateRecord claimed = *other;
+  claimed.outcome = "ok";
+  claimed.time_ms = *mine.winner_time_ms / 2;
+  claimed.time_noise.reset();
+  db->forget_binary(claimed.binary_key);  // as an import without --trust-binaries leaves it
+  {
+    const auto elsewhere = cache::Database::open((folder / "elsewhere.db").string());
+    cache::TuningRecord theirs = mine;
+    theirs.winner = claimed.name;
+    theirs.winner_time_ms = claimed.time_ms;
+    theirs.winner_config_json = claimed.config_json;
+    elsewhere->store_candidate(elsewhere->store_tuning(theirs), claimed);
+  }
+  const cache::MergeSummary merged = cache::merge_database_file((folder / "elsewhere.db").string(),
+                                                                path, {.check = import_problem});
+  EXPECT_EQ(merged.winners_to_reverify, 1);
+  EXPECT_EQ(db->find_tuning(mine.key)->winner, mine.winner) << "not displaced by a claim";
+
+  const TuneReport second = tune(spec, *db, options);
+  ASSERT_EQ(second.reverified.size(), 1u);
+  EXPECT_NE(second.reverified[0].find("merged from elsewhere"), std::string::npos);
+  EXPECT_FALSE(second.from_cache);
+  ASSERT_TRUE(second.winner);
+  const cache::TuningRecord after = *db->find_tuning(mine.key);
+  const std::vector<cache::CandidateRecord> timed = db->candidates(after.id);
+  const auto row = std::ranges::find_if(
+      timed, [&](const cache::CandidateRecord& r) { return r.name == claimed.name; });
+  ASSERT_NE(row, timed.end());
+  EXPECT_NE(row->time_ms, claimed.time_ms) << "timed here";
+  EXPECT_EQ(cache::unconfirmed_challenger(after, timed), std::nullopt);
+  EXPECT_TRUE(db->find_binary(claimed.binary_key).has_value()) << "compiled from source";
 }
 
 TEST(TuneGpuTest, ATuningForcedAgainTimesTheWinnerItReplacesAndKeepsItWithinNoise) {
