@@ -48,12 +48,25 @@ std::string PrecisionPolicy::name() const {
   return precision ? std::string(to_string(*precision)) : "auto";
 }
 
+std::optional<std::string> tolerance_problem(double tolerance) {
+  if (!(std::isfinite(tolerance) && tolerance > 0))
+    return fmt::format(
+        "tolerance {} is not a positive number; give the largest relative error "
+        "against fp64 a kernel may have, e.g. 1e-5",
+        tolerance);
+  if (tolerance >= 1)
+    return fmt::format(
+        "tolerance {:g} would pass a kernel that writes nothing: an output of zeros "
+        "has a relative error of 1 against fp64. Give the largest relative error "
+        "a kernel may have, below 1, e.g. 1e-5",
+        tolerance);
+  return std::nullopt;
+}
+
 void check_precision_request(std::string_view name, std::optional<double> tolerance) {
-  if (tolerance && !(std::isfinite(*tolerance) && *tolerance > 0))
-    throw Error(StatusCode::invalid_argument,
-                fmt::format("tolerance {} is not a positive number; give the largest relative "
-                            "error against fp64 a kernel may have, e.g. 1e-5",
-                            *tolerance));
+  if (tolerance)
+    if (std::optional<std::string> problem = tolerance_problem(*tolerance))
+      throw Error(StatusCode::invalid_argument, *problem);
   if (!name.empty() && name != "auto" && !precision_from_string(name))
     throw Error(
         StatusCode::invalid_argument,

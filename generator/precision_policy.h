@@ -27,9 +27,14 @@ struct PrecisionPolicy {
   std::string name() const;  // "tf32", or "auto"
 };
 
+// Why `tolerance` cannot bound a relative error against fp64, as a message; nullopt when it can.
+// A tolerance is a finite number in (0, 1): an output of zeros has a relative error of exactly
+// 1, so from 1 up verification would pass a kernel that writes nothing.
+std::optional<std::string> tolerance_problem(double tolerance);
+
 // Checks what a user may ask before a spec is known: `name` is "" (the precision native to the
-// spec's inputs), a precision or "auto", and the tolerance, when given, a positive number.
-// Throws fusetune::Error(invalid_argument) saying what is accepted.
+// spec's inputs), a precision or "auto", and the tolerance, when given, one tolerance_problem
+// accepts. Throws fusetune::Error(invalid_argument) saying what is accepted.
 void check_precision_request(std::string_view name, std::optional<double> tolerance);
 
 // Throws fusetune::Error(invalid_argument) when `precision` does not multiply the inputs of

@@ -4,14 +4,19 @@
 #include <nvrtc.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
+#include <utility>
 
 #include "fusetune/status.h"
 #include "runtime/cubin_info.h"
@@ -61,6 +66,20 @@ std::string with_source_context(const std::string& log, const std::string& sourc
   return out;
 }
 
+// Says on standard error, once per folder, that $FUSETUNE_DUMP cannot be written. The dump is a
+// debugging aid, so compiling goes on; but whoever asked for it must not be left to find an
+// empty folder without a word.
+void warn_dump_failed(const std::string& folder, const std::string& problem) {
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  const std::lock_guard lock(mutex);
+  if (!warned.insert(folder).second) return;
+  fmt::print(stderr,
+             "fusetune: warning: FUSETUNE_DUMP={}: cannot write {}; compiled sources are not "
+             "dumped\n",
+             folder, problem);
+}
+
 // Writes the source and log of one compile into $FUSETUNE_DUMP, when it is set.
 void dump(const std::string& entry, const std::string& arch, const std::string& source,
           const std::string& log) {
@@ -68,9 +87,14 @@ void dump(const std::string& entry, const std::string& arch, const std::string& 
   if (!folder || !*folder) return;
   std::error_code error;
   std::filesystem::create_directories(folder, error);
-  const std::filesystem::path stem = std::filesystem::path(folder) / (entry + "." + arch);
-  std::ofstream(stem.string() + ".cu") << source;
-  std::ofstream(stem.string() + ".log") << log;
+  if (error) return warn_dump_failed(folder, fmt::format("{}: {}", folder, error.message()));
+  const std::string stem = (std::filesystem::path(folder) / (entry + "." + arch)).string();
+  for (const auto& [path, text] : {std::pair{stem + ".cu", &source}, {stem + ".log", &log}}) {
+    std::ofstream file(path);
+    file << *text;
+    file.close();
+    if (!file) return warn_dump_failed(folder, fmt::format("{}: {}", path, std::strerror(errno)));
+  }
 }
 
 int log_number(const std::string& log, const std::regex& pattern) {

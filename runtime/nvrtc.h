@@ -21,7 +21,8 @@ struct CompiledBinary {
 // Compiles `source` (whose kernel is `entry`) for `arch`. Throws fusetune::Error
 // (compile_error) with the compiler's log, each error followed by the source line it names.
 // With FUSETUNE_DUMP=<folder> set, every source and its log are also written there, as
-// <entry>.<arch>.cu and <entry>.<arch>.log, for reading or compiling by hand.
+// <entry>.<arch>.cu and <entry>.<arch>.log, for reading or compiling by hand; where the folder
+// cannot be written, a warning says so on standard error (once per folder) and compiling goes on.
 CompiledBinary compile_to_cubin(const std::string& source, const std::string& entry,
                                 const std::string& arch);
 

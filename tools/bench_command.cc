@@ -11,6 +11,7 @@
 #include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"
+#include "tools/option_checks.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
 
@@ -97,11 +98,14 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       "bench", "Time the tuned kernel against cuBLAS SGEMM + a separate epilogue kernel");
   command->add_option("spec", args->spec, "the fused operation")->required();
   add_database_option(*command, args->database);
-  command->add_option("--against-db", args->against,
-                      "time the kernel tuned in --db against the one tuned for the spec in this "
-                      "database, instead of cuBLAS (e.g. an exhaustive sweep's winner against a "
-                      "budgeted one's); speedup is then its time / --db's");
+  command
+      ->add_option("--against-db", args->against,
+                   "time the kernel tuned in --db against the one tuned for the spec in this "
+                   "database, instead of cuBLAS (e.g. an exhaustive sweep's winner against a "
+                   "budgeted one's); speedup is then its time / --db's")
+      ->check(existing_path("--against-db", "give the database the spec was tuned in"));
   command->add_option("--rounds", args->rounds, "alternating rounds (each times both)")
+      ->check(whole_number("--rounds", 1, "a number of rounds"))
       ->capture_default_str();
   command->add_flag("--json", args->json, "print JSON");
   command

@@ -8,6 +8,7 @@
 
 #include "bench/shape_sweep.h"
 #include "tools/commands.h"
+#include "tools/option_checks.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
 
@@ -128,8 +129,10 @@ void add_bench_shapes_command(CLI::App& app, int& exit_code) {
   command
       ->add_option("--max-candidates", args->sweep.max_candidates,
                    "candidates tuned per shape (each family's best predicted; 0: all)")
+      ->check(candidate_count())
       ->capture_default_str();
   command->add_option("--rounds", args->sweep.rounds, "alternating bench rounds per shape")
+      ->check(whole_number("--rounds", 1, "a number of rounds"))
       ->capture_default_str();
   command->add_flag("--json", args->json, "print JSON");
   command->callback([args, &exit_code] { exit_code = run(*args); });

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "fusetune/status.h"
+
 namespace fusetune::cli {
 
 enum ExitCode { kSuccess = 0, kFailure = 1, kUsage = 2, kNoDevice = 3 };
@@ -31,5 +33,9 @@ std::string database_path(const std::string& option);
 void add_system_database_option(CLI::App& command, std::string& path);
 // The option's value, else $FUSETUNE_SYSTEM_DB, else none.
 std::optional<std::string> system_database_path(const std::string& option);
+
+// The exit code of a command that failed with `code`: kUsage for a spec that does not parse,
+// kNoDevice without a GPU, else kFailure.
+int exit_code_of(StatusCode code);
 
 }  // namespace fusetune::cli

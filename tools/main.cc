@@ -10,6 +10,7 @@
 #include "generator/precision.h"
 #include "generator/version.h"
 #include "tools/commands.h"
+#include "tools/option_checks.h"
 #include "tools/terminal_text.h"
 
 namespace fusetune::cli {
@@ -42,13 +43,28 @@ std::string database_path(const std::string& option) {
 }
 
 void add_system_database_option(CLI::App& command, std::string& path) {
-  command.add_option("--system", path,
-                     "read-only system tuning database beneath --db, read second and never "
-                     "written (default: $FUSETUNE_SYSTEM_DB, else none)");
+  // A path typed on the command line that names nothing is a mistake, not "no system layer"
+  // (the environment's default stays lenient: a file not there yet is no layer).
+  command
+      .add_option("--system", path,
+                  "read-only system tuning database beneath --db, read second and never "
+                  "written (default: $FUSETUNE_SYSTEM_DB, else none)")
+      ->check(existing_path("--system", "to go without a system database, leave --system out"));
 }
 
 std::optional<std::string> system_database_path(const std::string& option) {
   return option.empty() ? cache::Layers::default_system_path() : option;
+}
+
+int exit_code_of(StatusCode code) {
+  switch (code) {
+    case StatusCode::no_device:
+      return kNoDevice;
+    case StatusCode::invalid_spec:  // the spec is what the user typed (or listed in --specs)
+      return kUsage;
+    default:
+      return kFailure;
+  }
 }
 
 }  // namespace fusetune::cli
@@ -69,10 +85,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version end here with 0; every other parse error is a usage error.
-    return app.exit(e) == 0 ? kSuccess : kUsage;
+    if (app.exit(e) == 0) return kSuccess;
+    if (const std::string hint = dashed_spec_hint(argc, argv); !hint.empty())
+      fmt::print(stderr, "{}\n", printable(hint));
+    return kUsage;
   } catch (const fusetune::Error& e) {
     fmt::print(stderr, "fusetune: {}\n", printable(e.what(), true));
-    return e.code() == fusetune::StatusCode::no_device ? kNoDevice : kFailure;
+    return exit_code_of(e.code());
   } catch (const std::exception& e) {
     fmt::print(stderr, "fusetune: unexpected error: {}\n", printable(e.what(), true));
     return kFailure;

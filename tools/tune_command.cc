@@ -14,6 +14,7 @@
 #include "cache/layers.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"
+#include "tools/option_checks.h"
 #include "tools/progress_bar.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
@@ -298,13 +299,19 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   command->add_option("--arch", args->arch, "target of --compile-only")
       ->check(arch_names())
       ->capture_default_str();
-  command->add_option("--jobs,-j", args->jobs,
-                      "compile threads (default: the cores, fewer if memory is short; shared "
-                      "among the devices of --devices)");
-  command->add_option("--top", args->top, "rows to show")->capture_default_str();
-  command->add_option("--max-candidates", args->max_candidates,
-                      "try at most this many candidates, each family's best predicted in turn "
-                      "(default: all); the result is stored like a full sweep's");
+  command
+      ->add_option("--jobs,-j", args->jobs,
+                   "compile threads (default: the cores, fewer if memory is short; shared "
+                   "among the devices of --devices)")
+      ->check(whole_number("--jobs", 0, "a number of compile threads (0: the default)"));
+  command->add_option("--top", args->top, "rows to show")
+      ->check(whole_number("--top", 0, "a number of rows"))
+      ->capture_default_str();
+  command
+      ->add_option("--max-candidates", args->max_candidates,
+                   "try at most this many candidates, each family's best predicted in turn "
+                   "(default, or 0: all); the result is stored like a full sweep's")
+      ->check(candidate_count());
   command
       ->add_option("--budget-s", args->budget_s,
                    "tune within this many seconds instead of screening the whole space: the "
@@ -323,15 +330,18 @@ void add_tune_command(CLI::App& app, int& exit_code) {
                    "fastest whose measured error is (default: the inputs' type, fp32 FFMA for "
                    "fp32)")
       ->check(precision_names_or_auto());
-  command->add_option("--tolerance", args->tolerance,
-                      "largest relative error against fp64 a winner may have (default 1e-5; "
-                      "5e-4 for tf32; 1e-4 for bf16/fp16 inputs; with a bf16 or fp16 output "
-                      "1e-2 or 2e-3)");
+  command
+      ->add_option("--tolerance", args->tolerance,
+                   "largest relative error against fp64 a winner may have, below 1 (default "
+                   "1e-5; 5e-4 for tf32; 1e-4 for bf16/fp16 inputs; with a bf16 or fp16 output "
+                   "1e-2 or 2e-3)")
+      ->check(tolerance_value());
   command->add_option("--device", args->device, "CUDA device number")
       ->capture_default_str()
       ->excludes("--devices");
   command
       ->add_option("--timeout", args->timeout_s, "seconds after which a candidate counts as hung")
+      ->check(positive_seconds("--timeout"))
       ->capture_default_str();
   command->callback([args, spec, &exit_code] {
     if (args->budget_s && args->compile_only)

@@ -47,9 +47,9 @@ struct Options {
   // precision. "auto" loads, of the precisions tuned for a spec, the fastest winner whose
   // measured error is within `tolerance`.
   std::string precision;
-  // For "auto": the largest relative error against fp64 a kernel may have. 0: 1e-5, the
-  // accuracy of fp32 arithmetic (for a 16-bit output, what its rounding allows: 1e-2 bf16,
-  // 2e-3 fp16).
+  // For "auto": the largest relative error against fp64 a kernel may have, below 1 (open
+  // refuses 1 or more, which would pass an output of zeros). 0: 1e-5, the accuracy of fp32
+  // arithmetic (for a 16-bit output, what its rounding allows: 1e-2 bf16, 2e-3 fp16).
   double tolerance = 0;
   // The CUDA device whose tuning results are used and on which kernels are loaded.
   int device = 0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "fusetune/status.h"
 
@@ -68,6 +69,18 @@ TEST(PrecisionPolicyTest, BadNamesAndTolerancesAreRefusedSayingWhatIsAccepted) {
   expect_invalid("auto", 1e-8, "give a larger --tolerance");
 }
 
+// The relative error of an output of zeros is exactly 1: a tolerance of 1 or more would let a
+// kernel that writes nothing win, so it is refused, through every face (CLI, C++, C, Python).
+TEST(PrecisionPolicyTest, ATolerancePassingAnOutputOfZerosIsRefused) {
+  for (double tolerance : {1.0, 2.5, 1e308})
+    for (const char* name : {"", "fp32", "auto"})
+      expect_invalid(name, tolerance, "an output of zeros has a relative error of 1");
+  EXPECT_EQ(tolerance_problem(0.999), std::nullopt);
+  EXPECT_EQ(tolerance_problem(1e-5), std::nullopt);
+  EXPECT_NE(tolerance_problem(1.0), std::nullopt);
+  EXPECT_NE(tolerance_problem(std::numeric_limits<double>::infinity()), std::nullopt);
+}
+
 MainOp main_op(DataType dtype, bool fp32_output = false) {
   return MainOp{.m = 64, .n = 64, .k = 64, .dtype = dtype, .fp32_output = fp32_output};
 }
@@ -88,7 +101,7 @@ TEST(PrecisionPolicyTest, AutoOnSixteenBitInputsTriesTheirPrecisionOnly) {
   EXPECT_EQ(policy.precisions(), std::vector<Precision>{fp16});
   EXPECT_EQ(policy.tolerance, 2e-3);
   // fp32 inputs never run at bf16 or fp16.
-  EXPECT_EQ(make_precision_policy("auto", 1.0).precisions(),
+  EXPECT_EQ(make_precision_policy("auto", 0.5).precisions(),
             (std::vector<Precision>{tf32, tf32x3, fp32}));
 }
 

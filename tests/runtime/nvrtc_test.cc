@@ -147,5 +147,28 @@ TEST(NvrtcDump, WritesEachSourceAndItsLogWhenAskedTo) {
   std::filesystem::remove_all(folder);
 }
 
+TEST(NvrtcDump, AFolderThatCannotBeWrittenIsSaidOnceAndCompilingGoesOn) {
+  const std::filesystem::path folder =
+      std::filesystem::path(::testing::TempDir()) / "nvrtc_dump_blocked";
+  std::filesystem::remove_all(folder);
+  std::filesystem::create_directories(folder);
+  std::ofstream(folder / "file") << "not a folder";
+  // Below a regular file no one can create a folder, root included.
+  const std::string dump = (folder / "file" / "dump").string();
+  ::setenv("FUSETUNE_DUMP", dump.c_str(), 1);
+  ::testing::internal::CaptureStderr();
+  const std::string source = "extern \"C\" __global__ void blocked(float* p) { p[0] = 1.0f; }\n";
+  const CompiledBinary first = compile_to_cubin(source, "blocked", "sm_80");
+  const CompiledBinary second = compile_to_cubin(source, "blocked", "sm_90");
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  ::unsetenv("FUSETUNE_DUMP");
+  EXPECT_FALSE(first.cubin.empty());
+  EXPECT_FALSE(second.cubin.empty());
+  const std::string warning = "FUSETUNE_DUMP=" + dump + ": cannot write " + dump + ": ";
+  EXPECT_TRUE(contains(said, warning)) << said;
+  EXPECT_EQ(said.find(warning), said.rfind(warning)) << "once per folder: " << said;
+  std::filesystem::remove_all(folder);
+}
+
 }  // namespace
 }  // namespace fusetune

@@ -111,10 +111,10 @@ TEST_F(CliTest, GenPrintsTheDefaultOrANamedCandidate) {
   EXPECT_NE(bad.output.find("names no kernel configuration"), std::string::npos) << bad.output;
 }
 
-TEST_F(CliTest, ABadSpecPointsAtTheCharacterAndFails) {
+TEST_F(CliTest, ABadSpecPointsAtTheCharacterAndIsAUsageError) {
   const ProgramRun run =
       fusetune("tune 'linear(m=64, n=64, k=64) -> mul(2.0' --compile-only " + db_);
-  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.output.find("invalid spec"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find('^'), std::string::npos) << run.output;
 }
@@ -185,7 +185,7 @@ TEST_F(CliTest, SpecsNamesEveryBadLineWithItsCaretAndTunesNothing) {
                                       "# a comment\n"
                                       "linear(m=64, n=64, k=64) -> rleu\n");
   const ProgramRun run = fusetune("tune --specs " + list + kCompileTwo + db_);
-  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_EQ(run.exit_code, 2) << "a list that does not parse is bad usage\n" << run.output;
   EXPECT_NE(run.output.find(list + ":2: invalid spec: "), std::string::npos) << run.output;
   EXPECT_NE(run.output.find(list + ":4: invalid spec: "), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("\n  linear(m=64, n=64, k=64) -> mul(2.0\n  "), std::string::npos)
