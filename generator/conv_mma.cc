@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "generator/kernel_assembly.h"
+#include "generator/tile_grid.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -127,7 +128,7 @@ std::int64_t conv_mma_block_count(const MainOp& main, const ConvMmaConfig& c) {
 
 LaunchGeometry conv_mma_launch(const MainOp& main, const ConvMmaConfig& c) {
   LaunchGeometry launch;
-  launch.grid = {static_cast<unsigned>(conv_mma_block_count(main, c)), 1, 1};
+  launch.grid = launch_grid(conv_mma_block_count(main, c));
   launch.block = {static_cast<unsigned>(c.threads()), 1, 1};
   launch.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
   return launch;

@@ -64,6 +64,12 @@ std::optional<std::string> conv_mma_spec_rejection(const Spec& spec) {
   if (spec.first_pool())
     return "conv_mma fuses no pool step: a plan's finishing kernels pool after it";
   if (main.dtype != DataType::fp32) return "conv_mma reads fp32 tensors";
+  // conv_mma.cuh marks rows past M with an input origin of -2^30, which stays negative (outside
+  // the input) only while an extent is below 2^29.
+  for (std::int64_t extent : main.conv.size)
+    if (extent >= (std::int64_t{1} << 29))
+      return "conv_mma takes input extents below 2^29 (536870912); the direct family runs "
+             "larger ones (--precision fp32)";
   return std::nullopt;
 }
 

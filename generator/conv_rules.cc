@@ -4,27 +4,28 @@
 
 #include <cstdint>
 #include <limits>
+#include <string_view>
+#include <utility>
 
 namespace fusetune {
 namespace {
 
-constexpr std::int64_t kMaxElements = std::numeric_limits<std::int32_t>::max();
 constexpr std::string_view kAxes = "dhw";
 
 }  // namespace
 
-std::optional<ConvProblem> conv_problem(const MainOp& main) {
+std::optional<MainOpProblem> conv_problem(const MainOp& main) {
   const ConvGeometry& c = main.conv;
   const std::string_view op = main_op_name(main.kind);
   if (c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0)
-    return ConvProblem{fmt::format("groups={} must divide both c={} and k={}", c.groups,
-                                   c.in_channels, c.out_channels),
-                       "groups"};
+    return MainOpProblem{fmt::format("groups={} must divide both c={} and k={}", c.groups,
+                                     c.in_channels, c.out_channels),
+                         "groups"};
   const int first = 3 - main.spatial_dims();
   for (int i = first; i < 3; ++i) {
     if (main.is_transposed_conv() && c.output_padding[i] >= c.stride[i] &&
         c.output_padding[i] >= c.dilation[i])
-      return ConvProblem{
+      return MainOpProblem{
           fmt::format("output_padding must be smaller than stride or dilation (it is {} along {}, "
                       "with stride {} and dilation {})",
                       c.output_padding[i], kAxes[i], c.stride[i], c.dilation[i]),
@@ -33,7 +34,7 @@ std::optional<ConvProblem> conv_problem(const MainOp& main) {
   const std::array<std::int64_t, 3> out = main.conv_output_size();
   for (int i = first; i < 3; ++i) {
     if (out[i] < 1)
-      return ConvProblem{
+      return MainOpProblem{
           fmt::format(
               "the output of {} would be empty along {} ({} = {} with kernel {}, stride {}, "
               "padding {} and dilation {}): make the kernel or dilation smaller or the "
@@ -44,12 +45,19 @@ std::optional<ConvProblem> conv_problem(const MainOp& main) {
   }
   const double input = static_cast<double>(c.batch) * c.in_channels * c.input_positions();
   const double output = static_cast<double>(c.batch) * c.out_channels * out[0] * out[1] * out[2];
-  if (input > kMaxElements || output > kMaxElements)
-    return ConvProblem{
-        fmt::format("{}'s {} would have {:.0f} elements; kernels index tensors of up to {}", op,
-                    input > kMaxElements ? "input" : "output", std::max(input, output),
-                    kMaxElements),
-        "n"};
+  const double weight = static_cast<double>(c.out_channels) * c.in_channels / c.groups * c.taps();
+  auto too_many = [&](std::string_view tensor, double elements, std::string argument) {
+    return MainOpProblem{fmt::format("{}'s {} would have {:.0f} elements; kernels index tensors of "
+                                     "up to {}",
+                                     op, tensor, elements, kMaxTensorElements),
+                         std::move(argument)};
+  };
+  if (input > kMaxTensorElements || output > kMaxTensorElements)
+    return too_many(input > kMaxTensorElements ? "input" : "output", std::max(input, output), "n");
+  // The weight is [K, C / groups, taps] (transposed: [C, K / groups, taps]): the larger of c and k
+  // is the one to make smaller.
+  if (weight > kMaxTensorElements)
+    return too_many("weight", weight, c.in_channels >= c.out_channels ? "c" : "k");
   return std::nullopt;
 }
 

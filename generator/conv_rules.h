@@ -8,19 +8,14 @@
 #include <string>
 
 #include "generator/spec.h"
+#include "generator/tensor_limits.h"
 
 namespace fusetune {
 
-// What is wrong with a convolution, and the argument the message is about (for the caret).
-struct ConvProblem {
-  std::string message;
-  std::string argument;  // "groups", "output_padding", "kernel", ...
-};
-
 // nullopt for a convolution PyTorch would run: groups divides c and k, output_padding is
-// smaller than stride or dilation, the output is not empty, and every tensor has fewer than
-// 2^31 elements.
-std::optional<ConvProblem> conv_problem(const MainOp& main);
+// smaller than stride or dilation, the output is not empty, and the kernels can index every
+// tensor (input, weight, output: at most kMaxTensorElements elements each).
+std::optional<MainOpProblem> conv_problem(const MainOp& main);
 
 struct PoolProblem {
   std::string message;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "generator/kernel_assembly.h"
+#include "generator/tile_grid.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -162,7 +163,7 @@ std::uint64_t conv_simt_workspace_bytes(const Spec& spec, const ConvSimtConfig& 
 LaunchGeometry conv_simt_launch(const Spec& spec, const ConvSimtConfig& c) {
   LaunchGeometry launch;
   launch.workspace_bytes = conv_simt_workspace_bytes(spec, c);
-  launch.grid = {static_cast<unsigned>(conv_simt_block_count(spec, c)), 1, 1};
+  launch.grid = launch_grid(conv_simt_block_count(spec, c));
   launch.block = {static_cast<unsigned>(c.block_threads()), 1, 1};
   launch.dynamic_smem_bytes = static_cast<unsigned>(conv_simt_smem_bytes(spec.main, c));
   return launch;

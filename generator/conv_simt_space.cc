@@ -50,11 +50,15 @@ std::int64_t cell_tap_pairs(const Spec& spec) {
   return pairs;
 }
 
+// The most input channels of a group, dividing their count, whose weights fit
+// kWeightStageBytes. The search starts at the most that fit, not at the count: from a billion
+// channels it would walk down through all of them for every configuration.
 int ci_chunk_for(const MainOp& main, int co_block) {
   const ConvGeometry& g = main.conv;
-  const int channels = static_cast<int>(g.in_channels / g.groups);
-  for (int chunk = channels; chunk >= 1; --chunk)
-    if (channels % chunk == 0 && chunk * g.taps() * co_block * 4 <= kWeightStageBytes) return chunk;
+  const std::int64_t channels = g.in_channels / g.groups;
+  const std::int64_t fitting = kWeightStageBytes / (g.taps() * co_block * 4);
+  for (std::int64_t chunk = std::min(channels, fitting); chunk >= 1; --chunk)
+    if (channels % chunk == 0) return static_cast<int>(chunk);
   return 1;
 }
 

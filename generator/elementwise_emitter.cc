@@ -5,6 +5,7 @@
 #include "generator/epilogue_emitter.h"
 #include "generator/kernel_assembly.h"
 #include "generator/template_text.h"
+#include "generator/tile_grid.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -16,7 +17,7 @@ KernelSource emit_elementwise_epilogue(const Spec& spec) {
   KernelSource kernel;
   kernel.name = fmt::format("ft_epilogue_{}x{}", m, n);
   const std::int64_t threads = m * n / width;
-  kernel.launch.grid = {static_cast<unsigned>((threads + kThreads - 1) / kThreads), 1, 1};
+  kernel.launch.grid = launch_grid((threads + kThreads - 1) / kThreads);
   kernel.launch.block = {kThreads, 1, 1};
   kernel.code = fmt::format("// fusetune elementwise epilogue of: {}\n\n", spec.canonical());
   kernel.code += inline_template("common.cuh", templates::common_cuh);

@@ -13,6 +13,7 @@
 #include "generator/reductions.h"
 #include "generator/spec_parser.h"
 #include "generator/template_text.h"
+#include "generator/tile_grid.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -171,7 +172,7 @@ class FinishingEmitter {
         "reinterpret_cast<Out*>(args.out));\n}}\n",
         kThreads, name_, count);
     LaunchGeometry output;
-    output.grid = {static_cast<unsigned>((count + kThreads - 1) / kThreads), 1, 1};
+    output.grid = launch_grid((count + kThreads - 1) / kThreads);
     output.block = {kThreads, 1, 1};
     kernels.steps.push_back({name_ + "_output", output});
     return finish(std::move(kernels), members, steps, entries);
@@ -441,7 +442,7 @@ class FinishingEmitter {
                                 FinishingKernels& kernels) const {
     const std::string entry = fmt::format("{}_groups{}", name_, s);
     LaunchGeometry geometry;
-    geometry.grid = {static_cast<unsigned>(layout.group_blocks), 1, 1};
+    geometry.grid = launch_grid(layout.group_blocks);
     geometry.block = {kThreads, 1, 1};
     kernels.steps.push_back({entry, geometry});
     return fmt::format(
@@ -534,7 +535,7 @@ class FinishingEmitter {
                                FinishingKernels& kernels) const {
     const std::string entry = fmt::format("{}_statistics{}", name_, s);
     LaunchGeometry geometry;
-    geometry.grid = {static_cast<unsigned>(layout.group_blocks * layout.splits), 1, 1};
+    geometry.grid = launch_grid(layout.group_blocks * layout.splits);
     geometry.block = {kThreads, 1, 1};
     kernels.steps.push_back({entry, geometry});
     return fmt::format(

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "generator/kernel_assembly.h"
+#include "generator/tile_grid.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -128,7 +129,7 @@ std::int64_t k_tiles_per_split(const MainOp& main, const GemmSimtConfig& c) {
 
 LaunchGeometry launch_geometry(const MainOp& main, const GemmSimtConfig& c) {
   LaunchGeometry g = tile_grid(main, c.block_m(), c.block_n(), c.threads(), c.smem_bytes());
-  g.grid[1] = static_cast<unsigned>(c.splits);
+  g.grid = launch_grid(block_count(main, c), c.splits);
   g.workspace_bytes =
       split_k_workspace_bytes(block_count(main, c), c.splits, c.block_m(), c.block_n(), 1);
   return g;

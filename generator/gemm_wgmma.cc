@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "generator/kernel_assembly.h"
+#include "generator/tile_grid.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -191,7 +192,7 @@ std::int64_t k_tiles_per_split(const MainOp& main, const GemmWgmmaConfig& c) {
 
 LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
   LaunchGeometry g;
-  g.grid = {static_cast<unsigned>(c.blocks), 1, 1};
+  g.grid = launch_grid(c.blocks);
   g.block = {static_cast<unsigned>(c.threads()), 1, 1};
   g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
   g.cluster = static_cast<unsigned>(c.cluster);

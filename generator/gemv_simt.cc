@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "generator/kernel_assembly.h"
+#include "generator/tile_grid.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -134,7 +135,7 @@ int smem_bytes(const MainOp& main, const GemvSimtConfig& c) {
 
 LaunchGeometry launch_geometry(const MainOp& main, const GemvSimtConfig& c) {
   LaunchGeometry g = tile_grid(main, c.block_m, c.block_n(), c.threads(), smem_bytes(main, c));
-  g.grid[1] = static_cast<unsigned>(c.splits);
+  g.grid = launch_grid(block_count(main, c), c.splits);
   g.workspace_bytes =
       split_k_workspace_bytes(block_count(main, c), c.splits, partial_floats(c), 1, 1);
   return g;

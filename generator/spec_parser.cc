@@ -14,6 +14,7 @@
 
 #include "generator/chain_ir.h"
 #include "generator/conv_rules.h"
+#include "generator/gemm_rules.h"
 #include "generator/ops.h"
 #include "generator/spec_lexer.h"
 #include "generator/spec_reader.h"
@@ -225,13 +226,12 @@ class Parser : SpecReader {
              close.position);
       }
     }
-    if (main.is_conv()) {
-      if (main.dtype != DataType::fp32)
-        fail(fmt::format("{} takes fp32 tensors; 16-bit convolutions are not supported yet", op),
-             dtype_position_);
-      if (const std::optional<ConvProblem> problem = conv_problem(main))
-        fail(problem->message, argument_positions_.at(problem->argument));
-    }
+    if (main.is_conv() && main.dtype != DataType::fp32)
+      fail(fmt::format("{} takes fp32 tensors; 16-bit convolutions are not supported yet", op),
+           dtype_position_);
+    if (const std::optional<MainOpProblem> problem =
+            main.is_conv() ? conv_problem(main) : gemm_problem(main))
+      fail(problem->message, argument_positions_.at(problem->argument));
     if (out_dtype_ && *out_dtype_ != main.dtype && *out_dtype_ != DataType::fp32) {
       fail(fmt::format("out_dtype must be the inputs' type ({}) or fp32", to_string(main.dtype)),
            out_dtype_position_);

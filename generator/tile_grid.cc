@@ -1,5 +1,9 @@
 #include "generator/tile_grid.h"
 
+#include <fmt/format.h>
+
+#include "fusetune/status.h"
+
 namespace fusetune {
 
 EdgeGuards edge_guards(const MainOp& main, int block_m, int block_n, int block_k) {
@@ -44,10 +48,20 @@ std::uint64_t split_k_workspace_bytes(std::int64_t tiles, int splits, int block_
          (static_cast<std::uint64_t>(splits) * block_m * block_n + counters_per_tile);
 }
 
+std::array<unsigned, 3> launch_grid(std::int64_t x, std::int64_t y) {
+  constexpr std::int64_t kMaxX = (std::int64_t{1} << 31) - 1, kMaxY = 65535;
+  if (x < 1 || x > kMaxX || y < 1 || y > kMaxY)
+    throw Error(StatusCode::internal,
+                fmt::format("a grid of {} x {} blocks is beyond CUDA's limits ({} x {}); the "
+                            "spec's size limits should have ruled it out: please report",
+                            x, y, kMaxX, kMaxY));
+  return {static_cast<unsigned>(x), static_cast<unsigned>(y), 1};
+}
+
 LaunchGeometry tile_grid(const MainOp& main, int block_m, int block_n, int threads,
                          int dynamic_smem_bytes) {
   LaunchGeometry g;
-  g.grid = {static_cast<unsigned>(tile_count(main, block_m, block_n)), 1, 1};
+  g.grid = launch_grid(tile_count(main, block_m, block_n));
   g.block = {static_cast<unsigned>(threads), 1, 1};
   g.dynamic_smem_bytes = static_cast<unsigned>(dynamic_smem_bytes);
   return g;

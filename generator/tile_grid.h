@@ -3,6 +3,7 @@
 // of the tile.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,11 @@ std::int64_t tile_count(const MainOp& main, int block_m, int block_n);
 
 LaunchGeometry tile_grid(const MainOp& main, int block_m, int block_n, int threads,
                          int dynamic_smem_bytes);
+
+// A grid of x by y blocks, within CUDA's limits (x below 2^31, y up to 65535). The parser's size
+// limits (tensor_limits.h) keep every spec within them, so a grid beyond them is a generator bug:
+// thrown as Error(internal) rather than truncated to a grid that launches nothing.
+std::array<unsigned, 3> launch_grid(std::int64_t x, std::int64_t y = 1);
 
 // Split-K (templates/split_k.cuh): each of `tiles` tiles has its `k_tiles` k-tiles divided into
 // `splits` ranges; every range but the last has this many.

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
+#include "fusetune/status.h"
 #include "runtime/binary_store.h"
 #include "tuner/parallel_compiler.h"
 
@@ -13,9 +15,18 @@ std::vector<PreparedCandidate> prepare_space(const Spec& spec, const DeviceLimit
                                              Precision precision, std::size_t max_candidates,
                                              const std::string& arch, cache::Database& db,
                                              const std::set<std::string>& skip) {
+  std::vector<Candidate> space = search_space(spec, limits, precision);
+  if (space.empty()) {
+    // A sweep of nothing would fail with no reason given: the default's rules say why (a 16-bit
+    // odd K), and where they have no reason, the space is still empty.
+    default_candidate(spec, limits, precision);
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("every configuration of the kernel families is ruled out for '{}' "
+                            "at precision {} on {}",
+                            spec.canonical(), to_string(precision), limits.arch));
+  }
   std::vector<PreparedCandidate> prepared;
-  for (Candidate& candidate :
-       best_predicted(search_space(spec, limits, precision), max_candidates)) {
+  for (Candidate& candidate : best_predicted(std::move(space), max_candidates)) {
     if (skip.count(candidate.name)) continue;
     KernelSource source = generate(spec, candidate.config);
     std::string key = binary_key(source, arch);

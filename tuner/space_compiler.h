@@ -24,7 +24,8 @@ struct PreparedCandidate {
 
 // The candidates of `spec` at `precision` on `limits` (at most `max_candidates` of them, the
 // families' best predicted; 0: all) minus those named in `skip`, best predicted first, with the
-// cubins the database already holds.
+// cubins the database already holds. Throws fusetune::Error(invalid_argument) saying why where the
+// space is empty.
 std::vector<PreparedCandidate> prepare_space(const Spec& spec, const DeviceLimits& limits,
                                              Precision precision, std::size_t max_candidates,
                                              const std::string& arch, cache::Database& db,

@@ -75,11 +75,14 @@ TEST(SpecParser, MainOpArgumentsComeInAnyOrder) {
             parse_spec("matmul(m=1, n=2, k=3, transpose_b=true)"));
 }
 
+// Within the limits on tensor sizes (spec_limits_test.cc): a GEMM's extents up to 2^30.
 TEST(SpecParser, ExtentsSpanOneToInt32Max) {
-  const Spec spec = parse_spec("linear(m=1, n=2147483647, k=+7)");
+  const Spec spec = parse_spec("linear(m=1, n=1073741824, k=+1)");
   EXPECT_EQ(spec.main.m, 1);
-  EXPECT_EQ(spec.main.n, 2147483647);
-  EXPECT_EQ(spec.main.k, 7);
+  EXPECT_EQ(spec.main.n, 1073741824);
+  EXPECT_EQ(spec.main.k, 1);
+  EXPECT_EQ(parse_spec("conv2d(n=1, c=1, h=1, w=2147483647, k=1, kernel=1)").main.conv.size[2],
+            2147483647);
 }
 
 TEST(SpecParser, ParsesTheKernelBenchExample) {

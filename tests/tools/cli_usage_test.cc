@@ -52,6 +52,9 @@ TEST_F(CliUsageTest, ABadSpecIsBadUsageAndPointsAtTheCharacter) {
   expect_usage_error("tune 'linear(m=64, n=64, k=64) -> mul(2.0'" + kCompileOne,
                      "expected ')' to close the arguments of mul");
   expect_usage_error("gen 'linear(m=64, n=64, k=64) -> rleu'", "did you mean 'relu'?");
+  // Once printed as a kernel with a grid of 0 blocks.
+  expect_usage_error("gen 'linear(m=2147483647, n=2147483647, k=2147483647)'",
+                     "m=2147483647 is too large: a GEMM's m, n and k are at most 1073741824");
   const ProgramRun run = run_fusetune("gen 'linear(m=64, n=64)'");
   EXPECT_EQ(run.exit_code, kUsage) << run.output;
   EXPECT_TRUE(contains(run.output, "\n  linear(m=64, n=64)\n                   ^")) << run.output;

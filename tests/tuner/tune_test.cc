@@ -63,6 +63,28 @@ TEST(Tune, ConvolutionsSweepTheDirectFamilyAtFp32AndTensorCoresAtTf32) {
   std::filesystem::remove_all(folder);
 }
 
+// A sweep of an empty space used to end with exit status 1 and no word of why.
+TEST(Tune, AnEmptySearchSpaceSaysWhy) {
+  const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) /
+                                       ("tune_empty_" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(folder);
+  {
+    const auto db = cache::Database::open((folder / "tuning.db").string());
+    TuneOptions options;
+    options.compile_only = true;
+    options.arch = "sm_80";
+    options.precision = Precision::bf16;
+    const Spec odd_k = parse_spec("linear(m=64, n=64, k=1, dtype=bf16)");
+    const std::optional<Error> error = error_of([&] { tune(odd_k, *db, options); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->code(), StatusCode::invalid_argument);
+    EXPECT_NE(std::string(error->what()).find("16-bit operands need an even contiguous extent"),
+              std::string::npos)
+        << error->what();
+  }
+  std::filesystem::remove_all(folder);
+}
+
 TEST(TuneAuto, ConvolutionsTryTensorCoresWhereTheyHaveAKernel) {
   const std::filesystem::path folder = std::filesystem::path(::testing::TempDir()) /
                                        ("tune_auto_conv_" + std::to_string(std::random_device{}()));
