@@ -621,6 +621,16 @@ std::string canonical_number(double value) {
   return text;
 }
 
-Spec parse_spec(std::string_view text) { return Parser(text).parse(); }
+Spec parse_spec(std::string_view text) {
+  if (text.size() > kMaxSpecBytes) {
+    // The message shows the beginning only (cut at a character), with the caret after it.
+    std::size_t shown = 64;
+    while (shown > 0 && (static_cast<unsigned char>(text[shown]) & 0xc0) == 0x80) --shown;
+    throw SpecError(fmt::format("the spec is {} bytes long, and a spec may have at most {} (1 MiB)",
+                                text.size(), kMaxSpecBytes),
+                    fmt::format("{} ...", text.substr(0, shown)), kMaxSpecBytes);
+  }
+  return Parser(text).parse();
+}
 
 }  // namespace fusetune

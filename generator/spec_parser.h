@@ -29,6 +29,10 @@ namespace fusetune {
 inline constexpr int kMaxSpecTensors = 16;
 inline constexpr int kMaxSpecScalars = 16;
 
+// The longest spec text, in bytes: far above any real chain, and a bound on the work and memory
+// a spec from outside can ask of the parser (which is linear in the length).
+inline constexpr std::size_t kMaxSpecBytes = std::size_t{1} << 20;
+
 // A spec that does not parse, or names a problem no kernel can take. what() is the whole
 // message: what was expected, the spec, and a caret under the offending character:
 //
@@ -50,7 +54,8 @@ class SpecError : public Error {
 // appended where it would otherwise read as an integer (2 → "2.0", 1e-05 → "1e-05").
 std::string canonical_number(double value);
 
-// The Spec that `text` describes. Throws SpecError when it does not parse or breaks a limit.
+// The Spec that `text` describes. Throws SpecError when it does not parse or breaks a limit; a
+// text longer than kMaxSpecBytes is refused unread, its message showing the beginning.
 Spec parse_spec(std::string_view text);
 
 }  // namespace fusetune

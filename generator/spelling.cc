@@ -36,6 +36,10 @@ std::optional<std::string_view> closest_name(std::string_view name,
   std::size_t best_distance = std::numeric_limits<std::size_t>::max();
   for (std::string_view candidate : candidates) {
     const std::size_t allowed = candidate.size() <= 4 ? 1 : candidate.size() <= 7 ? 2 : 3;
+    // The distance is at least the difference in length: a long name from outside is not
+    // compared letter by letter with every candidate.
+    const std::size_t longer = std::max(name.size(), candidate.size());
+    if (longer - std::min(name.size(), candidate.size()) > allowed) continue;
     const std::size_t distance = edit_distance(name, candidate);
     if (distance <= allowed && distance < best_distance) {
       best = candidate;
