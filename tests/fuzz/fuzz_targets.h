@@ -26,7 +26,8 @@ bool check_spec(std::string_view input);
 // `cache import` of `input` as a file: the portable reader accepts it or throws fusetune::Error;
 // what it accepts writes back to a document it reads as the same, and imports into a
 // database or is refused with fusetune::Error. Throws PropertyViolation otherwise. The
-// database is one scratch file per process in `folder`. Returns whether the reader accepted it.
+// database is one scratch file per process in `folder`. "@GENERATOR_VERSION@" in `input` stands
+// for this build's generator version. Returns whether the reader accepted it.
 bool check_import(std::string_view input, const std::string& folder);
 
 }  // namespace fusetune::fuzz
