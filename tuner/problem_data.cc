@@ -9,17 +9,12 @@
 
 #include "fusetune/status.h"
 #include "runtime/cuda_check.h"
+#include "tuner/operand_layout.h"
 #include "tuner/reference_epilogue.h"
 #include "tuner/reference_kernels.h"
 
 namespace fusetune {
 namespace {
-
-std::int64_t element_count(const std::vector<std::int64_t>& shape) {
-  std::int64_t count = 1;
-  for (std::int64_t d : shape) count *= d;
-  return count;
-}
 
 template <class T>
 std::vector<T> download(const DeviceBuffer& buffer, std::int64_t count, cudaStream_t stream) {
