@@ -31,12 +31,15 @@ std::optional<double> tolerance_of(const Options& options) {
 
 class LoadedSpecKernel final : public Kernel {
  public:
-  LoadedSpecKernel(const Spec& spec, std::string config, bool tuned, LoadedKernel kernel)
+  // `kernel` may be shared: a bucket's module serves every row count of its range.
+  LoadedSpecKernel(const Spec& spec, std::string config, bool tuned,
+                   std::shared_ptr<const LoadedKernel> kernel)
       : spec_(spec.canonical()),
         config_(std::move(config)),
         tuned_(tuned),
         output_shape_(spec.output_shape()),
         output_dtype_(to_string(spec.main.output_dtype())),
+        rows_(static_cast<int>(spec.main.launch_rows())),
         kernel_(std::move(kernel)) {
     for (const TensorArg& t : spec.tensors())
       tensors_.push_back({t.name, t.shape, std::string(to_string(t.dtype)), t.updated});
@@ -63,7 +66,8 @@ class LoadedSpecKernel final : public Kernel {
     const std::vector<float>& scalars =
         arguments.scalars.empty() ? default_scalars_ : arguments.scalars;
     for (std::size_t i = 0; i < scalars.size(); ++i) args.scalars[i] = scalars[i];
-    if (const cudaError_t error = kernel_.launch(stream, args); error != cudaSuccess)
+    args.rows = rows_;
+    if (const cudaError_t error = kernel_->launch(stream, args); error != cudaSuccess)
       return Status(StatusCode::cuda_error,
                     fmt::format("launching {} failed: {}{}", config_, cudaGetErrorString(error),
                                 error == cudaErrorMisalignedAddress
@@ -112,7 +116,8 @@ class LoadedSpecKernel final : public Kernel {
   std::string output_dtype_;
   std::vector<std::string> scalar_names_;
   std::vector<float> default_scalars_;
-  LoadedKernel kernel_;
+  int rows_;  // LaunchArgs::rows
+  std::shared_ptr<const LoadedKernel> kernel_;
 };
 
 class DatabaseLibrary final : public Library {
@@ -137,7 +142,14 @@ class DatabaseLibrary final : public Library {
   Result<std::shared_ptr<const Kernel>> load_locked(std::string_view text) {
     if (const auto it = loaded_.find(std::string(text)); it != loaded_.end()) return it->second;
     try {
-      std::shared_ptr<const Kernel> kernel = load_uncached(parse_spec(text));
+      const Spec spec = parse_spec(text);
+      if (spec.main.is_row_range())
+        return Status(StatusCode::invalid_argument,
+                      fmt::format("'{}' is a bucket of row counts, which `fusetune tune` tunes; "
+                                  "load the shape of a call (m={}, say), which the bucket's "
+                                  "kernel serves without compiling",
+                                  spec.canonical(), spec.main.m_min));
+      std::shared_ptr<const Kernel> kernel = load_uncached(spec);
       loaded_.emplace(std::string(text), kernel);
       return kernel;
     } catch (const Error& e) {
@@ -155,8 +167,14 @@ class DatabaseLibrary final : public Library {
     for (std::string& message : served.warnings) warn(std::move(message));
     const cache::TuningRecord* tuning = served.tuning ? &served.tuning->record : nullptr;
     const bool tuned = tuning != nullptr;
-    const KernelSource source = generate(spec, served.candidate.config);
+    // A bucket's kernel is generated for the bucket (the source its cubin was stored under) and
+    // launched with the spec's rows.
+    const KernelSource source =
+        generate(served.bucket ? *served.bucket : spec, served.candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
+    if (const auto it = modules_.find(binary_id); it != modules_.end())
+      if (std::shared_ptr<const LoadedKernel> module = it->second.lock())
+        return std::make_shared<LoadedSpecKernel>(spec, source.name, tuned, std::move(module));
     std::optional<CompiledBinary> binary = find_binary(layers_, binary_id);
     if (!binary) {
       binary = compile_to_cubin(source.code, source.name, target_arch(source, device_.arch()));
@@ -174,11 +192,13 @@ class DatabaseLibrary final : public Library {
     if (tuned) {
       const std::vector<std::string> changes =
           cache::soft_key_changes(tuning->soft_keys, device_.soft_keys);
-      if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);
+      if (!changes.empty())
+        note_soft_key_changes(served.bucket ? *served.bucket : spec, policy, *tuning, changes);
     }
-    return std::make_shared<LoadedSpecKernel>(
-        spec, source.name, tuned,
-        LoadedKernel(binary->cubin, source.name, source.launch, source.finishing));
+    auto module = std::make_shared<const LoadedKernel>(binary->cubin, source.name, source.launch,
+                                                       source.finishing);
+    if (served.bucket) modules_[binary_id] = module;
+    return std::make_shared<LoadedSpecKernel>(spec, source.name, tuned, std::move(module));
   }
 
   // Notes `spec` in the user database for `fusetune tune --misses`, `served` in its place.
@@ -239,6 +259,9 @@ class DatabaseLibrary final : public Library {
   cache::Layers layers_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const Kernel>> loaded_;
+  // Buckets' modules by binary key, while some loaded kernel holds one: every row count of a
+  // bucket launches the same module.
+  std::unordered_map<std::string, std::weak_ptr<const LoadedKernel>> modules_;
   std::vector<std::string> pending_warnings_;  // by the load in progress, under mutex_
 };
 

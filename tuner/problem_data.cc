@@ -86,6 +86,7 @@ ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stre
   sums_ = DeviceBuffer(sizeof(ComparisonSums));
   for (std::size_t i = 0; i < inputs_.size(); ++i) args_.tensors[i] = inputs_[i].as<float>();
   args_.out = output_.as<float>();
+  args_.rows = static_cast<int>(spec.main.launch_rows());
   const std::vector<ScalarArg> scalars = spec.scalars();
   for (std::size_t i = 0; i < scalars.size(); ++i)
     args_.scalars[i] = static_cast<float>(scalars[i].value);

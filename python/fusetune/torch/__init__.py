@@ -109,7 +109,8 @@ def fused(spec, *tensors, precision=None, tolerance=None):
                                   "invalid_argument")
     if _recorded is not None:
         output = _op.placeholder(spec, tensors)
-        _recorded[(tensors[0].device.index or 0, spec, precision, tolerance)] = reason
+        _recorded[(tensors[0].device.index or 0, _specs.at_rows(spec, tensors[0].shape[0]),
+                   precision, tolerance)] = reason
         return output
     if tensors and tensors[0].device.type == "meta":  # shape inference: nothing to run
         return _op.placeholder(spec, tensors)
@@ -147,8 +148,9 @@ def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, to
         raise InvalidArgument(f"linear: weight has shape {tuple(weight.shape)} but x's last "
                               f"dimension is {k}: weight must be [out_features, {k}]",
                               "invalid_argument")
-    spec = _specs.linear(m, weight.shape[0], k, x.dtype, bias is not None,
-                         _specs.hashable(epilogue or ""))
+    # Symbolic rows (torch.compile, dynamic=True) leave m to each call: one graph for every size.
+    spec = _specs.linear(m if isinstance(m, int) else _specs.ROWS, weight.shape[0], k, x.dtype,
+                         bias is not None, _specs.hashable(epilogue or ""))
     if not x.is_contiguous():
         raise InvalidArgument(f"x is not contiguous (strides {x.stride()}); fusetune kernels "
                               "read row-major tensors: pass x.contiguous()", "invalid_argument")
