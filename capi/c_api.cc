@@ -125,6 +125,14 @@ int fusetune_kernel_tuned(const fusetune_kernel* kernel) {
   return kernel && kernel->kernel->tuned() ? 1 : 0;
 }
 
+fusetune_status fusetune_kernel_prepare(const fusetune_kernel* kernel, void* stream) {
+  return guarded([&] {
+    require_argument(kernel, "kernel");
+    fusetune::check_cuda(cudaSetDevice(kernel->device), "selecting the library's CUDA device");
+    fusetune::capi::throw_unless_ok(kernel->kernel->prepare(static_cast<cudaStream_t>(stream)));
+  });
+}
+
 fusetune_status fusetune_kernel_launch(const fusetune_kernel* kernel, void* stream,
                                        const void* const* tensors, size_t tensor_count, void* out,
                                        const float* scalars, size_t scalar_count) {

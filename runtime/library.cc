@@ -1,4 +1,5 @@
-// The public API (include/fusetune/fusetune.h): Library and Kernel.
+// The public API (include/fusetune/fusetune.h): Library, which chooses, finds or compiles, and
+// loads the kernel of a spec (Kernel is runtime/spec_kernel.h).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -18,6 +19,7 @@
 #include "runtime/device.h"
 #include "runtime/loaded_kernel.h"
 #include "runtime/served_config.h"
+#include "runtime/spec_kernel.h"
 #include "runtime/tuning_key.h"
 
 namespace fusetune {
@@ -28,92 +30,6 @@ namespace {
 std::optional<double> tolerance_of(const Options& options) {
   return options.tolerance != 0 ? std::optional<double>(options.tolerance) : std::nullopt;
 }
-
-class LoadedSpecKernel final : public Kernel {
- public:
-  LoadedSpecKernel(const Spec& spec, std::string config, bool tuned, LoadedKernel kernel)
-      : spec_(spec.canonical()),
-        config_(std::move(config)),
-        tuned_(tuned),
-        output_shape_(spec.output_shape()),
-        output_dtype_(to_string(spec.main.output_dtype())),
-        kernel_(std::move(kernel)) {
-    for (const TensorArg& t : spec.tensors())
-      tensors_.push_back({t.name, t.shape, std::string(to_string(t.dtype)), t.updated});
-    for (const ScalarArg& s : spec.scalars()) {
-      scalar_names_.push_back(s.name);
-      default_scalars_.push_back(static_cast<float>(s.value));
-    }
-  }
-
-  const std::string& spec() const override { return spec_; }
-  const std::string& config() const override { return config_; }
-  bool tuned() const override { return tuned_; }
-  const std::vector<TensorInfo>& tensors() const override { return tensors_; }
-  const std::vector<std::int64_t>& output_shape() const override { return output_shape_; }
-  const std::string& output_dtype() const override { return output_dtype_; }
-  const std::vector<std::string>& scalar_names() const override { return scalar_names_; }
-
-  Status launch(cudaStream_t stream, const Arguments& arguments) const override {
-    if (Status status = check(arguments); !status.ok()) return status;
-    LaunchArgs args;
-    for (std::size_t i = 0; i < arguments.tensors.size(); ++i)
-      args.tensors[i] = static_cast<const float*>(arguments.tensors[i]);
-    args.out = static_cast<float*>(arguments.out);
-    const std::vector<float>& scalars =
-        arguments.scalars.empty() ? default_scalars_ : arguments.scalars;
-    for (std::size_t i = 0; i < scalars.size(); ++i) args.scalars[i] = scalars[i];
-    if (const cudaError_t error = kernel_.launch(stream, args); error != cudaSuccess)
-      return Status(StatusCode::cuda_error,
-                    fmt::format("launching {} failed: {}{}", config_, cudaGetErrorString(error),
-                                error == cudaErrorMisalignedAddress
-                                    ? " (its operands are read by TMA: pass 16-byte aligned "
-                                      "tensors, as every fresh CUDA allocation is)"
-                                    : ""));
-    return {};
-  }
-
- private:
-  Status check(const Arguments& arguments) const {
-    auto invalid = [](std::string message) {
-      return Status(StatusCode::invalid_argument, std::move(message));
-    };
-    if (arguments.tensors.size() != tensors_.size()) {
-      std::string names;
-      for (const TensorInfo& t : tensors_) names += (names.empty() ? "" : ", ") + t.name;
-      return invalid(fmt::format("{} takes {} tensors ({}), got {}", spec_, tensors_.size(), names,
-                                 arguments.tensors.size()));
-    }
-    if (!arguments.scalars.empty() && arguments.scalars.size() != scalar_names_.size())
-      return invalid(fmt::format("{} takes {} scalars, got {}; pass none to use the spec's values",
-                                 spec_, scalar_names_.size(), arguments.scalars.size()));
-    auto misaligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 != 0; };
-    for (std::size_t i = 0; i < tensors_.size(); ++i) {
-      const void* p = arguments.tensors[i];
-      if (!p) return invalid(fmt::format("tensor '{}' is a null pointer", tensors_[i].name));
-      if (misaligned(p))
-        return invalid(
-            fmt::format("tensor '{}' at {} is not 16-byte aligned, which fusetune "
-                        "kernels need (tensors from cudaMalloc or PyTorch are)",
-                        tensors_[i].name, p));
-    }
-    if (!arguments.out) return invalid("the output is a null pointer");
-    if (misaligned(arguments.out))
-      return invalid(fmt::format("the output at {} is not 16-byte aligned",
-                                 static_cast<const void*>(arguments.out)));
-    return {};
-  }
-
-  std::string spec_;
-  std::string config_;
-  bool tuned_;
-  std::vector<TensorInfo> tensors_;
-  std::vector<std::int64_t> output_shape_;
-  std::string output_dtype_;
-  std::vector<std::string> scalar_names_;
-  std::vector<float> default_scalars_;
-  LoadedKernel kernel_;
-};
 
 class DatabaseLibrary final : public Library {
  public:
@@ -176,7 +92,7 @@ class DatabaseLibrary final : public Library {
           cache::soft_key_changes(tuning->soft_keys, device_.soft_keys);
       if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);
     }
-    return std::make_shared<LoadedSpecKernel>(
+    return std::make_shared<SpecKernel>(
         spec, source.name, tuned,
         LoadedKernel(binary->cubin, source.name, source.launch, source.finishing));
   }

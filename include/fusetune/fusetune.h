@@ -91,12 +91,20 @@ class Kernel {
   virtual const std::string& output_dtype() const = 0;  // "fp32", "bf16" or "fp16"
   virtual const std::vector<std::string>& scalar_names() const = 0;
 
+  // Allocates what launches on `stream` need: for a spec that reduces, the scratch memory its
+  // plan's kernels share on that stream (one block, owned by the kernel, zeroed on `stream`),
+  // which a first launch there would otherwise allocate; nothing for one kernel. After it,
+  // launches on `stream` allocate nothing, so a CUDA graph may capture them: call it before
+  // capturing, on the stream that is captured. Launching there while capturing without it fails
+  // with cuda_error naming prepare. Returns cuda_error when the allocation fails. Thread safe.
+  virtual Status prepare(cudaStream_t stream) const = 0;
+
   // Enqueues the kernel on `stream` without synchronizing: one kernel, or for a spec that
-  // reduces the kernels of its plan, in order, sharing scratch memory the kernel owns (one block
-  // per stream, allocated at the first launch on it: launch once before capturing the stream in
-  // a CUDA graph). Returns invalid_argument naming the offending operand when a count is wrong or
-  // a pointer is null or misaligned, and cuda_error when CUDA refuses the launch. Errors during
-  // execution surface at the next synchronization.
+  // reduces the kernels of its plan, in order, sharing scratch memory the kernel owns (see
+  // prepare: allocated at the first launch on a stream unless prepared). Returns
+  // invalid_argument naming the offending operand when a count is wrong or a pointer is null or
+  // misaligned, and cuda_error when CUDA refuses the launch. Errors during execution surface at
+  // the next synchronization.
   virtual Status launch(cudaStream_t stream, const Arguments& arguments) const = 0;
 };
 

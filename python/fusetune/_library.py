@@ -85,6 +85,15 @@ class Kernel:
         self.tuned = bool(lib.fusetune_kernel_tuned(handle))
         self._pointers = ctypes.c_void_p * tensor_count
 
+    def prepare(self, stream):
+        """Allocates what launches on `stream` (a cudaStream_t as an int) need: a plan's scratch
+        memory for that stream, which its first launch would otherwise allocate. Launches on
+        `stream` afterwards allocate nothing, so a CUDA graph may capture them: call it on the
+        stream that is captured, before capturing."""
+        status = _capi.library().fusetune_kernel_prepare(self._handle, stream)
+        if status != 0:
+            raise _fail(status)
+
     def launch(self, stream, tensors, out, scalars=None):
         """Enqueues the kernel on `stream` (a cudaStream_t as an int; 0: the default stream).
         `tensors` are device addresses (ints) in Description.tensors order, `out` the output's;

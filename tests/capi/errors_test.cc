@@ -58,6 +58,7 @@ TEST(NullArguments, AreInvalidArgumentsNamedInTheMessage) {
                  "library");
   expect_invalid(fusetune_kernel_launch(nullptr, nullptr, nullptr, 0, nullptr, nullptr, 0),
                  "kernel");
+  expect_invalid(fusetune_kernel_prepare(nullptr, nullptr), "kernel");
 }
 
 TEST(LastError, IsEmptyBeforeAnyFailure) {

@@ -23,10 +23,12 @@ int fusetune_header_compiles_as_c(void) {
   const char* (*kernel_spec)(const fusetune_kernel*) = fusetune_kernel_spec;
   const char* (*kernel_config)(const fusetune_kernel*) = fusetune_kernel_config;
   int (*kernel_tuned)(const fusetune_kernel*) = fusetune_kernel_tuned;
+  fusetune_status (*kernel_prepare)(const fusetune_kernel*, void*) = fusetune_kernel_prepare;
   fusetune_status (*kernel_launch)(const fusetune_kernel*, void*, const void* const*, size_t, void*,
                                    const float*, size_t) = fusetune_kernel_launch;
   fusetune_status ok = FUSETUNE_OK;
   return abi_version && version && status_name && last_error && free_text && describe &&
          library_open && library_close && library_load && library_tune && kernel_release &&
-         kernel_spec && kernel_config && kernel_tuned && kernel_launch && ok == FUSETUNE_OK;
+         kernel_spec && kernel_config && kernel_tuned && kernel_prepare && kernel_launch &&
+         ok == FUSETUNE_OK;
 }
