@@ -15,6 +15,7 @@
 #include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "runtime/binary_store.h"
+#include "runtime/compile_refusal.h"
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
 #include "runtime/loaded_kernel.h"
@@ -30,6 +31,20 @@ namespace {
 std::optional<double> tolerance_of(const Options& options) {
   return options.tolerance != 0 ? std::optional<double>(options.tolerance) : std::nullopt;
 }
+
+// Passes `message` to the warning callback of `options`, else to standard error.
+void warn_now(const Options& options, const std::string& message) {
+  if (options.on_warning)
+    options.on_warning(message);
+  else
+    std::cerr << "fusetune: warning: " << message << '\n';
+}
+
+// A cubin for a load, and whether this load compiled it.
+struct Cubin {
+  CompiledBinary binary;
+  bool compiled = false;
+};
 
 class DatabaseLibrary final : public Library {
  public:
@@ -70,31 +85,52 @@ class DatabaseLibrary final : public Library {
     ServedConfig served = served_config(spec, policy, device_, layers_);
     for (std::string& message : served.warnings) warn(std::move(message));
     const cache::TuningRecord* tuning = served.tuning ? &served.tuning->record : nullptr;
-    const bool tuned = tuning != nullptr;
     const KernelSource source = generate(spec, served.candidate.config);
-    const std::string binary_id = binary_key(source, device_.arch());
-    std::optional<CompiledBinary> binary = find_binary(layers_, binary_id);
-    if (!binary) {
-      binary = compile_to_cubin(source.code, source.name, target_arch(source, device_.arch()));
-      store_binary(layers_.user(), binary_id, *binary);  // never the system layer
-      // A user tuning's cubin is expected beside it, unless it was imported (imports bring none
-      // unless trusted); a system tuning's untrusted cubin is compiled here by design.
-      if (tuned && served.tuning->layer == cache::Layer::user)
-        warn(
-            fmt::format("the cubin of {} was not in {} (deleted, or imported without it); "
-                        "compiled it from source and stored it there",
-                        source.name, layers_.user().path()));
-    }
-    if (!tuned) note_miss(spec, policy, source.name, served.neighbour);
+    const Cubin cubin = cubin_for(spec, policy, served, source);
+    if (!tuning) note_miss(spec, policy, source.name, served.neighbour);
     // Either layer's: `fusetune tune` re-verifies a shipped tuning in the user's database.
-    if (tuned) {
+    if (tuning) {
       const std::vector<std::string> changes =
           cache::soft_key_changes(tuning->soft_keys, device_.soft_keys);
       if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);
     }
     return std::make_shared<SpecKernel>(
-        spec, source.name, tuned,
-        LoadedKernel(binary->cubin, source.name, source.launch, source.finishing));
+        spec, source.name, tuning != nullptr,
+        LoadedKernel(cubin.binary.cubin, source.name, source.launch, source.finishing));
+  }
+
+  // The stored cubin of `source`, else one compiled now and stored in the user's database; under
+  // Options::no_compile, a not_found error in place of the compile (the miss still noted).
+  Cubin cubin_for(const Spec& spec, const PrecisionPolicy& policy, const ServedConfig& served,
+                  const KernelSource& source) {
+    const std::string binary_id = binary_key(source, device_.arch());
+    if (std::optional<CompiledBinary> found = find_binary(layers_, binary_id))
+      return {std::move(*found), false};
+    const bool tuned = served.tuning.has_value();
+    if (options_.no_compile) {
+      if (!tuned) record_miss(spec, policy, source.name);
+      throw Error(
+          StatusCode::not_found,
+          compile_refusal({.spec = spec.canonical(),
+                           .precision = tuned ? served.tuning->record.key.precision : policy.name(),
+                           .device = device_.description(),
+                           .arch = device_.arch(),
+                           .kernel = source.name,
+                           .tuned = tuned,
+                           .neighbour = served.neighbour,
+                           .database = layers_.user().path()}));
+    }
+    Cubin cubin{compile_to_cubin(source.code, source.name, target_arch(source, device_.arch())),
+                true};
+    store_binary(layers_.user(), binary_id, cubin.binary);  // never the system layer
+    // A user tuning's cubin is expected beside it, unless it was imported (imports bring none
+    // unless trusted); a system tuning's untrusted cubin is compiled here by design.
+    if (tuned && served.tuning->layer == cache::Layer::user)
+      warn(fmt::format(
+          "the cubin of {} was not in {} (deleted, or imported without it); compiled it from "
+          "source and stored it there",
+          source.name, layers_.user().path()));
+    return cubin;
   }
 
   // Notes `spec` in the user database for `fusetune tune --misses`, `served` in its place.
@@ -143,12 +179,7 @@ class DatabaseLibrary final : public Library {
   // Kept until load releases its lock (mutex_ is held).
   void warn(std::string message) { pending_warnings_.push_back(std::move(message)); }
 
-  void emit(const std::string& message) const {
-    if (options_.on_warning)
-      options_.on_warning(message);
-    else
-      std::cerr << "fusetune: warning: " << message << '\n';
-  }
+  void emit(const std::string& message) const { warn_now(options_, message); }
 
   Options options_;
   DeviceInfo device_;
@@ -172,8 +203,10 @@ Result<std::unique_ptr<Library>> Library::open(const Options& options) {
     cache::Layers layers(
         cache::Database::open(path), std::move(system),
         options.trust_system_binaries || cache::Layers::default_trust_system_binaries());
+    Options settled = options;
+    settled.no_compile = options.no_compile || no_compile_from_environment();
     std::unique_ptr<Library> library = std::make_unique<DatabaseLibrary>(
-        options, require_device(options.device), std::move(layers));
+        settled, require_device(options.device), std::move(layers));
     return library;
   } catch (const Error& e) {
     return e.status();

@@ -10,7 +10,7 @@
 //   = y});
 //
 // Tune a spec first with `fusetune tune SPEC`; a spec never tuned still loads, with a warning,
-// using a default configuration compiled on the spot.
+// using a default configuration compiled on the spot (unless Options::no_compile forbids it).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -53,6 +53,12 @@ struct Options {
   double tolerance = 0;
   // The CUDA device whose tuning results are used and on which kernels are loaded.
   int device = 0;
+  // Production mode, for programs that must never stall on a compile: a load that would run
+  // NVRTC (a spec never tuned whose kernel has no cubin stored, a winner whose cubin is missing)
+  // fails with not_found, naming the spec and how to tune it; a spec never tuned is still noted
+  // for `fusetune tune --misses`. Loads from cubins in the databases are unaffected. On when
+  // true, or when $FUSETUNE_NO_COMPILE=1.
+  bool no_compile = false;
   // Receives warnings, e.g. that a spec was never tuned. Empty: they go to standard error.
   // Called on the loading thread once the load is done, outside the library's lock: it may
   // load from the same library.
@@ -120,9 +126,10 @@ class Library {
 
   // The kernel tuned for `spec` on this GPU (in the user's database, else the system one; either
   // is tuned()): its cubin comes from the databases, so nothing is compiled. A spec never tuned
-  // gets the default configuration, compiled now, and a warning. A spec already loaded returns the
-  // same kernel at once. Fails with invalid_spec (the message points at the offending character)
-  // and compile_error or cuda_error.
+  // gets the winner of the nearest tuned shape or the default configuration, compiled now, and a
+  // warning. A spec already loaded returns the same kernel at once. Fails with invalid_spec (the
+  // message points at the offending character), not_found where Options::no_compile forbids the
+  // compile a load needs, and compile_error or cuda_error.
   virtual Result<std::shared_ptr<const Kernel>> load(std::string_view spec) = 0;
 };
 

@@ -107,15 +107,28 @@ fusetune_status fusetune_describe(const char* spec, char** json);
 fusetune_status fusetune_library_open(const char* database_path, int device,
                                       fusetune_message_fn on_warning, void* user,
                                       fusetune_library** library);
+/* Flags of fusetune_library_open_with_flags, or'ed together. */
+/* Production mode: a load that would compile (a spec never tuned whose kernel has no cubin
+ * stored, a winner whose cubin is missing) fails with FUSETUNE_NOT_FOUND, naming the spec and how
+ * to tune it, instead of running NVRTC; a spec never tuned is still noted for
+ * `fusetune tune --misses`. Also set by $FUSETUNE_NO_COMPILE=1. */
+#define FUSETUNE_OPEN_NO_COMPILE 1u
+
+/* fusetune_library_open with `flags` (0, or FUSETUNE_OPEN_* or'ed). Fails as it does, and with
+ * FUSETUNE_INVALID_ARGUMENT for a flag this library does not know. */
+fusetune_status fusetune_library_open_with_flags(const char* database_path, int device,
+                                                 unsigned flags, fusetune_message_fn on_warning,
+                                                 void* user, fusetune_library** library);
 /* Closes a library. Kernels loaded from it stay valid until released. NULL is ignored. */
 void fusetune_library_close(fusetune_library* library);
 
 /* Loads the kernel tuned for `spec` at `precision` (see the conventions above) on this
  * library's GPU; nothing is compiled when its cubin is in the database. A spec never tuned gets
- * the default configuration, compiled now, and a warning. Loading the same spec again returns a
- * new handle to the same kernel at once. Fails with FUSETUNE_INVALID_SPEC,
- * FUSETUNE_INVALID_ARGUMENT (an unknown precision), FUSETUNE_COMPILE_ERROR or
- * FUSETUNE_CUDA_ERROR. */
+ * the winner of the nearest tuned shape or the default configuration, compiled now, and a
+ * warning. Loading the same spec again returns a new handle to the same kernel at once. Fails
+ * with FUSETUNE_INVALID_SPEC, FUSETUNE_INVALID_ARGUMENT (an unknown precision),
+ * FUSETUNE_NOT_FOUND (production mode, FUSETUNE_OPEN_NO_COMPILE, forbids the compile it needs),
+ * FUSETUNE_COMPILE_ERROR or FUSETUNE_CUDA_ERROR. */
 fusetune_status fusetune_library_load(fusetune_library* library, const char* spec,
                                       const char* precision, double tolerance,
                                       fusetune_kernel** kernel);

@@ -183,6 +183,28 @@ TEST_F(LibraryOnGpu, LoadRefusesAnInvalidSpecAndAnUnknownPrecision) {
   EXPECT_EQ(kernel, nullptr);
 }
 
+TEST_F(LibraryOnGpu, ProductionModeRefusesALoadThatWouldCompileAndNamesTheCommand) {
+  fusetune_library* production = nullptr;
+  ASSERT_EQ(fusetune_library_open_with_flags(db_.path().c_str(), 0, FUSETUNE_OPEN_NO_COMPILE,
+                                             &LibraryOnGpu::hear, this, &production),
+            FUSETUNE_OK)
+      << fusetune_last_error();
+  const char* spec = "linear(m=64, n=96, k=32) -> relu";
+  fusetune_kernel* kernel = reinterpret_cast<fusetune_kernel*>(1);
+  EXPECT_EQ(fusetune_library_load(production, spec, nullptr, 0, &kernel), FUSETUNE_NOT_FOUND);
+  EXPECT_EQ(kernel, nullptr);
+  const std::string error = fusetune_last_error();
+  EXPECT_NE(error.find("fusetune tune \"linear(m=64, n=96, k=32) -> relu\" --precision fp32"),
+            std::string::npos)
+      << error;
+  // Once a library that may compile has stored its cubin, production loads it.
+  ASSERT_TRUE(load(spec));
+  EXPECT_EQ(fusetune_library_load(production, spec, nullptr, 0, &kernel), FUSETUNE_OK)
+      << fusetune_last_error();
+  fusetune_kernel_release(kernel);
+  fusetune_library_close(production);
+}
+
 // A plan's scratch memory, allocated by fusetune_kernel_prepare, lets a graph capture its launch;
 // without it the launch during the capture is refused with a message that says to prepare.
 TEST_F(LibraryOnGpu, APreparedStreamCapturesAPlanIntoAGraph) {

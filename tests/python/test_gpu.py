@@ -392,6 +392,7 @@ class Tune(unittest.TestCase):
                 fusetune.set_database(None)
 
 
+
 class _FreshDatabase(unittest.TestCase):
     def setUp(self):
         torch.manual_seed(3)
@@ -422,6 +423,17 @@ class CudaGraphs(_FreshDatabase):
         want = torch.tanh((x.double() @ w.double().t() + b.double()).sum(dim=1, keepdim=True))
         self.assertLess(rel_error(out, want), 1e-5)
 
+
+@unittest.skipUnless(CUDA, "needs a CUDA GPU")
+class ProductionMode(_FreshDatabase):
+    def test_no_compile_refuses_a_load_that_would_compile_naming_the_command(self):
+        library = fusetune.Library(self.database, no_compile=True)
+        with self.assertRaises(fusetune.FusetuneError) as caught:
+            library.load("linear(m=64, n=80, k=32) -> relu")
+        self.assertEqual(caught.exception.code, "not_found")
+        self.assertIn('fusetune tune "linear(m=64, n=80, k=32) -> relu"', str(caught.exception))
+        fusetune.Library(self.database).load("linear(m=64, n=80, k=32) -> relu")  # compiles
+        self.assertFalse(library.load("linear(m=64, n=80, k=32) -> relu").tuned)
 
 if __name__ == "__main__":
     unittest.main()
