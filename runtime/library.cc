@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <mutex>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 #include "runtime/compile_refusal.h"
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
+#include "runtime/load_report.h"
 #include "runtime/loaded_kernel.h"
 #include "runtime/served_config.h"
 #include "runtime/spec_kernel.h"
@@ -48,29 +50,46 @@ struct Cubin {
 
 class DatabaseLibrary final : public Library {
  public:
-  DatabaseLibrary(const Options& options, DeviceInfo device, cache::Layers layers)
-      : options_(options), device_(std::move(device)), layers_(std::move(layers)) {}
+  DatabaseLibrary(const Options& options, DeviceInfo device, cache::Layers layers,
+                  LogLevel log_level)
+      : options_(options),
+        device_(std::move(device)),
+        layers_(std::move(layers)),
+        log_level_(log_level) {}
 
   Result<std::shared_ptr<const Kernel>> load(std::string_view text) override {
     std::vector<std::string> warnings;
+    std::string report;
     Result<std::shared_ptr<const Kernel>> result = [&] {
       std::lock_guard lock(mutex_);
       Result<std::shared_ptr<const Kernel>> loaded = load_locked(text);
       warnings.swap(pending_warnings_);
+      report.swap(pending_report_);
       return loaded;
     }();
     // Outside the lock: a callback that loads from this library must not deadlock.
     for (const std::string& message : warnings) emit(message);
+    if (!report.empty()) std::cerr << report << std::flush;
     return result;
   }
 
  private:
+  struct Loaded {
+    std::shared_ptr<const Kernel> kernel;
+    LoadReport report;
+  };
+
   Result<std::shared_ptr<const Kernel>> load_locked(std::string_view text) {
     if (const auto it = loaded_.find(std::string(text)); it != loaded_.end()) return it->second;
     try {
-      std::shared_ptr<const Kernel> kernel = load_uncached(parse_spec(text));
-      loaded_.emplace(std::string(text), kernel);
-      return kernel;
+      const auto start = std::chrono::steady_clock::now();
+      Loaded loaded = load_uncached(parse_spec(text));
+      loaded.report.load_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+      pending_report_ = load_report_text(loaded.report, log_level_);
+      loaded_.emplace(std::string(text), loaded.kernel);
+      return loaded.kernel;
     } catch (const Error& e) {
       return e.status();
     } catch (const std::exception& e) {
@@ -78,7 +97,7 @@ class DatabaseLibrary final : public Library {
     }
   }
 
-  std::shared_ptr<const Kernel> load_uncached(const Spec& spec) {
+  Loaded load_uncached(const Spec& spec) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
     const PrecisionPolicy policy =
         make_precision_policy(options_.precision, tolerance_of(options_), spec.main);
@@ -94,9 +113,10 @@ class DatabaseLibrary final : public Library {
           cache::soft_key_changes(tuning->soft_keys, device_.soft_keys);
       if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);
     }
-    return std::make_shared<SpecKernel>(
+    auto kernel = std::make_shared<SpecKernel>(
         spec, source.name, tuning != nullptr,
         LoadedKernel(cubin.binary.cubin, source.name, source.launch, source.finishing));
+    return {std::move(kernel), report_of(spec, policy, served, source, cubin)};
   }
 
   // The stored cubin of `source`, else one compiled now and stored in the user's database; under
@@ -131,6 +151,45 @@ class DatabaseLibrary final : public Library {
           "source and stored it there",
           source.name, layers_.user().path()));
     return cubin;
+  }
+
+  const cache::Database& database_of(cache::Layer layer) {
+    return layer == cache::Layer::user ? layers_.user() : *layers_.system();
+  }
+
+  // What FUSETUNE_LOG says of this load (load_ms is the caller's to fill).
+  LoadReport report_of(const Spec& spec, const PrecisionPolicy& policy, const ServedConfig& served,
+                       const KernelSource& source, const Cubin& cubin) {
+    LoadReport r{.spec = spec.canonical(),
+                 .kernel = source.name,
+                 .precision = std::string(to_string(precision_of(served.candidate.config))),
+                 .device = device_.description()};
+    if (served.tuning) {
+      r.served_as = ServedAs::tuned;
+      r.database = database_of(served.tuning->layer).path();
+      r.tuned_ms = served.tuning->record.winner_time_ms;
+      r.tuned_rel_err = served.tuning->record.winner_rel_err;
+    } else if (!served.neighbour.empty()) {
+      r.served_as = ServedAs::borrowed;
+      r.database = database_of(served.neighbour_layer).path();
+      r.neighbour = served.neighbour;
+    }
+    if (!options_.precision.empty())
+      r.requested =
+          policy.is_auto() ? fmt::format("auto (tolerance {:g})", policy.tolerance) : policy.name();
+    if (cubin.compiled) {
+      r.compile_ms = cubin.binary.compile_ms;
+      r.stored_in = layers_.user().path();
+    }
+    r.registers = cubin.binary.registers;
+    r.spill_bytes = cubin.binary.spill_bytes;
+    r.shared_bytes =
+        cubin.binary.static_smem_bytes + static_cast<int>(source.launch.dynamic_smem_bytes);
+    const LaunchGeometry& g = source.launch;
+    r.launch = fmt::format("grid {}, block {}", fmt::join(g.grid, "x"), fmt::join(g.block, "x"));
+    if (!source.finishing.steps.empty())
+      r.launch += fmt::format(", a plan of {} kernels", source.finishing.steps.size() + 1);
+    return r;
   }
 
   // Notes `spec` in the user database for `fusetune tune --misses`, `served` in its place.
@@ -184,9 +243,11 @@ class DatabaseLibrary final : public Library {
   Options options_;
   DeviceInfo device_;
   cache::Layers layers_;
+  LogLevel log_level_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const Kernel>> loaded_;
   std::vector<std::string> pending_warnings_;  // by the load in progress, under mutex_
+  std::string pending_report_;                 // likewise: its FUSETUNE_LOG text
 };
 
 }  // namespace
@@ -205,8 +266,10 @@ Result<std::unique_ptr<Library>> Library::open(const Options& options) {
         options.trust_system_binaries || cache::Layers::default_trust_system_binaries());
     Options settled = options;
     settled.no_compile = options.no_compile || no_compile_from_environment();
+    const LogSetting log = log_setting_from_environment();
+    if (!log.problem.empty()) warn_now(options, log.problem);
     std::unique_ptr<Library> library = std::make_unique<DatabaseLibrary>(
-        settled, require_device(options.device), std::move(layers));
+        settled, require_device(options.device), std::move(layers), log.level);
     return library;
   } catch (const Error& e) {
     return e.status();

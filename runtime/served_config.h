@@ -21,7 +21,8 @@ struct ServedConfig {
   Candidate candidate;
   std::optional<cache::LayeredTuning> tuning;  // whose winner it is; empty when served untuned
   std::string neighbour;  // untuned: the nearest tuned shape whose winner it borrows; or empty
-  std::vector<std::string> warnings;  // for the caller to pass on
+  cache::Layer neighbour_layer = cache::Layer::user;  // the database the neighbour's tuning is in
+  std::vector<std::string> warnings;                  // for the caller to pass on
 };
 
 // The configuration that serves `spec` under `policy` on `device`, from `layers`. Throws

@@ -11,6 +11,7 @@
 //
 // Tune a spec first with `fusetune tune SPEC`; a spec never tuned still loads, with a warning,
 // using a default configuration compiled on the spot (unless Options::no_compile forbids it).
+// $FUSETUNE_LOG=info reports on standard error which kernel each load chose and why.
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -128,7 +128,8 @@ void fusetune_library_close(fusetune_library* library);
  * warning. Loading the same spec again returns a new handle to the same kernel at once. Fails
  * with FUSETUNE_INVALID_SPEC, FUSETUNE_INVALID_ARGUMENT (an unknown precision),
  * FUSETUNE_NOT_FOUND (production mode, FUSETUNE_OPEN_NO_COMPILE, forbids the compile it needs),
- * FUSETUNE_COMPILE_ERROR or FUSETUNE_CUDA_ERROR. */
+ * FUSETUNE_COMPILE_ERROR or FUSETUNE_CUDA_ERROR. $FUSETUNE_LOG=info or debug reports each load on
+ * standard error. */
 fusetune_status fusetune_library_load(fusetune_library* library, const char* spec,
                                       const char* precision, double tolerance,
                                       fusetune_kernel** kernel);
