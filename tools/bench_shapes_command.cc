@@ -2,12 +2,12 @@
 // table per precision with each shape's speedup over cuBLAS and the geometric mean.
 #include <fmt/format.h>
 
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "bench/shape_sweep.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/option_checks.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
@@ -99,7 +99,7 @@ int run(BenchShapesArgs args) {
                    {"failed", report.failed},
                    {"shapes", std::move(shapes)}});
   }
-  if (args.json) std::cout << all.dump(2) << '\n';
+  if (args.json) print_json({{"precisions", std::move(all)}});
   return failed ? kFailure : kSuccess;
 }
 

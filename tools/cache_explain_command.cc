@@ -1,7 +1,6 @@
 // fusetune cache explain SPEC: why each stored tuning of a spec chose its winner.
 #include <fmt/format.h>
 
-#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,6 +11,7 @@
 #include "generator/spec_parser.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/report_format.h"
 #include "tools/terminal_text.h"
 #include "tools/tuning_view.h"
@@ -168,7 +168,7 @@ int explain(const ExplainArgs& args) {
   }
   // As `cache show`: JSON lists what there is, even nothing; text says that nothing is a failure.
   if (args.json) {
-    std::cout << json_text(nlohmann::json{{"database", path}, {"tunings", all}}) << '\n';
+    print_json({{"database", path}, {"tunings", all}});
   } else if (shown == 0) {
     fmt::print("{} holds no tuning of {}{}\n", path, spec.signature(),
                args.precision.empty() ? "" : " at precision " + args.precision);

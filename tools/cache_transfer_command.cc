@@ -1,7 +1,6 @@
 // fusetune cache export | import | merge: tuning results shipped between machines and merged.
 #include <fmt/format.h>
 
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +10,7 @@
 #include "runtime/import_checks.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/terminal_text.h"
 
 namespace fusetune::cli {
@@ -53,17 +53,17 @@ int export_command(const TransferArgs& args) {
 void print_merge(const cache::MergeSummary& s, const std::string& source, const std::string& db,
                  bool json) {
   if (json) {
-    const nlohmann::json j = {{"source", source},
-                              {"database", db},
-                              {"tunings_added", s.tunings_added},
-                              {"tunings_merged", s.tunings_merged},
-                              {"tunings_unchanged", s.tunings_unchanged},
-                              {"candidates_added", s.candidates_added},
-                              {"candidates_replaced", s.candidates_replaced},
-                              {"binaries_copied", s.binaries_copied},
-                              {"binaries_left_out", s.binaries_left_out},
-                              {"winners_to_reverify", s.winners_to_reverify}};
-    std::cout << json_text(j) << '\n';
+    nlohmann::json j = {{"source", source},
+                        {"database", db},
+                        {"tunings_added", s.tunings_added},
+                        {"tunings_merged", s.tunings_merged},
+                        {"tunings_unchanged", s.tunings_unchanged},
+                        {"candidates_added", s.candidates_added},
+                        {"candidates_replaced", s.candidates_replaced},
+                        {"binaries_copied", s.binaries_copied},
+                        {"binaries_left_out", s.binaries_left_out},
+                        {"winners_to_reverify", s.winners_to_reverify}};
+    print_json(std::move(j));
     return;
   }
   fmt::print(

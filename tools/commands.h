@@ -34,6 +34,10 @@ void add_system_database_option(CLI::App& command, std::string& path);
 // The option's value, else $FUSETUNE_SYSTEM_DB, else none.
 std::optional<std::string> system_database_path(const std::string& option);
 
+// What --version prints: the fusetune version, the generator's fingerprint (generator/version.h)
+// and the NVRTC version, one a line.
+std::string version_text();
+
 // The exit code of a command that failed with `code`: kUsage for a spec that does not parse,
 // kNoDevice without a GPU, else kFailure.
 int exit_code_of(StatusCode code);

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <iostream>
 #include <memory>
 #include <optional>
 
@@ -14,6 +13,7 @@
 #include "cache/layers.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/option_checks.h"
 #include "tools/progress_bar.h"
 #include "tools/report_format.h"
@@ -197,7 +197,7 @@ int run(const TuneArgs& args) {
   options.system = system.get();
   const AutoTuneReport report = tune_with_policy(spec, *db, policy, options);
   if (args.json)
-    std::cout << to_json(report, policy.is_auto(), database).dump(2) << '\n';
+    print_json(to_json(report, policy.is_auto(), database));
   else if (args.compile_only)
     for (const TuneReport& sweep : report.sweeps) print_compiled(sweep, args);
   else if (policy.is_auto())
