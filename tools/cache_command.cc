@@ -151,6 +151,7 @@ void add_cache_command(CLI::App& app, int& exit_code) {
   add_cache_transfer_commands(*cache, exit_code);
   add_cache_diff_command(*cache, exit_code);
   add_cache_prune_command(*cache, exit_code);
+  add_cache_plot_command(*cache, exit_code);
 }
 
 }  // namespace fusetune::cli
