@@ -40,7 +40,8 @@ int run(const BenchArgs& args) {
   options.rounds = args.rounds;
   if (!args.against.empty()) options.rival_database = database_path(args.against);
   const Spec spec = parse_spec(args.spec);
-  const PrecisionPolicy policy = make_precision_policy(args.precision, std::nullopt, spec.main);
+  const PrecisionPolicy policy = reading_options(
+      [&] { return make_precision_policy(args.precision, std::nullopt, spec.main); });
   // Under auto the library chooses the precision; its winners are fp32-accurate, as SGEMM is.
   options.precision = policy.precision.value_or(Precision::fp32);
   if (policy.is_auto()) options.library_precision = "auto";

@@ -70,6 +70,12 @@ void print_table(const ShapeSweepReport& report) {
 }
 
 int run(BenchShapesArgs args) {
+  // Every precision's specs first: a bad --epilogue or shape is bad usage, found before any work.
+  for (const std::string& name : args.precisions) {
+    ShapeSweepOptions sweep = args.sweep;
+    sweep.precision = *precision_from_string(name);
+    shape_specs(sweep);
+  }
   args.sweep.database = database_path(args.database);
   if (!args.json)
     args.sweep.on_shape = [](const ShapeResult& r, int done, int total) {

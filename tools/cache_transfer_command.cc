@@ -33,12 +33,15 @@ cache::MergeOptions merge_options(const TransferArgs& args) {
 }
 
 int export_command(const TransferArgs& args) {
+  // The spec first: a bad one is bad usage, whatever the database.
+  const std::string signature = args.spec.empty() ? "" : parse_spec(args.spec).signature();
   const std::string path = database_path(args.database);
   const auto db = cache::Database::open(path, cache::OpenMode::read_only);
-  cache::ExportOptions options{
-      .path = args.file, .signature = "", .with_binaries = args.with_binaries, .force = args.force};
-  if (!args.spec.empty()) {
-    options.signature = parse_spec(args.spec).signature();
+  cache::ExportOptions options{.path = args.file,
+                               .signature = signature,
+                               .with_binaries = args.with_binaries,
+                               .force = args.force};
+  if (!signature.empty()) {
     if (db->find_tunings(options.signature).empty()) {
       fmt::print(stderr, "{} holds no tuning of {}; nothing exported\n", path, options.signature);
       return kFailure;

@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
     if (const std::string hint = dashed_spec_hint(argc, argv); !hint.empty())
       fmt::print(stderr, "{}\n", printable(hint));
     return kUsage;
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "fusetune: {}\n", printable(e.what(), true));
+    return kUsage;
   } catch (const fusetune::Error& e) {
     fmt::print(stderr, "fusetune: {}\n", printable(e.what(), true));
     return exit_code_of(e.code());

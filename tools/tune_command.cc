@@ -186,7 +186,8 @@ void print_auto(const AutoTuneReport& report, const PrecisionPolicy& policy,
 
 int run(const TuneArgs& args) {
   const Spec spec = parse_spec(args.spec);
-  const PrecisionPolicy policy = make_precision_policy(args.precision, args.tolerance, spec.main);
+  const PrecisionPolicy policy = reading_options(
+      [&] { return make_precision_policy(args.precision, args.tolerance, spec.main); });
   const std::string database = database_path(args.database);
   const std::optional<std::string> system_path = system_database_path(args.system);
   const std::unique_ptr<cache::Database> system = cache::Layers::open_system(system_path);

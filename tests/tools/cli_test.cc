@@ -107,7 +107,7 @@ TEST_F(CliTest, GenPrintsTheDefaultOrANamedCandidate) {
   ASSERT_EQ(default_source.exit_code, 0) << default_source.output;
   EXPECT_NE(default_source.output.find("static constexpr int PASSES = 3;"), std::string::npos);
   const ProgramRun bad = fusetune("gen 'linear(m=64, n=64, k=64)' --config ft_gemm_simt_nonsense");
-  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.exit_code, 2) << "an option value that names nothing is bad usage";
   EXPECT_NE(bad.output.find("names no kernel configuration"), std::string::npos) << bad.output;
 }
 
