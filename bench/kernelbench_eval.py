@@ -86,8 +86,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--trials", type=int, default=5, help="correctness trials (default: %(default)s)")
     add("--runs", type=int, default=100, help="timed runs each (default: %(default)s)")
     add("--seed", type=int, default=42, help="seed of weights and inputs (default: %(default)s)")
-    add("--precision", help="passed to ft.tune (default: fusetune's, auto)")
-    add("--tolerance", type=float, help="passed to ft.tune (default: fusetune's)")
+    add("--precision", help="ModelNew's calls' precision, tuned and loaded (ft.set_precision; "
+        "default: torch, which follows PyTorch's TF32 switches as found)")
+    add("--tolerance", type=float, help="with --precision: auto's tolerance (default: fusetune's)")
     add("--max-candidates", type=int, default=0, help="passed to ft.tune (0: all)")
     add("--force-tune", action="store_true", help="tune again even if the database has results")
     add("--database", help="fusetune's tuning database (sets FUSETUNE_DB)")
@@ -465,6 +466,8 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     if not torch.cuda.is_available():
         raise UsageError(f"needs a CUDA GPU; PyTorch {torch.__version__} sees none")
     fusetune, ft = import_fusetune(args.database)
+    if args.precision is not None:  # the calls load what ft.tune tunes
+        ft.set_precision(args.precision, args.tolerance)
     return fusetune, ft, load_model_file(args.module)
 
 

@@ -66,7 +66,10 @@ def parse_args() -> argparse.Namespace:
     add("--timeout-s", type=float, default=240, help="one pattern's limit (default: %(default)s)")
     add("--min-start-s", type=float, default=45,
         help="start a pattern only with this much of the budget left (default: %(default)s)")
-    add("--precision", help="passed to kernelbench_eval.py (default: fusetune's, auto)")
+    # At fp32-accurate precision whatever PyTorch's switches say: the patterns are checked
+    # against strict-fp32 PyTorch at 1e-4 and timed against PyTorch at its default switches.
+    add("--precision", default="auto",
+        help="passed to kernelbench_eval.py (default: %(default)s, fp32-accurate)")
     add("--database", help="passed to kernelbench_eval.py: fusetune's tuning database")
     add("--force-tune", action="store_true", help="passed to kernelbench_eval.py")
     add("--strict-fp32", action="store_true", help="passed to kernelbench_eval.py")

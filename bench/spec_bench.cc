@@ -15,6 +15,7 @@
 #include "fusetune/status.h"
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
+#include "runtime/nvrtc.h"
 #include "tuner/problem_data.h"
 
 namespace fusetune {
@@ -35,6 +36,7 @@ struct TunedKernel {
   std::unique_ptr<Library> library;  // keeps the kernel's module loaded
   std::shared_ptr<const Kernel> kernel;
   double load_ms = 0;
+  int compiles = 0;
 };
 
 TunedKernel load_kernel(const Spec& spec, const std::string& database,
@@ -47,11 +49,13 @@ TunedKernel load_kernel(const Spec& spec, const std::string& database,
   Result<std::unique_ptr<Library>> library = Library::open(library_options);
   if (!library.ok()) throw Error(library.status().code(), library.status().message());
   const auto load_start = std::chrono::steady_clock::now();
+  const std::uint64_t compiles = nvrtc_compile_count();
   Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec.canonical());
   if (!kernel.ok()) throw Error(kernel.status().code(), kernel.status().message());
   return {std::move(library.value()), kernel.value(),
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start)
-              .count()};
+              .count(),
+          static_cast<int>(nvrtc_compile_count() - compiles)};
 }
 
 }  // namespace
@@ -113,6 +117,7 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   report.flops = spec.flops();
   report.tuned = kernel->tuned();
   report.load_ms = loaded.load_ms;
+  report.load_compiles = loaded.compiles;
   report.rounds = options.rounds;
   report.fusetune.name = kernel->config();
   report.has_baseline = baseline || rival;

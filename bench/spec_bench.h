@@ -24,9 +24,10 @@ struct BenchReport {
   std::string spec;
   std::string device;
   double flops = 0;
-  bool tuned = false;  // false: an untuned spec, run with a nearest tuned shape's winner or the
-                       // default configuration
-  double load_ms = 0;  // Library::load of the spec: a warm load, or one compile when untuned
+  bool tuned = false;     // false: an untuned spec, run with a nearest tuned shape's winner or the
+                          // default configuration
+  double load_ms = 0;     // Library::load of the spec: a warm load, or one compile when untuned
+  int load_compiles = 0;  // NVRTC compiles that load made: 0 for a tuned shape or bucket
   int rounds = 0;
   BenchSide fusetune;
   bool has_baseline = true;  // false for convolutions and chains that reduce

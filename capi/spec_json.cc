@@ -39,6 +39,7 @@ Json main_json(const MainOp& main) {
     j["spatial_dims"] = main.spatial_dims();
   } else {
     j["m"] = main.m;
+    if (main.is_row_range()) j["m_min"] = main.m_min;  // a bucket: m is its top
     j["n"] = main.n;
     j["k"] = main.k;
     j["transpose_a"] = main.transpose_a;

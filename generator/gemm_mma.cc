@@ -20,9 +20,9 @@ std::string config_tail(const Spec& spec, const C& c) {
 // The template takes its operand and output types from the pointers.
 std::string body(const Spec& spec, const C&) {
   const MainOp& main = spec.main;
-  return fmt::format("  ft::gemm_mma<Config>({}, {}, {}, Epilogue{{args}});\n",
-                     tensor_pointer(0, main.dtype), tensor_pointer(1, main.dtype),
-                     output_pointer(main));
+  return fmt::format(
+      "  ft::gemm_mma<Config>({}, {}, {}, Epilogue{{args}}, ft::row_count<Config>(args));\n",
+      tensor_pointer(0, main.dtype), tensor_pointer(1, main.dtype), output_pointer(main));
 }
 
 // The fallback of the tensor-core GEMMs (after warpgroup MMA): some 16-bit shapes suit no
@@ -43,6 +43,7 @@ const KernelFamily<C>& family_of(const C&) {
       .name = "gemm_mma",
       .example = "ft_gemm_mma_128x128x16_w2x2_s3_3xtf32_va4_vb4",
       .precisions = kTensorCorePrecisions,
+      .dynamic_rows = true,
       .tunables =
           {
               {"warps_m", &C::warps_m, "WARPS_M"},

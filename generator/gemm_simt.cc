@@ -39,7 +39,8 @@ std::string config_tail(const Spec& spec, const C& c) {
 std::string body(const Spec&, const C& c) {
   return fmt::format(
       "  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, {}, "
-      "Epilogue{{args}});\n",
+      "Epilogue{{args}},\n"
+      "                        ft::row_count<Config>(args));\n",
       c.splits > 1 ? "workspace" : "nullptr");
 }
 
@@ -50,6 +51,7 @@ const KernelFamily<C>& family_of(const C&) {
       .name = "gemm_simt",
       .example = "ft_gemm_simt_128x128x16_w2x2_t16x8_s3_m_spread",
       .precisions = kFp32Only,
+      .dynamic_rows = true,
       .tunables =
           {
               {"warps_m", &C::warps_m, "WARPS_M"},
@@ -112,7 +114,7 @@ const KernelFamily<C>& family_of(const C&) {
 }
 
 EdgeGuards edge_guards(const MainOp& main, const GemmSimtConfig& config) {
-  return {main.m % config.block_m() != 0, main.n % config.block_n() != 0, main.k % config.bk != 0};
+  return edge_guards(main, config.block_m(), config.block_n(), config.bk);
 }
 
 std::int64_t block_count(const MainOp& main, const GemmSimtConfig& c) {

@@ -35,7 +35,8 @@ std::string config_tail(const Spec& spec, const C& c) {
 std::string body(const Spec&, const C& c) {
   return fmt::format(
       "  ft::gemv_simt<Config>(args.tensors[0], args.tensors[1], args.out, {}, "
-      "Epilogue{{args}});\n",
+      "Epilogue{{args}},\n"
+      "                        ft::row_count<Config>(args));\n",
       c.splits > 1 ? "workspace" : "nullptr");
 }
 
@@ -46,6 +47,7 @@ const KernelFamily<C>& family_of(const C&) {
       .name = "gemv_simt",
       .example = "ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4",
       .precisions = kFp32Only,
+      .dynamic_rows = true,
       .leads = true,
       .tunables =
           {

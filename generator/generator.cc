@@ -57,6 +57,11 @@ std::optional<std::string> rejection(const Spec& full_spec, const DeviceLimits& 
     if (full_spec.main.is_conv() != family.runs_convolutions)
       return full_spec.main.is_conv() ? "a GEMM kernel cannot run a convolution"
                                       : "a convolution kernel cannot run a GEMM";
+    if (full_spec.main.is_row_range() && !family.dynamic_rows)
+      return fmt::format(
+          "{} kernels are compiled for one row count, and a bucket's take theirs "
+          "at launch",
+          family.name);
     return family.rejection(kernel_spec(full_spec, family), limits, c);
   });
 }

@@ -18,10 +18,14 @@ std::string output_pointer(const MainOp& main) {
 }
 
 std::string gemm_shape_constants(const MainOp& main) {
+  // A bucket's M is its top; the rows of a launch come in LaunchArgs::rows (ft::row_count).
   return fmt::format(
-      "  static constexpr int M = {}, N = {}, K = {};\n"
-      "  static constexpr bool A_K_CONTIGUOUS = {}, B_K_CONTIGUOUS = {};\n",
-      main.m, main.n, main.k, main.a_k_contiguous(), main.b_k_contiguous());
+      "  static constexpr int M = {}, N = {}, K = {};{}\n"
+      "  static constexpr bool A_K_CONTIGUOUS = {}, B_K_CONTIGUOUS = {}, DYNAMIC_M = {};\n",
+      main.m, main.n, main.k,
+      main.is_row_range() ? fmt::format("  // M: the most rows, of {}..{}", main.m_min, main.m)
+                          : "",
+      main.a_k_contiguous(), main.b_k_contiguous(), main.is_row_range());
 }
 
 std::string guard_constants(const EdgeGuards& guards, bool with_k) {

@@ -205,6 +205,9 @@ struct KernelFamily {
   // positions, so that a softmax over the channels runs in the epilogue (main_kernel_spec's
   // holds_channels); nullptr: never.
   bool (*holds_channels)(const Spec&, const C&) = nullptr;
+  // Its kernels take their row count at launch (LaunchArgs::rows, a bucket: m=lo..hi); the
+  // others are left out of a bucket's search.
+  bool dynamic_rows = false;
   // Where it applies it is predicted faster than the other families of its precision: its
   // candidates come first (the matrix-vector family for M <= 16, warpgroup MMA on sm_90).
   bool leads = false;
@@ -244,7 +247,8 @@ struct KernelFamily {
   std::optional<std::array<int, 2>> (*block_tile)(const C&) = nullptr;
 
   bool serves(const MainOp& main, Precision precision) const {
-    return runs_convolutions == main.is_conv() && std::ranges::count(precisions, precision) > 0;
+    return runs_convolutions == main.is_conv() && (dynamic_rows || !main.is_row_range()) &&
+           std::ranges::count(precisions, precision) > 0;
   }
 };
 

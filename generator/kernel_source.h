@@ -30,7 +30,19 @@ struct TensorMapSpec {
   friend bool operator==(const TensorMapSpec&, const TensorMapSpec&) = default;
 };
 
+// How the grid of a bucket's kernel (a spec with m=lo..hi, whose rows are LaunchArgs::rows)
+// follows the rows of each launch: grid[0] = ceil(rows / tile_rows) * tile_row_blocks, the
+// other dims as written (launch_at_rows, generator/tile_grid.h).
+struct RowGrid {
+  int tile_rows = 0;                 // rows per block along grid x; 0: the grid is fixed
+  std::int64_t tile_row_blocks = 0;  // blocks per row of tiles: the tiles across N
+  std::int64_t max_rows = 0;         // the bucket's top, for which workspaces are sized
+
+  friend bool operator==(const RowGrid&, const RowGrid&) = default;
+};
+
 struct LaunchGeometry {
+  // As written for the spec's rows (a bucket's top); a bucket's kernel launches with `rows`.
   std::array<unsigned, 3> grid{1, 1, 1};
   std::array<unsigned, 3> block{1, 1, 1};
   unsigned dynamic_smem_bytes = 0;
@@ -43,6 +55,7 @@ struct LaunchGeometry {
   // persistent, taking work by gridDim: the launcher trims the grid to the clusters that fit
   // the GPU at once, which can be fewer than its SMs allow blocks.
   unsigned cluster = 1;
+  RowGrid rows = {};
 
   friend bool operator==(const LaunchGeometry&, const LaunchGeometry&) = default;
 };

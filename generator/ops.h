@@ -18,6 +18,26 @@ struct OpParam {
   bool required = false;  // no default: the spec must give it (clamp's min and max)
 };
 
+// What an op's derivative reads of the forward at this op: nothing (a constant, or only the
+// second input, which the backward has anyway), its input, or its output. A backward that
+// keeps or recomputes the forward keeps whichever is named.
+enum class Keeps { nothing, input, output };
+
+// The derivatives of an op, for fused backward passes: d out / d x and, for binary ops,
+// d out / d y, with PyTorch's conventions where the op has a kink (relu'(0) = 0, leaky_relu'(0)
+// = negative_slope, hardtanh' = 0 at and beyond its bounds, clamp' = 1 at its bounds, an even
+// split between equal inputs of min and max).
+struct OpDerivative {
+  Keeps keeps = Keeps::nothing;
+  // fp32 CUDA per mode, with the forward's placeholders and {o}, the op's output.
+  std::vector<std::string_view> cuda;
+  std::string_view cuda_dy;  // binary ops
+  // In fp64, from PyTorch's backward formulas; no text shared with `cuda` nor with the forward
+  // reference (a finite-difference test holds the two references together).
+  double (*reference)(double x, double y, std::span<const double> params, int mode) = nullptr;
+  double (*reference_dy)(double x, double y, std::span<const double> params, int mode) = nullptr;
+};
+
 struct EpilogueOpInfo {
   std::string_view name;     // as written in a spec: "leaky_relu"
   std::string_view summary;  // one line for help text
@@ -34,6 +54,7 @@ struct EpilogueOpInfo {
   std::vector<std::string_view> cuda;
   // The op in fp64: y is the second input (binary ops), params as in `params`.
   double (*reference)(double x, double y, std::span<const double> params, int mode) = nullptr;
+  OpDerivative derivative;
 };
 
 // Every registered op, in a fixed order.
@@ -48,5 +69,12 @@ const EpilogueOpInfo& info_of(const EpilogueOp& op);
 // The fp64 reference of one op as written in a spec. `y` is the second input's value at this
 // element for column, row and tensor operands; a scalar operand is read from op.scalars.
 double apply_reference(const EpilogueOp& op, double x, double y);
+
+// d out / d x and d out / d y (0 for a unary op) of one op as written in a spec, in fp64.
+struct OpSlopes {
+  double dx = 0;
+  double dy = 0;
+};
+OpSlopes apply_derivative_reference(const EpilogueOp& op, double x, double y);
 
 }  // namespace fusetune

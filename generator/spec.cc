@@ -110,9 +110,11 @@ std::string print_reduction(const ReductionOp& op, bool elide_scalars) {
 
 std::string print(const Spec& spec, bool elide_scalars) {
   const MainOp& main = spec.main;
+  const std::string rows =
+      main.is_row_range() ? fmt::format("{}..{}", main.m_min, main.m) : std::to_string(main.m);
   std::string text = main.is_conv() ? print_conv(main)
                                     : fmt::format("{}(m={}, n={}, k={}", main_op_name(main.kind),
-                                                  main.m, main.n, main.k);
+                                                  rows, main.n, main.k);
   if (main.transpose_a) text += ", transpose_a=true";
   if (main.transpose_b) text += ", transpose_b=true";
   if (main.dtype != DataType::fp32) text += fmt::format(", dtype={}", to_string(main.dtype));
@@ -228,6 +230,19 @@ double Spec::flops() const {
                                      : static_cast<double>(c.batch * out[0] * out[1] * out[2]);
   return 2.0 * dense_positions * static_cast<double>(c.in_channels) *
          static_cast<double>(c.out_channels / c.groups) * static_cast<double>(c.taps());
+}
+
+Spec Spec::at_rows(std::int64_t rows) const {
+  Spec shape = *this;
+  shape.main.m = rows;
+  shape.main.m_min = 0;
+  return shape;
+}
+
+bool Spec::serves_rows_of(const Spec& shape) const {
+  const MainOp& rows = shape.main;
+  return main.is_row_range() && !rows.is_row_range() && !rows.is_conv() && rows.m >= main.m_min &&
+         rows.m <= main.m && at_rows(rows.m).signature() == shape.signature();
 }
 
 }  // namespace fusetune

@@ -8,6 +8,7 @@
 //                    -> leaky_relu(0.2) -> max_pool3d(2)
 //   linear(m=128, n=4096, k=4096) -> bias -> layer_norm(normalized_shape=4096, eps=1e-05)
 //   conv2d(...) -> bias -> group_norm(groups=8, eps=1e-05) -> sum(dim=(2, 3), keepdim=true)
+//   linear(m=2049..4096, n=8192, k=8192) -> bias -> relu      (a bucket: any m in the range)
 //
 // A Spec is plain data. parse_spec() builds one from text (spec_parser.h); canonical() prints
 // it back so that parse_spec(s.canonical()) == s, which makes the canonical text a cache key.
@@ -59,7 +60,10 @@ struct ConvGeometry {
 
 struct MainOp {
   MainOpKind kind = MainOpKind::linear;
+  // The rows of x and of the output. With m_min (m=2049..4096: a bucket), m is the range's top
+  // and the row count of each call is a launch argument in [m_min, m]; 0: one shape.
   std::int64_t m = 0;
+  std::int64_t m_min = 0;
   std::int64_t n = 0;
   std::int64_t k = 0;
   bool transpose_a = false;  // matmul only
@@ -77,6 +81,10 @@ struct MainOp {
   bool b_k_contiguous() const;
 
   bool is_conv() const { return kind != MainOpKind::linear && kind != MainOpKind::matmul; }
+  // A bucket: one kernel for every row count in [m_min, m], tuned and cached as one spec.
+  bool is_row_range() const { return m_min > 0; }
+  // What a launch passes as LaunchArgs::rows: a GEMM's m (a bucket's top), a convolution's n.
+  std::int64_t launch_rows() const { return is_conv() ? conv.batch : m; }
   bool is_transposed_conv() const {
     return kind == MainOpKind::conv_transpose2d || kind == MainOpKind::conv_transpose3d;
   }
@@ -200,6 +208,12 @@ struct Spec {
   // The main op's multiply-adds times 2: 2·M·N·K; for convolutions every tap at every position
   // counts, padding included, but a transposed convolution's inserted zeros do not.
   double flops() const;
+
+  // This spec at one row count (m = rows, no range): the call a bucket's kernel serves.
+  Spec at_rows(std::int64_t rows) const;
+  // Whether this bucket's kernel serves `shape`: a spec of one row count in the range, the same
+  // in all else (scalar values aside, which are launch arguments).
+  bool serves_rows_of(const Spec& shape) const;
 
   friend bool operator==(const Spec&, const Spec&) = default;
 };

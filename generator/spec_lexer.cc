@@ -49,6 +49,7 @@ Token Lexer::lex() {
   if (c == ',') return punctuation(TokenKind::comma, 1);
   if (c == '=') return punctuation(TokenKind::equals, 1);
   if (text_.substr(start, 2) == "->") return punctuation(TokenKind::arrow, 2);
+  if (text_.substr(start, 2) == "..") return punctuation(TokenKind::range, 2);
   if (is_name_start(c)) {
     while (cursor_ < text_.size() && is_name_char(text_[cursor_])) ++cursor_;
     return {TokenKind::name, text_.substr(start, cursor_ - start), start};
@@ -60,10 +61,12 @@ Token Lexer::lex() {
   fail(fmt::format("unexpected byte 0x{:02x}", static_cast<unsigned char>(c)), start);
 }
 
-// [+-] digits [. digits] [(e|E) [+-] digits]: the grammar canonical_number() prints.
+// [+-] digits [. digits] [(e|E) [+-] digits]: the grammar canonical_number() prints. A number
+// ends before "..", which joins the ends of a range (m=1..16).
 Token Lexer::lex_number() {
   const std::size_t start = cursor_;
   auto at = [&](std::size_t i) { return i < text_.size() ? text_[i] : '\0'; };
+  auto at_fraction = [&] { return at(cursor_) == '.' && at(cursor_ + 1) != '.'; };
   auto digits = [&](std::string_view problem) {
     if (!is_digit(at(cursor_))) fail(problem, cursor_);
     while (is_digit(at(cursor_))) ++cursor_;
@@ -76,7 +79,7 @@ Token Lexer::lex_number() {
   }
   if (at(cursor_) == '.') fail("a number starts with a digit: write 0.5, not .5", cursor_);
   digits("expected a digit after the sign");
-  if (at(cursor_) == '.') {
+  if (at_fraction()) {
     ++cursor_;
     digits("expected a digit after '.' in a number");
   }
@@ -85,7 +88,7 @@ Token Lexer::lex_number() {
     if (at(cursor_) == '+' || at(cursor_) == '-') ++cursor_;
     digits("expected a digit in the exponent of a number");
   }
-  if (is_name_char(at(cursor_)) || at(cursor_) == '.') {
+  if (is_name_char(at(cursor_)) || at_fraction()) {
     fail(fmt::format("malformed number: unexpected '{}'", at(cursor_)), cursor_);
   }
   const std::string_view text = text_.substr(start, cursor_ - start);

@@ -1,5 +1,5 @@
 // The tokenizer of the spec language (grammar in spec_parser.h): names, numbers, the punctuation
-// ( ) , = -> and the end, each with its byte offset in the text for the error caret. Numbers are
+// ( ) , = -> .. and the end, each with its byte offset in the text for the error caret. Numbers are
 // read by the grammar canonical_number() prints, and must be finite doubles. A character that
 // starts no token, or a malformed number, throws SpecError.
 #pragma once
@@ -10,7 +10,7 @@
 
 namespace fusetune {
 
-enum class TokenKind { name, number, open, close, comma, equals, arrow, end };
+enum class TokenKind { name, number, open, close, comma, equals, arrow, range, end };
 
 struct Token {
   TokenKind kind = TokenKind::end;

@@ -140,6 +140,11 @@ class Parser : SpecReader {
       } else {
         op = parse_epilogue_op(ir);
       }
+      if (spec.main.is_row_range() && !std::holds_alternative<EpilogueOp>(op))
+        fail(fmt::format("a bucket of row counts (m={}..{}) takes elementwise ops only: reductions "
+                         "and normalizations are tuned per shape; write one m",
+                         spec.main.m_min, spec.main.m),
+             op_position);
       spec.chain.push_back(op);
       append_stage(ir, op);
       check_limits(ir, op_position);
@@ -226,6 +231,11 @@ class Parser : SpecReader {
              close.position);
       }
     }
+    if (main.is_row_range() && main.transpose_a)
+      fail(
+          "a bucket of row counts needs a stored [M, K] (a transposed a strides by its rows, "
+          "which are fixed per shape): write one m, or transpose_a=false",
+          range_position_);
     if (main.is_conv() && main.dtype != DataType::fp32)
       fail(fmt::format("{} takes fp32 tensors; 16-bit convolutions are not supported yet", op),
            dtype_position_);
@@ -279,7 +289,40 @@ class Parser : SpecReader {
                             : c.output_padding) = read_window(*this, name, main.spatial_dims());
       return;
     }
-    set_main_argument(main, argument.text, take());
+    const Token value = take();
+    set_main_argument(main, argument.text, value);
+    if (peek().kind == TokenKind::range) read_row_range(main, argument.text, value);
+  }
+
+  // The top of a range lo..hi whose low end `low` set_main_argument read: a bucket of row
+  // counts, which only a GEMM's m may be.
+  void read_row_range(MainOp& main, std::string_view name, const Token& low) {
+    const Token dots = take();
+    if (main.is_conv())
+      fail(fmt::format("{} takes one batch size: buckets of row counts are for linear and matmul",
+                       main_op_name(main.kind)),
+           dots.position);
+    if (name != "m")
+      fail(fmt::format("only m, the rows, may be a range (a bucket of row counts): write one {}",
+                       name),
+           dots.position);
+    const Token top = take();
+    const std::int64_t high =
+        integer(top,
+                fmt::format("expected the top of the range m={}..: an integer from 1 to {}", main.m,
+                            kMaxExtent),
+                1, kMaxExtent);
+    if (high < main.m)
+      fail(fmt::format("the range m={}..{} runs backwards: write the smaller row count first",
+                       main.m, high),
+           low.position);
+    if (high == main.m)
+      fail(fmt::format("the range m={0}..{0} holds one row count: write m={0}", high),
+           top.position);
+    main.m_min = main.m;
+    main.m = high;
+    range_position_ = dots.position;
+    argument_positions_["m"] = top.position;  // a size limit is the top's
   }
 
   void set_main_argument(MainOp& main, std::string_view name, const Token& value) {
@@ -586,6 +629,7 @@ class Parser : SpecReader {
   std::optional<DataType> out_dtype_;  // the main op's out_dtype, as written
   std::size_t out_dtype_position_ = 0;
   std::size_t dtype_position_ = 0;
+  std::size_t range_position_ = 0;                                      // of m's "..", in a bucket
   std::map<std::string, std::size_t, std::less<>> argument_positions_;  // main-op values
 };
 

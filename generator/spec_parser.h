@@ -1,7 +1,8 @@
 // Parses the spec language into a Spec (spec.h):
 //
 //   spec     := main_op ( "->" op )*
-//   main_op  := name "(" name "=" value ( "," name "=" value )* ")"
+//   main_op  := name "(" main_arg ( "," main_arg )* ")"
+//   main_arg := name "=" value [ ".." value ]          (a range: only a GEMM's m, lo < hi)
 //   op       := name [ "(" [ argument ( "," argument )* ] ")" ]
 //   argument := [ name "=" ] ( value | "(" value ( "," value )* ")" )
 //   value    := number | name

@@ -7,7 +7,8 @@
 namespace fusetune {
 
 EdgeGuards edge_guards(const MainOp& main, int block_m, int block_n, int block_k) {
-  return {main.m % block_m != 0, main.n % block_n != 0, main.k % block_k != 0};
+  return {main.is_row_range() || main.m % block_m != 0, main.n % block_n != 0,
+          main.k % block_k != 0};
 }
 
 std::string guard_suffix(const EdgeGuards& guards) {
@@ -64,7 +65,22 @@ LaunchGeometry tile_grid(const MainOp& main, int block_m, int block_n, int threa
   g.grid = launch_grid(tile_count(main, block_m, block_n));
   g.block = {static_cast<unsigned>(threads), 1, 1};
   g.dynamic_smem_bytes = static_cast<unsigned>(dynamic_smem_bytes);
+  if (main.is_row_range())
+    g.rows = {.tile_rows = block_m,
+              .tile_row_blocks = (main.n + block_n - 1) / block_n,
+              .max_rows = main.m};
   return g;
+}
+
+std::array<unsigned, 3> grid_at_rows(const LaunchGeometry& geometry, std::int64_t rows) {
+  const RowGrid& r = geometry.rows;
+  if (r.tile_rows == 0) return geometry.grid;
+  if (rows < 1 || rows > r.max_rows)
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("a launch of {} rows, and this bucket's kernel runs 1 to {}", rows,
+                            r.max_rows));
+  const std::int64_t tile_rows = (rows + r.tile_rows - 1) / r.tile_rows;
+  return launch_grid(tile_rows * r.tile_row_blocks, geometry.grid[1]);
 }
 
 }  // namespace fusetune

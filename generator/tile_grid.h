@@ -13,7 +13,8 @@
 
 namespace fusetune {
 
-// Which edges of the problem are not tile multiples and must be checked.
+// Which edges of the problem are not tile multiples and must be checked. A bucket's rows vary
+// by launch: its M edge is always checked.
 struct EdgeGuards {
   bool m = false;
   bool n = false;
@@ -28,8 +29,14 @@ std::string guard_suffix(const EdgeGuards& guards);
 // Output tiles, one block each.
 std::int64_t tile_count(const MainOp& main, int block_m, int block_n);
 
+// For a bucket (main.is_row_range()) with a grid that follows the rows (LaunchGeometry::rows).
 LaunchGeometry tile_grid(const MainOp& main, int block_m, int block_n, int threads,
                          int dynamic_smem_bytes);
+
+// The grid of `geometry` for a launch of `rows` rows: a bucket's kernel's recomputed for them
+// (RowGrid), any other's as written. Throws Error(invalid_argument) for rows outside 1 ..
+// max_rows, for which the bucket's workspace was not sized.
+std::array<unsigned, 3> grid_at_rows(const LaunchGeometry& geometry, std::int64_t rows);
 
 // A grid of x by y blocks, within CUDA's limits (x below 2^31, y up to 65535). The parser's size
 // limits (tensor_limits.h) keep every spec within them, so a grid beyond them is a generator bug:

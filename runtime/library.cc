@@ -42,10 +42,14 @@ void warn_now(const Options& options, const std::string& message) {
     std::cerr << "fusetune: warning: " << message << '\n';
 }
 
-// A cubin for a load, and whether this load compiled it.
+// Where a load's kernel came from.
+enum class CubinFrom { database, compiled, module };
+
+// A cubin for a load, and where it came from (a bucket's module already loaded has no cubin here,
+// only its registers).
 struct Cubin {
   CompiledBinary binary;
-  bool compiled = false;
+  CubinFrom from = CubinFrom::database;
 };
 
 class DatabaseLibrary final : public Library {
@@ -83,7 +87,14 @@ class DatabaseLibrary final : public Library {
     if (const auto it = loaded_.find(std::string(text)); it != loaded_.end()) return it->second;
     try {
       const auto start = std::chrono::steady_clock::now();
-      Loaded loaded = load_uncached(parse_spec(text));
+      const Spec spec = parse_spec(text);
+      if (spec.main.is_row_range())
+        return Status(StatusCode::invalid_argument,
+                      fmt::format("'{}' is a bucket of row counts, which `fusetune tune` tunes; "
+                                  "load the shape of a call (m={}, say), which the bucket's "
+                                  "kernel serves without compiling",
+                                  spec.canonical(), spec.main.m_min));
+      Loaded loaded = load_uncached(spec);
       loaded.report.load_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
               .count();
@@ -104,34 +115,50 @@ class DatabaseLibrary final : public Library {
     ServedConfig served = served_config(spec, policy, device_, layers_);
     for (std::string& message : served.warnings) warn(std::move(message));
     const cache::TuningRecord* tuning = served.tuning ? &served.tuning->record : nullptr;
-    const KernelSource source = generate(spec, served.candidate.config);
-    const Cubin cubin = cubin_for(spec, policy, served, source);
+    // A bucket's kernel is generated for the bucket (the source its cubin was stored under) and
+    // launched with the spec's rows.
+    const KernelSource source =
+        generate(served.bucket ? *served.bucket : spec, served.candidate.config);
+    const std::string binary_id = binary_key(source, device_.arch());
+    if (const auto it = modules_.find(binary_id); it != modules_.end())
+      if (std::shared_ptr<const LoadedKernel> module = it->second.lock()) {
+        Cubin loaded;
+        loaded.binary.registers = module->registers();
+        loaded.from = CubinFrom::module;
+        return {std::make_shared<SpecKernel>(spec, source.name, tuning != nullptr, module),
+                report_of(spec, policy, served, source, loaded)};
+      }
+    const Cubin cubin = cubin_for(spec, policy, served, source, binary_id);
     if (!tuning) note_miss(spec, policy, source.name, served.neighbour);
     // Either layer's: `fusetune tune` re-verifies a shipped tuning in the user's database.
     if (tuning) {
       const std::vector<std::string> changes =
           cache::soft_key_changes(tuning->soft_keys, device_.soft_keys);
-      if (!changes.empty()) note_soft_key_changes(spec, policy, *tuning, changes);
+      if (!changes.empty())
+        note_soft_key_changes(served.bucket ? *served.bucket : spec, policy, *tuning, changes);
     }
-    auto kernel = std::make_shared<SpecKernel>(
-        spec, source.name, tuning != nullptr,
-        LoadedKernel(cubin.binary.cubin, source.name, source.launch, source.finishing));
-    return {std::move(kernel), report_of(spec, policy, served, source, cubin)};
+    auto module = std::make_shared<const LoadedKernel>(cubin.binary.cubin, source.name,
+                                                       source.launch, source.finishing);
+    if (served.bucket) modules_[binary_id] = module;
+    return {std::make_shared<SpecKernel>(spec, source.name, tuning != nullptr, std::move(module)),
+            report_of(spec, policy, served, source, cubin)};
   }
 
-  // The stored cubin of `source`, else one compiled now and stored in the user's database; under
-  // Options::no_compile, a not_found error in place of the compile (the miss still noted).
+  // The stored cubin of `source` (under `binary_id`), else one compiled now and stored in the
+  // user's database; under Options::no_compile, a not_found error in place of the compile (the
+  // miss still noted).
   Cubin cubin_for(const Spec& spec, const PrecisionPolicy& policy, const ServedConfig& served,
-                  const KernelSource& source) {
-    const std::string binary_id = binary_key(source, device_.arch());
+                  const KernelSource& source, const std::string& binary_id) {
     if (std::optional<CompiledBinary> found = find_binary(layers_, binary_id))
-      return {std::move(*found), false};
+      return {std::move(*found), CubinFrom::database};
     const bool tuned = served.tuning.has_value();
     if (options_.no_compile) {
       if (!tuned) record_miss(spec, policy, source.name);
+      // A bucket's tuning is the one to name: its winner's cubin serves the spec.
+      const Spec& tuned_spec = served.bucket ? *served.bucket : spec;
       throw Error(
           StatusCode::not_found,
-          compile_refusal({.spec = spec.canonical(),
+          compile_refusal({.spec = tuned ? tuned_spec.canonical() : spec.canonical(),
                            .precision = tuned ? served.tuning->record.key.precision : policy.name(),
                            .device = device_.description(),
                            .arch = device_.arch(),
@@ -141,7 +168,7 @@ class DatabaseLibrary final : public Library {
                            .database = layers_.user().path()}));
     }
     Cubin cubin{compile_to_cubin(source.code, source.name, target_arch(source, device_.arch())),
-                true};
+                CubinFrom::compiled};
     store_binary(layers_.user(), binary_id, cubin.binary);  // never the system layer
     // A user tuning's cubin is expected beside it, unless it was imported (imports bring none
     // unless trusted); a system tuning's untrusted cubin is compiled here by design.
@@ -177,10 +204,12 @@ class DatabaseLibrary final : public Library {
     if (!options_.precision.empty())
       r.requested =
           policy.is_auto() ? fmt::format("auto (tolerance {:g})", policy.tolerance) : policy.name();
-    if (cubin.compiled) {
+    if (cubin.from == CubinFrom::compiled) {
       r.compile_ms = cubin.binary.compile_ms;
       r.stored_in = layers_.user().path();
     }
+    r.module_reused = cubin.from == CubinFrom::module;
+    if (served.bucket) r.bucket = served.bucket->canonical();
     r.registers = cubin.binary.registers;
     r.spill_bytes = cubin.binary.spill_bytes;
     r.shared_bytes =
@@ -246,6 +275,9 @@ class DatabaseLibrary final : public Library {
   LogLevel log_level_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const Kernel>> loaded_;
+  // Buckets' modules by binary key, while some loaded kernel holds one: every row count of a
+  // bucket launches the same module.
+  std::unordered_map<std::string, std::weak_ptr<const LoadedKernel>> modules_;
   std::vector<std::string> pending_warnings_;  // by the load in progress, under mutex_
   std::string pending_report_;                 // likewise: its FUSETUNE_LOG text
 };

@@ -31,6 +31,9 @@ namespace {
 std::string choice(const LoadReport& load) {
   switch (load.served_as) {
     case ServedAs::tuned:
+      if (!load.bucket.empty())
+        return fmt::format("tuned for the bucket '{}', {}, from {}", load.bucket, load.precision,
+                           load.database);
       return fmt::format("tuned, {}, from {}", load.precision, load.database);
     case ServedAs::borrowed:
       return fmt::format("borrowed from the nearest tuned shape '{}', {}, from {}", load.neighbour,
@@ -42,6 +45,7 @@ std::string choice(const LoadReport& load) {
 }
 
 std::string cubin(const LoadReport& load) {
+  if (load.module_reused) return "the bucket's kernel, already loaded for another row count";
   if (!load.compile_ms) return "cubin from the database";
   return fmt::format("compiled by NVRTC in {:.1f} ms, stored in {}", *load.compile_ms,
                      load.stored_in);

@@ -32,6 +32,7 @@ struct LoadReport {
   std::string spec{};    // canonical
   std::string kernel{};  // the configuration's procedural name
   ServedAs served_as = ServedAs::untuned_default;
+  std::string bucket{};     // tuned for a bucket of row counts: its canonical spec; else ""
   std::string database{};   // tuned or borrowed: the database holding that tuning; else ""
   std::string neighbour{};  // borrowed: the tuned spec whose winner it is; else ""
   std::string precision{};  // the kernel's: "tf32"
@@ -40,6 +41,7 @@ struct LoadReport {
   std::optional<double> tuned_rel_err{};  // tuned: its measured error against fp64
   std::optional<double> compile_ms{};  // compiled by this load: NVRTC's time; else a stored cubin
   std::string stored_in{};             // compiled: the database its cubin was stored in
+  bool module_reused = false;          // a bucket's kernel another row count already loaded
   int registers = -1;                  // per thread
   int spill_bytes = 0;
   int shared_bytes = 0;  // static and dynamic, per block

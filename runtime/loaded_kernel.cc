@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "fusetune/status.h"
+#include "generator/tile_grid.h"
 #include "runtime/cuda_check.h"
 #include "runtime/tensor_map.h"
 
@@ -119,9 +120,16 @@ cudaError_t LoadedKernel::launch_entry(const Entry& entry, cudaStream_t stream,
     params[count++] = &maps[i];
   }
   if (g.workspace_bytes > 0) params[count++] = &workspace;
-  return cudaLaunchKernel(
-      reinterpret_cast<const void*>(entry.kernel), dim3(g.grid[0], g.grid[1], g.grid[2]),
-      dim3(g.block[0], g.block[1], g.block[2]), params, g.dynamic_smem_bytes, stream);
+  // A bucket's kernel covers the rows of this launch.
+  std::array<unsigned, 3> grid{};
+  try {
+    grid = grid_at_rows(g, args.rows);
+  } catch (const Error&) {
+    return cudaErrorInvalidValue;
+  }
+  return cudaLaunchKernel(reinterpret_cast<const void*>(entry.kernel),
+                          dim3(grid[0], grid[1], grid[2]), dim3(g.block[0], g.block[1], g.block[2]),
+                          params, g.dynamic_smem_bytes, stream);
 }
 
 cudaError_t LoadedKernel::prepare(cudaStream_t stream) const {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "fusetune/status.h"
+#include "generator/row_buckets.h"
 #include "runtime/nearest_tuned.h"
 #include "runtime/tuning_key.h"
 
@@ -86,7 +87,19 @@ ServedConfig served_config(const Spec& spec, const PrecisionPolicy& policy,
     served.candidate = std::move(winner->candidate);
     return served;
   }
-  if (std::optional<NearestTuned> nearest = nearest_tuned(spec, policy, device, layers.tunings())) {
+  const std::vector<cache::LayeredTuning> tunings = layers.tunings();
+  std::vector<std::string> tuned_specs;
+  for (const cache::LayeredTuning& t : tunings) tuned_specs.push_back(t.record.spec);
+  for (Spec& bucket : buckets_serving(spec, tuned_specs)) {
+    if (std::optional<TunedWinner> winner =
+            find_winner(bucket, policy, device, layers, served.warnings)) {
+      served.tuning = std::move(winner->tuning);
+      served.candidate = std::move(winner->candidate);
+      served.bucket = std::move(bucket);
+      return served;
+    }
+  }
+  if (std::optional<NearestTuned> nearest = nearest_tuned(spec, policy, device, tunings)) {
     served.candidate = std::move(nearest->candidate);
     served.neighbour = std::move(nearest->neighbour);
     served.neighbour_layer = nearest->layer;

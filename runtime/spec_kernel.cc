@@ -6,12 +6,14 @@
 
 namespace fusetune {
 
-SpecKernel::SpecKernel(const Spec& spec, std::string config, bool tuned, LoadedKernel kernel)
+SpecKernel::SpecKernel(const Spec& spec, std::string config, bool tuned,
+                       std::shared_ptr<const LoadedKernel> kernel)
     : spec_(spec.canonical()),
       config_(std::move(config)),
       tuned_(tuned),
       output_shape_(spec.output_shape()),
       output_dtype_(to_string(spec.main.output_dtype())),
+      rows_(static_cast<int>(spec.main.launch_rows())),
       kernel_(std::move(kernel)) {
   for (const TensorArg& t : spec.tensors())
     tensors_.push_back({t.name, t.shape, std::string(to_string(t.dtype)), t.updated});
@@ -22,7 +24,7 @@ SpecKernel::SpecKernel(const Spec& spec, std::string config, bool tuned, LoadedK
 }
 
 Status SpecKernel::prepare(cudaStream_t stream) const {
-  if (const cudaError_t error = kernel_.prepare(stream); error != cudaSuccess)
+  if (const cudaError_t error = kernel_->prepare(stream); error != cudaSuccess)
     return cuda_failure("preparing", error);
   return {};
 }
@@ -36,7 +38,8 @@ Status SpecKernel::launch(cudaStream_t stream, const Arguments& arguments) const
   const std::vector<float>& scalars =
       arguments.scalars.empty() ? default_scalars_ : arguments.scalars;
   for (std::size_t i = 0; i < scalars.size(); ++i) args.scalars[i] = scalars[i];
-  if (const cudaError_t error = kernel_.launch(stream, args); error != cudaSuccess)
+  args.rows = rows_;
+  if (const cudaError_t error = kernel_->launch(stream, args); error != cudaSuccess)
     return cuda_failure("launching", error);
   return {};
 }
@@ -47,7 +50,7 @@ Status SpecKernel::cuda_failure(const char* step, cudaError_t error) const {
     hint =
         " (its operands are read by TMA: pass 16-byte aligned tensors, as every fresh CUDA "
         "allocation is)";
-  if (error == cudaErrorStreamCaptureUnsupported && kernel_.needs_workspace())
+  if (error == cudaErrorStreamCaptureUnsupported && kernel_->needs_workspace())
     hint =
         " (its scratch memory for a stream is allocated by Kernel::prepare(stream) or its first "
         "launch there, which may not happen while a CUDA graph is captured: prepare the stream "

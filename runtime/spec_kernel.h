@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,9 @@ namespace fusetune {
 class SpecKernel final : public Kernel {
  public:
   // `config` is the configuration's procedural name; `tuned` false for an untuned spec's.
-  SpecKernel(const Spec& spec, std::string config, bool tuned, LoadedKernel kernel);
+  // `kernel` may be shared: a bucket's module serves every row count of its range.
+  SpecKernel(const Spec& spec, std::string config, bool tuned,
+             std::shared_ptr<const LoadedKernel> kernel);
 
   const std::string& spec() const override { return spec_; }
   const std::string& config() const override { return config_; }
@@ -42,7 +45,8 @@ class SpecKernel final : public Kernel {
   std::string output_dtype_;
   std::vector<std::string> scalar_names_;
   std::vector<float> default_scalars_;
-  LoadedKernel kernel_;
+  int rows_;  // LaunchArgs::rows
+  std::shared_ptr<const LoadedKernel> kernel_;
 };
 
 }  // namespace fusetune

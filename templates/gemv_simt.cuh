@@ -22,6 +22,8 @@
 //
 // Tunables (a Config struct; generator/gemv_simt_space.cc holds their ranges):
 //   M, N, K          problem shape (compile-time: a kernel is tuned for one shape)
+//   DYNAMIC_M        a bucket's kernel: M is the most rows, and a launch's come at run time
+//                    (row_count in common.cuh); requires GUARD_M
 //   A_K_CONTIGUOUS   A stored [M,K] (true) or [K,M]
 //   B_K_CONTIGUOUS   B stored [N,K] (true: the rows layout) or [K,N] (the columns layout)
 //   BLOCK_M          rows of x per block                                    1..16
@@ -50,7 +52,8 @@ struct GemvTiling {
   static constexpr int BN = BN_;          // output columns per block
   static constexpr int STEP = STEP_;      // k covered by one step of the block's loads
   static constexpr int GROUPS = GROUPS_;  // partial tiles to add in shared memory
-  static constexpr int M_TILES = (C::M + C::BLOCK_M - 1) / C::BLOCK_M;
+  // The output tiles at M rows: a bucket's most, which its workspace was sized for.
+  static constexpr int MOST_TILES = (C::M + C::BLOCK_M - 1) / C::BLOCK_M * ((C::N + BN - 1) / BN);
   static constexpr int STEPS = (C::K + STEP - 1) / STEP;
   static constexpr int STEPS_PER_SPLIT = (STEPS + C::SPLITS - 1) / C::SPLITS;
   static constexpr int K_PER_SPLIT = STEPS_PER_SPLIT * STEP;
@@ -68,6 +71,8 @@ struct GemvTiling {
 
   static_assert(C::M >= 1 && C::BLOCK_M >= 1 && C::BLOCK_M <= 16, "a block takes 1..16 rows");
   static_assert(C::GUARD_M || C::M % C::BLOCK_M == 0, "an unguarded M edge needs M % BLOCK_M == 0");
+  static_assert(!C::DYNAMIC_M || (C::GUARD_M && C::A_K_CONTIGUOUS),
+                "rows that vary by launch are guarded, and x is [M, K] (its stride is K)");
   static_assert(C::GUARD_N || C::N % BN == 0, "an unguarded N edge needs N % BN == 0");
   static_assert(C::GUARD_K || C::K % STEP == 0, "an unguarded K edge needs K % STEP == 0");
   static_assert(BN % 4 == 0, "a block's columns come in float4s of outputs");
@@ -117,12 +122,12 @@ __device__ __forceinline__ void sum_across_lanes(float (&v)[V], int lane, int& f
 }
 
 // Copies x's rows [m_block, m_block + BLOCK_M) at k in [k0, k0 + length) into the chunk
-// xs[BLOCK_M][LDX]. Rows past M and k in [length, X_CHUNK) become zeros, so that the missing
-// loads of a guarded step (zeros as well) add nothing. Consecutive threads read consecutive
-// elements of A in either layout, 16-byte vectors where K allows.
+// xs[BLOCK_M][LDX]. Rows past `rows` and k in [length, X_CHUNK) become zeros, so that the
+// missing loads of a guarded step (zeros as well) add nothing. Consecutive threads read
+// consecutive elements of A in either layout, 16-byte vectors where K allows.
 template <class C, class S>
 __device__ __forceinline__ void stage_x(float* xs, const float* __restrict__ x, int m_block, int k0,
-                                        int length, int tid) {
+                                        int length, int rows, int tid) {
   constexpr int WIDTH = C::A_K_CONTIGUOUS && C::K % 4 == 0 ? 4 : 1;
   constexpr int PER_ROW = C::X_CHUNK / WIDTH;
   constexpr int COUNT = C::BLOCK_M * PER_ROW;
@@ -137,11 +142,11 @@ __device__ __forceinline__ void stage_x(float* xs, const float* __restrict__ x, 
 #pragma unroll
     for (int j = 0; j < WIDTH; ++j) v[j] = 0.f;
     // With K % 4 == 0, k0 and length are multiples of 4 too: a vector is wholly in or out.
-    if (kk < length && (!C::GUARD_M || m_block + m < C::M)) {
+    if (kk < length && (!C::GUARD_M || m_block + m < rows)) {
       if constexpr (C::A_K_CONTIGUOUS)
         load_floats<WIDTH>(v, x + static_cast<long long>(m_block + m) * C::K + k0 + kk);
       else
-        v[0] = __ldg(x + static_cast<long long>(k0 + kk) * C::M + m_block + m);
+        v[0] = __ldg(x + static_cast<long long>(k0 + kk) * rows + m_block + m);
     }
     store_floats<WIDTH>(xs + m * S::LDX + kk, v);
   }
@@ -161,12 +166,12 @@ __device__ __forceinline__ void load_shared(float (&v)[VEC], const float* p) {
   }
 }
 
-// Applies the epilogue to the outputs of row m at columns n .. n + 3 and stores them: one
-// 16-byte store where N allows (then n is a multiple of 4), else one column at a time.
+// Applies the epilogue to the outputs of row m (of `rows`) at columns n .. n + 3 and stores them:
+// one 16-byte store where N allows (then n is a multiple of 4), else one column at a time.
 template <class C, class Epilogue>
 __device__ __forceinline__ void store_four(float* __restrict__ out, const float (&sums)[4], int m,
-                                           int n, const Epilogue& epilogue) {
-  if (C::GUARD_M && m >= C::M) return;
+                                           int n, int rows, const Epilogue& epilogue) {
+  if (C::GUARD_M && m >= rows) return;
   float* row = out + static_cast<long long>(m) * C::N;
   if constexpr (C::N % 4 == 0) {
     if (C::GUARD_N && n >= C::N) return;
@@ -191,7 +196,7 @@ __device__ __forceinline__ void store_four(float* __restrict__ out, const float 
 template <class C, class S, class Epilogue>
 __device__ __forceinline__ void finish_tile(const float* partials, float* __restrict__ out,
                                             float* __restrict__ workspace, unsigned flag,
-                                            int m_block, int n_block, int tid,
+                                            int m_block, int n_block, int rows, int tid,
                                             const Epilogue& epilogue) {
   if (tid >= S::FINISHERS) return;
   float sums[4 * S::PER_FINISHER];  // [PER_FINISHER, 4]
@@ -210,9 +215,11 @@ __device__ __forceinline__ void finish_tile(const float* partials, float* __rest
     sums[4 * p + 2] = total.z, sums[4 * p + 3] = total.w;
   }
   if constexpr (C::SPLITS > 1) {
-    // [TILES][SPLITS][PER_FINISHER][FINISHERS] float4, then a counter per tile.
+    // [TILES][SPLITS][PER_FINISHER][FINISHERS] float4, then a counter per tile. A bucket's
+    // counters stay where its largest grid puts them, so that they are zero at every launch.
     constexpr long long TILE_FLOATS = 1ll * C::SPLITS * C::PARTIAL_FLOATS;
-    unsigned* counters = reinterpret_cast<unsigned*>(workspace + gridDim.x * TILE_FLOATS);
+    const unsigned tiles = C::DYNAMIC_M ? S::MOST_TILES : gridDim.x;
+    unsigned* counters = reinterpret_cast<unsigned*>(workspace + tiles * TILE_FLOATS);
     // The finishers are whole warps and the other threads have left: barrier 1 for them alone.
     if (!reduce_split_k<C::SPLITS, 4 * S::PER_FINISHER, S::FINISHERS>(
             sums, workspace + blockIdx.x * TILE_FLOATS, counters + blockIdx.x, flag,
@@ -226,22 +233,24 @@ __device__ __forceinline__ void finish_tile(const float* partials, float* __rest
     const int i = p * S::FINISHERS + tid;
     if (S::VECTORS % S::FINISHERS != 0 && i >= S::VECTORS) continue;
     const float four[4] = {sums[4 * p], sums[4 * p + 1], sums[4 * p + 2], sums[4 * p + 3]};
-    store_four<C>(out, four, m_block + 4 * i / S::BN, n_block + 4 * i % S::BN, epilogue);
+    store_four<C>(out, four, m_block + 4 * i / S::BN, n_block + 4 * i % S::BN, rows, epilogue);
   }
 }
 
 // The block's output tile (M fastest, so that the blocks of one slab of B run together and
-// share it through L2) and its k range: all of K, or split-K's range blockIdx.y.
+// share it through L2) and its k range: all of K, or split-K's range blockIdx.y; and the rows
+// of x (row_count<C>(args)).
 struct GemvBlock {
-  int m_block, n_block, k_begin, k_end;
+  int m_block, n_block, k_begin, k_end, rows;
 };
 
 template <class C, class S>
-__device__ __forceinline__ GemvBlock gemv_block() {
+__device__ __forceinline__ GemvBlock gemv_block(int rows) {
   const int k_begin = static_cast<int>(blockIdx.y) * S::K_PER_SPLIT;
-  return {static_cast<int>(blockIdx.x % S::M_TILES) * C::BLOCK_M,
-          static_cast<int>(blockIdx.x / S::M_TILES) * S::BN, k_begin,
-          min(C::K, k_begin + S::K_PER_SPLIT)};
+  const int m_tiles = (rows + C::BLOCK_M - 1) / C::BLOCK_M;
+  return {static_cast<int>(blockIdx.x % m_tiles) * C::BLOCK_M,
+          static_cast<int>(blockIdx.x / m_tiles) * S::BN, k_begin,
+          min(C::K, k_begin + S::K_PER_SPLIT), rows};
 }
 
 // ---- rows layout: B is W[N,K] ----
@@ -290,7 +299,7 @@ __device__ __forceinline__ void rows_step(float (&acc)[C::BLOCK_M * C::ROWS_PER_
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const float* __restrict__ w,
                                           float* __restrict__ out, float* __restrict__ workspace,
-                                          const Epilogue& epilogue) {
+                                          const Epilogue& epilogue, const int x_rows) {
   using S = GemvRowsTiling<C>;
   constexpr int R = C::ROWS_PER_WARP;
   constexpr int SUMS = C::BLOCK_M * R;
@@ -300,7 +309,7 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
   float* smem = reinterpret_cast<float*>(smem_vec);  // the x chunk, later the partial sums
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const GemvBlock block = gemv_block<C, S>();
+  const GemvBlock block = gemv_block<C, S>(x_rows);
   // This lane's first float of each of the warp's rows. Rows past N read row N - 1; their sums
   // are never stored.
   const float* rows[R];
@@ -317,7 +326,7 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
   for (int k0 = block.k_begin; k0 < block.k_end; k0 += C::X_CHUNK) {
     const int length = min(C::X_CHUNK, block.k_end - k0);
     if (k0 != block.k_begin) __syncthreads();  // every warp is done with the previous chunk
-    stage_x<C, S>(smem, x, block.m_block, k0, length, tid);
+    stage_x<C, S>(smem, x, block.m_block, k0, length, block.rows, tid);
     __syncthreads();
     const float* step_rows[R];  // this lane's floats at the step's first k
 #pragma unroll
@@ -350,7 +359,7 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
   }
   __syncthreads();
   finish_tile<C, S>(smem, out, workspace, smem_address(smem + S::FLAG), block.m_block,
-                    block.n_block, tid, epilogue);
+                    block.n_block, block.rows, tid, epilogue);
 }
 
 // ---- columns layout: B is [K,N] ----
@@ -393,7 +402,7 @@ template <class C, class Epilogue>
 __device__ __forceinline__ void gemv_columns(const float* __restrict__ x,
                                              const float* __restrict__ b, float* __restrict__ out,
                                              float* __restrict__ workspace,
-                                             const Epilogue& epilogue) {
+                                             const Epilogue& epilogue, const int rows) {
   using S = GemvColumnsTiling<C>;
   static_assert(C::VEC == 4 || C::VEC == 2 || C::VEC == 1, "loads of 16, 8 or 4 bytes");
   static_assert(C::N % C::VEC == 0, "a row of B starts 4·VEC-byte aligned only if VEC divides N");
@@ -404,7 +413,7 @@ __device__ __forceinline__ void gemv_columns(const float* __restrict__ x,
 
   const int tid = threadIdx.x;
   const int thread_column = tid % C::COLUMN_THREADS, group = tid / C::COLUMN_THREADS;
-  const GemvBlock block = gemv_block<C, S>();
+  const GemvBlock block = gemv_block<C, S>(rows);
   // Columns past N read the last VEC columns (VEC divides N); their sums are never stored.
   const int n = min(block.n_block + thread_column * C::VEC, C::N - C::VEC);
   const float* xs = smem + group;
@@ -417,7 +426,7 @@ __device__ __forceinline__ void gemv_columns(const float* __restrict__ x,
   for (int k0 = block.k_begin; k0 < block.k_end; k0 += C::X_CHUNK) {
     const int length = min(C::X_CHUNK, block.k_end - k0);
     if (k0 != block.k_begin) __syncthreads();  // every warp is done with the previous chunk
-    stage_x<C, S>(smem, x, block.m_block, k0, length, tid);
+    stage_x<C, S>(smem, x, block.m_block, k0, length, block.rows, tid);
     __syncthreads();
     const float* column = b + static_cast<long long>(k0 + group) * C::N + n;
     const float* step_xs = xs;
@@ -440,17 +449,18 @@ __device__ __forceinline__ void gemv_columns(const float* __restrict__ x,
     store_floats<C::VEC>(smem + (group * C::BLOCK_M + m) * S::BN + thread_column * C::VEC, acc[m]);
   __syncthreads();
   finish_tile<C, S>(smem, out, workspace, smem_address(smem + S::FLAG), block.m_block,
-                    block.n_block, tid, epilogue);
+                    block.n_block, block.rows, tid, epilogue);
 }
 
+// `rows`: row_count<C>(args), the rows of A and of the output.
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemv_simt(const float* __restrict__ a, const float* __restrict__ b,
                                           float* __restrict__ out, float* __restrict__ workspace,
-                                          const Epilogue& epilogue) {
+                                          const Epilogue& epilogue, const int rows) {
   if constexpr (C::B_K_CONTIGUOUS)
-    gemv_rows<C>(a, b, out, workspace, epilogue);
+    gemv_rows<C>(a, b, out, workspace, epilogue, rows);
   else
-    gemv_columns<C>(a, b, out, workspace, epilogue);
+    gemv_columns<C>(a, b, out, workspace, epilogue, rows);
 }
 
 }  // namespace ft

@@ -52,6 +52,7 @@ int run(const BenchArgs& args) {
          {"device", report.device},
          {"tuned", report.tuned},
          {"load_ms", report.load_ms},
+         {"load_compiles", report.load_compiles},
          {"rounds", report.rounds},
          {"against_db", options.rival_database.empty() ? nlohmann::json()
                                                        : nlohmann::json(options.rival_database)},

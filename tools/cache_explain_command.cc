@@ -1,4 +1,5 @@
-// fusetune cache explain SPEC: why each stored tuning of a spec chose its winner.
+// fusetune cache explain SPEC: why each stored tuning of a spec chose its winner; for a call
+// never tuned on its own, those of the bucket of row counts whose kernel serves it.
 #include <fmt/format.h>
 
 #include <map>
@@ -8,6 +9,7 @@
 #include "cache/database.h"
 #include "cache/merge.h"
 #include "cache/winner_rule.h"
+#include "generator/row_buckets.h"
 #include "generator/spec_parser.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
@@ -144,13 +146,36 @@ nlohmann::json verdict_json(const Verdict& v) {
       {"winner_refused", v.refused.empty() ? nlohmann::json() : nlohmann::json(v.refused)}};
 }
 
+// The bucket whose kernel serves `shape` (a call of one row count with no tuning of its own), as
+// the library chooses it: the narrowest tuned range that holds its rows.
+std::optional<Spec> serving_bucket(const Spec& shape, cache::Database& db) {
+  std::vector<std::string> tuned;
+  for (const cache::TuningRecord& t : db.tunings()) tuned.push_back(t.spec);
+  std::vector<Spec> buckets = buckets_serving(shape, tuned);
+  if (buckets.empty()) return std::nullopt;
+  return buckets.front();
+}
+
 int explain(const ExplainArgs& args) {
-  const Spec spec = parse_spec(args.spec);
+  const Spec asked = parse_spec(args.spec);
   const std::string path = database_path(args.database);
   const auto db = cache::Database::open(path, cache::OpenMode::read_only);
+  std::vector<cache::TuningRecord> tunings = db->find_tunings(asked.signature());
+  // A call never tuned on its own is explained by the bucket that serves it.
+  const std::optional<Spec> bucket = tunings.empty() ? serving_bucket(asked, *db) : std::nullopt;
+  if (bucket) {
+    tunings = db->find_tunings(bucket->signature());
+    if (!args.json)
+      fmt::print(
+          "{} has no tuning of its own: its kernel is the winner of the bucket {}, which takes "
+          "its {} rows at launch (no compile). The bucket's times are at its top, {} rows:\n\n",
+          printable(asked.canonical()), printable(bucket->canonical()), asked.main.m,
+          bucket->main.m);
+  }
+  const Spec& spec = bucket ? *bucket : asked;
   nlohmann::json all = nlohmann::json::array();
   int shown = 0;
-  for (const cache::TuningRecord& t : db->find_tunings(spec.signature())) {
+  for (const cache::TuningRecord& t : tunings) {
     if (!args.precision.empty() && t.key.precision != args.precision) continue;
     ++shown;
     const std::vector<cache::CandidateRecord> candidates = db->candidates(t.id);
@@ -168,7 +193,9 @@ int explain(const ExplainArgs& args) {
   }
   // As `cache show`: JSON lists what there is, even nothing; text says that nothing is a failure.
   if (args.json) {
-    print_json({{"database", path}, {"tunings", all}});
+    nlohmann::json document{{"database", path}, {"tunings", all}};
+    if (bucket) document["served_by_bucket"] = bucket->canonical();
+    print_json(std::move(document));
   } else if (shown == 0) {
     fmt::print("{} holds no tuning of {}{}\n", path, spec.signature(),
                args.precision.empty() ? "" : " at precision " + args.precision);

@@ -14,6 +14,7 @@ struct TuneArgs {
   std::string spec;
   std::string specs_file;  // --specs: a list to tune instead of `spec`
   bool misses = false;     // --misses: the specs loaded untuned, noted in the database
+  bool buckets = false;    // --buckets: `spec`'s range of rows as power-of-two buckets
   std::string shard;       // --shard "I/N" (checked by the option's validator); "": the whole list
   std::vector<int> devices;  // --devices; empty: `device` alone
   std::string database;

@@ -11,6 +11,7 @@
 
 #include "cache/database.h"
 #include "cache/layers.h"
+#include "generator/row_buckets.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"
 #include "tools/json_output.h"
@@ -208,6 +209,21 @@ int run(const TuneArgs& args) {
   return report.succeeded() ? kSuccess : kFailure;
 }
 
+// --buckets: the power-of-two buckets of SPEC's range of rows, tuned as a list.
+int tune_buckets(const TuneArgs& args) {
+  const Spec spec = parse_spec(args.spec);
+  if (!spec.main.is_row_range())
+    throw CLI::ValidationError("--buckets",
+                               "--buckets splits a range of rows into buckets: write m as a "
+                               "range, e.g. linear(m=1..4096, n=8192, k=8192)");
+  std::vector<std::string> specs;
+  for (const Spec& bucket : power_of_two_buckets(spec)) specs.push_back(bucket.canonical());
+  const std::vector<SpecOutcome> outcomes =
+      tune_specs(args, specs, fmt::format("the buckets of {}", spec.canonical()));
+  if (args.json) print_list_json(outcomes, args);
+  return std::ranges::all_of(outcomes, &SpecOutcome::succeeded) ? kSuccess : kFailure;
+}
+
 CLI::Validator budget_seconds() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
@@ -287,6 +303,14 @@ void add_tune_command(CLI::App& app, int& exit_code) {
                         "generate and compile the search space for --arch; needs no GPU");
   add_list_options(*command, *args, spec, compile_only);
   command
+      ->add_flag("--buckets", args->buckets,
+                 "SPEC's m is a range (m=1..4096): tune it as buckets 1..16, 17..32, 33..64, ... "
+                 "(powers of two, cut to the range), each a kernel that takes its rows at launch, "
+                 "as a list. A call whose rows fall in a tuned bucket loads its kernel without "
+                 "compiling; a shape tuned on its own keeps its own winner")
+      ->needs(spec)
+      ->excludes("--specs");
+  command
       ->add_flag("--misses", args->misses,
                  "tune every spec loaded untuned on this GPU so far (the library notes each such "
                  "load in the database, and serves it the nearest tuned shape's winner "
@@ -354,6 +378,8 @@ void add_tune_command(CLI::App& app, int& exit_code) {
       exit_code = tune_misses(*args);
     else if (!args->specs_file.empty())
       exit_code = tune_list(*args);
+    else if (args->buckets)
+      exit_code = tune_buckets(*args);
     else if (spec->count() > 0)
       exit_code = run(*args);
     else

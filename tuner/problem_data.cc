@@ -9,17 +9,12 @@
 
 #include "fusetune/status.h"
 #include "runtime/cuda_check.h"
+#include "tuner/operand_layout.h"
 #include "tuner/reference_epilogue.h"
 #include "tuner/reference_kernels.h"
 
 namespace fusetune {
 namespace {
-
-std::int64_t element_count(const std::vector<std::int64_t>& shape) {
-  std::int64_t count = 1;
-  for (std::int64_t d : shape) count *= d;
-  return count;
-}
 
 template <class T>
 std::vector<T> download(const DeviceBuffer& buffer, std::int64_t count, cudaStream_t stream) {
@@ -91,6 +86,7 @@ ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stre
   sums_ = DeviceBuffer(sizeof(ComparisonSums));
   for (std::size_t i = 0; i < inputs_.size(); ++i) args_.tensors[i] = inputs_[i].as<float>();
   args_.out = output_.as<float>();
+  args_.rows = static_cast<int>(spec.main.launch_rows());
   const std::vector<ScalarArg> scalars = spec.scalars();
   for (std::size_t i = 0; i < scalars.size(); ++i)
     args_.scalars[i] = static_cast<float>(scalars[i].value);

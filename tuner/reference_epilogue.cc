@@ -14,6 +14,7 @@
 #include "generator/chain_ir.h"
 #include "generator/ops.h"
 #include "generator/reductions.h"
+#include "tuner/operand_layout.h"
 
 namespace fusetune {
 namespace {
@@ -22,31 +23,6 @@ using Extents = std::array<std::int64_t, 3>;  // d, h, w; d = 1 in 2-d
 
 constexpr std::int64_t kMaxThreads = 32;
 constexpr std::int64_t kMinPiece = 1 << 16;  // elements worth a thread
-
-std::int64_t element_count(const Shape& shape) {
-  std::int64_t count = 1;
-  for (std::int64_t d : shape) count *= d;
-  return count;
-}
-
-// Where an element's operands are in a value of some shape: [M, N] for a GEMM, [N, C, ...] for a
-// convolution (after a reduction, whatever dims are left).
-struct Layout {
-  std::int64_t count = 0;
-  std::int64_t columns = 1;   // the last dim's extent: N of [M, N]
-  std::int64_t plane = 1;     // positions per channel: the extents after dim 1
-  std::int64_t channels = 1;  // dim 1's extent
-};
-
-Layout layout_of(const Shape& shape) {
-  Layout layout{.count = element_count(shape)};
-  if (!shape.empty()) layout.columns = shape.back();
-  if (shape.size() >= 2) {
-    layout.channels = shape[1];
-    layout.plane = layout.count / (shape[0] * shape[1]);
-  }
-  return layout;
-}
 
 // Calls body(begin, end) on contiguous pieces of [0, count), of at least `min_piece` items, on
 // the machine's cores: the seed problem's pre-pool value has 67M elements, and an op costs
@@ -60,38 +36,6 @@ void for_each_piece(std::int64_t count, std::int64_t min_piece, const Body& body
   for (std::int64_t p = 1; p < pieces; ++p)
     workers.emplace_back([&, p] { body(count * p / pieces, count * (p + 1) / pieces); });
   body(0, count / pieces);
-}
-
-bool reads_tensor(OperandKind kind) {
-  return kind == OperandKind::column || kind == OperandKind::row || kind == OperandKind::channel ||
-         kind == OperandKind::tensor;
-}
-
-// How many values an operand tensor of `kind` has, and which one element i reads.
-std::int64_t operand_size(OperandKind kind, const Layout& l) {
-  switch (kind) {
-    case OperandKind::column:
-      return l.columns;
-    case OperandKind::row:
-      return l.count / l.columns;
-    case OperandKind::channel:
-      return l.channels;
-    default:
-      return l.count;
-  }
-}
-
-std::int64_t operand_index(OperandKind kind, const Layout& l, std::int64_t i) {
-  switch (kind) {
-    case OperandKind::column:
-      return i % l.columns;
-    case OperandKind::row:
-      return i / l.columns;
-    case OperandKind::channel:
-      return (i / l.plane) % l.channels;
-    default:
-      return i;
-  }
 }
 
 // value[i] = op(value[i], y) for every element, y read from `operand` or `main` as op says.

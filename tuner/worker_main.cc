@@ -21,6 +21,7 @@
 #include "runtime/loaded_kernel.h"
 #include "runtime/timing.h"
 #include "tuner/problem_data.h"
+#include "tuner/row_problems.h"
 #include "tuner/worker_protocol.h"
 
 namespace fusetune {
@@ -67,7 +68,7 @@ class Session {
     timing_ = timing_from_json(setup.at("timing"));
     const Spec spec = parse_spec(setup.at("spec").get<std::string>());
     const std::size_t free_before = free_device_bytes();
-    data_ = std::make_unique<ProblemData>(spec, setup.at("seed").get<std::uint64_t>(), stream_);
+    data_ = std::make_unique<RowProblems>(spec, setup.at("seed").get<std::uint64_t>(), stream_);
     const std::size_t problem_bytes = free_before - std::min(free_before, free_device_bytes());
     if (setup.contains("recheck_seed"))
       keep_recheck_data(spec, setup["recheck_seed"], problem_bytes);
@@ -101,7 +102,7 @@ class Session {
       return;
     }
     try {
-      recheck_data_ = std::make_unique<ProblemData>(spec, seed, stream_, /*host_part_later=*/true);
+      recheck_data_ = std::make_unique<RowProblems>(spec, seed, stream_, /*host_part_later=*/true);
       recheck_seed_ = seed;
     } catch (const Error& e) {
       cudaGetLastError();  // an allocation failure is not sticky
@@ -123,33 +124,40 @@ class Session {
     } catch (const Error& e) {
       return failure(context_healthy() ? Outcome::out_of_resources : Outcome::fault, e.what());
     }
-    data_->poison_output();
-    if (const cudaError_t error = kernel->launch(stream_, data_->launch_args());
-        error != cudaSuccess)
-      return failure(context_healthy() ? Outcome::out_of_resources : Outcome::fault,
-                     std::string("launch refused: ") + cudaGetErrorString(error));
-    if (const cudaError_t error = cudaStreamSynchronize(stream_); error != cudaSuccess)
-      return failure(Outcome::fault, std::string("kernel failed: ") + cudaGetErrorString(error));
-
-    const Verification check = data_->verify();
+    // Every problem (a bucket's verified row counts), each output poisoned first; the largest
+    // error counts.
     RunReply reply;
-    reply.rel_err = check.rel_err;
-    reply.non_finite = check.non_finite;
-    if (!check.passed(tolerance_)) {
-      reply.outcome = Outcome::wrong_result;
-      reply.message =
-          check.non_finite
-              ? fmt::format("{} outputs are NaN or infinite", check.non_finite)
-              : fmt::format("relative error {:.3g} exceeds {:.3g}", check.rel_err, tolerance_);
-      return reply;
+    reply.rel_err = 0.0;
+    for (const std::unique_ptr<ProblemData>& problem : data_->all()) {
+      const int rows = problem->launch_args().rows;
+      const std::string at = data_->all().size() > 1 ? fmt::format(" at {} rows", rows) : "";
+      problem->poison_output();
+      if (const cudaError_t error = kernel->launch(stream_, problem->launch_args());
+          error != cudaSuccess)
+        return failure(context_healthy() ? Outcome::out_of_resources : Outcome::fault,
+                       fmt::format("launch{} refused: {}", at, cudaGetErrorString(error)));
+      if (const cudaError_t error = cudaStreamSynchronize(stream_); error != cudaSuccess)
+        return failure(Outcome::fault,
+                       fmt::format("kernel failed{}: {}", at, cudaGetErrorString(error)));
+      const Verification check = problem->verify();
+      reply.rel_err = std::max(*reply.rel_err, check.rel_err);
+      reply.non_finite += check.non_finite;
+      if (!check.passed(tolerance_)) {
+        reply.outcome = Outcome::wrong_result;
+        reply.message = check.non_finite
+                            ? fmt::format("{} outputs{} are NaN or infinite", check.non_finite, at)
+                            : fmt::format("relative error {:.3g}{} exceeds {:.3g}", check.rel_err,
+                                          at, tolerance_);
+        return reply;
+      }
     }
     TimingOptions timing =
         request.contains("timing") ? timing_from_json(request["timing"]) : timing_;
     if (request.contains("abandon_above_ms"))
       timing.abandon_above_ms = request["abandon_above_ms"].get<double>();
     const Timing t =
-        measure([&](cudaStream_t s) { return kernel->launch(s, data_->launch_args()); }, stream_,
-                timing, flusher_.get());
+        measure([&](cudaStream_t s) { return kernel->launch(s, data_->timed().launch_args()); },
+                stream_, timing, flusher_.get());
     reply.outcome = t.abandoned ? Outcome::slower : Outcome::ok;
     reply.time_ms = t.median_ms;
     reply.launches = t.launches;
@@ -161,8 +169,8 @@ class Session {
   DeviceInfo device_;
   cudaStream_t stream_ = nullptr;
   TimingOptions timing_;
-  std::unique_ptr<ProblemData> data_;
-  std::unique_ptr<ProblemData> recheck_data_;  // drawn with recheck_seed_ at setup
+  std::unique_ptr<RowProblems> data_;
+  std::unique_ptr<RowProblems> recheck_data_;  // drawn with recheck_seed_ at setup
   std::uint64_t recheck_seed_ = 0;
   std::unique_ptr<L2Flusher> flusher_;
 };

@@ -58,12 +58,15 @@ std::string encode_setup(const SetupRequest& r) {
 namespace {
 
 json geometry_to_json(const LaunchGeometry& g) {
-  return {{"grid", g.grid},
-          {"block", g.block},
-          {"smem", g.dynamic_smem_bytes},
-          {"tensor_maps", tensor_maps_to_json(g.tensor_maps)},
-          {"workspace_bytes", g.workspace_bytes},
-          {"cluster", g.cluster}};
+  json message = {{"grid", g.grid},
+                  {"block", g.block},
+                  {"smem", g.dynamic_smem_bytes},
+                  {"tensor_maps", tensor_maps_to_json(g.tensor_maps)},
+                  {"workspace_bytes", g.workspace_bytes},
+                  {"cluster", g.cluster}};
+  if (g.rows.tile_rows > 0)
+    message["row_grid"] = {g.rows.tile_rows, g.rows.tile_row_blocks, g.rows.max_rows};
+  return message;
 }
 
 }  // namespace
@@ -76,6 +79,10 @@ LaunchGeometry geometry_from_run(const json& run_message) {
   geometry.tensor_maps = tensor_maps_from_json(run_message.at("tensor_maps"));
   geometry.workspace_bytes = run_message.at("workspace_bytes");
   geometry.cluster = run_message.at("cluster");
+  if (run_message.contains("row_grid")) {
+    const json& rows = run_message["row_grid"];
+    geometry.rows = {rows.at(0), rows.at(1), rows.at(2)};
+  }
   return geometry;
 }
 

@@ -9,6 +9,7 @@
 //       "tensor_maps": [[tensor (-1: the output), rows, cols, box_rows, box_cols, dtype,
 //                        round_to_tf32], ...],
 //       "workspace_bytes": N, "cluster": N,
+//       "row_grid": [tile_rows, tile_row_blocks, max_rows] (a bucket's kernel: RowGrid),
 //       "finishing": [{"entry": ..., "grid": .., ...: a plan's later kernels}] (optional),
 //       "main_output_offset": N (optional),
 //       "abandon_above_ms": x (optional), "timing": {...} (optional)}

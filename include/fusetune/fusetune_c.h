@@ -74,7 +74,8 @@ void fusetune_free(char* text);
  *   {"canonical": "...", "signature": "...",
  *    "main": {"op": "linear", "m": 1024, "n": 8192, "k": 8192, "transpose_a": false,
  *             "transpose_b": false, "dtype": "fp32", "output_dtype": "fp32"}
- *        (a convolution has "n", "c", "k", "size", "kernel", "stride", "padding",
+ *        (a bucket of row counts, m=lo..hi, also has "m_min": lo, and "m" is hi;
+ *         a convolution has "n", "c", "k", "size", "kernel", "stride", "padding",
  *         "dilation", "output_padding" (3 values each: d, h, w), "groups", "spatial_dims"
  *         in place of m, n, k and the transposes),
  *    "chain": [{"kind": "elementwise", "op": "mul", "operand": "scalar", "scalars": [2.0],

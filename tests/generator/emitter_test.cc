@@ -199,7 +199,8 @@ TEST(GemmSimtEmitter, ConfigStructCarriesShapeTunablesAndGuards) {
   EXPECT_TRUE(contains(code,
                        "struct Config {\n"
                        "  static constexpr int M = 1000, N = 999, K = 77;\n"
-                       "  static constexpr bool A_K_CONTIGUOUS = false, B_K_CONTIGUOUS = false;\n"
+                       "  static constexpr bool A_K_CONTIGUOUS = false, B_K_CONTIGUOUS = false, "
+                       "DYNAMIC_M = false;\n"
                        "  static constexpr int WARPS_M = 2, WARPS_N = 2;\n"
                        "  static constexpr int LANES_M = 4, LANES_N = 8;\n"
                        "  static constexpr bool LANE_N_FASTEST = true;\n"
@@ -233,7 +234,8 @@ TEST(GemmSimtEmitter, EntryIsNamedAfterTheConfigWithItsLaunchBounds) {
   EXPECT_TRUE(contains(source.name, "_occ2"));
   EXPECT_TRUE(contains(source.code,
                        "ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, "
-                       "nullptr, Epilogue{args});"));
+                       "nullptr, Epilogue{args},\n"
+                       "                        ft::row_count<Config>(args));"));
 }
 
 // ---- the epilogue ----

@@ -230,11 +230,12 @@ TEST(GemvSimtSpace, SplitKNameWorkspaceAndSourceCarryTheSplits) {
   EXPECT_NE(source.code.find("PARTIAL_FLOATS = 128"), std::string::npos);
   EXPECT_NE(source.code.find("float* __restrict__ workspace)"), std::string::npos);
   EXPECT_NE(source.code.find("ft::gemv_simt<Config>(args.tensors[0], args.tensors[1], args.out, "
-                             "workspace, Epilogue{args});"),
+                             "workspace, Epilogue{args},\n"
+                             "                        ft::row_count<Config>(args));"),
             std::string::npos);
   const KernelSource unsplit = generate(spec, rows(1, 8, 2, 4, 4));
   EXPECT_EQ(unsplit.launch.workspace_bytes, 0u);
-  EXPECT_NE(unsplit.code.find("args.out, nullptr, Epilogue{args});"), std::string::npos);
+  EXPECT_NE(unsplit.code.find("args.out, nullptr, Epilogue{args},\n"), std::string::npos);
 }
 
 TEST(GemvSimtSpace, PartialTilesAreAFloat4PerFinisherInWholeWarps) {
@@ -256,7 +257,8 @@ TEST(GemvSimtEmitter, ConfigStructCarriesShapeTunablesChunkAndGuards) {
   // 4 groups of k x 8 loads: a step of 32; the chunk covers K (300) rounded up to steps.
   EXPECT_NE(code.find("struct Config {\n"
                       "  static constexpr int M = 5, N = 998, K = 300;\n"
-                      "  static constexpr bool A_K_CONTIGUOUS = false, B_K_CONTIGUOUS = false;\n"
+                      "  static constexpr bool A_K_CONTIGUOUS = false, B_K_CONTIGUOUS = false, "
+                      "DYNAMIC_M = false;\n"
                       "  static constexpr int BLOCK_M = 3, WARPS = 4;\n"
                       "  static constexpr int COLUMN_THREADS = 32;\n"
                       "  static constexpr int UNROLL = 8, VEC = 2;\n"

@@ -175,6 +175,40 @@ class SpecText(unittest.TestCase):
         self.assertIn("stride must be an int or 2 ints", str(caught.exception))
 
 
+class SymbolicRows(unittest.TestCase):
+    """A GEMM whose rows torch.compile traces as a symbol (dynamic=True) is written with
+    ROWS for m: each call fills in its rows, and while tracing the shapes that follow the rows
+    take the symbol, so that one graph serves every batch size."""
+
+    SPEC = "linear(m=@rows, n=96, k=64) -> add(row) -> mul(tensor) -> relu"
+
+    def test_a_call_fills_in_its_rows(self):
+        from fusetune.torch import _specs
+        self.assertEqual(_specs.linear(_specs.ROWS, 96, 64, torch.float32, True, "relu"),
+                         "linear(m=@rows, n=96, k=64) -> bias -> relu")
+        self.assertEqual(_specs.at_rows(self.SPEC, 37),
+                         "linear(m=37, n=96, k=64) -> add(row) -> mul(tensor) -> relu")
+        plain = "linear(m=5, n=96, k=64)"
+        self.assertEqual(_specs.at_rows(plain, 37), plain)
+
+    def test_while_tracing_the_shapes_that_follow_the_rows_take_the_symbol(self):
+        from fusetune.torch import _op
+        rows = object()  # what torch.compile's symbol stands for here: no number
+        description = _op._symbolic_rows(self.SPEC, rows)
+        self.assertEqual([t.shape for t in description.tensors],
+                         [(rows, 64), (96, 64), (rows,), (rows, 96)])
+        self.assertEqual(description.output_shape, (rows, 96))
+        self.assertEqual(_op.updated_indices(self.SPEC), ())
+        self.assertTrue(_op.keeps_rows(self.SPEC))
+
+    def test_a_concrete_call_of_a_rows_spec_checks_its_own_shapes(self):
+        with ft._recording() as calls:
+            out = ft.fused(self.SPEC, meta(37, 64), meta(96, 64), meta(37), meta(37, 96))
+        self.assertEqual(tuple(out.shape), (37, 96))
+        ((_, spec, _, _),) = calls
+        self.assertEqual(spec, "linear(m=37, n=96, k=64) -> add(row) -> mul(tensor) -> relu")
+
+
 class Tune(unittest.TestCase):
     def test_a_function_without_fusetune_calls_warns_that_nothing_was_tuned(self):
         with self.assertWarns(fusetune.FusetuneWarning) as caught:

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 import fusetune
 import fusetune.torch as ft
+from fusetune.torch import _op
 
 CUDA = torch.cuda.is_available()
 HAS_CUSTOM_OP = hasattr(torch.library, "custom_op")
@@ -392,6 +393,69 @@ class Tune(unittest.TestCase):
                 fusetune.set_database(None)
 
 
+@unittest.skipUnless(CUDA and HAS_CUSTOM_OP, "needs a CUDA GPU and torch.library.custom_op")
+class Buckets(unittest.TestCase):
+    """A bucket of row counts, tuned once, serves every batch size in its range: each loads the
+    bucket's kernel without compiling, eager or under torch.compile(dynamic=True), whose one
+    graph serves them all."""
+
+    BUCKET = "linear(m=17..64, n=96, k=64) -> bias -> gelu -> mul(0.5)"
+
+    def setUp(self):
+        torch.manual_seed(3)
+        self.directory = tempfile.TemporaryDirectory()
+        fusetune.set_database(os.path.join(self.directory.name, "tuning.db"))
+        _op.forget_kernels()  # kernels loaded from another database
+        report = fusetune.shared_library(0).tune(self.BUCKET, "fp32", max_candidates=4,
+                                                 progress=False)
+        self.config = report["config"]
+        # Every NVRTC compile from here on leaves its source in this folder.
+        self.dump = os.path.join(self.directory.name, "compiled")
+        os.makedirs(self.dump)
+        os.environ["FUSETUNE_DUMP"] = self.dump
+
+    def tearDown(self):
+        os.environ.pop("FUSETUNE_DUMP", None)
+        fusetune.set_database(None)
+        self.directory.cleanup()
+
+    def compiled_sources(self):
+        return os.listdir(self.dump)
+
+    def test_every_batch_size_in_the_bucket_loads_its_kernel_without_compiling(self):
+        block = Block().cuda()
+        w, b = block.layer.weight, block.layer.bias
+        for m in (17, 33, 40, 64):
+            x = randn(m, 64)
+            spec = f"linear(m={m}, n=96, k=64) -> bias -> gelu -> mul(0.5)"
+            kernel = fusetune.shared_library(0).load(spec, "fp32")
+            self.assertTrue(kernel.tuned, spec)
+            self.assertEqual(kernel.config, self.config)
+            got = ft.linear(x, w, b, epilogue="gelu -> mul(0.5)", precision="fp32")
+            want = F.gelu(F.linear(x.double(), w.double(), b.double())) * 0.5
+            self.assertEqual(got.shape, (m, 96))
+            self.assertLess(rel_error(got, want), 1e-5, m)
+        self.assertEqual(self.compiled_sources(), [])
+
+    def test_a_dynamic_compile_serves_every_batch_size_with_one_graph(self):
+        graphs = []
+
+        def counting(graph, inputs):
+            graphs.append(graph)
+            return graph.forward
+
+        block = Block().cuda()
+        compiled = torch.compile(block, backend=counting, dynamic=True, fullgraph=True)
+        for m in (20, 37, 64, 45):
+            x = randn(m, 64)
+            want = F.gelu(F.linear(x.double(), block.layer.weight.double(),
+                                   block.layer.bias.double())) * 0.5
+            got = compiled(x)
+            self.assertEqual(got.shape, (m, 96))
+            self.assertLess(rel_error(got, want), 1e-5, m)
+        self.assertEqual(len(graphs), 1, "a new batch size traced a new graph")
+        self.assertEqual(self.compiled_sources(), [])
+
 
 class _FreshDatabase(unittest.TestCase):
     def setUp(self):
@@ -434,6 +498,7 @@ class ProductionMode(_FreshDatabase):
         self.assertIn('fusetune tune "linear(m=64, n=80, k=32) -> relu"', str(caught.exception))
         fusetune.Library(self.database).load("linear(m=64, n=80, k=32) -> relu")  # compiles
         self.assertFalse(library.load("linear(m=64, n=80, k=32) -> relu").tuned)
+
 
 if __name__ == "__main__":
     unittest.main()

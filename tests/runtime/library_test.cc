@@ -1,5 +1,6 @@
 // The public API end to end on a GPU: tune into a fresh database, load, launch, check against
 // the fp64 reference; warm loads compile nothing; untuned specs load with a warning.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -100,6 +101,53 @@ TEST_F(LibraryTest, TunedSpecLoadsItsWinnerWithoutCompilingAndComputesTheSpec) {
   const Verification v = run(*kernel.value(), kSpec);
   EXPECT_EQ(v.non_finite, 0);
   EXPECT_LE(v.rel_err, 1e-5);
+}
+
+// A bucket of row counts tuned beside kSpec (m=256 of the same chain): a call of any other row
+// count in the bucket loads the bucket's kernel without compiling, one module for all of them,
+// and computes its own rows; m=256, tuned on its own, keeps its own winner.
+TEST_F(LibraryTest, ACallInATunedBucketLoadsTheBucketsKernelWithoutCompiling) {
+  tune_into_database();
+  constexpr const char* kBucket =
+      "linear(m=129..256, n=512, k=128) -> bias -> mul(2.0) -> leaky_relu(0.1)";
+  std::string bucket_winner;
+  {
+    const auto db = cache::Database::open(database_);
+    TuneOptions options;
+    options.max_candidates = 6;
+    const TuneReport report = tune(parse_spec(kBucket), *db, options);
+    ASSERT_TRUE(report.winner.has_value()) << "the bucket's sweep found no winner";
+    bucket_winner = report.winner->name;
+  }
+  Result<std::unique_ptr<Library>> library = Library::open(options());
+  ASSERT_TRUE(library.ok()) << library.status().message();
+  const std::uint64_t compiles = nvrtc_compile_count();
+  for (const int m : {200, 129, 131, 255, 200}) {
+    const std::string spec =
+        fmt::format("linear(m={}, n=512, k=128) -> bias -> mul(2.0) -> leaky_relu(0.1)", m);
+    SCOPED_TRACE(spec);
+    Result<std::shared_ptr<const Kernel>> kernel = library.value()->load(spec);
+    ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+    EXPECT_TRUE(kernel.value()->tuned());
+    EXPECT_EQ(kernel.value()->config(), bucket_winner);
+    EXPECT_EQ(kernel.value()->output_shape(), (std::vector<std::int64_t>{m, 512}));
+    for (int launch = 0; launch < 2; ++launch) {
+      const Verification v = run(*kernel.value(), spec);
+      EXPECT_EQ(v.non_finite, 0);
+      EXPECT_LE(v.rel_err, 1e-5);
+    }
+  }
+  EXPECT_EQ(nvrtc_compile_count(), compiles) << "a call in a tuned bucket compiled";
+  EXPECT_TRUE(warnings_.empty()) << warnings_.front();
+
+  Result<std::shared_ptr<const Kernel>> own = library.value()->load(kSpec);
+  ASSERT_TRUE(own.ok()) << own.status().message();
+  EXPECT_EQ(
+      own.value()->config(),
+      cache::Database::open(database_)->find_tunings(parse_spec(kSpec).signature()).front().winner)
+      << "an exact tuning wins over the bucket";
+  // A bucket is tuned, not loaded: a call names its rows.
+  EXPECT_EQ(library.value()->load(kBucket).status().code(), StatusCode::invalid_argument);
 }
 
 // A team's results shipped as a read-only system database under an empty user one, its cubins

@@ -1,5 +1,6 @@
 // Which configuration serves a load, as a specification, on a made-up GPU (no GPU needed): the
-// tuned winner, else the nearest tuned shape's, else the default; and a stored winner that the
+// tuned winner, else the winner of a tuned bucket that holds the rows (the narrowest), else the
+// nearest tuned shape's, else the default; and a stored winner that the
 // generator refuses (a damaged database, a forged import) is never generated: the spec is served
 // as if untuned, with a warning that names the spec, the tunable and the database.
 #include "runtime/served_config.h"
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "generator/generator.h"
 #include "generator/spec_parser.h"
 #include "runtime/tuning_key.h"
 
@@ -122,6 +124,58 @@ TEST_F(ServedConfigTest, ANeighbourWhoseStoredWinnerIsRefusedIsNotBorrowed) {
     EXPECT_TRUE(served.neighbour.empty()) << key;
     EXPECT_EQ(served.candidate.name, default_candidate(spec, gpu_.limits, Precision::fp32).name);
   }
+}
+
+// ---- buckets of row counts ----
+
+constexpr const char* kBucket = "linear(m=513..1024, n=1024, k=1024) -> bias -> relu";
+constexpr const char* kWideBucket = "linear(m=1..1024, n=1024, k=1024) -> bias -> relu";
+constexpr const char* kCall = "linear(m=700, n=1024, k=1024) -> bias -> relu";
+
+TEST_F(ServedConfigTest, ACallInATunedBucketGetsTheBucketsWinnerAndItsKernelSpec) {
+  const Spec bucket = parse_spec(kBucket);
+  const Candidate winner = search_space(bucket, gpu_.limits, Precision::fp32).at(2);
+  store_winner(kBucket, winner.name, config_json(winner.config));
+  const ServedConfig served = serve(kCall);
+  ASSERT_TRUE(served.tuning.has_value()) << "a bucket's winner is a tuned one";
+  ASSERT_TRUE(served.bucket.has_value());
+  EXPECT_EQ(*served.bucket, bucket);
+  EXPECT_EQ(served.candidate.config, winner.config);
+  EXPECT_TRUE(served.neighbour.empty());
+  // The kernel generated for the bucket takes the call's rows at launch.
+  const KernelSource source = generate(*served.bucket, served.candidate.config);
+  EXPECT_NE(source.code.find("DYNAMIC_M = true"), std::string::npos);
+  EXPECT_EQ(source.launch.rows.max_rows, 1024);
+  // Rows outside the range are not the bucket's.
+  EXPECT_FALSE(serve("linear(m=512, n=1024, k=1024) -> bias -> relu").bucket.has_value());
+}
+
+TEST_F(ServedConfigTest, AnExactTuningBeatsTheBucketAndTheBucketBeatsANeighbour) {
+  const Spec bucket = parse_spec(kBucket);
+  const Candidate in_bucket = search_space(bucket, gpu_.limits, Precision::fp32).at(1);
+  store_winner(kBucket, in_bucket.name, config_json(in_bucket.config));
+  const Spec neighbour = parse_spec("linear(m=700, n=1024, k=2048) -> bias -> relu");
+  const Candidate near = search_space(neighbour, gpu_.limits, Precision::fp32).at(4);
+  store_winner(neighbour.canonical(), near.name, config_json(near.config));
+  EXPECT_EQ(serve(kCall).candidate.config, in_bucket.config) << "the bucket, not the neighbour";
+  EXPECT_TRUE(serve(kCall).neighbour.empty());
+
+  const Spec call = parse_spec(kCall);
+  const Candidate own = search_space(call, gpu_.limits, Precision::fp32).at(3);
+  store_winner(kCall, own.name, config_json(own.config));
+  const ServedConfig served = serve(kCall);
+  EXPECT_EQ(served.candidate.config, own.config);
+  EXPECT_FALSE(served.bucket.has_value()) << "a shape tuned on its own keeps its own winner";
+}
+
+TEST_F(ServedConfigTest, TheNarrowestTunedBucketServes) {
+  const Spec wide = parse_spec(kWideBucket), narrow = parse_spec(kBucket);
+  const Candidate wide_winner = search_space(wide, gpu_.limits, Precision::fp32).at(0);
+  const Candidate narrow_winner = search_space(narrow, gpu_.limits, Precision::fp32).at(5);
+  store_winner(kWideBucket, wide_winner.name, config_json(wide_winner.config));
+  store_winner(kBucket, narrow_winner.name, config_json(narrow_winner.config));
+  EXPECT_EQ(*serve(kCall).bucket, narrow);
+  EXPECT_EQ(*serve("linear(m=3, n=1024, k=1024) -> bias -> relu").bucket, wide);
 }
 
 }  // namespace

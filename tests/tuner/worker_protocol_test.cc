@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "fusetune/status.h"
+#include "generator/spec_parser.h"
 #include "tests/tuner/outcome_printer.h"
 #include "tuner/outcome.h"
+#include "tuner/row_problems.h"
 
 namespace fusetune {
 namespace {
@@ -221,6 +223,21 @@ TEST(WorkerProtocol, TheWholeLaunchGeometryRoundTrips) {
   EXPECT_EQ(geometry_from_run(json::parse(encode_run(request))), request.geometry);
   request.geometry.cluster = 2;  // the worker trims a cluster kernel's grid as the tuner would
   EXPECT_EQ(geometry_from_run(json::parse(encode_run(request))), request.geometry);
+  request.geometry.rows = {.tile_rows = 64, .tile_row_blocks = 32, .max_rows = 4096};  // a bucket's
+  EXPECT_EQ(geometry_from_run(json::parse(encode_run(request))), request.geometry);
+}
+
+TEST(VerifiedRows, ABucketIsVerifiedAtItsLowEndAnOddMiddleAndItsTop) {
+  EXPECT_EQ(verified_rows(parse_spec("linear(m=2049..4096, n=8, k=8)").main),
+            (std::vector<std::int64_t>{2049, 3073, 4096}));
+  EXPECT_EQ(verified_rows(parse_spec("linear(m=1..16, n=8, k=8)").main),
+            (std::vector<std::int64_t>{1, 9, 16}));
+  EXPECT_EQ(verified_rows(parse_spec("linear(m=4..5, n=8, k=8)").main),
+            (std::vector<std::int64_t>{4, 5}));
+  EXPECT_EQ(verified_rows(parse_spec("linear(m=1..2, n=8, k=8)").main),
+            (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(verified_rows(parse_spec("linear(m=1000, n=8, k=8)").main),
+            (std::vector<std::int64_t>{1000}));
 }
 
 }  // namespace fusetune

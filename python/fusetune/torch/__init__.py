@@ -14,10 +14,14 @@ updates batch_norm's running statistics), which torch.compile traces without a g
 (PyTorch 2.4 and later). They are differentiable: the backward pass runs PyTorch's
 own ops on the spec (it recomputes the forward chain), not a fused kernel.
 
-Precision: by default "auto", the fastest tuned precision whose measured error stays at fp32
-level (relative error 1e-5): exact fp32 or 3xTF32 tensor cores for fp32 tensors. Pass
-`precision=` per call, or set_precision() for the process; $FUSETUNE_PRECISION and
-$FUSETUNE_TOLERANCE set the starting default.
+Precision: by default "torch", what PyTorch itself would compute the call's main op at, as the
+program has set PyTorch's switches when the call runs: where PyTorch would use TF32 tensor cores
+(fp32 convolutions by default; matmuls after torch.backends.cuda.matmul.fp32_precision = "tf32"
+or torch.set_float32_matmul_precision("high")), "auto" within TF32's error (5e-4), which
+lets the fastest of TF32, 3xTF32 and fp32 win; elsewhere "auto" at fp32 level (1e-5): exact
+fp32 or 3xTF32. Pass `precision=` or `tolerance=` per call, or set_precision() for the process
+("auto" for fp32 level everywhere); $FUSETUNE_PRECISION and $FUSETUNE_TOLERANCE set the
+starting default. tune() reports what each call asked for and why.
 """
 
 import contextlib
@@ -31,8 +35,13 @@ from fusetune._library import describe, set_database, shared_library
 from fusetune.torch import _op, _specs
 from fusetune.torch._checks import check_main_operands
 from fusetune.torch._reference import evaluate as _evaluate
+from fusetune.torch._torch_precision import allows_tf32 as _allows_tf32
+from fusetune.torch._torch_precision import kind_of as _kind_of
 
-PRECISIONS = ("auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", "")
+PRECISIONS = ("torch", "auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", "")
+# The tolerance "torch" gives auto where PyTorch would use TF32: TF32's own default, which
+# admits TF32 (typically 3e-4 at K in the thousands) and everything more accurate.
+TF32_TOLERANCE = 5e-4
 
 
 def _invalid(message):
@@ -52,26 +61,39 @@ def _checked_precision(precision, tolerance, where):
     return precision, tolerance
 
 
-_precision, _tolerance = _checked_precision(os.environ.get("FUSETUNE_PRECISION", "auto"),
+_precision, _tolerance = _checked_precision(os.environ.get("FUSETUNE_PRECISION", "torch"),
                                             os.environ.get("FUSETUNE_TOLERANCE", "0"),
                                             "$FUSETUNE_PRECISION / $FUSETUNE_TOLERANCE")
-_recorded = None  # while tune() records: the calls seen, {(device, spec, precision, tol): None}
+_recorded = None  # while tune() records: the calls seen, {(device, spec, precision, tol): why}
 
 
-def set_precision(precision="auto", tolerance=None):
-    """Sets the precision calls use when they pass none: "fp32", "3xtf32", "tf32", "bf16",
-    "fp16", "auto", or "" (each spec's native precision); `tolerance` bounds auto's error
-    (None: its default, 1e-5 for fp32 outputs)."""
+def set_precision(precision="torch", tolerance=None):
+    """Sets the precision calls use when they pass none: "torch" (what PyTorch would use, see
+    the module's help), "auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", or "" (each spec's
+    native precision); `tolerance` bounds auto's error (None: its default, 1e-5 for fp32
+    outputs)."""
     global _precision, _tolerance
     _precision, _tolerance = _checked_precision(precision or "", tolerance, "set_precision")
     _op.forget_kernels()
 
 
-def _settings(precision, tolerance):
+def _reads_fp32(spec):
+    return "dtype=bf16" not in spec and "dtype=fp16" not in spec
+
+
+def _settings_and_reason(spec, precision, tolerance):
+    """The precision and tolerance a call of `spec` loads with, and why (for tune's report)."""
     if precision is None:
-        return _precision, _tolerance if tolerance is None else \
-            _checked_precision(_precision, tolerance, "tolerance")[1]
-    return _checked_precision(precision, tolerance, "precision")
+        precision = _precision
+        if tolerance is None:
+            tolerance = _tolerance
+    precision, tolerance = _checked_precision(precision, tolerance, "precision")
+    if precision != "torch":
+        return precision, tolerance, "asked for"
+    if tolerance or not _reads_fp32(spec):
+        return "auto", tolerance, "asked for" if tolerance else "16-bit inputs"
+    tf32, why = _allows_tf32(torch, _kind_of(spec))
+    return "auto", TF32_TOLERANCE if tf32 else 0.0, f"as PyTorch would: {why}"
 
 
 def fused(spec, *tensors, precision=None, tolerance=None):
@@ -79,7 +101,7 @@ def fused(spec, *tensors, precision=None, tolerance=None):
     lists them (fusetune.describe(spec).tensors), and returns the new output tensor. Tensors
     the description marks `updated` (batch_norm's running statistics in training mode) are
     updated in place, as nn.BatchNorm updates its own."""
-    precision, tolerance = _settings(precision, tolerance)
+    precision, tolerance, reason = _settings_and_reason(spec, precision, tolerance)
     for i, tensor in enumerate(tensors):  # the op's dispatcher would refuse it less clearly
         if not isinstance(tensor, torch.Tensor):
             name = describe(spec).tensors[i].name if i < len(describe(spec).tensors) else i
@@ -87,7 +109,8 @@ def fused(spec, *tensors, precision=None, tolerance=None):
                                   "invalid_argument")
     if _recorded is not None:
         output = _op.placeholder(spec, tensors)
-        _recorded[(tensors[0].device.index or 0, spec, precision, tolerance)] = None
+        _recorded[(tensors[0].device.index or 0, _specs.at_rows(spec, tensors[0].shape[0]),
+                   precision, tolerance)] = reason
         return output
     if tensors and tensors[0].device.type == "meta":  # shape inference: nothing to run
         return _op.placeholder(spec, tensors)
@@ -125,8 +148,9 @@ def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, to
         raise InvalidArgument(f"linear: weight has shape {tuple(weight.shape)} but x's last "
                               f"dimension is {k}: weight must be [out_features, {k}]",
                               "invalid_argument")
-    spec = _specs.linear(m, weight.shape[0], k, x.dtype, bias is not None,
-                         _specs.hashable(epilogue or ""))
+    # Symbolic rows (torch.compile, dynamic=True) leave m to each call: one graph for every size.
+    spec = _specs.linear(m if isinstance(m, int) else _specs.ROWS, weight.shape[0], k, x.dtype,
+                         bias is not None, _specs.hashable(epilogue or ""))
     if not x.is_contiguous():
         raise InvalidArgument(f"x is not contiguous (strides {x.stride()}); fusetune kernels "
                               "read row-major tensors: pass x.contiguous()", "invalid_argument")
@@ -210,10 +234,12 @@ def tune(function, *inputs, precision=None, tolerance=None, force=False, max_can
          progress=True):
     """Tunes every fused call `function(*inputs)` makes (a module or any callable), into the
     database, and returns a report per spec (a dict: spec, precision, config, time_ms, rel_err,
-    from_cache, tuning_seconds). `function` runs once under torch.no_grad with its fused
-    calls recorded, not launched: their outputs are uninitialised. A spec tuned before is
-    recalled unless `force`; `max_candidates` > 0 bounds each sweep; `precision` and
-    `tolerance` override those of the calls."""
+    from_cache, tuning_seconds, and `asked`: the precision and tolerance the call loads with
+    and why, e.g. "as PyTorch would: torch.backends.cudnn.conv.fp32_precision is 'tf32'").
+    `function` runs once under torch.no_grad with its fused calls recorded, not launched:
+    their outputs are uninitialised. A spec tuned before is recalled unless `force`;
+    `max_candidates` > 0 bounds each sweep; `precision` and `tolerance` override those of the
+    calls."""
     with _recording() as calls, torch.no_grad():
         function(*inputs)
     if not calls:
@@ -221,12 +247,16 @@ def tune(function, *inputs, precision=None, tolerance=None, force=False, max_can
                       "(is it the model that calls fusetune.torch?)", FusetuneWarning,
                       stacklevel=2)
     reports = []
-    for device, spec, call_precision, call_tolerance in calls:
-        chosen = (precision, tolerance) if precision is not None else \
-            (call_precision, call_tolerance)
-        reports.append(shared_library(device).tune(
-            spec, chosen[0] or None, chosen[1] or None, force=force,
-            max_candidates=max_candidates, progress=progress))
+    for (device, spec, call_precision, call_tolerance), reason in calls.items():
+        if precision is not None:
+            call_precision, call_tolerance, reason = _settings_and_reason(spec, precision,
+                                                                          tolerance)
+        report = shared_library(device).tune(
+            spec, call_precision or None, call_tolerance or None, force=force,
+            max_candidates=max_candidates, progress=progress)
+        report["asked"] = {"precision": call_precision or "native", "tolerance": call_tolerance,
+                           "because": reason}
+        reports.append(report)
     _op.forget_kernels()
     return reports
 

@@ -10,13 +10,14 @@ copies of those tensors and returns them after the output; the call then copies 
 PyTorch refuses autograd formulas for ops declared to mutate their inputs, and this is the form
 its own functionalization gives batch_norm, so torch.compile sees every write."""
 
+import dataclasses
 import threading
 from typing import List
 
 import torch
 
-from fusetune._library import describe, shared_library
-from fusetune.torch import _reference
+from fusetune._library import TensorInfo, describe, shared_library
+from fusetune.torch import _reference, _specs
 from fusetune.torch._checks import DTYPES, check_tensors
 
 _kernels = {}
@@ -59,15 +60,42 @@ def plain_eager_call(tensors):
     return all(type(t) in _PLAIN for t in tensors)
 
 
+def _symbolic_rows(spec, rows):
+    """The description of a spec written with ROWS for `rows`, a symbol of torch.compile: its
+    shapes with `rows` where they follow the rows (the dims that differ between the spec at 2
+    and at 3 rows), so that neither the checks nor the output fix the batch size."""
+    two, three = describe(_specs.at_rows(spec, 2)), describe(_specs.at_rows(spec, 3))
+
+    def shape(a, b):
+        return tuple(rows if x != y else x for x, y in zip(a, b))
+
+    return dataclasses.replace(
+        two,
+        tensors=tuple(TensorInfo(t.name, shape(t.shape, u.shape), t.dtype, t.updated)
+                      for t, u in zip(two.tensors, three.tensors)),
+        output_shape=shape(two.output_shape, three.output_shape))
+
+
+def _described(spec, tensors):
+    """The description of `spec` as `tensors` call it: a spec written with ROWS takes the rows
+    of x (tensors[0]), concrete or symbolic."""
+    if _specs.ROWS not in spec:
+        return describe(spec)
+    rows = tensors[0].shape[0]
+    return describe(_specs.at_rows(spec, rows)) if isinstance(rows, int) else \
+        _symbolic_rows(spec, rows)
+
+
 def placeholder(spec, tensors):
     """What launch() returns, checked the same way but uninitialised: nothing runs."""
-    description = describe(spec)
+    description = _described(spec, tensors)
     check_tensors(description, tensors)
     return _empty_output(description, tensors[0])
 
 
 def launch(spec, precision, tolerance, tensors):
     """Runs `spec` on `tensors` now and returns its new output tensor."""
+    spec = _specs.at_rows(spec, tensors[0].shape[0])
     description = describe(spec)
     check_tensors(description, tensors)
     out = _empty_output(description, tensors[0])
@@ -87,8 +115,10 @@ def _constant_while_compiling(function):
 
 @_constant_while_compiling
 def updated_indices(spec):
-    """Where the tensors `spec`'s kernel also writes are among its tensors: a tuple of ints."""
-    return tuple(i for i, info in enumerate(describe(spec).tensors) if info.updated)
+    """Where the tensors `spec`'s kernel also writes are among its tensors: a tuple of ints
+    (the same at any rows of a spec written with ROWS)."""
+    return tuple(i for i, info in enumerate(describe(_specs.at_rows(spec, 2)).tensors)
+                 if info.updated)
 
 
 @_constant_while_compiling
@@ -96,7 +126,7 @@ def keeps_rows(spec):
     """Whether the output of a GEMM spec still has the main op's rows first: no reduction
     combined them (a softmax over dim 0 keeps them as rows)."""
     return all(0 not in e["dims"] or e["in_shape"] == e["out_shape"]
-               for e in describe(spec).chain if e["kind"] == "reduction")
+               for e in describe(_specs.at_rows(spec, 2)).chain if e["kind"] == "reduction")
 
 
 def _replaced(tensors, indices, values):
@@ -109,7 +139,7 @@ def _replaced(tensors, indices, values):
 def gradients(spec, tensors, wanted, grad):
     """The gradients of `spec`'s output with respect to the tensors flagged in `wanted` (None
     for the others), from PyTorch's own ops on the spec's reference."""
-    description = describe(spec)
+    description = _described(spec, tensors)
     # The reference updates running statistics as the forward kernel did: on copies, so that
     # they are updated once.
     indices = updated_indices(spec)

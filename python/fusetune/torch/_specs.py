@@ -4,6 +4,17 @@ cached, since a model asks for the same few specs on every call."""
 
 import functools
 
+# Written for m in a GEMM's spec whose rows torch.compile traces as a symbol (dynamic=True): the
+# op fills in the rows of each call (at_rows), so that one graph serves every batch size and each
+# size loads its kernel (a tuned bucket's, without compiling) when it runs.
+ROWS = "@rows"
+
+
+def at_rows(spec, rows):
+    """`spec` with the rows of a call in place of ROWS; `spec` itself where it has none."""
+    return spec.replace(f"m={ROWS}", f"m={int(rows)}", 1) if ROWS in spec else spec
+
+
 _DTYPE_NAMES = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}
 
 
@@ -44,6 +55,7 @@ def per_dimension(value, dims, name):
 
 @functools.lru_cache(maxsize=1024)
 def linear(m, n, k, dtype, has_bias, epilogue):
+    """`m`: an int, or ROWS for rows torch.compile traces as a symbol."""
     head = f"linear(m={m}, n={n}, k={k}{_dtype_argument(dtype)})"
     return head + (" -> bias" if has_bias else "") + chain(epilogue)
 

@@ -21,7 +21,20 @@ struct LaunchArgs {
   const float* tensors[kMaxTensors];  // main-op inputs first, then epilogue operands
   float* out;
   float scalars[kMaxScalars];
+  int rows;  // the rows of x and of the output in this launch (a GEMM's M)
 };
+
+// The rows a GEMM kernel computes: its Config's M, a constant, or with DYNAMIC_M (a bucket's
+// kernel, whose M is the bucket's top) the launch's. Constant M keeps the index arithmetic of a
+// kernel tuned for one shape folded at compile time.
+template <class C>
+__device__ __forceinline__ int row_count(const LaunchArgs& args) {
+  if constexpr (C::DYNAMIC_M) {
+    return args.rows;
+  } else {
+    return C::M;
+  }
+}
 
 // 16-bit storage types. Arithmetic is in fp32: values are widened on load and rounded to
 // nearest on store.
@@ -348,6 +361,8 @@ __device__ __forceinline__ void mma_16bit<fp16>(float (&d)[4], const unsigned (&
 //
 // Tunables (a Config struct; generator/gemm_mma_space.cc holds their ranges):
 //   M, N, K                 problem shape
+//   DYNAMIC_M               a bucket's kernel: M is the most rows, and a launch's come at run
+//                           time (row_count in common.cuh); requires GUARD_M
 //   A_K_CONTIGUOUS, B_K_CONTIGUOUS
 //   WARPS_M, WARPS_N        warps per block along M and N             64..256 threads
 //   MMA_TILES_M, _N         16x8 MMA tiles per warp along M and N     warp tile 16·TM x 8·TN
@@ -389,6 +404,8 @@ struct GemmMmaShape {
   static_assert(ELEMENT_BYTES == 4 || C::MMA_TILES_N % 2 == 0,
                 "ldmatrix loads the B fragments of two MMA tiles at once");
   static_assert(C::GUARD_M || C::M % BM == 0, "an unguarded M edge needs M % BM == 0");
+  static_assert(!C::DYNAMIC_M || (C::GUARD_M && C::A_K_CONTIGUOUS),
+                "rows that vary by launch are guarded, and x is [M, K] (its stride is K)");
   static_assert(C::GUARD_N || C::N % BN == 0, "an unguarded N edge needs N % BN == 0");
   static_assert(C::GUARD_K || C::K % C::BK == 0, "an unguarded K edge needs K % BK == 0");
 };
@@ -590,9 +607,11 @@ __device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_T
   }
 }
 
+// `rows`: row_count<C>(args), the rows of A and of the output.
 template <class C, class T, class Out, class Epilogue>
 __device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __restrict__ b,
-                                         Out* __restrict__ out, const Epilogue& epilogue) {
+                                         Out* __restrict__ out, const Epilogue& epilogue,
+                                         const int rows) {
   using S = GemmMmaShape<C, T>;
   using Fragments = typename select_type<S::ELEMENT_BYTES == 4, MmaFragmentsTf32<C, S>,
                                          MmaFragments16Bit<C, S, T>>::type;
@@ -609,9 +628,9 @@ __device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __res
   const int warp_m0 = warp % C::WARPS_M * S::WM;
   const int warp_n0 = warp / C::WARPS_M * S::WN;
   // One block per output tile, M fastest (see gemm_simt.cuh).
-  constexpr int M_TILES = (C::M + S::BM - 1) / S::BM;
-  const int m_block = static_cast<int>(blockIdx.x % M_TILES) * S::BM;
-  const int n_block = static_cast<int>(blockIdx.x / M_TILES) * S::BN;
+  const int m_tiles = (rows + S::BM - 1) / S::BM;
+  const int m_block = static_cast<int>(blockIdx.x % m_tiles) * S::BM;
+  const int n_block = static_cast<int>(blockIdx.x / m_tiles) * S::BN;
 
   auto fill_stage = [&](int stage, int k_tile) {
     const int k0 = k_tile * C::BK;
@@ -619,10 +638,10 @@ __device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __res
     const unsigned bs = b_smem + stage * S::B_STAGE * S::ELEMENT_BYTES;
     if constexpr (C::A_K_CONTIGUOUS)
       fill_tile<S::BM, C::BK, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_M, C::GUARD_K>(
-          as, a, m_block, k0, C::M, C::K, tid);
+          as, a, m_block, k0, rows, C::K, tid);
     else
       fill_tile<C::BK, S::BM, S::A_PITCH, C::VEC_A, S::THREADS, C::GUARD_K, C::GUARD_M>(
-          as, a, k0, m_block, C::K, C::M, tid);
+          as, a, k0, m_block, C::K, rows, tid);
     if constexpr (C::B_K_CONTIGUOUS)
       fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
           bs, b, n_block, k0, C::N, C::K, tid);
@@ -640,7 +659,7 @@ __device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __res
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int m = m_block + warp_m0 + mt * 16 + g + 8 * half;
-      if (C::GUARD_M && m >= C::M) continue;
+      if (C::GUARD_M && m >= rows) continue;
       Out* row = out + static_cast<long long>(m) * C::N;
 #pragma unroll
       for (int nt = 0; nt < C::MMA_TILES_N; ++nt)

@@ -21,7 +21,20 @@ struct LaunchArgs {
   const float* tensors[kMaxTensors];  // main-op inputs first, then epilogue operands
   float* out;
   float scalars[kMaxScalars];
+  int rows;  // the rows of x and of the output in this launch (a GEMM's M)
 };
+
+// The rows a GEMM kernel computes: its Config's M, a constant, or with DYNAMIC_M (a bucket's
+// kernel, whose M is the bucket's top) the launch's. Constant M keeps the index arithmetic of a
+// kernel tuned for one shape folded at compile time.
+template <class C>
+__device__ __forceinline__ int row_count(const LaunchArgs& args) {
+  if constexpr (C::DYNAMIC_M) {
+    return args.rows;
+  } else {
+    return C::M;
+  }
+}
 
 // 16-bit storage types. Arithmetic is in fp32: values are widened on load and rounded to
 // nearest on store.
@@ -281,6 +294,8 @@ __device__ __forceinline__ bool reduce_split_k(float* acc, float* __restrict__ p
 //
 // Tunables (a Config struct; generator/gemm_simt_space.cc holds their ranges):
 //   M, N, K            problem shape (compile-time: a kernel is tuned for one shape)
+//   DYNAMIC_M          a bucket's kernel: M is the most rows, and a launch's come at run time
+//                      (row_count in common.cuh); requires GUARD_M
 //   A_K_CONTIGUOUS     A stored [M,K] (true) or [K,M]
 //   B_K_CONTIGUOUS     B stored [N,K] (true) or [K,N]
 //   WARPS_M, WARPS_N   warps per block along M and N            1..8, 64..512 threads
@@ -314,22 +329,26 @@ struct GemmSimtShape {
   static constexpr int B_STAGE = C::BK * LDB;  // floats per B stage  [BK, LDB]
   static constexpr int K_TILES = (C::K + C::BK - 1) / C::BK;
   static constexpr int K_TILES_PER_SPLIT = (K_TILES + C::SPLITS - 1) / C::SPLITS;
+  // The output tiles at M rows: a bucket's most, which its workspace was sized for.
+  static constexpr int MOST_TILES = (C::M + BM - 1) / BM * ((C::N + BN - 1) / BN);
 
   static_assert(C::LANES_M * C::LANES_N == 32, "a warp's lane grid must hold 32 lanes");
   static_assert(C::BK % 8 == 0, "k-contiguous fills copy k in runs of 8 floats");
   static_assert(C::STAGES >= 2, "the cp.async pipeline needs at least two stages");
   static_assert(C::GUARD_M || C::M % BM == 0, "an unguarded M edge needs M % BM == 0");
+  static_assert(!C::DYNAMIC_M || (C::GUARD_M && C::A_K_CONTIGUOUS),
+                "rows that vary by launch are guarded, and x is [M, K] (its stride is K)");
   static_assert(C::GUARD_N || C::N % BN == 0, "an unguarded N edge needs N % BN == 0");
   static_assert(C::GUARD_K || C::K % C::BK == 0, "an unguarded K edge needs K % BK == 0");
   static_assert(C::SPLITS >= 1 && (C::SPLITS - 1) * K_TILES_PER_SPLIT < K_TILES,
                 "every split has k-tiles");
 };
 
-// Copies a [ROWS, BK] slice of a k-contiguous matrix g[ROWS_TOTAL][K] into a k-major stage
+// Copies a [ROWS, BK] slice of a k-contiguous matrix g[rows_total][K] into a k-major stage
 // [BK][LD]. Eight consecutive threads copy one 32-byte run of k, so a warp reads four whole
 // sectors per instruction and, with LD = ROWS + 4, writes 32 distinct banks. All but the k-tile
 // offset is fixed per thread, so a stage's copies use constant offsets from two registers.
-template <class C, int ROWS, int ROWS_TOTAL, bool GUARD_ROWS, int THREADS, int LD>
+template <class C, int ROWS, bool GUARD_ROWS, int THREADS, int LD>
 struct KContiguousFill {
   static constexpr int K_RUN = 8;
   static constexpr int ROWS_PER_PASS = THREADS / K_RUN;
@@ -339,11 +358,13 @@ struct KContiguousFill {
   const float* g;    // the matrix; the harmless address of copies that read nothing
   const float* src;  // this thread's first source element: (row, k_in_run)
   unsigned dst;      // this thread's first destination, in bytes from the stage start
+  int rows_total;    // the rows of g (a bucket's A: the launch's)
   int row;           // this thread's first row of g
   int k_in_run;      // this thread's k within a run of K_RUN
 
-  __device__ __forceinline__ KContiguousFill(const float* matrix, int row0, int tid)
-      : g(matrix), row(row0 + tid / K_RUN), k_in_run(tid % K_RUN) {
+  __device__ __forceinline__ KContiguousFill(const float* matrix, int matrix_rows, int row0,
+                                             int tid)
+      : g(matrix), rows_total(matrix_rows), row(row0 + tid / K_RUN), k_in_run(tid % K_RUN) {
     src = g + static_cast<long long>(row) * C::K + k_in_run;
     dst = (k_in_run * LD + tid / K_RUN) * 4;
   }
@@ -357,7 +378,7 @@ struct KContiguousFill {
 #pragma unroll
       for (int pass = 0; pass < PASSES; ++pass) {
         if ((k_run / K_RUN * PASSES + pass) % PARTS != part) continue;
-        const bool valid = (!GUARD_ROWS || row + pass * ROWS_PER_PASS < ROWS_TOTAL) &&
+        const bool valid = (!GUARD_ROWS || row + pass * ROWS_PER_PASS < rows_total) &&
                            (!C::GUARD_K || k_tile * C::BK + k_run + k_in_run < C::K);
         const float* p = tile + static_cast<long long>(pass * ROWS_PER_PASS) * C::K + k_run;
         cp_async<4>(stage + dst + (k_run * LD + pass * ROWS_PER_PASS) * 4, valid ? p : g, valid);
@@ -400,6 +421,18 @@ struct RowsContiguousFill {
   }
 };
 
+// A fill of `matrix`, whose rows number `matrix_rows` where it is k-contiguous (else its Fill
+// has them compiled in), from row or column `first` of the block.
+template <class Fill, bool K_CONTIGUOUS>
+__device__ __forceinline__ Fill make_fill(const float* matrix, int matrix_rows, int first,
+                                          int tid) {
+  if constexpr (K_CONTIGUOUS) {
+    return Fill(matrix, matrix_rows, first, tid);
+  } else {
+    return Fill(matrix, first, tid);
+  }
+}
+
 // Issues part `part` (of PARTS) of the copies that fill one stage of A and one of B.
 template <int PARTS, class FillA, class FillB>
 __device__ __forceinline__ void fill_stage(const FillA& fill_a, const FillB& fill_b,
@@ -437,14 +470,14 @@ struct Fragments {
 };
 
 // Applies the epilogue to this thread's outputs and writes them, 4 columns at a time where N
-// allows 16-byte stores. (m0, n0) is the thread's first output row and column.
+// allows 16-byte stores. (m0, n0) is the thread's first output row and column, of `rows`.
 template <class C, class S, class Epilogue>
 __device__ __forceinline__ void store_outputs(float (&acc)[S::TM][S::TN], const Epilogue& epilogue,
-                                              float* out, int m0, int n0) {
+                                              float* out, int m0, int n0, int rows) {
 #pragma unroll
   for (int i = 0; i < S::TM; ++i) {
     const int m = m0 + (i / 4) * C::LANES_M * 4 + i % 4;
-    if (C::GUARD_M && m >= C::M) continue;
+    if (C::GUARD_M && m >= rows) continue;
 #pragma unroll
     for (int r = 0; r < C::REP_N; ++r) {
       const int n = n0 + r * C::LANES_N * 4;
@@ -467,10 +500,11 @@ __device__ __forceinline__ void store_outputs(float (&acc)[S::TM][S::TN], const 
   }
 }
 
+// `rows`: row_count<C>(args), the rows of A and of the output.
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const float* __restrict__ b,
                                           float* __restrict__ out, float* __restrict__ workspace,
-                                          const Epilogue& epilogue) {
+                                          const Epilogue& epilogue, const int rows) {
   using S = GemmSimtShape<C>;
   extern __shared__ float4 smem_vec[];
   float* smem = reinterpret_cast<float*>(smem_vec);
@@ -484,21 +518,21 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
   const int lane_n = C::LANE_N_FASTEST ? lane % C::LANES_N : lane / C::LANES_M;
   // One block per output tile, M fastest: the blocks resident together share one slab of B
   // (the larger operand of a linear layer) through L2. A 1-D grid has no 65535-block axis.
-  constexpr int M_TILES = (C::M + S::BM - 1) / S::BM;
-  const int m_block = static_cast<int>(blockIdx.x % M_TILES) * S::BM;
-  const int n_block = static_cast<int>(blockIdx.x / M_TILES) * S::BN;
+  const int m_tiles = (rows + S::BM - 1) / S::BM;
+  const int m_block = static_cast<int>(blockIdx.x % m_tiles) * S::BM;
+  const int n_block = static_cast<int>(blockIdx.x / m_tiles) * S::BN;
   // This block's k-tiles: all of them, or split-K's range blockIdx.y.
   const int k_begin = static_cast<int>(blockIdx.y) * S::K_TILES_PER_SPLIT;
   const int k_end = min(S::K_TILES, k_begin + S::K_TILES_PER_SPLIT);
 
   using FillA = typename select_type<
-      C::A_K_CONTIGUOUS, KContiguousFill<C, S::BM, C::M, C::GUARD_M, S::THREADS, S::LDA>,
+      C::A_K_CONTIGUOUS, KContiguousFill<C, S::BM, C::GUARD_M, S::THREADS, S::LDA>,
       RowsContiguousFill<C, S::BM, C::M, C::GUARD_M, S::THREADS, S::LDA, C::VEC_A>>::type;
   using FillB = typename select_type<
-      C::B_K_CONTIGUOUS, KContiguousFill<C, S::BN, C::N, C::GUARD_N, S::THREADS, S::LDB>,
+      C::B_K_CONTIGUOUS, KContiguousFill<C, S::BN, C::GUARD_N, S::THREADS, S::LDB>,
       RowsContiguousFill<C, S::BN, C::N, C::GUARD_N, S::THREADS, S::LDB, C::VEC_B>>::type;
-  const FillA fill_a(a, m_block, tid);
-  const FillB fill_b(b, n_block, tid);
+  const FillA fill_a = make_fill<FillA, C::A_K_CONTIGUOUS>(a, rows, m_block, tid);
+  const FillB fill_b = make_fill<FillB, C::B_K_CONTIGUOUS>(b, C::N, n_block, tid);
   const unsigned a_smem = smem_address(a_stages);
   const unsigned b_smem = smem_address(b_stages);
   // With SPREAD_FILL a tile's copies are issued over the first FILL_PARTS k-steps of the tile
@@ -559,16 +593,18 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ a, const flo
   }
 
   if constexpr (C::SPLITS > 1) {
-    // [TILES][SPLITS][TM * TN / 4][THREADS] float4, then a counter per tile.
+    // [TILES][SPLITS][TM * TN / 4][THREADS] float4, then a counter per tile. A bucket's counters
+    // stay where its largest grid puts them, so that they are zero at every launch.
     constexpr long long TILE_FLOATS = 1ll * C::SPLITS * S::BM * S::BN;
-    unsigned* counter = reinterpret_cast<unsigned*>(workspace + gridDim.x * TILE_FLOATS);
+    const unsigned tiles = C::DYNAMIC_M ? S::MOST_TILES : gridDim.x;
+    unsigned* counter = reinterpret_cast<unsigned*>(workspace + tiles * TILE_FLOATS);
     const unsigned flag = smem_address(smem + C::STAGES * (S::A_STAGE + S::B_STAGE));
     if (!reduce_split_k<C::SPLITS, S::TM * S::TN, S::THREADS>(
             &acc[0][0], workspace + blockIdx.x * TILE_FLOATS, counter + blockIdx.x, flag,
             static_cast<int>(blockIdx.y), tid, [] { __syncthreads(); }))
       return;
   }
-  store_outputs<C, S>(acc, epilogue, out, m_block + a_offset, n_block + b_offset);
+  store_outputs<C, S>(acc, epilogue, out, m_block + a_offset, n_block + b_offset, rows);
 }
 
 }  // namespace ft
@@ -578,7 +614,7 @@ namespace {
 
 struct Config {
   static constexpr int M = 1000, N = 999, K = 77;
-  static constexpr bool A_K_CONTIGUOUS = false, B_K_CONTIGUOUS = false;
+  static constexpr bool A_K_CONTIGUOUS = false, B_K_CONTIGUOUS = false, DYNAMIC_M = false;
   static constexpr int WARPS_M = 2, WARPS_N = 2;
   static constexpr int LANES_M = 4, LANES_N = 8;
   static constexpr bool LANE_N_FASTEST = true;
@@ -614,5 +650,6 @@ struct Epilogue {
 
 extern "C" __global__ void __launch_bounds__(128, 1)
 ft_gemm_simt_64x128x8_w2x2_t8x8_s4_n_va4_vb1_gmnk(const __grid_constant__ ft::LaunchArgs args) {
-  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, nullptr, Epilogue{args});
+  ft::gemm_simt<Config>(args.tensors[0], args.tensors[1], args.out, nullptr, Epilogue{args},
+                        ft::row_count<Config>(args));
 }

@@ -21,7 +21,20 @@ struct LaunchArgs {
   const float* tensors[kMaxTensors];  // main-op inputs first, then epilogue operands
   float* out;
   float scalars[kMaxScalars];
+  int rows;  // the rows of x and of the output in this launch (a GEMM's M)
 };
+
+// The rows a GEMM kernel computes: its Config's M, a constant, or with DYNAMIC_M (a bucket's
+// kernel, whose M is the bucket's top) the launch's. Constant M keeps the index arithmetic of a
+// kernel tuned for one shape folded at compile time.
+template <class C>
+__device__ __forceinline__ int row_count(const LaunchArgs& args) {
+  if constexpr (C::DYNAMIC_M) {
+    return args.rows;
+  } else {
+    return C::M;
+  }
+}
 
 // 16-bit storage types. Arithmetic is in fp32: values are widened on load and rounded to
 // nearest on store.

@@ -1,0 +1,129 @@
+// The backward reference against central differences of the forward reference: for random
+// directions, the change of <g, chain(z)> along them matches the gradients' inner products,
+// for the main op's result and for every operand tensor (column, row, tensor, channel).
+#include "tuner/reference_backward.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "fusetune/status.h"
+#include "generator/spec_parser.h"
+#include "tuner/reference_epilogue.h"
+
+namespace fusetune {
+namespace {
+
+std::vector<double> random_values(std::size_t count, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> dist(-1.5, 1.5);
+  std::vector<double> v(count);
+  for (double& x : v) x = dist(gen);
+  return v;
+}
+
+// Operand values exactly representable in fp32 even when moved by kStep, and never 0 (a
+// divisor): odd multiples of 2^-6.
+std::vector<float> operand_values(std::size_t count, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> sixty_fourths(-48, 47);
+  std::vector<float> v(count);
+  for (float& x : v) x = static_cast<float>(2 * sixty_fourths(gen) + 1) / 64;
+  return v;
+}
+
+constexpr double kStep = 1.0 / 4096;  // exact in fp32 beside the operands' values
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double sum = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+class ReferenceBackwardTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReferenceBackwardTest, GradientsMatchCentralDifferencesOfTheForward) {
+  const Spec spec = parse_spec(GetParam());
+  const std::vector<TensorArg> tensors = spec.tensors();
+  std::vector<std::vector<float>> operands(tensors.size());
+  for (std::size_t t = 2; t < tensors.size(); ++t) {
+    std::size_t count = 1;
+    for (std::int64_t d : tensors[t].shape) count *= d;
+    operands[t] = operand_values(count, 100 + t);
+  }
+  std::size_t count = 1;
+  for (std::int64_t d : spec.main_shape()) count *= d;
+  const std::vector<double> z = random_values(count, 1);
+  const std::vector<double> g = random_values(count, 2);
+  auto loss = [&](const std::vector<double>& at, const std::vector<std::vector<float>>& with) {
+    return dot(g, reference_epilogue(spec, at, [&](std::size_t i) { return with.at(i); }));
+  };
+  const ChainGradients grads =
+      reference_chain_backward(spec, z, g, [&](std::size_t i) { return operands.at(i); });
+
+  // Along the main op's result.
+  const std::vector<double> v = random_values(count, 3);
+  std::vector<double> up = z, down = z;
+  for (std::size_t i = 0; i < count; ++i) {
+    up[i] += 1e-6 * v[i];
+    down[i] -= 1e-6 * v[i];
+  }
+  const double along_main = (loss(up, operands) - loss(down, operands)) / 2e-6;
+  EXPECT_NEAR(dot(grads.main, v), along_main, 1e-6 * std::max(1.0, std::fabs(along_main)));
+
+  // Along each operand tensor, one value at a time.
+  ASSERT_EQ(grads.operands.size(), tensors.size() - 2);
+  for (const auto& [t, gradient] : grads.operands) {
+    ASSERT_EQ(gradient.size(), operands[t].size()) << tensors[t].name;
+    for (std::size_t j = 0; j < gradient.size(); j += 3) {
+      std::vector<std::vector<float>> moved_up = operands, moved_down = operands;
+      moved_up[t][j] += static_cast<float>(kStep);
+      moved_down[t][j] -= static_cast<float>(kStep);
+      const double want = (loss(z, moved_up) - loss(z, moved_down)) / (2 * kStep);
+      EXPECT_NEAR(gradient[j], want, 1e-5 * std::max(1.0, std::fabs(want)))
+          << tensors[t].name << "[" << j << "]";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Chains, ReferenceBackwardTest,
+    ::testing::Values(
+        "linear(m=5, n=7, k=3) -> bias -> mul(2.0) -> leaky_relu(0.1) -> add(row) -> "
+        "mul(column) -> gelu -> add(tensor) -> sigmoid",
+        "linear(m=4, n=6, k=2) -> bias -> div(column) -> gelu(tanh) -> silu -> "
+        "sub(tensor) -> tanh -> mish -> softplus(beta=2.0, threshold=3.0)",
+        "linear(m=3, n=9, k=2) -> hardswish -> max(column) -> clamp(-0.5, 0.75) -> min(row) -> "
+        "hardtanh",
+        "conv2d(n=2, c=3, h=5, w=4, k=4, kernel=3, padding=1) -> bias -> mul(channel) -> relu -> "
+        "add(tensor) -> tanh"));
+
+TEST(ReferenceBackward, ChainsWithoutABackwardYetAreRefusedByName) {
+  const auto refused = [](const std::string& text) {
+    const Spec spec = parse_spec(text);
+    std::size_t count = 1;
+    for (std::int64_t d : spec.main_shape()) count *= d;
+    std::vector<double> zeros(count);
+    try {
+      reference_chain_backward(spec, zeros, zeros,
+                               [](std::size_t) { return std::vector<float>(); });
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refused("conv2d(n=1, c=2, h=4, w=4, k=2, kernel=1) -> max_pool2d(2)")
+                .find("pool step or a reduction"),
+            std::string::npos);
+  EXPECT_NE(refused("linear(m=2, n=3, k=4) -> softmax(dim=1)").find("pool step or a reduction"),
+            std::string::npos);
+  EXPECT_NE(
+      refused("conv2d(n=1, c=2, h=4, w=4, k=2, kernel=1) -> bias -> mul(main)").find("mul(main)"),
+      std::string::npos);
+}
+
+}  // namespace
+}  // namespace fusetune

@@ -1,0 +1,31 @@
+// The fp64 reference of a chain's backward pass: from the gradient of a spec's output, the
+// gradients of the main op's result and of the chain's operand tensors, through each op's
+// derivative reference (generator/ops.h), last op first. What fused backward kernels are
+// verified against; shares no code with them.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <vector>
+
+#include "generator/spec.h"
+#include "tuner/reference_epilogue.h"
+
+namespace fusetune {
+
+struct ChainGradients {
+  std::vector<double> main;  // d loss / d (the main op's result), main_shape()
+  // d loss / d operand tensor, by Spec::tensors() index, in the operand's own shape: a column
+  // summed over the rows, a row over the columns, a channel over the batch and positions.
+  std::map<std::size_t, std::vector<double>> operands;
+};
+
+// The gradients of `spec`'s chain at `main_result` (the main op's result in fp64) for the
+// output gradient `output_gradient` (output_shape()). Chains of elementwise ops only, whose
+// operands are scalars or tensors (a `main` operand, pools and reductions are refused with
+// Error(invalid_argument) naming the op). Scalars get no gradient: they are constants.
+ChainGradients reference_chain_backward(const Spec& spec, const std::vector<double>& main_result,
+                                        const std::vector<double>& output_gradient,
+                                        const TensorValues& tensor_values);
+
+}  // namespace fusetune
