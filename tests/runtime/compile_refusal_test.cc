@@ -13,15 +13,15 @@
 namespace fusetune {
 namespace {
 
-bool contains(const std::string &text, const std::string &part) {
+bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
 TEST(NoCompileFromEnvironment, IsOnForAnyValueButTheWordsForOff) {
-  const std::pair<const char *, bool> cases[] = {
-      {nullptr, false}, {"", false}, {"0", false}, {"false", false},
-      {"no", false},    {"1", true}, {"yes", true}};
-  for (const auto &[value, on] : cases) {
+  const std::pair<const char*, bool> cases[] = {{nullptr, false}, {"", false},   {"0", false},
+                                                {"false", false}, {"no", false}, {"1", true},
+                                                {"yes", true}};
+  for (const auto& [value, on] : cases) {
     testing::ScopedEnv setting("FUSETUNE_NO_COMPILE", value);
     EXPECT_EQ(no_compile_from_environment(), on) << (value ? value : "unset");
   }
@@ -38,20 +38,21 @@ CompileNeed untuned_need() {
 
 TEST(CompileRefusal, AnUntunedSpecIsNamedWithTheCommandsThatTuneIt) {
   const std::string message = compile_refusal(untuned_need());
-  EXPECT_TRUE(message.starts_with(
-      "'linear(m=64, n=96, k=32) -> relu' was never tuned on NVIDIA "
-      "H100 80GB HBM3 (sm_90, 132 SMs) at precision fp32"))
+  EXPECT_TRUE(
+      message.starts_with("'linear(m=64, n=96, k=32) -> relu' was never tuned on NVIDIA "
+                          "H100 80GB HBM3 (sm_90, 132 SMs) at precision fp32"))
       << message;
-  EXPECT_TRUE(contains(message, "compiling at load is off (production mode: "
-                                "Options::no_compile or $FUSETUNE_NO_COMPILE)"))
+  EXPECT_TRUE(contains(message,
+                       "compiling at load is off (production mode: "
+                       "Options::no_compile or $FUSETUNE_NO_COMPILE)"))
       << message;
-  EXPECT_TRUE(contains(
-      message, "the default configuration ft_gemm_simt_64x32x8_w2x2_t4x4_s2 "
-               "whose cubin is not in /tmp/tuning.db"))
+  EXPECT_TRUE(contains(message,
+                       "the default configuration ft_gemm_simt_64x32x8_w2x2_t4x4_s2 "
+                       "whose cubin is not in /tmp/tuning.db"))
       << message;
-  EXPECT_TRUE(contains(
-      message, "Run `fusetune tune \"linear(m=64, n=96, k=32) -> relu\" "
-               "--precision fp32` on this GPU (or `fusetune tune --misses`"))
+  EXPECT_TRUE(contains(message,
+                       "Run `fusetune tune \"linear(m=64, n=96, k=32) -> relu\" "
+                       "--precision fp32` on this GPU (or `fusetune tune --misses`"))
       << message;
 }
 
@@ -69,16 +70,14 @@ TEST(CompileRefusal, ATunedSpecWithoutItsCubinSaysHowToStoreIt) {
   CompileNeed need = untuned_need();
   need.tuned = true;
   const std::string message = compile_refusal(need);
-  EXPECT_TRUE(contains(
-      message,
-      "is tuned on NVIDIA H100 80GB HBM3 (sm_90, 132 SMs) at precision "
-      "fp32, but the cubin of its winner "
-      "ft_gemm_simt_64x32x8_w2x2_t4x4_s2 is not in /tmp/tuning.db"))
+  EXPECT_TRUE(contains(message,
+                       "is tuned on NVIDIA H100 80GB HBM3 (sm_90, 132 SMs) at precision "
+                       "fp32, but the cubin of its winner "
+                       "ft_gemm_simt_64x32x8_w2x2_t4x4_s2 is not in /tmp/tuning.db"))
       << message;
-  EXPECT_TRUE(contains(message, "Load it once where compiling is allowed"))
-      << message;
+  EXPECT_TRUE(contains(message, "Load it once where compiling is allowed")) << message;
   EXPECT_TRUE(contains(message, "--compile-only --arch sm_90")) << message;
 }
 
-} // namespace
-} // namespace fusetune
+}  // namespace
+}  // namespace fusetune
