@@ -42,37 +42,44 @@ ShapeResult run_shape(const Spec& spec, cache::Database& db, const ShapeSweepOpt
 
 }  // namespace
 
+std::vector<Spec> shape_specs(const ShapeSweepOptions& options) {
+  // 16-bit precisions multiply inputs of their own type.
+  const DataType dtype = input_type(options.precision);
+  const std::string dtype_argument =
+      dtype == DataType::fp32 ? "" : fmt::format(", dtype={}", to_string(dtype));
+  std::vector<Spec> specs;
+  for (std::int64_t m : options.m)
+    for (std::int64_t n : options.n)
+      for (std::int64_t k : options.k)
+        specs.push_back(parse_spec(fmt::format("linear(m={}, n={}, k={}{}) {}", m, n, k,
+                                               dtype_argument, options.epilogue)));
+  return specs;
+}
+
 ShapeSweepReport sweep_shapes(const ShapeSweepOptions& options) {
+  const std::vector<Spec> specs = shape_specs(options);
   ShapeSweepReport report;
   report.precision = options.precision;
   report.device = require_device().description();
   const std::unique_ptr<cache::Database> db = cache::Database::open(
       options.database.empty() ? cache::Database::default_path() : options.database);
-  const int total = static_cast<int>(options.m.size() * options.n.size() * options.k.size());
+  const int total = static_cast<int>(specs.size());
   double log_sum = 0;
   int timed = 0;
   report.min_speedup = std::numeric_limits<double>::infinity();
-  for (std::int64_t m : options.m)
-    for (std::int64_t n : options.n)
-      for (std::int64_t k : options.k) {
-        // 16-bit precisions multiply inputs of their own type.
-        const DataType dtype = input_type(options.precision);
-        const std::string dtype_argument =
-            dtype == DataType::fp32 ? "" : fmt::format(", dtype={}", to_string(dtype));
-        const Spec spec = parse_spec(fmt::format("linear(m={}, n={}, k={}{}) {}", m, n, k,
-                                                 dtype_argument, options.epilogue));
-        ShapeResult result = run_shape(spec, *db, options);
-        if (result.bench) {
-          log_sum += std::log(result.bench->speedup);
-          report.min_speedup = std::min(report.min_speedup, result.bench->speedup);
-          ++timed;
-        } else {
-          ++report.failed;
-        }
-        report.shapes.push_back(std::move(result));
-        if (options.on_shape)
-          options.on_shape(report.shapes.back(), static_cast<int>(report.shapes.size()), total);
-      }
+  for (const Spec& spec : specs) {
+    ShapeResult result = run_shape(spec, *db, options);
+    if (result.bench) {
+      log_sum += std::log(result.bench->speedup);
+      report.min_speedup = std::min(report.min_speedup, result.bench->speedup);
+      ++timed;
+    } else {
+      ++report.failed;
+    }
+    report.shapes.push_back(std::move(result));
+    if (options.on_shape)
+      options.on_shape(report.shapes.back(), static_cast<int>(report.shapes.size()), total);
+  }
   report.geomean_speedup = timed ? std::exp(log_sum / timed) : 0;
   if (!timed) report.min_speedup = 0;
   return report;

@@ -11,6 +11,7 @@
 
 #include "bench/spec_bench.h"
 #include "generator/precision.h"
+#include "generator/spec.h"
 
 namespace fusetune {
 
@@ -44,7 +45,12 @@ struct ShapeSweepReport {
   int failed = 0;
 };
 
-// Throws Error(no_device) without a GPU; a shape that fails is reported in its row.
+// The sweep's specs, m slowest, then n, then k. Throws Error(invalid_spec) where the shapes or
+// the epilogue do not make one, before anything else is done.
+std::vector<Spec> shape_specs(const ShapeSweepOptions& options);
+
+// Throws Error(invalid_spec) as shape_specs does, Error(no_device) without a GPU; a shape that
+// fails is reported in its row.
 ShapeSweepReport sweep_shapes(const ShapeSweepOptions& options);
 
 }  // namespace fusetune

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "cache/environment_flag.h"
 #include "fusetune/status.h"
 
 namespace fusetune::cache {
@@ -25,10 +26,7 @@ std::optional<std::string> Layers::default_system_path() {
 }
 
 bool Layers::default_trust_system_binaries() {
-  const char* value = std::getenv("FUSETUNE_TRUST_SYSTEM_BINARIES");
-  if (value == nullptr) return false;
-  const std::string_view text = value;
-  return !(text.empty() || text == "0" || text == "false" || text == "no");
+  return environment_flag("FUSETUNE_TRUST_SYSTEM_BINARIES");
 }
 
 std::unique_ptr<Database> Layers::open_system(const std::optional<std::string>& path) {

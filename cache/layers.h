@@ -37,7 +37,7 @@ class Layers {
 
   // $FUSETUNE_SYSTEM_DB if set and not empty, else none.
   static std::optional<std::string> default_system_path();
-  // Whether $FUSETUNE_TRUST_SYSTEM_BINARIES is set to anything but "", "0", "false" or "no".
+  // Whether $FUSETUNE_TRUST_SYSTEM_BINARIES is on (environment_flag.h).
   static bool default_trust_system_binaries();
   // Opens the system database at `path` read-only (OpenMode::immutable: it leaves no file beside
   // it, and works where the user cannot write); null when `path` is none or names no file (a

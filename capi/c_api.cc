@@ -1,6 +1,7 @@
 // The exported functions of include/fusetune/fusetune_c.h. Each checks its arguments and runs its
 // body through guarded(), so that no exception leaves the library.
 #include <cuda_runtime_api.h>
+#include <fmt/format.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -67,10 +68,24 @@ fusetune_status fusetune_describe(const char* spec, char** json) {
 fusetune_status fusetune_library_open(const char* database_path, int device,
                                       fusetune_message_fn on_warning, void* user,
                                       fusetune_library** library) {
+  return fusetune_library_open_with_flags(database_path, device, 0, on_warning, user, library);
+}
+
+fusetune_status fusetune_library_open_with_flags(const char* database_path, int device,
+                                                 unsigned flags, fusetune_message_fn on_warning,
+                                                 void* user, fusetune_library** library) {
   clear_output(library);
   return guarded([&] {
     require_argument(library, "library");
-    *library = new fusetune_library(database_path, device, on_warning, user);
+    constexpr unsigned kKnownFlags = FUSETUNE_OPEN_NO_COMPILE;
+    if ((flags & ~kKnownFlags) != 0)
+      throw fusetune::Error(
+          fusetune::StatusCode::invalid_argument,
+          fmt::format("flags holds bits this library does not know ({:#x}): pass 0 or "
+                      "FUSETUNE_OPEN_* values of its fusetune_c.h",
+                      flags & ~kKnownFlags));
+    *library = new fusetune_library(database_path, device, (flags & FUSETUNE_OPEN_NO_COMPILE) != 0,
+                                    on_warning, user);
   });
 }
 
@@ -123,6 +138,14 @@ const char* fusetune_kernel_config(const fusetune_kernel* kernel) {
 
 int fusetune_kernel_tuned(const fusetune_kernel* kernel) {
   return kernel && kernel->kernel->tuned() ? 1 : 0;
+}
+
+fusetune_status fusetune_kernel_prepare(const fusetune_kernel* kernel, void* stream) {
+  return guarded([&] {
+    require_argument(kernel, "kernel");
+    fusetune::check_cuda(cudaSetDevice(kernel->device), "selecting the library's CUDA device");
+    fusetune::capi::throw_unless_ok(kernel->kernel->prepare(static_cast<cudaStream_t>(stream)));
+  });
 }
 
 fusetune_status fusetune_kernel_launch(const fusetune_kernel* kernel, void* stream,

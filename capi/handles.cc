@@ -3,11 +3,12 @@
 #include "cache/database.h"
 #include "capi/last_error.h"
 
-fusetune_library::fusetune_library(const char* database_path, int device,
+fusetune_library::fusetune_library(const char* database_path, int device, bool no_compile,
                                    fusetune_message_fn on_warning, void* user)
     : database_path_(database_path && *database_path ? database_path
                                                      : fusetune::cache::Database::default_path()),
       device_(device),
+      no_compile_(no_compile),
       on_warning_(on_warning),
       user_(user) {
   // Opening the native precision's Library now checks the database and the device up front.
@@ -35,6 +36,7 @@ std::shared_ptr<fusetune::Library> fusetune_library::open_library(const Key& key
   options.precision = key.first;
   options.tolerance = key.second;
   options.device = device_;
+  options.no_compile = no_compile_;
   if (on_warning_)
     options.on_warning = [on_warning = on_warning_, user = user_](const std::string& message) {
       on_warning(message.c_str(), user);

@@ -15,9 +15,9 @@
 struct fusetune_library {
  public:
   // Opens the database (NULL or "": the default path) on `device`, checking both at once: throws
-  // fusetune::Error(database_error or no_device).
-  fusetune_library(const char* database_path, int device, fusetune_message_fn on_warning,
-                   void* user);
+  // fusetune::Error(database_error or no_device). Its loads never compile when `no_compile`.
+  fusetune_library(const char* database_path, int device, bool no_compile,
+                   fusetune_message_fn on_warning, void* user);
 
   // The fusetune::Library loading at `precision` within `tolerance`, opened on first use. Throws
   // fusetune::Error(invalid_argument) for a precision or tolerance it does not accept. Thread
@@ -38,6 +38,7 @@ struct fusetune_library {
 
   std::string database_path_;  // resolved: the one file that loads read and tunes write
   int device_;
+  bool no_compile_;  // Options::no_compile
   fusetune_message_fn on_warning_;
   void* user_;
   std::mutex mutex_;

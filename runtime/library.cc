@@ -1,8 +1,10 @@
-// The public API (include/fusetune/fusetune.h): Library and Kernel.
+// The public API (include/fusetune/fusetune.h): Library, which chooses, finds or compiles, and
+// loads the kernel of a spec (Kernel is runtime/spec_kernel.h).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <mutex>
 #include <unordered_map>
@@ -14,10 +16,13 @@
 #include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "runtime/binary_store.h"
+#include "runtime/compile_refusal.h"
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
+#include "runtime/load_report.h"
 #include "runtime/loaded_kernel.h"
 #include "runtime/served_config.h"
+#include "runtime/spec_kernel.h"
 #include "runtime/tuning_key.h"
 
 namespace fusetune {
@@ -29,119 +34,59 @@ std::optional<double> tolerance_of(const Options& options) {
   return options.tolerance != 0 ? std::optional<double>(options.tolerance) : std::nullopt;
 }
 
-class LoadedSpecKernel final : public Kernel {
- public:
-  // `kernel` may be shared: a bucket's module serves every row count of its range.
-  LoadedSpecKernel(const Spec& spec, std::string config, bool tuned,
-                   std::shared_ptr<const LoadedKernel> kernel)
-      : spec_(spec.canonical()),
-        config_(std::move(config)),
-        tuned_(tuned),
-        output_shape_(spec.output_shape()),
-        output_dtype_(to_string(spec.main.output_dtype())),
-        rows_(static_cast<int>(spec.main.launch_rows())),
-        kernel_(std::move(kernel)) {
-    for (const TensorArg& t : spec.tensors())
-      tensors_.push_back({t.name, t.shape, std::string(to_string(t.dtype)), t.updated});
-    for (const ScalarArg& s : spec.scalars()) {
-      scalar_names_.push_back(s.name);
-      default_scalars_.push_back(static_cast<float>(s.value));
-    }
-  }
+// Passes `message` to the warning callback of `options`, else to standard error.
+void warn_now(const Options& options, const std::string& message) {
+  if (options.on_warning)
+    options.on_warning(message);
+  else
+    std::cerr << "fusetune: warning: " << message << '\n';
+}
 
-  const std::string& spec() const override { return spec_; }
-  const std::string& config() const override { return config_; }
-  bool tuned() const override { return tuned_; }
-  const std::vector<TensorInfo>& tensors() const override { return tensors_; }
-  const std::vector<std::int64_t>& output_shape() const override { return output_shape_; }
-  const std::string& output_dtype() const override { return output_dtype_; }
-  const std::vector<std::string>& scalar_names() const override { return scalar_names_; }
+// Where a load's kernel came from.
+enum class CubinFrom { database, compiled, module };
 
-  Status launch(cudaStream_t stream, const Arguments& arguments) const override {
-    if (Status status = check(arguments); !status.ok()) return status;
-    LaunchArgs args;
-    for (std::size_t i = 0; i < arguments.tensors.size(); ++i)
-      args.tensors[i] = static_cast<const float*>(arguments.tensors[i]);
-    args.out = static_cast<float*>(arguments.out);
-    const std::vector<float>& scalars =
-        arguments.scalars.empty() ? default_scalars_ : arguments.scalars;
-    for (std::size_t i = 0; i < scalars.size(); ++i) args.scalars[i] = scalars[i];
-    args.rows = rows_;
-    if (const cudaError_t error = kernel_->launch(stream, args); error != cudaSuccess)
-      return Status(StatusCode::cuda_error,
-                    fmt::format("launching {} failed: {}{}", config_, cudaGetErrorString(error),
-                                error == cudaErrorMisalignedAddress
-                                    ? " (its operands are read by TMA: pass 16-byte aligned "
-                                      "tensors, as every fresh CUDA allocation is)"
-                                    : ""));
-    return {};
-  }
-
- private:
-  Status check(const Arguments& arguments) const {
-    auto invalid = [](std::string message) {
-      return Status(StatusCode::invalid_argument, std::move(message));
-    };
-    if (arguments.tensors.size() != tensors_.size()) {
-      std::string names;
-      for (const TensorInfo& t : tensors_) names += (names.empty() ? "" : ", ") + t.name;
-      return invalid(fmt::format("{} takes {} tensors ({}), got {}", spec_, tensors_.size(), names,
-                                 arguments.tensors.size()));
-    }
-    if (!arguments.scalars.empty() && arguments.scalars.size() != scalar_names_.size())
-      return invalid(fmt::format("{} takes {} scalars, got {}; pass none to use the spec's values",
-                                 spec_, scalar_names_.size(), arguments.scalars.size()));
-    auto misaligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 != 0; };
-    for (std::size_t i = 0; i < tensors_.size(); ++i) {
-      const void* p = arguments.tensors[i];
-      if (!p) return invalid(fmt::format("tensor '{}' is a null pointer", tensors_[i].name));
-      if (misaligned(p))
-        return invalid(
-            fmt::format("tensor '{}' at {} is not 16-byte aligned, which fusetune "
-                        "kernels need (tensors from cudaMalloc or PyTorch are)",
-                        tensors_[i].name, p));
-    }
-    if (!arguments.out) return invalid("the output is a null pointer");
-    if (misaligned(arguments.out))
-      return invalid(fmt::format("the output at {} is not 16-byte aligned",
-                                 static_cast<const void*>(arguments.out)));
-    return {};
-  }
-
-  std::string spec_;
-  std::string config_;
-  bool tuned_;
-  std::vector<TensorInfo> tensors_;
-  std::vector<std::int64_t> output_shape_;
-  std::string output_dtype_;
-  std::vector<std::string> scalar_names_;
-  std::vector<float> default_scalars_;
-  int rows_;  // LaunchArgs::rows
-  std::shared_ptr<const LoadedKernel> kernel_;
+// A cubin for a load, and where it came from (a bucket's module already loaded has no cubin here,
+// only its registers).
+struct Cubin {
+  CompiledBinary binary;
+  CubinFrom from = CubinFrom::database;
 };
 
 class DatabaseLibrary final : public Library {
  public:
-  DatabaseLibrary(const Options& options, DeviceInfo device, cache::Layers layers)
-      : options_(options), device_(std::move(device)), layers_(std::move(layers)) {}
+  DatabaseLibrary(const Options& options, DeviceInfo device, cache::Layers layers,
+                  LogLevel log_level)
+      : options_(options),
+        device_(std::move(device)),
+        layers_(std::move(layers)),
+        log_level_(log_level) {}
 
   Result<std::shared_ptr<const Kernel>> load(std::string_view text) override {
     std::vector<std::string> warnings;
+    std::string report;
     Result<std::shared_ptr<const Kernel>> result = [&] {
       std::lock_guard lock(mutex_);
       Result<std::shared_ptr<const Kernel>> loaded = load_locked(text);
       warnings.swap(pending_warnings_);
+      report.swap(pending_report_);
       return loaded;
     }();
     // Outside the lock: a callback that loads from this library must not deadlock.
     for (const std::string& message : warnings) emit(message);
+    if (!report.empty()) std::cerr << report << std::flush;
     return result;
   }
 
  private:
+  struct Loaded {
+    std::shared_ptr<const Kernel> kernel;
+    LoadReport report;
+  };
+
   Result<std::shared_ptr<const Kernel>> load_locked(std::string_view text) {
     if (const auto it = loaded_.find(std::string(text)); it != loaded_.end()) return it->second;
     try {
+      const auto start = std::chrono::steady_clock::now();
       const Spec spec = parse_spec(text);
       if (spec.main.is_row_range())
         return Status(StatusCode::invalid_argument,
@@ -149,9 +94,13 @@ class DatabaseLibrary final : public Library {
                                   "load the shape of a call (m={}, say), which the bucket's "
                                   "kernel serves without compiling",
                                   spec.canonical(), spec.main.m_min));
-      std::shared_ptr<const Kernel> kernel = load_uncached(spec);
-      loaded_.emplace(std::string(text), kernel);
-      return kernel;
+      Loaded loaded = load_uncached(spec);
+      loaded.report.load_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+      pending_report_ = load_report_text(loaded.report, log_level_);
+      loaded_.emplace(std::string(text), loaded.kernel);
+      return loaded.kernel;
     } catch (const Error& e) {
       return e.status();
     } catch (const std::exception& e) {
@@ -159,46 +108,117 @@ class DatabaseLibrary final : public Library {
     }
   }
 
-  std::shared_ptr<const Kernel> load_uncached(const Spec& spec) {
+  Loaded load_uncached(const Spec& spec) {
     check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
     const PrecisionPolicy policy =
         make_precision_policy(options_.precision, tolerance_of(options_), spec.main);
     ServedConfig served = served_config(spec, policy, device_, layers_);
     for (std::string& message : served.warnings) warn(std::move(message));
     const cache::TuningRecord* tuning = served.tuning ? &served.tuning->record : nullptr;
-    const bool tuned = tuning != nullptr;
     // A bucket's kernel is generated for the bucket (the source its cubin was stored under) and
     // launched with the spec's rows.
     const KernelSource source =
         generate(served.bucket ? *served.bucket : spec, served.candidate.config);
     const std::string binary_id = binary_key(source, device_.arch());
     if (const auto it = modules_.find(binary_id); it != modules_.end())
-      if (std::shared_ptr<const LoadedKernel> module = it->second.lock())
-        return std::make_shared<LoadedSpecKernel>(spec, source.name, tuned, std::move(module));
-    std::optional<CompiledBinary> binary = find_binary(layers_, binary_id);
-    if (!binary) {
-      binary = compile_to_cubin(source.code, source.name, target_arch(source, device_.arch()));
-      store_binary(layers_.user(), binary_id, *binary);  // never the system layer
-      // A user tuning's cubin is expected beside it, unless it was imported (imports bring none
-      // unless trusted); a system tuning's untrusted cubin is compiled here by design.
-      if (tuned && served.tuning->layer == cache::Layer::user)
-        warn(
-            fmt::format("the cubin of {} was not in {} (deleted, or imported without it); "
-                        "compiled it from source and stored it there",
-                        source.name, layers_.user().path()));
-    }
-    if (!tuned) note_miss(spec, policy, source.name, served.neighbour);
+      if (std::shared_ptr<const LoadedKernel> module = it->second.lock()) {
+        Cubin loaded;
+        loaded.binary.registers = module->registers();
+        loaded.from = CubinFrom::module;
+        return {std::make_shared<SpecKernel>(spec, source.name, tuning != nullptr, module),
+                report_of(spec, policy, served, source, loaded)};
+      }
+    const Cubin cubin = cubin_for(spec, policy, served, source, binary_id);
+    if (!tuning) note_miss(spec, policy, source.name, served.neighbour);
     // Either layer's: `fusetune tune` re-verifies a shipped tuning in the user's database.
-    if (tuned) {
+    if (tuning) {
       const std::vector<std::string> changes =
           cache::soft_key_changes(tuning->soft_keys, device_.soft_keys);
       if (!changes.empty())
         note_soft_key_changes(served.bucket ? *served.bucket : spec, policy, *tuning, changes);
     }
-    auto module = std::make_shared<const LoadedKernel>(binary->cubin, source.name, source.launch,
-                                                       source.finishing);
+    auto module = std::make_shared<const LoadedKernel>(cubin.binary.cubin, source.name,
+                                                       source.launch, source.finishing);
     if (served.bucket) modules_[binary_id] = module;
-    return std::make_shared<LoadedSpecKernel>(spec, source.name, tuned, std::move(module));
+    return {std::make_shared<SpecKernel>(spec, source.name, tuning != nullptr, std::move(module)),
+            report_of(spec, policy, served, source, cubin)};
+  }
+
+  // The stored cubin of `source` (under `binary_id`), else one compiled now and stored in the
+  // user's database; under Options::no_compile, a not_found error in place of the compile (the
+  // miss still noted).
+  Cubin cubin_for(const Spec& spec, const PrecisionPolicy& policy, const ServedConfig& served,
+                  const KernelSource& source, const std::string& binary_id) {
+    if (std::optional<CompiledBinary> found = find_binary(layers_, binary_id))
+      return {std::move(*found), CubinFrom::database};
+    const bool tuned = served.tuning.has_value();
+    if (options_.no_compile) {
+      if (!tuned) record_miss(spec, policy, source.name);
+      // A bucket's tuning is the one to name: its winner's cubin serves the spec.
+      const Spec& tuned_spec = served.bucket ? *served.bucket : spec;
+      throw Error(
+          StatusCode::not_found,
+          compile_refusal({.spec = tuned ? tuned_spec.canonical() : spec.canonical(),
+                           .precision = tuned ? served.tuning->record.key.precision : policy.name(),
+                           .device = device_.description(),
+                           .arch = device_.arch(),
+                           .kernel = source.name,
+                           .tuned = tuned,
+                           .neighbour = served.neighbour,
+                           .database = layers_.user().path()}));
+    }
+    Cubin cubin{compile_to_cubin(source.code, source.name, target_arch(source, device_.arch())),
+                CubinFrom::compiled};
+    store_binary(layers_.user(), binary_id, cubin.binary);  // never the system layer
+    // A user tuning's cubin is expected beside it, unless it was imported (imports bring none
+    // unless trusted); a system tuning's untrusted cubin is compiled here by design.
+    if (tuned && served.tuning->layer == cache::Layer::user)
+      warn(fmt::format(
+          "the cubin of {} was not in {} (deleted, or imported without it); compiled it from "
+          "source and stored it there",
+          source.name, layers_.user().path()));
+    return cubin;
+  }
+
+  const cache::Database& database_of(cache::Layer layer) {
+    return layer == cache::Layer::user ? layers_.user() : *layers_.system();
+  }
+
+  // What FUSETUNE_LOG says of this load (load_ms is the caller's to fill).
+  LoadReport report_of(const Spec& spec, const PrecisionPolicy& policy, const ServedConfig& served,
+                       const KernelSource& source, const Cubin& cubin) {
+    LoadReport r{.spec = spec.canonical(),
+                 .kernel = source.name,
+                 .precision = std::string(to_string(precision_of(served.candidate.config))),
+                 .device = device_.description()};
+    if (served.tuning) {
+      r.served_as = ServedAs::tuned;
+      r.database = database_of(served.tuning->layer).path();
+      r.tuned_ms = served.tuning->record.winner_time_ms;
+      r.tuned_rel_err = served.tuning->record.winner_rel_err;
+    } else if (!served.neighbour.empty()) {
+      r.served_as = ServedAs::borrowed;
+      r.database = database_of(served.neighbour_layer).path();
+      r.neighbour = served.neighbour;
+    }
+    if (!options_.precision.empty())
+      r.requested =
+          policy.is_auto() ? fmt::format("auto (tolerance {:g})", policy.tolerance) : policy.name();
+    if (cubin.from == CubinFrom::compiled) {
+      r.compile_ms = cubin.binary.compile_ms;
+      r.stored_in = layers_.user().path();
+    }
+    r.module_reused = cubin.from == CubinFrom::module;
+    if (served.bucket) r.bucket = served.bucket->canonical();
+    r.registers = cubin.binary.registers;
+    r.spill_bytes = cubin.binary.spill_bytes;
+    r.shared_bytes =
+        cubin.binary.static_smem_bytes + static_cast<int>(source.launch.dynamic_smem_bytes);
+    const LaunchGeometry& g = source.launch;
+    r.launch = fmt::format("grid {}, block {}", fmt::join(g.grid, "x"), fmt::join(g.block, "x"));
+    if (!source.finishing.steps.empty())
+      r.launch += fmt::format(", a plan of {} kernels", source.finishing.steps.size() + 1);
+    return r;
   }
 
   // Notes `spec` in the user database for `fusetune tune --misses`, `served` in its place.
@@ -247,22 +267,19 @@ class DatabaseLibrary final : public Library {
   // Kept until load releases its lock (mutex_ is held).
   void warn(std::string message) { pending_warnings_.push_back(std::move(message)); }
 
-  void emit(const std::string& message) const {
-    if (options_.on_warning)
-      options_.on_warning(message);
-    else
-      std::cerr << "fusetune: warning: " << message << '\n';
-  }
+  void emit(const std::string& message) const { warn_now(options_, message); }
 
   Options options_;
   DeviceInfo device_;
   cache::Layers layers_;
+  LogLevel log_level_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const Kernel>> loaded_;
   // Buckets' modules by binary key, while some loaded kernel holds one: every row count of a
   // bucket launches the same module.
   std::unordered_map<std::string, std::weak_ptr<const LoadedKernel>> modules_;
   std::vector<std::string> pending_warnings_;  // by the load in progress, under mutex_
+  std::string pending_report_;                 // likewise: its FUSETUNE_LOG text
 };
 
 }  // namespace
@@ -279,8 +296,12 @@ Result<std::unique_ptr<Library>> Library::open(const Options& options) {
     cache::Layers layers(
         cache::Database::open(path), std::move(system),
         options.trust_system_binaries || cache::Layers::default_trust_system_binaries());
+    Options settled = options;
+    settled.no_compile = options.no_compile || no_compile_from_environment();
+    const LogSetting log = log_setting_from_environment();
+    if (!log.problem.empty()) warn_now(options, log.problem);
     std::unique_ptr<Library> library = std::make_unique<DatabaseLibrary>(
-        options, require_device(options.device), std::move(layers));
+        settled, require_device(options.device), std::move(layers), log.level);
     return library;
   } catch (const Error& e) {
     return e.status();

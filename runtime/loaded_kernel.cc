@@ -132,6 +132,13 @@ cudaError_t LoadedKernel::launch_entry(const Entry& entry, cudaStream_t stream,
                           params, g.dynamic_smem_bytes, stream);
 }
 
+cudaError_t LoadedKernel::prepare(cudaStream_t stream) const {
+  // The kernels themselves need nothing: drivers from CUDA 12.3 on (the CUDA 13 runtime needs
+  // one) load a lazily loaded kernel during a capture.
+  void* workspace = nullptr;
+  return workspaces_ ? workspaces_->get(stream, &workspace) : cudaSuccess;
+}
+
 cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
   void* workspace = nullptr;
   if (workspaces_) {

@@ -30,10 +30,17 @@ class LoadedKernel {
   LoadedKernel(const LoadedKernel&) = delete;
   LoadedKernel& operator=(const LoadedKernel&) = delete;
 
+  // Allocates (and zeroes) `stream`'s workspace where a kernel needs one, as a first launch would,
+  // so that no launch on `stream` allocates afterwards and a CUDA graph may capture any of them;
+  // the CUDA error, if any. Nothing to do for kernels without a workspace.
+  cudaError_t prepare(cudaStream_t stream) const;
   // Enqueues the kernel, or a plan's kernels in order; the launch error, if any (execution
   // errors surface later). Kernels that need a workspace get their stream's, allocated (and
-  // zeroed) on that stream's first launch, so that a CUDA graph may capture any later launch.
+  // zeroed) on that stream's first launch unless prepare() did; a launch that would allocate
+  // while `stream` is captured returns cudaErrorStreamCaptureUnsupported instead.
   cudaError_t launch(cudaStream_t stream, const LaunchArgs& args) const;
+
+  bool needs_workspace() const { return workspaces_ != nullptr; }
 
   const LaunchGeometry& geometry() const { return main_.geometry; }  // the main kernel's
   int registers() const { return registers_; }                       // the main kernel's

@@ -16,6 +16,7 @@ struct Neighbour {
   KernelConfig config;
   double time_ms = 0;
   double distance = 0;
+  cache::Layer layer = cache::Layer::user;
 };
 
 // Whether `tuning` was made where `here` was (device and build: every key field but the
@@ -34,15 +35,17 @@ bool usable(const cache::TuningRecord& tuning, const cache::TuningKey& here,
   return same_place == tuning.key;
 }
 
-std::optional<Neighbour> as_neighbour(const cache::TuningRecord& tuning, const Spec& spec,
+std::optional<Neighbour> as_neighbour(const cache::LayeredTuning& layered, const Spec& spec,
                                       const std::string& chain, const DeviceInfo& device) {
+  const cache::TuningRecord& tuning = layered.record;
   try {
     Spec tuned = parse_spec(tuning.spec);
     if (chain_signature(tuned) != chain) return std::nullopt;
     // Checked as the generator checks its own for the shape it won, before its tiles are measured.
     KernelConfig config = validated_config(tuned, device.limits, tuning.winner_config_json).config;
     const double distance = shape_distance(tuned.main, spec.main, config, device.sm_count);
-    return Neighbour{std::move(tuned), std::move(config), *tuning.winner_time_ms, distance};
+    return Neighbour{std::move(tuned), std::move(config), *tuning.winner_time_ms, distance,
+                     layered.layer};
   } catch (const Error&) {  // stored by another version, or refused: not a neighbour
     return std::nullopt;
   }
@@ -61,7 +64,7 @@ std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolic
   for (const cache::LayeredTuning& layered : tunings) {
     const cache::TuningRecord& tuning = layered.record;
     if (!usable(tuning, here, policy, allowed)) continue;
-    std::optional<Neighbour> n = as_neighbour(tuning, spec, chain, device);
+    std::optional<Neighbour> n = as_neighbour(layered, spec, chain, device);
     // The nearest; for one neighbour tuned at several precisions, the fastest of them.
     if (n && (!best || n->distance < best->distance ||
               (n->distance == best->distance && n->time_ms < best->time_ms)))
@@ -70,7 +73,7 @@ std::optional<NearestTuned> nearest_tuned(const Spec& spec, const PrecisionPolic
   if (!best) return std::nullopt;
   std::optional<Candidate> candidate = borrow_config(spec, device.limits, best->config);
   if (!candidate) return std::nullopt;
-  return NearestTuned{std::move(*candidate), best->spec.canonical(), best->distance};
+  return NearestTuned{std::move(*candidate), best->spec.canonical(), best->distance, best->layer};
 }
 
 }  // namespace fusetune

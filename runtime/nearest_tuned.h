@@ -15,9 +15,10 @@
 namespace fusetune {
 
 struct NearestTuned {
-  Candidate candidate;    // the neighbour's winner as it runs `spec`
-  std::string neighbour;  // the neighbour's canonical spec
-  double distance = 0;    // shape_distance from the neighbour
+  Candidate candidate;                      // the neighbour's winner as it runs `spec`
+  std::string neighbour;                    // the neighbour's canonical spec
+  double distance = 0;                      // shape_distance from the neighbour
+  cache::Layer layer = cache::Layer::user;  // the database its tuning is in
 };
 
 // Searches `tunings` (Layers::tunings(): the user's and the system's alike) for those made on

@@ -102,6 +102,7 @@ ServedConfig served_config(const Spec& spec, const PrecisionPolicy& policy,
   if (std::optional<NearestTuned> nearest = nearest_tuned(spec, policy, device, tunings)) {
     served.candidate = std::move(nearest->candidate);
     served.neighbour = std::move(nearest->neighbour);
+    served.neighbour_layer = nearest->layer;
     return served;
   }
   served.candidate = default_candidate(spec, device.limits, untuned_precision(spec, policy));

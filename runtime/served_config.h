@@ -26,7 +26,8 @@ struct ServedConfig {
   // spec, and launch it with the spec's rows. Empty: the kernel is the spec's own.
   std::optional<Spec> bucket;
   std::string neighbour;  // untuned: the nearest tuned shape whose winner it borrows; or empty
-  std::vector<std::string> warnings;  // for the caller to pass on
+  cache::Layer neighbour_layer = cache::Layer::user;  // the database the neighbour's tuning is in
+  std::vector<std::string> warnings;                  // for the caller to pass on
 };
 
 // The configuration that serves `spec` under `policy` on `device`, from `layers`. Throws

@@ -12,6 +12,12 @@ cudaError_t StreamWorkspaces::get(cudaStream_t stream, void** workspace) {
     *workspace = it->second;
     return cudaSuccess;
   }
+  // A capture would record the zeroing into the graph, to run at every replay, and cudaMalloc
+  // during a capture invalidates it: refused before either happens.
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  if (const cudaError_t error = cudaStreamIsCapturing(stream, &capture); error != cudaSuccess)
+    return error;
+  if (capture != cudaStreamCaptureStatusNone) return cudaErrorStreamCaptureUnsupported;
   void* block = nullptr;
   if (const cudaError_t error = cudaMalloc(&block, bytes_); error != cudaSuccess) return error;
   if (const cudaError_t error = cudaMemsetAsync(block, 0, bytes_, stream); error != cudaSuccess) {

@@ -1,6 +1,7 @@
 // Zeroed device scratch memory for a kernel, one block per CUDA stream: launches on one stream
 // run in order and may share it, launches on two streams may overlap and must not. Allocated on
-// a stream's first launch, freed with the pool. Thread safe.
+// a stream's first use (Kernel::prepare or a first launch), freed with the pool; never while the
+// stream is being captured into a CUDA graph, which an allocation would break. Thread safe.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -19,7 +20,9 @@ class StreamWorkspaces {
   StreamWorkspaces& operator=(const StreamWorkspaces&) = delete;
 
   // Sets `*workspace` to the stream's block, allocating it and enqueueing its zeroing on
-  // `stream` the first time; returns the CUDA error when that fails.
+  // `stream` the first time; returns the CUDA error when that fails, and
+  // cudaErrorStreamCaptureUnsupported, allocating nothing, when it would allocate while `stream`
+  // is being captured.
   cudaError_t get(cudaStream_t stream, void** workspace);
 
  private:

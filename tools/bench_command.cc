@@ -3,7 +3,6 @@
 // bench/reduction_patterns.py time PyTorch's).
 #include <fmt/format.h>
 
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +10,7 @@
 #include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/option_checks.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
@@ -40,29 +40,26 @@ int run(const BenchArgs& args) {
   options.rounds = args.rounds;
   if (!args.against.empty()) options.rival_database = database_path(args.against);
   const Spec spec = parse_spec(args.spec);
-  const PrecisionPolicy policy = make_precision_policy(args.precision, std::nullopt, spec.main);
+  const PrecisionPolicy policy = reading_options(
+      [&] { return make_precision_policy(args.precision, std::nullopt, spec.main); });
   // Under auto the library chooses the precision; its winners are fp32-accurate, as SGEMM is.
   options.precision = policy.precision.value_or(Precision::fp32);
   if (policy.is_auto()) options.library_precision = "auto";
   const BenchReport report = bench_spec(spec, options);
   if (args.json) {
-    std::cout << nlohmann::json{{"spec", report.spec},
-                                {"device", report.device},
-                                {"tuned", report.tuned},
-                                {"load_ms", report.load_ms},
-                                {"load_compiles", report.load_compiles},
-                                {"rounds", report.rounds},
-                                {"against_db", options.rival_database.empty()
-                                                   ? nlohmann::json()
-                                                   : nlohmann::json(options.rival_database)},
-                                {"fusetune", side_json(report.fusetune, report.flops)},
-                                {"baseline", report.has_baseline
-                                                 ? side_json(report.baseline, report.flops)
-                                                 : nlohmann::json()},
-                                {"speedup", report.has_baseline ? nlohmann::json(report.speedup)
-                                                                : nlohmann::json()}}
-                     .dump(2)
-              << '\n';
+    print_json(
+        {{"spec", report.spec},
+         {"device", report.device},
+         {"tuned", report.tuned},
+         {"load_ms", report.load_ms},
+         {"load_compiles", report.load_compiles},
+         {"rounds", report.rounds},
+         {"against_db", options.rival_database.empty() ? nlohmann::json()
+                                                       : nlohmann::json(options.rival_database)},
+         {"fusetune", side_json(report.fusetune, report.flops)},
+         {"baseline",
+          report.has_baseline ? side_json(report.baseline, report.flops) : nlohmann::json()},
+         {"speedup", report.has_baseline ? nlohmann::json(report.speedup) : nlohmann::json()}});
     return kSuccess;
   }
   Table table({{""}, {"kernel"}, {"median ms", true}, {"TFLOP/s", true}, {"rel err", true}});

@@ -2,12 +2,12 @@
 // table per precision with each shape's speedup over cuBLAS and the geometric mean.
 #include <fmt/format.h>
 
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "bench/shape_sweep.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/option_checks.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
@@ -70,6 +70,12 @@ void print_table(const ShapeSweepReport& report) {
 }
 
 int run(BenchShapesArgs args) {
+  // Every precision's specs first: a bad --epilogue or shape is bad usage, found before any work.
+  for (const std::string& name : args.precisions) {
+    ShapeSweepOptions sweep = args.sweep;
+    sweep.precision = *precision_from_string(name);
+    shape_specs(sweep);
+  }
   args.sweep.database = database_path(args.database);
   if (!args.json)
     args.sweep.on_shape = [](const ShapeResult& r, int done, int total) {
@@ -99,7 +105,7 @@ int run(BenchShapesArgs args) {
                    {"failed", report.failed},
                    {"shapes", std::move(shapes)}});
   }
-  if (args.json) std::cout << all.dump(2) << '\n';
+  if (args.json) print_json({{"precisions", std::move(all)}});
   return failed ? kFailure : kSuccess;
 }
 

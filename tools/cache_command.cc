@@ -2,7 +2,6 @@
 // the other cache commands (tools/cache_commands.h) under the same command.
 #include <fmt/format.h>
 
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +10,7 @@
 #include "generator/spec_parser.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
 #include "tools/terminal_text.h"
@@ -64,10 +64,7 @@ int list(const CacheArgs& args) {
   if (args.json) {
     nlohmann::json all = nlohmann::json::array();
     for (const cache::LayeredTuning& t : tunings) all.push_back(layered_json(t));
-    std::cout << json_text(nlohmann::json{{"database", path},
-                                          {"system_database", layers.system_path()},
-                                          {"tunings", all}})
-              << '\n';
+    print_json({{"database", path}, {"system_database", layers.system_path()}, {"tunings", all}});
     return kSuccess;
   }
   if (!layers.user && !layers.system) {
@@ -120,10 +117,7 @@ int show(const CacheArgs& args) {
     }
   }
   if (args.json) {
-    std::cout << json_text(nlohmann::json{{"database", path},
-                                          {"system_database", layers.system_path()},
-                                          {"tunings", all}})
-              << '\n';
+    print_json({{"database", path}, {"system_database", layers.system_path()}, {"tunings", all}});
   } else if (tunings.empty()) {
     fmt::print("{} holds no tuning of {}\n", path, spec.signature());
     return kFailure;
@@ -157,6 +151,7 @@ void add_cache_command(CLI::App& app, int& exit_code) {
   add_cache_transfer_commands(*cache, exit_code);
   add_cache_diff_command(*cache, exit_code);
   add_cache_prune_command(*cache, exit_code);
+  add_cache_plot_command(*cache, exit_code);
 }
 
 }  // namespace fusetune::cli

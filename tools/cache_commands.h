@@ -10,5 +10,6 @@ void add_cache_explain_command(CLI::App& cache, int& exit_code);    // explain S
 void add_cache_transfer_commands(CLI::App& cache, int& exit_code);  // export, import, merge
 void add_cache_diff_command(CLI::App& cache, int& exit_code);       // diff A B
 void add_cache_prune_command(CLI::App& cache, int& exit_code);      // prune
+void add_cache_plot_command(CLI::App& cache, int& exit_code);       // plot SPEC
 
 }  // namespace fusetune::cli

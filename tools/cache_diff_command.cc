@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +9,7 @@
 #include "cache/diff.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/report_format.h"
 #include "tools/table.h"
 #include "tools/terminal_text.h"
@@ -122,7 +122,7 @@ int diff_command(const DiffArgs& args) {
     nlohmann::json j = {{"a", args.a}, {"b", args.b}};
     for (TuningDiff::Kind kind : kKinds) j[kind_name(kind)] = nlohmann::json::array();
     for (const TuningDiff& d : diffs) j[kind_name(d.kind)].push_back(diff_json(d));
-    std::cout << json_text(j) << '\n';
+    print_json(std::move(j));
     return kSuccess;
   }
   fmt::print("A = {}\nB = {}\n", args.a, args.b);

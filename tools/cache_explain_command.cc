@@ -2,7 +2,6 @@
 // never tuned on its own, those of the bucket of row counts whose kernel serves it.
 #include <fmt/format.h>
 
-#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,6 +13,7 @@
 #include "generator/spec_parser.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/report_format.h"
 #include "tools/terminal_text.h"
 #include "tools/tuning_view.h"
@@ -195,7 +195,7 @@ int explain(const ExplainArgs& args) {
   if (args.json) {
     nlohmann::json document{{"database", path}, {"tunings", all}};
     if (bucket) document["served_by_bucket"] = bucket->canonical();
-    std::cout << json_text(document) << '\n';
+    print_json(std::move(document));
   } else if (shown == 0) {
     fmt::print("{} holds no tuning of {}{}\n", path, spec.signature(),
                args.precision.empty() ? "" : " at precision " + args.precision);

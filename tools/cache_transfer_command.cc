@@ -1,7 +1,6 @@
 // fusetune cache export | import | merge: tuning results shipped between machines and merged.
 #include <fmt/format.h>
 
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +10,7 @@
 #include "runtime/import_checks.h"
 #include "tools/cache_commands.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/terminal_text.h"
 
 namespace fusetune::cli {
@@ -33,12 +33,15 @@ cache::MergeOptions merge_options(const TransferArgs& args) {
 }
 
 int export_command(const TransferArgs& args) {
+  // The spec first: a bad one is bad usage, whatever the database.
+  const std::string signature = args.spec.empty() ? "" : parse_spec(args.spec).signature();
   const std::string path = database_path(args.database);
   const auto db = cache::Database::open(path, cache::OpenMode::read_only);
-  cache::ExportOptions options{
-      .path = args.file, .signature = "", .with_binaries = args.with_binaries, .force = args.force};
-  if (!args.spec.empty()) {
-    options.signature = parse_spec(args.spec).signature();
+  cache::ExportOptions options{.path = args.file,
+                               .signature = signature,
+                               .with_binaries = args.with_binaries,
+                               .force = args.force};
+  if (!signature.empty()) {
     if (db->find_tunings(options.signature).empty()) {
       fmt::print(stderr, "{} holds no tuning of {}; nothing exported\n", path, options.signature);
       return kFailure;
@@ -53,17 +56,17 @@ int export_command(const TransferArgs& args) {
 void print_merge(const cache::MergeSummary& s, const std::string& source, const std::string& db,
                  bool json) {
   if (json) {
-    const nlohmann::json j = {{"source", source},
-                              {"database", db},
-                              {"tunings_added", s.tunings_added},
-                              {"tunings_merged", s.tunings_merged},
-                              {"tunings_unchanged", s.tunings_unchanged},
-                              {"candidates_added", s.candidates_added},
-                              {"candidates_replaced", s.candidates_replaced},
-                              {"binaries_copied", s.binaries_copied},
-                              {"binaries_left_out", s.binaries_left_out},
-                              {"winners_to_reverify", s.winners_to_reverify}};
-    std::cout << json_text(j) << '\n';
+    nlohmann::json j = {{"source", source},
+                        {"database", db},
+                        {"tunings_added", s.tunings_added},
+                        {"tunings_merged", s.tunings_merged},
+                        {"tunings_unchanged", s.tunings_unchanged},
+                        {"candidates_added", s.candidates_added},
+                        {"candidates_replaced", s.candidates_replaced},
+                        {"binaries_copied", s.binaries_copied},
+                        {"binaries_left_out", s.binaries_left_out},
+                        {"winners_to_reverify", s.winners_to_reverify}};
+    print_json(std::move(j));
     return;
   }
   fmt::print(

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "fusetune/status.h"
@@ -11,6 +12,25 @@
 namespace fusetune::cli {
 
 enum ExitCode { kSuccess = 0, kFailure = 1, kUsage = 2, kNoDevice = 3 };
+
+// A command line CLI11 accepted that asks for something the spec it names rules out (a precision
+// of other inputs, a configuration that is no configuration): main prints it and exits kUsage.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// `read_options()`, whose fusetune::Error of invalid_argument (the generator refusing an option
+// value the user typed) is thrown on as a UsageError; for the steps that read option values.
+template <class ReadOptions>
+decltype(auto) reading_options(ReadOptions&& read_options) {
+  try {
+    return read_options();
+  } catch (const Error& e) {
+    if (e.code() == StatusCode::invalid_argument) throw UsageError(e.what());
+    throw;
+  }
+}
 
 void add_tune_command(CLI::App& app, int& exit_code);
 void add_gen_command(CLI::App& app, int& exit_code);
@@ -33,6 +53,10 @@ std::string database_path(const std::string& option);
 void add_system_database_option(CLI::App& command, std::string& path);
 // The option's value, else $FUSETUNE_SYSTEM_DB, else none.
 std::optional<std::string> system_database_path(const std::string& option);
+
+// What --version prints: the fusetune version, the generator's fingerprint (generator/version.h)
+// and the NVRTC version, one a line.
+std::string version_text();
 
 // The exit code of a command that failed with `code`: kUsage for a spec that does not parse,
 // kNoDevice without a GPU, else kFailure.

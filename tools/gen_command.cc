@@ -31,10 +31,11 @@ int run(const GenArgs& args) {
     limits = *DeviceLimits::for_arch(args.arch.empty() ? "sm_90" : args.arch);
   const Candidate candidate =
       args.config.empty()
-          ? default_candidate(
-                spec, limits,
-                *make_precision_policy(args.precision, std::nullopt, spec.main).precision)
-          : candidate_from_name(spec, limits, args.config);
+          ? default_candidate(spec, limits, *reading_options([&] {
+                                               return make_precision_policy(
+                                                   args.precision, std::nullopt, spec.main);
+                                             }).precision)
+          : reading_options([&] { return candidate_from_name(spec, limits, args.config); });
   std::cout << generate(spec, candidate.config).code;
   return kSuccess;
 }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cache/database.h"
 #include "cache/layers.h"
@@ -9,6 +10,7 @@
 #include "runtime/device.h"
 #include "runtime/nvrtc.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 
 namespace fusetune::cli {
 namespace {
@@ -17,7 +19,16 @@ struct InfoArgs {
   std::string database;
   std::string system;
   bool gpu_only = false;
+  bool json = false;
 };
+
+nlohmann::json device_json(const DeviceInfo& device) {
+  return {{"name", device.name},
+          {"arch", device.arch()},
+          {"sm_count", device.sm_count},
+          {"memory_bytes", device.memory_bytes},
+          {"driver_version", device.driver_version}};
+}
 
 int run(const InfoArgs& args) {
   const DeviceProbe probe = probe_device();
@@ -28,12 +39,26 @@ int run(const InfoArgs& args) {
       fmt::print(stderr, "{}\n", probe.problem);
     return probe.device ? kSuccess : kNoDevice;
   }
-  fmt::print("fusetune {} (generator {})\nNVRTC {}\ndatabase {}\n", fusetune_version(),
-             generator_version(), nvrtc_version(), database_path(args.database));
+  const std::string database = database_path(args.database);
   const std::optional<std::string> system = system_database_path(args.system);
-  fmt::print("system database {}\n", !system                            ? "none"
-                                     : cache::Database::exists(*system) ? *system
-                                                                        : *system + " (not there)");
+  const bool system_there = system && cache::Database::exists(*system);
+  if (args.json) {
+    print_json({{"fusetune_version", fusetune_version()},
+                {"generator_version", generator_version()},
+                {"nvrtc_version", nvrtc_version()},
+                {"database", database},
+                {"database_exists", cache::Database::exists(database)},
+                {"system_database", system ? nlohmann::json(*system) : nlohmann::json()},
+                {"system_database_exists", system_there},
+                {"gpu", probe.device ? device_json(*probe.device) : nlohmann::json()},
+                {"gpu_problem", probe.device ? nlohmann::json() : nlohmann::json(probe.problem)}});
+    return kSuccess;
+  }
+  fmt::print("fusetune {} (generator {})\nNVRTC {}\ndatabase {}\n", fusetune_version(),
+             generator_version(), nvrtc_version(), database);
+  fmt::print("system database {}\n", !system        ? "none"
+                                     : system_there ? *system
+                                                    : *system + " (not there)");
   if (probe.device)
     fmt::print("GPU {}, driver {}.{}\n", probe.device->description(),
                probe.device->driver_version / 1000, probe.device->driver_version % 1000 / 10);
@@ -49,8 +74,13 @@ void add_info_command(CLI::App& app, int& exit_code) {
   CLI::App* command = app.add_subcommand("info", "Show versions, the database and the GPU");
   add_database_option(*command, args->database);
   add_system_database_option(*command, args->system);
-  command->add_flag("--gpu", args->gpu_only,
-                    "only check for a usable GPU: exit 0 if there is one, 3 if not");
+  CLI::Option* gpu = command->add_flag(
+      "--gpu", args->gpu_only, "only check for a usable GPU: exit 0 if there is one, 3 if not");
+  command
+      ->add_flag("--json", args->json,
+                 "print JSON: the versions, the databases, and the GPU (null, with gpu_problem "
+                 "saying why, where there is none)")
+      ->excludes(gpu);
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

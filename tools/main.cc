@@ -9,6 +9,7 @@
 #include "generator/device_limits.h"
 #include "generator/precision.h"
 #include "generator/version.h"
+#include "runtime/nvrtc.h"
 #include "tools/commands.h"
 #include "tools/option_checks.h"
 #include "tools/terminal_text.h"
@@ -56,6 +57,13 @@ std::optional<std::string> system_database_path(const std::string& option) {
   return option.empty() ? cache::Layers::default_system_path() : option;
 }
 
+std::string version_text() {
+  // The generator's fingerprint and NVRTC key every tuning: they say which results this build
+  // reuses (cache prune removes the others).
+  return fmt::format("fusetune {}\ngenerator {}\nNVRTC {}", fusetune_version(), generator_version(),
+                     nvrtc_version());
+}
+
 int exit_code_of(StatusCode code) {
   switch (code) {
     case StatusCode::no_device:
@@ -72,7 +80,7 @@ int exit_code_of(StatusCode code) {
 int main(int argc, char** argv) {
   using namespace fusetune::cli;
   CLI::App app("fusetune: fused CUDA kernels, generated, tuned per shape and GPU, and cached");
-  app.set_version_flag("--version", std::string(fusetune::fusetune_version()));
+  app.set_version_flag("--version", [] { return version_text(); });
   app.require_subcommand(1);
   int exit_code = kSuccess;
   add_tune_command(app, exit_code);
@@ -88,6 +96,9 @@ int main(int argc, char** argv) {
     if (app.exit(e) == 0) return kSuccess;
     if (const std::string hint = dashed_spec_hint(argc, argv); !hint.empty())
       fmt::print(stderr, "{}\n", printable(hint));
+    return kUsage;
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "fusetune: {}\n", printable(e.what(), true));
     return kUsage;
   } catch (const fusetune::Error& e) {
     fmt::print(stderr, "fusetune: {}\n", printable(e.what(), true));

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <iostream>
 #include <memory>
 #include <optional>
 
@@ -15,6 +14,7 @@
 #include "generator/row_buckets.h"
 #include "generator/spec_parser.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/option_checks.h"
 #include "tools/progress_bar.h"
 #include "tools/report_format.h"
@@ -187,7 +187,8 @@ void print_auto(const AutoTuneReport& report, const PrecisionPolicy& policy,
 
 int run(const TuneArgs& args) {
   const Spec spec = parse_spec(args.spec);
-  const PrecisionPolicy policy = make_precision_policy(args.precision, args.tolerance, spec.main);
+  const PrecisionPolicy policy = reading_options(
+      [&] { return make_precision_policy(args.precision, args.tolerance, spec.main); });
   const std::string database = database_path(args.database);
   const std::optional<std::string> system_path = system_database_path(args.system);
   const std::unique_ptr<cache::Database> system = cache::Layers::open_system(system_path);
@@ -198,7 +199,7 @@ int run(const TuneArgs& args) {
   options.system = system.get();
   const AutoTuneReport report = tune_with_policy(spec, *db, policy, options);
   if (args.json)
-    std::cout << to_json(report, policy.is_auto(), database).dump(2) << '\n';
+    print_json(to_json(report, policy.is_auto(), database));
   else if (args.compile_only)
     for (const TuneReport& sweep : report.sweeps) print_compiled(sweep, args);
   else if (policy.is_auto())
@@ -219,6 +220,7 @@ int tune_buckets(const TuneArgs& args) {
   for (const Spec& bucket : power_of_two_buckets(spec)) specs.push_back(bucket.canonical());
   const std::vector<SpecOutcome> outcomes =
       tune_specs(args, specs, fmt::format("the buckets of {}", spec.canonical()));
+  if (args.json) print_list_json(outcomes, args);
   return std::ranges::all_of(outcomes, &SpecOutcome::succeeded) ? kSuccess : kFailure;
 }
 

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -21,6 +20,7 @@
 #include "runtime/device.h"
 #include "tools/batch_report.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/progress_bar.h"
 #include "tuner/parallel_compiler.h"
 #include "tuner/shard.h"
@@ -164,18 +164,19 @@ std::vector<SpecOutcome> tune_specs(const TuneArgs& args, const std::vector<std:
   });
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (args.json) {
-    nlohmann::json document = to_json(run.outcomes, database);
-    document["shard"] = args.shard.empty() ? nlohmann::json() : nlohmann::json(args.shard);
-    std::cout << document.dump(2) << '\n';
-  } else {
-    print_summary(run.outcomes, args, source, database, seconds);
-  }
+  if (!args.json) print_summary(run.outcomes, args, source, database, seconds);
   return std::move(run.outcomes);
+}
+
+void print_list_json(const std::vector<SpecOutcome>& outcomes, const TuneArgs& args) {
+  nlohmann::json document = to_json(outcomes, database_path(args.database));
+  document["shard"] = args.shard.empty() ? nlohmann::json() : nlohmann::json(args.shard);
+  print_json(std::move(document));
 }
 
 int tune_list(const TuneArgs& args) {
   const std::vector<SpecOutcome> outcomes = tune_specs(args, specs_to_tune(args), args.specs_file);
+  if (args.json) print_list_json(outcomes, args);
   return std::ranges::all_of(outcomes, &SpecOutcome::succeeded) ? kSuccess : kFailure;
 }
 

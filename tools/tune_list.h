@@ -16,8 +16,12 @@ namespace fusetune::cli {
 int tune_list(const TuneArgs& args);
 
 // Tunes `specs` (canonical texts) as tune_list does, `source` naming where they came from in the
-// summary; returns what became of each, in order.
+// summary; returns what became of each, in order. Under --json it prints nothing: the caller
+// prints one document for all its lists (print_list_json).
 std::vector<SpecOutcome> tune_specs(const TuneArgs& args, const std::vector<std::string>& specs,
                                     const std::string& source);
+
+// Prints `outcomes` as `tune --specs --json` does: one JSON document.
+void print_list_json(const std::vector<SpecOutcome>& outcomes, const TuneArgs& args);
 
 }  // namespace fusetune::cli

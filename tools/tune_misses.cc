@@ -33,12 +33,13 @@ int tune_misses(const TuneArgs& args) {
   std::map<std::string, std::vector<cache::MissRecord>> by_precision;
   for (const cache::MissRecord& miss : db->misses())
     if (noted_here(miss, device)) by_precision[miss.key.precision].push_back(miss);
-  if (by_precision.empty()) {
+  if (by_precision.empty() && !args.json) {
     fmt::print("no untuned loads noted in {} on {}: nothing to tune\n", database,
                device.description());
     return kSuccess;
   }
   bool all_tuned = true;
+  std::vector<SpecOutcome> all;  // every precision's, for one JSON document
   for (const auto& [precision, misses] : by_precision) {
     TuneArgs group = args;
     group.precision = precision;
@@ -52,7 +53,9 @@ int tune_misses(const TuneArgs& args) {
       else
         all_tuned = false;
     }
+    all.insert(all.end(), outcomes.begin(), outcomes.end());
   }
+  if (args.json) print_list_json(all, args);
   return all_tuned ? kSuccess : kFailure;
 }
 

@@ -10,7 +10,8 @@
 //   = y});
 //
 // Tune a spec first with `fusetune tune SPEC`; a spec never tuned still loads, with a warning,
-// using a default configuration compiled on the spot.
+// using a default configuration compiled on the spot (unless Options::no_compile forbids it).
+// $FUSETUNE_LOG=info reports on standard error which kernel each load chose and why.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -53,6 +54,12 @@ struct Options {
   double tolerance = 0;
   // The CUDA device whose tuning results are used and on which kernels are loaded.
   int device = 0;
+  // Production mode, for programs that must never stall on a compile: a load that would run
+  // NVRTC (a spec never tuned whose kernel has no cubin stored, a winner whose cubin is missing)
+  // fails with not_found, naming the spec and how to tune it; a spec never tuned is still noted
+  // for `fusetune tune --misses`. Loads from cubins in the databases are unaffected. On when
+  // true, or when $FUSETUNE_NO_COMPILE=1.
+  bool no_compile = false;
   // Receives warnings, e.g. that a spec was never tuned. Empty: they go to standard error.
   // Called on the loading thread once the load is done, outside the library's lock: it may
   // load from the same library.
@@ -91,12 +98,20 @@ class Kernel {
   virtual const std::string& output_dtype() const = 0;  // "fp32", "bf16" or "fp16"
   virtual const std::vector<std::string>& scalar_names() const = 0;
 
+  // Allocates what launches on `stream` need: for a spec that reduces, the scratch memory its
+  // plan's kernels share on that stream (one block, owned by the kernel, zeroed on `stream`),
+  // which a first launch there would otherwise allocate; nothing for one kernel. After it,
+  // launches on `stream` allocate nothing, so a CUDA graph may capture them: call it before
+  // capturing, on the stream that is captured. Launching there while capturing without it fails
+  // with cuda_error naming prepare. Returns cuda_error when the allocation fails. Thread safe.
+  virtual Status prepare(cudaStream_t stream) const = 0;
+
   // Enqueues the kernel on `stream` without synchronizing: one kernel, or for a spec that
-  // reduces the kernels of its plan, in order, sharing scratch memory the kernel owns (one block
-  // per stream, allocated at the first launch on it: launch once before capturing the stream in
-  // a CUDA graph). Returns invalid_argument naming the offending operand when a count is wrong or
-  // a pointer is null or misaligned, and cuda_error when CUDA refuses the launch. Errors during
-  // execution surface at the next synchronization.
+  // reduces the kernels of its plan, in order, sharing scratch memory the kernel owns (see
+  // prepare: allocated at the first launch on a stream unless prepared). Returns
+  // invalid_argument naming the offending operand when a count is wrong or a pointer is null or
+  // misaligned, and cuda_error when CUDA refuses the launch. Errors during execution surface at
+  // the next synchronization.
   virtual Status launch(cudaStream_t stream, const Arguments& arguments) const = 0;
 };
 
@@ -112,9 +127,10 @@ class Library {
 
   // The kernel tuned for `spec` on this GPU (in the user's database, else the system one; either
   // is tuned()): its cubin comes from the databases, so nothing is compiled. A spec never tuned
-  // gets the default configuration, compiled now, and a warning. A spec already loaded returns the
-  // same kernel at once. Fails with invalid_spec (the message points at the offending character)
-  // and compile_error or cuda_error.
+  // gets the winner of the nearest tuned shape or the default configuration, compiled now, and a
+  // warning. A spec already loaded returns the same kernel at once. Fails with invalid_spec (the
+  // message points at the offending character), not_found where Options::no_compile forbids the
+  // compile a load needs, and compile_error or cuda_error.
   virtual Result<std::shared_ptr<const Kernel>> load(std::string_view spec) = 0;
 };
 

@@ -34,19 +34,19 @@ extern "C" {
 #endif
 
 /* Raised whenever a function's meaning or signature changes; bindings check it at load. */
-#define FUSETUNE_C_ABI_VERSION 2
+#define FUSETUNE_C_ABI_VERSION 3
 
 /* The codes of fusetune::StatusCode, with the same meanings and values. */
 typedef enum fusetune_status {
   FUSETUNE_OK = 0,
-  FUSETUNE_INVALID_SPEC = 1,      /* the spec text does not parse or names an impossible problem */
-  FUSETUNE_INVALID_ARGUMENT = 2,  /* a null handle, a wrong count, a misaligned pointer, ... */
-  FUSETUNE_NOT_FOUND = 3,         /* nothing stored under that key */
-  FUSETUNE_NO_DEVICE = 4,         /* the work needs a CUDA GPU and none is usable */
-  FUSETUNE_COMPILE_ERROR = 5,     /* NVRTC rejected generated source (a fusetune bug) */
-  FUSETUNE_CUDA_ERROR = 6,        /* the CUDA runtime reported an error */
-  FUSETUNE_DATABASE_ERROR = 7,    /* the tuning database cannot be opened, read or written */
-  FUSETUNE_INTERNAL = 8           /* anything else */
+  FUSETUNE_INVALID_SPEC = 1,     /* the spec text does not parse or names an impossible problem */
+  FUSETUNE_INVALID_ARGUMENT = 2, /* a null handle, a wrong count, a misaligned pointer, ... */
+  FUSETUNE_NOT_FOUND = 3,        /* nothing stored under that key */
+  FUSETUNE_NO_DEVICE = 4,        /* the work needs a CUDA GPU and none is usable */
+  FUSETUNE_COMPILE_ERROR = 5,    /* NVRTC rejected generated source (a fusetune bug) */
+  FUSETUNE_CUDA_ERROR = 6,       /* the CUDA runtime reported an error */
+  FUSETUNE_DATABASE_ERROR = 7,   /* the tuning database cannot be opened, read or written */
+  FUSETUNE_INTERNAL = 8          /* anything else */
 } fusetune_status;
 
 typedef struct fusetune_library fusetune_library;
@@ -102,21 +102,35 @@ fusetune_status fusetune_describe(const char* spec, char** json);
 /* Opens the tuning database at `database_path` (NULL or "": $FUSETUNE_DB, else
  * ${XDG_CACHE_HOME:-$HOME/.cache}/fusetune/tuning.db, created when absent) for CUDA device
  * `device`, with the read-only database named by $FUSETUNE_SYSTEM_DB, if any, beneath it (looked
- * up second, never written). Warnings go to `on_warning(message, user)`, or to standard error when it is NULL;
- * it may be called from any thread that loads. Fails with FUSETUNE_DATABASE_ERROR (the file is
- * left untouched) or FUSETUNE_NO_DEVICE. */
+ * up second, never written). Warnings go to `on_warning(message, user)`, or to standard error when
+ * it is NULL; it may be called from any thread that loads. Fails with FUSETUNE_DATABASE_ERROR (the
+ * file is left untouched) or FUSETUNE_NO_DEVICE. */
 fusetune_status fusetune_library_open(const char* database_path, int device,
                                       fusetune_message_fn on_warning, void* user,
                                       fusetune_library** library);
+/* Flags of fusetune_library_open_with_flags, or'ed together. */
+/* Production mode: a load that would compile (a spec never tuned whose kernel has no cubin
+ * stored, a winner whose cubin is missing) fails with FUSETUNE_NOT_FOUND, naming the spec and how
+ * to tune it, instead of running NVRTC; a spec never tuned is still noted for
+ * `fusetune tune --misses`. Also set by $FUSETUNE_NO_COMPILE=1. */
+#define FUSETUNE_OPEN_NO_COMPILE 1u
+
+/* fusetune_library_open with `flags` (0, or FUSETUNE_OPEN_* or'ed). Fails as it does, and with
+ * FUSETUNE_INVALID_ARGUMENT for a flag this library does not know. */
+fusetune_status fusetune_library_open_with_flags(const char* database_path, int device,
+                                                 unsigned flags, fusetune_message_fn on_warning,
+                                                 void* user, fusetune_library** library);
 /* Closes a library. Kernels loaded from it stay valid until released. NULL is ignored. */
 void fusetune_library_close(fusetune_library* library);
 
 /* Loads the kernel tuned for `spec` at `precision` (see the conventions above) on this
  * library's GPU; nothing is compiled when its cubin is in the database. A spec never tuned gets
- * the default configuration, compiled now, and a warning. Loading the same spec again returns a
- * new handle to the same kernel at once. Fails with FUSETUNE_INVALID_SPEC,
- * FUSETUNE_INVALID_ARGUMENT (an unknown precision), FUSETUNE_COMPILE_ERROR or
- * FUSETUNE_CUDA_ERROR. */
+ * the winner of the nearest tuned shape or the default configuration, compiled now, and a
+ * warning. Loading the same spec again returns a new handle to the same kernel at once. Fails
+ * with FUSETUNE_INVALID_SPEC, FUSETUNE_INVALID_ARGUMENT (an unknown precision),
+ * FUSETUNE_NOT_FOUND (production mode, FUSETUNE_OPEN_NO_COMPILE, forbids the compile it needs),
+ * FUSETUNE_COMPILE_ERROR or FUSETUNE_CUDA_ERROR. $FUSETUNE_LOG=info or debug reports each load on
+ * standard error. */
 fusetune_status fusetune_library_load(fusetune_library* library, const char* spec,
                                       const char* precision, double tolerance,
                                       fusetune_kernel** kernel);
@@ -147,20 +161,27 @@ const char* fusetune_kernel_config(const fusetune_kernel* kernel);
 /* 1 when the kernel is a tuned winner, 0 when it is the default for an untuned spec. */
 int fusetune_kernel_tuned(const fusetune_kernel* kernel);
 
+/* Allocates what launches on `stream` (a cudaStream_t / CUstream) need: a plan's scratch memory
+ * for that stream, which its first launch would otherwise allocate; nothing for one kernel.
+ * Launches on `stream` afterwards allocate nothing, so a CUDA graph may capture them: call it
+ * before capturing, on the stream that is captured. Fails with FUSETUNE_CUDA_ERROR when the
+ * allocation fails. */
+fusetune_status fusetune_kernel_prepare(const fusetune_kernel* kernel, void* stream);
+
 /* Enqueues the kernel on `stream` (a cudaStream_t / CUstream; NULL: the legacy default stream)
  * without synchronizing: one kernel, or for a spec that reduces the kernels of its plan, in
  * order. `tensors` holds `tensor_count` device pointers, 16-byte aligned, in the order of the
  * description's "tensors"; those marked "updated" are also written, in place (batch_norm's
  * running statistics). `out` receives "output_shape", contiguous row-major. A plan's scratch
- * memory belongs to the kernel, one block per stream, allocated at the first launch on that
- * stream: launch once before capturing a stream into a CUDA graph.
+ * memory belongs to the kernel, one block per stream, allocated by fusetune_kernel_prepare or
+ * else the first launch on that stream (which fails while the stream is being captured).
  * `scalars` holds `scalar_count` values in the order of "scalars", or is NULL with a count of
  * 0 to use the values written in the spec. Fails with FUSETUNE_INVALID_ARGUMENT naming the
  * offending operand, or FUSETUNE_CUDA_ERROR when CUDA refuses the launch; errors during
  * execution surface at the next synchronization. */
 fusetune_status fusetune_kernel_launch(const fusetune_kernel* kernel, void* stream,
-                                       const void* const* tensors, size_t tensor_count,
-                                       void* out, const float* scalars, size_t scalar_count);
+                                       const void* const* tensors, size_t tensor_count, void* out,
+                                       const float* scalars, size_t scalar_count);
 
 #ifdef __cplusplus
 }

@@ -11,10 +11,13 @@ import threading
 from pathlib import Path
 
 # The C interface this package is written against (FUSETUNE_C_ABI_VERSION).
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 MESSAGE_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+# Flags of fusetune_library_open_with_flags.
+OPEN_NO_COMPILE = 1
 
 _lock = threading.Lock()
 _library = None
@@ -63,6 +66,9 @@ def _declare(lib):
         "fusetune_describe": (status, [c.c_char_p, c.POINTER(c.c_void_p)]),
         "fusetune_library_open": (
             status, [c.c_char_p, c.c_int, MESSAGE_FN, c.c_void_p, c.POINTER(c.c_void_p)]),
+        "fusetune_library_open_with_flags": (
+            status, [c.c_char_p, c.c_int, c.c_uint, MESSAGE_FN, c.c_void_p,
+                     c.POINTER(c.c_void_p)]),
         "fusetune_library_close": (None, [c.c_void_p]),
         "fusetune_library_load": (
             status, [c.c_void_p, c.c_char_p, c.c_char_p, c.c_double, c.POINTER(c.c_void_p)]),
@@ -73,6 +79,7 @@ def _declare(lib):
         "fusetune_kernel_spec": (c.c_char_p, [c.c_void_p]),
         "fusetune_kernel_config": (c.c_char_p, [c.c_void_p]),
         "fusetune_kernel_tuned": (c.c_int, [c.c_void_p]),
+        "fusetune_kernel_prepare": (status, [c.c_void_p, c.c_void_p]),
         "fusetune_kernel_launch": (
             status, [c.c_void_p, c.c_void_p, c.POINTER(c.c_void_p), c.c_size_t, c.c_void_p,
                      c.POINTER(c.c_float), c.c_size_t]),

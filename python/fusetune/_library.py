@@ -85,6 +85,15 @@ class Kernel:
         self.tuned = bool(lib.fusetune_kernel_tuned(handle))
         self._pointers = ctypes.c_void_p * tensor_count
 
+    def prepare(self, stream):
+        """Allocates what launches on `stream` (a cudaStream_t as an int) need: a plan's scratch
+        memory for that stream, which its first launch would otherwise allocate. Launches on
+        `stream` afterwards allocate nothing, so a CUDA graph may capture them: call it on the
+        stream that is captured, before capturing."""
+        status = _capi.library().fusetune_kernel_prepare(self._handle, stream)
+        if status != 0:
+            raise _fail(status)
+
     def launch(self, stream, tensors, out, scalars=None):
         """Enqueues the kernel on `stream` (a cudaStream_t as an int; 0: the default stream).
         `tensors` are device addresses (ints) in Description.tensors order, `out` the output's;
@@ -121,18 +130,23 @@ _on_warning = _capi.MESSAGE_FN(_warn)
 class Library:
     """A tuning database opened for one CUDA device. Thread safe.
 
-    `database`: a path; None: $FUSETUNE_DB, else ~/.cache/fusetune/tuning.db. Raises NoDevice
-    without a usable GPU, FusetuneError(code="database_error") when the file cannot be used."""
+    `database`: a path; None: $FUSETUNE_DB, else ~/.cache/fusetune/tuning.db. `no_compile`
+    (production mode; also $FUSETUNE_NO_COMPILE=1): a load that would compile raises
+    FusetuneError(code="not_found") naming the spec and how to tune it, instead of compiling.
+    Raises NoDevice without a usable GPU, FusetuneError(code="database_error") when the file
+    cannot be used."""
 
-    def __init__(self, database=None, device=0):
+    def __init__(self, database=None, device=0, no_compile=False):
         handle = ctypes.c_void_p()
-        status = _capi.library().fusetune_library_open(
-            _text(database), device, _on_warning, None, ctypes.byref(handle))
+        flags = _capi.OPEN_NO_COMPILE if no_compile else 0
+        status = _capi.library().fusetune_library_open_with_flags(
+            _text(database), device, flags, _on_warning, None, ctypes.byref(handle))
         if status != 0:
             raise _fail(status)
         self._handle = handle
         self.database = database
         self.device = device
+        self.no_compile = no_compile
 
     def load(self, spec, precision=None, tolerance=None):
         """The kernel tuned for `spec` at `precision` ("fp32", "3xtf32", "tf32", "bf16", "fp16",

@@ -25,6 +25,7 @@
 #include "cache/sqlite.h"
 #include "cache/winner_rule.h"
 #include "fusetune/status.h"
+#include "tests/scoped_env.h"
 
 namespace fusetune::cache {
 namespace {
@@ -880,31 +881,7 @@ TEST_F(DatabaseTest, ProcessesCreatingTheDatabaseAtOnceShareIt) {
             (std::vector<std::string>{"p0", "p1", "p2", "p3"}));
 }
 
-// Sets or unsets environment variables for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using fusetune::testing::ScopedEnv;
 
 TEST(DefaultPath, FusetuneDbWins) {
   ScopedEnv db("FUSETUNE_DB", "/data/my.db");

@@ -58,6 +58,23 @@ TEST(NullArguments, AreInvalidArgumentsNamedInTheMessage) {
                  "library");
   expect_invalid(fusetune_kernel_launch(nullptr, nullptr, nullptr, 0, nullptr, nullptr, 0),
                  "kernel");
+  expect_invalid(fusetune_library_open_with_flags(nullptr, 0, FUSETUNE_OPEN_NO_COMPILE, nullptr,
+                                                  nullptr, nullptr),
+                 "library");
+  expect_invalid(fusetune_kernel_prepare(nullptr, nullptr), "kernel");
+}
+
+// Refused before the database or the device is looked at, so that a binding built against a
+// newer header learns it at once.
+TEST(OpenFlags, UnknownBitsAreAnInvalidArgumentNamingThem) {
+  fusetune_library* library = reinterpret_cast<fusetune_library*>(1);
+  EXPECT_EQ(fusetune_library_open_with_flags("/nonexistent/folder/tuning.db", 0,
+                                             FUSETUNE_OPEN_NO_COMPILE | 0x30u, nullptr, nullptr,
+                                             &library),
+            FUSETUNE_INVALID_ARGUMENT);
+  EXPECT_EQ(library, nullptr) << "a failed open leaves NULL";
+  EXPECT_NE(std::string(fusetune_last_error()).find("(0x30)"), std::string::npos)
+      << fusetune_last_error();
 }
 
 TEST(LastError, IsEmptyBeforeAnyFailure) {

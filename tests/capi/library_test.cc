@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -180,6 +181,69 @@ TEST_F(LibraryOnGpu, LoadRefusesAnInvalidSpecAndAnUnknownPrecision) {
   EXPECT_NE(std::string(fusetune_last_error()).find("fp64"), std::string::npos)
       << fusetune_last_error();
   EXPECT_EQ(kernel, nullptr);
+}
+
+TEST_F(LibraryOnGpu, ProductionModeRefusesALoadThatWouldCompileAndNamesTheCommand) {
+  fusetune_library* production = nullptr;
+  ASSERT_EQ(fusetune_library_open_with_flags(db_.path().c_str(), 0, FUSETUNE_OPEN_NO_COMPILE,
+                                             &LibraryOnGpu::hear, this, &production),
+            FUSETUNE_OK)
+      << fusetune_last_error();
+  const char* spec = "linear(m=64, n=96, k=32) -> relu";
+  fusetune_kernel* kernel = reinterpret_cast<fusetune_kernel*>(1);
+  EXPECT_EQ(fusetune_library_load(production, spec, nullptr, 0, &kernel), FUSETUNE_NOT_FOUND);
+  EXPECT_EQ(kernel, nullptr);
+  const std::string error = fusetune_last_error();
+  EXPECT_NE(error.find("fusetune tune \"linear(m=64, n=96, k=32) -> relu\" --precision fp32"),
+            std::string::npos)
+      << error;
+  // Once a library that may compile has stored its cubin, production loads it.
+  ASSERT_TRUE(load(spec));
+  EXPECT_EQ(fusetune_library_load(production, spec, nullptr, 0, &kernel), FUSETUNE_OK)
+      << fusetune_last_error();
+  fusetune_kernel_release(kernel);
+  fusetune_library_close(production);
+}
+
+// A plan's scratch memory, allocated by fusetune_kernel_prepare, lets a graph capture its launch;
+// without it the launch during the capture is refused with a message that says to prepare.
+TEST_F(LibraryOnGpu, APreparedStreamCapturesAPlanIntoAGraph) {
+  const int m = 96, n = 512, k = 32;
+  fusetune_kernel* kernel = load("linear(m=96, n=512, k=32) -> sum(dim=1, keepdim=true) -> tanh");
+  ASSERT_TRUE(kernel);
+  const std::vector<float> x = random_values(m * k, random_);
+  const std::vector<float> weight = random_values(n * k, random_);
+  const DeviceBuffer x_d(x), weight_d(weight), out_d(m);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  EXPECT_EQ(launch(kernel, {x_d.get(), weight_d.get()}, out_d.get()), FUSETUNE_CUDA_ERROR);
+  EXPECT_NE(std::string(fusetune_last_error()).find("prepare"), std::string::npos)
+      << fusetune_last_error();
+  ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess);
+  if (graph) cudaGraphDestroy(graph);
+
+  ASSERT_EQ(fusetune_kernel_prepare(kernel, stream_), FUSETUNE_OK) << fusetune_last_error();
+  ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  EXPECT_EQ(launch(kernel, {x_d.get(), weight_d.get()}, out_d.get()), FUSETUNE_OK)
+      << fusetune_last_error();
+  ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  const std::vector<float> out = out_d.download();
+  for (int i = 0; i < m; ++i) {
+    double row = 0, magnitude = 0;  // the sum, and the sum of its terms' sizes
+    for (int j = 0; j < n; ++j)
+      for (int p = 0; p < k; ++p) {
+        row += double{x[i * k + p]} * weight[j * k + p];
+        magnitude += std::abs(double{x[i * k + p]} * weight[j * k + p]);
+      }
+    // fp32 sums of n * k terms, then tanh, whose slope is at most 1.
+    ASSERT_NEAR(out[i], std::tanh(row), 1e-5 * magnitude + 1e-6) << "row " << i;
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
 }
 
 TEST_F(LibraryOnGpu, KernelsOutliveTheirLibrary) {

@@ -457,5 +457,48 @@ class Buckets(unittest.TestCase):
         self.assertEqual(self.compiled_sources(), [])
 
 
+class _FreshDatabase(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(3)
+        warnings.simplefilter("ignore", fusetune.FusetuneWarning)
+        self.directory = tempfile.TemporaryDirectory()
+        self.database = os.path.join(self.directory.name, "tuning.db")
+
+    def tearDown(self):
+        self.directory.cleanup()
+
+
+@unittest.skipUnless(CUDA, "needs a CUDA GPU")
+class CudaGraphs(_FreshDatabase):
+    def test_a_prepared_plan_is_captured_in_a_cuda_graph(self):
+        spec = "linear(m=300, n=512, k=64) -> bias -> sum(dim=1, keepdim=true) -> tanh"
+        kernel = fusetune.Library(self.database).load(spec)
+        x, w, b = randn(300, 64), randn(512, 64), randn(512)
+        out = torch.empty(300, 1, device="cuda")
+        stream = torch.cuda.Stream()
+        kernel.prepare(stream.cuda_stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, stream=stream):
+            kernel.launch(stream.cuda_stream, [x.data_ptr(), w.data_ptr(), b.data_ptr()],
+                          out.data_ptr())
+        out.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        want = torch.tanh((x.double() @ w.double().t() + b.double()).sum(dim=1, keepdim=True))
+        self.assertLess(rel_error(out, want), 1e-5)
+
+
+@unittest.skipUnless(CUDA, "needs a CUDA GPU")
+class ProductionMode(_FreshDatabase):
+    def test_no_compile_refuses_a_load_that_would_compile_naming_the_command(self):
+        library = fusetune.Library(self.database, no_compile=True)
+        with self.assertRaises(fusetune.FusetuneError) as caught:
+            library.load("linear(m=64, n=80, k=32) -> relu")
+        self.assertEqual(caught.exception.code, "not_found")
+        self.assertIn('fusetune tune "linear(m=64, n=80, k=32) -> relu"', str(caught.exception))
+        fusetune.Library(self.database).load("linear(m=64, n=80, k=32) -> relu")  # compiles
+        self.assertFalse(library.load("linear(m=64, n=80, k=32) -> relu").tuned)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -107,7 +107,7 @@ TEST_F(CliTest, GenPrintsTheDefaultOrANamedCandidate) {
   ASSERT_EQ(default_source.exit_code, 0) << default_source.output;
   EXPECT_NE(default_source.output.find("static constexpr int PASSES = 3;"), std::string::npos);
   const ProgramRun bad = fusetune("gen 'linear(m=64, n=64, k=64)' --config ft_gemm_simt_nonsense");
-  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.exit_code, 2) << "an option value that names nothing is bad usage";
   EXPECT_NE(bad.output.find("names no kernel configuration"), std::string::npos) << bad.output;
 }
 
@@ -131,12 +131,28 @@ TEST_F(CliTest, CacheLsWithoutADatabaseSaysSoAndCreatesNone) {
   EXPECT_FALSE(fs::exists(folder_ / "tuning.db"));
 }
 
-TEST_F(CliTest, CacheLsAfterACompileOnlySweepListsNoTuningYet) {
+// A compile-only sweep's cubins are what production loads (Options::no_compile) run from, so a
+// prune keeps them, and --dry-run says so first.
+TEST_F(CliTest, ACompileOnlySweepListsNoTuningYetAndAPruneKeepsItsCubins) {
   ASSERT_EQ(
       fusetune("tune 'linear(m=64, n=64, k=64)' --compile-only --arch sm_80 " + db_).exit_code, 0);
   const ProgramRun run = fusetune("cache ls " + db_);
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("0 tuned problems"), std::string::npos) << run.output;
+  const std::int64_t stored = fusetune::cache::Database::open((folder_ / "tuning.db").string(),
+                                                              fusetune::cache::OpenMode::read_only)
+                                  ->binary_count();
+  ASSERT_GT(stored, 0);
+  const ProgramRun dry = fusetune("cache prune --dry-run " + db_);
+  EXPECT_NE(dry.output.find("would remove 0 tunings and 0 binaries"), std::string::npos)
+      << dry.output;
+  const ProgramRun pruned = fusetune("cache prune " + db_);
+  EXPECT_NE(pruned.output.find("removed 0 tunings and 0 binaries"), std::string::npos)
+      << pruned.output;
+  EXPECT_EQ(fusetune::cache::Database::open((folder_ / "tuning.db").string(),
+                                            fusetune::cache::OpenMode::read_only)
+                ->binary_count(),
+            stored);
 }
 
 // Small specs, compiled for sm_90 two candidates each, so that lists stay fast.

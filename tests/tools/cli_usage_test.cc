@@ -60,6 +60,30 @@ TEST_F(CliUsageTest, ABadSpecIsBadUsageAndPointsAtTheCharacter) {
   EXPECT_TRUE(contains(run.output, "\n  linear(m=64, n=64)\n                   ^")) << run.output;
 }
 
+TEST_F(CliUsageTest, EveryCommandThatTakesASpecRefusesABadOneAsBadUsage) {
+  const std::string bad = "'linear(m=64, n=64) -> relu'";
+  for (const std::string& command :
+       {"tune " + bad, "tune " + bad + " --compile-only", "bench " + bad, "cache show " + bad,
+        "cache explain " + bad, "cache plot " + bad,
+        "cache export " + (folder_ / "out.json").string() + " --spec " + bad})
+    expect_usage_error(command, "missing argument k of linear");
+  expect_usage_error("bench-shapes --epilogue '-> rleu'", "did you mean 'relu'?");
+  expect_usage_error("bench-shapes --m 0", "m=0");
+}
+
+// Option values the generator refuses for the spec they go with: bad usage too, found before any
+// GPU or database is asked for.
+TEST_F(CliUsageTest, AnOptionValueThatDoesNotFitTheSpecIsBadUsage) {
+  expect_usage_error("gen " + kSpec + " --config ft_gemm_simt_nonsense",
+                     "'ft_gemm_simt_nonsense' names no kernel configuration");
+  expect_usage_error("tune " + kSpec + " --compile-only --precision bf16",
+                     "precision bf16 multiplies bf16 inputs and this spec's are fp32");
+  expect_usage_error("bench " + kSpec + " --precision fp16", "precision fp16 multiplies");
+  expect_usage_error("tune " + kSpec + " --compile-only --precision auto --tolerance 1e-9",
+                     "give a larger --tolerance");
+  expect_usage_error("info --gpu --json", "--gpu excludes --json");
+}
+
 TEST_F(CliUsageTest, ASpecThatStartsWithADashIsToldToFollowDoubleDash) {
   const ProgramRun gen = run_fusetune("gen '-> relu'");
   EXPECT_EQ(gen.exit_code, kUsage) << gen.output;

@@ -1,0 +1,52 @@
+// The public Kernel of include/fusetune/fusetune.h for one spec: what its launches take (tensors,
+// scalars, output), checked on every launch, over the LoadedKernel that runs it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fusetune/fusetune.h"
+#include "generator/spec.h"
+#include "runtime/loaded_kernel.h"
+
+namespace fusetune {
+
+class SpecKernel final : public Kernel {
+ public:
+  // `config` is the configuration's procedural name; `tuned` false for an untuned spec's.
+  // `kernel` may be shared: a bucket's module serves every row count of its range.
+  SpecKernel(const Spec& spec, std::string config, bool tuned,
+             std::shared_ptr<const LoadedKernel> kernel);
+
+  const std::string& spec() const override { return spec_; }
+  const std::string& config() const override { return config_; }
+  bool tuned() const override { return tuned_; }
+  const std::vector<TensorInfo>& tensors() const override { return tensors_; }
+  const std::vector<std::int64_t>& output_shape() const override { return output_shape_; }
+  const std::string& output_dtype() const override { return output_dtype_; }
+  const std::vector<std::string>& scalar_names() const override { return scalar_names_; }
+
+  Status prepare(cudaStream_t stream) const override;
+  Status launch(cudaStream_t stream, const Arguments& arguments) const override;
+
+ private:
+  // invalid_argument naming the operand at fault, or ok.
+  Status check(const Arguments& arguments) const;
+  // cuda_error for `error`, which `step` ("launching", "preparing") of this kernel met.
+  Status cuda_failure(const char* step, cudaError_t error) const;
+
+  std::string spec_;
+  std::string config_;
+  bool tuned_;
+  std::vector<TensorInfo> tensors_;
+  std::vector<std::int64_t> output_shape_;
+  std::string output_dtype_;
+  std::vector<std::string> scalar_names_;
+  std::vector<float> default_scalars_;
+  int rows_;  // LaunchArgs::rows
+  std::shared_ptr<const LoadedKernel> kernel_;
+};
+
+}  // namespace fusetune
