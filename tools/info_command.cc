@@ -1,14 +1,17 @@
-// fusetune info: versions, the database paths and the GPU (or why there is none).
+// fusetune info: versions, the database paths, the tuner's worker and the GPU (or why there is
+// none).
 #include <fmt/format.h>
 
 #include <memory>
 
 #include "cache/database.h"
 #include "cache/layers.h"
+#include "fusetune/status.h"
 #include "generator/version.h"
 #include "runtime/device.h"
 #include "runtime/nvrtc.h"
 #include "tools/commands.h"
+#include "tuner/worker_lookup.h"
 
 namespace fusetune::cli {
 namespace {
@@ -34,6 +37,12 @@ int run(const InfoArgs& args) {
   fmt::print("system database {}\n", !system                            ? "none"
                                      : cache::Database::exists(*system) ? *system
                                                                         : *system + " (not there)");
+  // Where tune will start its worker: an installation that lost it says so before a tune does.
+  try {
+    fmt::print("worker {}\n", find_worker());
+  } catch (const Error& error) {
+    fmt::print("worker none: {}\n", error.what());
+  }
   if (probe.device)
     fmt::print("GPU {}, driver {}.{}\n", probe.device->description(),
                probe.device->driver_version / 1000, probe.device->driver_version % 1000 / 10);
@@ -46,7 +55,8 @@ int run(const InfoArgs& args) {
 
 void add_info_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<InfoArgs>();
-  CLI::App* command = app.add_subcommand("info", "Show versions, the database and the GPU");
+  CLI::App* command =
+      app.add_subcommand("info", "Show versions, the database, the worker and the GPU");
   add_database_option(*command, args->database);
   add_system_database_option(*command, args->system);
   command->add_flag("--gpu", args->gpu_only,
