@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "bench/cublas_library.h"
 #include "fusetune/status.h"
 #include "generator/elementwise_emitter.h"
 #include "runtime/cuda_check.h"
@@ -16,7 +17,7 @@ namespace {
 void check_cublas(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS)
     throw Error(StatusCode::cuda_error,
-                fmt::format("cuBLAS {} failed: {}", what, cublasGetStatusString(status)));
+                fmt::format("cuBLAS {} failed: {}", what, cublas().status_string(status)));
 }
 
 cudaDataType_t cuda_data_type(DataType type) {
@@ -26,10 +27,11 @@ cudaDataType_t cuda_data_type(DataType type) {
 }  // namespace
 
 CublasBaseline::CublasBaseline(const Spec& spec, bool tf32) : spec_(spec) {
-  check_cublas(cublasCreate(&handle_), "handle creation");
+  check_cublas(cublas().create(&handle_), "handle creation");
   // PyTorch's fp32 matmul: no TF32 by default, TF32 tensor ops with allow_tf32.
-  check_cublas(cublasSetMathMode(handle_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-               "math mode");
+  check_cublas(
+      cublas().set_math_mode(handle_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+      "math mode");
   const bool elementwise = std::all_of(spec.chain.begin(), spec.chain.end(), [](const ChainOp& op) {
     return std::holds_alternative<EpilogueOp>(op);
   });
@@ -46,7 +48,7 @@ CublasBaseline::CublasBaseline(const Spec& spec, bool tf32) : spec_(spec) {
   }
 }
 
-CublasBaseline::~CublasBaseline() { cublasDestroy(handle_); }
+CublasBaseline::~CublasBaseline() { cublas().destroy(handle_); }
 
 cudaError_t CublasBaseline::run(cudaStream_t stream, const LaunchArgs& args) {
   const MainOp& main = spec_.main;
@@ -58,13 +60,13 @@ cudaError_t CublasBaseline::run(cudaStream_t stream, const LaunchArgs& args) {
   const int ld_b = main.b_k_contiguous() ? k : n;
   const int ld_a = main.a_k_contiguous() ? k : m;
   const float one = 1, zero = 0;
-  cublasSetStream(handle_, stream);
+  cublas().set_stream(handle_, stream);
   const cublasStatus_t status =
       main.dtype == DataType::fp32
-          ? cublasSgemm(handle_, op_b, op_a, n, m, k, &one, args.tensors[1], ld_b, args.tensors[0],
-                        ld_a, &zero, args.out, n)
+          ? cublas().sgemm(handle_, op_b, op_a, n, m, k, &one, args.tensors[1], ld_b,
+                           args.tensors[0], ld_a, &zero, args.out, n)
           // 16-bit inputs, fp32 accumulation, the output in the spec's output type.
-          : cublasGemmEx(
+          : cublas().gemm_ex(
                 handle_, op_b, op_a, n, m, k, &one, args.tensors[1], cuda_data_type(main.dtype),
                 ld_b, args.tensors[0], cuda_data_type(main.dtype), ld_a, &zero, args.out,
                 cuda_data_type(main.output_dtype()), n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);

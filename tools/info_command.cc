@@ -1,4 +1,5 @@
-// fusetune info: versions, the database paths and the GPU (or why there is none).
+// fusetune info: versions, the database paths, the tuner's worker and the GPU (or why there is
+// none).
 #include <fmt/format.h>
 
 #include <memory>
@@ -6,11 +7,13 @@
 
 #include "cache/database.h"
 #include "cache/layers.h"
+#include "fusetune/status.h"
 #include "generator/version.h"
 #include "runtime/device.h"
 #include "runtime/nvrtc.h"
 #include "tools/commands.h"
 #include "tools/json_output.h"
+#include "tuner/worker_lookup.h"
 
 namespace fusetune::cli {
 namespace {
@@ -42,6 +45,13 @@ int run(const InfoArgs& args) {
   const std::string database = database_path(args.database);
   const std::optional<std::string> system = system_database_path(args.system);
   const bool system_there = system && cache::Database::exists(*system);
+  // Where tune will start its worker: an installation that lost it says so before a tune does.
+  std::string worker;
+  try {
+    worker = find_worker();
+  } catch (const Error& error) {
+    worker = fmt::format("none: {}", error.what());
+  }
   if (args.json) {
     print_json({{"fusetune_version", fusetune_version()},
                 {"generator_version", generator_version()},
@@ -50,6 +60,7 @@ int run(const InfoArgs& args) {
                 {"database_exists", cache::Database::exists(database)},
                 {"system_database", system ? nlohmann::json(*system) : nlohmann::json()},
                 {"system_database_exists", system_there},
+                {"worker", worker},
                 {"gpu", probe.device ? device_json(*probe.device) : nlohmann::json()},
                 {"gpu_problem", probe.device ? nlohmann::json() : nlohmann::json(probe.problem)}});
     return kSuccess;
@@ -59,6 +70,7 @@ int run(const InfoArgs& args) {
   fmt::print("system database {}\n", !system        ? "none"
                                      : system_there ? *system
                                                     : *system + " (not there)");
+  fmt::print("worker {}\n", worker);
   if (probe.device)
     fmt::print("GPU {}, driver {}.{}\n", probe.device->description(),
                probe.device->driver_version / 1000, probe.device->driver_version % 1000 / 10);
@@ -71,7 +83,8 @@ int run(const InfoArgs& args) {
 
 void add_info_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<InfoArgs>();
-  CLI::App* command = app.add_subcommand("info", "Show versions, the database and the GPU");
+  CLI::App* command =
+      app.add_subcommand("info", "Show versions, the database, the worker and the GPU");
   add_database_option(*command, args->database);
   add_system_database_option(*command, args->system);
   CLI::Option* gpu = command->add_flag(

@@ -33,17 +33,26 @@ std::filesystem::path this_code_object() {
 
 }  // namespace
 
+InstalledWorker installed_worker() {
+  return {FUSETUNE_WORKER_FROM_PROGRAMS, FUSETUNE_WORKER_FROM_LIBRARIES};
+}
+
 std::vector<std::filesystem::path> worker_places(const std::filesystem::path& program,
-                                                 const std::filesystem::path& code_object) {
+                                                 const std::filesystem::path& code_object,
+                                                 const InstalledWorker& installed) {
   std::vector<std::filesystem::path> places;
   auto add = [&](const std::filesystem::path& folder) {
     const std::filesystem::path place = (folder / kWorkerName).lexically_normal();
     if (std::ranges::find(places, place) == places.end()) places.push_back(place);
   };
-  if (!program.empty()) add(program.parent_path());
+  if (!program.empty()) {
+    add(program.parent_path());
+    add(program.parent_path() / installed.from_programs);
+  }
   if (!code_object.empty()) {
     add(code_object.parent_path());
     add(code_object.parent_path() / ".." / "bin");
+    add(code_object.parent_path() / installed.from_libraries);
   }
   return places;
 }
@@ -51,7 +60,7 @@ std::vector<std::filesystem::path> worker_places(const std::filesystem::path& pr
 std::string find_worker() {
   if (const char* path = std::getenv("FUSETUNE_WORKER"); path && *path) return path;
   const std::vector<std::filesystem::path> places =
-      worker_places(running_program(), this_code_object());
+      worker_places(running_program(), this_code_object(), installed_worker());
   for (const std::filesystem::path& place : places) {
     std::error_code error;
     if (std::filesystem::exists(place, error)) return place.string();

@@ -1,9 +1,13 @@
 """Loads libfusetune.so with ctypes and declares the C interface of include/fusetune/fusetune_c.h.
 
 Nothing here is public: fusetune/__init__.py wraps it in Python objects. The library is found,
-in order, at $FUSETUNE_LIBRARY, beside this package, in the source tree's build/lib (the
-package used from a checkout), and by the system's loader (LD_LIBRARY_PATH, ldconfig).
+in order, at $FUSETUNE_LIBRARY (a deliberate choice, e.g. a build under test, wins), in this
+package's _native folder (where `pip install` puts it, with the fusetune program and its
+worker), in the source tree's build/lib (the package used from a checkout), and by the system's
+loader (LD_LIBRARY_PATH, ldconfig).
 """
+
+from __future__ import annotations
 
 import ctypes
 import os
@@ -27,13 +31,18 @@ class LibraryNotFound(OSError):
     """libfusetune.so is missing, or too old or too new for this package."""
 
 
-def _candidates():
+# The native files a built package holds (setup.py puts them there).
+PACKAGED = Path(__file__).resolve().parent / "_native"
+# The build folder of the checkout this package sits in, when it is used from one.
+CHECKOUT_BUILD = Path(__file__).resolve().parent.parent.parent / "build"
+
+
+def _candidates() -> tuple[list[Path], bool]:
     env = os.environ.get("FUSETUNE_LIBRARY")
     if env:
         path = Path(env)
         return [path / "libfusetune.so" if path.is_dir() else path], True
-    package = Path(__file__).resolve().parent
-    return [package / "libfusetune.so", package.parent.parent / "build" / "lib" / "libfusetune.so"], False
+    return [PACKAGED / "libfusetune.so", CHECKOUT_BUILD / "lib" / "libfusetune.so"], False
 
 
 def _open():
@@ -50,8 +59,9 @@ def _open():
     except OSError:
         looked = ", ".join(str(p) for p in paths)
         raise LibraryNotFound(
-            f"cannot find libfusetune.so (looked at {looked} and on the loader's path); build "
-            "it with scripts/build, or set FUSETUNE_LIBRARY to its path") from None
+            f"cannot find libfusetune.so (looked at {looked} and on the loader's path); install "
+            "the package (`pip install .` in the source tree), build it with scripts/build, or "
+            "set FUSETUNE_LIBRARY to its path") from None
 
 
 def _declare(lib):

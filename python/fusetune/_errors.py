@@ -1,6 +1,8 @@
 """The exceptions fusetune raises: one per status code of the C interface that a caller may want
 to tell apart, each also an instance of the built-in exception it resembles."""
 
+from __future__ import annotations
+
 
 class FusetuneError(RuntimeError):
     """Something fusetune could not do; the message says what failed and what to do.
@@ -8,7 +10,7 @@ class FusetuneError(RuntimeError):
     `code` is the C interface's status name: "invalid_spec", "no_device", "cuda_error", ...
     """
 
-    def __init__(self, message, code="internal"):
+    def __init__(self, message: str, code: str = "internal") -> None:
         super().__init__(message)
         self.code = code
 
@@ -32,6 +34,6 @@ class FusetuneWarning(UserWarning):
 _BY_CODE = {"invalid_spec": SpecError, "invalid_argument": InvalidArgument, "no_device": NoDevice}
 
 
-def error_for(code, message):
+def error_for(code: str, message: str) -> FusetuneError:
     """The exception for a failed call that returned status `code` (a name)."""
     return _BY_CODE.get(code, FusetuneError)(message, code)

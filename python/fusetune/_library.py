@@ -1,6 +1,8 @@
 """Python objects over the C interface: spec descriptions, libraries (a tuning database on one
 GPU), kernels and tuning. Knows nothing of PyTorch: kernels take raw device pointers."""
 
+from __future__ import annotations
+
 import ctypes
 import functools
 import json
@@ -8,6 +10,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
+from typing import Any, Callable, Sequence, Union
 
 from fusetune import _capi
 from fusetune._errors import FusetuneError, FusetuneWarning, InvalidArgument, error_for
@@ -31,7 +34,7 @@ class TensorInfo:
     place (`updated`: batch_norm's running statistics in training mode)."""
 
     name: str
-    shape: tuple
+    shape: tuple[int, ...]
     dtype: str
     updated: bool = False
 
@@ -41,21 +44,21 @@ class Description:
     """A parsed spec, as fusetune_describe prints it (include/fusetune/fusetune_c.h)."""
 
     canonical: str
-    main: dict  # the main op: "op", its shape and geometry, "dtype"
+    main: dict[str, Any]  # the main op: "op", its shape and geometry, "dtype"
     # One dict per op after the main op, in order: "kind" ("elementwise", "pool" or
     # "reduction"), "op", "tensors" (its operands' indices into `tensors`), "in_shape" and
     # "out_shape", and the kind's own keys (fusetune_describe in fusetune_c.h lists them).
-    chain: tuple
+    chain: tuple[dict[str, Any], ...]
     main_value_stages: int  # how many chain entries come before what a "main" operand reads
-    tensors: tuple  # TensorInfo per input, in launch order
-    scalars: tuple  # (name, value) per scalar argument, in launch order
-    output_shape: tuple
+    tensors: tuple[TensorInfo, ...]  # per input, in launch order
+    scalars: tuple[tuple[str, float], ...]  # (name, value) per scalar argument, in launch order
+    output_shape: tuple[int, ...]
     output_dtype: str
     flops: float
 
 
 @functools.lru_cache(maxsize=4096)
-def describe(spec):
+def describe(spec: str) -> Description:
     """The Description of `spec`; needs no GPU. Raises SpecError pointing at what is wrong."""
     if not isinstance(spec, str):
         raise InvalidArgument(f"a spec is a str, not {type(spec).__name__}", "invalid_argument")
@@ -76,7 +79,7 @@ def describe(spec):
 class Kernel:
     """A loaded kernel. launch() may be called from any thread."""
 
-    def __init__(self, handle, tensor_count):
+    def __init__(self, handle: ctypes.c_void_p, tensor_count: int) -> None:
         lib = _capi.library()
         self._handle = handle
         self._tensor_count = tensor_count
@@ -85,7 +88,7 @@ class Kernel:
         self.tuned = bool(lib.fusetune_kernel_tuned(handle))
         self._pointers = ctypes.c_void_p * tensor_count
 
-    def prepare(self, stream):
+    def prepare(self, stream: int) -> None:
         """Allocates what launches on `stream` (a cudaStream_t as an int) need: a plan's scratch
         memory for that stream, which its first launch would otherwise allocate. Launches on
         `stream` afterwards allocate nothing, so a CUDA graph may capture them: call it on the
@@ -94,7 +97,8 @@ class Kernel:
         if status != 0:
             raise _fail(status)
 
-    def launch(self, stream, tensors, out, scalars=None):
+    def launch(self, stream: int, tensors: Sequence[int], out: int,
+               scalars: Sequence[float] | None = None) -> None:
         """Enqueues the kernel on `stream` (a cudaStream_t as an int; 0: the default stream).
         `tensors` are device addresses (ints) in Description.tensors order, `out` the output's;
         `scalars` override the spec's values, one per Description.scalars."""
@@ -113,7 +117,7 @@ class Kernel:
         if getattr(self, "_handle", None) and _capi is not None:
             _capi.library().fusetune_kernel_release(self._handle)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<fusetune.Kernel {self.config} ({'tuned' if self.tuned else 'untuned'})>"
 
 
@@ -126,6 +130,10 @@ def _warn(message, _user):
 
 _on_warning = _capi.MESSAGE_FN(_warn)
 
+# What tune() does with progress: True draws a bar on stderr, False says nothing, and a callable
+# receives (done, total, precision).
+Progress = Union[bool, Callable[[int, int, str], None]]
+
 
 class Library:
     """A tuning database opened for one CUDA device. Thread safe.
@@ -136,7 +144,8 @@ class Library:
     Raises NoDevice without a usable GPU, FusetuneError(code="database_error") when the file
     cannot be used."""
 
-    def __init__(self, database=None, device=0, no_compile=False):
+    def __init__(self, database: str | None = None, device: int = 0,
+                 no_compile: bool = False) -> None:
         handle = ctypes.c_void_p()
         flags = _capi.OPEN_NO_COMPILE if no_compile else 0
         status = _capi.library().fusetune_library_open_with_flags(
@@ -148,7 +157,8 @@ class Library:
         self.device = device
         self.no_compile = no_compile
 
-    def load(self, spec, precision=None, tolerance=None):
+    def load(self, spec: str, precision: str | None = None,
+             tolerance: float | None = None) -> Kernel:
         """The kernel tuned for `spec` at `precision` ("fp32", "3xtf32", "tf32", "bf16", "fp16",
         "auto"; None: the spec's native one). An untuned spec loads a default kernel with a
         FusetuneWarning."""
@@ -159,8 +169,9 @@ class Library:
             raise _fail(status)
         return Kernel(handle, len(describe(spec).tensors))
 
-    def tune(self, spec, precision=None, tolerance=None, force=False, max_candidates=0,
-             progress=True):
+    def tune(self, spec: str, precision: str | None = None, tolerance: float | None = None,
+             force: bool = False, max_candidates: int = 0,
+             progress: Progress = True) -> dict[str, Any]:
         """Tunes `spec` into the database, or recalls the stored result unless `force`; returns
         the report (a dict: spec, precision, config, time_ms, rel_err, from_cache,
         tuning_seconds, sweeps). `progress`: True draws a bar on stderr, a callable receives
@@ -182,7 +193,7 @@ class Library:
             raise _fail(status)
         return json.loads(_capi.take_string(report))
 
-    def close(self):
+    def close(self) -> None:
         if getattr(self, "_handle", None):
             _capi.library().fusetune_library_close(self._handle)
             self._handle = None
@@ -195,7 +206,7 @@ _shared = {}
 _database = None
 
 
-def set_database(path):
+def set_database(path: str | os.PathLike[str] | None) -> None:
     """Makes `path` the database of the libraries shared by this process (None: $FUSETUNE_DB,
     else the default); libraries already open are closed."""
     global _database
@@ -204,7 +215,7 @@ def set_database(path):
         _shared.clear()
 
 
-def shared_library(device=0):
+def shared_library(device: int = 0) -> Library:
     """The process-wide Library for `device`, opened on first use."""
     with _shared_lock:
         library = _shared.get(device)
@@ -213,7 +224,7 @@ def shared_library(device=0):
         return library
 
 
-def version():
+def version() -> str:
     """The version of the loaded libfusetune.so."""
     return _capi.library().fusetune_version().decode()
 

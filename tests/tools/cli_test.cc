@@ -634,4 +634,11 @@ TEST_F(CliTest, CacheLsAndShowListTheUserAndSystemLayersTagged) {
   EXPECT_NE(info.output.find("system database " + system), std::string::npos) << info.output;
 }
 
+TEST_F(CliTest, InfoNamesTheWorkerThatTuneWouldStart) {
+  const ProgramRun info = fusetune("info " + db_);
+  EXPECT_EQ(info.exit_code, 0) << info.output;
+  const std::string beside = (program().parent_path() / "fusetune-worker").string();
+  EXPECT_NE(info.output.find("\nworker " + beside + "\n"), std::string::npos) << info.output;
+}
+
 }  // namespace

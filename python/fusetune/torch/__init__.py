@@ -24,14 +24,17 @@ fp32 or 3xTF32. Pass `precision=` or `tolerance=` per call, or set_precision() f
 starting default. tune() reports what each call asked for and why.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import warnings
+from typing import Any, Callable, Sequence, Union
 
 import torch
 
 from fusetune._errors import FusetuneWarning, InvalidArgument
-from fusetune._library import describe, set_database, shared_library
+from fusetune._library import Progress, describe, set_database, shared_library
 from fusetune.torch import _op, _specs
 from fusetune.torch._checks import check_main_operands
 from fusetune.torch._reference import evaluate as _evaluate
@@ -42,6 +45,11 @@ PRECISIONS = ("torch", "auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", "")
 # The tolerance "torch" gives auto where PyTorch would use TF32: TF32's own default, which
 # admits TF32 (typically 3e-4 at K in the thousands) and everything more accurate.
 TF32_TOLERANCE = 5e-4
+
+# The ops after the main op, in spec syntax: "mul(2.0) -> leaky_relu(0.1)", or one op a string.
+Epilogue = Union[str, Sequence[str]]
+# A convolution's stride, padding, ...: one int for every spatial dimension, or one each.
+PerDimension = Union[int, Sequence[int]]
 
 
 def _invalid(message):
@@ -67,7 +75,7 @@ _precision, _tolerance = _checked_precision(os.environ.get("FUSETUNE_PRECISION",
 _recorded = None  # while tune() records: the calls seen, {(device, spec, precision, tol): why}
 
 
-def set_precision(precision="torch", tolerance=None):
+def set_precision(precision: str = "torch", tolerance: float | None = None) -> None:
     """Sets the precision calls use when they pass none: "torch" (what PyTorch would use, see
     the module's help), "auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", or "" (each spec's
     native precision); `tolerance` bounds auto's error (None: its default, 1e-5 for fp32
@@ -96,7 +104,8 @@ def _settings_and_reason(spec, precision, tolerance):
     return "auto", TF32_TOLERANCE if tf32 else 0.0, f"as PyTorch would: {why}"
 
 
-def fused(spec, *tensors, precision=None, tolerance=None):
+def fused(spec: str, *tensors: torch.Tensor, precision: str | None = None,
+          tolerance: float | None = None) -> torch.Tensor:
     """Runs `spec` (fusetune's spec text) on `tensors`, given in the order its description
     lists them (fusetune.describe(spec).tensors), and returns the new output tensor. Tensors
     the description marks `updated` (batch_norm's running statistics in training mode) are
@@ -133,7 +142,9 @@ def _inputs(op, x, weight, bias, epilogue, operands):
     return [x, weight] + ([bias] if bias is not None else []) + list(operands)
 
 
-def linear(x, weight, bias=None, *, epilogue="", operands=(), precision=None, tolerance=None):
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
+           epilogue: Epilogue = "", operands: Sequence[torch.Tensor] = (),
+           precision: str | None = None, tolerance: float | None = None) -> torch.Tensor:
     """`epilogue(F.linear(x, weight, bias))` in one kernel. x [..., in_features], weight
     [out_features, in_features], bias [out_features] or None; `epilogue` is the ops after it in
     spec syntax ("mul(2.0) -> leaky_relu(0.1)", "add(tensor) -> gelu", "softmax(dim=1)") and
@@ -172,8 +183,10 @@ def _convolution(op, dims, x, weight, bias, arguments, epilogue, operands, preci
     return fused(spec, *tensors, precision=precision, tolerance=tolerance)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, epilogue="",
-           operands=(), precision=None, tolerance=None):
+def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+           stride: PerDimension = 1, padding: PerDimension = 0, dilation: PerDimension = 1,
+           groups: int = 1, *, epilogue: Epilogue = "", operands: Sequence[torch.Tensor] = (),
+           precision: str | None = None, tolerance: float | None = None) -> torch.Tensor:
     """`epilogue(F.conv2d(x, weight, bias, stride, padding, dilation, groups))` in one kernel;
     the epilogue may pool (`max_pool2d(2)`). See linear() for epilogue and operands."""
     arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -181,16 +194,22 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, e
                         precision, tolerance)
 
 
-def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, epilogue="",
-           operands=(), precision=None, tolerance=None):
+def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+           stride: PerDimension = 1, padding: PerDimension = 0, dilation: PerDimension = 1,
+           groups: int = 1, *, epilogue: Epilogue = "", operands: Sequence[torch.Tensor] = (),
+           precision: str | None = None, tolerance: float | None = None) -> torch.Tensor:
     """conv2d() in three spatial dimensions (F.conv3d)."""
     arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     return _convolution("conv3d", 3, x, weight, bias, arguments, epilogue, operands,
                         precision, tolerance)
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, epilogue="", operands=(), precision=None, tolerance=None):
+def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                     stride: PerDimension = 1, padding: PerDimension = 0,
+                     output_padding: PerDimension = 0, groups: int = 1,
+                     dilation: PerDimension = 1, *, epilogue: Epilogue = "",
+                     operands: Sequence[torch.Tensor] = (), precision: str | None = None,
+                     tolerance: float | None = None) -> torch.Tensor:
     """`epilogue(F.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups,
     dilation))` in one kernel. See conv2d()."""
     arguments = dict(stride=stride, padding=padding, output_padding=output_padding,
@@ -199,8 +218,12 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                         operands, precision, tolerance)
 
 
-def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, epilogue="", operands=(), precision=None, tolerance=None):
+def conv_transpose3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                     stride: PerDimension = 1, padding: PerDimension = 0,
+                     output_padding: PerDimension = 0, groups: int = 1,
+                     dilation: PerDimension = 1, *, epilogue: Epilogue = "",
+                     operands: Sequence[torch.Tensor] = (), precision: str | None = None,
+                     tolerance: float | None = None) -> torch.Tensor:
     """conv_transpose2d() in three spatial dimensions (F.conv_transpose3d)."""
     arguments = dict(stride=stride, padding=padding, output_padding=output_padding,
                      dilation=dilation, groups=groups)
@@ -208,7 +231,7 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                         operands, precision, tolerance)
 
 
-def reference(spec, *tensors):
+def reference(spec: str, *tensors: torch.Tensor) -> torch.Tensor:
     """What `spec` computes on `tensors`, with PyTorch's own ops (what the backward pass
     differentiates); for checking fused results. Like the kernel, it updates the tensors the
     description marks `updated` in place."""
@@ -230,8 +253,9 @@ def _recording():
         _recorded = None
 
 
-def tune(function, *inputs, precision=None, tolerance=None, force=False, max_candidates=0,
-         progress=True):
+def tune(function: Callable[..., Any], *inputs: Any, precision: str | None = None,
+         tolerance: float | None = None, force: bool = False, max_candidates: int = 0,
+         progress: Progress = True) -> list[dict[str, Any]]:
     """Tunes every fused call `function(*inputs)` makes (a module or any callable), into the
     database, and returns a report per spec (a dict: spec, precision, config, time_ms, rel_err,
     from_cache, tuning_seconds, and `asked`: the precision and tolerance the call loads with
