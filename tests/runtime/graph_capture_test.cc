@@ -46,17 +46,7 @@ TEST_F(PrepareTest, APreparedStreamCapturesAPlanIntoAGraphWhoseReplaysComputeThe
   std::size_t nodes = 0;
   ASSERT_EQ(cudaGraphGetNodes(graph, nullptr, &nodes), cudaSuccess);
   EXPECT_GE(nodes, 2u) << "a plan is a main kernel and its finishing kernels";
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  for (int replay = 0; replay < 2; ++replay) {
-    data.poison_output();
-    ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);
-    const Verification v = data.verify();
-    EXPECT_EQ(v.non_finite, 0);
-    EXPECT_LE(v.rel_err, 1e-5) << "replay " << replay;
-  }
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
+  testing::expect_replays_compute_the_spec(graph, data, stream_);
 }
 
 TEST_F(PrepareTest, AnUnpreparedStreamIsNotAllocatedForDuringACaptureAndTheErrorSaysToPrepare) {

@@ -20,6 +20,23 @@
 
 namespace fusetune::testing {
 
+// Instantiates a captured `graph` and replays it twice on `data`'s poisoned output, each
+// replay checked against fp64 at fp32 accuracy; destroys the graph. GoogleTest assertions.
+inline void expect_replays_compute_the_spec(cudaGraph_t graph, ProblemData& data,
+                                            cudaStream_t stream) {
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  for (int replay = 0; replay < 2; ++replay) {
+    data.poison_output();
+    ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+    const Verification v = data.verify();
+    EXPECT_EQ(v.non_finite, 0);
+    EXPECT_LE(v.rel_err, 1e-5) << "replay " << replay;
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+}
+
 class LibraryOnGpu : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -15,6 +15,7 @@
 #include "runtime/device.h"
 #include "runtime/nvrtc.h"
 #include "tests/gpu_test.h"
+#include "tests/runtime/library_on_gpu.h"
 #include "tuner/problem_data.h"
 #include "tuner/tune.h"
 
@@ -252,17 +253,7 @@ TEST_F(LibraryTest, APlanIsTunedLoadedAndCapturedInAGraphLikeOneKernel) {
   const Status captured = kernel.value()->launch(stream_, arguments);
   ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess);
   ASSERT_TRUE(captured.ok()) << captured.message();
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  for (int replay = 0; replay < 2; ++replay) {
-    data.poison_output();
-    ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);
-    const Verification v = data.verify();
-    EXPECT_EQ(v.non_finite, 0);
-    EXPECT_LE(v.rel_err, 1e-5) << "replay " << replay;
-  }
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
+  testing::expect_replays_compute_the_spec(graph, data, stream_);
 }
 
 TEST_F(LibraryTest, UntunedSpecLoadsTheDefaultWithAWarning) {

@@ -32,18 +32,25 @@ std::vector<Candidate> covering_subset(const std::vector<Candidate>& space) {
   return chosen;
 }
 
+std::map<std::size_t, CompiledBinary> compile_all(const std::vector<KernelSource>& sources,
+                                                  const std::string& arch) {
+  ParallelCompiler compiler(sources, arch, 16);
+  std::map<std::size_t, CompiledBinary> binaries;
+  while (auto output = compiler.next()) {
+    EXPECT_TRUE(output->binary) << sources[output->index].name << ":\n" << output->error;
+    if (output->binary) binaries.emplace(output->index, std::move(*output->binary));
+  }
+  return binaries;
+}
+
 void expect_candidates_match_reference(const Spec& spec, Precision precision,
                                        const std::vector<Candidate>& candidates,
                                        const DeviceInfo& device) {
   ASSERT_FALSE(candidates.empty());
   std::vector<KernelSource> sources;
   for (const Candidate& c : candidates) sources.push_back(generate(spec, c.config));
-  ParallelCompiler compiler(sources, device.arch(), 16);
-  std::map<std::size_t, CompiledBinary> binaries;
-  while (auto output = compiler.next()) {
-    ASSERT_TRUE(output->binary) << sources[output->index].name << ":\n" << output->error;
-    binaries.emplace(output->index, std::move(*output->binary));
-  }
+  const std::map<std::size_t, CompiledBinary> binaries = compile_all(sources, device.arch());
+  if (binaries.size() != sources.size()) return;  // compile_all said which failed
 
   cudaStream_t stream = nullptr;
   check_cuda(cudaStreamCreate(&stream), "creating a stream");

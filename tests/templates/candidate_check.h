@@ -2,17 +2,24 @@
 // tunable appears, and the check of candidates against the fp64 reference on the GPU.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "generator/generator.h"
 #include "runtime/device.h"
+#include "runtime/nvrtc.h"
 
 namespace fusetune {
 
 // Greedily picks candidates of `space` until every tunable value found in it (tunable_settings)
 // is covered.
 std::vector<Candidate> covering_subset(const std::vector<Candidate>& space);
+
+// Compiles every source for `arch` on 16 threads; a source that fails fails the test (GoogleTest
+// expectations: fewer binaries than sources then). By index into `sources`.
+std::map<std::size_t, CompiledBinary> compile_all(const std::vector<KernelSource>& sources,
+                                                  const std::string& arch);
 
 // Compiles `candidates` of `spec`, runs each twice on fresh random inputs with a poisoned output
 // (the second launch finds what the first left, split-K's counters say) and holds both results
