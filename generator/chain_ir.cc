@@ -51,7 +51,9 @@ class StageBuilder {
         break;
       }
       case OperandKind::tensor:
-        add_tensor(stage, base, shape);
+        if (info.writes_operand && !ir_.main_value_available)
+          inconsistent(op.name + " stands after a pool step or a reduction");
+        add_tensor(stage, base, shape, info.writes_operand);
         break;
       case OperandKind::main:
         if (!ir_.main_value_available) inconsistent("main stands after a pool step or a reduction");

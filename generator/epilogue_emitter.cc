@@ -32,19 +32,29 @@ std::vector<std::string> op_texts(const Spec& spec) {
 }
 
 // How generated code reads a tensor operand: statements before the element loop, and the
-// value's expression inside it.
+// value's expression inside it. For an op that writes its tensor (save), `value` is the
+// statement that writes `x` inside the loop, and `store` what completes the writes after it.
 struct OperandRead {
   std::string load;
   std::string value;
+  std::string store = {};
 };
-using OperandReader = std::function<OperandRead(OperandKind kind, int tensor)>;
+using OperandReader = std::function<OperandRead(OperandKind kind, int tensor, bool write)>;
 
-// Straight-line code for the elementwise stages [first, last) of `ir`: operand reads and one
-// statement per op on `x`.
+// Straight-line code for the elementwise stages [first, last) of `ir`: operand reads, one
+// statement per op on `x`, and the writes of tensors that save the value.
 struct ChainCode {
   std::string loads;
   std::string body;
+  std::string stores;
 };
+
+// A writable pointer to tensor `i` of the launch, as elements of `type`.
+std::string written_tensor_pointer(int i, DataType type) {
+  const std::string pointer = fmt::format("const_cast<float*>(args.tensors[{}])", i);
+  if (type == DataType::fp32) return pointer;
+  return fmt::format("reinterpret_cast<{}*>({})", cuda_type(type), pointer);
+}
 
 ChainCode write_chain(const Spec& spec, const ChainIR& ir, std::size_t first, std::size_t last,
                       const OperandReader& read) {
@@ -64,6 +74,13 @@ ChainCode write_chain(const Spec& spec, const ChainIR& ir, std::size_t first, st
       chain.loads += fmt::format("    const float s{0} = args.scalars[{0}];\n", index);
       return fmt::format("s{}", index);
     };
+    if (info.writes_operand) {
+      const OperandRead write = read(op.operand, stage.tensors.at(0), true);
+      chain.loads += write.load;
+      chain.body += fmt::format("      {};  // {}\n", write.value, texts.at(i));
+      chain.stores += write.store;
+      continue;
+    }
     std::string y;  // the second input of a binary op, per element
     switch (op.operand) {
       case OperandKind::none:
@@ -75,7 +92,7 @@ ChainCode write_chain(const Spec& spec, const ChainIR& ir, std::size_t first, st
         y = "main_value";
         break;
       default: {
-        const OperandRead operand = read(op.operand, stage.tensors.at(0));
+        const OperandRead operand = read(op.operand, stage.tensors.at(0), false);
         chain.loads += operand.load;
         y = operand.value;
       }
@@ -118,7 +135,7 @@ std::string channel_normalization(const Spec& spec, const ChainIR& ir,
   for (std::size_t p = 0; p < normalization.scalars.size() && p < 2; ++p)
     params.at(p) = fmt::format("args.scalars[{}]", normalization.scalars[p]);
   const ChainCode after =
-      write_chain(spec, ir, *stage + 1, ir.stages.size(), [&](OperandKind kind, int t) {
+      write_chain(spec, ir, *stage + 1, ir.stages.size(), [&](OperandKind kind, int t, bool) {
         return OperandRead{"", fmt::format("__ldg(args.tensors[{}] + {})", t,
                                            kind == OperandKind::channel ? "channel" : "index")};
       });
@@ -149,9 +166,16 @@ std::string emit_epilogue(const Spec& spec) {
   const DataType type = spec.main.dtype;
   const ChainIR ir = compile_chain(spec);
   bool uses_m = false, uses_n = false;
-  const ChainCode chain =
-      write_chain(spec, ir, 0, ir.stages.size(), [&](OperandKind kind, int t) -> OperandRead {
+  const ChainCode chain = write_chain(
+      spec, ir, 0, ir.stages.size(), [&](OperandKind kind, int t, bool write) -> OperandRead {
         const std::string pointer = tensor_pointer(t, type);
+        if (write) {  // save: the W values, stored together as the output's are
+          uses_m = uses_n = true;
+          return {fmt::format("    float t{}[W];\n", t), fmt::format("t{}[j] = x", t),
+                  fmt::format("    ft::store_floats<W>({} + static_cast<long long>(m) * {} + n, "
+                              "t{});\n",
+                              written_tensor_pointer(t, type), spec.main.n, t)};
+        }
         switch (kind) {
           case OperandKind::column:
             uses_n = true;
@@ -183,6 +207,7 @@ std::string emit_epilogue(const Spec& spec) {
     code += "#pragma unroll\n    for (int j = 0; j < W; ++j) {\n      float x = v[j];\n";
     code += chain.body;
     code += "      v[j] = x;\n    }\n";
+    code += chain.stores;
   }
   code += "  }\n};\n";
   return code;
@@ -202,7 +227,15 @@ std::string emit_conv_epilogue(const Spec& spec) {
   auto function = [&](std::string_view name, std::size_t first, std::size_t last) {
     bool uses_channel = false, uses_index = false;
     const ChainCode chain =
-        write_chain(spec, ir, first, last, [&](OperandKind kind, int t) -> OperandRead {
+        write_chain(spec, ir, first, last, [&](OperandKind kind, int t, bool write) -> OperandRead {
+          if (write) {  // save: one element at its index
+            uses_index = true;
+            return {"", fmt::format("{}[index] = {}", written_tensor_pointer(t, spec.main.dtype),
+                                    spec.main.dtype == DataType::fp32
+                                        ? "x"
+                                        : fmt::format("ft::from_float<{}>(x)",
+                                                      cuda_type(spec.main.dtype)))};
+          }
           if (kind == OperandKind::channel) {
             uses_channel = true;
             return {"", fmt::format("__ldg(args.tensors[{}] + channel)", t)};
@@ -216,7 +249,7 @@ std::string emit_conv_epilogue(const Spec& spec) {
         name, unused_unless(uses_channel), unused_unless(uses_index));
     if (first < last) {
       code += chain.loads + "    {\n      float x = value;\n" + chain.body;
-      code += "      value = x;\n    }\n";
+      code += "      value = x;\n    }\n" + chain.stores;
     }
     return code + "  }\n";
   };

@@ -8,6 +8,7 @@
 
 #include "fusetune/status.h"
 #include "generator/chain_ir.h"
+#include "generator/gather_split.h"
 #include "generator/kernel_assembly.h"
 #include "generator/ops.h"
 #include "generator/reductions.h"
@@ -19,9 +20,7 @@
 namespace fusetune {
 namespace {
 
-constexpr int kThreads = 256;
-// Statistics kernels split groups until about this many blocks run: four per SM of an H100.
-constexpr std::int64_t kTargetBlocks = 528;
+constexpr int kThreads = kGatherThreads;
 constexpr std::int64_t kAlignment = 256;
 // The most values of a group one thread holds in registers, where a kernel holds whole groups.
 constexpr std::int64_t kMaxHeld = 32;
@@ -345,32 +344,25 @@ class FinishingEmitter {
         s, pool_step_name(pool, dims), s + 1, body);
   }
 
-  // Threads that share a group: a block or a warp where the group's values lie side by side in
-  // memory (and are many enough), else one thread per group, its neighbours taking the
-  // neighbouring groups.
-  static int group_threads(const Grouping& grouping) {
+  // Whether a group's values lie side by side in memory.
+  static bool side_by_side(const Grouping& grouping) {
     const std::vector<Run> runs = runs_of(grouping);
-    const bool values_side_by_side = !runs.empty() && runs.back().reduced;
-    const std::int64_t size = grouping.group_size();
-    if (values_side_by_side && size >= 2048) return kThreads;
-    if (values_side_by_side && size >= 64) return 32;
-    return 1;
+    return !runs.empty() && runs.back().reduced;
+  }
+
+  static int group_threads(const Grouping& grouping) {
+    return gather_group_threads(grouping.group_size(), side_by_side(grouping));
   }
 
   GatherLayout gather_layout(const GroupStage& group) {
-    GatherLayout layout;
-    layout.groups = group.grouping.group_count();
-    layout.size = group.grouping.group_size();
-    layout.group_threads = group_threads(group.grouping);
-    const int groups_per_block = kThreads / layout.group_threads;
-    layout.group_blocks = (layout.groups + groups_per_block - 1) / groups_per_block;
-    if (layout.group_blocks < kTargetBlocks) {
-      const std::int64_t wanted = (kTargetBlocks + layout.group_blocks - 1) / layout.group_blocks;
-      const std::int64_t most =
-          std::max<std::int64_t>(1, layout.size / (16 * layout.group_threads));
-      layout.splits = static_cast<int>(std::min<std::int64_t>({wanted, most, 1024}));
-    }
-    layout.chunk = (layout.size + layout.splits - 1) / layout.splits;
+    const GatherSplit split = split_gather(
+        group.grouping.group_count(), group.grouping.group_size(), side_by_side(group.grouping));
+    GatherLayout layout{.groups = split.groups,
+                        .size = split.size,
+                        .chunk = split.chunk,
+                        .group_threads = split.group_threads,
+                        .splits = split.splits,
+                        .group_blocks = split.group_blocks};
     const std::uint64_t bytes = stat_bytes(group.statistic);
     layout.stats = reserve(bytes * layout.groups);
     if (layout.splits > 1) {

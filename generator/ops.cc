@@ -253,6 +253,15 @@ std::vector<EpilogueOpInfo> make_registry() {
       unary_derivative(
           Keeps::input, {"{x} * {p0} > {p1} ? 1.f : 1.f / (1.f + expf(-{p0} * {x}))"},
           [](double x, double, P p, int) { return p[0] * x > p[1] ? 1.0 : sigmoid64(p[0] * x); })));
+  ops.push_back({.name = "save",
+                 .summary = "writes the value here into a tensor of its shape, for a backward pass",
+                 .fixed_operand = OperandKind::tensor,
+                 .writes_operand = true,
+                 .params = {},
+                 .modes = {},
+                 .cuda = {"{x}"},
+                 .reference = [](double x, double, P, int) { return x; },
+                 .derivative = unary_derivative(Keeps::nothing, {"1.f"}, one)});
   return ops;
 }
 

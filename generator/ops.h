@@ -46,6 +46,10 @@ struct EpilogueOpInfo {
   bool binary = false;
   // bias: always a column vector, written without arguments. none for every other op.
   OperandKind fixed_operand = OperandKind::none;
+  // save: the op writes the running value into its tensor (a full tensor of the value's shape,
+  // TensorArg::updated) instead of reading it, and passes the value on unchanged. What a
+  // training forward keeps for its backward pass.
+  bool writes_operand = false;
   std::vector<OpParam> params;          // unary ops' scalar parameters, in order
   std::vector<std::string_view> modes;  // named variants, the default first: gelu {"erf", "tanh"}
   // fp32 CUDA expression per mode, with placeholders for fmt::format named arguments:

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "generator/finishing_emitter.h"
+#include "generator/ops.h"
 #include "generator/reductions.h"
 
 namespace fusetune {
@@ -18,10 +21,20 @@ bool over_channels(const ChainOp& op) {
          reduction->dims == std::vector<int>{1};
 }
 
+// Whether the chain saves a value (save): every element of the main kernel's value is then
+// written, also those a fused pool step would skip (floor-mode windows leave edges out).
+bool saves(const Spec& spec) {
+  return std::any_of(spec.chain.begin(), spec.chain.end(), [](const ChainOp& op) {
+    const auto* e = std::get_if<EpilogueOp>(&op);
+    return e != nullptr && info_of(*e).writes_operand;
+  });
+}
+
 }  // namespace
 
 Spec main_kernel_spec(const Spec& spec, bool fuses_pool, bool holds_channels) {
   Spec main{.main = spec.main, .chain = {}};
+  fuses_pool = fuses_pool && !saves(spec);
   bool pooled = false, normalized = false;
   for (const ChainOp& op : spec.chain) {
     const bool pool = std::holds_alternative<PoolOp>(op);

@@ -376,8 +376,17 @@ class Parser : SpecReader {
         fail(fmt::format("{} takes no arguments: write it without parentheses", info->name),
              peek().position);
       }
+      op.operand = info->fixed_operand;
+      if (info->writes_operand) {
+        if (!ir.main_value_available)
+          fail(fmt::format("{} keeps the value as the main op's kernel computes it, before any "
+                           "pool step or reduction; put it before them",
+                           info->name),
+               name.position);
+        return op;
+      }
       // bias is per output channel: a column of a GEMM, a channel of a convolution.
-      op.operand = ir.main.is_conv() ? OperandKind::channel : info->fixed_operand;
+      if (ir.main.is_conv()) op.operand = OperandKind::channel;
       const bool fits = ir.main.is_conv() ? has_channels(ir) : has_rows_and_columns(ir);
       if (!fits)
         fail(fmt::format("bias adds a vector per output {}, and the value [{}] has none left",

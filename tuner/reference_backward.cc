@@ -31,7 +31,8 @@ std::vector<ElementwiseStage> elementwise_stages(const ChainIR& ir,
       throw Error(StatusCode::invalid_argument,
                   fmt::format("the backward reference does not cover {}(main) yet", op->name));
     ElementwiseStage s{.op = op, .operand = {}, .tensor = -1};
-    if (reads_tensor(op->operand)) {
+    // save writes its tensor: the value passes through it, and the tensor gets no gradient.
+    if (reads_tensor(op->operand) && !info_of(*op).writes_operand) {
       s.tensor = stage.tensors.at(0);
       s.operand = tensor_values(s.tensor);
     }

@@ -232,7 +232,10 @@ ChainReference reference_chain(const Spec& spec, std::vector<double> main_result
     const Stage& stage = ir.stages[i];
     std::vector<double> scalars;
     for (int s : stage.scalars) scalars.push_back(ir.scalars.at(s).value);
-    if (const auto* op = std::get_if<EpilogueOp>(&stage.op)) {
+    const auto* op = std::get_if<EpilogueOp>(&stage.op);
+    if (op != nullptr && info_of(*op).writes_operand) {
+      result.updated[stage.tensors.at(0)] = value;  // save: the value as it stands here
+    } else if (op != nullptr) {
       const std::vector<float> operand =
           reads_tensor(op->operand) ? tensor_values(stage.tensors.at(0)) : std::vector<float>();
       apply_op(*op, layout_of(stage.in_shape), operand, main, value);

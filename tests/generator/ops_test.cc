@@ -120,10 +120,10 @@ TEST(Ops, FindEpilogueOpKnowsEveryRegisteredNameAndNothingElse) {
 TEST(Ops, RegistryHoldsTheSpecLanguagesOps) {
   std::vector<std::string_view> names;
   for (const EpilogueOpInfo& op : epilogue_ops()) names.push_back(op.name);
-  EXPECT_EQ(names,
-            (std::vector<std::string_view>{"bias", "add", "sub", "mul", "div", "min", "max", "relu",
-                                           "leaky_relu", "gelu", "silu", "sigmoid", "tanh",
-                                           "hardtanh", "clamp", "hardswish", "mish", "softplus"}));
+  EXPECT_EQ(names, (std::vector<std::string_view>{"bias", "add", "sub", "mul", "div", "min", "max",
+                                                  "relu", "leaky_relu", "gelu", "silu", "sigmoid",
+                                                  "tanh", "hardtanh", "clamp", "hardswish", "mish",
+                                                  "softplus", "save"}));
 }
 
 TEST(Ops, EveryOpHasOneCudaTextPerModeAndAReference) {

@@ -382,7 +382,7 @@ const ErrorCase kErrorCases[] = {
   {"linear(m=1, n=1, k=1) -> frobnicate",
    "                         ^",
    "unknown op 'frobnicate'; the elementwise ops are bias, add, sub, mul, div, min, max, relu, "
-   "leaky_relu, gelu, silu, sigmoid, tanh, hardtanh, clamp, hardswish, mish, softplus, the pool "
+   "leaky_relu, gelu, silu, sigmoid, tanh, hardtanh, clamp, hardswish, mish, softplus, save, the pool "
    "steps max_pool2d, max_pool3d, avg_pool2d, avg_pool3d, global_avg_pool, and the reductions "
    "sum, mean, amax, amin, logsumexp, softmax, log_softmax, layer_norm, rms_norm, group_norm, "
    "instance_norm, batch_norm"},

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -84,6 +85,20 @@ TEST(ReferenceEpilogue, GlobalAvgPoolThenOpsOnThePooledValue) {
   // Means after relu: (0 0 0 0), (0 0 1 2), (3 4 5 6), (7 8 9 10).
   EXPECT_EQ(out, (std::vector<double>{0 * 10 + 1, 0.75 * 100 + 2, 4.5 * 10 + 3, 8.5 * 100 + 4}));
   EXPECT_EQ(operands.read, (std::vector<std::size_t>{2, 3}));
+}
+
+TEST(ReferenceEpilogue, SaveKeepsTheValueWhereItStandsWithoutReadingItsTensor) {
+  const Spec spec = parse_spec("linear(m=2, n=3, k=1) -> bias -> save -> mul(-1.0) -> relu");
+  Operands operands;
+  operands.tensors[2] = {10, 20, 30};  // bias [3]
+  const ChainReference result = reference_chain(spec, counting(6, -12), operands.reader());
+  EXPECT_EQ(operands.read, (std::vector<std::size_t>{2}));  // not the saved tensor 3
+  ASSERT_EQ(result.updated.count(3), 1u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    const double saved = -12.0 + static_cast<double>(i) + 10.0 * static_cast<double>(i % 3 + 1);
+    EXPECT_EQ(result.updated.at(3)[i], saved) << i;
+    EXPECT_EQ(result.output[i], std::max(0.0, -saved)) << i;
+  }
 }
 
 TEST(ReferenceEpilogue, MainIsTheLayersOutputWithItsLeadingBias) {

@@ -149,7 +149,8 @@ def gradients(spec, tensors, wanted, grad):
     def output(*variables):
         it = iter(variables)
         return _reference.evaluate(description, [next(it) if w else t.detach()
-                                                 for t, w in zip(tensors, wanted)])
+                                                 for t, w in zip(tensors, wanted)],
+                                   write_saved=False)
 
     if hasattr(torch, "func"):
         _, vjp = torch.func.vjp(output, *chosen)

@@ -137,15 +137,21 @@ def _reduction(entry, value, operands, main):
 _STEPS = {"elementwise": _elementwise, "pool": _pool, "reduction": _reduction}
 
 
-def evaluate(description, tensors):
+def evaluate(description, tensors, write_saved=True):
     """What the spec of `description` computes on `tensors` (in its launch order), with PyTorch
     ops in the tensors' dtype. Like the fused kernel, it updates the tensors the description
-    marks `updated` (batch_norm's running statistics in training mode) in place."""
+    marks `updated` in place: batch_norm's running statistics in training mode, and (unless
+    `write_saved` is false, as while differentiating) the tensors `save` writes."""
     value = _main(description.main, tensors[0], tensors[1])
     main = value  # the "main" operand: the layer's output, with its bias when it starts with one
     for i, entry in enumerate(description.chain):
         operands = [tensors[t] for t in entry["tensors"]]
-        value = _STEPS[entry["kind"]](entry, value, operands, main)
+        if entry["kind"] == "elementwise" and entry["op"] == "save":
+            if write_saved:
+                with torch.no_grad():
+                    operands[0].copy_(value)
+        else:
+            value = _STEPS[entry["kind"]](entry, value, operands, main)
         if i + 1 == description.main_value_stages:
             main = value
     return value

@@ -1,0 +1,168 @@
+// The backward plan of a GEMM spec (generator/chain_backward.h) and the `save` op a training
+// forward runs: which matmuls take the gradient to each operand, as each is stored; the chain
+// derivative's kernels compile under NVRTC for every op; what has no fused backward is refused
+// by name; save parses, prints, writes its tensor and passes the value on.
+#include "generator/chain_backward.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "fusetune/status.h"
+#include "generator/epilogue_emitter.h"
+#include "generator/ops.h"
+#include "generator/spec_parser.h"
+#include "runtime/nvrtc.h"
+
+namespace fusetune {
+namespace {
+
+std::string refusal(const std::string& spec) {
+  try {
+    plan_backward(parse_spec(spec));
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), StatusCode::invalid_argument) << spec;
+    return e.what();
+  }
+  return "";
+}
+
+TEST(BackwardPlan, ALinearsGradientsAreMatmulsOfGPrimeWithTheWeightAndTheInput) {
+  const BackwardPlan plan = plan_backward(
+      parse_spec("linear(m=1024, n=512, k=256) -> bias -> mul(2.0) -> leaky_relu(0.1)"));
+  EXPECT_EQ(plan.saving.canonical(),
+            "linear(m=1024, n=512, k=256) -> save -> bias -> mul(2.0) -> leaky_relu(0.1)");
+  // d x [M, K] = g' [M, N] · W [N, K]; d W [N, K] = g'ᵀ · x, g' read as stored [M, N].
+  EXPECT_EQ(plan.grad_a.canonical(), "matmul(m=1024, n=256, k=512)");
+  EXPECT_EQ(plan.grad_a_operands, (std::vector<std::string>{"grad_main", "b"}));
+  EXPECT_EQ(plan.grad_b.canonical(), "matmul(m=512, n=256, k=1024, transpose_a=true)");
+  EXPECT_EQ(plan.grad_b_operands, (std::vector<std::string>{"grad_main", "a"}));
+}
+
+TEST(BackwardPlan, EachMatmulGradientIsStoredAsItsOperandIs) {
+  struct Case {
+    std::string spec, grad_a, grad_b;
+  };
+  const std::vector<Case> cases = {
+      {"matmul(m=64, n=32, k=16)", "matmul(m=64, n=16, k=32, transpose_b=true)",
+       "matmul(m=16, n=32, k=64, transpose_a=true)"},
+      // a stored [K, M]: its gradient as [K, M] = b · g'ᵀ.
+      {"matmul(m=64, n=32, k=16, transpose_a=true)", "matmul(m=16, n=64, k=32, transpose_b=true)",
+       "matmul(m=16, n=32, k=64)"},
+      // b stored [N, K]: its gradient as [N, K] = g'ᵀ · a.
+      {"matmul(m=64, n=32, k=16, transpose_b=true)", "matmul(m=64, n=16, k=32)",
+       "matmul(m=32, n=16, k=64, transpose_a=true)"},
+      {"matmul(m=64, n=32, k=16, transpose_a=true, transpose_b=true)",
+       "matmul(m=16, n=64, k=32, transpose_a=true, transpose_b=true)",
+       "matmul(m=32, n=16, k=64, transpose_a=true, transpose_b=true)"},
+  };
+  for (const Case& c : cases) {
+    const BackwardPlan plan = plan_backward(parse_spec(c.spec));
+    EXPECT_EQ(plan.grad_a.canonical(), c.grad_a) << c.spec;
+    EXPECT_EQ(plan.grad_b.canonical(), c.grad_b) << c.spec;
+  }
+}
+
+TEST(BackwardPlan, TheGradientsKeepTheInputsDtype) {
+  const BackwardPlan plan =
+      plan_backward(parse_spec("linear(m=64, n=32, k=16, dtype=bf16, out_dtype=fp32) -> relu"));
+  EXPECT_EQ(plan.grad_a.main.dtype, DataType::bf16);
+  EXPECT_FALSE(plan.grad_a.main.fp32_output);
+  EXPECT_EQ(plan.grad_b.main.dtype, DataType::bf16);
+}
+
+TEST(BackwardPlan, WhatHasNoFusedBackwardYetIsRefusedByName) {
+  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> softmax(dim=1)").find("softmax"),
+            std::string::npos);
+  EXPECT_NE(refusal("conv2d(n=1, c=4, h=8, w=8, k=4, kernel=3) -> relu").find("conv2d"),
+            std::string::npos);
+  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> bias -> add(main)").find("add(main)"),
+            std::string::npos);
+  EXPECT_NE(refusal("linear(m=1..64, n=64, k=64) -> relu").find("row range"), std::string::npos);
+  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> save -> relu").find("without save"),
+            std::string::npos);
+}
+
+TEST(SaveOp, ParsesPrintsAndAddsAWrittenTensorOfTheValuesShape) {
+  const Spec spec = parse_spec("linear(m=8, n=16, k=4) -> bias -> save -> relu");
+  EXPECT_EQ(parse_spec(spec.canonical()), spec);
+  const std::vector<TensorArg> tensors = spec.tensors();
+  ASSERT_EQ(tensors.size(), 4u);
+  EXPECT_EQ(tensors[3].name, "save");
+  EXPECT_EQ(tensors[3].shape, (std::vector<std::int64_t>{8, 16}));
+  EXPECT_TRUE(tensors[3].updated);
+  EXPECT_FALSE(tensors[2].updated);
+}
+
+TEST(SaveOp, StandsBeforeAnyPoolStepOrReductionAndTakesNoArguments) {
+  for (const std::string text :
+       {"linear(m=8, n=16, k=4) -> softmax(dim=1) -> save",
+        "conv2d(n=1, c=4, h=8, w=8, k=4, kernel=3) -> max_pool2d(2) -> save",
+        "linear(m=8, n=16, k=4) -> save(tensor)"}) {
+    EXPECT_THROW(parse_spec(text), SpecError) << text;
+  }
+  try {
+    parse_spec("linear(m=8, n=16, k=4) -> softmax(dim=1) -> save");
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("before any pool step or reduction"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(SaveOp, TheEpilogueStoresTheValueWhereItStandsAndPassesItOn) {
+  const std::string gemm =
+      emit_epilogue(parse_spec("linear(m=8, n=16, k=4) -> bias -> save -> relu"));
+  EXPECT_NE(gemm.find("t3[j] = x;  // save"), std::string::npos) << gemm;
+  EXPECT_NE(gemm.find("ft::store_floats<W>(const_cast<float*>(args.tensors[3]) + "
+                      "static_cast<long long>(m) * 16 + n, t3);"),
+            std::string::npos)
+      << gemm;
+  const std::string conv =
+      emit_epilogue(parse_spec("conv2d(n=1, c=4, h=8, w=8, k=4, kernel=3) -> save -> relu"));
+  EXPECT_NE(conv.find("const_cast<float*>(args.tensors[2])[index] = x;  // save"),
+            std::string::npos)
+      << conv;
+}
+
+// Every op of the registry in one chain or another, with operands of every kind, compiled.
+TEST(ChainDerivative, KernelsCompileForEveryOpAndOperandKind) {
+  std::vector<std::string> chains;
+  std::string unary;
+  for (const EpilogueOpInfo& info : epilogue_ops()) {
+    if (info.binary || info.fixed_operand != OperandKind::none) continue;
+    unary += " -> " + std::string(info.name) + (info.name == "clamp" ? "(-0.5, 2.0)" : "");
+  }
+  chains.push_back("linear(m=33, n=47, k=8) -> bias" + unary);
+  chains.push_back(
+      "linear(m=33, n=47, k=8, dtype=bf16) -> add(row) -> sub(tensor) -> mul(column) -> "
+      "div(2.0) -> min(row) -> max(tensor) -> gelu(tanh)");
+  chains.push_back("matmul(m=5, n=3, k=8, dtype=fp16, out_dtype=fp32) -> div(column) -> tanh");
+  for (const std::string& text : chains) {
+    const KernelSource kernel = emit_chain_derivative(parse_spec(text));
+    const CompiledBinary binary = compile_to_cubin(kernel.code, kernel.name, "sm_80");
+    EXPECT_GT(binary.cubin.size(), 0u) << text << "\n" << binary.log << "\n" << kernel.code;
+  }
+}
+
+TEST(ChainDerivative, SumsEachColumnAndRowOperandInAStepOfItsOwn) {
+  const KernelSource kernel = emit_chain_derivative(
+      parse_spec("linear(m=100, n=300, k=8) -> bias -> mul(tensor) -> add(row) -> relu"));
+  ASSERT_EQ(kernel.finishing.steps.size(), 2u);  // bias (operand 0) and the row (operand 2)
+  EXPECT_EQ(kernel.finishing.steps[0].entry, kernel.name + "_sum0");
+  EXPECT_EQ(kernel.finishing.steps[1].entry, kernel.name + "_sum2");
+  EXPECT_GT(kernel.finishing.steps[0].launch.workspace_bytes, 0u);
+  EXPECT_EQ(kernel.launch.workspace_bytes, 0u);
+  // The tensor operand's gradient is written where it is computed: tensors[2 + 3 + 1].
+  EXPECT_NE(kernel.code.find("args.tensors[6]))[i]"), std::string::npos) << kernel.code;
+  EXPECT_EQ(chain_operand_count(parse_spec("linear(m=1, n=2, k=3) -> relu")), 0u);
+}
+
+TEST(ChainDerivative, AChainWithMoreOperandsThanALaunchTakesIsRefused) {
+  std::string text = "linear(m=8, n=8, k=8)";
+  for (int i = 0; i < 8; ++i) text += " -> add(column)";
+  EXPECT_THROW(emit_chain_derivative(parse_spec(text)), Error);
+}
+
+}  // namespace
+}  // namespace fusetune

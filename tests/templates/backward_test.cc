@@ -1,0 +1,151 @@
+// A training step's kernels against fp64, on the GPU. The saving forward (a spec with `save`):
+// the default kernel and the best predicted of every family, whose saved tensor the reference
+// checks like an output. The chain's derivative (generator/chain_backward.h): g' and every
+// operand's gradient against the fp64 backward reference (tuner/reference_backward.h) on fresh
+// random inputs, at shapes a multiple of nothing, one row, and column sums split over blocks.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "generator/chain_backward.h"
+#include "generator/generator.h"
+#include "generator/spec_parser.h"
+#include "runtime/cuda_check.h"
+#include "runtime/loaded_kernel.h"
+#include "runtime/nvrtc.h"
+#include "tests/gpu_test.h"
+#include "tests/templates/candidate_check.h"
+#include "tuner/device_buffer.h"
+#include "tuner/operand_layout.h"
+#include "tuner/reference_backward.h"
+
+namespace fusetune {
+namespace {
+
+class SavingForwardTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SavingForwardTest, DefaultAndBestPredictedMatchTheFp64Reference) {
+  FUSETUNE_REQUIRE_GPU();
+  const DeviceInfo device = require_device();
+  const Spec spec = parse_spec(GetParam());
+  for (Precision precision : {Precision::fp32, Precision::tf32x3}) {
+    SCOPED_TRACE(std::string(to_string(precision)));
+    std::vector<Candidate> candidates =
+        best_predicted(search_space(spec, device.limits, precision), 4);
+    candidates.push_back(default_candidate(spec, device.limits, precision));
+    expect_candidates_match_reference(spec, precision, candidates, device);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AwkwardShapes, SavingForwardTest,
+    ::testing::Values("linear(m=37, n=100, k=40) -> save -> bias -> mul(2.0) -> leaky_relu(0.1)",
+                      "linear(m=1, n=300, k=64) -> bias -> save -> gelu",
+                      "matmul(m=45, n=66, k=33, transpose_a=true) -> save -> relu",
+                      // A pool step after save: the convolution's every element is saved.
+                      "conv2d(n=2, c=3, h=9, w=11, k=8, kernel=3) -> save -> bias -> relu -> "
+                      "max_pool2d(2)"));
+
+std::vector<float> random_values(std::size_t count, std::mt19937& rng, float low, float high) {
+  std::uniform_real_distribution<float> d(low, high);
+  std::vector<float> v(count);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+DeviceBuffer upload(const std::vector<float>& values) {
+  DeviceBuffer buffer(values.size() * sizeof(float));
+  check_cuda(cudaMemcpy(buffer.as<float>(), values.data(), buffer.bytes(), cudaMemcpyHostToDevice),
+             "uploading");
+  return buffer;
+}
+
+std::vector<float> download(const DeviceBuffer& buffer) {
+  std::vector<float> values(buffer.bytes() / sizeof(float));
+  check_cuda(cudaMemcpy(values.data(), buffer.as<float>(), buffer.bytes(), cudaMemcpyDeviceToHost),
+             "downloading");
+  return values;
+}
+
+// max |got - want| / max |want|: the norm-wise error the tuner holds outputs to.
+double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
+  EXPECT_EQ(got.size(), want.size());
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < got.size() && i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    diff = std::max(diff, std::fabs(got[i] - want[i]));
+    scale = std::max(scale, std::fabs(want[i]));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+class ChainDerivativeTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ChainDerivativeTest, GPrimeAndOperandGradientsMatchTheFp64Reference) {
+  FUSETUNE_REQUIRE_GPU();
+  const DeviceInfo device = require_device();
+  const Spec spec = parse_spec(GetParam());
+  const KernelSource source = emit_chain_derivative(spec);
+  const CompiledBinary binary = compile_to_cubin(source.code, source.name, device.arch());
+  const LoadedKernel kernel(binary.cubin, source.name, source.launch, source.finishing);
+
+  const std::vector<TensorArg> tensors = spec.tensors();
+  const std::size_t operands = chain_operand_count(spec);
+  const Layout layout = layout_of({spec.main.m, spec.main.n});
+  std::mt19937 rng(std::random_device{}());
+  for (int run = 0; run < 2; ++run) {  // twice: the sums leave their counters ready
+    SCOPED_TRACE("run " + std::to_string(run + 1));
+    const std::vector<float> grad = random_values(layout.count, rng, -1.f, 1.f);
+    const std::vector<float> saved = random_values(layout.count, rng, -3.f, 3.f);
+    std::vector<std::vector<float>> values(tensors.size());
+    for (std::size_t t = 2; t < tensors.size(); ++t) {
+      std::int64_t count = 1;
+      for (std::int64_t d : tensors[t].shape) count *= d;
+      values[t] = random_values(count, rng, 0.5f, 1.5f);  // away from 0: div stays tame
+    }
+    std::vector<DeviceBuffer> buffers;
+    LaunchArgs args;
+    buffers.push_back(upload(grad));
+    buffers.push_back(upload(saved));
+    for (std::size_t t = 2; t < tensors.size(); ++t) buffers.push_back(upload(values[t]));
+    const std::vector<float> poison(layout.count, NAN);
+    for (std::size_t t = 2; t < tensors.size(); ++t)
+      buffers.push_back(upload(std::vector<float>(values[t].size(), NAN)));
+    buffers.push_back(upload(poison));
+    for (std::size_t i = 0; i + 1 < buffers.size(); ++i) args.tensors[i] = buffers[i].as<float>();
+    args.out = buffers.back().as<float>();
+    const std::vector<ScalarArg> scalars = spec.scalars();
+    for (std::size_t s = 0; s < scalars.size(); ++s)
+      args.scalars[s] = static_cast<float>(scalars[s].value);
+    args.rows = static_cast<int>(spec.main.m);
+    ASSERT_EQ(kernel.launch(nullptr, args), cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+    const ChainGradients want =
+        reference_chain_backward(spec, std::vector<double>(saved.begin(), saved.end()),
+                                 std::vector<double>(grad.begin(), grad.end()),
+                                 [&](std::size_t index) { return values.at(index); });
+    EXPECT_LE(relative_error(download(buffers.back()), want.main), 1e-5) << "g'";
+    for (std::size_t j = 0; j < operands; ++j)
+      EXPECT_LE(relative_error(download(buffers[2 + operands + j]), want.operands.at(2 + j)), 1e-5)
+          << tensors[2 + j].name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AwkwardShapes, ChainDerivativeTest,
+    ::testing::Values(
+        "linear(m=37, n=100, k=8) -> bias -> mul(2.0) -> leaky_relu(0.1)",
+        "linear(m=1, n=301, k=8) -> bias -> gelu -> mul(column)",
+        // Column sums split over many blocks; a row and a tensor operand.
+        "linear(m=3000, n=70, k=8) -> add(row) -> mul(tensor) -> silu -> sub(column) -> tanh",
+        "matmul(m=45, n=66, k=8, transpose_b=true) -> div(column) -> hardswish -> "
+        "clamp(-0.5, 2.0) -> softplus",
+        "linear(m=64, n=4099, k=8) -> add(row) -> sigmoid -> mish -> hardtanh -> min(tensor)"));
+
+}  // namespace
+}  // namespace fusetune
