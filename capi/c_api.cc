@@ -106,6 +106,20 @@ fusetune_status fusetune_library_load(fusetune_library* library, const char* spe
   });
 }
 
+fusetune_status fusetune_library_load_backward(fusetune_library* library, const char* spec,
+                                               fusetune_kernel** kernel) {
+  clear_output(kernel);
+  return guarded([&] {
+    require_argument(library, "library");
+    require_argument(spec, "spec");
+    require_argument(kernel, "kernel");
+    fusetune::Result<std::shared_ptr<const fusetune::Kernel>> loaded =
+        library->library_for("", 0)->load_backward(spec);
+    fusetune::capi::throw_unless_ok(loaded.status());
+    *kernel = new fusetune_kernel{std::move(loaded.value()), library->device()};
+  });
+}
+
 fusetune_status fusetune_library_tune(fusetune_library* library, const char* spec,
                                       const char* precision, double tolerance, int force,
                                       size_t max_candidates, fusetune_progress_fn progress,

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "fusetune/status.h"
+#include "generator/chain_backward.h"
 #include "generator/chain_ir.h"
 #include "generator/ops.h"
 
@@ -87,6 +89,20 @@ Json stage_json(const Stage& stage, int spatial_dims) {
   return j;
 }
 
+// The backward plan of the spec (generator/chain_backward.h), or why it has none.
+Json backward_json(const Spec& spec) {
+  try {
+    const BackwardPlan plan = plan_backward(spec);
+    return {{"saving", plan.saving.canonical()},
+            {"grad_a", plan.grad_a.canonical()},
+            {"grad_a_operands", plan.grad_a_operands},
+            {"grad_b", plan.grad_b.canonical()},
+            {"grad_b_operands", plan.grad_b_operands}};
+  } catch (const Error& e) {
+    return {{"refused", e.what()}};
+  }
+}
+
 }  // namespace
 
 nlohmann::ordered_json describe_spec(const Spec& spec) {
@@ -111,7 +127,8 @@ nlohmann::ordered_json describe_spec(const Spec& spec) {
           {"main_shape", ir.main_shape},
           {"output_shape", ir.shape()},
           {"output_dtype", std::string(to_string(spec.main.output_dtype()))},
-          {"flops", spec.flops()}};
+          {"flops", spec.flops()},
+          {"backward", backward_json(spec)}};
 }
 
 }  // namespace fusetune::capi

@@ -168,6 +168,19 @@ struct OperandSum {
 
 std::size_t chain_operand_count(const Spec& spec) { return spec.tensors().size() - 2; }
 
+std::vector<TensorArg> chain_derivative_tensors(const Spec& spec) {
+  check_backward(spec);
+  const std::vector<TensorArg> forward = spec.tensors();
+  std::vector<TensorArg> tensors = {
+      {.name = "grad", .shape = spec.output_shape(), .dtype = spec.main.output_dtype()},
+      {.name = "saved", .shape = compile_chain(spec).main_shape, .dtype = spec.main.dtype}};
+  tensors.insert(tensors.end(), forward.begin() + 2, forward.end());
+  for (auto t = forward.begin() + 2; t != forward.end(); ++t)
+    tensors.push_back(
+        {.name = "grad_" + t->name, .shape = t->shape, .dtype = t->dtype, .updated = true});
+  return tensors;
+}
+
 BackwardPlan plan_backward(const Spec& spec) {
   check_backward(spec);
   const MainOp& f = spec.main;

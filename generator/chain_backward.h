@@ -50,4 +50,8 @@ KernelSource emit_chain_derivative(const Spec& spec);
 // J above: how many of the spec's tensors its chain's ops read.
 std::size_t chain_operand_count(const Spec& spec);
 
+// The tensors of emit_chain_derivative()'s launch, named: "grad", "saved", the spec's operands
+// by their own names, then "grad_" and each operand's name (updated: written).
+std::vector<TensorArg> chain_derivative_tensors(const Spec& spec);
+
 }  // namespace fusetune

@@ -12,6 +12,7 @@
 #include "cache/database.h"
 #include "cache/layers.h"
 #include "fusetune/fusetune.h"
+#include "generator/chain_backward.h"
 #include "generator/generator.h"
 #include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
@@ -75,6 +76,44 @@ class DatabaseLibrary final : public Library {
     for (const std::string& message : warnings) emit(message);
     if (!report.empty()) std::cerr << report << std::flush;
     return result;
+  }
+
+  Result<std::shared_ptr<const Kernel>> load_backward(std::string_view text) override {
+    std::lock_guard lock(mutex_);
+    const std::string key = "backward of " + std::string(text);
+    if (const auto it = loaded_.find(key); it != loaded_.end()) return it->second;
+    try {
+      const Spec spec = parse_spec(text);
+      const KernelSource source = emit_chain_derivative(spec);
+      check_cuda(cudaSetDevice(device_.ordinal), "selecting the CUDA device");
+      const std::string binary_id = binary_key(source, device_.arch());
+      std::optional<CompiledBinary> binary = find_binary(layers_, binary_id);
+      if (!binary) {
+        if (options_.no_compile)
+          throw Error(StatusCode::not_found,
+                      fmt::format("the backward of {} ({}) has no cubin in {} and production "
+                                  "mode forbids compiling it; load it once without no_compile "
+                                  "(FUSETUNE_NO_COMPILE unset) to store it",
+                                  spec.canonical(), source.name, layers_.user().path()));
+        binary = compile_to_cubin(source.code, source.name, target_arch(source, device_.arch()));
+        store_binary(layers_.user(), binary_id, *binary);
+      }
+      auto module = std::make_shared<const LoadedKernel>(binary->cubin, source.name, source.launch,
+                                                         source.finishing);
+      const KernelInterface interface {
+        .spec = key, .tensors = chain_derivative_tensors(spec),
+        .output_shape = {spec.main.m, spec.main.n}, .output_dtype = spec.main.dtype,
+        .scalars = spec.scalars(), .rows = static_cast<int>(spec.main.m)
+      };
+      std::shared_ptr<const Kernel> kernel =
+          std::make_shared<SpecKernel>(interface, source.name, true, std::move(module));
+      loaded_.emplace(key, kernel);
+      return kernel;
+    } catch (const Error& e) {
+      return e.status();
+    } catch (const std::exception& e) {
+      return Status(StatusCode::internal, e.what());
+    }
   }
 
  private:

@@ -6,18 +6,31 @@
 
 namespace fusetune {
 
+KernelInterface interface_of(const Spec& spec) {
+  return {.spec = spec.canonical(),
+          .tensors = spec.tensors(),
+          .output_shape = spec.output_shape(),
+          .output_dtype = spec.main.output_dtype(),
+          .scalars = spec.scalars(),
+          .rows = static_cast<int>(spec.main.launch_rows())};
+}
+
 SpecKernel::SpecKernel(const Spec& spec, std::string config, bool tuned,
                        std::shared_ptr<const LoadedKernel> kernel)
-    : spec_(spec.canonical()),
+    : SpecKernel(interface_of(spec), std::move(config), tuned, std::move(kernel)) {}
+
+SpecKernel::SpecKernel(const KernelInterface& interface, std::string config, bool tuned,
+                       std::shared_ptr<const LoadedKernel> kernel)
+    : spec_(interface.spec),
       config_(std::move(config)),
       tuned_(tuned),
-      output_shape_(spec.output_shape()),
-      output_dtype_(to_string(spec.main.output_dtype())),
-      rows_(static_cast<int>(spec.main.launch_rows())),
+      output_shape_(interface.output_shape),
+      output_dtype_(to_string(interface.output_dtype)),
+      rows_(interface.rows),
       kernel_(std::move(kernel)) {
-  for (const TensorArg& t : spec.tensors())
+  for (const TensorArg& t : interface.tensors)
     tensors_.push_back({t.name, t.shape, std::string(to_string(t.dtype)), t.updated});
-  for (const ScalarArg& s : spec.scalars()) {
+  for (const ScalarArg& s : interface.scalars) {
     scalar_names_.push_back(s.name);
     default_scalars_.push_back(static_cast<float>(s.value));
   }

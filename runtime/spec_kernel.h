@@ -13,11 +13,26 @@
 
 namespace fusetune {
 
+// What a kernel's launches take, as Kernel reports them.
+struct KernelInterface {
+  std::string spec;  // what Kernel::spec() says
+  std::vector<TensorArg> tensors;
+  std::vector<std::int64_t> output_shape;
+  DataType output_dtype = DataType::fp32;
+  std::vector<ScalarArg> scalars;
+  int rows = 0;  // LaunchArgs::rows
+};
+
+// A spec's own: its tensors, output and scalars.
+KernelInterface interface_of(const Spec& spec);
+
 class SpecKernel final : public Kernel {
  public:
   // `config` is the configuration's procedural name; `tuned` false for an untuned spec's.
   // `kernel` may be shared: a bucket's module serves every row count of its range.
   SpecKernel(const Spec& spec, std::string config, bool tuned,
+             std::shared_ptr<const LoadedKernel> kernel);
+  SpecKernel(const KernelInterface& interface, std::string config, bool tuned,
              std::shared_ptr<const LoadedKernel> kernel);
 
   const std::string& spec() const override { return spec_; }

@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 /* Raised whenever a function's meaning or signature changes; bindings check it at load. */
-#define FUSETUNE_C_ABI_VERSION 3
+#define FUSETUNE_C_ABI_VERSION 4
 
 /* The codes of fusetune::StatusCode, with the same meanings and values. */
 typedef enum fusetune_status {
@@ -93,9 +93,17 @@ void fusetune_free(char* text);
  *    "main_value_stages": 1,
  *        (how many chain entries come before what a "main" operand reads: 1 after a leading bias)
  *    "tensors": [{"name": "x", "shape": [1024, 8192], "dtype": "fp32", "updated": false}, ...],
- *        (updated: the kernel writes it too, in place: batch_norm's running statistics)
+ *        (updated: the kernel writes it too, in place: batch_norm's running statistics, the
+ *         tensor `save` writes)
  *    "scalars": [{"name": "mul.value", "value": 2.0}, ...],
- *    "main_shape": [...], "output_shape": [...], "output_dtype": "fp32", "flops": 1.37e11}
+ *    "main_shape": [...], "output_shape": [...], "output_dtype": "fp32", "flops": 1.37e11,
+ *    "backward": {"saving": "linear(...) -> save -> ...", "grad_a": "matmul(...)",
+ *                 "grad_a_operands": ["grad_main", "b"], "grad_b": "matmul(...)",
+ *                 "grad_b_operands": ["grad_main", "a"]}}
+ *        (a training step's kernels: the forward that also saves the main op's result, and the
+ *         matmuls giving the gradients of the main op's operands a (x) and b (the weight) from
+ *         "grad_main", what fusetune_library_load_backward's kernel writes; each operand list
+ *         in launch order. {"refused": "why"} where the spec has no fused backward yet.)
  * Fails with FUSETUNE_INVALID_SPEC, the message pointing at the offending character. */
 fusetune_status fusetune_describe(const char* spec, char** json);
 
@@ -134,6 +142,15 @@ void fusetune_library_close(fusetune_library* library);
 fusetune_status fusetune_library_load(fusetune_library* library, const char* spec,
                                       const char* precision, double tolerance,
                                       fusetune_kernel** kernel);
+
+/* Loads the backward of `spec`'s chain for a training step (Library::load_backward in
+ * fusetune.h): its launch takes "grad" (d loss / d output), "saved" (the main op's result, as
+ * the "saving" spec of fusetune_describe wrote it), the spec's operands, then a gradient tensor
+ * per operand, written; its output is d loss / d the main op's result ("grad_main"). Fails like
+ * fusetune_library_load, and with FUSETUNE_INVALID_ARGUMENT naming what has no fused backward
+ * yet. */
+fusetune_status fusetune_library_load_backward(fusetune_library* library, const char* spec,
+                                               fusetune_kernel** kernel);
 
 /* Tunes `spec` at `precision` on this library's GPU into its database (or recalls the stored
  * result, unless `force`), as `fusetune tune` does; at most `max_candidates` candidates

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 # The C interface this package is written against (FUSETUNE_C_ABI_VERSION).
-ABI_VERSION = 3
+ABI_VERSION = 4
 
 MESSAGE_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
@@ -82,6 +82,8 @@ def _declare(lib):
         "fusetune_library_close": (None, [c.c_void_p]),
         "fusetune_library_load": (
             status, [c.c_void_p, c.c_char_p, c.c_char_p, c.c_double, c.POINTER(c.c_void_p)]),
+        "fusetune_library_load_backward": (
+            status, [c.c_void_p, c.c_char_p, c.POINTER(c.c_void_p)]),
         "fusetune_library_tune": (
             status, [c.c_void_p, c.c_char_p, c.c_char_p, c.c_double, c.c_int, c.c_size_t,
                      PROGRESS_FN, c.c_void_p, c.POINTER(c.c_void_p)]),

@@ -9,7 +9,7 @@ import json
 import os
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, Union
 
 from fusetune import _capi
@@ -55,6 +55,9 @@ class Description:
     output_shape: tuple[int, ...]
     output_dtype: str
     flops: float
+    # A training step's kernels (fusetune_describe in fusetune_c.h): "saving", "grad_a",
+    # "grad_a_operands", "grad_b", "grad_b_operands"; or {"refused": why}.
+    backward: dict[str, Any] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -73,7 +76,8 @@ def describe(spec: str) -> Description:
         tensors=tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t["updated"])
                       for t in d["tensors"]),
         scalars=tuple((s["name"], s["value"]) for s in d["scalars"]),
-        output_shape=tuple(d["output_shape"]), output_dtype=d["output_dtype"], flops=d["flops"])
+        output_shape=tuple(d["output_shape"]), output_dtype=d["output_dtype"], flops=d["flops"],
+        backward=d.get("backward", {}))
 
 
 class Kernel:
@@ -168,6 +172,19 @@ class Library:
         if status != 0:
             raise _fail(status)
         return Kernel(handle, len(describe(spec).tensors))
+
+    def load_backward(self, spec: str) -> Kernel:
+        """The backward of `spec`'s chain for a training step: its launch takes d loss / d output
+        ("grad"), the main op's result as Description.backward["saving"] saved it, the spec's
+        operands, then a gradient tensor per operand (written); its output is d loss / d the
+        main op's result, from which the matmuls of Description.backward give the operands'.
+        Raises InvalidArgument naming what has no fused backward yet."""
+        handle = ctypes.c_void_p()
+        status = _capi.library().fusetune_library_load_backward(
+            self._handle, spec.encode(), ctypes.byref(handle))
+        if status != 0:
+            raise _fail(status)
+        return Kernel(handle, 2 + 2 * (len(describe(spec).tensors) - 2))
 
     def tune(self, spec: str, precision: str | None = None, tolerance: float | None = None,
              force: bool = False, max_candidates: int = 0,

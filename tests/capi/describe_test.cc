@@ -166,6 +166,21 @@ TEST(Describe, SixteenBitInputsNameTheirTypes) {
   EXPECT_EQ(d["output_dtype"], "fp32");
 }
 
+TEST(Describe, TheBackwardNamesTheSavingForwardAndTheOperandsMatmuls) {
+  const json backward = describe(kLinearSeed)["backward"];
+  EXPECT_EQ(backward["saving"],
+            "linear(m=1024, n=8192, k=8192) -> save -> bias -> mul(2.0) -> leaky_relu(0.1)");
+  EXPECT_EQ(backward["grad_a"], "matmul(m=1024, n=8192, k=8192)");
+  EXPECT_EQ(backward["grad_a_operands"], json({"grad_main", "b"}));
+  EXPECT_EQ(backward["grad_b"], "matmul(m=8192, n=8192, k=1024, transpose_a=true)");
+  EXPECT_EQ(backward["grad_b_operands"], json({"grad_main", "a"}));
+  const json refused = describe(kConvolutionSeed)["backward"];
+  EXPECT_NE(refused["refused"].get<std::string>().find("conv_transpose3d"), std::string::npos);
+  // What save writes is a tensor of the kernel's, marked updated.
+  const json saving = describe(backward["saving"].get<std::string>().c_str());
+  EXPECT_EQ(saving["tensors"][2], tensor("save", {1024, 8192}, true));
+}
+
 TEST(Describe, AnInvalidSpecFailsWithACaretUnderTheOffendingCharacter) {
   const std::string spec = "linear(m=1024, n=8192, k=8192) -> mul(2.0 -> relu";
   char* text = reinterpret_cast<char*>(1);  // NULL after a failure

@@ -110,6 +110,68 @@ TEST_F(LibraryOnGpu, ALaunchComputesTheSpec) {
     }
 }
 
+// A training step through the C interface, as a binding runs it: the saving forward, the
+// chain's backward, then the two matmuls fusetune_describe names, against fp64 on the host.
+TEST_F(LibraryOnGpu, ATrainingStepsGradientsMatchFp64) {
+  const int m = 64, n = 48, k = 32;
+  const char* spec = "linear(m=64, n=48, k=32) -> bias -> mul(2.0) -> leaky_relu(0.1)";
+  const nlohmann::json backward = capi_test::describe(spec)["backward"];
+  fusetune_kernel* forward = load(backward["saving"].get<std::string>().c_str());
+  fusetune_kernel* chain = nullptr;
+  ASSERT_EQ(fusetune_library_load_backward(library_, spec, &chain), FUSETUNE_OK)
+      << fusetune_last_error();
+  kernels_.push_back(chain);
+  fusetune_kernel* grad_x = load(backward["grad_a"].get<std::string>().c_str());
+  fusetune_kernel* grad_w = load(backward["grad_b"].get<std::string>().c_str());
+  ASSERT_TRUE(forward && grad_x && grad_w);
+  EXPECT_EQ(backward["grad_a_operands"], nlohmann::json({"grad_main", "b"}));
+  EXPECT_EQ(backward["grad_b_operands"], nlohmann::json({"grad_main", "a"}));
+
+  const std::vector<float> x = random_values(m * k, random_);
+  const std::vector<float> weight = random_values(n * k, random_);
+  const std::vector<float> bias = random_values(n, random_);
+  const std::vector<float> grad = random_values(m * n, random_);
+  const DeviceBuffer x_d(x), weight_d(weight), bias_d(bias), grad_d(grad), saved_d(m * n),
+      out_d(m * n), grad_main_d(m * n), grad_bias_d(n), grad_x_d(m * k), grad_w_d(n * k);
+  ASSERT_EQ(launch(forward, {x_d.get(), weight_d.get(), saved_d.get(), bias_d.get()}, out_d.get()),
+            FUSETUNE_OK)
+      << fusetune_last_error();
+  ASSERT_EQ(launch(chain, {grad_d.get(), saved_d.get(), bias_d.get(), grad_bias_d.get()},
+                   grad_main_d.get()),
+            FUSETUNE_OK)
+      << fusetune_last_error();
+  ASSERT_EQ(launch(grad_x, {grad_main_d.get(), weight_d.get()}, grad_x_d.get()), FUSETUNE_OK)
+      << fusetune_last_error();
+  ASSERT_EQ(launch(grad_w, {grad_main_d.get(), x_d.get()}, grad_w_d.get()), FUSETUNE_OK)
+      << fusetune_last_error();
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+
+  std::vector<double> g(m * n), want_bias(n, 0.0), want_x(m * k, 0.0), want_w(n * k, 0.0);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double z = 0;
+      for (int p = 0; p < k; ++p) z += double{x[i * k + p]} * weight[j * k + p];
+      const double y = 2 * (z + bias[j]);
+      g[i * n + j] = grad[i * n + j] * (y > 0 ? 1.0 : 0.1) * 2;
+      want_bias[j] += g[i * n + j];
+    }
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j)
+      for (int p = 0; p < k; ++p) {
+        want_x[i * k + p] += g[i * n + j] * weight[j * k + p];
+        want_w[j * k + p] += g[i * n + j] * x[i * k + p];
+      }
+  auto expect_near = [](const std::vector<float>& got, const std::vector<double>& want,
+                        const char* what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(got[i], want[i], 1e-4 * (1 + std::abs(want[i]))) << what << " at " << i;
+  };
+  expect_near(grad_bias_d.download(), want_bias, "d bias");
+  expect_near(grad_x_d.download(), want_x, "d x");
+  expect_near(grad_w_d.download(), want_w, "d weight");
+}
+
 TEST_F(LibraryOnGpu, ScalarsPassedAtLaunchReplaceTheSpecsValues) {
   const int m = 64, n = 64, k = 32;
   fusetune_kernel* kernel = load("linear(m=64, n=64, k=32) -> mul(2.0)");
