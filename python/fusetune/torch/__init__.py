@@ -11,8 +11,11 @@ a default kernel, with a FusetuneWarning saying how to tune it.
 
 The calls are one custom op, `torch.ops.fusetune.fused` (`fused_updating` where the kernel also
 updates batch_norm's running statistics), which torch.compile traces without a graph break
-(PyTorch 2.4 and later). They are differentiable: the backward pass runs PyTorch's
-own ops on the spec (it recomputes the forward chain), not a fused kernel.
+(PyTorch 2.4 and later). They are differentiable. A linear or matmul call whose epilogue is
+elementwise ops has a fused backward: the forward also saves the main op's result, and the
+backward runs the chain's derivative and two tuned matmuls (fusetune::fused_saving and
+fusetune::fused_backward, at the call's precision); other calls' backward runs PyTorch's own ops
+on the spec (recomputing the forward chain).
 
 Precision: by default "torch", what PyTorch itself would compute the call's main op at, as the
 program has set PyTorch's switches when the call runs: where PyTorch would use TF32 tensor cores
@@ -35,7 +38,7 @@ import torch
 
 from fusetune._errors import FusetuneWarning, InvalidArgument
 from fusetune._library import Progress, describe, set_database, shared_library
-from fusetune.torch import _op, _specs
+from fusetune.torch import _op, _specs, _training
 from fusetune.torch._checks import check_main_operands
 from fusetune.torch._reference import evaluate as _evaluate
 from fusetune.torch._torch_precision import allows_tf32 as _allows_tf32
@@ -125,6 +128,9 @@ def fused(spec: str, *tensors: torch.Tensor, precision: str | None = None,
         return _op.placeholder(spec, tensors)
     if _op.plain_eager_call(tensors):
         return _op.launch(spec, precision, tolerance, tensors)
+    if _training.run is not None and _op.needs_gradients(tensors) and \
+            _training.has_fused_backward(spec):
+        return _training.run(spec, precision, tolerance, tensors)
     return _op.run(spec, precision, tolerance, tensors)
 
 
@@ -255,11 +261,14 @@ def _recording():
 
 def tune(function: Callable[..., Any], *inputs: Any, precision: str | None = None,
          tolerance: float | None = None, force: bool = False, max_candidates: int = 0,
-         progress: Progress = True) -> list[dict[str, Any]]:
+         progress: Progress = True, backward: bool = False) -> list[dict[str, Any]]:
     """Tunes every fused call `function(*inputs)` makes (a module or any callable), into the
     database, and returns a report per spec (a dict: spec, precision, config, time_ms, rel_err,
     from_cache, tuning_seconds, and `asked`: the precision and tolerance the call loads with
     and why, e.g. "as PyTorch would: torch.backends.cudnn.conv.fp32_precision is 'tf32'").
+    `backward`: also the kernels of each call's training step, where it has a fused backward
+    (the forward that saves the main op's result, and the two matmuls of its gradients), each
+    report's `for` naming the call's spec and the step.
     `function` runs once under torch.no_grad with its fused calls recorded, not launched:
     their outputs are uninitialised. A spec tuned before is recalled unless `force`;
     `max_candidates` > 0 bounds each sweep; `precision` and `tolerance` override those of the
@@ -275,12 +284,19 @@ def tune(function: Callable[..., Any], *inputs: Any, precision: str | None = Non
         if precision is not None:
             call_precision, call_tolerance, reason = _settings_and_reason(spec, precision,
                                                                           tolerance)
-        report = shared_library(device).tune(
-            spec, call_precision or None, call_tolerance or None, force=force,
-            max_candidates=max_candidates, progress=progress)
-        report["asked"] = {"precision": call_precision or "native", "tolerance": call_tolerance,
-                           "because": reason}
-        reports.append(report)
+        steps = [(spec, None)]
+        if backward and _training.has_fused_backward(spec):
+            steps += [(_training.plan(spec)[step], step)
+                      for step in ("saving", "grad_a", "grad_b")]
+        for step_spec, step in steps:
+            report = shared_library(device).tune(
+                step_spec, call_precision or None, call_tolerance or None, force=force,
+                max_candidates=max_candidates, progress=progress)
+            report["asked"] = {"precision": call_precision or "native",
+                               "tolerance": call_tolerance, "because": reason}
+            if step:
+                report["for"] = {"spec": spec, "step": step}
+            reports.append(report)
     _op.forget_kernels()
     return reports
 

@@ -49,13 +49,18 @@ _compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: F
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
+def needs_gradients(tensors):
+    """Whether autograd records this call: some tensor requires a gradient, with grad mode on."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def plain_eager_call(tensors):
     """Whether the op's machinery has nothing to add to this call: no graph is being traced,
     nothing needs a gradient, and every tensor is a plain one (not a fake or other subclass).
     Such calls launch directly, sparing the dispatcher's tens of microseconds."""
     if _compiling():
         return False
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+    if needs_gradients(tensors):
         return False
     return all(type(t) in _PLAIN for t in tensors)
 

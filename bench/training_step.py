@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Times a whole training step (forward, loss, backward, SGD update) of a KernelBench-style model
+file: its Model under PyTorch eager and torch.compile, against its ModelNew (fusetune), in one
+run, and checks ModelNew's gradients against float64.
+
+Steps timed, each on the same inputs and starting weights:
+  eager fp32      Model, TF32 off (PyTorch's exact fp32)
+  compile fp32    torch.compile(Model) (default mode), TF32 off
+  fusetune auto   ModelNew at fp32-accurate precision (ft.set_precision("auto"))
+  eager tf32      Model with TF32 matmuls and convolutions on
+  fusetune tf32   ModelNew at TF32 (ft.set_precision("tf32"))
+The loss is (out * g).sum() for a fixed random g, so that d loss / d out = g. One timing: zero a
+256 MiB buffer (flushes L2, untimed), CUDA events around one step; every variant once per round,
+--runs rounds, interleaved so that drift touches all alike; the median is reported and the
+speedups are ratios of medians. Before timing, ft.tune(..., backward=True) tunes the fused
+forward, backward and matmuls (its time reported apart).
+
+Check: ModelNew's weight, bias and input gradients against Model's in float64 on the same
+values: relative Frobenius error at most 1e-5 (auto) and 5e-4 (tf32).
+
+Usage, from the repository root of a GPU machine:
+  PYTHONPATH=python python3 bench/training_step.py examples/kernelbench/gemm_mul_leaky.py
+Prints a table, then the JSON document as the last line (also to --json PATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+import fusetune.torch as ft
+
+TOLERANCE = {"auto": 1e-5, "tf32": 5e-4}
+
+
+def load_module(path):
+    spec = importlib.util.spec_from_file_location("model_file", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(__import__("pathlib").Path(path).resolve().parent))
+    spec.loader.exec_module(module)
+    return module
+
+
+def set_tf32(on):
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on
+
+
+def make_step(model, inputs, grad):
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        (model(*inputs) * grad).sum().backward()
+        optimizer.step()
+
+    return step
+
+
+def gradients(model, inputs, grad):
+    leaves = [t.detach().clone().requires_grad_() for t in inputs]
+    model.zero_grad(set_to_none=True)
+    (model(*leaves) * grad).sum().backward()
+    return [p.grad.detach().clone() for p in model.parameters()] + [t.grad for t in leaves]
+
+
+def rel_error(got, want):
+    return ((got.double() - want).norm() / want.norm()).item()
+
+
+def time_steps(variants, runs):
+    flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
+    times = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, (step, tf32) in variants.items():
+            set_tf32(tf32)
+            flush.zero_()
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            step()
+            end.record()
+            end.synchronize()
+            times[name].append(start.elapsed_time(end))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model_file")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--max-candidates", type=int, default=0,
+                        help="bound each tuning sweep (0: the whole space)")
+    parser.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
+    parser.add_argument("--json", help="also write the JSON document here")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        print("training_step: needs a CUDA GPU", file=sys.stderr)
+        return 2
+
+    module = load_module(args.model_file)
+    torch.manual_seed(0)
+    model = module.Model(*module.get_init_inputs()).cuda().train()
+    inputs = [t.cuda() for t in module.get_inputs()]
+    fused = module.ModelNew(*module.get_init_inputs()).cuda().train()
+    fused.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        grad = torch.randn_like(model(*inputs))
+
+    # Tuning, apart from the timing.
+    tuning = {}
+    for precision in ("auto", "tf32"):
+        ft.set_precision(precision)
+        start = time.perf_counter()
+        ft.tune(fused, *inputs, backward=True, max_candidates=args.max_candidates,
+                progress=False)
+        tuning[precision] = time.perf_counter() - start
+
+    # Check: gradients against float64 on the same values.
+    set_tf32(False)
+    reference = gradients(copy.deepcopy(model).double(), [t.double() for t in inputs],
+                          grad.double())
+    check = {}
+    for precision in ("auto", "tf32"):
+        ft.set_precision(precision)
+        got = gradients(fused, inputs, grad)
+        errors = [rel_error(g, r) for g, r in zip(got, reference)]
+        check[precision] = {"max_rel_error": max(errors),
+                            "passed": max(errors) <= TOLERANCE[precision]}
+
+    # Timing: each variant on its own copy of the starting weights. Setting the precision drops
+    # the loaded kernels (they reload from the library's own table): only where it changes.
+    current = [None]
+
+    def fused_step(precision):
+        step = make_step(copy.deepcopy(fused), inputs, grad)
+
+        def run():
+            if current[0] != precision:
+                ft.set_precision(precision)
+                current[0] = precision
+            step()
+
+        return run
+
+    variants = {"eager fp32": (make_step(copy.deepcopy(model), inputs, grad), False)}
+    if not args.no_compile:
+        variants["compile fp32"] = (make_step(torch.compile(copy.deepcopy(model)), inputs, grad),
+                                    False)
+    variants["fusetune auto"] = (fused_step("auto"), False)
+    variants["eager tf32"] = (make_step(copy.deepcopy(model), inputs, grad), True)
+    variants["fusetune tf32"] = (fused_step("tf32"), True)
+    for name, (step, tf32) in variants.items():  # warm up: compiles, first loads, allocations
+        set_tf32(tf32)
+        for _ in range(args.warmup):
+            step()
+    torch.cuda.synchronize()
+    medians = time_steps(variants, args.runs)
+    set_tf32(False)
+
+    speedups = {
+        "auto vs eager fp32": medians["eager fp32"] / medians["fusetune auto"],
+        "tf32 vs eager tf32": medians["eager tf32"] / medians["fusetune tf32"],
+    }
+    if "compile fp32" in medians:
+        speedups["auto vs compile fp32"] = medians["compile fp32"] / medians["fusetune auto"]
+    print(f"training step of {args.model_file} on {torch.cuda.get_device_name()}")
+    for precision, seconds in tuning.items():
+        print(f"  tuning ({precision}, forward and backward): {seconds:.1f} s")
+    for precision, c in check.items():
+        print(f"  gradients at {precision}: max rel error {c['max_rel_error']:.2e} "
+              f"({'ok' if c['passed'] else 'FAILED'}, bound {TOLERANCE[precision]:g})")
+    print(f"  {'variant':<16}{'median ms':>12}")
+    for name, ms in medians.items():
+        print(f"  {name:<16}{ms:>12.3f}")
+    for name, ratio in speedups.items():
+        print(f"  {name}: {ratio:.2f}x")
+    document = {"model_file": args.model_file, "device": torch.cuda.get_device_name(),
+                "torch": torch.__version__, "runs": args.runs, "median_ms": medians,
+                "speedups": speedups, "check": check, "tuning_seconds": tuning}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(document, f, indent=2)
+    print(json.dumps(document))
+    return 0 if all(c["passed"] for c in check.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""A fused call's training path. Where a spec has a fused backward (a linear or matmul spec
+whose chain is elementwise ops: fusetune.describe(spec).backward), a call that needs gradients
+runs the spec with `save` first, which also writes the main op's result, and its backward runs
+fused kernels: the chain's derivative (g' = d loss / d the main op's result, and the operands'
+gradients, column sums included) and the two matmuls giving x's and the weight's gradients from
+g', each tuned and cached like any spec, at the forward's precision. Two custom ops,
+fusetune::fused_saving and fusetune::fused_backward, so that torch.compile traces forward and
+backward without a graph break."""
+
+import threading
+from typing import List
+
+import torch
+
+from fusetune._library import describe, shared_library
+from fusetune.torch import _op, _specs
+
+_backward_kernels = {}
+_backward_lock = threading.Lock()
+
+
+@_op._constant_while_compiling
+def has_fused_backward(spec):
+    """Whether `spec` (at any rows) has a fused backward."""
+    return "refused" not in describe(_specs.at_rows(spec, 2)).backward
+
+
+def plan(spec):
+    """The training step's specs for a spec of concrete rows: saving, grad_a, grad_b and their
+    operands (Description.backward)."""
+    return describe(spec).backward
+
+
+def _chain_kernel(device, spec):
+    key = (device, spec)
+    kernel = _backward_kernels.get(key)
+    if kernel is None:
+        kernel = shared_library(device).load_backward(spec)
+        with _backward_lock:
+            _backward_kernels[key] = kernel
+    return kernel
+
+
+def forget_kernels():
+    with _backward_lock:
+        _backward_kernels.clear()
+
+
+def _device_and_stream(tensor):
+    device = tensor.device.index if tensor.device.index is not None else 0
+    return device, torch.cuda.current_stream(tensor.device).cuda_stream
+
+
+def _saved_like(out, tensors):
+    """The main op's result as `save` writes it: the output's shape (the chain is elementwise),
+    the inputs' dtype."""
+    return torch.empty(out.shape, dtype=tensors[0].dtype, device=out.device)
+
+
+def saving_forward(spec, precision, tolerance, tensors):
+    """The output of `spec` on `tensors`, and the main op's result it saved."""
+    spec = _specs.at_rows(spec, tensors[0].shape[0])
+    out = _op.placeholder(spec, tensors)
+    saved = _saved_like(out, tensors)
+    out = _op.launch(plan(spec)["saving"], precision, tolerance,
+                     [tensors[0], tensors[1], saved, *tensors[2:]])
+    return out, saved
+
+
+def fused_gradients(spec, precision, tolerance, grad, saved, tensors, wanted):
+    """The gradients of `spec`'s output for `grad` with respect to the tensors flagged in
+    `wanted` (empty tensors for the others), by the fused backward."""
+    spec = _specs.at_rows(spec, tensors[0].shape[0])
+    steps = plan(spec)
+    device, stream = _device_and_stream(grad)
+    grad = grad.contiguous()
+    operands = list(tensors[2:])
+    operand_grads = [torch.empty_like(t) for t in operands]
+    grad_main = torch.empty_like(saved)
+    _chain_kernel(device, spec).launch(
+        stream, [t.data_ptr() for t in [grad, saved, *operands, *operand_grads]],
+        grad_main.data_ptr())
+    roles = {"grad_main": grad_main, "a": tensors[0], "b": tensors[1]}
+    results = []
+    for i, step in ((0, "grad_a"), (1, "grad_b")):
+        if not wanted[i]:
+            results.append(tensors[i].new_empty(0))
+            continue
+        out = torch.empty_like(tensors[i])
+        _op._kernel(device, steps[step], precision, tolerance).launch(
+            stream, [roles[r].data_ptr() for r in steps[step + "_operands"]], out.data_ptr())
+        results.append(out)
+    return results + [g if w else g.new_empty(0) for g, w in zip(operand_grads, wanted[2:])]
+
+
+if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_autograd"):
+
+    @torch.library.custom_op("fusetune::fused_saving", mutates_args=())
+    def _fused_saving(spec: str, precision: str, tolerance: float,
+                      tensors: List[torch.Tensor]) -> List[torch.Tensor]:
+        return list(saving_forward(spec, precision, tolerance, tensors))
+
+    @_fused_saving.register_fake
+    def _(spec, precision, tolerance, tensors):
+        out = _op.placeholder(spec, tensors)
+        return [out, _saved_like(out, tensors)]
+
+    @torch.library.custom_op("fusetune::fused_backward", mutates_args=())
+    def _fused_backward(spec: str, precision: str, tolerance: float, grad: torch.Tensor,
+                        saved: torch.Tensor, tensors: List[torch.Tensor],
+                        wanted: List[bool]) -> List[torch.Tensor]:
+        return fused_gradients(spec, precision, tolerance, grad, saved, tensors, wanted)
+
+    @_fused_backward.register_fake
+    def _(spec, precision, tolerance, grad, saved, tensors, wanted):
+        return [torch.empty_like(t) if w else t.new_empty(0) for t, w in zip(tensors, wanted)]
+
+    def _setup_context(ctx, inputs, output):
+        spec, precision, tolerance, tensors = inputs
+        ctx.spec, ctx.precision, ctx.tolerance = spec, precision, tolerance
+        ctx.wanted = [t.requires_grad for t in tensors]
+        ctx.save_for_backward(output[1], *tensors)
+
+    def _backward(ctx, grads):
+        saved, *tensors = ctx.saved_tensors
+        results = _fused_backward(ctx.spec, ctx.precision, ctx.tolerance, grads[0], saved,
+                                  tensors, ctx.wanted)
+        return None, None, None, [r if w else None for r, w in zip(results, ctx.wanted)]
+
+    _fused_saving.register_autograd(_backward, setup_context=_setup_context)
+
+    def run(spec, precision, tolerance, tensors):
+        """The output of `spec`, differentiable through the fused backward."""
+        return _fused_saving(spec, precision, tolerance, list(tensors))[0]
+
+else:
+    run = None  # PyTorch before 2.4: calls differentiate through the reference instead
