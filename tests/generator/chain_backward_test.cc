@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "fusetune/status.h"
+#include "generator/device_limits.h"
 #include "generator/epilogue_emitter.h"
+#include "generator/generator.h"
 #include "generator/ops.h"
 #include "generator/spec_parser.h"
 #include "runtime/nvrtc.h"
@@ -62,6 +64,18 @@ TEST(BackwardPlan, EachMatmulGradientIsStoredAsItsOperandIs) {
     EXPECT_EQ(plan.grad_a.canonical(), c.grad_a) << c.spec;
     EXPECT_EQ(plan.grad_b.canonical(), c.grad_b) << c.spec;
   }
+}
+
+// The gradients' matmuls are tuned like any spec: each has candidates at every precision the
+// forward may run at.
+TEST(BackwardPlan, TheSeedsMatmulsHaveCandidatesAtEveryPrecision) {
+  const DeviceLimits h100 = DeviceLimits::for_arch("sm_90").value();
+  const BackwardPlan plan = plan_backward(
+      parse_spec("linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)"));
+  for (const Spec& spec : {plan.saving, plan.grad_a, plan.grad_b})
+    for (Precision precision : {Precision::fp32, Precision::tf32x3, Precision::tf32})
+      EXPECT_FALSE(search_space(spec, h100, precision).empty())
+          << spec.canonical() << " at " << to_string(precision);
 }
 
 TEST(BackwardPlan, TheGradientsKeepTheInputsDtype) {
