@@ -162,7 +162,16 @@ class DerivativeWriter {
 struct OperandSum {
   int operand = 0;  // j: the spec's tensor 2 + j
   OperandKind kind = OperandKind::column;
+  // The chain's first op adds the operand (bias, add): its gradient term is g' itself, which
+  // the sum reads back from the main kernel's output instead of recomputing the chain.
+  bool reads_g_prime = false;
 };
+
+// d out / d x = d out / d y = 1: the op adds its operand.
+bool adds(const EpilogueOp& op) {
+  const OpDerivative& d = info_of(op).derivative;
+  return d.cuda.at(op.mode) == "1.f" && d.cuda_dy == "1.f";
+}
 
 }  // namespace
 
@@ -234,7 +243,7 @@ KernelSource emit_chain_derivative(const Spec& spec) {
           "  " + store(2 + static_cast<int>(operands) + j, type, "i", fmt::format("terms[{}]", j)) +
           "\n";
     else
-      sums.push_back({j, op.operand});
+      sums.push_back({j, op.operand, &stage == &ir.stages.front() && adds(op)});
   }
 
   KernelSource kernel;
@@ -250,6 +259,8 @@ KernelSource emit_chain_derivative(const Spec& spec) {
     const bool column = sum.kind == OperandKind::column;
     // A column's values are a column of the value: N apart, neighbouring groups side by side.
     const GatherSplit split = column ? split_gather(n, m, false) : split_gather(m, n, true);
+    const std::string index =
+        column ? fmt::format("p * {}LL + g", n) : fmt::format("g * {}LL + p", n);
     const std::uint64_t partials = workspace;
     workspace += (4 * split.groups * split.splits + 255) / 256 * 256;
     const std::uint64_t counters = workspace;
@@ -258,15 +269,20 @@ KernelSource emit_chain_derivative(const Spec& spec) {
     steps += fmt::format(
         "// The gradient of operand {0}, summed over the {1}.\n"
         "struct Sum{0} {{\n  Chain chain;\n  using Stat = ft::SumStat;\n"
-        "  __device__ __forceinline__ float input(long long g, long long p) const {{\n"
-        "    float terms[{2}];\n    chain.gradient({3}, terms);\n    return terms[{0}];\n  }}\n"
+        "  __device__ __forceinline__ float input(long long g, long long p) const {{\n{2}  }}\n"
         "  __device__ __forceinline__ void finish(long long g, const Stat& s) const {{\n"
-        "    const ft::LaunchArgs& args = chain.args;\n    {4}\n  }}\n}};\n"
+        "    const ft::LaunchArgs& args = chain.args;\n    {3}\n  }}\n}};\n"
         "struct Sum{0}Config {{\n"
-        "  static constexpr long long GROUPS = {5}, SIZE = {6}, CHUNK = {7};\n"
-        "  static constexpr int THREADS = {8}, GROUP_THREADS = {9}, SPLITS = {10};\n}};\n\n",
-        sum.operand, column ? "rows" : "columns", std::max<std::size_t>(1, operands),
-        column ? fmt::format("p * {}LL + g", n) : fmt::format("g * {}LL + p", n),
+        "  static constexpr long long GROUPS = {4}, SIZE = {5}, CHUNK = {6};\n"
+        "  static constexpr int THREADS = {7}, GROUP_THREADS = {8}, SPLITS = {9};\n}};\n\n",
+        sum.operand, column ? "rows" : "columns",
+        sum.reads_g_prime
+            ? fmt::format(
+                  "    return ft::to_float(reinterpret_cast<const {}*>(chain.args.out)[{}]);\n",
+                  type_name, index)
+            : fmt::format("    float terms[{}];\n    chain.gradient({}, terms);\n"
+                          "    return terms[{}];\n",
+                          std::max<std::size_t>(1, operands), index, sum.operand),
         store(2 + static_cast<int>(operands) + sum.operand, type, "g", "s.sum"), split.groups,
         split.size, split.chunk, kGatherThreads, split.group_threads, split.splits);
     entries += fmt::format(

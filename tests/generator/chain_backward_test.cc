@@ -169,6 +169,11 @@ TEST(ChainDerivative, SumsEachColumnAndRowOperandInAStepOfItsOwn) {
   EXPECT_EQ(kernel.launch.workspace_bytes, 0u);
   // The tensor operand's gradient is written where it is computed: tensors[2 + 3 + 1].
   EXPECT_NE(kernel.code.find("args.tensors[6]))[i]"), std::string::npos) << kernel.code;
+  // The leading bias's gradient is g' summed: read back, where the row's recomputes the chain.
+  const std::string sum0 = kernel.code.substr(kernel.code.find("struct Sum0 {"), 400);
+  const std::string sum2 = kernel.code.substr(kernel.code.find("struct Sum2 {"), 400);
+  EXPECT_NE(sum0.find("chain.args.out)[p * 300LL + g]"), std::string::npos) << sum0;
+  EXPECT_NE(sum2.find("chain.gradient(g * 300LL + p, terms)"), std::string::npos) << sum2;
   EXPECT_EQ(chain_operand_count(parse_spec("linear(m=1, n=2, k=3) -> relu")), 0u);
 }
 
