@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "generator/chain_ir.h"
 #include "generator/finishing_emitter.h"
 #include "generator/ops.h"
 #include "generator/reductions.h"
@@ -21,8 +22,7 @@ bool over_channels(const ChainOp& op) {
          reduction->dims == std::vector<int>{1};
 }
 
-// Whether the chain saves a value (save): every element of the main kernel's value is then
-// written, also those a fused pool step would skip (floor-mode windows leave edges out).
+// Whether the chain saves a value (save), which must then be written at every element.
 bool saves(const Spec& spec) {
   return std::any_of(spec.chain.begin(), spec.chain.end(), [](const ChainOp& op) {
     const auto* e = std::get_if<EpilogueOp>(&op);
@@ -30,11 +30,32 @@ bool saves(const Spec& spec) {
   });
 }
 
+// Whether the chain's first pool step (a main kernel fuses no other) has every element of its
+// input in a window: windows that tile the value exactly, without padding. Elsewhere a kernel
+// that pools in its epilogue skips the elements no window takes (floor mode drops the edges).
+bool first_pool_covers_its_input(const Spec& spec) {
+  const ChainIR ir = compile_chain(spec);
+  for (const Stage& stage : ir.stages) {
+    const auto* pool = std::get_if<PoolOp>(&stage.op);
+    if (pool == nullptr) continue;
+    if (pool->kind == PoolKind::global_avg) return true;
+    const int dims = static_cast<int>(stage.in_shape.size()) - 2;
+    for (int i = 0; i < dims; ++i) {
+      const int d = 3 - dims + i;
+      if (pool->padding[d] != 0 || pool->kernel[d] != pool->stride[d] ||
+          stage.in_shape[2 + i] % pool->kernel[d] != 0)
+        return false;
+    }
+    return true;
+  }
+  return true;
+}
+
 }  // namespace
 
 Spec main_kernel_spec(const Spec& spec, bool fuses_pool, bool holds_channels) {
   Spec main{.main = spec.main, .chain = {}};
-  fuses_pool = fuses_pool && !saves(spec);
+  fuses_pool = fuses_pool && (!saves(spec) || first_pool_covers_its_input(spec));
   bool pooled = false, normalized = false;
   for (const ChainOp& op : spec.chain) {
     const bool pool = std::holds_alternative<PoolOp>(op);

@@ -34,6 +34,21 @@ TEST(MainKernelSpec, TakesTheLeadingElementwiseOpsAndAPoolWhereTheFamilyFusesOne
   EXPECT_EQ(main_kernel_spec(elementwise, false), elementwise);
 }
 
+// A saved value is written at every element: a fused pool step would skip those no window
+// takes, so a chain that saves fuses its pool only where the windows tile the value exactly.
+TEST(MainKernelSpec, AChainThatSavesFusesOnlyAPoolWhoseWindowsTileTheValue) {
+  const Spec tiled = parse_spec(  // 10x10 outputs in 2x2 windows
+      "conv2d(n=1, c=3, h=12, w=12, k=4, kernel=3) -> save -> relu -> max_pool2d(2)");
+  EXPECT_EQ(main_kernel_spec(tiled, true), tiled);
+  for (const char* text :
+       {"conv2d(n=1, c=3, h=11, w=12, k=4, kernel=3) -> save -> relu -> max_pool2d(2)",
+        "conv2d(n=1, c=3, h=12, w=12, k=4, kernel=3) -> save -> max_pool2d(2, padding=1)",
+        "conv2d(n=1, c=3, h=13, w=13, k=4, kernel=3) -> save -> max_pool2d(3, stride=2)"}) {
+    const Spec spec = parse_spec(text);
+    EXPECT_EQ(main_kernel_spec(spec, true).chain.size(), spec.chain.size() - 1) << text;
+  }
+}
+
 TEST(Plan, AChainOfElementwiseOpsIsOneKernel) {
   const Spec spec = parse_spec("linear(m=64, n=64, k=64) -> bias -> gelu");
   const KernelSource source =

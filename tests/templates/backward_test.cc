@@ -46,8 +46,12 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values("linear(m=37, n=100, k=40) -> save -> bias -> mul(2.0) -> leaky_relu(0.1)",
                       "linear(m=1, n=300, k=64) -> bias -> save -> gelu",
                       "matmul(m=45, n=66, k=33, transpose_a=true) -> save -> relu",
-                      // A pool step after save: the convolution's every element is saved.
+                      // Pools after save: windows that leave edges out (pooled by a
+                      // finishing kernel) and windows that tile the value (pooled in the
+                      // direct family's epilogue); either way every element is saved.
                       "conv2d(n=2, c=3, h=9, w=11, k=8, kernel=3) -> save -> bias -> relu -> "
+                      "max_pool2d(2)",
+                      "conv2d(n=2, c=3, h=10, w=12, k=8, kernel=3) -> bias -> save -> relu -> "
                       "max_pool2d(2)"));
 
 std::vector<float> random_values(std::size_t count, std::mt19937& rng, float low, float high) {
