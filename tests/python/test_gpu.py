@@ -191,6 +191,19 @@ class FusedBackward(unittest.TestCase):
         self.check("tanh", lambda x, w, b: torch.tanh(F.linear(x, w, b)), [],
                    precision="tf32", tolerance=5e-4)
 
+    def test_bf16(self):
+        x, w, b = (randn(45, 64, dtype=torch.bfloat16), randn(72, 64, dtype=torch.bfloat16),
+                   randn(72, dtype=torch.bfloat16))
+        leaves = [t.clone().requires_grad_() for t in (x, w, b)]
+        out = ft.linear(*leaves, epilogue="gelu -> mul(0.5)")
+        grad = torch.randn_like(out)
+        out.backward(grad)
+        doubles = [t.double().clone().requires_grad_() for t in (x, w, b)]
+        (F.gelu(F.linear(*doubles)) * 0.5).backward(grad.double())
+        for leaf, double in zip(leaves, doubles):
+            self.assertEqual(leaf.grad.dtype, torch.bfloat16)
+            self.assertLess(rel_error(leaf.grad, double.grad), 2e-2)
+
     def test_a_compiled_step_traces_forward_and_backward_in_one_graph(self):
         x, w, b = randn(32, 64), randn(48, 64), randn(48)
         leaves = [t.clone().requires_grad_() for t in (x, w, b)]
