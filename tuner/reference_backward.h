@@ -21,9 +21,12 @@ struct ChainGradients {
 };
 
 // The gradients of `spec`'s chain at `main_result` (the main op's result in fp64) for the
-// output gradient `output_gradient` (output_shape()). Chains of elementwise ops only, whose
-// operands are scalars or tensors (a `main` operand, pools and reductions are refused with
-// Error(invalid_argument) naming the op). Scalars get no gradient: they are constants.
+// output gradient `output_gradient` (output_shape()). Chains of elementwise ops whose operands
+// are scalars or tensors, with at most one max or avg pool step, after which only ops without
+// operand tensors come; what has no backward yet (a reduction, a second pool, global_avg_pool,
+// a `main` operand, an operand after the pool) is refused with Error(invalid_argument) naming
+// it. Max pools send a window's gradient to its first largest value (d, h, w order), as
+// PyTorch does. Scalars get no gradient: they are constants.
 ChainGradients reference_chain_backward(const Spec& spec, const std::vector<double>& main_result,
                                         const std::vector<double>& output_gradient,
                                         const TensorValues& tensor_values);

@@ -54,10 +54,11 @@ TEST_P(ReferenceBackwardTest, GradientsMatchCentralDifferencesOfTheForward) {
     for (std::int64_t d : tensors[t].shape) count *= d;
     operands[t] = operand_values(count, 100 + t);
   }
-  std::size_t count = 1;
+  std::size_t count = 1, out_count = 1;
   for (std::int64_t d : spec.main_shape()) count *= d;
+  for (std::int64_t d : spec.output_shape()) out_count *= d;
   const std::vector<double> z = random_values(count, 1);
-  const std::vector<double> g = random_values(count, 2);
+  const std::vector<double> g = random_values(out_count, 2);
   auto loss = [&](const std::vector<double>& at, const std::vector<std::vector<float>>& with) {
     return dot(g, reference_epilogue(spec, at, [&](std::size_t i) { return with.at(i); }));
   };
@@ -99,7 +100,15 @@ INSTANTIATE_TEST_SUITE_P(
         "linear(m=3, n=9, k=2) -> hardswish -> max(column) -> clamp(-0.5, 0.75) -> min(row) -> "
         "hardtanh",
         "conv2d(n=2, c=3, h=5, w=4, k=4, kernel=3, padding=1) -> bias -> mul(channel) -> relu -> "
-        "add(tensor) -> tanh"));
+        "add(tensor) -> tanh",
+        // Pools: every window's largest value distinct (random values), windows that overlap,
+        // padding, edges no window takes, and ops after the pool.
+        "conv2d(n=2, c=2, h=7, w=6, k=3, kernel=2) -> bias -> leaky_relu(0.2) -> mul(channel) -> "
+        "max_pool2d(2) -> tanh -> mul(0.5)",
+        "conv3d(n=1, c=2, d=4, h=5, w=5, k=2, kernel=2) -> bias -> gelu -> "
+        "max_pool3d(3, stride=2, padding=1)",
+        "conv2d(n=1, c=2, h=6, w=7, k=3, kernel=2) -> add(channel) -> sigmoid -> "
+        "avg_pool2d(3, stride=2, padding=1) -> softplus"));
 
 TEST(ReferenceBackward, ChainsWithoutABackwardYetAreRefusedByName) {
   const auto refused = [](const std::string& text) {
@@ -115,10 +124,13 @@ TEST(ReferenceBackward, ChainsWithoutABackwardYetAreRefusedByName) {
     }
     return std::string("accepted");
   };
-  EXPECT_NE(refused("conv2d(n=1, c=2, h=4, w=4, k=2, kernel=1) -> max_pool2d(2)")
-                .find("pool step or a reduction"),
+  EXPECT_NE(refused("conv2d(n=1, c=2, h=8, w=8, k=2, kernel=1) -> max_pool2d(2) -> max_pool2d(2)")
+                .find("a second has none yet"),
             std::string::npos);
-  EXPECT_NE(refused("linear(m=2, n=3, k=4) -> softmax(dim=1)").find("pool step or a reduction"),
+  EXPECT_NE(refused("conv2d(n=1, c=2, h=4, w=4, k=2, kernel=1) -> max_pool2d(2) -> mul(channel)")
+                .find("mul's operand after a pool step"),
+            std::string::npos);
+  EXPECT_NE(refused("linear(m=2, n=3, k=4) -> softmax(dim=1)").find("a reduction has none yet"),
             std::string::npos);
   EXPECT_NE(
       refused("conv2d(n=1, c=2, h=4, w=4, k=2, kernel=1) -> bias -> mul(main)").find("mul(main)"),
