@@ -93,11 +93,13 @@ Json stage_json(const Stage& stage, int spatial_dims) {
 Json backward_json(const Spec& spec) {
   try {
     const BackwardPlan plan = plan_backward(spec);
-    return {{"saving", plan.saving.canonical()},
-            {"grad_a", plan.grad_a.canonical()},
-            {"grad_a_operands", plan.grad_a_operands},
-            {"grad_b", plan.grad_b.canonical()},
-            {"grad_b_operands", plan.grad_b_operands}};
+    Json json = {{"saving", plan.saving.canonical()},
+                 {"grad_a", plan.grad_a.canonical()},
+                 {"grad_a_operands", plan.grad_a_operands},
+                 {"grad_b", plan.grad_b ? Json(plan.grad_b->canonical()) : Json(nullptr)},
+                 {"grad_b_operands", plan.grad_b_operands}};
+    if (!plan.grad_b) json["grad_b_missing"] = plan.grad_b_missing;
+    return json;
   } catch (const Error& e) {
     return {{"refused", e.what()}};
   }

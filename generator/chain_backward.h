@@ -1,6 +1,6 @@
-// The backward pass of a GEMM spec (linear or matmul, then elementwise ops), planned from the
+// The backward pass of a spec (a main op, elementwise ops and a pool step), planned from the
 // forward's definition: the chain's derivative, generated from each op's registered derivative
-// (ops.h), and the two products of a GEMM's backward as matmul specs, tuned, verified and
+// (ops.h), and the products of the main op's backward as specs of their own, tuned, verified and
 // cached like any spec. A training step's forward runs `saving` in place of the spec: the same
 // fused kernel, also writing the main op's result, from which the derivative recomputes every
 // op's input instead of keeping them.
@@ -9,45 +9,47 @@
 //   g' = chain'(g)                        emit_chain_derivative: g' [M, N], d bias = Σ_m g'
 //   d x = matmul(m=M, n=K, k=N)           g' [M, N] · W [N, K]
 //   d W = matmul(m=N, n=K, k=M, transpose_a=true)    g'ᵀ · x
+//
+// A convolution's data gradient is the convolution the other way (a transposed one for a plain
+// one, and the reverse) over g' with the same weight; its weight gradient has no kernel yet.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "generator/kernel_source.h"
 #include "generator/spec.h"
 
 namespace fusetune {
 
 struct BackwardPlan {
   Spec saving;  // the spec with `save` first: also writes the main op's result
-  Spec grad_a;  // d loss / d x (linear) or d a (matmul), from g'; stored as x or a is
-  Spec grad_b;  // d loss / d weight (linear) or d b, from g'; stored as the weight or b is
+  // d loss / d x (linear), d a (matmul) or the convolution's input, from g'; stored as x, a or
+  // the input is: a matmul, or for a convolution the convolution the other way.
+  Spec grad_a;
+  // d loss / d weight (linear) or d b (matmul), from g'; stored as the weight or b is. None for
+  // convolutions yet: grad_b_missing says so.
+  std::optional<Spec> grad_b;
+  std::string grad_b_missing;
   // Per operand of grad_a and grad_b, which tensor it is: "grad_main" (g', what the chain's
   // derivative writes), or "a"/"b" (the forward's first and second operand: x and the weight).
   std::vector<std::string> grad_a_operands;
   std::vector<std::string> grad_b_operands;
 };
 
-// The backward of `spec`. Throws Error(invalid_argument) naming what has no fused backward yet:
-// a convolution, a pool step, a reduction, an operand that is the main op's result, a row range.
+// The backward of `spec`. Throws Error(invalid_argument) naming what has no fused backward yet
+// (check_fused_backward).
 BackwardPlan plan_backward(const Spec& spec);
 
-// The kernels that take the gradient of `spec`'s output back through its chain: one writes g'
-// (d loss / d the main op's result) and the gradients of tensor operands; one per column or row
-// operand then sums its gradient over the rows or the columns. Their LaunchArgs:
-//   tensors[0]       d loss / d output: output_shape(), the output's dtype
-//   tensors[1]       the main op's result as `saving` wrote it: the main op's dtype
-//   tensors[t]       t = 2 ..: the spec's own tensor t (Spec::tensors()): its chain's operands
-//   tensors[t + J]   their gradients, written (J operands; the main op's dtype)
-//   out              g', the main op's dtype
-//   scalars          the spec's scalars, as its forward takes them
-// Throws as plan_backward() does, and Error(invalid_argument) where 2 + 2J tensors are more
-// than a launch takes.
-KernelSource emit_chain_derivative(const Spec& spec);
+// Returns where `spec` has a fused backward: a chain of elementwise ops with at most one max or
+// avg pool step, after which only ops without operand tensors come. Throws
+// Error(invalid_argument) naming what has none yet: a reduction, a second pool step,
+// global_avg_pool, an operand that is the main op's result, an operand tensor after the pool,
+// a row range, a spec that already saves.
+void check_fused_backward(const Spec& spec);
 
-// J above: how many of the spec's tensors its chain's ops read.
+// How many of the spec's tensors its chain's ops read (J in chain_derivative.h).
 std::size_t chain_operand_count(const Spec& spec);
 
 // The tensors of emit_chain_derivative()'s launch, named: "grad", "saved", the spec's operands

@@ -13,6 +13,7 @@
 #include "cache/layers.h"
 #include "fusetune/fusetune.h"
 #include "generator/chain_backward.h"
+#include "generator/chain_derivative.h"
 #include "generator/generator.h"
 #include "generator/precision_policy.h"
 #include "generator/spec_parser.h"

@@ -103,7 +103,9 @@ void fusetune_free(char* text);
  *        (a training step's kernels: the forward that also saves the main op's result, and the
  *         matmuls giving the gradients of the main op's operands a (x) and b (the weight) from
  *         "grad_main", what fusetune_library_load_backward's kernel writes; each operand list
- *         in launch order. {"refused": "why"} where the spec has no fused backward yet.)
+ *         in launch order. A convolution's grad_a is the convolution the other way, and its
+ *         "grad_b" is null, "grad_b_missing" saying why. {"refused": "why"} where the spec has
+ *         no fused backward yet.)
  * Fails with FUSETUNE_INVALID_SPEC, the message pointing at the offending character. */
 fusetune_status fusetune_describe(const char* spec, char** json);
 

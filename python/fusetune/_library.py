@@ -55,8 +55,10 @@ class Description:
     output_shape: tuple[int, ...]
     output_dtype: str
     flops: float
+    main_shape: tuple[int, ...] = ()  # the main op's result: [M, N], or [N, K, ...]
     # A training step's kernels (fusetune_describe in fusetune_c.h): "saving", "grad_a",
-    # "grad_a_operands", "grad_b", "grad_b_operands"; or {"refused": why}.
+    # "grad_a_operands", "grad_b" (None for a convolution, "grad_b_missing" says why),
+    # "grad_b_operands"; or {"refused": why}.
     backward: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,7 +79,7 @@ def describe(spec: str) -> Description:
                       for t in d["tensors"]),
         scalars=tuple((s["name"], s["value"]) for s in d["scalars"]),
         output_shape=tuple(d["output_shape"]), output_dtype=d["output_dtype"], flops=d["flops"],
-        backward=d.get("backward", {}))
+        backward=d.get("backward", {}), main_shape=tuple(d.get("main_shape", ())))
 
 
 class Kernel:

@@ -174,8 +174,16 @@ TEST(Describe, TheBackwardNamesTheSavingForwardAndTheOperandsMatmuls) {
   EXPECT_EQ(backward["grad_a_operands"], json({"grad_main", "b"}));
   EXPECT_EQ(backward["grad_b"], "matmul(m=8192, n=8192, k=1024, transpose_a=true)");
   EXPECT_EQ(backward["grad_b_operands"], json({"grad_main", "a"}));
-  const json refused = describe(kConvolutionSeed)["backward"];
-  EXPECT_NE(refused["refused"].get<std::string>().find("conv_transpose3d"), std::string::npos);
+  // A convolution's data gradient is the convolution the other way; its weight gradient has
+  // no kernel yet.
+  const json convolution = describe(kConvolutionSeed)["backward"];
+  EXPECT_EQ(convolution["grad_a"],
+            "conv3d(n=16, c=32, d=32, h=64, w=64, k=16, kernel=3, stride=2, padding=1)");
+  EXPECT_TRUE(convolution["grad_b"].is_null());
+  EXPECT_NE(convolution["grad_b_missing"].get<std::string>().find("weight gradient"),
+            std::string::npos);
+  const json refused = describe("linear(m=4, n=8, k=2) -> softmax(dim=1)")["backward"];
+  EXPECT_NE(refused["refused"].get<std::string>().find("softmax"), std::string::npos);
   // What save writes is a tensor of the kernel's, marked updated.
   const json saving = describe(backward["saving"].get<std::string>().c_str());
   EXPECT_EQ(saving["tensors"][2], tensor("save", {1024, 8192}, true));

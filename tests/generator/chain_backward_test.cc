@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fusetune/status.h"
+#include "generator/chain_derivative.h"
 #include "generator/device_limits.h"
 #include "generator/epilogue_emitter.h"
 #include "generator/generator.h"
@@ -38,7 +39,7 @@ TEST(BackwardPlan, ALinearsGradientsAreMatmulsOfGPrimeWithTheWeightAndTheInput) 
   // d x [M, K] = g' [M, N] · W [N, K]; d W [N, K] = g'ᵀ · x, g' read as stored [M, N].
   EXPECT_EQ(plan.grad_a.canonical(), "matmul(m=1024, n=256, k=512)");
   EXPECT_EQ(plan.grad_a_operands, (std::vector<std::string>{"grad_main", "b"}));
-  EXPECT_EQ(plan.grad_b.canonical(), "matmul(m=512, n=256, k=1024, transpose_a=true)");
+  EXPECT_EQ(plan.grad_b->canonical(), "matmul(m=512, n=256, k=1024, transpose_a=true)");
   EXPECT_EQ(plan.grad_b_operands, (std::vector<std::string>{"grad_main", "a"}));
 }
 
@@ -62,7 +63,7 @@ TEST(BackwardPlan, EachMatmulGradientIsStoredAsItsOperandIs) {
   for (const Case& c : cases) {
     const BackwardPlan plan = plan_backward(parse_spec(c.spec));
     EXPECT_EQ(plan.grad_a.canonical(), c.grad_a) << c.spec;
-    EXPECT_EQ(plan.grad_b.canonical(), c.grad_b) << c.spec;
+    EXPECT_EQ(plan.grad_b->canonical(), c.grad_b) << c.spec;
   }
 }
 
@@ -72,7 +73,7 @@ TEST(BackwardPlan, TheSeedsMatmulsHaveCandidatesAtEveryPrecision) {
   const DeviceLimits h100 = DeviceLimits::for_arch("sm_90").value();
   const BackwardPlan plan = plan_backward(
       parse_spec("linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)"));
-  for (const Spec& spec : {plan.saving, plan.grad_a, plan.grad_b})
+  for (const Spec& spec : {plan.saving, plan.grad_a, *plan.grad_b})
     for (Precision precision : {Precision::fp32, Precision::tf32x3, Precision::tf32})
       EXPECT_FALSE(search_space(spec, h100, precision).empty())
           << spec.canonical() << " at " << to_string(precision);
@@ -83,19 +84,56 @@ TEST(BackwardPlan, TheGradientsKeepTheInputsDtype) {
       plan_backward(parse_spec("linear(m=64, n=32, k=16, dtype=bf16, out_dtype=fp32) -> relu"));
   EXPECT_EQ(plan.grad_a.main.dtype, DataType::bf16);
   EXPECT_FALSE(plan.grad_a.main.fp32_output);
-  EXPECT_EQ(plan.grad_b.main.dtype, DataType::bf16);
+  EXPECT_EQ(plan.grad_b->main.dtype, DataType::bf16);
 }
 
 TEST(BackwardPlan, WhatHasNoFusedBackwardYetIsRefusedByName) {
   EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> softmax(dim=1)").find("softmax"),
             std::string::npos);
-  EXPECT_NE(refusal("conv2d(n=1, c=4, h=8, w=8, k=4, kernel=3) -> relu").find("conv2d"),
+  EXPECT_NE(refusal("conv2d(n=1, c=4, h=8, w=8, k=4, kernel=1) -> max_pool2d(2) -> "
+                    "max_pool2d(2)")
+                .find("a second pool step"),
+            std::string::npos);
+  EXPECT_NE(refusal("conv2d(n=1, c=4, h=8, w=8, k=4, kernel=1) -> global_avg_pool")
+                .find("global_avg_pool"),
+            std::string::npos);
+  EXPECT_NE(refusal("conv2d(n=1, c=4, h=8, w=8, k=4, kernel=1) -> max_pool2d(2) -> "
+                    "mul(channel)")
+                .find("mul(channel) after a pool step"),
             std::string::npos);
   EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> bias -> add(main)").find("add(main)"),
             std::string::npos);
   EXPECT_NE(refusal("linear(m=1..64, n=64, k=64) -> relu").find("row range"), std::string::npos);
   EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> save -> relu").find("without save"),
             std::string::npos);
+}
+
+// A convolution's data gradient is the convolution the other way over g' with the same
+// weight, its output the input's shape; the weight gradient has no kernel yet.
+TEST(BackwardPlan, AConvolutionsDataGradientIsTheConvolutionTheOtherWay) {
+  struct Case {
+    std::string spec, grad_a;
+  };
+  const std::vector<Case> cases = {
+      {"conv_transpose3d(n=16, c=16, d=16, h=32, w=32, k=32, kernel=3, stride=2, padding=1, "
+       "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+       "max_pool3d(2)",
+       "conv3d(n=16, c=32, d=32, h=64, w=64, k=16, kernel=3, stride=2, padding=1)"},
+      // 9 = (4 - 1) * 2 + 2 + 1: the transposed convolution gets back the row the floor dropped.
+      {"conv2d(n=2, c=3, h=9, w=8, k=4, kernel=2, stride=2) -> relu",
+       "conv_transpose2d(n=2, c=4, h=4, w=4, k=3, kernel=2, stride=2, output_padding=(1, 0))"},
+      {"conv2d(n=1, c=4, h=6, w=6, k=8, kernel=3, padding=1, dilation=2, groups=2) -> relu",
+       "conv_transpose2d(n=1, c=8, h=4, w=4, k=4, kernel=3, padding=1, dilation=2, groups=2)"},
+  };
+  for (const Case& c : cases) {
+    const Spec spec = parse_spec(c.spec);
+    const BackwardPlan plan = plan_backward(spec);
+    EXPECT_EQ(plan.grad_a.canonical(), c.grad_a) << c.spec;
+    EXPECT_EQ(plan.grad_a.output_shape(), spec.tensors()[0].shape) << c.spec;
+    EXPECT_EQ(plan.grad_a.tensors()[1].shape, spec.tensors()[1].shape) << c.spec;
+    EXPECT_FALSE(plan.grad_b.has_value());
+    EXPECT_NE(plan.grad_b_missing.find("weight gradient"), std::string::npos);
+  }
 }
 
 TEST(SaveOp, ParsesPrintsAndAddsAWrittenTensorOfTheValuesShape) {
@@ -152,6 +190,17 @@ TEST(ChainDerivative, KernelsCompileForEveryOpAndOperandKind) {
       "linear(m=33, n=47, k=8, dtype=bf16) -> add(row) -> sub(tensor) -> mul(column) -> "
       "div(2.0) -> min(row) -> max(tensor) -> gelu(tanh)");
   chains.push_back("matmul(m=5, n=3, k=8, dtype=fp16, out_dtype=fp32) -> div(column) -> tanh");
+  // Convolutions: channel and tensor operands, max and avg pools (overlapping, padded), ops
+  // after the pool.
+  chains.push_back(
+      "conv_transpose3d(n=2, c=3, d=4, h=5, w=6, k=4, kernel=3, stride=2, padding=1, "
+      "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+      "max_pool3d(2)");
+  chains.push_back(
+      "conv2d(n=2, c=3, h=9, w=8, k=4, kernel=3) -> add(tensor) -> sigmoid -> "
+      "avg_pool2d(3, stride=2, padding=1) -> softplus -> mul(0.5)");
+  chains.push_back(
+      "conv3d(n=1, c=2, d=5, h=5, w=5, k=2, kernel=2) -> max_pool3d(3, stride=2) -> tanh");
   for (const std::string& text : chains) {
     const KernelSource kernel = emit_chain_derivative(parse_spec(text));
     const CompiledBinary binary = compile_to_cubin(kernel.code, kernel.name, "sm_80");

@@ -204,6 +204,44 @@ class FusedBackward(unittest.TestCase):
             self.assertEqual(leaf.grad.dtype, torch.bfloat16)
             self.assertLess(rel_error(leaf.grad, double.grad), 2e-2)
 
+    def check_convolution(self, fused, plain, *inputs, tolerance=1e-5):
+        leaves = [t.clone().requires_grad_() for t in inputs]
+        doubles = [t.double().clone().requires_grad_() for t in inputs]
+        _training.forget_kernels()
+        out = fused(*leaves)
+        grad = torch.randn_like(out)
+        out.backward(grad)
+        self.assertTrue(_training._backward_kernels, "the fused backward ran")
+        plain(*doubles).backward(grad.double())
+        for i, (leaf, double) in enumerate(zip(leaves, doubles)):
+            self.assertLess(rel_error(leaf.grad, double.grad), tolerance, f"input {i}")
+
+    def test_the_convolution_seed_chain(self):
+        def fused(x, w, b, m):
+            return ft.conv_transpose3d(
+                x, w, b, stride=2, padding=1, output_padding=1, operands=[m], precision="auto",
+                epilogue="leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> max_pool3d(2)")
+
+        def plain(x, w, b, m):
+            y = F.conv_transpose3d(x, w, b, stride=2, padding=1, output_padding=1)
+            return F.max_pool3d(F.leaky_relu(F.leaky_relu(y, 0.2) * m, 0.2), 2)
+
+        self.check_convolution(fused, plain, randn(2, 3, 4, 5, 6), randn(3, 4, 3, 3, 3),
+                               randn(4), randn(4, 1, 1, 1))
+
+    def test_an_avg_pool_that_pads_and_ops_after_it(self):
+        def fused(x, w, b, t):
+            return ft.conv2d(x, w, b, operands=[t], precision="auto",
+                             epilogue="add(tensor) -> sigmoid -> avg_pool2d(3, stride=2, "
+                                      "padding=1) -> softplus -> mul(0.5)")
+
+        def plain(x, w, b, t):
+            y = torch.sigmoid(F.conv2d(x, w, b) + t)
+            return F.softplus(F.avg_pool2d(y, 3, 2, 1, count_include_pad=True)) * 0.5
+
+        self.check_convolution(fused, plain, randn(2, 3, 11, 9), randn(5, 3, 3, 3), randn(5),
+                               randn(2, 5, 9, 7))
+
     def test_a_compiled_step_traces_forward_and_backward_in_one_graph(self):
         x, w, b = randn(32, 64), randn(48, 64), randn(48)
         leaves = [t.clone().requires_grad_() for t in (x, w, b)]

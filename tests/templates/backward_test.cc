@@ -1,8 +1,9 @@
 // A training step's kernels against fp64, on the GPU. The saving forward (a spec with `save`):
 // the default kernel and the best predicted of every family, whose saved tensor the reference
-// checks like an output. The chain's derivative (generator/chain_backward.h): g' and every
+// checks like an output. The chain's derivative (generator/chain_derivative.h): g' and every
 // operand's gradient against the fp64 backward reference (tuner/reference_backward.h) on fresh
-// random inputs, at shapes a multiple of nothing, one row, and column sums split over blocks.
+// random inputs, at shapes a multiple of nothing, one row, column sums split over blocks,
+// channel sums, and pools.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "generator/chain_backward.h"
+#include "generator/chain_derivative.h"
 #include "generator/generator.h"
 #include "generator/spec_parser.h"
 #include "runtime/cuda_check.h"
@@ -99,11 +101,12 @@ TEST_P(ChainDerivativeTest, GPrimeAndOperandGradientsMatchTheFp64Reference) {
 
   const std::vector<TensorArg> tensors = spec.tensors();
   const std::size_t operands = chain_operand_count(spec);
-  const Layout layout = layout_of({spec.main.m, spec.main.n});
+  const Layout layout = layout_of(spec.main_shape());
+  const std::int64_t outputs = layout_of(spec.output_shape()).count;
   std::mt19937 rng(std::random_device{}());
   for (int run = 0; run < 2; ++run) {  // twice: the sums leave their counters ready
     SCOPED_TRACE("run " + std::to_string(run + 1));
-    const std::vector<float> grad = random_values(layout.count, rng, -1.f, 1.f);
+    const std::vector<float> grad = random_values(outputs, rng, -1.f, 1.f);
     const std::vector<float> saved = random_values(layout.count, rng, -3.f, 3.f);
     std::vector<std::vector<float>> values(tensors.size());
     for (std::size_t t = 2; t < tensors.size(); ++t) {
@@ -125,7 +128,7 @@ TEST_P(ChainDerivativeTest, GPrimeAndOperandGradientsMatchTheFp64Reference) {
     const std::vector<ScalarArg> scalars = spec.scalars();
     for (std::size_t s = 0; s < scalars.size(); ++s)
       args.scalars[s] = static_cast<float>(scalars[s].value);
-    args.rows = static_cast<int>(spec.main.m);
+    args.rows = static_cast<int>(spec.main.launch_rows());
     ASSERT_EQ(kernel.launch(nullptr, args), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
@@ -149,7 +152,16 @@ INSTANTIATE_TEST_SUITE_P(
         "linear(m=3000, n=70, k=8) -> add(row) -> mul(tensor) -> silu -> sub(column) -> tanh",
         "matmul(m=45, n=66, k=8, transpose_b=true) -> div(column) -> hardswish -> "
         "clamp(-0.5, 2.0) -> softplus",
-        "linear(m=64, n=4099, k=8) -> add(row) -> sigmoid -> mish -> hardtanh -> min(tensor)"));
+        "linear(m=64, n=4099, k=8) -> add(row) -> sigmoid -> mish -> hardtanh -> min(tensor)",
+        // Convolutions: channel sums, max pools tiling the value or overlapping with padding,
+        // an avg pool, ops after the pool.
+        "conv_transpose3d(n=2, c=3, d=4, h=5, w=6, k=4, kernel=3, stride=2, padding=1, "
+        "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+        "max_pool3d(2)",
+        "conv2d(n=3, c=2, h=13, w=11, k=5, kernel=3) -> add(channel) -> gelu -> "
+        "max_pool2d(3, stride=2, padding=1) -> tanh",
+        "conv2d(n=2, c=3, h=9, w=8, k=4, kernel=3) -> add(tensor) -> sigmoid -> "
+        "avg_pool2d(3, stride=2, padding=1) -> softplus -> mul(0.5)"));
 
 }  // namespace
 }  // namespace fusetune

@@ -1,9 +1,11 @@
-"""A fused call's training path. Where a spec has a fused backward (a linear or matmul spec
-whose chain is elementwise ops: fusetune.describe(spec).backward), a call that needs gradients
-runs the spec with `save` first, which also writes the main op's result, and its backward runs
-fused kernels: the chain's derivative (g' = d loss / d the main op's result, and the operands'
-gradients, column sums included) and the two matmuls giving x's and the weight's gradients from
-g', each tuned and cached like any spec, at the forward's precision. Two custom ops,
+"""A fused call's training path. Where a spec has a fused backward (a chain of elementwise ops
+with at most one pool step: fusetune.describe(spec).backward), a call that needs gradients runs
+the spec with `save` first, which also writes the main op's result, and its backward runs fused
+kernels: the chain's derivative (g' = d loss / d the main op's result, and the operands'
+gradients, column and channel sums included, through the pool's windows) and the products
+giving x's and the weight's gradients from g' (two matmuls; for a convolution, the convolution
+the other way, and PyTorch's weight gradient until fusetune has one), each tuned and cached like
+any spec, at the forward's precision. Two custom ops,
 fusetune::fused_saving and fusetune::fused_backward, so that torch.compile traces forward and
 backward without a graph break."""
 
@@ -51,16 +53,16 @@ def _device_and_stream(tensor):
     return device, torch.cuda.current_stream(tensor.device).cuda_stream
 
 
-def _saved_like(out, tensors):
-    """The main op's result as `save` writes it: the output's shape (the chain is elementwise),
-    the inputs' dtype."""
-    return torch.empty(out.shape, dtype=tensors[0].dtype, device=out.device)
+def _saved_shape(spec, out):
+    """The shape of the main op's result, which `save` writes: a spec written with ROWS is a
+    GEMM's whose chain keeps the shape, so the output's (symbolic rows included)."""
+    return tuple(out.shape) if _specs.ROWS in spec else describe(spec).main_shape
 
 
 def saving_forward(spec, precision, tolerance, tensors):
     """The output of `spec` on `tensors`, and the main op's result it saved."""
     spec = _specs.at_rows(spec, tensors[0].shape[0])
-    saved = torch.empty(describe(spec).output_shape, dtype=tensors[0].dtype,
+    saved = torch.empty(describe(spec).main_shape, dtype=tensors[0].dtype,
                         device=tensors[0].device)
     out = _op.launch(plan(spec)["saving"], precision, tolerance,
                      [tensors[0], tensors[1], saved, *tensors[2:]])
@@ -85,12 +87,29 @@ def fused_gradients(spec, precision, tolerance, grad, saved, tensors, wanted):
     for i, step in ((0, "grad_a"), (1, "grad_b")):
         if not wanted[i]:
             results.append(tensors[i].new_empty(0))
-            continue
-        out = torch.empty_like(tensors[i])
-        _op._kernel(device, steps[step], precision, tolerance).launch(
-            stream, [roles[r].data_ptr() for r in steps[step + "_operands"]], out.data_ptr())
-        results.append(out)
+        elif steps[step] is None:  # a convolution's weight gradient: PyTorch's, from g'
+            results.append(_weight_gradient(describe(spec).main, grad_main, tensors))
+        else:
+            out = torch.empty_like(tensors[i])
+            _op._kernel(device, steps[step], precision, tolerance).launch(
+                stream, [roles[r].data_ptr() for r in steps[step + "_operands"]], out.data_ptr())
+            results.append(out)
     return results + [g if w else g.new_empty(0) for g, w in zip(operand_grads, wanted[2:])]
+
+
+def _weight_gradient(main, grad_main, tensors):
+    """A convolution's weight gradient from g', by PyTorch (cuDNN): fusetune has no kernel for
+    it yet (Description.backward["grad_b_missing"])."""
+    dims = main["spatial_dims"]
+
+    def spatial(name):
+        return list(main[name][3 - dims:])
+
+    _, grad_weight, _ = torch.ops.aten.convolution_backward(
+        grad_main, tensors[0], tensors[1], None, spatial("stride"), spatial("padding"),
+        spatial("dilation"), main["op"].startswith("conv_transpose"),
+        spatial("output_padding"), main["groups"], [False, True, False])
+    return grad_weight
 
 
 if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_autograd"):
@@ -103,7 +122,7 @@ if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_auto
     @_fused_saving.register_fake
     def _(spec, precision, tolerance, tensors):
         out = _op.placeholder(spec, tensors)
-        return [out, _saved_like(out, tensors)]
+        return [out, out.new_empty(_saved_shape(spec, out), dtype=tensors[0].dtype)]
 
     @torch.library.custom_op("fusetune::fused_backward", mutates_args=())
     def _fused_backward(spec: str, precision: str, tolerance: float, grad: torch.Tensor,

@@ -1,0 +1,461 @@
+#include "generator/chain_derivative.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+
+#include "fusetune/status.h"
+#include "generator/chain_backward.h"
+#include "generator/chain_ir.h"
+#include "generator/gather_split.h"
+#include "generator/kernel_assembly.h"
+#include "generator/ops.h"
+#include "generator/template_text.h"
+#include "generator/tile_grid.h"
+#include "templates/embedded.h"
+
+namespace fusetune {
+namespace {
+
+constexpr int kMaxLaunchTensors = 16;  // LaunchArgs::tensors
+constexpr int kThreads = 256;
+
+std::int64_t element_count(const Shape& shape) {
+  std::int64_t count = 1;
+  for (std::int64_t d : shape) count *= d;
+  return count;
+}
+
+std::string scalar(int index) { return fmt::format("args.scalars[{}]", index); }
+
+// Tensor t at `index`, widened to fp32.
+std::string load(int t, DataType type, const std::string& index) {
+  if (type == DataType::fp32) return fmt::format("__ldg(args.tensors[{}] + {})", t, index);
+  return fmt::format("ft::load_float({} + {})", tensor_pointer(t, type), index);
+}
+
+std::string store(int t, DataType type, const std::string& index, const std::string& value) {
+  return fmt::format(
+      "reinterpret_cast<{0}*>(const_cast<float*>(args.tensors[{1}]))[{2}] = "
+      "ft::from_float<{0}>({3});",
+      cuda_type(type), t, index, value);
+}
+
+// d out / d x = d out / d y = 1: the op adds its operand.
+bool adds(const EpilogueOp& op) {
+  const OpDerivative& d = info_of(op).derivative;
+  return d.cuda.at(op.mode) == "1.f" && d.cuda_dy == "1.f";
+}
+
+// The chain split at its pool step, if any (check_fused_backward allows one).
+struct Parts {
+  std::vector<const Stage*> before, after;
+  const Stage* pool = nullptr;
+};
+
+Parts parts_of(const ChainIR& ir) {
+  Parts parts;
+  for (const Stage& stage : ir.stages) {
+    if (std::holds_alternative<PoolOp>(stage.op))
+      parts.pool = &stage;
+    else
+      (parts.pool ? parts.after : parts.before).push_back(&stage);
+  }
+  return parts;
+}
+
+// Straight-line code for elementwise stages: each op's value x{s + 1} from x{s}, and the
+// gradient taken back through them, each operand's term noted in terms[j].
+class ElementwiseCode {
+ public:
+  // `prefix` names the values (x0, x1, ...), `gradient` the gradient's variable.
+  ElementwiseCode(const ChainIR& ir, DataType type, std::string prefix, std::string gradient = "g")
+      : ir_(ir), type_(type), prefix_(std::move(prefix)), gradient_(std::move(gradient)) {}
+
+  // The stages' forward from `first` (the variable holding their input), declaring x{s + 1}
+  // for each stage s; the operands read at element `i` (coordinates m, n or c in scope).
+  std::string forward(const std::vector<const Stage*>& stages) const {
+    std::string code;
+    for (const Stage* stage : stages) {
+      const std::size_t s = index(*stage);
+      const Texts texts = texts_of(*stage);
+      code += texts.declarations;
+      code += fmt::format("    const float {} = {};  // {}\n", value(s + 1),
+                          texts.apply(info_of(op(*stage)).cuda.at(op(*stage).mode), *this, s),
+                          op(*stage).name);
+    }
+    return code;
+  }
+
+  // The gradient back through the stages, last first; operand terms into terms[j].
+  std::string backward(const std::vector<const Stage*>& stages) const {
+    std::string code;
+    for (const Stage* stage : stages) {
+      const std::size_t s = index(*stage);
+      const Texts texts = texts_of(*stage);
+      const OpDerivative& d = info_of(op(*stage)).derivative;
+      std::string step = fmt::format("    // {}\n", op(*stage).name);
+      if (!stage->tensors.empty())
+        step += fmt::format("    terms[{}] = {} * ({});\n", stage->tensors.at(0) - 2, gradient_,
+                            texts.apply(d.cuda_dy, *this, s));
+      step += fmt::format("    {} *= {};\n", gradient_,
+                          texts.apply(d.cuda.at(op(*stage).mode), *this, s));
+      code = step + code;
+    }
+    return code;
+  }
+
+  std::string value(std::size_t s) const { return fmt::format("{}{}", prefix_, s); }
+
+ private:
+  struct Texts {
+    std::string declarations;
+    std::string y;
+    std::array<std::string, 2> params;
+
+    // An op's (or its derivative's) CUDA text at stage s: input x{s}, output x{s + 1}.
+    std::string apply(std::string_view text, const ElementwiseCode& code, std::size_t s) const {
+      return fmt::format(fmt::runtime(text), fmt::arg("x", code.value(s)),
+                         fmt::arg("o", code.value(s + 1)), fmt::arg("y", y),
+                         fmt::arg("p0", params[0]), fmt::arg("p1", params[1]));
+    }
+  };
+
+  static const EpilogueOp& op(const Stage& stage) { return std::get<EpilogueOp>(stage.op); }
+  std::size_t index(const Stage& stage) const {
+    return static_cast<std::size_t>(&stage - ir_.stages.data());
+  }
+
+  Texts texts_of(const Stage& stage) const {
+    Texts texts;
+    std::size_t scalars = 0;
+    const std::string y = fmt::format("{}y{}", prefix_, index(stage));
+    auto operand = [&](const char* at) {
+      texts.y = y;
+      texts.declarations =
+          fmt::format("    const float {} = {};\n", y, load(stage.tensors.at(0), type_, at));
+    };
+    switch (op(stage).operand) {
+      case OperandKind::scalar:
+        texts.y = scalar(stage.scalars.at(scalars++));
+        break;
+      case OperandKind::column:
+        operand("n");
+        break;
+      case OperandKind::row:
+        operand("m");
+        break;
+      case OperandKind::channel:
+        operand("c");
+        break;
+      case OperandKind::tensor:
+        operand("i");
+        break;
+      default:
+        break;
+    }
+    for (std::size_t p = 0; p < info_of(op(stage)).params.size(); ++p)
+      texts.params.at(p) = scalar(stage.scalars.at(scalars++));
+    return texts;
+  }
+
+  const ChainIR& ir_;
+  DataType type_;
+  std::string prefix_;
+  std::string gradient_;
+};
+
+// The Chain struct's members: `gradient(i, terms)` and what it calls.
+class DerivativeWriter {
+ public:
+  explicit DerivativeWriter(const Spec& spec)
+      : spec_(spec), ir_(compile_chain(spec)), parts_(parts_of(ir_)), type_(spec.main.dtype) {}
+
+  std::string members() const {
+    std::string code;
+    if (parts_.pool) code += before_pool() + pooled_gradient();
+    const ElementwiseCode e(ir_, type_, "x");
+    const std::size_t last = parts_.before.empty() ? 0 : index(*parts_.before.back()) + 1;
+    const std::string g = parts_.pool ? fmt::format("pooled_gradient(i, {})", e.value(last))
+                                      : load(0, spec_.main.output_dtype(), "i");
+    return code +
+           fmt::format(
+               "  // The gradient at element i of the main op's result (g'), and each "
+               "operand's term\n  // there: d loss / d operand at i before any "
+               "broadcast is summed.\n"
+               "  __device__ __forceinline__ float gradient(long long i, float (&terms)[{}]) "
+               "const {{\n{}    const float x0 = {};\n{}    float g = {};\n{}    return g;\n"
+               "  }}\n",
+               std::max<std::size_t>(1, chain_operand_count(spec_)), coordinates("i"),
+               load(1, type_, "i"), e.forward(parts_.before), g, e.backward(parts_.before));
+  }
+
+ private:
+  std::size_t index(const Stage& stage) const {
+    return static_cast<std::size_t>(&stage - ir_.stages.data());
+  }
+
+  // The coordinates an operand is read at, of element `i`: m and n of a GEMM's value, the
+  // channel c of a convolution's.
+  std::string coordinates(const std::string& i) const {
+    const Shape& shape = ir_.main_shape;
+    if (!spec_.main.is_conv())
+      return fmt::format("    [[maybe_unused]] const long long m = {0} / {1}LL, n = {0} % {1}LL;\n",
+                         i, shape.at(1));
+    return fmt::format("    [[maybe_unused]] const long long c = {} / {}LL % {}LL;\n", i,
+                       element_count(shape) / (shape.at(0) * shape.at(1)), shape.at(1));
+  }
+
+  // The stages before the pool at element i: what a window's other elements hold.
+  std::string before_pool() const {
+    const ElementwiseCode e(ir_, type_, "x");
+    const std::size_t last = parts_.before.empty() ? 0 : index(*parts_.before.back()) + 1;
+    std::string code =
+        "  // The value the pool step takes at element i.\n"
+        "  __device__ __forceinline__ float before_pool(long long i) const {\n";
+    code += coordinates("i");
+    code += fmt::format("    const float x0 = {};\n", load(1, type_, "i"));
+    return code + e.forward(parts_.before) + fmt::format("    return {};\n  }}\n", e.value(last));
+  }
+
+  // The gradient reaching element i (holding `v` before the pool) from every window that takes
+  // it: the pooled gradient back through the stages after the pool, then to i if it is the
+  // window's first largest value (max) or in its share (avg).
+  std::string pooled_gradient() const {
+    const Stage& stage = *parts_.pool;
+    PoolOp pool = std::get<PoolOp>(stage.op);
+    const int dims = static_cast<int>(stage.in_shape.size()) - 2;
+    std::array<std::int64_t, 3> in{1, 1, 1}, out{1, 1, 1};
+    std::copy(stage.in_shape.end() - dims, stage.in_shape.end(), in.end() - dims);
+    std::copy(stage.out_shape.end() - dims, stage.out_shape.end(), out.end() - dims);
+    if (dims == 2) {
+      pool.kernel[0] = pool.stride[0] = 1;
+      pool.padding[0] = 0;
+    }
+    const bool max = pool.kind == PoolKind::max;
+    const ElementwiseCode f(ir_, type_, "f", "g_o");
+    const std::size_t first_after = index(stage) + 1;
+    std::string code = fmt::format(
+        "  __device__ __forceinline__ float pooled_gradient(long long i, float v) const {{\n"
+        "    constexpr int ID = {}, IH = {}, IW = {}, OD = {}, OH = {}, OW = {};\n"
+        "    constexpr int KD = {}, KH = {}, KW = {}, SD = {}, SH = {}, SW = {};\n"
+        "    constexpr int PD = {}, PH = {}, PW = {};\n"
+        "    const long long plane = i / (ID * IH * IW);\n"
+        "    const int at = static_cast<int>(i % (ID * IH * IW));\n"
+        "    const int d = at / (IH * IW), h = at / IW % IH, w = at % IW;\n"
+        "    const long long base = plane * (ID * IH * IW);\n"
+        "    float g = 0.f;\n",
+        in[0], in[1], in[2], out[0], out[1], out[2], pool.kernel[0], pool.kernel[1], pool.kernel[2],
+        pool.stride[0], pool.stride[1], pool.stride[2], pool.padding[0], pool.padding[1],
+        pool.padding[2]);
+    // The windows o with o * S - P <= x < o * S - P + K, per axis.
+    const char* axes[] = {"d", "h", "w"};
+    const char* upper[] = {"D", "H", "W"};
+    for (int a = 0; a < 3; ++a)
+      code += fmt::format(
+          "    const int {0}_low = {0} + P{1} - K{1} + 1 <= 0 ? 0 : ({0} + P{1} - K{1} + S{1}) / "
+          "S{1};\n"
+          "    const int {0}_high = ({0} + P{1}) / S{1} < O{1} - 1 ? ({0} + P{1}) / S{1} : O{1} - "
+          "1;\n",
+          axes[a], upper[a]);
+    code +=
+        "    for (int od = d_low; od <= d_high; ++od)\n"
+        "      for (int oh = h_low; oh <= h_high; ++oh)\n"
+        "        for (int ow = w_low; ow <= w_high; ++ow) {\n"
+        "          const int d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;\n"
+        "          const int d1 = d0 + KD < ID ? d0 + KD : ID, h1 = h0 + KH < IH ? h0 + KH : IH,\n"
+        "                    w1 = w0 + KW < IW ? w0 + KW : IW;\n";
+    if (max) {
+      code +=
+          "          // The window's first largest value (NaN wins), as PyTorch's max pool "
+          "picks it.\n"
+          "          long long best_at = -1;\n          float best = 0.f;\n"
+          "          for (int z = d0 < 0 ? 0 : d0; z < d1; ++z)\n"
+          "            for (int y = h0 < 0 ? 0 : h0; y < h1; ++y)\n"
+          "              for (int x = w0 < 0 ? 0 : w0; x < w1; ++x) {\n"
+          "                const long long j = base + (z * IH + y) * IW + x;\n"
+          "                const float u = j == i ? v : before_pool(j);\n"
+          "                if (best_at < 0 || u > best || (u != u && best == best)) {\n"
+          "                  best = u;\n                  best_at = j;\n                }\n"
+          "              }\n"
+          "          if (best_at != i) continue;\n"
+          "          const float share = 1.f;\n";
+      code +=
+          fmt::format("          [[maybe_unused]] const float {} = best;\n", f.value(first_after));
+    } else {
+      // count_include_pad: the window clipped to the padded extent.
+      code +=
+          "          const float share = 1.f / static_cast<float>(\n"
+          "              ((d0 + KD < ID + PD ? d0 + KD : ID + PD) - d0) *\n"
+          "              ((h0 + KH < IH + PH ? h0 + KH : IH + PH) - h0) *\n"
+          "              ((w0 + KW < IW + PW ? w0 + KW : IW + PW) - w0));\n";
+      if (!parts_.after.empty())
+        code += fmt::format(
+            "          float sum = 0.f;\n"
+            "          for (int z = d0 < 0 ? 0 : d0; z < d1; ++z)\n"
+            "            for (int y = h0 < 0 ? 0 : h0; y < h1; ++y)\n"
+            "              for (int x = w0 < 0 ? 0 : w0; x < w1; ++x) {{\n"
+            "                const long long j = base + (z * IH + y) * IW + x;\n"
+            "                sum += j == i ? v : before_pool(j);\n"
+            "              }}\n"
+            "          [[maybe_unused]] const float {} = sum * share;\n",
+            f.value(first_after));
+    }
+    // The stages after the pool read scalars only: no coordinates, no terms.
+    code += "          {\n            [[maybe_unused]] float terms[1];\n";
+    code += indent(f.forward(parts_.after), "        ");
+    code += fmt::format(
+        "            float g_o = {};\n",
+        load(0, spec_.main.output_dtype(),
+             fmt::format("plane * {}LL + (od * OH + oh) * OW + ow", out[0] * out[1] * out[2])));
+    code += indent(f.backward(parts_.after), "        ");
+    code += "            g += share * g_o;\n          }\n        }\n    return g;\n  }\n";
+    return code;
+  }
+
+  static std::string indent(const std::string& text, const std::string& by) {
+    std::string out;
+    std::size_t start = 0;
+    for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
+      out += by + text.substr(start, end - start + 1);
+    return out;
+  }
+
+  const Spec& spec_;
+  ChainIR ir_;
+  Parts parts_;
+  DataType type_;
+};
+
+// A summing step for operand j's gradient: a column summed over the rows, a row over the
+// columns, a channel over the batch and positions, through gather_statistics
+// (templates/finishing.cuh) with SumStat.
+struct OperandSum {
+  int operand = 0;  // j: the spec's tensor 2 + j
+  OperandKind kind = OperandKind::column;
+  // The chain's first op adds the operand (bias, add): its gradient term is g' itself, which
+  // the sum reads back from the main kernel's output instead of recomputing the chain.
+  bool reads_g_prime = false;
+};
+
+}  // namespace
+
+KernelSource emit_chain_derivative(const Spec& spec) {
+  check_fused_backward(spec);
+  const std::size_t operands = chain_operand_count(spec);
+  if (2 + 2 * operands > static_cast<std::size_t>(kMaxLaunchTensors))
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("the backward of a chain with {} operand tensors takes {} tensors, "
+                            "more than the {} a launch takes",
+                            operands, 2 + 2 * operands, kMaxLaunchTensors));
+  const ChainIR ir = compile_chain(spec);
+  const Shape& shape = ir.main_shape;
+  const std::int64_t count = element_count(shape);
+  const DataType type = spec.main.dtype;
+  const std::string type_name(cuda_type(type));
+  std::vector<OperandSum> sums;
+  std::string tensor_writes;
+  for (const Stage& stage : ir.stages) {
+    const auto* op = std::get_if<EpilogueOp>(&stage.op);
+    if (op == nullptr || stage.tensors.empty()) continue;
+    const int j = stage.tensors.at(0) - 2;
+    if (op->operand == OperandKind::tensor)
+      tensor_writes +=
+          "  " + store(2 + static_cast<int>(operands) + j, type, "i", fmt::format("terms[{}]", j)) +
+          "\n";
+    else
+      sums.push_back({j, op->operand, &stage == &ir.stages.front() && adds(*op)});
+  }
+
+  KernelSource kernel;
+  kernel.name = fmt::format("ft_chain_backward_{}", fmt::join(shape, "x"));
+  kernel.launch.grid = launch_grid((count + kThreads - 1) / kThreads);
+  kernel.launch.block = {kThreads, 1, 1};
+  std::string steps, entries;
+  std::uint64_t workspace = 0;
+  for (const OperandSum& sum : sums) {
+    // Groups and the index of a group's place p: a column's values lie N apart (neighbouring
+    // groups side by side), a row's side by side, a channel's in runs of its positions.
+    GatherSplit split;
+    std::string index;
+    const char* over = "rows";
+    if (sum.kind == OperandKind::column) {
+      split = split_gather(shape[1], shape[0], false);
+      index = fmt::format("p * {}LL + g", shape[1]);
+    } else if (sum.kind == OperandKind::row) {
+      split = split_gather(shape[0], shape[1], true);
+      index = fmt::format("g * {}LL + p", shape[1]);
+      over = "columns";
+    } else {
+      const std::int64_t plane = count / (shape[0] * shape[1]);
+      split = split_gather(shape[1], shape[0] * plane, true);
+      index = fmt::format("p / {0}LL * {1}LL + g * {0}LL + p % {0}LL", plane, shape[1] * plane);
+      over = "batch and positions";
+    }
+    const std::uint64_t partials = workspace;
+    workspace += (4 * split.groups * split.splits + 255) / 256 * 256;
+    const std::uint64_t counters = workspace;
+    workspace += (4 * split.group_blocks + 255) / 256 * 256;
+    const std::string entry = fmt::format("{}_sum{}", kernel.name, sum.operand);
+    steps += fmt::format(
+        "// The gradient of operand {0}, summed over the {1}.\n"
+        "struct Sum{0} {{\n  Chain chain;\n  using Stat = ft::SumStat;\n"
+        "  __device__ __forceinline__ float input(long long g, long long p) const {{\n{2}  }}\n"
+        "  __device__ __forceinline__ void finish(long long g, const Stat& s) const {{\n"
+        "    const ft::LaunchArgs& args = chain.args;\n    {3}\n  }}\n}};\n"
+        "struct Sum{0}Config {{\n"
+        "  static constexpr long long GROUPS = {4}, SIZE = {5}, CHUNK = {6};\n"
+        "  static constexpr int THREADS = {7}, GROUP_THREADS = {8}, SPLITS = {9};\n}};\n\n",
+        sum.operand, over,
+        sum.reads_g_prime
+            ? fmt::format(
+                  "    return ft::to_float(reinterpret_cast<const {}*>(chain.args.out)[{}]);\n",
+                  type_name, index)
+            : fmt::format("    float terms[{}];\n    chain.gradient({}, terms);\n"
+                          "    return terms[{}];\n",
+                          std::max<std::size_t>(1, operands), index, sum.operand),
+        store(2 + static_cast<int>(operands) + sum.operand, type, "g", "s.sum"), split.groups,
+        split.size, split.chunk, kGatherThreads, split.group_threads, split.splits);
+    entries += fmt::format(
+        "extern \"C\" __global__ void __launch_bounds__({0})\n"
+        "{1}(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
+        "  char* bytes = reinterpret_cast<char*>(workspace);\n"
+        "  ft::gather_statistics<Sum{2}Config>(Sum{2}{{Chain{{args}}}}, "
+        "reinterpret_cast<ft::SumStat*>(bytes + {3}), reinterpret_cast<unsigned*>(bytes + {4}));\n"
+        "}}\n",
+        kGatherThreads, entry, sum.operand, partials, counters);
+    LaunchGeometry geometry;
+    geometry.grid = launch_grid(split.group_blocks * split.splits);
+    geometry.block = {kGatherThreads, 1, 1};
+    kernel.finishing.steps.push_back({entry, geometry});
+  }
+  for (KernelStep& step : kernel.finishing.steps) step.launch.workspace_bytes = workspace;
+
+  kernel.code = fmt::format("// fusetune backward of the chain of: {}\n\n", spec.canonical());
+  kernel.code += inline_template("common.cuh", templates::common_cuh);
+  if (!sums.empty()) {
+    kernel.code += inline_template("statistics.cuh", templates::statistics_cuh);
+    kernel.code += inline_template("finishing.cuh", templates::finishing_cuh);
+  }
+  kernel.code += fmt::format(
+      "\nnamespace {{\n\nstruct Chain {{\n  const ft::LaunchArgs& args;\n\n{}}};\n\n{}}}  // "
+      "namespace\n\n",
+      DerivativeWriter(spec).members(), steps);
+  kernel.code += fmt::format(
+      "// g' at every element, and the gradients of tensor operands.\n"
+      "extern \"C\" __global__ void __launch_bounds__({0})\n"
+      "{1}(const __grid_constant__ ft::LaunchArgs args) {{\n"
+      "  const long long i = blockIdx.x * static_cast<long long>({0}) + threadIdx.x;\n"
+      "  if (i >= {2}LL) return;\n"
+      "  float terms[{3}];\n"
+      "  const float g = Chain{{args}}.gradient(i, terms);\n"
+      "  reinterpret_cast<{4}*>(args.out)[i] = ft::from_float<{4}>(g);\n"
+      "{5}}}\n\n",
+      kThreads, kernel.name, count, std::max<std::size_t>(1, operands), type_name, tensor_writes);
+  kernel.code += entries;
+  return kernel;
+}
+
+}  // namespace fusetune
