@@ -181,8 +181,11 @@ class FinishingEmitter {
   // The kernels' code around the generated members, steps and entries.
   FinishingKernels finish(FinishingKernels kernels, const std::string& members,
                           const std::string& steps, const std::string& entries) const {
-    kernels.workspace_bytes = next_offset_;
-    for (KernelStep& step : kernels.steps) step.launch.workspace_bytes = next_offset_;
+    // Every finishing entry takes the workspace parameter, and the launcher passes one only to
+    // kernels that ask for bytes: a plan that needs none (batch_norm in eval mode, rewriting the
+    // value in place) still asks for one aligned block.
+    kernels.workspace_bytes = std::max<std::uint64_t>(next_offset_, kAlignment);
+    for (KernelStep& step : kernels.steps) step.launch.workspace_bytes = kernels.workspace_bytes;
     kernels.code = fmt::format(
         "\n{}\n{}\n// ---- generated: the plan's finishing kernels ----\nnamespace {{\n\n"
         "using Out = {};\n\n"

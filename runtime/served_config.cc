@@ -5,7 +5,9 @@
 #include <algorithm>
 
 #include "fusetune/status.h"
+#include "generator/ops.h"
 #include "generator/row_buckets.h"
+#include "generator/shape_neighbors.h"
 #include "runtime/nearest_tuned.h"
 #include "runtime/tuning_key.h"
 
@@ -76,6 +78,17 @@ Precision untuned_precision(const Spec& spec, const PrecisionPolicy& policy) {
   });
 }
 
+// `spec` without its save ops, where it has any.
+std::optional<Spec> without_save(const Spec& spec) {
+  Spec plain = spec;
+  std::erase_if(plain.chain, [](const ChainOp& op) {
+    const auto* e = std::get_if<EpilogueOp>(&op);
+    return e != nullptr && info_of(*e).writes_operand;
+  });
+  if (plain.chain.size() == spec.chain.size()) return std::nullopt;
+  return plain;
+}
+
 }  // namespace
 
 ServedConfig served_config(const Spec& spec, const PrecisionPolicy& policy,
@@ -99,6 +112,18 @@ ServedConfig served_config(const Spec& spec, const PrecisionPolicy& policy,
       return served;
     }
   }
+  // A training forward (the spec with save) runs the configuration its plain forward won: save
+  // adds one store per element to the epilogue and changes nothing a configuration depends on.
+  if (std::optional<Spec> plain = without_save(spec))
+    if (std::optional<TunedWinner> winner =
+            find_winner(*plain, policy, device, layers, served.warnings))
+      if (std::optional<Candidate> candidate =
+              borrow_config(spec, device.limits, winner->candidate.config)) {
+        served.candidate = std::move(*candidate);
+        served.neighbour = plain->canonical();
+        served.neighbour_layer = winner->tuning.layer;
+        return served;
+      }
   if (std::optional<NearestTuned> nearest = nearest_tuned(spec, policy, device, tunings)) {
     served.candidate = std::move(nearest->candidate);
     served.neighbour = std::move(nearest->neighbour);

@@ -533,6 +533,7 @@ class Buckets(unittest.TestCase):
     def compiled_sources(self):
         return os.listdir(self.dump)
 
+    @torch.no_grad()  # inference: a call that records gradients runs the saving forward
     def test_every_batch_size_in_the_bucket_loads_its_kernel_without_compiling(self):
         block = Block().cuda()
         w, b = block.layer.weight, block.layer.bias
@@ -548,6 +549,7 @@ class Buckets(unittest.TestCase):
             self.assertLess(rel_error(got, want), 1e-5, m)
         self.assertEqual(self.compiled_sources(), [])
 
+    @torch.no_grad()
     def test_a_dynamic_compile_serves_every_batch_size_with_one_graph(self):
         graphs = []
 

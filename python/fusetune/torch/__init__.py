@@ -103,8 +103,15 @@ def _settings_and_reason(spec, precision, tolerance):
         return precision, tolerance, "asked for"
     if tolerance or not _reads_fp32(spec):
         return "auto", tolerance, "asked for" if tolerance else "16-bit inputs"
-    tf32, why = _allows_tf32(torch, _kind_of(spec))
+    tf32, why = _pytorch_allows_tf32(_kind_of(spec))
     return "auto", TF32_TOLERANCE if tf32 else 0.0, f"as PyTorch would: {why}"
+
+
+@_op._constant_while_compiling
+def _pytorch_allows_tf32(kind):
+    """allows_tf32 for `kind` as PyTorch is set now; torch.compile reads it once, while tracing
+    (its switches are not traceable)."""
+    return _allows_tf32(torch, kind)
 
 
 def fused(spec: str, *tensors: torch.Tensor, precision: str | None = None,

@@ -71,3 +71,27 @@ def allows_tf32(torch, kind):
 def kind_of(spec):
     """CONVOLUTION or MATMUL: which of PyTorch's switches governs the main op of `spec`."""
     return CONVOLUTION if spec.lstrip().startswith("conv") else MATMUL
+
+
+class convolutions_at(object):
+    """A context in which PyTorch's fp32 convolutions run at TF32 (`tf32` true) or IEEE fp32,
+    through whichever generation of switches this PyTorch has; restored on exit."""
+
+    def __init__(self, torch, tf32):
+        self.torch, self.tf32 = torch, tf32
+
+    def __enter__(self):
+        cudnn = self.torch.backends.cudnn
+        conv = _read(cudnn, "conv")
+        if conv is not None and isinstance(_read(conv, "fp32_precision"), str):
+            self.restore = (conv, "fp32_precision", conv.fp32_precision)
+            conv.fp32_precision = "tf32" if self.tf32 else "ieee"
+        else:
+            self.restore = (cudnn, "allow_tf32", cudnn.allow_tf32)
+            cudnn.allow_tf32 = self.tf32
+        return self
+
+    def __exit__(self, *exc):
+        obj, name, value = self.restore
+        setattr(obj, name, value)
+        return False

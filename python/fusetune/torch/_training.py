@@ -15,7 +15,7 @@ from typing import List
 import torch
 
 from fusetune._library import describe, shared_library
-from fusetune.torch import _op, _specs
+from fusetune.torch import _op, _specs, _torch_precision
 
 _backward_kernels = {}
 _backward_lock = threading.Lock()
@@ -88,7 +88,10 @@ def fused_gradients(spec, precision, tolerance, grad, saved, tensors, wanted):
         if not wanted[i]:
             results.append(tensors[i].new_empty(0))
         elif steps[step] is None:  # a convolution's weight gradient: PyTorch's, from g'
-            results.append(_weight_gradient(describe(spec).main, grad_main, tensors))
+            # At the call's precision: TF32 only where the call allows TF32's error.
+            tf32 = precision == "tf32" or (precision == "auto" and tolerance >= 1e-4)
+            with _torch_precision.convolutions_at(torch, tf32):
+                results.append(_weight_gradient(describe(spec).main, grad_main, tensors))
         else:
             out = torch.empty_like(tensors[i])
             _op._kernel(device, steps[step], precision, tolerance).launch(
