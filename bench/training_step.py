@@ -132,8 +132,14 @@ def main():
         ft.set_precision(precision)
         got = gradients(fused, inputs, grad)
         errors = [rel_error(g, r) for g, r in zip(got, reference)]
-        check[precision] = {"max_rel_error": max(errors),
+        check[precision] = {"max_rel_error": max(errors), "errors": errors,
                             "passed": max(errors) <= TOLERANCE[precision]}
+    # PyTorch's own TF32 step against the same float64 gradients, for scale.
+    set_tf32(True)
+    errors = [rel_error(g, r) for g, r in
+              zip(gradients(copy.deepcopy(model), inputs, grad), reference)]
+    set_tf32(False)
+    pytorch_tf32 = {"max_rel_error": max(errors), "errors": errors}
 
     # Timing: each variant on its own copy of the starting weights. Setting the precision drops
     # the loaded kernels (they reload from the library's own table): only where it changes.
@@ -174,9 +180,14 @@ def main():
     print(f"training step of {args.model_file} on {torch.cuda.get_device_name()}")
     for precision, seconds in tuning.items():
         print(f"  tuning ({precision}, forward and backward): {seconds:.1f} s")
+    names = [name for name, _ in model.named_parameters()] + \
+        [f"input {i}" for i in range(len(inputs))]
     for precision, c in check.items():
         print(f"  gradients at {precision}: max rel error {c['max_rel_error']:.2e} "
-              f"({'ok' if c['passed'] else 'FAILED'}, bound {TOLERANCE[precision]:g})")
+              f"({'ok' if c['passed'] else 'FAILED'}, bound {TOLERANCE[precision]:g}): " +
+              ", ".join(f"{n} {e:.1e}" for n, e in zip(names, c["errors"])))
+    print("  PyTorch's TF32 step: " +
+          ", ".join(f"{n} {e:.1e}" for n, e in zip(names, pytorch_tf32["errors"])))
     print(f"  {'variant':<16}{'median ms':>12}")
     for name, ms in medians.items():
         print(f"  {name:<16}{ms:>12.3f}")
@@ -184,7 +195,8 @@ def main():
         print(f"  {name}: {ratio:.2f}x")
     document = {"model_file": args.model_file, "device": torch.cuda.get_device_name(),
                 "torch": torch.__version__, "runs": args.runs, "median_ms": medians,
-                "speedups": speedups, "check": check, "tuning_seconds": tuning}
+                "speedups": speedups, "check": check, "pytorch_tf32": pytorch_tf32,
+                "tuning_seconds": tuning}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(document, f, indent=2)
