@@ -48,6 +48,13 @@ def load_module(path):
     return module
 
 
+def ft_specs(model, inputs):
+    """The specs of the fused calls model(*inputs) makes, as ft.tune records them."""
+    with ft._recording() as calls, torch.no_grad():
+        model(*inputs)
+    return [spec for (_, spec, _, _) in calls]
+
+
 def set_tf32(on):
     torch.backends.cuda.matmul.allow_tf32 = on
     torch.backends.cudnn.allow_tf32 = on
@@ -75,6 +82,41 @@ def rel_error(got, want):
     return ((got.double() - want).norm() / want.norm()).item()
 
 
+def breakdown(spec, x, weight, bias, grad, runs):
+    """Each kernel of the fused step on its own (median ms, L2 flushed), and PyTorch's matmuls
+    of the same products, for `spec` (a linear layer's)."""
+    import fusetune
+    from fusetune.torch import _op, _training
+    plan = fusetune.describe(spec).backward
+    device, stream = 0, torch.cuda.current_stream().cuda_stream
+    saved, out = torch.empty_like(grad), torch.empty_like(grad)
+    grad_main, grad_bias = torch.empty_like(grad), torch.empty_like(bias)
+    dx, dw = torch.empty_like(x), torch.empty_like(weight)
+    forward = _op._kernel(device, plan["saving"], "auto", 0.0)
+    chain = _training._chain_kernel(device, spec)
+    grad_a = _op._kernel(device, plan["grad_a"], "auto", 0.0)
+    grad_b = _op._kernel(device, plan["grad_b"], "auto", 0.0)
+    pieces = {
+        "forward (saving)": lambda: forward.launch(
+            stream, [x.data_ptr(), weight.data_ptr(), saved.data_ptr(), bias.data_ptr()],
+            out.data_ptr()),
+        "chain backward": lambda: chain.launch(
+            stream, [grad.data_ptr(), saved.data_ptr(), bias.data_ptr(), grad_bias.data_ptr()],
+            grad_main.data_ptr()),
+        "d x " + plan["grad_a"] + " [" + grad_a.config + "]": lambda: grad_a.launch(
+            stream, [grad_main.data_ptr(), weight.data_ptr()], dx.data_ptr()),
+        "d W " + plan["grad_b"] + " [" + grad_b.config + "]": lambda: grad_b.launch(
+            stream, [grad_main.data_ptr(), x.data_ptr()], dw.data_ptr()),
+        "torch fp32 g' @ W": lambda: torch.mm(grad_main, weight),
+        "torch fp32 g'^T @ x": lambda: torch.mm(grad_main.t(), x),
+    }
+    variants = {name: (f, False) for name, f in pieces.items()}
+    for name, f in pieces.items():
+        f()
+    torch.cuda.synchronize()
+    return time_steps(variants, runs)
+
+
 def time_steps(variants, runs):
     flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
     times = {name: [] for name in variants}
@@ -99,6 +141,8 @@ def main():
     parser.add_argument("--max-candidates", type=int, default=0,
                         help="bound each tuning sweep (0: the whole space)")
     parser.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time each kernel of the fused step (a linear model's)")
     parser.add_argument("--json", help="also write the JSON document here")
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -170,6 +214,16 @@ def main():
     torch.cuda.synchronize()
     medians = time_steps(variants, args.runs)
     set_tf32(False)
+    pieces = {}
+    if args.breakdown:
+        layer = next(m for m in fused.modules() if isinstance(m, torch.nn.Linear))
+        x = inputs[0].reshape(-1, inputs[0].shape[-1])
+        spec = next(iter(k for k in ft_specs(fused, inputs)))
+        pieces = breakdown(spec, x, layer.weight.detach(), layer.bias.detach(),
+                           torch.randn(x.shape[0], layer.weight.shape[0], device="cuda"),
+                           args.runs)
+        for name, ms in pieces.items():
+            print(f"  {name:<70}{ms:>9.3f} ms")
 
     speedups = {
         "auto vs eager fp32": medians["eager fp32"] / medians["fusetune auto"],
@@ -196,6 +250,7 @@ def main():
     document = {"model_file": args.model_file, "device": torch.cuda.get_device_name(),
                 "torch": torch.__version__, "runs": args.runs, "median_ms": medians,
                 "speedups": speedups, "check": check, "pytorch_tf32": pytorch_tf32,
+                "breakdown_ms": pieces,
                 "tuning_seconds": tuning}
     if args.json:
         with open(args.json, "w") as f:
