@@ -82,7 +82,7 @@ def rel_error(got, want):
     return ((got.double() - want).norm() / want.norm()).item()
 
 
-def breakdown(spec, x, weight, bias, grad, runs):
+def breakdown(spec, x, weight, bias, grad, runs, max_candidates):
     """Each kernel of the fused step on its own (median ms, L2 flushed), and PyTorch's matmuls
     of the same products, for `spec` (a linear layer's)."""
     import fusetune
@@ -110,6 +110,23 @@ def breakdown(spec, x, weight, bias, grad, runs):
         "torch fp32 g' @ W": lambda: torch.mm(grad_main, weight),
         "torch fp32 g'^T @ x": lambda: torch.mm(grad_main.t(), x),
     }
+    # The same products with every operand k-contiguous (what TF32 wgmma takes), after a
+    # transposed copy: which layout the plan should use is a measurement.
+    m, k = x.shape
+    n = weight.shape[0]
+    w_t, x_t, g_t = weight.t().contiguous(), x.t().contiguous(), grad_main.t().contiguous()
+    for name, spec_t, operands, result in (
+            ("d x from Wt", f"matmul(m={m}, n={k}, k={n}, transpose_b=true)", (grad_main, w_t), dx),
+            ("d W from g't, xt", f"matmul(m={n}, n={k}, k={m}, transpose_b=true)", (g_t, x_t),
+             dw)):
+        shared_library = fusetune.shared_library(device)
+        shared_library.tune(spec_t, "auto", max_candidates=max_candidates, progress=False)
+        kernel = _op._kernel(device, spec_t, "auto", 0.0)
+        pieces[f"{name} {spec_t} [{kernel.config}]"] = (
+            lambda kernel=kernel, operands=operands, result=result: kernel.launch(
+                stream, [t.data_ptr() for t in operands], result.data_ptr()))
+    pieces["transpose W (copy)"] = lambda: weight.t().contiguous()
+    pieces["transpose x and g' (copies)"] = lambda: (x.t().contiguous(), grad_main.t().contiguous())
     variants = {name: (f, False) for name, f in pieces.items()}
     for name, f in pieces.items():
         f()
@@ -221,7 +238,7 @@ def main():
         spec = next(iter(k for k in ft_specs(fused, inputs)))
         pieces = breakdown(spec, x, layer.weight.detach(), layer.bias.detach(),
                            torch.randn(x.shape[0], layer.weight.shape[0], device="cuda"),
-                           args.runs)
+                           args.runs, args.max_candidates)
         for name, ms in pieces.items():
             print(f"  {name:<70}{ms:>9.3f} ms")
 
