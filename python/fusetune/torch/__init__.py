@@ -293,8 +293,9 @@ def tune(function: Callable[..., Any], *inputs: Any, precision: str | None = Non
                                                                           tolerance)
         steps = [(spec, None)]
         if backward and _training.has_fused_backward(spec):
-            steps += [(_training.plan(spec)[step], step)
-                      for step in ("saving", "grad_a", "grad_b")]
+            plan = _training.plan(spec)
+            steps += [(plan[step], step) for step in ("saving", "grad_a", "grad_b")
+                      if plan[step] is not None]  # a convolution has no grad_b kernel yet
         for step_spec, step in steps:
             report = shared_library(device).tune(
                 step_spec, call_precision or None, call_tolerance or None, force=force,
