@@ -242,6 +242,24 @@ class FusedBackward(unittest.TestCase):
         self.check_convolution(fused, plain, randn(2, 3, 11, 9), randn(5, 3, 3, 3), randn(5),
                                randn(2, 5, 9, 7))
 
+    def test_tuning_with_backward_tunes_the_training_steps_kernels(self):
+        directory = tempfile.TemporaryDirectory()
+        fusetune.set_database(os.path.join(directory.name, "tuning.db"))
+        try:
+            block = Block().cuda()
+            reports = ft.tune(block, randn(32, 64), backward=True, max_candidates=2,
+                              progress=False)
+            steps = sorted(r["for"]["step"] for r in reports if "for" in r)
+            self.assertEqual(steps, ["grad_a", "grad_b", "saving"])
+            x = randn(32, 64).requires_grad_()
+            block(x).sum().backward()  # the training path now loads tuned kernels
+            plan = fusetune.describe(reports[0]["spec"]).backward
+            for step in ("saving", "grad_a", "grad_b"):
+                self.assertTrue(fusetune.shared_library(0).load(plan[step], "auto").tuned, step)
+        finally:
+            fusetune.set_database(None)
+            directory.cleanup()
+
     def test_a_compiled_step_traces_forward_and_backward_in_one_graph(self):
         x, w, b = randn(32, 64), randn(48, 64), randn(48)
         leaves = [t.clone().requires_grad_() for t in (x, w, b)]
