@@ -175,11 +175,12 @@ class DerivativeWriter {
 
   std::string members() const {
     std::string code;
-    if (parts_.pool) code += before_pool() + pooled_gradient();
+    if (parts_.pool) code += before_pool() + pool_config_and_after_pool();
     const ElementwiseCode e(ir_, type_, "x");
     const std::size_t last = parts_.before.empty() ? 0 : index(*parts_.before.back()) + 1;
-    const std::string g = parts_.pool ? fmt::format("pooled_gradient(i, {})", e.value(last))
-                                      : load(0, spec_.main.output_dtype(), "i");
+    const std::string g =
+        parts_.pool ? fmt::format("ft::pooled_gradient<PoolConfig>(*this, i, {})", e.value(last))
+                    : load(0, spec_.main.output_dtype(), "i");
     return code +
            fmt::format(
                "  // The gradient at element i of the main op's result (g'), and each "
@@ -220,10 +221,10 @@ class DerivativeWriter {
     return code + e.forward(parts_.before) + fmt::format("    return {};\n  }}\n", e.value(last));
   }
 
-  // The gradient reaching element i (holding `v` before the pool) from every window that takes
-  // it: the pooled gradient back through the stages after the pool, then to i if it is the
-  // window's first largest value (max) or in its share (avg).
-  std::string pooled_gradient() const {
+  // The pool's shape as templates/pool_backward.cuh takes it, and the gradient of a pooled
+  // value back through the stages after the pool (they read scalars only: no coordinates, no
+  // terms).
+  std::string pool_config_and_after_pool() const {
     const Stage& stage = *parts_.pool;
     PoolOp pool = std::get<PoolOp>(stage.op);
     const int dims = static_cast<int>(stage.in_shape.size()) - 2;
@@ -234,93 +235,22 @@ class DerivativeWriter {
       pool.kernel[0] = pool.stride[0] = 1;
       pool.padding[0] = 0;
     }
-    const bool max = pool.kind == PoolKind::max;
     const ElementwiseCode f(ir_, type_, "f", "g_o");
-    const std::size_t first_after = index(stage) + 1;
-    std::string code = fmt::format(
-        "  __device__ __forceinline__ float pooled_gradient(long long i, float v) const {{\n"
-        "    constexpr int ID = {}, IH = {}, IW = {}, OD = {}, OH = {}, OW = {};\n"
-        "    constexpr int KD = {}, KH = {}, KW = {}, SD = {}, SH = {}, SW = {};\n"
-        "    constexpr int PD = {}, PH = {}, PW = {};\n"
-        "    const long long plane = i / (ID * IH * IW);\n"
-        "    const int at = static_cast<int>(i % (ID * IH * IW));\n"
-        "    const int d = at / (IH * IW), h = at / IW % IH, w = at % IW;\n"
-        "    const long long base = plane * (ID * IH * IW);\n"
-        "    float g = 0.f;\n",
+    return fmt::format(
+        "  struct PoolConfig {{\n"
+        "    static constexpr int ID = {}, IH = {}, IW = {}, OD = {}, OH = {}, OW = {};\n"
+        "    static constexpr int KD = {}, KH = {}, KW = {}, SD = {}, SH = {}, SW = {};\n"
+        "    static constexpr int PD = {}, PH = {}, PW = {};\n"
+        "    static constexpr bool MAX = {}, POOLED_VALUE = {};\n  }};\n\n"
+        "  // The gradient of the pooled value at output element o.\n"
+        "  __device__ __forceinline__ float after_pool([[maybe_unused]] float {}, long long o) "
+        "const {{\n"
+        "    [[maybe_unused]] float terms[1];\n{}    float g_o = {};\n{}    return g_o;\n  }}\n",
         in[0], in[1], in[2], out[0], out[1], out[2], pool.kernel[0], pool.kernel[1], pool.kernel[2],
         pool.stride[0], pool.stride[1], pool.stride[2], pool.padding[0], pool.padding[1],
-        pool.padding[2]);
-    // The windows o with o * S - P <= x < o * S - P + K, per axis.
-    const char* axes[] = {"d", "h", "w"};
-    const char* upper[] = {"D", "H", "W"};
-    for (int a = 0; a < 3; ++a)
-      code += fmt::format(
-          "    const int {0}_low = {0} + P{1} - K{1} + 1 <= 0 ? 0 : ({0} + P{1} - K{1} + S{1}) / "
-          "S{1};\n"
-          "    const int {0}_high = ({0} + P{1}) / S{1} < O{1} - 1 ? ({0} + P{1}) / S{1} : O{1} - "
-          "1;\n",
-          axes[a], upper[a]);
-    code +=
-        "    for (int od = d_low; od <= d_high; ++od)\n"
-        "      for (int oh = h_low; oh <= h_high; ++oh)\n"
-        "        for (int ow = w_low; ow <= w_high; ++ow) {\n"
-        "          const int d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;\n"
-        "          const int d1 = d0 + KD < ID ? d0 + KD : ID, h1 = h0 + KH < IH ? h0 + KH : IH,\n"
-        "                    w1 = w0 + KW < IW ? w0 + KW : IW;\n";
-    if (max) {
-      code +=
-          "          // The window's first largest value (NaN wins), as PyTorch's max pool "
-          "picks it.\n"
-          "          long long best_at = -1;\n          float best = 0.f;\n"
-          "          for (int z = d0 < 0 ? 0 : d0; z < d1; ++z)\n"
-          "            for (int y = h0 < 0 ? 0 : h0; y < h1; ++y)\n"
-          "              for (int x = w0 < 0 ? 0 : w0; x < w1; ++x) {\n"
-          "                const long long j = base + (z * IH + y) * IW + x;\n"
-          "                const float u = j == i ? v : before_pool(j);\n"
-          "                if (best_at < 0 || u > best || (u != u && best == best)) {\n"
-          "                  best = u;\n                  best_at = j;\n                }\n"
-          "              }\n"
-          "          if (best_at != i) continue;\n"
-          "          const float share = 1.f;\n";
-      code +=
-          fmt::format("          [[maybe_unused]] const float {} = best;\n", f.value(first_after));
-    } else {
-      // count_include_pad: the window clipped to the padded extent.
-      code +=
-          "          const float share = 1.f / static_cast<float>(\n"
-          "              ((d0 + KD < ID + PD ? d0 + KD : ID + PD) - d0) *\n"
-          "              ((h0 + KH < IH + PH ? h0 + KH : IH + PH) - h0) *\n"
-          "              ((w0 + KW < IW + PW ? w0 + KW : IW + PW) - w0));\n";
-      if (!parts_.after.empty())
-        code += fmt::format(
-            "          float sum = 0.f;\n"
-            "          for (int z = d0 < 0 ? 0 : d0; z < d1; ++z)\n"
-            "            for (int y = h0 < 0 ? 0 : h0; y < h1; ++y)\n"
-            "              for (int x = w0 < 0 ? 0 : w0; x < w1; ++x) {{\n"
-            "                const long long j = base + (z * IH + y) * IW + x;\n"
-            "                sum += j == i ? v : before_pool(j);\n"
-            "              }}\n"
-            "          [[maybe_unused]] const float {} = sum * share;\n",
-            f.value(first_after));
-    }
-    // The stages after the pool read scalars only: no coordinates, no terms.
-    code += "          {\n            [[maybe_unused]] float terms[1];\n";
-    code += indent(f.forward(parts_.after), "        ");
-    code += fmt::format(
-        "            float g_o = {};\n",
-        load(0, spec_.main.output_dtype(),
-             fmt::format("plane * {}LL + (od * OH + oh) * OW + ow", out[0] * out[1] * out[2])));
-    code += indent(f.backward(parts_.after), "        ");
-    code += "            g += share * g_o;\n          }\n        }\n    return g;\n  }\n";
-    return code;
-  }
-
-  static std::string indent(const std::string& text, const std::string& by) {
-    std::string out;
-    std::size_t start = 0;
-    for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
-      out += by + text.substr(start, end - start + 1);
-    return out;
+        pool.padding[2], pool.kind == PoolKind::max, !parts_.after.empty(),
+        f.value(index(stage) + 1), f.forward(parts_.after), load(0, spec_.main.output_dtype(), "o"),
+        f.backward(parts_.after));
   }
 
   const Spec& spec_;
@@ -439,6 +369,9 @@ KernelSource emit_chain_derivative(const Spec& spec) {
     kernel.code += inline_template("statistics.cuh", templates::statistics_cuh);
     kernel.code += inline_template("finishing.cuh", templates::finishing_cuh);
   }
+  if (std::any_of(ir.stages.begin(), ir.stages.end(),
+                  [](const Stage& s) { return std::holds_alternative<PoolOp>(s.op); }))
+    kernel.code += inline_template("pool_backward.cuh", templates::pool_backward_cuh);
   kernel.code += fmt::format(
       "\nnamespace {{\n\nstruct Chain {{\n  const ft::LaunchArgs& args;\n\n{}}};\n\n{}}}  // "
       "namespace\n\n",
