@@ -188,8 +188,25 @@ class FusedBackward(unittest.TestCase):
                    precision="3xtf32", m=1)
 
     def test_tf32(self):
-        self.check("tanh", lambda x, w, b: torch.tanh(F.linear(x, w, b)), [],
-                   precision="tf32", tolerance=5e-4)
+        # PyTorch's own TF32 step on the same values, for scale in the failure message.
+        x, w, b = randn(37, 40), randn(100, 40), randn(100)
+        flags = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            leaves = [t.clone().requires_grad_() for t in (x, w, b)]
+            out = torch.tanh(F.linear(*leaves))
+            grad = torch.randn_like(out)
+            out.backward(grad)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = flags
+        doubles = [t.double().clone().requires_grad_() for t in (x, w, b)]
+        torch.tanh(F.linear(*doubles)).backward(grad.double())
+        pytorch = [rel_error(leaf.grad, double.grad) for leaf, double in zip(leaves, doubles)]
+        leaves = [t.clone().requires_grad_() for t in (x, w, b)]
+        ft.linear(*leaves, epilogue="tanh", precision="tf32").backward(grad)
+        for i, (leaf, double) in enumerate(zip(leaves, doubles)):
+            self.assertLess(rel_error(leaf.grad, double.grad), 5e-4,
+                            f"input {i}; PyTorch's TF32 step: {pytorch[i]:.2e}")
 
     def test_bf16(self):
         x, w, b = (randn(45, 64, dtype=torch.bfloat16), randn(72, 64, dtype=torch.bfloat16),
