@@ -154,6 +154,10 @@ int fusetune_kernel_tuned(const fusetune_kernel* kernel) {
   return kernel && kernel->kernel->tuned() ? 1 : 0;
 }
 
+double fusetune_kernel_time_ms(const fusetune_kernel* kernel) {
+  return kernel ? kernel->kernel->tuned_time_ms() : 0.0;
+}
+
 fusetune_status fusetune_kernel_prepare(const fusetune_kernel* kernel, void* stream) {
   return guarded([&] {
     require_argument(kernel, "kernel");

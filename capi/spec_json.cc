@@ -99,6 +99,12 @@ Json backward_json(const Spec& spec) {
                  {"grad_b", plan.grad_b ? Json(plan.grad_b->canonical()) : Json(nullptr)},
                  {"grad_b_operands", plan.grad_b_operands}};
     if (!plan.grad_b) json["grad_b_missing"] = plan.grad_b_missing;
+    auto product = [](const std::optional<Product>& p) {
+      if (!p) return Json(nullptr);
+      return Json{{"spec", p->spec.canonical()}, {"operands", p->operands}};
+    };
+    json["grad_a_k_major"] = product(plan.grad_a_k_major);
+    json["grad_b_k_major"] = product(plan.grad_b_k_major);
     return json;
   } catch (const Error& e) {
     return {{"refused", e.what()}};

@@ -58,6 +58,20 @@ Spec data_gradient(const MainOp& f) {
   return spec;
 }
 
+// `product` (a matmul of `operands`) with both operands k-contiguous: a [M, K] and b [N, K],
+// through transposed copies of those stored the other way; nullopt where they already are, or
+// for 16-bit data (whose wgmma reads either layout).
+std::optional<Product> k_major(const Spec& product, const std::vector<std::string>& operands) {
+  const MainOp& m = product.main;
+  if (m.dtype != DataType::fp32 || (!m.transpose_a && m.transpose_b)) return std::nullopt;
+  Product p{.spec = product, .operands = operands};
+  p.spec.main.transpose_a = false;
+  p.spec.main.transpose_b = true;
+  if (m.transpose_a) p.operands[0] += "_t";
+  if (!m.transpose_b) p.operands[1] += "_t";
+  return p;
+}
+
 }  // namespace
 
 void check_fused_backward(const Spec& spec) {
@@ -134,6 +148,8 @@ BackwardPlan plan_backward(const Spec& spec) {
     plan.grad_b = matmul(f, f.n, f.k, f.m, true, ta);
     plan.grad_b_operands = {"grad_main", "a"};
   }
+  plan.grad_a_k_major = k_major(plan.grad_a, plan.grad_a_operands);
+  plan.grad_b_k_major = k_major(*plan.grad_b, plan.grad_b_operands);
   return plan;
 }
 

@@ -23,6 +23,15 @@
 
 namespace fusetune {
 
+// One product of the backward as a spec of its own, and which tensor each of its operands is:
+// "grad_main" (g', what the chain's derivative writes), "a" or "b" (the forward's first and
+// second operand: x and the weight), each with "_t" where the operand is a transposed copy of
+// that matrix (its [rows, columns] as [columns, rows], contiguous).
+struct Product {
+  Spec spec;
+  std::vector<std::string> operands;
+};
+
 struct BackwardPlan {
   Spec saving;  // the spec with `save` first: also writes the main op's result
   // d loss / d x (linear), d a (matmul) or the convolution's input, from g'; stored as x, a or
@@ -36,6 +45,11 @@ struct BackwardPlan {
   // derivative writes), or "a"/"b" (the forward's first and second operand: x and the weight).
   std::vector<std::string> grad_a_operands;
   std::vector<std::string> grad_b_operands;
+  // fp32 matmul products whose operands are not both k-contiguous, again with both k-contiguous
+  // after transposed copies: TF32 wgmma (the fastest fp32 family) takes only those. Which of
+  // the two forms is faster, transposes included, is measured, not assumed.
+  std::optional<Product> grad_a_k_major;
+  std::optional<Product> grad_b_k_major;
 };
 
 // The backward of `spec`. Throws Error(invalid_argument) naming what has no fused backward yet

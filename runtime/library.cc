@@ -107,7 +107,7 @@ class DatabaseLibrary final : public Library {
         .scalars = spec.scalars(), .rows = static_cast<int>(spec.main.m)
       };
       std::shared_ptr<const Kernel> kernel =
-          std::make_shared<SpecKernel>(interface, source.name, true, std::move(module));
+          std::make_shared<SpecKernel>(interface, source.name, std::nullopt, std::move(module));
       loaded_.emplace(key, kernel);
       return kernel;
     } catch (const Error& e) {
@@ -118,6 +118,13 @@ class DatabaseLibrary final : public Library {
   }
 
  private:
+  // What a kernel served by `tuning` reports of it: the winner's time (0 where the record has
+  // none), or nullopt for an untuned spec.
+  static std::optional<double> tuned_time(const cache::TuningRecord* tuning) {
+    if (tuning == nullptr) return std::nullopt;
+    return tuning->winner_time_ms.value_or(0.0);
+  }
+
   struct Loaded {
     std::shared_ptr<const Kernel> kernel;
     LoadReport report;
@@ -165,7 +172,7 @@ class DatabaseLibrary final : public Library {
         Cubin loaded;
         loaded.binary.registers = module->registers();
         loaded.from = CubinFrom::module;
-        return {std::make_shared<SpecKernel>(spec, source.name, tuning != nullptr, module),
+        return {std::make_shared<SpecKernel>(spec, source.name, tuned_time(tuning), module),
                 report_of(spec, policy, served, source, loaded)};
       }
     const Cubin cubin = cubin_for(spec, policy, served, source, binary_id);
@@ -180,7 +187,7 @@ class DatabaseLibrary final : public Library {
     auto module = std::make_shared<const LoadedKernel>(cubin.binary.cubin, source.name,
                                                        source.launch, source.finishing);
     if (served.bucket) modules_[binary_id] = module;
-    return {std::make_shared<SpecKernel>(spec, source.name, tuning != nullptr, std::move(module)),
+    return {std::make_shared<SpecKernel>(spec, source.name, tuned_time(tuning), std::move(module)),
             report_of(spec, policy, served, source, cubin)};
   }
 

@@ -15,12 +15,12 @@ KernelInterface interface_of(const Spec& spec) {
           .rows = static_cast<int>(spec.main.launch_rows())};
 }
 
-SpecKernel::SpecKernel(const Spec& spec, std::string config, bool tuned,
+SpecKernel::SpecKernel(const Spec& spec, std::string config, std::optional<double> tuned,
                        std::shared_ptr<const LoadedKernel> kernel)
     : SpecKernel(interface_of(spec), std::move(config), tuned, std::move(kernel)) {}
 
-SpecKernel::SpecKernel(const KernelInterface& interface, std::string config, bool tuned,
-                       std::shared_ptr<const LoadedKernel> kernel)
+SpecKernel::SpecKernel(const KernelInterface& interface, std::string config,
+                       std::optional<double> tuned, std::shared_ptr<const LoadedKernel> kernel)
     : spec_(interface.spec),
       config_(std::move(config)),
       tuned_(tuned),

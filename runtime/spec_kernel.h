@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,16 +29,18 @@ KernelInterface interface_of(const Spec& spec);
 
 class SpecKernel final : public Kernel {
  public:
-  // `config` is the configuration's procedural name; `tuned` false for an untuned spec's.
+  // `config` is the configuration's procedural name.
   // `kernel` may be shared: a bucket's module serves every row count of its range.
-  SpecKernel(const Spec& spec, std::string config, bool tuned,
+  // `tuned`: the tuned winner's time, or nullopt for an untuned spec's kernel.
+  SpecKernel(const Spec& spec, std::string config, std::optional<double> tuned,
              std::shared_ptr<const LoadedKernel> kernel);
-  SpecKernel(const KernelInterface& interface, std::string config, bool tuned,
+  SpecKernel(const KernelInterface& interface, std::string config, std::optional<double> tuned,
              std::shared_ptr<const LoadedKernel> kernel);
 
   const std::string& spec() const override { return spec_; }
   const std::string& config() const override { return config_; }
-  bool tuned() const override { return tuned_; }
+  bool tuned() const override { return tuned_.has_value(); }
+  double tuned_time_ms() const override { return tuned_.value_or(0.0); }
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
   const std::vector<std::int64_t>& output_shape() const override { return output_shape_; }
   const std::string& output_dtype() const override { return output_dtype_; }
@@ -54,7 +57,7 @@ class SpecKernel final : public Kernel {
 
   std::string spec_;
   std::string config_;
-  bool tuned_;
+  std::optional<double> tuned_;
   std::vector<TensorInfo> tensors_;
   std::vector<std::int64_t> output_shape_;
   std::string output_dtype_;

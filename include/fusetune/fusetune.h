@@ -93,6 +93,9 @@ class Kernel {
   virtual const std::string& spec() const = 0;    // the canonical spec
   virtual const std::string& config() const = 0;  // the configuration's procedural name
   virtual bool tuned() const = 0;                 // false: the default for an untuned spec
+  // The tuned winner's median time on this GPU in milliseconds, as its tuning measured it (with
+  // the L2 flushed); 0 where tuned() is false or the tuning recorded none.
+  virtual double tuned_time_ms() const = 0;
   virtual const std::vector<TensorInfo>& tensors() const = 0;
   virtual const std::vector<std::int64_t>& output_shape() const = 0;
   virtual const std::string& output_dtype() const = 0;  // "fp32", "bf16" or "fp16"

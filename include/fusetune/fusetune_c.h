@@ -104,8 +104,11 @@ void fusetune_free(char* text);
  *         matmuls giving the gradients of the main op's operands a (x) and b (the weight) from
  *         "grad_main", what fusetune_library_load_backward's kernel writes; each operand list
  *         in launch order. A convolution's grad_a is the convolution the other way, and its
- *         "grad_b" is null, "grad_b_missing" saying why. {"refused": "why"} where the spec has
- *         no fused backward yet.)
+ *         "grad_b" is null, "grad_b_missing" saying why. "grad_a_k_major" and
+ *         "grad_b_k_major": {"spec": ..., "operands": [...]} or null, the same product of fp32
+ *         data with both operands k-contiguous (what TF32 wgmma takes), an operand named with
+ *         "_t" being a transposed copy of that matrix. {"refused": "why"} where the spec has no
+ *         fused backward yet.)
  * Fails with FUSETUNE_INVALID_SPEC, the message pointing at the offending character. */
 fusetune_status fusetune_describe(const char* spec, char** json);
 
@@ -179,6 +182,9 @@ const char* fusetune_kernel_spec(const fusetune_kernel* kernel);
 const char* fusetune_kernel_config(const fusetune_kernel* kernel);
 /* 1 when the kernel is a tuned winner, 0 when it is the default for an untuned spec. */
 int fusetune_kernel_tuned(const fusetune_kernel* kernel);
+/* The tuned winner's median time on this GPU in milliseconds, as its tuning measured it; 0 for
+ * an untuned spec's kernel. */
+double fusetune_kernel_time_ms(const fusetune_kernel* kernel);
 
 /* Allocates what launches on `stream` (a cudaStream_t / CUstream) need: a plan's scratch memory
  * for that stream, which its first launch would otherwise allocate; nothing for one kernel.

@@ -91,6 +91,7 @@ def _declare(lib):
         "fusetune_kernel_spec": (c.c_char_p, [c.c_void_p]),
         "fusetune_kernel_config": (c.c_char_p, [c.c_void_p]),
         "fusetune_kernel_tuned": (c.c_int, [c.c_void_p]),
+        "fusetune_kernel_time_ms": (c.c_double, [c.c_void_p]),
         "fusetune_kernel_prepare": (status, [c.c_void_p, c.c_void_p]),
         "fusetune_kernel_launch": (
             status, [c.c_void_p, c.c_void_p, c.POINTER(c.c_void_p), c.c_size_t, c.c_void_p,

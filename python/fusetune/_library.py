@@ -92,6 +92,8 @@ class Kernel:
         self.spec = lib.fusetune_kernel_spec(handle).decode()
         self.config = lib.fusetune_kernel_config(handle).decode()
         self.tuned = bool(lib.fusetune_kernel_tuned(handle))
+        # The tuned winner's time in ms as its tuning measured it; 0.0 when untuned.
+        self.time_ms = lib.fusetune_kernel_time_ms(handle)
         self._pointers = ctypes.c_void_p * tensor_count
 
     def prepare(self, stream: int) -> None:

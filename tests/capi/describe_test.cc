@@ -174,6 +174,9 @@ TEST(Describe, TheBackwardNamesTheSavingForwardAndTheOperandsMatmuls) {
   EXPECT_EQ(backward["grad_a_operands"], json({"grad_main", "b"}));
   EXPECT_EQ(backward["grad_b"], "matmul(m=8192, n=8192, k=1024, transpose_a=true)");
   EXPECT_EQ(backward["grad_b_operands"], json({"grad_main", "a"}));
+  EXPECT_EQ(backward["grad_b_k_major"],
+            json({{"spec", "matmul(m=8192, n=8192, k=1024, transpose_b=true)"},
+                  {"operands", {"grad_main_t", "a_t"}}}));
   // A convolution's data gradient is the convolution the other way; its weight gradient has
   // no kernel yet.
   const json convolution = describe(kConvolutionSeed)["backward"];

@@ -43,6 +43,26 @@ TEST(BackwardPlan, ALinearsGradientsAreMatmulsOfGPrimeWithTheWeightAndTheInput) 
   EXPECT_EQ(plan.grad_b_operands, (std::vector<std::string>{"grad_main", "a"}));
 }
 
+// The k-major forms of a linear layer's products: W and x, g' transposed so that every operand
+// is k-contiguous, as TF32 wgmma reads them.
+TEST(BackwardPlan, ProductsOfFp32DataHaveAKMajorForm) {
+  const BackwardPlan plan =
+      plan_backward(parse_spec("linear(m=1024, n=512, k=256) -> bias -> relu"));
+  ASSERT_TRUE(plan.grad_a_k_major && plan.grad_b_k_major);
+  EXPECT_EQ(plan.grad_a_k_major->spec.canonical(),
+            "matmul(m=1024, n=256, k=512, transpose_b=true)");
+  EXPECT_EQ(plan.grad_a_k_major->operands, (std::vector<std::string>{"grad_main", "b_t"}));
+  EXPECT_EQ(plan.grad_b_k_major->spec.canonical(),
+            "matmul(m=512, n=256, k=1024, transpose_b=true)");
+  EXPECT_EQ(plan.grad_b_k_major->operands, (std::vector<std::string>{"grad_main_t", "a_t"}));
+  // None where a product already is k-major (a plain matmul's d a = g' · bᵀ reads b [K, N] as
+  // [n, k]), nor for 16-bit data, whose wgmma reads either layout.
+  EXPECT_FALSE(plan_backward(parse_spec("matmul(m=64, n=32, k=16)")).grad_a_k_major.has_value());
+  const BackwardPlan bf16 = plan_backward(parse_spec("linear(m=64, n=32, k=16, dtype=bf16)"));
+  EXPECT_FALSE(bf16.grad_a_k_major.has_value());
+  EXPECT_FALSE(bf16.grad_b_k_major.has_value());
+}
+
 TEST(BackwardPlan, EachMatmulGradientIsStoredAsItsOperandIs) {
   struct Case {
     std::string spec, grad_a, grad_b;

@@ -267,9 +267,18 @@ class FusedBackward(unittest.TestCase):
             reports = ft.tune(block, randn(32, 64), backward=True, max_candidates=2,
                               progress=False)
             steps = sorted(r["for"]["step"] for r in reports if "for" in r)
-            self.assertEqual(steps, ["grad_a", "grad_b", "saving"])
+            self.assertEqual(steps, ["grad_a", "grad_a_k_major", "grad_b", "grad_b_k_major",
+                                     "saving"])
             x = randn(32, 64).requires_grad_()
-            block(x).sum().backward()  # the training path now loads tuned kernels
+            # The training path now loads tuned kernels, each product in its faster form.
+            block(x).sum().backward()
+            self.assertEqual(len(_training._forms), 2)
+            w, b = (block.layer.weight.detach().double().requires_grad_(),
+                    block.layer.bias.detach().double().requires_grad_())
+            x64 = x.detach().double().requires_grad_()
+            (F.gelu(F.linear(x64, w, b)) * 0.5).sum().backward()
+            self.assertLess(rel_error(x.grad, x64.grad), 1e-5)
+            self.assertLess(rel_error(block.layer.weight.grad, w.grad), 1e-5)
             plan = fusetune.describe(reports[0]["spec"]).backward
             for step in ("saving", "grad_a", "grad_b"):
                 self.assertTrue(fusetune.shared_library(0).load(plan[step], "auto").tuned, step)

@@ -296,6 +296,9 @@ def tune(function: Callable[..., Any], *inputs: Any, precision: str | None = Non
             plan = _training.plan(spec)
             steps += [(plan[step], step) for step in ("saving", "grad_a", "grad_b")
                       if plan[step] is not None]  # a convolution has no grad_b kernel yet
+            # The products' k-major forms too: the backward runs whichever is faster.
+            steps += [(plan[step]["spec"], step) for step in ("grad_a_k_major", "grad_b_k_major")
+                      if plan.get(step)]
         for step_spec, step in steps:
             report = shared_library(device).tune(
                 step_spec, call_precision or None, call_tolerance or None, force=force,
@@ -306,6 +309,7 @@ def tune(function: Callable[..., Any], *inputs: Any, precision: str | None = Non
                 report["for"] = {"spec": spec, "step": step}
             reports.append(report)
     _op.forget_kernels()
+    _training.forget_kernels()
     return reports
 
 

@@ -9,12 +9,15 @@ any spec, at the forward's precision. Two custom ops,
 fusetune::fused_saving and fusetune::fused_backward, so that torch.compile traces forward and
 backward without a graph break."""
 
+import functools
 import threading
 from typing import List
 
 import torch
 
-from fusetune._library import describe, shared_library
+from fusetune import _library as _library_module
+from fusetune._errors import FusetuneError
+from fusetune._library import Library, describe, shared_library
 from fusetune.torch import _op, _specs, _torch_precision
 
 _backward_kernels = {}
@@ -44,8 +47,11 @@ def _chain_kernel(device, spec):
 
 
 def forget_kernels():
+    """Drops the loaded backward kernels and the products' chosen forms (after tuning, say)."""
     with _backward_lock:
         _backward_kernels.clear()
+        _forms.clear()
+    _probe_library.cache_clear()
 
 
 def _device_and_stream(tensor):
@@ -93,11 +99,79 @@ def fused_gradients(spec, precision, tolerance, grad, saved, tensors, wanted):
             with _torch_precision.convolutions_at(torch, tf32):
                 results.append(_weight_gradient(describe(spec).main, grad_main, tensors))
         else:
+            kernel, operands = _fastest_form(device, steps, step, precision, tolerance, roles)
             out = torch.empty_like(tensors[i])
-            _op._kernel(device, steps[step], precision, tolerance).launch(
-                stream, [roles[r].data_ptr() for r in steps[step + "_operands"]], out.data_ptr())
+            kernel.launch(stream, [_operand(roles, r).data_ptr() for r in operands],
+                          out.data_ptr())
             results.append(out)
     return results + [g if w else g.new_empty(0) for g, w in zip(operand_grads, wanted[2:])]
+
+
+def _operand(roles, name):
+    """The tensor a product's operand names: a role, or with "_t" its transposed copy."""
+    if name.endswith("_t"):
+        return roles[name[:-2]].t().contiguous()
+    return roles[name]
+
+
+_forms = {}
+_transposes_ms = {}
+
+
+def _tuned_kernel(device, spec, precision, tolerance):
+    """The tuned kernel of `spec`, or None where it has none: loaded without compiling."""
+    try:
+        kernel = _probe_library(_library_module._database, device).load(
+            spec, precision or None, tolerance or None)
+    except FusetuneError:
+        return None
+    return kernel if kernel.tuned else None
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_library(database, device):
+    """A library on the process's database that never compiles: it loads tuned kernels only."""
+    return Library(database, device, no_compile=True)
+
+
+def _transpose_ms(tensor):
+    """What a transposed copy of `tensor` costs, measured once per shape and dtype."""
+    key = (tuple(tensor.shape), tensor.dtype)
+    if key not in _transposes_ms:
+        times = []
+        for _ in range(3):
+            start, end = (torch.cuda.Event(enable_timing=True),
+                          torch.cuda.Event(enable_timing=True))
+            start.record()
+            tensor.t().contiguous()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        _transposes_ms[key] = sorted(times)[1]
+    return _transposes_ms[key]
+
+
+def _fastest_form(device, steps, step, precision, tolerance, roles):
+    """The kernel and operands of product `step`: as its operands are stored, or in its k-major
+    form after transposed copies (Description.backward[step + "_k_major"]), whichever is faster
+    by the tunings' times and the copies' measured cost. The k-major form only where it is
+    tuned (ft.tune(..., backward=True) tunes both); chosen once per spec and precision."""
+    stored = (steps[step], steps[step + "_operands"])
+    k_major = steps.get(step + "_k_major")
+    key = (device, stored[0], precision, tolerance)
+    if key not in _forms:
+        choice = stored
+        k_kernel = _tuned_kernel(device, k_major["spec"], precision, tolerance) if k_major \
+            else None
+        if k_kernel is not None and not torch.cuda.is_current_stream_capturing():
+            s_kernel = _tuned_kernel(device, stored[0], precision, tolerance)
+            copies = sum(_transpose_ms(roles[r[:-2]]) for r in k_major["operands"]
+                         if r.endswith("_t"))
+            if s_kernel is None or k_kernel.time_ms + copies < s_kernel.time_ms:
+                choice = (k_major["spec"], k_major["operands"])
+        _forms[key] = choice
+    spec, operands = _forms[key]
+    return _op._kernel(device, spec, precision, tolerance), operands
 
 
 def _weight_gradient(main, grad_main, tensors):
