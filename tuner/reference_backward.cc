@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <optional>
+#include <cmath>
 
 #include "fusetune/status.h"
 #include "generator/chain_ir.h"
 #include "generator/ops.h"
+#include "generator/reductions.h"
 #include "tuner/operand_layout.h"
+#include "tuner/reference_epilogue.h"
+#include "tuner/reference_group_backward.h"
 
 namespace fusetune {
 namespace {
@@ -20,50 +23,46 @@ struct ElementwiseStage {
   int tensor = -1;             // its index among the launch's tensors
 };
 
-// The chain as the backward takes it: elementwise stages, at most one pool step, elementwise
-// stages without operand tensors after it; or a refusal naming what has no backward yet.
+// The chain as the backward takes it: elementwise stages, at most one pool step or reduction,
+// elementwise stages without operand tensors after it; or a refusal naming what has no
+// backward yet.
 struct SplitChain {
   std::vector<ElementwiseStage> before;
-  std::optional<PoolOp> pool;
-  Shape pool_in, pool_out;
+  const Stage* middle = nullptr;  // the pool step or the reduction
   std::vector<ElementwiseStage> after;
 };
 
 SplitChain split_chain(const ChainIR& ir, const TensorValues& tensor_values) {
   SplitChain chain;
   for (const Stage& stage : ir.stages) {
-    if (const auto* pool = std::get_if<PoolOp>(&stage.op)) {
-      if (chain.pool)
+    if (!std::holds_alternative<EpilogueOp>(stage.op)) {
+      if (chain.middle)
         throw Error(StatusCode::invalid_argument,
-                    "the backward reference covers one pool step; a second has none yet");
-      if (pool->kind == PoolKind::global_avg)
+                    "the backward reference covers one pool step or reduction; a second has "
+                    "none yet");
+      const auto* pool = std::get_if<PoolOp>(&stage.op);
+      if (pool != nullptr && pool->kind == PoolKind::global_avg)
         throw Error(StatusCode::invalid_argument,
                     "the backward reference does not cover global_avg_pool yet");
-      chain.pool = *pool;
-      chain.pool_in = stage.in_shape;
-      chain.pool_out = stage.out_shape;
+      chain.middle = &stage;
       continue;
     }
-    const auto* op = std::get_if<EpilogueOp>(&stage.op);
-    if (op == nullptr)
-      throw Error(StatusCode::invalid_argument,
-                  "the backward reference covers chains of elementwise ops and pool steps; a "
-                  "reduction has none yet");
+    const auto* op = &std::get<EpilogueOp>(stage.op);
     if (op->operand == OperandKind::main)
       throw Error(StatusCode::invalid_argument,
                   fmt::format("the backward reference does not cover {}(main) yet", op->name));
     ElementwiseStage s{.op = op, .operand = {}, .tensor = -1};
     // save writes its tensor: the value passes through it, and the tensor gets no gradient.
     if (reads_tensor(op->operand) && !info_of(*op).writes_operand) {
-      if (chain.pool)
+      if (chain.middle)
         throw Error(StatusCode::invalid_argument,
                     fmt::format("the backward reference does not cover {}'s operand after a "
-                                "pool step yet",
+                                "pool step or reduction yet",
                                 op->name));
       s.tensor = stage.tensors.at(0);
       s.operand = tensor_values(s.tensor);
     }
-    (chain.pool ? chain.after : chain.before).push_back(std::move(s));
+    (chain.middle ? chain.after : chain.before).push_back(std::move(s));
   }
   return chain;
 }
@@ -153,6 +152,130 @@ std::vector<double> pool_backward(PoolOp pool, const Shape& in_shape, const Shap
   return back;
 }
 
+// A reduction or normalization stage, forward and back, in fp64: each group through the
+// registry's forward reference, then the weight and bias; back through the weight and bias
+// (whose gradients it adds up) and each group's backward (reference_group_backward.h).
+class ReductionBackward {
+ public:
+  ReductionBackward(const Stage& stage, const std::vector<ScalarArg>& scalars,
+                    const TensorValues& tensor_values)
+      : stage_(stage),
+        op_(std::get<ReductionOp>(stage.op)),
+        info_(info_of(op_)),
+        layout_(layout_of(stage.in_shape)) {
+    for (int s : stage.scalars) params_.push_back(scalars.at(s).value);
+    std::size_t next = 0;
+    if (op_.name == "batch_norm" && op_.track_running) {
+      running_mean_ = tensor_values(stage.tensors.at(next++));
+      running_var_ = tensor_values(stage.tensors.at(next++));
+    }
+    if (op_.affine && info_.affine != Affine::none) {
+      weight_tensor_ = stage.tensors.at(next++);
+      weight_ = tensor_values(weight_tensor_);
+      if (info_.affine_bias) {
+        bias_tensor_ = stage.tensors.at(next++);
+        bias_ = tensor_values(bias_tensor_);
+      }
+    }
+  }
+
+  std::vector<double> forward(const std::vector<double>& value) {
+    const Grouping& g = stage_.grouping;
+    members_.assign(g.group_count(), std::vector<double>(g.group_size()));
+    for (std::int64_t i = 0; i < layout_.count; ++i)
+      members_[g.group_of(i)][g.place_of(i)] = value[i];
+    if (eval()) {  // the running statistics stand in for the group's
+      normalized_.resize(layout_.count);
+      std::vector<double> out(layout_.count);
+      for (std::int64_t i = 0; i < layout_.count; ++i) {
+        normalized_[i] = (value[i] - running_mean_[channel(i)]) / eval_sigma(i);
+        out[i] = affine(i, normalized_[i]);
+      }
+      return out;
+    }
+    results_.resize(members_.size());
+    for (std::size_t group = 0; group < members_.size(); ++group)
+      results_[group] = info_.reference(members_[group], params_);
+    if (info_.kind == ReductionKind::reduce) {
+      std::vector<double> reduced(results_.size());
+      for (std::size_t group = 0; group < results_.size(); ++group)
+        reduced[group] = results_[group].at(0);
+      return reduced;
+    }
+    std::vector<double> out(layout_.count);
+    for (std::int64_t i = 0; i < layout_.count; ++i)
+      out[i] = affine(i, results_[g.group_of(i)].at(g.place_of(i)));
+    return out;
+  }
+
+  // d loss / d (the stage's input) from d loss / d (its output); the weight's and bias's
+  // gradients added into `into`.
+  std::vector<double> backward(const std::vector<double>& grad, ChainGradients& into) {
+    const Grouping& g = stage_.grouping;
+    std::vector<double> before_affine = grad;  // d loss / d (the result before the weight)
+    if (info_.kind == ReductionKind::normalize && !weight_.empty()) {
+      std::vector<double>& dw = into.operands[weight_tensor_];
+      dw.assign(weight_.size(), 0.0);
+      std::vector<double>* db = nullptr;
+      if (!bias_.empty()) (db = &into.operands[bias_tensor_])->assign(bias_.size(), 0.0);
+      for (std::int64_t i = 0; i < layout_.count; ++i) {
+        const std::int64_t a = affine_index(i);
+        const double y = eval() ? normalized_[i] : results_[g.group_of(i)].at(g.place_of(i));
+        dw[a] += grad[i] * y;
+        if (db != nullptr) (*db)[a] += grad[i];
+        before_affine[i] = grad[i] * weight_[a];
+      }
+    }
+    std::vector<double> dx(layout_.count);
+    if (eval()) {
+      for (std::int64_t i = 0; i < layout_.count; ++i) dx[i] = before_affine[i] / eval_sigma(i);
+      return dx;
+    }
+    const bool reduces = info_.kind == ReductionKind::reduce;
+    std::vector<std::vector<double>> group_grad(members_.size(),
+                                                std::vector<double>(reduces ? 1 : g.group_size()));
+    if (reduces) {
+      for (std::size_t group = 0; group < members_.size(); ++group)
+        group_grad[group][0] = before_affine.at(group);
+    } else {
+      for (std::int64_t i = 0; i < layout_.count; ++i)
+        group_grad[g.group_of(i)][g.place_of(i)] = before_affine[i];
+    }
+    std::vector<std::vector<double>> back(members_.size());
+    for (std::size_t group = 0; group < members_.size(); ++group)
+      back[group] =
+          group_backward(op_, members_[group], results_[group], group_grad[group], params_);
+    for (std::int64_t i = 0; i < layout_.count; ++i) dx[i] = back[g.group_of(i)][g.place_of(i)];
+    return dx;
+  }
+
+ private:
+  bool eval() const { return op_.name == "batch_norm" && op_.track_running && !op_.training; }
+  std::int64_t channel(std::int64_t i) const { return (i / layout_.plane) % layout_.channels; }
+  double eval_sigma(std::int64_t i) const {
+    return std::sqrt(running_var_[channel(i)] + params_.at(0));
+  }
+  std::int64_t affine_index(std::int64_t i) const {
+    return info_.affine == Affine::elements ? i % static_cast<std::int64_t>(weight_.size())
+                                            : channel(i);
+  }
+  double affine(std::int64_t i, double y) const {
+    if (weight_.empty()) return y;
+    const std::int64_t a = affine_index(i);
+    return y * weight_[a] + (bias_.empty() ? 0.0 : bias_[a]);
+  }
+
+  const Stage& stage_;
+  const ReductionOp& op_;
+  const ReductionOpInfo& info_;
+  Layout layout_;
+  std::vector<double> params_;
+  std::vector<float> running_mean_, running_var_, weight_, bias_;
+  int weight_tensor_ = -1, bias_tensor_ = -1;
+  std::vector<std::vector<double>> members_, results_;
+  std::vector<double> normalized_;  // batch_norm in eval mode: each element before the weight
+};
+
 }  // namespace
 
 ChainGradients reference_chain_backward(const Spec& spec, const std::vector<double>& main_result,
@@ -176,13 +299,23 @@ ChainGradients reference_chain_backward(const Spec& spec, const std::vector<doub
   std::vector<double> value = main_result;
   const Forward before = run_forward(chain.before, layout, value);
   std::vector<double> gradient = output_gradient;
-  if (chain.pool) {
-    // The pool's input stays in `value`; the stages after it run on the pooled values.
-    std::vector<double> pooled =
-        reference_epilogue(Spec{.main = spec.main, .chain = {*chain.pool}}, value, tensor_values);
-    const Forward after = run_forward(chain.after, out_layout, pooled);
-    run_backward(chain.after, out_layout, after, gradient, gradients);
-    gradient = pool_backward(*chain.pool, chain.pool_in, chain.pool_out, value, gradient);
+  if (chain.middle) {
+    // The middle stage's output, the stages after it on that, then the gradient back to the
+    // middle stage's input (`value`).
+    const Stage& middle = *chain.middle;
+    if (const auto* pool = std::get_if<PoolOp>(&middle.op)) {
+      std::vector<double> pooled =
+          reference_epilogue(Spec{.main = spec.main, .chain = {*pool}}, value, tensor_values);
+      const Forward after = run_forward(chain.after, out_layout, pooled);
+      run_backward(chain.after, out_layout, after, gradient, gradients);
+      gradient = pool_backward(*pool, middle.in_shape, middle.out_shape, value, gradient);
+    } else {
+      ReductionBackward reduction(middle, ir.scalars, tensor_values);
+      std::vector<double> reduced = reduction.forward(value);
+      const Forward after = run_forward(chain.after, out_layout, reduced);
+      run_backward(chain.after, out_layout, after, gradient, gradients);
+      gradient = reduction.backward(gradient, gradients);
+    }
   }
   run_backward(chain.before, layout, before, gradient, gradients);
   gradients.main = std::move(gradient);

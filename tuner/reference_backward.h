@@ -22,11 +22,13 @@ struct ChainGradients {
 
 // The gradients of `spec`'s chain at `main_result` (the main op's result in fp64) for the
 // output gradient `output_gradient` (output_shape()). Chains of elementwise ops whose operands
-// are scalars or tensors, with at most one max or avg pool step, after which only ops without
-// operand tensors come; what has no backward yet (a reduction, a second pool, global_avg_pool,
-// a `main` operand, an operand after the pool) is refused with Error(invalid_argument) naming
-// it. Max pools send a window's gradient to its first largest value (d, h, w order), as
-// PyTorch does. Scalars get no gradient: they are constants.
+// are scalars or tensors, with at most one pool step (max or avg) or reduction (any of the
+// registry's: each group's backward from reference_group_backward.h, and the gradients of a
+// normalization's weight and bias), after which only ops without operand tensors come; what
+// has no backward yet (a second pool step or reduction, global_avg_pool, a `main` operand, an
+// operand after the pool or reduction) is refused with Error(invalid_argument) naming it. Max
+// pools send a window's gradient to its first largest value (d, h, w order), as PyTorch does.
+// Scalars and batch_norm's running statistics get no gradient: constants and buffers.
 ChainGradients reference_chain_backward(const Spec& spec, const std::vector<double>& main_result,
                                         const std::vector<double>& output_gradient,
                                         const TensorValues& tensor_values);

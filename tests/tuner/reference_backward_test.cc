@@ -53,6 +53,8 @@ TEST_P(ReferenceBackwardTest, GradientsMatchCentralDifferencesOfTheForward) {
     std::size_t count = 1;
     for (std::int64_t d : tensors[t].shape) count *= d;
     operands[t] = operand_values(count, 100 + t);
+    if (tensors[t].name.find("running_var") != std::string::npos)  // a variance: positive
+      for (float& v : operands[t]) v = std::fabs(v) + 0.5f;
   }
   std::size_t count = 1, out_count = 1;
   for (std::int64_t d : spec.main_shape()) count *= d;
@@ -75,8 +77,11 @@ TEST_P(ReferenceBackwardTest, GradientsMatchCentralDifferencesOfTheForward) {
   const double along_main = (loss(up, operands) - loss(down, operands)) / 2e-6;
   EXPECT_NEAR(dot(grads.main, v), along_main, 1e-6 * std::max(1.0, std::fabs(along_main)));
 
-  // Along each operand tensor, one value at a time.
-  ASSERT_EQ(grads.operands.size(), tensors.size() - 2);
+  // Along each operand tensor, one value at a time; running statistics are buffers, which get
+  // no gradient (as in PyTorch).
+  std::size_t buffers = 0;
+  for (const TensorArg& t : tensors) buffers += t.name.find("running") != std::string::npos;
+  ASSERT_EQ(grads.operands.size(), tensors.size() - 2 - buffers);
   for (const auto& [t, gradient] : grads.operands) {
     ASSERT_EQ(gradient.size(), operands[t].size()) << tensors[t].name;
     for (std::size_t j = 0; j < gradient.size(); j += 3) {
@@ -108,7 +113,21 @@ INSTANTIATE_TEST_SUITE_P(
         "conv3d(n=1, c=2, d=4, h=5, w=5, k=2, kernel=2) -> bias -> gelu -> "
         "max_pool3d(3, stride=2, padding=1)",
         "conv2d(n=1, c=2, h=6, w=7, k=3, kernel=2) -> add(channel) -> sigmoid -> "
-        "avg_pool2d(3, stride=2, padding=1) -> softplus"));
+        "avg_pool2d(3, stride=2, padding=1) -> softplus",
+        // Reductions and normalizations: each group's backward, the weight's and bias's
+        // gradients, ops after them.
+        "linear(m=4, n=7, k=2) -> bias -> softmax(dim=1) -> mul(3.0)",
+        "linear(m=5, n=6, k=2) -> mul(column) -> log_softmax(dim=0) -> tanh",
+        "linear(m=3, n=8, k=2) -> bias -> logsumexp(dim=1) -> sigmoid",
+        "linear(m=4, n=5, k=2) -> gelu -> sum(dim=1, keepdim=true)",
+        "linear(m=4, n=5, k=2) -> tanh -> mean(dim=0)",
+        "linear(m=3, n=6, k=2) -> bias -> amax(dim=1)",
+        "linear(m=4, n=9, k=2) -> bias -> layer_norm(9) -> gelu",
+        "linear(m=4, n=8, k=2) -> rms_norm(8) -> silu",
+        "conv2d(n=2, c=2, h=4, w=5, k=4, kernel=2) -> bias -> group_norm(2) -> relu",
+        "conv2d(n=2, c=2, h=4, w=4, k=3, kernel=2) -> instance_norm(affine=true) -> tanh",
+        "conv2d(n=3, c=2, h=4, w=4, k=3, kernel=2) -> bias -> batch_norm -> sigmoid",
+        "conv2d(n=2, c=2, h=4, w=4, k=3, kernel=2) -> batch_norm(training=false) -> tanh"));
 
 TEST(ReferenceBackward, ChainsWithoutABackwardYetAreRefusedByName) {
   const auto refused = [](const std::string& text) {
@@ -130,7 +149,8 @@ TEST(ReferenceBackward, ChainsWithoutABackwardYetAreRefusedByName) {
   EXPECT_NE(refused("conv2d(n=1, c=2, h=4, w=4, k=2, kernel=1) -> max_pool2d(2) -> mul(channel)")
                 .find("mul's operand after a pool step"),
             std::string::npos);
-  EXPECT_NE(refused("linear(m=2, n=3, k=4) -> softmax(dim=1)").find("a reduction has none yet"),
+  EXPECT_NE(refused("linear(m=2, n=3, k=4) -> softmax(dim=1) -> sum(dim=1)")
+                .find("a second has none yet"),
             std::string::npos);
   EXPECT_NE(
       refused("conv2d(n=1, c=2, h=4, w=4, k=2, kernel=1) -> bias -> mul(main)").find("mul(main)"),
