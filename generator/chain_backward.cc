@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "fusetune/status.h"
 #include "generator/chain_ir.h"
 #include "generator/ops.h"
+#include "generator/reductions.h"
 
 namespace fusetune {
 namespace {
@@ -72,28 +74,54 @@ std::optional<Product> k_major(const Spec& product, const std::vector<std::strin
   return p;
 }
 
+// A reduction the backward takes: one whose backward the registry writes, over the features
+// of a GEMM's value (dim=1 of [M, N]), with rows that a block's registers hold.
+void check_held_reduction(const Spec& spec, const ReductionOp& op) {
+  if (info_of(op).backward.empty()) no_backward(op.name);
+  if (spec.main.is_conv() || op.dims != std::vector<int>{1})
+    no_backward(op.name + " other than over a linear or matmul's features (dim=1)");
+  if (spec.main.n > kMaxHeldRow)
+    no_backward(fmt::format("{} over rows of more than {} values", op.name, kMaxHeldRow));
+}
+
 }  // namespace
 
 void check_fused_backward(const Spec& spec) {
   if (spec.main.is_row_range())
     no_backward("a row range: plan it at the rows of the call (m=" +
                 std::to_string(spec.main.m_min) + ".." + std::to_string(spec.main.m) + ")");
-  bool pooled = false;
-  for (const ChainOp& op : spec.chain) {
+  const char* middle = nullptr;  // "a pool step" or "a reduction", once one has come
+  for (std::size_t k = 0; k < spec.chain.size(); ++k) {
+    const ChainOp& op = spec.chain[k];
     if (const auto* pool = std::get_if<PoolOp>(&op)) {
-      if (pooled) no_backward("a second pool step");
+      if (middle) no_backward(fmt::format("a pool step after {}", middle));
       if (pool->kind == PoolKind::global_avg) no_backward("global_avg_pool");
-      pooled = true;
+      middle = "a pool step";
       continue;
     }
-    if (const auto* r = std::get_if<ReductionOp>(&op)) no_backward(r->name);
+    if (const auto* r = std::get_if<ReductionOp>(&op)) {
+      if (middle) no_backward(fmt::format("{} after {}", r->name, middle));
+      check_held_reduction(spec, *r);
+      middle = "a reduction";
+      continue;
+    }
     const EpilogueOp& e = std::get<EpilogueOp>(op);
     if (e.operand == OperandKind::main) no_backward(e.name + "(main)");
     if (info_of(e).writes_operand)
       throw Error(StatusCode::invalid_argument,
                   "plan the backward of the spec without save: its saving forward adds one");
-    if (pooled && e.operand != OperandKind::none && e.operand != OperandKind::scalar)
-      no_backward(fmt::format("{}({}) after a pool step", e.name, operand_kind_name(e.operand)));
+    const bool reads = e.operand != OperandKind::none && e.operand != OperandKind::scalar;
+    if (middle && reads)
+      no_backward(fmt::format("{}({}) after {}", e.name, operand_kind_name(e.operand), middle));
+    // Before a reduction, the kernel that holds the groups writes g' and tensor operands'
+    // gradients; a column or row sum reads g' back, which only a leading bias's is.
+    const bool summed = e.operand == OperandKind::column || e.operand == OperandKind::row;
+    if (summed && k > 0 &&
+        std::any_of(
+            spec.chain.begin() + static_cast<std::ptrdiff_t>(k), spec.chain.end(),
+            [](const ChainOp& later) { return std::holds_alternative<ReductionOp>(later); }))
+      no_backward(fmt::format("{}({}) before a reduction (other than a leading bias)", e.name,
+                              operand_kind_name(e.operand)));
   }
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,11 +58,17 @@ struct BackwardPlan {
 BackwardPlan plan_backward(const Spec& spec);
 
 // Returns where `spec` has a fused backward: a chain of elementwise ops with at most one max or
-// avg pool step, after which only ops without operand tensors come. Throws
-// Error(invalid_argument) naming what has none yet: a reduction, a second pool step,
-// global_avg_pool, an operand that is the main op's result, an operand tensor after the pool,
-// a row range, a spec that already saves.
+// avg pool step, or one softmax, log_softmax or logsumexp over a linear or matmul's features
+// (rows of at most kMaxHeldRow), after which only ops without operand tensors come. Throws
+// Error(invalid_argument) naming what has none yet: another reduction, a second pool step,
+// global_avg_pool, an operand that is the main op's result, an operand tensor after the pool
+// or reduction, a column or row operand before a reduction other than a leading bias, a row
+// range, a spec that already saves.
 void check_fused_backward(const Spec& spec);
+
+// The longest row a reduction's backward holds in one block's registers: 32 values for each
+// of 256 threads.
+constexpr std::int64_t kMaxHeldRow = 8192;
 
 // How many of the spec's tensors its chain's ops read (J in chain_derivative.h).
 std::size_t chain_operand_count(const Spec& spec);

@@ -12,6 +12,8 @@
 #include "generator/gather_split.h"
 #include "generator/kernel_assembly.h"
 #include "generator/ops.h"
+#include "generator/reductions.h"
+#include "generator/spec_parser.h"
 #include "generator/template_text.h"
 #include "generator/tile_grid.h"
 #include "templates/embedded.h"
@@ -52,16 +54,20 @@ bool adds(const EpilogueOp& op) {
 // The chain split at its pool step, if any (check_fused_backward allows one).
 struct Parts {
   std::vector<const Stage*> before, after;
-  const Stage* pool = nullptr;
+  const Stage* middle = nullptr;     // the pool step or the reduction, if any
+  const Stage* pool = nullptr;       // the middle stage where it is a pool step
+  const Stage* reduction = nullptr;  // the middle stage where it is a reduction
 };
 
 Parts parts_of(const ChainIR& ir) {
   Parts parts;
   for (const Stage& stage : ir.stages) {
-    if (std::holds_alternative<PoolOp>(stage.op))
-      parts.pool = &stage;
-    else
-      (parts.pool ? parts.after : parts.before).push_back(&stage);
+    if (std::holds_alternative<EpilogueOp>(stage.op)) {
+      (parts.middle ? parts.after : parts.before).push_back(&stage);
+      continue;
+    }
+    parts.middle = &stage;
+    (std::holds_alternative<PoolOp>(stage.op) ? parts.pool : parts.reduction) = &stage;
   }
   return parts;
 }
@@ -175,23 +181,100 @@ class DerivativeWriter {
 
   std::string members() const {
     std::string code;
-    if (parts_.pool) code += before_pool() + pool_config_and_after_pool();
+    if (parts_.middle) code += middle_input();
+    if (parts_.pool) code += pool_config_and_after_pool();
     const ElementwiseCode e(ir_, type_, "x");
     const std::size_t last = parts_.before.empty() ? 0 : index(*parts_.before.back()) + 1;
-    const std::string g =
-        parts_.pool ? fmt::format("ft::pooled_gradient<PoolConfig>(*this, i, {})", e.value(last))
-                    : load(0, spec_.main.output_dtype(), "i");
+    // The gradient reaching the stages before the middle one: the output's, the pool's, or
+    // (a reduction) the one the kernel holding the groups passes in.
+    std::string g = load(0, spec_.main.output_dtype(), "i");
+    if (parts_.pool)
+      g = fmt::format("ft::pooled_gradient<PoolConfig>(*this, i, {})", e.value(last));
+    if (parts_.reduction) g = "g_in";
     return code +
            fmt::format(
                "  // The gradient at element i of the main op's result (g'), and each "
                "operand's term\n  // there: d loss / d operand at i before any "
                "broadcast is summed.\n"
-               "  __device__ __forceinline__ float gradient(long long i, float (&terms)[{}]) "
+               "  __device__ __forceinline__ float gradient(long long i, {}float (&terms)[{}]) "
                "const {{\n{}    const float x0 = {};\n{}    float g = {};\n{}    return g;\n"
                "  }}\n",
+               parts_.reduction ? "float g_in, " : "",
                std::max<std::size_t>(1, chain_operand_count(spec_)), coordinates("i"),
                load(1, type_, "i"), e.forward(parts_.before), g, e.backward(parts_.before));
   }
+
+  // For a reduction: the step that templates/held_group_backward.cuh runs, and its Config.
+  std::string held_step(const std::string& out_type) const {
+    const Stage& stage = *parts_.reduction;
+    const ReductionOp& op = std::get<ReductionOp>(stage.op);
+    const ReductionOpInfo& info = info_of(op);
+    const std::int64_t rows = stage.in_shape.at(0), n = stage.in_shape.at(1);
+    const int group_threads = n <= 32 ? 1 : n <= 1024 ? 32 : kThreads;
+    const bool reduces = info.kind == ReductionKind::reduce;
+    std::array<std::string, 2> params;
+    for (std::size_t p = 0; p < stage.scalars.size() && p < 2; ++p)
+      params.at(p) = scalar(stage.scalars[p]);
+    auto text = [&](std::string_view t) {
+      return fmt::format(fmt::runtime(t), fmt::arg("x", "x"), fmt::arg("y", "y"),
+                         fmt::arg("g", "gy"), fmt::arg("b", "b"), fmt::arg("s", "s"),
+                         fmt::arg("n", canonical_number(static_cast<double>(n)) + "f"),
+                         fmt::arg("p0", params[0]), fmt::arg("p1", params[1]));
+    };
+    const ElementwiseCode f(ir_, type_, "f", "g_o");
+    std::string tensor_writes;
+    const std::size_t operands = chain_operand_count(spec_);
+    for (const Stage* before : parts_.before)
+      if (std::get<EpilogueOp>(before->op).operand == OperandKind::tensor) {
+        const int j = before->tensors.at(0) - 2;
+        tensor_writes +=
+            "    " +
+            store(2 + static_cast<int>(operands) + j, type_, "i", fmt::format("terms[{}]", j)) +
+            "\n";
+      }
+    return fmt::format(
+        "// The chain's backward through {0}(dim=1), one row of the value held per group.\n"
+        "struct Held {{\n  Chain chain;\n  using Stat = {1};\n  using BackStat = ft::SumStat;\n"
+        "  __device__ __forceinline__ long long index(long long g, long long p) const {{\n"
+        "    return g * {2}LL + p;\n  }}\n"
+        "  __device__ __forceinline__ float value(long long g, long long p) const {{\n"
+        "    return chain.middle_input(index(g, p));\n  }}\n"
+        "  __device__ __forceinline__ float input(float x) const {{ return {3}; }}\n"
+        "  __device__ __forceinline__ float result(float x, const Stat& s) const {{\n"
+        "    return {4};\n  }}\n"
+        "  __device__ __forceinline__ float upstream([[maybe_unused]] float {5}, "
+        "[[maybe_unused]] long long g, [[maybe_unused]] long long i) const {{\n"
+        "    const ft::LaunchArgs& args = chain.args;\n    [[maybe_unused]] float terms[1];\n"
+        "{6}    float g_o = {7};\n{8}    return g_o;\n  }}\n"
+        "  __device__ __forceinline__ float back_input([[maybe_unused]] float y, "
+        "[[maybe_unused]] float gy) const {{\n    return {9};\n  }}\n"
+        "  __device__ __forceinline__ float gradient([[maybe_unused]] float x, "
+        "[[maybe_unused]] float y, float gy, [[maybe_unused]] const BackStat& b) const {{\n"
+        "    return {10};\n  }}\n"
+        "  __device__ __forceinline__ void finish(long long i, float gx) const {{\n"
+        "    const ft::LaunchArgs& args = chain.args;\n"
+        "    float terms[{11}];\n    const float g = chain.gradient(i, gx, terms);\n"
+        "    reinterpret_cast<{12}*>(args.out)[i] = ft::from_float<{12}>(g);\n{13}  }}\n}};\n"
+        "struct HeldConfig {{\n"
+        "  static constexpr long long GROUPS = {14}, SIZE = {2};\n"
+        "  static constexpr int THREADS = {15}, GROUP_THREADS = {16}, HELD = {17};\n}};\n\n",
+        op.name, statistic_type(info.statistic), n, text(info.input), text(info.result),
+        f.value(index(stage) + 1), f.forward(parts_.after),
+        load(0, spec_.main.output_dtype(), reduces ? "g" : "i"), f.backward(parts_.after),
+        info.backward_input.empty() ? std::string("0.f") : text(info.backward_input),
+        text(info.backward), std::max<std::size_t>(1, operands), out_type, tensor_writes, rows,
+        kThreads, group_threads, (n + group_threads - 1) / group_threads);
+  }
+
+  // Groups of held_step's kernel per block.
+  std::int64_t held_blocks() const {
+    const std::int64_t n = parts_.reduction->in_shape.at(1);
+    const int group_threads = n <= 32 ? 1 : n <= 1024 ? 32 : kThreads;
+    const std::int64_t per_block = kThreads / group_threads;
+    return (parts_.reduction->in_shape.at(0) + per_block - 1) / per_block;
+  }
+
+  bool reduces() const { return parts_.reduction != nullptr; }
 
  private:
   std::size_t index(const Stage& stage) const {
@@ -209,13 +292,13 @@ class DerivativeWriter {
                        element_count(shape) / (shape.at(0) * shape.at(1)), shape.at(1));
   }
 
-  // The stages before the pool at element i: what a window's other elements hold.
-  std::string before_pool() const {
+  // The stages before the pool step or reduction at element i: what it takes there.
+  std::string middle_input() const {
     const ElementwiseCode e(ir_, type_, "x");
     const std::size_t last = parts_.before.empty() ? 0 : index(*parts_.before.back()) + 1;
     std::string code =
-        "  // The value the pool step takes at element i.\n"
-        "  __device__ __forceinline__ float before_pool(long long i) const {\n";
+        "  // The value the pool step or reduction takes at element i.\n"
+        "  __device__ __forceinline__ float middle_input(long long i) const {\n";
     code += coordinates("i");
     code += fmt::format("    const float x0 = {};\n", load(1, type_, "i"));
     return code + e.forward(parts_.before) + fmt::format("    return {};\n  }}\n", e.value(last));
@@ -365,17 +448,36 @@ KernelSource emit_chain_derivative(const Spec& spec) {
 
   kernel.code = fmt::format("// fusetune backward of the chain of: {}\n\n", spec.canonical());
   kernel.code += inline_template("common.cuh", templates::common_cuh);
-  if (!sums.empty()) {
+  if (!sums.empty() || std::any_of(ir.stages.begin(), ir.stages.end(), [](const Stage& s) {
+        return std::holds_alternative<ReductionOp>(s.op);
+      })) {
     kernel.code += inline_template("statistics.cuh", templates::statistics_cuh);
     kernel.code += inline_template("finishing.cuh", templates::finishing_cuh);
   }
   if (std::any_of(ir.stages.begin(), ir.stages.end(),
                   [](const Stage& s) { return std::holds_alternative<PoolOp>(s.op); }))
     kernel.code += inline_template("pool_backward.cuh", templates::pool_backward_cuh);
+  const DerivativeWriter writer(spec);
+  if (writer.reduces()) {
+    kernel.code += inline_template("held_group_backward.cuh", templates::held_group_backward_cuh);
+    kernel.launch.grid = launch_grid(writer.held_blocks());
+    kernel.code += fmt::format(
+        "\nnamespace {{\n\nstruct Chain {{\n  const ft::LaunchArgs& args;\n\n{}}};\n\n{}{}}}  "
+        "// namespace\n\n",
+        writer.members(), writer.held_step(type_name), steps);
+    kernel.code += fmt::format(
+        "// g' at every element, a row of the reduction's input held per group.\n"
+        "extern \"C\" __global__ void __launch_bounds__({0})\n"
+        "{1}(const __grid_constant__ ft::LaunchArgs args) {{\n"
+        "  ft::backward_held_groups<HeldConfig>(Held{{Chain{{args}}}});\n}}\n\n",
+        kThreads, kernel.name);
+    kernel.code += entries;
+    return kernel;
+  }
   kernel.code += fmt::format(
       "\nnamespace {{\n\nstruct Chain {{\n  const ft::LaunchArgs& args;\n\n{}}};\n\n{}}}  // "
       "namespace\n\n",
-      DerivativeWriter(spec).members(), steps);
+      writer.members(), steps);
   kernel.code += fmt::format(
       "// g' at every element, and the gradients of tensor operands.\n"
       "extern \"C\" __global__ void __launch_bounds__({0})\n"

@@ -91,11 +91,15 @@ std::vector<ReductionOpInfo> make_registry() {
   reduce("logsumexp", "log(sum(exp(x))) over dim, computed stably (torch.logsumexp)",
          Statistic::max_sum_exp, "{s}.max + logf({s}.sum)",
          [](Group g, Params) { return one(log_sum_exp(g)); });
+  ops.back().backward = "{g} * expf({x} - {y})";  // g times the softmax of x
 
   ops.push_back({.name = "softmax",
                  .summary = "exp(x) / sum(exp(x)) over dim (torch.softmax)",
                  .statistic = Statistic::max_sum_exp,
                  .result = "expf({x} - {s}.max) / {s}.sum",
+                 // y (g - Σ g y)
+                 .backward_input = "{g} * {y}",
+                 .backward = "{y} * ({g} - {b}.sum)",
                  .reference = [](Group g, Params) {
                    const double m = max_of(g);
                    std::vector<double> out;
@@ -108,6 +112,9 @@ std::vector<ReductionOpInfo> make_registry() {
                  .summary = "x - logsumexp(x) over dim (torch.log_softmax)",
                  .statistic = Statistic::max_sum_exp,
                  .result = "{x} - {s}.max - logf({s}.sum)",
+                 // g - softmax(x) Σ g
+                 .backward_input = "{g}",
+                 .backward = "{g} - expf({y}) * {b}.sum",
                  .reference = [](Group g, Params) {
                    const double lse = log_sum_exp(g);
                    std::vector<double> out;

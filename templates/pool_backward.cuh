@@ -3,7 +3,7 @@
 // every window that contains it the window's pooled gradient: all of it where i is the window's
 // first largest value (max pool, as PyTorch's max pool picks it, NaN winning), else nothing;
 // 1 / divisor of it for an avg pool (count_include_pad: the window clipped to the padded
-// extent). Nothing is stored: each window's values are recomputed through Step::before_pool.
+// extent). Nothing is stored: each window's values are recomputed through Step::middle_input.
 //
 // Config (one plane of the pool's input and output, per axis d, h, w; a 2-d pool has D = 1,
 // K = S = 1 and P = 0 along d):
@@ -13,7 +13,7 @@
 //   MAX               max pool (true) or avg pool
 //   POOLED_VALUE      whether Step::after_pool reads the pooled value (ops after the pool do)
 // Step:
-//   float before_pool(long long j) const      the value the pool takes at input element j
+//   float middle_input(long long j) const     the value the pool takes at input element j
 //   float after_pool(float pooled, long long o) const
 //                                             the gradient of the pooled value at output
 //                                             element o (d loss / d output, back through the
@@ -61,7 +61,7 @@ __device__ __forceinline__ float pooled_gradient(const Step& step, long long i, 
             for (int y = h0 < 0 ? 0 : h0; y < h1; ++y)
               for (int x = w0 < 0 ? 0 : w0; x < w1; ++x) {
                 const long long j = base + (z * C::IH + y) * C::IW + x;
-                const float u = j == i ? v : step.before_pool(j);
+                const float u = j == i ? v : step.middle_input(j);
                 if constexpr (C::MAX) {
                   if (best_at < 0 || u > pooled || (u != u && pooled == pooled)) {
                     pooled = u;

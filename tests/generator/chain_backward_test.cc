@@ -108,11 +108,20 @@ TEST(BackwardPlan, TheGradientsKeepTheInputsDtype) {
 }
 
 TEST(BackwardPlan, WhatHasNoFusedBackwardYetIsRefusedByName) {
-  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> softmax(dim=1)").find("softmax"),
+  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> layer_norm").find("layer_norm"),
             std::string::npos);
+  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> softmax(dim=0)").find("features"),
+            std::string::npos);
+  EXPECT_NE(refusal("linear(m=4, n=9000, k=64) -> softmax(dim=1)").find("8192"), std::string::npos);
+  EXPECT_NE(refusal("linear(m=4, n=64, k=64) -> relu -> mul(column) -> softmax(dim=1)")
+                .find("before a reduction"),
+            std::string::npos);
+  EXPECT_NE(
+      refusal("linear(m=4, n=64, k=64) -> softmax(dim=1) -> add(tensor)").find("after a reduction"),
+      std::string::npos);
   EXPECT_NE(refusal("conv2d(n=1, c=4, h=8, w=8, k=4, kernel=1) -> max_pool2d(2) -> "
                     "max_pool2d(2)")
-                .find("a second pool step"),
+                .find("a pool step after a pool step"),
             std::string::npos);
   EXPECT_NE(refusal("conv2d(n=1, c=4, h=8, w=8, k=4, kernel=1) -> global_avg_pool")
                 .find("global_avg_pool"),
@@ -221,6 +230,11 @@ TEST(ChainDerivative, KernelsCompileForEveryOpAndOperandKind) {
       "avg_pool2d(3, stride=2, padding=1) -> softplus -> mul(0.5)");
   chains.push_back(
       "conv3d(n=1, c=2, d=5, h=5, w=5, k=2, kernel=2) -> max_pool3d(3, stride=2) -> tanh");
+  // Reductions over the features, rows held by a thread, a warp or the block.
+  chains.push_back("linear(m=33, n=1000, k=8) -> bias -> gelu -> softmax(dim=1) -> mul(2.0)");
+  chains.push_back("linear(m=5, n=20, k=8, dtype=bf16) -> log_softmax(dim=1)");
+  chains.push_back("linear(m=7, n=3000, k=8) -> bias -> logsumexp(dim=1) -> sigmoid");
+  chains.push_back("linear(m=7, n=300, k=8) -> add(tensor) -> logsumexp(dim=1, keepdim=true)");
   for (const std::string& text : chains) {
     const KernelSource kernel = emit_chain_derivative(parse_spec(text));
     const CompiledBinary binary = compile_to_cubin(kernel.code, kernel.name, "sm_80");

@@ -259,6 +259,15 @@ class FusedBackward(unittest.TestCase):
         self.check_convolution(fused, plain, randn(2, 3, 11, 9), randn(5, 3, 3, 3), randn(5),
                                randn(2, 5, 9, 7))
 
+    def test_softmax_and_logsumexp_over_the_features(self):
+        self.check("softmax(dim=1) -> mul(2.0)",
+                   lambda x, w, b: torch.softmax(F.linear(x, w, b), dim=1) * 2.0, [])
+        self.check("logsumexp(dim=1) -> sigmoid",
+                   lambda x, w, b: torch.sigmoid(torch.logsumexp(F.linear(x, w, b), dim=1)), [])
+        self.check("gelu -> log_softmax(dim=1)",
+                   lambda x, w, b: torch.log_softmax(F.gelu(F.linear(x, w, b)), dim=1), [],
+                   n=3000)
+
     def test_tuning_with_backward_tunes_the_training_steps_kernels(self):
         directory = tempfile.TemporaryDirectory()
         fusetune.set_database(os.path.join(directory.name, "tuning.db"))

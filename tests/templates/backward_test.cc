@@ -161,7 +161,12 @@ INSTANTIATE_TEST_SUITE_P(
         "conv2d(n=3, c=2, h=13, w=11, k=5, kernel=3) -> add(channel) -> gelu -> "
         "max_pool2d(3, stride=2, padding=1) -> tanh",
         "conv2d(n=2, c=3, h=9, w=8, k=4, kernel=3) -> add(tensor) -> sigmoid -> "
-        "avg_pool2d(3, stride=2, padding=1) -> softplus -> mul(0.5)"));
+        "avg_pool2d(3, stride=2, padding=1) -> softplus -> mul(0.5)",
+        // Reductions over the features: rows held by a thread, a warp and the block.
+        "linear(m=33, n=20, k=8) -> bias -> gelu -> softmax(dim=1) -> mul(2.0)",
+        "linear(m=9, n=1000, k=8) -> add(tensor) -> log_softmax(dim=1)",
+        "linear(m=7, n=3000, k=8) -> bias -> logsumexp(dim=1) -> sigmoid",
+        "linear(m=1, n=8192, k=8) -> bias -> softmax(dim=1)"));
 
 }  // namespace
 }  // namespace fusetune
