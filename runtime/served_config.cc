@@ -112,8 +112,9 @@ ServedConfig served_config(const Spec& spec, const PrecisionPolicy& policy,
       return served;
     }
   }
-  // A training forward (the spec with save) runs the configuration its plain forward won: save
-  // adds one store per element to the epilogue and changes nothing a configuration depends on.
+  // A training forward (the spec with save) runs the configuration its plain forward won, which
+  // save (a store per element in the epilogue) leaves valid; borrow_config checks it for the
+  // saving spec all the same.
   if (std::optional<Spec> plain = without_save(spec))
     if (std::optional<TunedWinner> winner =
             find_winner(*plain, policy, device, layers, served.warnings))

@@ -1,7 +1,8 @@
 // Which configuration serves a spec on this GPU: the tuned winner the precision policy picks (the
 // user database's, else the system one's), else the winner of a tuned bucket whose range holds
 // the spec's row count (its kernel, compiled once for the range, takes the rows at launch), else
-// the winner of the nearest tuned shape of the same op chain, else the family default. A stored
+// for a training forward (a spec with save) its plain forward's winner, else the winner of the
+// nearest tuned shape of the same op chain, else the family default. A stored
 // configuration serves only once validated_config (generator.h) accepts it for the spec and GPU:
 // one the generator refuses (a damaged database, a forged import) is passed over with a warning,
 // and the spec is served as if untuned.

@@ -90,6 +90,24 @@ TEST_F(ServedConfigTest, ATunedWinnerServesUnderItsProceduralName) {
   EXPECT_TRUE(served.warnings.empty());
 }
 
+// A training forward (the spec with save) runs its plain forward's winner, borrowed, before
+// any neighbour's; its own tuning, once made, wins.
+TEST_F(ServedConfigTest, ASavingForwardBorrowsItsPlainForwardsWinner) {
+  const Spec spec = parse_spec(kSpec);
+  const std::vector<Candidate> space = search_space(spec, gpu_.limits, Precision::fp32);
+  store_winner(kSpec, space.at(3).name, config_json(space.at(3).config));
+  store_winner(kNeighbour, space.at(5).name, config_json(space.at(5).config));
+  const std::string saving = "linear(m=1024, n=1024, k=1024) -> save -> bias -> relu";
+  ServedConfig served = serve(saving);
+  EXPECT_FALSE(served.tuning.has_value());
+  EXPECT_EQ(served.neighbour, kSpec);
+  EXPECT_EQ(served.candidate.config, space.at(3).config);
+  store_winner(saving, space.at(7).name, config_json(space.at(7).config));
+  served = serve(saving);
+  ASSERT_TRUE(served.tuning.has_value());
+  EXPECT_EQ(served.candidate.config, space.at(7).config);
+}
+
 TEST_F(ServedConfigTest, AStoredWinnerTheGeneratorRefusesServesTheSpecAsUntunedWithAWarning) {
   for (const auto& [key, value] : std::vector<std::pair<std::string, int>>{
            {"bk", 0}, {"warps_m", 0}, {"lanes_n", INT_MIN}, {"rep_m", 0}, {"stages", -3}}) {
