@@ -268,6 +268,19 @@ class FusedBackward(unittest.TestCase):
                    lambda x, w, b: torch.log_softmax(F.gelu(F.linear(x, w, b)), dim=1), [],
                    n=3000)
 
+    def test_set_fused_backward_false_differentiates_through_pytorch(self):
+        ft.set_fused_backward(False)
+        try:
+            _training.forget_kernels()
+            x, w = randn(8, 16).requires_grad_(), randn(12, 16).requires_grad_()
+            ft.linear(x, w, epilogue="tanh", precision="auto").sum().backward()
+            self.assertFalse(_training._backward_kernels, "the fused backward did not run")
+            x64, w64 = (x.detach().double().requires_grad_(), w.detach().double().requires_grad_())
+            torch.tanh(F.linear(x64, w64)).sum().backward()
+            self.assertLess(rel_error(w.grad, w64.grad), 1e-5)
+        finally:
+            ft.set_fused_backward(True)
+
     def test_tuning_with_backward_tunes_the_training_steps_kernels(self):
         directory = tempfile.TemporaryDirectory()
         fusetune.set_database(os.path.join(directory.name, "tuning.db"))

@@ -78,6 +78,21 @@ _precision, _tolerance = _checked_precision(os.environ.get("FUSETUNE_PRECISION",
 _recorded = None  # while tune() records: the calls seen, {(device, spec, precision, tol): why}
 
 
+def _on(value):
+    return value.strip().lower() not in ("", "0", "false", "no")
+
+
+_fused_backward = _on(os.environ.get("FUSETUNE_FUSED_BACKWARD", "1"))
+
+
+def set_fused_backward(enabled: bool = True) -> None:
+    """Whether calls with a fused backward use it (the default, or $FUSETUNE_FUSED_BACKWARD);
+    False differentiates every call through PyTorch's own ops on its spec, as calls without
+    one are: to compare the two, or to step around a fused backward."""
+    global _fused_backward
+    _fused_backward = bool(enabled)
+
+
 def set_precision(precision: str = "torch", tolerance: float | None = None) -> None:
     """Sets the precision calls use when they pass none: "torch" (what PyTorch would use, see
     the module's help), "auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", or "" (each spec's
@@ -135,7 +150,7 @@ def fused(spec: str, *tensors: torch.Tensor, precision: str | None = None,
         return _op.placeholder(spec, tensors)
     if _op.plain_eager_call(tensors):
         return _op.launch(spec, precision, tolerance, tensors)
-    if _training.run is not None and _op.needs_gradients(tensors) and \
+    if _fused_backward and _training.run is not None and _op.needs_gradients(tensors) and \
             _training.has_fused_backward(spec):
         return _training.run(spec, precision, tolerance, tensors)
     return _op.run(spec, precision, tolerance, tensors)
@@ -314,4 +329,4 @@ def tune(function: Callable[..., Any], *inputs: Any, precision: str | None = Non
 
 
 __all__ = ["PRECISIONS", "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "fused",
-           "linear", "reference", "set_database", "set_precision", "tune"]
+           "linear", "reference", "set_database", "set_fused_backward", "set_precision", "tune"]
