@@ -77,8 +77,12 @@ std::optional<Product> k_major(const Spec& product, const std::vector<std::strin
 // A reduction the backward takes: one whose backward the registry writes, over the features
 // of a GEMM's value (dim=1 of [M, N]), with rows that a block's registers hold.
 void check_held_reduction(const Spec& spec, const ReductionOp& op) {
-  if (info_of(op).backward.empty()) no_backward(op.name);
-  if (spec.main.is_conv() || op.dims != std::vector<int>{1})
+  const ReductionOpInfo& info = info_of(op);
+  if (info.backward.empty()) no_backward(op.name);
+  const bool features = info.group_by == GroupBy::trailing
+                            ? op.normalized_shape == std::vector<std::int64_t>{spec.main.n}
+                            : op.dims == std::vector<int>{1};
+  if (spec.main.is_conv() || !features)
     no_backward(op.name + " other than over a linear or matmul's features (dim=1)");
   if (spec.main.n > kMaxHeldRow)
     no_backward(fmt::format("{} over rows of more than {} values", op.name, kMaxHeldRow));

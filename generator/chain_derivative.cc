@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "fusetune/status.h"
 #include "generator/chain_backward.h"
@@ -205,7 +206,9 @@ class DerivativeWriter {
   }
 
   // For a reduction: the step that templates/held_group_backward.cuh runs, and its Config.
-  std::string held_step(const std::string& out_type) const {
+  // `terms`: where in the workspace an affine normalization's weight and bias terms go (two
+  // arrays of the value's size), or nullopt.
+  std::string held_step(const std::string& out_type, std::optional<std::uint64_t> terms) const {
     const Stage& stage = *parts_.reduction;
     const ReductionOp& op = std::get<ReductionOp>(stage.op);
     const ReductionOpInfo& info = info_of(op);
@@ -232,29 +235,50 @@ class DerivativeWriter {
             store(2 + static_cast<int>(operands) + j, type_, "i", fmt::format("terms[{}]", j)) +
             "\n";
       }
+    // An affine normalization: the gradient before the weight, and the weight's and bias's
+    // terms at each element, which Sum steps add up over the rows.
+    std::string weighted = "raw_upstream(y, g, i)", affine_terms;
+    if (terms) {
+      const int weight = stage.tensors.at(0);
+      weighted = fmt::format("raw_upstream(y, g, i) * {}",
+                             load(weight, type_, fmt::format("i % {}LL", n)));
+      affine_terms = fmt::format(
+          "    const float raw = raw_upstream(y, i / {0}LL, i);\n"
+          "    float* terms_at = reinterpret_cast<float*>(workspace + {1});\n"
+          "    terms_at[i] = raw * y;\n    terms_at[{2}LL + i] = raw;\n",
+          n, *terms, rows * n);
+    }
     return fmt::format(
-        "// The chain's backward through {0}(dim=1), one row of the value held per group.\n"
-        "struct Held {{\n  Chain chain;\n  using Stat = {1};\n  using BackStat = ft::SumStat;\n"
+        "// The chain's backward through {0}, one row of the value held per group.\n"
+        "struct Held {{\n  Chain chain;\n  char* workspace;\n  using Stat = {1};\n"
+        "  using BackStat = {18};\n"
         "  __device__ __forceinline__ long long index(long long g, long long p) const {{\n"
         "    return g * {2}LL + p;\n  }}\n"
         "  __device__ __forceinline__ float value(long long g, long long p) const {{\n"
         "    return chain.middle_input(index(g, p));\n  }}\n"
         "  __device__ __forceinline__ float input(float x) const {{ return {3}; }}\n"
         "  __device__ __forceinline__ float result(float x, const Stat& s) const {{\n"
-        "    return {4};\n  }}\n"
-        "  __device__ __forceinline__ float upstream([[maybe_unused]] float {5}, "
+        "    [[maybe_unused]] const ft::LaunchArgs& args = chain.args;\n    return {4};\n  }}\n"
+        "  // d loss / d the op's result at element i (of group g): back through the ops after "
+        "it.\n"
+        "  __device__ __forceinline__ float raw_upstream([[maybe_unused]] float {5}, "
         "[[maybe_unused]] long long g, [[maybe_unused]] long long i) const {{\n"
         "    const ft::LaunchArgs& args = chain.args;\n    [[maybe_unused]] float terms[1];\n"
         "{6}    float g_o = {7};\n{8}    return g_o;\n  }}\n"
-        "  __device__ __forceinline__ float back_input([[maybe_unused]] float y, "
+        "  __device__ __forceinline__ float upstream(float y, long long g, long long i) const {{\n"
+        "    [[maybe_unused]] const ft::LaunchArgs& args = chain.args;\n"
+        "    return {19};\n  }}\n"
+        "  __device__ __forceinline__ auto back_input([[maybe_unused]] float y, "
         "[[maybe_unused]] float gy) const {{\n    return {9};\n  }}\n"
         "  __device__ __forceinline__ float gradient([[maybe_unused]] float x, "
-        "[[maybe_unused]] float y, float gy, [[maybe_unused]] const BackStat& b) const {{\n"
-        "    return {10};\n  }}\n"
-        "  __device__ __forceinline__ void finish(long long i, float gx) const {{\n"
+        "[[maybe_unused]] float y, float gy, [[maybe_unused]] const Stat& s, "
+        "[[maybe_unused]] const BackStat& b) const {{\n"
+        "    [[maybe_unused]] const ft::LaunchArgs& args = chain.args;\n    return {10};\n  }}\n"
+        "  __device__ __forceinline__ void finish(long long i, [[maybe_unused]] float y, "
+        "float gx) const {{\n"
         "    const ft::LaunchArgs& args = chain.args;\n"
         "    float terms[{11}];\n    const float g = chain.gradient(i, gx, terms);\n"
-        "    reinterpret_cast<{12}*>(args.out)[i] = ft::from_float<{12}>(g);\n{13}  }}\n}};\n"
+        "    reinterpret_cast<{12}*>(args.out)[i] = ft::from_float<{12}>(g);\n{13}{20}  }}\n}};\n"
         "struct HeldConfig {{\n"
         "  static constexpr long long GROUPS = {14}, SIZE = {2};\n"
         "  static constexpr int THREADS = {15}, GROUP_THREADS = {16}, HELD = {17};\n}};\n\n",
@@ -263,7 +287,15 @@ class DerivativeWriter {
         load(0, spec_.main.output_dtype(), reduces ? "g" : "i"), f.backward(parts_.after),
         info.backward_input.empty() ? std::string("0.f") : text(info.backward_input),
         text(info.backward), std::max<std::size_t>(1, operands), out_type, tensor_writes, rows,
-        kThreads, group_threads, (n + group_threads - 1) / group_threads);
+        kThreads, group_threads, (n + group_threads - 1) / group_threads, info.backward_statistic,
+        weighted, affine_terms);
+  }
+
+  // Whether the reduction is a normalization with a weight (and perhaps a bias).
+  bool affine_normalization() const {
+    if (!parts_.reduction) return false;
+    const ReductionOp& op = std::get<ReductionOp>(parts_.reduction->op);
+    return op.affine && info_of(op).affine != Affine::none;
   }
 
   // Groups of held_step's kernel per block.
@@ -351,6 +383,9 @@ struct OperandSum {
   // The chain's first op adds the operand (bias, add): its gradient term is g' itself, which
   // the sum reads back from the main kernel's output instead of recomputing the chain.
   bool reads_g_prime = false;
+  // Else where the main kernel left the terms: bytes into the workspace (a normalization's
+  // weight and bias), or nullopt: the chain recomputed at each element.
+  std::optional<std::uint64_t> terms = std::nullopt;
 };
 
 }  // namespace
@@ -388,6 +423,19 @@ KernelSource emit_chain_derivative(const Spec& spec) {
   kernel.launch.block = {kThreads, 1, 1};
   std::string steps, entries;
   std::uint64_t workspace = 0;
+  const DerivativeWriter writer(spec);
+  // An affine normalization's weight and bias terms, written by the kernel that holds the rows
+  // and summed over the rows by steps of their own.
+  std::optional<std::uint64_t> affine_terms;
+  if (writer.affine_normalization()) {
+    affine_terms = workspace;
+    workspace += (2 * 4 * static_cast<std::uint64_t>(count) + 255) / 256 * 256;
+    for (const Stage& stage : ir.stages)
+      if (std::holds_alternative<ReductionOp>(stage.op))
+        for (std::size_t t = 0; t < stage.tensors.size(); ++t)
+          sums.push_back({stage.tensors[t] - 2, OperandKind::column, false,
+                          *affine_terms + 4 * static_cast<std::uint64_t>(count) * t});
+  }
   for (const OperandSum& sum : sums) {
     // Groups and the index of a group's place p: a column's values lie N apart (neighbouring
     // groups side by side), a row's side by side, a channel's in runs of its positions.
@@ -414,7 +462,7 @@ KernelSource emit_chain_derivative(const Spec& spec) {
     const std::string entry = fmt::format("{}_sum{}", kernel.name, sum.operand);
     steps += fmt::format(
         "// The gradient of operand {0}, summed over the {1}.\n"
-        "struct Sum{0} {{\n  Chain chain;\n  using Stat = ft::SumStat;\n"
+        "struct Sum{0} {{\n  Chain chain;\n  const char* workspace;\n  using Stat = ft::SumStat;\n"
         "  __device__ __forceinline__ float input(long long g, long long p) const {{\n{2}  }}\n"
         "  __device__ __forceinline__ void finish(long long g, const Stat& s) const {{\n"
         "    const ft::LaunchArgs& args = chain.args;\n    {3}\n  }}\n}};\n"
@@ -422,7 +470,10 @@ KernelSource emit_chain_derivative(const Spec& spec) {
         "  static constexpr long long GROUPS = {4}, SIZE = {5}, CHUNK = {6};\n"
         "  static constexpr int THREADS = {7}, GROUP_THREADS = {8}, SPLITS = {9};\n}};\n\n",
         sum.operand, over,
-        sum.reads_g_prime
+        sum.terms ? fmt::format("    return __ldcg(reinterpret_cast<const float*>(workspace + "
+                                "{}) + {});\n",
+                                *sum.terms, index)
+        : sum.reads_g_prime
             ? fmt::format(
                   "    return ft::to_float(reinterpret_cast<const {}*>(chain.args.out)[{}]);\n",
                   type_name, index)
@@ -435,7 +486,7 @@ KernelSource emit_chain_derivative(const Spec& spec) {
         "extern \"C\" __global__ void __launch_bounds__({0})\n"
         "{1}(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
         "  char* bytes = reinterpret_cast<char*>(workspace);\n"
-        "  ft::gather_statistics<Sum{2}Config>(Sum{2}{{Chain{{args}}}}, "
+        "  ft::gather_statistics<Sum{2}Config>(Sum{2}{{Chain{{args}}, bytes}}, "
         "reinterpret_cast<ft::SumStat*>(bytes + {3}), reinterpret_cast<unsigned*>(bytes + {4}));\n"
         "}}\n",
         kGatherThreads, entry, sum.operand, partials, counters);
@@ -457,20 +508,21 @@ KernelSource emit_chain_derivative(const Spec& spec) {
   if (std::any_of(ir.stages.begin(), ir.stages.end(),
                   [](const Stage& s) { return std::holds_alternative<PoolOp>(s.op); }))
     kernel.code += inline_template("pool_backward.cuh", templates::pool_backward_cuh);
-  const DerivativeWriter writer(spec);
   if (writer.reduces()) {
     kernel.code += inline_template("held_group_backward.cuh", templates::held_group_backward_cuh);
     kernel.launch.grid = launch_grid(writer.held_blocks());
+    kernel.launch.workspace_bytes = affine_terms ? workspace : 0;
     kernel.code += fmt::format(
         "\nnamespace {{\n\nstruct Chain {{\n  const ft::LaunchArgs& args;\n\n{}}};\n\n{}{}}}  "
         "// namespace\n\n",
-        writer.members(), writer.held_step(type_name), steps);
+        writer.members(), writer.held_step(type_name, affine_terms), steps);
     kernel.code += fmt::format(
         "// g' at every element, a row of the reduction's input held per group.\n"
         "extern \"C\" __global__ void __launch_bounds__({0})\n"
-        "{1}(const __grid_constant__ ft::LaunchArgs args) {{\n"
-        "  ft::backward_held_groups<HeldConfig>(Held{{Chain{{args}}}});\n}}\n\n",
-        kThreads, kernel.name);
+        "{1}(const __grid_constant__ ft::LaunchArgs args{2}) {{\n"
+        "  ft::backward_held_groups<HeldConfig>(Held{{Chain{{args}}, {3}}});\n}}\n\n",
+        kThreads, kernel.name, affine_terms ? ", float* __restrict__ workspace" : "",
+        affine_terms ? "reinterpret_cast<char*>(workspace)" : "nullptr");
     kernel.code += entries;
     return kernel;
   }

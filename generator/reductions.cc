@@ -130,6 +130,11 @@ std::vector<ReductionOpInfo> make_registry() {
                  .params = {kEps},
                  .affine = Affine::elements,
                  .affine_by_default = true,
+                 // (g - mean(g) - y mean(g y)) / sqrt(var + eps)
+                 .backward_input = "make_float2({g}, {g} * {y})",
+                 .backward = "({g} - {b}.a / {n} - {y} * {b}.b / {n}) * "
+                             "rsqrtf({s}.variance() + {p0})",
+                 .backward_statistic = "ft::SumPairStat",
                  .reference = standardized});
   // PyTorch's default eps is the input dtype's machine epsilon; the parser writes it in.
   ops.push_back({.name = "rms_norm",
@@ -143,6 +148,9 @@ std::vector<ReductionOpInfo> make_registry() {
                  .affine = Affine::elements,
                  .affine_by_default = true,
                  .affine_bias = false,
+                 // (g - y mean(g y)) / sqrt(mean(x²) + eps)
+                 .backward_input = "{g} * {y}",
+                 .backward = "({g} - {y} * {b}.sum / {n}) * rsqrtf({s}.sum / {n} + {p0})",
                  .reference = [](Group g, Params p) {
                    double squares = 0;
                    for (double v : g) squares += v * v;

@@ -61,12 +61,14 @@ struct ReductionOpInfo {
   bool affine_by_default = false;  // PyTorch's module default (nn.LayerNorm: true)
   bool affine_bias = true;         // an affine op's bias too (rms_norm: a weight only)
   // The backward, where a kernel holds a whole group (templates/held_group_backward.cuh), as
-  // fp32 CUDA text: {x} an element, {y} the op's result there (a reducing op: the group's
-  // value), {g} d loss / d that result, {b} the group's backward statistic (ft::SumStat) of
-  // what each element adds, `backward_input` ("" where the op needs none). `backward` is
-  // d loss / d x; empty: the op has no fused backward yet.
+  // fp32 CUDA text: {x} an element, {y} the op's result there before any weight (a reducing
+  // op: the group's value), {g} d loss / d that result, {s} the group's forward statistic, {n}
+  // and {p0} as above, {b} the group's backward statistic of what each element adds,
+  // `backward_input` ("" where the op needs none). `backward` is d loss / d x; empty: the op has
+  // no fused backward yet.
   std::string_view backward_input = "";
   std::string_view backward = "";
+  std::string_view backward_statistic = "ft::SumStat";  // {b}'s type: SumStat or SumPairStat
   // The op in fp64 on one group's values, in the group's element order: one value per element
   // (normalize, before the weight and bias) or one value (reduce).
   std::vector<double> (*reference)(std::span<const double> group,

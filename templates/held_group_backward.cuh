@@ -19,8 +19,10 @@
 //   float upstream(float y, long long g, long long i)   d loss / d result at element i of
 //                                             group g (a reducing op: of the group's value)
 //   float back_input(float y, float gy)       what an element adds to BackStat
-//   float gradient(float x, float y, float gy, const BackStat& b)   d loss / d x
-//   void finish(long long i, float gx)        g' at element i from d loss / d x
+//   float gradient(float x, float y, float gy, const Stat& s, const BackStat& b)   d loss / d x
+//   void finish(long long i, float y, float gx)   g' at element i from d loss / d x (and, for
+//                                             an affine normalization, its weight's and bias's
+//                                             terms there, from y)
 #pragma once
 
 namespace ft {
@@ -89,7 +91,8 @@ __device__ __forceinline__ void backward_held_groups(const Step& step) {
     const long long place = lane + static_cast<long long>(v) * GROUP_THREADS;
     if (place < Config::SIZE) {
       const long long i = step.index(group, place);
-      step.finish(i, step.gradient(x[v], step.result(x[v], s), gy[v], b));
+      const float y = step.result(x[v], s);
+      step.finish(i, y, step.gradient(x[v], y, gy[v], s, b));
     }
   }
 }

@@ -20,6 +20,24 @@ struct SumStat {
   }
 };
 
+// Σ a and Σ b of pairs (a, b): a normalization's two backward sums in one pass.
+struct SumPairStat {
+  float a = 0.f;
+  float b = 0.f;
+
+  __device__ __forceinline__ void add(float2 v) {
+    a += v.x;
+    b += v.y;
+  }
+  __device__ __forceinline__ void merge(const SumPairStat& o) {
+    a += o.a;
+    b += o.b;
+  }
+  __device__ __forceinline__ SumPairStat shuffled(int lane_mask) const {
+    return {__shfl_xor_sync(kFullWarp, a, lane_mask), __shfl_xor_sync(kFullWarp, b, lane_mask)};
+  }
+};
+
 // max a; NaN wins, as in torch.amax.
 struct MaxStat {
   float max = -infinity();

@@ -137,9 +137,9 @@ class Library {
   virtual Result<std::shared_ptr<const Kernel>> load(std::string_view spec) = 0;
 
   // For a training step, the backward of `spec`'s chain (elementwise ops with at most one max
-  // or avg pool step, or one softmax, log_softmax or logsumexp over a linear or matmul's
-  // features): the kernels that take d loss / d output back to g' = d loss / d (the main op's
-  // result), its output, and write each operand's gradient (a column, row or channel
+  // or avg pool step, or one softmax, log_softmax, logsumexp, layer_norm or rms_norm over a
+  // linear or matmul's features): the kernels that take d loss / d output back to g' = d loss / d
+  // (the main op's result), its output, and write each operand's gradient (a column, row or channel
   // operand's summed by a further kernel of the plan). Its tensors: "grad"
   // (d loss / d output), "saved" (the main op's result, as the spec with save first wrote it:
   // `linear(...) -> save -> bias -> ...`), the spec's operands, then "grad_<operand>" for each,

@@ -108,7 +108,7 @@ TEST(BackwardPlan, TheGradientsKeepTheInputsDtype) {
 }
 
 TEST(BackwardPlan, WhatHasNoFusedBackwardYetIsRefusedByName) {
-  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> layer_norm").find("layer_norm"),
+  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> group_norm(8)").find("group_norm"),
             std::string::npos);
   EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> softmax(dim=0)").find("features"),
             std::string::npos);
@@ -235,6 +235,10 @@ TEST(ChainDerivative, KernelsCompileForEveryOpAndOperandKind) {
   chains.push_back("linear(m=5, n=20, k=8, dtype=bf16) -> log_softmax(dim=1)");
   chains.push_back("linear(m=7, n=3000, k=8) -> bias -> logsumexp(dim=1) -> sigmoid");
   chains.push_back("linear(m=7, n=300, k=8) -> add(tensor) -> logsumexp(dim=1, keepdim=true)");
+  // Normalizations over the features: affine (weight and bias, a weight alone) and not.
+  chains.push_back("linear(m=9, n=96, k=8) -> bias -> layer_norm(96) -> gelu");
+  chains.push_back("linear(m=5, n=2304, k=8) -> rms_norm(2304) -> mul(0.5)");
+  chains.push_back("linear(m=3, n=40, k=8, dtype=bf16) -> layer_norm(40, affine=false)");
   for (const std::string& text : chains) {
     const KernelSource kernel = emit_chain_derivative(parse_spec(text));
     const CompiledBinary binary = compile_to_cubin(kernel.code, kernel.name, "sm_80");
@@ -258,6 +262,19 @@ TEST(ChainDerivative, SumsEachColumnAndRowOperandInAStepOfItsOwn) {
   EXPECT_NE(sum0.find("chain.args.out)[p * 300LL + g]"), std::string::npos) << sum0;
   EXPECT_NE(sum2.find("chain.gradient(g * 300LL + p, terms)"), std::string::npos) << sum2;
   EXPECT_EQ(chain_operand_count(parse_spec("linear(m=1, n=2, k=3) -> relu")), 0u);
+}
+
+// An affine normalization's weight and bias gradients: terms the row kernel leaves in the
+// workspace, summed over the rows by a step each.
+TEST(ChainDerivative, ANormalizationsWeightAndBiasAreSummedFromTheRowKernelsTerms) {
+  const KernelSource kernel =
+      emit_chain_derivative(parse_spec("linear(m=100, n=64, k=8) -> layer_norm(64) -> relu"));
+  ASSERT_EQ(kernel.finishing.steps.size(), 2u);  // layer_norm_weight (operand 0), bias (1)
+  EXPECT_GE(kernel.launch.workspace_bytes, 2u * 4 * 100 * 64);
+  EXPECT_NE(kernel.code.find("terms_at[i] = raw * y;"), std::string::npos) << kernel.code;
+  EXPECT_NE(kernel.code.find("reinterpret_cast<const float*>(workspace + 0) + p * 64LL + g"),
+            std::string::npos)
+      << kernel.code;
 }
 
 TEST(ChainDerivative, AChainWithMoreOperandsThanALaunchTakesIsRefused) {

@@ -268,6 +268,11 @@ class FusedBackward(unittest.TestCase):
                    lambda x, w, b: torch.log_softmax(F.gelu(F.linear(x, w, b)), dim=1), [],
                    n=3000)
 
+    def test_layer_norm_with_its_weight_and_bias(self):
+        self.check("layer_norm -> gelu",
+                   lambda x, w, b, g, h: F.gelu(F.layer_norm(F.linear(x, w, b), (100,), g, h)),
+                   [randn(100), randn(100)])
+
     def test_set_fused_backward_false_differentiates_through_pytorch(self):
         ft.set_fused_backward(False)
         try:

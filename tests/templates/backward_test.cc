@@ -166,7 +166,11 @@ INSTANTIATE_TEST_SUITE_P(
         "linear(m=33, n=20, k=8) -> bias -> gelu -> softmax(dim=1) -> mul(2.0)",
         "linear(m=9, n=1000, k=8) -> add(tensor) -> log_softmax(dim=1)",
         "linear(m=7, n=3000, k=8) -> bias -> logsumexp(dim=1) -> sigmoid",
-        "linear(m=1, n=8192, k=8) -> bias -> softmax(dim=1)"));
+        "linear(m=1, n=8192, k=8) -> bias -> softmax(dim=1)",
+        // Normalizations over the features, with their weights' and biases' gradients.
+        "linear(m=50, n=96, k=8) -> bias -> layer_norm(96) -> gelu",
+        "linear(m=16, n=2304, k=8) -> rms_norm(2304) -> mul(0.5)",
+        "linear(m=5, n=4000, k=8) -> layer_norm(4000, affine=false) -> tanh"));
 
 }  // namespace
 }  // namespace fusetune
