@@ -82,8 +82,10 @@ std::vector<ReductionOpInfo> make_registry() {
   };
   reduce("sum", "the sum over dim (torch.sum)", Statistic::sum, "{s}.sum",
          [](Group g, Params) { return one(sum_of(g)); });
+  ops.back().backward = "{g}";  // every element, the group's gradient
   reduce("mean", "the mean over dim (torch.mean)", Statistic::sum, "{s}.sum / {n}",
          [](Group g, Params) { return one(mean_of(g)); });
+  ops.back().backward = "{g} / {n}";
   reduce("amax", "the maximum over dim (torch.amax; max(dim=...) is the same)", Statistic::max,
          "{s}.max", [](Group g, Params) { return one(max_of(g)); });
   reduce("amin", "the minimum over dim (torch.amin; min(dim=...) is the same)", Statistic::min,

@@ -268,6 +268,10 @@ class FusedBackward(unittest.TestCase):
                    lambda x, w, b: torch.log_softmax(F.gelu(F.linear(x, w, b)), dim=1), [],
                    n=3000)
 
+    def test_sum_over_the_features(self):
+        self.check("sum(dim=1) -> mul(0.5) -> sigmoid",
+                   lambda x, w, b: torch.sigmoid(F.linear(x, w, b).sum(dim=1) * 0.5), [])
+
     def test_layer_norm_with_its_weight_and_bias(self):
         self.check("layer_norm -> gelu",
                    lambda x, w, b, g, h: F.gelu(F.layer_norm(F.linear(x, w, b), (100,), g, h)),
