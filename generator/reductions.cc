@@ -86,10 +86,15 @@ std::vector<ReductionOpInfo> make_registry() {
   reduce("mean", "the mean over dim (torch.mean)", Statistic::sum, "{s}.sum / {n}",
          [](Group g, Params) { return one(mean_of(g)); });
   ops.back().backward = "{g} / {n}";
+  // amax and amin split the gradient evenly among the values equal to the result, as PyTorch.
   reduce("amax", "the maximum over dim (torch.amax; max(dim=...) is the same)", Statistic::max,
          "{s}.max", [](Group g, Params) { return one(max_of(g)); });
+  ops.back().backward_input = "{x} == {y} ? 1.f : 0.f";
+  ops.back().backward = "{x} == {y} ? {g} / {b}.sum : 0.f";
   reduce("amin", "the minimum over dim (torch.amin; min(dim=...) is the same)", Statistic::min,
          "{s}.min", [](Group g, Params) { return one(min_of(g)); });
+  ops.back().backward_input = "{x} == {y} ? 1.f : 0.f";
+  ops.back().backward = "{x} == {y} ? {g} / {b}.sum : 0.f";
   reduce("logsumexp", "log(sum(exp(x))) over dim, computed stably (torch.logsumexp)",
          Statistic::max_sum_exp, "{s}.max + logf({s}.sum)",
          [](Group g, Params) { return one(log_sum_exp(g)); });

@@ -18,7 +18,7 @@
 //   float result(float x, const Stat& s)      the op's result at x (a reducing op: the group's)
 //   float upstream(float y, long long g, long long i)   d loss / d result at element i of
 //                                             group g (a reducing op: of the group's value)
-//   float back_input(float y, float gy)       what an element adds to BackStat
+//   float back_input(float x, float y, float gy)   what an element adds to BackStat
 //   float gradient(float x, float y, float gy, const Stat& s, const BackStat& b)   d loss / d x
 //   void finish(long long i, float y, float gx)   g' at element i from d loss / d x (and, for
 //                                             an affine normalization, its weight's and bias's
@@ -81,7 +81,7 @@ __device__ __forceinline__ void backward_held_groups(const Step& step) {
     if (active && place < Config::SIZE) {
       const float y = step.result(x[v], s);
       gy[v] = step.upstream(y, group, step.index(group, place));
-      b.add(step.back_input(y, gy[v]));
+      b.add(step.back_input(x[v], y, gy[v]));
     }
   }
   b = merged_in_group<Config>(b, thread);

@@ -137,17 +137,17 @@ class Library {
   virtual Result<std::shared_ptr<const Kernel>> load(std::string_view spec) = 0;
 
   // For a training step, the backward of `spec`'s chain (elementwise ops with at most one max
-  // or avg pool step, or one sum, mean, softmax, log_softmax, logsumexp, layer_norm or rms_norm
-  // over a linear or matmul's features): the kernels that take d loss / d output back to g' = d
-  // loss / d (the main op's result), its output, and write each operand's gradient (a column, row
-  // or channel operand's summed by a further kernel of the plan). Its tensors: "grad" (d loss / d
-  // output), "saved" (the main op's result, as the spec with save first wrote it: `linear(...) ->
-  // save -> bias -> ...`), the spec's operands, then "grad_<operand>" for each, written. The
-  // products d x = g' W and d W = g'ᵀ x are matmul specs of their own (for a convolution, d x is
-  // the convolution the other way), tuned and loaded with load(); fusetune_describe names them. One
-  // configuration, compiled on first use and stored with the cubins. Fails with invalid_spec,
-  // invalid_argument naming what has no fused backward yet (a reduction, a second pool step, ...),
-  // and as load() does.
+  // or avg pool step, or one reduction or normalization of a linear or matmul's features:
+  // sum, mean, amax, amin, softmax, log_softmax, logsumexp, layer_norm or rms_norm): the kernels
+  // that take d loss / d output back to g' = d loss / d (the main op's result), its output, and
+  // write each operand's gradient (a column, row or channel operand's summed by a further kernel of
+  // the plan). Its tensors: "grad" (d loss / d output), "saved" (the main op's result, as the spec
+  // with save first wrote it: `linear(...) -> save -> bias -> ...`), the spec's operands, then
+  // "grad_<operand>" for each, written. The products d x = g' W and d W = g'ᵀ x are matmul specs of
+  // their own (for a convolution, d x is the convolution the other way), tuned and loaded with
+  // load(); fusetune_describe names them. One configuration, compiled on first use and stored with
+  // the cubins. Fails with invalid_spec, invalid_argument naming what has no fused backward yet (a
+  // reduction, a second pool step, ...), and as load() does.
   virtual Result<std::shared_ptr<const Kernel>> load_backward(std::string_view spec) = 0;
 };
 

@@ -241,6 +241,8 @@ TEST(ChainDerivative, KernelsCompileForEveryOpAndOperandKind) {
   chains.push_back("linear(m=3, n=40, k=8, dtype=bf16) -> layer_norm(40, affine=false)");
   chains.push_back("linear(m=21, n=130, k=8) -> bias -> sum(dim=1) -> mul(0.5) -> sigmoid");
   chains.push_back("linear(m=4, n=64, k=8) -> tanh -> mean(dim=1, keepdim=true)");
+  chains.push_back("linear(m=6, n=300, k=8) -> bias -> amax(dim=1) -> relu");
+  chains.push_back("linear(m=6, n=30, k=8) -> amin(dim=1, keepdim=true)");
   for (const std::string& text : chains) {
     const KernelSource kernel = emit_chain_derivative(parse_spec(text));
     const CompiledBinary binary = compile_to_cubin(kernel.code, kernel.name, "sm_80");

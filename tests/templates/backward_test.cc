@@ -172,7 +172,8 @@ INSTANTIATE_TEST_SUITE_P(
         "linear(m=16, n=2304, k=8) -> rms_norm(2304) -> mul(0.5)",
         "linear(m=5, n=4000, k=8) -> layer_norm(4000, affine=false) -> tanh",
         "linear(m=21, n=130, k=8) -> bias -> sum(dim=1) -> mul(0.5) -> sigmoid",
-        "linear(m=4, n=64, k=8) -> tanh -> mean(dim=1, keepdim=true)"));
+        "linear(m=4, n=64, k=8) -> tanh -> mean(dim=1, keepdim=true)",
+        "linear(m=6, n=300, k=8) -> bias -> amax(dim=1) -> sigmoid"));
 
 }  // namespace
 }  // namespace fusetune
