@@ -86,48 +86,62 @@ __device__ __forceinline__ void gather_statistics(const Step& step,
 // a group's values are all read before any is written. Config: GROUPS, SIZE, THREADS,
 // GROUP_THREADS as gather_statistics's, and HELD, the values a thread holds (SIZE divided up).
 // `out` may be where Step::value reads (in place): it is not __restrict__.
-template <class Config, class Step, class Out>
-__device__ __forceinline__ void normalize_held_groups(const Step& step, Out* out) {
-  using Stat = typename Step::Stat;
-  constexpr int THREADS = Config::THREADS, GROUP_THREADS = Config::GROUP_THREADS;
-  constexpr int GROUPS_PER_BLOCK = THREADS / GROUP_THREADS;
-  static_assert(GROUP_THREADS == 1 || GROUP_THREADS == 32 || GROUP_THREADS == THREADS,
+// Where a thread is among the groups a kernel holds (Config as normalize_held_groups's).
+template <class Config>
+struct HeldPlace {
+  static constexpr int GROUPS_PER_BLOCK = Config::THREADS / Config::GROUP_THREADS;
+  static_assert(Config::GROUP_THREADS == 1 || Config::GROUP_THREADS == 32 ||
+                    Config::GROUP_THREADS == Config::THREADS,
                 "a group is a thread, a warp or the block");
-  static_assert(static_cast<long long>(Config::HELD) * GROUP_THREADS >= Config::SIZE,
+  static_assert(static_cast<long long>(Config::HELD) * Config::GROUP_THREADS >= Config::SIZE,
                 "the group's threads hold all its values");
 
-  const int thread = threadIdx.x;
-  const long long group = blockIdx.x * static_cast<long long>(GROUPS_PER_BLOCK) +
-                          thread / GROUP_THREADS;
-  const int lane = thread % GROUP_THREADS;
-  const bool active = group < Config::GROUPS;
-  float x[Config::HELD];  // [HELD]: places lane, lane + GROUP_THREADS, ...
-  Stat s;
+  int thread;
+  long long group;
+  int lane;
+  bool active;
+
+  __device__ __forceinline__ HeldPlace()
+      : thread(threadIdx.x),
+        group(blockIdx.x * static_cast<long long>(GROUPS_PER_BLOCK) +
+              threadIdx.x / Config::GROUP_THREADS),
+        lane(threadIdx.x % Config::GROUP_THREADS),
+        active(group < Config::GROUPS) {}
+
+  // The group's place of this thread's value v.
+  __device__ __forceinline__ long long place(int v) const {
+    return lane + static_cast<long long>(v) * Config::GROUP_THREADS;
+  }
+};
+
+// This thread's values of its group, x[v] at place(v) (Step::value), and the group's
+// statistics of them (Step::input, Step::Stat), merged and shared with the group's threads.
+template <class Config, class Step>
+__device__ __forceinline__ typename Step::Stat hold_group(const Step& step,
+                                                          const HeldPlace<Config>& at,
+                                                          float (&x)[Config::HELD]) {
+  typename Step::Stat s;
 #pragma unroll
   for (int v = 0; v < Config::HELD; ++v) {
-    const long long place = lane + static_cast<long long>(v) * GROUP_THREADS;
-    if (active && place < Config::SIZE) {
-      x[v] = step.value(group, place);
+    if (at.active && at.place(v) < Config::SIZE) {
+      x[v] = step.value(at.group, at.place(v));
       s.add(step.input(x[v]));
     }
   }
-  if constexpr (GROUP_THREADS == 32) {
-    s = warp_merged(s);  // in every lane
-  } else if constexpr (GROUP_THREADS == THREADS && THREADS > 1) {
-    __shared__ Stat warps[THREADS / 32];
-    __shared__ Stat whole;
-    s = block_merged<THREADS>(s, warps, thread);
-    if (thread == 0) whole = s;
-    __syncthreads();
-    s = whole;
-  }
-  if (!active) return;
-  if (lane == 0) step.finish(group, s);
+  return group_merged<Config::THREADS, Config::GROUP_THREADS>(s, at.thread);
+}
+
+template <class Config, class Step, class Out>
+__device__ __forceinline__ void normalize_held_groups(const Step& step, Out* out) {
+  const HeldPlace<Config> at;
+  float x[Config::HELD];  // [HELD]: places lane, lane + GROUP_THREADS, ...
+  const typename Step::Stat s = hold_group<Config>(step, at, x);
+  if (!at.active) return;
+  if (at.lane == 0) step.finish(at.group, s);
 #pragma unroll
   for (int v = 0; v < Config::HELD; ++v) {
-    const long long place = lane + static_cast<long long>(v) * GROUP_THREADS;
-    if (place < Config::SIZE) {
-      const long long i = step.index(group, place);
+    if (at.place(v) < Config::SIZE) {
+      const long long i = step.index(at.group, at.place(v));
       out[i] = from_float<Out>(step.output(x[v], s, i));
     }
   }

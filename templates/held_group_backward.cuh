@@ -8,8 +8,8 @@
 // reduction and writes g'.
 //
 // Config: GROUPS, SIZE (values per group), THREADS, GROUP_THREADS (1, 32 or THREADS threads
-// share a group), HELD (values a thread holds: SIZE divided up), as normalize_held_groups's
-// (templates/finishing.cuh).
+// share a group), HELD (values a thread holds: SIZE divided up), as normalize_held_groups's;
+// the groups are held as it holds them (templates/finishing.cuh: HeldPlace, hold_group).
 // Step:
 //   using Stat, BackStat                      statistics of templates/statistics.cuh
 //   float value(long long g, long long p)     the reduction's input at place p of group g
@@ -27,70 +27,27 @@
 
 namespace ft {
 
-// A statistic merged over the group's threads and shared with all of them.
-template <class Config, class Stat>
-__device__ __forceinline__ Stat merged_in_group(Stat s, int thread) {
-  if constexpr (Config::GROUP_THREADS == 32) {
-    return warp_merged(s);
-  } else if constexpr (Config::GROUP_THREADS == Config::THREADS && Config::THREADS > 1) {
-    __shared__ Stat warps[Config::THREADS / 32];
-    __shared__ Stat whole;
-    s = block_merged<Config::THREADS>(s, warps, thread);
-    if (thread == 0) whole = s;
-    __syncthreads();
-    const Stat all = whole;
-    __syncthreads();  // `warps` and `whole` are free for the next merge
-    return all;
-  } else {
-    return s;
-  }
-}
-
 template <class Config, class Step>
 __device__ __forceinline__ void backward_held_groups(const Step& step) {
-  using Stat = typename Step::Stat;
-  using BackStat = typename Step::BackStat;
-  constexpr int THREADS = Config::THREADS, GROUP_THREADS = Config::GROUP_THREADS;
-  constexpr int GROUPS_PER_BLOCK = THREADS / GROUP_THREADS;
-  static_assert(GROUP_THREADS == 1 || GROUP_THREADS == 32 || GROUP_THREADS == THREADS,
-                "a group is a thread, a warp or the block");
-  static_assert(static_cast<long long>(Config::HELD) * GROUP_THREADS >= Config::SIZE,
-                "the group's threads hold all its values");
-
-  const int thread = threadIdx.x;
-  const long long group =
-      blockIdx.x * static_cast<long long>(GROUPS_PER_BLOCK) + thread / GROUP_THREADS;
-  const int lane = thread % GROUP_THREADS;
-  const bool active = group < Config::GROUPS;
+  const HeldPlace<Config> at;
   float x[Config::HELD];   // [HELD]: places lane, lane + GROUP_THREADS, ...
   float gy[Config::HELD];  // d loss / d result at each held element
-  Stat s;
+  const typename Step::Stat s = hold_group<Config>(step, at, x);
+  typename Step::BackStat b;
 #pragma unroll
   for (int v = 0; v < Config::HELD; ++v) {
-    const long long place = lane + static_cast<long long>(v) * GROUP_THREADS;
-    if (active && place < Config::SIZE) {
-      x[v] = step.value(group, place);
-      s.add(step.input(x[v]));
-    }
-  }
-  s = merged_in_group<Config>(s, thread);
-  BackStat b;
-#pragma unroll
-  for (int v = 0; v < Config::HELD; ++v) {
-    const long long place = lane + static_cast<long long>(v) * GROUP_THREADS;
-    if (active && place < Config::SIZE) {
+    if (at.active && at.place(v) < Config::SIZE) {
       const float y = step.result(x[v], s);
-      gy[v] = step.upstream(y, group, step.index(group, place));
+      gy[v] = step.upstream(y, at.group, step.index(at.group, at.place(v)));
       b.add(step.back_input(x[v], y, gy[v]));
     }
   }
-  b = merged_in_group<Config>(b, thread);
-  if (!active) return;
+  b = group_merged<Config::THREADS, Config::GROUP_THREADS>(b, at.thread);
+  if (!at.active) return;
 #pragma unroll
   for (int v = 0; v < Config::HELD; ++v) {
-    const long long place = lane + static_cast<long long>(v) * GROUP_THREADS;
-    if (place < Config::SIZE) {
-      const long long i = step.index(group, place);
+    if (at.place(v) < Config::SIZE) {
+      const long long i = step.index(at.group, at.place(v));
       const float y = step.result(x[v], s);
       step.finish(i, y, step.gradient(x[v], y, gy[v], s, b));
     }

@@ -153,6 +153,27 @@ __device__ __forceinline__ Stat block_merged(Stat s, Stat* warps, int thread) {
   return warp_merged(s);
 }
 
+// The statistics of a group of GROUP_THREADS threads (one thread, a warp, or the block of
+// THREADS), merged in a fixed order and shared with every thread of the group. Every thread of
+// the block calls it, active or not.
+template <int THREADS, int GROUP_THREADS, class Stat>
+__device__ __forceinline__ Stat group_merged(Stat s, int thread) {
+  if constexpr (GROUP_THREADS == 32) {
+    return warp_merged(s);
+  } else if constexpr (GROUP_THREADS == THREADS && THREADS > 1) {
+    __shared__ Stat warps[THREADS / 32];
+    __shared__ Stat whole;
+    s = block_merged<THREADS>(s, warps, thread);
+    if (thread == 0) whole = s;
+    __syncthreads();
+    const Stat all = whole;
+    __syncthreads();  // `warps` and `whole` are free for the next merge
+    return all;
+  } else {
+    return s;
+  }
+}
+
 // A Stat another block wrote, read from L2 (never a stale L1 line).
 template <class Stat>
 __device__ __forceinline__ Stat load_from_l2(const Stat* p) {

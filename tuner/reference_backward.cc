@@ -10,6 +10,7 @@
 #include "generator/ops.h"
 #include "generator/reductions.h"
 #include "tuner/operand_layout.h"
+#include "tuner/pool_window.h"
 #include "tuner/reference_epilogue.h"
 #include "tuner/reference_group_backward.h"
 
@@ -102,14 +103,6 @@ void run_backward(const std::vector<ElementwiseStage>& stages, const Layout& lay
   }
 }
 
-using Extents = std::array<std::int64_t, 3>;
-
-Extents spatial(const Shape& shape) {
-  Extents e{1, 1, 1};
-  std::copy(shape.begin() + 2, shape.end(), e.end() - (shape.size() - 2));
-  return e;
-}
-
 // Each pooled value's gradient sent back to its window, as PyTorch's pool backward sends it:
 // max to the window's first largest value (scanning d, h, w), avg evenly over the window's
 // positions inside the input, divided by the window clipped to the padded extent
@@ -117,33 +110,22 @@ Extents spatial(const Shape& shape) {
 std::vector<double> pool_backward(PoolOp pool, const Shape& in_shape, const Shape& out_shape,
                                   const std::vector<double>& in,
                                   const std::vector<double>& gradient) {
-  if (in_shape.size() == 4) {  // 2-d: no window along d
-    pool.kernel[0] = pool.stride[0] = 1;
-    pool.padding[0] = 0;
-  }
-  const Extents is = spatial(in_shape), os = spatial(out_shape);
+  pool = pool_over(pool, in_shape);
+  const Extents is = spatial_extents(in_shape), os = spatial_extents(out_shape);
   const std::int64_t in_plane = is[0] * is[1] * is[2], out_plane = os[0] * os[1] * os[2];
   std::vector<double> back(in.size(), 0.0);
   for (std::int64_t p = 0; p < in_shape[0] * in_shape[1]; ++p)
     for (std::int64_t o = 0; o < out_plane; ++o) {
       const Extents at{o / (os[1] * os[2]), o / os[2] % os[1], o % os[2]};
-      Extents begin{}, end{};
-      std::int64_t divisor = 1;
-      for (int d = 0; d < 3; ++d) {
-        const std::int64_t start = at[d] * pool.stride[d] - pool.padding[d];
-        const std::int64_t stop = start + pool.kernel[d];
-        divisor *= std::min(stop, is[d] + pool.padding[d]) - start;
-        begin[d] = std::max<std::int64_t>(start, 0);
-        end[d] = std::min(stop, is[d]);
-      }
+      const PoolWindow w = pool_window(pool, is, at);
       const double g = gradient[p * out_plane + o];
       std::int64_t best = -1;
-      for (std::int64_t z = begin[0]; z < end[0]; ++z)
-        for (std::int64_t y = begin[1]; y < end[1]; ++y)
-          for (std::int64_t x = begin[2]; x < end[2]; ++x) {
+      for (std::int64_t z = w.begin[0]; z < w.end[0]; ++z)
+        for (std::int64_t y = w.begin[1]; y < w.end[1]; ++y)
+          for (std::int64_t x = w.begin[2]; x < w.end[2]; ++x) {
             const std::int64_t j = p * in_plane + (z * is[1] + y) * is[2] + x;
             if (pool.kind == PoolKind::avg)
-              back[j] += g / static_cast<double>(divisor);
+              back[j] += g / static_cast<double>(w.divisor);
             else if (best < 0 || in[j] > in[best])
               best = j;
           }

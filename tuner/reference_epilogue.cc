@@ -15,11 +15,10 @@
 #include "generator/ops.h"
 #include "generator/reductions.h"
 #include "tuner/operand_layout.h"
+#include "tuner/pool_window.h"
 
 namespace fusetune {
 namespace {
-
-using Extents = std::array<std::int64_t, 3>;  // d, h, w; d = 1 in 2-d
 
 constexpr std::int64_t kMaxThreads = 32;
 constexpr std::int64_t kMinPiece = 1 << 16;  // elements worth a thread
@@ -62,42 +61,25 @@ void apply_op(const EpilogueOp& op, const Layout& layout, const std::vector<floa
   });
 }
 
-Extents spatial_extents(const Shape& shape) {
-  Extents extents{1, 1, 1};
-  std::copy(shape.begin() + 2, shape.end(), extents.end() - (shape.size() - 2));
-  return extents;
-}
-
 // One window of a max or avg pool over one channel's `plane` of `in` positions, at output
 // position `o`.
-double pool_window(const PoolOp& pool, const double* plane, const Extents& in, const Extents& o) {
-  Extents begin{}, end{};
-  std::int64_t divisor = 1;  // count_include_pad=True: padded positions count, those beyond not
-  for (int d = 0; d < 3; ++d) {
-    const std::int64_t start = o[d] * pool.stride[d] - pool.padding[d];
-    const std::int64_t stop = start + pool.kernel[d];
-    divisor *= std::min(stop, in[d] + pool.padding[d]) - start;
-    begin[d] = std::max<std::int64_t>(start, 0);
-    end[d] = std::min(stop, in[d]);
-  }
+double pool_value(const PoolOp& pool, const double* plane, const Extents& in, const Extents& o) {
+  const PoolWindow w = pool_window(pool, in, o);
   double max = -std::numeric_limits<double>::infinity(), sum = 0;
-  for (std::int64_t z = begin[0]; z < end[0]; ++z)
-    for (std::int64_t y = begin[1]; y < end[1]; ++y)
-      for (std::int64_t x = begin[2]; x < end[2]; ++x) {
+  for (std::int64_t z = w.begin[0]; z < w.end[0]; ++z)
+    for (std::int64_t y = w.begin[1]; y < w.end[1]; ++y)
+      for (std::int64_t x = w.begin[2]; x < w.end[2]; ++x) {
         const double v = plane[(z * in[1] + y) * in[2] + x];
         if (!(v <= max)) max = v;  // NaN wins, as in PyTorch
         sum += v;
       }
-  return pool.kind == PoolKind::max ? max : sum / static_cast<double>(divisor);
+  return pool.kind == PoolKind::max ? max : sum / static_cast<double>(w.divisor);
 }
 
 // The pool step over every channel of `value` ([N, K, (D,) H, W] = `in_shape`).
 std::vector<double> apply_pool(PoolOp pool, const std::vector<double>& value, const Shape& in_shape,
                                const Shape& out_shape) {
-  if (in_shape.size() == 4) {  // 2-d: no window along d
-    pool.kernel[0] = pool.stride[0] = 1;
-    pool.padding[0] = 0;
-  }
+  pool = pool_over(pool, in_shape);
   const Extents in = spatial_extents(in_shape), out = spatial_extents(out_shape);
   const std::int64_t in_positions = in[0] * in[1] * in[2];
   const std::int64_t out_positions = out[0] * out[1] * out[2];
@@ -115,7 +97,7 @@ std::vector<double> apply_pool(PoolOp pool, const std::vector<double>& value, co
     for (std::int64_t od = 0; od < out[0]; ++od)
       for (std::int64_t oh = 0; oh < out[1]; ++oh)
         for (std::int64_t ow = 0; ow < out[2]; ++ow)
-          result[(od * out[1] + oh) * out[2] + ow] = pool_window(pool, plane, in, {od, oh, ow});
+          result[(od * out[1] + oh) * out[2] + ow] = pool_value(pool, plane, in, {od, oh, ow});
   };
   for_each_piece(planes, std::max<std::int64_t>(1, kMinPiece / in_positions),
                  [&](std::int64_t begin, std::int64_t end) {

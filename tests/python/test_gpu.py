@@ -159,19 +159,12 @@ class FusedBackward(unittest.TestCase):
 
     def check(self, epilogue, plain, operands, precision="auto", tolerance=1e-5, m=37, n=100,
               k=40):
-        x, w, b = randn(m, k), randn(n, k), randn(n)
-        inputs = [x, w, b, *operands]
-        leaves = [t.clone().requires_grad_() for t in inputs]
-        doubles = [t.double().clone().requires_grad_() for t in inputs]
-        _training.forget_kernels()
-        out = ft.linear(*leaves[:3], epilogue=epilogue, operands=leaves[3:],
-                        precision=precision)
-        grad = torch.randn_like(out)
-        out.backward(grad)
-        self.assertTrue(_training._backward_kernels, "the fused backward ran")
-        plain(*doubles).backward(grad.double())
-        for i, (leaf, double) in enumerate(zip(leaves, doubles)):
-            self.assertLess(rel_error(leaf.grad, double.grad), tolerance, f"input {i}")
+        """ft.linear(x, w, b) with `epilogue` against `plain` (x, w, b, *operands)."""
+        def fused(x, w, b, *rest):
+            return ft.linear(x, w, b, epilogue=epilogue, operands=rest, precision=precision)
+
+        self.check_gradients(fused, plain, randn(m, k), randn(n, k), randn(n), *operands,
+                               tolerance=tolerance)
 
     def test_the_seed_chain(self):
         self.check("mul(2.0) -> leaky_relu(0.1)",
@@ -221,7 +214,9 @@ class FusedBackward(unittest.TestCase):
             self.assertEqual(leaf.grad.dtype, torch.bfloat16)
             self.assertLess(rel_error(leaf.grad, double.grad), 2e-2)
 
-    def check_convolution(self, fused, plain, *inputs, tolerance=1e-5):
+    def check_gradients(self, fused, plain, *inputs, tolerance=1e-5):
+        """Every gradient of fused(*inputs), run through the fused backward, against plain's in
+        float64 on the same values."""
         leaves = [t.clone().requires_grad_() for t in inputs]
         doubles = [t.double().clone().requires_grad_() for t in inputs]
         _training.forget_kernels()
@@ -243,7 +238,7 @@ class FusedBackward(unittest.TestCase):
             y = F.conv_transpose3d(x, w, b, stride=2, padding=1, output_padding=1)
             return F.max_pool3d(F.leaky_relu(F.leaky_relu(y, 0.2) * m, 0.2), 2)
 
-        self.check_convolution(fused, plain, randn(2, 3, 4, 5, 6), randn(3, 4, 3, 3, 3),
+        self.check_gradients(fused, plain, randn(2, 3, 4, 5, 6), randn(3, 4, 3, 3, 3),
                                randn(4), randn(4, 1, 1, 1))
 
     def test_an_avg_pool_that_pads_and_ops_after_it(self):
@@ -256,7 +251,7 @@ class FusedBackward(unittest.TestCase):
             y = torch.sigmoid(F.conv2d(x, w, b) + t)
             return F.softplus(F.avg_pool2d(y, 3, 2, 1, count_include_pad=True)) * 0.5
 
-        self.check_convolution(fused, plain, randn(2, 3, 11, 9), randn(5, 3, 3, 3), randn(5),
+        self.check_gradients(fused, plain, randn(2, 3, 11, 9), randn(5, 3, 3, 3), randn(5),
                                randn(2, 5, 9, 7))
 
     def test_softmax_and_logsumexp_over_the_features(self):
