@@ -37,6 +37,22 @@ void clear_output(T** output) {
   if (output != nullptr) *output = nullptr;
 }
 
+// A kernel handle for what `load` (one of the library's load functions) returns for `spec`,
+// after the arguments' checks every load makes.
+template <class Load>
+fusetune_status load_handle(fusetune_library* library, const char* spec, fusetune_kernel** kernel,
+                            const Load& load) {
+  clear_output(kernel);
+  return guarded([&] {
+    require_argument(library, "library");
+    require_argument(spec, "spec");
+    require_argument(kernel, "kernel");
+    fusetune::Result<std::shared_ptr<const fusetune::Kernel>> loaded = load();
+    fusetune::capi::throw_unless_ok(loaded.status());
+    *kernel = new fusetune_kernel{std::move(loaded.value()), library->device()};
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -94,30 +110,15 @@ void fusetune_library_close(fusetune_library* library) { delete library; }
 fusetune_status fusetune_library_load(fusetune_library* library, const char* spec,
                                       const char* precision, double tolerance,
                                       fusetune_kernel** kernel) {
-  clear_output(kernel);
-  return guarded([&] {
-    require_argument(library, "library");
-    require_argument(spec, "spec");
-    require_argument(kernel, "kernel");
-    fusetune::Result<std::shared_ptr<const fusetune::Kernel>> loaded =
-        library->library_for(precision ? precision : "", tolerance)->load(spec);
-    fusetune::capi::throw_unless_ok(loaded.status());
-    *kernel = new fusetune_kernel{std::move(loaded.value()), library->device()};
+  return load_handle(library, spec, kernel, [&] {
+    return library->library_for(precision ? precision : "", tolerance)->load(spec);
   });
 }
 
 fusetune_status fusetune_library_load_backward(fusetune_library* library, const char* spec,
                                                fusetune_kernel** kernel) {
-  clear_output(kernel);
-  return guarded([&] {
-    require_argument(library, "library");
-    require_argument(spec, "spec");
-    require_argument(kernel, "kernel");
-    fusetune::Result<std::shared_ptr<const fusetune::Kernel>> loaded =
-        library->library_for("", 0)->load_backward(spec);
-    fusetune::capi::throw_unless_ok(loaded.status());
-    *kernel = new fusetune_kernel{std::move(loaded.value()), library->device()};
-  });
+  return load_handle(library, spec, kernel,
+                     [&] { return library->library_for("", 0)->load_backward(spec); });
 }
 
 fusetune_status fusetune_library_tune(fusetune_library* library, const char* spec,

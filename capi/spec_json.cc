@@ -94,10 +94,10 @@ Json backward_json(const Spec& spec) {
   try {
     const BackwardPlan plan = plan_backward(spec);
     Json json = {{"saving", plan.saving.canonical()},
-                 {"grad_a", plan.grad_a.canonical()},
-                 {"grad_a_operands", plan.grad_a_operands},
-                 {"grad_b", plan.grad_b ? Json(plan.grad_b->canonical()) : Json(nullptr)},
-                 {"grad_b_operands", plan.grad_b_operands}};
+                 {"grad_a", plan.grad_a.spec.canonical()},
+                 {"grad_a_operands", plan.grad_a.operands},
+                 {"grad_b", plan.grad_b ? Json(plan.grad_b->spec.canonical()) : Json(nullptr)},
+                 {"grad_b_operands", plan.grad_b ? Json(plan.grad_b->operands) : Json::array()}};
     if (!plan.grad_b) json["grad_b_missing"] = plan.grad_b_missing;
     auto product = [](const std::optional<Product>& p) {
       if (!p) return Json(nullptr);

@@ -40,7 +40,6 @@ Spec data_gradient(const MainOp& f) {
   spec.main.dtype = f.dtype;
   ConvGeometry& g = spec.main.conv;
   g = c;
-  g.batch = c.batch;
   g.in_channels = c.out_channels;
   g.out_channels = c.in_channels;
   g.size = out;
@@ -60,13 +59,13 @@ Spec data_gradient(const MainOp& f) {
   return spec;
 }
 
-// `product` (a matmul of `operands`) with both operands k-contiguous: a [M, K] and b [N, K],
+// `product` (a matmul) with both operands k-contiguous: a [M, K] and b [N, K],
 // through transposed copies of those stored the other way; nullopt where they already are, or
 // for 16-bit data (whose wgmma reads either layout).
-std::optional<Product> k_major(const Spec& product, const std::vector<std::string>& operands) {
-  const MainOp& m = product.main;
+std::optional<Product> k_major(const Product& product) {
+  const MainOp& m = product.spec.main;
   if (m.dtype != DataType::fp32 || (!m.transpose_a && m.transpose_b)) return std::nullopt;
-  Product p{.spec = product, .operands = operands};
+  Product p = product;
   p.spec.main.transpose_a = false;
   p.spec.main.transpose_b = true;
   if (m.transpose_a) p.operands[0] += "_t";
@@ -153,8 +152,7 @@ BackwardPlan plan_backward(const Spec& spec) {
       plan.saving.chain.begin(),
       EpilogueOp{.name = "save", .operand = OperandKind::tensor, .scalars = {}, .mode = 0});
   if (f.is_conv()) {
-    plan.grad_a = data_gradient(f);
-    plan.grad_a_operands = {"grad_main", "b"};
+    plan.grad_a = {data_gradient(f), {"grad_main", "b"}};
     plan.grad_b_missing = fmt::format(
         "no fused weight gradient for {} yet: take it from g' (e.g. PyTorch's "
         "convolution_backward)",
@@ -166,22 +164,18 @@ BackwardPlan plan_backward(const Spec& spec) {
   const bool tb = f.kind == MainOpKind::linear || f.transpose_b;
   // d a = g' · bᵀ, as a is stored: [M, K], or its transpose b · g'ᵀ as [K, M].
   if (!ta) {
-    plan.grad_a = matmul(f, f.m, f.k, f.n, false, !tb);
-    plan.grad_a_operands = {"grad_main", "b"};
+    plan.grad_a = {matmul(f, f.m, f.k, f.n, false, !tb), {"grad_main", "b"}};
   } else {
-    plan.grad_a = matmul(f, f.k, f.m, f.n, tb, true);
-    plan.grad_a_operands = {"b", "grad_main"};
+    plan.grad_a = {matmul(f, f.k, f.m, f.n, tb, true), {"b", "grad_main"}};
   }
   // d b = aᵀ · g', as b is stored: [K, N], or its transpose g'ᵀ · a as [N, K].
   if (!tb) {
-    plan.grad_b = matmul(f, f.k, f.n, f.m, !ta, false);
-    plan.grad_b_operands = {"a", "grad_main"};
+    plan.grad_b = {matmul(f, f.k, f.n, f.m, !ta, false), {"a", "grad_main"}};
   } else {
-    plan.grad_b = matmul(f, f.n, f.k, f.m, true, ta);
-    plan.grad_b_operands = {"grad_main", "a"};
+    plan.grad_b = {matmul(f, f.n, f.k, f.m, true, ta), {"grad_main", "a"}};
   }
-  plan.grad_a_k_major = k_major(plan.grad_a, plan.grad_a_operands);
-  plan.grad_b_k_major = k_major(*plan.grad_b, plan.grad_b_operands);
+  plan.grad_a_k_major = k_major(plan.grad_a);
+  plan.grad_b_k_major = k_major(*plan.grad_b);
   return plan;
 }
 

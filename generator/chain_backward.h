@@ -37,15 +37,11 @@ struct BackwardPlan {
   Spec saving;  // the spec with `save` first: also writes the main op's result
   // d loss / d x (linear), d a (matmul) or the convolution's input, from g'; stored as x, a or
   // the input is: a matmul, or for a convolution the convolution the other way.
-  Spec grad_a;
+  Product grad_a;
   // d loss / d weight (linear) or d b (matmul), from g'; stored as the weight or b is. None for
   // convolutions yet: grad_b_missing says so.
-  std::optional<Spec> grad_b;
+  std::optional<Product> grad_b;
   std::string grad_b_missing;
-  // Per operand of grad_a and grad_b, which tensor it is: "grad_main" (g', what the chain's
-  // derivative writes), or "a"/"b" (the forward's first and second operand: x and the weight).
-  std::vector<std::string> grad_a_operands;
-  std::vector<std::string> grad_b_operands;
   // fp32 matmul products whose operands are not both k-contiguous, again with both k-contiguous
   // after transposed copies: TF32 wgmma (the fastest fp32 family) takes only those. Which of
   // the two forms is faster, transposes included, is measured, not assumed.

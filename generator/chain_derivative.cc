@@ -25,12 +25,6 @@ namespace {
 constexpr int kMaxLaunchTensors = 16;  // LaunchArgs::tensors
 constexpr int kThreads = 256;
 
-std::int64_t element_count(const Shape& shape) {
-  std::int64_t count = 1;
-  for (std::int64_t d : shape) count *= d;
-  return count;
-}
-
 std::string scalar(int index) { return fmt::format("args.scalars[{}]", index); }
 
 // Tensor t at `index`, widened to fp32.

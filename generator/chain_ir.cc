@@ -12,11 +12,6 @@
 namespace fusetune {
 namespace {
 
-std::int64_t product(const Shape& shape) {
-  std::int64_t count = 1;
-  for (std::int64_t d : shape) count *= d;
-  return count;
-}
 
 [[noreturn]] void inconsistent(const std::string& what) {
   throw Error(StatusCode::internal, "the chain does not fit its value: " + what);
@@ -168,7 +163,7 @@ std::int64_t Grouping::group_count() const {
   return count;
 }
 
-std::int64_t Grouping::group_size() const { return product(view) / group_count(); }
+std::int64_t Grouping::group_size() const { return element_count(view) / group_count(); }
 
 std::int64_t Grouping::group_of(std::int64_t index) const {
   std::int64_t group = 0, scale = 1;
@@ -264,6 +259,12 @@ void append_stage(ChainIR& ir, const ChainOp& op) {
   if (!std::holds_alternative<EpilogueOp>(op)) ir.main_value_available = false;
   ir.stages.push_back(std::move(stage));
   if (leading_bias) ir.main_value_stages = 1;
+}
+
+std::int64_t element_count(const Shape& shape) {
+  std::int64_t count = 1;
+  for (std::int64_t d : shape) count *= d;
+  return count;
 }
 
 ChainIR compile_chain(const Spec& spec) {

@@ -71,6 +71,9 @@ struct ChainIR {
 // value (the parser's checks would have refused it).
 ChainIR compile_chain(const Spec& spec);
 
+// The number of elements of a value of `shape`.
+std::int64_t element_count(const Shape& shape);
+
 // The IR of the main op alone, and one more op on the end: how the parser follows the value's
 // shape as it reads the chain.
 ChainIR start_chain(const MainOp& main);

@@ -25,12 +25,6 @@ constexpr std::int64_t kAlignment = 256;
 // The most values of a group one thread holds in registers, where a kernel holds whole groups.
 constexpr std::int64_t kMaxHeld = 32;
 
-std::int64_t element_count(const Shape& shape) {
-  std::int64_t count = 1;
-  for (std::int64_t d : shape) count *= d;
-  return count;
-}
-
 std::uint64_t aligned(std::uint64_t bytes) {
   return (bytes + kAlignment - 1) / kAlignment * kAlignment;
 }

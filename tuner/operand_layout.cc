@@ -2,12 +2,6 @@
 
 namespace fusetune {
 
-std::int64_t element_count(const Shape& shape) {
-  std::int64_t count = 1;
-  for (std::int64_t d : shape) count *= d;
-  return count;
-}
-
 Layout layout_of(const Shape& shape) {
   Layout layout{.count = element_count(shape)};
   if (!shape.empty()) layout.columns = shape.back();

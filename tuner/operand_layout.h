@@ -9,8 +9,6 @@
 
 namespace fusetune {
 
-std::int64_t element_count(const Shape& shape);
-
 struct Layout {
   std::int64_t count = 0;
   std::int64_t columns = 1;   // the last dim's extent: N of [M, N]

@@ -37,10 +37,10 @@ TEST(BackwardPlan, ALinearsGradientsAreMatmulsOfGPrimeWithTheWeightAndTheInput) 
   EXPECT_EQ(plan.saving.canonical(),
             "linear(m=1024, n=512, k=256) -> save -> bias -> mul(2.0) -> leaky_relu(0.1)");
   // d x [M, K] = g' [M, N] · W [N, K]; d W [N, K] = g'ᵀ · x, g' read as stored [M, N].
-  EXPECT_EQ(plan.grad_a.canonical(), "matmul(m=1024, n=256, k=512)");
-  EXPECT_EQ(plan.grad_a_operands, (std::vector<std::string>{"grad_main", "b"}));
-  EXPECT_EQ(plan.grad_b->canonical(), "matmul(m=512, n=256, k=1024, transpose_a=true)");
-  EXPECT_EQ(plan.grad_b_operands, (std::vector<std::string>{"grad_main", "a"}));
+  EXPECT_EQ(plan.grad_a.spec.canonical(), "matmul(m=1024, n=256, k=512)");
+  EXPECT_EQ(plan.grad_a.operands, (std::vector<std::string>{"grad_main", "b"}));
+  EXPECT_EQ(plan.grad_b->spec.canonical(), "matmul(m=512, n=256, k=1024, transpose_a=true)");
+  EXPECT_EQ(plan.grad_b->operands, (std::vector<std::string>{"grad_main", "a"}));
 }
 
 // The k-major forms of a linear layer's products: W and x, g' transposed so that every operand
@@ -82,8 +82,8 @@ TEST(BackwardPlan, EachMatmulGradientIsStoredAsItsOperandIs) {
   };
   for (const Case& c : cases) {
     const BackwardPlan plan = plan_backward(parse_spec(c.spec));
-    EXPECT_EQ(plan.grad_a.canonical(), c.grad_a) << c.spec;
-    EXPECT_EQ(plan.grad_b->canonical(), c.grad_b) << c.spec;
+    EXPECT_EQ(plan.grad_a.spec.canonical(), c.grad_a) << c.spec;
+    EXPECT_EQ(plan.grad_b->spec.canonical(), c.grad_b) << c.spec;
   }
 }
 
@@ -93,7 +93,7 @@ TEST(BackwardPlan, TheSeedsMatmulsHaveCandidatesAtEveryPrecision) {
   const DeviceLimits h100 = DeviceLimits::for_arch("sm_90").value();
   const BackwardPlan plan = plan_backward(
       parse_spec("linear(m=1024, n=8192, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)"));
-  for (const Spec& spec : {plan.saving, plan.grad_a, *plan.grad_b})
+  for (const Spec& spec : {plan.saving, plan.grad_a.spec, plan.grad_b->spec})
     for (Precision precision : {Precision::fp32, Precision::tf32x3, Precision::tf32})
       EXPECT_FALSE(search_space(spec, h100, precision).empty())
           << spec.canonical() << " at " << to_string(precision);
@@ -102,9 +102,9 @@ TEST(BackwardPlan, TheSeedsMatmulsHaveCandidatesAtEveryPrecision) {
 TEST(BackwardPlan, TheGradientsKeepTheInputsDtype) {
   const BackwardPlan plan =
       plan_backward(parse_spec("linear(m=64, n=32, k=16, dtype=bf16, out_dtype=fp32) -> relu"));
-  EXPECT_EQ(plan.grad_a.main.dtype, DataType::bf16);
-  EXPECT_FALSE(plan.grad_a.main.fp32_output);
-  EXPECT_EQ(plan.grad_b->main.dtype, DataType::bf16);
+  EXPECT_EQ(plan.grad_a.spec.main.dtype, DataType::bf16);
+  EXPECT_FALSE(plan.grad_a.spec.main.fp32_output);
+  EXPECT_EQ(plan.grad_b->spec.main.dtype, DataType::bf16);
 }
 
 TEST(BackwardPlan, WhatHasNoFusedBackwardYetIsRefusedByName) {
@@ -157,9 +157,9 @@ TEST(BackwardPlan, AConvolutionsDataGradientIsTheConvolutionTheOtherWay) {
   for (const Case& c : cases) {
     const Spec spec = parse_spec(c.spec);
     const BackwardPlan plan = plan_backward(spec);
-    EXPECT_EQ(plan.grad_a.canonical(), c.grad_a) << c.spec;
-    EXPECT_EQ(plan.grad_a.output_shape(), spec.tensors()[0].shape) << c.spec;
-    EXPECT_EQ(plan.grad_a.tensors()[1].shape, spec.tensors()[1].shape) << c.spec;
+    EXPECT_EQ(plan.grad_a.spec.canonical(), c.grad_a) << c.spec;
+    EXPECT_EQ(plan.grad_a.spec.output_shape(), spec.tensors()[0].shape) << c.spec;
+    EXPECT_EQ(plan.grad_a.spec.tensors()[1].shape, spec.tensors()[1].shape) << c.spec;
     EXPECT_FALSE(plan.grad_b.has_value());
     EXPECT_NE(plan.grad_b_missing.find("weight gradient"), std::string::npos);
   }
