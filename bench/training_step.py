@@ -16,7 +16,9 @@ speedups are ratios of medians. Before timing, ft.tune(..., backward=True) tunes
 forward, backward and matmuls (its time reported apart).
 
 Check: ModelNew's weight, bias and input gradients against Model's in float64 on the same
-values: relative Frobenius error at most 1e-5 (auto) and 5e-4 (tf32).
+values: relative Frobenius error at most 1e-5 (auto), and at tf32 at most 1.5x that of PyTorch's own
+TF32 step on the same values, tensor by tensor. A model whose main op has no TF32 kernel (a
+transposed convolution's) runs no fusetune tf32 variant; the table says so.
 
 Usage, from the repository root of a GPU machine:
   PYTHONPATH=python python3 bench/training_step.py examples/kernelbench/gemm_mul_leaky.py
@@ -35,9 +37,11 @@ import time
 
 import torch
 
+import fusetune
 import fusetune.torch as ft
 
-TOLERANCE = {"auto": 1e-5, "tf32": 5e-4}
+AUTO_TOLERANCE = 1e-5
+TF32_FACTOR = 1.5  # times PyTorch's own TF32 error
 
 
 def load_module(path):
@@ -176,31 +180,41 @@ def main():
         grad = torch.randn_like(model(*inputs))
 
     # Tuning, apart from the timing.
-    tuning = {}
+    tuning, not_run = {}, {}
     for precision in ("auto", "tf32"):
         ft.set_precision(precision)
         start = time.perf_counter()
-        ft.tune(fused, *inputs, backward=True, max_candidates=args.max_candidates,
-                progress=False)
+        try:
+            ft.tune(fused, *inputs, backward=True, max_candidates=args.max_candidates,
+                    progress=False)
+        except fusetune.InvalidArgument as e:
+            if precision == "auto":
+                raise
+            not_run[precision] = str(e)
+            continue
         tuning[precision] = time.perf_counter() - start
+    precisions = list(tuning)
 
     # Check: gradients against float64 on the same values.
     set_tf32(False)
     reference = gradients(copy.deepcopy(model).double(), [t.double() for t in inputs],
                           grad.double())
-    check = {}
-    for precision in ("auto", "tf32"):
-        ft.set_precision(precision)
-        got = gradients(fused, inputs, grad)
-        errors = [rel_error(g, r) for g, r in zip(got, reference)]
-        check[precision] = {"max_rel_error": max(errors), "errors": errors,
-                            "passed": max(errors) <= TOLERANCE[precision]}
-    # PyTorch's own TF32 step against the same float64 gradients, for scale.
+    # PyTorch's own TF32 step against the same float64 gradients: the TF32 bounds.
     set_tf32(True)
     errors = [rel_error(g, r) for g, r in
               zip(gradients(copy.deepcopy(model), inputs, grad), reference)]
     set_tf32(False)
     pytorch_tf32 = {"max_rel_error": max(errors), "errors": errors}
+    bounds = {"auto": [AUTO_TOLERANCE] * len(errors),
+              "tf32": [TF32_FACTOR * e for e in errors]}
+    check = {}
+    for precision in precisions:
+        ft.set_precision(precision)
+        got = gradients(fused, inputs, grad)
+        errors = [rel_error(g, r) for g, r in zip(got, reference)]
+        check[precision] = {"max_rel_error": max(errors), "errors": errors,
+                            "bounds": bounds[precision],
+                            "passed": all(e <= b for e, b in zip(errors, bounds[precision]))}
 
     # Timing: each variant on its own copy of the starting weights. Setting the precision drops
     # the loaded kernels (they reload from the library's own table): only where it changes.
@@ -223,7 +237,8 @@ def main():
                                     False)
     variants["fusetune auto"] = (fused_step("auto"), False)
     variants["eager tf32"] = (make_step(copy.deepcopy(model), inputs, grad), True)
-    variants["fusetune tf32"] = (fused_step("tf32"), True)
+    if "tf32" in precisions:
+        variants["fusetune tf32"] = (fused_step("tf32"), True)
     for name, (step, tf32) in variants.items():  # warm up: compiles, first loads, allocations
         set_tf32(tf32)
         for _ in range(args.warmup):
@@ -242,10 +257,9 @@ def main():
         for name, ms in pieces.items():
             print(f"  {name:<70}{ms:>9.3f} ms")
 
-    speedups = {
-        "auto vs eager fp32": medians["eager fp32"] / medians["fusetune auto"],
-        "tf32 vs eager tf32": medians["eager tf32"] / medians["fusetune tf32"],
-    }
+    speedups = {"auto vs eager fp32": medians["eager fp32"] / medians["fusetune auto"]}
+    if "fusetune tf32" in medians:
+        speedups["tf32 vs eager tf32"] = medians["eager tf32"] / medians["fusetune tf32"]
     if "compile fp32" in medians:
         speedups["auto vs compile fp32"] = medians["compile fp32"] / medians["fusetune auto"]
     print(f"training step of {args.model_file} on {torch.cuda.get_device_name()}")
@@ -253,10 +267,13 @@ def main():
         print(f"  tuning ({precision}, forward and backward): {seconds:.1f} s")
     names = [name for name, _ in model.named_parameters()] + \
         [f"input {i}" for i in range(len(inputs))]
+    for precision, reason in not_run.items():
+        print(f"  fusetune {precision}: not run: {reason}")
     for precision, c in check.items():
         print(f"  gradients at {precision}: max rel error {c['max_rel_error']:.2e} "
-              f"({'ok' if c['passed'] else 'FAILED'}, bound {TOLERANCE[precision]:g}): " +
-              ", ".join(f"{n} {e:.1e}" for n, e in zip(names, c["errors"])))
+              f"({'ok' if c['passed'] else 'FAILED'}): " +
+              ", ".join(f"{n} {e:.1e} (bound {b:.1e})"
+                        for n, e, b in zip(names, c["errors"], c["bounds"])))
     print("  PyTorch's TF32 step: " +
           ", ".join(f"{n} {e:.1e}" for n, e in zip(names, pytorch_tf32["errors"])))
     print(f"  {'variant':<16}{'median ms':>12}")
@@ -267,6 +284,7 @@ def main():
     document = {"model_file": args.model_file, "device": torch.cuda.get_device_name(),
                 "torch": torch.__version__, "runs": args.runs, "median_ms": medians,
                 "speedups": speedups, "check": check, "pytorch_tf32": pytorch_tf32,
+                "not_run": not_run,
                 "breakdown_ms": pieces,
                 "tuning_seconds": tuning}
     if args.json:

@@ -231,16 +231,19 @@ class DerivativeWriter {
       }
     // An affine normalization: the gradient before the weight, and the weight's and bias's
     // terms at each element, which Sum steps add up over the rows.
+    // The ops after it see the normalized value y scaled and shifted: y * weight + bias.
     std::string weighted = "raw_upstream(y, g, i)", affine_terms;
     if (terms) {
-      const int weight = stage.tensors.at(0);
-      weighted = fmt::format("raw_upstream(y, g, i) * {}",
-                             load(weight, type_, fmt::format("i % {}LL", n)));
+      const std::string feature = fmt::format("i % {}LL", n);
+      const std::string weight = load(stage.tensors.at(0), type_, feature);
+      std::string output = fmt::format("y * {}", weight);
+      if (stage.tensors.size() > 1) output += " + " + load(stage.tensors.at(1), type_, feature);
+      weighted = fmt::format("raw_upstream({}, g, i) * {}", output, weight);
       affine_terms = fmt::format(
-          "    const float raw = raw_upstream(y, i / {0}LL, i);\n"
+          "    const float raw = raw_upstream({3}, i / {0}LL, i);\n"
           "    float* terms_at = reinterpret_cast<float*>(workspace + {1});\n"
           "    terms_at[i] = raw * y;\n    terms_at[{2}LL + i] = raw;\n",
-          n, *terms, rows * n);
+          n, *terms, rows * n, output);
     }
     return fmt::format(
         "// The chain's backward through {0}, one row of the value held per group.\n"

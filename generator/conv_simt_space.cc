@@ -94,9 +94,15 @@ std::optional<std::string> conv_simt_rejection(const Spec& spec, const DeviceLim
   if (c.spatial_threads() % 32 != 0)
     return "the spatial threads are a multiple of 32: a warp's lanes share their channels";
   if (c.block_threads() > 1024) return fmt::format("{} threads per block", c.block_threads());
+  // Most of a block idle along an axis, where a narrower layout exists (an output narrower
+  // than the fewest threads an axis takes keeps the narrowest).
+  const Ranges ranges;
+  const std::array<int, 3> fewest = {ranges.threads_d.front(), ranges.threads_h.front(),
+                                     ranges.threads_w.front()};
   for (int a = 0; a < 3; ++a) {
     const std::int64_t span = std::int64_t{c.threads[a]} * c.cells[a];
-    if (span > 1 && span >= 2 * cells[a].count)
+    const bool narrower = c.cells[a] > 1 || c.threads[a] > fewest[a];
+    if (span > 1 && span >= 2 * cells[a].count && narrower)
       return fmt::format("{} cells per block along {} where the output has {}", span, kAxes[a],
                          cells[a].count);
   }
@@ -194,7 +200,7 @@ ConvSimtConfig conv_simt_default(const Spec& spec, const DeviceLimits& limits) {
   const std::vector<ConvSimtConfig> space = conv_simt_space(spec, limits);
   if (!space.empty()) return space.front();
   // Say why the plainest configuration cannot run it.
-  const ConvSimtConfig plain{8, 4, {1, 1, 32}, {1, 1, 1}, ci_chunk_for(spec.main, 8)};
+  const ConvSimtConfig plain{8, 4, {1, 4, 8}, {1, 1, 1}, ci_chunk_for(spec.main, 8)};
   const std::optional<std::string> why = conv_simt_rejection(spec, limits, plain);
   throw Error(StatusCode::invalid_argument,
               fmt::format("no convolution kernel can run '{}' on {}: {}", spec.canonical(),

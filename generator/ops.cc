@@ -184,15 +184,25 @@ std::vector<EpilogueOpInfo> make_registry() {
   ops.push_back(unary(
       "sigmoid", "1 / (1 + exp(-x))", {}, "1.f / (1.f + expf(-{x}))",
       [](double x, double, P, int) { return 0.5 * (1 + std::tanh(x / 2)); },
-      unary_derivative(Keeps::output, {"{o} * (1.f - {o})"}, [](double x, double, P, int) {
-        return std::exp(-x) / ((1 + std::exp(-x)) * (1 + std::exp(-x)));
-      })));
+      // From the input, as e / (1 + e)^2 with e = exp(-|x|): o * (1 - o) cancels to nothing
+      // where the sigmoid saturates, and the gradient there is small but not zero.
+      unary_derivative(Keeps::input,
+                       {"expf(-fabsf({x})) / ((1.f + expf(-fabsf({x}))) * (1.f + "
+                        "expf(-fabsf({x}))))"},
+                       [](double x, double, P, int) {
+                         const double e = std::exp(-std::fabs(x));
+                         return e / ((1 + e) * (1 + e));
+                       })));
   ops.push_back(unary(
       "tanh", "tanh(x)", {}, "tanhf({x})", [](double x, double, P, int) { return std::tanh(x); },
-      unary_derivative(Keeps::output, {"1.f - {o} * {o}"}, [](double x, double, P, int) {
-        const double c = std::cosh(x);
-        return 1 / (c * c);
-      })));
+      // From the input, as 4e / (1 + e)^2 with e = exp(-2|x|), for the sigmoid's reason.
+      unary_derivative(Keeps::input,
+                       {"4.f * expf(-2.f * fabsf({x})) / ((1.f + expf(-2.f * fabsf({x}))) * "
+                        "(1.f + expf(-2.f * fabsf({x}))))"},
+                       [](double x, double, P, int) {
+                         const double c = std::cosh(x);
+                         return 1 / (c * c);
+                       })));
   auto clamp = [](double x, double, P p, int) {
     return std::isnan(x) ? x : std::min(std::max(x, p[0]), p[1]);
   };

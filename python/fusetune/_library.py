@@ -95,6 +95,8 @@ class Kernel:
         # The tuned winner's time in ms as its tuning measured it; 0.0 when untuned.
         self.time_ms = lib.fusetune_kernel_time_ms(handle)
         self._pointers = ctypes.c_void_p * tensor_count
+        # Held here: at interpreter exit the modules' globals may be gone before this kernel.
+        self._release = lib.fusetune_kernel_release
 
     def prepare(self, stream: int) -> None:
         """Allocates what launches on `stream` (a cudaStream_t as an int) need: a plan's scratch
@@ -122,8 +124,8 @@ class Kernel:
             raise _fail(status)
 
     def __del__(self):
-        if getattr(self, "_handle", None) and _capi is not None:
-            _capi.library().fusetune_kernel_release(self._handle)
+        if getattr(self, "_handle", None):
+            self._release(self._handle)
 
     def __repr__(self) -> str:
         return f"<fusetune.Kernel {self.config} ({'tuned' if self.tuned else 'untuned'})>"
@@ -161,6 +163,8 @@ class Library:
         if status != 0:
             raise _fail(status)
         self._handle = handle
+        # Held here: at interpreter exit the modules' globals may be gone before this library.
+        self._close_handle = _capi.library().fusetune_library_close
         self.database = database
         self.device = device
         self.no_compile = no_compile
@@ -216,7 +220,7 @@ class Library:
 
     def close(self) -> None:
         if getattr(self, "_handle", None):
-            _capi.library().fusetune_library_close(self._handle)
+            self._close_handle(self._handle)
             self._handle = None
 
     __del__ = close

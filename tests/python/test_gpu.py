@@ -150,8 +150,8 @@ class Backward(unittest.TestCase):
 class FusedBackward(unittest.TestCase):
     """Linear and matmul chains of elementwise ops differentiate through fused kernels (the
     saving forward, the chain's derivative, two matmuls): every gradient against float64
-    PyTorch within 1e-5 at fp32-accurate precision and 5e-4 at TF32, at shapes a multiple of
-    no tile."""
+    PyTorch within 1e-5 at fp32-accurate precision, and at TF32 within 1.5x the error of
+    PyTorch's own TF32 step, at shapes a multiple of no tile."""
 
     def setUp(self):
         torch.manual_seed(5)
@@ -180,6 +180,30 @@ class FusedBackward(unittest.TestCase):
         self.check("silu -> mul(0.5)", lambda x, w, b: F.silu(F.linear(x, w, b)) * 0.5, [],
                    precision="3xtf32", m=1)
 
+    def test_k_major_forms_of_both_products(self):
+        # The products through transposed copies of their operands, as tuning picks them for
+        # large shapes: d W reads two copies of one size (x and g' when N == K).
+        tuned = _training._tuned_kernel
+
+        class Timed:
+            def __init__(self, time_ms):
+                self.time_ms = time_ms
+
+        def k_major_wins(device, spec, precision, tolerance):
+            return Timed(0.0 if "transpose_b=true" in spec else 1e9)
+
+        _training._tuned_kernel = k_major_wins
+        try:
+            self.check("mul(2.0) -> leaky_relu(0.1)",
+                       lambda x, w, b: F.leaky_relu(F.linear(x, w, b) * 2.0, 0.1), [], n=48,
+                       k=48)
+            chosen = [spec for spec, _ in _training._forms.values()]
+        finally:
+            _training._tuned_kernel = tuned
+            _training.forget_kernels()
+        self.assertEqual(len(chosen), 2)
+        self.assertTrue(all("transpose_b=true" in spec for spec in chosen), chosen)
+
     def test_tf32(self):
         # PyTorch's own TF32 step on the same values, for scale in the failure message.
         x, w, b = randn(37, 40), randn(100, 40), randn(100)
@@ -197,8 +221,10 @@ class FusedBackward(unittest.TestCase):
         pytorch = [rel_error(leaf.grad, double.grad) for leaf, double in zip(leaves, doubles)]
         leaves = [t.clone().requires_grad_() for t in (x, w, b)]
         ft.linear(*leaves, epilogue="tanh", precision="tf32").backward(grad)
+        # TF32 rounds each operand to 10 bits: held to PyTorch's own TF32 step on these values
+        # (its error is a few units of 2^-11, input-dependent), not to a fixed figure.
         for i, (leaf, double) in enumerate(zip(leaves, doubles)):
-            self.assertLess(rel_error(leaf.grad, double.grad), 5e-4,
+            self.assertLess(rel_error(leaf.grad, double.grad), 1.5 * pytorch[i],
                             f"input {i}; PyTorch's TF32 step: {pytorch[i]:.2e}")
 
     def test_bf16(self):

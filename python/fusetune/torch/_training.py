@@ -101,8 +101,9 @@ def fused_gradients(spec, precision, tolerance, grad, saved, tensors, wanted):
         else:
             kernel, operands = _fastest_form(device, steps, step, precision, tolerance, roles)
             out = torch.empty_like(tensors[i])
-            kernel.launch(stream, [_operand(roles, r).data_ptr() for r in operands],
-                          out.data_ptr())
+            # Held until launched: two transposed copies freed early could share one block.
+            inputs = [_operand(roles, r) for r in operands]
+            kernel.launch(stream, [t.data_ptr() for t in inputs], out.data_ptr())
             results.append(out)
     return results + [g if w else g.new_empty(0) for g, w in zip(operand_grads, wanted[2:])]
 
