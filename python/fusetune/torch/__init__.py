@@ -187,8 +187,10 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         raise InvalidArgument(f"linear: weight has shape {tuple(weight.shape)} but x's last "
                               f"dimension is {k}: weight must be [out_features, {k}]",
                               "invalid_argument")
-    # Symbolic rows (torch.compile, dynamic=True) leave m to each call: one graph for every size.
-    spec = _specs.linear(m if isinstance(m, int) else _specs.ROWS, weight.shape[0], k, x.dtype,
+    # A traced call leaves m to each call (ROWS): where torch.compile makes the rows a symbol
+    # (dynamic=True), one graph serves every size. Tracing, not m's type, decides: while
+    # torch.compile traces, a symbolic m passes isinstance(m, int) and its text fixes the size.
+    spec = _specs.linear(_specs.ROWS if _op.compiling() else m, weight.shape[0], k, x.dtype,
                          bias is not None, _specs.hashable(epilogue or ""))
     if not x.is_contiguous():
         raise InvalidArgument(f"x is not contiguous (strides {x.stride()}); fusetune kernels "

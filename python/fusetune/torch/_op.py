@@ -45,7 +45,8 @@ def _empty_output(description, like):
                        device=like.device)
 
 
-_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
+# Whether torch.compile is tracing the caller.
+compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
@@ -58,7 +59,7 @@ def plain_eager_call(tensors):
     """Whether the op's machinery has nothing to add to this call: no graph is being traced,
     nothing needs a gradient, and every tensor is a plain one (not a fake or other subclass).
     Such calls launch directly, sparing the dispatcher's tens of microseconds."""
-    if _compiling():
+    if compiling():
         return False
     if needs_gradients(tensors):
         return False
