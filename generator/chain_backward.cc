@@ -73,18 +73,37 @@ std::optional<Product> k_major(const Product& product) {
   return p;
 }
 
-// A reduction the backward takes: one whose backward the registry writes, over the features
-// of a GEMM's value (dim=1 of [M, N]), with rows that a block's registers hold.
+// A reduction the backward takes: one whose backward the registry writes, on a GEMM's value
+// [M, N]: over its features (dim=1, or layer_norm's normalized_shape [N]), over groups of them
+// (group_norm), or over its rows (batch_norm in training mode, BatchNorm1d); with groups that a
+// block's registers hold.
 void check_held_reduction(const Spec& spec, const ReductionOp& op) {
   const ReductionOpInfo& info = info_of(op);
   if (info.backward.empty()) no_backward(op.name);
-  const bool features = info.group_by == GroupBy::trailing
-                            ? op.normalized_shape == std::vector<std::int64_t>{spec.main.n}
-                            : op.dims == std::vector<int>{1};
-  if (spec.main.is_conv() || !features)
-    no_backward(op.name + " other than over a linear or matmul's features (dim=1)");
-  if (spec.main.n > kMaxHeldRow)
-    no_backward(fmt::format("{} over rows of more than {} values", op.name, kMaxHeldRow));
+  if (spec.main.is_conv())
+    no_backward(op.name + " after a convolution (only after a linear or matmul)");
+  std::int64_t group = spec.main.n;  // values per group
+  switch (info.group_by) {
+    case GroupBy::trailing:
+      if (op.normalized_shape != std::vector<std::int64_t>{spec.main.n})
+        no_backward(op.name + " over other than a linear or matmul's features");
+      break;
+    case GroupBy::dims:
+      if (op.dims != std::vector<int>{1})
+        no_backward(op.name + " other than over a linear or matmul's features (dim=1)");
+      break;
+    case GroupBy::channel_groups:
+      group = spec.main.n / op.groups;
+      break;
+    case GroupBy::channel:
+      if (op.track_running && !op.training) no_backward("batch_norm in eval mode");
+      group = spec.main.m;
+      break;
+    case GroupBy::positions:
+      no_backward(op.name + " after a linear or matmul");
+  }
+  if (group > kMaxHeldRow)
+    no_backward(fmt::format("{} over groups of more than {} values", op.name, kMaxHeldRow));
 }
 
 }  // namespace

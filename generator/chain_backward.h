@@ -54,15 +54,16 @@ struct BackwardPlan {
 BackwardPlan plan_backward(const Spec& spec);
 
 // Returns where `spec` has a fused backward: a chain of elementwise ops with at most one max or
-// avg pool step, or one reduction or normalization of a linear or matmul's features (sum,
-// mean, amax, amin, softmax, log_softmax, logsumexp, layer_norm, rms_norm) (rows of at most
-// kMaxHeldRow), after which only ops without operand tensors come. Throws Error(invalid_argument)
+// avg pool step, or one reduction or normalization of a linear or matmul's value: over its
+// features (sum, mean, amax, amin, softmax, log_softmax, logsumexp, layer_norm, rms_norm), groups
+// of them (group_norm) or its rows (batch_norm in training mode), groups of at most kMaxHeldRow
+// values, after which only ops without operand tensors come. Throws Error(invalid_argument)
 // naming what has none yet: another reduction, a second pool step, global_avg_pool, an operand that
 // is the main op's result, an operand tensor after the pool or reduction, a column or row operand
 // before a reduction other than a leading bias, a row range, a spec that already saves.
 void check_fused_backward(const Spec& spec);
 
-// The longest row a reduction's backward holds in one block's registers: 32 values for each
+// The largest group a reduction's backward holds in one block's registers: 32 values for each
 // of 256 threads.
 constexpr std::int64_t kMaxHeldRow = 8192;
 

@@ -11,6 +11,7 @@
 #include "generator/chain_backward.h"
 #include "generator/chain_ir.h"
 #include "generator/gather_split.h"
+#include "generator/grouping_code.h"
 #include "generator/kernel_assembly.h"
 #include "generator/ops.h"
 #include "generator/reductions.h"
@@ -26,6 +27,14 @@ constexpr int kMaxLaunchTensors = 16;  // LaunchArgs::tensors
 constexpr int kThreads = 256;
 
 std::string scalar(int index) { return fmt::format("args.scalars[{}]", index); }
+
+// The weight (and bias) tensors of an affine normalization's stage: after batch_norm's running
+// statistics where it has them.
+std::vector<int> affine_tensors(const Stage& stage) {
+  const ReductionOp& op = std::get<ReductionOp>(stage.op);
+  const std::ptrdiff_t first = op.name == "batch_norm" && op.track_running ? 2 : 0;
+  return {stage.tensors.begin() + first, stage.tensors.end()};
+}
 
 // Tensor t at `index`, widened to fp32.
 std::string load(int t, DataType type, const std::string& index) {
@@ -206,8 +215,8 @@ class DerivativeWriter {
     const Stage& stage = *parts_.reduction;
     const ReductionOp& op = std::get<ReductionOp>(stage.op);
     const ReductionOpInfo& info = info_of(op);
-    const std::int64_t rows = stage.in_shape.at(0), n = stage.in_shape.at(1);
-    const int group_threads = n <= 32 ? 1 : n <= 1024 ? 32 : kThreads;
+    const HeldLayout layout = held_layout();
+    const std::int64_t n = layout.size, features = stage.in_shape.at(1);
     const bool reduces = info.kind == ReductionKind::reduce;
     std::array<std::string, 2> params;
     for (std::size_t p = 0; p < stage.scalars.size() && p < 2; ++p)
@@ -230,27 +239,28 @@ class DerivativeWriter {
             "\n";
       }
     // An affine normalization: the gradient before the weight, and the weight's and bias's
-    // terms at each element, which Sum steps add up over the rows.
-    // The ops after it see the normalized value y scaled and shifted: y * weight + bias.
+    // terms at each element, which Sum steps add up over the rows. The ops after it see the
+    // normalized value y scaled and shifted by its feature's weight and bias.
     std::string weighted = "raw_upstream(y, g, i)", affine_terms;
     if (terms) {
-      const std::string feature = fmt::format("i % {}LL", n);
-      const std::string weight = load(stage.tensors.at(0), type_, feature);
+      const std::vector<int> affine = affine_tensors(stage);
+      const std::string feature = fmt::format("i % {}LL", features);
+      const std::string weight = load(affine.at(0), type_, feature);
       std::string output = fmt::format("y * {}", weight);
-      if (stage.tensors.size() > 1) output += " + " + load(stage.tensors.at(1), type_, feature);
+      if (affine.size() > 1) output += " + " + load(affine.at(1), type_, feature);
       weighted = fmt::format("raw_upstream({}, g, i) * {}", output, weight);
       affine_terms = fmt::format(
-          "    const float raw = raw_upstream({3}, i / {0}LL, i);\n"
+          "    const float raw = raw_upstream({3}, {0}, i);\n"
           "    float* terms_at = reinterpret_cast<float*>(workspace + {1});\n"
           "    terms_at[i] = raw * y;\n    terms_at[{2}LL + i] = raw;\n",
-          n, *terms, rows * n, output);
+          group_code(runs_of(stage.grouping)), *terms, element_count(stage.in_shape), output);
     }
     return fmt::format(
-        "// The chain's backward through {0}, one row of the value held per group.\n"
+        "// The chain's backward through {0}, one group of the value held at a time.\n"
         "struct Held {{\n  Chain chain;\n  char* workspace;\n  using Stat = {1};\n"
         "  using BackStat = {18};\n"
         "  __device__ __forceinline__ long long index(long long g, long long p) const {{\n"
-        "    return g * {2}LL + p;\n  }}\n"
+        "{21}  }}\n"
         "  __device__ __forceinline__ float value(long long g, long long p) const {{\n"
         "    return chain.middle_input(index(g, p));\n  }}\n"
         "  __device__ __forceinline__ float input(float x) const {{ return {3}; }}\n"
@@ -283,9 +293,10 @@ class DerivativeWriter {
         f.value(index(stage) + 1), f.forward(parts_.after),
         load(0, spec_.main.output_dtype(), reduces ? "g" : "i"), f.backward(parts_.after),
         info.backward_input.empty() ? std::string("0.f") : text(info.backward_input),
-        text(info.backward), std::max<std::size_t>(1, operands), out_type, tensor_writes, rows,
-        kThreads, group_threads, (n + group_threads - 1) / group_threads, info.backward_statistic,
-        weighted, affine_terms);
+        text(info.backward), std::max<std::size_t>(1, operands), out_type, tensor_writes,
+        layout.groups, kThreads, layout.group_threads,
+        (layout.size + layout.group_threads - 1) / layout.group_threads, info.backward_statistic,
+        weighted, affine_terms, layout.index);
   }
 
   // Whether the reduction is a normalization with a weight (and perhaps a bias).
@@ -295,17 +306,35 @@ class DerivativeWriter {
     return op.affine && info_of(op).affine != Affine::none;
   }
 
-  // Groups of held_step's kernel per block.
+  // Blocks of held_step's kernel.
   std::int64_t held_blocks() const {
-    const std::int64_t n = parts_.reduction->in_shape.at(1);
-    const int group_threads = n <= 32 ? 1 : n <= 1024 ? 32 : kThreads;
-    const std::int64_t per_block = kThreads / group_threads;
-    return (parts_.reduction->in_shape.at(0) + per_block - 1) / per_block;
+    const HeldLayout layout = held_layout();
+    const std::int64_t per_block = kThreads / layout.group_threads;
+    return (layout.groups + per_block - 1) / per_block;
   }
 
   bool reduces() const { return parts_.reduction != nullptr; }
 
  private:
+  // How held_step's kernel holds the reduction's groups (its grouping, generator/chain_ir.h):
+  // a thread, a warp or the block per group by its size, and the index in the value of place
+  // p of group g. A group strided in memory (batch_norm's column) is spread over lanes too, its
+  // loads uncoalesced: one thread's registers could not hold it.
+  struct HeldLayout {
+    std::int64_t groups = 0, size = 0;
+    int group_threads = 1;
+    std::string index;  // the body of index(g, p)
+  };
+  HeldLayout held_layout() const {
+    const Grouping& grouping = parts_.reduction->grouping;
+    const std::int64_t size = grouping.group_size();
+    return {grouping.group_count(), size,
+            size <= 32     ? 1
+            : size <= 1024 ? 32
+                           : kThreads,
+            index_code(runs_of(grouping))};
+  }
+
   std::size_t index(const Stage& stage) const {
     return static_cast<std::size_t>(&stage - ir_.stages.data());
   }
@@ -427,11 +456,13 @@ KernelSource emit_chain_derivative(const Spec& spec) {
   if (writer.affine_normalization()) {
     affine_terms = workspace;
     workspace += (2 * 4 * static_cast<std::uint64_t>(count) + 255) / 256 * 256;
-    for (const Stage& stage : ir.stages)
-      if (std::holds_alternative<ReductionOp>(stage.op))
-        for (std::size_t t = 0; t < stage.tensors.size(); ++t)
-          sums.push_back({stage.tensors[t] - 2, OperandKind::column, false,
-                          *affine_terms + 4 * static_cast<std::uint64_t>(count) * t});
+    for (const Stage& stage : ir.stages) {
+      if (!std::holds_alternative<ReductionOp>(stage.op)) continue;
+      const std::vector<int> affine = affine_tensors(stage);
+      for (std::size_t t = 0; t < affine.size(); ++t)
+        sums.push_back({affine[t] - 2, OperandKind::column, false,
+                        *affine_terms + 4 * static_cast<std::uint64_t>(count) * t});
+    }
   }
   for (const OperandSum& sum : sums) {
     // Groups and the index of a group's place p: a column's values lie N apart (neighbouring

@@ -12,7 +12,6 @@
 namespace fusetune {
 namespace {
 
-
 [[noreturn]] void inconsistent(const std::string& what) {
   throw Error(StatusCode::internal, "the chain does not fit its value: " + what);
 }

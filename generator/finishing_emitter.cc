@@ -9,6 +9,7 @@
 #include "fusetune/status.h"
 #include "generator/chain_ir.h"
 #include "generator/gather_split.h"
+#include "generator/grouping_code.h"
 #include "generator/kernel_assembly.h"
 #include "generator/ops.h"
 #include "generator/reductions.h"
@@ -41,31 +42,6 @@ std::uint64_t stat_bytes(Statistic statistic) {
     default:
       return 4;
   }
-}
-
-// A grouping's view with neighbouring dims of the same kind merged: [16, 32, 32, 64, 64]
-// reduced over all but dim 1 is [16 (reduced), 32 (kept), 131072 (reduced)].
-struct Run {
-  std::int64_t extent;
-  bool reduced;
-  std::int64_t stride;  // elements of the value between neighbours along the run
-};
-
-std::vector<Run> runs_of(const Grouping& g) {
-  std::vector<Run> runs;
-  for (std::size_t d = 0; d < g.view.size(); ++d) {
-    if (g.view[d] == 1) continue;
-    if (!runs.empty() && runs.back().reduced == g.reduced[d])
-      runs.back().extent *= g.view[d];
-    else
-      runs.push_back({g.view[d], static_cast<bool>(g.reduced[d]), 0});
-  }
-  std::int64_t stride = 1;
-  for (auto run = runs.rbegin(); run != runs.rend(); ++run) {
-    run->stride = stride;
-    stride *= run->extent;
-  }
-  return runs;
 }
 
 // What the finishing kernels do for a stage that needs a whole group's statistics: a reduction,
@@ -341,12 +317,6 @@ class FinishingEmitter {
         s, pool_step_name(pool, dims), s + 1, body);
   }
 
-  // Whether a group's values lie side by side in memory.
-  static bool side_by_side(const Grouping& grouping) {
-    const std::vector<Run> runs = runs_of(grouping);
-    return !runs.empty() && runs.back().reduced;
-  }
-
   static int group_threads(const Grouping& grouping) {
     return gather_group_threads(grouping.group_size(), side_by_side(grouping));
   }
@@ -442,25 +412,6 @@ class FinishingEmitter {
         kThreads, entry, s);
   }
 
-  // Code for `{name}(g, p)`-style index arithmetic over a grouping's runs.
-  static std::string group_of(const std::vector<Run>& runs) {
-    std::string g = "0LL";
-    for (const Run& run : runs)
-      if (!run.reduced)
-        g = fmt::format("({}) * {}LL + i / {}LL % {}LL", g, run.extent, run.stride, run.extent);
-    return g;
-  }
-
-  static std::string index_of(const std::vector<Run>& runs) {
-    std::string code = "    long long index = 0;\n";
-    for (auto run = runs.rbegin(); run != runs.rend(); ++run) {
-      const char* from = run->reduced ? "p" : "g";
-      code += fmt::format("    index += {0} % {1}LL * {2}LL;\n    {0} /= {1}LL;\n", from,
-                          run->extent, run->stride);
-    }
-    return code + "    return index;\n";
-  }
-
   std::string statistics_pointer(std::size_t s, const GroupStage& group,
                                  std::uint64_t offset) const {
     return fmt::format(
@@ -478,7 +429,7 @@ class FinishingEmitter {
     code += fmt::format(
         "  __device__ __forceinline__ long long index_{}(long long g, long long p) const {{\n{}  "
         "}}\n",
-        s, index_of(runs));
+        s, index_code(runs));
     code += fmt::format(
         "  __device__ __forceinline__ float input_{0}(long long g, long long p) const {{\n"
         "    const float x = value_{0}(index_{0}(g, p));\n    return {1};\n  }}\n",
@@ -577,7 +528,7 @@ class FinishingEmitter {
       statistics = fmt::format("{}::of({}, {})", stat, load(stage.tensors.at(0), c),
                                load(stage.tensors.at(1), c));
     } else {
-      statistics = fmt::format("statistics_{}()[{}]", s, group_of(runs));
+      statistics = fmt::format("statistics_{}()[{}]", s, group_code(runs));
     }
     return fmt::format(
         "  // stage {0}: {1}\n"

@@ -66,6 +66,10 @@ std::vector<double> standardized(Group g, Params p) {
 std::vector<double> one(double value) { return {value}; }
 
 constexpr std::string_view kStandardized = "({x} - {s}.mean) * rsqrtf({s}.variance() + {p0})";
+// Its backward over a group: (g - mean(g) - y mean(g y)) / sqrt(var + eps), from Σ g and Σ g y.
+constexpr std::string_view kStandardizedBackwardInput = "make_float2({g}, {g} * {y})";
+constexpr std::string_view kStandardizedBackward =
+    "({g} - {b}.a / {n} - {y} * {b}.b / {n}) * rsqrtf({s}.variance() + {p0})";
 const OpParam kEps{.name = "eps", .default_value = 1e-5};
 
 std::vector<ReductionOpInfo> make_registry() {
@@ -137,10 +141,8 @@ std::vector<ReductionOpInfo> make_registry() {
                  .params = {kEps},
                  .affine = Affine::elements,
                  .affine_by_default = true,
-                 // (g - mean(g) - y mean(g y)) / sqrt(var + eps)
-                 .backward_input = "make_float2({g}, {g} * {y})",
-                 .backward = "({g} - {b}.a / {n} - {y} * {b}.b / {n}) * "
-                             "rsqrtf({s}.variance() + {p0})",
+                 .backward_input = kStandardizedBackwardInput,
+                 .backward = kStandardizedBackward,
                  .backward_statistic = "ft::SumPairStat",
                  .reference = standardized});
   // PyTorch's default eps is the input dtype's machine epsilon; the parser writes it in.
@@ -176,6 +178,9 @@ std::vector<ReductionOpInfo> make_registry() {
                  .params = {kEps},
                  .affine = Affine::channels,
                  .affine_by_default = true,
+                 .backward_input = kStandardizedBackwardInput,
+                 .backward = kStandardizedBackward,
+                 .backward_statistic = "ft::SumPairStat",
                  .reference = standardized});
   ops.push_back({.name = "instance_norm",
                  .summary = "standardizes each channel of each sample over its positions "
@@ -195,6 +200,10 @@ std::vector<ReductionOpInfo> make_registry() {
                  .params = {kEps, {.name = "momentum", .default_value = 0.1}},
                  .affine = Affine::channels,
                  .affine_by_default = true,
+                 // In training mode, over the batch statistics (eval mode has none here).
+                 .backward_input = kStandardizedBackwardInput,
+                 .backward = kStandardizedBackward,
+                 .backward_statistic = "ft::SumPairStat",
                  .reference = standardized});
   return ops;
 }

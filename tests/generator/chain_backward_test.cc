@@ -108,8 +108,13 @@ TEST(BackwardPlan, TheGradientsKeepTheInputsDtype) {
 }
 
 TEST(BackwardPlan, WhatHasNoFusedBackwardYetIsRefusedByName) {
-  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> group_norm(8)").find("group_norm"),
+  EXPECT_NE(refusal("conv2d(n=1, c=4, h=8, w=8, k=8, kernel=1) -> group_norm(2)")
+                .find("group_norm after a convolution"),
             std::string::npos);
+  EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> batch_norm(training=false)")
+                .find("batch_norm in eval mode"),
+            std::string::npos);
+  EXPECT_NE(refusal("linear(m=9000, n=64, k=64) -> batch_norm").find("8192"), std::string::npos);
   EXPECT_NE(refusal("linear(m=64, n=64, k=64) -> softmax(dim=0)").find("features"),
             std::string::npos);
   EXPECT_NE(refusal("linear(m=4, n=9000, k=64) -> softmax(dim=1)").find("8192"), std::string::npos);
@@ -243,6 +248,13 @@ TEST(ChainDerivative, KernelsCompileForEveryOpAndOperandKind) {
   chains.push_back("linear(m=4, n=64, k=8) -> tanh -> mean(dim=1, keepdim=true)");
   chains.push_back("linear(m=6, n=300, k=8) -> bias -> amax(dim=1) -> relu");
   chains.push_back("linear(m=6, n=30, k=8) -> amin(dim=1, keepdim=true)");
+  // Groups of features (group_norm) and columns over the rows (batch_norm, running statistics
+  // or none, a thread's, a warp's or the block's).
+  chains.push_back("linear(m=12, n=96, k=8) -> bias -> group_norm(8) -> gelu");
+  chains.push_back("linear(m=20, n=48, k=8) -> bias -> batch_norm -> tanh");
+  chains.push_back("linear(m=300, n=24, k=8) -> batch_norm(momentum=0.2) -> relu");
+  chains.push_back(
+      "linear(m=2000, n=8, k=8) -> batch_norm(track_running_stats=false, affine=false)");
   for (const std::string& text : chains) {
     const KernelSource kernel = emit_chain_derivative(parse_spec(text));
     const CompiledBinary binary = compile_to_cubin(kernel.code, kernel.name, "sm_80");
@@ -279,6 +291,21 @@ TEST(ChainDerivative, ANormalizationsWeightAndBiasAreSummedFromTheRowKernelsTerm
   EXPECT_NE(kernel.code.find("reinterpret_cast<const float*>(workspace + 0) + p * 64LL + g"),
             std::string::npos)
       << kernel.code;
+}
+
+// batch_norm's groups are the columns: place p of group g is row p of column g, and the weight
+// and bias after the running statistics are what the Sum steps add up.
+TEST(ChainDerivative, BatchNormHoldsColumnsAndSumsItsWeightAndBias) {
+  const KernelSource kernel = emit_chain_derivative(
+      parse_spec("linear(m=300, n=24, k=8) -> batch_norm(momentum=0.2) -> relu"));
+  const std::string held = kernel.code.substr(kernel.code.find("struct Held {"));
+  EXPECT_NE(held.find("index += p % 300LL * 24LL;"), std::string::npos) << held;
+  EXPECT_NE(held.find("GROUPS = 24, SIZE = 300;"), std::string::npos) << held;
+  ASSERT_EQ(kernel.finishing.steps.size(), 2u);
+  // Tensors: grad, saved, running mean, running var, weight, bias, then their gradients.
+  EXPECT_NE(kernel.code.find("args.tensors[8]))[g] = "), std::string::npos) << kernel.code;
+  EXPECT_NE(kernel.code.find("args.tensors[9]))[g] = "), std::string::npos) << kernel.code;
+  EXPECT_EQ(kernel.code.find("args.tensors[6]))[g] = "), std::string::npos) << kernel.code;
 }
 
 TEST(ChainDerivative, AChainWithMoreOperandsThanALaunchTakesIsRefused) {

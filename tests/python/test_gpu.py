@@ -298,6 +298,21 @@ class FusedBackward(unittest.TestCase):
                    lambda x, w, b, g, h: F.gelu(F.layer_norm(F.linear(x, w, b), (100,), g, h)),
                    [randn(100), randn(100)])
 
+    def test_group_norm_over_groups_of_features(self):
+        self.check("group_norm(4) -> gelu",
+                   lambda x, w, b, g, h: F.gelu(F.group_norm(F.linear(x, w, b), 4, g, h)),
+                   [randn(100), randn(100)])
+
+    def test_batch_norm_over_the_rows(self):
+        # Without running statistics, the fused backward. With them its kernel updates them in
+        # place, which the saving op does not declare: such calls differentiate through PyTorch.
+        self.assertFalse(_training.has_fused_backward(
+            "linear(m=37, n=100, k=40) -> bias -> batch_norm -> tanh"))
+        self.check("batch_norm(track_running_stats=false) -> tanh",
+                   lambda x, w, b, g, h: torch.tanh(F.batch_norm(
+                       F.linear(x, w, b), None, None, g, h, training=True)),
+                   [randn(100), randn(100)])
+
     def test_set_fused_backward_false_differentiates_through_pytorch(self):
         ft.set_fused_backward(False)
         try:

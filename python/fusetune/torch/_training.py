@@ -26,8 +26,12 @@ _backward_lock = threading.Lock()
 
 @_op._constant_while_compiling
 def has_fused_backward(spec):
-    """Whether `spec` (at any rows) has a fused backward."""
-    return "refused" not in describe(_specs.at_rows(spec, 2)).backward
+    """Whether calls of `spec` (at any rows) differentiate through its fused backward: where it
+    has one, and its kernel updates no tensor in place (batch_norm's running statistics: the
+    saving op does not declare them mutated, so torch.compile would miss the update; such
+    calls differentiate through PyTorch)."""
+    return not _op.updated_indices(spec) and \
+        "refused" not in describe(_specs.at_rows(spec, 2)).backward
 
 
 def plan(spec):
