@@ -304,14 +304,33 @@ class FusedBackward(unittest.TestCase):
                    [randn(100), randn(100)])
 
     def test_batch_norm_over_the_rows(self):
-        # Without running statistics, the fused backward. With them its kernel updates them in
-        # place, which the saving op does not declare: such calls differentiate through PyTorch.
-        self.assertFalse(_training.has_fused_backward(
-            "linear(m=37, n=100, k=40) -> bias -> batch_norm -> tanh"))
         self.check("batch_norm(track_running_stats=false) -> tanh",
                    lambda x, w, b, g, h: torch.tanh(F.batch_norm(
                        F.linear(x, w, b), None, None, g, h, training=True)),
                    [randn(100), randn(100)])
+
+    def test_batch_norm_updates_its_running_statistics_once(self):
+        # The saving forward updates them (on copies the call writes back); the backward
+        # leaves them, as nn.BatchNorm1d does.
+        x, w, b, g, h = (randn(37, 40, requires_grad=True), randn(100, 40, requires_grad=True),
+                         randn(100, requires_grad=True), randn(100, requires_grad=True),
+                         randn(100, requires_grad=True))
+        mean, var = randn(100), torch.rand(100, device="cuda") + 0.5
+        want_mean, want_var = mean.double(), var.double()
+        _training.forget_kernels()
+        out = ft.linear(x, w, b, epilogue="batch_norm(momentum=0.3) -> tanh",
+                        operands=[mean, var, g, h])
+        grad = torch.randn_like(out)
+        out.backward(grad)
+        self.assertTrue(_training._backward_kernels, "the fused backward ran")
+        doubles = [t.detach().double().requires_grad_() for t in (x, w, b, g, h)]
+        torch.tanh(F.batch_norm(F.linear(*doubles[:3]), want_mean, want_var, doubles[3],
+                                doubles[4], training=True, momentum=0.3)).backward(
+                                    grad.double())
+        self.assertLess(rel_error(mean, want_mean), 1e-6)
+        self.assertLess(rel_error(var, want_var), 1e-6)
+        for i, (leaf, double) in enumerate(zip((x, w, b, g, h), doubles)):
+            self.assertLess(rel_error(leaf.grad, double.grad), 1e-5, f"input {i}")
 
     def test_set_fused_backward_false_differentiates_through_pytorch(self):
         ft.set_fused_backward(False)

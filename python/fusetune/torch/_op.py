@@ -168,6 +168,14 @@ def gradients(spec, tensors, wanted, grad):
     return [next(computed) if w else None for w in wanted]
 
 
+def with_copies(spec, tensors):
+    """`tensors` with copies in place of those the kernel updates, and the copies: a custom op
+    updates those and returns them, declaring no mutation, and its caller copies them back."""
+    indices = updated_indices(spec)
+    copies = [tensors[i].clone() for i in indices]
+    return _replaced(tensors, indices, copies), copies
+
+
 if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_autograd"):
 
     @torch.library.custom_op("fusetune::fused", mutates_args=())
@@ -190,21 +198,15 @@ if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_auto
 
     _fused.register_autograd(_backward, setup_context=_setup_context)
 
-    def _with_copies(spec, tensors):
-        """`tensors` with copies in place of those the kernel updates, and the copies."""
-        indices = updated_indices(spec)
-        copies = [tensors[i].clone() for i in indices]
-        return _replaced(tensors, indices, copies), copies
-
     @torch.library.custom_op("fusetune::fused_updating", mutates_args=())
     def _fused_updating(spec: str, precision: str, tolerance: float,
                         tensors: List[torch.Tensor]) -> List[torch.Tensor]:
-        tensors, copies = _with_copies(spec, tensors)
+        tensors, copies = with_copies(spec, tensors)
         return [launch(spec, precision, tolerance, tensors), *copies]
 
     @_fused_updating.register_fake
     def _(spec, precision, tolerance, tensors):
-        tensors, copies = _with_copies(spec, tensors)
+        tensors, copies = with_copies(spec, tensors)
         return [placeholder(spec, tensors), *copies]
 
     def _setup_updating_context(ctx, inputs, output):

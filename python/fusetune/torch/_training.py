@@ -26,12 +26,8 @@ _backward_lock = threading.Lock()
 
 @_op._constant_while_compiling
 def has_fused_backward(spec):
-    """Whether calls of `spec` (at any rows) differentiate through its fused backward: where it
-    has one, and its kernel updates no tensor in place (batch_norm's running statistics: the
-    saving op does not declare them mutated, so torch.compile would miss the update; such
-    calls differentiate through PyTorch)."""
-    return not _op.updated_indices(spec) and \
-        "refused" not in describe(_specs.at_rows(spec, 2)).backward
+    """Whether `spec` (at any rows) has a fused backward."""
+    return "refused" not in describe(_specs.at_rows(spec, 2)).backward
 
 
 def plan(spec):
@@ -196,15 +192,20 @@ def _weight_gradient(main, grad_main, tensors):
 
 if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_autograd"):
 
+    # The output, the main op's saved result, and copies of the tensors the kernel updates
+    # (batch_norm's running statistics), which run() copies back: the op mutates none of its
+    # inputs, as torch.compile requires of what it does not declare.
     @torch.library.custom_op("fusetune::fused_saving", mutates_args=())
     def _fused_saving(spec: str, precision: str, tolerance: float,
                       tensors: List[torch.Tensor]) -> List[torch.Tensor]:
-        return list(saving_forward(spec, precision, tolerance, tensors))
+        tensors, copies = _op.with_copies(spec, tensors)
+        return [*saving_forward(spec, precision, tolerance, tensors), *copies]
 
     @_fused_saving.register_fake
     def _(spec, precision, tolerance, tensors):
+        tensors, copies = _op.with_copies(spec, tensors)
         out = _op.placeholder(spec, tensors)
-        return [out, out.new_empty(_saved_shape(spec, out), dtype=tensors[0].dtype)]
+        return [out, out.new_empty(_saved_shape(spec, out), dtype=tensors[0].dtype), *copies]
 
     @torch.library.custom_op("fusetune::fused_backward", mutates_args=())
     def _fused_backward(spec: str, precision: str, tolerance: float, grad: torch.Tensor,
@@ -220,7 +221,9 @@ if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_auto
         spec, precision, tolerance, tensors = inputs
         ctx.spec, ctx.precision, ctx.tolerance = spec, precision, tolerance
         ctx.wanted = [t.requires_grad for t in tensors]
-        ctx.save_for_backward(output[1], *tensors)
+        # The updated tensors change once run() copies back into them: keep the copies.
+        ctx.save_for_backward(output[1],
+                              *_op._replaced(tensors, _op.updated_indices(spec), output[2:]))
 
     def _backward(ctx, grads):
         saved, *tensors = ctx.saved_tensors
@@ -231,8 +234,13 @@ if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_auto
     _fused_saving.register_autograd(_backward, setup_context=_setup_context)
 
     def run(spec, precision, tolerance, tensors):
-        """The output of `spec`, differentiable through the fused backward."""
-        return _fused_saving(spec, precision, tolerance, list(tensors))[0]
+        """The output of `spec`, differentiable through the fused backward; the tensors its
+        kernel updates updated in place."""
+        out, _, *values = _fused_saving(spec, precision, tolerance, list(tensors))
+        with torch.no_grad():
+            for i, value in zip(_op.updated_indices(spec), values):
+                tensors[i].copy_(value)
+        return out
 
 else:
     run = None  # PyTorch before 2.4: calls differentiate through the reference instead
