@@ -88,9 +88,10 @@ def rel_error(got, want):
     return ((got.double() - want).norm() / want.norm()).item()
 
 
-def breakdown(spec, x, weight, bias, grad, runs, max_candidates):
-    """Each kernel of the fused step on its own (median ms, L2 flushed), and PyTorch's matmuls
-    of the same products, for `spec` (a linear layer's)."""
+def breakdown(spec, x, weight, bias, grad, runs, max_candidates, precision):
+    """Each kernel of the fused step at `precision` ("auto" or "tf32") on its own (median ms, L2
+    flushed), and PyTorch's matmuls of the same products at the same precision, for `spec` (a
+    linear layer's)."""
     import fusetune
     from fusetune.torch import _op, _training
     plan = fusetune.describe(spec).backward
@@ -98,10 +99,11 @@ def breakdown(spec, x, weight, bias, grad, runs, max_candidates):
     saved, out = torch.empty_like(grad), torch.empty_like(grad)
     grad_main, grad_bias = torch.empty_like(grad), torch.empty_like(bias)
     dx, dw = torch.empty_like(x), torch.empty_like(weight)
-    forward = _op._kernel(device, plan["saving"], "auto", 0.0)
+    forward = _op._kernel(device, plan["saving"], precision, 0.0)
     chain = _training._chain_kernel(device, spec)
-    grad_a = _op._kernel(device, plan["grad_a"], "auto", 0.0)
-    grad_b = _op._kernel(device, plan["grad_b"], "auto", 0.0)
+    grad_a = _op._kernel(device, plan["grad_a"], precision, 0.0)
+    grad_b = _op._kernel(device, plan["grad_b"], precision, 0.0)
+    torch_name = "tf32" if precision == "tf32" else "fp32"
     pieces = {
         "forward (saving)": lambda: forward.launch(
             stream, [x.data_ptr(), weight.data_ptr(), saved.data_ptr(), bias.data_ptr()],
@@ -113,8 +115,8 @@ def breakdown(spec, x, weight, bias, grad, runs, max_candidates):
             stream, [grad_main.data_ptr(), weight.data_ptr()], dx.data_ptr()),
         "d W " + plan["grad_b"] + " [" + grad_b.config + "]": lambda: grad_b.launch(
             stream, [grad_main.data_ptr(), x.data_ptr()], dw.data_ptr()),
-        "torch fp32 g' @ W": lambda: torch.mm(grad_main, weight),
-        "torch fp32 g'^T @ x": lambda: torch.mm(grad_main.t(), x),
+        f"torch {torch_name} g' @ W": lambda: torch.mm(grad_main, weight),
+        f"torch {torch_name} g'^T @ x": lambda: torch.mm(grad_main.t(), x),
     }
     # The same products with every operand k-contiguous (what TF32 wgmma takes), after a
     # transposed copy: which layout the plan should use is a measurement.
@@ -126,18 +128,21 @@ def breakdown(spec, x, weight, bias, grad, runs, max_candidates):
             ("d W from g't, xt", f"matmul(m={n}, n={k}, k={m}, transpose_b=true)", (g_t, x_t),
              dw)):
         shared_library = fusetune.shared_library(device)
-        shared_library.tune(spec_t, "auto", max_candidates=max_candidates, progress=False)
-        kernel = _op._kernel(device, spec_t, "auto", 0.0)
+        shared_library.tune(spec_t, precision, max_candidates=max_candidates, progress=False)
+        kernel = _op._kernel(device, spec_t, precision, 0.0)
         pieces[f"{name} {spec_t} [{kernel.config}]"] = (
             lambda kernel=kernel, operands=operands, result=result: kernel.launch(
                 stream, [t.data_ptr() for t in operands], result.data_ptr()))
     pieces["transpose W (copy)"] = lambda: weight.t().contiguous()
     pieces["transpose x and g' (copies)"] = lambda: (x.t().contiguous(), grad_main.t().contiguous())
-    variants = {name: (f, False) for name, f in pieces.items()}
+    variants = {name: (f, precision == "tf32") for name, f in pieces.items()}
+    set_tf32(precision == "tf32")
     for name, f in pieces.items():
         f()
     torch.cuda.synchronize()
-    return time_steps(variants, runs)
+    times = time_steps(variants, runs)
+    set_tf32(False)
+    return times
 
 
 def time_steps(variants, runs):
@@ -165,7 +170,8 @@ def main():
                         help="bound each tuning sweep (0: the whole space)")
     parser.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
     parser.add_argument("--breakdown", action="store_true",
-                        help="also time each kernel of the fused step (a linear model's)")
+                        help="also time each kernel of the fused step at each precision (a linear "
+                             "model's)")
     parser.add_argument("--json", help="also write the JSON document here")
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -256,11 +262,14 @@ def main():
         layer = next(m for m in fused.modules() if isinstance(m, torch.nn.Linear))
         x = inputs[0].reshape(-1, inputs[0].shape[-1])
         spec = next(iter(k for k in ft_specs(fused, inputs)))
-        pieces = breakdown(spec, x, layer.weight.detach(), layer.bias.detach(),
-                           torch.randn(x.shape[0], layer.weight.shape[0], device="cuda"),
-                           args.runs, args.max_candidates)
-        for name, ms in pieces.items():
-            print(f"  {name:<70}{ms:>9.3f} ms")
+        for precision in precisions:
+            pieces[precision] = breakdown(
+                spec, x, layer.weight.detach(), layer.bias.detach(),
+                torch.randn(x.shape[0], layer.weight.shape[0], device="cuda"), args.runs,
+                args.max_candidates, precision)
+            print(f"  each kernel alone at {precision}:")
+            for name, ms in pieces[precision].items():
+                print(f"    {name:<70}{ms:>9.3f} ms")
 
     speedups = {"auto vs eager fp32": medians["eager fp32"] / medians["fusetune auto"]}
     if "fusetune tf32" in medians:
