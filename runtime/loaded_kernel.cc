@@ -139,6 +139,12 @@ cudaError_t LoadedKernel::prepare(cudaStream_t stream) const {
   return workspaces_ ? workspaces_->get(stream, &workspace) : cudaSuccess;
 }
 
+void* LoadedKernel::workspace(cudaStream_t stream) const {
+  void* workspace = nullptr;
+  if (workspaces_) check_cuda(workspaces_->get(stream, &workspace), "allocating a workspace");
+  return workspace;
+}
+
 cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
   void* workspace = nullptr;
   if (workspaces_) {

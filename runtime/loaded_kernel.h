@@ -41,6 +41,10 @@ class LoadedKernel {
   cudaError_t launch(cudaStream_t stream, const LaunchArgs& args) const;
 
   bool needs_workspace() const { return workspaces_ != nullptr; }
+  // `stream`'s workspace, allocated as prepare() would, where the kernels leave what a caller
+  // reads back (a slicing pass's digits); nullptr for kernels without one. Throws
+  // Error(cuda_error) when the allocation fails.
+  void* workspace(cudaStream_t stream) const;
 
   const LaunchGeometry& geometry() const { return main_.geometry; }  // the main kernel's
   int registers() const { return registers_; }                       // the main kernel's

@@ -1,0 +1,67 @@
+#include "generator/int8_slicing.h"
+
+#include <fmt/format.h>
+
+#include "fusetune/status.h"
+#include "generator/int8_slices.h"
+#include "generator/template_text.h"
+#include "generator/tile_grid.h"
+#include "templates/embedded.h"
+
+namespace fusetune {
+namespace {
+
+constexpr int kThreads = 256;
+
+std::uint64_t aligned(std::uint64_t bytes) { return (bytes + 255) / 256 * 256; }
+
+}  // namespace
+
+SlicingLayout slicing_layout(std::int64_t rows, std::int64_t length, int slices) {
+  SlicingLayout layout{.rows = rows, .length = length, .slices = slices};
+  layout.pitch = (length + 15) / 16 * 16;
+  layout.digits = 0;
+  layout.exponents = aligned(static_cast<std::uint64_t>(slices * rows * layout.pitch));
+  layout.statistics = layout.exponents + aligned(4 * static_cast<std::uint64_t>(rows));
+  layout.bytes =
+      layout.statistics + aligned(8 * kSliceRowStatistics * static_cast<std::uint64_t>(rows));
+  return layout;
+}
+
+KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure) {
+  if (slices < 1 || slices > kMaxSlices)
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("{} int8 digits per value: 1 to {}", slices, kMaxSlices));
+  if (rows < 1 || length < 1)
+    throw Error(StatusCode::invalid_argument,
+                fmt::format("no rows to slice: {} x {}", rows, length));
+  const SlicingLayout layout = slicing_layout(rows, length, slices);
+  KernelSource kernel;
+  kernel.name =
+      fmt::format("ft_int8_slices_{}x{}_p{}{}", rows, length, slices, measure ? "_measured" : "");
+  kernel.launch.grid = launch_grid(rows);
+  kernel.launch.block = {kThreads, 1, 1};
+  kernel.launch.workspace_bytes = layout.bytes;
+  kernel.code =
+      fmt::format("// fusetune slicing pass: {} rows of {} fp32 values, {} int8 digits\n\n", rows,
+                  length, slices);
+  kernel.code += inline_template("common.cuh", templates::common_cuh);
+  kernel.code += inline_template("int8_slices.cuh", templates::int8_slices_cuh);
+  kernel.code += fmt::format(
+      "\nstruct SliceConfig {{\n"
+      "  static constexpr long long ROWS = {0}, LENGTH = {1}, PITCH = {2};\n"
+      "  static constexpr int SLICES = {3}, THREADS = {4};\n"
+      "  static constexpr bool MEASURE = {5};\n}};\n\n"
+      "extern \"C\" __global__ void __launch_bounds__({4})\n"
+      "{6}(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
+      "  char* bytes = reinterpret_cast<char*>(workspace);\n"
+      "  ft::slice_rows<SliceConfig>(args.tensors[0], reinterpret_cast<signed char*>(bytes + "
+      "{7}),\n"
+      "                              reinterpret_cast<int*>(bytes + {8}),\n"
+      "                              reinterpret_cast<double*>(bytes + {9}));\n}}\n",
+      rows, length, layout.pitch, slices, kThreads, measure, kernel.name, layout.digits,
+      layout.exponents, layout.statistics);
+  return kernel;
+}
+
+}  // namespace fusetune

@@ -1,0 +1,36 @@
+// The slicing pass of GEMMs emulated on int8 tensor cores: a kernel that splits the rows of an
+// fp32 operand into int8 digit planes and each row's exponent, and measures what the scheme is
+// chosen from (templates/int8_slices.cuh; the arithmetic and its host model:
+// generator/int8_slices.h).
+#pragma once
+
+#include <cstdint>
+
+#include "generator/kernel_source.h"
+
+namespace fusetune {
+
+// Where the slicing kernel of `rows` rows of `length` values into `slices` digits writes, in
+// bytes from its workspace's start.
+struct SlicingLayout {
+  std::int64_t rows = 0, length = 0;
+  int slices = 0;
+  std::int64_t pitch = 0;        // bytes between digit rows: length rounded up to 16
+  std::uint64_t digits = 0;      // int8 [slices][rows][pitch]
+  std::uint64_t exponents = 0;   // int32 [rows]
+  std::uint64_t statistics = 0;  // fp64 [rows][kSliceRowStatistics], where measured
+  std::uint64_t bytes = 0;       // the whole workspace
+};
+
+// A row's statistics (templates/int8_slices.cuh): its squares, each digit's and each
+// remainder's up to kMaxSlices (generator/int8_slices.h), and its count of non-finite values.
+inline constexpr int kSliceRowStatistics = 16;
+
+SlicingLayout slicing_layout(std::int64_t rows, std::int64_t length, int slices);
+
+// The kernel: LaunchArgs::tensors[0] the operand (rows x length fp32, row-major), its workspace
+// parameter laid out as slicing_layout() says; one block per row. `measure`: the statistics too.
+// Throws Error(invalid_argument) for a slice count outside 1..kMaxSlices or an empty operand.
+KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure);
+
+}  // namespace fusetune

@@ -1,0 +1,118 @@
+// fusetune template: fp32 rows split into int8 digit planes for GEMMs emulated on int8 tensor
+// cores (the arithmetic and its host model: generator/int8_slices.h). One block per row: the
+// row's exponent e (frexp's, of its largest finite magnitude; 0 for a row of zeros), then each
+// value v as digits q_1 .. q_SLICES of v 2^-e in base 128, the earlier ones truncating and the
+// last rounding to nearest (clamped to [-127, 127]); a non-finite value's digits are zero. The
+// arithmetic is fp64 and exact, digit for digit the host model's.
+//
+// MEASURE: each row's statistics too, what the scheme is chosen from (the host model's
+// SliceStatistics, one row's share): [0] the sum of squares of its finite values, [1 + s] of
+// digit s + 1 in place (2^(e - 7(s + 1)) q), [1 + MAX_SLICES + s] of what s + 1 digits leave,
+// [1 + 2 MAX_SLICES] the count of non-finite values; for every digit count up to MAX_SLICES,
+// whatever SLICES is.
+//
+// Config: ROWS, LENGTH (values per row), PITCH (bytes between digit rows: LENGTH padded to a
+// multiple of 16, the pad written zero), SLICES, THREADS, MEASURE.
+// Out: digits [SLICES][ROWS][PITCH], exponents [ROWS], statistics [ROWS][STATISTICS].
+#pragma once
+
+namespace ft {
+
+constexpr int kSliceBits = 7;
+constexpr int kMaxSlices = 7;
+constexpr int kSliceStatistics = 2 + 2 * kMaxSlices;
+
+// `v` of every thread of the block combined, in thread 0 (`shared`: THREADS / 32 values).
+template <int THREADS, class T, class Combine>
+__device__ __forceinline__ T block_combined(T v, T* shared, const Combine& combine) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2)
+    v = combine(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  const int warp = threadIdx.x / 32;
+  if (threadIdx.x % 32 == 0) shared[warp] = v;
+  __syncthreads();
+  if (threadIdx.x == 0)
+    for (int w = 1; w < THREADS / 32; ++w) v = combine(v, shared[w]);
+  __syncthreads();  // `shared` is free for the next combine
+  return v;
+}
+
+template <class C>
+__device__ __forceinline__ void slice_rows(const float* __restrict__ in,
+                                           signed char* __restrict__ digits,
+                                           int* __restrict__ exponents,
+                                           double* __restrict__ statistics) {
+  static_assert(C::SLICES >= 1 && C::SLICES <= kMaxSlices, "1 to 7 digits");
+  static_assert(C::PITCH % 16 == 0 && C::PITCH >= C::LENGTH, "rows of 16-byte multiples");
+  static_assert(C::THREADS % 32 == 0 && C::THREADS <= 1024, "whole warps");
+  __shared__ float largest_of[C::THREADS / 32];
+  __shared__ int exponent;
+  const long long row = blockIdx.x;
+  const float* values = in + row * C::LENGTH;
+
+  float largest = 0.f;
+  for (int k = threadIdx.x; k < C::LENGTH; k += C::THREADS) {
+    const float v = values[k];
+    if (isfinite(v)) largest = fmaxf(largest, fabsf(v));
+  }
+  largest = block_combined<C::THREADS>(largest, largest_of,
+                                       [](float a, float b) { return fmaxf(a, b); });
+  if (threadIdx.x == 0) {
+    int e = 0;
+    if (largest > 0.f) frexpf(largest, &e);
+    exponent = e;
+    exponents[row] = e;
+  }
+  __syncthreads();
+  const int e = exponent;
+
+  double sums[kSliceStatistics];
+#pragma unroll
+  for (int i = 0; i < kSliceStatistics; ++i) sums[i] = 0.0;
+  for (int k = threadIdx.x; k < C::PITCH; k += C::THREADS) {
+    const float v = k < C::LENGTH ? values[k] : 0.f;
+    const bool finite = isfinite(v);
+    double scaled = finite ? ldexp(static_cast<double>(v), -e) : 0.0;
+#pragma unroll
+    for (int s = 0; s < C::SLICES; ++s) {
+      const double shifted = ldexp(scaled, kSliceBits);  // exact
+      const double digit =
+          s + 1 < C::SLICES ? trunc(shifted) : fmin(fmax(rint(shifted), -127.0), 127.0);
+      digits[(s * static_cast<long long>(C::ROWS) + row) * C::PITCH + k] =
+          static_cast<signed char>(digit);
+      scaled = shifted - digit;  // exact: the fraction below this digit
+    }
+    if constexpr (C::MEASURE) {
+      if (k >= C::LENGTH) continue;
+      if (!finite) {
+        sums[1 + 2 * kMaxSlices] += 1.0;
+        continue;
+      }
+      sums[0] += static_cast<double>(v) * v;
+      double rest = ldexp(static_cast<double>(v), -e);
+#pragma unroll
+      for (int s = 1; s <= kMaxSlices; ++s) {
+        const double shifted = ldexp(rest, kSliceBits);
+        // Were digit s the last: rounded (clamped), and what it leaves.
+        const double last = fmin(fmax(rint(shifted), -127.0), 127.0);
+        const double left = ldexp(shifted - last, e - kSliceBits * s);
+        sums[kMaxSlices + s] += left * left;
+        const double digit = trunc(shifted);
+        const double placed = ldexp(digit, e - kSliceBits * s);
+        sums[s] += placed * placed;
+        rest = shifted - digit;
+      }
+    }
+  }
+  if constexpr (C::MEASURE) {
+    __shared__ double partial[C::THREADS / 32];
+#pragma unroll
+    for (int i = 0; i < kSliceStatistics; ++i) {
+      const double total = block_combined<C::THREADS>(sums[i], partial,
+                                                      [](double a, double b) { return a + b; });
+      if (threadIdx.x == 0) statistics[row * kSliceStatistics + i] = total;
+    }
+  }
+}
+
+}  // namespace ft
