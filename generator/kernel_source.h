@@ -26,6 +26,9 @@ struct TensorMapSpec {
   // fp32 only: the copy engine rounds each value to the nearest TF32 as it lands in shared
   // memory (a TF32 tensor map), for tensor cores that would otherwise truncate it.
   bool round_to_tf32 = false;
+  // The tensor holds int8 digit planes (generator/int8_slicing.h), one byte per element,
+  // whatever `dtype` says.
+  bool int8_digits = false;
 
   friend bool operator==(const TensorMapSpec&, const TensorMapSpec&) = default;
 };

@@ -33,14 +33,18 @@ cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
   const void* base = spec.tensor == TensorMapSpec::kOutput ? args.out : args.tensors[spec.tensor];
   if (reinterpret_cast<std::uintptr_t>(base) % 16) return cudaErrorMisalignedAddress;
   // Only fp32 data has a TF32 to be rounded to.
-  if (spec.round_to_tf32 && spec.dtype != DataType::fp32) return cudaErrorInvalidValue;
+  if (spec.round_to_tf32 && (spec.dtype != DataType::fp32 || spec.int8_digits))
+    return cudaErrorInvalidValue;
   const PFN_cuTensorMapEncodeTiled_v12000 encode = encoder();
   if (!encode) return cudaErrorNotSupported;
   // Innermost dimension first: columns, then rows; the row pitch in bytes.
   const cuuint64_t dims[2] = {static_cast<cuuint64_t>(spec.cols),
                               static_cast<cuuint64_t>(spec.rows)};
-  const cuuint64_t pitch[1] = {static_cast<cuuint64_t>(spec.cols) * element_bytes(spec.dtype)};
-  const CUtensorMapDataType type = spec.dtype == DataType::bf16   ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+  const cuuint64_t pitch[1] = {static_cast<cuuint64_t>(spec.cols) *
+                               (spec.int8_digits ? 1 : element_bytes(spec.dtype))};
+  // Digits are bytes to the copy engine, which copies them as they are.
+  const CUtensorMapDataType type = spec.int8_digits               ? CU_TENSOR_MAP_DATA_TYPE_UINT8
+                                   : spec.dtype == DataType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
                                    : spec.dtype == DataType::fp16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16
                                    : spec.round_to_tf32           ? CU_TENSOR_MAP_DATA_TYPE_TFLOAT32
                                                                   : CU_TENSOR_MAP_DATA_TYPE_FLOAT32;

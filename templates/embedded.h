@@ -21,5 +21,6 @@ extern const std::string_view gemm_wgmma_cuh;           // templates/gemm_wgmma.
 extern const std::string_view conv_simt_cuh;            // templates/conv_simt.cuh
 extern const std::string_view conv_mma_cuh;             // templates/conv_mma.cuh
 extern const std::string_view int8_slices_cuh;          // templates/int8_slices.cuh
+extern const std::string_view gemm_wgmma_int8_cuh;      // templates/gemm_wgmma_int8.cuh
 
 }  // namespace fusetune::templates

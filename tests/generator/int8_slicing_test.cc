@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fusetune/status.h"
+#include "generator/int8x_gemm.h"
 #include "runtime/nvrtc.h"
 
 namespace fusetune {
@@ -35,6 +36,45 @@ TEST(Int8Slicing, SliceCountsOutsideOneToSevenAreRefused) {
   EXPECT_THROW(emit_int8_slicing(4, 4, 0, false), Error);
   EXPECT_THROW(emit_int8_slicing(4, 4, 8, false), Error);
   EXPECT_THROW(emit_int8_slicing(0, 4, 2, false), Error);
+}
+
+// The product's kernel compiles for sm_90a at tile shapes of each kind (edges on both sides,
+// one or two consumers, every digit pair or the triangle); what it cannot run is refused.
+TEST(Int8xGemm, TheKernelCompilesForSm90a) {
+  const Int8xGemmConfig triangle{};
+  Int8xGemmConfig wide = triangle;
+  wide.slices = 2;
+  wide.through = 4;
+  wide.block_m = 64;
+  wide.block_n = 128;
+  wide.consumers = 1;
+  wide.stages = 4;
+  for (const Int8xGemmConfig& c : {triangle, wide}) {
+    const KernelSource kernel = emit_int8x_gemm(100, 75, 1001, c);
+    EXPECT_TRUE(kernel.arch_specific);
+    const CompiledBinary binary = compile_to_cubin(kernel.code, kernel.name, "sm_90a");
+    EXPECT_GT(binary.cubin.size(), 0u) << binary.log;
+    ASSERT_EQ(kernel.launch.tensor_maps.size(), 2u);
+    EXPECT_EQ(kernel.launch.tensor_maps[0].rows, c.slices * 100);
+    EXPECT_EQ(kernel.launch.tensor_maps[0].cols, 1008);
+    EXPECT_TRUE(kernel.launch.tensor_maps[1].int8_digits);
+  }
+}
+
+TEST(Int8xGemm, WhatItCannotRunIsRefusedWithTheReason) {
+  Int8xGemmConfig c;
+  c.through = 7;  // beyond 2 x 3 digits
+  EXPECT_NE(int8x_gemm_rejection(64, 64, 64, c).value_or("").find("through"), std::string::npos);
+  c = {};
+  c.stages = 4;  // 4 x 3 x 192 x 128 bytes
+  EXPECT_NE(int8x_gemm_rejection(64, 64, 64, c).value_or("").find("shared memory"),
+            std::string::npos);
+  c = {};
+  EXPECT_NE(int8x_gemm_rejection(64, 64, 1 << 16, c).value_or("").find("overflow"),
+            std::string::npos);
+  EXPECT_FALSE(int8x_gemm_rejection(1024, 8192, 8192, {}).has_value());
+  c.block_n = 256;
+  EXPECT_THROW(emit_int8x_gemm(64, 64, 64, c), Error);
 }
 
 }  // namespace

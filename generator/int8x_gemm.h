@@ -1,0 +1,39 @@
+// The product of a GEMM emulated on int8 tensor cores (sm_90a wgmma): out = A Bᵀ in fp32 from
+// the digit planes and row exponents of A [M, K] and B [N, K] that the slicing pass left
+// (generator/int8_slicing.h; templates/gemm_wgmma_int8.cuh). A kernel of its own for now, its
+// arithmetic checked against fp64 on the GPU before it becomes a family of the search.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "generator/kernel_source.h"
+
+namespace fusetune {
+
+struct Int8xGemmConfig {
+  int slices = 3;   // digits per value
+  int through = 4;  // the digit pairs (s, t) with s + t <= through
+  int block_m = 128, block_n = 64;
+  int stages = 3;
+  int consumers = 2;  // warpgroups sharing a tile's rows
+  int blocks = 132;   // persistent blocks (at most the tiles)
+};
+
+// Shared memory a block of `c` takes: its stages of every plane's k-tile, and its barriers,
+// with room to align the base to 1024 bytes.
+int int8x_gemm_smem_bytes(const Int8xGemmConfig& c);
+
+// Why `c` cannot compute an M x N x K product (digit pairs out of range, a tile wgmma does not
+// take, shared memory beyond sm_90's 227 KiB, int32 sums that could overflow), or nullopt.
+std::optional<std::string> int8x_gemm_rejection(std::int64_t m, std::int64_t n, std::int64_t k,
+                                                const Int8xGemmConfig& c);
+
+// The kernel: LaunchArgs::tensors[0] and [1] A's and B's digit planes (slicing_layout's digits,
+// planes of m and n rows), tensors[2] and [3] their row exponents, LaunchArgs::out the fp32
+// result [M, N]. Throws Error(invalid_argument) with int8x_gemm_rejection's reason.
+KernelSource emit_int8x_gemm(std::int64_t m, std::int64_t n, std::int64_t k,
+                             const Int8xGemmConfig& c);
+
+}  // namespace fusetune

@@ -1,0 +1,207 @@
+// fusetune template: an fp32 GEMM emulated on int8 tensor cores (sm_90a), out[m, n] = sum_k
+// A[m, k] B[n, k], from the digit planes and row exponents the slicing pass left
+// (templates/int8_slices.cuh; the arithmetic and its host model: generator/int8_slices.h).
+//
+// A value is 2^e (q_1 2^-7 + ... + q_p 2^-7p), e its row's. The product of rows a and b is
+// then 2^(e_a + e_b) sum over digit pairs (s, t) of 2^-7(s + t) sum_k q_s q_t, and each sum
+// over k of int8 products is exact in int32 (127^2 K summed over the pairs of one diagonal
+// stays below 2^31: the generator's rule). The kernel computes the pairs with s + t <= THROUGH,
+// one int32 accumulator set per diagonal d = s + t, and recombines them in fp64 in the
+// epilogue: the int32 sums are exact there, and the scaling by powers of two too.
+//
+// Warpgroup 0 produces: one thread issues the TMA copies of each k-tile (128 bytes: 128
+// digits) of every digit plane of A's BM rows and B's BN rows into a ring of STAGES stages,
+// guarded by "full" and "empty" mbarriers as in templates/gemm_wgmma.cuh. The planes of an
+// operand are one tensor map of SLICES x rows rows: plane s's rows start at s x rows, and the
+// rows of a tile past an operand's edge read the next plane's (or zeros), which only reach
+// outputs that are not stored. Warpgroups 1..CONSUMERS each own BM / CONSUMERS rows of the
+// BM x BN tile and issue, per 32-byte k-step, a wgmma per digit pair and 64 rows. Blocks are
+// persistent, taking tiles b, b + gridDim.x, ...
+//
+// Config: M, N, K, PITCH (bytes per digit row), SLICES, THROUGH, BM, BN, STAGES, CONSUMERS,
+// SMEM_BYTES, GUARD_M, GUARD_N, and wgmma_ss(int (&d)[BN / 2], a_descriptor, b_descriptor,
+// scale_d) (m64nBNk32 s32.s8.s8, generated for BN). Needs templates/int8_slices.cuh's constants.
+#pragma once
+
+namespace ft {
+
+// 2^-7d, the place of the digit pairs s + t = d.
+__device__ constexpr double place_of_diagonal(int d) {
+  double place = 1.0;
+  for (int i = 0; i < kSliceBits * d; ++i) place *= 0.5;
+  return place;
+}
+
+template <class C>
+struct Int8Shape {
+  static constexpr int BK = 128;  // digits per k-tile: one 128-byte swizzle row
+  static constexpr int K_STEPS = 4;
+  static constexpr int WG_ROWS = C::BM / C::CONSUMERS;
+  static constexpr int M_INSTR = WG_ROWS / 64;
+  static constexpr int ACC = C::BN / 2;
+  static constexpr int DIAGONALS = C::THROUGH - 1;  // s + t = 2 .. THROUGH
+  static constexpr int A_PLANE = C::BM * 128;
+  static constexpr int B_PLANE = C::BN * 128;
+  static constexpr int A_STAGE = C::SLICES * A_PLANE;
+  static constexpr int B_STAGE = C::SLICES * B_PLANE;
+  static constexpr int TILES_M = (C::M + C::BM - 1) / C::BM;
+  static constexpr int TILES_N = (C::N + C::BN - 1) / C::BN;
+  static constexpr int TILES = TILES_M * TILES_N;
+  static constexpr int K_TILES = (C::PITCH + BK - 1) / BK;
+  static constexpr int LAYOUT_BYTES = C::STAGES * (A_STAGE + B_STAGE) + 16 * C::STAGES;
+  static_assert(C::SLICES >= 1 && C::THROUGH >= 2 && C::THROUGH <= 2 * C::SLICES,
+                "digit pairs s + t from 2 up to 2 SLICES");
+  static_assert(WG_ROWS % 64 == 0, "a consumer warpgroup owns a multiple of 64 rows");
+  static_assert(C::BN % 16 == 0 && C::BN <= 224, "integer wgmma N: multiples of 16 up to 224");
+  static_assert(A_PLANE % 1024 == 0 && B_PLANE % 1024 == 0, "planes stay 1024-byte aligned");
+  static_assert(LAYOUT_BYTES + 1023 <= C::SMEM_BYTES,
+                "the launch's shared memory holds the layout after its base is aligned");
+};
+
+// [A stages: SLICES planes each][B stages: SLICES planes each][full bars][empty bars]
+template <class C>
+struct Int8Smem {
+  using S = Int8Shape<C>;
+  unsigned base;
+  __device__ unsigned a(int stage, int slice) const {
+    return base + stage * S::A_STAGE + slice * S::A_PLANE;
+  }
+  __device__ unsigned b(int stage, int slice) const {
+    return base + C::STAGES * S::A_STAGE + stage * S::B_STAGE + slice * S::B_PLANE;
+  }
+  __device__ unsigned full(int stage) const {
+    return base + C::STAGES * (S::A_STAGE + S::B_STAGE) + 8 * stage;
+  }
+  __device__ unsigned empty(int stage) const {
+    return base + C::STAGES * (S::A_STAGE + S::B_STAGE) + 8 * (C::STAGES + stage);
+  }
+};
+
+template <class C>
+__device__ __forceinline__ void int8_produce(const TensorMap* map_a, const TensorMap* map_b,
+                                             const Int8Smem<C>& smem) {
+  using S = Int8Shape<C>;
+  tma_prefetch_descriptor(map_a);
+  tma_prefetch_descriptor(map_b);
+  int stage = 0;
+  unsigned phase = 0;
+  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
+    const int m0 = (tile % S::TILES_M) * C::BM, n0 = (tile / S::TILES_M) * C::BN;
+    for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+      mbarrier_wait(smem.empty(stage), phase ^ 1);
+      const unsigned full = smem.full(stage);
+      mbarrier_expect_bytes(full, S::A_STAGE + S::B_STAGE);
+#pragma unroll
+      for (int s = 0; s < C::SLICES; ++s) {
+        tma_load_2d(smem.a(stage, s), map_a, full, k_tile * S::BK, s * C::M + m0);
+        tma_load_2d(smem.b(stage, s), map_b, full, k_tile * S::BK, s * C::N + n0);
+      }
+      if (++stage == C::STAGES) stage = 0, phase ^= 1;
+    }
+  }
+}
+
+template <class C>
+__device__ __forceinline__ void int8_consume(float* __restrict__ out,
+                                             const int* __restrict__ a_exponents,
+                                             const int* __restrict__ b_exponents,
+                                             const Int8Smem<C>& smem, int consumer) {
+  using S = Int8Shape<C>;
+  const int thread = threadIdx.x % 128;
+  const int warp = thread / 32, g = (thread % 32) / 4, t = thread % 4;
+  int acc[S::DIAGONALS][S::M_INSTR][S::ACC];
+  int stage = 0;
+  unsigned phase = 0;
+  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
+    const int m0 = (tile % S::TILES_M) * C::BM + consumer * S::WG_ROWS;
+    const int n0 = (tile / S::TILES_M) * C::BN;
+#pragma unroll
+    for (int d = 0; d < S::DIAGONALS; ++d)
+#pragma unroll
+      for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+        for (int j = 0; j < S::ACC; ++j) acc[d][i][j] = 0;
+    for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+      mbarrier_wait(smem.full(stage), phase);
+#pragma unroll
+      for (int d = 0; d < S::DIAGONALS; ++d)
+#pragma unroll
+        for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[d][i]);
+      wgmma_fence();
+#pragma unroll
+      for (int k = 0; k < S::K_STEPS; ++k)
+#pragma unroll
+        for (int s = 1; s <= C::SLICES; ++s)
+#pragma unroll
+          for (int u = 1; u <= C::SLICES; ++u) {
+            if (s + u > C::THROUGH) continue;
+            const unsigned long long b = wgmma_descriptor(smem.b(stage, u - 1) + 32 * k);
+#pragma unroll
+            for (int i = 0; i < S::M_INSTR; ++i)
+              C::wgmma_ss(acc[s + u - 2][i],
+                          wgmma_descriptor(smem.a(stage, s - 1) +
+                                           (consumer * S::WG_ROWS + i * 64) * 128 + 32 * k),
+                          b, 1);
+          }
+      wgmma_commit();
+      wgmma_wait<0>();
+#pragma unroll
+      for (int d = 0; d < S::DIAGONALS; ++d)
+#pragma unroll
+        for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[d][i]);
+      if (thread == 0) mbarrier_arrive(smem.empty(stage));
+      if (++stage == C::STAGES) stage = 0, phase ^= 1;
+    }
+    // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
+    // columns' exponents.
+#pragma unroll
+    for (int i = 0; i < S::M_INSTR; ++i)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int m = m0 + i * 64 + warp * 16 + g + 8 * half;
+        if (C::GUARD_M && m >= C::M) continue;
+        const int e_a = a_exponents[m];
+#pragma unroll
+        for (int j = 0; j < C::BN / 8; ++j)
+#pragma unroll
+          for (int c = 0; c < 2; ++c) {
+            const int n = n0 + 8 * j + 2 * t + c;
+            if (C::GUARD_N && n >= C::N) continue;
+            double sum = 0.0;
+#pragma unroll
+            for (int d = S::DIAGONALS - 1; d >= 0; --d)  // the smallest first
+              sum += static_cast<double>(acc[d][i][4 * j + 2 * half + c]) * place_of_diagonal(d + 2);
+            out[static_cast<long long>(m) * C::N + n] =
+                static_cast<float>(ldexp(sum, e_a + b_exponents[n]));
+          }
+      }
+  }
+}
+
+// LaunchArgs: tensors[2] A's row exponents, tensors[3] B's; map_a and map_b the digit planes.
+template <class C>
+__device__ __forceinline__ void gemm_wgmma_int8(const TensorMap* map_a, const TensorMap* map_b,
+                                                float* __restrict__ out,
+                                                const int* __restrict__ a_exponents,
+                                                const int* __restrict__ b_exponents) {
+  extern __shared__ __align__(1024) unsigned char smem_bytes[];
+  const Int8Smem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < C::STAGES; ++s) {
+      mbarrier_init(smem.full(s), 1);
+      mbarrier_init(smem.empty(s), C::CONSUMERS);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+  const int warpgroup = threadIdx.x / 128;
+  if (warpgroup == 0) {
+    if constexpr (C::CONSUMERS == 2) release_registers<40>();
+    if (threadIdx.x == 0) int8_produce<C>(map_a, map_b, smem);
+  } else {
+    if constexpr (C::CONSUMERS == 2) claim_registers<232>();
+    int8_consume<C>(out, a_exponents, b_exponents, smem, warpgroup - 1);
+  }
+}
+
+}  // namespace ft
