@@ -25,11 +25,9 @@
 
 namespace ft {
 
-// 2^-7d, the place of the digit pairs s + t = d.
-__device__ constexpr double place_of_diagonal(int d) {
-  double place = 1.0;
-  for (int i = 0; i < kSliceBits * d; ++i) place *= 0.5;
-  return place;
+// 2^-7d, the place of the digit pairs s + t = d, built from its exponent bits (exact).
+__device__ __forceinline__ double place_of_diagonal(int d) {
+  return __longlong_as_double(static_cast<long long>(1023 - kSliceBits * d) << 52);
 }
 
 template <class C>
