@@ -119,6 +119,9 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
       for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
         for (int j = 0; j < S::ACC; ++j) acc[d][i][j] = 0;
+    // Each k-tile's group is issued before the one before it is waited for, so that the
+    // tensor cores do not drain between k-tiles; a stage is released once its group is done.
+    int previous = -1;  // the stage whose group may still be running
     for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
       mbarrier_wait(smem.full(stage), phase);
 #pragma unroll
@@ -142,14 +145,21 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
                           b, 1);
           }
       wgmma_commit();
-      wgmma_wait<0>();
+      wgmma_wait<1>();  // the previous k-tile's group has completed
 #pragma unroll
       for (int d = 0; d < S::DIAGONALS; ++d)
 #pragma unroll
         for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[d][i]);
-      if (thread == 0) mbarrier_arrive(smem.empty(stage));
+      if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
+      previous = stage;
       if (++stage == C::STAGES) stage = 0, phase ^= 1;
     }
+    wgmma_wait<0>();
+#pragma unroll
+    for (int d = 0; d < S::DIAGONALS; ++d)
+#pragma unroll
+      for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[d][i]);
+    if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
     // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
     // columns' exponents.
 #pragma unroll
