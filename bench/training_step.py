@@ -145,6 +145,59 @@ def breakdown(spec, x, weight, bias, grad, runs, max_candidates, precision):
     return times
 
 
+def conv_breakdown(spec, tensors, runs, precision):
+    """Each kernel of the fused step of `spec` (a convolution's) at `precision` on its own
+    (median ms, L2 flushed), and PyTorch's pieces of the same backward: the convolution's
+    forward, its data gradient and its weight gradient, at fp32 and at TF32."""
+    import fusetune
+    from fusetune.torch import _op, _training
+    plan = fusetune.describe(spec).backward
+    device, stream = 0, torch.cuda.current_stream().cuda_stream
+    x, weight, operands = tensors[0], tensors[1], list(tensors[2:])
+    main = fusetune.describe(spec).main
+    saved = torch.empty(fusetune.describe(plan["saving"]).tensors[2].shape, device="cuda")
+    out = torch.empty(fusetune.describe(spec).output_shape, device="cuda")
+    grad = torch.randn_like(out)
+    grad_main, dx = torch.empty_like(saved), torch.empty_like(x)
+    operand_grads = [torch.empty_like(t) for t in operands]
+    forward = _op._kernel(device, plan["saving"], precision, 0.0)
+    chain = _training._chain_kernel(device, spec)
+    grad_a = _op._kernel(device, plan["grad_a"], precision, 0.0)
+    pointers = [t.data_ptr() for t in [x, weight, saved, *operands]]
+    chain_pointers = [t.data_ptr() for t in [grad, saved, *operands, *operand_grads]]
+    pieces = {
+        f"forward (saving) [{forward.config}]": lambda: forward.launch(stream, pointers,
+                                                                       out.data_ptr()),
+        "chain backward (g')": lambda: chain.launch(stream, chain_pointers, grad_main.data_ptr()),
+        f"d x {plan['grad_a']} [{grad_a.config}]": lambda: grad_a.launch(
+            stream, [grad_main.data_ptr(), weight.data_ptr()], dx.data_ptr()),
+    }
+    dims = main["spatial_dims"]
+
+    def spatial(name):
+        return list(main[name][3 - dims:])
+
+    transposed = main["op"].startswith("conv_transpose")
+
+    def torch_backward(which):
+        return lambda: torch.ops.aten.convolution_backward(
+            grad_main, x, weight, None, spatial("stride"), spatial("padding"), spatial("dilation"),
+            transposed, spatial("output_padding"), main["groups"], which)
+
+    variants = {name: (f, precision == "tf32") for name, f in pieces.items()}
+    for tf32 in (False, True):
+        label = "tf32" if tf32 else "fp32"
+        variants[f"torch {label} d weight (cuDNN)"] = (torch_backward([False, True, False]), tf32)
+        variants[f"torch {label} d x (cuDNN)"] = (torch_backward([True, False, False]), tf32)
+    for f, tf32 in variants.values():
+        set_tf32(tf32)
+        f()
+    torch.cuda.synchronize()
+    times = time_steps(variants, runs)
+    set_tf32(False)
+    return times
+
+
 def time_steps(variants, runs):
     flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
     times = {name: [] for name in variants}
@@ -170,8 +223,8 @@ def main():
                         help="bound each tuning sweep (0: the whole space)")
     parser.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
     parser.add_argument("--breakdown", action="store_true",
-                        help="also time each kernel of the fused step at each precision (a linear "
-                             "model's)")
+                        help="also time each kernel of the fused step at each precision, and "
+                             "PyTorch's pieces of the same step")
     parser.add_argument("--json", help="also write the JSON document here")
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -259,14 +312,20 @@ def main():
     set_tf32(False)
     pieces = {}
     if args.breakdown:
-        layer = next(m for m in fused.modules() if isinstance(m, torch.nn.Linear))
-        x = inputs[0].reshape(-1, inputs[0].shape[-1])
         spec = next(iter(k for k in ft_specs(fused, inputs)))
+        layer = next((m for m in fused.modules() if isinstance(m, torch.nn.Linear)), None)
         for precision in precisions:
-            pieces[precision] = breakdown(
-                spec, x, layer.weight.detach(), layer.bias.detach(),
-                torch.randn(x.shape[0], layer.weight.shape[0], device="cuda"), args.runs,
-                args.max_candidates, precision)
+            if layer is not None:
+                x = inputs[0].reshape(-1, inputs[0].shape[-1])
+                pieces[precision] = breakdown(
+                    spec, x, layer.weight.detach(), layer.bias.detach(),
+                    torch.randn(x.shape[0], layer.weight.shape[0], device="cuda"), args.runs,
+                    args.max_candidates, precision)
+            else:
+                described = fusetune.describe(spec)
+                tensors = [inputs[0]] + [torch.randn(t.shape, device="cuda")
+                                         for t in described.tensors[1:]]
+                pieces[precision] = conv_breakdown(spec, tensors, args.runs, precision)
             print(f"  each kernel alone at {precision}:")
             for name, ms in pieces[precision].items():
                 print(f"    {name:<70}{ms:>9.3f} ms")
