@@ -71,8 +71,10 @@ std::string config_head(const Spec& spec) {
   const MainOp& main = spec.main;
   return fmt::format(
       "  using Element = {};\n"
-      "  static constexpr int M = {}, N = {}, K = {};\n",
-      cuda_type(main.dtype), main.m, main.n, main.k);
+      "  static constexpr int M = {}, N = {}, K = {};\n"
+      "  static constexpr bool TRANSPOSED_A = {}, TRANSPOSED_B = {};\n",
+      cuda_type(main.dtype), main.m, main.n, main.k, !main.a_k_contiguous(),
+      !main.b_k_contiguous());
 }
 
 std::string config_tail(const Spec& spec, const C& c) {
@@ -81,9 +83,11 @@ std::string config_tail(const Spec& spec, const C& c) {
 }
 
 std::string body(const Spec& spec, const C& c) {
-  return fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, {}, Epilogue{{args}});\n",
-                     c.tma_store ? "&map2" : "nullptr", output_pointer(spec.main),
-                     c.splits > 1 ? "workspace" : "nullptr");
+  return fmt::format(
+      "  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, {}, Epilogue{{args}}, args.tensors[0],\n"
+      "                         args.tensors[1]);\n",
+      c.tma_store ? "&map2" : "nullptr", output_pointer(spec.main),
+      c.splits > 1 ? "workspace" : "nullptr");
 }
 
 }  // namespace
@@ -139,8 +143,11 @@ const KernelFamily<C>& family_of(const C&) {
       .rejection = [](const Spec& spec, const DeviceLimits& limits,
                       const C& c) { return gemm_wgmma_rejection(spec.main, limits, c); },
       // The best predicted, where the family applies; else the next family's default.
+      // Not for operands stored the other way: their helper-written stages join the search,
+      // where each candidate is verified, but an untuned spec runs the mma.sync family's default.
       .default_config = [](const Spec& spec, const DeviceLimits& limits,
                            Precision precision) -> std::optional<C> {
+        if (!spec.main.a_k_contiguous() || !spec.main.b_k_contiguous()) return std::nullopt;
         const std::vector<C> space = gemm_wgmma_space(spec.main, limits, precision);
         if (space.empty()) return std::nullopt;
         return space.front();
@@ -196,12 +203,17 @@ LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
   g.block = {static_cast<unsigned>(c.threads()), 1, 1};
   g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
   g.cluster = static_cast<unsigned>(c.cluster);
-  // A [M, K] and B [N, K], both K-contiguous (the template's requirement); each block of a
-  // cluster loads its share of B's rows.
+  // A [M, K] and B [N, K] K-contiguous; each block of a cluster loads its share of B's rows.
+  // An operand stored the other way ([K, M], [K, N]) the kernel's helpers read themselves: its
+  // map, over the operand as stored, goes unused.
   const int block_k = GemmWgmmaConfig::block_k(main.dtype);
   const bool round_to_tf32 = main.dtype == DataType::fp32 && c.passes == 1;
-  g.tensor_maps = {{0, main.m, main.k, c.block_m, block_k, main.dtype, round_to_tf32},
-                   {1, main.n, main.k, c.block_n / c.cluster, block_k, main.dtype, round_to_tf32}};
+  auto operand_map = [&](int tensor, std::int64_t rows, int box_rows, bool k_contiguous) {
+    if (!k_contiguous) return TensorMapSpec{tensor, main.k, rows, 8, 32, main.dtype};
+    return TensorMapSpec{tensor, rows, main.k, box_rows, block_k, main.dtype, round_to_tf32};
+  };
+  g.tensor_maps = {operand_map(0, main.m, c.block_m, main.a_k_contiguous()),
+                   operand_map(1, main.n, c.block_n / c.cluster, main.b_k_contiguous())};
   // The output, in strips 128 bytes wide of each consumer's rows (gemm_wgmma.cuh's staging).
   if (c.tma_store)
     g.tensor_maps.push_back({TensorMapSpec::kOutput, main.m, main.n, c.block_m / c.consumers,

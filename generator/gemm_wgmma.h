@@ -1,6 +1,7 @@
 // The Hopper warpgroup-MMA GEMM family (templates/gemm_wgmma.cuh), fed by TMA on sm_90: one
 // configuration's tunables, and the family's search space for one precision (TF32, 3xTF32, bf16
-// or fp16), empty off sm_90 and for operands that are not K-contiguous. gemm_wgmma.cc holds the
+// or fp16), empty off sm_90 and for 16-bit operands that are not K-contiguous (fp32 ones stored
+// the other way the producer's helper warps write K-major). gemm_wgmma.cc holds the
 // family unit, gemm_wgmma_space.cc its rules.
 #pragma once
 

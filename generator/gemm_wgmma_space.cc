@@ -52,12 +52,21 @@ int register_budget(const GemmWgmmaConfig& c) { return c.consumers == 2 ? 232 : 
 std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const DeviceLimits& limits,
                                                 const GemmWgmmaConfig& c) {
   if (limits.arch != "sm_90") return "warpgroup MMA and TMA need an sm_90 (Hopper) device";
-  if (!main.a_k_contiguous() || !main.b_k_contiguous())
-    return "this warpgroup MMA kernel reads K-contiguous operands only";
+  // An operand stored the other way is written K-major by the producer's helper warps: fp32,
+  // four values at a time along its stored rows.
+  if (!main.a_k_contiguous() || !main.b_k_contiguous()) {
+    if (main.dtype != DataType::fp32)
+      return "16-bit operands are read K-contiguous only (transpose them, or the spec)";
+    if (c.cluster != 1) return "an operand stored the other way is read without a cluster";
+    if (!main.a_k_contiguous() && main.m % 4)
+      return "A stored [K, M] is read four rows at a time: M a multiple of 4";
+    if (!main.b_k_contiguous() && main.n % 4)
+      return "B stored [K, N] is read four columns at a time: N a multiple of 4";
+  }
   if (c.dtype != main.dtype)
     return fmt::format("a kernel for {} inputs cannot read the spec's {}", to_string(c.dtype),
                        to_string(main.dtype));
-  if (main.k * element_bytes(main.dtype) % 16)
+  if ((main.a_k_contiguous() || main.b_k_contiguous()) && main.k * element_bytes(main.dtype) % 16)
     return fmt::format("TMA needs rows of a multiple of 16 bytes (K a multiple of {})",
                        16 / element_bytes(main.dtype));
   if (c.dtype != DataType::fp32 && c.passes != 1) return "16-bit inputs take one pass";

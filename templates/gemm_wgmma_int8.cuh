@@ -160,8 +160,8 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
 #pragma unroll
       for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[d][i]);
     if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
-    // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
-    // columns' exponents.
+      // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
+      // columns' exponents.
 #pragma unroll
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
@@ -178,7 +178,8 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
             double sum = 0.0;
 #pragma unroll
             for (int d = S::DIAGONALS - 1; d >= 0; --d)  // the smallest first
-              sum += static_cast<double>(acc[d][i][4 * j + 2 * half + c]) * place_of_diagonal(d + 2);
+              sum +=
+                  static_cast<double>(acc[d][i][4 * j + 2 * half + c]) * place_of_diagonal(d + 2);
             out[static_cast<long long>(m) * C::N + n] =
                 static_cast<float>(ldexp(sum, e_a + b_exponents[n]));
           }

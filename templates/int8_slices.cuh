@@ -55,8 +55,8 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
     const float v = values[k];
     if (isfinite(v)) largest = fmaxf(largest, fabsf(v));
   }
-  largest = block_combined<C::THREADS>(largest, largest_of,
-                                       [](float a, float b) { return fmaxf(a, b); });
+  largest =
+      block_combined<C::THREADS>(largest, largest_of, [](float a, float b) { return fmaxf(a, b); });
   if (threadIdx.x == 0) {
     int e = 0;
     if (largest > 0.f) frexpf(largest, &e);
@@ -108,8 +108,8 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
     __shared__ double partial[C::THREADS / 32];
 #pragma unroll
     for (int i = 0; i < kSliceStatistics; ++i) {
-      const double total = block_combined<C::THREADS>(sums[i], partial,
-                                                      [](double a, double b) { return a + b; });
+      const double total =
+          block_combined<C::THREADS>(sums[i], partial, [](double a, double b) { return a + b; });
       if (threadIdx.x == 0) statistics[row * kSliceStatistics + i] = total;
     }
   }

@@ -181,11 +181,9 @@ TEST(GemmWgmmaSpace, SeedHasCandidatesOnlyOnHopperAndOnlyForTensorPrecisions) {
 
 TEST(GemmWgmmaSpace, IsEmptyForOperandsTmaOrWgmmaCannotRead) {
   for (const char* text : {
-           "matmul(m=256, n=512, k=128)",                    // B [K,N]: N-contiguous
-           "matmul(m=256, n=512, k=128, transpose_a=true)",  // A [K,M]
-           "matmul(m=256, n=512, k=128, transpose_a=true, transpose_b=true)",
            "linear(m=64, n=64, k=30)",  // rows of 120 bytes
            "linear(m=1024, n=8192, k=8190)",
+           "matmul(m=256, n=510, k=128)",  // B [K,N] read four columns at a time
        }) {
     const MainOp main = parse_spec(text).main;
     for (Precision precision : kTensorPrecisions)
@@ -196,6 +194,28 @@ TEST(GemmWgmmaSpace, IsEmptyForOperandsTmaOrWgmmaCannotRead) {
   const MainOp transposed_b = parse_spec("matmul(m=256, n=512, k=128, transpose_b=true)").main;
   for (Precision precision : kTensorPrecisions)
     EXPECT_FALSE(gemm_wgmma_space(transposed_b, sm90(), precision).empty()) << to_string(precision);
+}
+
+// fp32 operands stored the other way (A [K,M], B [K,N]) are written K-major by the producer's
+// helper warps: searched at TF32 and 3xTF32, never in a cluster, and no untuned spec's default;
+// 16-bit ones are not read.
+TEST(GemmWgmmaSpace, Fp32OperandsStoredTheOtherWayAreSearchedWithoutClusters) {
+  for (const char* text : {"matmul(m=256, n=512, k=128)",
+                           "matmul(m=256, n=512, k=130, "
+                           "transpose_a=true)",
+                           "matmul(m=256, n=512, k=128, transpose_a=true, transpose_b=true)"}) {
+    const Spec spec = parse_spec(text);
+    for (Precision precision : {Precision::tf32, Precision::tf32x3}) {
+      const std::vector<GemmWgmmaConfig> space = gemm_wgmma_space(spec.main, sm90(), precision);
+      EXPECT_FALSE(space.empty()) << text << " " << to_string(precision);
+      for (const GemmWgmmaConfig& c : space) EXPECT_EQ(c.cluster, 1) << text;
+      EXPECT_FALSE(std::holds_alternative<GemmWgmmaConfig>(
+          default_candidate(spec, sm90(), precision).config))
+          << text;
+    }
+    const std::string bf16 = std::string(text).insert(std::string(text).size() - 1, ", dtype=bf16");
+    EXPECT_TRUE(gemm_wgmma_space(parse_spec(bf16).main, sm90(), Precision::bf16).empty()) << bf16;
+  }
 }
 
 TEST(GemmWgmmaSpace, EveryConfigIsValidAndFitsTheDevice) {
@@ -354,9 +374,14 @@ std::vector<RejectionCase> rejection_cases() {
   GemmWgmmaConfig c = base;
   c.blocks = 108;  // one per SM of an A100
   add("ampere", kSeed, "sm_80", c, "sm_90");
-  add("transposed_a", "matmul(m=1024, n=8192, k=8192, transpose_a=true)", "sm_90", base,
-      "K-contiguous");
-  add("b_stored_k_by_n", "matmul(m=1024, n=8192, k=8192)", "sm_90", base, "K-contiguous");
+  c = base, c.dtype = DataType::bf16, c.passes = 1;
+  add("transposed_a_bf16", "matmul(m=1024, n=8192, k=8192, transpose_a=true, dtype=bf16)", "sm_90",
+      c, "16-bit");
+  c = base, c.cluster = 2;
+  add("b_stored_k_by_n_in_a_cluster", "matmul(m=1024, n=8192, k=8192)", "sm_90", c,
+      "without a cluster");
+  add("a_stored_k_by_m_odd_m", "matmul(m=1022, n=8192, k=8192, transpose_a=true)", "sm_90", base,
+      "M a multiple of 4");
   add("k_not_multiple_of_4", "linear(m=1024, n=8192, k=8190)", "sm_90", base, "multiple of 4");
   c = base, c.block_m = 64;  // two consumers need 128 rows
   add("block_m_64_for_two_consumers", kSeed, "sm_90", c, "64 rows");

@@ -93,7 +93,11 @@ INSTANTIATE_TEST_SUITE_P(
             "matmul(m=130, n=200, k=100, transpose_b=true) -> relu",
             "linear(m=1, n=300, k=260) -> bias -> tanh",
             // Few tiles and a long K: split-K, with K not a multiple of the stage either.
-            "linear(m=37, n=200, k=3004) -> bias -> add(tensor) -> gelu"),
+            "linear(m=37, n=200, k=3004) -> bias -> add(tensor) -> gelu",
+            // fp32 operands stored the other way, written K-major by the warpgroup family's
+            // helper warps: B [K, N] beside A by TMA, and both, K odd; edges on every side.
+            "matmul(m=100, n=132, k=36) -> relu",
+            "matmul(m=100, n=132, k=37, transpose_a=true) -> bias -> tanh"),
         ::testing::Values(Precision::fp32, Precision::tf32, Precision::tf32x3)));
 
 // 16-bit inputs: K a multiple of 8 lets TMA (warpgroup MMA) read them; mma.sync needs K even.

@@ -496,6 +496,11 @@ __device__ __forceinline__ void fence_registers(float (&d)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
+template <int N>
+__device__ __forceinline__ void fence_registers(int (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+r"(d[i])::"memory");
+}
 
 // ---- register reallocation between warpgroups ----
 
@@ -540,12 +545,19 @@ __device__ __forceinline__ void claim_registers() {
 // the next tile's k-tiles while the copy engine writes (without, the tensor cores idle while
 // the consumers store from registers). The output is then in the inputs' type.
 //
+// TRANSPOSED_A, TRANSPOSED_B (fp32 only): an operand stored the other way, A [K, M] (transpose_a)
+// or B [K, N]. Warps 1-3 of the producer warpgroup then write its k-tiles into each stage
+// K-major, in the layout the TMA writes (transpose_k_tile), rounded to TF32 at TF32 and with
+// B's remainder beside it at 3xTF32, and signal them ready; the TMA copies only the other
+// operand. No copy of the operand is made anywhere.
+//
 // CLUSTER 2 pairs blocks that take vertically adjacent tiles, so that each loads half of their
 // common B k-tile and multicasts it to both: B costs each block half the L2 reads. A stage is
 // then refilled once the consumers of both blocks have released it (the multicast writes both).
 //
 // Config supplies Element (float, ft::bf16, ft::fp16), M, N, K, BM, BN, STAGES, CONSUMERS,
-// CLUSTER, PASSES, SPLITS, TMA_STORE, GUARD_M, GUARD_N and the wgmma instruction (generated
+// CLUSTER, PASSES, SPLITS, TMA_STORE, TRANSPOSED_A, TRANSPOSED_B, GUARD_M, GUARD_N and the
+// wgmma instruction (generated
 // for BN and Element) in the form the configuration uses: wgmma_ss(d, a_descriptor, b_descriptor,
 // scale_d) with A in shared memory, or wgmma_rs(d, a_fragment, b_descriptor, scale_d) with A in
 // registers.
@@ -565,6 +577,11 @@ struct WgmmaShape {
   // producer warpgroup write B's TF32 remainder beside each stage.
   static constexpr bool SPLIT_OPERANDS = C::PASSES == 3;
   static constexpr int SMALL_B_STAGE = SPLIT_OPERANDS ? B_STAGE : 0;
+  // Warps 1-3 of the producer warpgroup prepare each stage (B's remainder, operands stored the
+  // other way) before the consumers take it; the TMA copies the rest.
+  static constexpr bool HELPERS = SPLIT_OPERANDS || C::TRANSPOSED_A || C::TRANSPOSED_B;
+  static constexpr int TMA_BYTES =
+      (C::TRANSPOSED_A ? 0 : A_STAGE) + (C::TRANSPOSED_B ? 0 : B_STAGE);
   static constexpr int TILES_M = (C::M + C::BM - 1) / C::BM;
   static constexpr int TILES_N = (C::N + C::BN - 1) / C::BN;
   static constexpr int TILES = TILES_M * TILES_N;
@@ -600,6 +617,9 @@ struct WgmmaShape {
                 "the launch's shared memory holds the layout after its base is aligned to 1024");
   static_assert(sizeof(typename C::Element) == 4 || C::PASSES == 1,
                 "16-bit operands go to the tensor cores as they landed");
+  static_assert(!(C::TRANSPOSED_A || C::TRANSPOSED_B) ||
+                    (sizeof(typename C::Element) == 4 && C::CLUSTER == 1),
+                "operands stored the other way are fp32, in blocks without a cluster");
 };
 
 // One unit of persistent work: a tile, and the k-tiles [k_begin, k_end) of one of its splits.
@@ -645,9 +665,10 @@ struct WgmmaSmem {
   __device__ unsigned split_flag(int consumer) const {
     return bars() + 24 * C::STAGES + 4 * consumer;
   }
-  // What consumers wait for: B's remainder written (3xTF32), or else the copies landed.
+  // What consumers wait for: the helpers' part written (B's remainder, operands stored the
+  // other way), or else the copies landed.
   __device__ unsigned consumable(int stage) const {
-    return S::SPLIT_OPERANDS ? ready(stage) : full(stage);
+    return S::HELPERS ? ready(stage) : full(stage);
   }
 };
 
@@ -665,8 +686,9 @@ template <class C>
 __device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const TensorMap* map_b,
                                               const WgmmaSmem<C>& smem) {
   using S = WgmmaShape<C>;
-  tma_prefetch_descriptor(map_a);
-  tma_prefetch_descriptor(map_b);
+  if constexpr (S::TMA_BYTES == 0) return;  // the helpers write both operands
+  if constexpr (!C::TRANSPOSED_A) tma_prefetch_descriptor(map_a);
+  if constexpr (!C::TRANSPOSED_B) tma_prefetch_descriptor(map_b);
   RingPosition ring;
   const unsigned rank = C::CLUSTER > 1 ? cluster_rank() : 0;
   for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
@@ -675,63 +697,129 @@ __device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const Tens
       mbarrier_wait(smem.empty(ring.stage), ring.phase ^ 1);
       const unsigned full = smem.full(ring.stage);
       // The whole B tile lands here, half of it from the other block of a cluster.
-      mbarrier_expect_bytes(full, S::A_STAGE + S::B_STAGE);
-      tma_load_2d(smem.a(ring.stage), map_a, full, k_tile * S::BK, unit.m0);
-      if constexpr (C::CLUSTER == 1)
+      mbarrier_expect_bytes(full, S::TMA_BYTES);
+      if constexpr (!C::TRANSPOSED_A)
+        tma_load_2d(smem.a(ring.stage), map_a, full, k_tile * S::BK, unit.m0);
+      if constexpr (C::TRANSPOSED_B) {
+      } else if constexpr (C::CLUSTER == 1) {
         tma_load_2d(smem.b(ring.stage), map_b, full, k_tile * S::BK, unit.n0);
-      else
+      } else {
         tma_load_2d_multicast(smem.b(ring.stage) + rank * S::B_BOX_BYTES, map_b, full,
                               k_tile * S::BK, unit.n0 + rank * S::B_BOX_ROWS,
                               (1u << C::CLUSTER) - 1);
+      }
       ring.template advance<C::STAGES>();
     }
   }
 }
 
-// B's remainder of each stage as it lands, by the producer warpgroup's idle warps 1-3.
+// B's remainder of a stage that landed, written beside it (3xTF32).
 template <class C>
-__device__ __forceinline__ void wgmma_split_b(const WgmmaSmem<C>& smem, int thread) {
+__device__ __forceinline__ void split_b_stage(const WgmmaSmem<C>& smem, int stage, int thread) {
   using S = WgmmaShape<C>;
-  RingPosition ring;
-  int steps = 0;
-  for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
-    const WgmmaUnit<C> unit(u);
-    steps += unit.k_end - unit.k_begin;
-  }
-  for (int step = 0; step < steps; ++step) {
-    mbarrier_wait(smem.full(ring.stage), ring.phase);
-    const unsigned raw = smem.b(ring.stage);
-    const unsigned out = smem.small_b(ring.stage);
-    // Loads issued in batches, so that each thread has several in flight.
-    constexpr int VECTORS = S::B_STAGE / 16;
-    constexpr int PER_THREAD = (VECTORS + S::SPLIT_THREADS - 1) / S::SPLIT_THREADS;
-    constexpr int BATCH = 4;
+  const unsigned raw = smem.b(stage);
+  const unsigned out = smem.small_b(stage);
+  // Loads issued in batches, so that each thread has several in flight.
+  constexpr int VECTORS = S::B_STAGE / 16;
+  constexpr int PER_THREAD = (VECTORS + S::SPLIT_THREADS - 1) / S::SPLIT_THREADS;
+  constexpr int BATCH = 4;
 #pragma unroll
-    for (int first = 0; first < PER_THREAD; first += BATCH) {
-      float v[BATCH][4];
+  for (int first = 0; first < PER_THREAD; first += BATCH) {
+    float v[BATCH][4];
 #pragma unroll
-      for (int j = 0; j < BATCH; ++j) {
-        const int vector = thread + (first + j) * S::SPLIT_THREADS;
-        if (first + j < PER_THREAD && vector < VECTORS)
-          asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
-                       : "=f"(v[j][0]), "=f"(v[j][1]), "=f"(v[j][2]), "=f"(v[j][3])
-                       : "r"(raw + 16 * vector));
-      }
+    for (int j = 0; j < BATCH; ++j) {
+      const int vector = thread + (first + j) * S::SPLIT_THREADS;
+      if (first + j < PER_THREAD && vector < VECTORS)
+        asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                     : "=f"(v[j][0]), "=f"(v[j][1]), "=f"(v[j][2]), "=f"(v[j][3])
+                     : "r"(raw + 16 * vector));
+    }
 #pragma unroll
-      for (int j = 0; j < BATCH; ++j) {
-        const int vector = thread + (first + j) * S::SPLIT_THREADS;
-        if (first + j < PER_THREAD && vector < VECTORS) {
+    for (int j = 0; j < BATCH; ++j) {
+      const int vector = thread + (first + j) * S::SPLIT_THREADS;
+      if (first + j < PER_THREAD && vector < VECTORS) {
 #pragma unroll
-          for (int i = 0; i < 4; ++i) v[j][i] = tf32_remainder(v[j][i]);
-          asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(out + 16 * vector),
-                       "f"(v[j][0]), "f"(v[j][1]), "f"(v[j][2]), "f"(v[j][3])
-                       : "memory");
-        }
+        for (int i = 0; i < 4; ++i) v[j][i] = tf32_remainder(v[j][i]);
+        asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(out + 16 * vector),
+                     "f"(v[j][0]), "f"(v[j][1]), "f"(v[j][2]), "f"(v[j][3])
+                     : "memory");
       }
     }
-    fence_async_shared();
-    mbarrier_arrive(smem.ready(ring.stage));
-    ring.template advance<C::STAGES>();
+  }
+}
+
+// Rows [row0, row0 + ROWS) of an operand stored [K, EXTENT] (each stored row one k), k-tile
+// k0..k0 + 31, written into a stage at `dst` K-major as the TMA writes a K-major operand: row r
+// at r x 128 bytes, its 16-byte chunk c at (c ^ r % 8) x 16. Rounded to TF32 where ROUND; where
+// `small` is nonzero, the TF32 remainder beside it there (3xTF32). Rows past EXTENT and k past
+// K are zeros. Lane l takes k0 + l, and warp w every third run of four rows, read as one
+// float4 along the stored row (EXTENT a multiple of 4): a warp's stores of one row fill it.
+template <int K, int EXTENT, int ROWS, bool ROUND>
+__device__ __forceinline__ void transpose_k_tile(const float* __restrict__ src, int row0, int k0,
+                                                 unsigned dst, unsigned small, int thread) {
+  constexpr int RUNS = ROWS / 4, WARPS = 3, BATCH = 4;
+  const int lane = thread % 32, warp = thread / 32;
+  const int k = k0 + lane;
+  const unsigned column = 4 * (lane % 4);
+  for (int first = warp; first < RUNS; first += WARPS * BATCH) {
+    float4 v[BATCH];
+#pragma unroll
+    for (int j = 0; j < BATCH; ++j) {
+      const int run = first + WARPS * j;
+      const int r = row0 + 4 * run;
+      v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (run < RUNS && k < K && r < EXTENT)
+        v[j] = __ldg(reinterpret_cast<const float4*>(src + static_cast<long long>(k) * EXTENT + r));
+    }
+#pragma unroll
+    for (int j = 0; j < BATCH; ++j) {
+      const int run = first + WARPS * j;
+      if (run >= RUNS) continue;
+      const float values[4] = {v[j].x, v[j].y, v[j].z, v[j].w};
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int row = 4 * run + i;
+        const unsigned offset = row * 128 + (((lane / 4) ^ (row % 8)) << 4) + column;
+        const float big = ROUND ? __uint_as_float(to_tf32(values[i])) : values[i];
+        asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(dst + offset), "f"(big) : "memory");
+        if (small != 0)
+          asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(small + offset),
+                       "f"(tf32_remainder(values[i]))
+                       : "memory");
+      }
+    }
+  }
+}
+
+// The producer warpgroup's warps 1-3 (thread 0..95 among them): each stage's share that the TMA
+// does not copy, once the stage is free (and its copies landed, where there are some), then
+// ready for the consumers. `a` and `b`: the operands as the launch gives them.
+template <class C>
+__device__ __forceinline__ void wgmma_help(const WgmmaSmem<C>& smem, const float* __restrict__ a,
+                                           const float* __restrict__ b, int thread) {
+  using S = WgmmaShape<C>;
+  constexpr bool ROUND = C::PASSES == 1;  // at TF32, as the TMA rounds its operands
+  RingPosition ring;
+  for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
+    const WgmmaUnit<C> unit(u);
+    for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
+      if constexpr (S::TMA_BYTES > 0)
+        mbarrier_wait(smem.full(ring.stage), ring.phase);
+      else
+        mbarrier_wait(smem.empty(ring.stage), ring.phase ^ 1);
+      if constexpr (C::TRANSPOSED_A)
+        transpose_k_tile<C::K, C::M, C::BM, ROUND>(a, unit.m0, k_tile * S::BK, smem.a(ring.stage),
+                                                   0, thread);
+      if constexpr (C::TRANSPOSED_B)
+        transpose_k_tile<C::K, C::N, C::BN, ROUND>(
+            b, unit.n0, k_tile * S::BK, smem.b(ring.stage),
+            S::SPLIT_OPERANDS ? smem.small_b(ring.stage) : 0u, thread);
+      else if constexpr (S::SPLIT_OPERANDS)
+        split_b_stage<C>(smem, ring.stage, thread);
+      fence_async_shared();
+      mbarrier_arrive(smem.ready(ring.stage));
+      ring.template advance<C::STAGES>();
+    }
   }
 }
 
@@ -985,11 +1073,13 @@ __device__ __forceinline__ void wgmma_consume(Out* __restrict__ out, const Tenso
   if (C::TMA_STORE && thread == 0) tma_store_wait();
 }
 
+// `a` and `b`: the operands as the launch gives them, which the helpers read where an operand
+// is stored the other way (TRANSPOSED_A, TRANSPOSED_B).
 template <class C, class Out, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorMap* map_b,
                                            const TensorMap* map_out, Out* __restrict__ out,
-                                           float* __restrict__ workspace,
-                                           const Epilogue& epilogue) {
+                                           float* __restrict__ workspace, const Epilogue& epilogue,
+                                           const float* a, const float* b) {
   using S = WgmmaShape<C>;
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
   const WgmmaSmem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
@@ -1011,8 +1101,8 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
     if constexpr (C::CONSUMERS == 2) release_registers<40>();
     if (threadIdx.x == 0) {
       wgmma_produce<C>(map_a, map_b, smem);
-    } else if (S::SPLIT_OPERANDS && threadIdx.x >= 32) {
-      wgmma_split_b<C>(smem, threadIdx.x - 32);
+    } else if (S::HELPERS && threadIdx.x >= 32) {
+      wgmma_help<C>(smem, a, b, threadIdx.x - 32);
     }
   } else {
     if constexpr (C::CONSUMERS == 2) claim_registers<232>();
@@ -1030,6 +1120,7 @@ namespace {
 struct Config {
   using Element = float;
   static constexpr int M = 1024, N = 8192, K = 8192;
+  static constexpr bool TRANSPOSED_A = false, TRANSPOSED_B = false;
   static constexpr int BM = 128, BN = 128, STAGES = 4, CONSUMERS = 2, CLUSTER = 1;
   static constexpr int PASSES = 3;  // 3xtf32
   static constexpr int SPLITS = 1;
@@ -1071,5 +1162,6 @@ struct Epilogue {
 
 extern "C" __global__ void __launch_bounds__(384, 1)
 ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap map0, const __grid_constant__ ft::TensorMap map1) {
-  ft::gemm_wgmma<Config>(&map0, &map1, nullptr, args.out, nullptr, Epilogue{args});
+  ft::gemm_wgmma<Config>(&map0, &map1, nullptr, args.out, nullptr, Epilogue{args}, args.tensors[0],
+                         args.tensors[1]);
 }
