@@ -73,35 +73,36 @@ std::optional<Product> k_major(const Product& product) {
   return p;
 }
 
-// A reduction the backward takes: one whose backward the registry writes, on a GEMM's value
-// [M, N]: over its features (dim=1, or layer_norm's normalized_shape [N]), over groups of them
-// (group_norm), or over its rows (batch_norm in training mode, BatchNorm1d); with groups that a
-// block's registers hold.
+// A reduction the backward takes: one whose backward the registry writes, with groups that a
+// block's registers hold. On a GEMM's value [M, N]: over its features (dim=1, or layer_norm's
+// normalized_shape [N]), over groups of them (group_norm), or over its rows (batch_norm in
+// training mode, BatchNorm1d). On a convolution's [N, C, ...]: over its channels (dim=1), groups
+// of channels with their positions (group_norm), each channel's positions (instance_norm), or
+// each channel over the batch (batch_norm in training mode).
 void check_held_reduction(const Spec& spec, const ReductionOp& op) {
   const ReductionOpInfo& info = info_of(op);
   if (info.backward.empty()) no_backward(op.name);
-  if (spec.main.is_conv())
-    no_backward(op.name + " after a convolution (only after a linear or matmul)");
-  std::int64_t group = spec.main.n;  // values per group
+  const bool conv = spec.main.is_conv();
   switch (info.group_by) {
     case GroupBy::trailing:
-      if (op.normalized_shape != std::vector<std::int64_t>{spec.main.n})
+      if (conv || op.normalized_shape != std::vector<std::int64_t>{spec.main.n})
         no_backward(op.name + " over other than a linear or matmul's features");
       break;
     case GroupBy::dims:
       if (op.dims != std::vector<int>{1})
-        no_backward(op.name + " other than over a linear or matmul's features (dim=1)");
+        no_backward(op.name + " other than over the features or channels (dim=1)");
       break;
+    case GroupBy::positions:  // a convolution's only: the spec refuses it after a GEMM
     case GroupBy::channel_groups:
-      group = spec.main.n / op.groups;
       break;
     case GroupBy::channel:
       if (op.track_running && !op.training) no_backward("batch_norm in eval mode");
-      group = spec.main.m;
       break;
-    case GroupBy::positions:
-      no_backward(op.name + " after a linear or matmul");
   }
+  std::int64_t group = 0;  // values per group
+  for (const Stage& stage : compile_chain(spec).stages)
+    if (const auto* r = std::get_if<ReductionOp>(&stage.op); r != nullptr && r->name == op.name)
+      group = stage.grouping.group_size();
   if (group > kMaxHeldRow)
     no_backward(fmt::format("{} over groups of more than {} values", op.name, kMaxHeldRow));
 }

@@ -76,6 +76,15 @@ Parts parts_of(const ChainIR& ir) {
   return parts;
 }
 
+// The weight and bias element of an affine normalization at element `i` of its value: the
+// feature (dim 1 of a GEMM's [M, N]) or the channel (dim 1 of a convolution's [N, C, ...]).
+std::string affine_index(const Stage& stage, const std::string& i) {
+  const std::int64_t channels = stage.in_shape.at(1);
+  const std::int64_t plane = element_count(stage.in_shape) / (stage.in_shape.at(0) * channels);
+  if (plane == 1) return fmt::format("{} % {}LL", i, channels);
+  return fmt::format("{} / {}LL % {}LL", i, plane, channels);
+}
+
 // Straight-line code for elementwise stages: each op's value x{s + 1} from x{s}, and the
 // gradient taken back through them, each operand's term noted in terms[j].
 class ElementwiseCode {
@@ -216,7 +225,7 @@ class DerivativeWriter {
     const ReductionOp& op = std::get<ReductionOp>(stage.op);
     const ReductionOpInfo& info = info_of(op);
     const HeldLayout layout = held_layout();
-    const std::int64_t n = layout.size, features = stage.in_shape.at(1);
+    const std::int64_t n = layout.size;
     const bool reduces = info.kind == ReductionKind::reduce;
     std::array<std::string, 2> params;
     for (std::size_t p = 0; p < stage.scalars.size() && p < 2; ++p)
@@ -244,7 +253,7 @@ class DerivativeWriter {
     std::string weighted = "raw_upstream(y, g, i)", affine_terms;
     if (terms) {
       const std::vector<int> affine = affine_tensors(stage);
-      const std::string feature = fmt::format("i % {}LL", features);
+      const std::string feature = affine_index(stage, "i");
       const std::string weight = load(affine.at(0), type_, feature);
       std::string output = fmt::format("y * {}", weight);
       if (affine.size() > 1) output += " + " + load(affine.at(1), type_, feature);
@@ -460,7 +469,8 @@ KernelSource emit_chain_derivative(const Spec& spec) {
       if (!std::holds_alternative<ReductionOp>(stage.op)) continue;
       const std::vector<int> affine = affine_tensors(stage);
       for (std::size_t t = 0; t < affine.size(); ++t)
-        sums.push_back({affine[t] - 2, OperandKind::column, false,
+        sums.push_back({affine[t] - 2,
+                        spec.main.is_conv() ? OperandKind::channel : OperandKind::column, false,
                         *affine_terms + 4 * static_cast<std::uint64_t>(count) * t});
     }
   }

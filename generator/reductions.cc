@@ -190,6 +190,9 @@ std::vector<ReductionOpInfo> make_registry() {
                  .result = kStandardized,
                  .params = {kEps},
                  .affine = Affine::channels,
+                 .backward_input = kStandardizedBackwardInput,
+                 .backward = kStandardizedBackward,
+                 .backward_statistic = "ft::SumPairStat",
                  .reference = standardized});
   ops.push_back({.name = "batch_norm",
                  .summary = "standardizes each channel over the batch and positions; training "

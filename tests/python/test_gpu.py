@@ -303,6 +303,17 @@ class FusedBackward(unittest.TestCase):
                    lambda x, w, b, g, h: F.gelu(F.group_norm(F.linear(x, w, b), 4, g, h)),
                    [randn(100), randn(100)])
 
+    def test_group_norm_of_a_convolution(self):
+        def fused(x, w, b, g, h):
+            return ft.conv2d(x, w, b, operands=[g, h], precision="auto",
+                             epilogue="group_norm(4) -> silu")
+
+        def plain(x, w, b, g, h):
+            return F.silu(F.group_norm(F.conv2d(x, w, b), 4, g, h))
+
+        self.check_gradients(fused, plain, randn(2, 3, 9, 8), randn(8, 3, 3, 3), randn(8),
+                             randn(8), randn(8))
+
     def test_batch_norm_over_the_rows(self):
         self.check("batch_norm(track_running_stats=false) -> tanh",
                    lambda x, w, b, g, h: torch.tanh(F.batch_norm(

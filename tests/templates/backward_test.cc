@@ -183,7 +183,14 @@ INSTANTIATE_TEST_SUITE_P(
         "linear(m=20, n=48, k=8) -> bias -> batch_norm -> tanh",
         "linear(m=300, n=24, k=8) -> batch_norm(momentum=0.2) -> relu",
         "linear(m=2000, n=8, k=8) -> batch_norm(track_running_stats=false, affine=false) -> "
-        "mul(0.5)"));
+        "mul(0.5)",
+        // A convolution's value: groups of channels with their positions (weight and bias per
+        // channel, summed over the batch and positions), a channel's positions, a channel over
+        // the batch, and the channels of one position (strided).
+        "conv2d(n=2, c=3, h=9, w=8, k=8, kernel=3) -> bias -> group_norm(4) -> silu",
+        "conv2d(n=2, c=3, h=10, w=13, k=4, kernel=3) -> instance_norm -> div(2.0)",
+        "conv3d(n=2, c=2, d=4, h=5, w=6, k=4, kernel=2) -> batch_norm -> relu",
+        "conv2d(n=1, c=2, h=6, w=7, k=5, kernel=3) -> softmax(dim=1) -> mul(2.0)"));
 
 }  // namespace
 }  // namespace fusetune
