@@ -73,12 +73,12 @@ std::optional<Product> k_major(const Product& product) {
   return p;
 }
 
-// A reduction the backward takes: one whose backward the registry writes, with groups that a
-// block's registers hold. On a GEMM's value [M, N]: over its features (dim=1, or layer_norm's
-// normalized_shape [N]), over groups of them (group_norm), or over its rows (batch_norm in
-// training mode, BatchNorm1d). On a convolution's [N, C, ...]: over its channels (dim=1), groups
-// of channels with their positions (group_norm), each channel's positions (instance_norm), or
-// each channel over the batch (batch_norm in training mode).
+// A reduction the backward takes: one whose backward the registry writes. On a GEMM's value [M, N]:
+// over its features (dim=1, or layer_norm's normalized_shape [N]), over groups of them
+// (group_norm), or over its rows (batch_norm in training mode, BatchNorm1d). On a convolution's [N,
+// C, ...]: over its channels (dim=1), groups of channels with their positions (group_norm), each
+// channel's positions (instance_norm), or each channel over the batch (batch_norm in training
+// mode).
 void check_held_reduction(const Spec& spec, const ReductionOp& op) {
   const ReductionOpInfo& info = info_of(op);
   if (info.backward.empty()) no_backward(op.name);
@@ -99,12 +99,6 @@ void check_held_reduction(const Spec& spec, const ReductionOp& op) {
       if (op.track_running && !op.training) no_backward("batch_norm in eval mode");
       break;
   }
-  std::int64_t group = 0;  // values per group
-  for (const Stage& stage : compile_chain(spec).stages)
-    if (const auto* r = std::get_if<ReductionOp>(&stage.op); r != nullptr && r->name == op.name)
-      group = stage.grouping.group_size();
-  if (group > kMaxHeldRow)
-    no_backward(fmt::format("{} over groups of more than {} values", op.name, kMaxHeldRow));
 }
 
 }  // namespace

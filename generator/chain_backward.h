@@ -54,17 +54,19 @@ struct BackwardPlan {
 BackwardPlan plan_backward(const Spec& spec);
 
 // Returns where `spec` has a fused backward: a chain of elementwise ops with at most one max or
-// avg pool step, or one reduction or normalization of a linear or matmul's value: over its
+// avg pool step, or one reduction or normalization: of a linear or matmul's value over its
 // features (sum, mean, amax, amin, softmax, log_softmax, logsumexp, layer_norm, rms_norm), groups
-// of them (group_norm) or its rows (batch_norm in training mode), groups of at most kMaxHeldRow
-// values, after which only ops without operand tensors come. Throws Error(invalid_argument)
+// of them (group_norm) or its rows (batch_norm in training mode); of a convolution's over its
+// channels (dim=1), groups of channels (group_norm), a channel's positions (instance_norm) or a
+// channel over the batch (batch_norm in training mode); after which only ops without operand
+// tensors come. Throws Error(invalid_argument)
 // naming what has none yet: another reduction, a second pool step, global_avg_pool, an operand that
 // is the main op's result, an operand tensor after the pool or reduction, a column or row operand
 // before a reduction other than a leading bias, a row range, a spec that already saves.
 void check_fused_backward(const Spec& spec);
 
-// The largest group a reduction's backward holds in one block's registers: 32 values for each
-// of 256 threads.
+// The largest group a reduction's backward holds in one block's registers (32 values for each
+// of 256 threads); larger groups gather their statistics over several blocks first.
 constexpr std::int64_t kMaxHeldRow = 8192;
 
 // How many of the spec's tensors its chain's ops read (J in chain_derivative.h).

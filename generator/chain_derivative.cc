@@ -25,6 +25,8 @@ namespace {
 
 constexpr int kMaxLaunchTensors = 16;  // LaunchArgs::tensors
 constexpr int kThreads = 256;
+// Room for any statistic of templates/statistics.cuh, a group's (the largest holds four floats).
+constexpr std::uint64_t kStatBytes = 16;
 
 std::string scalar(int index) { return fmt::format("args.scalars[{}]", index); }
 
@@ -315,6 +317,54 @@ class DerivativeWriter {
     return op.affine && info_of(op).affine != Affine::none;
   }
 
+  // Whether one block's registers hold a group (templates/held_group_backward.cuh); else its
+  // statistics are gathered over several blocks first (split_steps).
+  bool holds_groups() const { return held_layout().size <= kMaxHeldRow; }
+
+  // Groups larger than a block holds, in three launches over the Held step's parts: the
+  // forward statistics of every group (gather_statistics), then its backward statistic, then
+  // each element's gradient from both; `stats` and `back` are where the two lie in the
+  // workspace (kStatBytes a group).
+  std::string split_steps(std::uint64_t stats, std::uint64_t back, const GatherSplit& split) const {
+    const Grouping& grouping = parts_.reduction->grouping;
+    return fmt::format(
+        "// The reduction's groups, more than a block holds: their statistics gathered first.\n"
+        "struct Statistics {{\n  Held held;\n  using Stat = Held::Stat;\n"
+        "  __device__ __forceinline__ float input(long long g, long long p) const {{\n"
+        "    return held.input(held.value(g, p));\n  }}\n"
+        "  __device__ __forceinline__ void finish(long long g, const Stat& s) const {{\n"
+        "    reinterpret_cast<Stat*>(held.workspace + {0})[g] = s;\n  }}\n}};\n"
+        "struct BackStatistics {{\n  Held held;\n  using Stat = Held::BackStat;\n"
+        "  __device__ __forceinline__ auto input(long long g, long long p) const {{\n"
+        "    const Held::Stat s =\n"
+        "        ft::load_from_l2(reinterpret_cast<const Held::Stat*>(held.workspace + {0}) + g);\n"
+        "    const float x = held.value(g, p);\n    const float y = held.result(x, s);\n"
+        "    return held.back_input(x, y, held.upstream(y, g, held.index(g, p)));\n  }}\n"
+        "  __device__ __forceinline__ void finish(long long g, const Stat& b) const {{\n"
+        "    reinterpret_cast<Stat*>(held.workspace + {1})[g] = b;\n  }}\n}};\n"
+        "struct SplitConfig {{\n"
+        "  static constexpr long long GROUPS = {2}, SIZE = {3}, CHUNK = {4};\n"
+        "  static constexpr int THREADS = {5}, GROUP_THREADS = {6}, SPLITS = {7};\n}};\n\n"
+        "// g' at element i from its group's statistics.\n"
+        "__device__ __forceinline__ void split_gradient(const Held& held, long long i) {{\n"
+        "  const long long g = {8};\n"
+        "  const Held::Stat s =\n"
+        "      ft::load_from_l2(reinterpret_cast<const Held::Stat*>(held.workspace + {0}) + g);\n"
+        "  const Held::BackStat b =\n"
+        "      ft::load_from_l2(reinterpret_cast<const Held::BackStat*>(held.workspace + {1}) + "
+        "g);\n"
+        "  const float x = held.chain.middle_input(i);\n  const float y = held.result(x, s);\n"
+        "  const float gy = held.upstream(y, g, i);\n"
+        "  held.finish(i, y, held.gradient(x, y, gy, s, b));\n}}\n\n",
+        stats, back, split.groups, split.size, split.chunk, kThreads, split.group_threads,
+        split.splits, group_code(runs_of(grouping)));
+  }
+
+  GatherSplit group_split() const {
+    const Grouping& grouping = parts_.reduction->grouping;
+    return split_gather(grouping.group_count(), grouping.group_size(), side_by_side(grouping));
+  }
+
   // Blocks of held_step's kernel.
   std::int64_t held_blocks() const {
     const HeldLayout layout = held_layout();
@@ -474,6 +524,59 @@ KernelSource emit_chain_derivative(const Spec& spec) {
                         *affine_terms + 4 * static_cast<std::uint64_t>(count) * t});
     }
   }
+  // Groups more than a block holds: the statistics kernels first (the main kernel gathers the
+  // forward statistics), then each element's gradient; every kernel reads the group through
+  // the Held step.
+  std::string split_code;
+  const bool split_groups = writer.reduces() && !writer.holds_groups();
+  GatherSplit group_split;
+  if (split_groups) {
+    group_split = writer.group_split();
+    auto reserve = [&](std::uint64_t bytes) {
+      const std::uint64_t at = workspace;
+      workspace += (bytes + 255) / 256 * 256;
+      return at;
+    };
+    const std::uint64_t groups = static_cast<std::uint64_t>(group_split.groups);
+    const std::uint64_t stats = reserve(kStatBytes * groups);
+    const std::uint64_t back = reserve(kStatBytes * groups);
+    const std::uint64_t partials = reserve(kStatBytes * groups * group_split.splits);
+    const std::uint64_t counters =
+        reserve(4 * static_cast<std::uint64_t>(group_split.group_blocks));
+    const std::uint64_t back_partials = reserve(kStatBytes * groups * group_split.splits);
+    const std::uint64_t back_counters =
+        reserve(4 * static_cast<std::uint64_t>(group_split.group_blocks));
+    split_code = writer.split_steps(stats, back, group_split);
+    const std::string held = "Held{Chain{args}, reinterpret_cast<char*>(workspace)}";
+    entries += fmt::format(
+        "extern \"C\" __global__ void __launch_bounds__({0})\n"
+        "{1}(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
+        "  char* bytes = reinterpret_cast<char*>(workspace);\n"
+        "  ft::gather_statistics<SplitConfig>(Statistics{{{2}}},\n"
+        "      reinterpret_cast<Held::Stat*>(bytes + {3}), reinterpret_cast<unsigned*>(bytes + "
+        "{4}));\n"
+        "}}\n"
+        "extern \"C\" __global__ void __launch_bounds__({0})\n"
+        "{1}_back(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
+        "  char* bytes = reinterpret_cast<char*>(workspace);\n"
+        "  ft::gather_statistics<SplitConfig>(BackStatistics{{{2}}},\n"
+        "      reinterpret_cast<Held::BackStat*>(bytes + {5}),\n"
+        "      reinterpret_cast<unsigned*>(bytes + {6}));\n}}\n"
+        "extern \"C\" __global__ void __launch_bounds__({0})\n"
+        "{1}_gradient(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) "
+        "{{\n"
+        "  const Held held = {2};\n"
+        "  for (long long i = blockIdx.x * static_cast<long long>({0}) + threadIdx.x; i < {7}LL;\n"
+        "       i += static_cast<long long>(gridDim.x) * {0})\n"
+        "    split_gradient(held, i);\n}}\n",
+        kThreads, kernel.name, held, partials, counters, back_partials, back_counters, count);
+    LaunchGeometry geometry;
+    geometry.grid = launch_grid(group_split.group_blocks * group_split.splits);
+    geometry.block = {kThreads, 1, 1};
+    kernel.finishing.steps.push_back({kernel.name + "_back", geometry});
+    geometry.grid = launch_grid(std::min<std::int64_t>((count + kThreads - 1) / kThreads, 65536));
+    kernel.finishing.steps.push_back({kernel.name + "_gradient", geometry});
+  }
   for (const OperandSum& sum : sums) {
     // Groups and the index of a group's place p: a column's values lie N apart (neighbouring
     // groups side by side), a row's side by side, a channel's in runs of its positions.
@@ -546,6 +649,16 @@ KernelSource emit_chain_derivative(const Spec& spec) {
   if (std::any_of(ir.stages.begin(), ir.stages.end(),
                   [](const Stage& s) { return std::holds_alternative<PoolOp>(s.op); }))
     kernel.code += inline_template("pool_backward.cuh", templates::pool_backward_cuh);
+  if (split_groups) {
+    kernel.launch.grid = launch_grid(group_split.group_blocks * group_split.splits);
+    kernel.launch.workspace_bytes = workspace;
+    kernel.code += fmt::format(
+        "\nnamespace {{\n\nstruct Chain {{\n  const ft::LaunchArgs& args;\n\n{}}};\n\n{}{}{}}}  "
+        "// namespace\n\n",
+        writer.members(), writer.held_step(type_name, affine_terms), split_code, steps);
+    kernel.code += entries;
+    return kernel;
+  }
   if (writer.reduces()) {
     kernel.code += inline_template("held_group_backward.cuh", templates::held_group_backward_cuh);
     kernel.launch.grid = launch_grid(writer.held_blocks());

@@ -190,7 +190,12 @@ INSTANTIATE_TEST_SUITE_P(
         "conv2d(n=2, c=3, h=9, w=8, k=8, kernel=3) -> bias -> group_norm(4) -> silu",
         "conv2d(n=2, c=3, h=10, w=13, k=4, kernel=3) -> instance_norm -> div(2.0)",
         "conv3d(n=2, c=2, d=4, h=5, w=6, k=4, kernel=2) -> batch_norm -> relu",
-        "conv2d(n=1, c=2, h=6, w=7, k=5, kernel=3) -> softmax(dim=1) -> mul(2.0)"));
+        "conv2d(n=1, c=2, h=6, w=7, k=5, kernel=3) -> softmax(dim=1) -> mul(2.0)",
+        // Groups more than a block holds, their statistics gathered over blocks first: a long
+        // row, large images' channel groups, a long column.
+        "linear(m=3, n=20000, k=8) -> bias -> log_softmax(dim=1)",
+        "conv2d(n=2, c=4, h=70, w=70, k=8, kernel=3) -> bias -> group_norm(2) -> silu",
+        "linear(m=9000, n=6, k=8) -> batch_norm -> relu"));
 
 }  // namespace
 }  // namespace fusetune
