@@ -1,8 +1,8 @@
 // Probe of the int8x product before it is a family of the search: the seed's GEMM (x [M, K]
 // times weightᵀ, weight [N, K]) sliced and multiplied on int8 tensor cores at a few
-// configurations, each timed against cuBLAS SGEMM in the same run (alternating, L2 flushed,
-// median of the rounds), with its error against fp64 on sampled outputs and against the host
-// model of the same digits. Needs an sm_90 GPU.
+// configurations, each timed against cuBLAS SGEMM in the same run (runtime/timing.h's measure,
+// L2 flushed, rounds alternating, the median of the rounds'), with its error against fp64 on
+// sampled outputs and against the host model of the same digits. Needs an sm_90 GPU.
 //
 //   int8x_probe [M N K]        (default 1024 8192 8192)
 #include <cublas_v2.h>
@@ -22,14 +22,16 @@
 #include "generator/int8_slicing.h"
 #include "generator/int8x_gemm.h"
 #include "runtime/cuda_check.h"
+#include "runtime/device.h"
 #include "runtime/loaded_kernel.h"
 #include "runtime/nvrtc.h"
+#include "runtime/timing.h"
 #include "tuner/device_buffer.h"
 
 namespace fusetune {
 namespace {
 
-constexpr int kRounds = 15;
+constexpr int kRounds = 5;
 
 LoadedKernel load(const KernelSource& source, const std::string& arch) {
   const CompiledBinary binary =
@@ -37,25 +39,7 @@ LoadedKernel load(const KernelSource& source, const std::string& arch) {
   return LoadedKernel(binary.cubin, source.name, source.launch);
 }
 
-// Milliseconds of `run` on the default stream, after `flush` (untimed).
-template <class Run>
-float timed(const Run& run, DeviceBuffer& flush) {
-  check_cuda(cudaMemsetAsync(flush.as<float>(), 0, flush.bytes()), "flushing L2");
-  cudaEvent_t start, stop;
-  check_cuda(cudaEventCreate(&start), "event");
-  check_cuda(cudaEventCreate(&stop), "event");
-  check_cuda(cudaEventRecord(start), "event");
-  run();
-  check_cuda(cudaEventRecord(stop), "event");
-  check_cuda(cudaEventSynchronize(stop), "event");
-  float ms = 0;
-  check_cuda(cudaEventElapsedTime(&ms, start, stop), "event");
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return ms;
-}
-
-float median(std::vector<float> v) {
+double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
@@ -64,22 +48,23 @@ int run(int argc, char** argv) {
   const std::int64_t m = argc > 3 ? std::stoll(argv[1]) : 1024;
   const std::int64_t n = argc > 3 ? std::stoll(argv[2]) : 8192;
   const std::int64_t k = argc > 3 ? std::stoll(argv[3]) : 8192;
-  int device = 0;
-  cudaDeviceProp properties{};
-  check_cuda(cudaGetDeviceProperties(&properties, device), "asking for the GPU");
-  if (properties.major != 9) {
-    fmt::print(stderr, "int8x_probe: needs an sm_90 GPU (wgmma); this is sm_{}{}\n",
-               properties.major, properties.minor);
+  const DeviceInfo device = require_device();
+  const std::string arch = device.arch();
+  if (arch != "sm_90") {
+    fmt::print(stderr, "int8x_probe: needs an sm_90 GPU (wgmma); this is {}\n", arch);
     return 2;
   }
-  const std::string arch = fmt::format("sm_{}{}", properties.major, properties.minor);
   std::mt19937 gen(21);
   std::uniform_real_distribution<float> uniform(-1, 1);
   std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(n * k));
   for (float& v : a) v = uniform(gen);
   for (float& v : b) v = uniform(gen);
   DeviceBuffer a_values(a.size() * 4), b_values(b.size() * 4), out(std::size_t{4} * m * n),
-      reference(std::size_t{4} * m * n), flush(std::size_t{256} << 20);
+      reference(std::size_t{4} * m * n);
+  L2Flusher flusher(static_cast<std::size_t>(device.l2_bytes));
+  TimingOptions timing;
+  timing.min_launches = 10;
+  timing.min_total_ms = 20;
   check_cuda(cudaMemcpy(a_values.as<float>(), a.data(), a_values.bytes(), cudaMemcpyHostToDevice),
              "uploading");
   check_cuda(cudaMemcpy(b_values.as<float>(), b.data(), b_values.bytes(), cudaMemcpyHostToDevice),
@@ -90,11 +75,12 @@ int run(int argc, char** argv) {
     throw Error(StatusCode::cuda_error, "cuBLAS");
   cublas().set_math_mode(handle, CUBLAS_PEDANTIC_MATH);  // SGEMM as fp32 FFMA
   const float one = 1, zero = 0;
-  auto sgemm = [&] {  // column-major: outᵀ [N, M] = B [N, K] · Aᵀ
+  const LaunchFunction sgemm = [&](cudaStream_t) {  // column-major: outᵀ [N, M] = B [N, K] Aᵀ
     cublas().sgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
                    static_cast<int>(k), &one, b_values.as<float>(), static_cast<int>(k),
                    a_values.as<float>(), static_cast<int>(k), &zero, reference.as<float>(),
                    static_cast<int>(n));
+    return cudaGetLastError();
   };
 
   // Sampled outputs in fp64, and the host model of each scheme's digits on the same samples.
@@ -111,14 +97,12 @@ int run(int argc, char** argv) {
       {"p3 t4 128x128 c2 s2", {.block_n = 128, .stages = 2}},
       {"p2 t3 128x128 c2 s3", {.slices = 2, .through = 3, .block_n = 128}},
       {"p3 t4 64x128 c1 s2", {.block_m = 64, .block_n = 128, .stages = 2, .consumers = 1}}};
-  fmt::print(
-      "int8x probe, {} x {} x {} on {} ({} SMs); uniform inputs; median of {} rounds, "
-      "L2 flushed\n",
-      m, n, k, properties.name, properties.multiProcessorCount, kRounds);
+  fmt::print("int8x probe, {} x {} x {} on {}; uniform inputs; median of {} rounds, L2 flushed\n",
+             m, n, k, device.description(), kRounds);
   fmt::print("{:<22}{:>10}{:>10}{:>10}{:>10}{:>10}{:>12}{:>12}\n", "config", "slice ms", "gemm ms",
              "total ms", "sgemm ms", "vs sgemm", "err fp64", "err model");
   for (Probe& probe : probes) {
-    probe.config.blocks = properties.multiProcessorCount;
+    probe.config.blocks = device.sm_count;
     if (const auto why = int8x_gemm_rejection(m, n, k, probe.config)) {
       fmt::print("{:<22} not run: {}\n", probe.name, *why);
       continue;
@@ -138,21 +122,23 @@ int run(int argc, char** argv) {
     args.tensors[2] = reinterpret_cast<const float*>(wa + la.exponents);
     args.tensors[3] = reinterpret_cast<const float*>(wb + lb.exponents);
     args.out = out.as<float>();
-    auto slicing = [&] {
-      check_cuda(slice_a.launch(nullptr, a_args), "slicing A");
-      check_cuda(slice_b.launch(nullptr, b_args), "slicing B");
+    const LaunchFunction slicing = [&](cudaStream_t stream) {
+      const cudaError_t error = slice_a.launch(stream, a_args);
+      return error != cudaSuccess ? error : slice_b.launch(stream, b_args);
     };
-    auto multiply = [&] { check_cuda(product.launch(nullptr, args), "the product"); };
-    std::vector<float> slice_ms, gemm_ms, total_ms, sgemm_ms;
-    slicing();
-    multiply();
-    sgemm();
-    check_cuda(cudaDeviceSynchronize(), "the first runs");
+    const LaunchFunction multiply = [&](cudaStream_t stream) {
+      return product.launch(stream, args);
+    };
+    const LaunchFunction both = [&](cudaStream_t stream) {
+      const cudaError_t error = slicing(stream);
+      return error != cudaSuccess ? error : multiply(stream);
+    };
+    std::vector<double> slice_ms, gemm_ms, total_ms, sgemm_ms;
     for (int r = 0; r < kRounds; ++r) {
-      slice_ms.push_back(timed(slicing, flush));
-      gemm_ms.push_back(timed(multiply, flush));
-      total_ms.push_back(timed([&] { slicing(), multiply(); }, flush));
-      sgemm_ms.push_back(timed(sgemm, flush));
+      slice_ms.push_back(measure(slicing, nullptr, timing, &flusher).median_ms);
+      gemm_ms.push_back(measure(multiply, nullptr, timing, &flusher).median_ms);
+      total_ms.push_back(measure(both, nullptr, timing, &flusher).median_ms);
+      sgemm_ms.push_back(measure(sgemm, nullptr, timing, &flusher).median_ms);
     }
     std::vector<float> got(static_cast<std::size_t>(m * n));
     check_cuda(cudaMemcpy(got.data(), out.as<float>(), out.bytes(), cudaMemcpyDeviceToHost),
@@ -173,7 +159,7 @@ int run(int argc, char** argv) {
       model_diff = std::max(model_diff, std::fabs(value - modelled));
       scale = std::max(scale, std::fabs(exact));
     }
-    const float total = median(total_ms), sgemm_median = median(sgemm_ms);
+    const double total = median(total_ms), sgemm_median = median(sgemm_ms);
     fmt::print("{:<22}{:>10.3f}{:>10.3f}{:>10.3f}{:>10.3f}{:>9.2f}x{:>12.1e}{:>12.1e}\n",
                probe.name, median(slice_ms), median(gemm_ms), total, sgemm_median,
                sgemm_median / total, diff / scale, model_diff / scale);

@@ -172,17 +172,9 @@ def conv_breakdown(spec, tensors, runs, precision):
         f"d x {plan['grad_a']} [{grad_a.config}]": lambda: grad_a.launch(
             stream, [grad_main.data_ptr(), weight.data_ptr()], dx.data_ptr()),
     }
-    dims = main["spatial_dims"]
-
-    def spatial(name):
-        return list(main[name][3 - dims:])
-
-    transposed = main["op"].startswith("conv_transpose")
 
     def torch_backward(which):
-        return lambda: torch.ops.aten.convolution_backward(
-            grad_main, x, weight, None, spatial("stride"), spatial("padding"), spatial("dilation"),
-            transposed, spatial("output_padding"), main["groups"], which)
+        return lambda: _training.convolution_backward(main, grad_main, x, weight, which)
 
     variants = {name: (f, precision == "tf32") for name, f in pieces.items()}
     for tf32 in (False, True):

@@ -25,8 +25,8 @@ namespace {
 
 constexpr int kMaxLaunchTensors = 16;  // LaunchArgs::tensors
 constexpr int kThreads = 256;
-// Room for any statistic of templates/statistics.cuh, a group's (the largest holds four floats).
-constexpr std::uint64_t kStatBytes = 16;
+// A group's backward statistic (SumStat or SumPairStat): at most two floats.
+constexpr std::uint64_t kBackStatBytes = 8;
 
 std::string scalar(int index) { return fmt::format("args.scalars[{}]", index); }
 
@@ -324,7 +324,7 @@ class DerivativeWriter {
   // Groups larger than a block holds, in three launches over the Held step's parts: the
   // forward statistics of every group (gather_statistics), then its backward statistic, then
   // each element's gradient from both; `stats` and `back` are where the two lie in the
-  // workspace (kStatBytes a group).
+  // workspace.
   std::string split_steps(std::uint64_t stats, std::uint64_t back, const GatherSplit& split) const {
     const Grouping& grouping = parts_.reduction->grouping;
     return fmt::format(
@@ -358,6 +358,10 @@ class DerivativeWriter {
         "  held.finish(i, y, held.gradient(x, y, gy, s, b));\n}}\n\n",
         stats, back, split.groups, split.size, split.chunk, kThreads, split.group_threads,
         split.splits, group_code(runs_of(grouping)));
+  }
+
+  Statistic reduction_statistic() const {
+    return info_of(std::get<ReductionOp>(parts_.reduction->op)).statistic;
   }
 
   GatherSplit group_split() const {
@@ -538,12 +542,13 @@ KernelSource emit_chain_derivative(const Spec& spec) {
       return at;
     };
     const std::uint64_t groups = static_cast<std::uint64_t>(group_split.groups);
-    const std::uint64_t stats = reserve(kStatBytes * groups);
-    const std::uint64_t back = reserve(kStatBytes * groups);
-    const std::uint64_t partials = reserve(kStatBytes * groups * group_split.splits);
+    const std::uint64_t stat_bytes = statistic_bytes(writer.reduction_statistic());
+    const std::uint64_t stats = reserve(stat_bytes * groups);
+    const std::uint64_t back = reserve(kBackStatBytes * groups);
+    const std::uint64_t partials = reserve(stat_bytes * groups * group_split.splits);
     const std::uint64_t counters =
         reserve(4 * static_cast<std::uint64_t>(group_split.group_blocks));
-    const std::uint64_t back_partials = reserve(kStatBytes * groups * group_split.splits);
+    const std::uint64_t back_partials = reserve(kBackStatBytes * groups * group_split.splits);
     const std::uint64_t back_counters =
         reserve(4 * static_cast<std::uint64_t>(group_split.group_blocks));
     split_code = writer.split_steps(stats, back, group_split);

@@ -33,17 +33,6 @@ std::uint64_t aligned(std::uint64_t bytes) {
 // A float literal.
 std::string literal(double value) { return canonical_number(value) + "f"; }
 
-std::uint64_t stat_bytes(Statistic statistic) {
-  switch (statistic) {
-    case Statistic::mean_var:
-      return 12;
-    case Statistic::max_sum_exp:
-      return 8;
-    default:
-      return 4;
-  }
-}
-
 // What the finishing kernels do for a stage that needs a whole group's statistics: a reduction,
 // or a global average pool (the mean over each channel's positions).
 struct GroupStage {
@@ -330,7 +319,7 @@ class FinishingEmitter {
                         .group_threads = split.group_threads,
                         .splits = split.splits,
                         .group_blocks = split.group_blocks};
-    const std::uint64_t bytes = stat_bytes(group.statistic);
+    const std::uint64_t bytes = statistic_bytes(group.statistic);
     layout.stats = reserve(bytes * layout.groups);
     if (layout.splits > 1) {
       layout.partials = reserve(bytes * layout.groups * layout.splits);
@@ -369,7 +358,7 @@ class FinishingEmitter {
     layout.chunk = (layout.size + layout.group_threads - 1) / layout.group_threads;  // per thread
     const int groups_per_block = kThreads / layout.group_threads;
     layout.group_blocks = (layout.groups + groups_per_block - 1) / groups_per_block;
-    layout.stats = reserve(stat_bytes(group.statistic) * layout.groups);
+    layout.stats = reserve(statistic_bytes(group.statistic) * layout.groups);
     return layout;
   }
 

@@ -13,26 +13,13 @@ namespace {
 
 using C = GemmWgmmaConfig;
 
-// "%first, %first+1, ..., %first+count-1"
-std::string operand_list(int first, int count) {
-  std::string list;
-  for (int i = 0; i < count; ++i) list += fmt::format("{}%{}", i ? ", " : "", first + i);
-  return list;
-}
-
-std::string accumulator_bindings(int count) {
-  std::string list;
-  for (int i = 0; i < count; ++i) list += fmt::format("{}\"+f\"(d[{}])", i ? ", " : "", i);
-  return list;
-}
-
 // The wgmma instruction for the configuration's N and operand type (m64nNk8 TF32, m64nNk16
 // BF16/FP16), in the operand form it uses: A from shared memory (wgmma_ss) or from registers
 // (wgmma_rs, TF32 only). Its operand list has one register per accumulator, which is why it is
 // generated rather than written in the template.
 std::string wgmma_functions(const GemmWgmmaConfig& c) {
   const int n = c.block_n, d = n / 2;
-  const std::string accumulators = operand_list(0, d), bindings = accumulator_bindings(d);
+  const std::string accumulators = asm_operands(0, d), bindings = asm_bindings("+f", "d", d);
   // A is read from registers where the template splits it there (3xTF32, SPLIT_OPERANDS).
   if (c.passes == 1) {
     // m64nNk8 TF32, or m64nNk16 with both operands K-major (transpose immediates 0).
@@ -64,7 +51,7 @@ std::string wgmma_functions(const GemmWgmmaConfig& c) {
       "          \"r\"(__float_as_uint(a[2])), \"r\"(__float_as_uint(a[3])), \"l\"(b), "
       "\"r\"(scale_d));\n"
       "  }}\n",
-      d, n, accumulators, operand_list(d, 4), d + 5, d + 4, bindings);
+      d, n, accumulators, asm_operands(d, 4), d + 5, d + 4, bindings);
 }
 
 std::string config_head(const Spec& spec) {

@@ -8,6 +8,7 @@
 #include "fusetune/status.h"
 #include "generator/int8_slices.h"
 #include "generator/int8_slicing.h"
+#include "generator/kernel_assembly.h"
 #include "generator/template_text.h"
 #include "generator/tile_grid.h"
 #include "templates/embedded.h"
@@ -20,11 +21,7 @@ constexpr int kMaxSmemBytes = 232448;  // sm_90's opt-in shared memory per block
 // m64nNk32 s32.s8.s8 for the configuration's N, one register per accumulator.
 std::string wgmma_function(int n) {
   const int d = n / 2;
-  std::string accumulators, bindings;
-  for (int i = 0; i < d; ++i) {
-    accumulators += fmt::format("{}%{}", i ? ", " : "", i);
-    bindings += fmt::format("{}\"+r\"(d[{}])", i ? ", " : "", i);
-  }
+  const std::string accumulators = asm_operands(0, d), bindings = asm_bindings("+r", "d", d);
   return fmt::format(
       "  static __device__ __forceinline__ void wgmma_ss(int (&d)[{0}], unsigned long long a,\n"
       "                                                  unsigned long long b, int scale_d) {{\n"

@@ -71,4 +71,17 @@ KernelSource assemble_kernel(const Spec& spec, const KernelParts& parts) {
   return kernel;
 }
 
+std::string asm_operands(int first, int count) {
+  std::string list;
+  for (int i = 0; i < count; ++i) list += fmt::format("{}%{}", i ? ", " : "", first + i);
+  return list;
+}
+
+std::string asm_bindings(std::string_view constraint, std::string_view array, int count) {
+  std::string list;
+  for (int i = 0; i < count; ++i)
+    list += fmt::format("{}\"{}\"({}[{}])", i ? ", " : "", constraint, array, i);
+  return list;
+}
+
 }  // namespace fusetune

@@ -42,4 +42,10 @@ std::string guard_constants(const EdgeGuards& guards, bool with_k = true);
 // "  static constexpr int SMEM_BYTES = 49152;  // what the launch gives\n"
 std::string smem_constant(int bytes);
 
+// Inline assembly with an operand per register of an array (a wgmma's accumulators): the
+// operands "%first, ..., %first+count-1", and the bindings "<constraint>(array[0]), ..." of
+// `count` elements.
+std::string asm_operands(int first, int count);
+std::string asm_bindings(std::string_view constraint, std::string_view array, int count);
+
 }  // namespace fusetune

@@ -240,6 +240,17 @@ std::string_view statistic_type(Statistic statistic) {
   return "";
 }
 
+std::uint64_t statistic_bytes(Statistic statistic) {
+  switch (statistic) {
+    case Statistic::mean_var:
+      return 12;
+    case Statistic::max_sum_exp:
+      return 8;
+    default:
+      return 4;
+  }
+}
+
 const ReductionOpInfo& info_of(const ReductionOp& op) {
   const ReductionOpInfo* info = find_reduction_op(op.name);
   if (info == nullptr) throw Error(StatusCode::internal, "no reduction op named '" + op.name + "'");

@@ -4,6 +4,7 @@
 // A new reduction op is an entry here (and its PyTorch call in python/fusetune/torch).
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -86,5 +87,7 @@ const ReductionOpInfo& info_of(const ReductionOp& op);
 
 // The type of templates/statistics.cuh that gathers `statistic`: "ft::MeanVarStat", ...
 std::string_view statistic_type(Statistic statistic);
+// Its size in bytes: a group's statistic as a workspace holds it.
+std::uint64_t statistic_bytes(Statistic statistic);
 
 }  // namespace fusetune

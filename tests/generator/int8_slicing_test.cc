@@ -42,13 +42,8 @@ TEST(Int8Slicing, SliceCountsOutsideOneToSevenAreRefused) {
 // one or two consumers, every digit pair or the triangle); what it cannot run is refused.
 TEST(Int8xGemm, TheKernelCompilesForSm90a) {
   const Int8xGemmConfig triangle{};
-  Int8xGemmConfig wide = triangle;
-  wide.slices = 2;
-  wide.through = 4;
-  wide.block_m = 64;
-  wide.block_n = 128;
-  wide.consumers = 1;
-  wide.stages = 4;
+  const Int8xGemmConfig wide{
+      .slices = 2, .through = 4, .block_m = 64, .block_n = 128, .stages = 4, .consumers = 1};
   for (const Int8xGemmConfig& c : {triangle, wide}) {
     const KernelSource kernel = emit_int8x_gemm(100, 75, 1001, c);
     EXPECT_TRUE(kernel.arch_specific);

@@ -77,18 +77,6 @@ std::vector<float> download(const DeviceBuffer& buffer) {
   return values;
 }
 
-// max |got - want| / max |want|: the norm-wise error the tuner holds outputs to.
-double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
-  EXPECT_EQ(got.size(), want.size());
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < got.size() && i < want.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    diff = std::max(diff, std::fabs(got[i] - want[i]));
-    scale = std::max(scale, std::fabs(want[i]));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
 class ChainDerivativeTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ChainDerivativeTest, GPrimeAndOperandGradientsMatchTheFp64Reference) {

@@ -28,4 +28,8 @@ void expect_candidates_match_reference(const Spec& spec, Precision precision,
                                        const std::vector<Candidate>& candidates,
                                        const DeviceInfo& device);
 
+// max |got - want| / max |want| (infinite where got is not finite): the norm-wise error the tuner
+// holds outputs to.
+double relative_error(const std::vector<float>& got, const std::vector<double>& want);
+
 }  // namespace fusetune

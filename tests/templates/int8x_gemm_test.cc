@@ -19,6 +19,7 @@
 #include "runtime/loaded_kernel.h"
 #include "runtime/nvrtc.h"
 #include "tests/gpu_test.h"
+#include "tests/templates/candidate_check.h"
 #include "tuner/device_buffer.h"
 
 namespace fusetune {
@@ -61,16 +62,6 @@ Sliced slice_on_gpu(const DeviceBuffer& values, int rows, int length, int slices
   args.tensors[0] = values.as<float>();
   check_cuda(sliced.kernel.launch(nullptr, args), "slicing");
   return sliced;
-}
-
-double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    diff = std::max(diff, std::fabs(got[i] - want[i]));
-    scale = std::max(scale, std::fabs(want[i]));
-  }
-  return diff / scale;
 }
 
 struct ProductCase {
@@ -134,15 +125,8 @@ TEST_P(Int8xGemmTest, MatchesTheHostModelAndFp64) {
   }
 }
 
-Int8xGemmConfig wide() {
-  Int8xGemmConfig c;
-  c.slices = 2;
-  c.through = 4;
-  c.block_m = 64;
-  c.block_n = 128;
-  c.consumers = 1;
-  c.stages = 4;
-  return c;
+Int8xGemmConfig wide() {  // every digit pair of two, one consumer of 64 rows
+  return {.slices = 2, .through = 4, .block_m = 64, .block_n = 128, .stages = 4, .consumers = 1};
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -175,19 +175,24 @@ def _fastest_form(device, steps, step, precision, tolerance, roles):
     return _op._kernel(device, spec, precision, tolerance), operands
 
 
-def _weight_gradient(main, grad_main, tensors):
-    """A convolution's weight gradient from g', by PyTorch (cuDNN): fusetune has no kernel for
-    it yet (Description.backward["grad_b_missing"])."""
+def convolution_backward(main, grad_main, x, weight, which):
+    """PyTorch's (cuDNN's) convolution_backward from g' for the convolution `main` (a
+    Description's main op): the gradients of x, weight and bias that `which` flags."""
     dims = main["spatial_dims"]
 
     def spatial(name):
         return list(main[name][3 - dims:])
 
-    _, grad_weight, _ = torch.ops.aten.convolution_backward(
-        grad_main, tensors[0], tensors[1], None, spatial("stride"), spatial("padding"),
-        spatial("dilation"), main["op"].startswith("conv_transpose"),
-        spatial("output_padding"), main["groups"], [False, True, False])
-    return grad_weight
+    return torch.ops.aten.convolution_backward(
+        grad_main, x, weight, None, spatial("stride"), spatial("padding"), spatial("dilation"),
+        main["op"].startswith("conv_transpose"), spatial("output_padding"), main["groups"], which)
+
+
+def _weight_gradient(main, grad_main, tensors):
+    """A convolution's weight gradient from g', by PyTorch (cuDNN): fusetune has no kernel for
+    it yet (Description.backward["grad_b_missing"])."""
+    return convolution_backward(main, grad_main, tensors[0], tensors[1],
+                                [False, True, False])[1]
 
 
 if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_autograd"):
