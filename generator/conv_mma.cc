@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "generator/conv_cells.h"
 #include "generator/kernel_assembly.h"
 #include "generator/tile_grid.h"
 #include "templates/embedded.h"
@@ -15,28 +18,8 @@ using C = ConvMmaConfig;
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
-// One axis of the geometry (d, h or w): the convolution's extents and window.
-std::string emit_axis(char name, const MainOp& main, int a) {
-  const ConvGeometry& g = main.conv;
-  return fmt::format(
-      "  struct {} {{\n"
-      "    static constexpr int IN = {}, OUT = {};\n"
-      "    static constexpr int KERNEL = {}, STRIDE = {}, PADDING = {}, DILATION = {};\n"
-      "  }};\n",
-      name, g.size[a], main.conv_output_size()[a], g.kernel[a], g.stride[a], g.padding[a],
-      g.dilation[a]);
-}
-
-std::string config_head(const Spec& spec) {
-  const MainOp& main = spec.main;
-  const ConvGeometry& g = main.conv;
-  return fmt::format("  static constexpr int N = {}, C = {}, K = {}, GROUPS = {};\n{}{}{}", g.batch,
-                     g.in_channels, g.out_channels, g.groups, emit_axis('D', main, 0),
-                     emit_axis('H', main, 1), emit_axis('W', main, 2));
-}
-
 std::string config_tail(const Spec& spec, const C& c) {
-  return guard_constants(edge_guards(conv_gemm(spec.main), c)) + smem_constant(c.smem_bytes());
+  return guard_constants(edge_guards(conv_gemm(spec), c)) + smem_constant(c.smem_bytes());
 }
 
 }  // namespace
@@ -47,6 +30,7 @@ const KernelFamily<C>& family_of(const C&) {
       .example = "ft_conv_mma_128x128x16_w2x4_s3_tf32_vb4",
       .runs_convolutions = true,
       .precisions = kTf32Precisions,
+      .fuses_pool = conv_mma_fuses_pool,
       .tunables =
           {
               {"warps_m", &C::warps_m, "WARPS_M"},
@@ -73,7 +57,8 @@ const KernelFamily<C>& family_of(const C&) {
               number("_vb", "V", 1, field<&C::vec_b>()),
           },
       // The guards of the GEMM the convolution is.
-      .edge_guards = [](const MainOp& main, const C& c) { return edge_guards(conv_gemm(main), c); },
+      .edge_guards = [](const MainOp& main,
+                        const C& c) { return edge_guards(conv_gemm(Spec{.main = main, .chain = {}}), c); },
       .resolve_name = resolve_mma_tiles<C>,
       .space = conv_mma_space,
       .rejection = conv_mma_rejection,
@@ -85,14 +70,15 @@ const KernelFamily<C>& family_of(const C&) {
                     {"mma_tf32.cuh", templates::mma_tf32_cuh},
                     {"mma_16bit.cuh", templates::mma_16bit_cuh},
                     {"gemm_mma.cuh", templates::gemm_mma_cuh},
+                    {"conv_cells.cuh", templates::conv_cells_cuh},
                     {"conv_mma.cuh", templates::conv_mma_cuh}},
-      .config_head = config_head,
+      .config_head = conv_config_head,
       .config_tail = config_tail,
       .body = [](const Spec&, const C&) -> std::string {
         return "  ft::conv_mma<Config>(args.tensors[0], args.tensors[1], args.out, "
                "Epilogue{args});\n";
       },
-      .launch = [](const Spec& spec, const C& c) { return conv_mma_launch(spec.main, c); },
+      .launch = conv_mma_launch,
   };
   return family;
 }
@@ -110,25 +96,44 @@ int ConvMmaConfig::a_columns() const {
   return bk % threads_k == 0 ? bk / threads_k : 0;
 }
 
-ConvGemm conv_gemm(const MainOp& main) {
+ConvGemm conv_gemm(const Spec& spec) {
+  const MainOp& main = spec.main;
   const ConvGeometry& g = main.conv;
-  const std::array<std::int64_t, 3> out = main.conv_output_size();
-  return {g.batch * out[0] * out[1] * out[2], g.out_channels / g.groups,
-          g.in_channels / g.groups * g.taps(), g.groups};
+  // The cells of the spec's pool step where the kernel pools it, else of the convolution.
+  const Spec pooled{.main = main,
+                    .chain = conv_mma_fuses_pool(spec) ? spec.chain : std::vector<ChainOp>{}};
+  const std::array<CellAxis, 3> cells = conv_cells(pooled);
+  ConvGemm gemm{g.batch * cells[0].count * cells[1].count * cells[2].count,
+                g.out_channels / g.groups, g.in_channels / g.groups * g.taps(), g.groups, {}};
+  for (int ed = 0; ed < cells[0].extent; ++ed)
+    for (int eh = 0; eh < cells[1].extent; ++eh)
+      for (int ew = 0; ew < cells[2].extent; ++ew)
+        gemm.depths.push_back(g.in_channels / g.groups * element_taps(main, cells[0], 0, ed) *
+                              element_taps(main, cells[1], 1, eh) *
+                              element_taps(main, cells[2], 2, ew));
+  return gemm;
+}
+
+bool conv_mma_fuses_pool(const Spec& spec) {
+  const PoolOp* pool = spec.first_pool();
+  if (pool == nullptr || pool->kind == PoolKind::global_avg) return false;
+  return cells_keep_phase(spec.main, conv_cells(spec));
 }
 
 EdgeGuards edge_guards(const ConvGemm& gemm, const ConvMmaConfig& c) {
-  return {gemm.m % c.block_m() != 0, gemm.n % c.block_n() != 0, gemm.k % c.bk != 0};
+  const bool ragged_k = std::any_of(gemm.depths.begin(), gemm.depths.end(),
+                                    [&](std::int64_t depth) { return depth % c.bk != 0; });
+  return {gemm.m % c.block_m() != 0, gemm.n % c.block_n() != 0, ragged_k};
 }
 
-std::int64_t conv_mma_block_count(const MainOp& main, const ConvMmaConfig& c) {
-  const ConvGemm gemm = conv_gemm(main);
+std::int64_t conv_mma_block_count(const Spec& spec, const ConvMmaConfig& c) {
+  const ConvGemm gemm = conv_gemm(spec);
   return ceil_div(gemm.m, c.block_m()) * ceil_div(gemm.n, c.block_n()) * gemm.groups;
 }
 
-LaunchGeometry conv_mma_launch(const MainOp& main, const ConvMmaConfig& c) {
+LaunchGeometry conv_mma_launch(const Spec& spec, const ConvMmaConfig& c) {
   LaunchGeometry launch;
-  launch.grid = launch_grid(conv_mma_block_count(main, c));
+  launch.grid = launch_grid(conv_mma_block_count(spec, c));
   launch.block = {static_cast<unsigned>(c.threads()), 1, 1};
   launch.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
   return launch;

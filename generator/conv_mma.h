@@ -1,6 +1,6 @@
 // The implicit-GEMM tensor-core convolution family (templates/conv_mma.cuh), mma.sync at TF32
-// or 3xTF32 for plain convolutions (a pool step is left to finishing kernels): one
-// configuration's tunables, the GEMM a convolution is to it, and the family's search space.
+// or 3xTF32, for plain and transposed convolutions, a max or average pool step fused: one
+// configuration's tunables, the GEMMs a convolution is to it, and the family's search space.
 // conv_mma.cc holds the family unit, conv_mma_space.cc its rules.
 #pragma once
 
@@ -44,15 +44,21 @@ struct ConvMmaConfig {
   friend bool operator==(const ConvMmaConfig&, const ConvMmaConfig&) = default;
 };
 
-// A (plain) convolution as the template's GEMM, per group: M = N·D'·H'·W' output positions,
-// N = K/groups channels, K = C/groups·taps.
+// A convolution as the template's GEMMs, per group and element of a cell (conv_cells.h):
+// M = N·cells, N = K/groups channels, K = C/groups·the taps the element meets.
 struct ConvGemm {
   std::int64_t m = 0;
   std::int64_t n = 0;
-  std::int64_t k = 0;
+  std::int64_t k = 0;  // C/groups·taps: a row of a plain convolution's weight
   int groups = 1;
+  std::vector<std::int64_t> depths;  // each element's K, in the template's order
 };
-ConvGemm conv_gemm(const MainOp& main);
+// `spec`'s main op and, where conv_mma fuses it, its first pool step.
+ConvGemm conv_gemm(const Spec& spec);
+
+// Whether conv_mma pools `spec`'s first pool step in its epilogue: a max or average pool, on
+// cells that start on one output phase of a transposed convolution.
+bool conv_mma_fuses_pool(const Spec& spec);
 
 EdgeGuards edge_guards(const ConvGemm& gemm, const ConvMmaConfig& config);
 
@@ -63,12 +69,12 @@ EdgeGuards edge_guards(const ConvGemm& gemm, const ConvMmaConfig& config);
 const KernelFamily<ConvMmaConfig>& family_of(const ConvMmaConfig&);
 
 // Blocks: one per BM x BN tile of each group's GEMM.
-std::int64_t conv_mma_block_count(const MainOp& main, const ConvMmaConfig& config);
-LaunchGeometry conv_mma_launch(const MainOp& main, const ConvMmaConfig& config);
+std::int64_t conv_mma_block_count(const Spec& spec, const ConvMmaConfig& config);
+LaunchGeometry conv_mma_launch(const Spec& spec, const ConvMmaConfig& config);
 
 // ---- the search (conv_mma_space.cc) ----
 
-// Why conv_mma cannot run `spec` with any configuration (a transposed convolution, a pool step,
+// Why conv_mma cannot run `spec` with any configuration (a dilated transposed convolution,
 // 16-bit data); nullopt when it can.
 std::optional<std::string> conv_mma_spec_rejection(const Spec& spec);
 

@@ -20,8 +20,11 @@ struct Ranges {
 };
 
 // Floats per copy of the weight: 16, 8 or 4 bytes, the widest whose floats divide K, so that no
-// copy straddles the end of a row.
-int vector_b(const ConvGemm& gemm) {
+// copy straddles the end of a row; a transposed convolution's weight is gathered a float at a
+// time.
+int vector_b(const Spec& spec) {
+  const ConvGemm gemm = conv_gemm(spec);
+  if (spec.main.is_transposed_conv()) return 1;
   for (int vec : {4, 2})
     if (gemm.k % vec == 0) return vec;
   return 1;
@@ -37,15 +40,20 @@ std::int64_t next_power_of_two(std::int64_t x) {
 // parts), the A gather's positions (4 each) and columns (their (c, tap), and the offsets the
 // unrolled copies keep live: 4 each), addresses and indices. Calibrated on NVRTC 13's counts:
 // the configurations this puts over 255 are those that spilled.
-int estimated_registers(const ConvMmaConfig& c) {
+// A pool step keeps each cell's pooled values beside the accumulators, and cells with several
+// elements their coordinates, the element's taps and each column's tap in three coordinates.
+int estimated_registers(const Spec& spec, const ConvMmaConfig& c) {
   const int copies = c.passes == 3 ? 2 : 1;
   const int fragments = (4 * c.mma_tiles_m + 2 * c.mma_tiles_n) * copies;
+  const bool cells = conv_gemm(spec).depths.size() > 1;
+  const int pooled = spec.first_pool() ? 4 * c.mma_tiles_m * c.mma_tiles_n : 0;
   return 4 * c.mma_tiles_m * c.mma_tiles_n * copies + fragments + 4 * c.a_rows() +
-         4 * c.a_columns() + 40;
+         4 * c.a_columns() + 40 + pooled +
+         (cells ? 3 * c.a_rows() + 2 * c.a_columns() + 12 : 0);
 }
 
-int blocks_per_sm(const DeviceLimits& limits, const ConvMmaConfig& c) {
-  const int registers = (estimated_registers(c) + 7) / 8 * 8;
+int blocks_per_sm(const Spec& spec, const DeviceLimits& limits, const ConvMmaConfig& c) {
+  const int registers = (estimated_registers(spec, c) + 7) / 8 * 8;
   const int by_threads = limits.max_threads_per_sm / c.threads();
   const int by_registers = limits.regs_per_sm / (registers * c.threads());
   const int by_smem = limits.smem_per_sm / std::max(1, c.smem_bytes() + 1024);
@@ -57,12 +65,19 @@ int blocks_per_sm(const DeviceLimits& limits, const ConvMmaConfig& c) {
 std::optional<std::string> conv_mma_spec_rejection(const Spec& spec) {
   const MainOp& main = spec.main;
   if (!main.is_conv()) return "conv_mma runs convolutions only";
-  if (main.is_transposed_conv())
+  if (main.is_transposed_conv() &&
+      std::any_of(main.conv.dilation.begin(), main.conv.dilation.end(), [](int d) { return d != 1; }))
     return fmt::format(
-        "conv_mma runs plain convolutions, not {}; the direct family runs it (--precision fp32)",
+        "conv_mma runs {} without dilation only; the direct family runs it (--precision fp32)",
         main_op_name(main.kind));
-  if (spec.first_pool())
-    return "conv_mma fuses no pool step: a plan's finishing kernels pool after it";
+  if (spec.first_pool() && !conv_mma_fuses_pool(spec))
+    return "conv_mma pools only max and average pool steps whose windows start on one output "
+           "phase; a plan's finishing kernels pool after it";
+  const ConvGemm gemm = conv_gemm(spec);
+  if (std::find(gemm.depths.begin(), gemm.depths.end(), 0) != gemm.depths.end())
+    return fmt::format("an output phase of {} meets no tap (a stride beyond the kernel); the "
+                       "direct family runs it (--precision fp32)",
+                       main_op_name(main.kind));
   if (main.dtype != DataType::fp32) return "conv_mma reads fp32 tensors";
   // conv_mma.cuh marks rows past M with an input origin of -2^30, which stays negative (outside
   // the input) only while an extent is below 2^29.
@@ -76,7 +91,7 @@ std::optional<std::string> conv_mma_spec_rejection(const Spec& spec) {
 std::optional<std::string> conv_mma_rejection(const Spec& spec, const DeviceLimits& limits,
                                               const ConvMmaConfig& c) {
   if (auto why = conv_mma_spec_rejection(spec)) return why;
-  const ConvGemm gemm = conv_gemm(spec.main);
+  const ConvGemm gemm = conv_gemm(spec);
   if (c.passes != 1 && c.passes != 3) return "TF32 takes one pass and 3xTF32 three";
   if (c.threads() < 64 || c.threads() > 256) return "blocks have 64 to 256 threads";
   if (c.bk < 8 || c.bk % 8 != 0 || c.stages < 2 || c.stages > 4)
@@ -96,25 +111,30 @@ std::optional<std::string> conv_mma_rejection(const Spec& spec, const DeviceLimi
       gemm.m * gemm.n * gemm.groups >= static_cast<std::int64_t>(limits.sm_count) * 128 * 128 * 2;
   if (large && gemm.n >= 64 && c.mma_tiles_m * c.mma_tiles_n < 8)
     return "a problem this large is faster with at least 8 MMA tiles per warp";
-  if (c.vec_b != vector_b(gemm))
+  if (c.vec_b != vector_b(spec))
     return fmt::format("the weight is copied in the widest vectors C/groups·taps = {} allows ({})",
-                       gemm.k, vector_b(gemm));
+                       gemm.k, vector_b(spec));
+  if (spec.main.is_transposed_conv() &&
+      (c.threads() % c.bk != 0 || (c.block_n() * c.bk) % c.threads() != 0))
+    return fmt::format("the {}x{} gathered weight copies of a stage do not split evenly over {} "
+                       "threads",
+                       c.block_n(), c.bk, c.threads());
   if (c.smem_bytes() > limits.max_smem_per_block)
     return fmt::format("{} bytes of shared memory; the device allows {}", c.smem_bytes(),
                        limits.max_smem_per_block);
-  if (estimated_registers(c) > 255) return "needs more than 255 registers per thread";
-  if (conv_mma_block_count(spec.main, c) > 0x7fffffff) return "more blocks than a grid holds";
+  if (estimated_registers(spec, c) > 255) return "needs more than 255 registers per thread";
+  if (conv_mma_block_count(spec, c) > 0x7fffffff) return "more blocks than a grid holds";
   return std::nullopt;
 }
 
 double conv_mma_predicted_cost(const Spec& spec, const DeviceLimits& limits,
                                const ConvMmaConfig& c) {
-  const ConvGemm gemm = conv_gemm(spec.main);
+  const ConvGemm gemm = conv_gemm(spec);
   // As gemm_mma: a warp loads 4·TM + 2·TN fragment words per lane and k-step for TM·TN MMAs.
   const double mma_per_word =
       static_cast<double>(c.mma_tiles_m * c.mma_tiles_n) / (4 * c.mma_tiles_m + 2 * c.mma_tiles_n);
   double efficiency = std::min(1.0, mma_per_word);
-  const int resident = blocks_per_sm(limits, c);
+  const int resident = blocks_per_sm(spec, limits, c);
   const int warps_per_sm = resident * c.threads() / 32;
   if (warps_per_sm < 8) efficiency *= warps_per_sm / 8.0;
   // The gather: per stage a thread spends ~12 instructions on each k-column and ~6 on each
@@ -124,8 +144,9 @@ double conv_mma_predicted_cost(const Spec& spec, const DeviceLimits& limits,
   efficiency /= 1.0 + gather / (8.0 * mmas);
   const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
   const double waves =
-      std::ceil(static_cast<double>(conv_mma_block_count(spec.main, c)) / per_wave);
-  const double k_padded = std::ceil(static_cast<double>(gemm.k) / c.bk) * c.bk;
+      std::ceil(static_cast<double>(conv_mma_block_count(spec, c)) / per_wave);
+  double k_padded = 0;  // over a cell's elements
+  for (std::int64_t depth : gemm.depths) k_padded += std::ceil(static_cast<double>(depth) / c.bk) * c.bk;
   return waves * resident * c.block_m() * c.block_n() * k_padded / efficiency;
 }
 
@@ -135,7 +156,7 @@ std::vector<ConvMmaConfig> conv_mma_space(const Spec& spec, const DeviceLimits& 
   if (conv_mma_spec_rejection(spec)) return {};
   const Ranges r;
   const int passes = precision == Precision::tf32x3 ? 3 : 1;
-  const int vec = vector_b(conv_gemm(spec.main));
+  const int vec = vector_b(spec);
   std::vector<std::pair<double, ConvMmaConfig>> ranked;
   for (auto [warps_m, warps_n] : r.warps)
     for (int tiles_m : r.mma_tiles_m)
@@ -158,7 +179,7 @@ ConvMmaConfig conv_mma_default(const Spec& spec, const DeviceLimits& limits, Pre
   if (!space.empty()) return space.front();
   // Say why the plainest configuration cannot run it.
   const ConvMmaConfig plain{
-      2, 1, 1, 1, 16, 3, precision == Precision::tf32x3 ? 3 : 1, vector_b(conv_gemm(spec.main))};
+      2, 1, 1, 1, 16, 3, precision == Precision::tf32x3 ? 3 : 1, vector_b(spec)};
   const std::optional<std::string> why = conv_mma_rejection(spec, limits, plain);
   throw Error(
       StatusCode::invalid_argument,

@@ -24,39 +24,6 @@ std::optional<std::string> resolve_name(C& c, std::span<const int>) {
   return std::nullopt;
 }
 
-// One axis of the geometry: the convolution's extents and window, and its cells.
-std::string emit_axis(char name, const MainOp& main, const CellAxis& cells, int a) {
-  const ConvGeometry& g = main.conv;
-  return fmt::format(
-      "  struct {} {{\n"
-      "    static constexpr int IN = {}, OUT = {};\n"
-      "    static constexpr int KERNEL = {}, STRIDE = {}, PADDING = {}, DILATION = {};\n"
-      "    static constexpr int CELL = {}, CELL_STRIDE = {}, CELL_OFFSET = {}, CELLS = {};\n"
-      "  }};\n",
-      name, g.size[a], main.conv_output_size()[a], g.kernel[a], g.stride[a], g.padding[a],
-      g.dilation[a], cells.extent, cells.stride, cells.offset, cells.count);
-}
-
-// The shape: the convolution, its pool step and each axis with its cells.
-std::string config_head(const Spec& spec) {
-  const MainOp& main = spec.main;
-  const ConvGeometry& g = main.conv;
-  const std::array<CellAxis, 3> cells = conv_cells(spec);
-  const std::string_view pool = !spec.first_pool()                         ? "ft::kPoolNone"
-                                : spec.first_pool()->kind == PoolKind::max ? "ft::kPoolMax"
-                                : spec.first_pool()->kind == PoolKind::global_avg
-                                    ? "ft::kPoolGlobalAvg"
-                                    : "ft::kPoolAvg";
-  return fmt::format(
-      "  static constexpr int N = {}, C = {}, K = {}, GROUPS = {};\n"
-      "  static constexpr bool TRANSPOSED = {};\n"
-      "  static constexpr int POOL = {};\n"
-      "{}{}{}",
-      g.batch, g.in_channels, g.out_channels, g.groups, main.is_transposed_conv(), pool,
-      emit_axis('D', main, cells[0], 0), emit_axis('H', main, cells[1], 1),
-      emit_axis('W', main, cells[2], 2));
-}
-
 std::string body(const Spec& spec, const C& c) {
   return fmt::format(
       "  ft::conv_simt<Config>(args.tensors[0], args.tensors[1], args.out, {}, "
@@ -72,7 +39,7 @@ const KernelFamily<C>& family_of(const C&) {
       .example = "ft_conv_simt_co32x8_t1x4x32_c1x1x2_ci16",
       .runs_convolutions = true,
       .precisions = kFp32Only,
-      .fuses_pool = true,
+      .fuses_pool = [](const Spec&) { return true; },
       // One channel block of one channel group per thread, the group's every channel in it.
       .holds_channels =
           [](const Spec& spec, const C& c) {
@@ -107,8 +74,9 @@ const KernelFamily<C>& family_of(const C&) {
           -> std::optional<C> { return conv_simt_default(spec, limits); },
       .templates = {{"common.cuh", templates::common_cuh},
                     {"split_k.cuh", templates::split_k_cuh},
+                    {"conv_cells.cuh", templates::conv_cells_cuh},
                     {"conv_simt.cuh", templates::conv_simt_cuh}},
-      .config_head = config_head,
+      .config_head = conv_config_head,
       .config_tail =
           [](const Spec&, const C& c) {
             return fmt::format("  static constexpr int THREADS = {};\n", c.block_threads());
@@ -117,26 +85,6 @@ const KernelFamily<C>& family_of(const C&) {
       .launch = conv_simt_launch,
   };
   return family;
-}
-
-std::array<CellAxis, 3> conv_cells(const Spec& spec) {
-  const MainOp& main = spec.main;
-  const std::array<std::int64_t, 3> out = main.conv_output_size();
-  std::array<CellAxis, 3> axes;
-  for (int a = 0; a < 3; ++a) {
-    CellAxis& axis = axes[a];
-    if (spec.first_pool() && spec.first_pool()->kind != PoolKind::global_avg) {
-      const PoolOp& pool = *spec.first_pool();
-      axis = {pool.kernel[a], pool.stride[a], pool.padding[a],
-              (out[a] + 2 * pool.padding[a] - pool.kernel[a]) / pool.stride[a] + 1};
-    } else if (main.is_transposed_conv()) {
-      const int stride = main.conv.stride[a];
-      axis = {stride, stride, 0, ceil_div(out[a], stride)};
-    } else {
-      axis = {1, 1, 0, out[a]};
-    }
-  }
-  return axes;
 }
 
 int conv_simt_smem_bytes(const MainOp& main, const ConvSimtConfig& c) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "generator/conv_cells.h"
 #include "generator/device_limits.h"
 #include "generator/kernel_family.h"
 #include "generator/kernel_source.h"
@@ -33,19 +34,6 @@ struct ConvSimtConfig {
 
   friend bool operator==(const ConvSimtConfig&, const ConvSimtConfig&) = default;
 };
-
-// How cells cover the convolution's output along one axis (d, h or w): cell c spans outputs
-// c * stride - offset + [0, extent), and there are `count` of them.
-struct CellAxis {
-  int extent = 1;
-  int stride = 1;
-  int offset = 0;
-  std::int64_t count = 1;
-};
-
-// The cells of a spec: its pooling windows; without a pool step, a transposed convolution's
-// stride-sized blocks of output phases, or single elements. Per axis d, h, w.
-std::array<CellAxis, 3> conv_cells(const Spec& spec);
 
 // The family: its tunables table gives the procedural name
 //   ft_conv_simt_co<CO_BLOCK>x<CO_THREAD>_t<D>x<H>x<W>_c<D>x<H>x<W>_ci<CI_CHUNK>

@@ -40,10 +40,15 @@ decltype(auto) with_family(const KernelConfig& config, F&& f) {
   return std::visit([&](const auto& c) -> decltype(auto) { return f(family_of(c), c); }, config);
 }
 
+template <class C>
+bool fuses_pool(const KernelFamily<C>& family, const Spec& spec) {
+  return family.fuses_pool != nullptr && family.fuses_pool(spec);
+}
+
 // What a kernel of `family` computes of `spec`: the part before any finishing kernels.
 template <class C>
 Spec kernel_spec(const Spec& spec, const KernelFamily<C>& family) {
-  return main_kernel_spec(spec, family.fuses_pool);
+  return main_kernel_spec(spec, fuses_pool(family, spec));
 }
 
 template <class C>
@@ -236,7 +241,7 @@ KernelSource generate(const Spec& full_spec, const KernelConfig& config) {
     // softmax over them: a tile that owns the whole reduced extent, which the search weighs
     // against the others' plans.
     const bool holds_channels = family.holds_channels && family.holds_channels(full_spec, c);
-    const Spec spec = main_kernel_spec(full_spec, family.fuses_pool, holds_channels);
+    const Spec spec = main_kernel_spec(full_spec, fuses_pool(family, full_spec), holds_channels);
     return with_finishing_kernels(full_spec, spec, emit(family, spec, c));
   });
 }

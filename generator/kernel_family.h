@@ -198,9 +198,9 @@ struct KernelFamily {
   std::string_view example = {};               // one of its procedural names, for messages
   bool runs_convolutions = false;              // else GEMMs
   std::span<const Precision> precisions = {};  // what its kernels compute at
-  // Its kernels pool in their epilogue (a spec's first pool step); the other families leave
-  // pool steps to a plan's finishing kernels.
-  bool fuses_pool = false;
+  // Whether its kernels pool a spec's first pool step in their epilogue; nullptr (and false)
+  // leave pool steps to a plan's finishing kernels.
+  bool (*fuses_pool)(const Spec&) = nullptr;
   // Whether a thread of its kernel with this configuration holds every channel of its
   // positions, so that a softmax over the channels runs in the epilogue (main_kernel_spec's
   // holds_channels); nullptr: never.

@@ -18,6 +18,7 @@ extern const std::string_view mma_16bit_cuh;            // templates/mma_16bit.c
 extern const std::string_view gemm_mma_cuh;             // templates/gemm_mma.cuh
 extern const std::string_view hopper_cuh;               // templates/hopper.cuh
 extern const std::string_view gemm_wgmma_cuh;           // templates/gemm_wgmma.cuh
+extern const std::string_view conv_cells_cuh;           // templates/conv_cells.cuh
 extern const std::string_view conv_simt_cuh;            // templates/conv_simt.cuh
 extern const std::string_view conv_mma_cuh;             // templates/conv_mma.cuh
 extern const std::string_view int8_slices_cuh;          // templates/int8_slices.cuh

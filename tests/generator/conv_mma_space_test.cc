@@ -111,7 +111,7 @@ TEST(ConvMmaNames, EncodeEveryTunableAndTheGuards) {
   EXPECT_EQ(config_name(spec.main, x3), "ft_conv_mma_128x128x32_w2x4_s4_3xtf32_vb4");
   // kOdd: M = 2·10·12 = 240, N = 5 per group, K = 3·9 = 27.
   const Spec odd = parse_spec(kOdd);
-  const ConvGemm gemm = conv_gemm(odd.main);
+  const ConvGemm gemm = conv_gemm(odd);
   EXPECT_EQ(gemm.m, 240);
   EXPECT_EQ(gemm.n, 5);
   EXPECT_EQ(gemm.k, 27);
@@ -119,7 +119,7 @@ TEST(ConvMmaNames, EncodeEveryTunableAndTheGuards) {
   const ConvMmaConfig small{2, 1, 1, 1, 16, 3, 3, 1};
   EXPECT_EQ(config_name(odd.main, small), "ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk");
   EXPECT_EQ(parse_config_name<ConvMmaConfig>("ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk"), small);
-  EXPECT_EQ(conv_mma_block_count(odd.main, small), 8 * 1 * 2);  // 240/32 up, 5/8 up, 2 groups
+  EXPECT_EQ(conv_mma_block_count(odd, small), 8 * 1 * 2);  // 240/32 up, 5/8 up, 2 groups
 
   std::string why;
   EXPECT_EQ(parse_config_name<ConvMmaConfig>("ft_conv_mma_128x128x16_w2x4_s3_bf16_vb4", &why),
@@ -195,24 +195,45 @@ TEST(ConvMmaSpace, RejectionsSayWhy) {
 
 TEST(ConvMmaSpace, SpecsTheFamilyCannotRunSayWhyAndWhatToUse) {
   const ConvMmaConfig good{2, 1, 1, 1, 16, 3, 1, 4};
+  const ConvMmaConfig gathered{2, 1, 1, 1, 16, 3, 1, 1};  // a transposed weight, a float a copy
+  // A max pool is fused: cells are its windows, and no finishing kernel runs.
   const Spec pooled = parse_spec("conv2d(n=1, c=4, h=20, w=21, k=8, kernel=3) -> max_pool2d(2)");
-  EXPECT_EQ(conv_mma_rejection(pooled, sm90(), good),
-            "conv_mma fuses no pool step: a plan's finishing kernels pool after it");
-  // So a pooled convolution runs at TF32 as a plan: the convolution, then a kernel that pools.
-  EXPECT_FALSE(search_space(pooled, sm90(), Precision::tf32).empty());
-  EXPECT_EQ(missing_family(pooled, Precision::tf32x3), std::nullopt);
+  EXPECT_EQ(conv_mma_rejection(pooled, sm90(), good), std::nullopt);
+  EXPECT_EQ(conv_gemm(pooled).m, 9 * 9);  // 18 x 19 outputs, 2x2 windows
+  EXPECT_EQ(conv_gemm(pooled).depths, std::vector<std::int64_t>(4, 36));
   EXPECT_EQ(generate(pooled, default_candidate(pooled, sm90(), Precision::tf32).config)
                 .finishing.steps.size(),
-            1u);
-  const Spec transposed =
-      parse_spec("conv_transpose2d(n=2, c=3, h=11, w=13, k=5, kernel=4, padding=2) -> tanh");
+            0u);
+  // A transposed convolution's cells are its output phases, each meeting its own taps: kernel 4
+  // at stride 2 gives every phase 2 x 2 taps; the seed's kernel 3, 1 or 2 per axis.
+  const Spec transposed = parse_spec(
+      "conv_transpose2d(n=2, c=3, h=11, w=13, k=5, kernel=4, stride=2, padding=1) -> tanh");
+  EXPECT_EQ(conv_mma_rejection(transposed, sm90(), gathered), std::nullopt);
   EXPECT_EQ(conv_mma_rejection(transposed, sm90(), good),
-            "conv_mma runs plain convolutions, not conv_transpose2d; the direct family runs it "
-            "(--precision fp32)");
+            "the weight is copied in the widest vectors C/groups·taps = 48 allows (1)");
+  EXPECT_EQ(conv_gemm(transposed).depths, std::vector<std::int64_t>(4, 12));
+  const Spec seed = parse_spec(
+      "conv_transpose3d(n=16, c=16, d=16, h=32, w=32, k=32, kernel=3, stride=2, padding=1, "
+      "output_padding=1) -> bias -> leaky_relu(0.2) -> max_pool3d(2)");
+  EXPECT_EQ(conv_gemm(seed).m, 16 * 16 * 32 * 32);
+  EXPECT_EQ(conv_gemm(seed).depths,
+            (std::vector<std::int64_t>{16, 32, 32, 64, 32, 64, 64, 128}));
+  EXPECT_FALSE(search_space(seed, sm90(), Precision::tf32x3).empty());
+
   const Spec gemm = parse_spec("linear(m=64, n=64, k=64) -> relu");
   EXPECT_EQ(conv_mma_rejection(gemm, sm90(), good), "conv_mma runs convolutions only");
-
-  for (const Spec& spec : {transposed}) {
+  const Spec dilated = parse_spec(
+      "conv_transpose2d(n=2, c=6, h=9, w=10, k=4, kernel=3, stride=2, padding=1, dilation=2) -> "
+      "sigmoid");
+  EXPECT_EQ(conv_mma_rejection(dilated, sm90(), gathered),
+            "conv_mma runs conv_transpose2d without dilation only; the direct family runs it "
+            "(--precision fp32)");
+  const Spec sparse =
+      parse_spec("conv_transpose2d(n=2, c=6, h=9, w=10, k=4, kernel=1, stride=2) -> sigmoid");
+  EXPECT_EQ(conv_mma_rejection(sparse, sm90(), gathered),
+            "an output phase of conv_transpose2d meets no tap (a stride beyond the kernel); the "
+            "direct family runs it (--precision fp32)");
+  for (const Spec& spec : {dilated, sparse}) {
     EXPECT_TRUE(search_space(spec, sm90(), Precision::tf32).empty());
     EXPECT_TRUE(search_space(spec, sm90(), Precision::tf32x3).empty());
     EXPECT_FALSE(search_space(spec, sm90(), Precision::fp32).empty());
@@ -220,22 +241,9 @@ TEST(ConvMmaSpace, SpecsTheFamilyCannotRunSayWhyAndWhatToUse) {
     EXPECT_NE(missing_family(spec, Precision::tf32x3)->find("--precision fp32"), std::string::npos);
     EXPECT_NE(error_text([&] {
                 default_candidate(spec, sm90(), Precision::tf32);
-              }).find("has no kernel at precision tf32: conv_mma"),
+              }).find("has no kernel at precision tf32: "),
               std::string::npos);
   }
-  EXPECT_EQ(missing_family(parse_spec(kKernelBench), Precision::tf32), std::nullopt);
-  EXPECT_EQ(missing_family(parse_spec(kKernelBench), Precision::fp32), std::nullopt);
-  EXPECT_EQ(missing_family(gemm, Precision::bf16), std::nullopt);
-  // A convolution kernel for a GEMM, and a GEMM kernel for a convolution, are refused by name.
-  EXPECT_NE(error_text([&] {
-              candidate_from_name(gemm, sm90(), "ft_conv_mma_32x8x16_w2x1_s3_tf32_vb4");
-            }).find("a convolution kernel cannot run a GEMM"),
-            std::string::npos);
-  EXPECT_NE(error_text([&] {
-              candidate_from_name(parse_spec(kKernelBench), sm90(),
-                                  "ft_gemm_mma_128x128x16_w2x4_s3_3xtf32_va4_vb4");
-            }).find("a GEMM kernel cannot run a convolution"),
-            std::string::npos);
 }
 
 TEST(ConvMmaSpace, ConvolutionsInThreeDimensionsAndOneByOneKernelsHaveSpaces) {

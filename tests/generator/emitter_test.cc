@@ -130,6 +130,13 @@ const GoldenCase kGoldenCases[] = {
      "conv2d(n=2, c=6, h=19, w=23, k=10, kernel=3, stride=2, padding=2, dilation=2, groups=2) -> "
      "bias -> relu -> add(channel)",
      "ft_conv_mma_32x8x16_w2x1_s3_3xtf32_vb1_gmnk"},
+    // The seed's transposed convolution on tensor cores: its output phases, each with its own
+    // taps, pooled in the epilogue.
+    {"convt3d_seed_mma_3xtf32.cu",
+     "conv_transpose3d(n=16, c=16, d=16, h=32, w=32, k=32, kernel=3, stride=2, padding=1, "
+     "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+     "max_pool3d(2)",
+     "ft_conv_mma_128x32x16_w4x1_s3_3xtf32_vb1"},
     {"linear_m1_gemv_rows_split_k.cu",
      "linear(m=1, n=1024, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
      "ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4"},

@@ -109,16 +109,27 @@ TEST(Plan, BatchNormsGroupsAreSplitOverBlocksAndItsEvalModeGathersNothing) {
   EXPECT_EQ(eval_source.finishing.steps[0].entry, eval_source.name + "_output");
 }
 
-TEST(Plan, TensorCoreConvolutionsLeaveThePoolToTheFinishingKernels) {
+TEST(Plan, TensorCoreConvolutionsPoolInTheirEpilogueButTheGlobalAverage) {
   const Spec spec =
       parse_spec("conv2d(n=2, c=3, h=12, w=12, k=4, kernel=3) -> relu -> max_pool2d(2)");
-  const KernelSource direct =
-      generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::fp32).config);
-  EXPECT_TRUE(direct.finishing.steps.empty()) << "the direct family pools in its epilogue";
+  for (Precision precision : {Precision::fp32, Precision::tf32}) {
+    const KernelSource source =
+        generate(spec, default_candidate(spec, limits_of("sm_90"), precision).config);
+    EXPECT_TRUE(source.finishing.steps.empty()) << "pooled in the epilogue at " << to_string(precision);
+  }
+  const Spec global = parse_spec(
+      "conv2d(n=2, c=3, h=12, w=12, k=4, kernel=3) -> relu -> global_avg_pool -> sigmoid");
   const KernelSource mma =
-      generate(spec, default_candidate(spec, limits_of("sm_90"), Precision::tf32).config);
-  ASSERT_EQ(mma.finishing.steps.size(), 1u);
+      generate(global, default_candidate(global, limits_of("sm_90"), Precision::tf32).config);
+  EXPECT_FALSE(mma.finishing.steps.empty()) << "the global average sums over blocks";
   EXPECT_TRUE(mma.finishing.main_output_offset);
+  // A pool whose windows straddle a transposed convolution's phases is a finishing kernel's too.
+  const Spec straddling =
+      parse_spec("conv_transpose2d(n=2, c=4, h=5, w=6, k=6, kernel=3, stride=2) -> max_pool2d(3)");
+  EXPECT_EQ(generate(straddling,
+                     default_candidate(straddling, limits_of("sm_90"), Precision::tf32).config)
+                .finishing.steps.size(),
+            1u);
 }
 
 // Where a thread of the direct convolution holds every channel of its positions (one block of

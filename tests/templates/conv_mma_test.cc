@@ -3,7 +3,8 @@
 // tunable appears, plus the default, each launched twice on fresh random inputs with the output
 // poisoned first. The problems are odd on purpose: positions, channels and K = C/groups·taps that
 // divide no tile, stride 2, padding, dilation 2, groups 2, 3-d, 1x1 kernels (a stage deeper than
-// the taps), several channel tiles per group, and an odd K (weights copied 4 bytes at a time).
+// the taps), several channel tiles per group, and an odd K (weights copied 4 bytes at a time);
+// then cells of several elements: transposed convolutions' output phases and pool windows.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -53,7 +54,30 @@ INSTANTIATE_TEST_SUITE_P(
             "conv3d(n=2, c=4, d=7, h=9, w=11, k=6, kernel=(3, 3, 2), padding=1) -> add(tensor) "
             "-> sigmoid",
             "conv3d(n=2, c=6, d=5, h=9, w=11, k=10, kernel=(3, 3, 2), stride=(1, 2, 1), "
-            "padding=1, dilation=(2, 1, 2), groups=2) -> add(tensor) -> gelu"),
+            "padding=1, dilation=(2, 1, 2), groups=2) -> add(tensor) -> gelu",
+            // Cells of several elements. The seed's chain, small: a transposed convolution's
+            // output phases (1 to 8 taps each), output_padding 1, pooled in the epilogue.
+            "conv_transpose3d(n=2, c=5, d=5, h=7, w=9, k=6, kernel=3, stride=2, padding=1, "
+            "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+            "max_pool3d(2)",
+            // Every phase stored, the main op's value reused.
+            "conv_transpose3d(n=2, c=4, d=4, h=5, w=6, k=8, kernel=3, stride=2, padding=1, "
+            "output_padding=1) -> bias -> add(channel) -> add(main) -> mul(main) -> add(main)",
+            // Phases of 2 x 2 taps, groups 2; stride 1 (one phase, the kernel flipped).
+            "conv_transpose2d(n=2, c=6, h=9, w=10, k=10, kernel=4, stride=2, padding=1, "
+            "groups=2) -> sigmoid",
+            "conv_transpose2d(n=2, c=3, h=11, w=13, k=5, kernel=4, padding=2) -> tanh",
+            // Pool windows of four phases' worth along each axis.
+            "conv_transpose2d(n=2, c=4, h=5, w=6, k=6, kernel=3, stride=2) -> relu -> "
+            "max_pool2d(4)",
+            // Plain convolutions pooled: windows that do not divide the output, average pooling
+            // with padding (count_include_pad) and ops after it, overlapping windows.
+            "conv3d(n=2, c=4, d=7, h=9, w=11, k=6, kernel=(3, 3, 2), padding=1) -> add(tensor) -> "
+            "max_pool3d(2)",
+            "conv2d(n=2, c=3, h=17, w=15, k=5, kernel=3, padding=1) -> relu -> avg_pool2d(3, "
+            "stride=2, padding=1) -> mul(2.0) -> add(tensor)",
+            "conv2d(n=1, c=4, h=20, w=21, k=8, kernel=3) -> max_pool2d(3, stride=2, padding=1) -> "
+            "sub(channel)"),
         ::testing::Values(Precision::tf32, Precision::tf32x3)));
 
 }  // namespace

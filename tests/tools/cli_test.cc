@@ -211,8 +211,9 @@ TEST_F(CliTest, SpecsNamesEveryBadLineWithItsCaretAndTunesNothing) {
 }
 
 TEST_F(CliTest, ASpecThatFailsLeavesTheOthersToBeTunedAndTheExitStatusOne) {
-  // A transposed convolution has no TF32 kernel.
-  const std::string transposed = "conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> tanh";
+  // A dilated transposed convolution has no TF32 kernel.
+  const std::string transposed =
+      "conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3, dilation=2) -> tanh";
   const std::string list =
       write_file("list.txt", transposed + "\nlinear(m=64, n=64, k=64) -> relu\n");
   const ProgramRun run = fusetune("tune --specs " + list + kCompileTwo + "--precision tf32 " + db_);

@@ -191,6 +191,13 @@ INSTANTIATE_TEST_SUITE_P(
             "conv3d(n=2, c=6, d=5, h=9, w=11, k=10, kernel=(3, 3, 2), stride=(1, 2, 1), "
             "padding=1, dilation=(2, 1, 2), groups=2) -> add(tensor) -> gelu")));
 
+// The convolution seed on tensor cores: its output phases as a cell's elements, pooled in the
+// epilogue (one arch and precision: the cells' code is the same at the others).
+INSTANTIATE_TEST_SUITE_P(TensorCoreCells, ConvCompileSpace,
+                         testing::Combine(testing::Values("sm_90"),
+                                          testing::Values(Precision::tf32x3),
+                                          testing::Values(kConvSpecs[0])));
+
 // The matrix-vector family (fp32, M <= 16) is not in the seed's space: every candidate of a
 // few small-M spaces (both layouts of B, x stored either way, odd shapes, split-K) compiles for
 // each target arch, without spilling and with no static shared memory.

@@ -44,21 +44,24 @@ TEST(Tune, ConvolutionsSweepTheDirectFamilyAtFp32AndTensorCoresAtTf32) {
       }
     }
 
-    // A pooled convolution at TF32 is a plan: the tensor-core convolution, then a pooling kernel.
+    // Pooled and transposed convolutions run on tensor cores too, the pool in the epilogue.
     options.precision = Precision::tf32;
-    const Spec pooled = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)");
-    const TuneReport plan = tune(pooled, *db, options);
-    EXPECT_EQ(plan.compiled, 2);
-    for (const CandidateResult& r : plan.results)
-      EXPECT_TRUE(r.name.starts_with("ft_conv_mma_")) << r.name;
-    const Spec transposed = parse_spec("conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3)");
-    const std::optional<Error> error = error_of([&] { tune(transposed, *db, options); });
+    for (const char* text : {"conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> max_pool2d(2)",
+                             "conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3, stride=2)"}) {
+      const TuneReport report = tune(parse_spec(text), *db, options);
+      EXPECT_EQ(report.compiled, 2) << text;
+      for (const CandidateResult& r : report.results)
+        EXPECT_TRUE(r.name.starts_with("ft_conv_mma_")) << r.name;
+    }
+    const Spec dilated =
+        parse_spec("conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3, dilation=2)");
+    const std::optional<Error> error = error_of([&] { tune(dilated, *db, options); });
     ASSERT_TRUE(error);
     EXPECT_EQ(error->code(), StatusCode::invalid_argument);
     EXPECT_EQ(std::string(error->what()),
-              "'conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3)' has no kernel at precision "
-              "tf32: conv_mma runs plain convolutions, not conv_transpose2d; the direct family "
-              "runs it (--precision fp32)");
+              "'conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3, dilation=2)' has no kernel at "
+              "precision tf32: conv_mma runs conv_transpose2d without dilation only; the direct "
+              "family runs it (--precision fp32)");
   }
   std::filesystem::remove_all(folder);
 }
@@ -95,9 +98,11 @@ TEST(TuneAuto, ConvolutionsTryTensorCoresWhereTheyHaveAKernel) {
     options.compile_only = true;
     options.arch = "sm_80";
     options.max_candidates = 1;
-    // fp32-level accuracy: 3xTF32 and fp32; a transposed convolution has no 3xTF32 kernel.
+    // fp32-level accuracy: 3xTF32 and fp32; a dilated transposed convolution has no 3xTF32
+    // kernel.
     const Spec plain = parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3) -> relu");
-    const Spec transposed = parse_spec("conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3)");
+    const Spec transposed =
+        parse_spec("conv_transpose2d(n=1, c=3, h=8, w=8, k=4, kernel=3, dilation=2)");
     const PrecisionPolicy policy = make_precision_policy("auto", 1e-5, plain.main);
     const AutoTuneReport both = tune_auto(plain, *db, policy, options);
     ASSERT_EQ(both.sweeps.size(), 2u);

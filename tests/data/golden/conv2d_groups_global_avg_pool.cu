@@ -281,6 +281,28 @@ __device__ __forceinline__ bool reduce_split_k(float* acc, float* __restrict__ p
 
 }  // namespace ft
 
+// ---- templates/conv_cells.cuh ----
+// fusetune template: what the convolution families share of the cells that cover an output
+// (generator/conv_cells.h): the pool kinds a cell folds its elements with, and an average
+// window's divisor.
+
+namespace ft {
+
+constexpr int kPoolNone = 0;  // every element is stored
+constexpr int kPoolMax = 1;
+constexpr int kPoolAvg = 2;  // PyTorch's count_include_pad=True divisor
+constexpr int kPoolGlobalAvg = 3;  // the mean over every position: blocks add up through split_k.cuh
+
+// The cell's elements that fall inside the padded extent count in an average (count_include_pad).
+template <class A>
+__device__ __forceinline__ int cell_divisor(int c) {
+  const int start = c * A::CELL_STRIDE - A::CELL_OFFSET;
+  const int end = min(start + A::CELL, A::OUT + A::CELL_OFFSET);
+  return end - start;
+}
+
+}  // namespace ft
+
 // ---- templates/conv_simt.cuh ----
 // fusetune template: direct convolution on CUDA cores (FFMA, exact fp32) with the epilogue and a
 // pooling step fused: conv2d/3d and conv_transpose2d/3d in PyTorch's layouts (a 2-d convolution
@@ -311,18 +333,13 @@ __device__ __forceinline__ bool reduce_split_k(float* acc, float* __restrict__ p
 //   CI_CHUNK                      input channels staged at a time; divides C / GROUPS
 // With global average pooling the kernel takes a workspace (split_k.cuh): per (image, channel
 // block), [SPATIAL_BOXES][THREADS] float4 partial sums, then one arrival counter each.
+// Needs templates/conv_cells.cuh (pool kinds, cell divisors).
 // Geometry (Config::D, Config::H, Config::W, one struct per axis): IN, OUT (the convolution's
 // extents), KERNEL, STRIDE, PADDING, DILATION, and the cells' CELL (elements per cell),
 // CELL_STRIDE, CELL_OFFSET (a cell c spans outputs c * CELL_STRIDE - CELL_OFFSET + [0, CELL))
 // and CELLS (cells along the axis).
 
 namespace ft {
-
-constexpr int kPoolNone = 0;  // every element is stored
-constexpr int kPoolMax = 1;
-constexpr int kPoolAvg = 2;  // PyTorch's count_include_pad=True divisor
-constexpr int kPoolGlobalAvg =
-    3;  // the mean over every position: blocks add up through split_k.cuh
 
 // Which input a tap reads for element `e` of a cell, relative to the cell's input origin along
 // one axis; `valid` is false where the tap meets an inserted zero of a transposed convolution.
@@ -346,14 +363,6 @@ __host__ __device__ constexpr TapOffset tap_offset(int e, int tap) {
 template <class A, bool TRANSPOSED>
 __device__ __forceinline__ int cell_input_origin(int c) {
   return TRANSPOSED ? c * (A::CELL_STRIDE / A::STRIDE) : c * A::CELL_STRIDE * A::STRIDE;
-}
-
-// The cell's elements that fall inside the padded extent count in an average (count_include_pad).
-template <class A>
-__device__ __forceinline__ int cell_divisor(int c) {
-  const int start = c * A::CELL_STRIDE - A::CELL_OFFSET;
-  const int end = min(start + A::CELL, A::OUT + A::CELL_OFFSET);
-  return end - start;
 }
 
 // Copies the weights of input channels [ci0, ci0 + CI_CHUNK) and the block's output channels

@@ -544,12 +544,17 @@ struct MmaFragments16Bit {
 };
 
 // The k-loop of the mma.sync templates: a STAGES-deep cp.async ring that
-// fill_stage(stage, k_tile) fills, in k order, and every warp's fragments read. Leaves the
-// block's sums in `acc`, this thread's [MMA_TILES_M][MMA_TILES_N] accumulator fragments.
-template <class C, class S, class Fragments, class T, class FillStage>
-__device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
-                                           const FillStage& fill_stage, const T* a_stages,
-                                           const T* b_stages, int warp_m0, int warp_n0, int lane) {
+// fill_stage(stage, k_tile) fills, in k order, and every warp's fragments read, over K_TILES
+// k-tiles. after_tile(acc) runs once each k-tile's sums are in `acc`, this thread's
+// [MMA_TILES_M][MMA_TILES_N] accumulator fragments, and may take and reset them (a
+// convolution's cell elements, each a GEMM of its own, run as one pipeline).
+template <class C, class S, class Fragments, int K_TILES, class T, class FillStage,
+          class AfterTile>
+__device__ __forceinline__ void mma_k_loop_over(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
+                                                const FillStage& fill_stage,
+                                                const AfterTile& after_tile, const T* a_stages,
+                                                const T* b_stages, int warp_m0, int warp_n0,
+                                                int lane) {
 #pragma unroll
   for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -559,17 +564,17 @@ __device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_T
 
 #pragma unroll
   for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < S::K_TILES) fill_stage(stage, stage);
+    if (stage < K_TILES) fill_stage(stage, stage);
     cp_async_commit();
   }
   int read_stage = 0, write_stage = C::STAGES - 1;
   Fragments frag;
-  for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+  for (int k_tile = 0; k_tile < K_TILES; ++k_tile) {
     cp_async_wait<C::STAGES - 2>();
     // Stage k_tile has landed for every thread, and every thread has finished reading the
     // stage the next fill overwrites.
     __syncthreads();
-    if (k_tile + C::STAGES - 1 < S::K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
+    if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
     cp_async_commit();
     const T* as = a_stages + read_stage * S::A_STAGE;
     const T* bs = b_stages + read_stage * S::B_STAGE;
@@ -602,9 +607,25 @@ __device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_T
         frag.multiply_into(acc);
       }
     }
+    after_tile(acc);
     read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
     write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
   }
+}
+
+// What a GEMM does after each k-tile: nothing.
+struct KeepSumming {
+  template <class Acc>
+  __device__ __forceinline__ void operator()(Acc&) const {}
+};
+
+// The k-loop of a GEMM: S::K_TILES k-tiles, the block's sums left in `acc`.
+template <class C, class S, class Fragments, class T, class FillStage>
+__device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
+                                           const FillStage& fill_stage, const T* a_stages,
+                                           const T* b_stages, int warp_m0, int warp_n0, int lane) {
+  mma_k_loop_over<C, S, Fragments, S::K_TILES>(
+      acc, fill_stage, KeepSumming{}, a_stages, b_stages, warp_m0, warp_n0, lane);
 }
 
 // `rows`: row_count<C>(args), the rows of A and of the output.
@@ -671,34 +692,69 @@ __device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __res
 
 }  // namespace ft
 
+// ---- templates/conv_cells.cuh ----
+// fusetune template: what the convolution families share of the cells that cover an output
+// (generator/conv_cells.h): the pool kinds a cell folds its elements with, and an average
+// window's divisor.
+
+namespace ft {
+
+constexpr int kPoolNone = 0;  // every element is stored
+constexpr int kPoolMax = 1;
+constexpr int kPoolAvg = 2;  // PyTorch's count_include_pad=True divisor
+constexpr int kPoolGlobalAvg = 3;  // the mean over every position: blocks add up through split_k.cuh
+
+// The cell's elements that fall inside the padded extent count in an average (count_include_pad).
+template <class A>
+__device__ __forceinline__ int cell_divisor(int c) {
+  const int start = c * A::CELL_STRIDE - A::CELL_OFFSET;
+  const int end = min(start + A::CELL, A::OUT + A::CELL_OFFSET);
+  return end - start;
+}
+
+}  // namespace ft
+
 // ---- templates/conv_mma.cuh ----
 // fusetune template: implicit-GEMM convolution on tensor cores (mma.sync m16n8k8 on TF32, sm_80
-// and newer) with the epilogue fused: conv2d/3d in PyTorch's layouts (a 2-d convolution is a 3-d
-// one with d = 1), any stride, padding, dilation and groups; no pool step, not transposed.
+// and newer) with the epilogue and a pool step fused: conv2d/3d and conv_transpose2d/3d in
+// PyTorch's layouts (a 2-d convolution is a 3-d one with d = 1), any stride, padding and
+// groups, dilation for plain ones.
 //
-// Per group g the convolution is the GEMM out[M, N] = A[M, K] · B[N, K]ᵀ with
-//   M = N·D'·H'·W'         output positions, m = ((b·D' + od)·H' + oh)·W' + ow
+// The output is covered by *cells* (generator/conv_cells.h): with a pool step a cell is one
+// pooling window; else, for a transposed convolution, a cell is STRIDE elements along each axis,
+// one of each output phase; else a cell is one element. Each element e of a cell is a GEMM of
+// its own, per group g:
+//   M = N·cells            the cells, m = ((b·CELLS_D + cd)·CELLS_H + ch)·CELLS_W + cw
 //   N = K / GROUPS         the group's output channels
-//   K = C / GROUPS · TAPS  k = c·TAPS + (kd·KH + kh)·KW + kw: the weight's own order
-//   A[m][k] = x[b][g·C/GROUPS + c][od·SD - PD + kd·DD][oh·SH - PH + kh·DH][ow·SW - PW + kw·DW],
+//   K = C / GROUPS · T(e)  k = c·T(e) + j, j = (jd·T_h + jh)·T_w + jw, over the T(e) taps the
+//                          element meets: every tap of a plain convolution, those of the
+//                          element's output phase for a transposed one (never an inserted zero)
+//   A[m][k] = x[b][g·C/GROUPS + c][input origin of (cell m, element e) + j·INPUT_STEP per axis],
 //             zero outside the input (padding)
-//   B[n][k] = weight[g·N + n][c][kd][kh][kw]: the weight is B, k-contiguous
-// One block computes a BM x BN tile of one group's GEMM through gemm_mma.cuh's pipeline and
-// fragments (STAGES cp.async stages, MmaFragmentsTf32), and each accumulator (m, n) goes through
-// `epilogue.apply(value, channel, index)` to out[b][g·N + n][od][oh][ow].
+//   B[n][k] = the weight's tap first(e) + j·TAP_STEP per axis: plain, weight[g·N + n][c][tap],
+//             every element's the same k-contiguous matrix; transposed, weight[g·C/GROUPS + c][n]
+//             [tap], gathered like A
+// One block computes a BM x BN tile of the cells of one group, through all of a cell's elements
+// in one cp.async pipeline (gemm_mma.cuh's k-loop and fragments, STAGES stages,
+// MmaFragmentsTf32): an element's k-tiles follow the previous element's, and once its last
+// k-tile is summed each accumulator (m, n) goes through `epilogue.apply(value, channel, index)`
+// and is stored at out[b][g·N + n][od][oh][ow], or folded into the cell's pooled value, which
+// `epilogue.apply_pooled` takes at the end.
 //
 // A is gathered (im2col on the fly) with 4-byte cp.async, zero-filled outside the input: along m
-// the addresses step by STRIDE·(1 or a row), rarely 16-byte aligned runs. Shared memory keeps A
-// m-contiguous, [BK][BM + 8], so that the 32 lanes of a warp copy 32 consecutive positions of one
+// the addresses step by a cell's input stride, rarely 16-byte aligned runs. Shared memory keeps
+// A m-contiguous, [BK][BM + 8], so that the 32 lanes of a warp copy 32 consecutive cells of one
 // k (consecutive inputs along w at stride 1, and conflict-free stores), and B k-contiguous,
 // [BN][BK + 4], copied 16 bytes at a time where K is a multiple of 4. Fragment loads are free of
 // bank conflicts as in gemm_mma.cuh (pitch BM + 8 is 8 mod 32, BK + 4 four times an odd number).
 //
-// Each thread copies A for A_ROWS fixed positions and A_COLS k-columns per stage. What depends on
-// the position only (batch offset and input origin) is computed once, before the k-loop; each
-// column keeps its (c, tap) and advances by BK per stage without dividing; a copy is then two
-// adds, the bounds checks and the cp.async. Positions past M and k past K are poisoned with an
-// origin far below zero, so the bounds check alone zero-fills them.
+// Each thread copies A for A_ROWS fixed cells and A_COLS k-columns per stage. What depends on
+// the cell only (its image and coordinates) is computed once, what depends on the element
+// (input origins, the taps' radix) once per element; each column keeps its (c, jd, jh, jw) and
+// advances by BK per stage in that mixed radix, without dividing; a copy is then two adds, the
+// bounds checks and the cp.async. Cells past M, and elements outside the output (a pooling
+// window's padding), are poisoned with an origin far below zero, so the bounds check alone
+// zero-fills them.
 //
 // Tunables (a Config struct; generator/conv_mma_space.cc holds their ranges):
 //   WARPS_M, WARPS_N        warps per block along M and N             64..256 threads
@@ -708,10 +764,75 @@ __device__ __forceinline__ void gemm_mma(const T* __restrict__ a, const T* __res
 //   PASSES                  1 (TF32) or 3 (3xTF32: big + small TF32 parts, fp32-level accuracy)
 //   VEC_B                   floats per copy of B: 4, 2 or 1, the widest that divides K
 //   GUARD_M/N/K             edges checked: required when the shape is not a tile multiple
-// Geometry: N, C, K, GROUPS, and one struct per axis (Config::D, ::H, ::W): IN, OUT, KERNEL,
-// STRIDE, PADDING, DILATION.
+// Geometry (generator/conv_cells.h's conv_config_head): N, C, K, GROUPS, TRANSPOSED, POOL
+// (conv_cells.cuh's kinds, not the global average), and one struct per axis (Config::D, ::H,
+// ::W): IN, OUT, KERNEL, STRIDE, PADDING, DILATION, CELL, CELL_STRIDE, CELL_OFFSET, CELLS.
 
 namespace ft {
+
+// What element e of a cell meets along one axis: `taps` taps, the j-th the weight's tap
+// first + j·TAP_STEP, read at the cell's input origin + shift + j·INPUT_STEP; the cell's input
+// origin is its coordinate times CELL_INPUT_STEP. A transposed convolution's element keeps to
+// its phase (o + PADDING ≡ first mod STRIDE), its cells starting on one phase.
+template <class A, bool TRANSPOSED>
+struct ElementAxis {
+  static constexpr int TAP_STEP = TRANSPOSED ? A::STRIDE : 1;
+  static constexpr int INPUT_STEP = TRANSPOSED ? -1 : A::DILATION;
+  static constexpr int CELL_INPUT_STEP =
+      TRANSPOSED ? A::CELL_STRIDE / A::STRIDE : A::CELL_STRIDE * A::STRIDE;
+  int taps = 0, first = 0, shift = 0;
+  __host__ __device__ constexpr explicit ElementAxis(int e) {
+    if (TRANSPOSED) {
+      // Output o = i·STRIDE - PADDING + tap, o = cell·CELL_STRIDE - CELL_OFFSET + e.
+      const int n = e - A::CELL_OFFSET + A::PADDING;
+      first = (n % A::STRIDE + A::STRIDE) % A::STRIDE;
+      taps = first < A::KERNEL ? (A::KERNEL - 1 - first) / A::STRIDE + 1 : 0;
+      shift = (n - first) / A::STRIDE;
+    } else {
+      taps = A::KERNEL;
+      shift = (e - A::CELL_OFFSET) * A::STRIDE - A::PADDING;
+    }
+  }
+};
+
+// Element e of a cell (ew fastest): its coordinates and what it meets along each axis.
+template <class C>
+struct CellElement {
+  using D = typename C::D;
+  using H = typename C::H;
+  using W = typename C::W;
+  int ed, eh, ew;
+  ElementAxis<D, C::TRANSPOSED> d;
+  ElementAxis<H, C::TRANSPOSED> h;
+  ElementAxis<W, C::TRANSPOSED> w;
+  __host__ __device__ constexpr explicit CellElement(int e)
+      : ed(e / (H::CELL * W::CELL)),
+        eh(e / W::CELL % H::CELL),
+        ew(e % W::CELL),
+        d(e / (H::CELL * W::CELL)),
+        h(e / W::CELL % H::CELL),
+        w(e % W::CELL) {}
+  __host__ __device__ constexpr int taps() const { return d.taps * h.taps * w.taps; }
+  __host__ __device__ constexpr int k_tiles() const {
+    return ((C::C / C::GROUPS) * taps() + C::BK - 1) / C::BK;
+  }
+};
+
+// The k-tiles of every element of a cell, and the fewest taps an element meets.
+template <class C>
+__host__ __device__ constexpr int cell_k_tiles() {
+  int tiles = 0;
+  for (int e = 0; e < C::D::CELL * C::H::CELL * C::W::CELL; ++e)
+    tiles += CellElement<C>(e).k_tiles();
+  return tiles;
+}
+template <class C>
+__host__ __device__ constexpr int fewest_element_taps() {
+  int fewest = 1 << 30;
+  for (int e = 0; e < C::D::CELL * C::H::CELL * C::W::CELL; ++e)
+    fewest = CellElement<C>(e).taps() < fewest ? CellElement<C>(e).taps() : fewest;
+  return fewest;
+}
 
 template <class C>
 struct ConvMmaShape {
@@ -719,7 +840,7 @@ struct ConvMmaShape {
   using H = typename C::H;
   using W = typename C::W;
   static constexpr int THREADS = 32 * C::WARPS_M * C::WARPS_N;
-  static constexpr int WM = 16 * C::MMA_TILES_M;  // warp tile rows (positions)
+  static constexpr int WM = 16 * C::MMA_TILES_M;  // warp tile rows (cells)
   static constexpr int WN = 8 * C::MMA_TILES_N;   // warp tile columns (channels)
   static constexpr int BM = C::WARPS_M * WM;      // block tile rows
   static constexpr int BN = C::WARPS_N * WN;      // block tile columns
@@ -729,22 +850,25 @@ struct ConvMmaShape {
   static constexpr int TAPS = D::KERNEL * H::KERNEL * W::KERNEL;
   static constexpr int IN_PLANE = D::IN * H::IN * W::IN;
   static constexpr int OUT_PLANE = D::OUT * H::OUT * W::OUT;
-  static constexpr int GEMM_M = C::N * OUT_PLANE;
-  static constexpr int GEMM_K = CG * TAPS;
+  static constexpr int CELL_PLANE = D::CELLS * H::CELLS * W::CELLS;
+  static constexpr int ELEMENTS = D::CELL * H::CELL * W::CELL;
+  static constexpr int GEMM_M = C::N * CELL_PLANE;
   static constexpr int M_TILES = (GEMM_M + BM - 1) / BM;
   static constexpr int N_TILES = (KG + BN - 1) / BN;
-  static constexpr int K_TILES = (GEMM_K + C::BK - 1) / C::BK;
+  static constexpr int K_TILES = cell_k_tiles<C>();  // of all of a cell's elements
   // A stage [BK, BM + 8], B stage [BN, BK + 4] (floats).
   static constexpr int A_PITCH = BM + 8;
   static constexpr int B_PITCH = C::BK + 4;
   static constexpr int A_STAGE = C::BK * A_PITCH;
   static constexpr int B_STAGE = BN * B_PITCH;
-  // The threads copy A as a [A_THREADS_K, A_THREADS_M] grid, each A_ROWS positions A_THREADS_M
+  // The threads copy A as a [A_THREADS_K, A_THREADS_M] grid, each A_ROWS cells A_THREADS_M
   // apart by A_COLS k-columns A_THREADS_K apart.
   static constexpr int A_ROWS = BM / 32 < 4 ? BM / 32 : 4;
   static constexpr int A_THREADS_M = BM / A_ROWS;
   static constexpr int A_THREADS_K = THREADS / A_THREADS_M;
   static constexpr int A_COLS = C::BK / A_THREADS_K;
+  // A transposed convolution's B is gathered: thread t copies column t % BK of B_ROWS rows.
+  static constexpr int B_ROWS = BN * C::BK / THREADS;
   // Far enough below zero that an origin plus any tap offset stays negative.
   static constexpr int POISON = -(1 << 30);
 
@@ -753,14 +877,24 @@ struct ConvMmaShape {
   static_assert(C::BK % MMA_K == 0, "a stage holds whole MMA k-steps");
   static_assert(C::STAGES >= 2, "the cp.async pipeline needs at least two stages");
   static_assert(C::PASSES == 1 || C::PASSES == 3, "TF32 takes one pass, 3xTF32 three");
-  static_assert(BM % 32 == 0, "a warp copies A for 32 consecutive positions");
+  static_assert(BM % 32 == 0, "a warp copies A for 32 consecutive cells");
   static_assert(THREADS % A_THREADS_M == 0 && C::BK % A_THREADS_K == 0,
                 "the A copies of a stage split evenly over the threads");
-  static_assert(C::BK % C::VEC_B == 0 && GEMM_K % C::VEC_B == 0,
+  static_assert(C::BK % C::VEC_B == 0 && (CG * TAPS) % C::VEC_B == 0,
                 "a B copy lies wholly inside or wholly outside K");
+  static_assert(!C::TRANSPOSED || (THREADS % C::BK == 0 && (BN * C::BK) % THREADS == 0),
+                "a transposed convolution's B copies split evenly over the threads");
   static_assert(C::GUARD_M || GEMM_M % BM == 0, "an unguarded M edge needs M % BM == 0");
   static_assert(C::GUARD_N || KG % BN == 0, "an unguarded N edge needs N % BN == 0");
-  static_assert(C::GUARD_K || GEMM_K % C::BK == 0, "an unguarded K edge needs K % BK == 0");
+  static_assert(C::GUARD_K || ELEMENTS * ((CG * TAPS) % C::BK) == 0 || C::TRANSPOSED,
+                "an unguarded K edge needs K % BK == 0");
+  static_assert(fewest_element_taps<C>() > 0, "every element of a cell meets a tap");
+  static_assert(!C::TRANSPOSED || (D::DILATION == 1 && H::DILATION == 1 && W::DILATION == 1 &&
+                                   D::CELL_STRIDE % D::STRIDE == 0 &&
+                                   H::CELL_STRIDE % H::STRIDE == 0 &&
+                                   W::CELL_STRIDE % W::STRIDE == 0),
+                "a transposed convolution without dilation, its cells starting on one phase");
+  static_assert(C::POOL != kPoolGlobalAvg, "the global average is a finishing kernel's");
   static_assert(D::IN < (1 << 29) && H::IN < (1 << 29) && W::IN < (1 << 29),
                 "a poisoned origin plus a real coordinate stays negative");
 };
@@ -772,19 +906,72 @@ struct ConvMmaFragmentConfig : C {
   static constexpr bool B_K_CONTIGUOUS = true;
 };
 
-// The A[m][k] gather of one thread: its A_ROWS positions, fixed, and its A_COLS k-columns, which
-// advance by BK with every stage copied. Stages must be copied in order, each once.
+// An element's taps as the k-columns walk them: k = c·T + j, j = (jd·T_h + jh)·T_w + jw, and
+// what a column advances by per stage (BK) in that mixed radix.
+struct TapWalk {
+  int td, th, tw;              // taps per axis
+  int step_c, step_d, step_h, step_w;
+
+  template <class Element>
+  __device__ __forceinline__ TapWalk(const Element& element, int bk)
+      : td(element.d.taps), th(element.h.taps), tw(element.w.taps) {
+    const int taps = td * th * tw;
+    step_c = bk / taps;
+    const int rest = bk % taps;
+    step_w = rest % tw;
+    step_h = rest / tw % th;
+    step_d = rest / (tw * th);
+  }
+};
+
+// One k-column: its input channel and tap (jd, jh, jw) within the element.
+struct TapColumn {
+  int c, jd, jh, jw;
+
+  __device__ __forceinline__ void start(const TapWalk& walk, int k) {
+    const int taps = walk.td * walk.th * walk.tw;
+    c = k / taps;
+    const int j = k % taps;
+    jw = j % walk.tw;
+    jh = j / walk.tw % walk.th;
+    jd = j / (walk.tw * walk.th);
+  }
+  // k + BK, with carries from jw to jh to jd to c.
+  __device__ __forceinline__ void advance(const TapWalk& walk) {
+    jw += walk.step_w;
+    int carry = jw >= walk.tw;
+    jw -= carry * walk.tw;
+    jh += walk.step_h + carry;
+    carry = jh >= walk.th;
+    jh -= carry * walk.th;
+    jd += walk.step_d + carry;
+    carry = jd >= walk.td;
+    jd -= carry * walk.td;
+    c += walk.step_c + carry;
+  }
+};
+
+// The A[m][k] gather of one thread: its A_ROWS cells, fixed, and its A_COLS k-columns, which
+// advance by BK with every stage copied and start over at each element. Stages must be copied
+// in order, each once.
 template <class C>
 struct ConvGatherA {
   using S = ConvMmaShape<C>;
   using D = typename C::D;
   using H = typename C::H;
   using W = typename C::W;
+  using Element = CellElement<C>;
+  using ED = ElementAxis<D, C::TRANSPOSED>;
+  using EH = ElementAxis<H, C::TRANSPOSED>;
+  using EW = ElementAxis<W, C::TRANSPOSED>;
 
-  int base[S::A_ROWS];  // offset in the group's x of the position's batch and input origin
-  int d0[S::A_ROWS], h0[S::A_ROWS], w0[S::A_ROWS];  // input origin; h0 poisoned past M
-  int c[S::A_COLS], tap[S::A_COLS];                 // each column's k = c·TAPS + tap
-  int m_local, k_local;  // the thread's first position and column in a stage
+  int image[S::A_ROWS];                             // offset of the cell's image in x
+  int cd[S::A_ROWS], ch[S::A_ROWS], cw[S::A_ROWS];  // cell coordinates
+  bool past[S::A_ROWS];                             // the cell is past M
+  int base[S::A_ROWS];                              // offset of the element's input origin
+  int d0[S::A_ROWS], h0[S::A_ROWS], w0[S::A_ROWS];  // the origin; h0 poisoned outside
+  TapColumn column[S::A_COLS];
+  int m_local, k_local;  // the thread's first cell and column in a stage
 
   __device__ __forceinline__ ConvGatherA(int m_block, int tid) {
     m_local = tid % S::A_THREADS_M;
@@ -792,41 +979,57 @@ struct ConvGatherA {
 #pragma unroll
     for (int j = 0; j < S::A_ROWS; ++j) {
       const int m = m_block + m_local + j * S::A_THREADS_M;
-      const int mc = m < S::GEMM_M ? m : S::GEMM_M - 1;  // past M: a real position, poisoned
-      const int b = mc / S::OUT_PLANE;
-      const int pos = mc - b * S::OUT_PLANE;
-      const int ow = pos % W::OUT;
-      const int oh = H::OUT == 1 ? 0 : pos / W::OUT % H::OUT;
-      const int od = D::OUT == 1 ? 0 : pos / (W::OUT * H::OUT);
-      d0[j] = od * D::STRIDE - D::PADDING;
-      h0[j] = oh * H::STRIDE - H::PADDING;
-      w0[j] = ow * W::STRIDE - W::PADDING;
-      base[j] = b * C::C * S::IN_PLANE + (d0[j] * H::IN + h0[j]) * W::IN + w0[j];
-      if (C::GUARD_M && m >= S::GEMM_M) h0[j] = S::POISON;
+      const int mc = m < S::GEMM_M ? m : S::GEMM_M - 1;  // past M: a real cell, poisoned
+      const int b = mc / S::CELL_PLANE;
+      const int cell = mc - b * S::CELL_PLANE;
+      cw[j] = cell % W::CELLS;
+      ch[j] = H::CELLS == 1 ? 0 : cell / W::CELLS % H::CELLS;
+      cd[j] = D::CELLS == 1 ? 0 : cell / (W::CELLS * H::CELLS);
+      past[j] = C::GUARD_M && m >= S::GEMM_M;
+      image[j] = b * C::C * S::IN_PLANE;
+    }
+  }
+
+  // Starts element `element`'s columns at k = 0 and its cells' input origins.
+  __device__ __forceinline__ void start(const Element& element, const TapWalk& walk) {
+#pragma unroll
+    for (int j = 0; j < S::A_ROWS; ++j) {
+      const bool inside = !past[j] && element_inside(element, cd[j], ch[j], cw[j]);
+      d0[j] = cd[j] * ED::CELL_INPUT_STEP + element.d.shift;
+      h0[j] = ch[j] * EH::CELL_INPUT_STEP + element.h.shift;
+      w0[j] = cw[j] * EW::CELL_INPUT_STEP + element.w.shift;
+      base[j] = image[j] + (d0[j] * H::IN + h0[j]) * W::IN + w0[j];
+      if (!inside) h0[j] = S::POISON;
     }
 #pragma unroll
-    for (int i = 0; i < S::A_COLS; ++i) {
-      const int k = k_local + i * S::A_THREADS_K;
-      c[i] = k / S::TAPS;
-      tap[i] = k % S::TAPS;
-    }
+    for (int i = 0; i < S::A_COLS; ++i) column[i].start(walk, k_local + i * S::A_THREADS_K);
+  }
+
+  // Whether the element of cell (cd, ch, cw) is an output (not a pooling window's padding, not
+  // past the last cell).
+  __device__ __forceinline__ static bool element_inside(const Element& element, int cd, int ch,
+                                                        int cw) {
+    const int od = cd * D::CELL_STRIDE - D::CELL_OFFSET + element.ed;
+    const int oh = ch * H::CELL_STRIDE - H::CELL_OFFSET + element.eh;
+    const int ow = cw * W::CELL_STRIDE - W::CELL_OFFSET + element.ew;
+    return static_cast<unsigned>(od) < D::OUT && static_cast<unsigned>(oh) < H::OUT &&
+           static_cast<unsigned>(ow) < W::OUT;
   }
 
   // Copies the current stage's A tile to `stage` ([BK, A_PITCH] floats at this shared address)
   // from the group's input x, then moves the columns on to the next stage.
-  __device__ __forceinline__ void copy_and_advance(unsigned stage, const float* x) {
-    constexpr int KHW = H::KERNEL * W::KERNEL;
+  __device__ __forceinline__ void copy_and_advance(unsigned stage, const float* x,
+                                                   const TapWalk& walk) {
 #pragma unroll
     for (int i = 0; i < S::A_COLS; ++i) {
-      const int kd = D::KERNEL == 1 ? 0 : tap[i] / KHW;
-      const int kh = H::KERNEL == 1 ? 0 : (tap[i] - kd * KHW) / W::KERNEL;
-      const int kw = tap[i] - kd * KHW - kh * W::KERNEL;
-      const bool k_inside = !C::GUARD_K || c[i] < S::CG;
-      const int d_off = kd * D::DILATION;
-      const int w_off = kw * W::DILATION;
-      const int h_off = k_inside ? kh * H::DILATION : S::POISON;
+      const TapColumn& k = column[i];
+      const bool k_inside = !C::GUARD_K || k.c < S::CG;
+      const int d_off = k.jd * ED::INPUT_STEP;
+      const int w_off = k.jw * EW::INPUT_STEP;
+      const int h_off = k_inside ? k.jh * EH::INPUT_STEP : S::POISON;
       const int delta =
-          k_inside ? c[i] * S::IN_PLANE + (d_off * H::IN + kh * H::DILATION) * W::IN + w_off : 0;
+          k_inside ? k.c * S::IN_PLANE + (d_off * H::IN + k.jh * EH::INPUT_STEP) * W::IN + w_off
+                   : 0;
       const int row = k_local + i * S::A_THREADS_K;
 #pragma unroll
       for (int j = 0; j < S::A_ROWS; ++j) {
@@ -836,11 +1039,50 @@ struct ConvGatherA {
         const float* src = valid ? x + (base[j] + delta) : x;
         cp_async<4>(stage + (row * S::A_PITCH + m_local + j * S::A_THREADS_M) * 4, src, valid);
       }
-      // Next stage: k + BK, carried from tap into c without a division.
-      tap[i] += C::BK % S::TAPS;
-      c[i] += C::BK / S::TAPS;
-      if (tap[i] >= S::TAPS) tap[i] -= S::TAPS, ++c[i];
+      column[i].advance(walk);
     }
+  }
+};
+
+// A transposed convolution's B[n][k] = weight[c][n][tap] (the group's weight, [C/GROUPS][KG]
+// [TAPS]), gathered: thread t copies column t % BK of rows t / BK + i·THREADS / BK.
+template <class C>
+struct ConvGatherB {
+  using S = ConvMmaShape<C>;
+  using Element = CellElement<C>;
+  TapColumn column;
+  int k_local, n_local;
+  int first_d, first_h, first_w;  // the element's first taps
+
+  __device__ __forceinline__ explicit ConvGatherB(int tid)
+      : k_local(tid % C::BK), n_local(tid / C::BK) {}
+
+  __device__ __forceinline__ void start(const Element& element, const TapWalk& walk) {
+    first_d = element.d.first;
+    first_h = element.h.first;
+    first_w = element.w.first;
+    column.start(walk, k_local);
+  }
+
+  __device__ __forceinline__ void copy_and_advance(unsigned stage, const float* weight,
+                                                   int n_block, const TapWalk& walk) {
+    using D = typename C::D;
+    using H = typename C::H;
+    using W = typename C::W;
+    const int tap = ((first_d + column.jd * D::STRIDE) * H::KERNEL + first_h +
+                     column.jh * H::STRIDE) *
+                        W::KERNEL +
+                    first_w + column.jw * W::STRIDE;
+    const bool k_inside = !C::GUARD_K || column.c < S::CG;
+#pragma unroll
+    for (int i = 0; i < S::B_ROWS; ++i) {
+      const int row = n_local + i * (S::THREADS / C::BK);
+      const int n = n_block + row;
+      const bool valid = k_inside && (!C::GUARD_N || n < S::KG);
+      const float* src = valid ? weight + (column.c * S::KG + n) * S::TAPS + tap : weight;
+      cp_async<4>(stage + (row * S::B_PITCH + k_local) * 4, src, valid);
+    }
+    column.advance(walk);
   }
 };
 
@@ -849,6 +1091,10 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
                                          const float* __restrict__ weight, float* __restrict__ out,
                                          const Epilogue& epilogue) {
   using S = ConvMmaShape<C>;
+  using D = typename C::D;
+  using H = typename C::H;
+  using W = typename C::W;
+  using Element = CellElement<C>;
   using Fragments = MmaFragmentsTf32<ConvMmaFragmentConfig<C>, S>;
   extern __shared__ float4 smem_vec[];
   float* a_stages = reinterpret_cast<float*>(smem_vec);  // [STAGES][BK][BM + 8]
@@ -869,38 +1115,129 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
   const int m_block = block / C::GROUPS * S::BM;
 
   const float* x_group = x + group * S::CG * S::IN_PLANE;
-  const float* w_group = weight + group * S::KG * S::GEMM_K;  // B [KG, GEMM_K]
-  ConvGatherA<C> gather(m_block, tid);
-  auto fill_stage = [&](int stage, int k_tile) {
-    gather.copy_and_advance(a_smem + stage * S::A_STAGE * 4, x_group);
-    fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
-        b_smem + stage * S::B_STAGE * 4, w_group, n_block, k_tile * C::BK, S::KG, S::GEMM_K, tid);
+  // B: plain, [KG, CG·TAPS] from the group's first output channel; transposed, [CG][KG][TAPS]
+  // from its first input channel.
+  const float* w_group = weight + group * S::KG * S::CG * S::TAPS;
+
+  // The fill walks the elements' k-tiles in order, each once.
+  ConvGatherA<C> gather_a(m_block, tid);
+  ConvGatherB<C> gather_b(tid);
+  int fill_element = 0, filled_tiles = 0;  // of the element being filled
+  Element filling(0);
+  TapWalk fill_walk(filling, C::BK);
+  gather_a.start(filling, fill_walk);
+  if constexpr (C::TRANSPOSED) gather_b.start(filling, fill_walk);
+  auto fill_stage = [&](int stage, int) {
+    if (filled_tiles == filling.k_tiles()) {
+      filling = Element(++fill_element);
+      fill_walk = TapWalk(filling, C::BK);
+      filled_tiles = 0;
+      gather_a.start(filling, fill_walk);
+      if constexpr (C::TRANSPOSED) gather_b.start(filling, fill_walk);
+    }
+    gather_a.copy_and_advance(a_smem + stage * S::A_STAGE * 4, x_group, fill_walk);
+    if constexpr (C::TRANSPOSED)
+      gather_b.copy_and_advance(b_smem + stage * S::B_STAGE * 4, w_group, n_block, fill_walk);
+    else
+      fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
+          b_smem + stage * S::B_STAGE * 4, w_group, n_block, filled_tiles * C::BK, S::KG,
+          S::CG * S::TAPS, tid);
+    ++filled_tiles;
   };
 
-  // Stages are filled in k order, each once (ConvGatherA advances with every fill).
-  float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
-  mma_k_loop<C, S, Fragments>(acc, fill_stage, a_stages, b_stages, warp_m0, warp_n0, lane);
+  // Each lane holds, per MMA tile, channels 2t and 2t + 1 of cells g and g + 8.
+  const float initial = C::POOL == kPoolMax ? __int_as_float(0xff800000) : 0.0f;  // -inf
+  float pooled[C::MMA_TILES_M][C::MMA_TILES_N][4];
+#pragma unroll
+  for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) pooled[mt][nt][i] = initial;
 
-  // Each lane holds, per MMA tile, channels 2t and 2t + 1 of positions g and g + 8: the 8 lanes
-  // of one t store 8 consecutive positions (32 bytes of one channel's plane) per instruction.
+  // Once an element's last k-tile is summed: each value through the epilogue, then stored or
+  // folded into its cell's.
+  int element = 0;
+  int tiles_left = Element(0).k_tiles();
+  auto finish_element = [&](float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4]) {
+    if (--tiles_left > 0) return;
+    const Element e(element);
+#pragma unroll
+    for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int m = m_block + warp_m0 + mt * 16 + g + 8 * half;
+        const int b = m / S::CELL_PLANE;
+        const int cell = m - b * S::CELL_PLANE;
+        const int cw = cell % W::CELLS;
+        const int ch = H::CELLS == 1 ? 0 : cell / W::CELLS % H::CELLS;
+        const int cd = D::CELLS == 1 ? 0 : cell / (W::CELLS * H::CELLS);
+        if ((C::GUARD_M && m >= S::GEMM_M) || !ConvGatherA<C>::element_inside(e, cd, ch, cw))
+          continue;
+        const int od = cd * D::CELL_STRIDE - D::CELL_OFFSET + e.ed;
+        const int oh = ch * H::CELL_STRIDE - H::CELL_OFFSET + e.eh;
+        const int ow = cw * W::CELL_STRIDE - W::CELL_OFFSET + e.ew;
+        const int position = b * C::K * S::OUT_PLANE + (od * H::OUT + oh) * W::OUT + ow;
+#pragma unroll
+        for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
+#pragma unroll
+          for (int c = 0; c < 2; ++c) {
+            const int n = n_block + warp_n0 + nt * 8 + 2 * t + c;
+            if (C::GUARD_N && n >= S::KG) continue;
+            const int channel = group * S::KG + n;
+            const int index = position + channel * S::OUT_PLANE;
+            float value = acc[mt][nt][2 * half + c];
+            epilogue.apply(value, channel, index);
+            if constexpr (C::POOL == kPoolNone)
+              out[index] = value;
+            else if constexpr (C::POOL == kPoolMax)
+              pooled[mt][nt][2 * half + c] = fmaxf(pooled[mt][nt][2 * half + c], value);
+            else
+              pooled[mt][nt][2 * half + c] += value;
+          }
+      }
+#pragma unroll
+    for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.f;
+    if (++element < S::ELEMENTS) tiles_left = Element(element).k_tiles();
+  };
+
+  float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
+  mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, finish_element, a_stages,
+                                               b_stages, warp_m0, warp_n0, lane);
+  if constexpr (C::POOL == kPoolNone) return;
+
+  // The cells' pooled values: the 8 lanes of one t store 8 consecutive cells of a channel.
 #pragma unroll
   for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int m = m_block + warp_m0 + mt * 16 + g + 8 * half;
       if (C::GUARD_M && m >= S::GEMM_M) continue;
-      const int b = m / S::OUT_PLANE;
-      const int position = b * C::K * S::OUT_PLANE + (m - b * S::OUT_PLANE);  // channel 0's
+      const int b = m / S::CELL_PLANE;
+      const int cell = m - b * S::CELL_PLANE;
+      float divisor = 1.0f;
+      if constexpr (C::POOL == kPoolAvg) {
+        const int cw = cell % W::CELLS;
+        const int ch = cell / W::CELLS % H::CELLS;
+        const int cd = cell / (W::CELLS * H::CELLS);
+        divisor = static_cast<float>(cell_divisor<D>(cd) * cell_divisor<H>(ch) *
+                                     cell_divisor<W>(cw));
+      }
 #pragma unroll
       for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int n = n_block + warp_n0 + nt * 8 + 2 * t + e;
+        for (int c = 0; c < 2; ++c) {
+          const int n = n_block + warp_n0 + nt * 8 + 2 * t + c;
           if (C::GUARD_N && n >= S::KG) continue;
           const int channel = group * S::KG + n;
-          const int index = position + channel * S::OUT_PLANE;
-          float value = acc[mt][nt][2 * half + e];
-          epilogue.apply(value, channel, index);
+          const int index = (b * C::K + channel) * S::CELL_PLANE + cell;
+          float value = pooled[mt][nt][2 * half + c];
+          if constexpr (C::POOL == kPoolAvg) value /= divisor;
+          epilogue.apply_pooled(value, channel, index);
           out[index] = value;
         }
     }
@@ -913,17 +1250,22 @@ namespace {
 
 struct Config {
   static constexpr int N = 2, C = 6, K = 10, GROUPS = 2;
+  static constexpr bool TRANSPOSED = false;
+  static constexpr int POOL = ft::kPoolNone;
   struct D {
     static constexpr int IN = 1, OUT = 1;
     static constexpr int KERNEL = 1, STRIDE = 1, PADDING = 0, DILATION = 1;
+    static constexpr int CELL = 1, CELL_STRIDE = 1, CELL_OFFSET = 0, CELLS = 1;
   };
   struct H {
     static constexpr int IN = 19, OUT = 10;
     static constexpr int KERNEL = 3, STRIDE = 2, PADDING = 2, DILATION = 2;
+    static constexpr int CELL = 1, CELL_STRIDE = 1, CELL_OFFSET = 0, CELLS = 10;
   };
   struct W {
     static constexpr int IN = 23, OUT = 12;
     static constexpr int KERNEL = 3, STRIDE = 2, PADDING = 2, DILATION = 2;
+    static constexpr int CELL = 1, CELL_STRIDE = 1, CELL_OFFSET = 0, CELLS = 12;
   };
   static constexpr int WARPS_M = 2, WARPS_N = 1;
   static constexpr int MMA_TILES_M = 1, MMA_TILES_N = 1;

@@ -544,12 +544,17 @@ struct MmaFragments16Bit {
 };
 
 // The k-loop of the mma.sync templates: a STAGES-deep cp.async ring that
-// fill_stage(stage, k_tile) fills, in k order, and every warp's fragments read. Leaves the
-// block's sums in `acc`, this thread's [MMA_TILES_M][MMA_TILES_N] accumulator fragments.
-template <class C, class S, class Fragments, class T, class FillStage>
-__device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
-                                           const FillStage& fill_stage, const T* a_stages,
-                                           const T* b_stages, int warp_m0, int warp_n0, int lane) {
+// fill_stage(stage, k_tile) fills, in k order, and every warp's fragments read, over K_TILES
+// k-tiles. after_tile(acc) runs once each k-tile's sums are in `acc`, this thread's
+// [MMA_TILES_M][MMA_TILES_N] accumulator fragments, and may take and reset them (a
+// convolution's cell elements, each a GEMM of its own, run as one pipeline).
+template <class C, class S, class Fragments, int K_TILES, class T, class FillStage,
+          class AfterTile>
+__device__ __forceinline__ void mma_k_loop_over(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
+                                                const FillStage& fill_stage,
+                                                const AfterTile& after_tile, const T* a_stages,
+                                                const T* b_stages, int warp_m0, int warp_n0,
+                                                int lane) {
 #pragma unroll
   for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -559,17 +564,17 @@ __device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_T
 
 #pragma unroll
   for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < S::K_TILES) fill_stage(stage, stage);
+    if (stage < K_TILES) fill_stage(stage, stage);
     cp_async_commit();
   }
   int read_stage = 0, write_stage = C::STAGES - 1;
   Fragments frag;
-  for (int k_tile = 0; k_tile < S::K_TILES; ++k_tile) {
+  for (int k_tile = 0; k_tile < K_TILES; ++k_tile) {
     cp_async_wait<C::STAGES - 2>();
     // Stage k_tile has landed for every thread, and every thread has finished reading the
     // stage the next fill overwrites.
     __syncthreads();
-    if (k_tile + C::STAGES - 1 < S::K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
+    if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
     cp_async_commit();
     const T* as = a_stages + read_stage * S::A_STAGE;
     const T* bs = b_stages + read_stage * S::B_STAGE;
@@ -602,9 +607,25 @@ __device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_T
         frag.multiply_into(acc);
       }
     }
+    after_tile(acc);
     read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
     write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
   }
+}
+
+// What a GEMM does after each k-tile: nothing.
+struct KeepSumming {
+  template <class Acc>
+  __device__ __forceinline__ void operator()(Acc&) const {}
+};
+
+// The k-loop of a GEMM: S::K_TILES k-tiles, the block's sums left in `acc`.
+template <class C, class S, class Fragments, class T, class FillStage>
+__device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
+                                           const FillStage& fill_stage, const T* a_stages,
+                                           const T* b_stages, int warp_m0, int warp_n0, int lane) {
+  mma_k_loop_over<C, S, Fragments, S::K_TILES>(
+      acc, fill_stage, KeepSumming{}, a_stages, b_stages, warp_m0, warp_n0, lane);
 }
 
 // `rows`: row_count<C>(args), the rows of A and of the output.
