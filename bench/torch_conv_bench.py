@@ -153,6 +153,76 @@ class ConvTranspose3dSumResidualAddMultiplyResidualAdd(_Module):
         return x
 
 
+class ConvTranspose2dSubtractTanh(_Module):
+    """KernelBench level 2, 5_ConvTranspose2d_Subtract_Tanh."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, bias_shape, stride=2, padding=1,
+                 output_padding=1):
+        super().__init__()
+        self.conv_transpose = nn.ConvTranspose2d(in_channels, out_channels, kernel_size,
+                                                 stride=stride, padding=padding,
+                                                 output_padding=output_padding)
+        self.bias = nn.Parameter(torch.randn(bias_shape))
+
+    def forward(self, x):
+        x = self.conv_transpose(x)
+        x = x - self.bias
+        x = torch.tanh(x)
+        return x
+
+
+class Conv3dMishTanh(_Module):
+    """KernelBench level 2, 47_Conv3d_Mish_Tanh."""
+
+    def __init__(self, in_channels, out_channels, kernel_size):
+        super().__init__()
+        self.conv = nn.Conv3d(in_channels, out_channels, kernel_size)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = torch.nn.functional.mish(x)
+        x = torch.tanh(x)
+        return x
+
+
+class Conv2dSubtractHardSwishMaxPoolMish(_Module):
+    """KernelBench level 2, 35_Conv2d_Subtract_HardSwish_MaxPool_Mish."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, subtract_value, pool_kernel_size):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
+        self.subtract_value = subtract_value
+        self.pool = nn.MaxPool2d(pool_kernel_size)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = x - self.subtract_value
+        x = torch.nn.functional.hardswish(x)
+        x = self.pool(x)
+        x = torch.nn.functional.mish(x)
+        return x
+
+
+class Conv2dSubtractTanhSubtractAvgPool(_Module):
+    """KernelBench level 2, 46_Conv2d_Subtract_Tanh_Subtract_AvgPool."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, subtract1_value, subtract2_value,
+                 kernel_size_pool):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size)
+        self.subtract1_value = subtract1_value
+        self.subtract2_value = subtract2_value
+        self.avgpool = nn.AvgPool2d(kernel_size_pool)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = x - self.subtract1_value
+        x = torch.tanh(x)
+        x = x - self.subtract2_value
+        x = self.avgpool(x)
+        return x
+
+
 # --- The problem table -------------------------------------------------------------------------
 
 
@@ -200,6 +270,37 @@ PROBLEMS: tuple[Problem, ...] = (
         init_inputs=(32, 64, 3, 2, 1, 1, (64, 1, 1, 1)),
         input_shape=(16, 32, 16, 32, 32),
         input_distribution="normal",
+    ),
+    Problem(
+        name="convt2d_sub_tanh",
+        spec="conv_transpose2d(n=32, c=64, h=256, w=256, k=64, kernel=4, stride=2, padding=1, "
+        "output_padding=1) -> bias -> sub(channel) -> tanh",
+        model_class=ConvTranspose2dSubtractTanh,
+        init_inputs=(64, 64, 4, (64, 1, 1)),
+        input_shape=(32, 64, 256, 256),
+    ),
+    Problem(
+        name="conv3d_mish_tanh",
+        spec="conv3d(n=16, c=32, d=32, h=64, w=64, k=64, kernel=3) -> bias -> mish -> tanh",
+        model_class=Conv3dMishTanh,
+        init_inputs=(32, 64, 3),
+        input_shape=(16, 32, 32, 64, 64),
+    ),
+    Problem(
+        name="conv2d_hardswish_maxpool_mish",
+        spec="conv2d(n=128, c=64, h=128, w=128, k=128, kernel=3) -> bias -> sub(0.5) -> "
+        "hardswish -> max_pool2d(2) -> mish",
+        model_class=Conv2dSubtractHardSwishMaxPoolMish,
+        init_inputs=(64, 128, 3, 0.5, 2),
+        input_shape=(128, 64, 128, 128),
+    ),
+    Problem(
+        name="conv2d_tanh_avgpool",
+        spec="conv2d(n=128, c=64, h=128, w=128, k=128, kernel=3) -> bias -> sub(0.5) -> tanh -> "
+        "sub(0.2) -> avg_pool2d(2)",
+        model_class=Conv2dSubtractTanhSubtractAvgPool,
+        init_inputs=(64, 128, 3, 0.5, 0.2, 2),
+        input_shape=(128, 64, 128, 128),
     ),
 )
 
