@@ -559,6 +559,14 @@ def _run_cli(command: Sequence[str], timeout_s: float) -> subprocess.CompletedPr
     return done
 
 
+def tune_options(args: argparse.Namespace) -> list[str]:
+    """The options of `fusetune tune` alone: --force, --max-candidates."""
+    options = ["--force"] if args.force_tune else []
+    if args.max_candidates > 0:
+        options += ["--max-candidates", str(args.max_candidates)]
+    return options
+
+
 def run_fusetune(binary: str, spec: str, *, options: Sequence[str] = (),
                  tune_options: Sequence[str] = (), timeout_s: float = 3600) -> dict[str, Any]:
     """Tunes spec with the fusetune CLI, then benchmarks it.
@@ -751,7 +759,7 @@ def run_problem(problem: Problem, flush: "torch.Tensor",
     _progress(f"[{problem.name}] fusetune tune + bench")
     try:
         result.fusetune = run_fusetune(args.fusetune, problem.spec, options=_cli_options(args),
-                                       tune_options=["--force"] if args.force_tune else [],
+                                       tune_options=tune_options(args),
                                        timeout_s=args.cli_timeout)
     except FusetuneError as error:
         result.fusetune_error = str(error)
@@ -831,6 +839,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="passed to fusetune tune and bench (default: the CLI's)")
     parser.add_argument("--force-tune", action="store_true",
                         help="tune again even if the database has a result (tune --force)")
+    parser.add_argument("--max-candidates", type=int, default=0,
+                        help="at most this many candidates per tuning sweep (default: all)")
     parser.add_argument("--cli-timeout", type=float, default=3600.0,
                         help="seconds each fusetune command may run (default: %(default)s)")
     args = parser.parse_args(argv)
