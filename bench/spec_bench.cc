@@ -121,9 +121,11 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   report.rounds = options.rounds;
   report.fusetune.name = kernel->config();
   report.has_baseline = baseline || rival;
-  // SGEMM for fp32 and 3xTF32 (fp32-accurate); the matching tensor-core GEMM otherwise.
+  // SGEMM for fp32, 3xTF32 and int8x (fp32-accurate); the matching tensor-core GEMM otherwise.
   const Precision gemm =
-      options.precision == Precision::tf32x3 ? Precision::fp32 : options.precision;
+      options.precision == Precision::tf32x3 || options.precision == Precision::int8x
+          ? Precision::fp32
+          : options.precision;
   report.baseline.name = gemm == Precision::fp32
                              ? "cuBLAS SGEMM + epilogue"
                              : fmt::format("cuBLAS {} GEMM + epilogue", upper(to_string(gemm)));

@@ -57,8 +57,10 @@ const KernelFamily<C>& family_of(const C&) {
               number("_vb", "V", 1, field<&C::vec_b>()),
           },
       // The guards of the GEMM the convolution is.
-      .edge_guards = [](const MainOp& main,
-                        const C& c) { return edge_guards(conv_gemm(Spec{.main = main, .chain = {}}), c); },
+      .edge_guards =
+          [](const MainOp& main, const C& c) {
+            return edge_guards(conv_gemm(Spec{.main = main, .chain = {}}), c);
+          },
       .resolve_name = resolve_mma_tiles<C>,
       .space = conv_mma_space,
       .rejection = conv_mma_rejection,
@@ -104,7 +106,10 @@ ConvGemm conv_gemm(const Spec& spec) {
                     .chain = conv_mma_fuses_pool(spec) ? spec.chain : std::vector<ChainOp>{}};
   const std::array<CellAxis, 3> cells = conv_cells(pooled);
   ConvGemm gemm{g.batch * cells[0].count * cells[1].count * cells[2].count,
-                g.out_channels / g.groups, g.in_channels / g.groups * g.taps(), g.groups, {}};
+                g.out_channels / g.groups,
+                g.in_channels / g.groups * g.taps(),
+                g.groups,
+                {}};
   for (int ed = 0; ed < cells[0].extent; ++ed)
     for (int eh = 0; eh < cells[1].extent; ++eh)
       for (int ew = 0; ew < cells[2].extent; ++ew)

@@ -48,8 +48,7 @@ int estimated_registers(const Spec& spec, const ConvMmaConfig& c) {
   const bool cells = conv_gemm(spec).depths.size() > 1;
   const int pooled = spec.first_pool() ? 4 * c.mma_tiles_m * c.mma_tiles_n : 0;
   return 4 * c.mma_tiles_m * c.mma_tiles_n * copies + fragments + 4 * c.a_rows() +
-         4 * c.a_columns() + 40 + pooled +
-         (cells ? 3 * c.a_rows() + 2 * c.a_columns() + 12 : 0);
+         4 * c.a_columns() + 40 + pooled + (cells ? 3 * c.a_rows() + 2 * c.a_columns() + 12 : 0);
 }
 
 int blocks_per_sm(const Spec& spec, const DeviceLimits& limits, const ConvMmaConfig& c) {
@@ -65,8 +64,8 @@ int blocks_per_sm(const Spec& spec, const DeviceLimits& limits, const ConvMmaCon
 std::optional<std::string> conv_mma_spec_rejection(const Spec& spec) {
   const MainOp& main = spec.main;
   if (!main.is_conv()) return "conv_mma runs convolutions only";
-  if (main.is_transposed_conv() &&
-      std::any_of(main.conv.dilation.begin(), main.conv.dilation.end(), [](int d) { return d != 1; }))
+  if (main.is_transposed_conv() && std::any_of(main.conv.dilation.begin(), main.conv.dilation.end(),
+                                               [](int d) { return d != 1; }))
     return fmt::format(
         "conv_mma runs {} without dilation only; the direct family runs it (--precision fp32)",
         main_op_name(main.kind));
@@ -75,9 +74,10 @@ std::optional<std::string> conv_mma_spec_rejection(const Spec& spec) {
            "phase; a plan's finishing kernels pool after it";
   const ConvGemm gemm = conv_gemm(spec);
   if (std::find(gemm.depths.begin(), gemm.depths.end(), 0) != gemm.depths.end())
-    return fmt::format("an output phase of {} meets no tap (a stride beyond the kernel); the "
-                       "direct family runs it (--precision fp32)",
-                       main_op_name(main.kind));
+    return fmt::format(
+        "an output phase of {} meets no tap (a stride beyond the kernel); the "
+        "direct family runs it (--precision fp32)",
+        main_op_name(main.kind));
   if (main.dtype != DataType::fp32) return "conv_mma reads fp32 tensors";
   // conv_mma.cuh marks rows past M with an input origin of -2^30, which stays negative (outside
   // the input) only while an extent is below 2^29.
@@ -116,9 +116,10 @@ std::optional<std::string> conv_mma_rejection(const Spec& spec, const DeviceLimi
                        gemm.k, vector_b(spec));
   if (spec.main.is_transposed_conv() &&
       (c.threads() % c.bk != 0 || (c.block_n() * c.bk) % c.threads() != 0))
-    return fmt::format("the {}x{} gathered weight copies of a stage do not split evenly over {} "
-                       "threads",
-                       c.block_n(), c.bk, c.threads());
+    return fmt::format(
+        "the {}x{} gathered weight copies of a stage do not split evenly over {} "
+        "threads",
+        c.block_n(), c.bk, c.threads());
   if (c.smem_bytes() > limits.max_smem_per_block)
     return fmt::format("{} bytes of shared memory; the device allows {}", c.smem_bytes(),
                        limits.max_smem_per_block);
@@ -143,10 +144,10 @@ double conv_mma_predicted_cost(const Spec& spec, const DeviceLimits& limits,
   const double mmas = static_cast<double>(c.mma_tiles_m) * c.mma_tiles_n * (c.bk / 8) * c.passes;
   efficiency /= 1.0 + gather / (8.0 * mmas);
   const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
-  const double waves =
-      std::ceil(static_cast<double>(conv_mma_block_count(spec, c)) / per_wave);
+  const double waves = std::ceil(static_cast<double>(conv_mma_block_count(spec, c)) / per_wave);
   double k_padded = 0;  // over a cell's elements
-  for (std::int64_t depth : gemm.depths) k_padded += std::ceil(static_cast<double>(depth) / c.bk) * c.bk;
+  for (std::int64_t depth : gemm.depths)
+    k_padded += std::ceil(static_cast<double>(depth) / c.bk) * c.bk;
   return waves * resident * c.block_m() * c.block_n() * k_padded / efficiency;
 }
 

@@ -120,7 +120,9 @@ KernelSource emit(const KernelFamily<C>& family, const Spec& spec, const C& c) {
   parts.body = family.body(spec, c);
   parts.min_blocks = family.min_blocks ? family.min_blocks(c) : 1;
   parts.arch_specific = family.arch_specific;
-  return assemble_kernel(spec, parts);
+  KernelSource source = assemble_kernel(spec, parts);
+  if (family.preparing) family.preparing(spec, c, source);
+  return source;
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "generator/conv_mma.h"
 #include "generator/conv_simt.h"
 #include "generator/device_limits.h"
+#include "generator/gemm_int8x.h"
 #include "generator/gemm_mma.h"
 #include "generator/gemm_simt.h"
 #include "generator/gemm_wgmma.h"
@@ -32,7 +33,7 @@ namespace fusetune {
 // prefix is read as the first's), and in which a search space lists them but for those that
 // lead (KernelFamily::leads).
 using KernelConfig = std::variant<GemmSimtConfig, GemmMmaConfig, GemmWgmmaConfig, ConvSimtConfig,
-                                  ConvMmaConfig, GemvSimtConfig>;
+                                  ConvMmaConfig, GemvSimtConfig, Int8xGemmConfig>;
 
 // Calls f(family) with every family unit (a const KernelFamily<C>&), in KernelConfig's order.
 template <class Variant>

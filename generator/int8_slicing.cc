@@ -28,7 +28,8 @@ SlicingLayout slicing_layout(std::int64_t rows, std::int64_t length, int slices)
   return layout;
 }
 
-KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure) {
+SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows,
+                         std::int64_t length, int slices, bool measure, std::uint64_t base) {
   if (slices < 1 || slices > kMaxSlices)
     throw Error(StatusCode::invalid_argument,
                 fmt::format("{} int8 digits per value: 1 to {}", slices, kMaxSlices));
@@ -36,31 +37,41 @@ KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slice
     throw Error(StatusCode::invalid_argument,
                 fmt::format("no rows to slice: {} x {}", rows, length));
   const SlicingLayout layout = slicing_layout(rows, length, slices);
-  KernelSource kernel;
-  kernel.name =
-      fmt::format("ft_int8_slices_{}x{}_p{}{}", rows, length, slices, measure ? "_measured" : "");
-  kernel.launch.grid = launch_grid(rows);
-  kernel.launch.block = {kThreads, 1, 1};
-  kernel.launch.workspace_bytes = layout.bytes;
-  kernel.code =
-      fmt::format("// fusetune slicing pass: {} rows of {} fp32 values, {} int8 digits\n\n", rows,
-                  length, slices);
-  kernel.code += inline_template("common.cuh", templates::common_cuh);
-  kernel.code += inline_template("int8_slices.cuh", templates::int8_slices_cuh);
-  kernel.code += fmt::format(
-      "\nstruct SliceConfig {{\n"
+  SlicingPass pass;
+  pass.step.entry = entry;
+  pass.step.launch.grid = launch_grid(rows);
+  pass.step.launch.block = {kThreads, 1, 1};
+  pass.step.launch.workspace_bytes = base + layout.bytes;
+  pass.code = fmt::format(
+      "\nstruct {6}_shape {{\n"
       "  static constexpr long long ROWS = {0}, LENGTH = {1}, PITCH = {2};\n"
       "  static constexpr int SLICES = {3}, THREADS = {4};\n"
       "  static constexpr bool MEASURE = {5};\n}};\n\n"
       "extern \"C\" __global__ void __launch_bounds__({4})\n"
       "{6}(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
-      "  char* bytes = reinterpret_cast<char*>(workspace);\n"
-      "  ft::slice_rows<SliceConfig>(args.tensors[0], reinterpret_cast<signed char*>(bytes + "
+      "  char* bytes = reinterpret_cast<char*>(workspace) + {10};\n"
+      "  ft::slice_rows<{6}_shape>(args.tensors[{11}], reinterpret_cast<signed char*>(bytes + "
       "{7}),\n"
-      "                              reinterpret_cast<int*>(bytes + {8}),\n"
-      "                              reinterpret_cast<double*>(bytes + {9}));\n}}\n",
-      rows, length, layout.pitch, slices, kThreads, measure, kernel.name, layout.digits,
-      layout.exponents, layout.statistics);
+      "                            reinterpret_cast<int*>(bytes + {8}),\n"
+      "                            reinterpret_cast<double*>(bytes + {9}));\n}}\n",
+      rows, length, layout.pitch, slices, kThreads, measure, entry, layout.digits, layout.exponents,
+      layout.statistics, base, tensor);
+  return pass;
+}
+
+KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure) {
+  const std::string name =
+      fmt::format("ft_int8_slices_{}x{}_p{}{}", rows, length, slices, measure ? "_measured" : "");
+  const SlicingPass pass = slicing_pass(name, 0, rows, length, slices, measure, 0);
+  KernelSource kernel;
+  kernel.name = name;
+  kernel.launch = pass.step.launch;
+  kernel.code =
+      fmt::format("// fusetune slicing pass: {} rows of {} fp32 values, {} int8 digits\n\n", rows,
+                  length, slices);
+  kernel.code += inline_template("common.cuh", templates::common_cuh);
+  kernel.code += inline_template("int8_slices.cuh", templates::int8_slices_cuh);
+  kernel.code += pass.code;
   return kernel;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "generator/kernel_source.h"
 
@@ -28,9 +29,20 @@ inline constexpr int kSliceRowStatistics = 16;
 
 SlicingLayout slicing_layout(std::int64_t rows, std::int64_t length, int slices);
 
-// The kernel: LaunchArgs::tensors[0] the operand (rows x length fp32, row-major), its workspace
-// parameter laid out as slicing_layout() says; one block per row. `measure`: the statistics too.
-// Throws Error(invalid_argument) for a slice count outside 1..kMaxSlices or an empty operand.
+// A slicing kernel as a step of a plan: its entry, which slices LaunchArgs::tensors[tensor] into
+// the plan's workspace from byte `base` on (slicing_layout's offsets after it), and its code:
+// a shape struct and the entry, for a module that already holds common.cuh and int8_slices.cuh.
+struct SlicingPass {
+  KernelStep step;
+  std::string code;
+};
+SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows,
+                         std::int64_t length, int slices, bool measure, std::uint64_t base);
+
+// The kernel on its own: LaunchArgs::tensors[0] the operand (rows x length fp32, row-major), its
+// workspace parameter laid out as slicing_layout() says; one block per row. `measure`: the
+// statistics too. Throws Error(invalid_argument) for a slice count outside 1..kMaxSlices or an
+// empty operand.
 KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure);
 
 }  // namespace fusetune

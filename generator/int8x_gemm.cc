@@ -18,8 +18,9 @@ namespace {
 
 constexpr int kMaxSmemBytes = 232448;  // sm_90's opt-in shared memory per block
 
-// m64nNk32 s32.s8.s8 for the configuration's N, one register per accumulator.
-std::string wgmma_function(int n) {
+}  // namespace
+
+std::string int8x_wgmma_function(int n) {
   const int d = n / 2;
   const std::string accumulators = asm_operands(0, d), bindings = asm_bindings("+r", "d", d);
   return fmt::format(
@@ -34,8 +35,6 @@ std::string wgmma_function(int n) {
       "  }}\n",
       d, n, accumulators, d + 2, d, d + 1, bindings);
 }
-
-}  // namespace
 
 int int8x_gemm_smem_bytes(const Int8xGemmConfig& c) {
   return c.stages * c.slices * (c.block_m + c.block_n) * 128 + 16 * c.stages + 1024;
@@ -104,14 +103,20 @@ KernelSource emit_int8x_gemm(std::int64_t m, std::int64_t n, std::int64_t k,
       "  static constexpr int BM = {6}, BN = {7}, STAGES = {8}, CONSUMERS = {9};\n"
       "  static constexpr int SMEM_BYTES = {10};\n"
       "  static constexpr bool GUARD_M = {11}, GUARD_N = {12};\n{13}}};\n\n"
+      "// The product as it is.\n"
+      "struct Epilogue {{\n"
+      "  template <int W>\n"
+      "  __device__ __forceinline__ void apply(float (&)[W], int, int) const {{}}\n"
+      "}};\n\n"
       "extern \"C\" __global__ void __launch_bounds__({14}, 1)\n"
       "{15}(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap "
       "map0,\n    const __grid_constant__ ft::TensorMap map1) {{\n"
       "  ft::gemm_wgmma_int8<Config>(&map0, &map1, args.out,\n"
       "                              reinterpret_cast<const int*>(args.tensors[2]),\n"
-      "                              reinterpret_cast<const int*>(args.tensors[3]));\n}}\n",
+      "                              reinterpret_cast<const int*>(args.tensors[3]), "
+      "Epilogue{{}});\n}}\n",
       m, n, k, pitch, c.slices, c.through, c.block_m, c.block_n, c.stages, c.consumers,
-      int8x_gemm_smem_bytes(c), m % c.block_m != 0, n % c.block_n != 0, wgmma_function(c.block_n),
+      int8x_gemm_smem_bytes(c), m % c.block_m != 0, n % c.block_n != 0, int8x_wgmma_function(c.block_n),
       128 * (1 + c.consumers), kernel.name);
   return kernel;
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "generator/kernel_source.h"
+#include "generator/precision.h"
 
 namespace fusetune {
 
@@ -19,6 +20,9 @@ struct Int8xGemmConfig {
   int stages = 3;
   int consumers = 2;  // warpgroups sharing a tile's rows
   int blocks = 132;   // persistent blocks (at most the tiles)
+
+  Precision precision() const { return Precision::int8x; }
+  friend bool operator==(const Int8xGemmConfig&, const Int8xGemmConfig&) = default;
 };
 
 // Shared memory a block of `c` takes: its stages of every plane's k-tile, and its barriers,
@@ -29,6 +33,10 @@ int int8x_gemm_smem_bytes(const Int8xGemmConfig& c);
 // take, shared memory beyond sm_90's 227 KiB, int32 sums that could overflow), or nullopt.
 std::optional<std::string> int8x_gemm_rejection(std::int64_t m, std::int64_t n, std::int64_t k,
                                                 const Int8xGemmConfig& c);
+
+// The Config's wgmma_ss for a tile N columns wide: m64nNk32 s32.s8.s8, one register per
+// accumulator.
+std::string int8x_wgmma_function(int n);
 
 // The kernel: LaunchArgs::tensors[0] and [1] A's and B's digit planes (slicing_layout's digits,
 // planes of m and n rows), tensors[2] and [3] their row exponents, LaunchArgs::out the fp32

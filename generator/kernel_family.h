@@ -191,6 +191,7 @@ inline constexpr Precision kFp32Only[] = {Precision::fp32};
 inline constexpr Precision kTf32Precisions[] = {Precision::tf32, Precision::tf32x3};
 inline constexpr Precision kTensorCorePrecisions[] = {Precision::tf32, Precision::tf32x3,
                                                       Precision::bf16, Precision::fp16};
+inline constexpr Precision kInt8xPrecisions[] = {Precision::int8x};
 
 template <class C>
 struct KernelFamily {
@@ -245,6 +246,9 @@ struct KernelFamily {
   // The block tile (rows, columns) a tuned configuration keeps at a nearby shape
   // (shape_neighbors.h); nullptr: none that compares.
   std::optional<std::array<int, 2>> (*block_tile)(const C&) = nullptr;
+  // Adds the kernels that run before the main one to its source and plan (FinishingPlan::
+  // preparing: the int8x family's slicing passes); nullptr: none.
+  void (*preparing)(const Spec&, const C&, KernelSource&) = nullptr;
 
   bool serves(const MainOp& main, Precision precision) const {
     return runs_convolutions == main.is_conv() && (dynamic_rows || !main.is_row_range()) &&

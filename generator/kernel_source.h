@@ -29,6 +29,9 @@ struct TensorMapSpec {
   // The tensor holds int8 digit planes (generator/int8_slicing.h), one byte per element,
   // whatever `dtype` says.
   bool int8_digits = false;
+  // Where set, the matrix lies in the plan's workspace from this byte offset (what a preparing
+  // step wrote there), not in `tensor`.
+  std::optional<std::uint64_t> workspace_offset = std::nullopt;
 
   friend bool operator==(const TensorMapSpec&, const TensorMapSpec&) = default;
 };
@@ -71,10 +74,13 @@ struct KernelStep {
   friend bool operator==(const KernelStep&, const KernelStep&) = default;
 };
 
-// The kernels of a plan (generator/plan.h) that run after its main kernel. Every kernel of a plan
-// shares one workspace, as large as the largest workspace_bytes asks.
+// The kernels of a plan (generator/plan.h) that run before and after its main kernel. Every
+// kernel of a plan shares one workspace, as large as the largest workspace_bytes asks.
 struct FinishingPlan {
   std::vector<KernelStep> steps;  // in launch order; empty where one kernel computes the spec
+  // Run before the main kernel, in order: what it reads prepared in the workspace (an operand's
+  // int8 digits).
+  std::vector<KernelStep> preparing = {};
   // Where the main kernel writes: bytes into the workspace; nullopt: LaunchArgs::out.
   std::optional<std::uint64_t> main_output_offset;
 

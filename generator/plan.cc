@@ -79,7 +79,8 @@ KernelSource with_finishing_kernels(const Spec& spec, const Spec& main_spec, Ker
                   "{} finishing kernels complete it.\n",
                   spec.canonical(), finishing.steps.size()) +
               main.code + finishing.code;
-  main.finishing = {std::move(finishing.steps), finishing.main_output_offset};
+  main.finishing.steps = std::move(finishing.steps);
+  main.finishing.main_output_offset = finishing.main_output_offset;
   return main;
 }
 

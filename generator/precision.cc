@@ -14,6 +14,8 @@ std::string_view to_string(Precision precision) {
       return "bf16";
     case Precision::fp16:
       return "fp16";
+    case Precision::int8x:
+      return "int8x";
   }
   return "unknown";
 }

@@ -14,13 +14,16 @@ enum class Precision {
   tf32x3,  // fp32 data: 3xTF32, tensor cores on big + small TF32 parts, fp32-level accuracy
   bf16,    // bf16 data: tensor cores, exact products, fp32 accumulation
   fp16,    // fp16 data: likewise
+  int8x,   // fp32 data: int8 tensor cores on each value's int8 digits, exact products recombined
+           // in fp64 (generator/int8_slices.h), fp32-level accuracy
 };
 
-std::string_view to_string(Precision precision);  // "fp32", "tf32", "3xtf32", "bf16", "fp16"
+// "fp32", "tf32", "3xtf32", "bf16", "fp16", "int8x"
+std::string_view to_string(Precision precision);
 
 // Every precision, in the order help text lists them.
 inline constexpr Precision kPrecisions[] = {Precision::fp32, Precision::tf32, Precision::tf32x3,
-                                            Precision::bf16, Precision::fp16};
+                                            Precision::bf16, Precision::fp16, Precision::int8x};
 std::optional<Precision> precision_from_string(std::string_view text);
 
 // The element type of the inputs a precision multiplies: bf16 and fp16 read their own type,

@@ -263,8 +263,9 @@ class DatabaseLibrary final : public Library {
         cubin.binary.static_smem_bytes + static_cast<int>(source.launch.dynamic_smem_bytes);
     const LaunchGeometry& g = source.launch;
     r.launch = fmt::format("grid {}, block {}", fmt::join(g.grid, "x"), fmt::join(g.block, "x"));
-    if (!source.finishing.steps.empty())
-      r.launch += fmt::format(", a plan of {} kernels", source.finishing.steps.size() + 1);
+    if (const std::size_t steps = source.finishing.steps.size() + source.finishing.preparing.size();
+        steps > 0)
+      r.launch += fmt::format(", a plan of {} kernels", steps + 1);
     return r;
   }
 

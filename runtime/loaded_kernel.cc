@@ -25,6 +25,10 @@ LoadedKernel::LoadedKernel(const std::vector<char>& cubin, const std::string& en
     registers_ = attributes.numRegs;
     if (geometry.cluster > 1) trim_grid_to_active_clusters(main_, entry);
     std::uint64_t workspace_bytes = geometry.workspace_bytes;
+    for (const KernelStep& step : finishing.preparing) {
+      preparing_.push_back(find_entry(step.entry, step.launch));
+      workspace_bytes = std::max(workspace_bytes, step.launch.workspace_bytes);
+    }
     for (const KernelStep& step : finishing.steps) {
       finishing_.push_back(find_entry(step.entry, step.launch));
       workspace_bytes = std::max(workspace_bytes, step.launch.workspace_bytes);
@@ -85,6 +89,7 @@ LoadedKernel::~LoadedKernel() {
 LoadedKernel::LoadedKernel(LoadedKernel&& other) noexcept
     : library_(std::exchange(other.library_, nullptr)),
       main_(other.main_),
+      preparing_(std::move(other.preparing_)),
       finishing_(std::move(other.finishing_)),
       main_output_offset_(other.main_output_offset_),
       registers_(other.registers_),
@@ -95,6 +100,7 @@ LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
     if (library_) cudaLibraryUnload(library_);
     library_ = std::exchange(other.library_, nullptr);
     main_ = other.main_;
+    preparing_ = std::move(other.preparing_);
     finishing_ = std::move(other.finishing_);
     main_output_offset_ = other.main_output_offset_;
     registers_ = other.registers_;
@@ -114,7 +120,7 @@ cudaError_t LoadedKernel::launch_entry(const Entry& entry, cudaStream_t stream,
   void* params[2 + kMaxMaps] = {const_cast<LaunchArgs*>(&args)};
   std::size_t count = 1;
   for (std::size_t i = 0; i < g.tensor_maps.size(); ++i) {
-    if (const cudaError_t error = encode_tensor_map(g.tensor_maps[i], args, maps[i]);
+    if (const cudaError_t error = encode_tensor_map(g.tensor_maps[i], args, workspace, maps[i]);
         error != cudaSuccess)
       return error;
     params[count++] = &maps[i];
@@ -151,6 +157,10 @@ cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) co
     if (const cudaError_t error = workspaces_->get(stream, &workspace); error != cudaSuccess)
       return error;
   }
+  for (const Entry& entry : preparing_)
+    if (const cudaError_t error = launch_entry(entry, stream, args, workspace);
+        error != cudaSuccess)
+      return error;
   // A plan's main kernel may write into the workspace, for the finishing kernels to read.
   LaunchArgs main_args = args;
   if (main_output_offset_)

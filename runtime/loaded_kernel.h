@@ -20,7 +20,7 @@ class LoadedKernel {
  public:
   // Loads `cubin`, finds `entry` and allows it the dynamic shared memory `geometry` asks for;
   // a cluster kernel's persistent grid is cut to the clusters that fit the GPU at once. A plan's
-  // finishing kernels are further entries of the same cubin. Throws Error(cuda_error) saying
+  // preparing and finishing kernels are further entries of the same cubin. Throws Error(cuda_error) saying
   // which step failed.
   LoadedKernel(const std::vector<char>& cubin, const std::string& entry,
                const LaunchGeometry& geometry, const FinishingPlan& finishing = {});
@@ -63,6 +63,7 @@ class LoadedKernel {
 
   cudaLibrary_t library_ = nullptr;
   Entry main_;
+  std::vector<Entry> preparing_;  // launched before the main kernel
   std::vector<Entry> finishing_;
   std::optional<std::uint64_t> main_output_offset_;
   int registers_ = 0;

@@ -26,11 +26,17 @@ PFN_cuTensorMapEncodeTiled_v12000 encoder() {
 
 static_assert(sizeof(EncodedTensorMap) == sizeof(CUtensorMap));
 
-cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
+cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args, void* workspace,
                               EncodedTensorMap& map) {
-  if (spec.tensor != TensorMapSpec::kOutput && (spec.tensor < 0 || spec.tensor >= kMaxTensors))
+  if (spec.workspace_offset && workspace == nullptr) return cudaErrorInvalidValue;
+  if (!spec.workspace_offset && spec.tensor != TensorMapSpec::kOutput &&
+      (spec.tensor < 0 || spec.tensor >= kMaxTensors))
     return cudaErrorInvalidValue;
-  const void* base = spec.tensor == TensorMapSpec::kOutput ? args.out : args.tensors[spec.tensor];
+  const void* base =
+      spec.workspace_offset
+          ? static_cast<const void*>(static_cast<char*>(workspace) + *spec.workspace_offset)
+      : spec.tensor == TensorMapSpec::kOutput ? static_cast<const void*>(args.out)
+                                              : static_cast<const void*>(args.tensors[spec.tensor]);
   if (reinterpret_cast<std::uintptr_t>(base) % 16) return cudaErrorMisalignedAddress;
   // Only fp32 data has a TF32 to be rounded to.
   if (spec.round_to_tf32 && (spec.dtype != DataType::fp32 || spec.int8_digits))

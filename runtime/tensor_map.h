@@ -18,10 +18,11 @@ struct alignas(64) EncodedTensorMap {
   std::array<std::uint64_t, 16> opaque{};
 };
 
-// Encodes `spec` for the tensor it names in `args`. cudaErrorMisalignedAddress when that
-// pointer is not 16-byte aligned (TMA's requirement), cudaErrorInvalidValue when the driver
-// refuses the description, cudaErrorNotSupported without a driver that has the encoder.
-cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
+// Encodes `spec` for the tensor it names in `args`, or the part of `workspace` it names.
+// cudaErrorMisalignedAddress when that pointer is not 16-byte aligned (TMA's requirement),
+// cudaErrorInvalidValue when the driver refuses the description (or a workspace map has no
+// workspace), cudaErrorNotSupported without a driver that has the encoder.
+cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args, void* workspace,
                               EncodedTensorMap& map);
 
 }  // namespace fusetune

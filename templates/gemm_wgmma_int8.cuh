@@ -99,11 +99,12 @@ __device__ __forceinline__ void int8_produce(const TensorMap* map_a, const Tenso
   }
 }
 
-template <class C>
+template <class C, class Epilogue>
 __device__ __forceinline__ void int8_consume(float* __restrict__ out,
                                              const int* __restrict__ a_exponents,
                                              const int* __restrict__ b_exponents,
-                                             const Int8Smem<C>& smem, int consumer) {
+                                             const Int8Smem<C>& smem, int consumer,
+                                             const Epilogue& epilogue) {
   using S = Int8Shape<C>;
   const int thread = threadIdx.x % 128;
   const int warp = thread / 32, g = (thread % 32) / 4, t = thread % 4;
@@ -160,8 +161,8 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
 #pragma unroll
       for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[d][i]);
     if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
-      // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
-      // columns' exponents.
+    // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
+    // columns' exponents; then the epilogue, a lane's two adjacent columns at a time.
 #pragma unroll
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
@@ -170,29 +171,34 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
         if (C::GUARD_M && m >= C::M) continue;
         const int e_a = a_exponents[m];
 #pragma unroll
-        for (int j = 0; j < C::BN / 8; ++j)
+        for (int j = 0; j < C::BN / 8; ++j) {
+          const int n = n0 + 8 * j + 2 * t;
+          float x[2];
 #pragma unroll
           for (int c = 0; c < 2; ++c) {
-            const int n = n0 + 8 * j + 2 * t + c;
-            if (C::GUARD_N && n >= C::N) continue;
             double sum = 0.0;
 #pragma unroll
             for (int d = S::DIAGONALS - 1; d >= 0; --d)  // the smallest first
               sum +=
                   static_cast<double>(acc[d][i][4 * j + 2 * half + c]) * place_of_diagonal(d + 2);
-            out[static_cast<long long>(m) * C::N + n] =
-                static_cast<float>(ldexp(sum, e_a + b_exponents[n]));
+            const int e_b = !C::GUARD_N || n + c < C::N ? b_exponents[n + c] : 0;
+            x[c] = static_cast<float>(ldexp(sum, e_a + e_b));
           }
+          store_output_pair<C::N, C::GUARD_N>(out + static_cast<long long>(m) * C::N, m, n, x[0],
+                                              x[1], epilogue);
+        }
       }
   }
 }
 
-// LaunchArgs: tensors[2] A's row exponents, tensors[3] B's; map_a and map_b the digit planes.
-template <class C>
+// map_a and map_b the digit planes, a_exponents and b_exponents the rows' exponents; each
+// output value goes through `epilogue` (store_output_pair, common.cuh).
+template <class C, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma_int8(const TensorMap* map_a, const TensorMap* map_b,
                                                 float* __restrict__ out,
                                                 const int* __restrict__ a_exponents,
-                                                const int* __restrict__ b_exponents) {
+                                                const int* __restrict__ b_exponents,
+                                                const Epilogue& epilogue) {
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
   const Int8Smem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
   if (threadIdx.x == 0) {
@@ -209,7 +215,7 @@ __device__ __forceinline__ void gemm_wgmma_int8(const TensorMap* map_a, const Te
     if (threadIdx.x == 0) int8_produce<C>(map_a, map_b, smem);
   } else {
     if constexpr (C::CONSUMERS == 2) claim_registers<232>();
-    int8_consume<C>(out, a_exponents, b_exponents, smem, warpgroup - 1);
+    int8_consume<C>(out, a_exponents, b_exponents, smem, warpgroup - 1, epilogue);
   }
 }
 

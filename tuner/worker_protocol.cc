@@ -33,17 +33,21 @@ TimingOptions timing_from_json(const json& j) {
 json tensor_maps_to_json(const std::vector<TensorMapSpec>& maps) {
   json list = json::array();
   for (const TensorMapSpec& m : maps)
-    list.push_back(
-        {m.tensor, m.rows, m.cols, m.box_rows, m.box_cols, to_string(m.dtype), m.round_to_tf32});
+    list.push_back({m.tensor, m.rows, m.cols, m.box_rows, m.box_cols, to_string(m.dtype),
+                    m.round_to_tf32, m.int8_digits,
+                    m.workspace_offset ? json(*m.workspace_offset) : json(nullptr)});
   return list;
 }
 
 std::vector<TensorMapSpec> tensor_maps_from_json(const json& j) {
   std::vector<TensorMapSpec> maps;
   for (const json& m : j)
-    maps.push_back({m.at(0).get<int>(), m.at(1).get<std::int64_t>(), m.at(2).get<std::int64_t>(),
-                    m.at(3).get<int>(), m.at(4).get<int>(),
-                    parse_data_type(m.at(5).get<std::string>()), m.at(6).get<bool>()});
+    maps.push_back(
+        {m.at(0).get<int>(), m.at(1).get<std::int64_t>(), m.at(2).get<std::int64_t>(),
+         m.at(3).get<int>(), m.at(4).get<int>(), parse_data_type(m.at(5).get<std::string>()),
+         m.at(6).get<bool>(), m.at(7).get<bool>(),
+         m.at(8).is_null() ? std::nullopt
+                           : std::optional<std::uint64_t>(m.at(8).get<std::uint64_t>())});
   return maps;
 }
 
@@ -88,6 +92,9 @@ LaunchGeometry geometry_from_run(const json& run_message) {
 
 FinishingPlan finishing_from_run(const json& run_message) {
   FinishingPlan plan;
+  if (run_message.contains("preparing"))
+    for (const json& step : run_message["preparing"])
+      plan.preparing.push_back({step.at("entry").get<std::string>(), geometry_from_run(step)});
   if (!run_message.contains("finishing")) return plan;
   for (const json& step : run_message["finishing"])
     plan.steps.push_back({step.at("entry").get<std::string>(), geometry_from_run(step)});
@@ -99,14 +106,18 @@ FinishingPlan finishing_from_run(const json& run_message) {
 std::string encode_run(const RunRequest& r) {
   json message = {{"cmd", "run"}, {"name", r.name}, {"cubin_path", r.cubin_path}};
   message.update(geometry_to_json(r.geometry));
-  if (!r.finishing.steps.empty()) {
-    json steps = json::array();
-    for (const KernelStep& step : r.finishing.steps) {
+  const auto steps_to_json = [](const std::vector<KernelStep>& steps) {
+    json list = json::array();
+    for (const KernelStep& step : steps) {
       json entry = geometry_to_json(step.launch);
       entry["entry"] = step.entry;
-      steps.push_back(std::move(entry));
+      list.push_back(std::move(entry));
     }
-    message["finishing"] = std::move(steps);
+    return list;
+  };
+  if (!r.finishing.preparing.empty()) message["preparing"] = steps_to_json(r.finishing.preparing);
+  if (!r.finishing.steps.empty()) {
+    message["finishing"] = steps_to_json(r.finishing.steps);
     if (r.finishing.main_output_offset)
       message["main_output_offset"] = *r.finishing.main_output_offset;
   }

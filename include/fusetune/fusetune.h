@@ -42,8 +42,9 @@ struct Options {
   // $FUSETUNE_TRUST_SYSTEM_BINARIES=1: a team's own file, on storage only the team can write.
   bool trust_system_binaries = false;
   // The arithmetic of the kernels. On fp32 data: "fp32" (exact fp32 FFMA), "3xtf32" (tensor
-  // cores, fp32-level accuracy) or "tf32" (tensor cores on TF32-rounded operands, relative
-  // error near 3e-4); on a spec's dtype=bf16 or fp16 data: "bf16" or "fp16". Empty: the one
+  // cores, fp32-level accuracy), "int8x" (int8 tensor cores on each value's int8 digits, sm_90,
+  // fp32-level accuracy) or "tf32" (tensor cores on TF32-rounded operands, relative error near
+  // 3e-4); on a spec's dtype=bf16 or fp16 data: "bf16" or "fp16". Empty: the one
   // native to each spec's inputs (fp32, bf16 or fp16). Results are tuned and stored per
   // precision. "auto" loads, of the precisions tuned for a spec, the fastest winner whose
   // measured error is within `tolerance`.

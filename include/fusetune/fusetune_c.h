@@ -19,9 +19,9 @@
  *   Strings returned as `const char*` belong to the object they describe.
  * - Handles are thread safe: one library or kernel may be used from several threads at once.
  * - Precision names: NULL or "" (the spec's native precision: exact fp32 FFMA for fp32 data),
- *   "fp32", "3xtf32", "tf32", "bf16", "fp16", or "auto" (the fastest tuned precision whose
+ *   "fp32", "3xtf32", "int8x", "tf32", "bf16", "fp16", or "auto" (the fastest tuned precision whose
  *   measured error is within the tolerance). A tolerance of 0 is the precision's default:
- *   1e-5 for auto with an fp32 output, fp32 and 3xtf32; 5e-4 for tf32. Any other is below 1
+ *   1e-5 for auto with an fp32 output, fp32, 3xtf32 and int8x; 5e-4 for tf32. Any other is below 1
  *   (1 or more would pass an output of zeros, and is refused as an invalid argument).
  */
 #ifndef FUSETUNE_FUSETUNE_C_H_

@@ -216,8 +216,7 @@ TEST(ConvMmaSpace, SpecsTheFamilyCannotRunSayWhyAndWhatToUse) {
       "conv_transpose3d(n=16, c=16, d=16, h=32, w=32, k=32, kernel=3, stride=2, padding=1, "
       "output_padding=1) -> bias -> leaky_relu(0.2) -> max_pool3d(2)");
   EXPECT_EQ(conv_gemm(seed).m, 16 * 16 * 32 * 32);
-  EXPECT_EQ(conv_gemm(seed).depths,
-            (std::vector<std::int64_t>{16, 32, 32, 64, 32, 64, 64, 128}));
+  EXPECT_EQ(conv_gemm(seed).depths, (std::vector<std::int64_t>{16, 32, 32, 64, 32, 64, 64, 128}));
   EXPECT_FALSE(search_space(seed, sm90(), Precision::tf32x3).empty());
 
   const Spec gemm = parse_spec("linear(m=64, n=64, k=64) -> relu");

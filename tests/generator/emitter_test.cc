@@ -137,6 +137,8 @@ const GoldenCase kGoldenCases[] = {
      "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
      "max_pool3d(2)",
      "ft_conv_mma_128x32x16_w4x1_s3_3xtf32_vb1"},
+    // int8x: the slicing passes before the product, the chain in its epilogue.
+    {"seed_int8x.cu", kSeed, "ft_gemm_int8x_128x128_d3t4_c2_s2_p132"},
     {"linear_m1_gemv_rows_split_k.cu",
      "linear(m=1, n=1024, k=8192) -> bias -> mul(2.0) -> leaky_relu(0.1)",
      "ft_gemv_simt_rows_m1_w8_r2_u4_v4_k4"},

@@ -115,7 +115,8 @@ TEST(Plan, TensorCoreConvolutionsPoolInTheirEpilogueButTheGlobalAverage) {
   for (Precision precision : {Precision::fp32, Precision::tf32}) {
     const KernelSource source =
         generate(spec, default_candidate(spec, limits_of("sm_90"), precision).config);
-    EXPECT_TRUE(source.finishing.steps.empty()) << "pooled in the epilogue at " << to_string(precision);
+    EXPECT_TRUE(source.finishing.steps.empty())
+        << "pooled in the epilogue at " << to_string(precision);
   }
   const Spec global = parse_spec(
       "conv2d(n=2, c=3, h=12, w=12, k=4, kernel=3) -> relu -> global_avg_pool -> sigmoid");

@@ -13,14 +13,15 @@ TEST(TensorMap, MisalignedTensorsAreRefusedBeforeTheDriverIsAsked) {
   LaunchArgs args;
   args.tensors[1] = storage + 1;  // 4 bytes past a 16-byte boundary
   EncodedTensorMap map;
-  EXPECT_EQ(encode_tensor_map({1, 4, 16, 4, 16}, args, map), cudaErrorMisalignedAddress);
+  EXPECT_EQ(encode_tensor_map({1, 4, 16, 4, 16}, args, nullptr, map), cudaErrorMisalignedAddress);
 }
 
 TEST(TensorMap, TensorIndicesOutsideTheArgumentsAreRefused) {
   LaunchArgs args;
   EncodedTensorMap map;
-  EXPECT_EQ(encode_tensor_map({-2, 4, 16, 4, 16}, args, map), cudaErrorInvalidValue);
-  EXPECT_EQ(encode_tensor_map({kMaxTensors, 4, 16, 4, 16}, args, map), cudaErrorInvalidValue);
+  EXPECT_EQ(encode_tensor_map({-2, 4, 16, 4, 16}, args, nullptr, map), cudaErrorInvalidValue);
+  EXPECT_EQ(encode_tensor_map({kMaxTensors, 4, 16, 4, 16}, args, nullptr, map),
+            cudaErrorInvalidValue);
 }
 
 TEST(TensorMap, TheOutputIsTheArgumentsOutPointer) {
@@ -28,7 +29,7 @@ TEST(TensorMap, TheOutputIsTheArgumentsOutPointer) {
   LaunchArgs args;
   args.out = storage + 1;  // misaligned, so refused before the driver is asked
   EncodedTensorMap map;
-  EXPECT_EQ(encode_tensor_map({TensorMapSpec::kOutput, 4, 16, 4, 16}, args, map),
+  EXPECT_EQ(encode_tensor_map({TensorMapSpec::kOutput, 4, 16, 4, 16}, args, nullptr, map),
             cudaErrorMisalignedAddress);
 }
 
@@ -37,9 +38,9 @@ TEST(TensorMap, OnlyFp32DataIsRoundedToTf32) {
   LaunchArgs args;
   args.tensors[0] = storage;
   EncodedTensorMap map;
-  EXPECT_EQ(encode_tensor_map({0, 4, 16, 4, 16, DataType::bf16, true}, args, map),
+  EXPECT_EQ(encode_tensor_map({0, 4, 16, 4, 16, DataType::bf16, true}, args, nullptr, map),
             cudaErrorInvalidValue);
-  EXPECT_EQ(encode_tensor_map({0, 4, 16, 4, 16, DataType::fp16, true}, args, map),
+  EXPECT_EQ(encode_tensor_map({0, 4, 16, 4, 16, DataType::fp16, true}, args, nullptr, map),
             cudaErrorInvalidValue);
 }
 

@@ -244,5 +244,29 @@ INSTANTIATE_TEST_SUITE_P(
                         "matmul(m=16, n=257, k=64, transpose_a=true, transpose_b=true) -> "
                         "sigmoid")));
 
+// The int8x family (sm_90a): half the seed's space, every other best predicted, and the odd
+// shape's best, each compile without spilling, the slicing passes in the same module.
+TEST(Int8xCompileSpace, ASampleOfTheSpaceCompilesWithoutSpilling) {
+  const DeviceLimits limits = DeviceLimits::for_arch("sm_90").value();
+  std::vector<KernelSource> sources;
+  const Spec seed = parse_spec(kSeed);
+  const std::vector<Candidate> space = search_space(seed, limits, Precision::int8x);
+  ASSERT_GE(space.size(), 6u);
+  for (std::size_t i = 0; i < space.size(); i += 2)
+    sources.push_back(generate(seed, space[i].config));
+  const Spec odd = parse_spec("linear(m=100, n=75, k=1001) -> bias -> relu");
+  sources.push_back(generate(odd, default_candidate(odd, limits, Precision::int8x).config));
+  ParallelCompiler compiler(sources, "sm_90", default_compile_threads());
+  std::size_t compiled = 0;
+  while (std::optional<CompileOutput> output = compiler.next()) {
+    const std::string& name = sources[output->index].name;
+    ASSERT_TRUE(output->binary) << name << ":\n" << output->error;
+    EXPECT_EQ(output->binary->spill_bytes, 0) << name;
+    EXPECT_GT(output->binary->registers, 0) << name;
+    ++compiled;
+  }
+  EXPECT_EQ(compiled, sources.size());
+}
+
 }  // namespace
 }  // namespace fusetune

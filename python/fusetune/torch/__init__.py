@@ -44,7 +44,7 @@ from fusetune.torch._reference import evaluate as _evaluate
 from fusetune.torch._torch_precision import allows_tf32 as _allows_tf32
 from fusetune.torch._torch_precision import kind_of as _kind_of
 
-PRECISIONS = ("torch", "auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", "")
+PRECISIONS = ("torch", "auto", "fp32", "3xtf32", "int8x", "tf32", "bf16", "fp16", "")
 # The tolerance "torch" gives auto where PyTorch would use TF32: TF32's own default, which
 # admits TF32 (typically 3e-4 at K in the thousands) and everything more accurate.
 TF32_TOLERANCE = 5e-4
@@ -95,8 +95,8 @@ def set_fused_backward(enabled: bool = True) -> None:
 
 def set_precision(precision: str = "torch", tolerance: float | None = None) -> None:
     """Sets the precision calls use when they pass none: "torch" (what PyTorch would use, see
-    the module's help), "auto", "fp32", "3xtf32", "tf32", "bf16", "fp16", or "" (each spec's
-    native precision); `tolerance` bounds auto's error (None: its default, 1e-5 for fp32
+    the module's help), "auto", "fp32", "3xtf32", "int8x", "tf32", "bf16", "fp16", or "" (each
+    spec's native precision); `tolerance` bounds auto's error (None: its default, 1e-5 for fp32
     outputs)."""
     global _precision, _tolerance
     _precision, _tolerance = _checked_precision(precision or "", tolerance, "set_precision")

@@ -965,40 +965,37 @@ struct ConvGatherA {
   using EH = ElementAxis<H, C::TRANSPOSED>;
   using EW = ElementAxis<W, C::TRANSPOSED>;
 
-  int image[S::A_ROWS];                             // offset of the cell's image in x
-  int cd[S::A_ROWS], ch[S::A_ROWS], cw[S::A_ROWS];  // cell coordinates
-  bool past[S::A_ROWS];                             // the cell is past M
   int base[S::A_ROWS];                              // offset of the element's input origin
   int d0[S::A_ROWS], h0[S::A_ROWS], w0[S::A_ROWS];  // the origin; h0 poisoned outside
   TapColumn column[S::A_COLS];
+  int m_first;           // the thread's first cell
   int m_local, k_local;  // the thread's first cell and column in a stage
 
   __device__ __forceinline__ ConvGatherA(int m_block, int tid) {
     m_local = tid % S::A_THREADS_M;
     k_local = tid / S::A_THREADS_M;
-#pragma unroll
-    for (int j = 0; j < S::A_ROWS; ++j) {
-      const int m = m_block + m_local + j * S::A_THREADS_M;
-      const int mc = m < S::GEMM_M ? m : S::GEMM_M - 1;  // past M: a real cell, poisoned
-      const int b = mc / S::CELL_PLANE;
-      const int cell = mc - b * S::CELL_PLANE;
-      cw[j] = cell % W::CELLS;
-      ch[j] = H::CELLS == 1 ? 0 : cell / W::CELLS % H::CELLS;
-      cd[j] = D::CELLS == 1 ? 0 : cell / (W::CELLS * H::CELLS);
-      past[j] = C::GUARD_M && m >= S::GEMM_M;
-      image[j] = b * C::C * S::IN_PLANE;
-    }
+    m_first = m_block + m_local;
   }
 
-  // Starts element `element`'s columns at k = 0 and its cells' input origins.
+  // Starts element `element`'s columns at k = 0 and its cells' input origins. A cell's
+  // coordinates are found again for each element rather than kept: registers are what limits
+  // the blocks an SM holds.
   __device__ __forceinline__ void start(const Element& element, const TapWalk& walk) {
 #pragma unroll
     for (int j = 0; j < S::A_ROWS; ++j) {
-      const bool inside = !past[j] && element_inside(element, cd[j], ch[j], cw[j]);
-      d0[j] = cd[j] * ED::CELL_INPUT_STEP + element.d.shift;
-      h0[j] = ch[j] * EH::CELL_INPUT_STEP + element.h.shift;
-      w0[j] = cw[j] * EW::CELL_INPUT_STEP + element.w.shift;
-      base[j] = image[j] + (d0[j] * H::IN + h0[j]) * W::IN + w0[j];
+      const int m = m_first + j * S::A_THREADS_M;
+      const int mc = m < S::GEMM_M ? m : S::GEMM_M - 1;  // past M: a real cell, poisoned
+      const int b = mc / S::CELL_PLANE;
+      const int cell = mc - b * S::CELL_PLANE;
+      const int cw = cell % W::CELLS;
+      const int ch = H::CELLS == 1 ? 0 : cell / W::CELLS % H::CELLS;
+      const int cd = D::CELLS == 1 ? 0 : cell / (W::CELLS * H::CELLS);
+      const bool inside =
+          (!C::GUARD_M || m < S::GEMM_M) && element_inside(element, cd, ch, cw);
+      d0[j] = cd * ED::CELL_INPUT_STEP + element.d.shift;
+      h0[j] = ch * EH::CELL_INPUT_STEP + element.h.shift;
+      w0[j] = cw * EW::CELL_INPUT_STEP + element.w.shift;
+      base[j] = b * C::C * S::IN_PLANE + (d0[j] * H::IN + h0[j]) * W::IN + w0[j];
       if (!inside) h0[j] = S::POISON;
     }
 #pragma unroll

@@ -1,0 +1,222 @@
+// The int8x GEMM family as one unit: its tunables and name, its source (the product, and the
+// slicing passes that run before it), its launches and its search.
+#include "generator/gemm_int8x.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "generator/int8_slices.h"
+#include "generator/int8_slicing.h"
+#include "generator/kernel_assembly.h"
+#include "generator/tile_grid.h"
+#include "templates/embedded.h"
+
+namespace fusetune {
+namespace {
+
+using C = Int8xGemmConfig;
+
+constexpr std::uint64_t kAlignment = 1024;  // the digits' TMA reads want 16 bytes; pages are kind
+
+std::uint64_t aligned(std::uint64_t bytes) {
+  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+std::int64_t tiles(const MainOp& main, const C& c) {
+  return ((main.m + c.block_m - 1) / c.block_m) * ((main.n + c.block_n - 1) / c.block_n);
+}
+
+// The digit planes the product reads: each operand's slicing layout in the workspace.
+std::vector<TensorMapSpec> digit_maps(const MainOp& main, const C& c) {
+  const Int8xWorkspace w = int8x_workspace(main, c.slices);
+  const SlicingLayout a = slicing_layout(main.m, main.k, c.slices);
+  const SlicingLayout b = slicing_layout(main.n, main.k, c.slices);
+  return {{.rows = c.slices * main.m,
+           .cols = a.pitch,
+           .box_rows = c.block_m,
+           .box_cols = 128,
+           .int8_digits = true,
+           .workspace_offset = a.digits},
+          {.rows = c.slices * main.n,
+           .cols = b.pitch,
+           .box_rows = c.block_n,
+           .box_cols = 128,
+           .int8_digits = true,
+           .workspace_offset = w.b_base + b.digits}};
+}
+
+LaunchGeometry launch(const Spec& spec, const C& c) {
+  LaunchGeometry g;
+  g.grid = launch_grid(std::min<std::int64_t>(tiles(spec.main, c), c.blocks));
+  g.block = {static_cast<unsigned>(128 * (1 + c.consumers)), 1, 1};
+  g.dynamic_smem_bytes = static_cast<unsigned>(int8x_gemm_smem_bytes(c));
+  g.tensor_maps = digit_maps(spec.main, c);
+  g.workspace_bytes = int8x_workspace(spec.main, c.slices).bytes;
+  return g;
+}
+
+std::string config_head(const Spec& spec) {
+  const MainOp& main = spec.main;
+  return fmt::format("  static constexpr int M = {}, N = {}, K = {}, PITCH = {};\n", main.m, main.n,
+                     main.k, slicing_layout(1, main.k, 1).pitch);
+}
+
+std::string config_tail(const Spec& spec, const C& c) {
+  const EdgeGuards guards = edge_guards(spec.main, c.block_m, c.block_n, 1);
+  return guard_constants(guards, false) + smem_constant(int8x_gemm_smem_bytes(c)) +
+         int8x_wgmma_function(c.block_n);
+}
+
+std::string body(const Spec& spec, const C& c) {
+  const Int8xWorkspace w = int8x_workspace(spec.main, c.slices);
+  return fmt::format(
+      "  const char* bytes = reinterpret_cast<const char*>(workspace);\n"
+      "  ft::gemm_wgmma_int8<Config>(&map0, &map1, {}, reinterpret_cast<const int*>(bytes + {}),\n"
+      "                              reinterpret_cast<const int*>(bytes + {}), "
+      "Epilogue{{args}});\n",
+      output_pointer(spec.main), slicing_layout(spec.main.m, spec.main.k, c.slices).exponents,
+      w.b_base + slicing_layout(spec.main.n, spec.main.k, c.slices).exponents);
+}
+
+// The slicing passes of x (tensors[0]) and the weight (tensors[1]), before the product.
+void prepare(const Spec& spec, const C& c, KernelSource& source) {
+  const MainOp& main = spec.main;
+  const Int8xWorkspace w = int8x_workspace(main, c.slices);
+  const SlicingPass a =
+      slicing_pass(source.name + "_slice_a", 0, main.m, main.k, c.slices, false, 0);
+  const SlicingPass b =
+      slicing_pass(source.name + "_slice_b", 1, main.n, main.k, c.slices, false, w.b_base);
+  source.code +=
+      "\n// The slicing passes that run before the product: each operand's int8 digits.\n" +
+      a.code + b.code;
+  source.finishing.preparing = {a.step, b.step};
+  for (KernelStep& step : source.finishing.preparing) step.launch.workspace_bytes = w.bytes;
+}
+
+}  // namespace
+
+Int8xWorkspace int8x_workspace(const MainOp& main, int slices) {
+  Int8xWorkspace w;
+  w.b_base = aligned(slicing_layout(main.m, main.k, slices).bytes);
+  w.bytes = w.b_base + aligned(slicing_layout(main.n, main.k, slices).bytes);
+  return w;
+}
+
+const KernelFamily<C>& family_of(const C&) {
+  static const KernelFamily<C> family{
+      .name = "gemm_int8x",
+      .example = "ft_gemm_int8x_128x64_d3t4_c2_s3_p132",
+      .precisions = std::span<const Precision>(kInt8xPrecisions),
+      .tunables =
+          {
+              {"slices", &C::slices, "SLICES"},
+              {"through", &C::through, "THROUGH", ConfigLine::joined},
+              {"block_m", &C::block_m, "BM"},
+              {"block_n", &C::block_n, "BN", ConfigLine::joined},
+              {"stages", &C::stages, "STAGES", ConfigLine::joined},
+              {"consumers", &C::consumers, "CONSUMERS", ConfigLine::joined},
+              {"blocks", &C::blocks},  // the grid, not in the Config
+          },
+      .name_parts =
+          {
+              number("", "BM", 4, field<&C::block_m>()),
+              number("x", "BN", 4, field<&C::block_n>()),
+              number("_d", "SLICES", 1, field<&C::slices>()),
+              number("t", "THROUGH", 2, field<&C::through>()),
+              number("_c", "CONSUMERS", 1, field<&C::consumers>()),
+              number("_s", "STAGES", 2, field<&C::stages>()),
+              number("_p", "BLOCKS", 4, field<&C::blocks>()),
+          },
+      .edge_guards = [](const MainOp& main,
+                        const C& c) { return edge_guards(main, c.block_m, c.block_n, 1); },
+      .space = [](const Spec& spec, const DeviceLimits& limits,
+                  Precision) { return gemm_int8x_space(spec, limits); },
+      .rejection = gemm_int8x_rejection,
+      .spec_rejection = gemm_int8x_spec_rejection,
+      .default_config = [](const Spec& spec, const DeviceLimits& limits,
+                           Precision) -> std::optional<C> {
+        const std::vector<C> space = gemm_int8x_space(spec, limits);
+        if (space.empty()) return std::nullopt;
+        return space.front();
+      },
+      .templates = {{"common.cuh", templates::common_cuh},
+                    {"hopper.cuh", templates::hopper_cuh},
+                    {"int8_slices.cuh", templates::int8_slices_cuh},
+                    {"gemm_wgmma_int8.cuh", templates::gemm_wgmma_int8_cuh}},
+      .config_head = config_head,
+      .config_tail = config_tail,
+      .body = body,
+      .launch = launch,
+      .arch_specific = true,
+      .block_tile = [](const C& c) -> std::optional<std::array<int, 2>> {
+        return std::array{c.block_m, c.block_n};
+      },
+      .preparing = prepare,
+  };
+  return family;
+}
+
+// ---- the search ----
+
+std::optional<std::string> gemm_int8x_spec_rejection(const Spec& spec) {
+  const MainOp& main = spec.main;
+  if (main.is_conv()) return "int8x runs linear layers and matmuls";
+  if (main.dtype != DataType::fp32) return "int8x splits fp32 operands";
+  if (main.is_row_range()) return "int8x kernels are tuned for one row count";
+  if (!main.a_k_contiguous() || !main.b_k_contiguous())
+    return "int8x reads operands whose K is contiguous (x [M, K] and a linear layer's weight "
+           "[N, K]); use --precision 3xtf32";
+  return std::nullopt;
+}
+
+std::optional<std::string> gemm_int8x_rejection(const Spec& spec, const DeviceLimits& limits,
+                                                const C& c) {
+  if (auto why = gemm_int8x_spec_rejection(spec)) return why;
+  if (limits.arch != "sm_90") return "int8x runs on sm_90's warpgroup MMA";
+  if (auto why = int8x_gemm_rejection(spec.main.m, spec.main.n, spec.main.k, c)) return why;
+  // Each consumer thread holds a diagonal's accumulators per 64 rows: within the 232 registers
+  // a consumer claims, with room for addressing.
+  const int diagonals = c.through - 1;
+  const int accumulators = diagonals * (c.block_m / c.consumers / 64) * c.block_n / 2;
+  if (accumulators + 40 > 232)
+    return fmt::format("{} accumulators per thread: more than a consumer's registers hold",
+                       accumulators);
+  if (c.blocks > tiles(spec.main, c) && c.blocks != limits.sm_count)
+    return "more persistent blocks than tiles";
+  return std::nullopt;
+}
+
+std::vector<C> gemm_int8x_space(const Spec& spec, const DeviceLimits& limits) {
+  if (gemm_int8x_spec_rejection(spec)) return {};
+  std::vector<std::pair<double, C>> ranked;
+  for (int block_m : {128, 256})
+    for (int block_n : {64, 96, 128, 160, 192, 224})
+      for (int stages : {2, 3, 4})
+        for (int through : {4, 5}) {
+          C c{.slices = 3,
+              .through = through,
+              .block_m = block_m,
+              .block_n = block_n,
+              .stages = stages,
+              .consumers = 2,
+              .blocks = limits.sm_count};
+          if (gemm_int8x_rejection(spec, limits, c)) continue;
+          // Tiles in waves of the SMs, each tile's digit products over its area; deeper
+          // pipelines and larger tiles (fewer reads per product) first where equal.
+          const double waves = std::ceil(static_cast<double>(tiles(spec.main, c)) / c.blocks);
+          const double cost = waves * block_m * block_n * (through - 1) *
+                              (1.0 + 64.0 / block_n + 64.0 / block_m) * (1.0 + 0.1 / stages);
+          ranked.emplace_back(cost, c);
+        }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<C> space;
+  for (const auto& [cost, c] : ranked)
+    if (space.size() < kGemmInt8xSpaceSize) space.push_back(c);
+  return space;
+}
+
+}  // namespace fusetune
