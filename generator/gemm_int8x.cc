@@ -75,24 +75,44 @@ std::string body(const Spec& spec, const C& c) {
   return fmt::format(
       "  const char* bytes = reinterpret_cast<const char*>(workspace);\n"
       "  ft::gemm_wgmma_int8<Config>(&map0, &map1, {}, reinterpret_cast<const int*>(bytes + {}),\n"
-      "                              reinterpret_cast<const int*>(bytes + {}), "
-      "Epilogue{{args}});\n",
+      "                              reinterpret_cast<const int*>(bytes + {}), Epilogue{{args}},\n"
+      "                              reinterpret_cast<const int*>(bytes + {}), args.tensors[0],\n"
+      "                              args.tensors[1]);\n",
       output_pointer(spec.main), slicing_layout(spec.main.m, spec.main.k, c.slices).exponents,
-      w.b_base + slicing_layout(spec.main.n, spec.main.k, c.slices).exponents);
+      w.b_base + slicing_layout(spec.main.n, spec.main.k, c.slices).exponents, w.verdict);
 }
 
-// The slicing passes of x (tensors[0]) and the weight (tensors[1]), before the product.
+// The steps before the product: the slicing passes of x (tensors[0]) and the weight
+// (tensors[1]), which measure what the digits leave of each row, then the guard, which judges
+// from that whether the digits hold the accuracy on this launch's operands.
 void prepare(const Spec& spec, const C& c, KernelSource& source) {
   const MainOp& main = spec.main;
   const Int8xWorkspace w = int8x_workspace(main, c.slices);
   const SlicingPass a =
-      slicing_pass(source.name + "_slice_a", 0, main.m, main.k, c.slices, false, 0);
+      slicing_pass(source.name + "_slice_a", 0, main.m, main.k, c.slices, true, 0);
   const SlicingPass b =
-      slicing_pass(source.name + "_slice_b", 1, main.n, main.k, c.slices, false, w.b_base);
-  source.code +=
-      "\n// The slicing passes that run before the product: each operand's int8 digits.\n" +
-      a.code + b.code;
-  source.finishing.preparing = {a.step, b.step};
+      slicing_pass(source.name + "_slice_b", 1, main.n, main.k, c.slices, true, w.b_base);
+  const std::string judge = source.name + "_guard";
+  constexpr int kJudgeThreads = 256;
+  source.code += fmt::format(
+      "\n// The steps before the product: each operand's int8 digits and their statistics, then\n"
+      "// the guard's verdict on them.\n{1}{2}\n"
+      "struct {0}_shape {{\n"
+      "  static constexpr long long A_ROWS = {3}, B_ROWS = {4};\n"
+      "  static constexpr int SLICES = {5}, THROUGH = {6}, THREADS = {7};\n"
+      "  static constexpr double TOLERANCE = {8}, MARGIN = {9};\n}};\n\n"
+      "extern \"C\" __global__ void __launch_bounds__({7})\n"
+      "{0}(const __grid_constant__ ft::LaunchArgs, float* __restrict__ workspace) {{\n"
+      "  char* bytes = reinterpret_cast<char*>(workspace);\n"
+      "  ft::judge_slices<{0}_shape>(reinterpret_cast<const double*>(bytes + {10}),\n"
+      "                             reinterpret_cast<const double*>(bytes + {11}),\n"
+      "                             reinterpret_cast<int*>(bytes + {12}));\n}}\n",
+      judge, a.code, b.code, main.m, main.n, c.slices, c.through, kJudgeThreads,
+      kInt8xGuardTolerance, kInt8xGuardMargin, slicing_layout(main.m, main.k, c.slices).statistics,
+      w.b_base + slicing_layout(main.n, main.k, c.slices).statistics, w.verdict);
+  KernelStep guard{.entry = judge, .launch = {}};
+  guard.launch.block = {kJudgeThreads, 1, 1};
+  source.finishing.preparing = {a.step, b.step, guard};
   for (KernelStep& step : source.finishing.preparing) step.launch.workspace_bytes = w.bytes;
 }
 
@@ -101,7 +121,8 @@ void prepare(const Spec& spec, const C& c, KernelSource& source) {
 Int8xWorkspace int8x_workspace(const MainOp& main, int slices) {
   Int8xWorkspace w;
   w.b_base = aligned(slicing_layout(main.m, main.k, slices).bytes);
-  w.bytes = w.b_base + aligned(slicing_layout(main.n, main.k, slices).bytes);
+  w.verdict = w.b_base + aligned(slicing_layout(main.n, main.k, slices).bytes);
+  w.bytes = w.verdict + kAlignment;
   return w;
 }
 

@@ -23,11 +23,18 @@ namespace fusetune {
 const KernelFamily<Int8xGemmConfig>& family_of(const Int8xGemmConfig&);
 
 // Where the plan's workspace holds A's digits and B's: A's slicing layout from byte 0, B's from
-// b_base; `bytes` the whole.
+// b_base; then the guard's verdict (an int: nonzero sends the product to fp32); `bytes` the
+// whole.
 struct Int8xWorkspace {
   std::uint64_t b_base = 0;
+  std::uint64_t verdict = 0;
   std::uint64_t bytes = 0;
 };
+
+// The relative error the guard lets the digits reach on a launch's operands, estimated from the
+// slicing passes' statistics times kInt8xGuardMargin: int8x's default tolerance.
+inline constexpr double kInt8xGuardTolerance = 1e-5;
+inline constexpr double kInt8xGuardMargin = 4;
 Int8xWorkspace int8x_workspace(const MainOp& main, int slices);
 
 // Why int8x cannot run `spec` (a convolution, 16-bit data, an operand whose K is not

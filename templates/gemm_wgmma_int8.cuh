@@ -191,14 +191,49 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
   }
 }
 
+// The product in fp32 FFMA from the operands as they are, A [M, K] and B [N, K], where the
+// guard found that the digits cannot hold the accuracy (int8_slices.cuh's judge_slices): slow,
+// but what the precision promises, infinities and NaN propagating as in PyTorch. Every thread
+// of the block takes pairs of a tile's columns in turn.
+template <class C, class Epilogue>
+__device__ __noinline__ void int8_fallback(const float* __restrict__ a,
+                                           const float* __restrict__ b, float* __restrict__ out,
+                                           const Epilogue& epilogue) {
+  using S = Int8Shape<C>;
+  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
+    const int m0 = (tile % S::TILES_M) * C::BM, n0 = (tile / S::TILES_M) * C::BN;
+    for (int i = threadIdx.x; i < C::BM * C::BN / 2; i += blockDim.x) {
+      const int m = m0 + i / (C::BN / 2), n = n0 + 2 * (i % (C::BN / 2));
+      if (C::GUARD_M && m >= C::M) continue;
+      const float* row = a + static_cast<long long>(m) * C::K;
+      float x[2] = {0.f, 0.f};
+      for (int c = 0; c < 2; ++c) {
+        if (C::GUARD_N && n + c >= C::N) continue;
+        const float* column = b + static_cast<long long>(n + c) * C::K;
+        for (int k = 0; k < C::K; ++k) x[c] = fmaf(row[k], column[k], x[c]);
+      }
+      store_output_pair<C::N, C::GUARD_N>(out + static_cast<long long>(m) * C::N, m, n, x[0],
+                                          x[1], epilogue);
+    }
+  }
+}
+
 // map_a and map_b the digit planes, a_exponents and b_exponents the rows' exponents; each
-// output value goes through `epilogue` (store_output_pair, common.cuh).
+// output value goes through `epilogue` (store_output_pair, common.cuh). `verdict`, where given,
+// is the guard's: nonzero sends the whole product to int8_fallback on `a` and `b`.
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma_int8(const TensorMap* map_a, const TensorMap* map_b,
                                                 float* __restrict__ out,
                                                 const int* __restrict__ a_exponents,
                                                 const int* __restrict__ b_exponents,
-                                                const Epilogue& epilogue) {
+                                                const Epilogue& epilogue,
+                                                const int* __restrict__ verdict = nullptr,
+                                                const float* __restrict__ a = nullptr,
+                                                const float* __restrict__ b = nullptr) {
+  if (verdict != nullptr && *verdict != 0) {
+    int8_fallback<C>(a, b, out, epilogue);
+    return;
+  }
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
   const Int8Smem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
   if (threadIdx.x == 0) {

@@ -115,4 +115,43 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
   }
 }
 
+// ---- the guard ----
+
+// Whether int8 digits can hold the product's accuracy on these operands (generator/int8_slices.h's
+// estimated_error, from the slicing passes' statistics): one block sums each operand's rows'
+// statistics, and its first thread writes `verdict`: 0 the digits hold TOLERANCE (with a margin
+// of MARGIN), 1 they do not, or a value is infinite or NaN (which the digits cannot carry), and
+// the product computes in fp32 instead. Config: A_ROWS, B_ROWS, SLICES, THROUGH, TOLERANCE,
+// MARGIN, THREADS.
+template <class C>
+__device__ __forceinline__ void judge_slices(const double* __restrict__ a_statistics,
+                                             const double* __restrict__ b_statistics,
+                                             int* __restrict__ verdict) {
+  __shared__ double partial[C::THREADS / 32];
+  double a[kSliceStatistics], b[kSliceStatistics];
+#pragma unroll
+  for (int i = 0; i < kSliceStatistics; ++i) {
+    double sum_a = 0.0, sum_b = 0.0;
+    for (long long row = threadIdx.x; row < C::A_ROWS; row += C::THREADS)
+      sum_a += a_statistics[row * kSliceStatistics + i];
+    for (long long row = threadIdx.x; row < C::B_ROWS; row += C::THREADS)
+      sum_b += b_statistics[row * kSliceStatistics + i];
+    const auto add = [](double x, double y) { return x + y; };
+    a[i] = block_combined<C::THREADS>(sum_a, partial, add);
+    b[i] = block_combined<C::THREADS>(sum_b, partial, add);
+  }
+  if (threadIdx.x != 0) return;
+  const bool finite = a[1 + 2 * kMaxSlices] == 0.0 && b[1 + 2 * kMaxSlices] == 0.0;
+  double squared = 0.0;
+  if (a[0] > 0.0 && b[0] > 0.0) {
+    // As estimated_error: each operand's remainder, and each digit pair left out, in energy
+    // relative to the operands'.
+    squared = a[kMaxSlices + C::SLICES] / a[0] + b[kMaxSlices + C::SLICES] / b[0];
+    for (int s = 1; s <= C::SLICES; ++s)
+      for (int t = 1; t <= C::SLICES; ++t)
+        if (s + t > C::THROUGH) squared += a[s] / a[0] * (b[t] / b[0]);
+  }
+  *verdict = finite && sqrt(squared) * C::MARGIN <= C::TOLERANCE ? 0 : 1;
+}
+
 }  // namespace ft

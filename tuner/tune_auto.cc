@@ -47,9 +47,15 @@ AutoTuneReport tune_auto(const Spec& spec, cache::Database& db, const PrecisionP
   std::vector<PrecisionWinner> winners;
   std::vector<std::size_t> sweep_of_winner;
   std::vector<Precision> precisions;
-  // A pooled or transposed convolution has no tensor-core kernel: auto chooses among the rest.
+  // A precision with no kernel for the spec (a dilated transposed convolution at 3xTF32) or none
+  // on the target (int8x before sm_90): auto chooses among the rest.
+  const std::optional<DeviceLimits> limits =
+      options.compile_only ? DeviceLimits::for_arch(options.arch)
+                           : std::optional(require_device(options.device).limits);
   for (Precision precision : policy.precisions())
-    if (!missing_family(spec, precision)) precisions.push_back(precision);
+    if (!missing_family(spec, precision) &&
+        (!limits || !search_space(spec, *limits, precision).empty()))
+      precisions.push_back(precision);
   const std::vector<std::optional<double>> budgets = split_budget(spec, precisions, options);
   for (std::size_t i = 0; i < precisions.size(); ++i) {
     const Precision precision = precisions[i];

@@ -56,13 +56,17 @@ TEST(GemmInt8xSpace, TheProductFollowsItsSlicingPassesThroughTheWorkspace) {
   const Int8xGemmConfig c{.slices = 3, .through = 4, .block_m = 128, .block_n = 64, .blocks = 2};
   const KernelSource source = generate(spec, c);
   EXPECT_TRUE(source.arch_specific);
-  ASSERT_EQ(source.finishing.preparing.size(), 2u);
+  // x's slicing pass, the weight's, then the guard's verdict on their statistics.
+  ASSERT_EQ(source.finishing.preparing.size(), 3u);
+  EXPECT_EQ(source.finishing.preparing[2].entry, source.name + "_guard");
+  EXPECT_EQ(source.finishing.preparing[2].launch.grid[0], 1u);
   EXPECT_TRUE(source.finishing.steps.empty());
   const Int8xWorkspace w = int8x_workspace(spec.main, 3);
   const SlicingLayout a = slicing_layout(100, 1001, 3), b = slicing_layout(75, 1001, 3);
   EXPECT_EQ(w.b_base % 1024, 0u);
   EXPECT_GE(w.b_base, a.bytes);
-  EXPECT_GE(w.bytes, w.b_base + b.bytes);
+  EXPECT_GE(w.verdict, w.b_base + b.bytes);
+  EXPECT_GE(w.bytes, w.verdict + sizeof(int));
   // Every kernel of the plan sees the whole workspace.
   EXPECT_EQ(source.launch.workspace_bytes, w.bytes);
   for (const KernelStep& step : source.finishing.preparing) {
@@ -86,6 +90,9 @@ TEST(GemmInt8xSpace, TheProductFollowsItsSlicingPassesThroughTheWorkspace) {
   EXPECT_EQ(source.launch.grid[0], 2u);  // two persistent blocks for two tiles
   EXPECT_NE(source.code.find(fmt::format("bytes + {})", w.b_base + b.exponents)),
             std::string::npos);
+  EXPECT_NE(source.code.find(fmt::format("bytes + {}), args.tensors[0]", w.verdict)),
+            std::string::npos)
+      << "the product reads the verdict, and the operands it falls back on";
 }
 
 TEST(GemmInt8xSpace, SpecsAndTargetsItCannotRunSayWhy) {

@@ -28,21 +28,23 @@ TEST(PrecisionPolicyTest, AutoDefaultsToFp32LevelAccuracyAndSkipsTf32) {
   EXPECT_TRUE(policy.is_auto());
   EXPECT_EQ(policy.name(), "auto");
   EXPECT_EQ(policy.tolerance, 1e-5);
-  EXPECT_EQ(policy.precisions(), (std::vector<Precision>{tf32x3, fp32}));
+  EXPECT_EQ(policy.precisions(), (std::vector<Precision>{int8x, tf32x3, fp32}));
 }
 
 TEST(PrecisionPolicyTest, AutoTriesTf32FirstWhenTheToleranceAllowsIt) {
   EXPECT_EQ(make_precision_policy("auto", 5e-4).precisions(),
-            (std::vector<Precision>{tf32, tf32x3, fp32}));
+            (std::vector<Precision>{tf32, int8x, tf32x3, fp32}));
   // Just under TF32's typical error: TF32 is not tried.
   EXPECT_EQ(make_precision_policy("auto", 0.9 * expected_error(tf32)).precisions(),
-            (std::vector<Precision>{tf32x3, fp32}));
+            (std::vector<Precision>{int8x, tf32x3, fp32}));
   // Tighter than FFMA's typical error over long sums: only 3xTF32 remains.
   EXPECT_EQ(make_precision_policy("auto", 1.5e-6).precisions(), std::vector<Precision>{tf32x3});
 }
 
 TEST(PrecisionPolicyTest, ExpectedErrorsOrderThePrecisionsByAccuracy) {
   EXPECT_LT(expected_error(tf32x3), expected_error(fp32));
+  EXPECT_LE(expected_error(tf32x3), expected_error(int8x));
+  EXPECT_LE(expected_error(int8x), expected_error(fp32));
   EXPECT_LT(expected_error(fp32), expected_error(tf32));
   for (Precision p : kPrecisions)
     for (DataType out : kDataTypes)
@@ -102,7 +104,7 @@ TEST(PrecisionPolicyTest, AutoOnSixteenBitInputsTriesTheirPrecisionOnly) {
   EXPECT_EQ(policy.tolerance, 2e-3);
   // fp32 inputs never run at bf16 or fp16.
   EXPECT_EQ(make_precision_policy("auto", 0.5).precisions(),
-            (std::vector<Precision>{tf32, tf32x3, fp32}));
+            (std::vector<Precision>{tf32, int8x, tf32x3, fp32}));
 }
 
 TEST(PrecisionPolicyTest, APrecisionOfOtherInputsIsRefusedNamingTheRightOne) {

@@ -518,6 +518,45 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
   }
 }
 
+// ---- the guard ----
+
+// Whether int8 digits can hold the product's accuracy on these operands (generator/int8_slices.h's
+// estimated_error, from the slicing passes' statistics): one block sums each operand's rows'
+// statistics, and its first thread writes `verdict`: 0 the digits hold TOLERANCE (with a margin
+// of MARGIN), 1 they do not, or a value is infinite or NaN (which the digits cannot carry), and
+// the product computes in fp32 instead. Config: A_ROWS, B_ROWS, SLICES, THROUGH, TOLERANCE,
+// MARGIN, THREADS.
+template <class C>
+__device__ __forceinline__ void judge_slices(const double* __restrict__ a_statistics,
+                                             const double* __restrict__ b_statistics,
+                                             int* __restrict__ verdict) {
+  __shared__ double partial[C::THREADS / 32];
+  double a[kSliceStatistics], b[kSliceStatistics];
+#pragma unroll
+  for (int i = 0; i < kSliceStatistics; ++i) {
+    double sum_a = 0.0, sum_b = 0.0;
+    for (long long row = threadIdx.x; row < C::A_ROWS; row += C::THREADS)
+      sum_a += a_statistics[row * kSliceStatistics + i];
+    for (long long row = threadIdx.x; row < C::B_ROWS; row += C::THREADS)
+      sum_b += b_statistics[row * kSliceStatistics + i];
+    const auto add = [](double x, double y) { return x + y; };
+    a[i] = block_combined<C::THREADS>(sum_a, partial, add);
+    b[i] = block_combined<C::THREADS>(sum_b, partial, add);
+  }
+  if (threadIdx.x != 0) return;
+  const bool finite = a[1 + 2 * kMaxSlices] == 0.0 && b[1 + 2 * kMaxSlices] == 0.0;
+  double squared = 0.0;
+  if (a[0] > 0.0 && b[0] > 0.0) {
+    // As estimated_error: each operand's remainder, and each digit pair left out, in energy
+    // relative to the operands'.
+    squared = a[kMaxSlices + C::SLICES] / a[0] + b[kMaxSlices + C::SLICES] / b[0];
+    for (int s = 1; s <= C::SLICES; ++s)
+      for (int t = 1; t <= C::SLICES; ++t)
+        if (s + t > C::THROUGH) squared += a[s] / a[0] * (b[t] / b[0]);
+  }
+  *verdict = finite && sqrt(squared) * C::MARGIN <= C::TOLERANCE ? 0 : 1;
+}
+
 }  // namespace ft
 
 // ---- templates/gemm_wgmma_int8.cuh ----
@@ -713,14 +752,49 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
   }
 }
 
+// The product in fp32 FFMA from the operands as they are, A [M, K] and B [N, K], where the
+// guard found that the digits cannot hold the accuracy (int8_slices.cuh's judge_slices): slow,
+// but what the precision promises, infinities and NaN propagating as in PyTorch. Every thread
+// of the block takes pairs of a tile's columns in turn.
+template <class C, class Epilogue>
+__device__ __noinline__ void int8_fallback(const float* __restrict__ a,
+                                           const float* __restrict__ b, float* __restrict__ out,
+                                           const Epilogue& epilogue) {
+  using S = Int8Shape<C>;
+  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
+    const int m0 = (tile % S::TILES_M) * C::BM, n0 = (tile / S::TILES_M) * C::BN;
+    for (int i = threadIdx.x; i < C::BM * C::BN / 2; i += blockDim.x) {
+      const int m = m0 + i / (C::BN / 2), n = n0 + 2 * (i % (C::BN / 2));
+      if (C::GUARD_M && m >= C::M) continue;
+      const float* row = a + static_cast<long long>(m) * C::K;
+      float x[2] = {0.f, 0.f};
+      for (int c = 0; c < 2; ++c) {
+        if (C::GUARD_N && n + c >= C::N) continue;
+        const float* column = b + static_cast<long long>(n + c) * C::K;
+        for (int k = 0; k < C::K; ++k) x[c] = fmaf(row[k], column[k], x[c]);
+      }
+      store_output_pair<C::N, C::GUARD_N>(out + static_cast<long long>(m) * C::N, m, n, x[0],
+                                          x[1], epilogue);
+    }
+  }
+}
+
 // map_a and map_b the digit planes, a_exponents and b_exponents the rows' exponents; each
-// output value goes through `epilogue` (store_output_pair, common.cuh).
+// output value goes through `epilogue` (store_output_pair, common.cuh). `verdict`, where given,
+// is the guard's: nonzero sends the whole product to int8_fallback on `a` and `b`.
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma_int8(const TensorMap* map_a, const TensorMap* map_b,
                                                 float* __restrict__ out,
                                                 const int* __restrict__ a_exponents,
                                                 const int* __restrict__ b_exponents,
-                                                const Epilogue& epilogue) {
+                                                const Epilogue& epilogue,
+                                                const int* __restrict__ verdict = nullptr,
+                                                const float* __restrict__ a = nullptr,
+                                                const float* __restrict__ b = nullptr) {
+  if (verdict != nullptr && *verdict != 0) {
+    int8_fallback<C>(a, b, out, epilogue);
+    return;
+  }
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
   const Int8Smem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
   if (threadIdx.x == 0) {
@@ -788,15 +862,18 @@ extern "C" __global__ void __launch_bounds__(384, 1)
 ft_gemm_int8x_128x128_d3t4_c2_s2_p132(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap map0, const __grid_constant__ ft::TensorMap map1, float* __restrict__ workspace) {
   const char* bytes = reinterpret_cast<const char*>(workspace);
   ft::gemm_wgmma_int8<Config>(&map0, &map1, args.out, reinterpret_cast<const int*>(bytes + 25165824),
-                              reinterpret_cast<const int*>(bytes + 226627584), Epilogue{args});
+                              reinterpret_cast<const int*>(bytes + 226627584), Epilogue{args},
+                              reinterpret_cast<const int*>(bytes + 227708928), args.tensors[0],
+                              args.tensors[1]);
 }
 
-// The slicing passes that run before the product: each operand's int8 digits.
+// The steps before the product: each operand's int8 digits and their statistics, then
+// the guard's verdict on them.
 
 struct ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_a_shape {
   static constexpr long long ROWS = 1024, LENGTH = 8192, PITCH = 8192;
   static constexpr int SLICES = 3, THREADS = 256;
-  static constexpr bool MEASURE = false;
+  static constexpr bool MEASURE = true;
 };
 
 extern "C" __global__ void __launch_bounds__(256)
@@ -810,7 +887,7 @@ ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_a(const __grid_constant__ ft::Launch
 struct ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_b_shape {
   static constexpr long long ROWS = 8192, LENGTH = 8192, PITCH = 8192;
   static constexpr int SLICES = 3, THREADS = 256;
-  static constexpr bool MEASURE = false;
+  static constexpr bool MEASURE = true;
 };
 
 extern "C" __global__ void __launch_bounds__(256)
@@ -819,4 +896,18 @@ ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_b(const __grid_constant__ ft::Launch
   ft::slice_rows<ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_b_shape>(args.tensors[1], reinterpret_cast<signed char*>(bytes + 0),
                             reinterpret_cast<int*>(bytes + 201326592),
                             reinterpret_cast<double*>(bytes + 201359360));
+}
+
+struct ft_gemm_int8x_128x128_d3t4_c2_s2_p132_guard_shape {
+  static constexpr long long A_ROWS = 1024, B_ROWS = 8192;
+  static constexpr int SLICES = 3, THROUGH = 4, THREADS = 256;
+  static constexpr double TOLERANCE = 1e-05, MARGIN = 4;
+};
+
+extern "C" __global__ void __launch_bounds__(256)
+ft_gemm_int8x_128x128_d3t4_c2_s2_p132_guard(const __grid_constant__ ft::LaunchArgs, float* __restrict__ workspace) {
+  char* bytes = reinterpret_cast<char*>(workspace);
+  ft::judge_slices<ft_gemm_int8x_128x128_d3t4_c2_s2_p132_guard_shape>(reinterpret_cast<const double*>(bytes + 25169920),
+                             reinterpret_cast<const double*>(bytes + 226660352),
+                             reinterpret_cast<int*>(bytes + 227708928));
 }
