@@ -88,10 +88,10 @@ std::string body(const Spec& spec, const C& c) {
 void prepare(const Spec& spec, const C& c, KernelSource& source) {
   const MainOp& main = spec.main;
   const Int8xWorkspace w = int8x_workspace(main, c.slices);
-  const SlicingPass a =
-      slicing_pass(source.name + "_slice_a", 0, main.m, main.k, c.slices, true, 0);
-  const SlicingPass b =
-      slicing_pass(source.name + "_slice_b", 1, main.n, main.k, c.slices, true, w.b_base);
+  const SlicingPass a = slicing_pass(source.name + "_slice_a", 0, main.m, main.k, c.slices,
+                                     SliceMeasure::own_digits, 0);
+  const SlicingPass b = slicing_pass(source.name + "_slice_b", 1, main.n, main.k, c.slices,
+                                     SliceMeasure::own_digits, w.b_base);
   const std::string judge = source.name + "_guard";
   constexpr int kJudgeThreads = 256;
   source.code += fmt::format(

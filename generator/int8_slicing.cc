@@ -29,7 +29,8 @@ SlicingLayout slicing_layout(std::int64_t rows, std::int64_t length, int slices)
 }
 
 SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows,
-                         std::int64_t length, int slices, bool measure, std::uint64_t base) {
+                         std::int64_t length, int slices, SliceMeasure measure,
+                         std::uint64_t base) {
   if (slices < 1 || slices > kMaxSlices)
     throw Error(StatusCode::invalid_argument,
                 fmt::format("{} int8 digits per value: 1 to {}", slices, kMaxSlices));
@@ -46,7 +47,7 @@ SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows
       "\nstruct {6}_shape {{\n"
       "  static constexpr long long ROWS = {0}, LENGTH = {1}, PITCH = {2};\n"
       "  static constexpr int SLICES = {3}, THREADS = {4};\n"
-      "  static constexpr bool MEASURE = {5};\n}};\n\n"
+      "  static constexpr int MEASURE = {5};\n}};\n\n"
       "extern \"C\" __global__ void __launch_bounds__({4})\n"
       "{6}(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
       "  char* bytes = reinterpret_cast<char*>(workspace) + {10};\n"
@@ -54,15 +55,17 @@ SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows
       "{7}),\n"
       "                            reinterpret_cast<int*>(bytes + {8}),\n"
       "                            reinterpret_cast<double*>(bytes + {9}));\n}}\n",
-      rows, length, layout.pitch, slices, kThreads, measure, entry, layout.digits, layout.exponents,
-      layout.statistics, base, tensor);
+      rows, length, layout.pitch, slices, kThreads, static_cast<int>(measure), entry, layout.digits,
+      layout.exponents, layout.statistics, base, tensor);
   return pass;
 }
 
 KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure) {
   const std::string name =
       fmt::format("ft_int8_slices_{}x{}_p{}{}", rows, length, slices, measure ? "_measured" : "");
-  const SlicingPass pass = slicing_pass(name, 0, rows, length, slices, measure, 0);
+  const SlicingPass pass =
+      slicing_pass(name, 0, rows, length, slices,
+                   measure ? SliceMeasure::every_count : SliceMeasure::nothing, 0);
   KernelSource kernel;
   kernel.name = name;
   kernel.launch = pass.step.launch;

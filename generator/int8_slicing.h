@@ -29,6 +29,11 @@ inline constexpr int kSliceRowStatistics = 16;
 
 SlicingLayout slicing_layout(std::int64_t rows, std::int64_t length, int slices);
 
+// What a slicing pass measures of each row (templates/int8_slices.cuh's kMeasure*): nothing;
+// the statistics for every digit count (the host model's, generator/int8_slices.h); or those of
+// the digits it writes alone (what int8x's guard reads, at a fraction of the cost).
+enum class SliceMeasure { nothing = 0, every_count = 1, own_digits = 2 };
+
 // A slicing kernel as a step of a plan: its entry, which slices LaunchArgs::tensors[tensor] into
 // the plan's workspace from byte `base` on (slicing_layout's offsets after it), and its code:
 // a shape struct and the entry, for a module that already holds common.cuh and int8_slices.cuh.
@@ -37,7 +42,7 @@ struct SlicingPass {
   std::string code;
 };
 SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows,
-                         std::int64_t length, int slices, bool measure, std::uint64_t base);
+                         std::int64_t length, int slices, SliceMeasure measure, std::uint64_t base);
 
 // The kernel on its own: LaunchArgs::tensors[0] the operand (rows x length fp32, row-major), its
 // workspace parameter laid out as slicing_layout() says; one block per row. `measure`: the

@@ -8,8 +8,10 @@
 // MEASURE: each row's statistics too, what the scheme is chosen from (the host model's
 // SliceStatistics, one row's share): [0] the sum of squares of its finite values, [1 + s] of
 // digit s + 1 in place (2^(e - 7(s + 1)) q), [1 + MAX_SLICES + s] of what s + 1 digits leave,
-// [1 + 2 MAX_SLICES] the count of non-finite values; for every digit count up to MAX_SLICES,
-// whatever SLICES is.
+// [1 + 2 MAX_SLICES] the count of non-finite values. kMeasureEvery: for every digit count up to
+// MAX_SLICES, whatever SLICES is, each digit truncated as if later ones followed (the host
+// model's); kMeasureDigits: for the SLICES digits written alone (the guard's), at a fraction of
+// the cost.
 //
 // Config: ROWS, LENGTH (values per row), PITCH (bytes between digit rows: LENGTH padded to a
 // multiple of 16, the pad written zero), SLICES, THREADS, MEASURE.
@@ -21,6 +23,13 @@ namespace ft {
 constexpr int kSliceBits = 7;
 constexpr int kMaxSlices = 7;
 constexpr int kSliceStatistics = 2 + 2 * kMaxSlices;
+constexpr int kMeasureNothing = 0, kMeasureEvery = 1, kMeasureDigits = 2;
+
+// 2^n, exactly, for n in [-1022, 1023]: scaling by it is exact where ldexp's general case
+// would cost a call.
+__device__ __forceinline__ double power_of_two(int n) {
+  return __longlong_as_double(static_cast<long long>(1023 + n) << 52);
+}
 
 // `v` of every thread of the block combined, in thread 0 (`shared`: THREADS / 32 values).
 template <int THREADS, class T, class Combine>
@@ -69,42 +78,48 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
   double sums[kSliceStatistics];
 #pragma unroll
   for (int i = 0; i < kSliceStatistics; ++i) sums[i] = 0.0;
+  const double unscale = power_of_two(-e);
   for (int k = threadIdx.x; k < C::PITCH; k += C::THREADS) {
     const float v = k < C::LENGTH ? values[k] : 0.f;
     const bool finite = isfinite(v);
-    double scaled = finite ? ldexp(static_cast<double>(v), -e) : 0.0;
+    double scaled = finite ? static_cast<double>(v) * unscale : 0.0;  // exact
+    const bool measured = C::MEASURE != kMeasureNothing && k < C::LENGTH;
+    if (measured && !finite) sums[1 + 2 * kMaxSlices] += 1.0;
+    if (measured && finite) sums[0] += static_cast<double>(v) * v;
 #pragma unroll
     for (int s = 0; s < C::SLICES; ++s) {
-      const double shifted = ldexp(scaled, kSliceBits);  // exact
+      const double shifted = scaled * 128.0;  // exact
       const double digit =
           s + 1 < C::SLICES ? trunc(shifted) : fmin(fmax(rint(shifted), -127.0), 127.0);
       digits[(s * static_cast<long long>(C::ROWS) + row) * C::PITCH + k] =
           static_cast<signed char>(digit);
       scaled = shifted - digit;  // exact: the fraction below this digit
-    }
-    if constexpr (C::MEASURE) {
-      if (k >= C::LENGTH) continue;
-      if (!finite) {
-        sums[1 + 2 * kMaxSlices] += 1.0;
-        continue;
+      if (C::MEASURE == kMeasureDigits && measured) {
+        const double placed = digit * power_of_two(e - kSliceBits * (s + 1));
+        sums[1 + s] += placed * placed;
       }
-      sums[0] += static_cast<double>(v) * v;
-      double rest = ldexp(static_cast<double>(v), -e);
+    }
+    if (C::MEASURE == kMeasureDigits && measured) {
+      const double left = scaled * power_of_two(e - kSliceBits * C::SLICES);
+      sums[kMaxSlices + C::SLICES] += left * left;
+    }
+    if (C::MEASURE == kMeasureEvery && measured && finite) {
+      double rest = static_cast<double>(v) * unscale;
 #pragma unroll
       for (int s = 1; s <= kMaxSlices; ++s) {
-        const double shifted = ldexp(rest, kSliceBits);
+        const double shifted = rest * 128.0;
         // Were digit s the last: rounded (clamped), and what it leaves.
         const double last = fmin(fmax(rint(shifted), -127.0), 127.0);
-        const double left = ldexp(shifted - last, e - kSliceBits * s);
+        const double left = (shifted - last) * power_of_two(e - kSliceBits * s);
         sums[kMaxSlices + s] += left * left;
         const double digit = trunc(shifted);
-        const double placed = ldexp(digit, e - kSliceBits * s);
+        const double placed = digit * power_of_two(e - kSliceBits * s);
         sums[s] += placed * placed;
         rest = shifted - digit;
       }
     }
   }
-  if constexpr (C::MEASURE) {
+  if constexpr (C::MEASURE != kMeasureNothing) {
     __shared__ double partial[C::THREADS / 32];
 #pragma unroll
     for (int i = 0; i < kSliceStatistics; ++i) {
