@@ -377,7 +377,8 @@ def speedups(fusetune_ms: float | None,
 
 
 def verdict(fusetune: Mapping[str, Any] | None, fusetune_error: str | None,
-            pytorch: Mapping[str, Measurement], bar: float = FP32_ACCURATE_REL_ERR) -> list[str]:
+            pytorch: Mapping[str, Measurement], bar: float = FP32_ACCURATE_REL_ERR,
+            eager: Sequence[str] = ("eager_strict", "eager_default")) -> list[str]:
     """Why a problem failed: fusetune failed or missed its accuracy bar (fp32-accurate, or
     TF32's for a TF32 run), or an eager baseline could not run (torch.compile being unavailable
     is not a failure). Empty: passed."""
@@ -390,7 +391,7 @@ def verdict(fusetune: Mapping[str, Any] | None, fusetune_error: str | None,
             reasons.append(f"fusetune reported no finite rel_err ({rel_err})")
         elif rel_err > bar:
             reasons.append(f"fusetune rel_err {rel_err:.1e} above the bar {bar:.0e}")
-    for key in ("eager_strict", "eager_default"):
+    for key in eager:
         m = pytorch.get(key)
         if m is None or m.median_ms is None:
             reasons.append(f"{key} failed: {m.unavailable if m else 'not run'}")
@@ -597,6 +598,7 @@ class TimingOptions:
     runs: int
     min_ms: float
     with_compile: bool
+    default_flags_only: bool = False  # --flags default: the strict-fp32 baselines skipped
 
 
 @contextlib.contextmanager
@@ -732,6 +734,9 @@ def measure_pytorch(problem: Problem, flush: "torch.Tensor", timing: TimingOptio
         if baseline.compiled and not timing.with_compile:
             results[baseline.key] = Measurement(unavailable="skipped (--no-compile)")
             continue
+        if not baseline.allow_tf32 and timing.default_flags_only:
+            results[baseline.key] = Measurement(unavailable="skipped (--flags default)")
+            continue
         _progress(f"[{problem.name}] {baseline.label}")
         results[baseline.key] = measure_baseline(model, x, ref, baseline, flush, timing)
     del model, x, ref
@@ -753,7 +758,8 @@ def _progress(message: str) -> None:
 
 def run_problem(problem: Problem, flush: "torch.Tensor",
                 args: argparse.Namespace) -> ProblemResult:
-    timing = TimingOptions(runs=args.runs, min_ms=args.min_ms, with_compile=not args.no_compile)
+    timing = TimingOptions(runs=args.runs, min_ms=args.min_ms, with_compile=not args.no_compile,
+                           default_flags_only=args.flags == "default")
     result = ProblemResult(name=problem.name, spec=problem.spec)
     result.pytorch = measure_pytorch(problem, flush, timing, args.seed)
     _progress(f"[{problem.name}] fusetune tune + bench")
@@ -766,7 +772,9 @@ def run_problem(problem: Problem, flush: "torch.Tensor",
     fusetune_ms = result.fusetune["median_ms"] if result.fusetune else None
     result.speedups = speedups(fusetune_ms, {k: m.median_ms for k, m in result.pytorch.items()})
     bar = TF32_REL_ERR if args.precision == "tf32" else FP32_ACCURATE_REL_ERR
-    result.problems = verdict(result.fusetune, result.fusetune_error, result.pytorch, bar)
+    result.problems = verdict(result.fusetune, result.fusetune_error, result.pytorch, bar,
+                              eager=("eager_default",) if args.flags == "default"
+                              else ("eager_strict", "eager_default"))
     result.ok = not result.problems
     return result
 
@@ -839,6 +847,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="passed to fusetune tune and bench (default: the CLI's)")
     parser.add_argument("--force-tune", action="store_true",
                         help="tune again even if the database has a result (tune --force)")
+    parser.add_argument("--flags", choices=("both", "default"), default="both",
+                        help="the baselines' flags: strict fp32 and PyTorch's defaults (both), or "
+                        "the defaults alone")
     parser.add_argument("--max-candidates", type=int, default=0,
                         help="at most this many candidates per tuning sweep (default: all)")
     parser.add_argument("--cli-timeout", type=float, default=3600.0,
