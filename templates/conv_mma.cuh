@@ -211,6 +211,9 @@ struct TapWalk {
 // One k-column: its input channel and tap (jd, jh, jw) within the element.
 struct TapColumn {
   int c, jd, jh, jw;
+  __device__ __forceinline__ int d() const { return jd; }
+  __device__ __forceinline__ int h() const { return jh; }
+  __device__ __forceinline__ int w() const { return jw; }
 
   __device__ __forceinline__ void start(const TapWalk& walk, int k) {
     const int taps = walk.td * walk.th * walk.tw;
@@ -235,6 +238,30 @@ struct TapColumn {
   }
 };
 
+// A plain convolution's column: every element meets every tap, so the tap is one index, split
+// by constant divisions where it is read: fewer registers than three counters, as many
+// instructions.
+template <class C>
+struct FlatTapColumn {
+  static constexpr int KHW = C::H::KERNEL * C::W::KERNEL;
+  static constexpr int TAPS = C::D::KERNEL * KHW;
+  int c, tap;
+  __device__ __forceinline__ int d() const { return C::D::KERNEL == 1 ? 0 : tap / KHW; }
+  __device__ __forceinline__ int h() const {
+    return C::H::KERNEL == 1 ? 0 : (tap - d() * KHW) / C::W::KERNEL;
+  }
+  __device__ __forceinline__ int w() const { return tap - d() * KHW - h() * C::W::KERNEL; }
+  __device__ __forceinline__ void start(const TapWalk&, int k) {
+    c = k / TAPS;
+    tap = k % TAPS;
+  }
+  __device__ __forceinline__ void advance(const TapWalk&) {
+    tap += C::BK % TAPS;
+    c += C::BK / TAPS;
+    if (tap >= TAPS) tap -= TAPS, ++c;
+  }
+};
+
 // The A[m][k] gather of one thread: its A_ROWS cells, fixed, and its A_COLS k-columns, which
 // advance by BK with every stage copied and start over at each element. Stages must be copied
 // in order, each once.
@@ -251,7 +278,8 @@ struct ConvGatherA {
 
   int base[S::A_ROWS];                              // offset of the element's input origin
   int d0[S::A_ROWS], h0[S::A_ROWS], w0[S::A_ROWS];  // the origin; h0 poisoned outside
-  TapColumn column[S::A_COLS];
+  using Column = typename select_type<C::TRANSPOSED, TapColumn, FlatTapColumn<C>>::type;
+  Column column[S::A_COLS];
   int m_first;           // the thread's first cell
   int m_local, k_local;  // the thread's first cell and column in a stage
 
@@ -303,13 +331,13 @@ struct ConvGatherA {
                                                    const TapWalk& walk) {
 #pragma unroll
     for (int i = 0; i < S::A_COLS; ++i) {
-      const TapColumn& k = column[i];
+      const Column& k = column[i];
       const bool k_inside = !C::GUARD_K || k.c < S::CG;
-      const int d_off = k.jd * ED::INPUT_STEP;
-      const int w_off = k.jw * EW::INPUT_STEP;
-      const int h_off = k_inside ? k.jh * EH::INPUT_STEP : S::POISON;
+      const int d_off = k.d() * ED::INPUT_STEP;
+      const int w_off = k.w() * EW::INPUT_STEP;
+      const int h_off = k_inside ? k.h() * EH::INPUT_STEP : S::POISON;
       const int delta =
-          k_inside ? k.c * S::IN_PLANE + (d_off * H::IN + k.jh * EH::INPUT_STEP) * W::IN + w_off
+          k_inside ? k.c * S::IN_PLANE + (d_off * H::IN + k.h() * EH::INPUT_STEP) * W::IN + w_off
                    : 0;
       const int row = k_local + i * S::A_THREADS_K;
 #pragma unroll
@@ -408,13 +436,16 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
   TapWalk fill_walk(filling, C::BK);
   gather_a.start(filling, fill_walk);
   if constexpr (C::TRANSPOSED) gather_b.start(filling, fill_walk);
+  // A cell of one element keeps its taps' walk a constant: no register holds it.
   auto fill_stage = [&](int stage, int) {
-    if (filled_tiles == filling.k_tiles()) {
-      filling = Element(++fill_element);
-      fill_walk = TapWalk(filling, C::BK);
-      filled_tiles = 0;
-      gather_a.start(filling, fill_walk);
-      if constexpr (C::TRANSPOSED) gather_b.start(filling, fill_walk);
+    if constexpr (S::ELEMENTS > 1) {
+      if (filled_tiles == filling.k_tiles()) {
+        filling = Element(++fill_element);
+        fill_walk = TapWalk(filling, C::BK);
+        filled_tiles = 0;
+        gather_a.start(filling, fill_walk);
+        if constexpr (C::TRANSPOSED) gather_b.start(filling, fill_walk);
+      }
     }
     gather_a.copy_and_advance(a_smem + stage * S::A_STAGE * 4, x_group, fill_walk);
     if constexpr (C::TRANSPOSED)
@@ -436,13 +467,9 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
 #pragma unroll
       for (int i = 0; i < 4; ++i) pooled[mt][nt][i] = initial;
 
-  // Once an element's last k-tile is summed: each value through the epilogue, then stored or
-  // folded into its cell's.
-  int element = 0;
-  int tiles_left = Element(0).k_tiles();
-  auto finish_element = [&](float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4]) {
-    if (--tiles_left > 0) return;
-    const Element e(element);
+  // An element's sums, each value through the epilogue, then stored or folded into its cell's.
+  auto fold_element = [&](const float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
+                          const Element& e) {
 #pragma unroll
     for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -477,18 +504,32 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
               pooled[mt][nt][2 * half + c] += value;
           }
       }
-#pragma unroll
-    for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.f;
-    if (++element < S::ELEMENTS) tiles_left = Element(element).k_tiles();
   };
 
   float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
-  mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, finish_element, a_stages,
-                                               b_stages, warp_m0, warp_n0, lane);
+  if constexpr (S::ELEMENTS == 1) {
+    // One element: its sums are folded once the loop is done, as a GEMM's are stored.
+    mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, KeepSumming{}, a_stages,
+                                                 b_stages, warp_m0, warp_n0, lane);
+    fold_element(acc, Element(0));
+  } else {
+    // Once an element's last k-tile is summed, its sums are folded and the next one's begin.
+    int element = 0;
+    int tiles_left = Element(0).k_tiles();
+    auto finish_element = [&](float (&sums)[C::MMA_TILES_M][C::MMA_TILES_N][4]) {
+      if (--tiles_left > 0) return;
+      fold_element(sums, Element(element));
+#pragma unroll
+      for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
+#pragma unroll
+          for (int i = 0; i < 4; ++i) sums[mt][nt][i] = 0.f;
+      if (++element < S::ELEMENTS) tiles_left = Element(element).k_tiles();
+    };
+    mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, finish_element, a_stages,
+                                                 b_stages, warp_m0, warp_n0, lane);
+  }
   if constexpr (C::POOL == kPoolNone) return;
 
   // The cells' pooled values: the 8 lanes of one t store 8 consecutive cells of a channel.
