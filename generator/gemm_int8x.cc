@@ -19,7 +19,8 @@ namespace {
 
 using C = Int8xGemmConfig;
 
-constexpr std::uint64_t kAlignment = 1024;  // the digits' TMA reads want 16 bytes; pages are kind
+// Where each region of the workspace starts: the TMA reads digits from 16-byte aligned rows.
+constexpr std::uint64_t kAlignment = 1024;
 
 std::uint64_t aligned(std::uint64_t bytes) {
   return (bytes + kAlignment - 1) / kAlignment * kAlignment;
