@@ -83,6 +83,9 @@ struct FinishingPlan {
   std::vector<KernelStep> preparing = {};
   // Where the main kernel writes: bytes into the workspace; nullopt: LaunchArgs::out.
   std::optional<std::uint64_t> main_output_offset;
+  // Where a guard leaves its verdict (an int in the workspace, nonzero where the launch's data
+  // sent the product to its fp32 path), which the launcher reads back and says once.
+  std::optional<std::uint64_t> verdict_offset = std::nullopt;
 
   friend bool operator==(const FinishingPlan&, const FinishingPlan&) = default;
 };

@@ -34,6 +34,8 @@ LoadedKernel::LoadedKernel(const std::vector<char>& cubin, const std::string& en
       workspace_bytes = std::max(workspace_bytes, step.launch.workspace_bytes);
     }
     if (workspace_bytes > 0) workspaces_ = std::make_unique<StreamWorkspaces>(workspace_bytes);
+    if (finishing.verdict_offset)
+      verdict_ = std::make_unique<VerdictWatch>(*finishing.verdict_offset, entry);
   } catch (...) {
     cudaLibraryUnload(library_);
     throw;
@@ -93,7 +95,8 @@ LoadedKernel::LoadedKernel(LoadedKernel&& other) noexcept
       finishing_(std::move(other.finishing_)),
       main_output_offset_(other.main_output_offset_),
       registers_(other.registers_),
-      workspaces_(std::move(other.workspaces_)) {}
+      workspaces_(std::move(other.workspaces_)),
+      verdict_(std::move(other.verdict_)) {}
 
 LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
   if (this != &other) {
@@ -105,6 +108,7 @@ LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
     main_output_offset_ = other.main_output_offset_;
     registers_ = other.registers_;
     workspaces_ = std::move(other.workspaces_);
+    verdict_ = std::move(other.verdict_);
   }
   return *this;
 }
@@ -172,6 +176,7 @@ cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) co
     if (const cudaError_t error = launch_entry(entry, stream, args, workspace);
         error != cudaSuccess)
       return error;
+  if (verdict_) verdict_->after_launch(stream, workspace);
   return cudaSuccess;
 }
 

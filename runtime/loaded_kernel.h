@@ -13,6 +13,7 @@
 #include "generator/kernel_source.h"
 #include "runtime/launch_args.h"
 #include "runtime/stream_workspaces.h"
+#include "runtime/verdict_watch.h"
 
 namespace fusetune {
 
@@ -20,8 +21,8 @@ class LoadedKernel {
  public:
   // Loads `cubin`, finds `entry` and allows it the dynamic shared memory `geometry` asks for;
   // a cluster kernel's persistent grid is cut to the clusters that fit the GPU at once. A plan's
-  // preparing and finishing kernels are further entries of the same cubin. Throws Error(cuda_error) saying
-  // which step failed.
+  // preparing and finishing kernels are further entries of the same cubin. Throws Error(cuda_error)
+  // saying which step failed.
   LoadedKernel(const std::vector<char>& cubin, const std::string& entry,
                const LaunchGeometry& geometry, const FinishingPlan& finishing = {});
   ~LoadedKernel();
@@ -35,9 +36,11 @@ class LoadedKernel {
   // the CUDA error, if any. Nothing to do for kernels without a workspace.
   cudaError_t prepare(cudaStream_t stream) const;
   // Enqueues the kernel, or a plan's kernels in order; the launch error, if any (execution
-  // errors surface later). Kernels that need a workspace get their stream's, allocated (and
-  // zeroed) on that stream's first launch unless prepare() did; a launch that would allocate
-  // while `stream` is captured returns cudaErrorStreamCaptureUnsupported instead.
+  // errors surface later). A plan with a guard (int8x) has its verdict read back behind it and
+  // says once, on stderr, when a launch computed in fp32 instead. Kernels that need a workspace get
+  // their stream's, allocated (and zeroed) on that stream's first launch unless prepare() did; a
+  // launch that would allocate while `stream` is captured returns cudaErrorStreamCaptureUnsupported
+  // instead.
   cudaError_t launch(cudaStream_t stream, const LaunchArgs& args) const;
 
   bool needs_workspace() const { return workspaces_ != nullptr; }
@@ -68,6 +71,7 @@ class LoadedKernel {
   std::optional<std::uint64_t> main_output_offset_;
   int registers_ = 0;
   std::unique_ptr<StreamWorkspaces> workspaces_;  // when some kernel needs one
+  std::unique_ptr<VerdictWatch> verdict_;         // where a guard leaves a verdict
 };
 
 }  // namespace fusetune
