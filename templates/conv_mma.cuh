@@ -190,6 +190,38 @@ struct ConvMmaFragmentConfig : C {
   static constexpr bool B_K_CONTIGUOUS = true;
 };
 
+// The cell of GEMM row m (a real one: the caller clamps or guards rows past M): its image, its
+// index in the image's cell plane, its coordinates, and where an element of it lands.
+template <class C>
+struct Cell {
+  using D = typename C::D;
+  using H = typename C::H;
+  using W = typename C::W;
+  static constexpr int PLANE = D::CELLS * H::CELLS * W::CELLS;
+  int b, index, cd, ch, cw;
+  __device__ __forceinline__ explicit Cell(int m)
+      : b(m / PLANE),
+        index(m - b * PLANE),
+        cd(D::CELLS == 1 ? 0 : index / (W::CELLS * H::CELLS)),
+        ch(H::CELLS == 1 ? 0 : index / W::CELLS % H::CELLS),
+        cw(index % W::CELLS) {}
+  // Element e's output coordinates: cell · CELL_STRIDE - CELL_OFFSET + e per axis.
+  __device__ __forceinline__ int od(const CellElement<C>& e) const {
+    return cd * D::CELL_STRIDE - D::CELL_OFFSET + e.ed;
+  }
+  __device__ __forceinline__ int oh(const CellElement<C>& e) const {
+    return ch * H::CELL_STRIDE - H::CELL_OFFSET + e.eh;
+  }
+  __device__ __forceinline__ int ow(const CellElement<C>& e) const {
+    return cw * W::CELL_STRIDE - W::CELL_OFFSET + e.ew;
+  }
+  // Whether element e is an output (not a pooling window's padding).
+  __device__ __forceinline__ bool holds(const CellElement<C>& e) const {
+    return static_cast<unsigned>(od(e)) < D::OUT && static_cast<unsigned>(oh(e)) < H::OUT &&
+           static_cast<unsigned>(ow(e)) < W::OUT;
+  }
+};
+
 // An element's taps as the k-columns walk them: k = c·T + j, j = (jd·T_h + jh)·T_w + jw, and
 // what a column advances by per stage (BK) in that mixed radix.
 struct TapWalk {
@@ -296,33 +328,16 @@ struct ConvGatherA {
 #pragma unroll
     for (int j = 0; j < S::A_ROWS; ++j) {
       const int m = m_first + j * S::A_THREADS_M;
-      const int mc = m < S::GEMM_M ? m : S::GEMM_M - 1;  // past M: a real cell, poisoned
-      const int b = mc / S::CELL_PLANE;
-      const int cell = mc - b * S::CELL_PLANE;
-      const int cw = cell % W::CELLS;
-      const int ch = H::CELLS == 1 ? 0 : cell / W::CELLS % H::CELLS;
-      const int cd = D::CELLS == 1 ? 0 : cell / (W::CELLS * H::CELLS);
-      const bool inside =
-          (!C::GUARD_M || m < S::GEMM_M) && element_inside(element, cd, ch, cw);
-      d0[j] = cd * ED::CELL_INPUT_STEP + element.d.shift;
-      h0[j] = ch * EH::CELL_INPUT_STEP + element.h.shift;
-      w0[j] = cw * EW::CELL_INPUT_STEP + element.w.shift;
-      base[j] = b * C::C * S::IN_PLANE + (d0[j] * H::IN + h0[j]) * W::IN + w0[j];
+      const Cell<C> cell(m < S::GEMM_M ? m : S::GEMM_M - 1);  // past M: a real cell, poisoned
+      const bool inside = (!C::GUARD_M || m < S::GEMM_M) && cell.holds(element);
+      d0[j] = cell.cd * ED::CELL_INPUT_STEP + element.d.shift;
+      h0[j] = cell.ch * EH::CELL_INPUT_STEP + element.h.shift;
+      w0[j] = cell.cw * EW::CELL_INPUT_STEP + element.w.shift;
+      base[j] = cell.b * C::C * S::IN_PLANE + (d0[j] * H::IN + h0[j]) * W::IN + w0[j];
       if (!inside) h0[j] = S::POISON;
     }
 #pragma unroll
     for (int i = 0; i < S::A_COLS; ++i) column[i].start(walk, k_local + i * S::A_THREADS_K);
-  }
-
-  // Whether the element of cell (cd, ch, cw) is an output (not a pooling window's padding, not
-  // past the last cell).
-  __device__ __forceinline__ static bool element_inside(const Element& element, int cd, int ch,
-                                                        int cw) {
-    const int od = cd * D::CELL_STRIDE - D::CELL_OFFSET + element.ed;
-    const int oh = ch * H::CELL_STRIDE - H::CELL_OFFSET + element.eh;
-    const int ow = cw * W::CELL_STRIDE - W::CELL_OFFSET + element.ew;
-    return static_cast<unsigned>(od) < D::OUT && static_cast<unsigned>(oh) < H::OUT &&
-           static_cast<unsigned>(ow) < W::OUT;
   }
 
   // Copies the current stage's A tile to `stage` ([BK, A_PITCH] floats at this shared address)
@@ -475,17 +490,11 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int m = m_block + warp_m0 + mt * 16 + g + 8 * half;
-        const int b = m / S::CELL_PLANE;
-        const int cell = m - b * S::CELL_PLANE;
-        const int cw = cell % W::CELLS;
-        const int ch = H::CELLS == 1 ? 0 : cell / W::CELLS % H::CELLS;
-        const int cd = D::CELLS == 1 ? 0 : cell / (W::CELLS * H::CELLS);
-        if ((C::GUARD_M && m >= S::GEMM_M) || !ConvGatherA<C>::element_inside(e, cd, ch, cw))
-          continue;
-        const int od = cd * D::CELL_STRIDE - D::CELL_OFFSET + e.ed;
-        const int oh = ch * H::CELL_STRIDE - H::CELL_OFFSET + e.eh;
-        const int ow = cw * W::CELL_STRIDE - W::CELL_OFFSET + e.ew;
-        const int position = b * C::K * S::OUT_PLANE + (od * H::OUT + oh) * W::OUT + ow;
+        if (C::GUARD_M && m >= S::GEMM_M) continue;
+        const Cell<C> cell(m);
+        if (!cell.holds(e)) continue;
+        const int position =
+            cell.b * C::K * S::OUT_PLANE + (cell.od(e) * H::OUT + cell.oh(e)) * W::OUT + cell.ow(e);
 #pragma unroll
         for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
 #pragma unroll
@@ -539,16 +548,12 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
     for (int half = 0; half < 2; ++half) {
       const int m = m_block + warp_m0 + mt * 16 + g + 8 * half;
       if (C::GUARD_M && m >= S::GEMM_M) continue;
-      const int b = m / S::CELL_PLANE;
-      const int cell = m - b * S::CELL_PLANE;
-      float divisor = 1.0f;
-      if constexpr (C::POOL == kPoolAvg) {
-        const int cw = cell % W::CELLS;
-        const int ch = cell / W::CELLS % H::CELLS;
-        const int cd = cell / (W::CELLS * H::CELLS);
-        divisor = static_cast<float>(cell_divisor<D>(cd) * cell_divisor<H>(ch) *
-                                     cell_divisor<W>(cw));
-      }
+      const Cell<C> cell(m);
+      const float divisor =
+          C::POOL == kPoolAvg ? static_cast<float>(cell_divisor<D>(cell.cd) *
+                                                   cell_divisor<H>(cell.ch) *
+                                                   cell_divisor<W>(cell.cw))
+                              : 1.0f;
 #pragma unroll
       for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
 #pragma unroll
@@ -556,7 +561,7 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
           const int n = n_block + warp_n0 + nt * 8 + 2 * t + c;
           if (C::GUARD_N && n >= S::KG) continue;
           const int channel = group * S::KG + n;
-          const int index = (b * C::K + channel) * S::CELL_PLANE + cell;
+          const int index = (cell.b * C::K + channel) * S::CELL_PLANE + cell.index;
           float value = pooled[mt][nt][2 * half + c];
           if constexpr (C::POOL == kPoolAvg) value /= divisor;
           epilogue.apply_pooled(value, channel, index);
