@@ -2,7 +2,8 @@
 // (generator/int8_slices.h): every digit and exponent the same, and each row's statistics
 // summing to the model's, on rows of the kinds the guard must see: uniform and normal values,
 // rows spanning 2^20, rows of zeros, denormals, infinities and NaN; lengths a multiple of
-// nothing, and digit counts from one to seven.
+// nothing (read a value at a time) and of 4 (in 16-byte chunks, held in registers where they
+// fit), and digit counts from one to seven.
 #include "generator/int8_slicing.h"
 
 #include <gtest/gtest.h>
@@ -123,7 +124,9 @@ TEST_P(Int8SlicingTest, DigitsExponentsAndStatisticsAreTheHostModels) {
 
 INSTANTIATE_TEST_SUITE_P(AwkwardShapes, Int8SlicingTest,
                          ::testing::Values(SlicingCase{14, 1001, 3}, SlicingCase{7, 16, 1},
-                                           SlicingCase{21, 333, 7}, SlicingCase{7, 4099, 4}),
+                                           SlicingCase{21, 333, 7}, SlicingCase{7, 4099, 4},
+                                           // in 16-byte chunks, held in registers and not
+                                           SlicingCase{9, 4096, 3}, SlicingCase{5, 8200, 2}),
                          [](const ::testing::TestParamInfo<SlicingCase>& info) {
                            return "rows" + std::to_string(info.param.rows) + "_length" +
                                   std::to_string(info.param.length) + "_slices" +
