@@ -59,8 +59,7 @@ __device__ __forceinline__ void slice_value(float v, bool measured, int e, doubl
 #pragma unroll
   for (int s = 0; s < C::SLICES; ++s) {
     const double shifted = scaled * 128.0;  // exact
-    const double d =
-        s + 1 < C::SLICES ? trunc(shifted) : fmin(fmax(rint(shifted), -127.0), 127.0);
+    const double d = s + 1 < C::SLICES ? trunc(shifted) : fmin(fmax(rint(shifted), -127.0), 127.0);
     digit[s] = static_cast<signed char>(d);
     scaled = shifted - d;  // exact: the fraction below this digit
     if (C::MEASURE == kMeasureDigits && measured) {
@@ -215,8 +214,7 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
       if (added) {
         v = sums[i];
 #pragma unroll
-        for (int offset = 16; offset > 0; offset /= 2)
-          v += __shfl_xor_sync(0xffffffffu, v, offset);
+        for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
       }
       if (threadIdx.x % 32 == 0) partial[i][threadIdx.x / 32] = v;
     }
