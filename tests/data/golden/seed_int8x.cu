@@ -449,24 +449,54 @@ __device__ __forceinline__ T block_combined(T v, T* shared, const Combine& combi
   return v;
 }
 
+// One value's digits into `digit` (the row's exponent `e`, `unscale` 2^-e), and its share of the
+// row's statistics into `sums` where `measured` (a value of the row, not its pad).
 template <class C>
-__device__ __forceinline__ void slice_rows(const float* __restrict__ in,
-                                           signed char* __restrict__ digits,
-                                           int* __restrict__ exponents,
-                                           double* __restrict__ statistics) {
-  static_assert(C::SLICES >= 1 && C::SLICES <= kMaxSlices, "1 to 7 digits");
-  static_assert(C::PITCH % 16 == 0 && C::PITCH >= C::LENGTH, "rows of 16-byte multiples");
-  static_assert(C::THREADS % 32 == 0 && C::THREADS <= 1024, "whole warps");
+__device__ __forceinline__ void slice_value(float v, bool measured, int e, double unscale,
+                                            double* sums, signed char* digit) {
+  const bool finite = isfinite(v);
+  double scaled = finite ? static_cast<double>(v) * unscale : 0.0;  // exact
+  measured = measured && C::MEASURE != kMeasureNothing;
+  if (measured && !finite) sums[1 + 2 * kMaxSlices] += 1.0;
+  if (measured && finite) sums[0] += static_cast<double>(v) * v;
+#pragma unroll
+  for (int s = 0; s < C::SLICES; ++s) {
+    const double shifted = scaled * 128.0;  // exact
+    const double d = s + 1 < C::SLICES ? trunc(shifted) : fmin(fmax(rint(shifted), -127.0), 127.0);
+    digit[s] = static_cast<signed char>(d);
+    scaled = shifted - d;  // exact: the fraction below this digit
+    if (C::MEASURE == kMeasureDigits && measured) {
+      const double placed = d * power_of_two(e - kSliceBits * (s + 1));
+      sums[1 + s] += placed * placed;
+    }
+  }
+  if (C::MEASURE == kMeasureDigits && measured) {
+    const double left = scaled * power_of_two(e - kSliceBits * C::SLICES);
+    sums[kMaxSlices + C::SLICES] += left * left;
+  }
+  if (C::MEASURE == kMeasureEvery && measured && finite) {
+    double rest = static_cast<double>(v) * unscale;
+#pragma unroll
+    for (int s = 1; s <= kMaxSlices; ++s) {
+      const double shifted = rest * 128.0;
+      // Were digit s the last: rounded (clamped), and what it leaves.
+      const double last = fmin(fmax(rint(shifted), -127.0), 127.0);
+      const double left = (shifted - last) * power_of_two(e - kSliceBits * s);
+      sums[kMaxSlices + s] += left * left;
+      const double d = trunc(shifted);
+      const double placed = d * power_of_two(e - kSliceBits * s);
+      sums[s] += placed * placed;
+      rest = shifted - d;
+    }
+  }
+}
+
+// The row's exponent from the largest finite magnitude each thread saw, written to
+// `exponents[row]` and returned to every thread.
+template <class C>
+__device__ __forceinline__ int row_exponent(float largest, long long row, int* exponents) {
   __shared__ float largest_of[C::THREADS / 32];
   __shared__ int exponent;
-  const long long row = blockIdx.x;
-  const float* values = in + row * C::LENGTH;
-
-  float largest = 0.f;
-  for (int k = threadIdx.x; k < C::LENGTH; k += C::THREADS) {
-    const float v = values[k];
-    if (isfinite(v)) largest = fmaxf(largest, fabsf(v));
-  }
   largest =
       block_combined<C::THREADS>(largest, largest_of, [](float a, float b) { return fmaxf(a, b); });
   if (threadIdx.x == 0) {
@@ -476,59 +506,126 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
     exponents[row] = e;
   }
   __syncthreads();
-  const int e = exponent;
+  return exponent;
+}
 
+template <class C>
+__device__ __forceinline__ float finite_magnitude(float v) {
+  return isfinite(v) ? fabsf(v) : 0.f;
+}
+
+// A row of a length divisible by 4, in 16-byte chunks: each thread's chunks held in registers
+// between the two passes where they fit (one read of the row from memory), its digits stored
+// four at a time. The bandwidth-bound case: a weight's rows, an activation's.
+template <class C>
+__device__ __forceinline__ int slice_row_in_chunks(const float* __restrict__ values,
+                                                   signed char* __restrict__ digits,
+                                                   int* __restrict__ exponents, long long row,
+                                                   double* sums) {
+  constexpr long long CHUNKS = C::PITCH / 4;  // the pad's chunks hold no value: LENGTH % 4 == 0
+  constexpr int PER_THREAD = static_cast<int>((CHUNKS + C::THREADS - 1) / C::THREADS);
+  constexpr bool HELD = PER_THREAD <= 8;  // 32 registers
+  const float4* chunks = reinterpret_cast<const float4*>(values);
+  const auto load = [&](long long c) {
+    return 4 * c < C::LENGTH ? __ldg(chunks + c) : make_float4(0.f, 0.f, 0.f, 0.f);
+  };
+  float4 held[HELD ? PER_THREAD : 1];
+  float largest = 0.f;
+#pragma unroll
+  for (int i = 0; i < PER_THREAD; ++i) {
+    const long long c = threadIdx.x + static_cast<long long>(i) * C::THREADS;
+    if (c >= CHUNKS) break;
+    const float4 q = load(c);
+    if constexpr (HELD) held[i] = q;
+    largest = fmaxf(fmaxf(largest, fmaxf(finite_magnitude<C>(q.x), finite_magnitude<C>(q.y))),
+                    fmaxf(finite_magnitude<C>(q.z), finite_magnitude<C>(q.w)));
+  }
+  const int e = row_exponent<C>(largest, row, exponents);
+  const double unscale = power_of_two(-e);
+#pragma unroll
+  for (int i = 0; i < PER_THREAD; ++i) {
+    const long long c = threadIdx.x + static_cast<long long>(i) * C::THREADS;
+    if (c >= CHUNKS) break;
+    const float4 q = HELD ? held[i] : load(c);
+    const float v[4] = {q.x, q.y, q.z, q.w};
+    const bool measured = 4 * c < C::LENGTH;
+    signed char d[4][C::SLICES];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) slice_value<C>(v[j], measured, e, unscale, sums, d[j]);
+#pragma unroll
+    for (int s = 0; s < C::SLICES; ++s) {
+      const unsigned packed = static_cast<unsigned char>(d[0][s]) |
+                              static_cast<unsigned char>(d[1][s]) << 8 |
+                              static_cast<unsigned char>(d[2][s]) << 16 |
+                              static_cast<unsigned>(static_cast<unsigned char>(d[3][s])) << 24;
+      reinterpret_cast<unsigned*>(digits + (s * static_cast<long long>(C::ROWS) + row) *
+                                               C::PITCH)[c] = packed;
+    }
+  }
+  return e;
+}
+
+// Any other row, a value at a time (reading it twice, the second time mostly from L2).
+template <class C>
+__device__ __forceinline__ int slice_row_by_value(const float* __restrict__ values,
+                                                  signed char* __restrict__ digits,
+                                                  int* __restrict__ exponents, long long row,
+                                                  double* sums) {
+  float largest = 0.f;
+  for (int k = threadIdx.x; k < C::LENGTH; k += C::THREADS)
+    largest = fmaxf(largest, finite_magnitude<C>(values[k]));
+  const int e = row_exponent<C>(largest, row, exponents);
+  const double unscale = power_of_two(-e);
+  for (int k = threadIdx.x; k < C::PITCH; k += C::THREADS) {
+    signed char d[C::SLICES];
+    slice_value<C>(k < C::LENGTH ? values[k] : 0.f, k < C::LENGTH, e, unscale, sums, d);
+#pragma unroll
+    for (int s = 0; s < C::SLICES; ++s)
+      digits[(s * static_cast<long long>(C::ROWS) + row) * C::PITCH + k] = d[s];
+  }
+  return e;
+}
+
+template <class C>
+__device__ __forceinline__ void slice_rows(const float* __restrict__ in,
+                                           signed char* __restrict__ digits,
+                                           int* __restrict__ exponents,
+                                           double* __restrict__ statistics) {
+  static_assert(C::SLICES >= 1 && C::SLICES <= kMaxSlices, "1 to 7 digits");
+  static_assert(C::PITCH % 16 == 0 && C::PITCH >= C::LENGTH, "rows of 16-byte multiples");
+  static_assert(C::THREADS % 32 == 0 && C::THREADS <= 1024, "whole warps");
+  const long long row = blockIdx.x;
+  const float* values = in + row * C::LENGTH;
   double sums[kSliceStatistics];
 #pragma unroll
   for (int i = 0; i < kSliceStatistics; ++i) sums[i] = 0.0;
-  const double unscale = power_of_two(-e);
-  for (int k = threadIdx.x; k < C::PITCH; k += C::THREADS) {
-    const float v = k < C::LENGTH ? values[k] : 0.f;
-    const bool finite = isfinite(v);
-    double scaled = finite ? static_cast<double>(v) * unscale : 0.0;  // exact
-    const bool measured = C::MEASURE != kMeasureNothing && k < C::LENGTH;
-    if (measured && !finite) sums[1 + 2 * kMaxSlices] += 1.0;
-    if (measured && finite) sums[0] += static_cast<double>(v) * v;
-#pragma unroll
-    for (int s = 0; s < C::SLICES; ++s) {
-      const double shifted = scaled * 128.0;  // exact
-      const double digit =
-          s + 1 < C::SLICES ? trunc(shifted) : fmin(fmax(rint(shifted), -127.0), 127.0);
-      digits[(s * static_cast<long long>(C::ROWS) + row) * C::PITCH + k] =
-          static_cast<signed char>(digit);
-      scaled = shifted - digit;  // exact: the fraction below this digit
-      if (C::MEASURE == kMeasureDigits && measured) {
-        const double placed = digit * power_of_two(e - kSliceBits * (s + 1));
-        sums[1 + s] += placed * placed;
-      }
-    }
-    if (C::MEASURE == kMeasureDigits && measured) {
-      const double left = scaled * power_of_two(e - kSliceBits * C::SLICES);
-      sums[kMaxSlices + C::SLICES] += left * left;
-    }
-    if (C::MEASURE == kMeasureEvery && measured && finite) {
-      double rest = static_cast<double>(v) * unscale;
-#pragma unroll
-      for (int s = 1; s <= kMaxSlices; ++s) {
-        const double shifted = rest * 128.0;
-        // Were digit s the last: rounded (clamped), and what it leaves.
-        const double last = fmin(fmax(rint(shifted), -127.0), 127.0);
-        const double left = (shifted - last) * power_of_two(e - kSliceBits * s);
-        sums[kMaxSlices + s] += left * left;
-        const double digit = trunc(shifted);
-        const double placed = digit * power_of_two(e - kSliceBits * s);
-        sums[s] += placed * placed;
-        rest = shifted - digit;
-      }
-    }
-  }
+  // A row starts 16-byte aligned where its length is a multiple of 4: every operand does (the
+  // library refuses a launch whose pointers are not).
+  if constexpr (C::LENGTH % 4 == 0)
+    slice_row_in_chunks<C>(values, digits, exponents, row, sums);
+  else
+    slice_row_by_value<C>(values, digits, exponents, row, sums);
   if constexpr (C::MEASURE != kMeasureNothing) {
-    __shared__ double partial[C::THREADS / 32];
+    // Every statistic summed across each warp, then across the warps by one thread each: one
+    // barrier for all of them. Those the measure never adds to stay zero without a shuffle.
+    __shared__ double partial[kSliceStatistics][C::THREADS / 32];
 #pragma unroll
     for (int i = 0; i < kSliceStatistics; ++i) {
-      const double total =
-          block_combined<C::THREADS>(sums[i], partial, [](double a, double b) { return a + b; });
-      if (threadIdx.x == 0) statistics[row * kSliceStatistics + i] = total;
+      const bool added = C::MEASURE == kMeasureEvery || i == 0 || i <= C::SLICES ||
+                         i == kMaxSlices + C::SLICES || i == 1 + 2 * kMaxSlices;
+      double v = 0.0;
+      if (added) {
+        v = sums[i];
+#pragma unroll
+        for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+      }
+      if (threadIdx.x % 32 == 0) partial[i][threadIdx.x / 32] = v;
+    }
+    __syncthreads();
+    if (threadIdx.x < kSliceStatistics) {
+      double total = 0.0;
+      for (int w = 0; w < C::THREADS / 32; ++w) total += partial[threadIdx.x][w];
+      statistics[row * kSliceStatistics + threadIdx.x] = total;
     }
   }
 }
