@@ -7,9 +7,10 @@
 
 #include "cache/database.h"
 #include "fusetune/status.h"
+#include "generator/precision_policy.h"
 #include "generator/spec_parser.h"
 #include "runtime/device.h"
-#include "tuner/tune.h"
+#include "tuner/tune_auto.h"
 
 namespace fusetune {
 namespace {
@@ -18,20 +19,28 @@ ShapeResult run_shape(const Spec& spec, cache::Database& db, const ShapeSweepOpt
   ShapeResult result{spec.main.m, spec.main.n, spec.main.k, spec.canonical(), {}, {}, 0};
   try {
     TuneOptions tune_options;
-    tune_options.precision = options.precision;
     tune_options.max_candidates = options.max_candidates;
     // Fewer, shorter finals than a full tune: the bench that follows times the winner again.
     tune_options.finalists = 4;
     tune_options.final_rounds = 2;
-    const TuneReport tuned = tune(spec, db, tune_options);
+    const PrecisionPolicy policy = make_precision_policy(
+        options.precision ? to_string(*options.precision) : std::string_view("auto"), std::nullopt,
+        spec.main);
+    const AutoTuneReport tuned = tune_with_policy(spec, db, policy, tune_options);
     result.tuning_seconds = tuned.tuning_seconds;
-    if (!tuned.winner) {
-      result.error = "no candidate passed verification";
+    const TuneReport* chosen = tuned.chosen_sweep();
+    if (!chosen) {
+      result.error = policy.is_auto()
+                         ? fmt::format("no precision has a winner within {:g}", policy.tolerance)
+                         : "no candidate passed verification";
       return result;
     }
+    result.precision = chosen->precision;
     BenchOptions bench_options;
     bench_options.database = db.path();
-    bench_options.precision = options.precision;
+    // Under auto the library loads the chosen precision's winner; the baseline is SGEMM.
+    bench_options.precision = options.precision.value_or(Precision::fp32);
+    if (policy.is_auto()) bench_options.library_precision = "auto";
     bench_options.rounds = options.rounds;
     result.bench = bench_spec(spec, bench_options);
   } catch (const Error& e) {
@@ -44,7 +53,7 @@ ShapeResult run_shape(const Spec& spec, cache::Database& db, const ShapeSweepOpt
 
 std::vector<Spec> shape_specs(const ShapeSweepOptions& options) {
   // 16-bit precisions multiply inputs of their own type.
-  const DataType dtype = input_type(options.precision);
+  const DataType dtype = input_type(options.precision.value_or(Precision::fp32));
   const std::string dtype_argument =
       dtype == DataType::fp32 ? "" : fmt::format(", dtype={}", to_string(dtype));
   std::vector<Spec> specs;

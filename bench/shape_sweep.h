@@ -1,6 +1,7 @@
 // The shape sweep: linear layers of many shapes, each tuned (a short sweep) and then timed
 // against cuBLAS at the same precision plus a separate epilogue kernel, with the geometric mean
-// of the speedups. It shows where the generated kernels stand beyond the seed's one shape.
+// of the speedups. It shows where the generated kernels stand beyond the seed's one shape. Under
+// auto each shape gets the precision the library would choose for it.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@ struct ShapeResult {
   std::int64_t m = 0, n = 0, k = 0;
   std::string spec;                  // canonical
   std::optional<BenchReport> bench;  // empty when tuning or timing failed
+  std::string precision;             // the winner's: under auto, the one chosen
   std::string error;                 // why, when it failed
   double tuning_seconds = 0;
 };
@@ -28,7 +30,9 @@ struct ShapeSweepOptions {
   std::vector<std::int64_t> n = {1024, 4096, 8192};
   std::vector<std::int64_t> k = {1024, 4096, 8192};
   std::string epilogue = "-> bias -> mul(2.0) -> leaky_relu(0.1)";  // the seed's chain
-  Precision precision = Precision::fp32;
+  // Empty: auto, each shape at the fastest precision whose winner is within fp32's tolerance
+  // (1e-5) — fp32 FFMA, 3xTF32, int8x — against SGEMM.
+  std::optional<Precision> precision = Precision::fp32;
   std::string database;             // where shapes are tuned; empty: the default database
   std::size_t max_candidates = 24;  // per shape, the families' best predicted; 0: all
   int rounds = 3;                   // alternating bench rounds per shape
@@ -37,7 +41,7 @@ struct ShapeSweepOptions {
 };
 
 struct ShapeSweepReport {
-  Precision precision = Precision::fp32;
+  std::optional<Precision> precision = Precision::fp32;  // empty: auto
   std::string device;
   std::vector<ShapeResult> shapes;  // m slowest, then n, then k
   double geomean_speedup = 0;       // over the shapes that ran

@@ -15,6 +15,16 @@
 namespace fusetune::cli {
 namespace {
 
+// A sweep's precision as the user names it: "auto" where each shape gets its own.
+std::string precision_name(const std::optional<Precision>& precision) {
+  return precision ? std::string(to_string(*precision)) : "auto";
+}
+
+// "auto" or a precision's name, as --precision checked it.
+std::optional<Precision> sweep_precision(const std::string& name) {
+  return name == "auto" ? std::nullopt : precision_from_string(name);
+}
+
 struct BenchShapesArgs {
   std::vector<std::string> precisions = {"fp32", "3xtf32", "tf32", "bf16", "fp16"};
   ShapeSweepOptions sweep;
@@ -29,6 +39,7 @@ nlohmann::json shape_json(const ShapeResult& r) {
     j["error"] = r.error;
     return j;
   }
+  j["precision"] = r.precision;
   j["config"] = r.bench->fusetune.name;
   j["ms"] = r.bench->fusetune.median_ms;
   j["rel_err"] = r.bench->fusetune.rel_err;
@@ -43,6 +54,7 @@ void print_table(const ShapeSweepReport& report) {
   Table table({{"M", true},
                {"N", true},
                {"K", true},
+               {"precision"},
                {"fusetune config"},
                {"ms", true},
                {"rel err", true},
@@ -50,11 +62,11 @@ void print_table(const ShapeSweepReport& report) {
                {"speedup", true}});
   for (const ShapeResult& r : report.shapes) {
     if (!r.bench) {
-      table.add_row({std::to_string(r.m), std::to_string(r.n), std::to_string(r.k),
+      table.add_row({std::to_string(r.m), std::to_string(r.n), std::to_string(r.k), "-",
                      "failed: " + r.error, "-", "-", "-", "-"});
       continue;
     }
-    table.add_row({std::to_string(r.m), std::to_string(r.n), std::to_string(r.k),
+    table.add_row({std::to_string(r.m), std::to_string(r.n), std::to_string(r.k), r.precision,
                    r.bench->fusetune.name, format_ms(r.bench->fusetune.median_ms),
                    format_error(r.bench->fusetune.rel_err), format_ms(r.bench->baseline.median_ms),
                    fmt::format("{:.3f}x", r.bench->speedup)});
@@ -62,8 +74,8 @@ void print_table(const ShapeSweepReport& report) {
   const std::string baseline = report.shapes.empty() || !report.shapes.front().bench
                                    ? "cuBLAS"
                                    : report.shapes.front().bench->baseline.name;
-  fmt::print("\nprecision {} on {}, against {}\n{}", to_string(report.precision), report.device,
-             baseline, table.render());
+  fmt::print("\nprecision {} on {}, against {}\n{}", precision_name(report.precision),
+             report.device, baseline, table.render());
   fmt::print("geometric mean {:.3f}x, lowest {:.3f}x over {} shapes{}\n", report.geomean_speedup,
              report.min_speedup, report.shapes.size() - report.failed,
              report.failed ? fmt::format(", {} failed", report.failed) : "");
@@ -73,23 +85,23 @@ int run(BenchShapesArgs args) {
   // Every precision's specs first: a bad --epilogue or shape is bad usage, found before any work.
   for (const std::string& name : args.precisions) {
     ShapeSweepOptions sweep = args.sweep;
-    sweep.precision = *precision_from_string(name);
+    sweep.precision = sweep_precision(name);
     shape_specs(sweep);
   }
   args.sweep.database = database_path(args.database);
   if (!args.json)
     args.sweep.on_shape = [](const ShapeResult& r, int done, int total) {
       if (r.bench)
-        fmt::print(stderr, "[{:>2}/{}] {}: {:.3f}x ({} ms vs {} ms), tuned in {:.1f} s\n", done,
-                   total, r.spec, r.bench->speedup, format_ms(r.bench->fusetune.median_ms),
-                   format_ms(r.bench->baseline.median_ms), r.tuning_seconds);
+        fmt::print(stderr, "[{:>2}/{}] {}: {:.3f}x ({} ms at {} vs {} ms), tuned in {:.1f} s\n",
+                   done, total, r.spec, r.bench->speedup, format_ms(r.bench->fusetune.median_ms),
+                   r.precision, format_ms(r.bench->baseline.median_ms), r.tuning_seconds);
       else
         fmt::print(stderr, "[{:>2}/{}] {}: failed: {}\n", done, total, r.spec, r.error);
     };
   nlohmann::json all = nlohmann::json::array();
   int failed = 0;
   for (const std::string& name : args.precisions) {
-    args.sweep.precision = *precision_from_string(name);
+    args.sweep.precision = sweep_precision(name);
     const ShapeSweepReport report = sweep_shapes(args.sweep);
     failed += report.failed;
     if (!args.json) {
@@ -119,9 +131,11 @@ void add_bench_shapes_command(CLI::App& app, int& exit_code) {
   add_database_option(*command, args->database);
   command
       ->add_option("--precision", args->precisions,
-                   "precisions to sweep, one table each (bf16 and fp16 on inputs of that dtype)")
+                   "precisions to sweep, one table each (bf16 and fp16 on inputs of that dtype); "
+                   "auto: each shape at the fastest precision within fp32's tolerance (1e-5), "
+                   "as the library would choose, against SGEMM")
       ->delimiter(',')
-      ->check(precision_names())
+      ->check(precision_names_or_auto())
       ->capture_default_str();
   command->add_option("--m", args->sweep.m, "rows (batch)")->delimiter(',')->capture_default_str();
   command->add_option("--n", args->sweep.n, "output features")
