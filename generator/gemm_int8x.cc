@@ -32,21 +32,12 @@ std::int64_t tiles(const MainOp& main, const C& c) {
 
 // The digit planes the product reads: each operand's slicing layout in the workspace.
 std::vector<TensorMapSpec> digit_maps(const MainOp& main, const C& c) {
-  const Int8xWorkspace w = int8x_workspace(main, c.slices);
-  const SlicingLayout a = slicing_layout(main.m, main.k, c.slices);
-  const SlicingLayout b = slicing_layout(main.n, main.k, c.slices);
-  return {{.rows = c.slices * main.m,
-           .cols = a.pitch,
-           .box_rows = c.block_m,
-           .box_cols = 128,
-           .int8_digits = true,
-           .workspace_offset = a.digits},
-          {.rows = c.slices * main.n,
-           .cols = b.pitch,
-           .box_rows = c.block_n,
-           .box_cols = 128,
-           .int8_digits = true,
-           .workspace_offset = w.b_base + b.digits}};
+  TensorMapSpec a = int8x_digit_map(0, main.m, main.k, c);
+  a.workspace_offset = slicing_layout(main.m, main.k, c.slices).digits;
+  TensorMapSpec b = int8x_digit_map(1, main.n, main.k, c);
+  b.workspace_offset =
+      int8x_workspace(main, c.slices).b_base + slicing_layout(main.n, main.k, c.slices).digits;
+  return {a, b};
 }
 
 LaunchGeometry launch(const Spec& spec, const C& c) {
@@ -139,6 +130,7 @@ const KernelFamily<C>& family_of(const C&) {
               {"through", &C::through, "THROUGH", ConfigLine::joined},
               {"block_m", &C::block_m, "BM"},
               {"block_n", &C::block_n, "BN", ConfigLine::joined},
+              {"block_k", &C::block_k, "BK", ConfigLine::joined},
               {"stages", &C::stages, "STAGES", ConfigLine::joined},
               {"consumers", &C::consumers, "CONSUMERS", ConfigLine::joined},
               {"blocks", &C::blocks},  // the grid, not in the Config
@@ -147,6 +139,7 @@ const KernelFamily<C>& family_of(const C&) {
           {
               number("", "BM", 4, field<&C::block_m>()),
               number("x", "BN", 4, field<&C::block_n>()),
+              optional_number("x", "BK", 3, field<&C::block_k>(), 128),
               number("_d", "SLICES", 1, field<&C::slices>()),
               number("t", "THROUGH", 2, field<&C::through>()),
               number("_c", "CONSUMERS", 1, field<&C::consumers>()),
@@ -217,23 +210,28 @@ std::vector<C> gemm_int8x_space(const Spec& spec, const DeviceLimits& limits) {
   std::vector<std::pair<double, C>> ranked;
   for (int block_m : {128, 256})
     for (int block_n : {64, 96, 128, 160, 192, 224})
-      for (int stages : {2, 3, 4})
-        for (int through : {4, 5}) {
-          C c{.slices = 3,
-              .through = through,
-              .block_m = block_m,
-              .block_n = block_n,
-              .stages = stages,
-              .consumers = 2,
-              .blocks = limits.sm_count};
-          if (gemm_int8x_rejection(spec, limits, c)) continue;
-          // Tiles in waves of the SMs, each tile's digit products over its area; deeper
-          // pipelines and larger tiles (fewer reads per product) first where equal.
-          const double waves = std::ceil(static_cast<double>(tiles(spec.main, c)) / c.blocks);
-          const double cost = waves * block_m * block_n * (through - 1) *
-                              (1.0 + 64.0 / block_n + 64.0 / block_m) * (1.0 + 0.1 / stages);
-          ranked.emplace_back(cost, c);
-        }
+      for (int block_k : {128, 64})
+        for (int stages : {2, 3, 4, 6})
+          for (int through : {4, 5}) {
+            C c{.slices = 3,
+                .through = through,
+                .block_m = block_m,
+                .block_n = block_n,
+                .block_k = block_k,
+                .stages = stages,
+                .consumers = 2,
+                .blocks = limits.sm_count};
+            if (gemm_int8x_rejection(spec, limits, c)) continue;
+            // Tiles in waves of the SMs, each tile's digit products over its area; deeper
+            // pipelines (in bytes of K ahead), larger tiles (fewer reads per product) and longer
+            // k-tiles (fewer waits) first where equal.
+            const double waves = std::ceil(static_cast<double>(tiles(spec.main, c)) / c.blocks);
+            const double ahead = stages * block_k / 128.0;
+            const double cost = waves * block_m * block_n * (through - 1) *
+                                (1.0 + 64.0 / block_n + 64.0 / block_m) * (1.0 + 0.1 / ahead) *
+                                (1.0 + 2.0 / block_k);
+            ranked.emplace_back(cost, c);
+          }
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<C> space;

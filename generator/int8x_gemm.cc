@@ -37,7 +37,18 @@ std::string int8x_wgmma_function(int n) {
 }
 
 int int8x_gemm_smem_bytes(const Int8xGemmConfig& c) {
-  return c.stages * c.slices * (c.block_m + c.block_n) * 128 + 16 * c.stages + 1024;
+  return c.stages * c.slices * (c.block_m + c.block_n) * c.block_k + 16 * c.stages + 1024;
+}
+
+TensorMapSpec int8x_digit_map(int tensor, std::int64_t rows, std::int64_t k,
+                              const Int8xGemmConfig& c) {
+  return {.tensor = tensor,
+          .rows = c.slices * rows,
+          .cols = slicing_layout(1, k, 1).pitch,
+          .box_rows = tensor == 0 ? c.block_m : c.block_n,
+          .box_cols = c.block_k,
+          .int8_digits = true,
+          .swizzle_bytes = c.block_k};
 }
 
 std::optional<std::string> int8x_gemm_rejection(std::int64_t m, std::int64_t n, std::int64_t k,
@@ -53,6 +64,9 @@ std::optional<std::string> int8x_gemm_rejection(std::int64_t m, std::int64_t n, 
   if (c.block_n % 16 != 0 || c.block_n > 224)
     return fmt::format("{} columns per tile: integer wgmma takes multiples of 16 up to 224",
                        c.block_n);
+  if (c.block_k != 128 && c.block_k != 64)
+    return fmt::format("k-tiles of {} digits: 128 or 64, a row of the 128- or 64-byte swizzle",
+                       c.block_k);
   if (c.stages < 2) return "at least two stages";
   if (c.blocks < 1) return "no blocks";
   if (int8x_gemm_smem_bytes(c) > kMaxSmemBytes)
@@ -72,24 +86,13 @@ KernelSource emit_int8x_gemm(std::int64_t m, std::int64_t n, std::int64_t k,
   const std::int64_t pitch = slicing_layout(1, k, 1).pitch;
   const std::int64_t tiles = ((m + c.block_m - 1) / c.block_m) * ((n + c.block_n - 1) / c.block_n);
   KernelSource kernel;
-  kernel.name = fmt::format("ft_int8x_gemm_{}x{}x{}_p{}t{}_{}x{}_s{}_c{}", m, n, k, c.slices,
-                            c.through, c.block_m, c.block_n, c.stages, c.consumers);
+  kernel.name = fmt::format("ft_int8x_gemm_{}x{}x{}_p{}t{}_{}x{}x{}_s{}_c{}", m, n, k, c.slices,
+                            c.through, c.block_m, c.block_n, c.block_k, c.stages, c.consumers);
   kernel.arch_specific = true;
   kernel.launch.grid = launch_grid(std::min<std::int64_t>(tiles, c.blocks));
   kernel.launch.block = {static_cast<unsigned>(128 * (1 + c.consumers)), 1, 1};
   kernel.launch.dynamic_smem_bytes = static_cast<unsigned>(int8x_gemm_smem_bytes(c));
-  kernel.launch.tensor_maps = {{.tensor = 0,
-                                .rows = c.slices * m,
-                                .cols = pitch,
-                                .box_rows = c.block_m,
-                                .box_cols = 128,
-                                .int8_digits = true},
-                               {.tensor = 1,
-                                .rows = c.slices * n,
-                                .cols = pitch,
-                                .box_rows = c.block_n,
-                                .box_cols = 128,
-                                .int8_digits = true}};
+  kernel.launch.tensor_maps = {int8x_digit_map(0, m, k, c), int8x_digit_map(1, n, k, c)};
   kernel.code = fmt::format("// fusetune int8x product: {} x {} x {}, {} digits through {}\n\n", m,
                             n, k, c.slices, c.through);
   kernel.code += inline_template("common.cuh", templates::common_cuh);
@@ -100,7 +103,7 @@ KernelSource emit_int8x_gemm(std::int64_t m, std::int64_t n, std::int64_t k,
       "\nstruct Config {{\n"
       "  static constexpr int M = {0}, N = {1}, K = {2}, PITCH = {3};\n"
       "  static constexpr int SLICES = {4}, THROUGH = {5};\n"
-      "  static constexpr int BM = {6}, BN = {7}, STAGES = {8}, CONSUMERS = {9};\n"
+      "  static constexpr int BM = {6}, BN = {7}, BK = {16}, STAGES = {8}, CONSUMERS = {9};\n"
       "  static constexpr int SMEM_BYTES = {10};\n"
       "  static constexpr bool GUARD_M = {11}, GUARD_N = {12};\n{13}}};\n\n"
       "// The product as it is.\n"
@@ -116,8 +119,8 @@ KernelSource emit_int8x_gemm(std::int64_t m, std::int64_t n, std::int64_t k,
       "                              reinterpret_cast<const int*>(args.tensors[3]), "
       "Epilogue{{}});\n}}\n",
       m, n, k, pitch, c.slices, c.through, c.block_m, c.block_n, c.stages, c.consumers,
-      int8x_gemm_smem_bytes(c), m % c.block_m != 0, n % c.block_n != 0, int8x_wgmma_function(c.block_n),
-      128 * (1 + c.consumers), kernel.name);
+      int8x_gemm_smem_bytes(c), m % c.block_m != 0, n % c.block_n != 0,
+      int8x_wgmma_function(c.block_n), 128 * (1 + c.consumers), kernel.name, c.block_k);
   return kernel;
 }
 

@@ -17,6 +17,7 @@ struct Int8xGemmConfig {
   int slices = 3;   // digits per value
   int through = 4;  // the digit pairs (s, t) with s + t <= through
   int block_m = 128, block_n = 64;
+  int block_k = 128;  // digits per k-tile: 128 (the 128-byte swizzle) or 64 (twice the stages)
   int stages = 3;
   int consumers = 2;  // warpgroups sharing a tile's rows
   int blocks = 132;   // persistent blocks (at most the tiles)
@@ -28,6 +29,11 @@ struct Int8xGemmConfig {
 // Shared memory a block of `c` takes: its stages of every plane's k-tile, and its barriers,
 // with room to align the base to 1024 bytes.
 int int8x_gemm_smem_bytes(const Int8xGemmConfig& c);
+
+// The TMA's copies of A's (`tensor` 0) or B's (1) digit planes, `rows` rows each, into `c`'s
+// k-tiles.
+TensorMapSpec int8x_digit_map(int tensor, std::int64_t rows, std::int64_t k,
+                              const Int8xGemmConfig& c);
 
 // Why `c` cannot compute an M x N x K product (digit pairs out of range, a tile wgmma does not
 // take, shared memory beyond sm_90's 227 KiB, int32 sums that could overflow), or nullopt.

@@ -13,8 +13,8 @@ namespace fusetune {
 
 // A TMA descriptor a kernel takes after its LaunchArgs: the row-major matrix
 // LaunchArgs::tensors[tensor] (LaunchArgs::out for kOutput) of `rows` x `cols`, copied in boxes
-// of box_rows x box_cols with the 128-byte swizzle. The launcher encodes it for the pointers of
-// each launch.
+// of box_rows x box_cols with the `swizzle_bytes` swizzle. The launcher encodes it for the
+// pointers of each launch.
 struct TensorMapSpec {
   static constexpr int kOutput = -1;
   int tensor = 0;
@@ -32,6 +32,9 @@ struct TensorMapSpec {
   // Where set, the matrix lies in the plan's workspace from this byte offset (what a preparing
   // step wrote there), not in `tensor`.
   std::optional<std::uint64_t> workspace_offset = std::nullopt;
+  // The swizzle of the box in shared memory, 128 or 64 bytes: the span of a box row at most
+  // (what the kernel's wgmma descriptors say).
+  int swizzle_bytes = 128;
 
   friend bool operator==(const TensorMapSpec&, const TensorMapSpec&) = default;
 };

@@ -41,6 +41,7 @@ cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
   // Only fp32 data has a TF32 to be rounded to.
   if (spec.round_to_tf32 && (spec.dtype != DataType::fp32 || spec.int8_digits))
     return cudaErrorInvalidValue;
+  if (spec.swizzle_bytes != 128 && spec.swizzle_bytes != 64) return cudaErrorInvalidValue;
   const PFN_cuTensorMapEncodeTiled_v12000 encode = encoder();
   if (!encode) return cudaErrorNotSupported;
   // Innermost dimension first: columns, then rows; the row pitch in bytes.
@@ -57,10 +58,11 @@ cudaError_t encode_tensor_map(const TensorMapSpec& spec, const LaunchArgs& args,
   const cuuint32_t box[2] = {static_cast<cuuint32_t>(spec.box_cols),
                              static_cast<cuuint32_t>(spec.box_rows)};
   const cuuint32_t element_strides[2] = {1, 1};
-  const CUresult result = encode(
-      reinterpret_cast<CUtensorMap*>(map.opaque.data()), type, 2, const_cast<void*>(base), dims,
-      pitch, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult result =
+      encode(reinterpret_cast<CUtensorMap*>(map.opaque.data()), type, 2, const_cast<void*>(base),
+             dims, pitch, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+             spec.swizzle_bytes == 64 ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_128B,
+             CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   return result == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidValue;
 }
 

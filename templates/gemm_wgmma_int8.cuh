@@ -9,8 +9,9 @@
 // one int32 accumulator set per diagonal d = s + t, and recombines them in fp64 in the
 // epilogue: the int32 sums are exact there, and the scaling by powers of two too.
 //
-// Warpgroup 0 produces: one thread issues the TMA copies of each k-tile (128 bytes: 128
-// digits) of every digit plane of A's BM rows and B's BN rows into a ring of STAGES stages,
+// Warpgroup 0 produces: one thread issues the TMA copies of each k-tile (BK digits: 128, with
+// the 128-byte swizzle, or 64 with the 64-byte one, which fits twice the stages) of every
+// digit plane of A's BM rows and B's BN rows into a ring of STAGES stages,
 // guarded by "full" and "empty" mbarriers as in templates/gemm_wgmma.cuh. The planes of an
 // operand are one tensor map of SLICES x rows rows: plane s's rows start at s x rows, and the
 // rows of a tile past an operand's edge read the next plane's (or zeros), which only reach
@@ -18,7 +19,7 @@
 // BM x BN tile and issue, per 32-byte k-step, a wgmma per digit pair and 64 rows. Blocks are
 // persistent, taking tiles b, b + gridDim.x, ...
 //
-// Config: M, N, K, PITCH (bytes per digit row), SLICES, THROUGH, BM, BN, STAGES, CONSUMERS,
+// Config: M, N, K, PITCH (bytes per digit row), SLICES, THROUGH, BM, BN, BK, STAGES, CONSUMERS,
 // SMEM_BYTES, GUARD_M, GUARD_N, and wgmma_ss(int (&d)[BN / 2], a_descriptor, b_descriptor,
 // scale_d) (m64nBNk32 s32.s8.s8, generated for BN). Needs templates/int8_slices.cuh's constants.
 #pragma once
@@ -32,14 +33,14 @@ __device__ __forceinline__ double place_of_diagonal(int d) {
 
 template <class C>
 struct Int8Shape {
-  static constexpr int BK = 128;  // digits per k-tile: one 128-byte swizzle row
-  static constexpr int K_STEPS = 4;
+  static constexpr int BK = C::BK;  // digits per k-tile: one swizzled row
+  static constexpr int K_STEPS = BK / 32;
   static constexpr int WG_ROWS = C::BM / C::CONSUMERS;
   static constexpr int M_INSTR = WG_ROWS / 64;
   static constexpr int ACC = C::BN / 2;
   static constexpr int DIAGONALS = C::THROUGH - 1;  // s + t = 2 .. THROUGH
-  static constexpr int A_PLANE = C::BM * 128;
-  static constexpr int B_PLANE = C::BN * 128;
+  static constexpr int A_PLANE = C::BM * BK;
+  static constexpr int B_PLANE = C::BN * BK;
   static constexpr int A_STAGE = C::SLICES * A_PLANE;
   static constexpr int B_STAGE = C::SLICES * B_PLANE;
   static constexpr int TILES_M = (C::M + C::BM - 1) / C::BM;
@@ -47,6 +48,7 @@ struct Int8Shape {
   static constexpr int TILES = TILES_M * TILES_N;
   static constexpr int K_TILES = (C::PITCH + BK - 1) / BK;
   static constexpr int LAYOUT_BYTES = C::STAGES * (A_STAGE + B_STAGE) + 16 * C::STAGES;
+  static_assert(BK == 128 || BK == 64, "k-tiles of the 128- or 64-byte swizzle");
   static_assert(C::SLICES >= 1 && C::THROUGH >= 2 && C::THROUGH <= 2 * C::SLICES,
                 "digit pairs s + t from 2 up to 2 SLICES");
   static_assert(WG_ROWS % 64 == 0, "a consumer warpgroup owns a multiple of 64 rows");
@@ -137,13 +139,15 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
 #pragma unroll
           for (int u = 1; u <= C::SLICES; ++u) {
             if (s + u > C::THROUGH) continue;
-            const unsigned long long b = wgmma_descriptor(smem.b(stage, u - 1) + 32 * k);
+            const unsigned long long b =
+                wgmma_descriptor_of_rows<S::BK>(smem.b(stage, u - 1) + 32 * k);
 #pragma unroll
             for (int i = 0; i < S::M_INSTR; ++i)
-              C::wgmma_ss(acc[s + u - 2][i],
-                          wgmma_descriptor(smem.a(stage, s - 1) +
-                                           (consumer * S::WG_ROWS + i * 64) * 128 + 32 * k),
-                          b, 1);
+              C::wgmma_ss(
+                  acc[s + u - 2][i],
+                  wgmma_descriptor_of_rows<S::BK>(
+                      smem.a(stage, s - 1) + (consumer * S::WG_ROWS + i * 64) * S::BK + 32 * k),
+                  b, 1);
           }
       wgmma_commit();
       wgmma_wait<1>();  // the previous k-tile's group has completed
@@ -161,8 +165,8 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
 #pragma unroll
       for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[d][i]);
     if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
-    // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
-    // columns' exponents; then the epilogue, a lane's two adjacent columns at a time.
+      // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
+      // columns' exponents; then the epilogue, a lane's two adjacent columns at a time.
 #pragma unroll
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
@@ -196,9 +200,8 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
 // but what the precision promises, infinities and NaN propagating as in PyTorch. Every thread
 // of the block takes pairs of a tile's columns in turn.
 template <class C, class Epilogue>
-__device__ __noinline__ void int8_fallback(const float* __restrict__ a,
-                                           const float* __restrict__ b, float* __restrict__ out,
-                                           const Epilogue& epilogue) {
+__device__ __noinline__ void int8_fallback(const float* __restrict__ a, const float* __restrict__ b,
+                                           float* __restrict__ out, const Epilogue& epilogue) {
   using S = Int8Shape<C>;
   for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
     const int m0 = (tile % S::TILES_M) * C::BM, n0 = (tile / S::TILES_M) * C::BN;
@@ -212,8 +215,8 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a,
         const float* column = b + static_cast<long long>(n + c) * C::K;
         for (int k = 0; k < C::K; ++k) x[c] = fmaf(row[k], column[k], x[c]);
       }
-      store_output_pair<C::N, C::GUARD_N>(out + static_cast<long long>(m) * C::N, m, n, x[0],
-                                          x[1], epilogue);
+      store_output_pair<C::N, C::GUARD_N>(out + static_cast<long long>(m) * C::N, m, n, x[0], x[1],
+                                          epilogue);
     }
   }
 }
@@ -222,14 +225,11 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a,
 // output value goes through `epilogue` (store_output_pair, common.cuh). `verdict`, where given,
 // is the guard's: nonzero sends the whole product to int8_fallback on `a` and `b`.
 template <class C, class Epilogue>
-__device__ __forceinline__ void gemm_wgmma_int8(const TensorMap* map_a, const TensorMap* map_b,
-                                                float* __restrict__ out,
-                                                const int* __restrict__ a_exponents,
-                                                const int* __restrict__ b_exponents,
-                                                const Epilogue& epilogue,
-                                                const int* __restrict__ verdict = nullptr,
-                                                const float* __restrict__ a = nullptr,
-                                                const float* __restrict__ b = nullptr) {
+__device__ __forceinline__ void gemm_wgmma_int8(
+    const TensorMap* map_a, const TensorMap* map_b, float* __restrict__ out,
+    const int* __restrict__ a_exponents, const int* __restrict__ b_exponents,
+    const Epilogue& epilogue, const int* __restrict__ verdict = nullptr,
+    const float* __restrict__ a = nullptr, const float* __restrict__ b = nullptr) {
   if (verdict != nullptr && *verdict != 0) {
     int8_fallback<C>(a, b, out, epilogue);
     return;

@@ -137,11 +137,20 @@ __device__ __forceinline__ void named_barrier_sync(int id, int threads) {
 
 // ---- wgmma ----
 
-// Descriptor of a K-major operand whose rows are 32 floats (128 bytes) stored with the 128-byte
-// swizzle the TMA writes; 8-row groups lie 1024 bytes apart. The tile must start 1024-byte
-// aligned; stepping along K by 8 floats adds 32 bytes to `address`.
+// Descriptor of a K-major operand whose rows are ROW_BYTES (128 or 64) stored with the swizzle of
+// that span the TMA writes; 8-row groups lie 8 ROW_BYTES apart. The tile must start aligned to
+// such a group; stepping along K by 32 bytes adds 32 to `address`.
+template <int ROW_BYTES>
+__device__ __forceinline__ unsigned long long wgmma_descriptor_of_rows(unsigned address) {
+  static_assert(ROW_BYTES == 128 || ROW_BYTES == 64, "the 128- or 64-byte swizzle");
+  constexpr unsigned long long layout = ROW_BYTES == 128 ? 1 : 2;
+  constexpr unsigned long long group_stride = 8 * ROW_BYTES / 16;
+  return ((address & 0x3FFFFu) >> 4) | (1ull << 16) | (group_stride << 32) | (layout << 62);
+}
+
+// Rows of 32 floats (128 bytes): stepping along K by 8 floats adds 32 bytes to `address`.
 __device__ __forceinline__ unsigned long long wgmma_descriptor(unsigned address) {
-  return ((address & 0x3FFFFu) >> 4) | (1ull << 16) | (64ull << 32) | (1ull << 62);
+  return wgmma_descriptor_of_rows<128>(address);
 }
 
 __device__ __forceinline__ void wgmma_fence() {

@@ -35,19 +35,21 @@ json tensor_maps_to_json(const std::vector<TensorMapSpec>& maps) {
   for (const TensorMapSpec& m : maps)
     list.push_back({m.tensor, m.rows, m.cols, m.box_rows, m.box_cols, to_string(m.dtype),
                     m.round_to_tf32, m.int8_digits,
-                    m.workspace_offset ? json(*m.workspace_offset) : json(nullptr)});
+                    m.workspace_offset ? json(*m.workspace_offset) : json(nullptr),
+                    m.swizzle_bytes});
   return list;
 }
 
 std::vector<TensorMapSpec> tensor_maps_from_json(const json& j) {
   std::vector<TensorMapSpec> maps;
   for (const json& m : j)
-    maps.push_back(
-        {m.at(0).get<int>(), m.at(1).get<std::int64_t>(), m.at(2).get<std::int64_t>(),
-         m.at(3).get<int>(), m.at(4).get<int>(), parse_data_type(m.at(5).get<std::string>()),
-         m.at(6).get<bool>(), m.at(7).get<bool>(),
-         m.at(8).is_null() ? std::nullopt
-                           : std::optional<std::uint64_t>(m.at(8).get<std::uint64_t>())});
+    maps.push_back({m.at(0).get<int>(), m.at(1).get<std::int64_t>(), m.at(2).get<std::int64_t>(),
+                    m.at(3).get<int>(), m.at(4).get<int>(),
+                    parse_data_type(m.at(5).get<std::string>()), m.at(6).get<bool>(),
+                    m.at(7).get<bool>(),
+                    m.at(8).is_null() ? std::nullopt
+                                      : std::optional<std::uint64_t>(m.at(8).get<std::uint64_t>()),
+                    m.at(9).get<int>()});
   return maps;
 }
 

@@ -131,11 +131,15 @@ Int8xGemmConfig wide() {  // every digit pair of two, one consumer of 64 rows
 
 INSTANTIATE_TEST_SUITE_P(
     AwkwardShapes, Int8xGemmTest,
-    ::testing::Values(ProductCase{100, 75, 1001, Int8xGemmConfig{}, true},
-                      ProductCase{300, 200, 520,
-                                  Int8xGemmConfig{.slices = 4, .through = 5, .stages = 2}, true},
-                      ProductCase{65, 129, 4096, wide(), false},
-                      ProductCase{1, 16, 16, Int8xGemmConfig{}, true}),
+    ::testing::Values(
+        ProductCase{100, 75, 1001, Int8xGemmConfig{}, true},
+        ProductCase{300, 200, 520, Int8xGemmConfig{.slices = 4, .through = 5, .stages = 2}, true},
+        ProductCase{65, 129, 4096, wide(), false}, ProductCase{1, 16, 16, Int8xGemmConfig{}, true},
+        // 64-digit k-tiles (the 64-byte swizzle), K not a multiple of them
+        ProductCase{200, 130, 1001, Int8xGemmConfig{.block_n = 128, .block_k = 64, .stages = 4},
+                    true},
+        ProductCase{257, 64, 4160, Int8xGemmConfig{.block_m = 256, .block_k = 64, .stages = 3},
+                    false}),
     [](const ::testing::TestParamInfo<ProductCase>& info) {
       return "case" + std::to_string(info.index);
     });

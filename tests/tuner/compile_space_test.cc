@@ -252,7 +252,7 @@ TEST(Int8xCompileSpace, ASampleOfTheSpaceCompilesWithoutSpilling) {
   const Spec seed = parse_spec(kSeed);
   const std::vector<Candidate> space = search_space(seed, limits, Precision::int8x);
   ASSERT_GE(space.size(), 6u);
-  for (std::size_t i = 0; i < space.size(); i += 2)
+  for (std::size_t i = 0; i < space.size(); i += 4)
     sources.push_back(generate(seed, space[i].config));
   const Spec odd = parse_spec("linear(m=100, n=75, k=1001) -> bias -> relu");
   sources.push_back(generate(odd, default_candidate(odd, limits, Precision::int8x).config));
