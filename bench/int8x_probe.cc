@@ -95,16 +95,18 @@ int run(int argc, char** argv) {
   std::vector<Probe> probes = {
       {"p3 t4 128x64 c2 s3", {}},
       {"p3 t4 128x128 c2 s2", {.block_n = 128, .stages = 2}},
-      {"p2 t3 128x128 c2 s3", {.slices = 2, .through = 3, .block_n = 128}},
-      {"p3 t4 64x128 c1 s2", {.block_m = 64, .block_n = 128, .stages = 2, .consumers = 1}}};
+      {"p3 t4 128x128x64 c2 s4", {.block_n = 128, .block_k = 64, .stages = 4}},
+      {"p3 t4 128x64x64 c2 s6", {.block_k = 64, .stages = 6}},
+      {"p3 t4 256x64x64 c2 s3", {.block_m = 256, .block_k = 64, .stages = 3}},
+      {"p2 t3 128x128 c2 s3", {.slices = 2, .through = 3, .block_n = 128}}};
   fmt::print("int8x probe, {} x {} x {} on {}; uniform inputs; median of {} rounds, L2 flushed\n",
              m, n, k, device.description(), kRounds);
-  fmt::print("{:<22}{:>10}{:>10}{:>10}{:>10}{:>10}{:>12}{:>12}\n", "config", "slice ms", "gemm ms",
+  fmt::print("{:<24}{:>10}{:>10}{:>10}{:>10}{:>10}{:>12}{:>12}\n", "config", "slice ms", "gemm ms",
              "total ms", "sgemm ms", "vs sgemm", "err fp64", "err model");
   for (Probe& probe : probes) {
     probe.config.blocks = device.sm_count;
     if (const auto why = int8x_gemm_rejection(m, n, k, probe.config)) {
-      fmt::print("{:<22} not run: {}\n", probe.name, *why);
+      fmt::print("{:<24} not run: {}\n", probe.name, *why);
       continue;
     }
     const int p = probe.config.slices;
@@ -160,7 +162,7 @@ int run(int argc, char** argv) {
       scale = std::max(scale, std::fabs(exact));
     }
     const double total = median(total_ms), sgemm_median = median(sgemm_ms);
-    fmt::print("{:<22}{:>10.3f}{:>10.3f}{:>10.3f}{:>10.3f}{:>9.2f}x{:>12.1e}{:>12.1e}\n",
+    fmt::print("{:<24}{:>10.3f}{:>10.3f}{:>10.3f}{:>10.3f}{:>9.2f}x{:>12.1e}{:>12.1e}\n",
                probe.name, median(slice_ms), median(gemm_ms), total, sgemm_median,
                sgemm_median / total, diff / scale, model_diff / scale);
   }
