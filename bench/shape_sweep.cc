@@ -42,6 +42,7 @@ ShapeResult run_shape(const Spec& spec, cache::Database& db, const ShapeSweepOpt
     bench_options.precision = options.precision.value_or(Precision::fp32);
     if (policy.is_auto()) bench_options.library_precision = "auto";
     bench_options.rounds = options.rounds;
+    bench_options.constant_weight = options.constant_weight;
     result.bench = bench_spec(spec, bench_options);
   } catch (const Error& e) {
     result.error = e.what();

@@ -36,6 +36,7 @@ struct ShapeSweepOptions {
   std::string database;             // where shapes are tuned; empty: the default database
   std::size_t max_candidates = 24;  // per shape, the families' best predicted; 0: all
   int rounds = 3;                   // alternating bench rounds per shape
+  bool constant_weight = false;     // BenchOptions::constant_weight
   // Called after each shape, in order (`done` of `total`).
   std::function<void(const ShapeResult&, int done, int total)> on_shape;
 };

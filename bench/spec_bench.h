@@ -30,7 +30,8 @@ struct BenchReport {
   int load_compiles = 0;  // NVRTC compiles that load made: 0 for a tuned shape or bucket
   int rounds = 0;
   BenchSide fusetune;
-  bool has_baseline = true;  // false for convolutions and chains that reduce
+  bool constant_weight = false;  // BenchOptions's
+  bool has_baseline = true;      // false for convolutions and chains that reduce
   BenchSide baseline;
   double speedup = 0;  // baseline time / fusetune time
 };
@@ -44,6 +45,10 @@ struct BenchOptions {
   std::string library_precision;
   std::string rival_database;  // non-empty: the baseline is the kernel tuned in this database
   int rounds = 5;              // A B A B ...: each round times both sides once
+  // The weight (a linear layer's or matmul's second operand) as an inference model's: fusetune's
+  // timed launches say it is unchanged (Arguments::unchanged), so what a kernel prepares from
+  // it (int8x's digits) is prepared once; the output of such a launch is verified too.
+  bool constant_weight = false;
   TimingOptions timing;
 };
 

@@ -170,15 +170,26 @@ fusetune_status fusetune_kernel_prepare(const fusetune_kernel* kernel, void* str
 fusetune_status fusetune_kernel_launch(const fusetune_kernel* kernel, void* stream,
                                        const void* const* tensors, size_t tensor_count, void* out,
                                        const float* scalars, size_t scalar_count) {
+  return fusetune_kernel_launch_unchanged(kernel, stream, tensors, tensor_count, out, scalars,
+                                          scalar_count, nullptr, 0);
+}
+
+fusetune_status fusetune_kernel_launch_unchanged(const fusetune_kernel* kernel, void* stream,
+                                                 const void* const* tensors, size_t tensor_count,
+                                                 void* out, const float* scalars,
+                                                 size_t scalar_count, const size_t* unchanged,
+                                                 size_t unchanged_count) {
   return guarded([&] {
     require_argument(kernel, "kernel");
     if (tensor_count > 0) require_argument(tensors, "tensors");
     if (scalar_count > 0) require_argument(scalars, "scalars");
+    if (unchanged_count > 0) require_argument(unchanged, "unchanged");
     fusetune::check_cuda(cudaSetDevice(kernel->device), "selecting the library's CUDA device");
     fusetune::Arguments arguments;
     arguments.tensors.assign(tensors, tensors + tensor_count);
     arguments.out = out;
     arguments.scalars.assign(scalars, scalars + scalar_count);
+    arguments.unchanged.assign(unchanged, unchanged + unchanged_count);
     fusetune::capi::throw_unless_ok(
         kernel->kernel->launch(static_cast<cudaStream_t>(stream), arguments));
   });

@@ -80,7 +80,10 @@ int main(int argc, char** argv) {
 
   // Scalars are kernel arguments: this launch uses 3.0 and 0.2 instead of the spec's values.
   const double scale = 3.0, slope = 0.2;
-  fusetune::Arguments arguments{{d_x, d_w, d_bias}, d_out, {float(scale), float(slope)}};
+  fusetune::Arguments arguments;
+  arguments.tensors = {d_x, d_w, d_bias};
+  arguments.out = d_out;
+  arguments.scalars = {float(scale), float(slope)};
   const fusetune::Status launched = kernel.value()->launch(nullptr, arguments);
   if (!launched.ok()) {
     std::fprintf(stderr, "fusetune: %s\n", launched.message().c_str());

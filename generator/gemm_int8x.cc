@@ -105,6 +105,8 @@ void prepare(const Spec& spec, const C& c, KernelSource& source) {
   KernelStep guard{.entry = judge, .launch = {}};
   guard.launch.block = {kJudgeThreads, 1, 1};
   source.finishing.preparing = {a.step, b.step, guard};
+  source.finishing.preparing[0].prepares_tensor = 0;
+  source.finishing.preparing[1].prepares_tensor = 1;
   source.finishing.verdict_offset = w.verdict;
   for (KernelStep& step : source.finishing.preparing) step.launch.workspace_bytes = w.bytes;
 }

@@ -69,10 +69,15 @@ struct LaunchGeometry {
   friend bool operator==(const LaunchGeometry&, const LaunchGeometry&) = default;
 };
 
-// One more launch of a plan: an entry of the same module, run after the main kernel.
+// One more launch of a plan: an entry of the same module, run before or after the main kernel.
 struct KernelStep {
   std::string entry;
   LaunchGeometry launch;
+  // A preparing step whose result depends on LaunchArgs::tensors[t] alone (int8x's digits of a
+  // weight): a launch whose caller says that tensor is unchanged since the stream's last launch
+  // at the same address may skip it (runtime/loaded_kernel.h). Not carried to the tuner's worker,
+  // which runs every step.
+  std::optional<int> prepares_tensor = std::nullopt;
 
   friend bool operator==(const KernelStep&, const KernelStep&) = default;
 };

@@ -27,6 +27,8 @@ LoadedKernel::LoadedKernel(const std::vector<char>& cubin, const std::string& en
     std::uint64_t workspace_bytes = geometry.workspace_bytes;
     for (const KernelStep& step : finishing.preparing) {
       preparing_.push_back(find_entry(step.entry, step.launch));
+      preparing_.back().prepares_tensor = step.prepares_tensor;
+      if (step.prepares_tensor && !prepared_) prepared_ = std::make_unique<PreparedOperands>();
       workspace_bytes = std::max(workspace_bytes, step.launch.workspace_bytes);
     }
     for (const KernelStep& step : finishing.steps) {
@@ -96,7 +98,8 @@ LoadedKernel::LoadedKernel(LoadedKernel&& other) noexcept
       main_output_offset_(other.main_output_offset_),
       registers_(other.registers_),
       workspaces_(std::move(other.workspaces_)),
-      verdict_(std::move(other.verdict_)) {}
+      verdict_(std::move(other.verdict_)),
+      prepared_(std::move(other.prepared_)) {}
 
 LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
   if (this != &other) {
@@ -109,6 +112,7 @@ LoadedKernel& LoadedKernel::operator=(LoadedKernel&& other) noexcept {
     registers_ = other.registers_;
     workspaces_ = std::move(other.workspaces_);
     verdict_ = std::move(other.verdict_);
+    prepared_ = std::move(other.prepared_);
   }
   return *this;
 }
@@ -155,16 +159,30 @@ void* LoadedKernel::workspace(cudaStream_t stream) const {
   return workspace;
 }
 
-cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args) const {
+cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args,
+                                 std::uint32_t unchanged) const {
   void* workspace = nullptr;
   if (workspaces_) {
     if (const cudaError_t error = workspaces_->get(stream, &workspace); error != cudaSuccess)
       return error;
   }
-  for (const Entry& entry : preparing_)
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  if (prepared_ && cudaStreamIsCapturing(stream, &capture) != cudaSuccess)
+    return cudaGetLastError();
+  const bool captured = capture != cudaStreamCaptureStatusNone;
+  for (std::size_t i = 0; i < preparing_.size(); ++i) {
+    const Entry& entry = preparing_[i];
+    const std::optional<int> t = entry.prepares_tensor;
+    const void* operand = t ? args.tensors[*t] : nullptr;
+    if (t && !captured && (unchanged >> *t & 1u) && prepared_->still_prepared(stream, i, operand))
+      continue;
     if (const cudaError_t error = launch_entry(entry, stream, args, workspace);
-        error != cudaSuccess)
+        error != cudaSuccess) {
+      if (t) prepared_->forget(stream, i);
       return error;
+    }
+    if (t) prepared_->prepared(stream, i, operand, captured);
+  }
   // A plan's main kernel may write into the workspace, for the finishing kernels to read.
   LaunchArgs main_args = args;
   if (main_output_offset_)

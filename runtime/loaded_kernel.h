@@ -12,6 +12,7 @@
 
 #include "generator/kernel_source.h"
 #include "runtime/launch_args.h"
+#include "runtime/prepared_operands.h"
 #include "runtime/stream_workspaces.h"
 #include "runtime/verdict_watch.h"
 
@@ -40,8 +41,11 @@ class LoadedKernel {
   // says once, on stderr, when a launch computed in fp32 instead. Kernels that need a workspace get
   // their stream's, allocated (and zeroed) on that stream's first launch unless prepare() did; a
   // launch that would allocate while `stream` is captured returns cudaErrorStreamCaptureUnsupported
-  // instead.
-  cudaError_t launch(cudaStream_t stream, const LaunchArgs& args) const;
+  // instead. `unchanged` (bit t: LaunchArgs::tensors[t]) names operands the caller promises are
+  // unchanged since the last launch on `stream` that passed the same address: a preparing step of
+  // such an operand alone (KernelStep::prepares_tensor) that ran then is skipped.
+  cudaError_t launch(cudaStream_t stream, const LaunchArgs& args,
+                     std::uint32_t unchanged = 0) const;
 
   bool needs_workspace() const { return workspaces_ != nullptr; }
   // `stream`'s workspace, allocated as prepare() would, where the kernels leave what a caller
@@ -56,6 +60,7 @@ class LoadedKernel {
   struct Entry {
     cudaKernel_t kernel = nullptr;
     LaunchGeometry geometry;
+    std::optional<int> prepares_tensor = std::nullopt;  // KernelStep's
   };
 
   Entry find_entry(const std::string& entry, const LaunchGeometry& geometry) const;
@@ -72,6 +77,7 @@ class LoadedKernel {
   int registers_ = 0;
   std::unique_ptr<StreamWorkspaces> workspaces_;  // when some kernel needs one
   std::unique_ptr<VerdictWatch> verdict_;         // where a guard leaves a verdict
+  std::unique_ptr<PreparedOperands> prepared_;    // where a preparing step may be skipped
 };
 
 }  // namespace fusetune

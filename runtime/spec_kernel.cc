@@ -52,7 +52,9 @@ Status SpecKernel::launch(cudaStream_t stream, const Arguments& arguments) const
       arguments.scalars.empty() ? default_scalars_ : arguments.scalars;
   for (std::size_t i = 0; i < scalars.size(); ++i) args.scalars[i] = scalars[i];
   args.rows = rows_;
-  if (const cudaError_t error = kernel_->launch(stream, args); error != cudaSuccess)
+  std::uint32_t unchanged = 0;
+  for (std::size_t t : arguments.unchanged) unchanged |= 1u << t;
+  if (const cudaError_t error = kernel_->launch(stream, args, unchanged); error != cudaSuccess)
     return cuda_failure("launching", error);
   return {};
 }
@@ -95,6 +97,10 @@ Status SpecKernel::check(const Arguments& arguments) const {
                       "kernels need (tensors from cudaMalloc or PyTorch are)",
                       tensors_[i].name, p));
   }
+  for (std::size_t t : arguments.unchanged)
+    if (t >= tensors_.size())
+      return invalid(fmt::format("unchanged tensor {}: {} takes {} tensors, numbered from 0", t,
+                                 spec_, tensors_.size()));
   if (!arguments.out) return invalid("the output is a null pointer");
   if (misaligned(arguments.out))
     return invalid(fmt::format("the output at {} is not 16-byte aligned",

@@ -24,6 +24,7 @@ struct BenchArgs {
   std::string against;  // --against-db: the baseline is the kernel tuned there
   int rounds = 5;
   bool json = false;
+  bool constant_weight = false;
   std::string precision;  // "": the inputs' own; "auto": the fastest tuned within tolerance
 };
 
@@ -38,6 +39,7 @@ int run(const BenchArgs& args) {
   BenchOptions options;
   options.database = database_path(args.database);
   options.rounds = args.rounds;
+  options.constant_weight = args.constant_weight;
   if (!args.against.empty()) options.rival_database = database_path(args.against);
   const Spec spec = parse_spec(args.spec);
   const PrecisionPolicy policy = reading_options(
@@ -54,6 +56,7 @@ int run(const BenchArgs& args) {
          {"load_ms", report.load_ms},
          {"load_compiles", report.load_compiles},
          {"rounds", report.rounds},
+         {"constant_weight", report.constant_weight},
          {"against_db", options.rival_database.empty() ? nlohmann::json()
                                                        : nlohmann::json(options.rival_database)},
          {"fusetune", side_json(report.fusetune, report.flops)},
@@ -83,8 +86,9 @@ int run(const BenchArgs& args) {
                  format_ms(report.baseline.median_ms),
                  format_tflops(report.flops, report.baseline.median_ms),
                  format_error(report.baseline.rel_err)});
-  fmt::print("{}\n{}{}\n\n{}\nspeedup (baseline / fusetune): {:.3f}x  ({} rounds, alternating)\n",
-             report.spec, report.device, untuned, table.render(), report.speedup, report.rounds);
+  fmt::print("{}\n{}{}\n\n{}\nspeedup (baseline / fusetune): {:.3f}x  ({} rounds, alternating{})\n",
+             report.spec, report.device, untuned, table.render(), report.speedup, report.rounds,
+             report.constant_weight ? "; the weight constant, prepared once" : "");
   return kSuccess;
 }
 
@@ -106,6 +110,10 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->check(whole_number("--rounds", 1, "a number of rounds"))
       ->capture_default_str();
   command->add_flag("--json", args->json, "print JSON");
+  command->add_flag("--constant-weight", args->constant_weight,
+                    "the weight as an inference model's: unchanged between launches, so what "
+                    "fusetune prepares from it (int8x's digits) is prepared once, as the library "
+                    "does for Arguments::unchanged");
   command
       ->add_option("--precision", args->precision,
                    "fusetune's kernel (tuned at this precision) and a matching cuBLAS baseline "

@@ -154,6 +154,9 @@ void add_bench_shapes_command(CLI::App& app, int& exit_code) {
   command->add_option("--rounds", args->sweep.rounds, "alternating bench rounds per shape")
       ->check(whole_number("--rounds", 1, "a number of rounds"))
       ->capture_default_str();
+  command->add_flag("--constant-weight", args->sweep.constant_weight,
+                    "each weight as an inference model's: what fusetune prepares from it "
+                    "(int8x's digits) prepared once, as for Arguments::unchanged");
   command->add_flag("--json", args->json, "print JSON");
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -208,6 +208,18 @@ fusetune_status fusetune_kernel_launch(const fusetune_kernel* kernel, void* stre
                                        const void* const* tensors, size_t tensor_count, void* out,
                                        const float* scalars, size_t scalar_count);
 
+/* As fusetune_kernel_launch, where the caller promises that the tensors numbered in `unchanged`
+ * (`unchanged_count` indices into "tensors") hold what they held at the last launch of this
+ * kernel on this stream that passed the same pointers: the kernel may reuse what it prepared
+ * from them then (int8x's digits of a weight) instead of preparing it again. Say it only of
+ * data that does not change between calls, such as an inference model's weights: a broken
+ * promise gives wrong results. An index past the tensors fails with FUSETUNE_INVALID_ARGUMENT. */
+fusetune_status fusetune_kernel_launch_unchanged(const fusetune_kernel* kernel, void* stream,
+                                                 const void* const* tensors, size_t tensor_count,
+                                                 void* out, const float* scalars,
+                                                 size_t scalar_count, const size_t* unchanged,
+                                                 size_t unchanged_count);
+
 #ifdef __cplusplus
 }
 #endif

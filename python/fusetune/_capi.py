@@ -96,6 +96,9 @@ def _declare(lib):
         "fusetune_kernel_launch": (
             status, [c.c_void_p, c.c_void_p, c.POINTER(c.c_void_p), c.c_size_t, c.c_void_p,
                      c.POINTER(c.c_float), c.c_size_t]),
+        "fusetune_kernel_launch_unchanged": (
+            status, [c.c_void_p, c.c_void_p, c.POINTER(c.c_void_p), c.c_size_t, c.c_void_p,
+                     c.POINTER(c.c_float), c.c_size_t, c.POINTER(c.c_size_t), c.c_size_t]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)

@@ -108,18 +108,24 @@ class Kernel:
             raise _fail(status)
 
     def launch(self, stream: int, tensors: Sequence[int], out: int,
-               scalars: Sequence[float] | None = None) -> None:
+               scalars: Sequence[float] | None = None,
+               unchanged: Sequence[int] | None = None) -> None:
         """Enqueues the kernel on `stream` (a cudaStream_t as an int; 0: the default stream).
         `tensors` are device addresses (ints) in Description.tensors order, `out` the output's;
-        `scalars` override the spec's values, one per Description.scalars."""
+        `scalars` override the spec's values, one per Description.scalars. `unchanged`: indices
+        of tensors the caller promises hold what they held at this kernel's last launch on this
+        stream at the same address (an inference model's weights), whose prepared form (int8x's
+        digits) the kernel may then reuse; a broken promise gives wrong results."""
         lib = _capi.library()
         pointers = self._pointers(*tensors)
         values, count = None, 0
         if scalars:
             count = len(scalars)
             values = (ctypes.c_float * count)(*scalars)
-        status = lib.fusetune_kernel_launch(self._handle, stream, pointers, len(tensors), out,
-                                            values, count)
+        kept = (ctypes.c_size_t * len(unchanged))(*unchanged) if unchanged else None
+        status = lib.fusetune_kernel_launch_unchanged(self._handle, stream, pointers,
+                                                      len(tensors), out, values, count, kept,
+                                                      len(unchanged) if unchanged else 0)
         if status != 0:
             raise _fail(status)
 

@@ -49,8 +49,11 @@ TEST(CxxApi, AKernelLoadsAndComputesItsSpec) {
   // x = 1, weight = 1/16, bias = -0.5: every output is relu(1 - 0.5).
   const DeviceBuffer x(std::vector<float>(4 * 16, 1.0f)),
       weight(std::vector<float>(8 * 16, 0.0625f)), bias(std::vector<float>(8, -0.5f)), out(4 * 8);
-  const fusetune::Status launched = kernel.value()->launch(
-      nullptr, {.tensors = {x.get(), weight.get(), bias.get()}, .out = out.get(), .scalars = {}});
+  const fusetune::Status launched =
+      kernel.value()->launch(nullptr, {.tensors = {x.get(), weight.get(), bias.get()},
+                                       .out = out.get(),
+                                       .scalars = {},
+                                       .unchanged = {}});
   ASSERT_TRUE(launched.ok()) << launched.message();
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   for (float value : out.download()) EXPECT_FLOAT_EQ(value, 0.5f);

@@ -743,6 +743,24 @@ class CudaGraphs(_FreshDatabase):
 
 
 @unittest.skipUnless(CUDA, "needs a CUDA GPU")
+class UnchangedOperands(_FreshDatabase):
+    def test_a_launch_names_unchanged_tensors_by_index(self):
+        kernel = fusetune.Library(self.database).load("linear(m=32, n=48, k=64) -> relu")
+        x, w = randn(32, 64), randn(48, 64)
+        out = torch.empty(32, 48, device="cuda")
+        stream = torch.cuda.current_stream().cuda_stream
+        for _ in range(2):  # a kernel that prepares nothing computes alike
+            out.fill_(float("nan"))
+            kernel.launch(stream, [x.data_ptr(), w.data_ptr()], out.data_ptr(), unchanged=[1])
+            torch.cuda.synchronize()
+            self.assertLess(rel_error(out, torch.relu(x.double() @ w.double().t())), 1e-5)
+        with self.assertRaises(fusetune.FusetuneError) as caught:
+            kernel.launch(stream, [x.data_ptr(), w.data_ptr()], out.data_ptr(), unchanged=[2])
+        self.assertEqual(caught.exception.code, "invalid_argument")
+        self.assertIn("unchanged tensor 2", str(caught.exception))
+
+
+@unittest.skipUnless(CUDA, "needs a CUDA GPU")
 class ProductionMode(_FreshDatabase):
     def test_no_compile_refuses_a_load_that_would_compile_naming_the_command(self):
         library = fusetune.Library(self.database, no_compile=True)

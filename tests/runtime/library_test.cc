@@ -431,7 +431,7 @@ TEST_F(LibraryTest, BadArgumentsAreRefusedWithTheirName) {
   ASSERT_TRUE(kernel.ok());
   ProblemData data(parse_spec(kSpec), 1, stream_);
   const LaunchArgs& args = data.launch_args();
-  Arguments good{{args.tensors[0], args.tensors[1], args.tensors[2]}, data.output(), {}};
+  Arguments good{{args.tensors[0], args.tensors[1], args.tensors[2]}, data.output(), {}, {}};
 
   Arguments missing = good;
   missing.tensors.pop_back();
@@ -455,6 +455,14 @@ TEST_F(LibraryTest, BadArgumentsAreRefusedWithTheirName) {
   Arguments scalars = good;
   scalars.scalars = {1.0f};
   EXPECT_EQ(kernel.value()->launch(stream_, scalars).code(), StatusCode::invalid_argument);
+
+  Arguments unchanged = good;
+  unchanged.unchanged = {3};
+  status = kernel.value()->launch(stream_, unchanged);
+  EXPECT_EQ(status.code(), StatusCode::invalid_argument);
+  EXPECT_NE(status.message().find("unchanged tensor 3"), std::string::npos) << status.message();
+  unchanged.unchanged = {1};  // a kernel that prepares nothing has nothing to reuse
+  EXPECT_TRUE(kernel.value()->launch(stream_, unchanged).ok());
   EXPECT_TRUE(kernel.value()->launch(stream_, good).ok());
 }
 
