@@ -760,6 +760,33 @@ class UnchangedOperands(_FreshDatabase):
         self.assertIn("unchanged tensor 2", str(caught.exception))
 
 
+@unittest.skipUnless(CUDA and torch.cuda.get_device_capability() == (9, 0), "int8x runs on sm_90")
+class ConstantWeights(_FreshDatabase):
+    def setUp(self):
+        super().setUp()
+        fusetune.set_database(self.database)
+        ft.set_constant_weights(True)
+
+    def tearDown(self):
+        ft.set_constant_weights(False)
+        fusetune.set_database(None)
+        super().tearDown()
+
+    def test_a_weight_changed_in_place_is_sliced_again(self):
+        x, w, b = randn(64, 320), randn(48, 320), randn(48)
+
+        def call():
+            return ft.linear(x, w, b, epilogue="relu", precision="int8x")
+
+        first, again = call(), call()  # the second reuses the weight's digits
+        want = torch.relu(x.double() @ w.double().t() + b.double())
+        self.assertLess(rel_error(first, want), 1e-5)
+        self.assertTrue(torch.equal(first, again))
+        w.mul_(-2)  # counted by PyTorch: a new version
+        self.assertLess(rel_error(call(), torch.relu(x.double() @ w.double().t() + b.double())),
+                        1e-5)
+
+
 @unittest.skipUnless(CUDA, "needs a CUDA GPU")
 class ProductionMode(_FreshDatabase):
     def test_no_compile_refuses_a_load_that_would_compile_naming_the_command(self):

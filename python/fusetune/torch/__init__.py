@@ -93,6 +93,17 @@ def set_fused_backward(enabled: bool = True) -> None:
     _fused_backward = bool(enabled)
 
 
+def set_constant_weights(enabled: bool = True) -> None:
+    """For inference: whether each call takes its weight (a linear layer's or matmul's second
+    operand, a convolution's filter) as unchanged while its address and PyTorch's version counter
+    are, so that what a kernel prepares from it (int8x's digits) is prepared once per stream, not
+    at every call. Off by default (or $FUSETUNE_CONSTANT_WEIGHTS=1). A weight changed in a way
+    PyTorch does not count (through .data, or by code outside PyTorch) keeps its old digits: use
+    it where weights do not change."""
+    _op.constant_weights = bool(enabled)
+    _op.forget_kernels()
+
+
 def set_precision(precision: str = "torch", tolerance: float | None = None) -> None:
     """Sets the precision calls use when they pass none: "torch" (what PyTorch would use, see
     the module's help), "auto", "fp32", "3xtf32", "int8x", "tf32", "bf16", "fp16", or "" (each
@@ -331,4 +342,5 @@ def tune(function: Callable[..., Any], *inputs: Any, precision: str | None = Non
 
 
 __all__ = ["PRECISIONS", "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "fused",
-           "linear", "reference", "set_database", "set_fused_backward", "set_precision", "tune"]
+           "linear", "reference", "set_constant_weights", "set_database", "set_fused_backward",
+           "set_precision", "tune"]

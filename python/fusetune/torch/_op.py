@@ -11,6 +11,7 @@ PyTorch refuses autograd formulas for ops declared to mutate their inputs, and t
 its own functionalization gives batch_norm, so torch.compile sees every write."""
 
 import dataclasses
+import os
 import threading
 from typing import List
 
@@ -28,6 +29,30 @@ def forget_kernels():
     """Drops the loaded kernels, so that the next launch loads what tuning stored since."""
     with _kernels_lock:
         _kernels.clear()
+        _weights_seen.clear()
+
+
+# Whether calls take their weight (tensors[1]) as unchanged while its address and PyTorch's
+# version counter are: set_constant_weights().
+constant_weights = os.environ.get("FUSETUNE_CONSTANT_WEIGHTS", "") == "1"
+_weights_seen = {}  # (kernel, stream) -> (address, version) of the weight last launched
+
+
+def _unchanged(kernel, stream, tensors):
+    """The tensors a launch may say are unchanged: the weight, where constant_weights is set and
+    this kernel last ran on `stream` with the same weight at the same version."""
+    if not constant_weights or len(tensors) < 2:
+        return None
+    weight = tensors[1]
+    try:
+        seen = (weight.data_ptr(), weight._version)
+    except RuntimeError:  # an inference-mode tensor counts no versions: never taken as unchanged
+        return None
+    key = (id(kernel), stream)
+    with _kernels_lock:
+        before = _weights_seen.get(key)
+        _weights_seen[key] = seen
+    return [1] if before == seen else None
 
 
 def _kernel(device, spec, precision, tolerance):
@@ -107,8 +132,9 @@ def launch(spec, precision, tolerance, tensors):
     out = _empty_output(description, tensors[0])
     device = tensors[0].device.index if tensors[0].device.index is not None else 0
     stream = torch.cuda.current_stream(tensors[0].device).cuda_stream
-    _kernel(device, spec, precision, tolerance).launch(
-        stream, [t.data_ptr() for t in tensors], out.data_ptr())
+    kernel = _kernel(device, spec, precision, tolerance)
+    kernel.launch(stream, [t.data_ptr() for t in tensors], out.data_ptr(),
+                  unchanged=_unchanged(kernel, stream, tensors))
     return out
 
 
