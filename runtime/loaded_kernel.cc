@@ -167,8 +167,12 @@ cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args,
       return error;
   }
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-  if (prepared_ && cudaStreamIsCapturing(stream, &capture) != cudaSuccess)
-    return cudaGetLastError();
+  if (prepared_) {
+    if (const cudaError_t error = cudaStreamIsCapturing(stream, &capture); error != cudaSuccess) {
+      cudaGetLastError();  // returned here, not left for the caller's next check
+      return error;
+    }
+  }
   const bool captured = capture != cudaStreamCaptureStatusNone;
   for (std::size_t i = 0; i < preparing_.size(); ++i) {
     const Entry& entry = preparing_[i];
