@@ -327,6 +327,14 @@ TEST_F(CliTest, BenchAgainstAnotherDatabaseIsOffered) {
   EXPECT_NE(run.output.find("--against-db"), std::string::npos) << run.output;
 }
 
+TEST_F(CliTest, BenchesTimeAConstantWeightOnRequest) {
+  for (const std::string command : {"bench --help", "bench-shapes --help"}) {
+    const ProgramRun run = fusetune(command);
+    EXPECT_EQ(run.exit_code, 0);
+    EXPECT_NE(run.output.find("--constant-weight"), std::string::npos) << run.output;
+  }
+}
+
 // Starts the fusetune program with `arguments`, its output into `log`; returns its process id.
 pid_t start_fusetune(const std::vector<std::string>& arguments, const fs::path& log) {
   std::vector<std::string> words = {program().string()};

@@ -68,6 +68,7 @@ TEST_F(CliUsageTest, EveryCommandThatTakesASpecRefusesABadOneAsBadUsage) {
         "cache export " + (folder_ / "out.json").string() + " --spec " + bad})
     expect_usage_error(command, "missing argument k of linear");
   expect_usage_error("bench-shapes --epilogue '-> rleu'", "did you mean 'relu'?");
+  expect_usage_error("bench-shapes --precision auto --epilogue '-> rleu'", "did you mean 'relu'?");
   expect_usage_error("bench-shapes --m 0", "m=0");
 }
 
