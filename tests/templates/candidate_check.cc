@@ -86,4 +86,15 @@ double relative_error(const std::vector<float>& got, const std::vector<double>& 
   return scale > 0 ? diff / scale : diff;
 }
 
+double frobenius_error(const std::vector<float>& got, const std::vector<double>& want) {
+  EXPECT_EQ(got.size(), want.size());
+  double error = 0, magnitude = 0;
+  for (std::size_t i = 0; i < got.size() && i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    error += (got[i] - want[i]) * (got[i] - want[i]);
+    magnitude += want[i] * want[i];
+  }
+  return magnitude > 0 ? std::sqrt(error / magnitude) : std::sqrt(error);
+}
+
 }  // namespace fusetune

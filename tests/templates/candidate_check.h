@@ -28,8 +28,12 @@ void expect_candidates_match_reference(const Spec& spec, Precision precision,
                                        const std::vector<Candidate>& candidates,
                                        const DeviceInfo& device);
 
-// max |got - want| / max |want| (infinite where got is not finite): the norm-wise error the tuner
-// holds outputs to.
+// max |got - want| / max |want| (infinite where got is not finite): a norm-wise error stricter
+// than the tuner's, for outputs that should match a model of the same arithmetic.
 double relative_error(const std::vector<float>& got, const std::vector<double>& want);
+
+// ||got - want|| / ||want|| in the Frobenius norm (infinite where got is not finite): the error
+// the tuner holds outputs to and a precision's tolerance bounds (tuner/problem_data.h).
+double frobenius_error(const std::vector<float>& got, const std::vector<double>& want);
 
 }  // namespace fusetune
