@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "generator/int8_slices.h"
 #include "generator/int8_slicing.h"
 #include "generator/kernel_assembly.h"
 #include "generator/tile_grid.h"
+#include "generator/tunables.h"
 #include "templates/embedded.h"
 
 namespace fusetune {
@@ -59,19 +62,43 @@ std::string config_head(const Spec& spec) {
 std::string config_tail(const Spec& spec, const C& c) {
   const EdgeGuards guards = edge_guards(spec.main, c.block_m, c.block_n, 1);
   return guard_constants(guards, false) + smem_constant(int8x_gemm_smem_bytes(c)) +
+         fmt::format("  static constexpr int RUNS_ON = {};\n", c.runs_on) +
          int8x_wgmma_function(c.block_n);
 }
 
-std::string body(const Spec& spec, const C& c) {
+// The product's call, for the Config struct named `config`.
+std::string body_of(const Spec& spec, const C& c, std::string_view config) {
   const Int8xWorkspace w = int8x_workspace(spec.main, c.slices);
   return fmt::format(
       "  const char* bytes = reinterpret_cast<const char*>(workspace);\n"
-      "  ft::gemm_wgmma_int8<Config>(&map0, &map1, {}, reinterpret_cast<const int*>(bytes + {}),\n"
-      "                              reinterpret_cast<const int*>(bytes + {}), Epilogue{{args}},\n"
-      "                              reinterpret_cast<const int*>(bytes + {}), args.tensors[0],\n"
-      "                              args.tensors[1]);\n",
-      output_pointer(spec.main), slicing_layout(spec.main.m, spec.main.k, c.slices).exponents,
+      "  ft::gemm_wgmma_int8<{}>(&map0, &map1, {}, reinterpret_cast<const int*>(bytes + {}),\n"
+      "                         reinterpret_cast<const int*>(bytes + {}), Epilogue{{args}},\n"
+      "                         reinterpret_cast<const int*>(bytes + {}), args.tensors[0],\n"
+      "                         args.tensors[1]);\n",
+      config, output_pointer(spec.main),
+      slicing_layout(spec.main.m, spec.main.k, c.slices).exponents,
       w.b_base + slicing_layout(spec.main.n, spec.main.k, c.slices).exponents, w.verdict);
+}
+
+std::string body(const Spec& spec, const C& c) { return body_of(spec, c, "Config"); }
+
+// Where the guard finds that the pairs through c.through do not hold the tolerance but one more
+// diagonal would (normal rows, whose largest value lies far above the typical one), the plan's
+// second product computes them: tiles narrow enough for the further diagonal's accumulators.
+// Empty where c already takes every pair or the deeper product cannot run the shape.
+std::optional<C> deeper_product(const Spec& spec, const C& c) {
+  if (c.through >= 2 * c.slices) return std::nullopt;
+  const C deeper{.slices = c.slices,
+                 .through = c.through + 1,
+                 .block_m = 128,
+                 .block_n = 64,
+                 .block_k = 128,
+                 .stages = 3,
+                 .consumers = 2,
+                 .blocks = c.blocks,
+                 .runs_on = 2};
+  if (int8x_gemm_rejection(spec.main.m, spec.main.n, spec.main.k, deeper)) return std::nullopt;
+  return deeper;
 }
 
 // The steps before the product: the slicing passes of x (tensors[0]) and the weight
@@ -85,13 +112,14 @@ void prepare(const Spec& spec, const C& c, KernelSource& source) {
   const SlicingPass b = slicing_pass(source.name + "_slice_b", 1, main.n, main.k, c.slices,
                                      SliceMeasure::own_digits, w.b_base);
   const std::string judge = source.name + "_guard";
+  const std::optional<C> deeper = deeper_product(spec, c);
   constexpr int kJudgeThreads = 256;
   source.code += fmt::format(
       "\n// The steps before the product: each operand's int8 digits and their statistics, then\n"
       "// the guard's verdict on them.\n{1}{2}\n"
       "struct {0}_shape {{\n"
       "  static constexpr long long A_ROWS = {3}, B_ROWS = {4};\n"
-      "  static constexpr int SLICES = {5}, THROUGH = {6}, THREADS = {7};\n"
+      "  static constexpr int SLICES = {5}, THROUGH = {6}, DEEPER = {13}, THREADS = {7};\n"
       "  static constexpr double TOLERANCE = {8}, MARGIN = {9};\n}};\n\n"
       "extern \"C\" __global__ void __launch_bounds__({7})\n"
       "{0}(const __grid_constant__ ft::LaunchArgs, float* __restrict__ workspace) {{\n"
@@ -101,7 +129,8 @@ void prepare(const Spec& spec, const C& c, KernelSource& source) {
       "                             reinterpret_cast<int*>(bytes + {12}));\n}}\n",
       judge, a.code, b.code, main.m, main.n, c.slices, c.through, kJudgeThreads,
       kInt8xGuardTolerance, kInt8xGuardMargin, slicing_layout(main.m, main.k, c.slices).statistics,
-      w.b_base + slicing_layout(main.n, main.k, c.slices).statistics, w.verdict);
+      w.b_base + slicing_layout(main.n, main.k, c.slices).statistics, w.verdict,
+      deeper ? deeper->through : 0);
   KernelStep guard{.entry = judge, .launch = {}};
   guard.launch.block = {kJudgeThreads, 1, 1};
   source.finishing.preparing = {a.step, b.step, guard};
@@ -109,6 +138,22 @@ void prepare(const Spec& spec, const C& c, KernelSource& source) {
   source.finishing.preparing[1].prepares_tensor = 1;
   source.finishing.verdict_offset = w.verdict;
   for (KernelStep& step : source.finishing.preparing) step.launch.workspace_bytes = w.bytes;
+  if (!deeper) return;
+  // After the product, which leaves such a launch to it: the same kernel shape, its own Config.
+  const std::string entry = source.name + "_deeper";
+  const KernelFamily<C>& family = family_of(c);
+  source.code += fmt::format(
+      "\n// The deeper product, which computes where the guard finds that the digit pairs through\n"
+      "// {1} do not hold the tolerance and those through {2} do.\nnamespace {{\n"
+      "struct DeeperConfig {{\n{3}{4}{5}}};\n}}  // namespace\n\n"
+      "extern \"C\" __global__ void __launch_bounds__({6}, 1)\n"
+      "{0}(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap "
+      "map0,\n    const __grid_constant__ ft::TensorMap map1, float* __restrict__ workspace) {{\n"
+      "{7}}}\n",
+      entry, c.through, deeper->through, config_head(spec), tunable_constants(family, *deeper),
+      config_tail(spec, *deeper), 128 * (1 + deeper->consumers),
+      body_of(spec, *deeper, "DeeperConfig"));
+  source.finishing.steps.push_back({.entry = entry, .launch = launch(spec, *deeper)});
 }
 
 }  // namespace

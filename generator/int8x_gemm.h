@@ -21,6 +21,10 @@ struct Int8xGemmConfig {
   int stages = 3;
   int consumers = 2;  // warpgroups sharing a tile's rows
   int blocks = 132;   // persistent blocks (at most the tiles)
+  // The guard's verdict the product computes on (templates/int8_slices.cuh): 0 a plan's product,
+  // 2 the deeper product it turns to where the pairs through `through` - 1 do not hold. Not a
+  // tunable: a plan's second kernel sets it.
+  int runs_on = 0;
 
   Precision precision() const { return Precision::int8x; }
   friend bool operator==(const Int8xGemmConfig&, const Int8xGemmConfig&) = default;

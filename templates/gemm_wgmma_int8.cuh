@@ -19,9 +19,10 @@
 // BM x BN tile and issue, per 32-byte k-step, a wgmma per digit pair and 64 rows. Blocks are
 // persistent, taking tiles b, b + gridDim.x, ...
 //
-// Config: M, N, K, PITCH (bytes per digit row), SLICES, THROUGH, BM, BN, BK, STAGES, CONSUMERS,
-// SMEM_BYTES, GUARD_M, GUARD_N, and wgmma_ss(int (&d)[BN / 2], a_descriptor, b_descriptor,
-// scale_d) (m64nBNk32 s32.s8.s8, generated for BN). Needs templates/int8_slices.cuh's constants.
+// Config: M, N, K, PITCH (bytes per digit row), SLICES, THROUGH, RUNS_ON, BM, BN, BK, STAGES,
+// CONSUMERS, SMEM_BYTES, GUARD_M, GUARD_N, and wgmma_ss(int (&d)[BN / 2], a_descriptor,
+// b_descriptor, scale_d) (m64nBNk32 s32.s8.s8, generated for BN). Needs templates/int8_slices.cuh's
+// constants.
 #pragma once
 
 namespace ft {
@@ -223,15 +224,19 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const fl
 
 // map_a and map_b the digit planes, a_exponents and b_exponents the rows' exponents; each
 // output value goes through `epilogue` (store_output_pair, common.cuh). `verdict`, where given,
-// is the guard's: nonzero sends the whole product to int8_fallback on `a` and `b`.
+// is the guard's (int8_slices.cuh's kVerdict*): the product computes only on the verdict
+// C::RUNS_ON names (kVerdictDigits: the plan's product, kVerdictDeeper: its deeper one, which
+// adds digit pairs), and the plan's product sends a kVerdictFp32 launch to int8_fallback on `a`
+// and `b`.
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma_int8(
     const TensorMap* map_a, const TensorMap* map_b, float* __restrict__ out,
     const int* __restrict__ a_exponents, const int* __restrict__ b_exponents,
     const Epilogue& epilogue, const int* __restrict__ verdict = nullptr,
     const float* __restrict__ a = nullptr, const float* __restrict__ b = nullptr) {
-  if (verdict != nullptr && *verdict != 0) {
-    int8_fallback<C>(a, b, out, epilogue);
+  if (verdict != nullptr && *verdict != C::RUNS_ON) {
+    if (*verdict == kVerdictFp32 && C::RUNS_ON == kVerdictDigits)
+      int8_fallback<C>(a, b, out, epilogue);
     return;
   }
   extern __shared__ __align__(1024) unsigned char smem_bytes[];

@@ -229,12 +229,16 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
 
 // ---- the guard ----
 
+// The guard's verdicts: the digit pairs through THROUGH hold the tolerance; nothing the digits
+// can do does (or a value is infinite or NaN), and the product computes in fp32; the pairs
+// through DEEPER do, which a second product of the plan computes.
+constexpr int kVerdictDigits = 0, kVerdictFp32 = 1, kVerdictDeeper = 2;
+
 // Whether int8 digits can hold the product's accuracy on these operands (generator/int8_slices.h's
 // estimated_error, from the slicing passes' statistics): one block sums each operand's rows'
-// statistics, and its first thread writes `verdict`: 0 the digits hold TOLERANCE (with a margin
-// of MARGIN), 1 they do not, or a value is infinite or NaN (which the digits cannot carry), and
-// the product computes in fp32 instead. Config: A_ROWS, B_ROWS, SLICES, THROUGH, TOLERANCE,
-// MARGIN, THREADS.
+// statistics, and its first thread writes `verdict` (the kVerdict* above), the estimate held
+// to TOLERANCE with a margin of MARGIN. Config: A_ROWS, B_ROWS, SLICES, THROUGH, DEEPER (0: the
+// plan has no deeper product), TOLERANCE, MARGIN, THREADS.
 template <class C>
 __device__ __forceinline__ void judge_slices(const double* __restrict__ a_statistics,
                                              const double* __restrict__ b_statistics,
@@ -254,16 +258,22 @@ __device__ __forceinline__ void judge_slices(const double* __restrict__ a_statis
   }
   if (threadIdx.x != 0) return;
   const bool finite = a[1 + 2 * kMaxSlices] == 0.0 && b[1 + 2 * kMaxSlices] == 0.0;
-  double squared = 0.0;
-  if (a[0] > 0.0 && b[0] > 0.0) {
-    // As estimated_error: each operand's remainder, and each digit pair left out, in energy
-    // relative to the operands'.
-    squared = a[kMaxSlices + C::SLICES] / a[0] + b[kMaxSlices + C::SLICES] / b[0];
-    for (int s = 1; s <= C::SLICES; ++s)
-      for (int t = 1; t <= C::SLICES; ++t)
-        if (s + t > C::THROUGH) squared += a[s] / a[0] * (b[t] / b[0]);
-  }
-  *verdict = finite && sqrt(squared) * C::MARGIN <= C::TOLERANCE ? 0 : 1;
+  // As estimated_error: each operand's remainder, and each digit pair left out, in energy
+  // relative to the operands'.
+  const auto holds = [&](int through) {
+    double squared = 0.0;
+    if (a[0] > 0.0 && b[0] > 0.0) {
+      squared = a[kMaxSlices + C::SLICES] / a[0] + b[kMaxSlices + C::SLICES] / b[0];
+      for (int s = 1; s <= C::SLICES; ++s)
+        for (int t = 1; t <= C::SLICES; ++t)
+          if (s + t > through) squared += a[s] / a[0] * (b[t] / b[0]);
+    }
+    return sqrt(squared) * C::MARGIN <= C::TOLERANCE;
+  };
+  *verdict = !finite                         ? kVerdictFp32
+             : holds(C::THROUGH)             ? kVerdictDigits
+             : C::DEEPER && holds(C::DEEPER) ? kVerdictDeeper
+                                             : kVerdictFp32;
 }
 
 }  // namespace ft

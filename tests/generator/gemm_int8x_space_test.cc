@@ -60,7 +60,17 @@ TEST(GemmInt8xSpace, TheProductFollowsItsSlicingPassesThroughTheWorkspace) {
   ASSERT_EQ(source.finishing.preparing.size(), 3u);
   EXPECT_EQ(source.finishing.preparing[2].entry, source.name + "_guard");
   EXPECT_EQ(source.finishing.preparing[2].launch.grid[0], 1u);
-  EXPECT_TRUE(source.finishing.steps.empty());
+  // After the product, the deeper one the guard turns to (one more diagonal of digit pairs),
+  // on tiles narrow enough for its accumulators; none for a product that takes every pair.
+  ASSERT_EQ(source.finishing.steps.size(), 1u);
+  const KernelStep& deeper = source.finishing.steps[0];
+  EXPECT_EQ(deeper.entry, source.name + "_deeper");
+  EXPECT_NE(source.code.find("DEEPER = 5"), std::string::npos);
+  EXPECT_NE(source.code.find("gemm_wgmma_int8<DeeperConfig>"), std::string::npos);
+  EXPECT_EQ(deeper.launch.tensor_maps.size(), 2u);
+  EXPECT_EQ(deeper.launch.tensor_maps[1].box_rows, 64);
+  EXPECT_TRUE(generate(spec, Int8xGemmConfig{.slices = 3, .through = 6, .blocks = 2})
+                  .finishing.steps.empty());
   const Int8xWorkspace w = int8x_workspace(spec.main, 3);
   const SlicingLayout a = slicing_layout(100, 1001, 3), b = slicing_layout(75, 1001, 3);
   EXPECT_EQ(w.b_base % 1024, 0u);

@@ -641,12 +641,16 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
 
 // ---- the guard ----
 
+// The guard's verdicts: the digit pairs through THROUGH hold the tolerance; nothing the digits
+// can do does (or a value is infinite or NaN), and the product computes in fp32; the pairs
+// through DEEPER do, which a second product of the plan computes.
+constexpr int kVerdictDigits = 0, kVerdictFp32 = 1, kVerdictDeeper = 2;
+
 // Whether int8 digits can hold the product's accuracy on these operands (generator/int8_slices.h's
 // estimated_error, from the slicing passes' statistics): one block sums each operand's rows'
-// statistics, and its first thread writes `verdict`: 0 the digits hold TOLERANCE (with a margin
-// of MARGIN), 1 they do not, or a value is infinite or NaN (which the digits cannot carry), and
-// the product computes in fp32 instead. Config: A_ROWS, B_ROWS, SLICES, THROUGH, TOLERANCE,
-// MARGIN, THREADS.
+// statistics, and its first thread writes `verdict` (the kVerdict* above), the estimate held
+// to TOLERANCE with a margin of MARGIN. Config: A_ROWS, B_ROWS, SLICES, THROUGH, DEEPER (0: the
+// plan has no deeper product), TOLERANCE, MARGIN, THREADS.
 template <class C>
 __device__ __forceinline__ void judge_slices(const double* __restrict__ a_statistics,
                                              const double* __restrict__ b_statistics,
@@ -666,16 +670,22 @@ __device__ __forceinline__ void judge_slices(const double* __restrict__ a_statis
   }
   if (threadIdx.x != 0) return;
   const bool finite = a[1 + 2 * kMaxSlices] == 0.0 && b[1 + 2 * kMaxSlices] == 0.0;
-  double squared = 0.0;
-  if (a[0] > 0.0 && b[0] > 0.0) {
-    // As estimated_error: each operand's remainder, and each digit pair left out, in energy
-    // relative to the operands'.
-    squared = a[kMaxSlices + C::SLICES] / a[0] + b[kMaxSlices + C::SLICES] / b[0];
-    for (int s = 1; s <= C::SLICES; ++s)
-      for (int t = 1; t <= C::SLICES; ++t)
-        if (s + t > C::THROUGH) squared += a[s] / a[0] * (b[t] / b[0]);
-  }
-  *verdict = finite && sqrt(squared) * C::MARGIN <= C::TOLERANCE ? 0 : 1;
+  // As estimated_error: each operand's remainder, and each digit pair left out, in energy
+  // relative to the operands'.
+  const auto holds = [&](int through) {
+    double squared = 0.0;
+    if (a[0] > 0.0 && b[0] > 0.0) {
+      squared = a[kMaxSlices + C::SLICES] / a[0] + b[kMaxSlices + C::SLICES] / b[0];
+      for (int s = 1; s <= C::SLICES; ++s)
+        for (int t = 1; t <= C::SLICES; ++t)
+          if (s + t > through) squared += a[s] / a[0] * (b[t] / b[0]);
+    }
+    return sqrt(squared) * C::MARGIN <= C::TOLERANCE;
+  };
+  *verdict = !finite                         ? kVerdictFp32
+             : holds(C::THROUGH)             ? kVerdictDigits
+             : C::DEEPER && holds(C::DEEPER) ? kVerdictDeeper
+                                             : kVerdictFp32;
 }
 
 }  // namespace ft
@@ -702,9 +712,10 @@ __device__ __forceinline__ void judge_slices(const double* __restrict__ a_statis
 // BM x BN tile and issue, per 32-byte k-step, a wgmma per digit pair and 64 rows. Blocks are
 // persistent, taking tiles b, b + gridDim.x, ...
 //
-// Config: M, N, K, PITCH (bytes per digit row), SLICES, THROUGH, BM, BN, BK, STAGES, CONSUMERS,
-// SMEM_BYTES, GUARD_M, GUARD_N, and wgmma_ss(int (&d)[BN / 2], a_descriptor, b_descriptor,
-// scale_d) (m64nBNk32 s32.s8.s8, generated for BN). Needs templates/int8_slices.cuh's constants.
+// Config: M, N, K, PITCH (bytes per digit row), SLICES, THROUGH, RUNS_ON, BM, BN, BK, STAGES,
+// CONSUMERS, SMEM_BYTES, GUARD_M, GUARD_N, and wgmma_ss(int (&d)[BN / 2], a_descriptor,
+// b_descriptor, scale_d) (m64nBNk32 s32.s8.s8, generated for BN). Needs templates/int8_slices.cuh's
+// constants.
 
 namespace ft {
 
@@ -905,15 +916,19 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const fl
 
 // map_a and map_b the digit planes, a_exponents and b_exponents the rows' exponents; each
 // output value goes through `epilogue` (store_output_pair, common.cuh). `verdict`, where given,
-// is the guard's: nonzero sends the whole product to int8_fallback on `a` and `b`.
+// is the guard's (int8_slices.cuh's kVerdict*): the product computes only on the verdict
+// C::RUNS_ON names (kVerdictDigits: the plan's product, kVerdictDeeper: its deeper one, which
+// adds digit pairs), and the plan's product sends a kVerdictFp32 launch to int8_fallback on `a`
+// and `b`.
 template <class C, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma_int8(
     const TensorMap* map_a, const TensorMap* map_b, float* __restrict__ out,
     const int* __restrict__ a_exponents, const int* __restrict__ b_exponents,
     const Epilogue& epilogue, const int* __restrict__ verdict = nullptr,
     const float* __restrict__ a = nullptr, const float* __restrict__ b = nullptr) {
-  if (verdict != nullptr && *verdict != 0) {
-    int8_fallback<C>(a, b, out, epilogue);
+  if (verdict != nullptr && *verdict != C::RUNS_ON) {
+    if (*verdict == kVerdictFp32 && C::RUNS_ON == kVerdictDigits)
+      int8_fallback<C>(a, b, out, epilogue);
     return;
   }
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
@@ -947,6 +962,7 @@ struct Config {
   static constexpr int BM = 128, BN = 128, BK = 128, STAGES = 2, CONSUMERS = 2;
   static constexpr bool GUARD_M = false, GUARD_N = false;
   static constexpr int SMEM_BYTES = 197664;  // what the launch gives
+  static constexpr int RUNS_ON = 0;
   static __device__ __forceinline__ void wgmma_ss(int (&d)[64], unsigned long long a,
                                                   unsigned long long b, int scale_d) {
     asm volatile(
@@ -983,9 +999,9 @@ extern "C" __global__ void __launch_bounds__(384, 1)
 ft_gemm_int8x_128x128_d3t4_c2_s2_p132(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap map0, const __grid_constant__ ft::TensorMap map1, float* __restrict__ workspace) {
   const char* bytes = reinterpret_cast<const char*>(workspace);
   ft::gemm_wgmma_int8<Config>(&map0, &map1, args.out, reinterpret_cast<const int*>(bytes + 25165824),
-                              reinterpret_cast<const int*>(bytes + 226627584), Epilogue{args},
-                              reinterpret_cast<const int*>(bytes + 227708928), args.tensors[0],
-                              args.tensors[1]);
+                         reinterpret_cast<const int*>(bytes + 226627584), Epilogue{args},
+                         reinterpret_cast<const int*>(bytes + 227708928), args.tensors[0],
+                         args.tensors[1]);
 }
 
 // The steps before the product: each operand's int8 digits and their statistics, then
@@ -1021,7 +1037,7 @@ ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_b(const __grid_constant__ ft::Launch
 
 struct ft_gemm_int8x_128x128_d3t4_c2_s2_p132_guard_shape {
   static constexpr long long A_ROWS = 1024, B_ROWS = 8192;
-  static constexpr int SLICES = 3, THROUGH = 4, THREADS = 256;
+  static constexpr int SLICES = 3, THROUGH = 4, DEEPER = 5, THREADS = 256;
   static constexpr double TOLERANCE = 1e-05, MARGIN = 4;
 };
 
@@ -1031,4 +1047,35 @@ ft_gemm_int8x_128x128_d3t4_c2_s2_p132_guard(const __grid_constant__ ft::LaunchAr
   ft::judge_slices<ft_gemm_int8x_128x128_d3t4_c2_s2_p132_guard_shape>(reinterpret_cast<const double*>(bytes + 25169920),
                              reinterpret_cast<const double*>(bytes + 226660352),
                              reinterpret_cast<int*>(bytes + 227708928));
+}
+
+// The deeper product, which computes where the guard finds that the digit pairs through
+// 4 do not hold the tolerance and those through 5 do.
+namespace {
+struct DeeperConfig {
+  static constexpr int M = 1024, N = 8192, K = 8192, PITCH = 8192;
+  static constexpr int SLICES = 3, THROUGH = 5;
+  static constexpr int BM = 128, BN = 64, BK = 128, STAGES = 3, CONSUMERS = 2;
+  static constexpr bool GUARD_M = false, GUARD_N = false;
+  static constexpr int SMEM_BYTES = 222256;  // what the launch gives
+  static constexpr int RUNS_ON = 2;
+  static __device__ __forceinline__ void wgmma_ss(int (&d)[32], unsigned long long a,
+                                                  unsigned long long b, int scale_d) {
+    asm volatile(
+        "{\n .reg .pred p;\n setp.ne.b32 p, %34, 0;\n"
+        " wgmma.mma_async.sync.aligned.m64n64k32.s32.s8.s8 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p;\n}\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]), "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]), "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]), "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31])
+        : "l"(a), "l"(b), "r"(scale_d));
+  }
+};
+}  // namespace
+
+extern "C" __global__ void __launch_bounds__(384, 1)
+ft_gemm_int8x_128x128_d3t4_c2_s2_p132_deeper(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap map0,
+    const __grid_constant__ ft::TensorMap map1, float* __restrict__ workspace) {
+  const char* bytes = reinterpret_cast<const char*>(workspace);
+  ft::gemm_wgmma_int8<DeeperConfig>(&map0, &map1, args.out, reinterpret_cast<const int*>(bytes + 25165824),
+                         reinterpret_cast<const int*>(bytes + 226627584), Epilogue{args},
+                         reinterpret_cast<const int*>(bytes + 227708928), args.tensors[0],
+                         args.tensors[1]);
 }
