@@ -33,7 +33,7 @@ void VerdictWatch::after_launch(cudaStream_t stream, const void* workspace) {
       return;
     }
     pending_ = false;
-    if (*host_ != 0) {
+    if (*host_ == kVerdictFp32) {
       reported_ = true;
       std::cerr << "fusetune: warning: " << kernel_
                 << " computed a launch in fp32: its data spanned more than its int8 digits per "

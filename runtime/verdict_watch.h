@@ -11,6 +11,10 @@
 
 namespace fusetune {
 
+// The verdict of a launch that computed in fp32 (templates/int8_slices.cuh's kVerdictFp32); 0
+// and 2 computed on the digits.
+inline constexpr int kVerdictFp32 = 1;
+
 class VerdictWatch {
  public:
   // `offset`: the verdict's byte in the workspace; `kernel`: the name the warning gives.
