@@ -1,5 +1,5 @@
-// The word a plan's guard leaves in its workspace (int8x's verdict: nonzero where a launch's data
-// spanned more than the int8 digits hold, so that the product computed in fp32), read back
+// The word a plan's guard leaves in its workspace (int8x's verdict: kVerdictFp32 where a launch's
+// data spanned more than the int8 digits hold, so that the product computed in fp32), read back
 // without waiting for the launch, and said once.
 #pragma once
 
