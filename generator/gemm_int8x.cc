@@ -96,14 +96,15 @@ std::optional<C> deeper_product(const Spec& spec, const C& c) {
                  .stages = 3,
                  .consumers = 2,
                  .blocks = c.blocks,
-                 .runs_on = 2};
+                 .runs_on = kInt8xVerdictDeeper};
   if (int8x_gemm_rejection(spec.main.m, spec.main.n, spec.main.k, deeper)) return std::nullopt;
   return deeper;
 }
 
 // The steps before the product: the slicing passes of x (tensors[0]) and the weight
 // (tensors[1]), which measure what the digits leave of each row, then the guard, which judges
-// from that whether the digits hold the accuracy on this launch's operands.
+// from that whether the digits hold the accuracy on this launch's operands; and after it, where
+// one more diagonal of digit pairs can, the deeper product.
 void prepare(const Spec& spec, const C& c, KernelSource& source) {
   const MainOp& main = spec.main;
   const Int8xWorkspace w = int8x_workspace(main, c.slices);

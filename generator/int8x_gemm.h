@@ -13,6 +13,10 @@
 
 namespace fusetune {
 
+// The guard's verdicts a product computes on (templates/int8_slices.cuh's kVerdict*): a plan's
+// product, and the deeper one it turns to.
+inline constexpr int kInt8xVerdictDigits = 0, kInt8xVerdictDeeper = 2;
+
 struct Int8xGemmConfig {
   int slices = 3;   // digits per value
   int through = 4;  // the digit pairs (s, t) with s + t <= through
@@ -21,10 +25,10 @@ struct Int8xGemmConfig {
   int stages = 3;
   int consumers = 2;  // warpgroups sharing a tile's rows
   int blocks = 132;   // persistent blocks (at most the tiles)
-  // The guard's verdict the product computes on (templates/int8_slices.cuh): 0 a plan's product,
-  // 2 the deeper product it turns to where the pairs through `through` - 1 do not hold. Not a
-  // tunable: a plan's second kernel sets it.
-  int runs_on = 0;
+  // The guard's verdict the product computes on: a plan's product, or the deeper one it turns to
+  // where the pairs through `through` - 1 do not hold. Not a tunable: a plan's second kernel
+  // sets it.
+  int runs_on = kInt8xVerdictDigits;
 
   Precision precision() const { return Precision::int8x; }
   friend bool operator==(const Int8xGemmConfig&, const Int8xGemmConfig&) = default;
