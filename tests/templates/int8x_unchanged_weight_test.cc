@@ -58,12 +58,14 @@ class Int8xUnchangedWeightTest : public ::testing::Test {
     check_cuda(
         cudaMemcpy(buffer.as<float>(), values.data(), buffer.bytes(), cudaMemcpyHostToDevice),
         "uploading");
+    // Landed before a launch on a stream that does not wait for the default one.
+    check_cuda(cudaDeviceSynchronize(), "uploading");
   }
 
   // The plan's output for the weight at `weight`, on `stream`, the output poisoned first.
   std::vector<float> run(const DeviceBuffer& weight, std::uint32_t unchanged,
                          cudaStream_t stream = nullptr) {
-    check_cuda(cudaMemset(out_->as<float>(), 0xff, out_->bytes()), "poisoning");
+    check_cuda(cudaMemsetAsync(out_->as<float>(), 0xff, out_->bytes(), stream), "poisoning");
     LaunchArgs args;
     args.tensors[0] = x_buffer_->as<float>();
     args.tensors[1] = weight.as<float>();
