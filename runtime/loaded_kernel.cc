@@ -166,8 +166,10 @@ cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args,
     if (const cudaError_t error = workspaces_->get(stream, &workspace); error != cudaSuccess)
       return error;
   }
+  // Whether this launch goes into a CUDA graph: asked once, for the reusable preparing steps
+  // and the verdict's read-back.
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-  if (prepared_) {
+  if (prepared_ || verdict_) {
     if (const cudaError_t error = cudaStreamIsCapturing(stream, &capture); error != cudaSuccess) {
       cudaGetLastError();  // returned here, not left for the caller's next check
       return error;
@@ -198,7 +200,7 @@ cudaError_t LoadedKernel::launch(cudaStream_t stream, const LaunchArgs& args,
     if (const cudaError_t error = launch_entry(entry, stream, args, workspace);
         error != cudaSuccess)
       return error;
-  if (verdict_) verdict_->after_launch(stream, workspace);
+  if (verdict_) verdict_->after_launch(stream, workspace, captured);
   return cudaSuccess;
 }
 

@@ -16,15 +16,9 @@ VerdictWatch::~VerdictWatch() {
   if (host_) cudaFreeHost(host_);
 }
 
-void VerdictWatch::after_launch(cudaStream_t stream, const void* workspace) {
+void VerdictWatch::after_launch(cudaStream_t stream, const void* workspace, bool captured) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  if (reported_ || workspace == nullptr) return;
-  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
-  if (cudaStreamIsCapturing(stream, &capturing) != cudaSuccess) {
-    cudaGetLastError();
-    return;
-  }
-  if (capturing != cudaStreamCaptureStatusNone) return;
+  if (reported_ || workspace == nullptr || captured) return;
   if (pending_) {
     if (const cudaError_t state = cudaEventQuery(copied_); state != cudaSuccess) {
       // Still on its way: not an error, and left as none for the caller's error checks.

@@ -24,11 +24,11 @@ class VerdictWatch {
   VerdictWatch& operator=(const VerdictWatch&) = delete;
 
   // After a launch on `stream` with `workspace`: says so (once, on stderr) if an earlier launch's
-  // verdict has come back nonzero, then, for the first launch and every kReadEvery-th, has this
-  // launch's copied back behind it. Nothing while `stream` is being captured into a graph, nor
-  // while an earlier copy is still on its way; CUDA errors only skip the read-back: the launch
-  // itself is not affected.
-  void after_launch(cudaStream_t stream, const void* workspace);
+  // verdict has come back as fp32, then, for the first launch and every kReadEvery-th, has this
+  // launch's copied back behind it. Nothing where `captured` (the launch went into a CUDA graph),
+  // nor while an earlier copy is still on its way; CUDA errors only skip the read-back: the
+  // launch itself is not affected.
+  void after_launch(cudaStream_t stream, const void* workspace, bool captured);
 
  private:
   std::mutex mutex_;

@@ -112,15 +112,7 @@ TEST_P(Int8xGemmTest, MatchesTheHostModelAndFp64) {
                                                    split_rows(b, c.n, c.k, scheme.slices), scheme);
   EXPECT_LE(relative_error(got, model), 1e-6) << "against the host model of the same digits";
   if (c.fp32_accurate) {
-    std::vector<double> exact(got.size(), 0.0);
-    for (int i = 0; i < c.m; ++i)
-      for (int j = 0; j < c.n; ++j) {
-        double sum = 0;
-        for (int k = 0; k < c.k; ++k)
-          sum += double{a[static_cast<std::size_t>(i) * c.k + k]} *
-                 b[static_cast<std::size_t>(j) * c.k + k];
-        exact[static_cast<std::size_t>(i) * c.n + j] = sum;
-      }
+    const std::vector<double> exact = fp64_product(a, b, c.m, c.n, c.k);
     // int8x's promise, as the tuner measures it: normal rows' largest deviation alone is often
     // above 1e-5 of the largest output (the host model's too).
     EXPECT_LE(frobenius_error(got, exact), 1e-5) << "against fp64";

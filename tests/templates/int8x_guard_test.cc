@@ -84,16 +84,7 @@ PlanRun run_plan(const std::vector<float>& x, const std::vector<float>& w,
 }
 
 std::vector<double> exact_product(const std::vector<float>& x, const std::vector<float>& w) {
-  std::vector<double> exact(static_cast<std::size_t>(kM) * kN);
-  for (int i = 0; i < kM; ++i)
-    for (int j = 0; j < kN; ++j) {
-      double sum = 0;
-      for (int k = 0; k < kK; ++k)
-        sum += double{x[static_cast<std::size_t>(i) * kK + k]} *
-               w[static_cast<std::size_t>(j) * kK + k];
-      exact[static_cast<std::size_t>(i) * kN + j] = sum;
-    }
-  return exact;
+  return fp64_product(x, w, kM, kN, kK);
 }
 
 class Int8xGuardTest : public ::testing::TestWithParam<Inputs> {};

@@ -79,16 +79,7 @@ class Int8xUnchangedWeightTest : public ::testing::Test {
   }
 
   std::vector<double> exact(const std::vector<float>& w) const {
-    std::vector<double> product(std::size_t{kM} * kN);
-    for (int i = 0; i < kM; ++i)
-      for (int j = 0; j < kN; ++j) {
-        double sum = 0;
-        for (int k = 0; k < kK; ++k)
-          sum += double{x_[static_cast<std::size_t>(i) * kK + k]} *
-                 w[static_cast<std::size_t>(j) * kK + k];
-        product[static_cast<std::size_t>(i) * kN + j] = sum;
-      }
-    return product;
+    return fp64_product(x_, w, kM, kN, kK);
   }
 
   std::optional<LoadedKernel> kernel_;
