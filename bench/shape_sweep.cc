@@ -16,7 +16,11 @@ namespace fusetune {
 namespace {
 
 ShapeResult run_shape(const Spec& spec, cache::Database& db, const ShapeSweepOptions& options) {
-  ShapeResult result{spec.main.m, spec.main.n, spec.main.k, spec.canonical(), {}, {}, 0};
+  ShapeResult result;
+  result.m = spec.main.m;
+  result.n = spec.main.n;
+  result.k = spec.main.k;
+  result.spec = spec.canonical();
   try {
     TuneOptions tune_options;
     tune_options.max_candidates = options.max_candidates;
