@@ -47,6 +47,7 @@ ShapeResult run_shape(const Spec& spec, cache::Database& db, const ShapeSweepOpt
     if (policy.is_auto()) bench_options.library_precision = "auto";
     bench_options.rounds = options.rounds;
     bench_options.constant_weight = options.constant_weight;
+    bench_options.inputs = options.inputs;
     result.bench = bench_spec(spec, bench_options);
   } catch (const Error& e) {
     result.error = e.what();
@@ -74,6 +75,7 @@ ShapeSweepReport sweep_shapes(const ShapeSweepOptions& options) {
   const std::vector<Spec> specs = shape_specs(options);
   ShapeSweepReport report;
   report.precision = options.precision;
+  report.inputs = options.inputs;
   report.device = require_device().description();
   const std::unique_ptr<cache::Database> db = cache::Database::open(
       options.database.empty() ? cache::Database::default_path() : options.database);

@@ -37,12 +37,14 @@ struct ShapeSweepOptions {
   std::size_t max_candidates = 24;  // per shape, the families' best predicted; 0: all
   int rounds = 3;                   // alternating bench rounds per shape
   bool constant_weight = false;     // BenchOptions::constant_weight
+  InputDistribution inputs = InputDistribution::uniform;  // BenchOptions::inputs
   // Called after each shape, in order (`done` of `total`).
   std::function<void(const ShapeResult&, int done, int total)> on_shape;
 };
 
 struct ShapeSweepReport {
   std::optional<Precision> precision = Precision::fp32;  // empty: auto
+  InputDistribution inputs = InputDistribution::uniform;
   std::string device;
   std::vector<ShapeResult> shapes;  // m slowest, then n, then k
   double geomean_speedup = 0;       // over the shapes that ran

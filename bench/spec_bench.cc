@@ -79,7 +79,7 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   const std::unique_ptr<CUstream_st, decltype(&cudaStreamDestroy)> owned_stream(raw_stream,
                                                                                 &cudaStreamDestroy);
   cudaStream_t stream = raw_stream;
-  ProblemData data(spec, std::random_device{}(), stream);
+  ProblemData data(spec, std::random_device{}(), stream, false, options.inputs);
   DeviceBuffer baseline_out(data.output_count() * element_bytes(data.output_dtype()));
   std::optional<CublasBaseline> baseline;
   // cuBLAS and one elementwise kernel compute a GEMM's elementwise chain; PyTorch is the
@@ -135,6 +135,7 @@ BenchReport bench_spec(const Spec& spec, const BenchOptions& options) {
   if (rival) report.baseline.name = rival->kernel->config();
 
   report.constant_weight = !timed_arguments.unchanged.empty();
+  report.inputs = options.inputs;
   data.poison_output();
   check_cuda(ours(stream), "launching the fusetune kernel");
   report.fusetune.rel_err = data.verify().rel_err;

@@ -11,6 +11,7 @@
 #include "generator/precision.h"
 #include "generator/spec.h"
 #include "runtime/timing.h"
+#include "tuner/problem_data.h"
 
 namespace fusetune {
 
@@ -31,6 +32,7 @@ struct BenchReport {
   int rounds = 0;
   BenchSide fusetune;
   bool constant_weight = false;  // BenchOptions's
+  InputDistribution inputs = InputDistribution::uniform;  // BenchOptions's
   bool has_baseline = true;      // false for convolutions and chains that reduce
   BenchSide baseline;
   double speedup = 0;  // baseline time / fusetune time
@@ -49,6 +51,9 @@ struct BenchOptions {
   // timed launches say it is unchanged (Arguments::unchanged), so what a kernel prepares from
   // it (int8x's digits) is prepared once; the output of such a launch is verified too.
   bool constant_weight = false;
+  // How the inputs both sides run on are drawn (normal: values far below a row's largest, which
+  // int8x's guard must answer for).
+  InputDistribution inputs = InputDistribution::uniform;
   TimingOptions timing;
 };
 

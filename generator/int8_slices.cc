@@ -19,16 +19,18 @@ int row_exponent(std::span<const float> row) {
   return exponent;
 }
 
-// Writes the digits of one value, already scaled into (-1, 1), into digits[s * stride]. All
-// digits but the last truncate, so that each stays within [-127, 127]; the last rounds to
-// nearest, clamped there.
+// The digit of `shifted` (a value in its digit's units): rounded to nearest, held in
+// [-127, 127]. Only 127.5 itself, half a unit out, is clamped, leaving half a unit.
+double balanced_digit(double shifted) { return std::clamp(std::nearbyint(shifted), -127.0, 127.0); }
+
+// Writes the digits of one value, already scaled into (-1, 1), into digits[s * stride]. Each
+// shift is exact: the value keeps its lowest bit while its magnitude stays below 128.
 void split_value(double scaled, int slices, std::int8_t* digits, std::size_t stride) {
   for (int s = 0; s < slices; ++s) {
-    const double shifted = std::ldexp(scaled, kSliceBits);  // exact
-    const double digit =
-        s + 1 < slices ? std::trunc(shifted) : std::clamp(std::nearbyint(shifted), -127.0, 127.0);
+    const double shifted = scaled * (s == 0 ? kFirstDigitBase : kDigitBase);  // exact
+    const double digit = balanced_digit(shifted);
     digits[s * stride] = static_cast<std::int8_t>(digit);
-    scaled = shifted - digit;  // exact: the fraction left below this digit
+    scaled = shifted - digit;  // exact: the part below this digit, at most half of it
   }
 }
 
@@ -69,19 +71,34 @@ SliceStatistics measure_rows(std::span<const float> values, int rows, int length
       stats.squares += double{v} * v;
       double scaled = std::ldexp(double{v}, -e);
       for (int s = 1; s <= kMaxSlices; ++s) {
-        const double shifted = std::ldexp(scaled, kSliceBits);
-        // Were digit s the last: rounded (clamped), and what it leaves.
-        const double last = std::clamp(std::nearbyint(shifted), -127.0, 127.0);
-        const double left = std::ldexp(shifted - last, e - kSliceBits * s);
-        stats.remainder_squares[s - 1] += left * left;
-        const double digit = std::trunc(shifted);
-        const double placed = std::ldexp(digit, e - kSliceBits * s);
-        stats.digit_squares[s - 1] += placed * placed;
+        const double shifted = scaled * (s == 1 ? kFirstDigitBase : kDigitBase);
+        const double digit = balanced_digit(shifted);
         scaled = shifted - digit;
+        const double place = std::ldexp(digit_place(s), e);
+        stats.digit_squares[s - 1] += (digit * place) * (digit * place);
+        stats.remainder_squares[s - 1] += (scaled * place) * (scaled * place);
       }
     }
   }
   return stats;
+}
+
+double digit_place(int s) {
+  double place = 1.0 / kFirstDigitBase;
+  for (int i = 1; i < s; ++i) place /= kDigitBase;
+  return place;
+}
+
+double pair_place(int d) {
+  double place = 1.0 / (kFirstDigitBase * kFirstDigitBase);
+  for (int i = 2; i < d; ++i) place /= kDigitBase;
+  return place;
+}
+
+double recombine_diagonals(const std::int64_t* sums, int count) {
+  double sum = 0;
+  for (int i = 0; i < count; ++i) sum = std::fma(sum, kDigitBase, static_cast<double>(sums[i]));
+  return sum * pair_place(count + 1);
 }
 
 int SliceScheme::products() const {
@@ -95,23 +112,17 @@ std::vector<double> sliced_product(const SlicedOperand& x, const SlicedOperand& 
                                    const SliceScheme& scheme) {
   assert(x.length == w.length && scheme.slices <= x.slices && scheme.slices <= w.slices);
   std::vector<double> out(static_cast<std::size_t>(x.rows) * w.rows, 0.0);
+  const int diagonals = scheme.through - 1;  // s + t = 2 .. through
+  std::vector<std::int64_t> sums(diagonals);
   for (int i = 0; i < x.rows; ++i) {
     for (int j = 0; j < w.rows; ++j) {
-      double sum = 0;
-      for (int s = 1; s <= scheme.slices; ++s) {
-        for (int t = 1; t <= scheme.slices && s + t <= scheme.through; ++t) {
-          const int shift = x.exponents[i] + w.exponents[j] - kSliceBits * (s + t);
-          for (std::int64_t k0 = 0; k0 < x.length; k0 += kExactK) {
-            const std::int64_t end = std::min<std::int64_t>(x.length, k0 + kExactK);
-            std::int32_t pass = 0;  // what one int8 tensor-core accumulation holds
-            for (std::int64_t k = k0; k < end; ++k)
-              pass += std::int32_t{x.digit(s - 1, i, static_cast<int>(k))} *
-                      w.digit(t - 1, j, static_cast<int>(k));
-            sum += std::ldexp(static_cast<double>(pass), shift);
-          }
-        }
-      }
-      out[static_cast<std::size_t>(i) * w.rows + j] = sum;
+      std::fill(sums.begin(), sums.end(), 0);
+      for (int s = 1; s <= scheme.slices; ++s)
+        for (int t = 1; t <= scheme.slices && s + t <= scheme.through; ++t)
+          for (int k = 0; k < x.length; ++k)
+            sums[s + t - 2] += std::int32_t{x.digit(s - 1, i, k)} * w.digit(t - 1, j, k);
+      out[static_cast<std::size_t>(i) * w.rows + j] =
+          std::ldexp(recombine_diagonals(sums.data(), diagonals), x.exponents[i] + w.exponents[j]);
     }
   }
   return out;

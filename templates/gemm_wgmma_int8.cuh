@@ -2,12 +2,14 @@
 // A[m, k] B[n, k], from the digit planes and row exponents the slicing pass left
 // (templates/int8_slices.cuh; the arithmetic and its host model: generator/int8_slices.h).
 //
-// A value is 2^e (q_1 2^-7 + ... + q_p 2^-7p), e its row's. The product of rows a and b is
-// then 2^(e_a + e_b) sum over digit pairs (s, t) of 2^-7(s + t) sum_k q_s q_t, and each sum
-// over k of int8 products is exact in int32 (127^2 K summed over the pairs of one diagonal
-// stays below 2^31: the generator's rule). The kernel computes the pairs with s + t <= THROUGH,
-// one int32 accumulator set per diagonal d = s + t, and recombines them in fp64 in the
-// epilogue: the int32 sums are exact there, and the scaling by powers of two too.
+// A value is 2^e (q_1 digit_place(1) + ... + q_p digit_place(p)), e its row's. The product of
+// rows a and b is then 2^(e_a + e_b) sum over digit pairs (s, t) of pair_place(s + t) sum_k q_s
+// q_t, and each sum over k of int8 products is exact in int32 (127^2 K summed over the pairs of
+// one diagonal stays below 2^31: the generator's rule). The kernel computes the pairs with
+// s + t <= THROUGH, one int32 accumulator set per diagonal d = s + t, and recombines them in
+// fp64 in the epilogue as the host model's recombine_diagonals does: Horner's rule in base 255
+// from the largest place down (exact below 2^53), one product by the last diagonal's place,
+// then the exponents.
 //
 // Warpgroup 0 produces: one thread issues the TMA copies of each k-tile (BK digits: 128, with
 // the 128-byte swizzle, or 64 with the 64-byte one, which fits twice the stages) of every
@@ -26,11 +28,6 @@
 #pragma once
 
 namespace ft {
-
-// 2^-7d, the place of the digit pairs s + t = d, built from its exponent bits (exact).
-__device__ __forceinline__ double place_of_diagonal(int d) {
-  return __longlong_as_double(static_cast<long long>(1023 - kSliceBits * d) << 52);
-}
 
 template <class C>
 struct Int8Shape {
@@ -109,6 +106,7 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
                                              const Int8Smem<C>& smem, int consumer,
                                              const Epilogue& epilogue) {
   using S = Int8Shape<C>;
+  constexpr double kLastPlace = pair_place(C::THROUGH);
   const int thread = threadIdx.x % 128;
   const int warp = thread / 32, g = (thread % 32) / 4, t = thread % 4;
   int acc[S::DIAGONALS][S::M_INSTR][S::ACC];
@@ -166,8 +164,7 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
 #pragma unroll
       for (int i = 0; i < S::M_INSTR; ++i) fence_registers(acc[d][i]);
     if (previous >= 0 && thread == 0) mbarrier_arrive(smem.empty(previous));
-      // Recombined in fp64: each diagonal's exact sum at its place 2^-7d, then the rows' and
-      // columns' exponents; then the epilogue, a lane's two adjacent columns at a time.
+      // Recombined in fp64 (above), then the epilogue, a lane's two adjacent columns at a time.
 #pragma unroll
     for (int i = 0; i < S::M_INSTR; ++i)
 #pragma unroll
@@ -183,11 +180,10 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
           for (int c = 0; c < 2; ++c) {
             double sum = 0.0;
 #pragma unroll
-            for (int d = S::DIAGONALS - 1; d >= 0; --d)  // the smallest first
-              sum +=
-                  static_cast<double>(acc[d][i][4 * j + 2 * half + c]) * place_of_diagonal(d + 2);
+            for (int d = 0; d < S::DIAGONALS; ++d)
+              sum = fma(sum, kDigitBase, static_cast<double>(acc[d][i][4 * j + 2 * half + c]));
             const int e_b = !C::GUARD_N || n + c < C::N ? b_exponents[n + c] : 0;
-            x[c] = static_cast<float>(ldexp(sum, e_a + e_b));
+            x[c] = static_cast<float>(ldexp(sum * kLastPlace, e_a + e_b));
           }
           store_output_pair<C::N, C::GUARD_N>(out + static_cast<long long>(m) * C::N, m, n, x[0],
                                               x[1], epilogue);

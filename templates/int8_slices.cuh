@@ -1,17 +1,16 @@
 // fusetune template: fp32 rows split into int8 digit planes for GEMMs emulated on int8 tensor
 // cores (the arithmetic and its host model: generator/int8_slices.h). One block per row: the
 // row's exponent e (frexp's, of its largest finite magnitude; 0 for a row of zeros), then each
-// value v as digits q_1 .. q_SLICES of v 2^-e in base 128, the earlier ones truncating and the
-// last rounding to nearest (clamped to [-127, 127]); a non-finite value's digits are zero. The
-// arithmetic is fp64 and exact, digit for digit the host model's.
+// value v as digits q_1 .. q_SLICES of v 2^-e, the first in 127ths, every later one in 255ths
+// of the one before, each rounded to nearest within [-127, 127]; a non-finite value's digits
+// are zero. The arithmetic is fp64 and exact, digit for digit the host model's.
 //
 // MEASURE: each row's statistics too, what the scheme is chosen from (the host model's
 // SliceStatistics, one row's share): [0] the sum of squares of its finite values, [1 + s] of
-// digit s + 1 in place (2^(e - 7(s + 1)) q), [1 + MAX_SLICES + s] of what s + 1 digits leave,
-// [1 + 2 MAX_SLICES] the count of non-finite values. kMeasureEvery: for every digit count up to
-// MAX_SLICES, whatever SLICES is, each digit truncated as if later ones followed (the host
-// model's); kMeasureDigits: for the SLICES digits written alone (the guard's), at a fraction of
-// the cost.
+// digit s + 1 in place (2^e digit_place(s + 1) q), [1 + MAX_SLICES + s] of what s + 1 digits
+// leave, [1 + 2 MAX_SLICES] the count of non-finite values. kMeasureEvery: for every digit
+// count up to MAX_SLICES, whatever SLICES is (a digit does not depend on how many follow it);
+// kMeasureDigits: for the SLICES digits written alone (the guard's), at a fraction of the cost.
 //
 // Config: ROWS, LENGTH (values per row), PITCH (bytes between digit rows: LENGTH padded to a
 // multiple of 16, the pad written zero), SLICES, THREADS, MEASURE.
@@ -20,7 +19,8 @@
 
 namespace ft {
 
-constexpr int kSliceBits = 7;
+constexpr double kFirstDigitBase = 127.0;  // the first digit's unit: 2^e / 127
+constexpr double kDigitBase = 255.0;       // each later digit's: the one before's / 255
 constexpr int kMaxSlices = 7;
 constexpr int kSliceStatistics = 2 + 2 * kMaxSlices;
 constexpr int kMeasureNothing = 0, kMeasureEvery = 1, kMeasureDigits = 2;
@@ -29,6 +29,26 @@ constexpr int kMeasureNothing = 0, kMeasureEvery = 1, kMeasureDigits = 2;
 // would cost a call.
 __device__ __forceinline__ double power_of_two(int n) {
   return __longlong_as_double(static_cast<long long>(1023 + n) << 52);
+}
+
+// The unit of digit s (1-based) in a row of exponent 0, 1 / (127 255^(s-1)), and of the digit
+// pairs s + t = d, 1 / (127^2 255^(d-2)): rounded as the host model's digit_place and
+// pair_place round them.
+__host__ __device__ constexpr double digit_place(int s) {
+  double place = 1.0 / kFirstDigitBase;
+  for (int i = 1; i < s; ++i) place /= kDigitBase;
+  return place;
+}
+__host__ __device__ constexpr double pair_place(int d) {
+  double place = 1.0 / (kFirstDigitBase * kFirstDigitBase);
+  for (int i = 2; i < d; ++i) place /= kDigitBase;
+  return place;
+}
+
+// A digit from a value in its units: rounded to nearest, held in [-127, 127] (only +-127.5
+// itself is clamped, leaving half a unit as any other rounding does).
+__device__ __forceinline__ double balanced_digit(double shifted) {
+  return fmin(fmax(rint(shifted), -127.0), 127.0);
 }
 
 // `v` of every thread of the block combined, in thread 0 (`shared`: THREADS / 32 values).
@@ -47,7 +67,8 @@ __device__ __forceinline__ T block_combined(T v, T* shared, const Combine& combi
 }
 
 // One value's digits into `digit` (the row's exponent `e`, `unscale` 2^-e), and its share of the
-// row's statistics into `sums` where `measured` (a value of the row, not its pad).
+// row's statistics into `sums` where `measured` (a value of the row, not its pad). Each shift
+// is exact: a value keeps its lowest bit while its magnitude stays below 128.
 template <class C>
 __device__ __forceinline__ void slice_value(float v, bool measured, int e, double unscale,
                                             double* sums, signed char* digit) {
@@ -56,34 +77,18 @@ __device__ __forceinline__ void slice_value(float v, bool measured, int e, doubl
   measured = measured && C::MEASURE != kMeasureNothing;
   if (measured && !finite) sums[1 + 2 * kMaxSlices] += 1.0;
   if (measured && finite) sums[0] += static_cast<double>(v) * v;
+  constexpr int DIGITS = C::MEASURE == kMeasureEvery ? kMaxSlices : C::SLICES;
 #pragma unroll
-  for (int s = 0; s < C::SLICES; ++s) {
-    const double shifted = scaled * 128.0;  // exact
-    const double d = s + 1 < C::SLICES ? trunc(shifted) : fmin(fmax(rint(shifted), -127.0), 127.0);
-    digit[s] = static_cast<signed char>(d);
-    scaled = shifted - d;  // exact: the fraction below this digit
-    if (C::MEASURE == kMeasureDigits && measured) {
-      const double placed = d * power_of_two(e - kSliceBits * (s + 1));
-      sums[1 + s] += placed * placed;
-    }
-  }
-  if (C::MEASURE == kMeasureDigits && measured) {
-    const double left = scaled * power_of_two(e - kSliceBits * C::SLICES);
-    sums[kMaxSlices + C::SLICES] += left * left;
-  }
-  if (C::MEASURE == kMeasureEvery && measured && finite) {
-    double rest = static_cast<double>(v) * unscale;
-#pragma unroll
-    for (int s = 1; s <= kMaxSlices; ++s) {
-      const double shifted = rest * 128.0;
-      // Were digit s the last: rounded (clamped), and what it leaves.
-      const double last = fmin(fmax(rint(shifted), -127.0), 127.0);
-      const double left = (shifted - last) * power_of_two(e - kSliceBits * s);
-      sums[kMaxSlices + s] += left * left;
-      const double d = trunc(shifted);
-      const double placed = d * power_of_two(e - kSliceBits * s);
-      sums[s] += placed * placed;
-      rest = shifted - d;
+  for (int s = 0; s < DIGITS; ++s) {
+    const double shifted = scaled * (s == 0 ? kFirstDigitBase : kDigitBase);  // exact
+    const double d = balanced_digit(shifted);
+    if (s < C::SLICES) digit[s] = static_cast<signed char>(d);
+    scaled = shifted - d;  // exact: the part below this digit, at most half of it
+    if (measured) {
+      const double place = digit_place(s + 1) * power_of_two(e);
+      sums[1 + s] += (d * place) * (d * place);
+      if (C::MEASURE == kMeasureEvery || s + 1 == C::SLICES)
+        sums[1 + kMaxSlices + s] += (scaled * place) * (scaled * place);
     }
   }
 }

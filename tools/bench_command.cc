@@ -25,6 +25,7 @@ struct BenchArgs {
   int rounds = 5;
   bool json = false;
   bool constant_weight = false;
+  std::string inputs = "uniform";
   std::string precision;  // "": the inputs' own; "auto": the fastest tuned within tolerance
 };
 
@@ -40,6 +41,7 @@ int run(const BenchArgs& args) {
   options.database = database_path(args.database);
   options.rounds = args.rounds;
   options.constant_weight = args.constant_weight;
+  options.inputs = input_distribution(args.inputs);
   if (!args.against.empty()) options.rival_database = database_path(args.against);
   const Spec spec = parse_spec(args.spec);
   const PrecisionPolicy policy = reading_options(
@@ -57,6 +59,7 @@ int run(const BenchArgs& args) {
          {"load_compiles", report.load_compiles},
          {"rounds", report.rounds},
          {"constant_weight", report.constant_weight},
+         {"inputs", to_string(report.inputs)},
          {"against_db", options.rival_database.empty() ? nlohmann::json()
                                                        : nlohmann::json(options.rival_database)},
          {"fusetune", side_json(report.fusetune, report.flops)},
@@ -86,9 +89,11 @@ int run(const BenchArgs& args) {
                  format_ms(report.baseline.median_ms),
                  format_tflops(report.flops, report.baseline.median_ms),
                  format_error(report.baseline.rel_err)});
-  fmt::print("{}\n{}{}\n\n{}\nspeedup (baseline / fusetune): {:.3f}x  ({} rounds, alternating{})\n",
-             report.spec, report.device, untuned, table.render(), report.speedup, report.rounds,
-             report.constant_weight ? "; the weight constant, prepared once" : "");
+  fmt::print(
+      "{}\n{}{}\n\n{}\nspeedup (baseline / fusetune): {:.3f}x  ({} rounds, alternating{}{})\n",
+      report.spec, report.device, untuned, table.render(), report.speedup, report.rounds,
+      report.inputs == InputDistribution::normal ? "; normal inputs" : "",
+      report.constant_weight ? "; the weight constant, prepared once" : "");
   return kSuccess;
 }
 
@@ -110,6 +115,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->check(whole_number("--rounds", 1, "a number of rounds"))
       ->capture_default_str();
   command->add_flag("--json", args->json, "print JSON");
+  add_inputs_option(*command, args->inputs);
   command->add_flag("--constant-weight", args->constant_weight,
                     "the weight as an inference model's: unchanged between launches, so what "
                     "fusetune prepares from it (int8x's digits) is prepared once, as the library "

@@ -29,6 +29,7 @@ struct BenchShapesArgs {
   std::vector<std::string> precisions = {"fp32", "3xtf32", "tf32", "bf16", "fp16"};
   ShapeSweepOptions sweep;
   std::string database;
+  std::string inputs = "uniform";
   bool json = false;
 };
 
@@ -74,8 +75,9 @@ void print_table(const ShapeSweepReport& report) {
   const std::string baseline = report.shapes.empty() || !report.shapes.front().bench
                                    ? "cuBLAS"
                                    : report.shapes.front().bench->baseline.name;
-  fmt::print("\nprecision {} on {}, against {}\n{}", precision_name(report.precision),
-             report.device, baseline, table.render());
+  fmt::print("\nprecision {} on {}, against {}{}\n{}", precision_name(report.precision),
+             report.device, baseline,
+             report.inputs == InputDistribution::normal ? ", normal inputs" : "", table.render());
   fmt::print("geometric mean {:.3f}x, lowest {:.3f}x over {} shapes{}\n", report.geomean_speedup,
              report.min_speedup, report.shapes.size() - report.failed,
              report.failed ? fmt::format(", {} failed", report.failed) : "");
@@ -89,6 +91,7 @@ int run(BenchShapesArgs args) {
     shape_specs(sweep);
   }
   args.sweep.database = database_path(args.database);
+  args.sweep.inputs = input_distribution(args.inputs);
   if (!args.json)
     args.sweep.on_shape = [](const ShapeResult& r, int done, int total) {
       if (r.bench)
@@ -112,6 +115,7 @@ int run(BenchShapesArgs args) {
     for (const ShapeResult& r : report.shapes) shapes.push_back(shape_json(r));
     all.push_back({{"precision", name},
                    {"device", report.device},
+                   {"inputs", to_string(report.inputs)},
                    {"geomean_speedup", report.geomean_speedup},
                    {"min_speedup", report.min_speedup},
                    {"failed", report.failed},
@@ -157,6 +161,7 @@ void add_bench_shapes_command(CLI::App& app, int& exit_code) {
   command->add_flag("--constant-weight", args->sweep.constant_weight,
                     "each weight as an inference model's: what fusetune prepares from it "
                     "(int8x's digits) prepared once, as for Arguments::unchanged");
+  add_inputs_option(*command, args->inputs);
   command->add_flag("--json", args->json, "print JSON");
   command->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "fusetune/status.h"
+#include "tuner/problem_data.h"
 
 namespace fusetune::cli {
 
@@ -47,6 +48,11 @@ CLI::Validator precision_names_or_auto();  // for commands that tune: the precis
 
 // --db, shared by every command that reads or writes the tuning database.
 void add_database_option(CLI::App& command, std::string& path);
+// --inputs, for commands that time on drawn inputs: "uniform" (the tuner's) or "normal"
+// (tuner/problem_data.h's InputDistribution).
+void add_inputs_option(CLI::App& command, std::string& name);
+// --inputs's value as the distribution it names (checked by the option).
+InputDistribution input_distribution(const std::string& name);
 // The option's value, or the default database path.
 std::string database_path(const std::string& option);
 // --system, for commands that read the read-only system database beneath --db (cache/layers.h).

@@ -22,6 +22,20 @@ void add_database_option(CLI::App& command, std::string& path) {
                      "${XDG_CACHE_HOME:-~/.cache}/fusetune/tuning.db)");
 }
 
+void add_inputs_option(CLI::App& command, std::string& name) {
+  command
+      .add_option("--inputs", name,
+                  "how the inputs are drawn: uniform in [-1, 1] (the tuner's), or normal, whose "
+                  "rows' largest values lie several times above their typical ones (the weight "
+                  "scaled by 1/sqrt(K) either way)")
+      ->check(CLI::IsMember({"uniform", "normal"}))
+      ->capture_default_str();
+}
+
+InputDistribution input_distribution(const std::string& name) {
+  return input_distribution_from_string(name).value_or(InputDistribution::uniform);
+}
+
 CLI::Validator arch_names() {
   return CLI::IsMember(
       std::vector<std::string>(std::begin(kSupportedArchs), std::end(kSupportedArchs)));

@@ -59,9 +59,19 @@ ConvReferenceShape conv_reference_shape(const MainOp& main) {
 
 }  // namespace
 
+std::string_view to_string(InputDistribution inputs) {
+  return inputs == InputDistribution::normal ? "normal" : "uniform";
+}
+
+std::optional<InputDistribution> input_distribution_from_string(std::string_view name) {
+  if (name == "uniform") return InputDistribution::uniform;
+  if (name == "normal") return InputDistribution::normal;
+  return std::nullopt;
+}
+
 ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream,
-                         bool host_part_later)
-    : spec_(spec), stream_(stream) {
+                         bool host_part_later, InputDistribution inputs)
+    : spec_(spec), stream_(stream), inputs_distribution_(inputs) {
   // The GEMM reference's grid has a block row per 16 rows (gridDim.y < 65536); convolutions'
   // grid-stride over their output.
   if (!spec.main.is_conv() && spec.main.m > 65535 * 16)
@@ -109,7 +119,10 @@ void ProblemData::draw(std::uint64_t seed, bool host_part_later) {
     const bool variance = tensors[i].name.find("running_var") != std::string::npos;
     const float lo = variance ? 0.5f : -scale, hi = variance ? 1.5f : scale;
     const std::int64_t count = element_count(tensors[i].shape);
-    check_cuda(fill_uniform(values(i).as<float>(), count, seed + 1000003 * i, lo, hi, stream_),
+    const std::uint64_t tensor_seed = seed + 1000003 * i;
+    check_cuda(inputs_distribution_ == InputDistribution::normal && !variance
+                   ? fill_normal(values(i).as<float>(), count, tensor_seed, scale, stream_)
+                   : fill_uniform(values(i).as<float>(), count, tensor_seed, lo, hi, stream_),
                fmt::format("filling '{}' with random numbers", tensors[i].name));
     if (tensors[i].dtype != DataType::fp32)
       check_cuda(round_to_16bit(values(i).as<float>(), inputs_[i].as<void>(), count,

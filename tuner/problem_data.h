@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <future>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "generator/spec.h"
@@ -17,6 +19,14 @@
 #include "tuner/reference_epilogue.h"
 
 namespace fusetune {
+
+// How inputs are drawn. uniform: in [-1, 1] (the weight bounded as PyTorch initialises a
+// layer's), what the tuner verifies and times on. normal: standard normal (the weight's standard
+// deviation that bound), as activations and trained weights rather are: a row's largest value
+// lies several times above its typical ones, which emulated precisions (int8x) must hold too.
+enum class InputDistribution { uniform, normal };
+std::string_view to_string(InputDistribution inputs);
+std::optional<InputDistribution> input_distribution_from_string(std::string_view name);
 
 struct Verification {
   double rel_err = 0;           // ‖out − ref‖ / ‖ref‖ (Frobenius), over finite outputs
@@ -27,15 +37,16 @@ struct Verification {
 
 class ProblemData {
  public:
-  // Allocates every tensor, fills the inputs from `seed` and computes the reference. Inputs are
-  // uniform in [-1, 1], but the main op's second operand (the weight) is bounded as PyTorch
-  // initialises a layer's: by 1/sqrt(fan_in). Throws Error(cuda_error) when memory runs out or a
+  // Allocates every tensor, fills the inputs from `seed` as `inputs` says and computes the
+  // reference. The main op's second operand (the weight) is scaled as PyTorch initialises a
+  // layer's: by 1/sqrt(fan_in). Throws Error(cuda_error) when memory runs out or a
   // reference kernel fails, Error(invalid_argument) for a GEMM of more than 65535·16 rows.
   // With `host_part_later`, the reference's host half (the epilogue and pool steps, most of a
   // second for the conv seed's 67M values) runs on a background thread, touching no GPU state,
   // until finish_reference(); verify() waits for it.
   ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream,
-              bool host_part_later = false);
+              bool host_part_later = false,
+              InputDistribution inputs = InputDistribution::uniform);
   ~ProblemData();
   ProblemData(const ProblemData&) = delete;
   ProblemData& operator=(const ProblemData&) = delete;
@@ -82,6 +93,7 @@ class ProblemData {
 
   Spec spec_;
   cudaStream_t stream_;
+  InputDistribution inputs_distribution_;
   std::vector<DeviceBuffer> inputs_;  // Spec::tensors() order, in the spec's dtype
   std::vector<DeviceBuffer> wide_;    // 16-bit inputs only: their values in fp32
   DeviceBuffer output_;

@@ -22,6 +22,18 @@ __global__ void fill_uniform_kernel(float* p, std::int64_t count, std::uint64_t 
   }
 }
 
+// Box and Muller's transform of two uniform draws of the same hash, the first kept away from 0.
+__global__ void fill_normal_kernel(float* p, std::int64_t count, std::uint64_t seed,
+                                   float stddev) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const double scale = 1.0 / 9007199254740992.0;  // 2^-53
+    const double u1 = ((splitmix64(seed ^ splitmix64(2 * i)) >> 11) + 0.5) * scale;
+    const double u2 = (splitmix64(seed ^ splitmix64(2 * i + 1)) >> 11) * scale;
+    p[i] = static_cast<float>(stddev * sqrt(-2.0 * log(u1)) * cospi(2.0 * u2));
+  }
+}
+
 template <class T>
 __global__ void round_to_16bit_kernel(float* values, T* narrow, std::int64_t count) {
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
@@ -166,6 +178,13 @@ cudaError_t fill_uniform(float* p, std::int64_t count, std::uint64_t seed, float
                          cudaStream_t stream) {
   if (count == 0) return cudaSuccess;
   fill_uniform_kernel<<<grid_for(count), 256, 0, stream>>>(p, count, seed, lo, hi);
+  return cudaGetLastError();
+}
+
+cudaError_t fill_normal(float* p, std::int64_t count, std::uint64_t seed, float stddev,
+                        cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  fill_normal_kernel<<<grid_for(count), 256, 0, stream>>>(p, count, seed, stddev);
   return cudaGetLastError();
 }
 

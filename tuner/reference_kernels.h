@@ -15,6 +15,10 @@ namespace fusetune {
 cudaError_t fill_uniform(float* p, std::int64_t count, std::uint64_t seed, float lo, float hi,
                          cudaStream_t stream);
 
+// p[i] normal with mean 0 and standard deviation `stddev`, from the same hash.
+cudaError_t fill_normal(float* p, std::int64_t count, std::uint64_t seed, float stddev,
+                        cudaStream_t stream);
+
 // narrow[i] = values[i] rounded to nearest `type` (bf16 or fp16), and values[i] = narrow[i]
 // widened back: the fp32 copy then holds exactly what a kernel reading `narrow` sees.
 cudaError_t round_to_16bit(float* values, void* narrow, std::int64_t count, DataType type,

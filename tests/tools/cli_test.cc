@@ -335,6 +335,17 @@ TEST_F(CliTest, BenchesTimeAConstantWeightOnRequest) {
   }
 }
 
+TEST_F(CliTest, BenchesDrawNormalInputsOnRequestAndRefuseOtherDistributions) {
+  for (const std::string command : {"bench", "bench-shapes"}) {
+    const ProgramRun help = fusetune(command + " --help");
+    EXPECT_NE(help.output.find("--inputs"), std::string::npos) << help.output;
+    const std::string spec = command == "bench" ? " 'linear(m=8, n=8, k=8)'" : "";
+    const ProgramRun bad = fusetune(command + spec + " --inputs gaussian");
+    EXPECT_EQ(bad.exit_code, 2) << bad.output;
+    EXPECT_NE(bad.output.find("gaussian"), std::string::npos) << bad.output;
+  }
+}
+
 // Starts the fusetune program with `arguments`, its output into `log`; returns its process id.
 pid_t start_fusetune(const std::vector<std::string>& arguments, const fs::path& log) {
   std::vector<std::string> words = {program().string()};

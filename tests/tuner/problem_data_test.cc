@@ -327,6 +327,38 @@ TEST_F(ProblemDataTest, WeightsAreBoundedAsPyTorchInitialisesTheLayer) {
   }
 }
 
+TEST_F(ProblemDataTest, NormalInputsHaveTheirMeanAndSpreadAndTheReferenceFollowsThem) {
+  // The activation standard normal, the weight's standard deviation 1/sqrt(K), every row's
+  // largest value several times its typical one; the reference is of the values drawn.
+  const Spec spec = parse_spec("linear(m=64, n=48, k=256)");
+  ProblemData data(spec, 19, stream_, false, InputDistribution::normal);
+  const auto moments = [](const std::vector<float>& values) {
+    double sum = 0, squares = 0, largest = 0;
+    for (float v : values) {
+      sum += v;
+      squares += static_cast<double>(v) * v;
+      largest = std::max(largest, std::abs(static_cast<double>(v)));
+    }
+    const double count = static_cast<double>(values.size());
+    return std::array<double, 3>{sum / count, std::sqrt(squares / count), largest};
+  };
+  const std::vector<float> x = data.input_values(0), w = data.input_values(1);
+  const std::array<double, 3> mx = moments(x), mw = moments(w);
+  EXPECT_NEAR(mx[0], 0.0, 0.02);  // 16384 values: the mean's spread is 1/128
+  EXPECT_NEAR(mx[1], 1.0, 0.03);
+  EXPECT_GT(mx[2], 3.5);  // a uniform draw never leaves [-1, 1]
+  EXPECT_NEAR(mw[1], 1 / std::sqrt(256.0), 0.03 / 16);
+  std::vector<double> expected;
+  for (int row = 0; row < 64; ++row)
+    for (int column = 0; column < 48; ++column) {
+      double y = 0;
+      for (int k = 0; k < 256; ++k)
+        y += static_cast<double>(x[row * 256 + k]) * static_cast<double>(w[column * 256 + k]);
+      expected.push_back(y);
+    }
+  expect_reference(data, expected);
+}
+
 TEST_F(ProblemDataTest, TheSeedProblemsReferenceHoldsAtSampledOutputs) {
   // 67M pre-pool values: the reference kernel's grid-stride loop and 64-bit indices. Each
   // sampled output is recomputed from the definition, the (input, tap) pairs that reach an
