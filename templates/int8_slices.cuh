@@ -45,6 +45,17 @@ __host__ __device__ constexpr double pair_place(int d) {
   return place;
 }
 
+// digit_place(s) for s = 0 .. kMaxSlices, for tables the compiler evaluates: a place found at
+// run time would cost fp64 divisions per value.
+struct DigitPlaces {
+  double of[kMaxSlices + 1];
+};
+__host__ __device__ constexpr DigitPlaces digit_places() {
+  DigitPlaces places{};
+  for (int s = 1; s <= kMaxSlices; ++s) places.of[s] = digit_place(s);
+  return places;
+}
+
 // A digit from a value in its units: rounded to nearest, held in [-127, 127] (only +-127.5
 // itself is clamped, leaving half a unit as any other rounding does).
 __device__ __forceinline__ double balanced_digit(double shifted) {
@@ -78,6 +89,7 @@ __device__ __forceinline__ void slice_value(float v, bool measured, int e, doubl
   if (measured && !finite) sums[1 + 2 * kMaxSlices] += 1.0;
   if (measured && finite) sums[0] += static_cast<double>(v) * v;
   constexpr int DIGITS = C::MEASURE == kMeasureEvery ? kMaxSlices : C::SLICES;
+  constexpr DigitPlaces kPlaces = digit_places();
 #pragma unroll
   for (int s = 0; s < DIGITS; ++s) {
     const double shifted = scaled * (s == 0 ? kFirstDigitBase : kDigitBase);  // exact
@@ -85,7 +97,7 @@ __device__ __forceinline__ void slice_value(float v, bool measured, int e, doubl
     if (s < C::SLICES) digit[s] = static_cast<signed char>(d);
     scaled = shifted - d;  // exact: the part below this digit, at most half of it
     if (measured) {
-      const double place = digit_place(s + 1) * power_of_two(e);
+      const double place = kPlaces.of[s + 1] * power_of_two(e);
       sums[1 + s] += (d * place) * (d * place);
       if (C::MEASURE == kMeasureEvery || s + 1 == C::SLICES)
         sums[1 + kMaxSlices + s] += (scaled * place) * (scaled * place);
