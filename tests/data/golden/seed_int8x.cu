@@ -902,27 +902,65 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
 }
 
 // The product in fp32 FFMA from the operands as they are, A [M, K] and B [N, K], where the
-// guard found that the digits cannot hold the accuracy (int8_slices.cuh's judge_slices): slow,
-// but what the precision promises, infinities and NaN propagating as in PyTorch. Every thread
-// of the block takes pairs of a tile's columns in turn.
+// guard found that the digits cannot hold the accuracy (int8_slices.cuh's judge_slices): what
+// the precision promises, infinities and NaN propagating as in PyTorch. Tiles of 128 x 128
+// outputs, taken in turn by the persistent blocks; each of a block's first 256 threads sums
+// 8 x 8 of them over k-steps of 8 staged in shared memory k-major (a thread's rows and columns
+// are two 16-byte reads each), which every thread of the block helps stage. `smem`: the
+// launch's dynamic shared memory, of which this takes 8 KiB.
 template <class C, class Epilogue>
 __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const float* __restrict__ b,
-                                           float* __restrict__ out, const Epilogue& epilogue) {
-  using S = Int8Shape<C>;
-  for (int tile = blockIdx.x; tile < S::TILES; tile += gridDim.x) {
-    const int m0 = (tile % S::TILES_M) * C::BM, n0 = (tile / S::TILES_M) * C::BN;
-    for (int i = threadIdx.x; i < C::BM * C::BN / 2; i += blockDim.x) {
-      const int m = m0 + i / (C::BN / 2), n = n0 + 2 * (i % (C::BN / 2));
-      if (C::GUARD_M && m >= C::M) continue;
-      const float* row = a + static_cast<long long>(m) * C::K;
-      float x[2] = {0.f, 0.f};
-      for (int c = 0; c < 2; ++c) {
-        if (C::GUARD_N && n + c >= C::N) continue;
-        const float* column = b + static_cast<long long>(n + c) * C::K;
-        for (int k = 0; k < C::K; ++k) x[c] = fmaf(row[k], column[k], x[c]);
+                                           float* __restrict__ out, const Epilogue& epilogue,
+                                           float* smem) {
+  constexpr int TILE = 128, STEP = 8, COMPUTING = 256;
+  constexpr int TILES_M = (C::M + TILE - 1) / TILE, TILES_N = (C::N + TILE - 1) / TILE;
+  float(*a_step)[TILE] = reinterpret_cast<float(*)[TILE]>(smem);  // [STEP][TILE]
+  float(*b_step)[TILE] = reinterpret_cast<float(*)[TILE]>(smem + STEP * TILE);
+  const int tid = threadIdx.x;
+  const bool computing = tid < COMPUTING;
+  const int row0 = tid / 16 * 8, column0 = tid % 16 * 8;
+  for (int tile = blockIdx.x; tile < TILES_M * TILES_N; tile += gridDim.x) {
+    const int m0 = tile % TILES_M * TILE, n0 = tile / TILES_M * TILE;
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+    for (int k0 = 0; k0 < C::K; k0 += STEP) {
+      // Past an edge, zeros: they reach only outputs that are not stored.
+      for (int i = tid; i < STEP * TILE; i += blockDim.x) {
+        const int r = i / STEP, k = k0 + i % STEP;
+        const int m = m0 + r, n = n0 + r;
+        a_step[i % STEP][r] = m < C::M && k < C::K ? a[static_cast<long long>(m) * C::K + k] : 0.f;
+        b_step[i % STEP][r] = n < C::N && k < C::K ? b[static_cast<long long>(n) * C::K + k] : 0.f;
       }
-      store_output_pair<C::N, C::GUARD_N>(out + static_cast<long long>(m) * C::N, m, n, x[0], x[1],
-                                          epilogue);
+      __syncthreads();
+      if (computing) {
+#pragma unroll
+        for (int k = 0; k < STEP; ++k) {
+          float x[8], y[8];
+          *reinterpret_cast<float4*>(x) = *reinterpret_cast<const float4*>(&a_step[k][row0]);
+          *reinterpret_cast<float4*>(x + 4) = *reinterpret_cast<const float4*>(&a_step[k][row0 + 4]);
+          *reinterpret_cast<float4*>(y) = *reinterpret_cast<const float4*>(&b_step[k][column0]);
+          *reinterpret_cast<float4*>(y + 4) =
+              *reinterpret_cast<const float4*>(&b_step[k][column0 + 4]);
+#pragma unroll
+          for (int i = 0; i < 8; ++i)
+#pragma unroll
+            for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(x[i], y[j], acc[i][j]);
+        }
+      }
+      __syncthreads();
+    }
+    if (!computing) continue;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int m = m0 + row0 + i;
+      if (m >= C::M) continue;
+#pragma unroll
+      for (int j = 0; j < 8; j += 2)
+        store_output_pair<C::N, true>(out + static_cast<long long>(m) * C::N, m, n0 + column0 + j,
+                                      acc[i][j], acc[i][j + 1], epilogue);
     }
   }
 }
@@ -939,12 +977,12 @@ __device__ __forceinline__ void gemm_wgmma_int8(
     const int* __restrict__ a_exponents, const int* __restrict__ b_exponents,
     const Epilogue& epilogue, const int* __restrict__ verdict = nullptr,
     const float* __restrict__ a = nullptr, const float* __restrict__ b = nullptr) {
+  extern __shared__ __align__(1024) unsigned char smem_bytes[];
   if (verdict != nullptr && *verdict != C::RUNS_ON) {
     if (*verdict == kVerdictFp32 && C::RUNS_ON == kVerdictDigits)
-      int8_fallback<C>(a, b, out, epilogue);
+      int8_fallback<C>(a, b, out, epilogue, reinterpret_cast<float*>(smem_bytes));
     return;
   }
-  extern __shared__ __align__(1024) unsigned char smem_bytes[];
   const Int8Smem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
   if (threadIdx.x == 0) {
     for (int s = 0; s < C::STAGES; ++s) {
