@@ -31,9 +31,9 @@ struct BenchReport {
   int load_compiles = 0;  // NVRTC compiles that load made: 0 for a tuned shape or bucket
   int rounds = 0;
   BenchSide fusetune;
-  bool constant_weight = false;  // BenchOptions's
+  bool constant_weight = false;                           // BenchOptions's
   InputDistribution inputs = InputDistribution::uniform;  // BenchOptions's
-  bool has_baseline = true;      // false for convolutions and chains that reduce
+  bool has_baseline = true;  // false for convolutions and chains that reduce
   BenchSide baseline;
   double speedup = 0;  // baseline time / fusetune time
 };

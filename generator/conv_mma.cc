@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "generator/conv_cells.h"
+#include "generator/gemm_wgmma.h"
 #include "generator/kernel_assembly.h"
 #include "generator/tile_grid.h"
 #include "templates/embedded.h"
@@ -19,7 +20,8 @@ using C = ConvMmaConfig;
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 std::string config_tail(const Spec& spec, const C& c) {
-  return guard_constants(edge_guards(conv_gemm(spec), c)) + smem_constant(c.smem_bytes());
+  return guard_constants(edge_guards(conv_gemm(spec), c)) + smem_constant(c.smem_bytes()) +
+         (c.wgmma ? wgmma_tf32_register_a(c.block_n()) : "");
 }
 
 }  // namespace
@@ -44,6 +46,8 @@ const KernelFamily<C>& family_of(const C&) {
                .constant = "PASSES",
                .comment = [](const C& c) { return to_string(c.precision()); }},
               {"vec_b", &C::vec_b, "VEC_B"},
+              // Stored before the warpgroup MMA existed: mma.sync.
+              {.key = "wgmma", .member = &C::wgmma, .constant = "WGMMA", .absent = 0, .least = 0},
           },
       .name_parts =
           {
@@ -55,6 +59,7 @@ const KernelFamily<C>& family_of(const C&) {
               number("_s", "STAGES", 2, field<&C::stages>()),
               precision_word<C, kTf32Precisions>(),
               number("_vb", "V", 1, field<&C::vec_b>()),
+              optional_number("_wg", "WG", 1, field<&C::wgmma>(), 0),
           },
       // The guards of the GEMM the convolution is.
       .edge_guards =
@@ -68,7 +73,9 @@ const KernelFamily<C>& family_of(const C&) {
       .default_config = [](const Spec& spec, const DeviceLimits& limits, Precision precision)
           -> std::optional<C> { return conv_mma_default(spec, limits, precision); },
       // gemm_mma.cuh for its copies and TF32 fragments; it names the 16-bit ones too.
+      // hopper.cuh for WGMMA's warpgroup MMA (unused functions emit nothing for sm_80).
       .templates = {{"common.cuh", templates::common_cuh},
+                    {"hopper.cuh", templates::hopper_cuh},
                     {"mma_tf32.cuh", templates::mma_tf32_cuh},
                     {"mma_16bit.cuh", templates::mma_16bit_cuh},
                     {"gemm_mma.cuh", templates::gemm_mma_cuh},
@@ -81,11 +88,14 @@ const KernelFamily<C>& family_of(const C&) {
                "Epilogue{args});\n";
       },
       .launch = conv_mma_launch,
+      .arch_specific_config = [](const C& c) { return c.wgmma != 0; },
   };
   return family;
 }
 
 int ConvMmaConfig::smem_bytes() const {
+  if (wgmma)
+    return stages * (bk * (block_m() + 8) + block_n() * bk * (passes == 3 ? 2 : 1)) * 4 + 1024;
   return stages * (bk * (block_m() + 8) + block_n() * (bk + 4)) * 4;
 }
 

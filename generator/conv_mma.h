@@ -29,12 +29,14 @@ struct ConvMmaConfig {
   int stages = 3;       // cp.async pipeline depth
   int passes = 1;       // 1 TF32, 3 3xTF32
   int vec_b = 4;        // floats per copy of the weight: the widest that divides C/groups·taps
+  int wgmma = 0;        // 1: the k-loop on warpgroup MMA (sm_90a), A in registers
 
   int threads() const { return 32 * warps_m * warps_n; }
   int block_m() const { return warps_m * 16 * mma_tiles_m; }
   int block_n() const { return warps_n * 8 * mma_tiles_n; }
   Precision precision() const { return tensor_core_precision(DataType::fp32, passes); }
-  // STAGES stages of A [BK, BM + 8] and B [BN, BK + 4] floats.
+  // STAGES stages of A [BK, BM + 8] and B [BN, BK + 4] floats; under WGMMA B [BN, BK] (twice at
+  // 3xTF32, its remainders beside) and 1024 bytes to align them.
   int smem_bytes() const;
   // How the template's threads copy A (ConvMmaShape): A_ROWS positions by a_columns() k-columns
   // each; 0 columns where a stage's copies do not split evenly over the threads.

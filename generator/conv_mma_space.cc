@@ -93,6 +93,14 @@ std::optional<std::string> conv_mma_rejection(const Spec& spec, const DeviceLimi
   if (auto why = conv_mma_spec_rejection(spec)) return why;
   const ConvGemm gemm = conv_gemm(spec);
   if (c.passes != 1 && c.passes != 3) return "TF32 takes one pass and 3xTF32 three";
+  if (c.wgmma != 0 && c.wgmma != 1) return "wgmma is 0 (mma.sync) or 1 (warpgroup MMA)";
+  if (c.wgmma && limits.arch != "sm_90") return "warpgroup MMA runs on sm_90";
+  if (c.wgmma && (c.warps_n != 1 || c.mma_tiles_m != 1 || c.warps_m % 4 != 0))
+    return "warpgroup MMA takes whole warpgroups along M (4 or 8 warps), one 16-row tile a "
+           "warp, and one warp along N";
+  if (c.wgmma && c.bk != 32) return "warpgroup MMA reads k-tiles of 32 floats (128-byte rows)";
+  if (c.wgmma && c.block_n() > 128)
+    return "warpgroup MMA keeps a k-tile's sums beside the accumulators: at most 128 channels";
   if (c.threads() < 64 || c.threads() > 256) return "blocks have 64 to 256 threads";
   if (c.bk < 8 || c.bk % 8 != 0 || c.stages < 2 || c.stages > 4)
     return "BK is a multiple of 8 (the MMA's k) and the pipeline has 2 to 4 stages";

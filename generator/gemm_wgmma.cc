@@ -39,6 +39,14 @@ std::string wgmma_functions(const GemmWgmmaConfig& c) {
         "  }}\n",
         d, n, accumulators, d + 2, d + 1, bindings, shape, transposes);
   }
+  return wgmma_tf32_register_a(n);
+}
+
+}  // namespace
+
+std::string wgmma_tf32_register_a(int n) {
+  const int d = n / 2;
+  const std::string accumulators = asm_operands(0, d), bindings = asm_bindings("+f", "d", d);
   return fmt::format(
       "  static __device__ __forceinline__ void wgmma_rs(float (&d)[{0}], const float (&a)[4],\n"
       "                                                  unsigned long long b, int scale_d) {{\n"
@@ -53,6 +61,8 @@ std::string wgmma_functions(const GemmWgmmaConfig& c) {
       "  }}\n",
       d, n, accumulators, asm_operands(d, 4), d + 5, d + 4, bindings);
 }
+
+namespace {
 
 std::string config_head(const Spec& spec) {
   const MainOp& main = spec.main;

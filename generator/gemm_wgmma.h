@@ -56,6 +56,10 @@ struct GemmWgmmaConfig {
 // its parser, its JSON and the tunables of the emitted Config.
 const KernelFamily<GemmWgmmaConfig>& family_of(const GemmWgmmaConfig&);
 
+// A Config's wgmma_rs(d, a, b_descriptor, scale_d): m64nNk8 TF32 with A from registers (the
+// m16n8k8 fragment of each warp's 16 rows), B K-major in shared memory, fp32 accumulators d.
+std::string wgmma_tf32_register_a(int n);
+
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& config);
 
 std::int64_t tile_count(const MainOp& main, const GemmWgmmaConfig& config);

@@ -119,7 +119,8 @@ KernelSource emit(const KernelFamily<C>& family, const Spec& spec, const C& c) {
                  family.config_tail(spec, c) + "};\n";
   parts.body = family.body(spec, c);
   parts.min_blocks = family.min_blocks ? family.min_blocks(c) : 1;
-  parts.arch_specific = family.arch_specific;
+  parts.arch_specific =
+      family.arch_specific || (family.arch_specific_config && family.arch_specific_config(c));
   KernelSource source = assemble_kernel(spec, parts);
   if (family.preparing) family.preparing(spec, c, source);
   return source;

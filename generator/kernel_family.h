@@ -242,6 +242,8 @@ struct KernelFamily {
   LaunchGeometry (*launch)(const Spec&, const C&) = nullptr;
   int (*min_blocks)(const C&) = nullptr;  // __launch_bounds__ blocks per SM; nullptr: 1
   bool arch_specific = false;             // compiled for sm_90a rather than sm_90
+  // Where only some configurations are (a family with an sm_90a engine): which; nullptr: none.
+  bool (*arch_specific_config)(const C&) = nullptr;
 
   // The block tile (rows, columns) a tuned configuration keeps at a nearby shape
   // (shape_neighbors.h); nullptr: none that compares.

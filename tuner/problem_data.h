@@ -45,8 +45,7 @@ class ProblemData {
   // second for the conv seed's 67M values) runs on a background thread, touching no GPU state,
   // until finish_reference(); verify() waits for it.
   ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream,
-              bool host_part_later = false,
-              InputDistribution inputs = InputDistribution::uniform);
+              bool host_part_later = false, InputDistribution inputs = InputDistribution::uniform);
   ~ProblemData();
   ProblemData(const ProblemData&) = delete;
   ProblemData& operator=(const ProblemData&) = delete;

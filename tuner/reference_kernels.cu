@@ -23,8 +23,7 @@ __global__ void fill_uniform_kernel(float* p, std::int64_t count, std::uint64_t 
 }
 
 // Box and Muller's transform of two uniform draws of the same hash, the first kept away from 0.
-__global__ void fill_normal_kernel(float* p, std::int64_t count, std::uint64_t seed,
-                                   float stddev) {
+__global__ void fill_normal_kernel(float* p, std::int64_t count, std::uint64_t seed, float stddev) {
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const double scale = 1.0 / 9007199254740992.0;  // 2^-53

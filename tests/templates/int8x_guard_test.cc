@@ -1,10 +1,10 @@
 // The int8x family's guard on the GPU: the plan the runtime launches (slicing passes that
 // measure what the digits leave, the guard's verdict, the product) on inputs that random
 // uniform data never shows: normal rows, normal rows with an outlier, rows whose values span
-// 2^20, rows of zeros, denormals, infinities and NaN. Every output stays within int8x's 1e-5 of fp64, through the digits where
-// the guard trusts them, through the plan's deeper product (one more diagonal of digit pairs)
-// where it trusts those, and through fp32 where it trusts neither; non-finite inputs propagate
-// as PyTorch's product propagates them.
+// 2^20, rows of zeros, denormals, infinities and NaN. Every output stays within int8x's 1e-5 of
+// fp64, through the digits where the guard trusts them, through the plan's deeper product (one more
+// diagonal of digit pairs) where it trusts those, and through fp32 where it trusts neither;
+// non-finite inputs propagate as PyTorch's product propagates them.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 

@@ -218,6 +218,198 @@ __device__ __forceinline__ void store_output_pair(Out* row, int m, int n, float 
 
 }  // namespace ft
 
+// ---- templates/hopper.cuh ----
+// Hopper (sm_90a) building blocks as inline PTX: mbarriers, TMA tile loads, warpgroup MMA
+// (wgmma) with its shared-memory descriptors, and register reallocation between warpgroups.
+//
+// wgmma m64nNk8 with TF32 operands reads A and B from shared memory in K-major layout. The
+// fp32 accumulator fragment of warp w (of the 4 in the warpgroup), lane l, g = l / 4,
+// t = l % 4, holds for each 8-column chunk j: d[4j] (16w + g, 8j + 2t), d[4j + 1] (.., + 1),
+// d[4j + 2] (16w + g + 8, 8j + 2t), d[4j + 3] (.., + 1) — the mma.m16n8 layout repeated.
+
+namespace ft {
+
+// A CUtensorMap as the host encodes it (128 bytes, 64-byte aligned); the kernel only passes
+// its address to the copy engine.
+struct alignas(64) TensorMap {
+  unsigned long long opaque[16];
+};
+
+// ---- mbarriers (shared-memory addresses, see smem_address) ----
+
+__device__ __forceinline__ void mbarrier_init(unsigned bar, unsigned arrivals) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(arrivals));
+}
+
+// Arrives and announces that `bytes` more will land through the copy engine.
+__device__ __forceinline__ void mbarrier_expect_bytes(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes)
+               : "memory");
+}
+
+__device__ __forceinline__ void mbarrier_arrive(unsigned bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+
+// Waits until the phase of parity `parity` has completed. A barrier starts in phase 0, so a
+// wait for parity 1 on a fresh barrier returns at once (the "previous" phase counts as done).
+__device__ __forceinline__ void mbarrier_wait(unsigned bar, unsigned parity) {
+  unsigned done = 0;
+  do {
+    asm volatile(
+        "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+        " selp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+
+// ---- thread-block clusters ----
+
+__device__ __forceinline__ unsigned cluster_rank() {
+  unsigned rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(rank));
+  return rank;
+}
+
+// Arrives on the barrier at this block's shared address `bar`, in the cluster's block `rank`.
+// The arrive releases at block scope (the default): it only says that this block's reads of a
+// stage are done. A cluster-scope release fences every earlier access first, and made each
+// k-tile wait so long that clusters ran the seed 2.5x slower on the H100 (bench/RESULTS.md).
+__device__ __forceinline__ void mbarrier_arrive_in_block(unsigned bar, unsigned rank) {
+  asm volatile(
+      "{\n .reg .b32 remote;\n mapa.shared::cluster.u32 remote, %0, %1;\n"
+      " mbarrier.arrive.shared::cluster.b64 _, [remote];\n}\n" ::"r"(bar),
+      "r"(rank)
+      : "memory");
+}
+
+// Every thread of every block of the cluster arrives, then waits for all the others.
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile(
+      "barrier.cluster.arrive.release;\n"
+      "barrier.cluster.wait.acquire;\n" ::
+          : "memory");
+}
+
+// ---- TMA ----
+
+// Copies the box at (inner, outer) of the tensor `map` into shared memory at `dst`; the
+// barrier `bar` counts its bytes. Out-of-range parts of the box arrive as zeros.
+__device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* map, unsigned bar,
+                                            int inner, int outer) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%3, %4}], [%2];\n" ::"r"(dst),
+      "l"(map), "r"(bar), "r"(inner), "r"(outer)
+      : "memory");
+}
+
+// The same box, landing at `dst` and counted by the barrier at `bar` in every block of the
+// cluster that `blocks` (a bit per rank) names.
+__device__ __forceinline__ void tma_load_2d_multicast(unsigned dst, const TensorMap* map,
+                                                      unsigned bar, int inner, int outer,
+                                                      unsigned short blocks) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+      ".multicast::cluster [%0], [%1, {%3, %4}], [%2], %5;\n" ::"r"(dst),
+      "l"(map), "r"(bar), "r"(inner), "r"(outer), "h"(blocks)
+      : "memory");
+}
+
+// Copies the box at (inner, outer) of the tensor `map` from shared memory at `src` (the layout
+// tma_load_2d writes) to global memory, skipping the parts outside the tensor. Asynchronous:
+// tma_store_commit() closes a group of them, tma_store_wait_read() / tma_store_wait() wait.
+__device__ __forceinline__ void tma_store_2d(const TensorMap* map, unsigned src, int inner,
+                                             int outer) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%2, %3}], [%1];\n" ::"l"(map),
+      "r"(src), "r"(inner), "r"(outer)
+      : "memory");
+}
+__device__ __forceinline__ void tma_store_commit() {
+  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+}
+// Until every committed store has read its shared memory, which may then be written again.
+__device__ __forceinline__ void tma_store_wait_read() {
+  asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+}
+// Until every committed store has been written to global memory.
+__device__ __forceinline__ void tma_store_wait() {
+  asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
+}
+
+__device__ __forceinline__ void tma_prefetch_descriptor(const TensorMap* map) {
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(map) : "memory");
+}
+
+// Makes this thread's ordinary shared-memory writes visible to the copy engine and the tensor
+// cores (the async proxy); a barrier must still follow.
+__device__ __forceinline__ void fence_async_shared() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+// bar.sync on a named barrier for `threads` threads (id 0 is __syncthreads').
+__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
+// ---- wgmma ----
+
+// Descriptor of a K-major operand whose rows are ROW_BYTES (128 or 64) stored with the swizzle of
+// that span the TMA writes; 8-row groups lie 8 ROW_BYTES apart. The tile must start aligned to
+// such a group; stepping along K by 32 bytes adds 32 to `address`.
+template <int ROW_BYTES>
+__device__ __forceinline__ unsigned long long wgmma_descriptor_of_rows(unsigned address) {
+  static_assert(ROW_BYTES == 128 || ROW_BYTES == 64, "the 128- or 64-byte swizzle");
+  constexpr unsigned long long layout = ROW_BYTES == 128 ? 1 : 2;
+  constexpr unsigned long long group_stride = 8 * ROW_BYTES / 16;
+  return ((address & 0x3FFFFu) >> 4) | (1ull << 16) | (group_stride << 32) | (layout << 62);
+}
+
+// Rows of 32 floats (128 bytes): stepping along K by 8 floats adds 32 bytes to `address`.
+__device__ __forceinline__ unsigned long long wgmma_descriptor(unsigned address) {
+  return wgmma_descriptor_of_rows<128>(address);
+}
+
+__device__ __forceinline__ void wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
+__device__ __forceinline__ void wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+template <int PENDING>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(PENDING) : "memory");
+}
+
+// Keeps the compiler from moving accesses of accumulator registers across wgmma fences and
+// waits: the asynchronous instructions own them in between.
+template <int N>
+__device__ __forceinline__ void fence_registers(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+template <int N>
+__device__ __forceinline__ void fence_registers(int (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+r"(d[i])::"memory");
+}
+
+// ---- register reallocation between warpgroups ----
+
+template <int REGISTERS>
+__device__ __forceinline__ void release_registers() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(REGISTERS));
+}
+template <int REGISTERS>
+__device__ __forceinline__ void claim_registers() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(REGISTERS));
+}
+
+}  // namespace ft
+
 // ---- templates/mma_tf32.cuh ----
 // Tensor-core building blocks for fp32 data (sm_80 and newer): TF32 conversion, the split of an
 // fp32 value into a TF32 "big" part and a TF32 "small" remainder (3xTF32) -- rounded, or, for
@@ -756,6 +948,9 @@ __device__ __forceinline__ int cell_divisor(int c) {
 // window's padding), are poisoned with an origin far below zero, so the bounds check alone
 // zero-fills them.
 //
+// WGMMA (sm_90a): the k-loop on warpgroup MMA instead (conv_wgmma_k_loop below): the same
+// copies, A in registers from the same stages, B stored as wgmma reads it.
+//
 // Tunables (a Config struct; generator/conv_mma_space.cc holds their ranges):
 //   WARPS_M, WARPS_N        warps per block along M and N             64..256 threads
 //   MMA_TILES_M, _N         16x8 MMA tiles per warp along M and N     1..4 and 1..8; BM 32..256
@@ -763,6 +958,8 @@ __device__ __forceinline__ int cell_divisor(int c) {
 //   STAGES                  cp.async pipeline depth                   2..4
 //   PASSES                  1 (TF32) or 3 (3xTF32: big + small TF32 parts, fp32-level accuracy)
 //   VEC_B                   floats per copy of B: 4, 2 or 1, the widest that divides K
+//   WGMMA                   0: mma.sync; 1: warpgroup MMA (4 or 8 warps along M, one 16-row
+//                           tile each, WARPS_N 1, BK 32)
 //   GUARD_M/N/K             edges checked: required when the shape is not a tile multiple
 // Geometry (generator/conv_cells.h's conv_config_head): N, C, K, GROUPS, TRANSPOSED, POOL
 // (conv_cells.cuh's kinds, not the global average), and one struct per axis (Config::D, ::H,
@@ -856,9 +1053,10 @@ struct ConvMmaShape {
   static constexpr int M_TILES = (GEMM_M + BM - 1) / BM;
   static constexpr int N_TILES = (KG + BN - 1) / BN;
   static constexpr int K_TILES = cell_k_tiles<C>();  // of all of a cell's elements
-  // A stage [BK, BM + 8], B stage [BN, BK + 4] (floats).
+  // A stage [BK, BM + 8], B stage [BN, BK + 4] (floats); under WGMMA B's rows are BK = 32
+  // floats, 128 bytes, swizzled (conv_b_offset), and 3xTF32 keeps their remainders beside.
   static constexpr int A_PITCH = BM + 8;
-  static constexpr int B_PITCH = C::BK + 4;
+  static constexpr int B_PITCH = C::WGMMA ? C::BK : C::BK + 4;
   static constexpr int A_STAGE = C::BK * A_PITCH;
   static constexpr int B_STAGE = BN * B_PITCH;
   // The threads copy A as a [A_THREADS_K, A_THREADS_M] grid, each A_ROWS cells A_THREADS_M
@@ -872,8 +1070,14 @@ struct ConvMmaShape {
   // Far enough below zero that an origin plus any tap offset stays negative.
   static constexpr int POISON = -(1 << 30);
 
-  static_assert(C::STAGES * (A_STAGE + B_STAGE) * 4 <= C::SMEM_BYTES,
+  static constexpr int B_COPIES = C::WGMMA && C::PASSES == 3 ? 2 : 1;
+  static constexpr int ALIGNMENT = C::WGMMA ? 1024 : 0;  // bytes lost aligning the swizzle
+  static_assert(C::STAGES * (A_STAGE + B_COPIES * B_STAGE) * 4 + ALIGNMENT <= C::SMEM_BYTES,
                 "the stages fit the shared memory the generator sized (Config::SMEM_BYTES)");
+  static_assert(!C::WGMMA || (C::WARPS_N == 1 && C::MMA_TILES_M == 1 && C::WARPS_M % 4 == 0 &&
+                              C::BK == 32 && BN <= 128),
+                "warpgroup MMA: whole warpgroups along M, one 16-row tile a warp, rows of 32 "
+                "floats, at most 128 channels");
   static_assert(C::BK % MMA_K == 0, "a stage holds whole MMA k-steps");
   static_assert(C::STAGES >= 2, "the cp.async pipeline needs at least two stages");
   static_assert(C::PASSES == 1 || C::PASSES == 3, "TF32 takes one pass, 3xTF32 three");
@@ -889,15 +1093,41 @@ struct ConvMmaShape {
   static_assert(C::GUARD_K || ELEMENTS * ((CG * TAPS) % C::BK) == 0 || C::TRANSPOSED,
                 "an unguarded K edge needs K % BK == 0");
   static_assert(fewest_element_taps<C>() > 0, "every element of a cell meets a tap");
-  static_assert(!C::TRANSPOSED || (D::DILATION == 1 && H::DILATION == 1 && W::DILATION == 1 &&
-                                   D::CELL_STRIDE % D::STRIDE == 0 &&
-                                   H::CELL_STRIDE % H::STRIDE == 0 &&
-                                   W::CELL_STRIDE % W::STRIDE == 0),
+  static_assert(!C::TRANSPOSED ||
+                    (D::DILATION == 1 && H::DILATION == 1 && W::DILATION == 1 &&
+                     D::CELL_STRIDE % D::STRIDE == 0 && H::CELL_STRIDE % H::STRIDE == 0 &&
+                     W::CELL_STRIDE % W::STRIDE == 0),
                 "a transposed convolution without dilation, its cells starting on one phase");
   static_assert(C::POOL != kPoolGlobalAvg, "the global average is a finishing kernel's");
   static_assert(D::IN < (1 << 29) && H::IN < (1 << 29) && W::IN < (1 << 29),
                 "a poisoned origin plus a real coordinate stays negative");
 };
+
+// Under WGMMA, the byte offset of B[n][k] in a stage: rows of 128 bytes, each 16-byte chunk of
+// row n at chunk (k / 4) xor (n mod 8), the 128-byte swizzle wgmma_descriptor reads.
+__device__ __forceinline__ unsigned swizzled_b_offset(int n, int k) {
+  return n * 128 + ((((k >> 2) ^ n) & 7) << 4) + (k & 3) * 4;
+}
+
+// fill_tile (gemm_mma.cuh) for WGMMA's B: ROWS rows of 32 floats into swizzled_b_offset's places.
+template <int ROWS, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS>
+__device__ __forceinline__ void fill_swizzled_rows(unsigned s, const float* g, int row0, int col0,
+                                                   int rows_total, int cols_total, int tid) {
+  constexpr int VECS_PER_ROW = 32 / VEC;
+  constexpr int COPIES = ROWS * VECS_PER_ROW;
+  constexpr int PASSES = (COPIES + THREADS - 1) / THREADS;
+#pragma unroll
+  for (int pass = 0; pass < PASSES; ++pass) {
+    const int i = pass * THREADS + tid;
+    if (COPIES % THREADS != 0 && i >= COPIES) break;
+    const int r = i / VECS_PER_ROW;
+    const int c = i % VECS_PER_ROW * VEC;
+    const bool valid =
+        (!GUARD_ROWS || row0 + r < rows_total) && (!GUARD_COLS || col0 + c < cols_total);
+    const float* src = valid ? g + static_cast<long long>(row0 + r) * cols_total + col0 + c : g;
+    cp_async<4 * VEC>(s + swizzled_b_offset(r, c), src, valid);
+  }
+}
 
 // The configuration MmaFragmentsTf32 (gemm_mma.cuh) reads: A m-contiguous, B k-contiguous.
 template <class C>
@@ -941,7 +1171,7 @@ struct Cell {
 // An element's taps as the k-columns walk them: k = c·T + j, j = (jd·T_h + jh)·T_w + jw, and
 // what a column advances by per stage (BK) in that mixed radix.
 struct TapWalk {
-  int td, th, tw;              // taps per axis
+  int td, th, tw;  // taps per axis
   int step_c, step_d, step_h, step_w;
 
   template <class Element>
@@ -1104,15 +1334,15 @@ struct ConvGatherB {
     column.start(walk, k_local);
   }
 
-  __device__ __forceinline__ void copy_and_advance(unsigned stage, const float* weight,
-                                                   int n_block, const TapWalk& walk) {
+  __device__ __forceinline__ void copy_and_advance(unsigned stage, const float* weight, int n_block,
+                                                   const TapWalk& walk) {
     using D = typename C::D;
     using H = typename C::H;
     using W = typename C::W;
-    const int tap = ((first_d + column.jd * D::STRIDE) * H::KERNEL + first_h +
-                     column.jh * H::STRIDE) *
-                        W::KERNEL +
-                    first_w + column.jw * W::STRIDE;
+    const int tap =
+        ((first_d + column.jd * D::STRIDE) * H::KERNEL + first_h + column.jh * H::STRIDE) *
+            W::KERNEL +
+        first_w + column.jw * W::STRIDE;
     const bool k_inside = !C::GUARD_K || column.c < S::CG;
 #pragma unroll
     for (int i = 0; i < S::B_ROWS; ++i) {
@@ -1120,11 +1350,108 @@ struct ConvGatherB {
       const int n = n_block + row;
       const bool valid = k_inside && (!C::GUARD_N || n < S::KG);
       const float* src = valid ? weight + (column.c * S::KG + n) * S::TAPS + tap : weight;
-      cp_async<4>(stage + (row * S::B_PITCH + k_local) * 4, src, valid);
+      cp_async<4>(
+          stage + (C::WGMMA ? swizzled_b_offset(row, k_local) : (row * S::B_PITCH + k_local) * 4),
+          src, valid);
     }
     column.advance(walk);
   }
 };
+
+// ---- WGMMA: the k-loop on warpgroup MMA (sm_90a) ----
+//
+// Warpgroup w (warps 4w .. 4w + 3, a 16-row MMA tile each) multiplies rows 64w .. 64w + 63 of
+// the block tile by the whole B tile, one wgmma m64nBNk8 per 8-deep k-step: A from registers,
+// read from the A stage exactly as mma.sync's fragments are (the layouts agree), B from shared
+// memory. The copies stay the block's cp.async pipeline. Once a stage has landed, the threads
+// round its B to TF32 in place (the tensor cores would truncate it, a bias) or, at 3xTF32, write
+// its TF32 remainder beside it (the big part is the raw value the tensor cores truncate), and
+// make the stage visible to the tensor cores' proxy. Each k-tile's products sum into fresh
+// registers that a round-to-nearest add promotes (the tensor cores' sums truncate).
+
+__device__ __forceinline__ void fence_for_tensor_cores() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+template <class C, class S, int K_TILES, class FillStage, class AfterTile>
+__device__ __forceinline__ void conv_wgmma_k_loop(float (&acc)[1][C::MMA_TILES_N][4],
+                                                  const FillStage& fill_stage,
+                                                  const AfterTile& after_tile,
+                                                  const float* a_stages, float* b_stages, int warp,
+                                                  int lane) {
+  constexpr int STEPS = C::BK / 8;
+  constexpr int ACC = S::BN / 2;
+  const int g = lane / 4, t = lane % 4, tid = threadIdx.x;
+  float(&sums)[ACC] = reinterpret_cast<float(&)[ACC]>(acc[0]);
+#pragma unroll
+  for (int j = 0; j < ACC; ++j) sums[j] = 0.f;
+#pragma unroll
+  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
+    if (stage < K_TILES) fill_stage(stage, stage);
+    cp_async_commit();
+  }
+  int read_stage = 0, write_stage = C::STAGES - 1;
+  for (int k_tile = 0; k_tile < K_TILES; ++k_tile) {
+    cp_async_wait<C::STAGES - 2>();
+    // Stage k_tile has landed for every thread, and every warpgroup's MMAs have finished
+    // reading the stage the next fill overwrites.
+    __syncthreads();
+    if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
+    cp_async_commit();
+    float* bs = b_stages + read_stage * S::B_STAGE;
+    float* b_small = b_stages + (C::STAGES + read_stage) * S::B_STAGE;
+    for (int i = tid; i < S::B_STAGE; i += S::THREADS) {
+      if constexpr (C::PASSES == 3)
+        b_small[i] = tf32_remainder(bs[i]);
+      else
+        bs[i] = __uint_as_float(to_tf32(bs[i]));
+    }
+    fence_for_tensor_cores();
+    __syncthreads();
+    const float* as = a_stages + read_stage * S::A_STAGE;
+    const int m = warp * 16 + g;
+    float a[STEPS][4], small[C::PASSES == 3 ? STEPS : 1][4];
+#pragma unroll
+    for (int k = 0; k < STEPS; ++k) {
+      const int row = 8 * k + t;
+      const float v[4] = {as[row * S::A_PITCH + m], as[row * S::A_PITCH + m + 8],
+                          as[(row + 4) * S::A_PITCH + m], as[(row + 4) * S::A_PITCH + m + 8]};
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        if constexpr (C::PASSES == 3) {
+          a[k][e] = v[e];
+          small[k][e] = tf32_remainder(v[e]);
+        } else {
+          a[k][e] = __uint_as_float(to_tf32(v[e]));
+        }
+      }
+    }
+    const unsigned b_address = smem_address(bs), small_address = smem_address(b_small);
+    float part[ACC];
+    fence_registers(part);
+    wgmma_fence();
+#pragma unroll
+    for (int k = 0; k < STEPS; ++k) {
+      const unsigned long long b_big = wgmma_descriptor(b_address + 32 * k);
+      if constexpr (C::PASSES == 3) {
+        C::wgmma_rs(part, small[k], b_big, k > 0);
+        C::wgmma_rs(part, a[k], wgmma_descriptor(small_address + 32 * k), 1);
+        C::wgmma_rs(part, a[k], b_big, 1);
+      } else {
+        C::wgmma_rs(part, a[k], b_big, k > 0);
+      }
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_registers(part);
+#pragma unroll
+    for (int j = 0; j < ACC; ++j) sums[j] += part[j];
+    after_tile(acc);
+    read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
+    write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
+  }
+  cp_async_wait<0>();
+}
 
 template <class C, class Epilogue>
 __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
@@ -1137,8 +1464,13 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
   using Element = CellElement<C>;
   using Fragments = MmaFragmentsTf32<ConvMmaFragmentConfig<C>, S>;
   extern __shared__ float4 smem_vec[];
-  float* a_stages = reinterpret_cast<float*>(smem_vec);  // [STAGES][BK][BM + 8]
-  float* b_stages = a_stages + C::STAGES * S::A_STAGE;   // [STAGES][BN][BK + 4]
+  // [STAGES][BK][BM + 8] then [STAGES][BN][BK + 4]; under WGMMA, from the first 1024-byte
+  // boundary, B's stages (and their remainders) first, then A's.
+  float* const smem = reinterpret_cast<float*>(smem_vec);
+  const unsigned smem_base = smem_address(smem);
+  float* const aligned = smem + (((smem_base + 1023u) & ~1023u) - smem_base) / 4;
+  float* a_stages = C::WGMMA ? aligned + S::B_COPIES * C::STAGES * S::B_STAGE : smem;
+  float* b_stages = C::WGMMA ? aligned : a_stages + C::STAGES * S::A_STAGE;
   const unsigned a_smem = smem_address(a_stages);
   const unsigned b_smem = smem_address(b_stages);
 
@@ -1181,6 +1513,10 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
     gather_a.copy_and_advance(a_smem + stage * S::A_STAGE * 4, x_group, fill_walk);
     if constexpr (C::TRANSPOSED)
       gather_b.copy_and_advance(b_smem + stage * S::B_STAGE * 4, w_group, n_block, fill_walk);
+    else if constexpr (C::WGMMA)
+      fill_swizzled_rows<S::BN, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
+          b_smem + stage * S::B_STAGE * 4, w_group, n_block, filled_tiles * C::BK, S::KG,
+          S::CG * S::TAPS, tid);
     else
       fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
           b_smem + stage * S::B_STAGE * 4, w_group, n_block, filled_tiles * C::BK, S::KG,
@@ -1199,8 +1535,7 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
       for (int i = 0; i < 4; ++i) pooled[mt][nt][i] = initial;
 
   // An element's sums, each value through the epilogue, then stored or folded into its cell's.
-  auto fold_element = [&](const float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
-                          const Element& e) {
+  auto fold_element = [&](const float(&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4], const Element& e) {
 #pragma unroll
     for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -1232,16 +1567,21 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
   };
 
   float acc[C::MMA_TILES_M][C::MMA_TILES_N][4];  // [TM, TN, 4] accumulator fragments
+  // The k-loop: mma.sync's, or under WGMMA the warpgroups' (whose accumulators lie as these).
   if constexpr (S::ELEMENTS == 1) {
     // One element: its sums are folded once the loop is done, as a GEMM's are stored.
-    mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, KeepSumming{}, a_stages,
-                                                 b_stages, warp_m0, warp_n0, lane);
+    if constexpr (C::WGMMA)
+      conv_wgmma_k_loop<C, S, S::K_TILES>(acc, fill_stage, KeepSumming{}, a_stages, b_stages, warp,
+                                          lane);
+    else
+      mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, KeepSumming{}, a_stages,
+                                                   b_stages, warp_m0, warp_n0, lane);
     fold_element(acc, Element(0));
   } else {
     // Once an element's last k-tile is summed, its sums are folded and the next one's begin.
     int element = 0;
     int tiles_left = Element(0).k_tiles();
-    auto finish_element = [&](float (&sums)[C::MMA_TILES_M][C::MMA_TILES_N][4]) {
+    auto finish_element = [&](float(&sums)[C::MMA_TILES_M][C::MMA_TILES_N][4]) {
       if (--tiles_left > 0) return;
       fold_element(sums, Element(element));
 #pragma unroll
@@ -1252,12 +1592,16 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
           for (int i = 0; i < 4; ++i) sums[mt][nt][i] = 0.f;
       if (++element < S::ELEMENTS) tiles_left = Element(element).k_tiles();
     };
-    mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, finish_element, a_stages,
-                                                 b_stages, warp_m0, warp_n0, lane);
+    if constexpr (C::WGMMA)
+      conv_wgmma_k_loop<C, S, S::K_TILES>(acc, fill_stage, finish_element, a_stages, b_stages, warp,
+                                          lane);
+    else
+      mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, finish_element, a_stages,
+                                                   b_stages, warp_m0, warp_n0, lane);
   }
   if constexpr (C::POOL == kPoolNone) return;
 
-  // The cells' pooled values: the 8 lanes of one t store 8 consecutive cells of a channel.
+    // The cells' pooled values: the 8 lanes of one t store 8 consecutive cells of a channel.
 #pragma unroll
   for (int mt = 0; mt < C::MMA_TILES_M; ++mt)
 #pragma unroll
@@ -1265,11 +1609,10 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
       const int m = m_block + warp_m0 + mt * 16 + g + 8 * half;
       if (C::GUARD_M && m >= S::GEMM_M) continue;
       const Cell<C> cell(m);
-      const float divisor =
-          C::POOL == kPoolAvg ? static_cast<float>(cell_divisor<D>(cell.cd) *
-                                                   cell_divisor<H>(cell.ch) *
-                                                   cell_divisor<W>(cell.cw))
-                              : 1.0f;
+      const float divisor = C::POOL == kPoolAvg ? static_cast<float>(cell_divisor<D>(cell.cd) *
+                                                                     cell_divisor<H>(cell.ch) *
+                                                                     cell_divisor<W>(cell.cw))
+                                                : 1.0f;
 #pragma unroll
       for (int nt = 0; nt < C::MMA_TILES_N; ++nt)
 #pragma unroll
@@ -1315,6 +1658,7 @@ struct Config {
   static constexpr int BK = 16, STAGES = 3;
   static constexpr int PASSES = 3;  // 3xtf32
   static constexpr int VEC_B = 1;
+  static constexpr int WGMMA = 0;
   static constexpr bool GUARD_M = true, GUARD_N = true, GUARD_K = true;
   static constexpr int SMEM_BYTES = 9600;  // what the launch gives
 };

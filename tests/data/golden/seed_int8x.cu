@@ -940,7 +940,8 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const fl
         for (int k = 0; k < STEP; ++k) {
           float x[8], y[8];
           *reinterpret_cast<float4*>(x) = *reinterpret_cast<const float4*>(&a_step[k][row0]);
-          *reinterpret_cast<float4*>(x + 4) = *reinterpret_cast<const float4*>(&a_step[k][row0 + 4]);
+          *reinterpret_cast<float4*>(x + 4) =
+              *reinterpret_cast<const float4*>(&a_step[k][row0 + 4]);
           *reinterpret_cast<float4*>(y) = *reinterpret_cast<const float4*>(&b_step[k][column0]);
           *reinterpret_cast<float4*>(y + 4) =
               *reinterpret_cast<const float4*>(&b_step[k][column0 + 4]);
