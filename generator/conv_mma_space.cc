@@ -17,6 +17,10 @@ struct Ranges {
   std::vector<int> mma_tiles_m = {1, 2, 4};
   std::vector<int> mma_tiles_n = {1, 2, 4, 8};
   std::vector<std::pair<int, int>> bk_stages = {{16, 3}, {16, 4}, {32, 2}, {32, 3}};
+  // Warpgroup MMA (sm_90): warps along M, channels per block (8 each), stages of 32-deep k.
+  std::vector<int> wgmma_warps_m = {4, 8};
+  std::vector<int> wgmma_tiles_n = {4, 8, 16};
+  std::vector<int> wgmma_stages = {2, 3, 4};
 };
 
 // Floats per copy of the weight: 16, 8 or 4 bytes, the widest whose floats divide K, so that no
@@ -139,10 +143,13 @@ std::optional<std::string> conv_mma_rejection(const Spec& spec, const DeviceLimi
 double conv_mma_predicted_cost(const Spec& spec, const DeviceLimits& limits,
                                const ConvMmaConfig& c) {
   const ConvGemm gemm = conv_gemm(spec);
-  // As gemm_mma: a warp loads 4·TM + 2·TN fragment words per lane and k-step for TM·TN MMAs.
+  // As gemm_mma: a warp loads 4·TM + 2·TN fragment words per lane and k-step for TM·TN MMAs;
+  // under warpgroup MMA the tensor cores read B themselves, at about twice mma.sync's TF32 rate,
+  // but each stage costs a pass over B (its rounding or remainders) and a second barrier.
+  const int b_words = c.wgmma ? 0 : 2 * c.mma_tiles_n;
   const double mma_per_word =
-      static_cast<double>(c.mma_tiles_m * c.mma_tiles_n) / (4 * c.mma_tiles_m + 2 * c.mma_tiles_n);
-  double efficiency = std::min(1.0, mma_per_word);
+      static_cast<double>(c.mma_tiles_m * c.mma_tiles_n) / (4 * c.mma_tiles_m + b_words);
+  double efficiency = std::min(1.0, mma_per_word) * (c.wgmma ? 2.0 : 1.0);
   const int resident = blocks_per_sm(spec, limits, c);
   const int warps_per_sm = resident * c.threads() / 32;
   if (warps_per_sm < 8) efficiency *= warps_per_sm / 8.0;
@@ -150,7 +157,8 @@ double conv_mma_predicted_cost(const Spec& spec, const DeviceLimits& limits,
   // copy; against the warp's MMAs at ~8 issue slots each, the share of issue it takes.
   const double gather = c.a_columns() * (12.0 + 6.0 * c.a_rows());
   const double mmas = static_cast<double>(c.mma_tiles_m) * c.mma_tiles_n * (c.bk / 8) * c.passes;
-  efficiency /= 1.0 + gather / (8.0 * mmas);
+  const double b_pass = c.wgmma ? 4.0 * c.block_n() * c.bk / c.threads() : 0.0;
+  efficiency /= 1.0 + (gather + b_pass) / (8.0 * mmas);
   const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
   const double waves = std::ceil(static_cast<double>(conv_mma_block_count(spec, c)) / per_wave);
   double k_padded = 0;  // over a cell's elements
@@ -175,11 +183,31 @@ std::vector<ConvMmaConfig> conv_mma_space(const Spec& spec, const DeviceLimits& 
           if (conv_mma_rejection(spec, limits, c)) continue;
           ranked.emplace_back(conv_mma_predicted_cost(spec, limits, c), c);
         }
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Warpgroup MMA on sm_90, ranked apart: the two engines take turns in the space, so that a
+  // model's error between them leaves each its best configurations.
+  std::vector<std::pair<double, ConvMmaConfig>> ranked_wgmma;
+  for (int warps_m : r.wgmma_warps_m)
+    for (int tiles_n : r.wgmma_tiles_n)
+      for (int stages : r.wgmma_stages) {
+        const ConvMmaConfig c{warps_m, 1, 1, tiles_n, 32, stages, passes, vec, 1};
+        if (conv_mma_rejection(spec, limits, c)) continue;
+        ranked_wgmma.emplace_back(conv_mma_predicted_cost(spec, limits, c), c);
+      }
+  const auto by_cost = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::stable_sort(ranked.begin(), ranked.end(), by_cost);
+  std::stable_sort(ranked_wgmma.begin(), ranked_wgmma.end(), by_cost);
   std::vector<ConvMmaConfig> space;
-  for (const auto& [cost, c] : ranked)
-    if (space.size() < kConvMmaSpaceSize) space.push_back(c);
+  for (std::size_t i = 0;
+       space.size() < kConvMmaSpaceSize && (i < ranked.size() || i < ranked_wgmma.size()); ++i) {
+    // The cheaper of the two i-th first.
+    const bool wgmma_first =
+        i < ranked_wgmma.size() && (i >= ranked.size() || ranked_wgmma[i].first < ranked[i].first);
+    for (int turn = 0; turn < 2 && space.size() < kConvMmaSpaceSize; ++turn) {
+      const bool take_wgmma = (turn == 0) == wgmma_first;
+      const auto& list = take_wgmma ? ranked_wgmma : ranked;
+      if (i < list.size()) space.push_back(list[i].second);
+    }
+  }
   return space;
 }
 

@@ -81,8 +81,9 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, ConvMmaTest,
                          ::testing::Combine(::testing::ValuesIn(kOddShapes),
                                             ::testing::Values(Precision::tf32, Precision::tf32x3)));
 
-// The warpgroup-MMA k-loop (WGMMA, sm_90a), not yet in the search space: the widest, a middle
-// and the narrowest of its configurations (conv_wgmma_configs.h) on the same shapes.
+// The warpgroup-MMA k-loop (WGMMA, sm_90a) beyond what the covering subsets above take of
+// it: the widest, a middle and the narrowest of its configurations (conv_wgmma_configs.h),
+// 8 to 128 channels, on the same shapes.
 class ConvWgmmaTest : public ConvMmaTest {};
 
 TEST_P(ConvWgmmaTest, WarpgroupConfigurationsMatchTheFp64Reference) {
