@@ -77,32 +77,60 @@ __device__ __forceinline__ T block_combined(T v, T* shared, const Combine& combi
   return v;
 }
 
-// One value's digits into `digit` (the row's exponent `e`, `unscale` 2^-e), and its share of the
-// row's statistics into `sums` where `measured` (a value of the row, not its pad). Each shift
+// A thread's share of its row's statistics in the row's own units, placed once at the end
+// (placed_statistics): squares of the values scaled by 2^-e, the digits' squares as integers
+// (exact, and off the fp64 pipe), each remainder in its digit's units. The slicing is bound by
+// fp64 arithmetic nearly as much as by memory; placing each term as it came cost three fp64
+// operations a digit.
+struct RowShare {
+  double squares = 0.0;
+  int digit_squares[kMaxSlices] = {};
+  double remainder_squares[kMaxSlices] = {};
+  double non_finite = 0.0;
+};
+
+// One value's digits into `digit` (the row's exponent `e`, `unscale` 2^-e), and its part of the
+// row's statistics into `share` where `measured` (a value of the row, not its pad). Each shift
 // is exact: a value keeps its lowest bit while its magnitude stays below 128.
 template <class C>
-__device__ __forceinline__ void slice_value(float v, bool measured, int e, double unscale,
-                                            double* sums, signed char* digit) {
+__device__ __forceinline__ void slice_value(float v, bool measured, double unscale, RowShare& share,
+                                            signed char* digit) {
   const bool finite = isfinite(v);
   double scaled = finite ? static_cast<double>(v) * unscale : 0.0;  // exact
   measured = measured && C::MEASURE != kMeasureNothing;
-  if (measured && !finite) sums[1 + 2 * kMaxSlices] += 1.0;
-  if (measured && finite) sums[0] += static_cast<double>(v) * v;
+  if (measured && !finite) share.non_finite += 1.0;
+  if (measured) share.squares += scaled * scaled;
   constexpr int DIGITS = C::MEASURE == kMeasureEvery ? kMaxSlices : C::SLICES;
-  constexpr DigitPlaces kPlaces = digit_places();
 #pragma unroll
   for (int s = 0; s < DIGITS; ++s) {
     const double shifted = scaled * (s == 0 ? kFirstDigitBase : kDigitBase);  // exact
     const double d = balanced_digit(shifted);
-    if (s < C::SLICES) digit[s] = static_cast<signed char>(d);
+    const int q = static_cast<int>(d);
+    if (s < C::SLICES) digit[s] = static_cast<signed char>(q);
     scaled = shifted - d;  // exact: the part below this digit, at most half of it
     if (measured) {
-      const double place = kPlaces.of[s + 1] * power_of_two(e);
-      sums[1 + s] += (d * place) * (d * place);
+      share.digit_squares[s] += q * q;
       if (C::MEASURE == kMeasureEvery || s + 1 == C::SLICES)
-        sums[1 + kMaxSlices + s] += (scaled * place) * (scaled * place);
+        share.remainder_squares[s] += scaled * scaled;
     }
   }
+}
+
+// A thread's share of its row's statistics (the host model's units, see the file comment) in
+// `sums`, placed by the row's exponent e.
+template <class C>
+__device__ __forceinline__ void placed_statistics(const RowShare& share, int e, double* sums) {
+  constexpr int DIGITS = C::MEASURE == kMeasureEvery ? kMaxSlices : C::SLICES;
+  constexpr DigitPlaces kPlaces = digit_places();
+  const double scale = power_of_two(2 * e);
+  sums[0] = share.squares * scale;
+#pragma unroll
+  for (int s = 0; s < DIGITS; ++s) {
+    const double place = kPlaces.of[s + 1] * kPlaces.of[s + 1] * scale;
+    sums[1 + s] = static_cast<double>(share.digit_squares[s]) * place;
+    sums[1 + kMaxSlices + s] = share.remainder_squares[s] * place;
+  }
+  sums[1 + 2 * kMaxSlices] = share.non_finite;
 }
 
 // The row's exponent from the largest finite magnitude each thread saw, written to
@@ -135,7 +163,7 @@ template <class C>
 __device__ __forceinline__ int slice_row_in_chunks(const float* __restrict__ values,
                                                    signed char* __restrict__ digits,
                                                    int* __restrict__ exponents, long long row,
-                                                   double* sums) {
+                                                   RowShare& share) {
   constexpr long long CHUNKS = C::PITCH / 4;  // the pad's chunks hold no value: LENGTH % 4 == 0
   constexpr int PER_THREAD = static_cast<int>((CHUNKS + C::THREADS - 1) / C::THREADS);
   constexpr bool HELD = PER_THREAD <= 8;  // 32 registers
@@ -165,7 +193,7 @@ __device__ __forceinline__ int slice_row_in_chunks(const float* __restrict__ val
     const bool measured = 4 * c < C::LENGTH;
     signed char d[4][C::SLICES];
 #pragma unroll
-    for (int j = 0; j < 4; ++j) slice_value<C>(v[j], measured, e, unscale, sums, d[j]);
+    for (int j = 0; j < 4; ++j) slice_value<C>(v[j], measured, unscale, share, d[j]);
 #pragma unroll
     for (int s = 0; s < C::SLICES; ++s) {
       const unsigned packed = static_cast<unsigned char>(d[0][s]) |
@@ -184,7 +212,7 @@ template <class C>
 __device__ __forceinline__ int slice_row_by_value(const float* __restrict__ values,
                                                   signed char* __restrict__ digits,
                                                   int* __restrict__ exponents, long long row,
-                                                  double* sums) {
+                                                  RowShare& share) {
   float largest = 0.f;
   for (int k = threadIdx.x; k < C::LENGTH; k += C::THREADS)
     largest = fmaxf(largest, finite_magnitude<C>(values[k]));
@@ -192,7 +220,7 @@ __device__ __forceinline__ int slice_row_by_value(const float* __restrict__ valu
   const double unscale = power_of_two(-e);
   for (int k = threadIdx.x; k < C::PITCH; k += C::THREADS) {
     signed char d[C::SLICES];
-    slice_value<C>(k < C::LENGTH ? values[k] : 0.f, k < C::LENGTH, e, unscale, sums, d);
+    slice_value<C>(k < C::LENGTH ? values[k] : 0.f, k < C::LENGTH, unscale, share, d);
 #pragma unroll
     for (int s = 0; s < C::SLICES; ++s)
       digits[(s * static_cast<long long>(C::ROWS) + row) * C::PITCH + k] = d[s];
@@ -210,16 +238,17 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
   static_assert(C::THREADS % 32 == 0 && C::THREADS <= 1024, "whole warps");
   const long long row = blockIdx.x;
   const float* values = in + row * C::LENGTH;
-  double sums[kSliceStatistics];
-#pragma unroll
-  for (int i = 0; i < kSliceStatistics; ++i) sums[i] = 0.0;
+  RowShare share;
   // A row starts 16-byte aligned where its length is a multiple of 4: every operand does (the
   // library refuses a launch whose pointers are not).
+  int e;
   if constexpr (C::LENGTH % 4 == 0)
-    slice_row_in_chunks<C>(values, digits, exponents, row, sums);
+    e = slice_row_in_chunks<C>(values, digits, exponents, row, share);
   else
-    slice_row_by_value<C>(values, digits, exponents, row, sums);
+    e = slice_row_by_value<C>(values, digits, exponents, row, share);
   if constexpr (C::MEASURE != kMeasureNothing) {
+    double sums[kSliceStatistics] = {};
+    placed_statistics<C>(share, e, sums);
     // Every statistic summed across each warp, then across the warps by one thread each: one
     // barrier for all of them. Those the measure never adds to stay zero without a shuffle.
     __shared__ double partial[kSliceStatistics][C::THREADS / 32];
@@ -260,18 +289,29 @@ template <class C>
 __device__ __forceinline__ void judge_slices(const double* __restrict__ a_statistics,
                                              const double* __restrict__ b_statistics,
                                              int* __restrict__ verdict) {
-  __shared__ double partial[C::THREADS / 32];
-  double a[kSliceStatistics], b[kSliceStatistics];
+  // Each thread sums whole rows (16 doubles, one 128-byte read each), then the threads' sums
+  // are combined across each warp and across the warps behind one barrier.
+  __shared__ double partial[2 * kSliceStatistics][C::THREADS / 32];
+  double a[kSliceStatistics] = {}, b[kSliceStatistics] = {};
+  for (long long row = threadIdx.x; row < C::A_ROWS; row += C::THREADS)
 #pragma unroll
-  for (int i = 0; i < kSliceStatistics; ++i) {
-    double sum_a = 0.0, sum_b = 0.0;
-    for (long long row = threadIdx.x; row < C::A_ROWS; row += C::THREADS)
-      sum_a += a_statistics[row * kSliceStatistics + i];
-    for (long long row = threadIdx.x; row < C::B_ROWS; row += C::THREADS)
-      sum_b += b_statistics[row * kSliceStatistics + i];
-    const auto add = [](double x, double y) { return x + y; };
-    a[i] = block_combined<C::THREADS>(sum_a, partial, add);
-    b[i] = block_combined<C::THREADS>(sum_b, partial, add);
+    for (int i = 0; i < kSliceStatistics; ++i) a[i] += a_statistics[row * kSliceStatistics + i];
+  for (long long row = threadIdx.x; row < C::B_ROWS; row += C::THREADS)
+#pragma unroll
+    for (int i = 0; i < kSliceStatistics; ++i) b[i] += b_statistics[row * kSliceStatistics + i];
+#pragma unroll
+  for (int i = 0; i < 2 * kSliceStatistics; ++i) {
+    double v = i < kSliceStatistics ? a[i] : b[i - kSliceStatistics];
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    if (threadIdx.x % 32 == 0) partial[i][threadIdx.x / 32] = v;
+  }
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < 2 * kSliceStatistics; ++i) {
+    double total = 0.0;
+    for (int w = 0; w < C::THREADS / 32; ++w) total += partial[i][w];
+    (i < kSliceStatistics ? a[i] : b[i - kSliceStatistics]) = total;
   }
   if (threadIdx.x != 0) return;
   const bool finite = a[1 + 2 * kMaxSlices] == 0.0 && b[1 + 2 * kMaxSlices] == 0.0;
