@@ -48,7 +48,9 @@ std::int64_t next_power_of_two(std::int64_t x) {
 // elements their coordinates, the element's taps and each column's tap in three coordinates.
 int estimated_registers(const Spec& spec, const ConvMmaConfig& c) {
   const int copies = c.passes == 3 ? 2 : 1;
-  const int fragments = (4 * c.mma_tiles_m + 2 * c.mma_tiles_n) * copies;
+  // Warpgroup MMA keeps A's fragments of a whole stage (two stages' when overlapped), no B's.
+  const int fragments = c.wgmma ? 4 * (c.bk / 8) * copies * c.wgmma
+                                : (4 * c.mma_tiles_m + 2 * c.mma_tiles_n) * copies;
   const bool cells = conv_gemm(spec).depths.size() > 1;
   const int pooled = spec.first_pool() ? 4 * c.mma_tiles_m * c.mma_tiles_n : 0;
   return 4 * c.mma_tiles_m * c.mma_tiles_n * copies + fragments + 4 * c.a_rows() +
@@ -97,7 +99,9 @@ std::optional<std::string> conv_mma_rejection(const Spec& spec, const DeviceLimi
   if (auto why = conv_mma_spec_rejection(spec)) return why;
   const ConvGemm gemm = conv_gemm(spec);
   if (c.passes != 1 && c.passes != 3) return "TF32 takes one pass and 3xTF32 three";
-  if (c.wgmma != 0 && c.wgmma != 1) return "wgmma is 0 (mma.sync) or 1 (warpgroup MMA)";
+  if (c.wgmma < 0 || c.wgmma > 2)
+    return "wgmma is 0 (mma.sync), 1 (warpgroup MMA) or 2 (warpgroup MMA, the next stage "
+           "prepared while the tensor cores multiply)";
   if (c.wgmma && limits.arch != "sm_90") return "warpgroup MMA runs on sm_90";
   if (c.wgmma && (c.warps_n != 1 || c.mma_tiles_m != 1 || c.warps_m % 4 != 0))
     return "warpgroup MMA takes whole warpgroups along M (4 or 8 warps), one 16-row tile a "
@@ -157,7 +161,8 @@ double conv_mma_predicted_cost(const Spec& spec, const DeviceLimits& limits,
   // copy; against the warp's MMAs at ~8 issue slots each, the share of issue it takes.
   const double gather = c.a_columns() * (12.0 + 6.0 * c.a_rows());
   const double mmas = static_cast<double>(c.mma_tiles_m) * c.mma_tiles_n * (c.bk / 8) * c.passes;
-  const double b_pass = c.wgmma ? 4.0 * c.block_n() * c.bk / c.threads() : 0.0;
+  // The pass over B, unless overlapped with the tensor cores' work (WGMMA 2).
+  const double b_pass = c.wgmma == 1 ? 4.0 * c.block_n() * c.bk / c.threads() : 0.0;
   efficiency /= 1.0 + (gather + b_pass) / (8.0 * mmas);
   const std::int64_t per_wave = static_cast<std::int64_t>(limits.sm_count) * resident;
   const double waves = std::ceil(static_cast<double>(conv_mma_block_count(spec, c)) / per_wave);
@@ -186,13 +191,14 @@ std::vector<ConvMmaConfig> conv_mma_space(const Spec& spec, const DeviceLimits& 
   // Warpgroup MMA on sm_90, ranked apart: the two engines take turns in the space, so that a
   // model's error between them leaves each its best configurations.
   std::vector<std::pair<double, ConvMmaConfig>> ranked_wgmma;
-  for (int warps_m : r.wgmma_warps_m)
-    for (int tiles_n : r.wgmma_tiles_n)
-      for (int stages : r.wgmma_stages) {
-        const ConvMmaConfig c{warps_m, 1, 1, tiles_n, 32, stages, passes, vec, 1};
-        if (conv_mma_rejection(spec, limits, c)) continue;
-        ranked_wgmma.emplace_back(conv_mma_predicted_cost(spec, limits, c), c);
-      }
+  for (int engine : {1, 2})
+    for (int warps_m : r.wgmma_warps_m)
+      for (int tiles_n : r.wgmma_tiles_n)
+        for (int stages : r.wgmma_stages) {
+          const ConvMmaConfig c{warps_m, 1, 1, tiles_n, 32, stages, passes, vec, engine};
+          if (conv_mma_rejection(spec, limits, c)) continue;
+          ranked_wgmma.emplace_back(conv_mma_predicted_cost(spec, limits, c), c);
+        }
   const auto by_cost = [](const auto& a, const auto& b) { return a.first < b.first; };
   std::stable_sort(ranked.begin(), ranked.end(), by_cost);
   std::stable_sort(ranked_wgmma.begin(), ranked_wgmma.end(), by_cost);

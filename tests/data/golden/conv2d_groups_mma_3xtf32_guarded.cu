@@ -959,7 +959,8 @@ __device__ __forceinline__ int cell_divisor(int c) {
 //   PASSES                  1 (TF32) or 3 (3xTF32: big + small TF32 parts, fp32-level accuracy)
 //   VEC_B                   floats per copy of B: 4, 2 or 1, the widest that divides K
 //   WGMMA                   0: mma.sync; 1: warpgroup MMA (4 or 8 warps along M, one 16-row
-//                           tile each, WARPS_N 1, BK 32)
+//                           tile each, WARPS_N 1, BK 32); 2: the same, the next stage prepared
+//                           while the tensor cores multiply
 //   GUARD_M/N/K             edges checked: required when the shape is not a tile multiple
 // Geometry (generator/conv_cells.h's conv_config_head): N, C, K, GROUPS, TRANSPOSED, POOL
 // (conv_cells.cuh's kinds, not the global average), and one struct per axis (Config::D, ::H,
@@ -1368,49 +1369,40 @@ struct ConvGatherB {
 // its TF32 remainder beside it (the big part is the raw value the tensor cores truncate), and
 // make the stage visible to the tensor cores' proxy. Each k-tile's products sum into fresh
 // registers that a round-to-nearest add promotes (the tensor cores' sums truncate).
+//
+// WGMMA 1 runs a k-tile's MMAs to completion before preparing the next stage; WGMMA 2 prepares
+// stage k + 1 (its B's pass, A's fragments into a second set of registers) while the tensor
+// cores multiply stage k.
 
 __device__ __forceinline__ void fence_for_tensor_cores() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
 
-template <class C, class S, int K_TILES, class FillStage, class AfterTile>
-__device__ __forceinline__ void conv_wgmma_k_loop(float (&acc)[1][C::MMA_TILES_N][4],
-                                                  const FillStage& fill_stage,
-                                                  const AfterTile& after_tile,
-                                                  const float* a_stages, float* b_stages, int warp,
-                                                  int lane) {
-  constexpr int STEPS = C::BK / 8;
-  constexpr int ACC = S::BN / 2;
-  const int g = lane / 4, t = lane % 4, tid = threadIdx.x;
-  float(&sums)[ACC] = reinterpret_cast<float(&)[ACC]>(acc[0]);
-#pragma unroll
-  for (int j = 0; j < ACC; ++j) sums[j] = 0.f;
-#pragma unroll
-  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < K_TILES) fill_stage(stage, stage);
-    cp_async_commit();
-  }
-  int read_stage = 0, write_stage = C::STAGES - 1;
-  for (int k_tile = 0; k_tile < K_TILES; ++k_tile) {
-    cp_async_wait<C::STAGES - 2>();
-    // Stage k_tile has landed for every thread, and every warpgroup's MMAs have finished
-    // reading the stage the next fill overwrites.
-    __syncthreads();
-    if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
-    cp_async_commit();
-    float* bs = b_stages + read_stage * S::B_STAGE;
-    float* b_small = b_stages + (C::STAGES + read_stage) * S::B_STAGE;
-    for (int i = tid; i < S::B_STAGE; i += S::THREADS) {
+// A stage's A fragments and B, as the tensor cores take them (see above).
+template <class C, class S>
+struct WgmmaStage {
+  static constexpr int STEPS = C::BK / 8;
+  float a[STEPS][4];
+  float small[C::PASSES == 3 ? STEPS : 1][4];  // 3xTF32: A's TF32 remainders
+
+  // B of `stage` rounded to TF32, or its remainders written beside it; then fenced for the
+  // tensor cores. Every thread of the block takes a share; a barrier must follow.
+  static __device__ __forceinline__ void prepare_b(float* b_stages, int stage) {
+    float* b = b_stages + stage * S::B_STAGE;
+    float* small_b = b_stages + (C::STAGES + stage) * S::B_STAGE;
+    for (int i = threadIdx.x; i < S::B_STAGE; i += S::THREADS) {
       if constexpr (C::PASSES == 3)
-        b_small[i] = tf32_remainder(bs[i]);
+        small_b[i] = tf32_remainder(b[i]);
       else
-        bs[i] = __uint_as_float(to_tf32(bs[i]));
+        b[i] = __uint_as_float(to_tf32(b[i]));
     }
     fence_for_tensor_cores();
-    __syncthreads();
-    const float* as = a_stages + read_stage * S::A_STAGE;
-    const int m = warp * 16 + g;
-    float a[STEPS][4], small[C::PASSES == 3 ? STEPS : 1][4];
+  }
+
+  // This warp's A fragments of `stage`: rows 16·warp + g (+ 8), k-steps of 8.
+  __device__ __forceinline__ void load_a(const float* a_stages, int stage, int warp, int lane) {
+    const float* as = a_stages + stage * S::A_STAGE;
+    const int m = warp * 16 + lane / 4, t = lane % 4;
 #pragma unroll
     for (int k = 0; k < STEPS; ++k) {
       const int row = 8 * k + t;
@@ -1426,29 +1418,119 @@ __device__ __forceinline__ void conv_wgmma_k_loop(float (&acc)[1][C::MMA_TILES_N
         }
       }
     }
-    const unsigned b_address = smem_address(bs), small_address = smem_address(b_small);
-    float part[ACC];
+  }
+
+  // Keeps the compiler from reusing the fragments' registers while issued MMAs read them.
+  __device__ __forceinline__ void hold() {
+#pragma unroll
+    for (int k = 0; k < STEPS; ++k) {
+      fence_registers(a[k]);
+      if constexpr (C::PASSES == 3) fence_registers(small[k]);
+    }
+  }
+
+  // Issues and commits the stage's MMAs into `part`, fresh sums; they run until a wait.
+  __device__ __forceinline__ void issue(float (&part)[S::BN / 2], const float* b_stages,
+                                        int stage) {
+    const unsigned b = smem_address(b_stages + stage * S::B_STAGE);
+    const unsigned small_b = smem_address(b_stages + (C::STAGES + stage) * S::B_STAGE);
     fence_registers(part);
     wgmma_fence();
 #pragma unroll
     for (int k = 0; k < STEPS; ++k) {
-      const unsigned long long b_big = wgmma_descriptor(b_address + 32 * k);
+      const unsigned long long b_big = wgmma_descriptor(b + 32 * k);
       if constexpr (C::PASSES == 3) {
         C::wgmma_rs(part, small[k], b_big, k > 0);
-        C::wgmma_rs(part, a[k], wgmma_descriptor(small_address + 32 * k), 1);
+        C::wgmma_rs(part, a[k], wgmma_descriptor(small_b + 32 * k), 1);
         C::wgmma_rs(part, a[k], b_big, 1);
       } else {
         C::wgmma_rs(part, a[k], b_big, k > 0);
       }
     }
     wgmma_commit();
-    wgmma_wait<0>();
-    fence_registers(part);
+  }
+};
+
+// Waits for the issued MMAs and promotes their sums into `sums` (round to nearest).
+template <int ACC>
+__device__ __forceinline__ void promote_wgmma(float (&sums)[ACC], float (&part)[ACC]) {
+  wgmma_wait<0>();
+  fence_registers(part);
 #pragma unroll
-    for (int j = 0; j < ACC; ++j) sums[j] += part[j];
-    after_tile(acc);
-    read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
-    write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
+  for (int j = 0; j < ACC; ++j) sums[j] += part[j];
+}
+
+template <class C, class S, int K_TILES, class FillStage, class AfterTile>
+__device__ __forceinline__ void conv_wgmma_k_loop(float (&acc)[1][C::MMA_TILES_N][4],
+                                                  const FillStage& fill_stage,
+                                                  const AfterTile& after_tile,
+                                                  const float* a_stages, float* b_stages, int warp,
+                                                  int lane) {
+  constexpr int ACC = S::BN / 2;
+  using Stage = WgmmaStage<C, S>;
+  float(&sums)[ACC] = reinterpret_cast<float(&)[ACC]>(acc[0]);
+#pragma unroll
+  for (int j = 0; j < ACC; ++j) sums[j] = 0.f;
+#pragma unroll
+  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
+    if (stage < K_TILES) fill_stage(stage, stage);
+    cp_async_commit();
+  }
+  int read_stage = 0, write_stage = C::STAGES - 1;
+  float part[ACC];
+  if constexpr (C::WGMMA == 1) {
+    Stage stage;
+    for (int k_tile = 0; k_tile < K_TILES; ++k_tile) {
+      cp_async_wait<C::STAGES - 2>();
+      // Stage k_tile has landed for every thread, and every warpgroup's MMAs have finished
+      // reading the stage the next fill overwrites.
+      __syncthreads();
+      if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
+      cp_async_commit();
+      Stage::prepare_b(b_stages, read_stage);
+      __syncthreads();
+      stage.load_a(a_stages, read_stage, warp, lane);
+      stage.issue(part, b_stages, read_stage);
+      promote_wgmma(sums, part);
+      after_tile(acc);
+      read_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
+      write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
+    }
+  } else {
+    // Stage k + 1 is prepared while the tensor cores multiply stage k: its B's pass and A's
+    // fragments (into the other set of registers) between the issue and the wait.
+    Stage even, odd;  // the fragments of even and odd k-tiles
+    cp_async_wait<C::STAGES - 2>();
+    __syncthreads();
+    Stage::prepare_b(b_stages, 0);
+    __syncthreads();
+    even.load_a(a_stages, 0, warp, lane);
+    auto tile = [&](Stage& now, Stage& next, int k_tile) {
+      now.issue(part, b_stages, read_stage);
+      now.hold();
+      // The stage refilled is the one multiplied last: every warpgroup waited for it before
+      // the barrier that ended the last k-tile.
+      if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
+      cp_async_commit();
+      const int next_stage = read_stage + 1 == C::STAGES ? 0 : read_stage + 1;
+      if (k_tile + 1 < K_TILES) {
+        cp_async_wait<C::STAGES - 2>();
+        __syncthreads();  // stage k + 1 has landed for every thread
+        Stage::prepare_b(b_stages, next_stage);
+        next.load_a(a_stages, next_stage, warp, lane);
+      }
+      promote_wgmma(sums, part);
+      now.hold();
+      after_tile(acc);
+      // Stage k + 1 is prepared by every thread, and stage k read by every warpgroup.
+      __syncthreads();
+      read_stage = next_stage;
+      write_stage = write_stage + 1 == C::STAGES ? 0 : write_stage + 1;
+    };
+    for (int k_tile = 0; k_tile < K_TILES; k_tile += 2) {
+      tile(even, odd, k_tile);
+      if (k_tile + 1 < K_TILES) tile(odd, even, k_tile + 1);
+    }
   }
   cp_async_wait<0>();
 }
