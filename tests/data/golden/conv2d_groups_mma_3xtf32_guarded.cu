@@ -1055,7 +1055,7 @@ struct ConvMmaShape {
   static constexpr int N_TILES = (KG + BN - 1) / BN;
   static constexpr int K_TILES = cell_k_tiles<C>();  // of all of a cell's elements
   // A stage [BK, BM + 8], B stage [BN, BK + 4] (floats); under WGMMA B's rows are BK = 32
-  // floats, 128 bytes, swizzled (conv_b_offset), and 3xTF32 keeps their remainders beside.
+  // floats, 128 bytes, swizzled (swizzled_b_offset), and 3xTF32 keeps their remainders beside.
   static constexpr int A_PITCH = BM + 8;
   static constexpr int B_PITCH = C::WGMMA ? C::BK : C::BK + 4;
   static constexpr int A_STAGE = C::BK * A_PITCH;
