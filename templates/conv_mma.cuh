@@ -202,26 +202,6 @@ __device__ __forceinline__ unsigned swizzled_b_offset(int n, int k) {
   return n * 128 + ((((k >> 2) ^ n) & 7) << 4) + (k & 3) * 4;
 }
 
-// fill_tile (gemm_mma.cuh) for WGMMA's B: ROWS rows of 32 floats into swizzled_b_offset's places.
-template <int ROWS, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS>
-__device__ __forceinline__ void fill_swizzled_rows(unsigned s, const float* g, int row0, int col0,
-                                                   int rows_total, int cols_total, int tid) {
-  constexpr int VECS_PER_ROW = 32 / VEC;
-  constexpr int COPIES = ROWS * VECS_PER_ROW;
-  constexpr int PASSES = (COPIES + THREADS - 1) / THREADS;
-#pragma unroll
-  for (int pass = 0; pass < PASSES; ++pass) {
-    const int i = pass * THREADS + tid;
-    if (COPIES % THREADS != 0 && i >= COPIES) break;
-    const int r = i / VECS_PER_ROW;
-    const int c = i % VECS_PER_ROW * VEC;
-    const bool valid =
-        (!GUARD_ROWS || row0 + r < rows_total) && (!GUARD_COLS || col0 + c < cols_total);
-    const float* src = valid ? g + static_cast<long long>(row0 + r) * cols_total + col0 + c : g;
-    cp_async<4 * VEC>(s + swizzled_b_offset(r, c), src, valid);
-  }
-}
-
 // The configuration MmaFragmentsTf32 (gemm_mma.cuh) reads: A m-contiguous, B k-contiguous.
 template <class C>
 struct ConvMmaFragmentConfig : C {
@@ -688,9 +668,9 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
     if constexpr (C::TRANSPOSED)
       gather_b.copy_and_advance(b_smem + stage * S::B_STAGE * 4, w_group, n_block, fill_walk);
     else if constexpr (C::WGMMA)
-      fill_swizzled_rows<S::BN, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
+      fill_tile_placed<S::BN, C::BK, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
           b_smem + stage * S::B_STAGE * 4, w_group, n_block, filled_tiles * C::BK, S::KG,
-          S::CG * S::TAPS, tid);
+          S::CG * S::TAPS, tid, [](int n, int k) { return swizzled_b_offset(n, k); });
     else
       fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
           b_smem + stage * S::B_STAGE * 4, w_group, n_block, filled_tiles * C::BK, S::KG,

@@ -75,12 +75,14 @@ struct GemmMmaShape {
 };
 
 // Copies rows [row0, row0 + ROWS) x columns [col0, col0 + COLS) of the row-major matrix
-// g[ROWS_TOTAL][COLS_TOTAL] into the stage s[ROWS][PITCH], VEC elements per copy. Out-of-range
-// elements become zeros (VEC divides COLS_TOTAL, so a copy is wholly in or wholly out).
-template <int ROWS, int COLS, int PITCH, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS,
-          class T>
-__device__ __forceinline__ void fill_tile(unsigned s, const T* g, int row0, int col0,
-                                          int rows_total, int cols_total, int tid) {
+// g[ROWS_TOTAL][COLS_TOTAL] into the stage at s, element (r, c) at byte place(r, c), VEC elements
+// per copy. Out-of-range elements become zeros (VEC divides COLS_TOTAL, so a copy is wholly in
+// or wholly out).
+template <int ROWS, int COLS, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS, class T,
+          class Place>
+__device__ __forceinline__ void fill_tile_placed(unsigned s, const T* g, int row0, int col0,
+                                                 int rows_total, int cols_total, int tid,
+                                                 const Place& place) {
   constexpr int BYTES = sizeof(T);
   constexpr int VECS_PER_ROW = COLS / VEC;
   constexpr int COPIES = ROWS * VECS_PER_ROW;
@@ -95,8 +97,18 @@ __device__ __forceinline__ void fill_tile(unsigned s, const T* g, int row0, int 
     const bool valid =
         (!GUARD_ROWS || row0 + r < rows_total) && (!GUARD_COLS || col0 + c < cols_total);
     const T* src = valid ? g + static_cast<long long>(row0 + r) * cols_total + col0 + c : g;
-    cp_async<BYTES * VEC>(s + (r * PITCH + c) * BYTES, src, valid);
+    cp_async<BYTES * VEC>(s + place(r, c), src, valid);
   }
+}
+
+// fill_tile_placed into the stage s[ROWS][PITCH].
+template <int ROWS, int COLS, int PITCH, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS,
+          class T>
+__device__ __forceinline__ void fill_tile(unsigned s, const T* g, int row0, int col0,
+                                          int rows_total, int cols_total, int tid) {
+  fill_tile_placed<ROWS, COLS, VEC, THREADS, GUARD_ROWS, GUARD_COLS>(
+      s, g, row0, col0, rows_total, cols_total, tid,
+      [](int r, int c) { return static_cast<unsigned>((r * PITCH + c) * sizeof(T)); });
 }
 
 // This warp's operand fragments at one 8-deep k-step of fp32 data: TF32 big parts, and small
@@ -212,8 +224,7 @@ struct MmaFragments16Bit {
 // k-tiles. after_tile(acc) runs once each k-tile's sums are in `acc`, this thread's
 // [MMA_TILES_M][MMA_TILES_N] accumulator fragments, and may take and reset them (a
 // convolution's cell elements, each a GEMM of its own, run as one pipeline).
-template <class C, class S, class Fragments, int K_TILES, class T, class FillStage,
-          class AfterTile>
+template <class C, class S, class Fragments, int K_TILES, class T, class FillStage, class AfterTile>
 __device__ __forceinline__ void mma_k_loop_over(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
                                                 const FillStage& fill_stage,
                                                 const AfterTile& after_tile, const T* a_stages,
@@ -288,8 +299,8 @@ template <class C, class S, class Fragments, class T, class FillStage>
 __device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
                                            const FillStage& fill_stage, const T* a_stages,
                                            const T* b_stages, int warp_m0, int warp_n0, int lane) {
-  mma_k_loop_over<C, S, Fragments, S::K_TILES>(
-      acc, fill_stage, KeepSumming{}, a_stages, b_stages, warp_m0, warp_n0, lane);
+  mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, KeepSumming{}, a_stages, b_stages,
+                                               warp_m0, warp_n0, lane);
 }
 
 // `rows`: row_count<C>(args), the rows of A and of the output.

@@ -603,12 +603,14 @@ struct GemmMmaShape {
 };
 
 // Copies rows [row0, row0 + ROWS) x columns [col0, col0 + COLS) of the row-major matrix
-// g[ROWS_TOTAL][COLS_TOTAL] into the stage s[ROWS][PITCH], VEC elements per copy. Out-of-range
-// elements become zeros (VEC divides COLS_TOTAL, so a copy is wholly in or wholly out).
-template <int ROWS, int COLS, int PITCH, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS,
-          class T>
-__device__ __forceinline__ void fill_tile(unsigned s, const T* g, int row0, int col0,
-                                          int rows_total, int cols_total, int tid) {
+// g[ROWS_TOTAL][COLS_TOTAL] into the stage at s, element (r, c) at byte place(r, c), VEC elements
+// per copy. Out-of-range elements become zeros (VEC divides COLS_TOTAL, so a copy is wholly in
+// or wholly out).
+template <int ROWS, int COLS, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS, class T,
+          class Place>
+__device__ __forceinline__ void fill_tile_placed(unsigned s, const T* g, int row0, int col0,
+                                                 int rows_total, int cols_total, int tid,
+                                                 const Place& place) {
   constexpr int BYTES = sizeof(T);
   constexpr int VECS_PER_ROW = COLS / VEC;
   constexpr int COPIES = ROWS * VECS_PER_ROW;
@@ -623,8 +625,18 @@ __device__ __forceinline__ void fill_tile(unsigned s, const T* g, int row0, int 
     const bool valid =
         (!GUARD_ROWS || row0 + r < rows_total) && (!GUARD_COLS || col0 + c < cols_total);
     const T* src = valid ? g + static_cast<long long>(row0 + r) * cols_total + col0 + c : g;
-    cp_async<BYTES * VEC>(s + (r * PITCH + c) * BYTES, src, valid);
+    cp_async<BYTES * VEC>(s + place(r, c), src, valid);
   }
+}
+
+// fill_tile_placed into the stage s[ROWS][PITCH].
+template <int ROWS, int COLS, int PITCH, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS,
+          class T>
+__device__ __forceinline__ void fill_tile(unsigned s, const T* g, int row0, int col0,
+                                          int rows_total, int cols_total, int tid) {
+  fill_tile_placed<ROWS, COLS, VEC, THREADS, GUARD_ROWS, GUARD_COLS>(
+      s, g, row0, col0, rows_total, cols_total, tid,
+      [](int r, int c) { return static_cast<unsigned>((r * PITCH + c) * sizeof(T)); });
 }
 
 // This warp's operand fragments at one 8-deep k-step of fp32 data: TF32 big parts, and small
@@ -740,8 +752,7 @@ struct MmaFragments16Bit {
 // k-tiles. after_tile(acc) runs once each k-tile's sums are in `acc`, this thread's
 // [MMA_TILES_M][MMA_TILES_N] accumulator fragments, and may take and reset them (a
 // convolution's cell elements, each a GEMM of its own, run as one pipeline).
-template <class C, class S, class Fragments, int K_TILES, class T, class FillStage,
-          class AfterTile>
+template <class C, class S, class Fragments, int K_TILES, class T, class FillStage, class AfterTile>
 __device__ __forceinline__ void mma_k_loop_over(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
                                                 const FillStage& fill_stage,
                                                 const AfterTile& after_tile, const T* a_stages,
@@ -816,8 +827,8 @@ template <class C, class S, class Fragments, class T, class FillStage>
 __device__ __forceinline__ void mma_k_loop(float (&acc)[C::MMA_TILES_M][C::MMA_TILES_N][4],
                                            const FillStage& fill_stage, const T* a_stages,
                                            const T* b_stages, int warp_m0, int warp_n0, int lane) {
-  mma_k_loop_over<C, S, Fragments, S::K_TILES>(
-      acc, fill_stage, KeepSumming{}, a_stages, b_stages, warp_m0, warp_n0, lane);
+  mma_k_loop_over<C, S, Fragments, S::K_TILES>(acc, fill_stage, KeepSumming{}, a_stages, b_stages,
+                                               warp_m0, warp_n0, lane);
 }
 
 // `rows`: row_count<C>(args), the rows of A and of the output.
@@ -1108,26 +1119,6 @@ struct ConvMmaShape {
 // row n at chunk (k / 4) xor (n mod 8), the 128-byte swizzle wgmma_descriptor reads.
 __device__ __forceinline__ unsigned swizzled_b_offset(int n, int k) {
   return n * 128 + ((((k >> 2) ^ n) & 7) << 4) + (k & 3) * 4;
-}
-
-// fill_tile (gemm_mma.cuh) for WGMMA's B: ROWS rows of 32 floats into swizzled_b_offset's places.
-template <int ROWS, int VEC, int THREADS, bool GUARD_ROWS, bool GUARD_COLS>
-__device__ __forceinline__ void fill_swizzled_rows(unsigned s, const float* g, int row0, int col0,
-                                                   int rows_total, int cols_total, int tid) {
-  constexpr int VECS_PER_ROW = 32 / VEC;
-  constexpr int COPIES = ROWS * VECS_PER_ROW;
-  constexpr int PASSES = (COPIES + THREADS - 1) / THREADS;
-#pragma unroll
-  for (int pass = 0; pass < PASSES; ++pass) {
-    const int i = pass * THREADS + tid;
-    if (COPIES % THREADS != 0 && i >= COPIES) break;
-    const int r = i / VECS_PER_ROW;
-    const int c = i % VECS_PER_ROW * VEC;
-    const bool valid =
-        (!GUARD_ROWS || row0 + r < rows_total) && (!GUARD_COLS || col0 + c < cols_total);
-    const float* src = valid ? g + static_cast<long long>(row0 + r) * cols_total + col0 + c : g;
-    cp_async<4 * VEC>(s + swizzled_b_offset(r, c), src, valid);
-  }
 }
 
 // The configuration MmaFragmentsTf32 (gemm_mma.cuh) reads: A m-contiguous, B k-contiguous.
@@ -1596,9 +1587,9 @@ __device__ __forceinline__ void conv_mma(const float* __restrict__ x,
     if constexpr (C::TRANSPOSED)
       gather_b.copy_and_advance(b_smem + stage * S::B_STAGE * 4, w_group, n_block, fill_walk);
     else if constexpr (C::WGMMA)
-      fill_swizzled_rows<S::BN, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
+      fill_tile_placed<S::BN, C::BK, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
           b_smem + stage * S::B_STAGE * 4, w_group, n_block, filled_tiles * C::BK, S::KG,
-          S::CG * S::TAPS, tid);
+          S::CG * S::TAPS, tid, [](int n, int k) { return swizzled_b_offset(n, k); });
     else
       fill_tile<S::BN, C::BK, S::B_PITCH, C::VEC_B, S::THREADS, C::GUARD_N, C::GUARD_K>(
           b_smem + stage * S::B_STAGE * 4, w_group, n_block, filled_tiles * C::BK, S::KG,
