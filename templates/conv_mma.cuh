@@ -543,22 +543,14 @@ __device__ __forceinline__ void conv_wgmma_k_loop(float (&acc)[1][C::MMA_TILES_N
   float(&sums)[ACC] = reinterpret_cast<float(&)[ACC]>(acc[0]);
 #pragma unroll
   for (int j = 0; j < ACC; ++j) sums[j] = 0.f;
-#pragma unroll
-  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < K_TILES) fill_stage(stage, stage);
-    cp_async_commit();
-  }
+  fill_first_stages<C::STAGES, K_TILES>(fill_stage);
   int read_stage = 0, write_stage = C::STAGES - 1;
   float part[ACC];
   if constexpr (C::WGMMA == 1) {
     Stage stage;
     for (int k_tile = 0; k_tile < K_TILES; ++k_tile) {
-      cp_async_wait<C::STAGES - 2>();
-      // Stage k_tile has landed for every thread, and every warpgroup's MMAs have finished
-      // reading the stage the next fill overwrites.
-      __syncthreads();
-      if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
-      cp_async_commit();
+      // Every warpgroup's MMAs have finished with the stage the fill overwrites: each waited.
+      await_tile_and_fill_ahead<C::STAGES, K_TILES>(fill_stage, k_tile, write_stage);
       Stage::prepare_b(b_stages, read_stage);
       __syncthreads();
       stage.load_a(a_stages, read_stage, warp, lane);

@@ -747,6 +747,29 @@ struct MmaFragments16Bit {
   }
 };
 
+// The cp.async ring of a k-loop over STAGES stages: the first STAGES - 1 k-tiles copied ahead,
+// one commit group each (empty past K_TILES).
+template <int STAGES, int K_TILES, class FillStage>
+__device__ __forceinline__ void fill_first_stages(const FillStage& fill_stage) {
+#pragma unroll
+  for (int stage = 0; stage < STAGES - 1; ++stage) {
+    if (stage < K_TILES) fill_stage(stage, stage);
+    cp_async_commit();
+  }
+}
+
+// Waits until k-tile `k_tile` has landed for every thread, and every thread has finished
+// reading the stage the next fill overwrites; then copies k-tile k_tile + STAGES - 1 into
+// `write_stage` (an empty commit group past K_TILES).
+template <int STAGES, int K_TILES, class FillStage>
+__device__ __forceinline__ void await_tile_and_fill_ahead(const FillStage& fill_stage, int k_tile,
+                                                          int write_stage) {
+  cp_async_wait<STAGES - 2>();
+  __syncthreads();
+  if (k_tile + STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + STAGES - 1);
+  cp_async_commit();
+}
+
 // The k-loop of the mma.sync templates: a STAGES-deep cp.async ring that
 // fill_stage(stage, k_tile) fills, in k order, and every warp's fragments read, over K_TILES
 // k-tiles. after_tile(acc) runs once each k-tile's sums are in `acc`, this thread's
@@ -765,20 +788,11 @@ __device__ __forceinline__ void mma_k_loop_over(float (&acc)[C::MMA_TILES_M][C::
 #pragma unroll
       for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.f;
 
-#pragma unroll
-  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < K_TILES) fill_stage(stage, stage);
-    cp_async_commit();
-  }
+  fill_first_stages<C::STAGES, K_TILES>(fill_stage);
   int read_stage = 0, write_stage = C::STAGES - 1;
   Fragments frag;
   for (int k_tile = 0; k_tile < K_TILES; ++k_tile) {
-    cp_async_wait<C::STAGES - 2>();
-    // Stage k_tile has landed for every thread, and every thread has finished reading the
-    // stage the next fill overwrites.
-    __syncthreads();
-    if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
-    cp_async_commit();
+    await_tile_and_fill_ahead<C::STAGES, K_TILES>(fill_stage, k_tile, write_stage);
     const T* as = a_stages + read_stage * S::A_STAGE;
     const T* bs = b_stages + read_stage * S::B_STAGE;
     if constexpr (C::PASSES == 3) {
@@ -1462,22 +1476,14 @@ __device__ __forceinline__ void conv_wgmma_k_loop(float (&acc)[1][C::MMA_TILES_N
   float(&sums)[ACC] = reinterpret_cast<float(&)[ACC]>(acc[0]);
 #pragma unroll
   for (int j = 0; j < ACC; ++j) sums[j] = 0.f;
-#pragma unroll
-  for (int stage = 0; stage < C::STAGES - 1; ++stage) {
-    if (stage < K_TILES) fill_stage(stage, stage);
-    cp_async_commit();
-  }
+  fill_first_stages<C::STAGES, K_TILES>(fill_stage);
   int read_stage = 0, write_stage = C::STAGES - 1;
   float part[ACC];
   if constexpr (C::WGMMA == 1) {
     Stage stage;
     for (int k_tile = 0; k_tile < K_TILES; ++k_tile) {
-      cp_async_wait<C::STAGES - 2>();
-      // Stage k_tile has landed for every thread, and every warpgroup's MMAs have finished
-      // reading the stage the next fill overwrites.
-      __syncthreads();
-      if (k_tile + C::STAGES - 1 < K_TILES) fill_stage(write_stage, k_tile + C::STAGES - 1);
-      cp_async_commit();
+      // Every warpgroup's MMAs have finished with the stage the fill overwrites: each waited.
+      await_tile_and_fill_ahead<C::STAGES, K_TILES>(fill_stage, k_tile, write_stage);
       Stage::prepare_b(b_stages, read_stage);
       __syncthreads();
       stage.load_a(a_stages, read_stage, warp, lane);
