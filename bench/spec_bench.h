@@ -11,7 +11,7 @@
 #include "generator/precision.h"
 #include "generator/spec.h"
 #include "runtime/timing.h"
-#include "tuner/problem_data.h"
+#include "tuner/input_distribution.h"
 
 namespace fusetune {
 

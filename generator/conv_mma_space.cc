@@ -148,8 +148,9 @@ double conv_mma_predicted_cost(const Spec& spec, const DeviceLimits& limits,
                                const ConvMmaConfig& c) {
   const ConvGemm gemm = conv_gemm(spec);
   // As gemm_mma: a warp loads 4·TM + 2·TN fragment words per lane and k-step for TM·TN MMAs;
-  // under warpgroup MMA the tensor cores read B themselves, at about twice mma.sync's TF32 rate,
-  // but each stage costs a pass over B (its rounding or remainders) and a second barrier.
+  // under warpgroup MMA the tensor cores read B themselves, at twice mma.sync's TF32 rate (an
+  // assumption until measured: the engines are ranked apart and take turns, so it decides only
+  // which goes first in each turn), but each stage costs a pass over B and a second barrier.
   const int b_words = c.wgmma ? 0 : 2 * c.mma_tiles_n;
   const double mma_per_word =
       static_cast<double>(c.mma_tiles_m * c.mma_tiles_n) / (4 * c.mma_tiles_m + b_words);

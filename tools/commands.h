@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fusetune/status.h"
-#include "tuner/problem_data.h"
+#include "tuner/input_distribution.h"
 
 namespace fusetune::cli {
 
@@ -49,7 +49,7 @@ CLI::Validator precision_names_or_auto();  // for commands that tune: the precis
 // --db, shared by every command that reads or writes the tuning database.
 void add_database_option(CLI::App& command, std::string& path);
 // --inputs, for commands that time on drawn inputs: "uniform" (the tuner's) or "normal"
-// (tuner/problem_data.h's InputDistribution).
+// (tuner/input_distribution.h).
 void add_inputs_option(CLI::App& command, std::string& name);
 // --inputs's value as the distribution it names (checked by the option).
 InputDistribution input_distribution(const std::string& name);

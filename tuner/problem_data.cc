@@ -59,16 +59,6 @@ ConvReferenceShape conv_reference_shape(const MainOp& main) {
 
 }  // namespace
 
-std::string_view to_string(InputDistribution inputs) {
-  return inputs == InputDistribution::normal ? "normal" : "uniform";
-}
-
-std::optional<InputDistribution> input_distribution_from_string(std::string_view name) {
-  if (name == "uniform") return InputDistribution::uniform;
-  if (name == "normal") return InputDistribution::normal;
-  return std::nullopt;
-}
-
 ProblemData::ProblemData(const Spec& spec, std::uint64_t seed, cudaStream_t stream,
                          bool host_part_later, InputDistribution inputs)
     : spec_(spec), stream_(stream), inputs_distribution_(inputs) {

@@ -9,24 +9,15 @@
 
 #include <cstdint>
 #include <future>
-#include <optional>
-#include <string_view>
 #include <vector>
 
 #include "generator/spec.h"
 #include "runtime/launch_args.h"
 #include "tuner/device_buffer.h"
+#include "tuner/input_distribution.h"
 #include "tuner/reference_epilogue.h"
 
 namespace fusetune {
-
-// How inputs are drawn. uniform: in [-1, 1] (the weight bounded as PyTorch initialises a
-// layer's), what the tuner verifies and times on. normal: standard normal (the weight's standard
-// deviation that bound), as activations and trained weights rather are: a row's largest value
-// lies several times above its typical ones, which emulated precisions (int8x) must hold too.
-enum class InputDistribution { uniform, normal };
-std::string_view to_string(InputDistribution inputs);
-std::optional<InputDistribution> input_distribution_from_string(std::string_view name);
 
 struct Verification {
   double rel_err = 0;           // ‖out − ref‖ / ‖ref‖ (Frobenius), over finite outputs

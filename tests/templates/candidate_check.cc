@@ -86,20 +86,6 @@ double relative_error(const std::vector<float>& got, const std::vector<double>& 
   return scale > 0 ? diff / scale : diff;
 }
 
-std::vector<double> fp64_product(const std::vector<float>& x, const std::vector<float>& w, int m,
-                                 int n, int k) {
-  std::vector<double> product(static_cast<std::size_t>(m) * n);
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      double sum = 0;
-      for (int q = 0; q < k; ++q)
-        sum +=
-            double{x[static_cast<std::size_t>(i) * k + q]} * w[static_cast<std::size_t>(j) * k + q];
-      product[static_cast<std::size_t>(i) * n + j] = sum;
-    }
-  return product;
-}
-
 double frobenius_error(const std::vector<float>& got, const std::vector<double>& want) {
   EXPECT_EQ(got.size(), want.size());
   double error = 0, magnitude = 0;

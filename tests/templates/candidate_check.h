@@ -9,6 +9,7 @@
 #include "generator/generator.h"
 #include "runtime/device.h"
 #include "runtime/nvrtc.h"
+#include "tests/fp64_product.h"
 
 namespace fusetune {
 
@@ -35,9 +36,5 @@ double relative_error(const std::vector<float>& got, const std::vector<double>& 
 // ||got - want|| / ||want|| in the Frobenius norm (infinite where got is not finite): the error
 // the tuner holds outputs to and a precision's tolerance bounds (tuner/problem_data.h).
 double frobenius_error(const std::vector<float>& got, const std::vector<double>& want);
-
-// x wᵀ in fp64: x [m, k] and w [n, k] row-major, the result [m, n].
-std::vector<double> fp64_product(const std::vector<float>& x, const std::vector<float>& w, int m,
-                                 int n, int k);
 
 }  // namespace fusetune
