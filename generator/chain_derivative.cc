@@ -78,6 +78,32 @@ Parts parts_of(const ChainIR& ir) {
   return parts;
 }
 
+// A pool step's windows over one plane of its input, per axis d, h, w (a 2-d pool's d: one
+// element, a window of 1).
+struct PoolShape {
+  PoolOp pool;
+  std::array<std::int64_t, 3> in{1, 1, 1}, out{1, 1, 1};
+
+  explicit PoolShape(const Stage& stage) : pool(std::get<PoolOp>(stage.op)) {
+    const int dims = static_cast<int>(stage.in_shape.size()) - 2;
+    std::copy(stage.in_shape.end() - dims, stage.in_shape.end(), in.end() - dims);
+    std::copy(stage.out_shape.end() - dims, stage.out_shape.end(), out.end() - dims);
+    if (dims == 2) {
+      pool.kernel[0] = pool.stride[0] = 1;
+      pool.padding[0] = 0;
+    }
+  }
+
+  // Whether the windows tile the input: stride = window, no padding, each extent a multiple
+  // of the window, so that every element lies in exactly one window.
+  bool tiles() const {
+    for (int d = 0; d < 3; ++d)
+      if (pool.stride[d] != pool.kernel[d] || pool.padding[d] != 0 || in[d] % pool.kernel[d])
+        return false;
+    return true;
+  }
+};
+
 // The weight and bias element of an affine normalization at element `i` of its value: the
 // feature (dim 1 of a GEMM's [M, N]) or the channel (dim 1 of a convolution's [N, C, ...]).
 std::string affine_index(const Stage& stage, const std::string& i) {
@@ -201,11 +227,12 @@ class DerivativeWriter {
     const ElementwiseCode e(ir_, type_, "x");
     const std::size_t last = parts_.before.empty() ? 0 : index(*parts_.before.back()) + 1;
     // The gradient reaching the stages before the middle one: the output's, the pool's, or
-    // (a reduction) the one the kernel holding the groups passes in.
+    // the one the kernel holding a reduction's groups or a pool's windows passes in.
     std::string g = load(0, spec_.main.output_dtype(), "i");
     if (parts_.pool)
       g = fmt::format("ft::pooled_gradient<PoolConfig>(*this, i, {})", e.value(last));
-    if (parts_.reduction) g = "g_in";
+    const bool passed_in = parts_.reduction || windowed();
+    if (passed_in) g = "g_in";
     return code +
            fmt::format(
                "  // The gradient at element i of the main op's result (g'), and each "
@@ -214,7 +241,7 @@ class DerivativeWriter {
                "  __device__ __forceinline__ float gradient(long long i, {}float (&terms)[{}]) "
                "const {{\n{}    const float x0 = {};\n{}    float g = {};\n{}    return g;\n"
                "  }}\n",
-               parts_.reduction ? "float g_in, " : "",
+               passed_in ? "float g_in, " : "",
                std::max<std::size_t>(1, chain_operand_count(spec_)), coordinates("i"),
                load(1, type_, "i"), e.forward(parts_.before), g, e.backward(parts_.before));
   }
@@ -378,6 +405,15 @@ class DerivativeWriter {
 
   bool reduces() const { return parts_.reduction != nullptr; }
 
+  bool pools() const { return parts_.pool != nullptr; }
+
+  // Whether a thread per pool window takes the gradient (templates/pool_backward.cuh,
+  // window_gradients): the windows tile the pool's input. Else a thread per element.
+  bool windowed() const { return parts_.pool && PoolShape(*parts_.pool).tiles(); }
+
+  // The pool's windows, all planes.
+  std::int64_t pool_windows() const { return element_count(parts_.pool->out_shape); }
+
  private:
   // How held_step's kernel holds the reduction's groups (its grouping, generator/chain_ir.h):
   // a thread, a warp or the block per group by its size, and the index in the value of place
@@ -430,15 +466,9 @@ class DerivativeWriter {
   // terms).
   std::string pool_config_and_after_pool() const {
     const Stage& stage = *parts_.pool;
-    PoolOp pool = std::get<PoolOp>(stage.op);
-    const int dims = static_cast<int>(stage.in_shape.size()) - 2;
-    std::array<std::int64_t, 3> in{1, 1, 1}, out{1, 1, 1};
-    std::copy(stage.in_shape.end() - dims, stage.in_shape.end(), in.end() - dims);
-    std::copy(stage.out_shape.end() - dims, stage.out_shape.end(), out.end() - dims);
-    if (dims == 2) {
-      pool.kernel[0] = pool.stride[0] = 1;
-      pool.padding[0] = 0;
-    }
+    const PoolShape shape(stage);
+    const PoolOp& pool = shape.pool;
+    const std::array<std::int64_t, 3>&in = shape.in, &out = shape.out;
     const ElementwiseCode f(ir_, type_, "f", "g_o");
     return fmt::format(
         "  struct PoolConfig {{\n"
@@ -513,6 +543,20 @@ KernelSource emit_chain_derivative(const Spec& spec) {
   std::string steps, entries;
   std::uint64_t workspace = 0;
   const DerivativeWriter writer(spec);
+  // Through a pool, an operand's term at an element needs the pool's gradient there, which a
+  // summing step could only recompute from a window of values each (or not at all, where a
+  // thread per window passes it in): the main kernel leaves the terms in the workspace.
+  std::string term_writes;
+  if (writer.pools())
+    for (OperandSum& sum : sums)
+      if (!sum.reads_g_prime) {
+        sum.terms = workspace;
+        term_writes += fmt::format(
+            "  reinterpret_cast<float*>(reinterpret_cast<char*>(workspace) + {})[i] = "
+            "terms[{}];\n",
+            workspace, sum.operand);
+        workspace += (4 * static_cast<std::uint64_t>(count) + 255) / 256 * 256;
+      }
   // An affine normalization's weight and bias terms, written by the kernel that holds the rows
   // and summed over the rows by steps of their own.
   std::optional<std::uint64_t> affine_terms;
@@ -686,17 +730,38 @@ KernelSource emit_chain_derivative(const Spec& spec) {
       "\nnamespace {{\n\nstruct Chain {{\n  const ft::LaunchArgs& args;\n\n{}}};\n\n{}}}  // "
       "namespace\n\n",
       writer.members(), steps);
-  kernel.code += fmt::format(
-      "// g' at every element, and the gradients of tensor operands.\n"
-      "extern \"C\" __global__ void __launch_bounds__({0})\n"
-      "{1}(const __grid_constant__ ft::LaunchArgs args) {{\n"
-      "  const long long i = blockIdx.x * static_cast<long long>({0}) + threadIdx.x;\n"
-      "  if (i >= {2}LL) return;\n"
-      "  float terms[{3}];\n"
-      "  const float g = Chain{{args}}.gradient(i, terms);\n"
-      "  reinterpret_cast<{4}*>(args.out)[i] = ft::from_float<{4}>(g);\n"
-      "{5}}}\n\n",
-      kThreads, kernel.name, count, std::max<std::size_t>(1, operands), type_name, tensor_writes);
+  if (!term_writes.empty()) kernel.launch.workspace_bytes = workspace;
+  const std::string parameters = term_writes.empty() ? "" : ", float* __restrict__ workspace";
+  const std::string element = fmt::format(
+      "  float terms[{0}];\n"
+      "  const float g = chain.gradient(i, {1}terms);\n"
+      "  reinterpret_cast<{2}*>(args.out)[i] = ft::from_float<{2}>(g);\n{3}{4}",
+      std::max<std::size_t>(1, operands), writer.windowed() ? "g_in, " : "", type_name,
+      tensor_writes, term_writes);
+  if (writer.windowed()) {
+    const std::int64_t windows = writer.pool_windows();
+    kernel.launch.grid = launch_grid((windows + kThreads - 1) / kThreads);
+    kernel.code += fmt::format(
+        "// g' at every element, and the gradients of tensor operands: a thread per pool "
+        "window.\n"
+        "extern \"C\" __global__ void __launch_bounds__({0})\n"
+        "{1}(const __grid_constant__ ft::LaunchArgs args{2}) {{\n"
+        "  const long long o = blockIdx.x * static_cast<long long>({0}) + threadIdx.x;\n"
+        "  if (o >= {3}LL) return;\n"
+        "  const Chain chain{{args}};\n"
+        "  ft::window_gradients<Chain::PoolConfig>(chain, o, [&](long long i, float g_in) {{\n"
+        "{4}  }});\n}}\n\n",
+        kThreads, kernel.name, parameters, windows, element);
+  } else {
+    kernel.code += fmt::format(
+        "// g' at every element, and the gradients of tensor operands.\n"
+        "extern \"C\" __global__ void __launch_bounds__({0})\n"
+        "{1}(const __grid_constant__ ft::LaunchArgs args{2}) {{\n"
+        "  const long long i = blockIdx.x * static_cast<long long>({0}) + threadIdx.x;\n"
+        "  if (i >= {3}LL) return;\n"
+        "  const Chain chain{{args}};\n{4}}}\n\n",
+        kThreads, kernel.name, parameters, count, element);
+  }
   kernel.code += entries;
   return kernel;
 }

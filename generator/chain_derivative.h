@@ -12,7 +12,9 @@ namespace fusetune {
 // tensor operands; one per column, row or channel operand then sums its gradient over the
 // rows, the columns, or the batch and positions. Through a max pool an element gets the pooled
 // gradient of each window whose first largest value it is; through an avg pool, its share of
-// every window that holds it. Their LaunchArgs:
+// every window that holds it: a thread per window where the windows tile the value, else a
+// thread per element, and the operands' terms left in the workspace for their sums. Their
+// LaunchArgs:
 //   tensors[0]       d loss / d output: output_shape(), the output's dtype
 //   tensors[1]       the main op's result as `saving` wrote it: the main op's dtype
 //   tensors[t]       t = 2 ..: the spec's own tensor t (Spec::tensors()): its chain's operands

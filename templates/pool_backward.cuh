@@ -4,6 +4,9 @@
 // first largest value (max pool, as PyTorch's max pool picks it, NaN winning), else nothing;
 // 1 / divisor of it for an avg pool (count_include_pad: the window clipped to the padded
 // extent). Nothing is stored: each window's values are recomputed through Step::middle_input.
+// pooled_gradient takes one element (every window holding it recomputed: windows that overlap
+// or leave elements out); window_gradients takes one window whose elements no other window
+// holds (windows tiling the input), its values recomputed once.
 //
 // Config (one plane of the pool's input and output, per axis d, h, w; a 2-d pool has D = 1,
 // K = S = 1 and P = 0 along d):
@@ -28,6 +31,12 @@ __device__ __forceinline__ void windows_holding(int x, int& low, int& high) {
   const int reach = x + P - K + 1;
   low = reach <= 0 ? 0 : (reach + S - 1) / S;
   high = (x + P) / S < O - 1 ? (x + P) / S : O - 1;
+}
+
+// Place s of a window (its d, h, w in order) from the window's first element.
+template <class C>
+__device__ __forceinline__ constexpr int window_offset(int s) {
+  return (s / (C::KH * C::KW) * C::IH + s / C::KW % C::KH) * C::IW + s % C::KW;
 }
 
 template <class C, class Step>
@@ -77,6 +86,46 @@ __device__ __forceinline__ float pooled_gradient(const Step& step, long long i, 
         g += share * step.after_pool(pooled, plane * OUT_PLANE + (od * C::OH + oh) * C::OW + ow);
       }
   return g;
+}
+
+// Windows that tile the input exactly (stride = window, no padding, each extent a multiple of
+// the window): window o's values taken once, and each of its elements j handed its gradient g,
+// emit(j, g): the pooled gradient at the window's first largest value (max pool, NaN winning)
+// and 0 elsewhere, or 1 / its size of it everywhere (avg pool).
+template <class C, class Step, class Emit>
+__device__ __forceinline__ void window_gradients(const Step& step, long long o, Emit&& emit) {
+  constexpr int IN_PLANE = C::ID * C::IH * C::IW, OUT_PLANE = C::OD * C::OH * C::OW;
+  constexpr int SIZE = C::KD * C::KH * C::KW;
+  const long long plane = o / OUT_PLANE;
+  const int at = static_cast<int>(o % OUT_PLANE);
+  const int od = at / (C::OH * C::OW), oh = at / C::OW % C::OH, ow = at % C::OW;
+  const long long first = plane * IN_PLANE +
+                          (od * C::KD * C::IH + oh * C::KH) * static_cast<long long>(C::IW) +
+                          ow * C::KW;
+  constexpr float share = C::MAX ? 1.f : 1.f / SIZE;
+  float pooled = 0.f;
+  int best = 0;
+  if constexpr (C::MAX || C::POOLED_VALUE) {
+    float u[SIZE];
+#pragma unroll
+    for (int s = 0; s < SIZE; ++s) u[s] = step.middle_input(first + window_offset<C>(s));
+    pooled = u[0];
+#pragma unroll
+    for (int s = 1; s < SIZE; ++s) {
+      if constexpr (C::MAX) {
+        if (u[s] > pooled || (u[s] != u[s] && pooled == pooled)) {
+          pooled = u[s];
+          best = s;
+        }
+      } else {
+        pooled += u[s];
+      }
+    }
+    if constexpr (!C::MAX) pooled *= share;
+  }
+  const float g = share * step.after_pool(pooled, o);
+#pragma unroll
+  for (int s = 0; s < SIZE; ++s) emit(first + window_offset<C>(s), !C::MAX || s == best ? g : 0.f);
 }
 
 }  // namespace ft

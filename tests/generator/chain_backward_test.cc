@@ -230,6 +230,13 @@ TEST(ChainDerivative, KernelsCompileForEveryOpAndOperandKind) {
       "avg_pool2d(3, stride=2, padding=1) -> softplus -> mul(0.5)");
   chains.push_back(
       "conv3d(n=1, c=2, d=5, h=5, w=5, k=2, kernel=2) -> max_pool3d(3, stride=2) -> tanh");
+  // Windows tiling the value (a thread per window), an operand's terms left in the workspace.
+  chains.push_back(
+      "conv2d(n=2, c=3, h=10, w=12, k=4, kernel=3) -> mul(channel) -> tanh -> avg_pool2d(2) -> "
+      "sigmoid");
+  chains.push_back(
+      "conv2d(n=3, c=2, h=13, w=11, k=5, kernel=3) -> gelu -> sub(channel) -> "
+      "max_pool2d(3, stride=2, padding=1)");
   // Reductions over the features, rows held by a thread, a warp or the block.
   chains.push_back("linear(m=33, n=1000, k=8) -> bias -> gelu -> softmax(dim=1) -> mul(2.0)");
   chains.push_back("linear(m=5, n=20, k=8, dtype=bf16) -> log_softmax(dim=1)");
@@ -283,6 +290,40 @@ TEST(ChainDerivative, SumsEachColumnAndRowOperandInAStepOfItsOwn) {
   EXPECT_NE(sum0.find("chain.args.out)[p * 300LL + g]"), std::string::npos) << sum0;
   EXPECT_NE(sum2.find("chain.gradient(g * 300LL + p, terms)"), std::string::npos) << sum2;
   EXPECT_EQ(chain_operand_count(parse_spec("linear(m=1, n=2, k=3) -> relu")), 0u);
+}
+
+// Through a pool, a channel operand's gradient is summed from terms the main kernel leaves in
+// the workspace (recomputing them would take a window's values each), a leading bias's from g';
+// windows that tile the value take a thread each, others a thread per element.
+TEST(ChainDerivative, APoolsWindowsTakeAThreadEachWhereTheyTileTheValue) {
+  const KernelSource tiled = emit_chain_derivative(parse_spec(
+      "conv_transpose3d(n=2, c=3, d=4, h=5, w=6, k=4, kernel=3, stride=2, padding=1, "
+      "output_padding=1) -> bias -> leaky_relu(0.2) -> mul(channel) -> leaky_relu(0.2) -> "
+      "max_pool3d(2)"));
+  const std::int64_t elements = 2 * 4 * 8 * 10 * 12;  // the value, [2, 4, 8, 10, 12]
+  EXPECT_EQ(tiled.launch.grid[0], (elements / 8 + 255) / 256);
+  EXPECT_NE(tiled.code.find("ft::window_gradients<Chain::PoolConfig>"), std::string::npos);
+  EXPECT_GE(tiled.launch.workspace_bytes, 4u * elements);
+  ASSERT_EQ(tiled.finishing.steps.size(), 2u);
+  const std::string bias = tiled.code.substr(tiled.code.find("struct Sum0 {"), 400);
+  const std::string scale = tiled.code.substr(tiled.code.find("struct Sum1 {"), 400);
+  EXPECT_NE(bias.find("chain.args.out)"), std::string::npos) << bias;
+  EXPECT_NE(scale.find("__ldcg(reinterpret_cast<const float*>(workspace + 0)"), std::string::npos)
+      << scale;
+
+  const KernelSource overlapping = emit_chain_derivative(
+      parse_spec("conv2d(n=3, c=2, h=13, w=11, k=5, kernel=3) -> gelu -> sub(channel) -> "
+                 "max_pool2d(3, stride=2, padding=1)"));
+  EXPECT_EQ(overlapping.launch.grid[0], (3 * 5 * 11 * 9 + 255) / 256);
+  EXPECT_NE(overlapping.code.find("ft::pooled_gradient<PoolConfig>"), std::string::npos);
+  EXPECT_EQ(overlapping.code.find("ft::window_gradients<"), std::string::npos);
+  EXPECT_GE(overlapping.launch.workspace_bytes, 4u * 3 * 5 * 11 * 9);
+
+  // Windows that leave an edge out (a 9-wide value pooled by 2) are taken per element.
+  EXPECT_EQ(emit_chain_derivative(parse_spec("conv2d(n=1, c=2, h=11, w=10, k=3, kernel=3) -> "
+                                             "max_pool2d(2)"))
+                .code.find("ft::window_gradients<"),
+            std::string::npos);
 }
 
 // An affine normalization's weight and bias gradients: terms the row kernel leaves in the

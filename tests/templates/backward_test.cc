@@ -179,6 +179,12 @@ INSTANTIATE_TEST_SUITE_P(
         "max_pool2d(3, stride=2, padding=1) -> tanh",
         "conv2d(n=2, c=3, h=9, w=8, k=4, kernel=3) -> add(tensor) -> sigmoid -> "
         "avg_pool2d(3, stride=2, padding=1) -> softplus -> mul(0.5)",
+        // Channel operands' terms left in the workspace by a thread per window (an avg pool
+        // tiling the value, read after it) and by a thread per element (overlapping windows).
+        "conv2d(n=2, c=3, h=10, w=12, k=4, kernel=3) -> mul(channel) -> tanh -> avg_pool2d(2) "
+        "-> sigmoid",
+        "conv2d(n=3, c=2, h=13, w=11, k=5, kernel=3) -> gelu -> sub(channel) -> "
+        "max_pool2d(3, stride=2, padding=1)",
         // Reductions over the features: rows held by a thread, a warp and the block.
         "linear(m=33, n=20, k=8) -> bias -> gelu -> softmax(dim=1) -> mul(2.0)",
         "linear(m=9, n=1000, k=8) -> add(tensor) -> log_softmax(dim=1)",
