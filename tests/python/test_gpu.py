@@ -292,6 +292,17 @@ class FusedBackward(unittest.TestCase):
         self.check_gradients(fused, plain, randn(2, 3, 4, 5, 6), randn(3, 4, 3, 3, 3),
                                randn(4), randn(4, 1, 1, 1))
 
+    def test_tf32_split_is_exact_and_its_high_part_is_tf32(self):
+        # The convolution's weight gradient at fp32-accurate precision sums TF32 products of
+        # these parts (_training._split_tf32).
+        t = torch.cat([randn(1000) * 1e3, randn(100) * 1e-40, torch.tensor(
+            [0.0, -0.0, 1.0, -3.0e38], device="cuda")])
+        high, low = _training._split_tf32(t)
+        self.assertTrue(torch.equal(high + low, t))
+        self.assertTrue(torch.equal(high.view(torch.int32) & 8191, torch.zeros_like(
+            high, dtype=torch.int32)))
+        self.assertTrue(bool((low.abs() <= t.abs() * 2.0 ** -10).all()))
+
     def test_an_avg_pool_that_pads_and_ops_after_it(self):
         def fused(x, w, b, t):
             return ft.conv2d(x, w, b, operands=[t], precision="auto",

@@ -4,8 +4,9 @@ the spec with `save` first, which also writes the main op's result, and its back
 kernels: the chain's derivative (g' = d loss / d the main op's result, and the operands'
 gradients, column and channel sums included, through the pool's windows) and the products
 giving x's and the weight's gradients from g' (two matmuls; for a convolution, the convolution
-the other way, and PyTorch's weight gradient until fusetune has one), each tuned and cached like
-any spec, at the forward's precision. Two custom ops,
+the other way, and PyTorch's weight gradient until fusetune has one, at fp32-accurate
+precisions as three TF32 passes over split operands), each tuned and cached like any spec, at
+the forward's precision. Two custom ops,
 fusetune::fused_saving and fusetune::fused_backward, so that torch.compile traces forward and
 backward without a graph break."""
 
@@ -94,10 +95,8 @@ def fused_gradients(spec, precision, tolerance, grad, saved, tensors, wanted):
         if not wanted[i]:
             results.append(tensors[i].new_empty(0))
         elif steps[step] is None:  # a convolution's weight gradient: PyTorch's, from g'
-            # At the call's precision: TF32 only where the call allows TF32's error.
-            tf32 = precision == "tf32" or (precision == "auto" and tolerance >= 1e-4)
-            with _torch_precision.convolutions_at(torch, tf32):
-                results.append(_weight_gradient(describe(spec).main, grad_main, tensors))
+            results.append(_weight_gradient(describe(spec).main, grad_main, tensors, precision,
+                                            tolerance))
         else:
             kernel, operands = _fastest_form(device, steps, step, precision, tolerance, roles)
             out = torch.empty_like(tensors[i])
@@ -188,11 +187,35 @@ def convolution_backward(main, grad_main, x, weight, which):
         main["op"].startswith("conv_transpose"), spatial("output_padding"), main["groups"], which)
 
 
-def _weight_gradient(main, grad_main, tensors):
+def _weight_gradient(main, grad_main, tensors, precision, tolerance):
     """A convolution's weight gradient from g', by PyTorch (cuDNN): fusetune has no kernel for
-    it yet (Description.backward["grad_b_missing"])."""
-    return convolution_backward(main, grad_main, tensors[0], tensors[1],
-                                [False, True, False])[1]
+    it yet (Description.backward["grad_b_missing"]). At the call's precision: TF32 where the
+    call allows TF32's error; IEEE fp32 where it asks for fp32; else (auto, 3xtf32, int8x) as
+    3xTF32 does it, in three TF32 passes whose sum keeps fp32's accuracy (_split_tf32)."""
+    x = tensors[0]
+
+    def weight_gradient(g, x):
+        return convolution_backward(main, g, x, tensors[1], [False, True, False])[1]
+
+    tf32 = precision == "tf32" or (precision == "auto" and tolerance >= 1e-4)
+    if tf32 or precision == "fp32" or x.dtype != torch.float32:
+        with _torch_precision.convolutions_at(torch, tf32):
+            return weight_gradient(grad_main, x)
+    g_high, g_low = _split_tf32(grad_main)
+    x_high, x_low = _split_tf32(x)
+    with _torch_precision.convolutions_at(torch, True):
+        small = weight_gradient(g_high, x_low) + weight_gradient(g_low, x_high)
+        return small + weight_gradient(g_high, x_high)
+
+
+def _split_tf32(t):
+    """fp32 `t` as a TF32 value and the rest, t = high + low exactly: high keeps the sign, the
+    exponent and the mantissa's top 10 bits (the 13 below cut off), so a TF32 tensor core
+    takes it whole; low is at most 2^-10 of t, and the TF32 rounding of low in the products
+    costs about 2^-21 of t. The products high·high + high·low + low·high then miss t's only by
+    low·low (2^-20) and TF32's rounding of the small terms, as 3xTF32's kernels do."""
+    high = (t.contiguous().view(torch.int32) & -8192).view(torch.float32)
+    return high, t - high
 
 
 if hasattr(torch.library, "custom_op") and hasattr(torch.library, "register_autograd"):
