@@ -75,16 +75,14 @@ std::string config_head(const Spec& spec) {
 }
 
 std::string config_tail(const Spec& spec, const C& c) {
-  return guard_constants(edge_guards(spec.main, c), false) + smem_constant(c.smem_bytes()) +
-         wgmma_functions(c);
+  return guard_constants(edge_guards(spec.main, c), false) +
+         smem_constant(c.smem_bytes(spec.main)) + wgmma_functions(c);
 }
 
 std::string body(const Spec& spec, const C& c) {
-  return fmt::format(
-      "  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, {}, Epilogue{{args}}, args.tensors[0],\n"
-      "                         args.tensors[1]);\n",
-      c.tma_store ? "&map2" : "nullptr", output_pointer(spec.main),
-      c.splits > 1 ? "workspace" : "nullptr");
+  return fmt::format("  ft::gemm_wgmma<Config>(&map0, &map1, {}, {}, {}, Epilogue{{args}});\n",
+                     c.tma_store ? "&map2" : "nullptr", output_pointer(spec.main),
+                     c.splits > 1 ? "workspace" : "nullptr");
 }
 
 }  // namespace
@@ -166,15 +164,18 @@ const KernelFamily<C>& family_of(const C&) {
   return family;
 }
 
-int GemmWgmmaConfig::smem_bytes() const {
-  // Per stage: A and B tiles, and at 3xTF32 B's remainder; three mbarriers per stage; split-K's
-  // flags; and the slack that lets the kernel align its base to 1024 bytes.
+int GemmWgmmaConfig::smem_bytes(const MainOp& main) const {
+  // Per stage: A and B tiles, at 3xTF32 B's remainder, and an operand stored the other way as
+  // the TMA copies it; three mbarriers per stage; split-K's flags; and the slack that lets the
+  // kernel align its base to 1024 bytes.
   const int a_stage = block_m * kRowBytes;
   const int b_stage = block_n * kRowBytes;
   const int small_b = passes == 3 ? b_stage : 0;
+  const int raw = (main.a_k_contiguous() ? 0 : a_stage) + (main.b_k_contiguous() ? 0 : b_stage);
   const int split_flags = splits > 1 ? 8 : 0;
   const int out_staging = tma_store ? block_m * block_n * element_bytes(dtype) : 0;
-  return stages * (a_stage + b_stage + small_b) + out_staging + 24 * stages + split_flags + 1024;
+  return stages * (a_stage + b_stage + small_b + raw) + out_staging + 24 * stages + split_flags +
+         1024;
 }
 
 EdgeGuards edge_guards(const MainOp& main, const GemmWgmmaConfig& c) {
@@ -198,15 +199,15 @@ LaunchGeometry launch_geometry(const MainOp& main, const GemmWgmmaConfig& c) {
   LaunchGeometry g;
   g.grid = launch_grid(c.blocks);
   g.block = {static_cast<unsigned>(c.threads()), 1, 1};
-  g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes());
+  g.dynamic_smem_bytes = static_cast<unsigned>(c.smem_bytes(main));
   g.cluster = static_cast<unsigned>(c.cluster);
   // A [M, K] and B [N, K] K-contiguous; each block of a cluster loads its share of B's rows.
-  // An operand stored the other way ([K, M], [K, N]) the kernel's helpers read themselves: its
-  // map, over the operand as stored, goes unused.
+  // An operand stored the other way ([K, M], [K, N]) in boxes of 32 k rows by 32 of its rows,
+  // as stored (the kernel's helpers write them K-major, rounding them at TF32 themselves).
   const int block_k = GemmWgmmaConfig::block_k(main.dtype);
   const bool round_to_tf32 = main.dtype == DataType::fp32 && c.passes == 1;
   auto operand_map = [&](int tensor, std::int64_t rows, int box_rows, bool k_contiguous) {
-    if (!k_contiguous) return TensorMapSpec{tensor, main.k, rows, 8, 32, main.dtype};
+    if (!k_contiguous) return TensorMapSpec{tensor, main.k, rows, block_k, 32, main.dtype};
     return TensorMapSpec{tensor, rows, main.k, box_rows, block_k, main.dtype, round_to_tf32};
   };
   g.tensor_maps = {operand_map(0, main.m, c.block_m, main.a_k_contiguous()),

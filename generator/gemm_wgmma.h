@@ -1,8 +1,8 @@
 // The Hopper warpgroup-MMA GEMM family (templates/gemm_wgmma.cuh), fed by TMA on sm_90: one
 // configuration's tunables, and the family's search space for one precision (TF32, 3xTF32, bf16
 // or fp16), empty off sm_90 and for 16-bit operands that are not K-contiguous (fp32 ones stored
-// the other way the producer's helper warps write K-major). gemm_wgmma.cc holds the
-// family unit, gemm_wgmma_space.cc its rules.
+// the other way the TMA stages as stored and the producer's helper warps write K-major).
+// gemm_wgmma.cc holds the family unit, gemm_wgmma_space.cc its rules.
 #pragma once
 
 #include <cstdint>
@@ -45,7 +45,8 @@ struct GemmWgmmaConfig {
   static int block_k(DataType type) { return kRowBytes / element_bytes(type); }
   int threads() const { return 128 * (consumers + 1); }
   Precision precision() const { return tensor_core_precision(dtype, passes); }
-  int smem_bytes() const;
+  // Of a launch for `main` (its operands stored the other way need staging areas).
+  int smem_bytes(const MainOp& main) const;
 
   friend bool operator==(const GemmWgmmaConfig&, const GemmWgmmaConfig&) = default;
 };

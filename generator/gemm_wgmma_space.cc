@@ -104,7 +104,7 @@ std::optional<std::string> gemm_wgmma_rejection(const MainOp& main, const Device
   if (c.block_m > std::max<std::int64_t>(64, next_power_of_two(main.m)) ||
       c.block_n > std::max<std::int64_t>(64, next_power_of_two(main.n)))
     return "a block tile more than twice the matrix wastes most of its work";
-  if (c.smem_bytes() > limits.max_smem_per_block) return "too much shared memory for the device";
+  if (c.smem_bytes(main) > limits.max_smem_per_block) return "too much shared memory for the device";
   if (estimated_registers(c) > register_budget(c))
     return "the accumulators need more registers than a consumer thread has";
   const std::int64_t units = tile_count(main, c) * c.splits;

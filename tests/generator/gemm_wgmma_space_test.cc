@@ -196,9 +196,9 @@ TEST(GemmWgmmaSpace, IsEmptyForOperandsTmaOrWgmmaCannotRead) {
     EXPECT_FALSE(gemm_wgmma_space(transposed_b, sm90(), precision).empty()) << to_string(precision);
 }
 
-// fp32 operands stored the other way (A [K,M], B [K,N]) are written K-major by the producer's
-// helper warps: searched at TF32 and 3xTF32, never in a cluster, and no untuned spec's default;
-// 16-bit ones are not read.
+// fp32 operands stored the other way (A [K,M], B [K,N]) are copied as stored by the TMA into a
+// staging area of each stage, and written K-major by the producer's helper warps: searched at
+// TF32 and 3xTF32, never in a cluster, and no untuned spec's default; 16-bit ones are not read.
 TEST(GemmWgmmaSpace, Fp32OperandsStoredTheOtherWayAreSearchedWithoutClusters) {
   for (const char* text : {"matmul(m=256, n=512, k=128)",
                            "matmul(m=256, n=512, k=130, "
@@ -215,6 +215,21 @@ TEST(GemmWgmmaSpace, Fp32OperandsStoredTheOtherWayAreSearchedWithoutClusters) {
     }
     const std::string bf16 = std::string(text).insert(std::string(text).size() - 1, ", dtype=bf16");
     EXPECT_TRUE(gemm_wgmma_space(parse_spec(bf16).main, sm90(), Precision::bf16).empty()) << bf16;
+  }
+  // B stored [K, N]: its map covers it as stored, in boxes of 32 k rows by 32 columns, and each
+  // stage has room for it as it lands.
+  const Spec spec = parse_spec("matmul(m=256, n=512, k=128)");
+  for (const GemmWgmmaConfig& c : gemm_wgmma_space(spec.main, sm90(), Precision::tf32)) {
+    const LaunchGeometry launch = generate(spec, c).launch;
+    const TensorMapSpec& b = launch.tensor_maps.at(1);
+    EXPECT_EQ(b.rows, 128);
+    EXPECT_EQ(b.cols, 512);
+    EXPECT_EQ(b.box_rows, 32);
+    EXPECT_EQ(b.box_cols, 32);
+    EXPECT_EQ(c.smem_bytes(spec.main) -
+                  c.smem_bytes(parse_spec("matmul(m=256, n=512, k=128, transpose_b=true)").main),
+              c.stages * c.block_n * 128)
+        << config_name(spec.main, c);
   }
 }
 
@@ -233,8 +248,8 @@ TEST(GemmWgmmaSpace, EveryConfigIsValidAndFitsTheDevice) {
         EXPECT_EQ(c.passes, precision == Precision::tf32x3 ? 3 : 1) << name;
         // The TMA ring alone (A and B tiles, B's small part at 3xTF32) is a lower bound.
         const int ring = c.stages * (c.block_m + c.block_n * (c.passes == 3 ? 2 : 1)) * 32 * 4;
-        EXPECT_GE(c.smem_bytes(), ring) << name;
-        EXPECT_LE(c.smem_bytes(), limits.max_smem_per_block) << name;
+        EXPECT_GE(c.smem_bytes(main), ring) << name;
+        EXPECT_LE(c.smem_bytes(main), limits.max_smem_per_block) << name;
         EXPECT_EQ(c.blocks, std::min<std::int64_t>(tiles_of(main, c) * c.splits, limits.sm_count))
             << text << " " << name;
         EXPECT_GE(c.block_m, 64 * c.consumers) << name;
@@ -493,9 +508,9 @@ TEST(GemmWgmmaRejectionLimits, SharedMemoryDecidesTheDeepestRing) {
   c.block_n = 256, c.passes = 1;
   bool refused_some = false;
   for (c.stages = 2; c.stages <= 12; ++c.stages) {
-    const bool fits = c.smem_bytes() <= limits.max_smem_per_block;
+    const bool fits = c.smem_bytes(main) <= limits.max_smem_per_block;
     EXPECT_EQ(gemm_wgmma_rejection(main, limits, c) == std::nullopt, fits)
-        << config_name(main, c) << ": " << c.smem_bytes() << " bytes";
+        << config_name(main, c) << ": " << c.smem_bytes(main) << " bytes";
     refused_some |= !fits;
   }
   EXPECT_TRUE(refused_some);
@@ -525,7 +540,8 @@ TEST(GemmWgmmaEmitter, SourceLaunchAndTensorMapsFollowTheConfigAndShape) {
         EXPECT_EQ(launch.grid[0], static_cast<unsigned>(c.blocks)) << name;
         EXPECT_EQ(launch.grid[1], 1u);
         EXPECT_EQ(launch.grid[2], 1u);
-        EXPECT_EQ(launch.dynamic_smem_bytes, static_cast<unsigned>(c.smem_bytes())) << name;
+        EXPECT_EQ(launch.dynamic_smem_bytes, static_cast<unsigned>(c.smem_bytes(spec.main)))
+            << name;
 
         ASSERT_EQ(launch.tensor_maps.size(), c.tma_store ? 3u : 2u) << name;
         const TensorMapSpec a = launch.tensor_maps[0], b = launch.tensor_maps[1];
@@ -674,7 +690,7 @@ TEST(GemmWgmmaSpace, TheTmaStoreIsTriedWhereItsStagingFits) {
     GemmWgmmaConfig direct = c;
     direct.tma_store = false;
     // The staging area holds the whole tile in the output's (the inputs') type.
-    EXPECT_EQ(c.smem_bytes() - direct.smem_bytes(), c.block_m * c.block_n * 2)
+    EXPECT_EQ(c.smem_bytes(bf16.main) - direct.smem_bytes(bf16.main), c.block_m * c.block_n * 2)
         << config_name(bf16.main, c);
   }
   EXPECT_GT(staged, 0);

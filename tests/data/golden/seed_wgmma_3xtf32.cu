@@ -555,10 +555,12 @@ __device__ __forceinline__ void claim_registers() {
 // the consumers store from registers). The output is then in the inputs' type.
 //
 // TRANSPOSED_A, TRANSPOSED_B (fp32 only): an operand stored the other way, A [K, M] (transpose_a)
-// or B [K, N]. Warps 1-3 of the producer warpgroup then write its k-tiles into each stage
-// K-major, in the layout the TMA writes (transpose_k_tile), rounded to TF32 at TF32 and with
-// B's remainder beside it at 3xTF32, and signal them ready; the TMA copies only the other
-// operand. No copy of the operand is made anywhere.
+// or B [K, N]. The TMA copies its k-tile as it is stored, 32 x 32 boxes of k rows, into a
+// staging area beside the stage; warps 1-3 of the producer warpgroup write it into the stage
+// K-major, in the layout the TMA writes (transpose_staged_k_tile), rounded to TF32 at TF32 and
+// with B's remainder beside it at 3xTF32, and signal it ready. No copy of the operand is made
+// in global memory, and the copy engine keeps the k-tiles in flight (the helpers' own loads
+// were too few in flight to keep up with the tensor cores).
 //
 // CLUSTER 2 pairs blocks that take vertically adjacent tiles, so that each loads half of their
 // common B k-tile and multicasts it to both: B costs each block half the L2 reads. A stage is
@@ -589,8 +591,11 @@ struct WgmmaShape {
   // Warps 1-3 of the producer warpgroup prepare each stage (B's remainder, operands stored the
   // other way) before the consumers take it; the TMA copies the rest.
   static constexpr bool HELPERS = SPLIT_OPERANDS || C::TRANSPOSED_A || C::TRANSPOSED_B;
-  static constexpr int TMA_BYTES =
-      (C::TRANSPOSED_A ? 0 : A_STAGE) + (C::TRANSPOSED_B ? 0 : B_STAGE);
+  // An operand stored the other way lands first in a staging area of its own, as stored.
+  static constexpr int RAW_A_STAGE = C::TRANSPOSED_A ? A_STAGE : 0;
+  static constexpr int RAW_B_STAGE = C::TRANSPOSED_B ? B_STAGE : 0;
+  static constexpr int RAW_BOX_BYTES = 32 * 128;  // 32 k rows of 32 floats, 128-byte swizzled
+  static constexpr int TMA_BYTES = A_STAGE + B_STAGE;
   static constexpr int TILES_M = (C::M + C::BM - 1) / C::BM;
   static constexpr int TILES_N = (C::N + C::BN - 1) / C::BN;
   static constexpr int TILES = TILES_M * TILES_N;
@@ -620,8 +625,9 @@ struct WgmmaShape {
   static_assert(C::SPLITS >= 1 && (C::SPLITS - 1) * K_TILES_PER_SPLIT < K_TILES,
                 "every split has k-tiles");
   // The layout WgmmaSmem walks, which the generator sized separately (Config::SMEM_BYTES).
-  static constexpr int LAYOUT_BYTES = C::STAGES * (A_STAGE + B_STAGE + SMALL_B_STAGE) + OUT_STAGE +
-                                      24 * C::STAGES + (C::SPLITS > 1 ? 4 * C::CONSUMERS : 0);
+  static constexpr int STAGE_BYTES = A_STAGE + B_STAGE + SMALL_B_STAGE + RAW_A_STAGE + RAW_B_STAGE;
+  static constexpr int LAYOUT_BYTES =
+      C::STAGES * STAGE_BYTES + OUT_STAGE + 24 * C::STAGES + (C::SPLITS > 1 ? 4 * C::CONSUMERS : 0);
   static_assert(LAYOUT_BYTES + 1023 <= C::SMEM_BYTES,
                 "the launch's shared memory holds the layout after its base is aligned to 1024");
   static_assert(sizeof(typename C::Element) == 4 || C::PASSES == 1,
@@ -647,8 +653,8 @@ struct WgmmaUnit {
 };
 
 // Shared memory from a 1024-byte aligned base (the swizzle pattern repeats every 1024 bytes):
-// [A stages][B stages][small B stages][output staging][full bars][ready bars][empty bars]
-// [split flags].
+// [A stages][B stages][small B stages][raw A stages][raw B stages][output staging][full bars]
+// [ready bars][empty bars][split flags].
 template <class C>
 struct WgmmaSmem {
   using S = WgmmaShape<C>;
@@ -660,13 +666,18 @@ struct WgmmaSmem {
   __device__ unsigned small_b(int stage) const {
     return base + C::STAGES * (S::A_STAGE + S::B_STAGE) + stage * S::SMALL_B_STAGE;
   }
+  // An operand stored the other way, as the TMA copied it (TRANSPOSED_A, TRANSPOSED_B).
+  __device__ unsigned raw_a(int stage) const {
+    return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE) + stage * S::RAW_A_STAGE;
+  }
+  __device__ unsigned raw_b(int stage) const {
+    return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE + S::RAW_A_STAGE) +
+           stage * S::RAW_B_STAGE;
+  }
   __device__ unsigned out(int consumer) const {
-    return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE) +
-           consumer * S::STRIPS * S::STRIP_BYTES;
+    return base + C::STAGES * S::STAGE_BYTES + consumer * S::STRIPS * S::STRIP_BYTES;
   }
-  __device__ unsigned bars() const {
-    return base + C::STAGES * (S::A_STAGE + S::B_STAGE + S::SMALL_B_STAGE) + S::OUT_STAGE;
-  }
+  __device__ unsigned bars() const { return base + C::STAGES * S::STAGE_BYTES + S::OUT_STAGE; }
   __device__ unsigned full(int stage) const { return bars() + 8 * stage; }  // TMA landed
   __device__ unsigned ready(int stage) const { return bars() + 8 * (C::STAGES + stage); }
   __device__ unsigned empty(int stage) const { return bars() + 8 * (2 * C::STAGES + stage); }
@@ -691,13 +702,23 @@ struct RingPosition {
   }
 };
 
+// Rows [row0, row0 + ROWS) of an operand stored [K, EXTENT] (each stored row one k), k-tile
+// k0..k0 + 31, as stored: ROWS / 32 boxes of 32 k rows by 32 of its rows, each 4096 bytes in the
+// TMA's 128-byte swizzle, at `dst`. Rows past EXTENT and k past K land as zeros.
+template <int ROWS>
+__device__ __forceinline__ void load_stored_k_tile(unsigned dst, const TensorMap* map, unsigned bar,
+                                                   int row0, int k0) {
+#pragma unroll
+  for (int box = 0; box < ROWS / 32; ++box)
+    tma_load_2d(dst + box * 4096, map, bar, row0 + 32 * box, k0);
+}
+
 template <class C>
 __device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const TensorMap* map_b,
                                               const WgmmaSmem<C>& smem) {
   using S = WgmmaShape<C>;
-  if constexpr (S::TMA_BYTES == 0) return;  // the helpers write both operands
-  if constexpr (!C::TRANSPOSED_A) tma_prefetch_descriptor(map_a);
-  if constexpr (!C::TRANSPOSED_B) tma_prefetch_descriptor(map_b);
+  tma_prefetch_descriptor(map_a);
+  tma_prefetch_descriptor(map_b);
   RingPosition ring;
   const unsigned rank = C::CLUSTER > 1 ? cluster_rank() : 0;
   for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
@@ -707,9 +728,12 @@ __device__ __forceinline__ void wgmma_produce(const TensorMap* map_a, const Tens
       const unsigned full = smem.full(ring.stage);
       // The whole B tile lands here, half of it from the other block of a cluster.
       mbarrier_expect_bytes(full, S::TMA_BYTES);
-      if constexpr (!C::TRANSPOSED_A)
+      if constexpr (C::TRANSPOSED_A)
+        load_stored_k_tile<C::BM>(smem.raw_a(ring.stage), map_a, full, unit.m0, k_tile * S::BK);
+      else
         tma_load_2d(smem.a(ring.stage), map_a, full, k_tile * S::BK, unit.m0);
       if constexpr (C::TRANSPOSED_B) {
+        load_stored_k_tile<C::BN>(smem.raw_b(ring.stage), map_b, full, unit.n0, k_tile * S::BK);
       } else if constexpr (C::CLUSTER == 1) {
         tma_load_2d(smem.b(ring.stage), map_b, full, k_tile * S::BK, unit.n0);
       } else {
@@ -757,72 +781,56 @@ __device__ __forceinline__ void split_b_stage(const WgmmaSmem<C>& smem, int stag
   }
 }
 
-// Rows [row0, row0 + ROWS) of an operand stored [K, EXTENT] (each stored row one k), k-tile
-// k0..k0 + 31, written into a stage at `dst` K-major as the TMA writes a K-major operand: row r
-// at r x 128 bytes, its 16-byte chunk c at (c ^ r % 8) x 16. Rounded to TF32 where ROUND; where
-// `small` is nonzero, the TF32 remainder beside it there (3xTF32). Rows past EXTENT and k past
-// K are zeros. Lane l takes k0 + l, and warp w every third run of four rows, read as one
-// float4 along the stored row (EXTENT a multiple of 4): a warp's stores of one row fill it.
-template <int K, int EXTENT, int ROWS, bool ROUND>
-__device__ __forceinline__ void transpose_k_tile(const float* __restrict__ src, int row0, int k0,
-                                                 unsigned dst, unsigned small, int thread) {
-  constexpr int RUNS = ROWS / 4, WARPS = 3, BATCH = 4;
+// A k-tile of ROWS rows staged as stored (load_stored_k_tile, at `raw`), written into a stage at
+// `dst` K-major as the TMA writes a K-major operand: row r at r x 128 bytes, its 16-byte chunk
+// c at (c ^ r % 8) x 16. Rounded to TF32 where ROUND; where `small` is nonzero, the TF32
+// remainder beside it there (3xTF32). Lane l takes k = l, and warp w every third run of four
+// rows, read as one 16-byte chunk of its staged k row (lanes l and l + 1 in different chunks of
+// the swizzle: no bank conflict); a warp's stores of one row fill it.
+template <int ROWS, bool ROUND>
+__device__ __forceinline__ void transpose_staged_k_tile(unsigned raw, unsigned dst, unsigned small,
+                                                        int thread) {
+  constexpr int RUNS = ROWS / 4, WARPS = 3;
   const int lane = thread % 32, warp = thread / 32;
-  const int k = k0 + lane;
   const unsigned column = 4 * (lane % 4);
-  for (int first = warp; first < RUNS; first += WARPS * BATCH) {
-    float4 v[BATCH];
+  for (int run = warp; run < RUNS; run += WARPS) {
+    const int box = run / 8, chunk = run % 8;
+    float v[4];
+    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                 : "=f"(v[0]), "=f"(v[1]), "=f"(v[2]), "=f"(v[3])
+                 : "r"(raw + box * 4096 + lane * 128 + ((chunk ^ (lane % 8)) << 4)));
 #pragma unroll
-    for (int j = 0; j < BATCH; ++j) {
-      const int run = first + WARPS * j;
-      const int r = row0 + 4 * run;
-      v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (run < RUNS && k < K && r < EXTENT)
-        v[j] = __ldg(reinterpret_cast<const float4*>(src + static_cast<long long>(k) * EXTENT + r));
-    }
-#pragma unroll
-    for (int j = 0; j < BATCH; ++j) {
-      const int run = first + WARPS * j;
-      if (run >= RUNS) continue;
-      const float values[4] = {v[j].x, v[j].y, v[j].z, v[j].w};
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int row = 4 * run + i;
-        const unsigned offset = row * 128 + (((lane / 4) ^ (row % 8)) << 4) + column;
-        const float big = ROUND ? __uint_as_float(to_tf32(values[i])) : values[i];
-        asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(dst + offset), "f"(big) : "memory");
-        if (small != 0)
-          asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(small + offset),
-                       "f"(tf32_remainder(values[i]))
-                       : "memory");
-      }
+    for (int i = 0; i < 4; ++i) {
+      const int row = 4 * run + i;
+      const unsigned offset = row * 128 + (((lane / 4) ^ (row % 8)) << 4) + column;
+      const float big = ROUND ? __uint_as_float(to_tf32(v[i])) : v[i];
+      asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(dst + offset), "f"(big) : "memory");
+      if (small != 0)
+        asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(small + offset), "f"(tf32_remainder(v[i]))
+                     : "memory");
     }
   }
 }
 
 // The producer warpgroup's warps 1-3 (thread 0..95 among them): each stage's share that the TMA
-// does not copy, once the stage is free (and its copies landed, where there are some), then
-// ready for the consumers. `a` and `b`: the operands as the launch gives them.
+// does not write as the consumers read it, once its copies landed, then ready for the
+// consumers.
 template <class C>
-__device__ __forceinline__ void wgmma_help(const WgmmaSmem<C>& smem, const float* __restrict__ a,
-                                           const float* __restrict__ b, int thread) {
+__device__ __forceinline__ void wgmma_help(const WgmmaSmem<C>& smem, int thread) {
   using S = WgmmaShape<C>;
   constexpr bool ROUND = C::PASSES == 1;  // at TF32, as the TMA rounds its operands
   RingPosition ring;
   for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
     const WgmmaUnit<C> unit(u);
     for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
-      if constexpr (S::TMA_BYTES > 0)
-        mbarrier_wait(smem.full(ring.stage), ring.phase);
-      else
-        mbarrier_wait(smem.empty(ring.stage), ring.phase ^ 1);
+      mbarrier_wait(smem.full(ring.stage), ring.phase);
       if constexpr (C::TRANSPOSED_A)
-        transpose_k_tile<C::K, C::M, C::BM, ROUND>(a, unit.m0, k_tile * S::BK, smem.a(ring.stage),
-                                                   0, thread);
+        transpose_staged_k_tile<C::BM, ROUND>(smem.raw_a(ring.stage), smem.a(ring.stage), 0u,
+                                              thread);
       if constexpr (C::TRANSPOSED_B)
-        transpose_k_tile<C::K, C::N, C::BN, ROUND>(
-            b, unit.n0, k_tile * S::BK, smem.b(ring.stage),
-            S::SPLIT_OPERANDS ? smem.small_b(ring.stage) : 0u, thread);
+        transpose_staged_k_tile<C::BN, ROUND>(smem.raw_b(ring.stage), smem.b(ring.stage),
+                                              S::SPLIT_OPERANDS ? smem.small_b(ring.stage) : 0u,
+                                              thread);
       else if constexpr (S::SPLIT_OPERANDS)
         split_b_stage<C>(smem, ring.stage, thread);
       fence_async_shared();
@@ -1082,13 +1090,11 @@ __device__ __forceinline__ void wgmma_consume(Out* __restrict__ out, const Tenso
   if (C::TMA_STORE && thread == 0) tma_store_wait();
 }
 
-// `a` and `b`: the operands as the launch gives them, which the helpers read where an operand
-// is stored the other way (TRANSPOSED_A, TRANSPOSED_B).
 template <class C, class Out, class Epilogue>
 __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorMap* map_b,
                                            const TensorMap* map_out, Out* __restrict__ out,
-                                           float* __restrict__ workspace, const Epilogue& epilogue,
-                                           const float* a, const float* b) {
+                                           float* __restrict__ workspace,
+                                           const Epilogue& epilogue) {
   using S = WgmmaShape<C>;
   extern __shared__ __align__(1024) unsigned char smem_bytes[];
   const WgmmaSmem<C> smem{(smem_address(smem_bytes) + 1023u) & ~1023u};
@@ -1111,7 +1117,7 @@ __device__ __forceinline__ void gemm_wgmma(const TensorMap* map_a, const TensorM
     if (threadIdx.x == 0) {
       wgmma_produce<C>(map_a, map_b, smem);
     } else if (S::HELPERS && threadIdx.x >= 32) {
-      wgmma_help<C>(smem, a, b, threadIdx.x - 32);
+      wgmma_help<C>(smem, threadIdx.x - 32);
     }
   } else {
     if constexpr (C::CONSUMERS == 2) claim_registers<232>();
@@ -1171,6 +1177,5 @@ struct Epilogue {
 
 extern "C" __global__ void __launch_bounds__(384, 1)
 ft_gemm_wgmma_128x128_c2_s4_3xtf32_p132(const __grid_constant__ ft::LaunchArgs args, const __grid_constant__ ft::TensorMap map0, const __grid_constant__ ft::TensorMap map1) {
-  ft::gemm_wgmma<Config>(&map0, &map1, nullptr, args.out, nullptr, Epilogue{args}, args.tensors[0],
-                         args.tensors[1]);
+  ft::gemm_wgmma<Config>(&map0, &map1, nullptr, args.out, nullptr, Epilogue{args});
 }
