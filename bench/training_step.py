@@ -191,19 +191,26 @@ def conv_breakdown(spec, tensors, runs, precision):
 
 
 def time_steps(variants, runs):
+    """Each variant's median step on the GPU (events around it, L2 flushed before), and the
+    median time the CPU took to issue it: a step whose issue time nears its GPU time is bound
+    by the host (Python, dispatch), not by its kernels."""
     flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
     times = {name: [] for name in variants}
+    issue = {name: [] for name in variants}
     for _ in range(runs):
         for name, (step, tf32) in variants.items():
             set_tf32(tf32)
             flush.zero_()
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
+            began = time.perf_counter()
             step()
+            issue[name].append(1e3 * (time.perf_counter() - began))
             end.record()
             end.synchronize()
             times[name].append(start.elapsed_time(end))
-    return {name: statistics.median(t) for name, t in times.items()}
+    return ({name: statistics.median(t) for name, t in times.items()},
+            {name: statistics.median(t) for name, t in issue.items()})
 
 
 def main():
@@ -300,7 +307,7 @@ def main():
         for _ in range(args.warmup):
             step()
     torch.cuda.synchronize()
-    medians = time_steps(variants, args.runs)
+    medians, issue_ms = time_steps(variants, args.runs)
     set_tf32(False)
     pieces = {}
     if args.breakdown:
@@ -342,13 +349,13 @@ def main():
     for name, p in pytorch.items():
         print(f"  PyTorch's {name} step: " +
               ", ".join(f"{n} {e:.1e}" for n, e in zip(names, p["errors"])))
-    print(f"  {'variant':<16}{'median ms':>12}")
+    print(f"  {'variant':<16}{'median ms':>12}{'CPU issue ms':>14}")
     for name, ms in medians.items():
-        print(f"  {name:<16}{ms:>12.3f}")
+        print(f"  {name:<16}{ms:>12.3f}{issue_ms[name]:>14.3f}")
     for name, ratio in speedups.items():
         print(f"  {name}: {ratio:.2f}x")
     document = {"model_file": args.model_file, "device": torch.cuda.get_device_name(),
-                "torch": torch.__version__, "runs": args.runs, "median_ms": medians,
+                "torch": torch.__version__, "runs": args.runs, "median_ms": medians, "issue_ms": issue_ms,
                 "speedups": speedups, "check": check, "pytorch": pytorch,
                 "not_run": not_run,
                 "breakdown_ms": pieces,
