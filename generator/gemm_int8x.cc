@@ -55,8 +55,11 @@ LaunchGeometry launch(const Spec& spec, const C& c) {
 
 std::string config_head(const Spec& spec) {
   const MainOp& main = spec.main;
-  return fmt::format("  static constexpr int M = {}, N = {}, K = {}, PITCH = {};\n", main.m, main.n,
-                     main.k, slicing_layout(1, main.k, 1).pitch);
+  return fmt::format(
+      "  static constexpr int M = {}, N = {}, K = {}, PITCH = {};\n"
+      "  static constexpr bool TRANSPOSED_A = {}, TRANSPOSED_B = {};\n",
+      main.m, main.n, main.k, slicing_layout(1, main.k, 1).pitch, !main.a_k_contiguous(),
+      !main.b_k_contiguous());
 }
 
 std::string config_tail(const Spec& spec, const C& c) {
@@ -108,10 +111,16 @@ std::optional<C> deeper_product(const Spec& spec, const C& c) {
 void prepare(const Spec& spec, const C& c, KernelSource& source) {
   const MainOp& main = spec.main;
   const Int8xWorkspace w = int8x_workspace(main, c.slices);
+  // An operand stored the other way ([K, M], [K, N]) is sliced by columns into the same digit
+  // rows as its transposed copy would be: the product does not see how it was stored.
+  const auto storage = [](bool k_contiguous) {
+    return k_contiguous ? OperandStorage::rows : OperandStorage::columns;
+  };
   const SlicingPass a = slicing_pass(source.name + "_slice_a", 0, main.m, main.k, c.slices,
-                                     SliceMeasure::own_digits, 0);
-  const SlicingPass b = slicing_pass(source.name + "_slice_b", 1, main.n, main.k, c.slices,
-                                     SliceMeasure::own_digits, w.b_base);
+                                     SliceMeasure::own_digits, 0, storage(main.a_k_contiguous()));
+  const SlicingPass b =
+      slicing_pass(source.name + "_slice_b", 1, main.n, main.k, c.slices, SliceMeasure::own_digits,
+                   w.b_base, storage(main.b_k_contiguous()));
   const std::string judge = source.name + "_guard";
   const std::optional<C> deeper = deeper_product(spec, c);
   constexpr int kJudgeThreads = 256;
@@ -230,9 +239,6 @@ std::optional<std::string> gemm_int8x_spec_rejection(const Spec& spec) {
   if (main.is_conv()) return "int8x runs linear layers and matmuls";
   if (main.dtype != DataType::fp32) return "int8x splits fp32 operands";
   if (main.is_row_range()) return "int8x kernels are tuned for one row count";
-  if (!main.a_k_contiguous() || !main.b_k_contiguous())
-    return "int8x reads operands whose K is contiguous (x [M, K] and a linear layer's weight "
-           "[N, K]); use --precision 3xtf32";
   return std::nullopt;
 }
 

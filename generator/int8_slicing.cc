@@ -12,6 +12,7 @@ namespace fusetune {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr int kColumnBlock = 32;  // rows a block of slice_columns takes (int8_slices.cuh)
 
 std::uint64_t aligned(std::uint64_t bytes) { return (bytes + 255) / 256 * 256; }
 
@@ -29,8 +30,8 @@ SlicingLayout slicing_layout(std::int64_t rows, std::int64_t length, int slices)
 }
 
 SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows,
-                         std::int64_t length, int slices, SliceMeasure measure,
-                         std::uint64_t base) {
+                         std::int64_t length, int slices, SliceMeasure measure, std::uint64_t base,
+                         OperandStorage storage) {
   if (slices < 1 || slices > kMaxSlices)
     throw Error(StatusCode::invalid_argument,
                 fmt::format("{} int8 digits per value: 1 to {}", slices, kMaxSlices));
@@ -40,7 +41,8 @@ SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows
   const SlicingLayout layout = slicing_layout(rows, length, slices);
   SlicingPass pass;
   pass.step.entry = entry;
-  pass.step.launch.grid = launch_grid(rows);
+  const bool by_columns = storage == OperandStorage::columns;
+  pass.step.launch.grid = launch_grid(by_columns ? (rows + kColumnBlock - 1) / kColumnBlock : rows);
   pass.step.launch.block = {kThreads, 1, 1};
   pass.step.launch.workspace_bytes = base + layout.bytes;
   pass.code = fmt::format(
@@ -51,21 +53,22 @@ SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows
       "extern \"C\" __global__ void __launch_bounds__({4})\n"
       "{6}(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {{\n"
       "  char* bytes = reinterpret_cast<char*>(workspace) + {10};\n"
-      "  ft::slice_rows<{6}_shape>(args.tensors[{11}], reinterpret_cast<signed char*>(bytes + "
-      "{7}),\n"
-      "                            reinterpret_cast<int*>(bytes + {8}),\n"
-      "                            reinterpret_cast<double*>(bytes + {9}));\n}}\n",
+      "  ft::{12}<{6}_shape>(args.tensors[{11}], reinterpret_cast<signed char*>(bytes + {7}),\n"
+      "      reinterpret_cast<int*>(bytes + {8}), reinterpret_cast<double*>(bytes + {9}));\n}}\n",
       rows, length, layout.pitch, slices, kThreads, static_cast<int>(measure), entry, layout.digits,
-      layout.exponents, layout.statistics, base, tensor);
+      layout.exponents, layout.statistics, base, tensor,
+      by_columns ? "slice_columns" : "slice_rows");
   return pass;
 }
 
-KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure) {
+KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure,
+                               OperandStorage storage) {
   const std::string name =
-      fmt::format("ft_int8_slices_{}x{}_p{}{}", rows, length, slices, measure ? "_measured" : "");
+      fmt::format("ft_int8_slices_{}x{}_p{}{}{}", rows, length, slices, measure ? "_measured" : "",
+                  storage == OperandStorage::columns ? "_by_columns" : "");
   const SlicingPass pass =
       slicing_pass(name, 0, rows, length, slices,
-                   measure ? SliceMeasure::every_count : SliceMeasure::nothing, 0);
+                   measure ? SliceMeasure::every_count : SliceMeasure::nothing, 0, storage);
   KernelSource kernel;
   kernel.name = name;
   kernel.launch = pass.step.launch;

@@ -34,6 +34,11 @@ SlicingLayout slicing_layout(std::int64_t rows, std::int64_t length, int slices)
 // the digits it writes alone (what int8x's guard reads, at a fraction of the cost).
 enum class SliceMeasure { nothing = 0, every_count = 1, own_digits = 2 };
 
+// How the operand lies in memory: by rows ([rows, length], each row's values contiguous: x
+// [M, K], a linear layer's weight [N, K]), or the other way ([length, rows]: a matmul's B
+// [K, N], A [K, M] under transpose_a), sliced as its transposed copy would be.
+enum class OperandStorage { rows, columns };
+
 // A slicing kernel as a step of a plan: its entry, which slices LaunchArgs::tensors[tensor] into
 // the plan's workspace from byte `base` on (slicing_layout's offsets after it), and its code:
 // a shape struct and the entry, for a module that already holds common.cuh and int8_slices.cuh.
@@ -42,12 +47,14 @@ struct SlicingPass {
   std::string code;
 };
 SlicingPass slicing_pass(const std::string& entry, int tensor, std::int64_t rows,
-                         std::int64_t length, int slices, SliceMeasure measure, std::uint64_t base);
+                         std::int64_t length, int slices, SliceMeasure measure, std::uint64_t base,
+                         OperandStorage storage = OperandStorage::rows);
 
-// The kernel on its own: LaunchArgs::tensors[0] the operand (rows x length fp32, row-major), its
-// workspace parameter laid out as slicing_layout() says; one block per row. `measure`: the
-// statistics too. Throws Error(invalid_argument) for a slice count outside 1..kMaxSlices or an
-// empty operand.
-KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure);
+// The kernel on its own: LaunchArgs::tensors[0] the operand (rows x length fp32, stored as
+// `storage` says), its workspace parameter laid out as slicing_layout() says; one block per row
+// (32 rows a block stored by columns). `measure`: the statistics too. Throws
+// Error(invalid_argument) for a slice count outside 1..kMaxSlices or an empty operand.
+KernelSource emit_int8_slicing(std::int64_t rows, std::int64_t length, int slices, bool measure,
+                               OperandStorage storage = OperandStorage::rows);
 
 }  // namespace fusetune

@@ -102,6 +102,7 @@ KernelSource emit_int8x_gemm(std::int64_t m, std::int64_t n, std::int64_t k,
   kernel.code += fmt::format(
       "\nstruct Config {{\n"
       "  static constexpr int M = {0}, N = {1}, K = {2}, PITCH = {3};\n"
+      "  static constexpr bool TRANSPOSED_A = false, TRANSPOSED_B = false;\n"
       "  static constexpr int SLICES = {4}, THROUGH = {5}, RUNS_ON = 0;\n"
       "  static constexpr int BM = {6}, BN = {7}, BK = {16}, STAGES = {8}, CONSUMERS = {9};\n"
       "  static constexpr int SMEM_BYTES = {10};\n"

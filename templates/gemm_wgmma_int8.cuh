@@ -192,7 +192,8 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
   }
 }
 
-// The product in fp32 FFMA from the operands as they are, A [M, K] and B [N, K], where the
+// The product in fp32 FFMA from the operands as they are, A [M, K] and B [N, K] (or stored the
+// other way, [K, M] and [K, N], where C::TRANSPOSED_A, C::TRANSPOSED_B say so), where the
 // guard found that the digits cannot hold the accuracy (int8_slices.cuh's judge_slices): what
 // the precision promises, infinities and NaN propagating as in PyTorch. Tiles of 128 x 128
 // outputs, taken in turn by the persistent blocks; each of a block's first 256 threads sums
@@ -222,8 +223,12 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const fl
       for (int i = tid; i < STEP * TILE; i += blockDim.x) {
         const int r = i / STEP, k = k0 + i % STEP;
         const int m = m0 + r, n = n0 + r;
-        a_step[i % STEP][r] = m < C::M && k < C::K ? a[static_cast<long long>(m) * C::K + k] : 0.f;
-        b_step[i % STEP][r] = n < C::N && k < C::K ? b[static_cast<long long>(n) * C::K + k] : 0.f;
+        const long long a_at = C::TRANSPOSED_A ? static_cast<long long>(k) * C::M + m
+                                               : static_cast<long long>(m) * C::K + k;
+        const long long b_at = C::TRANSPOSED_B ? static_cast<long long>(k) * C::N + n
+                                               : static_cast<long long>(n) * C::K + k;
+        a_step[i % STEP][r] = m < C::M && k < C::K ? a[a_at] : 0.f;
+        b_step[i % STEP][r] = n < C::N && k < C::K ? b[b_at] : 0.f;
       }
       __syncthreads();
       if (computing) {

@@ -15,6 +15,10 @@
 // Config: ROWS, LENGTH (values per row), PITCH (bytes between digit rows: LENGTH padded to a
 // multiple of 16, the pad written zero), SLICES, THREADS, MEASURE.
 // Out: digits [SLICES][ROWS][PITCH], exponents [ROWS], statistics [ROWS][STATISTICS].
+// slice_rows takes an operand stored by rows ([ROWS, LENGTH]: x [M, K], a linear layer's weight
+// [N, K]), one block per row; slice_columns one stored the other way ([LENGTH, ROWS]: a
+// matmul's B [K, N], A [K, M] under transpose_a), COLUMN_BLOCK rows per block, its digits and
+// statistics the same as of its transposed copy.
 #pragma once
 
 namespace ft {
@@ -269,6 +273,99 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
       double total = 0.0;
       for (int w = 0; w < C::THREADS / 32; ++w) total += partial[threadIdx.x][w];
       statistics[row * kSliceStatistics + threadIdx.x] = total;
+    }
+  }
+}
+
+// An operand stored [LENGTH, ROWS] (each stored row one k), its rows r0 .. r0 + 31 sliced by
+// one block: lane l of each warp takes row r0 + l, the warps every eighth k, so that each read
+// of a stored row is one coalesced 128-byte line. Each row's digits are gathered in shared
+// memory, four k to a word, CHUNK k at a time, and written out along k in 16-byte pieces;
+// each row's exponent and statistics are combined across the warps.
+constexpr int kColumnBlock = 32;
+
+template <class C>
+__device__ __forceinline__ void slice_columns(const float* __restrict__ in,
+                                              signed char* __restrict__ digits,
+                                              int* __restrict__ exponents,
+                                              double* __restrict__ statistics) {
+  static_assert(C::SLICES >= 1 && C::SLICES <= kMaxSlices, "1 to 7 digits");
+  static_assert(C::PITCH % 16 == 0 && C::PITCH >= C::LENGTH, "rows of 16-byte multiples");
+  static_assert(C::THREADS == 256, "eight warps of 32 rows");
+  constexpr int WARPS = 8, CHUNK = 128, WORDS = CHUNK / 4;
+  constexpr int STRIDE = WORDS + 1;  // words between rows of the tile: no bank conflicts
+  __shared__ unsigned tile[C::SLICES][kColumnBlock][STRIDE];
+  __shared__ float largest_of[WARPS][kColumnBlock];
+  __shared__ double partial[WARPS][kColumnBlock];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const long long r0 = static_cast<long long>(blockIdx.x) * kColumnBlock;
+  const long long r = r0 + lane;
+  const bool in_rows = r < C::ROWS;
+  const auto value = [&](long long k) {
+    return in_rows && k < C::LENGTH ? __ldg(in + k * C::ROWS + r) : 0.f;
+  };
+
+  float largest = 0.f;
+#pragma unroll 8
+  for (long long k = warp; k < C::LENGTH; k += WARPS)
+    largest = fmaxf(largest, finite_magnitude<C>(value(k)));
+  largest_of[warp][lane] = largest;
+  __syncthreads();
+  for (int w = 0; w < WARPS; ++w) largest = fmaxf(largest, largest_of[w][lane]);
+  int e = 0;
+  if (largest > 0.f) frexpf(largest, &e);
+  if (warp == 0 && in_rows) exponents[r] = e;
+  const double unscale = power_of_two(-e);
+
+  RowShare share;
+  for (long long k0 = 0; k0 < C::PITCH; k0 += CHUNK) {
+    // Warp w packs the words w, w + 8, ... of its lane's row: four k each.
+#pragma unroll
+    for (int word = warp; word < WORDS; word += WARPS) {
+      unsigned packed[C::SLICES] = {};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const long long k = k0 + 4 * word + j;
+        signed char d[C::SLICES];
+        slice_value<C>(value(k), in_rows && k < C::LENGTH, unscale, share, d);
+#pragma unroll
+        for (int s = 0; s < C::SLICES; ++s)
+          packed[s] |= static_cast<unsigned>(static_cast<unsigned char>(d[s])) << (8 * j);
+      }
+#pragma unroll
+      for (int s = 0; s < C::SLICES; ++s) tile[s][lane][word] = packed[s];
+    }
+    __syncthreads();
+    // The chunk's digits of every row along k, 16 bytes (four words) a thread at a time.
+    constexpr int PIECES = C::SLICES * kColumnBlock * WORDS / 4;
+    for (int piece = threadIdx.x; piece < PIECES; piece += C::THREADS) {
+      const int s = piece / (kColumnBlock * WORDS / 4);
+      const int row = piece / (WORDS / 4) % kColumnBlock;
+      const int quarter = piece % (WORDS / 4);
+      const long long k = k0 + 16 * quarter;
+      if (r0 + row >= C::ROWS || k >= C::PITCH) continue;
+      const unsigned* words = &tile[s][row][4 * quarter];
+      *reinterpret_cast<uint4*>(digits +
+                                (s * static_cast<long long>(C::ROWS) + r0 + row) * C::PITCH + k) =
+          make_uint4(words[0], words[1], words[2], words[3]);
+    }
+    __syncthreads();
+  }
+
+  if constexpr (C::MEASURE != kMeasureNothing) {
+    double sums[kSliceStatistics] = {};
+    placed_statistics<C>(share, e, sums);
+    // Each statistic of each row summed across the warps, one statistic at a time.
+#pragma unroll
+    for (int i = 0; i < kSliceStatistics; ++i) {
+      partial[warp][lane] = sums[i];
+      __syncthreads();
+      if (warp == 0 && in_rows) {
+        double total = 0.0;
+        for (int w = 0; w < WARPS; ++w) total += partial[w][lane];
+        statistics[r * kSliceStatistics + i] = total;
+      }
+      __syncthreads();
     }
   }
 }

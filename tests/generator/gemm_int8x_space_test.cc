@@ -105,14 +105,36 @@ TEST(GemmInt8xSpace, TheProductFollowsItsSlicingPassesThroughTheWorkspace) {
       << "the product reads the verdict, and the operands it falls back on";
 }
 
+// Operands stored the other way (a matmul's B [K, N], A [K, M] under transpose_a) are sliced by
+// columns into the digit rows their transposed copies would give; the product and its maps are
+// the same, and the fp32 fallback reads them as stored.
+TEST(GemmInt8xSpace, OperandsStoredTheOtherWayAreSlicedByColumns) {
+  const Spec spec = parse_spec("matmul(m=100, n=75, k=130, transpose_a=true) -> relu");
+  const std::vector<Candidate> space = search_space(spec, sm90(), Precision::int8x);
+  ASSERT_FALSE(space.empty());
+  const KernelSource source = generate(spec, space.front().config);
+  ASSERT_GE(source.finishing.preparing.size(), 2u);
+  // A [K, M] by columns, 32 rows a block; B [K, N] likewise.
+  EXPECT_EQ(source.finishing.preparing[0].launch.grid[0], (100u + 31) / 32);
+  EXPECT_EQ(source.finishing.preparing[1].launch.grid[0], (75u + 31) / 32);
+  EXPECT_NE(source.code.find("ft::slice_columns<" + source.name + "_slice_a_shape>"),
+            std::string::npos);
+  EXPECT_NE(source.code.find("ft::slice_columns<" + source.name + "_slice_b_shape>"),
+            std::string::npos);
+  EXPECT_NE(source.code.find("TRANSPOSED_A = true, TRANSPOSED_B = true"), std::string::npos);
+  // The weight of a linear layer is sliced by rows, as before.
+  const Spec linear = parse_spec("linear(m=100, n=75, k=128)");
+  const KernelSource by_rows =
+      generate(linear, search_space(linear, sm90(), Precision::int8x).front().config);
+  EXPECT_EQ(by_rows.code.find("ft::slice_columns<"), std::string::npos);
+  EXPECT_EQ(by_rows.finishing.preparing[1].launch.grid[0], 75u);
+}
+
 TEST(GemmInt8xSpace, SpecsAndTargetsItCannotRunSayWhy) {
   const Int8xGemmConfig good{.slices = 3, .through = 4, .block_m = 128, .block_n = 64};
   const Spec seed = parse_spec(kSeed);
   EXPECT_EQ(gemm_int8x_rejection(seed, sm80(), good), "int8x runs on sm_90's warpgroup MMA");
   EXPECT_TRUE(search_space(seed, sm80(), Precision::int8x).empty());
-  EXPECT_EQ(gemm_int8x_spec_rejection(parse_spec("matmul(m=64, n=64, k=64, transpose_a=true)")),
-            "int8x reads operands whose K is contiguous (x [M, K] and a linear layer's weight "
-            "[N, K]); use --precision 3xtf32");
   EXPECT_EQ(gemm_int8x_spec_rejection(parse_spec("linear(m=64, n=64, k=64, dtype=bf16)")),
             "int8x splits fp32 operands");
   EXPECT_EQ(gemm_int8x_spec_rejection(parse_spec("conv2d(n=1, c=3, h=8, w=8, k=4, kernel=3)")),

@@ -3,7 +3,8 @@
 // summing to the model's, on rows of the kinds the guard must see: uniform and normal values,
 // rows spanning 2^20, rows of zeros, denormals, infinities and NaN; lengths a multiple of
 // nothing (read a value at a time) and of 4 (in 16-byte chunks, held in registers where they
-// fit), and digit counts from one to seven.
+// fit), and digit counts from one to seven; and operands stored the other way ([length, rows],
+// sliced by columns), whose digits must be those of the rows they hold.
 #include "generator/int8_slicing.h"
 
 #include <gtest/gtest.h>
@@ -59,6 +60,7 @@ std::vector<float> awkward_rows(int rows, int length, std::uint32_t seed) {
 
 struct SlicingCase {
   int rows, length, slices;
+  OperandStorage storage = OperandStorage::rows;
 };
 
 class Int8SlicingTest : public ::testing::TestWithParam<SlicingCase> {};
@@ -66,15 +68,22 @@ class Int8SlicingTest : public ::testing::TestWithParam<SlicingCase> {};
 TEST_P(Int8SlicingTest, DigitsExponentsAndStatisticsAreTheHostModels) {
   FUSETUNE_REQUIRE_GPU();
   const DeviceInfo device = require_device();
-  const auto [rows, length, slices] = GetParam();
-  const KernelSource source = emit_int8_slicing(rows, length, slices, true);
+  const auto [rows, length, slices, storage] = GetParam();
+  const KernelSource source = emit_int8_slicing(rows, length, slices, true, storage);
   const CompiledBinary binary = compile_to_cubin(source.code, source.name, device.arch());
   const LoadedKernel kernel(binary.cubin, source.name, source.launch);
   const SlicingLayout layout = slicing_layout(rows, length, slices);
 
   const std::vector<float> values = awkward_rows(rows, length, std::random_device{}());
-  DeviceBuffer input(values.size() * sizeof(float));
-  check_cuda(cudaMemcpy(input.as<float>(), values.data(), input.bytes(), cudaMemcpyHostToDevice),
+  // Stored by columns: the same rows, laid out [length, rows].
+  std::vector<float> stored = values;
+  if (storage == OperandStorage::columns)
+    for (int r = 0; r < rows; ++r)
+      for (int k = 0; k < length; ++k)
+        stored[static_cast<std::size_t>(k) * rows + r] =
+            values[static_cast<std::size_t>(r) * length + k];
+  DeviceBuffer input(stored.size() * sizeof(float));
+  check_cuda(cudaMemcpy(input.as<float>(), stored.data(), input.bytes(), cudaMemcpyHostToDevice),
              "uploading");
   char* workspace = static_cast<char*>(kernel.workspace(nullptr));
   check_cuda(cudaMemset(workspace, 0x5a, layout.bytes), "poisoning");  // nothing left unwritten
@@ -126,11 +135,20 @@ INSTANTIATE_TEST_SUITE_P(AwkwardShapes, Int8SlicingTest,
                          ::testing::Values(SlicingCase{14, 1001, 3}, SlicingCase{7, 16, 1},
                                            SlicingCase{21, 333, 7}, SlicingCase{7, 4099, 4},
                                            // in 16-byte chunks, held in registers and not
-                                           SlicingCase{9, 4096, 3}, SlicingCase{5, 8200, 2}),
+                                           SlicingCase{9, 4096, 3}, SlicingCase{5, 8200, 2},
+                                           // by columns: one block of 32 rows, part of one,
+                                           // two with the second partial, a long K
+                                           SlicingCase{32, 1001, 3, OperandStorage::columns},
+                                           SlicingCase{7, 16, 1, OperandStorage::columns},
+                                           SlicingCase{45, 333, 7, OperandStorage::columns},
+                                           SlicingCase{33, 4096, 3, OperandStorage::columns},
+                                           SlicingCase{5, 8200, 2, OperandStorage::columns}),
                          [](const ::testing::TestParamInfo<SlicingCase>& info) {
                            return "rows" + std::to_string(info.param.rows) + "_length" +
                                   std::to_string(info.param.length) + "_slices" +
-                                  std::to_string(info.param.slices);
+                                  std::to_string(info.param.slices) +
+                                  (info.param.storage == OperandStorage::columns ? "_by_columns"
+                                                                                 : "");
                          });
 
 }  // namespace

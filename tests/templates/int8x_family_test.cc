@@ -3,7 +3,8 @@
 // slicing passes, then the product with the chain in its epilogue), twice on fresh random inputs
 // with the output poisoned first, within int8x's tolerance (1e-5). The problems are odd on
 // purpose: sizes that divide no tile, K that fills no 16-byte digit row, one row, a residual
-// read at the output's index, a matmul whose weight is stored [N, K].
+// read at the output's index, a matmul whose weight is stored [N, K], and operands stored the
+// other way (B [K, N], A [K, M]: sliced by columns, read as stored by the fp32 fallback).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -35,7 +36,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values("linear(m=100, n=75, k=1001) -> bias -> relu",
                       "linear(m=1, n=16, k=16) -> mul(2.0)",
                       "linear(m=257, n=200, k=4096) -> add(tensor) -> gelu",
-                      "matmul(m=130, n=64, k=300, transpose_b=true) -> add(row) -> sigmoid"));
+                      "matmul(m=130, n=64, k=300, transpose_b=true) -> add(row) -> sigmoid",
+                      "matmul(m=100, n=76, k=1001) -> bias -> relu",
+                      "matmul(m=36, n=200, k=130, transpose_a=true) -> tanh"));
 
 }  // namespace
 }  // namespace fusetune

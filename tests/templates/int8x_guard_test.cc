@@ -54,9 +54,11 @@ struct PlanRun {
   int verdict = -1;
 };
 
-PlanRun run_plan(const std::vector<float>& x, const std::vector<float>& w,
-                 const DeviceInfo& device) {
-  const Spec spec = parse_spec(fmt::format("linear(m={}, n={}, k={})", kM, kN, kK));
+// The plan of `spec` (a kM x kN x kK product; by default the linear layer, x [M, K] and w
+// [N, K]) on x and w as the spec stores them.
+PlanRun run_plan(const std::vector<float>& x, const std::vector<float>& w, const DeviceInfo& device,
+                 const std::string& text = fmt::format("linear(m={}, n={}, k={})", kM, kN, kK)) {
+  const Spec spec = parse_spec(text);
   const KernelSource source =
       generate(spec, default_candidate(spec, device.limits, Precision::int8x).config);
   const CompiledBinary binary =
@@ -144,6 +146,31 @@ TEST(Int8xGuard, InfinitiesAndNanPropagateAsInPyTorch) {
         EXPECT_NEAR(got, want, 1e-4 * (1 + std::fabs(want))) << i << ", " << j;
       }
     }
+}
+
+// `rows` x kK values stored the other way: [kK, rows].
+std::vector<float> stored_by_columns(const std::vector<float>& v, int rows) {
+  std::vector<float> t(v.size());
+  for (int r = 0; r < rows; ++r)
+    for (int k = 0; k < kK; ++k)
+      t[static_cast<std::size_t>(k) * rows + r] = v[static_cast<std::size_t>(r) * kK + k];
+  return t;
+}
+
+// Both operands stored the other way (A [K, M], B [K, N]), sliced by columns: the guard judges
+// their rows as it judges rows stored by rows, and the fp32 fallback reads them as stored.
+TEST(Int8xGuard, OperandsStoredTheOtherWayAreJudgedAndFallBackAsStored) {
+  FUSETUNE_REQUIRE_GPU();
+  const DeviceInfo device = require_device();
+  if (device.limits.arch != "sm_90") GTEST_SKIP() << "int8x runs on sm_90";
+  const std::string text = fmt::format("matmul(m={}, n={}, k={}, transpose_a=true)", kM, kN, kK);
+  std::mt19937 gen(std::random_device{}());
+  for (Inputs inputs : {Inputs::uniform, Inputs::spanning}) {
+    const std::vector<float> x = operand(kM, inputs, gen), w = operand(kN, inputs, gen);
+    const PlanRun run = run_plan(stored_by_columns(x, kM), stored_by_columns(w, kN), device, text);
+    EXPECT_LE(relative_error(run.out, exact_product(x, w)), 1e-5) << "verdict " << run.verdict;
+    EXPECT_EQ(run.verdict, inputs == Inputs::uniform ? 0 : 1);
+  }
 }
 
 }  // namespace
