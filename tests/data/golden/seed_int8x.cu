@@ -428,6 +428,10 @@ __device__ __forceinline__ void claim_registers() {
 // Config: ROWS, LENGTH (values per row), PITCH (bytes between digit rows: LENGTH padded to a
 // multiple of 16, the pad written zero), SLICES, THREADS, MEASURE.
 // Out: digits [SLICES][ROWS][PITCH], exponents [ROWS], statistics [ROWS][STATISTICS].
+// slice_rows takes an operand stored by rows ([ROWS, LENGTH]: x [M, K], a linear layer's weight
+// [N, K]), one block per row; slice_columns one stored the other way ([LENGTH, ROWS]: a
+// matmul's B [K, N], A [K, M] under transpose_a), COLUMN_BLOCK rows per block, its digits and
+// statistics the same as of its transposed copy.
 
 namespace ft {
 
@@ -681,6 +685,99 @@ __device__ __forceinline__ void slice_rows(const float* __restrict__ in,
       double total = 0.0;
       for (int w = 0; w < C::THREADS / 32; ++w) total += partial[threadIdx.x][w];
       statistics[row * kSliceStatistics + threadIdx.x] = total;
+    }
+  }
+}
+
+// An operand stored [LENGTH, ROWS] (each stored row one k), its rows r0 .. r0 + 31 sliced by
+// one block: lane l of each warp takes row r0 + l, the warps every eighth k, so that each read
+// of a stored row is one coalesced 128-byte line. Each row's digits are gathered in shared
+// memory, four k to a word, CHUNK k at a time, and written out along k in 16-byte pieces;
+// each row's exponent and statistics are combined across the warps.
+constexpr int kColumnBlock = 32;
+
+template <class C>
+__device__ __forceinline__ void slice_columns(const float* __restrict__ in,
+                                              signed char* __restrict__ digits,
+                                              int* __restrict__ exponents,
+                                              double* __restrict__ statistics) {
+  static_assert(C::SLICES >= 1 && C::SLICES <= kMaxSlices, "1 to 7 digits");
+  static_assert(C::PITCH % 16 == 0 && C::PITCH >= C::LENGTH, "rows of 16-byte multiples");
+  static_assert(C::THREADS == 256, "eight warps of 32 rows");
+  constexpr int WARPS = 8, CHUNK = 128, WORDS = CHUNK / 4;
+  constexpr int STRIDE = WORDS + 1;  // words between rows of the tile: no bank conflicts
+  __shared__ unsigned tile[C::SLICES][kColumnBlock][STRIDE];
+  __shared__ float largest_of[WARPS][kColumnBlock];
+  __shared__ double partial[WARPS][kColumnBlock];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const long long r0 = static_cast<long long>(blockIdx.x) * kColumnBlock;
+  const long long r = r0 + lane;
+  const bool in_rows = r < C::ROWS;
+  const auto value = [&](long long k) {
+    return in_rows && k < C::LENGTH ? __ldg(in + k * C::ROWS + r) : 0.f;
+  };
+
+  float largest = 0.f;
+#pragma unroll 8
+  for (long long k = warp; k < C::LENGTH; k += WARPS)
+    largest = fmaxf(largest, finite_magnitude<C>(value(k)));
+  largest_of[warp][lane] = largest;
+  __syncthreads();
+  for (int w = 0; w < WARPS; ++w) largest = fmaxf(largest, largest_of[w][lane]);
+  int e = 0;
+  if (largest > 0.f) frexpf(largest, &e);
+  if (warp == 0 && in_rows) exponents[r] = e;
+  const double unscale = power_of_two(-e);
+
+  RowShare share;
+  for (long long k0 = 0; k0 < C::PITCH; k0 += CHUNK) {
+    // Warp w packs the words w, w + 8, ... of its lane's row: four k each.
+#pragma unroll
+    for (int word = warp; word < WORDS; word += WARPS) {
+      unsigned packed[C::SLICES] = {};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const long long k = k0 + 4 * word + j;
+        signed char d[C::SLICES];
+        slice_value<C>(value(k), in_rows && k < C::LENGTH, unscale, share, d);
+#pragma unroll
+        for (int s = 0; s < C::SLICES; ++s)
+          packed[s] |= static_cast<unsigned>(static_cast<unsigned char>(d[s])) << (8 * j);
+      }
+#pragma unroll
+      for (int s = 0; s < C::SLICES; ++s) tile[s][lane][word] = packed[s];
+    }
+    __syncthreads();
+    // The chunk's digits of every row along k, 16 bytes (four words) a thread at a time.
+    constexpr int PIECES = C::SLICES * kColumnBlock * WORDS / 4;
+    for (int piece = threadIdx.x; piece < PIECES; piece += C::THREADS) {
+      const int s = piece / (kColumnBlock * WORDS / 4);
+      const int row = piece / (WORDS / 4) % kColumnBlock;
+      const int quarter = piece % (WORDS / 4);
+      const long long k = k0 + 16 * quarter;
+      if (r0 + row >= C::ROWS || k >= C::PITCH) continue;
+      const unsigned* words = &tile[s][row][4 * quarter];
+      *reinterpret_cast<uint4*>(digits +
+                                (s * static_cast<long long>(C::ROWS) + r0 + row) * C::PITCH + k) =
+          make_uint4(words[0], words[1], words[2], words[3]);
+    }
+    __syncthreads();
+  }
+
+  if constexpr (C::MEASURE != kMeasureNothing) {
+    double sums[kSliceStatistics] = {};
+    placed_statistics<C>(share, e, sums);
+    // Each statistic of each row summed across the warps, one statistic at a time.
+#pragma unroll
+    for (int i = 0; i < kSliceStatistics; ++i) {
+      partial[warp][lane] = sums[i];
+      __syncthreads();
+      if (warp == 0 && in_rows) {
+        double total = 0.0;
+        for (int w = 0; w < WARPS; ++w) total += partial[w][lane];
+        statistics[r * kSliceStatistics + i] = total;
+      }
+      __syncthreads();
     }
   }
 }
@@ -941,7 +1038,8 @@ __device__ __forceinline__ void int8_consume(float* __restrict__ out,
   }
 }
 
-// The product in fp32 FFMA from the operands as they are, A [M, K] and B [N, K], where the
+// The product in fp32 FFMA from the operands as they are, A [M, K] and B [N, K] (or stored the
+// other way, [K, M] and [K, N], where C::TRANSPOSED_A, C::TRANSPOSED_B say so), where the
 // guard found that the digits cannot hold the accuracy (int8_slices.cuh's judge_slices): what
 // the precision promises, infinities and NaN propagating as in PyTorch. Tiles of 128 x 128
 // outputs, taken in turn by the persistent blocks; each of a block's first 256 threads sums
@@ -971,8 +1069,12 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const fl
       for (int i = tid; i < STEP * TILE; i += blockDim.x) {
         const int r = i / STEP, k = k0 + i % STEP;
         const int m = m0 + r, n = n0 + r;
-        a_step[i % STEP][r] = m < C::M && k < C::K ? a[static_cast<long long>(m) * C::K + k] : 0.f;
-        b_step[i % STEP][r] = n < C::N && k < C::K ? b[static_cast<long long>(n) * C::K + k] : 0.f;
+        const long long a_at = C::TRANSPOSED_A ? static_cast<long long>(k) * C::M + m
+                                               : static_cast<long long>(m) * C::K + k;
+        const long long b_at = C::TRANSPOSED_B ? static_cast<long long>(k) * C::N + n
+                                               : static_cast<long long>(n) * C::K + k;
+        a_step[i % STEP][r] = m < C::M && k < C::K ? a[a_at] : 0.f;
+        b_step[i % STEP][r] = n < C::N && k < C::K ? b[b_at] : 0.f;
       }
       __syncthreads();
       if (computing) {
@@ -1050,6 +1152,7 @@ namespace {
 
 struct Config {
   static constexpr int M = 1024, N = 8192, K = 8192, PITCH = 8192;
+  static constexpr bool TRANSPOSED_A = false, TRANSPOSED_B = false;
   static constexpr int SLICES = 3, THROUGH = 4;
   static constexpr int BM = 128, BN = 128, BK = 128, STAGES = 2, CONSUMERS = 2;
   static constexpr bool GUARD_M = false, GUARD_N = false;
@@ -1109,8 +1212,7 @@ extern "C" __global__ void __launch_bounds__(256)
 ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_a(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {
   char* bytes = reinterpret_cast<char*>(workspace) + 0;
   ft::slice_rows<ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_a_shape>(args.tensors[0], reinterpret_cast<signed char*>(bytes + 0),
-                            reinterpret_cast<int*>(bytes + 25165824),
-                            reinterpret_cast<double*>(bytes + 25169920));
+      reinterpret_cast<int*>(bytes + 25165824), reinterpret_cast<double*>(bytes + 25169920));
 }
 
 struct ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_b_shape {
@@ -1123,8 +1225,7 @@ extern "C" __global__ void __launch_bounds__(256)
 ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_b(const __grid_constant__ ft::LaunchArgs args, float* __restrict__ workspace) {
   char* bytes = reinterpret_cast<char*>(workspace) + 25300992;
   ft::slice_rows<ft_gemm_int8x_128x128_d3t4_c2_s2_p132_slice_b_shape>(args.tensors[1], reinterpret_cast<signed char*>(bytes + 0),
-                            reinterpret_cast<int*>(bytes + 201326592),
-                            reinterpret_cast<double*>(bytes + 201359360));
+      reinterpret_cast<int*>(bytes + 201326592), reinterpret_cast<double*>(bytes + 201359360));
 }
 
 struct ft_gemm_int8x_128x128_d3t4_c2_s2_p132_guard_shape {
@@ -1146,6 +1247,7 @@ ft_gemm_int8x_128x128_d3t4_c2_s2_p132_guard(const __grid_constant__ ft::LaunchAr
 namespace {
 struct DeeperConfig {
   static constexpr int M = 1024, N = 8192, K = 8192, PITCH = 8192;
+  static constexpr bool TRANSPOSED_A = false, TRANSPOSED_B = false;
   static constexpr int SLICES = 3, THROUGH = 5;
   static constexpr int BM = 128, BN = 64, BK = 128, STAGES = 3, CONSUMERS = 2;
   static constexpr bool GUARD_M = false, GUARD_N = false;
