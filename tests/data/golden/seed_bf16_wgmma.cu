@@ -594,7 +594,6 @@ struct WgmmaShape {
   // An operand stored the other way lands first in a staging area of its own, as stored.
   static constexpr int RAW_A_STAGE = C::TRANSPOSED_A ? A_STAGE : 0;
   static constexpr int RAW_B_STAGE = C::TRANSPOSED_B ? B_STAGE : 0;
-  static constexpr int RAW_BOX_BYTES = 32 * 128;  // 32 k rows of 32 floats, 128-byte swizzled
   static constexpr int TMA_BYTES = A_STAGE + B_STAGE;
   static constexpr int TILES_M = (C::M + C::BM - 1) / C::BM;
   static constexpr int TILES_N = (C::N + C::BN - 1) / C::BN;
@@ -705,12 +704,14 @@ struct RingPosition {
 // Rows [row0, row0 + ROWS) of an operand stored [K, EXTENT] (each stored row one k), k-tile
 // k0..k0 + 31, as stored: ROWS / 32 boxes of 32 k rows by 32 of its rows, each 4096 bytes in the
 // TMA's 128-byte swizzle, at `dst`. Rows past EXTENT and k past K land as zeros.
+constexpr int kStoredBoxBytes = 32 * 128;  // a box of 32 k rows by 32 floats
+
 template <int ROWS>
 __device__ __forceinline__ void load_stored_k_tile(unsigned dst, const TensorMap* map, unsigned bar,
                                                    int row0, int k0) {
 #pragma unroll
   for (int box = 0; box < ROWS / 32; ++box)
-    tma_load_2d(dst + box * 4096, map, bar, row0 + 32 * box, k0);
+    tma_load_2d(dst + box * kStoredBoxBytes, map, bar, row0 + 32 * box, k0);
 }
 
 template <class C>
@@ -755,7 +756,8 @@ __device__ __forceinline__ void split_b_stage(const WgmmaSmem<C>& smem, int stag
   // Loads issued in batches, so that each thread has several in flight.
   constexpr int VECTORS = S::B_STAGE / 16;
   constexpr int PER_THREAD = (VECTORS + S::SPLIT_THREADS - 1) / S::SPLIT_THREADS;
-  constexpr int BATCH = 4;
+  // (Fewer where the same threads also transpose A, within the producer's 40 registers.)
+  constexpr int BATCH = C::TRANSPOSED_A ? 2 : 4;
 #pragma unroll
   for (int first = 0; first < PER_THREAD; first += BATCH) {
     float v[BATCH][4];
@@ -787,27 +789,40 @@ __device__ __forceinline__ void split_b_stage(const WgmmaSmem<C>& smem, int stag
 // remainder beside it there (3xTF32). Lane l takes k = l, and warp w every third run of four
 // rows, read as one 16-byte chunk of its staged k row (lanes l and l + 1 in different chunks of
 // the swizzle: no bank conflict); a warp's stores of one row fill it.
-template <int ROWS, bool ROUND>
+template <int ROWS, bool ROUND, int BATCH>
 __device__ __forceinline__ void transpose_staged_k_tile(unsigned raw, unsigned dst, unsigned small,
                                                         int thread) {
   constexpr int RUNS = ROWS / 4, WARPS = 3;
   const int lane = thread % 32, warp = thread / 32;
   const unsigned column = 4 * (lane % 4);
-  for (int run = warp; run < RUNS; run += WARPS) {
-    const int box = run / 8, chunk = run % 8;
-    float v[4];
-    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
-                 : "=f"(v[0]), "=f"(v[1]), "=f"(v[2]), "=f"(v[3])
-                 : "r"(raw + box * 4096 + lane * 128 + ((chunk ^ (lane % 8)) << 4)));
+  // BATCH runs' reads issued before their stores, so that their latencies overlap (as many as
+  // the producer warpgroup's 40 registers a thread hold).
+  for (int first = warp; first < RUNS; first += WARPS * BATCH) {
+    float v[BATCH][4];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int row = 4 * run + i;
-      const unsigned offset = row * 128 + (((lane / 4) ^ (row % 8)) << 4) + column;
-      const float big = ROUND ? __uint_as_float(to_tf32(v[i])) : v[i];
-      asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(dst + offset), "f"(big) : "memory");
-      if (small != 0)
-        asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(small + offset), "f"(tf32_remainder(v[i]))
-                     : "memory");
+    for (int j = 0; j < BATCH; ++j) {
+      const int run = first + WARPS * j;
+      if (run >= RUNS) continue;
+      const int box = run / 8, chunk = run % 8;
+      asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                   : "=f"(v[j][0]), "=f"(v[j][1]), "=f"(v[j][2]), "=f"(v[j][3])
+                   : "r"(raw + box * kStoredBoxBytes + lane * 128 + ((chunk ^ (lane % 8)) << 4)));
+    }
+#pragma unroll
+    for (int j = 0; j < BATCH; ++j) {
+      const int run = first + WARPS * j;
+      if (run >= RUNS) continue;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int row = 4 * run + i;
+        const unsigned offset = row * 128 + (((lane / 4) ^ (row % 8)) << 4) + column;
+        const float big = ROUND ? __uint_as_float(to_tf32(v[j][i])) : v[j][i];
+        asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(dst + offset), "f"(big) : "memory");
+        if (small != 0)
+          asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(small + offset),
+                       "f"(tf32_remainder(v[j][i]))
+                       : "memory");
+      }
     }
   }
 }
@@ -819,18 +834,20 @@ template <class C>
 __device__ __forceinline__ void wgmma_help(const WgmmaSmem<C>& smem, int thread) {
   using S = WgmmaShape<C>;
   constexpr bool ROUND = C::PASSES == 1;  // at TF32, as the TMA rounds its operands
+  // Runs read ahead: one at 3xTF32, where the helpers also split B (more would spill).
+  constexpr int BATCH = S::SPLIT_OPERANDS ? 1 : 2;
   RingPosition ring;
   for (int u = blockIdx.x; u < S::UNITS; u += gridDim.x) {
     const WgmmaUnit<C> unit(u);
     for (int k_tile = unit.k_begin; k_tile < unit.k_end; ++k_tile) {
       mbarrier_wait(smem.full(ring.stage), ring.phase);
       if constexpr (C::TRANSPOSED_A)
-        transpose_staged_k_tile<C::BM, ROUND>(smem.raw_a(ring.stage), smem.a(ring.stage), 0u,
-                                              thread);
+        transpose_staged_k_tile<C::BM, ROUND, BATCH>(smem.raw_a(ring.stage), smem.a(ring.stage), 0u,
+                                                     thread);
       if constexpr (C::TRANSPOSED_B)
-        transpose_staged_k_tile<C::BN, ROUND>(smem.raw_b(ring.stage), smem.b(ring.stage),
-                                              S::SPLIT_OPERANDS ? smem.small_b(ring.stage) : 0u,
-                                              thread);
+        transpose_staged_k_tile<C::BN, ROUND, BATCH>(
+            smem.raw_b(ring.stage), smem.b(ring.stage),
+            S::SPLIT_OPERANDS ? smem.small_b(ring.stage) : 0u, thread);
       else if constexpr (S::SPLIT_OPERANDS)
         split_b_stage<C>(smem, ring.stage, thread);
       fence_async_shared();
