@@ -1067,14 +1067,21 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const fl
     for (int k0 = 0; k0 < C::K; k0 += STEP) {
       // Past an edge, zeros: they reach only outputs that are not stored.
       for (int i = tid; i < STEP * TILE; i += blockDim.x) {
-        const int r = i / STEP, k = k0 + i % STEP;
-        const int m = m0 + r, n = n0 + r;
-        const long long a_at = C::TRANSPOSED_A ? static_cast<long long>(k) * C::M + m
-                                               : static_cast<long long>(m) * C::K + k;
-        const long long b_at = C::TRANSPOSED_B ? static_cast<long long>(k) * C::N + n
-                                               : static_cast<long long>(n) * C::K + k;
-        a_step[i % STEP][r] = m < C::M && k < C::K ? a[a_at] : 0.f;
-        b_step[i % STEP][r] = n < C::N && k < C::K ? b[b_at] : 0.f;
+        // Neighbouring threads read neighbouring values as the operand is stored: along k of
+        // a row, or along the rows of a k for an operand stored the other way.
+        const int r_along_k = i / STEP, k_along_k = i % STEP;
+        const int r_along_rows = i % TILE, k_along_rows = i / TILE;
+        const int ra = C::TRANSPOSED_A ? r_along_rows : r_along_k;
+        const int ka = k0 + (C::TRANSPOSED_A ? k_along_rows : k_along_k);
+        const int rb = C::TRANSPOSED_B ? r_along_rows : r_along_k;
+        const int kb = k0 + (C::TRANSPOSED_B ? k_along_rows : k_along_k);
+        const int m = m0 + ra, n = n0 + rb;
+        const long long a_at = C::TRANSPOSED_A ? static_cast<long long>(ka) * C::M + m
+                                               : static_cast<long long>(m) * C::K + ka;
+        const long long b_at = C::TRANSPOSED_B ? static_cast<long long>(kb) * C::N + n
+                                               : static_cast<long long>(n) * C::K + kb;
+        a_step[ka - k0][ra] = m < C::M && ka < C::K ? a[a_at] : 0.f;
+        b_step[kb - k0][rb] = n < C::N && kb < C::K ? b[b_at] : 0.f;
       }
       __syncthreads();
       if (computing) {
