@@ -1057,6 +1057,17 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const fl
   const int tid = threadIdx.x;
   const bool computing = tid < COMPUTING;
   const int row0 = tid / 16 * 8, column0 = tid % 16 * 8;
+  // Value i of a k-step's [STEP][TILE] stage of an operand of `rows` rows from row r0, past an
+  // edge zero (reaching only outputs that are not stored). Neighbouring threads read
+  // neighbouring values as the operand is stored: along k of a row, or along the rows of a k
+  // for an operand stored the other way ([K, rows]).
+  const auto stage = [](float(*dst)[TILE], const float* __restrict__ src, bool transposed, int rows,
+                        int r0, int k0, int i) {
+    const int r = transposed ? i % TILE : i / STEP, k = k0 + (transposed ? i / TILE : i % STEP);
+    const long long at = transposed ? static_cast<long long>(k) * rows + r0 + r
+                                    : static_cast<long long>(r0 + r) * C::K + k;
+    dst[k - k0][r] = r0 + r < rows && k < C::K ? src[at] : 0.f;
+  };
   for (int tile = blockIdx.x; tile < TILES_M * TILES_N; tile += gridDim.x) {
     const int m0 = tile % TILES_M * TILE, n0 = tile / TILES_M * TILE;
     float acc[8][8];
@@ -1065,23 +1076,9 @@ __device__ __noinline__ void int8_fallback(const float* __restrict__ a, const fl
 #pragma unroll
       for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
     for (int k0 = 0; k0 < C::K; k0 += STEP) {
-      // Past an edge, zeros: they reach only outputs that are not stored.
       for (int i = tid; i < STEP * TILE; i += blockDim.x) {
-        // Neighbouring threads read neighbouring values as the operand is stored: along k of
-        // a row, or along the rows of a k for an operand stored the other way.
-        const int r_along_k = i / STEP, k_along_k = i % STEP;
-        const int r_along_rows = i % TILE, k_along_rows = i / TILE;
-        const int ra = C::TRANSPOSED_A ? r_along_rows : r_along_k;
-        const int ka = k0 + (C::TRANSPOSED_A ? k_along_rows : k_along_k);
-        const int rb = C::TRANSPOSED_B ? r_along_rows : r_along_k;
-        const int kb = k0 + (C::TRANSPOSED_B ? k_along_rows : k_along_k);
-        const int m = m0 + ra, n = n0 + rb;
-        const long long a_at = C::TRANSPOSED_A ? static_cast<long long>(ka) * C::M + m
-                                               : static_cast<long long>(m) * C::K + ka;
-        const long long b_at = C::TRANSPOSED_B ? static_cast<long long>(kb) * C::N + n
-                                               : static_cast<long long>(n) * C::K + kb;
-        a_step[ka - k0][ra] = m < C::M && ka < C::K ? a[a_at] : 0.f;
-        b_step[kb - k0][rb] = n < C::N && kb < C::K ? b[b_at] : 0.f;
+        stage(a_step, a, C::TRANSPOSED_A, C::M, m0, k0, i);
+        stage(b_step, b, C::TRANSPOSED_B, C::N, n0, k0, i);
       }
       __syncthreads();
       if (computing) {
