@@ -32,10 +32,11 @@ def gradient_error(got, want, main_grad):
     return ((got - want).norm() / max(want.norm(), share)).item()
 
 
-def linear_main_grad(x, w, b, chain, grad):
-    """The gradient g' of chain(linear(x, w, b)) at the linear's output, in float64."""
+def linear_main_grad(x, w, b, chain, operands, grad):
+    """The gradient g' of chain(linear(x, w, b), *operands) at the linear's output, in float64;
+    the operands detached, so that their gradients stay as the test's own backward left them."""
     main = F.linear(x.double(), w.double(), b.double()).detach().requires_grad_()
-    chain(main).backward(grad.double())
+    chain(main, *(t.detach().double() for t in operands)).backward(grad.double())
     return main.grad
 
 
@@ -273,7 +274,7 @@ class FusedBackward(unittest.TestCase):
         plain(*doubles).backward(grad.double())
         main_grad = None
         if chain is not None:
-            main_grad = linear_main_grad(*inputs[:3], lambda y: chain(y, *doubles[3:]), grad)
+            main_grad = linear_main_grad(*inputs[:3], chain, doubles[3:], grad)
         for i, (leaf, double) in enumerate(zip(leaves, doubles)):
             error = (rel_error(leaf.grad, double.grad) if main_grad is None else
                      gradient_error(leaf.grad, double.grad, main_grad))
@@ -380,8 +381,8 @@ class FusedBackward(unittest.TestCase):
         self.assertLess(rel_error(mean, want_mean), 1e-6)
         self.assertLess(rel_error(var, want_var), 1e-6)
         # The bias's gradient cancels to 0: measured against g' (gradient_error).
-        main_grad = linear_main_grad(x, w, b, lambda y: torch.tanh(F.batch_norm(
-            y, None, None, doubles[3], doubles[4], training=True)), grad)
+        main_grad = linear_main_grad(x, w, b, lambda y, g, h: torch.tanh(F.batch_norm(
+            y, None, None, g, h, training=True)), [g, h], grad)
         for i, (leaf, double) in enumerate(zip((x, w, b, g, h), doubles)):
             self.assertLess(gradient_error(leaf.grad, double.grad, main_grad), 1e-5,
                             f"input {i}")
